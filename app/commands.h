@@ -1,0 +1,22 @@
+// The CLI: one file per command (app/cmd_<name>.cpp), each registering itself on the root app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace hivehook::cli {
+
+// Exit codes (DESIGN.md): 0 ok, 1 failure of the work, 2 usage or config error.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+struct Globals {
+  std::string config;  // -c FILE (else $HIVEHOOK_CONFIG, else ./hivehook.yaml)
+  int exit_code = kExitOk;
+};
+
+void add_check(CLI::App& app, Globals& g);
+void add_match(CLI::App& app, Globals& g);
+
+}  // namespace hivehook::cli

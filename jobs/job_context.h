@@ -1,0 +1,46 @@
+// What one run of a job is told: argv placeholders, HIVEHOOK_* environment, the S3 event on stdin.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "landing/key.h"
+#include "rules/rule.h"
+
+namespace hivehook {
+
+struct RunContext {
+  ObjectKey key;
+  std::filesystem::path path;   // absolute path of the object in landing
+  std::string bucket;
+  std::uint64_t size = 0;
+  std::string etag;             // hex MD5 of the content
+  std::string sequencer;        // increasing per key (hex, as S3)
+  SystemTime event_time;        // discovery time
+  std::string rule;
+  std::string run_id;
+  int attempt = 1;              // 1-based
+  std::filesystem::path result_file;  // $HIVEHOOK_RESULT
+};
+
+// S3's URL encoding of a key in event notifications (space as '+', '/' kept, UTF-8 bytes %XX).
+std::string s3_encode_key(std::string_view key);
+// The S3 event notification (+ "hivehook" object) for one run.
+nlohmann::json make_s3_event(const RunContext& ctx);
+// `{path}`, `{key}`, `{bucket}`, `{name}`, `{table}`, `{partition.NAME}`, `{run_id}`, `{attempt}`
+// substituted inside one argv element ("{{" and "}}" are literal braces). Unknown placeholders are
+// left as written.
+std::string substitute_placeholders(std::string_view element, const RunContext& ctx);
+// HIVEHOOK_PATH, _KEY, _BUCKET, _TABLE, _RULE, _RUN_ID, _ATTEMPT, _RESULT, _PART_<NAME>.
+std::map<std::string, std::string> job_environment(const RunContext& ctx);
+// The argv a job runs (command: placeholders substituted; lambda: the bootstrap).
+std::vector<std::string> job_argv(const JobSpec& job, const RunContext& ctx);
+// Where the lambda bootstrap script is (installed share dir, else the source tree).
+std::filesystem::path lambda_bootstrap_path();
+
+}  // namespace hivehook

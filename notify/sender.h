@@ -1,0 +1,31 @@
+// Delivering one notification to one target (blocking; runs off the event loop).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "rules/config.h"
+
+namespace hivehook {
+
+struct Notification {
+  std::string delivery_id;  // stable across attempts
+  std::string event;        // "object.succeeded" | "object.failed" | "run.failed" ...
+  nlohmann::json body;      // {event, delivery_id, time, rule, bucket, key, run_id, attempts,
+                            //  duration_ms, exit_code, error, result, destination}
+};
+
+struct DeliveryAttempt {
+  bool delivered = false;
+  bool give_up = false;   // permanent failure (e.g. HTTP 410): no more attempts
+  long status = 0;        // HTTP status or SMTP reply code, 0 when none
+  std::string detail;     // short: error text or the first bytes of the response body
+};
+
+// Webhook POST or SMTP mail, per the target's kind. Never throws.
+DeliveryAttempt deliver(const NotifyTarget& target, const Notification& n);
+
+// "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>"
+std::string webhook_signature(const std::string& secret, long long unix_seconds, const std::string& body);
+
+}  // namespace hivehook

@@ -1,0 +1,83 @@
+// hivehook.yaml: the daemon's configuration, typed and validated (see DESIGN.md "Config").
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/clock.h"
+#include "rules/diagnostics.h"
+
+namespace hivehook {
+
+// "250ms", "30s", "10m", "1h" (and "0"); nullopt when malformed.
+std::optional<Duration> parse_duration(std::string_view text);
+std::string format_duration(Duration d);
+
+// "${VAR}" expansion from the environment; "$$" is a literal '$'. A missing variable is an error:
+// returns nullopt and sets *missing to its name (or to a syntax complaint).
+std::optional<std::string> expand_env(std::string_view text, std::string* error);
+
+struct BackoffPolicy {
+  Duration initial = std::chrono::seconds(1);
+  Duration max = std::chrono::minutes(5);
+};
+
+struct WebhookTarget {
+  std::string url;
+  std::string secret;  // empty: unsigned
+  std::map<std::string, std::string> headers;
+};
+
+enum class TlsMode { none, starttls, tls };
+
+struct SmtpTarget {
+  std::string url;  // smtp://host:port or smtps://host:port
+  TlsMode tls = TlsMode::none;
+  std::string from;
+  std::vector<std::string> to;
+  std::string username;  // optional
+  std::string password;  // optional
+};
+
+struct NotifyTarget {
+  std::string name;
+  std::variant<WebhookTarget, SmtpTarget> kind;
+  Duration timeout = std::chrono::seconds(5);
+  int max_attempts = 10;                        // delivery attempts before notify.dead
+  Duration max_age = std::chrono::hours(1);     // or this long after the first attempt
+  BackoffPolicy backoff{std::chrono::seconds(2), std::chrono::minutes(5)};
+};
+
+struct LogConfig {
+  std::string level = "info";   // trace | debug | info | warn | error
+  std::string format = "text";  // text | json
+};
+
+struct Config {
+  std::filesystem::path file;  // the config file itself (absolute)
+  std::filesystem::path landing, archive, quarantine, state;  // absolute
+  std::optional<std::filesystem::path> audit_log;             // absolute
+  std::string bucket;                                          // default: landing's basename
+  int workers = 4;
+  std::vector<std::string> ignore{".*", "*.tmp", "*.part", "*~", "_COPYING_"};
+  std::filesystem::path rules;  // file or folder (absolute)
+  Duration shutdown_grace = std::chrono::seconds(30);
+  Duration reconcile = std::chrono::minutes(10);  // 0 = off
+  std::map<std::string, NotifyTarget> notify;
+  std::optional<std::string> metrics;  // "HOST:PORT"
+  LogConfig log;
+};
+
+// Loads and validates a config file. Every problem goes to `diags` as file:line:col; returns
+// nullopt when there is any error. Relative paths resolve against the config file's folder.
+std::optional<Config> load_config(const std::filesystem::path& file, Diagnostics& diags);
+
+// Where the config comes from: -c FILE, else $HIVEHOOK_CONFIG, else ./hivehook.yaml.
+std::filesystem::path resolve_config_path(const std::string& cli_value);
+
+}  // namespace hivehook
