@@ -1,0 +1,70 @@
+#include "store/owner_lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace hivehook {
+
+namespace {
+std::filesystem::path lock_path(const std::filesystem::path& db) { return db.string() + ".lock"; }
+
+std::string read_all(int fd) {
+  std::string s;
+  char buf[256];
+  ssize_t n;
+  ::lseek(fd, 0, SEEK_SET);
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
+  return s;
+}
+}  // namespace
+
+std::optional<OwnerLock> OwnerLock::acquire(const std::filesystem::path& db_path, const std::string& role,
+                                            std::string* error) {
+  std::error_code ec;
+  std::filesystem::create_directories(db_path.parent_path(), ec);
+  UniqueFd fd(::open(lock_path(db_path).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) {
+    if (error) *error = "cannot open " + lock_path(db_path).string() + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (error) {
+      std::string owner = read_all(fd.get());
+      while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) owner.pop_back();
+      *error = "state DB " + db_path.string() + " is owned by another hivehook" +
+               (owner.empty() ? std::string() : " (pid " + owner + ")") +
+               "; only one `run` or `scan` may use it at a time";
+    }
+    return std::nullopt;
+  }
+  std::string me = std::to_string(::getpid()) + " " + role + "\n";
+  if (::ftruncate(fd.get(), 0) == 0) {
+    ssize_t ignored = ::pwrite(fd.get(), me.data(), me.size(), 0);
+    (void)ignored;
+  }
+  return OwnerLock(std::move(fd));
+}
+
+std::optional<int> OwnerLock::holder(const std::filesystem::path& db_path, std::string* role) {
+  UniqueFd fd(::open(lock_path(db_path).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) {
+    ::flock(fd.get(), LOCK_UN);
+    return std::nullopt;  // nobody holds it
+  }
+  std::string s = read_all(fd.get());
+  int pid = std::atoi(s.c_str());
+  if (role) {
+    auto sp = s.find(' ');
+    *role = sp == std::string::npos ? "" : s.substr(sp + 1);
+    while (!role->empty() && role->back() == '\n') role->pop_back();
+  }
+  return pid > 0 ? std::optional<int>(pid) : std::nullopt;
+}
+
+}  // namespace hivehook

@@ -1,0 +1,132 @@
+#include "store/schema.h"
+
+#include <string>
+
+namespace hivehook {
+
+namespace {
+
+// Migration N takes user_version N-1 to N. Append only; never edit a released one.
+const char* const kMigrations[] = {
+    // 1: objects, their per-rule tasks, runs, audit events, the notification outbox.
+    R"sql(
+CREATE TABLE objects (
+  id            INTEGER PRIMARY KEY,
+  key           TEXT NOT NULL,
+  size          INTEGER NOT NULL,
+  mtime_ns      INTEGER NOT NULL,
+  inode         INTEGER NOT NULL,
+  etag          TEXT NOT NULL,
+  sequencer     TEXT NOT NULL,
+  state         TEXT NOT NULL,
+  discovered_at INTEGER NOT NULL,          -- unix ms
+  updated_at    INTEGER NOT NULL,
+  final_path    TEXT,
+  error         TEXT
+);
+CREATE INDEX objects_by_key ON objects(key, id);
+CREATE INDEX objects_active ON objects(state) WHERE state IN ('pending', 'succeeded', 'failed');
+
+CREATE TABLE tasks (
+  object_id  INTEGER NOT NULL REFERENCES objects(id),
+  rule       TEXT NOT NULL,
+  seq        INTEGER NOT NULL,               -- order of the rule among the object's matches
+  state      TEXT NOT NULL,
+  attempts   INTEGER NOT NULL DEFAULT 0,     -- attempts that counted against retries
+  next_at    INTEGER,                        -- unix ms, for retry_wait
+  PRIMARY KEY (object_id, rule)
+) WITHOUT ROWID;
+CREATE INDEX tasks_open ON tasks(state) WHERE state IN ('queued', 'running', 'retry_wait');
+
+CREATE TABLE runs (
+  id          INTEGER PRIMARY KEY,
+  run_id      TEXT NOT NULL UNIQUE,
+  object_id   INTEGER NOT NULL REFERENCES objects(id),
+  key         TEXT NOT NULL,
+  rule        TEXT NOT NULL,
+  attempt     INTEGER NOT NULL,
+  state       TEXT NOT NULL,
+  started_at  INTEGER NOT NULL,
+  ended_at    INTEGER,
+  duration_ms INTEGER,
+  exit_code   INTEGER,
+  signal      INTEGER,
+  error       TEXT,
+  stdout_tail TEXT,
+  stderr_tail TEXT,
+  result      TEXT                            -- the job's $HIVEHOOK_RESULT JSON
+);
+CREATE INDEX runs_by_key ON runs(key);
+CREATE INDEX runs_started ON runs(state) WHERE state = 'started';
+
+CREATE TABLE events (
+  id      INTEGER PRIMARY KEY,
+  time    INTEGER NOT NULL,                   -- unix ms
+  event   TEXT NOT NULL,
+  key     TEXT,
+  rule    TEXT,
+  run_id  TEXT,
+  attempt INTEGER,
+  detail  TEXT                                -- JSON
+);
+
+CREATE TABLE outbox (
+  id           INTEGER PRIMARY KEY,
+  delivery_id  TEXT NOT NULL UNIQUE,
+  target       TEXT NOT NULL,
+  event        TEXT NOT NULL,
+  key          TEXT,
+  rule         TEXT,
+  body         TEXT NOT NULL,                 -- JSON
+  state        TEXT NOT NULL,                 -- pending | sent | dead
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  next_at      INTEGER NOT NULL,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  last_status  INTEGER,
+  last_detail  TEXT
+);
+CREATE INDEX outbox_pending ON outbox(next_at) WHERE state = 'pending';
+
+CREATE TABLE delivery_attempts (
+  outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+  attempt   INTEGER NOT NULL,
+  time      INTEGER NOT NULL,
+  delivered INTEGER NOT NULL,
+  status    INTEGER,
+  detail    TEXT,
+  PRIMARY KEY (outbox_id, attempt)
+) WITHOUT ROWID;
+
+CREATE TABLE meta (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql",
+};
+
+int user_version(sql::Db& db) {
+  auto st = db.prepare("PRAGMA user_version");
+  st.step();
+  return static_cast<int>(st.int64(0));
+}
+
+}  // namespace
+
+void migrate(sql::Db& db) {
+  constexpr int latest = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);
+  static_assert(latest == kSchemaVersion);
+  int v = user_version(db);
+  if (v > latest)
+    throw sql::StoreError("state DB has schema version " + std::to_string(v) + ", newer than this hivehook (" +
+                              std::to_string(latest) + "): upgrade hivehook",
+                          SQLITE_ERROR);
+  for (; v < latest; ++v) {
+    sql::Transaction tx(db);
+    db.exec(kMigrations[v]);
+    db.exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+    tx.commit();
+  }
+}
+
+}  // namespace hivehook

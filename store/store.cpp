@@ -1,0 +1,372 @@
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <random>
+
+#include "base/clock.h"
+#include "store/schema.h"
+
+namespace hivehook {
+
+namespace {
+
+std::optional<std::string> opt_text(sql::Statement& st, int col) {
+  if (st.is_null(col)) return std::nullopt;
+  return st.text(col);
+}
+std::optional<int64_t> opt_int(sql::Statement& st, int col) {
+  if (st.is_null(col)) return std::nullopt;
+  return st.int64(col);
+}
+
+constexpr const char* kObjectCols =
+    "id,key,size,mtime_ns,inode,etag,sequencer,state,discovered_at,updated_at,final_path,error";
+constexpr const char* kRunCols =
+    "id,run_id,object_id,key,rule,attempt,state,started_at,ended_at,duration_ms,exit_code,signal,error,"
+    "stdout_tail,stderr_tail,result";
+
+int64_t now_ms() { return unix_ms(std::chrono::system_clock::now()); }
+
+}  // namespace
+
+std::string new_uuid() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t a = rng(), b = rng();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx", (unsigned long long)(a >> 32),
+                (unsigned long long)((a >> 16) & 0xffff), (unsigned long long)(a & 0xffff),
+                (unsigned long long)(b >> 48), (unsigned long long)(b & 0xffffffffffffULL));
+  return buf;
+}
+
+AuditEvent read_event_row(sql::Statement& st) {
+  AuditEvent e;
+  e.id = st.int64(0);
+  e.time_ms = st.int64(1);
+  e.event = st.text(2);
+  e.key = opt_text(st, 3);
+  e.rule = opt_text(st, 4);
+  e.run_id = opt_text(st, 5);
+  if (!st.is_null(6)) e.attempt = static_cast<int>(st.int64(6));
+  if (!st.is_null(7)) e.detail = nlohmann::json::parse(st.text(7), nullptr, false);
+  if (e.detail.is_discarded()) e.detail = nullptr;
+  return e;
+}
+
+Store::Store(const std::filesystem::path& path, Mode mode) : path_(path), mode_(mode) {
+  if (mode == Mode::owner) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    // Create with 0600 before SQLite does, so the audit trail is private from the first byte.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::fchmod(fd, 0600);
+      ::close(fd);
+    }
+    db_ = sql::Db(path.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    db_.exec("PRAGMA journal_mode=WAL");
+    db_.exec("PRAGMA synchronous=NORMAL");
+    db_.exec("PRAGMA foreign_keys=OFF");
+    db_.exec("PRAGMA cache_size=-16384");
+    db_.exec("PRAGMA wal_autocheckpoint=4000");
+    migrate(db_);
+    auto& st = stmt("SELECT COALESCE(MAX(id), 0) FROM objects");
+    st.step();
+    next_object_id_ = st.int64(0) + 1;
+    st.reset();
+  } else {
+    db_ = sql::Db(path.string(), SQLITE_OPEN_READONLY);
+    auto st = db_.prepare("PRAGMA user_version");
+    st.step();
+    if (st.int64(0) > kSchemaVersion) throw sql::StoreError("state DB is newer than this hivehook", SQLITE_ERROR);
+  }
+}
+
+Store::~Store() {
+  if (in_batch_) {
+    try {
+      commit();
+    } catch (...) {
+    }
+  }
+}
+
+sql::Statement& Store::stmt(const char* sql) {
+  auto it = stmts_.find(sql);
+  if (it == stmts_.end()) it = stmts_.emplace(sql, db_.prepare(sql)).first;
+  return it->second;
+}
+
+void Store::ensure_batch() {
+  if (!in_batch_) {
+    db_.exec("BEGIN IMMEDIATE");
+    in_batch_ = true;
+  }
+}
+
+std::vector<AuditEvent> Store::commit() {
+  std::vector<AuditEvent> out;
+  if (!in_batch_) return out;
+  db_.exec("COMMIT");
+  in_batch_ = false;
+  out.swap(batch_events_);
+  return out;
+}
+
+int64_t Store::add_event(AuditEvent e) {
+  ensure_batch();
+  if (e.time_ms == 0) e.time_ms = now_ms();
+  auto& st = stmt("INSERT INTO events(time,event,key,rule,run_id,attempt,detail) VALUES(?,?,?,?,?,?,?)");
+  st.bind(1, e.time_ms).bind(2, e.event).bind(3, e.key).bind(4, e.rule).bind(5, e.run_id);
+  if (e.attempt) st.bind(6, *e.attempt); else st.bind(6, std::nullopt);
+  if (e.detail.is_null()) st.bind(7, std::nullopt); else st.bind(7, safe_dump(e.detail));
+  st.run();
+  e.id = db_.last_insert_rowid();
+  batch_events_.push_back(std::move(e));
+  return batch_events_.back().id;
+}
+
+int64_t Store::next_object_id() { return next_object_id_++; }
+
+void Store::insert_object(const ObjectRecord& o) {
+  ensure_batch();
+  auto& st = stmt(
+      "INSERT INTO objects(id,key,size,mtime_ns,inode,etag,sequencer,state,discovered_at,updated_at,final_path,error)"
+      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+  st.bind(1, o.id).bind(2, o.key).bind(3, static_cast<int64_t>(o.size)).bind(4, o.mtime_ns)
+      .bind(5, static_cast<int64_t>(o.inode)).bind(6, o.etag).bind(7, o.sequencer).bind(8, to_string(o.state))
+      .bind(9, o.discovered_at).bind(10, o.updated_at ? o.updated_at : o.discovered_at);
+  if (o.final_path.empty()) st.bind(11, std::nullopt); else st.bind(11, o.final_path);
+  if (o.error.empty()) st.bind(12, std::nullopt); else st.bind(12, o.error);
+  st.run();
+  if (o.id >= next_object_id_) next_object_id_ = o.id + 1;
+}
+
+void Store::set_object_state(int64_t id, ObjectState state, const std::optional<std::string>& final_path,
+                             const std::optional<std::string>& error) {
+  ensure_batch();
+  auto& st = stmt(
+      "UPDATE objects SET state=?, updated_at=?, final_path=COALESCE(?, final_path), error=COALESCE(?, error)"
+      " WHERE id=?");
+  st.bind(1, to_string(state)).bind(2, now_ms()).bind(3, final_path).bind(4, error).bind(5, id);
+  st.run();
+}
+
+void Store::insert_task(const TaskRecord& t) {
+  ensure_batch();
+  auto& st = stmt("INSERT INTO tasks(object_id,rule,seq,state,attempts,next_at) VALUES(?,?,?,?,?,?)");
+  st.bind(1, t.object_id).bind(2, t.rule).bind(3, t.seq).bind(4, to_string(t.state)).bind(5, t.attempts)
+      .bind(6, t.next_at);
+  st.run();
+}
+
+void Store::update_task(const TaskRecord& t) {
+  ensure_batch();
+  auto& st = stmt("UPDATE tasks SET state=?, attempts=?, next_at=? WHERE object_id=? AND rule=?");
+  st.bind(1, to_string(t.state)).bind(2, t.attempts).bind(3, t.next_at).bind(4, t.object_id).bind(5, t.rule);
+  st.run();
+}
+
+void Store::insert_run(const RunRecord& r) {
+  ensure_batch();
+  auto& st = stmt(
+      "INSERT INTO runs(run_id,object_id,key,rule,attempt,state,started_at) VALUES(?,?,?,?,?,?,?)");
+  st.bind(1, r.run_id).bind(2, r.object_id).bind(3, r.key).bind(4, r.rule).bind(5, r.attempt)
+      .bind(6, to_string(r.state)).bind(7, r.started_at);
+  st.run();
+}
+
+void Store::finish_run(const RunRecord& r) {
+  ensure_batch();
+  auto& st = stmt(
+      "UPDATE runs SET state=?, ended_at=?, duration_ms=?, exit_code=?, signal=?, error=?, stdout_tail=?,"
+      " stderr_tail=?, result=? WHERE run_id=?");
+  st.bind(1, to_string(r.state)).bind(2, r.ended_at).bind(3, r.duration_ms).bind(4, r.exit_code).bind(5, r.signal);
+  auto text_or_null = [&](int i, const std::string& s) {
+    if (s.empty()) st.bind(i, std::nullopt); else st.bind(i, s);
+  };
+  text_or_null(6, r.error);
+  text_or_null(7, r.stdout_tail);
+  text_or_null(8, r.stderr_tail);
+  text_or_null(9, r.result);
+  st.bind(10, r.run_id);
+  st.run();
+}
+
+void Store::enqueue_outbox(const OutboxRecord& o) {
+  ensure_batch();
+  auto& st = stmt(
+      "INSERT INTO outbox(delivery_id,target,event,key,rule,body,state,attempts,next_at,created_at,updated_at)"
+      " VALUES(?,?,?,?,?,?,'pending',0,?,?,?)");
+  int64_t now = now_ms();
+  st.bind(1, o.delivery_id).bind(2, o.target).bind(3, o.event).bind(4, o.key).bind(5, o.rule).bind(6, o.body)
+      .bind(7, o.next_at ? o.next_at : now).bind(8, o.created_at ? o.created_at : now).bind(9, now);
+  st.run();
+}
+
+void Store::record_delivery(int64_t outbox_id, int attempt, bool delivered, long status, const std::string& detail,
+                            const std::string& new_state, int64_t next_at) {
+  ensure_batch();
+  int64_t now = now_ms();
+  auto& a = stmt("INSERT OR REPLACE INTO delivery_attempts(outbox_id,attempt,time,delivered,status,detail)"
+                 " VALUES(?,?,?,?,?,?)");
+  a.bind(1, outbox_id).bind(2, attempt).bind(3, now).bind(4, delivered ? 1 : 0);
+  if (status) a.bind(5, static_cast<int64_t>(status)); else a.bind(5, std::nullopt);
+  a.bind(6, detail);
+  a.run();
+  auto& u = stmt("UPDATE outbox SET state=?, attempts=?, next_at=?, updated_at=?, last_status=?, last_detail=?"
+                 " WHERE id=?");
+  u.bind(1, new_state).bind(2, attempt).bind(3, next_at).bind(4, now);
+  if (status) u.bind(5, static_cast<int64_t>(status)); else u.bind(5, std::nullopt);
+  u.bind(6, detail).bind(7, outbox_id);
+  u.run();
+}
+
+ObjectRecord Store::read_object(sql::Statement& st) {
+  ObjectRecord o;
+  o.id = st.int64(0);
+  o.key = st.text(1);
+  o.size = static_cast<uint64_t>(st.int64(2));
+  o.mtime_ns = st.int64(3);
+  o.inode = static_cast<uint64_t>(st.int64(4));
+  o.etag = st.text(5);
+  o.sequencer = st.text(6);
+  o.state = object_state_from(st.text(7)).value_or(ObjectState::pending);
+  o.discovered_at = st.int64(8);
+  o.updated_at = st.int64(9);
+  o.final_path = st.text(10);
+  o.error = st.text(11);
+  return o;
+}
+
+RunRecord Store::read_run(sql::Statement& st) {
+  RunRecord r;
+  r.id = st.int64(0);
+  r.run_id = st.text(1);
+  r.object_id = st.int64(2);
+  r.key = st.text(3);
+  r.rule = st.text(4);
+  r.attempt = static_cast<int>(st.int64(5));
+  r.state = run_state_from(st.text(6)).value_or(RunState::started);
+  r.started_at = st.int64(7);
+  r.ended_at = opt_int(st, 8);
+  r.duration_ms = opt_int(st, 9);
+  r.exit_code = opt_int(st, 10);
+  r.signal = opt_int(st, 11);
+  r.error = st.text(12);
+  r.stdout_tail = st.text(13);
+  r.stderr_tail = st.text(14);
+  r.result = st.text(15);
+  return r;
+}
+
+std::optional<ObjectRecord> Store::last_object(const std::string& key) {
+  static const std::string sql = std::string("SELECT ") + kObjectCols + " FROM objects WHERE key=? ORDER BY id DESC LIMIT 1";
+  auto& st = stmt(sql.c_str());
+  st.bind(1, key);
+  std::optional<ObjectRecord> out;
+  if (st.step()) out = read_object(st);
+  st.reset();
+  return out;
+}
+
+std::optional<ObjectRecord> Store::object(int64_t id) {
+  static const std::string sql = std::string("SELECT ") + kObjectCols + " FROM objects WHERE id=?";
+  auto& st = stmt(sql.c_str());
+  st.bind(1, id);
+  std::optional<ObjectRecord> out;
+  if (st.step()) out = read_object(st);
+  st.reset();
+  return out;
+}
+
+std::vector<ObjectRecord> Store::objects_in_states(const std::vector<ObjectState>& states) {
+  std::string sql = std::string("SELECT ") + kObjectCols + " FROM objects WHERE state IN (";
+  for (size_t i = 0; i < states.size(); ++i) sql += i ? ",?" : "?";
+  sql += ") ORDER BY id";
+  auto st = db_.prepare(sql);
+  for (size_t i = 0; i < states.size(); ++i) st.bind(static_cast<int>(i + 1), to_string(states[i]));
+  std::vector<ObjectRecord> out;
+  while (st.step()) out.push_back(read_object(st));
+  return out;
+}
+
+std::vector<TaskRecord> Store::tasks_of(int64_t object_id) {
+  auto& st = stmt("SELECT object_id,rule,seq,state,attempts,next_at FROM tasks WHERE object_id=? ORDER BY seq");
+  st.bind(1, object_id);
+  std::vector<TaskRecord> out;
+  while (st.step()) {
+    TaskRecord t;
+    t.object_id = st.int64(0);
+    t.rule = st.text(1);
+    t.seq = static_cast<int>(st.int64(2));
+    t.state = task_state_from(st.text(3)).value_or(TaskState::queued);
+    t.attempts = static_cast<int>(st.int64(4));
+    t.next_at = opt_int(st, 5);
+    out.push_back(std::move(t));
+  }
+  st.reset();
+  return out;
+}
+
+std::vector<RunRecord> Store::runs_in_state(RunState state) {
+  static const std::string sql = std::string("SELECT ") + kRunCols + " FROM runs WHERE state=? ORDER BY id";
+  auto& st = stmt(sql.c_str());
+  st.bind(1, to_string(state));
+  std::vector<RunRecord> out;
+  while (st.step()) out.push_back(read_run(st));
+  st.reset();
+  return out;
+}
+
+std::vector<OutboxRecord> Store::pending_outbox(int64_t due_before_ms, int limit) {
+  auto& st = stmt(
+      "SELECT id,delivery_id,target,event,key,rule,body,state,attempts,next_at,created_at,last_status,last_detail"
+      " FROM outbox WHERE state='pending' AND next_at<=? ORDER BY next_at, id LIMIT ?");
+  st.bind(1, due_before_ms).bind(2, limit);
+  std::vector<OutboxRecord> out;
+  while (st.step()) {
+    OutboxRecord o;
+    o.id = st.int64(0);
+    o.delivery_id = st.text(1);
+    o.target = st.text(2);
+    o.event = st.text(3);
+    o.key = opt_text(st, 4);
+    o.rule = opt_text(st, 5);
+    o.body = st.text(6);
+    o.state = st.text(7);
+    o.attempts = static_cast<int>(st.int64(8));
+    o.next_at = st.int64(9);
+    o.created_at = st.int64(10);
+    o.last_status = opt_int(st, 11);
+    o.last_detail = st.text(12);
+    out.push_back(std::move(o));
+  }
+  st.reset();
+  return out;
+}
+
+int64_t Store::last_event_id() {
+  auto& st = stmt("SELECT COALESCE(MAX(id), 0) FROM events");
+  st.step();
+  int64_t v = st.int64(0);
+  st.reset();
+  return v;
+}
+
+std::vector<AuditEvent> Store::events_after(int64_t after_id, int limit) {
+  auto& st = stmt("SELECT id,time,event,key,rule,run_id,attempt,detail FROM events WHERE id>? ORDER BY id LIMIT ?");
+  st.bind(1, after_id).bind(2, limit);
+  std::vector<AuditEvent> out;
+  while (st.step()) out.push_back(read_event_row(st));
+  st.reset();
+  return out;
+}
+
+}  // namespace hivehook

@@ -1,0 +1,138 @@
+// The state store: SQLite in WAL mode, the single source of truth for objects, tasks, runs, audit
+// events and the notification outbox. One owner writes (the daemon's loop thread, in batches that
+// commit many transitions at once); readers (`status`, `audit`, `runs`) open it read-only.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/event.h"
+#include "store/sqlite.h"
+#include "store/states.h"
+
+namespace hivehook {
+
+struct ObjectRecord {
+  int64_t id = 0;
+  std::string key;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  uint64_t inode = 0;
+  std::string etag;
+  std::string sequencer;
+  ObjectState state = ObjectState::pending;
+  int64_t discovered_at = 0;
+  int64_t updated_at = 0;
+  std::string final_path;
+  std::string error;
+};
+
+struct TaskRecord {
+  int64_t object_id = 0;
+  std::string rule;
+  int seq = 0;
+  TaskState state = TaskState::queued;
+  int attempts = 0;
+  std::optional<int64_t> next_at;
+};
+
+struct RunRecord {
+  int64_t id = 0;
+  std::string run_id;
+  int64_t object_id = 0;
+  std::string key;
+  std::string rule;
+  int attempt = 1;
+  RunState state = RunState::started;
+  int64_t started_at = 0;
+  std::optional<int64_t> ended_at, duration_ms, exit_code, signal;
+  std::string error, stdout_tail, stderr_tail, result;
+};
+
+struct OutboxRecord {
+  int64_t id = 0;
+  std::string delivery_id;
+  std::string target;
+  std::string event;
+  std::optional<std::string> key, rule;
+  std::string body;  // JSON
+  std::string state = "pending";  // pending | sent | dead
+  int attempts = 0;
+  int64_t next_at = 0;
+  int64_t created_at = 0;
+  std::optional<int64_t> last_status;
+  std::string last_detail;
+};
+
+class Store {
+ public:
+  enum class Mode { owner, reader };
+
+  // Opens (owner: creating with mode 0600, WAL, migrations) or throws sql::StoreError.
+  Store(const std::filesystem::path& path, Mode mode);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  sql::Db& db() { return db_; }
+
+  // ---- batching (owner) -------------------------------------------------------------------
+  // Writes open a transaction lazily; commit() makes every transition since then durable at
+  // once and returns the events it wrote, in order, for the audit.jsonl mirror.
+  bool in_batch() const { return in_batch_; }
+  std::vector<AuditEvent> commit();
+
+  // ---- writes (owner) ---------------------------------------------------------------------
+  int64_t add_event(AuditEvent e);
+  int64_t next_object_id();
+  void insert_object(const ObjectRecord& o);
+  void set_object_state(int64_t id, ObjectState state, const std::optional<std::string>& final_path = std::nullopt,
+                        const std::optional<std::string>& error = std::nullopt);
+  void insert_task(const TaskRecord& t);
+  void update_task(const TaskRecord& t);
+  void insert_run(const RunRecord& r);
+  void finish_run(const RunRecord& r);
+  void enqueue_outbox(const OutboxRecord& o);
+  // One delivery attempt's outcome; state/next_at say what happens next.
+  void record_delivery(int64_t outbox_id, int attempt, bool delivered, long status, const std::string& detail,
+                       const std::string& new_state, int64_t next_at);
+
+  // ---- reads --------------------------------------------------------------------------------
+  std::optional<ObjectRecord> last_object(const std::string& key);
+  std::optional<ObjectRecord> object(int64_t id);
+  std::vector<ObjectRecord> objects_in_states(const std::vector<ObjectState>& states);
+  std::vector<TaskRecord> tasks_of(int64_t object_id);
+  std::vector<RunRecord> runs_in_state(RunState state);
+  std::vector<OutboxRecord> pending_outbox(int64_t due_before_ms, int limit);
+  int64_t last_event_id();
+  // Events with id > after_id, oldest first.
+  std::vector<AuditEvent> events_after(int64_t after_id, int limit);
+
+ private:
+  sql::Statement& stmt(const char* sql);  // prepared once, reused
+  void ensure_batch();
+  ObjectRecord read_object(sql::Statement& st);
+  RunRecord read_run(sql::Statement& st);
+
+  std::filesystem::path path_;
+  Mode mode_;
+  sql::Db db_;
+  bool in_batch_ = false;
+  int64_t next_object_id_ = 0;
+  std::vector<AuditEvent> batch_events_;
+  std::unordered_map<const char*, sql::Statement> stmts_;
+};
+
+// Runs the read/parse of a whole row helper shared by queries.
+AuditEvent read_event_row(sql::Statement& st);  // columns: id,time,event,key,rule,run_id,attempt,detail
+
+// A fresh random run id / delivery id (UUID v4 text, as Lambda's aws_request_id).
+std::string new_uuid();
+
+}  // namespace hivehook
