@@ -16,7 +16,13 @@ struct Globals {
   int exit_code = kExitOk;
 };
 
+void add_run(CLI::App& app, Globals& g);
+void add_scan(CLI::App& app, Globals& g);
 void add_check(CLI::App& app, Globals& g);
 void add_match(CLI::App& app, Globals& g);
+void add_status(CLI::App& app, Globals& g);
+void add_audit(CLI::App& app, Globals& g);
+void add_runs(CLI::App& app, Globals& g);
+void add_retry(CLI::App& app, Globals& g);
 
 }  // namespace hivehook::cli

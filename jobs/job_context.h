@@ -31,13 +31,18 @@ struct RunContext {
 // S3's URL encoding of a key in event notifications (space as '+', '/' kept, UTF-8 bytes %XX).
 std::string s3_encode_key(std::string_view key);
 // The S3 event notification (+ "hivehook" object) for one run.
+// Every string in it is valid UTF-8 (invalid bytes in names become U+FFFD; s3.object.key is exact).
 nlohmann::json make_s3_event(const RunContext& ctx);
+// make_s3_event dumped compactly, never throwing: the bytes a job gets on stdin.
+std::string s3_event_json(const RunContext& ctx);
 // `{path}`, `{key}`, `{bucket}`, `{name}`, `{table}`, `{partition.NAME}`, `{run_id}`, `{attempt}`
 // substituted inside one argv element ("{{" and "}}" are literal braces). Unknown placeholders are
 // left as written.
 std::string substitute_placeholders(std::string_view element, const RunContext& ctx);
 // HIVEHOOK_PATH, _KEY, _BUCKET, _TABLE, _RULE, _RUN_ID, _ATTEMPT, _RESULT, _PART_<NAME>.
 std::map<std::string, std::string> job_environment(const RunContext& ctx);
+// "HIVEHOOK_PART_" + NAME upper-cased, every byte that is not [A-Za-z0-9] as '_'.
+std::string partition_env_name(std::string_view partition_name);
 // The argv a job runs (command: placeholders substituted; lambda: the bootstrap).
 std::vector<std::string> job_argv(const JobSpec& job, const RunContext& ctx);
 // Where the lambda bootstrap script is (installed share dir, else the source tree).

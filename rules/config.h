@@ -18,8 +18,9 @@ namespace hivehook {
 std::optional<Duration> parse_duration(std::string_view text);
 std::string format_duration(Duration d);
 
-// "${VAR}" expansion from the environment; "$$" is a literal '$'. A missing variable is an error:
-// returns nullopt and sets *missing to its name (or to a syntax complaint).
+// "${VAR}" expansion from the environment; "$$" is a literal '$' (a lone '$' is kept). A missing
+// variable is an error: returns nullopt and sets *error to a sentence naming it (or to a syntax
+// complaint).
 std::optional<std::string> expand_env(std::string_view text, std::string* error);
 
 struct BackoffPolicy {
@@ -76,6 +77,13 @@ struct Config {
 // Loads and validates a config file. Every problem goes to `diags` as file:line:col; returns
 // nullopt when there is any error. Relative paths resolve against the config file's folder.
 std::optional<Config> load_config(const std::filesystem::path& file, Diagnostics& diags);
+
+// Like load_config, but returns whatever could be read even when some keys have errors (nullopt
+// only when the file is unreadable or not YAML), so `check` can go on and report rule errors too.
+std::optional<Config> load_config_lenient(const std::filesystem::path& file, Diagnostics& diags);
+
+// A path as shown in messages: relative to the current directory when below it, else absolute.
+std::string display_path(const std::filesystem::path& path);
 
 // Where the config comes from: -c FILE, else $HIVEHOOK_CONFIG, else ./hivehook.yaml.
 std::filesystem::path resolve_config_path(const std::string& cli_value);

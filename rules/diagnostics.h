@@ -26,6 +26,8 @@ class Diagnostics {
   const std::vector<Diagnostic>& items() const { return items_; }
   std::string str() const;  // every diagnostic, one a line
   void append(const Diagnostics& other);
+  // Orders by line and column within each file, keeping the files' first-seen order.
+  void sort();
 
  private:
   std::vector<Diagnostic> items_;

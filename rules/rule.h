@@ -45,6 +45,7 @@ enum class FailureAction { quarantine, keep };       // "quarantine" | "keep"
 
 struct Rule {
   std::string name;  // unique, [a-z0-9-]+
+  std::string description;  // free text for people
   MatchSpec match;
   JobSpec job;
   int retries = 2;  // attempts after the first

@@ -32,7 +32,8 @@ CREATE TABLE tasks (
   rule       TEXT NOT NULL,
   seq        INTEGER NOT NULL,               -- order of the rule among the object's matches
   state      TEXT NOT NULL,
-  attempts   INTEGER NOT NULL DEFAULT 0,     -- attempts that counted against retries
+  attempts   INTEGER NOT NULL DEFAULT 0,     -- runs started (HIVEHOOK_ATTEMPT of the last)
+  interrupted INTEGER NOT NULL DEFAULT 0,    -- of those, cut off by a crash or shutdown (not held against retries)
   next_at    INTEGER,                        -- unix ms, for retry_wait
   PRIMARY KEY (object_id, rule)
 ) WITHOUT ROWID;

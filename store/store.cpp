@@ -160,16 +160,17 @@ void Store::set_object_state(int64_t id, ObjectState state, const std::optional<
 
 void Store::insert_task(const TaskRecord& t) {
   ensure_batch();
-  auto& st = stmt("INSERT INTO tasks(object_id,rule,seq,state,attempts,next_at) VALUES(?,?,?,?,?,?)");
+  auto& st = stmt("INSERT INTO tasks(object_id,rule,seq,state,attempts,interrupted,next_at) VALUES(?,?,?,?,?,?,?)");
   st.bind(1, t.object_id).bind(2, t.rule).bind(3, t.seq).bind(4, to_string(t.state)).bind(5, t.attempts)
-      .bind(6, t.next_at);
+      .bind(6, t.interrupted).bind(7, t.next_at);
   st.run();
 }
 
 void Store::update_task(const TaskRecord& t) {
   ensure_batch();
-  auto& st = stmt("UPDATE tasks SET state=?, attempts=?, next_at=? WHERE object_id=? AND rule=?");
-  st.bind(1, to_string(t.state)).bind(2, t.attempts).bind(3, t.next_at).bind(4, t.object_id).bind(5, t.rule);
+  auto& st = stmt("UPDATE tasks SET state=?, attempts=?, interrupted=?, next_at=? WHERE object_id=? AND rule=?");
+  st.bind(1, to_string(t.state)).bind(2, t.attempts).bind(3, t.interrupted).bind(4, t.next_at).bind(5, t.object_id)
+      .bind(6, t.rule);
   st.run();
 }
 
@@ -298,7 +299,7 @@ std::vector<ObjectRecord> Store::objects_in_states(const std::vector<ObjectState
 }
 
 std::vector<TaskRecord> Store::tasks_of(int64_t object_id) {
-  auto& st = stmt("SELECT object_id,rule,seq,state,attempts,next_at FROM tasks WHERE object_id=? ORDER BY seq");
+  auto& st = stmt("SELECT object_id,rule,seq,state,attempts,interrupted,next_at FROM tasks WHERE object_id=? ORDER BY seq");
   st.bind(1, object_id);
   std::vector<TaskRecord> out;
   while (st.step()) {
@@ -308,7 +309,8 @@ std::vector<TaskRecord> Store::tasks_of(int64_t object_id) {
     t.seq = static_cast<int>(st.int64(2));
     t.state = task_state_from(st.text(3)).value_or(TaskState::queued);
     t.attempts = static_cast<int>(st.int64(4));
-    t.next_at = opt_int(st, 5);
+    t.interrupted = static_cast<int>(st.int64(5));
+    t.next_at = opt_int(st, 6);
     out.push_back(std::move(t));
   }
   st.reset();

@@ -37,7 +37,8 @@ struct TaskRecord {
   std::string rule;
   int seq = 0;
   TaskState state = TaskState::queued;
-  int attempts = 0;
+  int attempts = 0;     // runs started
+  int interrupted = 0;  // runs cut off by a crash or shutdown (not held against retries)
   std::optional<int64_t> next_at;
 };
 

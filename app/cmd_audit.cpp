@@ -1,0 +1,80 @@
+// `hivehook audit [-f] [--since T] [--rule R] [--key PREFIX] [--json]`: print and follow audit events.
+#include <iostream>
+#include <thread>
+
+#include "app/cli_support.h"
+#include "store/queries.h"
+
+namespace hivehook::cli {
+
+namespace {
+struct AuditOptions {
+  bool follow = false;
+  bool json = false;
+  std::string since, rule, key;
+};
+
+void print(const AuditEvent& e, bool json) {
+  if (json) {
+    std::cout << e.to_line();
+    return;
+  }
+  std::cout << time_text(e.time_ms) << "  " << e.event;
+  if (e.key) std::cout << "  " << printable(*e.key);
+  if (e.rule) std::cout << "  rule=" << *e.rule;
+  if (e.attempt) std::cout << "  attempt=" << *e.attempt;
+  if (e.run_id) std::cout << "  run=" << *e.run_id;
+  if (!e.detail.is_null()) std::cout << "  " << safe_dump(e.detail);
+  std::cout << "\n";
+}
+
+int run_audit(Globals& g, const AuditOptions& o) {
+  auto config = load_config_or_report(g);
+  if (!config) return kExitUsage;
+  EventFilter f;
+  if (!o.since.empty()) {
+    auto t = parse_rfc3339(o.since);
+    if (!t) {
+      if (auto d = parse_duration(o.since)) t = std::chrono::system_clock::now() - *d;  // "--since 10m": ago
+    }
+    if (!t) {
+      std::cerr << "hivehook audit: --since wants a time (2023-03-15T13:45:00Z, 2023-03-15) or an age (10m)\n";
+      return kExitUsage;
+    }
+    f.since_ms = unix_ms(*t);
+  }
+  if (!o.rule.empty()) f.rule = o.rule;
+  if (!o.key.empty()) f.key_prefix = o.key;
+  std::unique_ptr<Store> store;
+  // Following may start before the daemon has created its DB.
+  while (!(store = open_reader(*config, g))) {
+    if (!o.follow) return kExitUsage;
+    g.exit_code = kExitOk;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  for (;;) {
+    auto events = list_events(*store, f);
+    for (const auto& e : events) print(e, o.json);
+    if (!events.empty()) f.after_id = events.back().id;
+    std::cout.flush();
+    if (events.size() < static_cast<size_t>(f.limit)) {
+      if (!o.follow) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  return kExitOk;
+}
+}  // namespace
+
+void add_audit(CLI::App& app, Globals& g) {
+  auto* cmd = app.add_subcommand("audit", "Print audit events, oldest first; -f follows new ones live.");
+  auto o = std::make_shared<AuditOptions>();
+  cmd->add_flag("-f,--follow", o->follow, "keep printing new events as they are committed");
+  cmd->add_option("--since", o->since, "from this time (RFC 3339 or YYYY-MM-DD) or this long ago (10m, 1h)");
+  cmd->add_option("--rule", o->rule, "only events of this rule");
+  cmd->add_option("--key", o->key, "only events whose key starts with this prefix");
+  cmd->add_flag("--json", o->json, "one JSON object a line (as audit.jsonl)");
+  cmd->callback([&g, o] { g.exit_code = run_audit(g, *o); });
+}
+
+}  // namespace hivehook::cli

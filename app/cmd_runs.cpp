@@ -1,0 +1,81 @@
+// `hivehook runs [--failed] [--key PREFIX] [--rule R] [--limit N] [--json]`: run history.
+#include <cstdio>
+#include <iostream>
+
+#include "app/cli_support.h"
+#include "store/queries.h"
+
+namespace hivehook::cli {
+
+namespace {
+struct RunsOptions {
+  bool failed = false, json = false, output = false;
+  std::string key, rule;
+  int limit = 50;
+};
+
+nlohmann::json to_json(const RunRecord& r, bool output) {
+  nlohmann::json j = {{"run_id", r.run_id}, {"key", r.key}, {"rule", r.rule}, {"attempt", r.attempt},
+                      {"state", to_string(r.state)}, {"started", time_text(r.started_at)}};
+  j["ended"] = r.ended_at ? nlohmann::json(time_text(*r.ended_at)) : nlohmann::json(nullptr);
+  j["duration_ms"] = r.duration_ms ? nlohmann::json(*r.duration_ms) : nlohmann::json(nullptr);
+  j["exit_code"] = r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr);
+  j["signal"] = r.signal ? nlohmann::json(*r.signal) : nlohmann::json(nullptr);
+  j["error"] = r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error);
+  j["result"] = r.result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(r.result, nullptr, false);
+  if (output) {
+    j["stdout_tail"] = r.stdout_tail;
+    j["stderr_tail"] = r.stderr_tail;
+  }
+  return j;
+}
+
+int run_runs(Globals& g, const RunsOptions& o) {
+  auto config = load_config_or_report(g);
+  if (!config) return kExitUsage;
+  auto store = open_reader(*config, g);
+  if (!store) return kExitUsage;
+  RunFilter f;
+  f.failed_only = o.failed;
+  if (!o.key.empty()) f.key_prefix = o.key;
+  if (!o.rule.empty()) f.rule = o.rule;
+  f.limit = o.limit;
+  auto runs = list_runs(*store, f);
+  if (o.json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& r : runs) arr.push_back(to_json(r, o.output));
+    std::cout << safe_dump(arr, 2) << "\n";
+    return kExitOk;
+  }
+  if (runs.empty()) {
+    std::cout << "no runs\n";
+    return kExitOk;
+  }
+  std::printf("%-24s  %-11s  %-20s  %3s  %6s  %9s  %s\n", "STARTED", "STATE", "RULE", "TRY", "EXIT", "DURATION", "KEY");
+  for (const auto& r : runs) {
+    std::string exit = r.exit_code ? std::to_string(*r.exit_code) : r.signal ? "sig" + std::to_string(*r.signal) : "-";
+    std::string dur = r.duration_ms ? std::to_string(*r.duration_ms) + "ms" : "-";
+    std::printf("%-24s  %-11s  %-20s  %3d  %6s  %9s  %s\n", time_text(r.started_at).c_str(),
+                std::string(to_string(r.state)).c_str(), r.rule.c_str(), r.attempt, exit.c_str(), dur.c_str(),
+                printable(r.key).c_str());
+    if (!r.error.empty()) std::printf("    error:  %s\n", printable(r.error).c_str());
+    if (!r.result.empty()) std::printf("    result: %s\n", r.result.c_str());
+    if (o.output && !r.stderr_tail.empty()) std::printf("    stderr: %s\n", printable(r.stderr_tail).c_str());
+  }
+  return kExitOk;
+}
+}  // namespace
+
+void add_runs(CLI::App& app, Globals& g) {
+  auto* cmd = app.add_subcommand("runs", "Run history with exit codes, durations and results (newest last).");
+  auto o = std::make_shared<RunsOptions>();
+  cmd->add_flag("--failed", o->failed, "only failed and timed-out runs");
+  cmd->add_option("--key", o->key, "only runs whose key starts with this prefix");
+  cmd->add_option("--rule", o->rule, "only runs of this rule");
+  cmd->add_option("--limit", o->limit, "the newest N runs (0: all)")->capture_default_str();
+  cmd->add_flag("--output", o->output, "include the stdout/stderr tails");
+  cmd->add_flag("--json", o->json, "a JSON array");
+  cmd->callback([&g, o] { g.exit_code = run_runs(g, *o); });
+}
+
+}  // namespace hivehook::cli

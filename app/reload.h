@@ -1,0 +1,19 @@
+// Rules reload: load and describe what changed, for rules.loaded / rules.rejected events.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "rules/config.h"
+#include "rules/rule.h"
+
+namespace hivehook {
+
+// Loads the rules named by the config (re-reading the config file for its notify targets).
+std::optional<RuleSet> reload_rules(const Config& config, Diagnostics& diags);
+// {"rules":[names], "added":[...], "removed":[...], "changed":[...]} (diff against `before` when given).
+nlohmann::json describe_rules(const RuleSet& rules, const RuleSet* before);
+// {"errors":["file:line:col: message", ...]}
+nlohmann::json diagnostics_json(const Diagnostics& diags);
+
+}  // namespace hivehook

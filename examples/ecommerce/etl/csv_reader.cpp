@@ -1,0 +1,144 @@
+#include "etl/csv_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "etl/utf8.h"
+
+namespace hivehook::etl {
+
+CsvReader::CsvReader(ByteSource& source, std::size_t chunk) : source_(source) {
+  buf_.resize(std::max<std::size_t>(chunk, 16));
+}
+
+bool CsvReader::fill() {
+  if (eof_) return false;
+  // Keep the unconsumed bytes, move them to the front, grow only for a record bigger than the buffer.
+  if (begin_ > 0) {
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
+  std::size_t got = source_.read(buf_.data() + end_, buf_.size() - end_);
+  if (got == 0) {
+    eof_ = true;
+    return false;
+  }
+  end_ += got;
+  return true;
+}
+
+ReadStatus CsvReader::next(CsvRecord& rec) {
+  if (!started_) {
+    started_ = true;
+    while (end_ < 3 && fill()) {
+    }
+    if (end_ >= 3 && std::memcmp(buf_.data(), "\xEF\xBB\xBF", 3) == 0) begin_ = 3;
+  }
+  for (;;) {
+    // Find the end of the record: an LF after an even number of quotes.
+    std::size_t scan = begin_;
+    std::size_t lfs = 0;
+    bool odd = false;
+    bool has_lf = false;
+    std::size_t rec_end = 0;
+    for (;;) {
+      const char* base = buf_.data();
+      const void* lf = scan < end_ ? std::memchr(base + scan, '\n', end_ - scan) : nullptr;
+      std::size_t stop = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - base) : end_;
+      if (std::count(base + scan, base + stop, '"') & 1) odd = !odd;
+      if (lf) {
+        ++lfs;
+        scan = stop + 1;
+        if (!odd) {
+          has_lf = true;
+          rec_end = stop;
+          break;
+        }
+        continue;
+      }
+      // Scanned up to end_ without a record end: read more (fill() moves the bytes to the front).
+      std::size_t scanned = stop - begin_;
+      if (!fill()) {
+        rec_end = end_;
+        break;
+      }
+      scan = begin_ + scanned;
+    }
+    if (!has_lf && rec_end == begin_) return ReadStatus::end;
+
+    std::string_view text(buf_.data() + begin_, rec_end - begin_);
+    std::uint64_t start_line = line_;
+    line_ += lfs + (has_lf ? 0 : 1);
+    begin_ = has_lf ? rec_end + 1 : rec_end;
+    if (has_lf && !text.empty() && text.back() == '\r') text.remove_suffix(1);
+    bool single_line = lfs <= (has_lf ? 1u : 0u);
+    if (single_line && (text.empty() || text == "\r")) continue;  // blank line: skipped, counted
+
+    if (std::memchr(text.data(), '\0', text.size()) != nullptr) {
+      error_ = "line " + std::to_string(start_line) + ": NUL byte in a text file";
+      return ReadStatus::bad_encoding;
+    }
+    if (!is_valid_utf8(text)) {
+      error_ = "line " + std::to_string(start_line) + ": not valid UTF-8";
+      return ReadStatus::bad_encoding;
+    }
+    rec.line = start_line;
+    rec.raw = text;
+    parse_fields(text, rec);
+    return ReadStatus::record;
+  }
+}
+
+void CsvReader::parse_fields(std::string_view text, CsvRecord& rec) {
+  rec.fields.clear();
+  rec.malformed = false;
+  scratch_.clear();
+  // Unquoted values never exceed the record, so views into scratch_ stay valid.
+  if (scratch_.capacity() < text.size()) scratch_.reserve(text.size());
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  for (;;) {
+    if (i < n && text[i] == '"') {
+      ++i;
+      std::size_t start = scratch_.size();
+      for (;;) {
+        const void* q = i < n ? std::memchr(text.data() + i, '"', n - i) : nullptr;
+        if (!q) {  // a quote never closed
+          rec.malformed = true;
+          return;
+        }
+        std::size_t at = static_cast<std::size_t>(static_cast<const char*>(q) - text.data());
+        scratch_.append(text.data() + i, at - i);
+        if (at + 1 < n && text[at + 1] == '"') {
+          scratch_.push_back('"');
+          i = at + 2;
+          continue;
+        }
+        i = at + 1;
+        break;
+      }
+      rec.fields.emplace_back(scratch_.data() + start, scratch_.size() - start);
+      if (i == n) return;
+      if (text[i] != ',') {  // anything but , or the end after a closing quote
+        rec.malformed = true;
+        return;
+      }
+      ++i;
+      continue;
+    }
+    const void* c = i < n ? std::memchr(text.data() + i, ',', n - i) : nullptr;
+    std::size_t stop = c ? static_cast<std::size_t>(static_cast<const char*>(c) - text.data()) : n;
+    std::string_view value = text.substr(i, stop - i);
+    if (value.find('"') != std::string_view::npos) {  // a quote inside an unquoted field
+      rec.malformed = true;
+      return;
+    }
+    rec.fields.push_back(value);
+    if (!c) return;
+    i = stop + 1;
+  }
+}
+
+}  // namespace hivehook::etl

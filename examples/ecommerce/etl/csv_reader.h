@@ -1,0 +1,52 @@
+// A streaming RFC 4180 reader with the exact record and line rules of ECOMMERCE.md.
+// Memory is bounded by the largest record, not the file: bytes are read in 1 MiB chunks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "etl/byte_source.h"
+
+namespace hivehook::etl {
+
+struct CsvRecord {
+  std::uint64_t line = 0;                // 1-based physical line where the record starts
+  std::string_view raw;                  // record text, without its ending LF and the CR before it
+  std::vector<std::string_view> fields;  // unquoted values; meaningful only when !malformed
+  bool malformed = false;                // broken quoting (the field count is the caller's check)
+};
+
+enum class ReadStatus { record, end, bad_encoding };
+
+class CsvReader {
+ public:
+  explicit CsvReader(ByteSource& source, std::size_t chunk = 1 << 20);
+
+  // Fills `rec` with the next non-blank record. The views stay valid until the next call.
+  // bad_encoding: the file is not valid UTF-8 (or holds a NUL byte); see error().
+  ReadStatus next(CsvRecord& rec);
+
+  // Why next() returned bad_encoding, with the line.
+  const std::string& error() const { return error_; }
+  // Physical lines consumed so far (blank ones included).
+  std::uint64_t lines() const { return line_ - 1; }
+
+ private:
+  bool fill();  // reads more bytes after end_; false at end of input
+  void parse_fields(std::string_view text, CsvRecord& rec);
+
+  ByteSource& source_;
+  std::vector<char> buf_;
+  std::size_t begin_ = 0;  // start of the unconsumed bytes
+  std::size_t end_ = 0;    // end of the valid bytes
+  bool eof_ = false;
+  bool started_ = false;   // BOM checked
+  std::uint64_t line_ = 1;
+  std::string scratch_;    // unescaped quoted values
+  std::string error_;
+};
+
+}  // namespace hivehook::etl

@@ -1,0 +1,154 @@
+#include "etl/job.h"
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <stdexcept>
+#include <variant>
+
+#include "etl/byte_source.h"
+#include "etl/csv_reader.h"
+#include "etl/dimensions.h"
+#include "etl/transform.h"
+#include "etl/warehouse.h"
+
+namespace hivehook::etl {
+
+namespace {
+
+// "2023-03-15T13:45:12.345Z"
+std::string now_rfc3339() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+Lineage make_lineage(const JobOptions& opts) { return Lineage{now_rfc3339(), opts.run_id}; }
+
+JobOutcome failure(int code, std::string message, const JobOptions& opts) {
+  JobOutcome out;
+  out.exit_code = code;
+  out.summary = std::move(message);
+  out.result = {{"error", out.summary}, {"exit_code", code}, {"source_file", opts.source_file}};
+  return out;
+}
+
+// Runs `body`, mapping every failure to its exit code: bad input never escapes as a crash.
+template <typename Body>
+JobOutcome guarded(const JobOptions& opts, Body body) {
+  try {
+    return body();
+  } catch (const std::invalid_argument& e) {
+    return failure(kExitUsage, e.what(), opts);
+  } catch (const std::exception& e) {
+    return failure(kExitFailure, e.what(), opts);
+  }
+}
+
+}  // namespace
+
+JobOutcome run_dims(const JobOptions& opts) {
+  return guarded(opts, [&]() -> JobOutcome {
+    FileSource source(opts.file);
+    DimensionFile parsed = parse_dimension_file(source);
+    if (auto* err = std::get_if<DimensionFileError>(&parsed))
+      return failure(kExitDataErr, opts.file + ": " + err->message, opts);
+    auto wh = open_warehouse(opts.warehouse);
+    Lineage lineage = make_lineage(opts);
+    std::string table;
+    std::size_t rows = 0;
+    if (auto* p = std::get_if<ProductsFile>(&parsed)) {
+      wh->upsert_products(p->rows, opts.source_file, lineage);
+      table = "dim_products";
+      rows = p->rows.size();
+    } else {
+      auto& c = std::get<CustomersFile>(parsed);
+      wh->upsert_customers(c.rows, opts.source_file, lineage);
+      table = "dim_customers";
+      rows = c.rows.size();
+    }
+    JobOutcome out;
+    out.result = {{"table", table},
+                  {"rows_read", rows},
+                  {"upserted", rows},
+                  {"source_file", opts.source_file},
+                  {"warehouse", wh->name()}};
+    out.summary = table + ": " + std::to_string(rows) + " rows upserted from " + opts.source_file +
+                  " into " + wh->name();
+    return out;
+  });
+}
+
+JobOutcome run_transactions(const JobOptions& opts) {
+  return guarded(opts, [&]() -> JobOutcome {
+    FileSource source(opts.file);
+    CsvReader reader(source);
+    CsvRecord rec;
+    ReadStatus st = reader.next(rec);
+    if (st == ReadStatus::bad_encoding)
+      return failure(kExitDataErr, opts.file + ": " + reader.error(), opts);
+    if (st == ReadStatus::end)
+      return failure(kExitDataErr, opts.file + ": empty file, no header", opts);
+    if (!is_transactions_header(rec))
+      return failure(kExitDataErr,
+                     opts.file + ": line " + std::to_string(rec.line) +
+                         ": not a transactions file: the header must be exactly "
+                         "'transaction_id,customer_id,product_id,quantity,transaction_ts,status,"
+                         "payment_method'",
+                     opts);
+
+    auto wh = open_warehouse(opts.warehouse);
+    Dimensions dims = wh->load_dimensions();
+    if (dims.product_count() == 0 || dims.customer_count() == 0)
+      return failure(kExitTempFail,
+                     "dimensions not loaded yet (" + std::to_string(dims.product_count()) +
+                         " products, " + std::to_string(dims.customer_count()) +
+                         " customers): retry once dim_products and dim_customers are loaded",
+                     opts);
+
+    std::array<std::uint64_t, kReasonCount> rejected{};
+    std::uint64_t rows_read = 0;
+    Fact fact;
+    auto load = wh->begin_fact_load(opts.source_file, make_lineage(opts));
+    while ((st = reader.next(rec)) == ReadStatus::record) {
+      ++rows_read;
+      if (auto reason = transform_row(rec, dims, fact)) {
+        ++rejected[static_cast<std::size_t>(*reason)];
+        load->reject(rec.line, *reason, rec.raw);
+      } else {
+        load->add(fact, rec.line);
+      }
+    }
+    if (st == ReadStatus::bad_encoding)  // `load` rolls back as it goes out of scope
+      return failure(kExitDataErr, opts.file + ": " + reader.error(), opts);
+    LoadCounts counts = load->commit();
+
+    JobOutcome out;
+    nlohmann::json by_reason = nlohmann::json::object();
+    std::uint64_t rejected_total = 0;
+    for (std::size_t i = 0; i < kReasonCount; ++i) {
+      by_reason[reason_name(static_cast<Reason>(i))] = rejected[i];
+      rejected_total += rejected[i];
+    }
+    out.result = {{"rows_read", rows_read},         {"inserted", counts.inserted},
+                  {"updated", counts.updated},      {"unchanged", counts.unchanged},
+                  {"rejected", by_reason},          {"rejected_total", rejected_total},
+                  {"source_file", opts.source_file}, {"warehouse", wh->name()}};
+    out.summary = opts.source_file + ": " + std::to_string(rows_read) + " rows read, " +
+                  std::to_string(counts.inserted) + " inserted, " +
+                  std::to_string(counts.updated) + " updated, " +
+                  std::to_string(counts.unchanged) + " unchanged, " +
+                  std::to_string(rejected_total) + " rejected";
+    return out;
+  });
+}
+
+}  // namespace hivehook::etl

@@ -1,0 +1,137 @@
+// hivehook-etl: the e-commerce example's job. See examples/ecommerce/README.md.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "etl/job.h"
+#include "etl/warehouse.h"
+
+namespace {
+
+using namespace hivehook::etl;
+
+constexpr const char* kUsage =
+    "usage: hivehook-etl dims FILE --warehouse W [--key KEY]\n"
+    "       hivehook-etl transactions FILE --warehouse W [--key KEY]\n"
+    "       hivehook-etl report --warehouse W SQL_FILE...\n"
+    "W is sqlite:PATH or postgresql://USER@HOST:PORT/DB.\n"
+    "The stored source_file is --key, else $HIVEHOOK_KEY, else FILE as given.\n"
+    "A result JSON goes to $HIVEHOOK_RESULT when set.\n"
+    "Exit: 0 ok, 65 bad input file, 75 dimensions not loaded yet (retry), 1 other errors.\n";
+
+int usage_error(const std::string& msg) {
+  std::cerr << "hivehook-etl: " << msg << "\n" << kUsage;
+  return kExitUsage;
+}
+
+const char* env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+void write_result(const nlohmann::json& result) {
+  const char* path = std::getenv("HIVEHOOK_RESULT");
+  if (!path || !*path) return;
+  std::ofstream out(path, std::ios::trunc);
+  out << result.dump() << "\n";
+  if (!out) std::cerr << "hivehook-etl: cannot write the result to " << path << "\n";
+}
+
+// Prints a query result as an aligned text table.
+void print_table(const QueryResult& r) {
+  std::vector<std::size_t> width(r.columns.size());
+  for (std::size_t j = 0; j < r.columns.size(); ++j) width[j] = r.columns[j].size();
+  for (const auto& row : r.rows)
+    for (std::size_t j = 0; j < row.size(); ++j)
+      width[j] = std::max(width[j], row[j] ? row[j]->size() : 4);
+  auto line = [&](auto cell) {
+    std::string s;
+    for (std::size_t j = 0; j < width.size(); ++j) {
+      std::string v = cell(j);
+      s += (j ? " | " : "") + v + std::string(width[j] - std::min(width[j], v.size()), ' ');
+    }
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    std::cout << s << "\n";
+  };
+  line([&](std::size_t j) { return r.columns[j]; });
+  line([&](std::size_t j) { return std::string(width[j], '-'); });
+  for (const auto& row : r.rows) line([&](std::size_t j) { return row[j].value_or("NULL"); });
+  std::cout << "(" << r.rows.size() << " rows)\n";
+}
+
+int run_report(const std::string& warehouse, const std::vector<std::string>& files) {
+  try {
+    auto wh = open_warehouse(warehouse);
+    for (const auto& f : files) {
+      std::ifstream in(f);
+      if (!in) {
+        std::cerr << "hivehook-etl: cannot read " << f << "\n";
+        return kExitFailure;
+      }
+      std::stringstream sql;
+      sql << in.rdbuf();
+      std::cout << "== " << f << "\n";
+      print_table(wh->query(sql.str()));
+      std::cout << "\n";
+    }
+    return kExitOk;
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
+  } catch (const std::exception& e) {
+    std::cerr << "hivehook-etl: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+    std::cout << kUsage;
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  std::string command = args[0];
+  std::vector<std::string> positional;
+  std::string warehouse, key;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--warehouse" || a == "--key") {
+      if (i + 1 >= args.size()) return usage_error(a + " needs a value");
+      (a == "--warehouse" ? warehouse : key) = args[++i];
+    } else if (a.starts_with("--warehouse=")) {
+      warehouse = a.substr(12);
+    } else if (a.starts_with("--key=")) {
+      key = a.substr(6);
+    } else if (a.starts_with("--")) {
+      return usage_error("unknown option " + a);
+    } else {
+      positional.push_back(a);
+    }
+  }
+  if (warehouse.empty()) return usage_error("--warehouse is required");
+  if (command == "report") {
+    if (positional.empty()) return usage_error("report needs at least one SQL file");
+    return run_report(warehouse, positional);
+  }
+  if (command != "dims" && command != "transactions")
+    return usage_error("unknown command '" + command + "'");
+  if (positional.size() != 1) return usage_error(command + " takes exactly one FILE");
+
+  JobOptions opts;
+  opts.file = positional[0];
+  opts.warehouse = warehouse;
+  opts.source_file = !key.empty() ? key : env_or("HIVEHOOK_KEY", opts.file.c_str());
+  opts.run_id = env_or("HIVEHOOK_RUN_ID", "");
+  JobOutcome out = command == "dims" ? run_dims(opts) : run_transactions(opts);
+  write_result(out.result);
+  if (out.exit_code == kExitOk)
+    std::cout << out.summary << std::endl;
+  else
+    std::cerr << "hivehook-etl: " << out.summary << std::endl;
+  return out.exit_code;
+}

@@ -1,0 +1,60 @@
+// The embedded warehouse: one SQLite file, WAL, one BEGIN IMMEDIATE transaction per input file.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <string>
+
+#include "etl/warehouse.h"
+
+namespace hivehook::etl {
+
+// Move-only owner of a prepared statement; every bind and step is checked.
+class SqliteStmt {
+ public:
+  SqliteStmt() = default;
+  SqliteStmt(sqlite3* db, const char* sql);
+  SqliteStmt(const SqliteStmt&) = delete;
+  SqliteStmt& operator=(const SqliteStmt&) = delete;
+  SqliteStmt(SqliteStmt&& o) noexcept : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)) {}
+  SqliteStmt& operator=(SqliteStmt&& o) noexcept;
+  ~SqliteStmt();
+
+  void bind(int i, std::string_view text);  // SQLITE_STATIC: the text must outlive step()
+  void bind(int i, std::int64_t v);
+  void bind_null(int i);
+  bool step();                   // true: a row is ready; false: done
+  void reset();                  // ready for new bindings
+  sqlite3_stmt* get() const { return stmt_; }
+
+ private:
+  void check(int rc, const char* what);
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class SqliteWarehouse final : public Warehouse {
+ public:
+  explicit SqliteWarehouse(const std::string& path);
+  ~SqliteWarehouse() override;
+  SqliteWarehouse(const SqliteWarehouse&) = delete;
+  SqliteWarehouse& operator=(const SqliteWarehouse&) = delete;
+
+  std::string name() const override { return "sqlite:" + path_; }
+  void upsert_products(const std::vector<Product>& rows, const std::string& source_file,
+                       const Lineage& lineage) override;
+  void upsert_customers(const std::vector<Customer>& rows, const std::string& source_file,
+                        const Lineage& lineage) override;
+  Dimensions load_dimensions() override;
+  std::unique_ptr<FactLoad> begin_fact_load(const std::string& source_file,
+                                            const Lineage& lineage) override;
+  QueryResult query(const std::string& sql) override;
+
+  void exec(const char* sql);  // throws WarehouseError
+
+ private:
+  std::string path_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace hivehook::etl

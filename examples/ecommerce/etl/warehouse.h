@@ -1,0 +1,69 @@
+// The warehouse seam: the same tables and upsert rule on SQLite and PostgreSQL.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "etl/dimensions.h"
+#include "etl/transform.h"
+
+namespace hivehook::etl {
+
+// Unreachable server, SQL failure, locked database...: exit 1, the run is retried.
+class WarehouseError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Lineage {
+  std::string loaded_at;  // RFC 3339 UTC, the same for every row of one run
+  std::string run_id;     // $HIVEHOOK_RUN_ID; empty stores NULL
+};
+
+// Per valid row, what it did when applied in file order: inserted a new id, replaced the row
+// stored at that moment (it ranked strictly higher), or changed nothing.
+struct LoadCounts {
+  std::uint64_t inserted = 0, updated = 0, unchanged = 0;
+};
+
+// One transactions file = one warehouse transaction. Destroying it uncommitted rolls back.
+class FactLoad {
+ public:
+  virtual ~FactLoad() = default;
+  virtual void add(const Fact& fact, std::uint64_t line) = 0;
+  virtual void reject(std::uint64_t line, Reason reason, std::string_view raw) = 0;
+  virtual LoadCounts commit() = 0;
+};
+
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;  // text values, nullopt = NULL
+};
+
+class Warehouse {
+ public:
+  virtual ~Warehouse() = default;
+  // For messages and the result JSON; never holds a password.
+  virtual std::string name() const = 0;
+  // Each is one transaction: a later snapshot replaces an id's attributes.
+  virtual void upsert_products(const std::vector<Product>& rows, const std::string& source_file,
+                               const Lineage& lineage) = 0;
+  virtual void upsert_customers(const std::vector<Customer>& rows, const std::string& source_file,
+                                const Lineage& lineage) = 0;
+  virtual Dimensions load_dimensions() = 0;
+  // Starts the file's transaction and drops the file's previous rejects inside it.
+  virtual std::unique_ptr<FactLoad> begin_fact_load(const std::string& source_file,
+                                                    const Lineage& lineage) = 0;
+  virtual QueryResult query(const std::string& sql) = 0;
+};
+
+// "sqlite:PATH" or "postgresql://..." / "postgres://..."; creates the tables when missing.
+// Throws WarehouseError (unreachable) or std::invalid_argument (not a warehouse spec).
+std::unique_ptr<Warehouse> open_warehouse(const std::string& spec);
+
+}  // namespace hivehook::etl

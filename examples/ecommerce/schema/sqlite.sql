@@ -1,0 +1,51 @@
+-- Warehouse tables for the SQLite backend (embedded into hivehook-etl; idempotent).
+-- Money is decimal TEXT so no value ever passes through a binary float.
+CREATE TABLE IF NOT EXISTS dim_products (
+  product_id   TEXT PRIMARY KEY,
+  product_name TEXT NOT NULL,
+  category     TEXT NOT NULL,
+  price        TEXT NOT NULL,
+  supplier_id  TEXT NOT NULL,
+  source_file  TEXT NOT NULL,
+  loaded_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dim_customers (
+  customer_id      TEXT PRIMARY KEY,
+  first_name       TEXT NOT NULL,
+  last_name        TEXT NOT NULL,
+  email            TEXT NOT NULL,
+  membership_level TEXT NOT NULL,
+  country          TEXT NOT NULL,
+  source_file      TEXT NOT NULL,
+  loaded_at        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fact_transactions (
+  transaction_id   TEXT PRIMARY KEY,
+  customer_id      TEXT NOT NULL,
+  product_id       TEXT NOT NULL,
+  product_name     TEXT NOT NULL,
+  category         TEXT NOT NULL,
+  supplier_id      TEXT NOT NULL,
+  membership_level TEXT NOT NULL,
+  country          TEXT NOT NULL,
+  quantity         INTEGER NOT NULL,
+  unit_price       TEXT NOT NULL,
+  amount           TEXT NOT NULL,
+  amount_class     TEXT NOT NULL,
+  transaction_ts   TEXT NOT NULL,
+  transaction_date TEXT NOT NULL,
+  status           TEXT NOT NULL,
+  payment_method   TEXT NOT NULL,
+  source_file      TEXT NOT NULL,
+  loaded_at        TEXT NOT NULL,
+  run_id           TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rejected_transactions (
+  source_file TEXT NOT NULL,
+  line_number INTEGER NOT NULL,
+  reason      TEXT NOT NULL,
+  raw         TEXT NOT NULL,
+  loaded_at   TEXT NOT NULL,
+  run_id      TEXT,
+  PRIMARY KEY (source_file, line_number)
+) WITHOUT ROWID;

@@ -1,0 +1,113 @@
+#include "etl/csv_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace hivehook::etl;
+
+struct Rec {
+  std::uint64_t line;
+  std::string raw;
+  std::vector<std::string> fields;
+  bool malformed;
+};
+
+std::vector<Rec> read_all(const std::string& data, std::size_t chunk = 1 << 20,
+                          std::size_t reader_chunk = 1 << 20) {
+  MemorySource src(data, chunk);
+  CsvReader reader(src, reader_chunk);
+  CsvRecord rec;
+  std::vector<Rec> out;
+  while (reader.next(rec) == ReadStatus::record)
+    out.push_back(Rec{rec.line, std::string(rec.raw),
+                      std::vector<std::string>(rec.fields.begin(), rec.fields.end()), rec.malformed});
+  return out;
+}
+
+TEST(CsvReader, QuotedLineBreaksKeepPhysicalLineNumbers) {
+  auto r = read_all("h\n\"a\nb\",c\nd\n");
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[1].line, 2u);
+  EXPECT_EQ(r[1].fields, (std::vector<std::string>{"a\nb", "c"}));
+  EXPECT_EQ(r[2].line, 4u);
+}
+
+TEST(CsvReader, CrlfBomMissingFinalNewlineAndBlankLines) {
+  auto r = read_all("\xEF\xBB\xBFh1,h2\r\n\r\na,b\r\n\nc,\"d\r\ne\"\r\nlast,x");
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_EQ(r[0].fields, (std::vector<std::string>{"h1", "h2"}));
+  EXPECT_EQ(r[1].line, 3u);
+  EXPECT_EQ(r[1].fields, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(r[2].line, 5u);
+  EXPECT_EQ(r[2].fields, (std::vector<std::string>{"c", "d\r\ne"}));  // CR inside quotes is data
+  EXPECT_EQ(r[3].line, 7u);
+  EXPECT_EQ(r[3].fields, (std::vector<std::string>{"last", "x"}));
+}
+
+TEST(CsvReader, OnlyTheCrBeforeTheRecordEndIsDropped) {
+  auto r = read_all("a\r\r\nb\rc\n");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].raw, "a\r");
+  EXPECT_EQ(r[1].raw, "b\rc");
+}
+
+TEST(CsvReader, WhitespaceLineIsARecordAndCommasAreEmptyFields) {
+  auto r = read_all(" \n,,,,,,\n");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].fields, (std::vector<std::string>{" "}));
+  EXPECT_EQ(r[1].fields.size(), 7u);
+}
+
+TEST(CsvReader, GrammarViolationsAreMalformed) {
+  EXPECT_TRUE(read_all("a\"b,c\n")[0].malformed);     // quote in an unquoted field (odd: runs on)
+  EXPECT_TRUE(read_all("\"a\"x,c\n")[0].malformed);   // junk after a closing quote
+  EXPECT_TRUE(read_all("a\"\"b,c\n")[0].malformed);   // even quotes inside an unquoted field
+  EXPECT_FALSE(read_all("\"a\"\"b\",c\n")[0].malformed);
+  EXPECT_EQ(read_all("\"a\"\"b\",c\n")[0].fields[0], "a\"b");
+  EXPECT_EQ(read_all("\"T16\"\n")[0].fields[0], "T16");  // unquoted before any check
+}
+
+TEST(CsvReader, UnclosedQuoteRunsToTheEndAsOneMalformedRecord) {
+  auto r = read_all("h\n\"open,x\nmore\nrows\n");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[1].line, 2u);
+  EXPECT_TRUE(r[1].malformed);
+  EXPECT_EQ(r[1].raw, "\"open,x\nmore\nrows\n");
+}
+
+TEST(CsvReader, ChunkBoundariesDoNotChangeTheResult) {
+  std::string data =
+      "\xEF\xBB\xBFh,i\r\n\"x\ny\",\"q\"\"q\"\r\n\r\nplain,row\n\"open\n\nz,w\n\"\"\n,\n \nend";
+  auto want = read_all(data);
+  for (std::size_t chunk : {1u, 2u, 3u, 5u, 7u, 64u})
+    for (std::size_t rchunk : {16u, 17u, 4096u}) {
+      auto got = read_all(data, chunk, rchunk);
+      ASSERT_EQ(got.size(), want.size()) << chunk << "/" << rchunk;
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].line, want[i].line);
+        EXPECT_EQ(got[i].raw, want[i].raw);
+        EXPECT_EQ(got[i].fields, want[i].fields);
+      }
+    }
+}
+
+TEST(CsvReader, InvalidUtf8AndNulAreFileErrors) {
+  for (std::string bad : {std::string("h\nok\nb\xC3(\n"), std::string("h\n\xED\xA0\x80\n"),
+                          std::string("h\n\xC0\xAF\n"), std::string("h\nx\0y\n", 7)}) {
+    MemorySource src(bad);
+    CsvReader reader(src);
+    CsvRecord rec;
+    ReadStatus st;
+    while ((st = reader.next(rec)) == ReadStatus::record) {
+    }
+    EXPECT_EQ(st, ReadStatus::bad_encoding);
+    EXPECT_NE(reader.error().find("line"), std::string::npos);
+  }
+  EXPECT_EQ(read_all("h\nnaïve,日本\n")[1].fields[1], "日本");
+}
+
+}  // namespace

@@ -1,0 +1,29 @@
+// Starting one child process with posix_spawn (see docs/job-contract.md "Decision: how jobs are
+// spawned"): new process group, stdio on pipes, no other inherited fd, signals reset, no shell.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/unique_fd.h"
+#include "jobs/process_runner.h"
+
+namespace hivehook {
+
+struct SpawnedChild {
+  int pid = 0;              // also the process group id
+  UniqueFd stdin_write;     // parent ends: non-blocking, close-on-exec
+  UniqueFd stdout_read;
+  UniqueFd stderr_read;
+};
+
+// Starts spec.argv with spec.env merged over this process's environment, in spec.cwd.
+// On failure returns nullopt and sets *error to one sentence ("command not found: foo").
+std::optional<SpawnedChild> spawn_child(const ProcessSpec& spec, std::string* error);
+
+// PATH search as execvp does it, over `path_var` (the child's PATH). A name with a '/' is returned
+// unchanged. nullopt + *error: "command not found: foo" or "permission denied: foo".
+std::optional<std::string> find_executable(std::string_view name, std::string_view path_var, std::string* error);
+
+}  // namespace hivehook

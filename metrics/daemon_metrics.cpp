@@ -1,0 +1,41 @@
+#include "metrics/daemon_metrics.h"
+
+#include <chrono>
+
+namespace hivehook::metrics {
+
+namespace {
+std::vector<double> notify_buckets() { return {0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}; }
+}  // namespace
+
+DaemonMetrics::DaemonMetrics(Registry& r)
+    : objects_discovered(r.counter("hivehook_objects_discovered_total", "Objects (file arrivals) discovered.")),
+      objects_finished(r.counter_family("hivehook_objects_total", "Objects by final outcome.", {"outcome"})),
+      runs_started(r.counter_family("hivehook_runs_started_total", "Job runs started.", {"rule"})),
+      runs_finished(
+          r.counter_family("hivehook_runs_finished_total", "Job runs finished, by outcome.", {"rule", "outcome"})),
+      run_duration(r.histogram_family("hivehook_run_duration_seconds", "Job run wall-clock duration.", {"rule"},
+                                      duration_buckets())),
+      run_retries(r.counter_family("hivehook_run_retries_total", "Job retries scheduled.", {"rule"})),
+      jobs_running(r.gauge("hivehook_jobs_running", "Job processes running now.")),
+      jobs_queued(r.gauge("hivehook_jobs_queued", "Runs waiting for a worker or for their rule's concurrency.")),
+      notifications(r.counter_family("hivehook_notifications_total", "Notification delivery attempts, by outcome.",
+                                     {"target", "outcome"})),
+      notify_duration(r.histogram_family("hivehook_notification_duration_seconds",
+                                         "Time one delivery attempt took.", {"target"}, notify_buckets())),
+      outbox_pending(r.gauge("hivehook_outbox_pending", "Notifications waiting in the outbox.")),
+      watched_directories(r.gauge("hivehook_watched_directories", "Directories under landing with an inotify watch.")),
+      watch_overflows(r.counter("hivehook_watch_overflows_total", "inotify queue overflows (each causes a rescan).")),
+      scans(r.counter_family("hivehook_scans_total", "Full scans of landing, by reason.", {"reason"})),
+      rule_reloads(r.counter_family("hivehook_rules_reloads_total", "Rules reloads, by result.", {"result"})),
+      rules_loaded(r.gauge("hivehook_rules_loaded", "Rules in force.")),
+      start_time(r.gauge("hivehook_start_time_seconds", "When the daemon started, Unix seconds.")),
+      build_info(r.gauge_family("hivehook_build_info", "Always 1; the version as a label.", {"version"})) {
+  using namespace std::chrono;
+  start_time.set(duration<double>(system_clock::now().time_since_epoch()).count());
+#ifdef HIVEHOOK_VERSION
+  build_info.labels({HIVEHOOK_VERSION}).set(1);
+#endif
+}
+
+}  // namespace hivehook::metrics

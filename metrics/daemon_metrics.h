@@ -1,0 +1,37 @@
+// The metrics the hivehook daemon exports, registered once (names and labels documented in
+// docs/notifications.md "Metrics"). Modules update these references; the registry renders them.
+#pragma once
+
+#include "metrics/registry.h"
+
+namespace hivehook::metrics {
+
+struct DaemonMetrics {
+  explicit DaemonMetrics(Registry& r);
+
+  // Objects
+  Counter& objects_discovered;         // hivehook_objects_discovered_total
+  Family<Counter>& objects_finished;   // hivehook_objects_total{outcome}: archived|quarantined|deleted|kept|unmatched|ignored|duplicate
+  // Runs
+  Family<Counter>& runs_started;       // hivehook_runs_started_total{rule}
+  Family<Counter>& runs_finished;      // hivehook_runs_finished_total{rule,outcome}: succeeded|failed|timed_out|interrupted
+  Family<Histogram>& run_duration;     // hivehook_run_duration_seconds{rule}
+  Family<Counter>& run_retries;        // hivehook_run_retries_total{rule}
+  Gauge& jobs_running;                 // hivehook_jobs_running
+  Gauge& jobs_queued;                  // hivehook_jobs_queued
+  // Notifications
+  Family<Counter>& notifications;      // hivehook_notifications_total{target,outcome}: sent|retry|dead
+  Family<Histogram>& notify_duration;  // hivehook_notification_duration_seconds{target}
+  Gauge& outbox_pending;               // hivehook_outbox_pending
+  // Watching and rules
+  Gauge& watched_directories;          // hivehook_watched_directories
+  Counter& watch_overflows;            // hivehook_watch_overflows_total
+  Family<Counter>& scans;              // hivehook_scans_total{reason}: startup|overflow|reconcile|new_directory|manual
+  Family<Counter>& rule_reloads;       // hivehook_rules_reloads_total{result}: loaded|rejected
+  Gauge& rules_loaded;                 // hivehook_rules_loaded
+  // Process
+  Gauge& start_time;                   // hivehook_start_time_seconds (set at construction)
+  Family<Gauge>& build_info;           // hivehook_build_info{version} 1
+};
+
+}  // namespace hivehook::metrics

@@ -1,0 +1,33 @@
+// An object between discovery and its final action, as the pipeline holds it in memory.
+// (Internal to pipeline/.)
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "landing/key.h"
+#include "pipeline/pipeline.h"
+#include "rules/rule.h"
+#include "store/store.h"
+
+namespace hivehook {
+
+struct Pipeline::Active {
+  ObjectRecord rec;
+  ObjectKey key;
+  std::filesystem::path path;
+  std::vector<TaskRecord> tasks;                  // one per matching rule, in rule order
+  std::shared_ptr<const RuleSet> ruleset;          // the rules as they were at discovery
+  std::vector<RunRecord> failed_runs;              // for quarantine/<key>.error.json and notifications
+  RunRecord last_run;                              // for notifications
+  bool decided = false;                            // outcome committed, final action pending
+
+  TaskRecord* task(const std::string& rule) {
+    for (auto& t : tasks)
+      if (t.rule == rule) return &t;
+    return nullptr;
+  }
+};
+
+}  // namespace hivehook

@@ -1,0 +1,34 @@
+#include "pipeline/commit_batch.h"
+
+#include <boost/asio/post.hpp>
+
+#include "store/audit_log.h"
+#include "store/store.h"
+
+namespace hivehook {
+
+CommitBatch::CommitBatch(boost::asio::io_context& io, Store& store, AuditLog* audit)
+    : io_(io), store_(store), audit_(audit) {}
+
+void CommitBatch::request() {
+  if (scheduled_) return;
+  scheduled_ = true;
+  boost::asio::post(io_, [this] { flush(); });
+}
+
+void CommitBatch::after_commit(std::function<void()> fn) {
+  effects_.push_back(std::move(fn));
+  request();
+}
+
+void CommitBatch::flush() {
+  scheduled_ = false;
+  auto events = store_.commit();
+  if (audit_) audit_->append(events);
+  if (on_committed) on_committed(events.size());
+  auto effects = std::move(effects_);
+  effects_.clear();
+  for (auto& fn : effects) fn();
+}
+
+}  // namespace hivehook

@@ -1,0 +1,35 @@
+// "Commit before the side effect", in batches: transitions made during one turn of the loop are
+// committed together by one flush posted to the loop; side effects registered with after_commit()
+// (spawning a job, moving a file) run only once that commit is durable.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <vector>
+
+namespace hivehook {
+
+class Store;
+class AuditLog;
+
+class CommitBatch {
+ public:
+  CommitBatch(boost::asio::io_context& io, Store& store, AuditLog* audit);
+  // Ask for a flush at the end of this loop turn (idempotent).
+  void request();
+  // Run `fn` after the next commit.
+  void after_commit(std::function<void()> fn);
+  // Commit now, mirror the events, run the side effects (which may start a new batch).
+  void flush();
+  // Called after each commit with the number of events written (metrics, observers).
+  std::function<void(std::size_t)> on_committed;
+
+ private:
+  boost::asio::io_context& io_;
+  Store& store_;
+  AuditLog* audit_;
+  bool scheduled_ = false;
+  std::vector<std::function<void()>> effects_;
+};
+
+}  // namespace hivehook

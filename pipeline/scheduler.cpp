@@ -1,0 +1,51 @@
+#include "pipeline/scheduler.h"
+
+#include <algorithm>
+
+namespace hivehook {
+
+void Scheduler::push(int64_t object_id, const std::string& rule) {
+  ready_[rule].push_back(TaskRef{object_id, rule, next_order_++});
+  ++queued_;
+}
+
+std::optional<TaskRef> Scheduler::pop(const std::function<int(const std::string&)>& limit_of) {
+  if (running_total_ >= static_cast<std::size_t>(workers_) || queued_ == 0) return std::nullopt;
+  std::deque<TaskRef>* best = nullptr;
+  for (auto& [rule, q] : ready_) {
+    if (q.empty()) continue;
+    int limit = limit_of(rule);
+    if (limit > 0 && running(rule) >= limit) continue;
+    if (!best || q.front().order < best->front().order) best = &q;
+  }
+  if (!best) return std::nullopt;
+  TaskRef t = std::move(best->front());
+  best->pop_front();
+  --queued_;
+  ++running_total_;
+  ++running_[t.rule];
+  return t;
+}
+
+void Scheduler::finished(const std::string& rule) {
+  auto it = running_.find(rule);
+  if (it != running_.end() && it->second > 0) {
+    --it->second;
+    --running_total_;
+  }
+}
+
+void Scheduler::forget(int64_t object_id) {
+  for (auto& [rule, q] : ready_) {
+    auto before = q.size();
+    q.erase(std::remove_if(q.begin(), q.end(), [&](const TaskRef& t) { return t.object_id == object_id; }), q.end());
+    queued_ -= before - q.size();
+  }
+}
+
+int Scheduler::running(const std::string& rule) const {
+  auto it = running_.find(rule);
+  return it == running_.end() ? 0 : it->second;
+}
+
+}  // namespace hivehook

@@ -1,0 +1,47 @@
+// Which task runs next: `workers` jobs at most in total, a rule's `concurrency` at most per rule,
+// FIFO within a rule and, across rules, the oldest ready task first.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace hivehook {
+
+struct TaskRef {
+  int64_t object_id = 0;
+  std::string rule;
+  uint64_t order = 0;  // assigned by push(): discovery (or re-queue) order
+};
+
+class Scheduler {
+ public:
+  explicit Scheduler(int workers) : workers_(workers) {}
+  void set_workers(int workers) { workers_ = workers; }
+
+  // A task is ready to run.
+  void push(int64_t object_id, const std::string& rule);
+  // The next task allowed to start now, or nullopt. `limit_of(rule)` is the rule's concurrency (0: none).
+  // The caller must call finished(rule) when that run ends.
+  std::optional<TaskRef> pop(const std::function<int(const std::string&)>& limit_of);
+  void finished(const std::string& rule);
+  // Drops every queued task of one object (e.g. it vanished).
+  void forget(int64_t object_id);
+
+  std::size_t queued() const { return queued_; }
+  std::size_t running() const { return running_total_; }
+  int running(const std::string& rule) const;
+
+ private:
+  int workers_;
+  uint64_t next_order_ = 0;
+  std::size_t queued_ = 0;
+  std::size_t running_total_ = 0;
+  std::map<std::string, std::deque<TaskRef>> ready_;
+  std::map<std::string, int> running_;
+};
+
+}  // namespace hivehook

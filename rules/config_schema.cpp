@@ -1,0 +1,262 @@
+// The tables for hivehook.yaml: every key, its type, default and checks, in one place.
+// The tables use designated initializers and rely on the defaults of the keys they leave out;
+// g++ 12 still warns about those under -Wextra.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+#include <algorithm>
+
+#include "rules/schemas.h"
+
+namespace hivehook {
+
+using schema::Field;
+using schema::Mapping;
+using schema::Reader;
+using schema::Type;
+using schema::Value;
+
+namespace {
+
+bool is_name(std::string_view s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+std::optional<std::string> url_scheme_check(std::string_view url, std::initializer_list<std::string_view> schemes) {
+  for (auto s : schemes)
+    if (url.substr(0, s.size()) == s && url.size() > s.size()) return std::nullopt;
+  std::string want;
+  for (auto s : schemes) want += (want.empty() ? "" : " or ") + std::string(s);
+  return "URL '" + std::string(url) + "' must start with " + want + " and name a host";
+}
+
+std::optional<std::string> host_port_check(const Value& v, Reader&) {
+  size_t colon = v.str.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "'metrics' must be HOST:PORT (e.g. 127.0.0.1:9464)";
+  std::string_view port = std::string_view(v.str).substr(colon + 1);
+  int n = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9' || (n = n * 10 + (c - '0')) > 65535) return "'metrics' port must be 1..65535";
+  }
+  if (port.empty() || n == 0) return "'metrics' port must be 1..65535";
+  return std::nullopt;
+}
+
+// A notify target is read into a draft, then assembled once its kind (webhook | smtp) is known.
+struct TargetDraft {
+  NotifyTarget target;
+  std::optional<WebhookTarget> webhook;
+  std::optional<SmtpTarget> smtp;
+  WebhookTarget w;
+  SmtpTarget s;
+  std::optional<TlsMode> tls;
+};
+
+const Mapping<LogConfig>& log_schema() {
+  static const Mapping<LogConfig> m{
+      .name = "log",
+      .description = "Logging of the daemon itself (stderr).",
+      .fields = {
+          {.key = "level", .default_text = "info", .description = "Least severe level written.",
+           .choices = {"trace", "debug", "info", "warn", "error"},
+           .set = [](LogConfig& l, const Value& v, Reader&) { l.level = v.str; }},
+          {.key = "format", .default_text = "text", .description = "Line format.", .choices = {"text", "json"},
+           .set = [](LogConfig& l, const Value& v, Reader&) { l.format = v.str; }},
+      }};
+  return m;
+}
+
+const Mapping<TargetDraft>& target_schema() {
+  static const Mapping<TargetDraft> m{
+      .name = "notify target",
+      .description = "One named destination for notifications: exactly one of `webhook` or `smtp`.",
+      .fields =
+          {
+              {.key = "webhook", .description = "POST JSON to this URL (http:// or https://).",
+               .check = [](const Value& v, Reader&) { return url_scheme_check(v.str, {"http://", "https://"}); },
+               .set = [](TargetDraft& d, const Value& v, Reader&) { d.w.url = v.str; d.webhook = d.w; }},
+              {.key = "secret", .description = "HMAC-SHA256 key for the `X-Hivehook-Signature` header.",
+               .only_with = "webhook",
+               .set = [](TargetDraft& d, const Value& v, Reader&) { d.w.secret = v.str; }},
+              {.key = "headers", .type = Type::string_map, .description = "Extra HTTP headers.",
+               .only_with = "webhook",
+               .check = [](const Value& v, Reader&) -> std::optional<std::string> {
+                 for (const auto& [name, value] : v.map) {
+                   if (!is_name(name)) return "header name '" + name + "' is not a valid HTTP header name";
+                   if (value.find_first_of("\r\n") != std::string::npos)
+                     return "header '" + name + "' must not contain a line break";
+                 }
+                 return std::nullopt;
+               },
+               .set = [](TargetDraft& d, const Value& v, Reader&) {
+                 for (const auto& [name, value] : v.map) d.w.headers[name] = value;
+               }},
+              {.key = "smtp", .description = "Mail server URL: smtp://HOST:PORT or smtps://HOST:PORT.",
+               .check = [](const Value& v, Reader&) { return url_scheme_check(v.str, {"smtp://", "smtps://"}); },
+               .set = [](TargetDraft& d, const Value& v, Reader&) { d.s.url = v.str; d.smtp = d.s; }},
+              {.key = "tls", .default_text = "none (tls for smtps://)",
+               .description = "`starttls` upgrades a smtp:// connection.", .choices = {"none", "starttls", "tls"},
+               .only_with = "smtp",
+               .set = [](TargetDraft& d, const Value& v, Reader&) {
+                 d.tls = v.str == "tls" ? TlsMode::tls : v.str == "starttls" ? TlsMode::starttls : TlsMode::none;
+               }},
+              {.key = "from", .description = "Sender address.", .nonempty = true, .only_with = "smtp",
+               .required_with = "smtp", .set = [](TargetDraft& d, const Value& v, Reader&) { d.s.from = v.str; }},
+              {.key = "to", .type = Type::string_list, .description = "Recipient addresses (one or a list).",
+               .nonempty = true, .scalar_as_list = true, .only_with = "smtp", .required_with = "smtp",
+               .set = [](TargetDraft& d, const Value& v, Reader&) { d.s.to = v.list; }},
+              {.key = "username", .description = "SMTP AUTH user.", .only_with = "smtp",
+               .set = [](TargetDraft& d, const Value& v, Reader&) { d.s.username = v.str; }},
+              {.key = "password", .description = "SMTP AUTH password.", .only_with = "smtp",
+               .set = [](TargetDraft& d, const Value& v, Reader&) { d.s.password = v.str; }},
+              {.key = "timeout", .type = Type::duration, .default_text = "5s",
+               .description = "Time limit of one delivery attempt.", .min = 1, .max = 3'600'000,
+               .set = [](TargetDraft& d, const Value& v, Reader&) { d.target.timeout = v.dur; }},
+              {.key = "max_attempts", .type = Type::integer, .default_text = "10",
+               .description = "Delivery attempts before the notification is given up (`notify.dead`).",
+               .min = 1, .max = 1000,
+               .set = [](TargetDraft& d, const Value& v, Reader&) { d.target.max_attempts = int(v.num); }},
+              {.key = "max_age", .type = Type::duration, .default_text = "1h",
+               .description = "Or give up this long after the first attempt.", .min = 1,
+               .set = [](TargetDraft& d, const Value& v, Reader&) { d.target.max_age = v.dur; }},
+              {.key = "backoff", .type = Type::mapping, .default_text = "{initial: 2s, max: 5m}",
+               .description = "Delay between delivery attempts (exponential with jitter).", .nested = "backoff",
+               .set = [](TargetDraft& d, const Value& v, Reader& rd) {
+                 schema::parse_mapping(v.node, backoff_schema(true), d.target.backoff, rd);
+               }},
+          },
+      .exactly_one_of = {{"webhook", "smtp"}},
+      .finish = [](TargetDraft& d, const YAML::Node& node, Reader& rd) {
+        if (d.webhook) {
+          d.target.kind = d.w;
+        } else if (d.smtp) {
+          bool smtps = d.s.url.rfind("smtps://", 0) == 0;
+          if (smtps && d.tls && *d.tls != TlsMode::tls)
+            rd.error(node["tls"].Mark(), "an smtps:// server always uses TLS; drop 'tls' or use smtp:// for starttls");
+          d.s.tls = d.tls ? *d.tls : (smtps ? TlsMode::tls : TlsMode::none);
+          d.target.kind = d.s;
+        }
+      }};
+  return m;
+}
+
+}  // namespace
+
+const Mapping<BackoffPolicy>& backoff_schema(bool for_notify) {
+  auto make = [](std::string_view initial_default) {
+    return Mapping<BackoffPolicy>{
+        .name = "backoff",
+        .description = "Exponential backoff with jitter: the first delay, doubled each time up to a ceiling.",
+        .fields = {
+            {.key = "initial", .type = Type::duration, .default_text = initial_default,
+             .description = "Delay before the first retry.", .min = 1,
+             .set = [](BackoffPolicy& b, const Value& v, Reader&) { b.initial = v.dur; }},
+            {.key = "max", .type = Type::duration, .default_text = "5m", .description = "Longest delay.", .min = 1,
+             .set = [](BackoffPolicy& b, const Value& v, Reader&) { b.max = v.dur; }},
+        },
+        .finish = [](BackoffPolicy& b, const YAML::Node& node, Reader& rd) {
+          if (b.initial > b.max)
+            rd.error(node["max"] ? node["max"].Mark() : node.Mark(),
+                     "backoff 'max' (" + format_duration(b.max) + ") is shorter than 'initial' (" +
+                         format_duration(b.initial) + ")");
+        }};
+  };
+  static const Mapping<BackoffPolicy> rules = make("1s (2s for notify targets)");
+  static const Mapping<BackoffPolicy> notify = make("2s");
+  return for_notify ? notify : rules;
+}
+
+const Mapping<Config>& config_schema() {
+  static const Mapping<Config> m{
+      .name = "config",
+      .description = "The daemon's configuration file, `hivehook.yaml`. Relative paths are relative to this "
+                     "file's folder; `${VAR}` in any value expands from the environment.",
+      .fields =
+          {
+              {.key = "landing", .type = Type::path, .required = true,
+               .description = "The watched root; a file's key is its path below this folder.",
+               .set = [](Config& c, const Value& v, Reader&) { c.landing = v.str; }},
+              {.key = "archive", .type = Type::path, .default_text = "archive",
+               .description = "Where objects go after success (`archive/<key>`).",
+               .set = [](Config& c, const Value& v, Reader&) { c.archive = v.str; }},
+              {.key = "quarantine", .type = Type::path, .default_text = "quarantine",
+               .description = "Where objects go after failure, with `<key>.error.json` beside them.",
+               .set = [](Config& c, const Value& v, Reader&) { c.quarantine = v.str; }},
+              {.key = "state", .type = Type::path, .default_text = "state/hivehook.db",
+               .description = "The SQLite audit/checkpoint store.",
+               .set = [](Config& c, const Value& v, Reader&) { c.state = v.str; }},
+              {.key = "audit_log", .type = Type::path, .description = "Optional JSON-lines mirror of audit events.",
+               .set = [](Config& c, const Value& v, Reader&) { c.audit_log = std::filesystem::path(v.str); }},
+              {.key = "bucket", .default_text = "landing's folder name",
+               .description = "Reported as `s3.bucket.name` in job events.", .nonempty = true,
+               .check = [](const Value& v, Reader&) -> std::optional<std::string> {
+                 if (v.str.find('/') != std::string::npos) return "'bucket' must not contain '/'";
+                 return std::nullopt;
+               },
+               .set = [](Config& c, const Value& v, Reader&) { c.bucket = v.str; }},
+              {.key = "workers", .type = Type::integer, .default_text = "4",
+               .description = "Most jobs running at once, over all rules.", .min = 1, .max = 1024,
+               .set = [](Config& c, const Value& v, Reader&) { c.workers = int(v.num); }},
+              {.key = "ignore", .type = Type::string_list,
+               .default_text = "[\".*\", \"*.tmp\", \"*.part\", \"*~\", \"_COPYING_\"]",
+               .description = "Basename globs (fnmatch: `*`, `?`, `[...]`) of files never processed. Replaces "
+                              "the default list.",
+               .check = [](const Value& v, Reader&) -> std::optional<std::string> {
+                 for (const auto& p : v.list)
+                   if (p.empty() || p.find('/') != std::string::npos)
+                     return "ignore patterns match basenames: '" + p + "' must be non-empty and have no '/'";
+                 return std::nullopt;
+               },
+               .set = [](Config& c, const Value& v, Reader&) { c.ignore = v.list; }},
+              {.key = "rules", .type = Type::path, .default_text = "rules",
+               .description = "A rules file, or a folder whose `*.yaml` files are read in name order.",
+               .set = [](Config& c, const Value& v, Reader&) { c.rules = v.str; }},
+              {.key = "shutdown_grace", .type = Type::duration, .default_text = "30s",
+               .description = "On SIGTERM, how long running jobs may finish before they are killed.", .min = 0,
+               .set = [](Config& c, const Value& v, Reader&) { c.shutdown_grace = v.dur; }},
+              {.key = "reconcile", .type = Type::duration, .default_text = "10m",
+               .description = "Period of the full scan that finds what inotify missed; `0` turns it off.",
+               .min = 0,
+               .check = [](const Value& v, Reader&) -> std::optional<std::string> {
+                 if (v.dur.count() > 0 && v.dur < std::chrono::seconds(1))
+                   return "'reconcile' must be 0 (off) or at least 1s";
+                 return std::nullopt;
+               },
+               .set = [](Config& c, const Value& v, Reader&) { c.reconcile = v.dur; }},
+              {.key = "notify", .type = Type::named_mappings,
+               .description = "Named notification targets that rules refer to.", .nested = "notify-target",
+               .set = [](Config& c, const Value& v, Reader& rd) {
+                 for (auto it = v.node.begin(); it != v.node.end(); ++it) {
+                   const YAML::Node key = it->first, target = it->second;
+                   const std::string name = key.IsScalar() ? key.Scalar() : "";
+                   if (!is_name(name)) {
+                     rd.error(key.Mark(), "notify target name '" + name + "' must be letters, digits, '-' or '_'");
+                     continue;
+                   }
+                   TargetDraft d;
+                   schema::parse_mapping(target, target_schema(), d, rd);
+                   d.target.name = name;
+                   c.notify[name] = d.target;
+                 }
+               }},
+              {.key = "metrics", .description = "HOST:PORT serving Prometheus `/metrics` and `/healthz`.",
+               .check = host_port_check, .set = [](Config& c, const Value& v, Reader&) { c.metrics = v.str; }},
+              {.key = "log", .type = Type::mapping, .default_text = "{level: info, format: text}",
+               .description = "Logging of the daemon.", .nested = "log",
+               .set = [](Config& c, const Value& v, Reader& rd) { schema::parse_mapping(v.node, log_schema(), c.log, rd); }},
+          },
+  };
+  return m;
+}
+
+std::vector<DocSection> config_doc_sections() {
+  auto section = [](std::string name, const auto& m) {
+    return DocSection{std::move(name), std::string(m.description), schema::doc_rows(m)};
+  };
+  return {section("config", config_schema()), section("notify-target", target_schema()),
+          section("backoff", backoff_schema(false)), section("log", log_schema())};
+}
+
+}  // namespace hivehook

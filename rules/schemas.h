@@ -1,0 +1,36 @@
+// The tables themselves (config_schema.cpp, rule_schema.cpp), reachable for loading and for docs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "rules/config.h"
+#include "rules/rule.h"
+#include "rules/schema.h"
+
+namespace hivehook {
+
+const schema::Mapping<Config>& config_schema();
+// Rule files: the top level ({rules: [...]}) and one rule. Rules read into `out` one by one.
+struct RulesFileDraft {
+  std::vector<Rule> rules;
+  std::vector<YAML::Mark> marks;  // where each rule starts
+};
+const schema::Mapping<RulesFileDraft>& rules_file_schema();
+const schema::Mapping<BackoffPolicy>& backoff_schema(bool for_notify);
+
+// One section of docs/config-reference.md per table.
+struct DocSection {
+  std::string name;         // anchor and heading
+  std::string description;
+  std::vector<schema::DocRow> rows;
+};
+std::vector<DocSection> config_doc_sections();
+std::vector<DocSection> rule_doc_sections();
+// The whole reference page (docs/config-reference.md), generated from the tables.
+std::string config_reference_markdown();
+
+// Is `inner` the same as or below `outer`? (both absolute and normalised)
+bool path_within(const std::filesystem::path& inner, const std::filesystem::path& outer);
+
+}  // namespace hivehook

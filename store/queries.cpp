@@ -1,0 +1,130 @@
+#include "store/queries.h"
+
+namespace hivehook {
+
+namespace {
+// "prefix%" for LIKE is wrong for keys holding % or _: compare the leading bytes instead.
+constexpr const char* kPrefixClause = "substr(key, 1, length(?)) = ?";
+}  // namespace
+
+StatusCounts status_counts(Store& store) {
+  StatusCounts c;
+  auto& db = store.db();
+  auto st = db.prepare("SELECT state, COUNT(*) FROM objects GROUP BY state");
+  while (st.step()) c.objects[st.text(0)] = st.int64(1);
+  auto tt = db.prepare("SELECT state, COUNT(*) FROM tasks WHERE state IN ('queued','running','retry_wait') GROUP BY state");
+  while (tt.step()) c.tasks[tt.text(0)] = tt.int64(1);
+  auto ot = db.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state");
+  while (ot.step()) c.outbox[ot.text(0)] = ot.int64(1);
+  auto rt = db.prepare("SELECT COUNT(*) FROM runs WHERE state='started'");
+  if (rt.step()) c.runs_in_flight = rt.int64(0);
+  return c;
+}
+
+std::vector<RunRecord> list_runs(Store& store, const RunFilter& f) {
+  std::string sql =
+      "SELECT id,run_id,object_id,key,rule,attempt,state,started_at,ended_at,duration_ms,exit_code,signal,error,"
+      "stdout_tail,stderr_tail,result FROM runs WHERE 1=1";
+  if (f.failed_only) sql += " AND state IN ('failed','timed_out')";
+  if (f.key_prefix) sql += std::string(" AND ") + kPrefixClause;
+  if (f.rule) sql += " AND rule = ?";
+  sql += " ORDER BY id DESC";
+  if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
+  auto st = store.db().prepare(sql);
+  int i = 1;
+  if (f.key_prefix) {
+    st.bind(i++, *f.key_prefix);
+    st.bind(i++, *f.key_prefix);
+  }
+  if (f.rule) st.bind(i++, *f.rule);
+  std::vector<RunRecord> out;
+  while (st.step()) {
+    RunRecord r;
+    r.id = st.int64(0);
+    r.run_id = st.text(1);
+    r.object_id = st.int64(2);
+    r.key = st.text(3);
+    r.rule = st.text(4);
+    r.attempt = static_cast<int>(st.int64(5));
+    r.state = run_state_from(st.text(6)).value_or(RunState::started);
+    r.started_at = st.int64(7);
+    if (!st.is_null(8)) r.ended_at = st.int64(8);
+    if (!st.is_null(9)) r.duration_ms = st.int64(9);
+    if (!st.is_null(10)) r.exit_code = st.int64(10);
+    if (!st.is_null(11)) r.signal = st.int64(11);
+    r.error = st.text(12);
+    r.stdout_tail = st.text(13);
+    r.stderr_tail = st.text(14);
+    r.result = st.text(15);
+    out.push_back(std::move(r));
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::vector<AuditEvent> list_events(Store& store, const EventFilter& f) {
+  std::string sql = "SELECT id,time,event,key,rule,run_id,attempt,detail FROM events WHERE id > ?";
+  if (f.since_ms) sql += " AND time >= ?";
+  if (f.rule) sql += " AND rule = ?";
+  if (f.key_prefix) sql += std::string(" AND ") + kPrefixClause;
+  sql += " ORDER BY id LIMIT ?";
+  auto st = store.db().prepare(sql);
+  int i = 1;
+  st.bind(i++, f.after_id);
+  if (f.since_ms) st.bind(i++, *f.since_ms);
+  if (f.rule) st.bind(i++, *f.rule);
+  if (f.key_prefix) {
+    st.bind(i++, *f.key_prefix);
+    st.bind(i++, *f.key_prefix);
+  }
+  st.bind(i++, f.limit);
+  std::vector<AuditEvent> out;
+  while (st.step()) out.push_back(read_event_row(st));
+  return out;
+}
+
+std::vector<OutboxRecord> dead_notifications(Store& store, int limit) {
+  auto st = store.db().prepare(
+      "SELECT id,delivery_id,target,event,key,rule,attempts,updated_at,last_status,last_detail FROM outbox"
+      " WHERE state='dead' ORDER BY id DESC LIMIT ?");
+  st.bind(1, limit);
+  std::vector<OutboxRecord> out;
+  while (st.step()) {
+    OutboxRecord o;
+    o.id = st.int64(0);
+    o.delivery_id = st.text(1);
+    o.target = st.text(2);
+    o.event = st.text(3);
+    if (!st.is_null(4)) o.key = st.text(4);
+    if (!st.is_null(5)) o.rule = st.text(5);
+    o.attempts = static_cast<int>(st.int64(6));
+    o.next_at = st.int64(7);
+    if (!st.is_null(8)) o.last_status = st.int64(8);
+    o.last_detail = st.text(9);
+    o.state = "dead";
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::vector<ObjectRecord> quarantined_objects(Store& store, const std::optional<std::string>& key) {
+  std::string sql =
+      "SELECT o.id, o.key, o.final_path FROM objects o WHERE o.state='quarantined'"
+      " AND o.id = (SELECT MAX(id) FROM objects WHERE key = o.key)";
+  if (key) sql += " AND o.key = ?";
+  sql += " ORDER BY o.key";
+  auto st = store.db().prepare(sql);
+  if (key) st.bind(1, *key);
+  std::vector<ObjectRecord> out;
+  while (st.step()) {
+    ObjectRecord o;
+    o.id = st.int64(0);
+    o.key = st.text(1);
+    o.final_path = st.text(2);
+    o.state = ObjectState::quarantined;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+}  // namespace hivehook

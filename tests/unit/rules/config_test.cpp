@@ -1,0 +1,265 @@
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "rules/config.h"
+#include "rules_test_util.h"
+
+using namespace hivehook;
+using namespace hivehook::test;
+using namespace std::chrono_literals;
+
+TEST(Config, MinimalConfigGetsDefaultsAndAbsolutePaths) {
+  TempDir dir;
+  auto file = minimal_config(dir);
+  Diagnostics d;
+  auto c = load_config(file, d);
+  ASSERT_TRUE(c) << d.str();
+  EXPECT_EQ(c->file, file);
+  EXPECT_EQ(c->landing, dir.path() / "landing");
+  EXPECT_EQ(c->archive, dir.path() / "archive");
+  EXPECT_EQ(c->quarantine, dir.path() / "quarantine");
+  EXPECT_EQ(c->state, dir.path() / "state/hivehook.db");
+  EXPECT_EQ(c->rules, dir.path() / "rules");
+  EXPECT_EQ(c->bucket, "landing");
+  EXPECT_EQ(c->workers, 4);
+  EXPECT_EQ(c->reconcile, Duration(10min));
+  EXPECT_EQ(c->shutdown_grace, Duration(30s));
+  EXPECT_EQ(c->ignore.size(), 5u);
+  EXPECT_FALSE(c->audit_log);
+  ASSERT_EQ(c->notify.size(), 2u);
+  const auto& hook = c->notify.at("ops-hook");
+  EXPECT_EQ(std::get<WebhookTarget>(hook.kind).url, "http://127.0.0.1:8080/hook");
+  EXPECT_EQ(hook.max_attempts, 10);
+  EXPECT_EQ(hook.backoff.initial, Duration(2s));
+  const auto& mail = std::get<SmtpTarget>(c->notify.at("ops-mail").kind);
+  EXPECT_EQ(mail.to, std::vector<std::string>{"b@example.com"});
+  EXPECT_EQ(mail.tls, TlsMode::none);
+}
+
+TEST(Config, EveryKeyRead) {
+  TempDir dir;
+  dir.mkdir("in");
+  dir.mkdir("r");
+  ::setenv("HH_SECRET", "s3cr3t", 1);
+  auto file = dir.write("hivehook.yaml", R"(landing: in
+archive: /tmp/hh-archive
+quarantine: q
+state: st/db.sqlite
+audit_log: st/audit.jsonl
+bucket: my-bucket
+workers: 8
+ignore: ["*.tmp"]
+rules: r
+shutdown_grace: 5s
+reconcile: 0
+notify:
+  hook:
+    webhook: https://127.0.0.1/h
+    secret: ${HH_SECRET}
+    headers: {X-Team: data}
+    timeout: 250ms
+    max_attempts: 3
+    max_age: 10m
+    backoff: {initial: 1s, max: 1m}
+  mail:
+    smtp: smtps://127.0.0.1:465
+    from: a@x
+    to: [b@x, c@x]
+    username: u
+    password: p
+metrics: 127.0.0.1:9464
+log: {level: debug, format: json}
+)");
+  Diagnostics d;
+  auto c = load_config(file, d);
+  ASSERT_TRUE(c) << d.str();
+  EXPECT_EQ(c->archive, "/tmp/hh-archive");
+  EXPECT_EQ(c->quarantine, dir.path() / "q");
+  EXPECT_EQ(c->audit_log, dir.path() / "st/audit.jsonl");
+  EXPECT_EQ(c->bucket, "my-bucket");
+  EXPECT_EQ(c->workers, 8);
+  EXPECT_EQ(c->ignore, std::vector<std::string>{"*.tmp"});
+  EXPECT_EQ(c->reconcile, Duration(0));
+  EXPECT_EQ(c->shutdown_grace, Duration(5s));
+  const auto& hook = c->notify.at("hook");
+  const auto& w = std::get<WebhookTarget>(hook.kind);
+  EXPECT_EQ(w.secret, "s3cr3t");
+  EXPECT_EQ(w.headers.at("X-Team"), "data");
+  EXPECT_EQ(hook.timeout, Duration(250));
+  EXPECT_EQ(hook.max_attempts, 3);
+  EXPECT_EQ(hook.max_age, Duration(10min));
+  EXPECT_EQ(hook.backoff.max, Duration(1min));
+  const auto& m = std::get<SmtpTarget>(c->notify.at("mail").kind);
+  EXPECT_EQ(m.tls, TlsMode::tls);  // implied by smtps://
+  EXPECT_EQ(m.to.size(), 2u);
+  EXPECT_EQ(m.password, "p");
+  EXPECT_EQ(c->metrics, "127.0.0.1:9464");
+  EXPECT_EQ(c->log.level, "debug");
+  EXPECT_EQ(c->log.format, "json");
+}
+
+TEST(Config, UnknownKeySuggestsTheClosest) {
+  TempDir dir;
+  auto file = minimal_config(dir, "wrokers: 3\nlog: {levle: info}\nzzzzzz: 1\n");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 5, 1, "unknown key 'wrokers' in config (did you mean 'workers'?)"));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 6, 7, "unknown key 'levle' in log (did you mean 'level'?)"));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 7, 1,
+                      "unknown key 'zzzzzz' in config (known keys: 'landing', 'archive', 'quarantine', 'state', "
+                      "'audit_log', 'bucket', 'workers', 'ignore', 'rules', 'shutdown_grace', 'reconcile', "
+                      "'notify', 'metrics' and 'log')"));
+}
+
+TEST(Config, EveryErrorIsReportedWithItsPlace) {
+  TempDir dir;
+  dir.mkdir("landing");
+  ::unsetenv("HH_NOPE");
+  auto file = dir.write("hivehook.yaml", R"(landing: landing
+workers: 0
+reconcile: 10x
+shutdown_grace: [1s]
+bucket: a/b
+ignore: ["ok", ""]
+metrics: localhost
+rules: missing-rules
+log: {level: loud, format: json}
+notify:
+  bad name: {webhook: http://x}
+  hook:
+    webhook: ftp://x
+    secret: ${HH_NOPE}
+    to: x@y
+    timeout: 0
+  both: {webhook: http://x, smtp: smtp://y, from: a, to: b}
+  none: {timeout: 1s}
+  mail: {smtp: smtps://h, tls: starttls}
+  back: {webhook: http://x, backoff: {initial: 1m, max: 1s}}
+)");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  const std::string f = "hivehook.yaml";
+  EXPECT_TRUE(HasDiag(d, f, 2, 10, "'workers' must be between 1 and 1024 (got 0)"));
+  EXPECT_TRUE(HasDiag(d, f, 3, 12, "'reconcile': invalid duration '10x' (write e.g. 250ms, 30s, 10m, 1h or 0)"));
+  EXPECT_TRUE(HasDiag(d, f, 4, 17, "'shutdown_grace' must be a duration such as 30s, not a list"));
+  EXPECT_TRUE(HasDiag(d, f, 5, 9, "'bucket' must not contain '/'"));
+  EXPECT_TRUE(HasDiag(d, f, 6, 9, "ignore patterns match basenames: '' must be non-empty and have no '/'"));
+  EXPECT_TRUE(HasDiag(d, f, 7, 10, "'metrics' must be HOST:PORT (e.g. 127.0.0.1:9464)"));
+  EXPECT_TRUE(HasDiag(d, f, 9, 14, "'level' must be 'trace', 'debug', 'info', 'warn' or 'error', not 'loud'"));
+  EXPECT_TRUE(HasDiag(d, f, 11, 3, "notify target name 'bad name' must be letters, digits, '-' or '_'"));
+  EXPECT_TRUE(HasDiag(d, f, 13, 14, "URL 'ftp://x' must start with http:// or https:// and name a host"));
+  EXPECT_TRUE(HasDiag(d, f, 14, 13, "environment variable 'HH_NOPE' is not set"));
+  EXPECT_TRUE(HasDiag(d, f, 15, 5, "'to' applies only with 'smtp'"));
+  EXPECT_TRUE(HasDiag(d, f, 16, 14, "'timeout' must be between 1ms and 1h (got 0)"));
+  EXPECT_TRUE(HasDiag(d, f, 17, 29,
+                      "'smtp' and 'webhook' cannot both be given (notify target takes exactly one of 'webhook' or "
+                      "'smtp')"));
+  EXPECT_TRUE(HasDiag(d, f, 18, 9, "notify target needs one of 'webhook' or 'smtp'"));
+  EXPECT_TRUE(HasDiag(d, f, 19, 9, "missing key 'from' (required with 'smtp')"));
+  EXPECT_TRUE(HasDiag(d, f, 19, 9, "missing key 'to' (required with 'smtp')"));
+  EXPECT_TRUE(HasDiag(d, f, 20, 57, "backoff 'max' (1s) is shorter than 'initial' (1m)"));
+  EXPECT_GE(error_count(d), 17);
+}
+
+TEST(Config, SmtpsWithStarttlsIsAContradiction) {
+  TempDir dir;
+  auto file = minimal_config(dir, "  m2: {smtp: smtps://h, tls: starttls, from: a, to: b}\n");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 5, 30,
+                      "an smtps:// server always uses TLS; drop 'tls' or use smtp:// for starttls"));
+}
+
+TEST(Config, MissingLandingAndEmptyFile) {
+  TempDir dir;
+  dir.mkdir("rules");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(dir.write("a.yaml", "workers: 2\n"), d));
+  EXPECT_TRUE(HasDiag(d, "a.yaml", 1, 1, "missing required key 'landing' in config"));
+  Diagnostics e;
+  EXPECT_FALSE(load_config(dir.write("b.yaml", ""), e));
+  EXPECT_TRUE(HasDiag(e, "b.yaml", 0, 0, "the config file is empty (at least 'landing' is required)"));
+  Diagnostics f;
+  EXPECT_FALSE(load_config(dir.write("c.yaml", "- just\n- a list\n"), f));
+  EXPECT_TRUE(HasDiag(f, "c.yaml", 1, 1, "config must be a mapping of keys to values, not a list"));
+}
+
+TEST(Config, YamlSyntaxErrorHasAPlace) {
+  TempDir dir;
+  Diagnostics d;
+  EXPECT_FALSE(load_config(dir.write("h.yaml", "landing: x\nworkers: [1, 2\n"), d));
+  ASSERT_EQ(d.items().size(), 1u);
+  EXPECT_EQ(d.items()[0].line, 3);
+  EXPECT_NE(d.items()[0].message.find("YAML syntax error"), std::string::npos);
+}
+
+TEST(Config, UnreadableFile) {
+  TempDir dir;
+  Diagnostics d;
+  EXPECT_FALSE(load_config(dir.path() / "nope.yaml", d));
+  EXPECT_TRUE(HasDiag(d, "nope.yaml", 0, 0, "cannot read: No such file or directory"));
+}
+
+TEST(Config, DuplicateKeyIsAnError) {
+  TempDir dir;
+  auto file = minimal_config(dir, "workers: 2\nworkers: 3\n");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 6, 1, "duplicate key 'workers' (first given at " +
+                                                    display_path(file) + ":5:1)"));
+}
+
+TEST(Config, FoldersInsideLandingAreRejected) {
+  TempDir dir;
+  dir.mkdir("landing");
+  dir.mkdir("rules");
+  auto file = dir.write("hivehook.yaml", "landing: .\narchive: archive\n");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 2, 10,
+                      "archive '" + display_path(dir.path() / "archive") +
+                          "' is inside landing: its files would be picked up as new objects"));
+}
+
+TEST(Config, RulesPathMustExist) {
+  TempDir dir;
+  dir.mkdir("landing");
+  auto file = dir.write("hivehook.yaml", "landing: landing\nrules: nowhere\n");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 2, 8,
+                      "rules: '" + display_path(dir.path() / "nowhere") +
+                          "' does not exist (a file or a folder of *.yaml)"));
+}
+
+TEST(Config, LenientLoadKeepsGoing) {
+  TempDir dir;
+  auto file = minimal_config(dir, "workers: many\n");
+  Diagnostics d;
+  auto c = load_config_lenient(file, d);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(d.has_errors());
+  EXPECT_EQ(c->notify.size(), 2u);
+  EXPECT_EQ(c->rules, dir.path() / "rules");
+}
+
+TEST(Config, ResolveConfigPath) {
+  ::setenv("HIVEHOOK_CONFIG", "/etc/hh.yaml", 1);
+  EXPECT_EQ(resolve_config_path("x.yaml"), "x.yaml");
+  EXPECT_EQ(resolve_config_path(""), "/etc/hh.yaml");
+  ::unsetenv("HIVEHOOK_CONFIG");
+  EXPECT_EQ(resolve_config_path(""), "hivehook.yaml");
+}
+
+TEST(Diagnostics, Format) {
+  Diagnostic a{"f.yaml", 3, 5, "bad", Diagnostic::Severity::error};
+  EXPECT_EQ(a.str(), "f.yaml:3:5: error: bad");
+  Diagnostic b{"f.yaml", 0, 0, "hmm", Diagnostic::Severity::warning};
+  EXPECT_EQ(b.str(), "f.yaml: warning: hmm");
+  Diagnostics d;
+  d.warning("x", 1, 2, "w");
+  EXPECT_FALSE(d.has_errors());
+  d.error("x", 1, 2, "e");
+  EXPECT_TRUE(d.has_errors());
+  EXPECT_EQ(d.str(), "x:1:2: warning: w\nx:1:2: error: e\n");
+}

@@ -1,0 +1,330 @@
+#include "watcher/inotify_watcher.h"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <spdlog/spdlog.h>
+#include <string_view>
+#include <system_error>
+#include <unordered_set>
+#include <vector>
+
+#include "base/unique_fd.h"
+#include "watcher/watch_errno.h"
+#include "watcher/watch_table.h"
+
+namespace hivehook {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// IN_CREATE is needed for new folders only; a file's IN_CREATE is ignored (it is discovered when
+// closed after writing or moved in). IN_EXCL_UNLINK: no events from files already unlinked.
+constexpr uint32_t kFolderMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MOVED_FROM | IN_DELETE_SELF |
+                                 IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
+// The landing root may itself be a symlink the user configured (e.g. to another disk): follow it.
+constexpr uint32_t kRootMask = kFolderMask & ~IN_DONT_FOLLOW;
+constexpr std::size_t kBufferSize = 64 * 1024;
+// Reads per readiness wake-up before yielding back to the loop (other handlers get a turn).
+constexpr int kReadsPerWakeup = 8;
+
+std::string join(const std::string& dir, std::string_view name) {
+  std::string out = dir;
+  if (out.empty() || out.back() != '/') out += '/';
+  out.append(name);
+  return out;
+}
+
+std::string normalize_landing(const fs::path& landing) {
+  std::string s = fs::absolute(landing).lexically_normal().native();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+struct InotifyWatcher::Impl {
+  Impl(boost::asio::io_context& io, const fs::path& landing, WatcherCallbacks callbacks)
+      : io(io), landing(normalize_landing(landing)), cb(std::move(callbacks)), buffer(kBufferSize) {}
+
+  boost::asio::io_context& io;
+  const std::string landing;
+  WatcherCallbacks cb;
+  std::optional<boost::asio::posix::stream_descriptor> fd;
+  WatchTable table;
+  std::set<std::string> unwatched;  // tops of subtrees that could not be watched
+  std::vector<char> buffer;
+  bool running = false;
+  bool paused = false;
+  bool armed = false;
+  // Completion handlers hold a weak reference: a handler queued before destruction does nothing.
+  std::shared_ptr<int> life = std::make_shared<int>(0);
+
+  int raw_fd() { return fd ? fd->native_handle() : -1; }
+
+  std::string key_of(const std::string& path) const {
+    return landing == "/" ? path.substr(1) : path.substr(landing.size() + 1);
+  }
+
+  void start() {
+    if (running) return;
+    std::error_code ec;
+    auto st = fs::status(landing, ec);
+    if (ec) throw std::system_error(ec, "cannot watch landing folder " + landing);
+    if (!fs::is_directory(st))
+      throw std::system_error(std::make_error_code(std::errc::not_a_directory),
+                              "cannot watch landing folder " + landing);
+    UniqueFd raw(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    if (!raw) throw std::system_error(errno, std::generic_category(), "inotify_init1");
+    fd.emplace(io, raw.get());
+    raw.release();  // the stream_descriptor owns it now
+    running = true;
+    add_tree(landing, /*force=*/true, nullptr);
+    arm();
+  }
+
+  void stop() {
+    running = false;
+    if (fd) {
+      boost::system::error_code ignored;
+      fd->close(ignored);  // closing the inotify fd drops every watch at once
+      fd.reset();
+    }
+    armed = false;
+    table.clear();
+    unwatched.clear();
+  }
+
+  // One inotify_add_watch; failures go through classify_watch_errno and are reported here.
+  // The watch limit is reported once per walk (*limit_reported): every further new folder fails
+  // the same way and is set aside quietly. Returns the wd, or -1.
+  int add_watch(const std::string& dir, bool* limit_reported) {
+    const uint32_t mask = dir == landing ? kRootMask : kFolderMask;
+    int wd = ::inotify_add_watch(raw_fd(), dir.c_str(), mask);
+    if (wd >= 0) return wd;
+    const int err = errno;
+    const WatchFailure failure = classify_watch_errno(err);
+    if (failure == WatchFailure::gone) return -1;  // nothing left to watch
+    unwatched.insert(dir);
+    if (failure == WatchFailure::limit) {
+      if (*limit_reported) return -1;
+      *limit_reported = true;
+    }
+    std::string message = watch_error_message(dir, err);
+    spdlog::warn("{}", message);
+    if (cb.on_watch_error) cb.on_watch_error(dir, message);
+    return -1;
+  }
+
+  // Watches `top` and every real folder below it (symlinks never followed), each folder watched
+  // before it is listed so a child created meanwhile is either listed or reported by an event.
+  // Unless `force`, stops early when `top` is already watched under this very path (its subtree
+  // then is too). Returns true when `top` is now newly watched. `seen` collects every wd.
+  bool add_tree(const std::string& top, bool force, std::unordered_set<int>* seen, bool* limit_reported_in = nullptr) {
+    if (!running) return false;
+    std::vector<std::string> stack{top};
+    bool top_new = false;
+    bool local_limit_reported = false;
+    bool& limit_reported = limit_reported_in ? *limit_reported_in : local_limit_reported;
+    while (!stack.empty()) {
+      std::string dir = std::move(stack.back());
+      stack.pop_back();
+      // At the watch limit, folders already watched still succeed (the kernel returns their wd):
+      // the walk goes on so a resync keeps them.
+      int wd = add_watch(dir, &limit_reported);
+      if (wd < 0) continue;  // not descended: the subtree is in `unwatched` (or gone)
+      if (seen) seen->insert(wd);
+      if (dir == top) {
+        const std::string* known = table.path_of(wd);
+        if (known && *known == dir && !force) return false;
+        top_new = true;
+      }
+      table.set(wd, dir);
+      unwatched.erase(dir);
+      std::error_code ec;
+      fs::directory_iterator it(dir, ec), end;
+      if (ec) {
+        if (classify_watch_errno(ec.value()) != WatchFailure::gone)
+          spdlog::warn("cannot list {}: {}; it is covered by the periodic scan", dir, ec.message());
+        continue;
+      }
+      for (; it != end; it.increment(ec)) {
+        std::error_code type_ec;
+        // symlink_status: lstat semantics (usually free from d_type), so symlinks are never followed.
+        if (it->symlink_status(type_ec).type() == fs::file_type::directory)
+          stack.push_back(join(dir, it->path().filename().native()));
+      }
+      if (ec && classify_watch_errno(ec.value()) != WatchFailure::gone)
+        spdlog::warn("listing {} stopped: {}", dir, ec.message());
+    }
+    return top_new;
+  }
+
+  void drop_subtree(const std::string& path) {
+    for (int wd : table.erase_subtree(path)) ::inotify_rm_watch(raw_fd(), wd);  // EINVAL: already gone
+    const std::string prefix = path + "/";
+    for (auto it = unwatched.lower_bound(path); it != unwatched.end();) {
+      if (*it == path || it->compare(0, prefix.size(), prefix) == 0)
+        it = unwatched.erase(it);
+      else if (*it > prefix)
+        break;
+      else
+        ++it;
+    }
+  }
+
+  // Renaming or deleting the landing folder itself is not supported: the old watches would report
+  // paths that no longer exist. Drop them all; landing becomes an unwatched folder, watched again
+  // by retry_unwatched() once it exists again (periodic scans cover it meanwhile).
+  void lose_root(const char* what) {
+    spdlog::error("the landing folder {} was {}, which is not supported: nothing is watched until it is back "
+                  "(retried with the periodic scan)",
+                  landing, what);
+    for (int wd : table.wds()) ::inotify_rm_watch(raw_fd(), wd);
+    table.clear();
+    unwatched.clear();
+    unwatched.insert(landing);
+  }
+
+  // After an overflow, events (new folders, moves) were lost: walk the whole tree again, re-adding
+  // watches (the kernel returns the existing wd for a watched folder) and dropping watches on
+  // folders that are no longer where we thought.
+  void resync() {
+    std::unordered_set<int> seen;
+    add_tree(landing, /*force=*/true, &seen);
+    for (int wd : table.wds()) {
+      if (seen.count(wd)) continue;
+      table.erase_wd(wd);
+      ::inotify_rm_watch(raw_fd(), wd);
+    }
+  }
+
+  void retry_unwatched() {
+    std::set<std::string> retry;
+    retry.swap(unwatched);
+    std::weak_ptr<int> alive = life;
+    bool limit_reported = false;  // once for the whole retry, not once per folder
+    for (const auto& dir : retry) {
+      if (!running) return;
+      if (add_tree(dir, /*force=*/true, nullptr, &limit_reported) && cb.on_new_dir) {
+        cb.on_new_dir(dir);
+        if (alive.expired()) return;
+      }
+    }
+  }
+
+  void arm() {
+    if (!running || paused || armed || !fd) return;
+    armed = true;
+    std::weak_ptr<int> alive = life;
+    fd->async_wait(boost::asio::posix::descriptor_base::wait_read, [this, alive](boost::system::error_code ec) {
+      if (alive.expired()) return;  // the watcher is gone; `this` must not be touched
+      armed = false;
+      if (ec || !running || paused) return;
+      drain();
+    });
+  }
+
+  void drain() {
+    std::weak_ptr<int> alive = life;
+    for (int i = 0; i < kReadsPerWakeup && running && !paused; ++i) {
+      ssize_t n = ::read(raw_fd(), buffer.data(), buffer.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) spdlog::error("reading inotify events: {}", std::strerror(errno));
+        break;
+      }
+      if (n == 0) break;
+      if (!dispatch(static_cast<std::size_t>(n), alive)) return;
+    }
+    arm();
+  }
+
+  // Parses every event in the buffer. Returns false when the watcher was stopped or destroyed by a
+  // callback (then nothing more may be touched).
+  bool dispatch(std::size_t n, const std::weak_ptr<int>& alive) {
+    std::size_t off = 0;
+    while (off + sizeof(inotify_event) <= n) {
+      inotify_event ev;
+      std::memcpy(&ev, buffer.data() + off, sizeof ev);
+      const char* name_ptr = buffer.data() + off + sizeof(inotify_event);
+      std::string name(name_ptr, ::strnlen(name_ptr, std::min<std::size_t>(ev.len, n - off - sizeof ev)));
+      off += sizeof(inotify_event) + ev.len;
+      handle(ev, name);
+      if (alive.expired() || !running) return false;
+    }
+    return true;
+  }
+
+  void handle(const inotify_event& ev, const std::string& name) {
+    if (ev.mask & IN_Q_OVERFLOW) {
+      spdlog::warn("inotify queue overflowed (fs.inotify.max_queued_events): events were lost, rescanning");
+      resync();
+      if (cb.on_overflow) cb.on_overflow();
+      return;
+    }
+    if (ev.mask & IN_IGNORED) {  // the kernel dropped the watch (folder deleted, unmounted, rm_watch)
+      table.erase_wd(ev.wd);
+      return;
+    }
+    const std::string* dir_ptr = table.path_of(ev.wd);
+    if (!dir_ptr) return;  // an event still queued for a watch we dropped
+    const std::string dir = *dir_ptr;  // a copy: the table changes below
+
+    if (ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+      if (dir == landing) {
+        lose_root(ev.mask & IN_DELETE_SELF ? "deleted" : "renamed");
+      } else if (ev.mask & IN_DELETE_SELF) {
+        table.erase_wd(ev.wd);
+      }
+      // A sub-folder's move is handled through its parent's IN_MOVED_FROM / IN_MOVED_TO.
+      return;
+    }
+    if (name.empty()) return;
+    const std::string path = join(dir, name);
+
+    if (ev.mask & IN_ISDIR) {
+      if (ev.mask & IN_MOVED_FROM) {
+        // Moved out of landing, or renamed within it: either way the old paths are wrong now. A
+        // rename within landing also produces IN_MOVED_TO, which watches it again under the new name.
+        drop_subtree(path);
+      } else if (ev.mask & (IN_CREATE | IN_MOVED_TO)) {
+        // Watch the whole subtree first, then report it once so the caller scans it.
+        if (add_tree(path, /*force=*/false, nullptr) && cb.on_new_dir) cb.on_new_dir(path);
+      }
+      return;
+    }
+    // Files: closed after writing, or moved in. Never IN_CREATE. The caller lstat()s the path
+    // (it may be a symlink moved in, or already gone).
+    if ((ev.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) && cb.on_file) cb.on_file(path, key_of(path));
+  }
+};
+
+InotifyWatcher::InotifyWatcher(boost::asio::io_context& io, std::filesystem::path landing, WatcherCallbacks callbacks)
+    : impl_(std::make_unique<Impl>(io, landing, std::move(callbacks))) {}
+
+InotifyWatcher::~InotifyWatcher() { impl_->stop(); }
+
+void InotifyWatcher::start() { impl_->start(); }
+void InotifyWatcher::stop() { impl_->stop(); }
+std::size_t InotifyWatcher::watch_count() const { return impl_->table.size(); }
+std::size_t InotifyWatcher::unwatched_count() const { return impl_->unwatched.size(); }
+
+std::vector<std::filesystem::path> InotifyWatcher::unwatched_dirs() const {
+  return {impl_->unwatched.begin(), impl_->unwatched.end()};
+}
+
+void InotifyWatcher::retry_unwatched() { impl_->retry_unwatched(); }
+
+void InotifyWatcher::pause_reading(bool paused) {
+  impl_->paused = paused;
+  if (!paused) impl_->arm();
+}
+
+}  // namespace hivehook
