@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 
+#include <chrono>
 #include <string>
 #include <utility>
 
@@ -10,6 +11,11 @@ namespace hivehook::notify_detail {
 
 // curl_global_init once per process (it is not thread-safe in every libcurl build).
 void curl_global_once();
+
+// A delivery never blocks its worker forever: a zero (or negative) timeout means 60 s.
+inline std::chrono::milliseconds bounded_timeout(std::chrono::milliseconds t) {
+  return t.count() > 0 ? t : std::chrono::milliseconds(60000);
+}
 
 class CurlEasy {
  public:

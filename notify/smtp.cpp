@@ -75,10 +75,9 @@ DeliveryAttempt deliver_smtp(const SmtpTarget& target, Duration timeout, const N
     curl_easy_setopt(h, CURLOPT_USERNAME, target.username.c_str());
     curl_easy_setopt(h, CURLOPT_PASSWORD, target.password.c_str());
   }
-  if (timeout.count() > 0) {
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
-  }
+  long ms = static_cast<long>(bounded_timeout(timeout).count());
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
 
   CURLcode rc = curl_easy_perform(h);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a.status);

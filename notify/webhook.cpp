@@ -77,10 +77,9 @@ DeliveryAttempt deliver_webhook(const WebhookTarget& target, Duration timeout, c
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(h, CURLOPT_USERAGENT, "hivehook/" HIVEHOOK_VERSION);
-  if (timeout.count() > 0) {
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
-  }
+  long ms = static_cast<long>(bounded_timeout(timeout).count());
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_prefix);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
@@ -95,7 +94,9 @@ DeliveryAttempt deliver_webhook(const WebhookTarget& target, Duration timeout, c
   a.delivered = a.status >= 200 && a.status < 300;
   a.give_up = a.status == 410;  // Gone: the receiver asks us to stop
   a.detail = "HTTP " + std::to_string(a.status);
-  if (!a.delivered && !response.empty()) a.detail += ": " + one_line(response);
+  std::string snippet = one_line(response);
+  while (!snippet.empty() && snippet.back() == ' ') snippet.pop_back();
+  if (!a.delivered && !snippet.empty()) a.detail += ": " + snippet;
   a.detail = redact(std::move(a.detail), secrets);
   return a;
 }

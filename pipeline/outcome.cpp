@@ -40,6 +40,18 @@ void Pipeline::maybe_finish(int64_t object_id) {
   batch_.after_commit([this, object_id] { apply_final_action(object_id); });
 }
 
+// After a crash between a move and its commit the object is already at its destination: find it
+// there by inode (a rename keeps it), under its key or the suffixed name a collision gives.
+static std::optional<std::filesystem::path> already_moved(const std::filesystem::path& root, const ObjectRecord& rec) {
+  for (const auto& candidate : {root / rec.key, std::filesystem::path((root / rec.key).string() + "~" + std::to_string(rec.id))}) {
+    struct stat st {};
+    if (::lstat(candidate.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_ino) == rec.inode &&
+        static_cast<uint64_t>(st.st_size) == rec.size)
+      return candidate;
+  }
+  return std::nullopt;
+}
+
 void Pipeline::apply_final_action(int64_t object_id) {
   auto it = active_.find(object_id);
   if (it == active_.end()) return;
@@ -87,6 +99,18 @@ void Pipeline::apply_final_action(int64_t object_id) {
     switch (plan.on_success) {
       case SuccessAction::archive: {
         auto m = move_object(a.path, config_.archive, a.rec.key, id_suffix);
+        if (!m.ok && m.source_missing) {
+          if (auto there = already_moved(config_.archive, a.rec)) {
+            m.ok = true;
+            m.final_path = *there;
+          }
+        }
+        if (!m.ok && m.source_missing) {
+          final_state = ObjectState::vanished;
+          event = "object.vanished";
+          detail["error"] = "the file left landing before it could be archived";
+          break;
+        }
         if (!m.ok) {
           spdlog::error("archive of {} failed: {}", a.rec.key, m.error);
           detail["error"] = m.error;
@@ -129,6 +153,12 @@ void Pipeline::apply_final_action(int64_t object_id) {
     }
     err["failed_runs"] = std::move(runs);
     auto m = move_object(a.path, config_.quarantine, a.rec.key, id_suffix);
+    if (!m.ok && m.source_missing) {
+      if (auto there = already_moved(config_.quarantine, a.rec)) {
+        m.ok = true;
+        m.final_path = *there;
+      }
+    }
     if (!m.ok) {
       spdlog::error("quarantine of {} failed: {}", a.rec.key, m.error);
       detail["error"] = m.error;

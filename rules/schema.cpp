@@ -53,6 +53,7 @@ std::optional<bool> parse_bool(std::string s) {
 
 std::string range_text(Type t, std::optional<long long> min, std::optional<long long> max) {
   auto show = [t](long long v) { return t == Type::duration ? format_duration(Duration{v}) : std::to_string(v); };
+  if (t == Type::duration && min && *min == 0 && !max) return "";  // durations are never negative
   if (min && max) return "between " + show(*min) + " and " + show(*max);
   if (min) return (t == Type::duration && *min == 1) ? "greater than 0" : "at least " + show(*min);
   if (max) return "at most " + show(*max);

@@ -23,6 +23,47 @@ bool too_deep(const std::string& text) {
   }
   return false;
 }
+// yaml-cpp 0.7 loops forever (allocating) on a ',' where a document's root node should start
+// (",", "&a ,", "--- ,") or at column 0 after a root block sequence ("- a\n,"); found by
+// fuzz_rules. Such files are invalid anyway, so refuse them before the parser sees them.
+// Returns the 1-based line and column of the offending ','.
+std::optional<std::pair<int, int>> stray_comma(const std::string& text) {
+  bool doc_start = true;
+  int depth = 0;  // flow collections open ([ and {), roughly: quotes are not tracked
+  int line_no = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    ++line_no;
+    if (depth == 0 && !line.empty() && line[0] == ',') return std::make_pair(line_no, 1);
+    size_t i = 0;
+    if (line.substr(0, 3) == "---" || line.substr(0, 3) == "...") {
+      doc_start = true;
+      i = 3;
+    }
+    if (doc_start && !(line.size() > 0 && line[0] == '%')) {
+      for (;;) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+        if (i < line.size() && (line[i] == '&' || line[i] == '!')) {  // node properties
+          while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != ',') ++i;
+          continue;
+        }
+        break;
+      }
+      if (i < line.size() && line[i] == ',') return std::make_pair(line_no, int(i) + 1);
+      if (i < line.size() && line[i] != '#') doc_start = false;
+    }
+    for (char c : line) {
+      if (c == '[' || c == '{') ++depth;
+      else if ((c == ']' || c == '}') && depth > 0) --depth;
+    }
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<YAML::Node> read_yaml_file(const std::filesystem::path& file, const std::string& display,
@@ -37,6 +78,10 @@ std::optional<YAML::Node> read_yaml_file(const std::filesystem::path& file, cons
   std::string text = buf.str();
   if (too_deep(text)) {
     diags.error(display, 0, 0, "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+    return std::nullopt;
+  }
+  if (auto at = stray_comma(text)) {
+    diags.error(display, at->first, at->second, "YAML syntax error: unexpected ','");
     return std::nullopt;
   }
   try {

@@ -32,7 +32,11 @@ std::optional<OwnerLock> OwnerLock::acquire(const std::filesystem::path& db_path
     if (error) *error = "cannot open " + lock_path(db_path).string() + ": " + std::strerror(errno);
     return std::nullopt;
   }
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+  // A previous owner killed with SIGKILL while spawning a job leaves the lock with that job for
+  // the instant before its exec(): wait briefly before calling the DB taken.
+  bool locked = false;
+  for (int i = 0; i < 60 && !(locked = ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0); ++i) ::usleep(50 * 1000);
+  if (!locked) {
     if (error) {
       std::string owner = read_all(fd.get());
       while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) owner.pop_back();

@@ -4,7 +4,17 @@
 
 namespace hivehook::sql {
 
+namespace {
+// The daemon touches SQLite from its loop thread only: skip the global memory-statistics mutex,
+// which otherwise costs a lock per allocation on the hot path.
+const bool kConfigured = [] {
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  return true;
+}();
+}  // namespace
+
 Db::Db(const std::string& path, int flags) {
+  (void)kConfigured;
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);

@@ -33,8 +33,8 @@ let rows = 0;
 const files = walk(join(landing, 'transactions')).filter((p) => p.endsWith('.csv')).sort();
 for (const path of files) {
   const key = relative(landing, path);
-  await db.run(`BEGIN TRANSACTION`);
-  await db.run(`
+  // DuckDB's dialect sniffer gives up on a blank line before the header: skip it then.
+  const stage = (extra) => db.run(`
     CREATE OR REPLACE TEMP TABLE stage AS
     SELECT row_number() OVER () + 1 AS line, *,
       CASE
@@ -46,10 +46,13 @@ for (const path of files) {
              OR try_strptime(transaction_ts, '%Y-%m-%dT%H:%M:%SZ') IS NULL THEN 'bad_timestamp'
         WHEN coalesce(status, '') NOT IN ('pending', 'completed', 'cancelled', 'refunded') THEN 'bad_status'
       END AS reason
-    FROM read_csv(${q(path)}, all_varchar=true, header=true, ignore_errors=true,
+    FROM read_csv(${q(path)}, delim=',', quote='"', escape='"', header=true,
+                  ignore_errors=true, strict_mode=false${extra},
                   columns={'transaction_id':'VARCHAR','customer_id':'VARCHAR','product_id':'VARCHAR',
                            'quantity':'VARCHAR','transaction_ts':'VARCHAR','status':'VARCHAR',
                            'payment_method':'VARCHAR'})`);
+  await stage('').catch(() => stage(', skip=1'));
+  await db.run(`BEGIN TRANSACTION`);
   await db.run(`
     DELETE FROM rejected_transactions WHERE source_file = ${q(key)};
     INSERT INTO rejected_transactions

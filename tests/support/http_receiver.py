@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """A webhook receiver for tests: records every request, answers with scripted statuses.
 
-Usage: http_receiver.py --out FILE [--statuses 503,503,200] [--delay SECONDS] [--port N]
+Usage: http_receiver.py --out FILE [--statuses 503,503,200] [--delay SECONDS] [--body TEXT] [--port N]
 
 Each request is appended to FILE as one JSON line:
   {"method", "path", "headers": {name: value}, "body": "<utf-8 text>", "status": <reply>}
 The reply statuses are taken from --statuses in order; the last one repeats. --delay makes every
-reply wait (to test client timeouts). Prints the bound port on stdout once listening.
+reply wait (to test client timeouts); --body replaces the reply body "status <n>\n". Prints the bound port on stdout once listening.
 Stdlib only, loopback only.
 """
 import argparse
@@ -22,6 +22,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--statuses", default="200")
     ap.add_argument("--delay", type=float, default=0.0)
+    ap.add_argument("--body", default=None)
     ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
     statuses = [int(s) for s in args.statuses.split(",") if s]
@@ -51,7 +52,7 @@ def main():
                     f.write(json.dumps(record) + "\n")
             if args.delay:
                 time.sleep(args.delay)
-            reply = ("status %d\n" % status).encode()
+            reply = (args.body if args.body is not None else "status %d\n" % status).encode()
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")

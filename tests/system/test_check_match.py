@@ -80,12 +80,12 @@ class CheckMatch(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         err = r.stderr
         self.assertIn("rules/a.yaml:3:5: error: unknown key 'retires' in rule (did you mean 'retries'?)", err)
-        self.assertIn("rules/b.yaml:2:13: error: duplicate rule name 'orders' (first defined at rules/a.yaml:2:13)", err)
+        self.assertIn("rules/b.yaml:2:11: error: duplicate rule name 'orders' (first defined at rules/a.yaml:2:11)", err)
         self.assertIn("rules/b.yaml:3:12: error: match needs at least one of 'prefix', 'suffix', 'glob' or 'partition'", err)
         self.assertIn("rules/b.yaml:4:20: error: 'builtin' must be 'noop', not 'nope'", err)
         self.assertIn("rules/b.yaml:4:35: error: program 'bin/x' is a relative path", err)
         self.assertIn("rules/b.yaml:5:26: error: 'action' must be 'quarantine' or 'keep', not 'archive'", err)
-        self.assertIn("rules/b.yaml:5:48: error: unknown notify target 'ops-hok' (did you mean 'ops-hook'?)", err)
+        self.assertIn("rules/b.yaml:5:44: error: unknown notify target 'ops-hok' (did you mean 'ops-hook'?)", err)
         self.assertIn("rules/b.yaml:6:13: error: 'settle': invalid duration '5 seconds'", err)
         self.assertRegex(r.stdout.strip(), r"^config invalid: \d+ errors, \d+ warnings?$")
         lines = [l for l in err.splitlines() if l]

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -41,25 +42,46 @@ void write_result(const nlohmann::json& result) {
   if (!out) std::cerr << "hivehook-etl: cannot write the result to " << path << "\n";
 }
 
+// A cell on one line: line breaks and tabs shown as escapes.
+std::string printable(const std::optional<std::string>& v) {
+  if (!v) return "NULL";
+  std::string out;
+  for (char c : *v) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else out += c;
+  }
+  return out;
+}
+
+// Columns on screen: UTF-8 continuation bytes take no column.
+std::size_t display_width(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 // Prints a query result as an aligned text table.
 void print_table(const QueryResult& r) {
   std::vector<std::size_t> width(r.columns.size());
-  for (std::size_t j = 0; j < r.columns.size(); ++j) width[j] = r.columns[j].size();
+  for (std::size_t j = 0; j < r.columns.size(); ++j) width[j] = display_width(r.columns[j]);
   for (const auto& row : r.rows)
     for (std::size_t j = 0; j < row.size(); ++j)
-      width[j] = std::max(width[j], row[j] ? row[j]->size() : 4);
+      width[j] = std::max(width[j], display_width(printable(row[j])));
   auto line = [&](auto cell) {
     std::string s;
     for (std::size_t j = 0; j < width.size(); ++j) {
       std::string v = cell(j);
-      s += (j ? " | " : "") + v + std::string(width[j] - std::min(width[j], v.size()), ' ');
+      std::size_t w = display_width(v);
+      s += (j ? " | " : "") + v + std::string(width[j] - std::min(width[j], w), ' ');
     }
     while (!s.empty() && s.back() == ' ') s.pop_back();
     std::cout << s << "\n";
   };
   line([&](std::size_t j) { return r.columns[j]; });
   line([&](std::size_t j) { return std::string(width[j], '-'); });
-  for (const auto& row : r.rows) line([&](std::size_t j) { return row[j].value_or("NULL"); });
+  for (const auto& row : r.rows) line([&](std::size_t j) { return printable(row[j]); });
   std::cout << "(" << r.rows.size() << " rows)\n";
 }
 

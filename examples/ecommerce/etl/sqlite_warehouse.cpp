@@ -201,6 +201,7 @@ SqliteWarehouse::SqliteWarehouse(const std::string& path) : path_(path) {
     throw WarehouseError(msg);
   }
   sqlite3_busy_timeout(db_, 60000);  // another job may hold the write lock for a while
+  exec("PRAGMA page_size=16384");  // only takes effect on a new file: wider fact rows, fewer pages
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");
   exec("PRAGMA cache_size=-65536");  // 64 MiB

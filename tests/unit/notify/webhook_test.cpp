@@ -18,9 +18,14 @@ struct Receiver {
   TempDir dir;
   std::filesystem::path log = dir.path() / "requests.jsonl";
   HelperProcess proc;
-  Receiver(const std::string& statuses, double delay = 0)
-      : proc({"/usr/bin/python3", test::support_script("http_receiver.py"), "--out", log.string(), "--statuses",
-              statuses, "--delay", std::to_string(delay)}) {}
+  Receiver(const std::string& statuses, double delay = 0, const std::string& body = "")
+      : proc(args(statuses, delay, body)) {}
+  std::vector<std::string> args(const std::string& statuses, double delay, const std::string& body) const {
+    std::vector<std::string> a{"/usr/bin/python3", test::support_script("http_receiver.py"), "--out", log.string(),
+                               "--statuses", statuses, "--delay", std::to_string(delay)};
+    if (!body.empty()) a.insert(a.end(), {"--body", body});
+    return a;
+  }
   std::string url(const std::string& path = "/hook") const {
     return "http://127.0.0.1:" + std::to_string(proc.port()) + path;
   }
@@ -138,8 +143,17 @@ TEST(Webhook, ServerErrorIsRetriedNotGivenUp) {
   EXPECT_FALSE(a.delivered);
   EXPECT_FALSE(a.give_up);
   EXPECT_EQ(a.status, 503);
-  EXPECT_EQ(a.detail, "HTTP 503: status 503 ");  // the receiver's body, line end made a space
+  EXPECT_EQ(a.detail, "HTTP 503: status 503");  // the start of the receiver's body
   EXPECT_EQ(a.detail.find("s3cr3t-key"), std::string::npos);
+}
+
+TEST(Webhook, DetailKeepsTheFirst200BytesAndRedactsSecrets) {
+  std::string body = "echo s3cr3t-key " + std::string(1000, 'x');
+  Receiver rx("500", 0, body);
+  DeliveryAttempt a = deliver(webhook(rx.url(), "s3cr3t-key"), sample());
+  EXPECT_FALSE(a.delivered);
+  EXPECT_EQ(a.status, 500);
+  EXPECT_EQ(a.detail, "HTTP 500: " + body.substr(0, 200).replace(5, 10, "***"));
 }
 
 TEST(Webhook, StatusSequenceRetryThenSuccess) {

@@ -304,3 +304,21 @@ TEST_F(Rules, FixtureFileWithManyErrors) {
   EXPECT_TRUE(HasDiag(diags, "broken.yaml", 4, 5, "unknown key 'retires' in rule (did you mean 'retries'?)"));
   EXPECT_GE(error_count(diags), 4) << diags.str();
 }
+
+// yaml-cpp 0.7 spins forever on these (found by fuzz_rules); they must be refused up front.
+TEST_F(Rules, StrayCommaWhereYamlCppWouldHangIsASyntaxError) {
+  struct Case {
+    const char* text;
+    int line, col;
+  } cases[] = {{",", 1, 1}, {"&a ,", 1, 4}, {"--- ,", 1, 5}, {"- a\n,", 2, 1}, {"\n# c\n  ,", 3, 3}};
+  for (const auto& c : cases) {
+    Diagnostics d;
+    EXPECT_FALSE(load_rules(dir.write("h.yaml", c.text), config, d));
+    EXPECT_TRUE(HasDiag(d, "h.yaml", c.line, c.col, "YAML syntax error: unexpected ','")) << c.text;
+  }
+  // Commas in flow collections and in values are fine.
+  Diagnostics ok;
+  EXPECT_TRUE(load_rules(dir.write("ok.yaml", "rules: [\n  {name: a, match: {prefix: \"a,b\"}\n, job: {builtin: noop}}\n]\n"),
+                         config, ok))
+      << ok.str();
+}

@@ -1,0 +1,151 @@
+"""Shared harness of the black-box system tests: a temp deployment, the real `hivehook` binary,
+real directories and inotify, conditions waited for with deadlines (never fixed sleeps)."""
+import json
+import os
+import pathlib
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import textwrap
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+SOURCE = pathlib.Path(os.environ.get("HIVEHOOK_SOURCE_DIR", HERE.parent.parent))
+BIN = os.environ.get("HIVEHOOK_BIN", str(SOURCE / "build" / "hivehook"))
+
+
+def wait_until(predicate, timeout=60.0, interval=0.02, message="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+class Deployment:
+    """A hivehook deployment in a fresh temp folder: config, rules, landing, archive, state."""
+
+    def __init__(self, rules_yaml, config_extra="", prefix="hivehook-sys-"):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
+        self.landing = self.dir / "landing"
+        self.archive = self.dir / "archive"
+        self.quarantine = self.dir / "quarantine"
+        self.staging = self.dir / "staging"  # same filesystem as landing: renames are atomic
+        for d in (self.landing, self.staging, self.dir / "rules"):
+            d.mkdir(parents=True)
+        self.config = self.dir / "hivehook.yaml"
+        self.config.write_text(textwrap.dedent("""\
+            landing: landing
+            archive: archive
+            quarantine: quarantine
+            state: state/hivehook.db
+            audit_log: state/audit.jsonl
+            rules: rules
+            shutdown_grace: 10s
+            """) + textwrap.dedent(config_extra))
+        self.write_rules(rules_yaml)
+        self.proc = None
+        self.log = self.dir / "daemon.log"
+
+    # --- files -------------------------------------------------------------------------------
+    def write_rules(self, text, name="rules.yaml"):
+        tmp = self.dir / "rules" / f".{name}.tmp"
+        tmp.write_text(textwrap.dedent(text))
+        os.rename(tmp, self.dir / "rules" / name)
+
+    def drop(self, key, content=b"x\n"):
+        """Writes a file in staging and renames it into landing (the atomic convention)."""
+        key_b = os.fsencode(key) if isinstance(key, str) else key
+        src = os.path.join(os.fsencode(self.staging), os.urandom(8).hex().encode())
+        with open(src, "wb") as f:
+            f.write(content if isinstance(content, bytes) else content.encode())
+        dst = os.path.join(os.fsencode(self.landing), key_b)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        os.rename(src, dst)
+        return dst
+
+    def files(self, root):
+        out = []
+        for dirpath, _, names in os.walk(os.fsencode(root)):
+            for n in names:
+                out.append(os.path.relpath(os.path.join(dirpath, n), os.fsencode(root)))
+        return sorted(out)
+
+    # --- the daemon ----------------------------------------------------------------------------
+    def cli(self, *args, timeout=120, check=False, env=None):
+        e = dict(os.environ)
+        e.pop("HIVEHOOK_CONFIG", None)
+        e.update(env or {})
+        r = subprocess.run([BIN, *args, "-c", str(self.config)], capture_output=True, timeout=timeout, env=e)
+        if check and r.returncode != 0:
+            raise AssertionError(f"hivehook {' '.join(args)} exited {r.returncode}: {r.stderr.decode(errors='replace')}")
+        return r
+
+    def start(self, env=None, wait_ready=True):
+        e = dict(os.environ)
+        e.pop("HIVEHOOK_CONFIG", None)
+        e.update(env or {})
+        before = self.log.read_text(errors="replace").count(" watching ") if self.log.exists() else 0
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([BIN, "run", "-c", str(self.config)], stdout=self.logf, stderr=self.logf, env=e)
+        if wait_ready:
+            wait_until(lambda: self.proc.poll() is not None
+                       or self.log.read_text(errors="replace").count(" watching ") > before,
+                       timeout=30, message="daemon ready")
+            if self.proc.poll() is not None:
+                raise AssertionError("daemon exited at start:\n" + self.log.read_text(errors="replace"))
+        return self.proc
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=timeout)
+        self.proc = None
+        self.logf.close()
+        return rc
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+        self.proc = None
+        self.logf.close()
+
+    def cleanup(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # --- the store -------------------------------------------------------------------------------
+    def db(self):
+        con = sqlite3.connect(f"file:{self.dir / 'state/hivehook.db'}?mode=ro", uri=True, timeout=10)
+        con.text_factory = bytes
+        return con
+
+    def query(self, sql, *params):
+        con = self.db()
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
+    def count_objects(self, state):
+        if not (self.dir / "state/hivehook.db").exists():
+            return 0
+        return self.query("SELECT COUNT(*) FROM objects WHERE state=?", state)[0][0]
+
+    def events(self, name=None):
+        rows = self.query("SELECT event, key, detail FROM events ORDER BY id")
+        out = [(e.decode(), k, json.loads(d) if d else None) for e, k, d in rows]
+        return [x for x in out if name is None or x[0] == name]
+
+    def audit_lines(self):
+        p = self.dir / "state/audit.jsonl"
+        return [json.loads(l) for l in p.read_text(errors="replace").splitlines() if l.strip()]
