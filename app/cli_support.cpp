@@ -7,10 +7,14 @@
 namespace hivehook::cli {
 
 std::optional<Config> load_config_or_report(Globals& g) {
+  // Read-only commands need the paths, not the notify secrets: a missing ${HOOK_SECRET} in the
+  // operator's shell must not stop `status` from answering.
   Diagnostics diags;
-  auto config = load_config(resolve_config_path(g.config), diags);
-  if (!diags.items().empty()) std::cerr << diags.str();
-  if (!config) g.exit_code = kExitUsage;
+  auto config = load_config_lenient(resolve_config_path(g.config), diags);
+  if (!config) {
+    std::cerr << diags.str();
+    g.exit_code = kExitUsage;
+  }
   return config;
 }
 

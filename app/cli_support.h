@@ -12,7 +12,7 @@
 namespace hivehook::cli {
 
 // Loads the config; on error prints the diagnostics and sets g.exit_code = 2.
-std::optional<Config> load_config_or_report(Globals& g);
+std::optional<Config> load_config_or_report(Globals& g);  // lenient: secrets may be unset
 // Opens the state DB read-only; nullptr (message printed, exit 2) when there is none yet.
 std::unique_ptr<Store> open_reader(const Config& config, Globals& g);
 // "2023-03-15T13:45:12.345Z" from unix ms.

@@ -12,6 +12,7 @@
 
 #include "app/logging.h"
 #include "app/reload.h"
+#include "metrics/http_server.h"
 #include "pipeline/commit_batch.h"
 #include "pipeline/outbox_sender.h"
 #include "pipeline/pipeline.h"
@@ -72,6 +73,25 @@ int run_daemon(const std::string& config_arg, DaemonMode mode) {
   PipelineStats stats;
   Pipeline pipeline(io, *config, rules, store, batch, stats);
   OutboxSender outbox(io, store, batch, stats, config->notify);
+  stats.m.rules_loaded.set(static_cast<double>(rules->rules.size()));
+
+  // /metrics and /healthz on their own thread: a slow scraper never touches the loop.
+  std::unique_ptr<metrics::HttpServer> metrics_server;
+  if (config->metrics) {
+    auto health = [&stats, state = config->state]() -> std::pair<bool, std::string> {
+      int64_t age = unix_ms(std::chrono::system_clock::now()) - stats.loop_heartbeat_ms.load();
+      if (age > 5000) return {false, "event loop stalled for " + std::to_string(age) + " ms"};
+      if (::access(state.c_str(), W_OK) != 0) return {false, "state DB not writable"};
+      return {true, ""};
+    };
+    metrics_server = std::make_unique<metrics::HttpServer>([&stats] { return stats.registry.render_prometheus(); },
+                                                           health);
+    if (auto err = metrics_server->start(*config->metrics); !err.empty()) {
+      std::cerr << "hivehook: metrics: cannot listen on " << *config->metrics << ": " << err << "\n";
+      return 2;
+    }
+    spdlog::info("metrics on port {}: /metrics and /healthz", metrics_server->port());
+  }
   batch.on_committed = [&](std::size_t) {
     ++stats.commits;
     outbox.poke();
@@ -95,6 +115,7 @@ int run_daemon(const std::string& config_arg, DaemonMode mode) {
     auto next = reload_rules(*config, d);
     if (!next) {
       pipeline.emit("rules.rejected", std::nullopt, diagnostics_json(d));
+      stats.m.rule_reloads.labels({"rejected"}).inc();
       spdlog::error("rules rejected, the previous rules stay in force:\n{}", d.str());
       return;
     }
@@ -102,15 +123,22 @@ int run_daemon(const std::string& config_arg, DaemonMode mode) {
     rules = std::make_shared<const RuleSet>(std::move(*next));
     pipeline.set_rules(rules);
     pipeline.emit("rules.loaded", std::nullopt, describe_rules(*rules, before.get()));
+    stats.m.rule_reloads.labels({"loaded"}).inc();
+    stats.m.rules_loaded.set(static_cast<double>(rules->rules.size()));
     spdlog::info("rules reloaded: {} rule(s)", rules->rules.size());
   };
 
   if (!one_shot) {
     WatcherCallbacks cb;
     cb.on_file = [&](const std::filesystem::path& p, const std::string& key) { pipeline.offer(p, key); };
-    cb.on_new_dir = [&](const std::filesystem::path& dir) { pipeline.scan(dir); };
+    cb.on_new_dir = [&](const std::filesystem::path& dir) {
+      stats.m.scans.labels({"new_directory"}).inc();
+      pipeline.scan(dir);
+    };
     cb.on_overflow = [&] {
       ++stats.overflows;
+      stats.m.watch_overflows.inc();
+      stats.m.scans.labels({"overflow"}).inc();
       pipeline.emit("watch.overflow", std::nullopt, {{"action", "full rescan"}});
       pipeline.emit("watch.rescan", std::nullopt, {{"reason", "overflow"}});
       ++stats.rescans;
@@ -123,9 +151,11 @@ int run_daemon(const std::string& config_arg, DaemonMode mode) {
     watcher = std::make_unique<InotifyWatcher>(io, config->landing, std::move(cb));
     watcher->start();
     stats.watches = watcher->watch_count();
+    stats.m.watched_directories.set(static_cast<double>(stats.watches));
     rules_watcher = std::make_unique<RulesWatcher>(io, config->rules, reload);
     rules_watcher->start();
   }
+  stats.m.scans.labels({"startup"}).inc();
   pipeline.scan(config->landing);  // startup scan, in key order
 
   // 4. Timers: reconcile scan, coverage of folders inotify could not watch, heartbeat.
@@ -133,6 +163,7 @@ int run_daemon(const std::string& config_arg, DaemonMode mode) {
     every(reconcile_timer, config->reconcile, [&] {
       pipeline.emit("watch.rescan", std::nullopt, {{"reason", "reconcile"}});
       ++stats.rescans;
+      stats.m.scans.labels({"reconcile"}).inc();
       pipeline.scan(config->landing);
       return !stopping;
     });
@@ -146,6 +177,7 @@ int run_daemon(const std::string& config_arg, DaemonMode mode) {
       if (watcher) {
         stats.watches = watcher->watch_count();
         stats.unwatched = watcher->unwatched_count();
+        stats.m.watched_directories.set(static_cast<double>(stats.watches));
       }
       return !stopping;
     });
@@ -160,6 +192,7 @@ int run_daemon(const std::string& config_arg, DaemonMode mode) {
   //    kill what is left (recorded as interrupted, retried after restart), flush, exit.
   auto finish = [&] {
     outbox.stop();
+    if (metrics_server) metrics_server->stop();
     pipeline.emit("daemon.stopped", std::nullopt, {{"pid", ::getpid()}});
     batch.flush();
     io.stop();

@@ -53,6 +53,7 @@ void Pipeline::offer(const std::filesystem::path& path, const std::string& key) 
 void Pipeline::record_ignored(const std::string& key, uint64_t inode, const std::string& why) {
   if (!ignored_seen_.insert(key + '\0' + std::to_string(inode)).second) return;
   ++stats_.ignored;
+  stats_.m.objects_finished.labels({"ignored"}).inc();
   emit("object.ignored", key, {{"reason", why}});
 }
 
@@ -97,6 +98,7 @@ void Pipeline::offer_checked(const std::filesystem::path& path, const std::strin
     o.discovered_at = now_ms();
     store_.insert_object(o);
     ++stats_.unmatched;
+    stats_.m.objects_finished.labels({"unmatched"}).inc();
     emit("object.unmatched", key, {{"size", o.size}});
     batch_.request();
     return;
@@ -182,6 +184,7 @@ void Pipeline::admit(const std::filesystem::path& path, const ObjectKey& key, co
     a->rec.state = ObjectState::duplicate;
     store_.insert_object(a->rec);
     ++stats_.duplicates;
+    stats_.m.objects_finished.labels({"duplicate"}).inc();
     emit("object.duplicate", key.key, {{"etag", a->rec.etag}, {"of_object", last->id}, {"size", a->rec.size}});
     // Out of landing without running: the archive already holds this content at this key.
     batch_.after_commit([this, id, path, k = key.key] {
@@ -210,6 +213,7 @@ void Pipeline::admit(const std::filesystem::path& path, const ObjectKey& key, co
     rule_names.push_back(r->name);
   }
   ++stats_.discovered;
+  stats_.m.objects_discovered.inc();
   emit("object.discovered", key.key,
        {{"size", a->rec.size}, {"etag", a->rec.etag}, {"sequencer", a->rec.sequencer}, {"rules", rule_names}});
   for (const auto& t : a->tasks) scheduler_.push(id, t.rule);

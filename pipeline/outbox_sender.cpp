@@ -38,6 +38,7 @@ void OutboxSender::refresh_counts() {
   uint64_t pending = 0, dead = 0;
   while (st.step()) (st.text(0) == "pending" ? pending : dead) = static_cast<uint64_t>(st.int64(1));
   stats_.outbox_pending = pending;
+  stats_.m.outbox_pending.set(static_cast<double>(pending));
   stats_.outbox_dead = dead;
 }
 
@@ -90,7 +91,10 @@ void OutboxSender::poll() {
     n.event = o.event;
     n.body = nlohmann::json::parse(o.body, nullptr, false);
     boost::asio::post(pool_, [this, target = t->second, n = std::move(n), o]() {
+      auto t0 = std::chrono::steady_clock::now();
       DeliveryAttempt res = deliver(target, n);
+      stats_.m.notify_duration.labels({o.target})
+          .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       boost::asio::post(io_, [this, target, o, res]() {
         in_flight_.erase(o.id);
         int attempt = o.attempts + 1;
@@ -105,18 +109,21 @@ void OutboxSender::poll() {
           store_.record_delivery(o.id, attempt, true, res.status, res.detail, "sent", now);
           e.event = "notify.sent";
           ++stats_.notify_sent;
+          stats_.m.notifications.labels({o.target, "sent"}).inc();
         } else {
           ++stats_.notify_failed_attempts;
           bool too_old = now - o.created_at >= target.max_age.count();
           if (res.give_up || attempt >= target.max_attempts || too_old) {
             store_.record_delivery(o.id, attempt, false, res.status, res.detail, "dead", now);
             e.event = "notify.dead";
+            stats_.m.notifications.labels({o.target, "dead"}).inc();
             spdlog::warn("notification {} to {} given up after {} attempt(s): {}", o.delivery_id, o.target, attempt,
                          res.detail);
           } else {
             Duration delay = backoff_delay(target.backoff, attempt, rng_);
             store_.record_delivery(o.id, attempt, false, res.status, res.detail, "pending", now + delay.count());
             e.event = "notify.retry_scheduled";
+            stats_.m.notifications.labels({o.target, "retry"}).inc();
             e.detail["at"] = format_rfc3339_ms(SystemTime(std::chrono::milliseconds(now + delay.count())));
           }
         }

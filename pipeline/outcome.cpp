@@ -184,6 +184,7 @@ void Pipeline::apply_final_action(int64_t object_id) {
   if (!final_path.empty()) detail["path"] = final_path;
 
   a.rec.state = final_state;
+  stats_.m.objects_finished.labels({std::string(to_string(final_state))}).inc();
   store_.set_object_state(object_id, final_state, final_path.empty() ? std::nullopt : std::optional(final_path));
   emit(event, a.rec.key, detail);
   a.rec.final_path = final_path;

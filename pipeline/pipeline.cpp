@@ -58,6 +58,8 @@ bool Pipeline::idle() const {
 void Pipeline::check_idle() {
   stats_.queued = scheduler_.queued();
   stats_.running = scheduler_.running();
+  stats_.m.jobs_queued.set(static_cast<double>(stats_.queued));
+  stats_.m.jobs_running.set(static_cast<double>(runner_.running()));
   if (on_idle && idle()) boost::asio::post(io_, [this] {
       if (on_idle && idle()) on_idle();
     });

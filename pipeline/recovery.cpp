@@ -19,6 +19,7 @@ void Pipeline::recover() {
     run.error = "the daemon stopped while the run was in flight";
     store_.finish_run(run);
     ++stats_.runs_interrupted;
+    stats_.m.runs_finished.labels({run.rule, "interrupted"}).inc();
     emit("run.interrupted", run.key, {{"reason", "recovered after restart"}}, run.rule, run.run_id, run.attempt);
     for (auto& t : store_.tasks_of(run.object_id)) {
       if (t.rule == run.rule && t.state == TaskState::running) {

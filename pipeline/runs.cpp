@@ -82,6 +82,7 @@ void Pipeline::start_run(int64_t object_id, const std::string& rule_name) {
   store_.update_task(*task);
   emit("run.started", a.rec.key, nullptr, rule_name, run.run_id, run.attempt);
   ++stats_.runs_started;
+  stats_.m.runs_started.labels({rule_name}).inc();
 
   if (!rule) {
     ProcessResult r;
@@ -172,6 +173,7 @@ void Pipeline::on_run_exit(int64_t object_id, std::string rule_name, RunRecord r
       store_.update_task(*task);
     }
     ++stats_.runs_interrupted;
+    stats_.m.runs_finished.labels({rule_name, "interrupted"}).inc();
     emit("run.interrupted", a.rec.key, {{"reason", "daemon stopping"}}, rule_name, run.run_id, run.attempt);
     batch_.request();
     check_idle();
@@ -185,9 +187,11 @@ void Pipeline::on_run_exit(int64_t object_id, std::string rule_name, RunRecord r
   if (!run.error.empty()) detail["error"] = run.error;
   if (!run.result.empty()) detail["result"] = nlohmann::json::parse(run.result, nullptr, false);
 
+  stats_.m.run_duration.labels({rule_name}).observe(static_cast<double>(*run.duration_ms) / 1000.0);
   if (ok) {
     run.state = RunState::succeeded;
     ++stats_.runs_succeeded;
+    stats_.m.runs_finished.labels({rule_name, "succeeded"}).inc();
     store_.finish_run(run);
     emit("run.succeeded", a.rec.key, detail, rule_name, run.run_id, run.attempt);
     if (task) {
@@ -198,6 +202,7 @@ void Pipeline::on_run_exit(int64_t object_id, std::string rule_name, RunRecord r
     run.state = r.timed_out ? RunState::timed_out : RunState::failed;
     if (r.timed_out) ++stats_.runs_timed_out; else ++stats_.runs_failed;
     if (!r.spawned && run.error.empty()) run.error = "could not start the job";
+    stats_.m.runs_finished.labels({rule_name, r.timed_out ? "timed_out" : "failed"}).inc();
     store_.finish_run(run);
     emit(r.timed_out ? "run.timed_out" : "run.failed", a.rec.key, detail, rule_name, run.run_id, run.attempt);
     a.failed_runs.push_back(run);
@@ -211,6 +216,7 @@ void Pipeline::on_run_exit(int64_t object_id, std::string rule_name, RunRecord r
       task->next_at = at;
       store_.update_task(*task);
       ++stats_.retries_scheduled;
+      stats_.m.run_retries.labels({rule_name}).inc();
       emit("run.retry_scheduled", a.rec.key,
            {{"at", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(at)))}, {"delay_ms", delay.count()}},
            rule_name, run.run_id, run.attempt);

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "metrics/daemon_metrics.h"
+
 namespace hivehook {
 
 struct PipelineStats {
@@ -13,6 +15,10 @@ struct PipelineStats {
   std::atomic<uint64_t> queued{0}, running{0}, active_objects{0}, watches{0}, unwatched{0};
   std::atomic<uint64_t> outbox_pending{0}, outbox_dead{0}, notify_sent{0}, notify_failed_attempts{0};
   std::atomic<int64_t> loop_heartbeat_ms{0};  // last time the loop ran its heartbeat timer
+
+  // The Prometheus view of the same facts (labelled by rule, outcome, target), served on /metrics.
+  metrics::Registry registry;
+  metrics::DaemonMetrics m{registry};
 };
 
 }  // namespace hivehook

@@ -121,6 +121,8 @@ class Deployment:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if getattr(self, "logf", None) and not self.logf.closed:
+            self.logf.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- the store -------------------------------------------------------------------------------
