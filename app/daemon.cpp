@@ -112,7 +112,8 @@ int run_daemon(const std::string& config_arg, DaemonMode mode) {
   auto reload = [&] {
     if (stopping) return;
     Diagnostics d;
-    auto next = reload_rules(*config, d);
+    std::optional<Config> fresh;
+    auto next = reload_rules(*config, d, &fresh);
     if (!next) {
       pipeline.emit("rules.rejected", std::nullopt, diagnostics_json(d));
       stats.m.rule_reloads.labels({"rejected"}).inc();
@@ -122,6 +123,8 @@ int run_daemon(const std::string& config_arg, DaemonMode mode) {
     auto before = rules;
     rules = std::make_shared<const RuleSet>(std::move(*next));
     pipeline.set_rules(rules);
+    pipeline.set_workers(fresh->workers);
+    outbox.set_targets(fresh->notify);
     pipeline.emit("rules.loaded", std::nullopt, describe_rules(*rules, before.get()));
     stats.m.rule_reloads.labels({"loaded"}).inc();
     stats.m.rules_loaded.set(static_cast<double>(rules->rules.size()));

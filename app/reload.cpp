@@ -28,9 +28,10 @@ std::string fingerprint(const Rule& r) {
 }
 }  // namespace
 
-std::optional<RuleSet> reload_rules(const Config& config, Diagnostics& diags) {
-  auto fresh = load_config(config.file, diags);
-  return load_rules(config.rules, fresh ? *fresh : config, diags);
+std::optional<RuleSet> reload_rules(const Config& config, Diagnostics& diags, std::optional<Config>* fresh) {
+  *fresh = load_config(config.file, diags);
+  if (!*fresh) return std::nullopt;  // an invalid config edit is refused like an invalid rule
+  return load_rules(config.rules, **fresh, diags);
 }
 
 nlohmann::json describe_rules(const RuleSet& rules, const RuleSet* before) {

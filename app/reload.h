@@ -9,8 +9,9 @@
 
 namespace hivehook {
 
-// Loads the rules named by the config (re-reading the config file for its notify targets).
-std::optional<RuleSet> reload_rules(const Config& config, Diagnostics& diags);
+// Loads the rules named by the config, re-reading the config file too: on success *fresh holds
+// it (its `workers` and `notify` targets apply at once; changed paths need a restart).
+std::optional<RuleSet> reload_rules(const Config& config, Diagnostics& diags, std::optional<Config>* fresh);
 // {"rules":[names], "added":[...], "removed":[...], "changed":[...]} (diff against `before` when given).
 nlohmann::json describe_rules(const RuleSet& rules, const RuleSet* before);
 // {"errors":["file:line:col: message", ...]}

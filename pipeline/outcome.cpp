@@ -203,8 +203,6 @@ void Pipeline::apply_final_action(int64_t object_id) {
 void Pipeline::enqueue_notifications(const Active& a, ObjectState outcome, const std::vector<std::string>& targets) {
   if (targets.empty()) return;
   bool success = outcome == ObjectState::archived || outcome == ObjectState::deleted || outcome == ObjectState::kept;
-  std::string event = success ? "object.succeeded" : "object.failed";
-  const RunRecord& run = a.last_run;
   std::vector<std::string> rules;
   for (const auto& t : a.tasks)
     if (success || t.state == TaskState::failed) rules.push_back(t.rule);
@@ -212,9 +210,14 @@ void Pipeline::enqueue_notifications(const Active& a, ObjectState outcome, const
   for (size_t i = 1; i < rules.size(); ++i) rule += "," + rules[i];
   int attempts = 0;
   for (const auto& t : a.tasks) attempts = std::max(attempts, t.attempts);
-  const RunRecord* shown = &run;
-  if (!success && !a.failed_runs.empty()) shown = &a.failed_runs.back();
+  const RunRecord& shown = !success && !a.failed_runs.empty() ? a.failed_runs.back() : a.last_run;
+  put_in_outbox(a, success ? "object.succeeded" : "object.failed", rule, shown, attempts, std::string(to_string(outcome)),
+                targets);
+}
 
+void Pipeline::put_in_outbox(const Active& a, const std::string& event, const std::string& rule, const RunRecord& run,
+                             int attempts, const std::string& outcome, const std::vector<std::string>& targets) {
+  auto opt_int = [](const std::optional<int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   for (const auto& target : targets) {
     OutboxRecord o;
     o.delivery_id = new_uuid();
@@ -229,14 +232,14 @@ void Pipeline::enqueue_notifications(const Active& a, ObjectState outcome, const
         {"rule", rule},
         {"bucket", config_.bucket},
         {"key", a.rec.key},
-        {"run_id", shown->run_id},
+        {"run_id", run.run_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(run.run_id)},
         {"attempts", attempts},
-        {"duration_ms", shown->duration_ms ? nlohmann::json(*shown->duration_ms) : nlohmann::json(nullptr)},
-        {"exit_code", shown->exit_code ? nlohmann::json(*shown->exit_code) : nlohmann::json(nullptr)},
-        {"error", shown->error.empty() ? nlohmann::json(nullptr) : nlohmann::json(shown->error)},
-        {"result", shown->result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(shown->result, nullptr, false)},
+        {"duration_ms", opt_int(run.duration_ms)},
+        {"exit_code", opt_int(run.exit_code)},
+        {"error", run.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(run.error)},
+        {"result", run.result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(run.result, nullptr, false)},
         {"destination", a.rec.final_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.rec.final_path)},
-        {"outcome", to_string(outcome)}};
+        {"outcome", outcome}};
     o.body = safe_dump(body);
     o.next_at = now_ms();
     store_.enqueue_outbox(o);

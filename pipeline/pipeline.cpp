@@ -35,6 +35,11 @@ void Pipeline::emit(std::string event, const std::optional<std::string>& key, nl
 }
 
 void Pipeline::set_rules(std::shared_ptr<const RuleSet> rules) {
+  // A rule removed (or renamed) by this reload may still owe runs to objects discovered before it:
+  // they run under the rule as it was, so its concurrency limit must keep holding for them.
+  for (const auto& r : rules_->rules)
+    if (!rules->find(r.name)) retired_limits_[r.name] = r.concurrency;
+  for (const auto& r : rules->rules) retired_limits_.erase(r.name);
   rules_ = std::move(rules);
   pump();  // concurrency limits may have changed
 }

@@ -80,6 +80,9 @@ class Pipeline {
   void maybe_finish(int64_t object_id);
   void apply_final_action(int64_t object_id);
   void enqueue_notifications(const Active& a, ObjectState outcome, const std::vector<std::string>& targets);
+  // One outbox row per target, in the current batch (the same transaction as the outcome).
+  void put_in_outbox(const Active& a, const std::string& event, const std::string& rule, const RunRecord& run,
+                     int attempts, const std::string& outcome, const std::vector<std::string>& targets);
   void check_idle();
 
   const Rule* rule_for(const Active& a, const std::string& name) const;
@@ -107,6 +110,8 @@ class Pipeline {
   std::unordered_set<std::string> ignored_seen_;  // key + inode already recorded as ignored
   std::map<std::pair<int64_t, std::string>, std::unique_ptr<boost::asio::steady_timer>> retry_timers_;
   std::unordered_map<std::string, int64_t> run_pids_;  // run_id → pid, for shutdown bookkeeping
+  // Concurrency of rules gone from the current rules, for the runs they still owe (see set_rules).
+  std::unordered_map<std::string, int> retired_limits_;
   bool starting_allowed_ = true;
   bool killing_ = false;
   uint64_t failures_ = 0;

@@ -46,8 +46,9 @@ const Rule* Pipeline::rule_for(const Active& a, const std::string& name) const {
 void Pipeline::pump() {
   if (!starting_allowed_) return;
   auto limit_of = [this](const std::string& rule) {
-    const Rule* r = rules_->find(rule);
-    return r ? r->concurrency : 0;
+    if (const Rule* r = rules_->find(rule)) return r->concurrency;
+    auto retired = retired_limits_.find(rule);
+    return retired != retired_limits_.end() ? retired->second : 0;
   };
   while (auto t = scheduler_.pop(limit_of)) start_run(t->object_id, t->rule);
   stats_.queued = scheduler_.queued();
@@ -227,6 +228,12 @@ void Pipeline::on_run_exit(int64_t object_id, std::string rule_name, RunRecord r
     }
   }
   a.last_run = run;
+  // A rule may ask to hear of every run, not only of the object's outcome.
+  if (rule && rule->notify_each_run) {
+    const auto& targets = run.state == RunState::succeeded ? rule->notify_success : rule->notify_failure;
+    put_in_outbox(a, "run." + std::string(to_string(run.state)), rule_name, run, run.attempt,
+                  std::string(to_string(run.state)), targets);
+  }
   batch_.request();
   maybe_finish(object_id);
   pump();

@@ -23,27 +23,48 @@ bool too_deep(const std::string& text) {
   }
   return false;
 }
-// yaml-cpp 0.7 loops forever (allocating) on a ',' where a document's root node should start
-// (",", "&a ,", "--- ,") or at column 0 after a root block sequence ("- a\n,"); found by
-// fuzz_rules. Such files are invalid anyway, so refuse them before the parser sees them.
-// Returns the 1-based line and column of the offending ','.
+// yaml-cpp 0.7 loops forever (allocating) on a ',' that starts a node in block context: where a
+// document's root should start (",", "&a ,", "--- ,"), or first on a line that closes blocks
+// ("- a\n,", "- x: 1\n  , y: 2"); found by fuzz_rules. In block context such a line is invalid
+// (or at best a plain scalar continuation, which quoting fixes), so refuse it before the parser
+// sees it. Block scalar (| and >) content is skipped. Returns the 1-based line and column.
+bool opens_block_scalar(std::string_view line) {
+  size_t hash = line.find(" #");
+  if (hash != std::string_view::npos) line = line.substr(0, hash);
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
+  while (!line.empty() && (line.back() == '+' || line.back() == '-' || (line.back() >= '0' && line.back() <= '9')))
+    line.remove_suffix(1);
+  if (line.empty() || (line.back() != '|' && line.back() != '>')) return false;
+  line.remove_suffix(1);
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+  return line.empty() || line.back() == ':' || line.back() == '-' || line == "---";
+}
+
 std::optional<std::pair<int, int>> stray_comma(const std::string& text) {
   bool doc_start = true;
-  int depth = 0;  // flow collections open ([ and {), roughly: quotes are not tracked
+  int depth = 0;               // flow collections open ([ and {), roughly: quotes are not tracked
+  int block_scalar = -1;       // indentation of the line that opened a block scalar, or -1
   int line_no = 0;
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
     std::string_view line(text.data() + pos, end - pos);
+    pos = end + 1;
     ++line_no;
-    if (depth == 0 && !line.empty() && line[0] == ',') return std::make_pair(line_no, 1);
-    size_t i = 0;
+    size_t indent = line.find_first_not_of(" \t\r");
+    if (block_scalar >= 0) {
+      if (indent == std::string_view::npos || int(indent) > block_scalar) continue;
+      block_scalar = -1;
+    }
+    if (indent == std::string_view::npos) continue;
+    if (depth == 0 && line[indent] == ',') return std::make_pair(line_no, int(indent) + 1);
+    size_t i = indent;
     if (line.substr(0, 3) == "---" || line.substr(0, 3) == "...") {
       doc_start = true;
       i = 3;
     }
-    if (doc_start && !(line.size() > 0 && line[0] == '%')) {
+    if (doc_start && line[0] != '%') {
       for (;;) {
         while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
         if (i < line.size() && (line[i] == '&' || line[i] == '!')) {  // node properties
@@ -59,7 +80,7 @@ std::optional<std::pair<int, int>> stray_comma(const std::string& text) {
       if (c == '[' || c == '{') ++depth;
       else if ((c == ']' || c == '}') && depth > 0) --depth;
     }
-    pos = end + 1;
+    if (depth == 0 && opens_block_scalar(line)) block_scalar = int(indent);
   }
   return std::nullopt;
 }

@@ -310,15 +310,21 @@ TEST_F(Rules, StrayCommaWhereYamlCppWouldHangIsASyntaxError) {
   struct Case {
     const char* text;
     int line, col;
-  } cases[] = {{",", 1, 1}, {"&a ,", 1, 4}, {"--- ,", 1, 5}, {"- a\n,", 2, 1}, {"\n# c\n  ,", 3, 3}};
+  } cases[] = {{",", 1, 1}, {"&a ,", 1, 4}, {"--- ,", 1, 5}, {"- a\n,", 2, 1}, {"\n# c\n  ,", 3, 3},
+               {"rules:\n  - name: a\n    retries: 6\n  ,   match: {prefix: a/}\n", 4, 3}};
   for (const auto& c : cases) {
     Diagnostics d;
     EXPECT_FALSE(load_rules(dir.write("h.yaml", c.text), config, d));
     EXPECT_TRUE(HasDiag(d, "h.yaml", c.line, c.col, "YAML syntax error: unexpected ','")) << c.text;
   }
-  // Commas in flow collections and in values are fine.
+  // Commas in flow collections, in values and in block scalars are fine.
   Diagnostics ok;
   EXPECT_TRUE(load_rules(dir.write("ok.yaml", "rules: [\n  {name: a, match: {prefix: \"a,b\"}\n, job: {builtin: noop}}\n]\n"),
                          config, ok))
       << ok.str();
+  Diagnostics block;
+  EXPECT_TRUE(load_rules(dir.write("block.yaml", "rules:\n  - name: a\n    description: |\n      first\n      , second\n"
+                                                 "    match: {prefix: a/}\n    job: {builtin: noop}\n"),
+                         config, block))
+      << block.str();
 }
