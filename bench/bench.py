@@ -46,6 +46,15 @@ def read_stamps(path):
     return first, lines
 
 
+def count_lines(path, prefix):
+    """Cheap progress while waiting (parsing is left to the end): lines naming `prefix` files."""
+    try:
+        data = open(path, "rb").read()
+    except FileNotFoundError:
+        return 0
+    return data.count(b" " + prefix.encode())
+
+
 def prestage(staging, names):
     staging.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -108,10 +117,11 @@ def wait_progress(count_fn, target, stall_s, cap_s):
             last_n, last_change = n, now
         if now - last_change > stall_s or now - start > cap_s:
             return n, False
-        time.sleep(0.05)
+        time.sleep(0.1)
 
 
 def run_peer(kind, kw, tools, base, body):
+    t0 = time.monotonic()
     peer = P.make(kind, tools, make_work(base, kind + str(kw.get("settle_ms", ""))), **kw)
     try:
         return peer, body(peer)
@@ -119,6 +129,7 @@ def run_peer(kind, kw, tools, base, body):
         return peer, {"error": str(e)}
     finally:
         peer.stop()
+        peer.elapsed = time.monotonic() - t0
 
 
 # --- 1. latency ----------------------------------------------------------------------------------
@@ -139,7 +150,7 @@ def bench_latency(peer, n, gap_s):
         delay = t_next - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-    wait_progress(lambda: sum(1 for k in read_stamps(peer.log)[0] if k.startswith("lat-")), n, 5, 60)
+    wait_progress(lambda: count_lines(peer.log, "lat-"), n, 5, 60)
     first, _ = read_stamps(peer.log)
     lat = [(first[k] - renamed[k]) * 1000 for k in names if k in first]
     return {"files": n, "ran": len(lat), "lost": n - len(lat),
@@ -168,7 +179,7 @@ def bench_burst(peer, n, parts, stall_s, cap_s):
     t_renamed = time.time()
     out = {"files": n, "partitions": parts, "rename_s": t_renamed - t_first}
     if not noop:
-        ran, _ = wait_progress(lambda: sum(1 for k in read_stamps(peer.log)[0] if k.startswith("b-")), n, stall_s, cap_s)
+        wait_progress(lambda: count_lines(peer.log, "b-"), n, stall_s, cap_s)
         first, lines = read_stamps(peer.log)
         times = [first[k] for k in names if k in first]
         ran = len(times)
@@ -213,7 +224,8 @@ def bench_race(peer, parts, per):
         for _ in range(per):
             name, src = next(it)
             os.rename(src, d / name)
-    ran, _ = wait_progress(lambda: sum(1 for k in read_stamps(peer.log)[0] if k.startswith("r-")), len(names), 5, 60)
+    wait_progress(lambda: count_lines(peer.log, "r-"), len(names), 5, 60)
+    ran = sum(1 for k in read_stamps(peer.log)[0] if k.startswith("r-"))
     return {"files": len(names), "partitions": parts, "ran": ran, "lost": len(names) - ran}
 
 
@@ -360,35 +372,37 @@ def main():
             res["ceilings"] = json.loads(r.stdout)
             log(f"ceilings: spawn+wait {res['ceilings']['spawn_wait_per_s']:,.0f}/s, "
                 f"rename {res['ceilings']['renames_per_s']:,.0f}/s")
+        t_all = time.monotonic()
         for kind, kw in PEERS:
             name = None
             if "latency" in only:
                 peer, r = run_peer(kind, kw, tools, base, lambda p: bench_latency(p, sizes["lat_n"], 0.02))
                 name = peer.name
                 res["latency"][name] = r
-                log(f"latency  {name:<24} {json.dumps(r)}")
+                log(f"[{peer.elapsed:5.1f}s] latency  {name:<24} {json.dumps(r)}")
             if "burst" in only:
                 peer, r = run_peer(kind, kw, tools, base, lambda p: bench_burst(p, sizes["burst_n"], 10, 10, 150))
                 name = peer.name
                 res["burst"][name] = r
-                log(f"burst    {name:<24} {json.dumps(r)}")
+                log(f"[{peer.elapsed:5.1f}s] burst    {name:<24} {json.dumps(r)}")
             if "race" in only:
                 peer, r = run_peer(kind, kw, tools, base, lambda p: bench_race(p, sizes["race_parts"], 10))
                 name = peer.name
                 res["race"][name] = r
-                log(f"race     {name:<24} {json.dumps(r)}")
+                log(f"[{peer.elapsed:5.1f}s] race     {name:<24} {json.dumps(r)}")
             if "footprint" in only and kw.get("settle_ms") != 0:
                 peer, r = run_peer(kind, kw, tools, base, lambda p: bench_footprint(p, *sizes["fp"]))
                 name = peer.name
                 res["footprint"][name] = r
-                log(f"footprint {name:<23} {json.dumps(r)}")
+                log(f"[{peer.elapsed:5.1f}s] footprint {name:<23} {json.dumps(r)}")
             if name:
                 res["peers"].append(name)
         if "noop" in only:
             peer, r = run_peer("hivehook", {"noop": True}, tools, base,
                                lambda p: bench_burst(p, sizes["burst_n"], 10, 10, 150))
             res["noop"] = r
-            log(f"noop     {peer.name:<24} {json.dumps(r)}")
+            log(f"[{peer.elapsed:5.1f}s] noop     {peer.name:<24} {json.dumps(r)}")
+        res["bench_s"] = time.monotonic() - t_all
     finally:
         shutil.rmtree(base, ignore_errors=True)
     if args.etl_json and os.path.exists(args.etl_json):

@@ -68,7 +68,13 @@ void OutboxSender::arm(std::chrono::milliseconds after) {
 
 void OutboxSender::poll() {
   if (stopped_) return;
-  if (store_.in_batch()) batch_.flush();  // only committed entries may be sent
+  // Only committed entries may be sent. Flushing here used to split every batch in two (each commit
+  // pokes a poll, each poll committed again): leave the open batch to its scheduled flush, whose
+  // commit pokes us again.
+  if (store_.in_batch()) {
+    batch_.request();
+    return;
+  }
   auto due = store_.pending_outbox(now_ms(), kBatch + static_cast<int>(in_flight_.size()));
   for (auto& o : due) {
     if (in_flight_.count(o.id)) continue;
@@ -134,7 +140,13 @@ void OutboxSender::poll() {
       });
     });
   }
-  refresh_counts();
+  // The counts scan the outbox: refresh them when there was work, else at most once a second
+  // (not on every commit's poke).
+  auto now = std::chrono::steady_clock::now();
+  if (!due.empty() || now - last_refresh_ >= std::chrono::seconds(1)) {
+    refresh_counts();
+    last_refresh_ = now;
+  }
   // Next look: at the earliest due entry, at most a second away (new entries also poke()).
   arm(std::chrono::milliseconds(1000));
 }

@@ -46,6 +46,7 @@ class OutboxSender {
   std::mt19937_64 rng_{std::random_device{}()};
   bool stopped_ = false;
   bool poll_posted_ = false;
+  std::chrono::steady_clock::time_point last_refresh_{};
 };
 
 }  // namespace hivehook

@@ -86,7 +86,7 @@ void Pipeline::apply_final_action(int64_t object_id) {
   bool replaced = present && (static_cast<uint64_t>(st.st_ino) != a.rec.inode ||
                               static_cast<uint64_t>(st.st_size) != a.rec.size);
 
-  ObjectState final_state;
+  ObjectState final_state = ObjectState::kept;  // every branch below sets it
   std::string final_path;
   std::string event;
   nlohmann::json detail = nlohmann::json::object();

@@ -40,10 +40,29 @@ bool opens_block_scalar(std::string_view line) {
   return line.empty() || line.back() == ':' || line.back() == '-' || line == "---";
 }
 
+// Tracks open flow collections over one line, skipping quoted scalars and comments.
+void count_flow_depth(std::string_view line, int& depth, char& quote) {
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quote) {
+      if (quote == '"' && c == '\\') ++i;
+      else if (c == quote && quote == '\'' && i + 1 < line.size() && line[i + 1] == '\'') ++i;
+      else if (c == quote) quote = 0;
+      continue;
+    }
+    bool token_start = i == 0 || std::string_view(" \t[{,:-?").find(line[i - 1]) != std::string_view::npos;
+    if (c == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) return;  // a comment
+    if ((c == '"' || c == '\'') && token_start) quote = c;
+    else if (c == '[' || c == '{') ++depth;
+    else if ((c == ']' || c == '}') && depth > 0) --depth;
+  }
+}
+
 std::optional<std::pair<int, int>> stray_comma(const std::string& text) {
   bool doc_start = true;
-  int depth = 0;               // flow collections open ([ and {), roughly: quotes are not tracked
+  int depth = 0;               // flow collections open ([ and {)
   int block_scalar = -1;       // indentation of the line that opened a block scalar, or -1
+  char quote = 0;              // inside a quoted scalar spanning lines
   int line_no = 0;
   size_t pos = 0;
   while (pos <= text.size()) {
@@ -53,6 +72,10 @@ std::optional<std::pair<int, int>> stray_comma(const std::string& text) {
     pos = end + 1;
     ++line_no;
     size_t indent = line.find_first_not_of(" \t\r");
+    if (quote) {  // a quoted scalar continues from an earlier line
+      count_flow_depth(line, depth, quote);
+      continue;
+    }
     if (block_scalar >= 0) {
       if (indent == std::string_view::npos || int(indent) > block_scalar) continue;
       block_scalar = -1;
@@ -76,10 +99,7 @@ std::optional<std::pair<int, int>> stray_comma(const std::string& text) {
       if (i < line.size() && line[i] == ',') return std::make_pair(line_no, int(i) + 1);
       if (i < line.size() && line[i] != '#') doc_start = false;
     }
-    for (char c : line) {
-      if (c == '[' || c == '{') ++depth;
-      else if ((c == ']' || c == '}') && depth > 0) --depth;
-    }
+    count_flow_depth(line, depth, quote);
     if (depth == 0 && opens_block_scalar(line)) block_scalar = int(indent);
   }
   return std::nullopt;

@@ -105,7 +105,7 @@ sql::Statement& Store::stmt(const char* sql) {
 
 void Store::ensure_batch() {
   if (!in_batch_) {
-    db_.exec("BEGIN IMMEDIATE");
+    stmt("BEGIN IMMEDIATE").run();  // prepared once: sqlite3_exec would parse it on every batch
     in_batch_ = true;
   }
 }
@@ -113,7 +113,7 @@ void Store::ensure_batch() {
 std::vector<AuditEvent> Store::commit() {
   std::vector<AuditEvent> out;
   if (!in_batch_) return out;
-  db_.exec("COMMIT");
+  stmt("COMMIT").run();
   in_batch_ = false;
   out.swap(batch_events_);
   return out;

@@ -90,12 +90,12 @@ class Deployment:
         e = dict(os.environ)
         e.pop("HIVEHOOK_CONFIG", None)
         e.update(env or {})
-        before = self.log.read_text(errors="replace").count(" watching ") if self.log.exists() else 0
+        before = self.log.read_text(errors="replace").count("watching ") if self.log.exists() else 0
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen([BIN, "run", "-c", str(self.config)], stdout=self.logf, stderr=self.logf, env=e)
         if wait_ready:
             wait_until(lambda: self.proc.poll() is not None
-                       or self.log.read_text(errors="replace").count(" watching ") > before,
+                       or self.log.read_text(errors="replace").count("watching ") > before,
                        timeout=30, message="daemon ready")
             if self.proc.poll() is not None:
                 raise AssertionError("daemon exited at start:\n" + self.log.read_text(errors="replace"))

@@ -11,6 +11,7 @@ import re
 import socket
 import subprocess
 import tempfile
+import textwrap
 import time
 import unittest
 import urllib.request
@@ -71,7 +72,8 @@ class Notify(unittest.TestCase):
             self.d.cleanup()
 
     def deployment(self, rules, notify_yaml, extra=""):
-        self.d = Deployment(rules, config_extra="notify:\n" + notify_yaml + extra)
+        notify = textwrap.indent(textwrap.dedent(notify_yaml).strip("\n") + "\n", "  ") if notify_yaml.strip() else ""
+        self.d = Deployment(rules, config_extra=("notify:\n" + notify if notify else "") + extra)
         return self.d
 
     def test_webhook_signed_with_every_field_and_delivered_once_after_receiver_comes_up(self):
@@ -273,8 +275,6 @@ class Notify(unittest.TestCase):
                 retries: 1
                 backoff: {initial: 10ms, max: 10ms}
             """, "", extra=f"metrics: 127.0.0.1:{port}\n")
-        # (no notify targets: "notify:" with nothing under it is an empty map)
-        d.config.write_text(d.config.read_text().replace("notify:\n", ""))
         d.start()
         for i in range(5):
             d.drop(f"t/a{i}.csv")
@@ -303,6 +303,39 @@ class Notify(unittest.TestCase):
         self.assertEqual(samples["hivehook_jobs_running"], 0)
         self.assertGreaterEqual(samples["hivehook_watched_directories"], 1)
         self.assertEqual(d.stop(), 0)
+
+    def test_notify_each_run_and_json_logs(self):
+        port = free_port()
+        d = self.deployment("""\
+            rules:
+              - name: flaky
+                match: {prefix: t/}
+                job: {command: [/bin/sh, -c, 'test "$HIVEHOOK_ATTEMPT" -ge 2']}
+                retries: 2
+                backoff: {initial: 10ms, max: 20ms}
+                notify_each_run: true
+                on_success: {action: archive, notify: [hook]}
+                on_failure: {action: quarantine, notify: [hook]}
+            """, f"""\
+              hook: {{webhook: "http://127.0.0.1:{port}/hook"}}
+            """, extra="log: {level: debug, format: json}\n")
+        rec = Receiver(port, d.dir / "hooks.jsonl")
+        self.procs.append(rec.start())
+        d.start()
+        d.drop("t/a.csv")
+        wait_until(lambda: len(rec.requests()) == 3, message="3 notifications")
+        self.assertEqual(d.stop(), 0)
+        events = sorted(json.loads(r["body"])["event"] for r in rec.requests())
+        # the first attempt failed, the second succeeded, then the object's outcome
+        self.assertEqual(events, ["object.succeeded", "run.failed", "run.succeeded"])
+        # log.format json: every line of the daemon's log is one JSON object
+        lines = [l for l in d.log.read_text().splitlines() if l.strip()]
+        self.assertTrue(lines)
+        for line in lines:
+            entry = json.loads(line)
+            self.assertIn("time", entry)
+            self.assertIn(entry["level"], ("trace", "debug", "info", "warning", "error", "critical"))
+            self.assertIn("msg", entry)
 
 
 if __name__ == "__main__":

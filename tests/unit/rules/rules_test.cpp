@@ -311,7 +311,8 @@ TEST_F(Rules, StrayCommaWhereYamlCppWouldHangIsASyntaxError) {
     const char* text;
     int line, col;
   } cases[] = {{",", 1, 1}, {"&a ,", 1, 4}, {"--- ,", 1, 5}, {"- a\n,", 2, 1}, {"\n# c\n  ,", 3, 3},
-               {"rules:\n  - name: a\n    retries: 6\n  ,   match: {prefix: a/}\n", 4, 3}};
+               {"rules:\n  - name: a\n    retries: 6\n  ,   match: {prefix: a/}\n", 4, 3},
+               {"# a [ in a comment\nrules:\n  - name: '[x'\n  , b\n", 4, 3}};
   for (const auto& c : cases) {
     Diagnostics d;
     EXPECT_FALSE(load_rules(dir.write("h.yaml", c.text), config, d));
