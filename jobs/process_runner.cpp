@@ -184,8 +184,10 @@ void ProcessRunner::Impl::poll_exit(const std::shared_ptr<Child>& c) {
 
 void ProcessRunner::Impl::on_exited(const std::shared_ptr<Child>& c) {
   if (c->reaped) return;
-  // Kill leftovers while the zombie still pins the pid, so the group id cannot have been reused.
-  if (c->timed_out || c->terminating) kill_group(c->pid, SIGKILL);
+  // A run ends with its process: whatever it left behind in its group (a background `sleep &`,
+  // a grandchild that ignored SIGTERM) is killed, as Lambda ends an invocation's environment.
+  // Sent while the zombie still pins the pid, so the group id cannot have been reused.
+  kill_group(c->pid, SIGKILL);
   int status = 0;
   pid_t r;
   do {
