@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,15 +12,21 @@
 
 namespace {
 
+// Never destroyed, so the atexit clean-up can still use it.
 const std::filesystem::path& work_dir() {
-  static const std::filesystem::path dir = [] {
+  static const std::filesystem::path* dir = [] {
     std::string tmpl = (std::filesystem::temp_directory_path() / "hivehook-fuzz-rules-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) std::abort();
-    std::filesystem::create_directories(std::filesystem::path(tmpl) / "handlers");
-    std::ofstream(std::filesystem::path(tmpl) / "handlers" / "etl.py") << "def handler(e, c): pass\n";
-    return std::filesystem::path(tmpl);
+    auto* p = new std::filesystem::path(tmpl);
+    std::filesystem::create_directories(*p / "handlers");
+    std::ofstream(*p / "handlers" / "etl.py") << "def handler(e, c): pass\n";
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(work_dir(), ec);
+    });
+    return p;
   }();
-  return dir;
+  return *dir;
 }
 
 const hivehook::Config& tiny_config() {
