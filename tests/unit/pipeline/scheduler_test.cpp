@@ -1,0 +1,76 @@
+// The scheduler: workers in total, concurrency per rule, FIFO within a rule, oldest first across.
+#include <gtest/gtest.h>
+
+#include "pipeline/scheduler.h"
+
+namespace hivehook {
+namespace {
+
+TEST(Scheduler, RespectsWorkersInTotal) {
+  Scheduler s(2);
+  for (int i = 0; i < 5; ++i) s.push(i, "r");
+  auto none = [](const std::string&) { return 0; };
+  EXPECT_TRUE(s.pop(none));
+  EXPECT_TRUE(s.pop(none));
+  EXPECT_FALSE(s.pop(none));
+  EXPECT_EQ(s.running(), 2u);
+  EXPECT_EQ(s.queued(), 3u);
+  s.finished("r");
+  EXPECT_TRUE(s.pop(none));
+}
+
+TEST(Scheduler, RespectsConcurrencyPerRuleAndLetsOthersPass) {
+  Scheduler s(10);
+  s.push(1, "slow");
+  s.push(2, "slow");
+  s.push(3, "fast");
+  auto limit = [](const std::string& rule) { return rule == "slow" ? 1 : 0; };
+  auto a = s.pop(limit);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->object_id, 1);
+  auto b = s.pop(limit);  // slow is at its limit: the fast rule's task goes ahead
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->object_id, 3);
+  EXPECT_FALSE(s.pop(limit));
+  EXPECT_EQ(s.running("slow"), 1);
+  s.finished("slow");
+  auto c = s.pop(limit);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->object_id, 2);
+}
+
+TEST(Scheduler, FifoWithinARuleOldestFirstAcross) {
+  Scheduler s(1);
+  s.push(10, "b");
+  s.push(20, "a");
+  s.push(11, "b");
+  s.push(21, "a");
+  auto none = [](const std::string&) { return 0; };
+  std::vector<int64_t> order;
+  while (auto t = s.pop(none)) {
+    order.push_back(t->object_id);
+    s.finished(t->rule);
+  }
+  EXPECT_EQ(order, (std::vector<int64_t>{10, 20, 11, 21}));
+}
+
+TEST(Scheduler, ForgetDropsAnObjectsQueuedTasks) {
+  Scheduler s(4);
+  s.push(1, "a");
+  s.push(2, "a");
+  s.push(1, "b");
+  s.forget(1);
+  EXPECT_EQ(s.queued(), 1u);
+  auto t = s.pop([](const std::string&) { return 0; });
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->object_id, 2);
+}
+
+TEST(Scheduler, FinishedForAnUnknownRuleIsHarmless) {
+  Scheduler s(1);
+  s.finished("nobody");
+  EXPECT_EQ(s.running(), 0u);
+}
+
+}  // namespace
+}  // namespace hivehook

@@ -1,0 +1,242 @@
+// The state store: schema, batching, reads, the audit.jsonl mirror and its repair, the owner lock.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "store/audit_log.h"
+#include "store/owner_lock.h"
+#include "store/schema.h"
+#include "store/store.h"
+
+namespace hivehook {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hivehook-store-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path db() const { return dir_ / "state" / "hivehook.db"; }
+  std::vector<std::string> lines(const fs::path& p) {
+    std::ifstream in(p);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  }
+  ObjectRecord object(Store& s, const std::string& key) {
+    ObjectRecord o;
+    o.id = s.next_object_id();
+    o.key = key;
+    o.size = 3;
+    o.mtime_ns = 42;
+    o.inode = 7;
+    o.etag = "etag";
+    o.sequencer = "0000000000000001";
+    o.discovered_at = 1000;
+    return o;
+  }
+  fs::path dir_;
+};
+
+TEST_F(StoreTest, CreatesPrivateFileAtCurrentSchema) {
+  Store s(db(), Store::Mode::owner);
+  struct stat st {};
+  ASSERT_EQ(::stat(db().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto v = s.db().prepare("PRAGMA user_version");
+  ASSERT_TRUE(v.step());
+  EXPECT_EQ(v.int64(0), kSchemaVersion);
+  auto j = s.db().prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(j.step());
+  EXPECT_EQ(j.text(0), "wal");
+}
+
+TEST_F(StoreTest, RefusesANewerSchema) {
+  {
+    Store s(db(), Store::Mode::owner);
+    s.db().exec("PRAGMA user_version = 99");
+  }
+  EXPECT_THROW(Store(db(), Store::Mode::owner), sql::StoreError);
+}
+
+TEST_F(StoreTest, CommitGroupsTransitionsAndReturnsTheirEvents) {
+  Store s(db(), Store::Mode::owner);
+  EXPECT_FALSE(s.in_batch());
+  auto o = object(s, "t/a.csv");
+  s.insert_object(o);
+  AuditEvent e;
+  e.event = "object.discovered";
+  e.key = "t/a.csv";
+  s.add_event(e);
+  e.event = "run.started";
+  e.rule = "r";
+  e.attempt = 1;
+  s.add_event(e);
+  EXPECT_TRUE(s.in_batch());
+  // A reader does not see uncommitted transitions.
+  Store reader(db(), Store::Mode::reader);
+  EXPECT_EQ(reader.last_event_id(), 0);
+  auto events = s.commit();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].event, "object.discovered");
+  EXPECT_LT(events[0].id, events[1].id);
+  EXPECT_FALSE(s.in_batch());
+  EXPECT_EQ(reader.last_event_id(), events[1].id);
+  EXPECT_TRUE(s.commit().empty());
+}
+
+TEST_F(StoreTest, ObjectsTasksAndRunsRoundTrip) {
+  Store s(db(), Store::Mode::owner);
+  auto o = object(s, "t/a b\n'c'.csv");
+  s.insert_object(o);
+  auto o2 = object(s, "t/a b\n'c'.csv");
+  s.insert_object(o2);
+  TaskRecord t{o2.id, "rule-a", 0, TaskState::queued, 0, 0, std::nullopt};
+  s.insert_task(t);
+  t.state = TaskState::retry_wait;
+  t.attempts = 2;
+  t.interrupted = 1;
+  t.next_at = 12345;
+  s.update_task(t);
+  RunRecord r;
+  r.run_id = new_uuid();
+  r.object_id = o2.id;
+  r.key = o2.key;
+  r.rule = "rule-a";
+  r.started_at = 5;
+  s.insert_run(r);
+  s.commit();
+
+  auto last = s.last_object(o.key);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->id, o2.id);
+  EXPECT_EQ(last->key, o.key);
+  auto tasks = s.tasks_of(o2.id);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].state, TaskState::retry_wait);
+  EXPECT_EQ(tasks[0].attempts, 2);
+  EXPECT_EQ(tasks[0].interrupted, 1);
+  EXPECT_EQ(tasks[0].next_at, 12345);
+  auto started = s.runs_in_state(RunState::started);
+  ASSERT_EQ(started.size(), 1u);
+  r.state = RunState::failed;
+  r.exit_code = 3;
+  r.stderr_tail = "boom";
+  r.result = R"({"rows":1})";
+  s.finish_run(r);
+  s.set_object_state(o2.id, ObjectState::quarantined, std::string("/q/t/x"));
+  s.commit();
+  EXPECT_TRUE(s.runs_in_state(RunState::started).empty());
+  auto failed = s.runs_in_state(RunState::failed);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].exit_code, 3);
+  EXPECT_EQ(failed[0].stderr_tail, "boom");
+  EXPECT_EQ(s.object(o2.id)->final_path, "/q/t/x");
+  EXPECT_EQ(s.objects_in_states({ObjectState::pending}).size(), 1u);
+  // object ids continue after a reopen
+  int64_t next = s.next_object_id();
+  Store again(db(), Store::Mode::owner);
+  EXPECT_EQ(again.next_object_id(), next);
+}
+
+TEST_F(StoreTest, OutboxDueOrderAndDeliveryAttempts) {
+  Store s(db(), Store::Mode::owner);
+  for (int i = 0; i < 3; ++i) {
+    OutboxRecord o;
+    o.delivery_id = new_uuid();
+    o.target = "hook";
+    o.event = "object.succeeded";
+    o.body = "{}";
+    o.next_at = 100 - i;
+    o.created_at = 1;
+    s.enqueue_outbox(o);
+  }
+  s.commit();
+  auto due = s.pending_outbox(99, 10);
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].next_at, 98);
+  s.record_delivery(due[0].id, 1, false, 503, "HTTP 503", "pending", 500);
+  s.record_delivery(due[1].id, 1, true, 200, "", "sent", 99);
+  s.commit();
+  EXPECT_EQ(s.pending_outbox(200, 10).size(), 1u);
+  EXPECT_EQ(s.pending_outbox(1000, 10).size(), 2u);
+  auto st = s.db().prepare("SELECT COUNT(*) FROM delivery_attempts");
+  st.step();
+  EXPECT_EQ(st.int64(0), 2);
+}
+
+TEST_F(StoreTest, AuditLogMirrorsCommitsAndRepairsAfterACrash) {
+  Store s(db(), Store::Mode::owner);
+  fs::path log = dir_ / "state" / "audit.jsonl";
+  {
+    AuditLog audit(log, s);
+    for (int i = 0; i < 3; ++i) {
+      AuditEvent e;
+      e.event = "object.discovered";
+      e.key = "k" + std::to_string(i);
+      s.add_event(e);
+    }
+    audit.append(s.commit());
+  }
+  ASSERT_EQ(lines(log).size(), 3u);
+  // A crash: two more events committed but never mirrored, and a torn last line.
+  for (int i = 0; i < 2; ++i) {
+    AuditEvent e;
+    e.event = "run.started";
+    s.add_event(e);
+  }
+  s.commit();
+  {
+    std::ofstream out(log, std::ios::app);
+    out << R"({"id":4,"event":"run.sta)";
+  }
+  AuditLog repaired(log, s);
+  auto ls = lines(log);
+  ASSERT_EQ(ls.size(), 5u);
+  for (size_t i = 0; i < ls.size(); ++i) {
+    auto j = nlohmann::json::parse(ls[i]);
+    EXPECT_EQ(j["id"].get<int64_t>(), static_cast<int64_t>(i + 1));
+    EXPECT_TRUE(j.contains("time"));
+  }
+  EXPECT_EQ(repaired.last_id(), 5);
+}
+
+TEST_F(StoreTest, InvalidUtf8InKeysNeverBreaksTheMirror) {
+  AuditEvent e;
+  e.id = 1;
+  e.event = "object.ignored";
+  e.key = std::string("t/bad\xff\xfe.csv");
+  auto line = e.to_line();
+  auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["event"], "object.ignored");
+}
+
+TEST_F(StoreTest, OneOwnerAtATime) {
+  std::string err;
+  auto first = OwnerLock::acquire(db(), "run", &err);
+  ASSERT_TRUE(first) << err;
+  auto holder = OwnerLock::holder(db());
+  ASSERT_TRUE(holder);
+  EXPECT_EQ(*holder, ::getpid());
+  // flock is per open file description: a second acquire in this process is refused too.
+  auto second = OwnerLock::acquire(db(), "scan", &err);
+  EXPECT_FALSE(second);
+  EXPECT_NE(err.find("owned by another hivehook"), std::string::npos) << err;
+  EXPECT_NE(err.find(std::to_string(::getpid())), std::string::npos) << err;
+  first.reset();
+  EXPECT_FALSE(OwnerLock::holder(db()));
+  EXPECT_TRUE(OwnerLock::acquire(db(), "scan", &err));
+}
+
+}  // namespace
+}  // namespace hivehook
