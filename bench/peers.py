@@ -36,6 +36,20 @@ def rss_kb(pid):
     return 0
 
 
+def rollup_kb(pid):
+    """(Pss, Private_Clean + Private_Dirty) in kB from /proc/PID/smaps_rollup: what the process costs
+    beyond the shared library pages RSS also counts."""
+    vals = {}
+    try:
+        for line in open(f"/proc/{pid}/smaps_rollup"):
+            f = line.split()
+            if len(f) >= 2 and f[0].endswith(":") and f[1].isdigit():
+                vals[f[0][:-1]] = int(f[1])
+    except OSError:
+        return 0, 0
+    return vals.get("Pss", 0), vals.get("Private_Clean", 0) + vals.get("Private_Dirty", 0)
+
+
 def tree_pids(root_pid):
     """root_pid and all its descendants (from /proc)."""
     children = {}
@@ -101,6 +115,18 @@ class Peer:
                 continue
             total += rss_kb(p)
         return total
+
+    def rollup_kb(self):
+        pss = priv = 0
+        for p in self.pids():
+            try:
+                if os.path.basename(os.readlink(f"/proc/{p}/exe")) == "stamp":
+                    continue
+            except OSError:
+                continue
+            a, b = rollup_kb(p)
+            pss, priv = pss + a, priv + b
+        return pss, priv
 
     def stop(self):
         stop_group(self.proc)
@@ -189,7 +215,7 @@ class Hivehook(Peer):
         super().__init__(tools, work)
         self.noop = noop
         self.workers = workers
-        self.name = "hivehook" + (" (builtin noop)" if noop else "")
+        self.name = "hivehook" + (" (builtin noop)" if noop else "") + (f" (workers {workers})" if workers else "")
         self.db = self.work / "state" / "hivehook.db"
         self.daemon_log = self.work / "daemon.log"
 

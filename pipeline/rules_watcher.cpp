@@ -9,7 +9,7 @@ namespace hivehook {
 
 RulesWatcher::RulesWatcher(boost::asio::io_context& io, std::filesystem::path rules_path,
                            std::function<void()> on_change, Duration debounce)
-    : io_(io), path_(std::move(rules_path)), on_change_(std::move(on_change)), debounce_(debounce), fd_(io),
+    : path_(std::move(rules_path)), on_change_(std::move(on_change)), debounce_(debounce), fd_(io),
       timer_(io) {}
 
 bool RulesWatcher::start() {

@@ -24,7 +24,6 @@ class RulesWatcher {
   void read();
   bool relevant(const std::string& name) const;
 
-  boost::asio::io_context& io_;
   std::filesystem::path path_;
   bool is_dir_ = false;
   std::function<void()> on_change_;
