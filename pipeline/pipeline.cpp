@@ -16,7 +16,10 @@ Pipeline::Pipeline(boost::asio::io_context& io, const Config& config, std::share
       batch_(batch),
       stats_(stats),
       runner_(io),
-      scheduler_(config.workers) {}
+      scheduler_(config.workers) {
+  std::error_code ec;  // where jobs write $HIVEHOOK_RESULT; a failure shows on the first run
+  std::filesystem::create_directories(config_.state.parent_path() / "results", ec);
+}
 
 Pipeline::~Pipeline() { hash_pool_.join(); }
 

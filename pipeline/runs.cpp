@@ -19,10 +19,11 @@ constexpr size_t kMaxResultBytes = 1 << 20;
 int64_t now_ms() { return unix_ms(std::chrono::system_clock::now()); }
 
 // The job's $HIVEHOOK_RESULT: one JSON object (stored as text), or an explanation.
-std::string read_result(const std::filesystem::path& file, std::string* problem) {
+std::string read_result(const std::filesystem::path& file, std::string* problem, bool* written) {
   std::error_code ec;
   auto size = std::filesystem::file_size(file, ec);
-  if (ec) return {};
+  if (ec) return {};  // the job wrote none
+  *written = true;
   if (size > kMaxResultBytes) {
     *problem = "result file larger than 1 MiB ignored";
     return {};
@@ -129,9 +130,7 @@ void Pipeline::start_run(int64_t object_id, const std::string& rule_name) {
       on_run_exit(object_id, rule_name, run, result_file, r);
       return;
     }
-    std::error_code ec;
-    std::filesystem::create_directories(result_file.parent_path(), ec);
-    std::filesystem::remove(result_file, ec);
+    // (The results folder exists since start-up, and a fresh run id names no earlier file.)
     int pid = runner_.start(std::move(spec), [this, object_id, rule_name, run, result_file](ProcessResult r) {
       run_pids_.erase(run.run_id);
       on_run_exit(object_id, rule_name, run, result_file, std::move(r));
@@ -158,10 +157,11 @@ void Pipeline::on_run_exit(int64_t object_id, std::string rule_name, RunRecord r
   run.error = r.error;
   if (!result_file.empty()) {
     std::string problem;
-    run.result = read_result(result_file, &problem);
+    bool written = false;
+    run.result = read_result(result_file, &problem, &written);
     if (!problem.empty()) run.error += (run.error.empty() ? "" : "; ") + problem;
     std::error_code ec;
-    std::filesystem::remove(result_file, ec);
+    if (written) std::filesystem::remove(result_file, ec);
   }
 
   // Shutdown cut the run short: it is interrupted, not failed, and runs again after restart.
