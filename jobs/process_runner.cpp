@@ -65,7 +65,7 @@ struct OutputStream {
   OutputStream(asio::io_context& io, std::size_t tail_bytes) : pipe(io), tail(tail_bytes) {}
   asio::posix::stream_descriptor pipe;
   OutputTail tail;
-  std::unique_ptr<char[]> buffer = std::make_unique<char[]>(kReadChunk);
+  std::unique_ptr<char[]> buffer = std::make_unique_for_overwrite<char[]>(kReadChunk);  // not zeroed: read() fills it
   bool open = true;
 };
 

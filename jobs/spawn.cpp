@@ -61,14 +61,24 @@ bool set_nonblocking(int fd) {
   return flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
 }
 
+// The daemon's own environment, parsed once: it does not change while the daemon runs, and
+// re-parsing it for every job showed in the spawn profile.
+const std::map<std::string, std::string>& daemon_environment() {
+  static const std::map<std::string, std::string> env = [] {
+    std::map<std::string, std::string> m;
+    for (char** e = environ; e && *e; ++e) {
+      std::string_view entry(*e);
+      auto eq = entry.find('=');
+      if (eq == std::string_view::npos || eq == 0) continue;
+      m.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+    }
+    return m;
+  }();
+  return env;
+}
+
 std::map<std::string, std::string> merged_environment(const std::map<std::string, std::string>& overlay) {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view entry(*e);
-    auto eq = entry.find('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
-    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
-  }
+  std::map<std::string, std::string> env = daemon_environment();
   for (const auto& [k, v] : overlay) env[k] = v;
   return env;
 }

@@ -7,6 +7,9 @@ namespace hivehook {
 namespace {
 
 // Migration N takes user_version N-1 to N. Append only; never edit a released one.
+// Indexes are few on purpose: every index is pages written by every batch on the hot path. The
+// queries that would use a state index (recovery at start-up, `status`, `runs --failed`) scan
+// once; the per-object lookup by key is the one that runs per file and has its index.
 const char* const kMigrations[] = {
     // 1: objects, their per-rule tasks, runs, audit events, the notification outbox.
     R"sql(
@@ -25,7 +28,6 @@ CREATE TABLE objects (
   error         TEXT
 );
 CREATE INDEX objects_by_key ON objects(key, id);
-CREATE INDEX objects_active ON objects(state) WHERE state IN ('pending', 'succeeded', 'failed');
 
 CREATE TABLE tasks (
   object_id  INTEGER NOT NULL REFERENCES objects(id),
@@ -37,7 +39,6 @@ CREATE TABLE tasks (
   next_at    INTEGER,                        -- unix ms, for retry_wait
   PRIMARY KEY (object_id, rule)
 ) WITHOUT ROWID;
-CREATE INDEX tasks_open ON tasks(state) WHERE state IN ('queued', 'running', 'retry_wait');
 
 CREATE TABLE runs (
   id          INTEGER PRIMARY KEY,
@@ -57,8 +58,6 @@ CREATE TABLE runs (
   stderr_tail TEXT,
   result      TEXT                            -- the job's $HIVEHOOK_RESULT JSON
 );
-CREATE INDEX runs_by_key ON runs(key);
-CREATE INDEX runs_started ON runs(state) WHERE state = 'started';
 
 CREATE TABLE events (
   id      INTEGER PRIMARY KEY,
