@@ -22,9 +22,7 @@ StatusCounts status_counts(Store& store) {
 }
 
 std::vector<RunRecord> list_runs(Store& store, const RunFilter& f) {
-  std::string sql =
-      "SELECT id,run_id,object_id,key,rule,attempt,state,started_at,ended_at,duration_ms,exit_code,signal,error,"
-      "stdout_tail,stderr_tail,result FROM runs WHERE 1=1";
+  std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE 1=1";
   if (f.failed_only) sql += " AND state IN ('failed','timed_out')";
   if (f.key_prefix) sql += std::string(" AND ") + kPrefixClause;
   if (f.rule) sql += " AND rule = ?";
@@ -38,26 +36,7 @@ std::vector<RunRecord> list_runs(Store& store, const RunFilter& f) {
   }
   if (f.rule) st.bind(i++, *f.rule);
   std::vector<RunRecord> out;
-  while (st.step()) {
-    RunRecord r;
-    r.id = st.int64(0);
-    r.run_id = st.text(1);
-    r.object_id = st.int64(2);
-    r.key = st.text(3);
-    r.rule = st.text(4);
-    r.attempt = static_cast<int>(st.int64(5));
-    r.state = run_state_from(st.text(6)).value_or(RunState::started);
-    r.started_at = st.int64(7);
-    if (!st.is_null(8)) r.ended_at = st.int64(8);
-    if (!st.is_null(9)) r.duration_ms = st.int64(9);
-    if (!st.is_null(10)) r.exit_code = st.int64(10);
-    if (!st.is_null(11)) r.signal = st.int64(11);
-    r.error = st.text(12);
-    r.stdout_tail = st.text(13);
-    r.stderr_tail = st.text(14);
-    r.result = st.text(15);
-    out.push_back(std::move(r));
-  }
+  while (st.step()) out.push_back(read_run_row(st));
   std::reverse(out.begin(), out.end());
   return out;
 }

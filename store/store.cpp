@@ -25,9 +25,6 @@ std::optional<int64_t> opt_int(sql::Statement& st, int col) {
 
 constexpr const char* kObjectCols =
     "id,key,size,mtime_ns,inode,etag,sequencer,state,discovered_at,updated_at,final_path,error";
-constexpr const char* kRunCols =
-    "id,run_id,object_id,key,rule,attempt,state,started_at,ended_at,duration_ms,exit_code,signal,error,"
-    "stdout_tail,stderr_tail,result";
 
 int64_t now_ms() { return unix_ms(std::chrono::system_clock::now()); }
 
@@ -246,7 +243,7 @@ ObjectRecord Store::read_object(sql::Statement& st) {
   return o;
 }
 
-RunRecord Store::read_run(sql::Statement& st) {
+RunRecord read_run_row(sql::Statement& st) {
   RunRecord r;
   r.id = st.int64(0);
   r.run_id = st.text(1);
@@ -318,11 +315,11 @@ std::vector<TaskRecord> Store::tasks_of(int64_t object_id) {
 }
 
 std::vector<RunRecord> Store::runs_in_state(RunState state) {
-  static const std::string sql = std::string("SELECT ") + kRunCols + " FROM runs WHERE state=? ORDER BY id";
+  static const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE state=? ORDER BY id";
   auto& st = stmt(sql.c_str());
   st.bind(1, to_string(state));
   std::vector<RunRecord> out;
-  while (st.step()) out.push_back(read_run(st));
+  while (st.step()) out.push_back(read_run_row(st));
   st.reset();
   return out;
 }

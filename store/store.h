@@ -119,7 +119,6 @@ class Store {
   sql::Statement& stmt(const char* sql);  // prepared once, reused
   void ensure_batch();
   ObjectRecord read_object(sql::Statement& st);
-  RunRecord read_run(sql::Statement& st);
 
   std::filesystem::path path_;
   Mode mode_;
@@ -130,8 +129,12 @@ class Store {
   std::unordered_map<const char*, sql::Statement> stmts_;
 };
 
-// Runs the read/parse of a whole row helper shared by queries.
+// Row readers shared by the store and the CLI's queries.
 AuditEvent read_event_row(sql::Statement& st);  // columns: id,time,event,key,rule,run_id,attempt,detail
+RunRecord read_run_row(sql::Statement& st);     // columns: kRunColumns
+inline constexpr const char* kRunColumns =
+    "id,run_id,object_id,key,rule,attempt,state,started_at,ended_at,duration_ms,exit_code,signal,error,"
+    "stdout_tail,stderr_tail,result";
 
 // A fresh random run id / delivery id (UUID v4 text, as Lambda's aws_request_id).
 std::string new_uuid();
