@@ -11,7 +11,7 @@ def rows(runs_json):
     total, rejected, files = Counter(), Counter(), 0
     for r in runs:
         res = r.get("result") or {}
-        if r["state"] != "succeeded" or "rows_read" not in res:
+        if r["rule"] != "transactions-etl" or r["state"] != "succeeded" or "rows_read" not in res:
             continue
         files += 1
         for k in ("rows_read", "inserted", "updated", "unchanged", "rejected_total"):

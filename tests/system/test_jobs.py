@@ -634,5 +634,33 @@ rules:
         self.assertEqual(d.stop(), 0)
 
 
+class Settle(unittest.TestCase):
+    def tearDown(self):
+        self.d.cleanup()
+
+    def test_settle_waits_until_a_file_written_in_place_is_quiet(self):
+        self.d = d = Deployment("")
+        seen = d.dir / "seen"
+        d.write_rules(f"""\
+            rules:
+              - name: settled
+                match: {{prefix: t/}}
+                job: {{command: [/bin/sh, -c, 'cat "$1" >> "$0"', "{seen}", "{{path}}"]}}
+                settle: 400ms
+            """)
+        (d.landing / "t").mkdir()
+        d.start()
+        path = d.landing / "t/growing.csv"
+        # Written in place in three bursts: each close is an IN_CLOSE_WRITE, none is the end.
+        for part in (b"a,b\n", b"1,2\n", b"3,4\n"):
+            with open(path, "ab") as f:
+                f.write(part)
+            time.sleep(0.15)
+        wait_until(lambda: d.count_objects("archived") == 1, message="archived once settled")
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(seen.read_bytes(), b"a,b\n1,2\n3,4\n", "the job saw the whole file, once")
+        self.assertEqual(len(d.events("object.discovered")), 1)
+
+
 if __name__ == "__main__":
     unittest.main()
