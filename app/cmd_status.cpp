@@ -33,7 +33,7 @@ int run_status(Globals& g, bool json) {
     dead.push_back({{"delivery_id", o.delivery_id}, {"target", o.target}, {"event", o.event},
                     {"key", o.key.value_or("")}, {"rule", o.rule.value_or("")}, {"attempts", o.attempts},
                     {"last_status", o.last_status ? nlohmann::json(*o.last_status) : nlohmann::json(nullptr)},
-                    {"last_error", o.last_detail}, {"time", time_text(o.next_at)}});
+                    {"last_error", o.last_detail}, {"time", time_text(o.updated_at)}});
   }
   out["dead_notifications"] = dead;
   RunFilter f;

@@ -63,26 +63,11 @@ std::vector<AuditEvent> list_events(Store& store, const EventFilter& f) {
 }
 
 std::vector<OutboxRecord> dead_notifications(Store& store, int limit) {
-  auto st = store.db().prepare(
-      "SELECT id,delivery_id,target,event,key,rule,attempts,updated_at,last_status,last_detail FROM outbox"
-      " WHERE state='dead' ORDER BY id DESC LIMIT ?");
+  auto st = store.db().prepare(std::string("SELECT ") + kOutboxColumns +
+                               " FROM outbox WHERE state='dead' ORDER BY id DESC LIMIT ?");
   st.bind(1, limit);
   std::vector<OutboxRecord> out;
-  while (st.step()) {
-    OutboxRecord o;
-    o.id = st.int64(0);
-    o.delivery_id = st.text(1);
-    o.target = st.text(2);
-    o.event = st.text(3);
-    if (!st.is_null(4)) o.key = st.text(4);
-    if (!st.is_null(5)) o.rule = st.text(5);
-    o.attempts = static_cast<int>(st.int64(6));
-    o.next_at = st.int64(7);
-    if (!st.is_null(8)) o.last_status = st.int64(8);
-    o.last_detail = st.text(9);
-    o.state = "dead";
-    out.push_back(std::move(o));
-  }
+  while (st.step()) out.push_back(read_outbox_row(st));
   return out;
 }
 

@@ -324,29 +324,32 @@ std::vector<RunRecord> Store::runs_in_state(RunState state) {
   return out;
 }
 
+OutboxRecord read_outbox_row(sql::Statement& st) {
+  OutboxRecord o;
+  o.id = st.int64(0);
+  o.delivery_id = st.text(1);
+  o.target = st.text(2);
+  o.event = st.text(3);
+  o.key = opt_text(st, 4);
+  o.rule = opt_text(st, 5);
+  o.body = st.text(6);
+  o.state = st.text(7);
+  o.attempts = static_cast<int>(st.int64(8));
+  o.next_at = st.int64(9);
+  o.created_at = st.int64(10);
+  o.last_status = opt_int(st, 11);
+  o.last_detail = st.text(12);
+  o.updated_at = st.int64(13);
+  return o;
+}
+
 std::vector<OutboxRecord> Store::pending_outbox(int64_t due_before_ms, int limit) {
-  auto& st = stmt(
-      "SELECT id,delivery_id,target,event,key,rule,body,state,attempts,next_at,created_at,last_status,last_detail"
-      " FROM outbox WHERE state='pending' AND next_at<=? ORDER BY next_at, id LIMIT ?");
+  static const std::string sql = std::string("SELECT ") + kOutboxColumns +
+                                 " FROM outbox WHERE state='pending' AND next_at<=? ORDER BY next_at, id LIMIT ?";
+  auto& st = stmt(sql.c_str());
   st.bind(1, due_before_ms).bind(2, limit);
   std::vector<OutboxRecord> out;
-  while (st.step()) {
-    OutboxRecord o;
-    o.id = st.int64(0);
-    o.delivery_id = st.text(1);
-    o.target = st.text(2);
-    o.event = st.text(3);
-    o.key = opt_text(st, 4);
-    o.rule = opt_text(st, 5);
-    o.body = st.text(6);
-    o.state = st.text(7);
-    o.attempts = static_cast<int>(st.int64(8));
-    o.next_at = st.int64(9);
-    o.created_at = st.int64(10);
-    o.last_status = opt_int(st, 11);
-    o.last_detail = st.text(12);
-    out.push_back(std::move(o));
-  }
+  while (st.step()) out.push_back(read_outbox_row(st));
   st.reset();
   return out;
 }

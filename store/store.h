@@ -66,6 +66,7 @@ struct OutboxRecord {
   int attempts = 0;
   int64_t next_at = 0;
   int64_t created_at = 0;
+  int64_t updated_at = 0;
   std::optional<int64_t> last_status;
   std::string last_detail;
 };
@@ -132,6 +133,9 @@ class Store {
 // Row readers shared by the store and the CLI's queries.
 AuditEvent read_event_row(sql::Statement& st);  // columns: id,time,event,key,rule,run_id,attempt,detail
 RunRecord read_run_row(sql::Statement& st);     // columns: kRunColumns
+OutboxRecord read_outbox_row(sql::Statement& st);  // columns: kOutboxColumns
+inline constexpr const char* kOutboxColumns =
+    "id,delivery_id,target,event,key,rule,body,state,attempts,next_at,created_at,last_status,last_detail,updated_at";
 inline constexpr const char* kRunColumns =
     "id,run_id,object_id,key,rule,attempt,state,started_at,ended_at,duration_ms,exit_code,signal,error,"
     "stdout_tail,stderr_tail,result";
