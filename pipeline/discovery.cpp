@@ -178,9 +178,10 @@ void Pipeline::admit(const std::filesystem::path& path, const ObjectKey& key, co
   a->path = path;
   a->ruleset = rules_;
 
-  // The same content at the same key, already processed and archived: recorded, never re-run.
-  if (last && last->state == ObjectState::archived && last->etag == a->rec.etag && last->size == a->rec.size &&
-      !same_identity(*last, st)) {
+  // The same content at the same key, already processed and archived — a re-upload, or the very
+  // file back in landing after power loss undid its rename: recorded, moved, never re-run.
+  bool archived_content = last && (last->state == ObjectState::archived || last->state == ObjectState::duplicate);
+  if (archived_content && last->etag == a->rec.etag && last->size == a->rec.size) {
     a->rec.state = ObjectState::duplicate;
     store_.insert_object(a->rec);
     ++stats_.duplicates;

@@ -264,6 +264,30 @@ class Pipeline(unittest.TestCase):
         self.assertEqual(d.files(d.archive), [b"t/a.csv"])
         self.assertEqual(log.read_bytes().count(b"\0"), 1, "not run again")
 
+    def test_same_content_again_is_a_duplicate_and_never_rerun(self):
+        self.d = d = Deployment("")
+        log = d.dir / "runs.log"
+        d.write_rules(recording_rules(log))
+        d.drop("t/a.csv", b"day one\n")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        # Power loss undid the archive rename: the very file is back in landing.
+        os.rename(d.archive / "t/a.csv", d.landing / "t/a.csv")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        # A re-upload of the same bytes under the same key.
+        d.drop("t/a.csv", b"day one\n")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        self.assertEqual(log.read_bytes().count(b"\0"), 1, "run once only")
+        self.assertEqual(len(d.events("object.duplicate")), 2)
+        self.assertEqual(d.files(d.landing), [])
+        self.assertEqual(d.files(d.archive), [b"t/a.csv"])
+        # Different content at the same key is a new object, run, and kept beside the first.
+        d.drop("t/a.csv", b"day one, corrected\n")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        self.assertEqual(log.read_bytes().count(b"\0"), 2)
+        archived = d.files(d.archive)
+        self.assertEqual(len(archived), 2)
+        self.assertIn(b"t/a.csv", archived)
+
     def test_ignored_symlinks_and_special_files_are_never_touched(self):
         self.d = d = Deployment(NOOP_RULES)
         (d.landing / "t").mkdir()
