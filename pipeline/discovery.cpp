@@ -146,24 +146,24 @@ void Pipeline::offer_checked(const std::filesystem::path& path, const std::strin
   if (static_cast<uint64_t>(st.st_size) <= kHashOffLoopBytes) {
     auto etag = file_md5_hex(path);
     if (!etag) return;  // vanished or unreadable between lstat and open
-    admit(path, *parsed, st, std::move(matched), std::move(*etag));
+    admit(path, *parsed, st, std::move(matched), std::move(*etag), last);
     return;
   }
   hashing_.insert(key);
-  boost::asio::post(hash_pool_, [this, path, key, parsed = *parsed, st]() mutable {
+  boost::asio::post(hash_pool_, [this, path, key, parsed = *parsed, st, last]() mutable {
     auto etag = file_md5_hex(path);
-    boost::asio::post(io_, [this, path, key, parsed = std::move(parsed), st, etag = std::move(etag)]() mutable {
+    boost::asio::post(io_, [this, path, key, parsed = std::move(parsed), st, last, etag = std::move(etag)]() mutable {
       hashing_.erase(key);
-      if (etag) admit(path, parsed, st, match_rules(*rules_, parsed), std::move(*etag));
+      if (etag) admit(path, parsed, st, match_rules(*rules_, parsed), std::move(*etag), last);
       check_idle();
     });
   });
 }
 
 void Pipeline::admit(const std::filesystem::path& path, const ObjectKey& key, const struct stat& st,
-                     std::vector<const Rule*> matched, std::string etag) {
+                     std::vector<const Rule*> matched, std::string etag,
+                     const std::optional<ObjectRecord>& last) {
   if (active_by_key_.count(key.key) || matched.empty()) return;
-  auto last = store_.last_object(key.key);
   int64_t id = store_.next_object_id();
   auto a = std::make_unique<Active>();
   a->rec.id = id;

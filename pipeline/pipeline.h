@@ -68,8 +68,9 @@ class Pipeline {
   // discovery
   void offer_checked(const std::filesystem::path& path, const std::string& key, bool after_settle);
   void record_ignored(const std::string& key, uint64_t inode, const std::string& why);
+  // `last`: the key's last object, looked up once by offer_checked (only this loop writes it).
   void admit(const std::filesystem::path& path, const ObjectKey& key, const struct stat& st,
-             std::vector<const Rule*> matched, std::string etag);
+             std::vector<const Rule*> matched, std::string etag, const std::optional<ObjectRecord>& last);
   // runs
   void pump();
   void start_run(int64_t object_id, const std::string& rule_name);
