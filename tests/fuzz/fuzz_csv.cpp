@@ -45,6 +45,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t total = 0;
     for (auto f : rec.fields) total += f.size();
     if (!rec.malformed && total > rec.raw.size()) __builtin_trap();
+    // A NUL byte makes its record malformed, never the file (ECOMMERCE.md); a blank line is
+    // never returned as a record.
+    bool nul = rec.raw.find('\0') != std::string_view::npos;
+    if (nul != rec.nul || (nul && !rec.malformed)) __builtin_trap();
+    if (rec.raw.empty()) __builtin_trap();
     consumed += rec.raw.size();
     if (auto reason = transform_row(rec, dims(), fact)) {
       (void)reason_name(*reason);

@@ -73,20 +73,24 @@ ReadStatus CsvReader::next(CsvRecord& rec) {
     line_ += lfs + (has_lf ? 0 : 1);
     begin_ = has_lf ? rec_end + 1 : rec_end;
     if (has_lf && !text.empty() && text.back() == '\r') text.remove_suffix(1);
+    // Blank (skipped, still counted): a single line that is empty once the CR before its LF is
+    // dropped, or a lone CR ending the file without LF. "\r\r\n" is a record: one CR of data.
     bool single_line = lfs <= (has_lf ? 1u : 0u);
-    if (single_line && (text.empty() || text == "\r")) continue;  // blank line: skipped, counted
+    if (single_line && (text.empty() || (!has_lf && text == "\r"))) continue;
 
-    if (std::memchr(text.data(), '\0', text.size()) != nullptr) {
-      error_ = "line " + std::to_string(start_line) + ": NUL byte in a text file";
-      return ReadStatus::bad_encoding;
-    }
     if (!is_valid_utf8(text)) {
       error_ = "line " + std::to_string(start_line) + ": not valid UTF-8";
       return ReadStatus::bad_encoding;
     }
     rec.line = start_line;
     rec.raw = text;
-    parse_fields(text, rec);
+    rec.nul = std::memchr(text.data(), '\0', text.size()) != nullptr;
+    if (rec.nul) {  // malformed alone (ECOMMERCE.md): the rest of the file still loads
+      rec.fields.clear();
+      rec.malformed = true;
+    } else {
+      parse_fields(text, rec);
+    }
     return ReadStatus::record;
   }
 }

@@ -16,7 +16,8 @@ struct CsvRecord {
   std::uint64_t line = 0;                // 1-based physical line where the record starts
   std::string_view raw;                  // record text, without its ending LF and the CR before it
   std::vector<std::string_view> fields;  // unquoted values; meaningful only when !malformed
-  bool malformed = false;                // broken quoting (the field count is the caller's check)
+  bool malformed = false;                // broken quoting or a NUL byte (field count: the caller's check)
+  bool nul = false;                      // the record holds a NUL byte (then also malformed)
 };
 
 enum class ReadStatus { record, end, bad_encoding };
@@ -26,7 +27,8 @@ class CsvReader {
   explicit CsvReader(ByteSource& source, std::size_t chunk = 1 << 20);
 
   // Fills `rec` with the next non-blank record. The views stay valid until the next call.
-  // bad_encoding: the file is not valid UTF-8 (or holds a NUL byte); see error().
+  // bad_encoding: the file is not valid UTF-8; see error(). A record holding a NUL byte is
+  // returned as a malformed record (rec.nul), not as an error of the file.
   ReadStatus next(CsvRecord& rec);
 
   // Why next() returned bad_encoding, with the line.

@@ -72,7 +72,8 @@ DimensionFile parse_dimension_file(ByteSource& source) {
   CustomersFile cf;
   std::unordered_set<std::string, StringHash, std::equal_to<>> seen;
   while ((st = reader.next(rec)) == ReadStatus::record) {
-    if (rec.malformed) return DimensionFileError{at_line(rec.line, "broken quoting")};
+    if (rec.malformed)
+      return DimensionFileError{at_line(rec.line, rec.nul ? "NUL byte in a record" : "broken quoting")};
     if (rec.fields.size() != want)
       return DimensionFileError{at_line(rec.line, std::to_string(rec.fields.size()) +
                                                       " fields, expected " + std::to_string(want))};

@@ -188,6 +188,7 @@ void copy_append(std::string& out, std::string_view value) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
+      case '\0': out += "\xEF\xBF\xBD"; break;  // PostgreSQL text cannot hold NUL: U+FFFD
       default: out += c;
     }
   }

@@ -54,7 +54,8 @@ class PgWarehouse final : public Warehouse {
   std::string name_;
 };
 
-// Appends one value in COPY text format (backslash escapes), or \N for NULL.
+// Appends one value in COPY text format (backslash escapes). A NUL byte (only ever in a rejected
+// record's raw text) becomes U+FFFD: PostgreSQL text cannot hold NUL.
 void copy_append(std::string& out, std::string_view value);
 
 }  // namespace hivehook::etl

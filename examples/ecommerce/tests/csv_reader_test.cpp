@@ -95,9 +95,9 @@ TEST(CsvReader, ChunkBoundariesDoNotChangeTheResult) {
     }
 }
 
-TEST(CsvReader, InvalidUtf8AndNulAreFileErrors) {
+TEST(CsvReader, InvalidUtf8IsAFileError) {
   for (std::string bad : {std::string("h\nok\nb\xC3(\n"), std::string("h\n\xED\xA0\x80\n"),
-                          std::string("h\n\xC0\xAF\n"), std::string("h\nx\0y\n", 7)}) {
+                          std::string("h\n\xC0\xAF\n")}) {
     MemorySource src(bad);
     CsvReader reader(src);
     CsvRecord rec;
@@ -108,6 +108,33 @@ TEST(CsvReader, InvalidUtf8AndNulAreFileErrors) {
     EXPECT_NE(reader.error().find("line"), std::string::npos);
   }
   EXPECT_EQ(read_all("h\nnaïve,日本\n")[1].fields[1], "日本");
+}
+
+// ECOMMERCE.md: a record containing a NUL byte (quoted or not) is malformed alone.
+TEST(CsvReader, NulByteMakesItsRecordMalformedNotTheFile) {
+  using namespace std::string_literals;
+  auto r = read_all("h\nx\0y,z\n\"a\0\nb\",c\nok,1\n"s);
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_TRUE(r[1].malformed);
+  EXPECT_EQ(r[1].line, 2u);
+  EXPECT_EQ(r[1].raw, "x\0y,z"s);
+  EXPECT_TRUE(r[2].malformed);  // inside quotes, across a line break: still one record
+  EXPECT_EQ(r[2].line, 3u);
+  EXPECT_FALSE(r[3].malformed);
+  EXPECT_EQ(r[3].line, 5u);
+  EXPECT_EQ(r[3].fields, (std::vector<std::string>{"ok", "1"}));
+}
+
+// Issue 18: "\r\r\n" was skipped as blank; it is a record (the last CR dropped, one CR of data).
+TEST(CsvReader, CrCrLfLineIsARecordNotABlankLine) {
+  auto r = read_all("h\n\r\r\n\r\nx\n\r\r\r\n\r");
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_EQ(r[1].line, 2u);
+  EXPECT_EQ(r[1].raw, "\r");
+  EXPECT_EQ(r[1].fields, (std::vector<std::string>{"\r"}));
+  EXPECT_EQ(r[2].line, 4u);  // "\r\n" on line 3 is blank
+  EXPECT_EQ(r[3].line, 5u);
+  EXPECT_EQ(r[3].raw, "\r\r");  // and the lone CR without LF ending the file is blank
 }
 
 }  // namespace

@@ -189,6 +189,26 @@ TEST_F(JobTest, WrongHeaderAndInvalidUtf8Exit65AndLoadNothing) {
   EXPECT_TRUE(rejects().empty());
 }
 
+// The two contract points of issue 18, end to end: rejected as malformed at their line, the rest loads.
+TEST_F(JobTest, NulByteRecordAndCrCrLfLineAreMalformedAloneAndTheRestLoads) {
+  using namespace std::string_literals;
+  auto out = load("n.csv",
+                  "T1,C1,P1,1,2023-03-15T10:00:00Z,completed,card\n"
+                  "T2,C1,P1,1,2023-03-15T10:00:00Z,completed,ca\0rd\n"
+                  "\r\r\n"
+                  "T3,C1,P1,\"\0\",2023-03-15T10:00:00Z,completed,card\r\n"
+                  "T4,C1,P1,1,2023-03-15T10:00:00Z,completed,card\n"s);
+  ASSERT_EQ(out.exit_code, kExitOk) << out.summary;
+  EXPECT_EQ(out.result["rejected"]["malformed"], 3);
+  EXPECT_EQ(facts("transaction_id"), (std::vector<std::string>{"T1", "T4"}));
+  EXPECT_EQ(rejects(), (std::vector<std::string>{"n.csv|3|malformed", "n.csv|4|malformed",
+                                                 "n.csv|5|malformed"}));
+  auto wh = open_warehouse(wh_spec_);
+  EXPECT_EQ(dump(*wh, "SELECT length(CAST(raw AS BLOB)), instr(CAST(raw AS BLOB), x'00') > 0 "
+                      "FROM rejected_transactions ORDER BY line_number"),
+            (std::vector<std::string>{"47|1", "1|0", "48|1"}));
+}
+
 TEST(JobDims, EmptyDimensionsExit75AndBadDimensionFilesExit65) {
   TempDir dir;
   std::string wh = "sqlite:" + dir.str("wh.db");
@@ -207,6 +227,12 @@ TEST(JobDims, EmptyDimensionsExit75AndBadDimensionFilesExit65) {
     write_file(dir.str("bad.csv"), bad);
     EXPECT_EQ(run_dims({dir.str("bad.csv"), wh, "bad.csv", ""}).exit_code, kExitDataErr) << bad;
   }
+  // A dimension file must be entirely well formed: a NUL byte fails the whole file, saying where.
+  using namespace std::string_literals;
+  write_file(dir.str("nul.csv"), "product_id,product_name,category,price,supplier_id\nP1,a\0,b,1,S\n"s);
+  auto nul = run_dims({dir.str("nul.csv"), wh, "nul.csv", ""});
+  EXPECT_EQ(nul.exit_code, kExitDataErr);
+  EXPECT_NE(nul.summary.find("line 2: NUL byte"), std::string::npos) << nul.summary;
 }
 
 TEST(JobDims, LaterSnapshotReplacesAttributesButNotLoadedFacts) {
