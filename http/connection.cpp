@@ -1,0 +1,469 @@
+#include "http/connection.h"
+
+#include <unistd.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace hivehook::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using error_code = beast::error_code;
+
+namespace {
+
+constexpr std::chrono::seconds kLingerTotal{5};
+constexpr std::chrono::seconds kLingerRead{2};
+
+bool is_disconnect(const error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == bhttp::error::partial_message || ec == asio::error::operation_aborted ||
+         ec == asio::error::bad_descriptor;
+}
+
+}  // namespace
+
+Response Server::State::error(bhttp::status status, const std::string& message) const {
+  if (options.error_response) return options.error_response(status, message);
+  Response r;
+  r.status = status;
+  r.headers.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  r.body = message + "\n";
+  return r;
+}
+
+// ---- Exchange -----------------------------------------------------------------------------------
+
+Exchange::Exchange(std::shared_ptr<Connection> conn, RequestHead head, asio::ip::tcp::endpoint remote,
+                   bool body_expected, std::optional<std::uint64_t> content_length)
+    : conn_(std::move(conn)),
+      head_(std::move(head)),
+      remote_(std::move(remote)),
+      body_expected_(body_expected),
+      content_length_(content_length) {}
+
+Exchange::~Exchange() {
+  if (!responded_.exchange(true)) {
+    Response r;
+    r.status = bhttp::status::internal_server_error;
+    r.headers.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    r.body = "the request was dropped without a response\n";
+    conn_->respond(seq_, std::move(r));
+  }
+}
+
+std::string_view Exchange::header(std::string_view name) const {
+  auto it = head_.find(beast::string_view(name.data(), name.size()));
+  if (it == head_.end()) return {};
+  return {it->value().data(), it->value().size()};
+}
+
+void Exchange::read_body(DataFn on_data, DoneFn done, std::optional<std::uint64_t> limit) {
+  conn_->read_body(seq_, std::move(on_data), std::move(done), limit);
+}
+
+void Exchange::read_body_to_string(std::size_t limit, std::function<void(const BodyResult&, std::string)> done) {
+  auto body = std::make_shared<std::string>();
+  read_body(
+      [body](std::string_view piece) {
+        body->append(piece);
+        return true;
+      },
+      [body, done = std::move(done)](const BodyResult& r) { done(r, r.ok() ? std::move(*body) : std::string()); },
+      static_cast<std::uint64_t>(limit));
+}
+
+void Exchange::respond(Response response) {
+  if (responded_.exchange(true)) return;
+  conn_->respond(seq_, std::move(response));
+}
+
+void Exchange::respond_stream(Response head, std::uint64_t length, Source source) {
+  if (responded_.exchange(true)) return;
+  conn_->respond_stream(seq_, std::move(head), length, std::move(source));
+}
+
+void Exchange::respond_file(Response head, UniqueFd fd, std::uint64_t offset, std::uint64_t length) {
+  auto file = std::make_shared<UniqueFd>(std::move(fd));
+  auto pos = std::make_shared<std::uint64_t>(offset);
+  respond_stream(std::move(head), length, [file, pos](char* buf, std::size_t cap) -> std::ptrdiff_t {
+    while (true) {
+      ssize_t n = ::pread(file->get(), buf, cap, static_cast<off_t>(*pos));
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0) *pos += static_cast<std::uint64_t>(n);
+      return n;  // 0: the file shrank under us, which cuts the response
+    }
+  });
+}
+
+bool Exchange::responded() const { return responded_.load(); }
+
+// ---- Connection ---------------------------------------------------------------------------------
+
+Connection::Connection(asio::ip::tcp::socket socket, std::shared_ptr<Server::State> state)
+    : stream_(std::move(socket)), state_(std::move(state)) {
+  error_code ec;
+  remote_ = stream_.socket().remote_endpoint(ec);
+  std::lock_guard lock(state_->mu);
+  ++state_->per_client[remote_.address()];
+  ++state_->total;
+  counted_ = true;
+}
+
+Connection::~Connection() {
+  if (!counted_) return;
+  std::lock_guard lock(state_->mu);
+  auto it = state_->per_client.find(remote_.address());
+  if (it != state_->per_client.end() && --it->second == 0) state_->per_client.erase(it);
+  --state_->total;
+  state_->live.erase(this);
+}
+
+void Connection::start() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->live[this] = weak_from_this();
+  }
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->wait_request(); });
+}
+
+void Connection::refuse(bhttp::status status, std::string message) {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), status, message = std::move(message)] {
+    self->seq_ = 1;
+    self->send(self->state_->error(status, message), true);
+  });
+}
+
+void Connection::shut() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
+}
+
+void Connection::close_now() {
+  if (closed_) return;
+  closed_ = true;
+  error_code ec;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  stream_.close();
+}
+
+// Waiting for a request: idle_timeout applies until its first byte, header_timeout after.
+void Connection::wait_request() {
+  if (state_->stopping || closed_) return close_now();
+  if (buffer_.size() > 0) return read_head();
+  stream_.expires_after(state_->options.idle_timeout);
+  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
+    self->buffer_.commit(n);
+    if (ec) return self->close_now();
+    self->read_head();
+  });
+}
+
+void Connection::read_head() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
+  parser_->body_limit(state_->options.max_body_bytes);
+  stream_.expires_after(state_->options.header_timeout);
+  bhttp::async_read_header(stream_, buffer_, *parser_,
+                           [self = shared_from_this()](error_code ec, std::size_t) { self->on_head(ec); });
+}
+
+void Connection::on_head(error_code ec) {
+  ++seq_;
+  responding_ = false;
+  pending_.reset();
+  pending_stream_.reset();
+  continue_sent_ = false;
+  body_read_ = 0;
+  if (ec) {
+    body_ = Body::failed;
+    if (ec == bhttp::error::header_limit)
+      return send(state_->error(bhttp::status::request_header_fields_too_large,
+                                "the request head is larger than " + std::to_string(state_->options.max_header_bytes) +
+                                    " bytes"),
+                  true);
+    // A timeout closes the socket (beast::tcp_stream): nothing more can be said to that client.
+    if (ec == bhttp::error::body_limit)
+      return send(state_->error(bhttp::status::payload_too_large,
+                                "the request body is larger than " + std::to_string(state_->options.max_body_bytes) +
+                                    " bytes"),
+                  true);
+    if (is_disconnect(ec)) return close_now();
+    return send(state_->error(bhttp::status::bad_request, "malformed request: " + ec.message()), true);
+  }
+  auto& req = parser_->get();
+  head_request_ = req.method() == bhttp::verb::head;
+  std::optional<std::uint64_t> length;
+  if (auto cl = parser_->content_length()) length = *cl;
+  const bool expects_body = parser_->chunked() || (length && *length > 0);
+  body_ = expects_body ? Body::unread : Body::done;
+  body_limit_ = state_->options.max_body_bytes;
+
+  RequestHead head(static_cast<const RequestHead&>(req));
+  auto ex = std::shared_ptr<Exchange>(new Exchange(shared_from_this(), std::move(head), remote_, expects_body, length));
+  ex->seq_ = seq_;
+  try {
+    state_->handler(ex);
+  } catch (const std::exception& e) {
+    spdlog::error("http: handler for {} {} failed: {}", std::string(req.method_string()), std::string(req.target()),
+                  e.what());
+    ex->respond(state_->error(bhttp::status::internal_server_error, "internal error"));
+  }
+}
+
+void Connection::read_body(std::uint64_t seq, Exchange::DataFn on_data, Exchange::DoneFn done,
+                           std::optional<std::uint64_t> limit) {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), seq, on_data = std::move(on_data),
+                                          done = std::move(done), limit]() mutable {
+    if (seq != self->seq_ || self->closed_) {
+      if (done) done(BodyResult{BodyEnd::stopped, "the connection is closed"});
+      return;
+    }
+    if (self->body_ == Body::done && !self->on_done_) {  // no body at all
+      if (done) done(BodyResult{});
+      return;
+    }
+    if (self->body_ != Body::unread || self->responding_) {
+      if (done) done(BodyResult{BodyEnd::stopped, "the body was already read or answered"});
+      return;
+    }
+    self->on_data_ = std::move(on_data);
+    self->on_done_ = std::move(done);
+    if (limit) self->body_limit_ = std::min(self->body_limit_, *limit);
+    if (auto cl = self->parser_->content_length(); cl && *cl > self->body_limit_)
+      return self->finish_body(BodyResult{BodyEnd::too_large, "the request body (" + std::to_string(*cl) +
+                                                                  " bytes) is larger than the limit of " +
+                                                                  std::to_string(self->body_limit_) + " bytes"});
+    self->body_ = Body::reading;
+    self->start_body();
+  });
+}
+
+void Connection::start_body() {
+  const auto& req = parser_->get();
+  const bool expect = req.version() >= 11 && beast::iequals(req[bhttp::field::expect], "100-continue");
+  if (expect && !continue_sent_ && buffer_.size() == 0) {
+    continue_sent_ = true;
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_after(state_->options.idle_timeout);
+    asio::async_write(stream_, asio::buffer(kContinue), [self = shared_from_this()](error_code ec, std::size_t) {
+      if (ec) return self->finish_body(BodyResult{BodyEnd::client_closed, "the client went away: " + ec.message()});
+      self->read_piece();
+    });
+    return;
+  }
+  read_piece();
+}
+
+void Connection::read_piece() {
+  if (state_->stopping || closed_) return finish_body(BodyResult{BodyEnd::stopped, "the server is stopping"});
+  if (pending_ || pending_stream_) return finish_body(BodyResult{BodyEnd::stopped, "answered before the body ended"});
+  if (in_.empty()) in_.resize(state_->options.body_chunk_bytes);
+  auto& body = parser_->get().body();
+  body.data = in_.data();
+  body.size = in_.size();
+  stream_.expires_after(state_->options.idle_timeout);
+  bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
+    auto& b = self->parser_->get().body();
+    const std::size_t got = self->in_.size() - b.size;
+    b.data = nullptr;
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (got > 0) {
+      self->body_read_ += got;
+      if (self->body_read_ > self->body_limit_)
+        return self->finish_body(BodyResult{BodyEnd::too_large, "the request body is larger than the limit of " +
+                                                                    std::to_string(self->body_limit_) + " bytes"});
+      if (!self->on_data_(std::string_view(self->in_.data(), got)))
+        return self->finish_body(BodyResult{BodyEnd::stopped, "the handler stopped reading the body"});
+    }
+    if (ec) {
+      if (ec == beast::error::timeout)
+        return self->finish_body(BodyResult{BodyEnd::timed_out, "no body data for " +
+                                                                    std::to_string(self->state_->options.idle_timeout.count()) +
+                                                                    " ms"});
+      if (ec == bhttp::error::body_limit)
+        return self->finish_body(BodyResult{BodyEnd::too_large, "the request body is larger than the limit of " +
+                                                                    std::to_string(self->body_limit_) + " bytes"});
+      if (is_disconnect(ec))
+        return self->finish_body(BodyResult{BodyEnd::client_closed, "the client went away mid-body"});
+      return self->finish_body(BodyResult{BodyEnd::malformed, "malformed request body: " + ec.message()});
+    }
+    if (self->parser_->is_done()) return self->finish_body(BodyResult{});
+    self->read_piece();
+  });
+}
+
+void Connection::finish_body(BodyResult result) {
+  body_ = result.ok() ? Body::done : Body::failed;
+  auto done = std::move(on_done_);
+  on_done_ = nullptr;
+  on_data_ = nullptr;
+  if (done) done(result);
+  // A response that arrived while the body was still coming goes out now.
+  if (pending_) {
+    Response r = std::move(*pending_);
+    pending_.reset();
+    send(std::move(r), false);
+  } else if (pending_stream_) {
+    auto p = std::move(*pending_stream_);
+    pending_stream_.reset();
+    send_stream(std::move(p.first), p.second.first, std::move(p.second.second));
+  } else if (!result.ok() && result.end == BodyEnd::client_closed) {
+    // Nothing more can be said to a client that left; the handler's response (if any) is dropped.
+  }
+}
+
+void Connection::respond(std::uint64_t seq, Response response) {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), seq, response = std::move(response)]() mutable {
+    if (seq != self->seq_ || self->responding_ || self->closed_) return;
+    if (self->body_ == Body::reading) {  // sent once the read in flight returns
+      self->pending_ = std::move(response);
+      return;
+    }
+    self->send(std::move(response), false);
+  });
+}
+
+void Connection::respond_stream(std::uint64_t seq, Response head, std::uint64_t length, Exchange::Source source) {
+  asio::dispatch(stream_.get_executor(),
+                 [self = shared_from_this(), seq, head = std::move(head), length, source = std::move(source)]() mutable {
+                   if (seq != self->seq_ || self->responding_ || self->closed_) return;
+                   if (self->body_ == Body::reading) {
+                     self->pending_stream_.emplace(std::move(head), std::make_pair(length, std::move(source)));
+                     return;
+                   }
+                   self->send_stream(std::move(head), length, std::move(source));
+                 });
+}
+
+bool Connection::keep_alive_now() const {
+  return parser_ && parser_->is_header_done() && parser_->get().keep_alive() && body_ == Body::done &&
+         !state_->stopping;
+}
+
+template <class Message>
+void Connection::finish_headers(Message& m, bool keep_alive) const {
+  m.set(bhttp::field::server, state_->options.server_name);
+  m.keep_alive(keep_alive);
+}
+
+void Connection::send(Response r, bool force_close) {
+  if (closed_) return;
+  responding_ = true;
+  const bool keep = !force_close && keep_alive_now();
+  const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
+  stream_.expires_after(state_->options.idle_timeout);
+  const bool no_body = head_request_ || r.status == bhttp::status::not_modified || r.status == bhttp::status::no_content;
+  if (no_body) {
+    auto msg = std::make_shared<bhttp::response<bhttp::empty_body>>(r.status, version);
+    for (const auto& f : r.headers) msg->set(f.name_string(), f.value());
+    if (r.status != bhttp::status::no_content) msg->content_length(r.content_length.value_or(r.body.size()));
+    finish_headers(*msg, keep);
+    bhttp::async_write(stream_, *msg, [self = shared_from_this(), msg, keep](error_code ec, std::size_t) {
+      if (ec) return self->close_now();
+      self->after_response(keep);
+    });
+    return;
+  }
+  auto msg = std::make_shared<bhttp::response<bhttp::string_body>>(r.status, version, std::move(r.body));
+  for (const auto& f : r.headers) msg->set(f.name_string(), f.value());
+  msg->content_length(msg->body().size());
+  finish_headers(*msg, keep);
+  bhttp::async_write(stream_, *msg, [self = shared_from_this(), msg, keep](error_code ec, std::size_t) {
+    if (ec) return self->close_now();
+    self->after_response(keep);
+  });
+}
+
+struct Connection::Streaming {
+  bhttp::response<bhttp::buffer_body> msg;
+  std::optional<bhttp::response_serializer<bhttp::buffer_body>> ser;
+  bool keep = false;
+  Exchange::Source source;
+};
+
+void Connection::send_stream(Response head, std::uint64_t length, Exchange::Source source) {
+  if (closed_) return;
+  if (head_request_) {
+    head.content_length = length;
+    return send(std::move(head), false);
+  }
+  responding_ = true;
+  auto s = std::make_shared<Streaming>();
+  s->keep = keep_alive_now();
+  s->source = std::move(source);
+  s->msg.result(head.status);
+  s->msg.version(parser_->get().version());
+  for (const auto& f : head.headers) s->msg.set(f.name_string(), f.value());
+  s->msg.content_length(length);
+  finish_headers(s->msg, s->keep);
+  s->msg.body().data = nullptr;
+  s->msg.body().more = true;
+  s->ser.emplace(s->msg);
+  stream_.expires_after(state_->options.idle_timeout);
+  bhttp::async_write_header(stream_, *s->ser, [self = shared_from_this(), s, length](error_code ec, std::size_t) {
+    if (ec) return self->close_now();
+    self->pump(s, length);
+  });
+}
+
+void Connection::pump(std::shared_ptr<Streaming> s, std::uint64_t remaining) {
+  if (state_->stopping || closed_) return close_now();
+  if (out_.empty()) out_.resize(state_->options.body_chunk_bytes);
+  auto& body = s->msg.body();
+  if (remaining == 0) {
+    body.data = nullptr;
+    body.size = 0;
+    body.more = false;
+  } else {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, out_.size()));
+    const std::ptrdiff_t n = s->source(out_.data(), want);
+    if (n <= 0) {
+      spdlog::warn("http: a response body to {} ended {} bytes early", remote_.address().to_string(), remaining);
+      return close_now();
+    }
+    remaining -= static_cast<std::uint64_t>(n);
+    body.data = out_.data();
+    body.size = static_cast<std::size_t>(n);
+    body.more = remaining > 0;
+  }
+  stream_.expires_after(state_->options.idle_timeout);
+  bhttp::async_write(stream_, *s->ser, [self = shared_from_this(), s, remaining](error_code ec, std::size_t) {
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) return self->close_now();
+    if (s->ser->is_done()) return self->after_response(s->keep);
+    self->pump(s, remaining);
+  });
+}
+
+void Connection::after_response(bool keep_alive) {
+  if (keep_alive) return wait_request();
+  if (body_ == Body::unread || body_ == Body::failed || body_ == Body::reading) {
+    // The client may still be sending a body we never read: stop writing, drain for a moment so it
+    // reads our response instead of a reset, then close.
+    error_code ec;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    return linger(std::chrono::steady_clock::now() + kLingerTotal);
+  }
+  close_now();
+}
+
+void Connection::linger(std::chrono::steady_clock::time_point until) {
+  if (closed_ || std::chrono::steady_clock::now() >= until) return close_now();
+  if (in_.empty()) in_.resize(state_->options.body_chunk_bytes);
+  stream_.expires_after(kLingerRead);
+  stream_.async_read_some(asio::buffer(in_), [self = shared_from_this(), until](error_code ec, std::size_t) {
+    if (ec) return self->close_now();
+    self->linger(until);
+  });
+}
+
+}  // namespace hivehook::http

@@ -1,0 +1,99 @@
+// The server's side of one TCP connection (internal to http/: handlers see http/exchange.h).
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "http/server.h"
+
+namespace hivehook::http {
+
+struct Server::State {
+  Handler handler;
+  Options options;
+
+  std::mutex mu;  // guards the maps below
+  std::map<boost::asio::ip::address, std::size_t> per_client;
+  std::map<Connection*, std::weak_ptr<Connection>> live;
+  std::atomic<std::size_t> total{0};
+  std::atomic<bool> stopping{false};
+  std::atomic<unsigned short> port{0};
+
+  std::unique_ptr<boost::asio::io_context> own_io;  // when the server runs its own threads
+  std::vector<std::thread> threads;
+  std::atomic<int> running_threads{0};
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+  std::unique_ptr<boost::asio::steady_timer> accept_backoff;
+
+  Response error(bhttp::status status, const std::string& message) const;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<Server::State> state);
+  ~Connection();
+
+  void start();                                // serve requests
+  void refuse(bhttp::status status, std::string message);  // answer once and close (over a limit)
+  void shut();                                 // from Server::stop(): close now
+
+  // The Exchange's operations; each posts itself to the connection's strand.
+  void read_body(std::uint64_t seq, Exchange::DataFn on_data, Exchange::DoneFn done,
+                 std::optional<std::uint64_t> limit);
+  void respond(std::uint64_t seq, Response response);
+  void respond_stream(std::uint64_t seq, Response head, std::uint64_t length, Exchange::Source source);
+
+ private:
+  enum class Body { none, unread, reading, done, failed };
+
+  void wait_request();
+  void read_head();
+  void on_head(boost::beast::error_code ec);
+  void start_body();
+  void read_piece();
+  void finish_body(BodyResult result);
+  void send(Response response, bool force_close);
+  void send_stream(Response head, std::uint64_t length, Exchange::Source source);
+  struct Streaming;  // a streamed response in flight
+  void pump(std::shared_ptr<Streaming> s, std::uint64_t remaining);
+  void after_response(bool keep_alive);
+  void linger(std::chrono::steady_clock::time_point until);
+  void close_now();
+  bool keep_alive_now() const;
+  template <class Message>
+  void finish_headers(Message& m, bool keep_alive) const;
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::shared_ptr<Server::State> state_;
+  boost::asio::ip::tcp::endpoint remote_;
+  bool counted_ = false;
+
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
+  std::uint64_t seq_ = 0;  // the current request's number on this connection
+  bool head_request_ = false;
+  Body body_ = Body::none;
+  bool continue_sent_ = false;
+  bool responding_ = false;
+  bool closed_ = false;
+  std::optional<Response> pending_;  // a response that arrived while the body was being read
+  std::optional<std::pair<Response, std::pair<std::uint64_t, Exchange::Source>>> pending_stream_;
+  Exchange::DataFn on_data_;
+  Exchange::DoneFn on_done_;
+  std::uint64_t body_limit_ = 0;
+  std::uint64_t body_read_ = 0;
+  std::vector<char> in_;   // body pieces
+  std::vector<char> out_;  // streamed response pieces
+};
+
+}  // namespace hivehook::http

@@ -1,0 +1,155 @@
+#include "http/server.h"
+
+#include <boost/asio/strand.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/connection.h"
+#include "http/listen_address.h"
+
+namespace hivehook::http {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+void accept_next(const std::shared_ptr<Server::State>& st, asio::io_context& io);
+
+void on_accept(const std::shared_ptr<Server::State>& st, asio::io_context& io, error_code ec, tcp::socket socket) {
+  if (st->stopping) return;
+  if (ec) {
+    if (ec == asio::error::operation_aborted) return;
+    // EMFILE/ENFILE and the like: back off instead of spinning on the error.
+    spdlog::warn("http: accept on port {} failed: {}", st->port.load(), ec.message());
+    st->accept_backoff->expires_after(std::chrono::milliseconds(100));
+    st->accept_backoff->async_wait([st, &io](error_code e) {
+      if (!e) accept_next(st, io);
+    });
+    return;
+  }
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  const auto address = socket.remote_endpoint(ignored).address();
+  std::size_t from_client = 0;
+  {
+    std::lock_guard lock(st->mu);
+    auto it = st->per_client.find(address);
+    if (it != st->per_client.end()) from_client = it->second;
+  }
+  const std::size_t total = st->total.load();
+  auto conn = std::make_shared<Connection>(std::move(socket), st);
+  if (total >= st->options.max_connections) {
+    conn->refuse(bhttp::status::service_unavailable,
+                 "too many connections (" + std::to_string(st->options.max_connections) + ")");
+  } else if (from_client >= st->options.max_connections_per_client) {
+    conn->refuse(bhttp::status::service_unavailable, "too many connections from " + address.to_string() + " (" +
+                                                         std::to_string(st->options.max_connections_per_client) + ")");
+  } else {
+    conn->start();
+  }
+  accept_next(st, io);
+}
+
+void accept_next(const std::shared_ptr<Server::State>& st, asio::io_context& io) {
+  if (st->stopping || !st->acceptor) return;
+  st->acceptor->async_accept(asio::make_strand(io), [st, &io](error_code ec, tcp::socket socket) {
+    on_accept(st, io, ec, std::move(socket));
+  });
+}
+
+}  // namespace
+
+Server::Server(Handler handler, Options options) : state_(std::make_shared<State>()) {
+  state_->handler = std::move(handler);
+  state_->options = std::move(options);
+  if (state_->options.threads == 0) state_->options.threads = 1;
+}
+
+Server::~Server() { stop(); }
+
+std::string Server::listen(asio::io_context& io, const std::string& host_port) {
+  std::string err;
+  auto addr = parse_listen_address(host_port, &err);
+  if (!addr) return err;
+  error_code ec;
+  tcp::resolver resolver(io);
+  auto results = resolver.resolve(addr->host, std::to_string(addr->port), tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) return "cannot resolve " + addr->host + ": " + (ec ? ec.message() : "no address");
+  const tcp::endpoint ep = results.begin()->endpoint();
+  auto acceptor = std::make_unique<tcp::acceptor>(io);
+  if (acceptor->open(ep.protocol(), ec) || acceptor->set_option(tcp::acceptor::reuse_address(true), ec) ||
+      acceptor->bind(ep, ec) || acceptor->listen(asio::socket_base::max_listen_connections, ec))
+    return "cannot listen on " + host_port + ": " + ec.message();
+  state_->port = acceptor->local_endpoint(ec).port();
+  state_->acceptor = std::move(acceptor);
+  state_->accept_backoff = std::make_unique<asio::steady_timer>(io);
+  accept_next(state_, io);
+  return "";
+}
+
+std::string Server::start(const std::string& host_port) {
+  if (state_->acceptor) return "the server is already started";
+  state_->own_io = std::make_unique<asio::io_context>(static_cast<int>(state_->options.threads));
+  if (auto err = listen(*state_->own_io, host_port); !err.empty()) {
+    state_->own_io.reset();
+    return err;
+  }
+  for (unsigned i = 0; i < state_->options.threads; ++i)
+    state_->threads.emplace_back([st = state_] {
+      ++st->running_threads;
+      try {
+        st->own_io->run();
+      } catch (const std::exception& e) {
+        spdlog::error("http: server thread stopped: {}", e.what());
+      }
+      --st->running_threads;
+    });
+  return "";
+}
+
+std::string Server::start(asio::io_context& io, const std::string& host_port) {
+  if (state_->acceptor) return "the server is already started";
+  return listen(io, host_port);
+}
+
+void Server::stop() {
+  if (state_->stopping.exchange(true)) return;
+  if (state_->acceptor) {
+    // The acceptor and its timer belong to the io threads: close them there.
+    auto st = state_;
+    asio::post(state_->acceptor->get_executor(), [st] {
+      error_code ec;
+      st->acceptor->close(ec);
+      st->accept_backoff->cancel();
+    });
+  }
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard lock(state_->mu);
+    for (auto& [_, weak] : state_->live)
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+  }
+  for (auto& c : live) c->shut();
+  live.clear();
+  if (state_->own_io) {
+    // With the listener and every connection closed the io threads run out of work and return;
+    // a handler still holding an exchange keeps no work alive, but give up waiting after 2 s.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (state_->running_threads.load() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    state_->own_io->stop();
+    for (auto& t : state_->threads) t.join();
+    state_->threads.clear();
+    // Run what the closes left queued, so connections release the state.
+    state_->own_io->restart();
+    while (state_->own_io->poll() > 0) {
+    }
+  }
+}
+
+unsigned short Server::port() const { return state_->port.load(); }
+
+std::size_t Server::connections() const { return state_->total.load(); }
+
+}  // namespace hivehook::http

@@ -1,0 +1,74 @@
+// A small HTTP/1.1 server on Boost.Beast, shared by the S3 API, the Lambda Runtime API and the
+// console: a listener, per-connection limits, streaming request bodies and an async handler.
+//
+//   http::Router router;
+//   router.add("GET", "/healthz", [](auto ex) { ex->respond({.body = "ok\n"}); });
+//   http::Server server(router.handler(), {.threads = 2});
+//   if (auto err = server.start("127.0.0.1:0"); !err.empty()) ...;   // own io threads
+//   ... server.port() ...
+//   server.stop();
+//
+// Limits (Options): the request head must arrive within header_timeout and fit max_header_bytes
+// (431); a body over max_body_bytes is refused (413); a connection that stays silent for
+// idle_timeout (waiting for a request, inside a body, or not reading a response) is closed; at most
+// max_connections connections, max_connections_per_client of them from one IP address (beyond
+// that a new connection gets 503 and is closed). Sockets are asynchronous: a slow client holds a
+// connection slot, never a thread. Keep-alive and pipelining per RFC 9112; Expect: 100-continue per
+// RFC 9110 section 10.1.1.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "http/exchange.h"
+
+namespace hivehook::http {
+
+struct Options {
+  std::size_t max_header_bytes = 16 * 1024;           // request line + fields
+  std::chrono::milliseconds header_timeout{10'000};  // from the head's first byte to its end
+  std::chrono::milliseconds idle_timeout{60'000};    // between requests, and the longest stall of a read or write
+  std::uint64_t max_body_bytes = 6ULL << 30;          // per request, after chunked decoding
+  std::size_t max_connections = 1024;
+  std::size_t max_connections_per_client = 128;      // per remote IP address
+  std::size_t body_chunk_bytes = 256 * 1024;         // largest piece handed to a body sink
+  unsigned threads = 2;                               // io threads (when the server runs its own io_context)
+  std::string server_name = "hivehook";               // the Server header
+  // How the answers the server gives by itself look (400, 408, 413, 431, 500, 503): default
+  // text/plain with the message. The S3 API renders its XML error documents here.
+  std::function<Response(bhttp::status, const std::string& message)> error_response;
+};
+
+class Server {
+ public:
+  explicit Server(Handler handler, Options options = {});
+  ~Server();  // stop()
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds "HOST:PORT" (port 0 picks a free one; see http/listen_address.h) and serves on
+  // Options::threads threads of the server's own io_context. Returns "" on success, else a sentence
+  // (bad address, address in use, ...). Never throws.
+  std::string start(const std::string& host_port);
+  // The same on an io_context the caller runs (e.g. a component's own loop); stop() must be called
+  // before that io_context is destroyed.
+  std::string start(boost::asio::io_context& io, const std::string& host_port);
+  // Closes the listener and every connection (bodies in flight end with BodyEnd::stopped) and joins
+  // the server's own threads. Idempotent.
+  void stop();
+
+  unsigned short port() const;       // the bound port, after a successful start
+  std::size_t connections() const;   // open connections now
+
+  struct State;  // shared with the connections (http/connection.cpp)
+
+ private:
+  std::string listen(boost::asio::io_context& io, const std::string& host_port);
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace hivehook::http

@@ -1,0 +1,469 @@
+// http::Server and http::Router over real loopback sockets.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <mutex>
+#include <thread>
+
+#include "http/listen_address.h"
+#include "http/router.h"
+#include "http/server.h"
+
+using namespace hivehook;
+using namespace hivehook::http;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+namespace {
+
+// A blocking test client on a raw socket, so every byte on the wire is ours.
+class Client {
+ public:
+  explicit Client(unsigned short port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    timeval tv{10, 0};  // a hung server fails the test instead of hanging it
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~Client() { ::close(fd_); }
+  bool send(std::string_view s) {
+    while (!s.empty()) {
+      ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      s.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  // Reads until "\r\n\r\n", then Content-Length bytes (none for HEAD when asked). "" on close.
+  std::string response(bool head = false) {
+    std::size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
+      if (!fill()) return std::exchange(buf_, "");
+    std::string head_text = buf_.substr(0, end + 4);
+    std::size_t len = 0;
+    auto pos = lower(head_text).find("content-length: ");
+    if (pos != std::string::npos && !head) len = std::stoul(head_text.substr(pos + 16));
+    while (buf_.size() < end + 4 + len)
+      if (!fill()) break;
+    std::string out = buf_.substr(0, std::min(buf_.size(), end + 4 + len));
+    buf_.erase(0, out.size());
+    return out;
+  }
+  // True when the server closes the connection (EOF or reset) before the receive timeout.
+  bool closed_by_server() {
+    char c;
+    while (true) {
+      ssize_t n = ::recv(fd_, &c, 1, 0);
+      if (n == 0) return true;
+      if (n < 0) return errno == ECONNRESET;
+      buf_.push_back(c);
+    }
+  }
+  int fd() const { return fd_; }
+  static std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  }
+
+ private:
+  bool fill() {
+    char tmp[65536];
+    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<std::size_t>(n));
+    return true;
+  }
+  int fd_;
+  std::string buf_;
+};
+
+std::string status_line(const std::string& r) { return r.substr(0, r.find("\r\n")); }
+std::string body_of(const std::string& r) {
+  auto p = r.find("\r\n\r\n");
+  return p == std::string::npos ? "" : r.substr(p + 4);
+}
+
+struct Fixture {
+  Router router;
+  std::unique_ptr<Server> server;
+  explicit Fixture(Options o = {}) : opts(o) {}
+  void start() {
+    server = std::make_unique<Server>(router.handler(), opts);
+    ASSERT_EQ(server->start("127.0.0.1:0"), "");
+  }
+  unsigned short port() const { return server->port(); }
+  Options opts;
+};
+
+// Waits (bounded) for a condition instead of sleeping a fixed time.
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit = 10s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return f();
+}
+
+TEST(ListenAddress, ParsesAndRefuses) {
+  std::string err;
+  auto a = parse_listen_address("127.0.0.1:9000", &err);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 9000);
+  auto v6 = parse_listen_address("[::1]:0", &err);
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_FALSE(parse_listen_address("::1:9000", &err));
+  EXPECT_NE(err.find("brackets"), std::string::npos);
+  EXPECT_FALSE(parse_listen_address("host:99999", &err));
+  EXPECT_FALSE(parse_listen_address(":80", &err));
+  EXPECT_EQ(local_url(*parse_listen_address("0.0.0.0:9000", &err), 9000), "http://127.0.0.1:9000");
+  EXPECT_EQ(local_url(*v6, 81), "http://[::1]:81");
+}
+
+TEST(Server, RoutesKeepsAliveAndAnswers404And405) {
+  Fixture f;
+  f.router.add("GET", "/hello", [](auto ex) { ex->respond({.body = "hi " + std::string(ex->target())}); });
+  f.router.add("", "/any/", [](auto ex) { ex->respond({.body = "prefix"}); });
+  f.start();
+  Client c(f.port());
+  c.send("GET /hello?x=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+  auto r = c.response();
+  EXPECT_EQ(status_line(r), "HTTP/1.1 200 OK");
+  EXPECT_EQ(body_of(r), "hi /hello?x=1");
+  EXPECT_NE(r.find("Server: hivehook"), std::string::npos);
+  // The same connection serves the next requests (keep-alive), including pipelined ones.
+  c.send("DELETE /any/thing HTTP/1.1\r\nHost: h\r\n\r\nPOST /hello HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(body_of(c.response()), "prefix");
+  auto r405 = c.response();
+  EXPECT_EQ(status_line(r405), "HTTP/1.1 405 Method Not Allowed");
+  EXPECT_NE(r405.find("Allow: GET"), std::string::npos);
+  c.send("GET /nope HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(status_line(c.response()), "HTTP/1.1 404 Not Found");
+}
+
+TEST(Server, OversizeHeadGets431AndClose) {
+  Fixture f({.max_header_bytes = 1024});
+  f.router.add("", "/", [](auto ex) { ex->respond({}); });
+  f.start();
+  Client c(f.port());
+  c.send("GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(4096, 'a') + "\r\n\r\n");
+  EXPECT_EQ(status_line(c.response()), "HTTP/1.1 431 Request Header Fields Too Large");
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST(Server, MalformedRequestGets400) {
+  Fixture f;
+  f.router.add("", "/", [](auto ex) { ex->respond({}); });
+  f.start();
+  Client c(f.port());
+  c.send("GARBAGE\r\n\r\n");
+  EXPECT_EQ(status_line(c.response()), "HTTP/1.1 400 Bad Request");
+}
+
+TEST(Server, SlowHeadIsCutOffAfterHeaderTimeout) {
+  Fixture f({.header_timeout = 300ms});
+  f.router.add("", "/", [](auto ex) { ex->respond({}); });
+  f.start();
+  Client c(f.port());
+  c.send("GET / HTTP/1.1\r\nHo");  // and then nothing
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 8s);  // well before the client's own 10 s timeout
+}
+
+TEST(Server, IdleKeepAliveConnectionIsClosed) {
+  Fixture f({.idle_timeout = 300ms});
+  f.router.add("", "/", [](auto ex) { ex->respond({}); });
+  f.start();
+  Client c(f.port());
+  c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(status_line(c.response()), "HTTP/1.1 200 OK");
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_TRUE(eventually([&] { return f.server->connections() == 0; }));
+}
+
+// The body reaches the sink in bounded pieces, never whole: Content-Length and chunked alike.
+TEST(Server, BodyIsStreamedInBoundedPieces) {
+  Fixture f({.body_chunk_bytes = 64 * 1024});
+  std::size_t largest = 0, total = 0, pieces = 0;
+  unsigned long sum = 0;
+  f.router.add("PUT", "/up", [&](std::shared_ptr<Exchange> ex) {
+    largest = total = pieces = sum = 0;
+    ex->read_body(
+        [&](std::string_view p) {
+          largest = std::max(largest, p.size());
+          total += p.size();
+          ++pieces;
+          for (unsigned char c : p) sum += c;
+          return true;
+        },
+        [&, ex](const BodyResult& r) {
+          ex->respond({.body = r.ok() ? std::to_string(total) : r.message});
+        });
+  });
+  f.start();
+  const std::string data(3 * 1024 * 1024 + 17, 'x');
+  Client c(f.port());
+  c.send("PUT /up HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(data.size()) + "\r\n\r\n");
+  c.send(data);
+  EXPECT_EQ(body_of(c.response()), std::to_string(data.size()));
+  EXPECT_LE(largest, 64u * 1024);
+  EXPECT_GT(pieces, 40u);
+  EXPECT_EQ(sum, data.size() * static_cast<unsigned long>('x'));
+  // Chunked transfer coding, on the same connection.
+  c.send("PUT /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  EXPECT_EQ(body_of(c.response()), "11");
+}
+
+TEST(Server, BodyOverTheLimitIs413) {
+  Fixture f({.max_body_bytes = 1000});
+  f.router.add("PUT", "/up", [](std::shared_ptr<Exchange> ex) {
+    ex->read_body([](std::string_view) { return true; },
+                  [ex](const BodyResult& r) {
+                    ex->respond({.status = r.end == BodyEnd::too_large ? bhttp::status::payload_too_large
+                                                                        : bhttp::status::ok});
+                  });
+  });
+  f.start();
+  {
+    Client c(f.port());
+    c.send("PUT /up HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n");
+    EXPECT_EQ(status_line(c.response()), "HTTP/1.1 413 Payload Too Large");
+  }
+  {
+    // A chunked body has no announced size: it is cut off when it passes the limit.
+    Client c(f.port());
+    c.send("PUT /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+    std::string chunk = "200\r\n" + std::string(512, 'a') + "\r\n";
+    c.send(chunk + chunk + chunk);
+    EXPECT_EQ(status_line(c.response()), "HTTP/1.1 413 Payload Too Large");
+  }
+}
+
+TEST(Server, ExpectContinueIsSentOnlyWhenTheHandlerReads) {
+  Fixture f;
+  f.router.add("PUT", "/ok", [](std::shared_ptr<Exchange> ex) {
+    ex->read_body_to_string(100, [ex](const BodyResult&, std::string body) { ex->respond({.body = body}); });
+  });
+  f.router.add("PUT", "/denied", [](std::shared_ptr<Exchange> ex) {
+    ex->respond({.status = bhttp::status::forbidden, .body = "no"});
+  });
+  f.start();
+  {
+    Client c(f.port());
+    c.send("PUT /ok HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    EXPECT_EQ(status_line(c.response()), "HTTP/1.1 100 Continue");
+    c.send("body");
+    EXPECT_EQ(body_of(c.response()), "body");
+  }
+  {
+    // Refused before the body: a final answer instead of 100, then the connection closes
+    // (lingering) because the unread body would otherwise be taken for the next request.
+    Client c(f.port());
+    c.send("PUT /denied HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    auto r = c.response();
+    EXPECT_EQ(status_line(r), "HTTP/1.1 403 Forbidden");
+    EXPECT_NE(r.find("Connection: close"), std::string::npos);
+    EXPECT_TRUE(c.closed_by_server());
+  }
+}
+
+TEST(Server, AnswerBeforeTheBodyStillReachesAClientThatKeepsSending) {
+  Fixture f;
+  f.router.add("PUT", "/denied", [](std::shared_ptr<Exchange> ex) {
+    ex->respond({.status = bhttp::status::forbidden, .body = "denied"});
+  });
+  f.start();
+  Client c(f.port());
+  c.send("PUT /denied HTTP/1.1\r\nHost: h\r\nContent-Length: 2000000\r\n\r\n");
+  c.send(std::string(2000000, 'z'));  // the server lingers, so this is drained, not reset
+  auto r = c.response();
+  EXPECT_EQ(status_line(r), "HTTP/1.1 403 Forbidden");
+  EXPECT_EQ(body_of(r), "denied");
+}
+
+TEST(Server, ResponseFromAnotherThreadLater) {
+  Fixture f;
+  std::vector<std::thread> workers;
+  std::mutex mu;
+  f.router.add("GET", "/later", [&](std::shared_ptr<Exchange> ex) {
+    std::lock_guard lock(mu);
+    workers.emplace_back([ex] {
+      std::this_thread::sleep_for(50ms);
+      ex->respond({.body = "later"});
+    });
+  });
+  f.start();
+  Client c(f.port());
+  c.send("GET /later HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(body_of(c.response()), "later");
+  for (auto& t : workers) t.join();
+}
+
+TEST(Server, DroppedExchangeIsAnswered500) {
+  Fixture f;
+  f.router.add("GET", "/drop", [](std::shared_ptr<Exchange>) {});
+  f.start();
+  Client c(f.port());
+  c.send("GET /drop HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(status_line(c.response()), "HTTP/1.1 500 Internal Server Error");
+}
+
+TEST(Server, FileRangeAndHeadWithLength) {
+  char templ[] = "/tmp/hivehook-http-XXXXXX";
+  int fd = ::mkstemp(templ);
+  std::string content;
+  for (int i = 0; i < 1000000; ++i) content.push_back(static_cast<char>('a' + i % 26));
+  ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  ::close(fd);
+  Fixture f({.body_chunk_bytes = 4096});
+  const std::string path = templ;
+  f.router.add("", "/file", [&](std::shared_ptr<Exchange> ex) {
+    ex->respond_file({.status = bhttp::status::partial_content}, UniqueFd(::open(path.c_str(), O_RDONLY)), 1000,
+                     500000);
+  });
+  f.start();
+  Client c(f.port());
+  c.send("GET /file HTTP/1.1\r\nHost: h\r\n\r\n");
+  auto r = c.response();
+  EXPECT_EQ(status_line(r), "HTTP/1.1 206 Partial Content");
+  EXPECT_EQ(body_of(r), content.substr(1000, 500000));
+  c.send("HEAD /file HTTP/1.1\r\nHost: h\r\n\r\n");
+  auto h = c.response(true);
+  EXPECT_NE(h.find("Content-Length: 500000"), std::string::npos);
+  EXPECT_EQ(body_of(h), "");
+  c.send("GET /file HTTP/1.1\r\nHost: h\r\n\r\n");  // still in sync after a HEAD
+  EXPECT_EQ(body_of(c.response()).size(), 500000u);
+  ::unlink(templ);
+}
+
+TEST(Server, ConnectionsPerClientAreCapped) {
+  Fixture f({.max_connections_per_client = 3});
+  f.router.add("", "/", [](auto ex) { ex->respond({.body = "ok"}); });
+  f.start();
+  std::vector<std::unique_ptr<Client>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<Client>(f.port()));
+    held.back()->send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(status_line(held.back()->response()), "HTTP/1.1 200 OK");
+  }
+  Client extra(f.port());
+  EXPECT_EQ(status_line(extra.response()), "HTTP/1.1 503 Service Unavailable");
+  held.pop_back();  // one slot frees
+  EXPECT_TRUE(eventually([&] { return f.server->connections() <= 2; }));
+  Client again(f.port());
+  again.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(status_line(again.response()), "HTTP/1.1 200 OK");
+}
+
+// A client that trickles its body holds a connection, never a thread: others are served meanwhile.
+TEST(Server, SlowBodyDoesNotStarveOtherClients) {
+  Fixture f({.threads = 1});
+  f.opts.threads = 1;
+  f.router.add("PUT", "/up", [](std::shared_ptr<Exchange> ex) {
+    ex->read_body([](std::string_view) { return true; }, [ex](const BodyResult&) { ex->respond({}); });
+  });
+  f.router.add("GET", "/fast", [](auto ex) { ex->respond({.body = "fast"}); });
+  f.start();
+  Client slow(f.port());
+  slow.send("PUT /up HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\nabc");
+  for (int i = 0; i < 20; ++i) {
+    Client c(f.port());
+    c.send("GET /fast HTTP/1.1\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(body_of(c.response()), "fast");
+    slow.send("x");
+  }
+}
+
+TEST(Server, BodyStallTimesOutAndTheHandlerIsTold) {
+  Fixture f({.idle_timeout = 300ms});
+  std::atomic<int> end{-1};
+  f.router.add("PUT", "/up", [&](std::shared_ptr<Exchange> ex) {
+    ex->read_body([](std::string_view) { return true; },
+                  [ex, &end](const BodyResult& r) {
+                    end = static_cast<int>(r.end);
+                    ex->respond({.status = bhttp::status::request_timeout});
+                  });
+  });
+  f.start();
+  Client c(f.port());
+  c.send("PUT /up HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\nabc");
+  EXPECT_TRUE(eventually([&] { return end.load() == static_cast<int>(BodyEnd::timed_out); }));
+}
+
+TEST(Server, StopEndsBodiesInFlightAndClosesConnections) {
+  Fixture f;
+  std::atomic<int> end{-1};
+  f.router.add("PUT", "/up", [&](std::shared_ptr<Exchange> ex) {
+    ex->read_body([](std::string_view) { return true; }, [&end](const BodyResult& r) { end = static_cast<int>(r.end); });
+  });
+  f.start();
+  Client c(f.port());
+  c.send("PUT /up HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\nabc");
+  EXPECT_TRUE(eventually([&] { return f.server->connections() == 1; }));
+  f.server->stop();
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_NE(end.load(), static_cast<int>(BodyEnd::complete));
+  EXPECT_NE(end.load(), -1);
+}
+
+TEST(Server, RunsOnACallersIoContext) {
+  asio::io_context io;
+  Router router;
+  router.add("GET", "/x", [](auto ex) { ex->respond({.body = "on your loop"}); });
+  Server server(router.handler());
+  ASSERT_EQ(server.start(io, "127.0.0.1:0"), "");
+  std::thread t([&] { io.run(); });
+  {
+    Client c(server.port());
+    c.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(body_of(c.response()), "on your loop");
+  }
+  server.stop();
+  io.stop();
+  t.join();
+}
+
+TEST(Server, ErrorResponseHookShapesTheServersOwnAnswers) {
+  Options o;
+  o.max_header_bytes = 512;
+  o.error_response = [](bhttp::status s, const std::string& msg) {
+    return Response{.status = s, .body = "<Error>" + msg.substr(0, 8) + "</Error>"};
+  };
+  Fixture f(o);
+  f.router.add("", "/", [](auto ex) { ex->respond({}); });
+  f.start();
+  Client c(f.port());
+  c.send("GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(1000, 'a') + "\r\n\r\n");
+  EXPECT_EQ(body_of(c.response()), "<Error>the requ</Error>");
+}
+
+TEST(Server, StartFailsWithAClearSentence) {
+  Router router;
+  Server a(router.handler()), b(router.handler());
+  ASSERT_EQ(a.start("127.0.0.1:0"), "");
+  auto err = b.start("127.0.0.1:" + std::to_string(a.port()));
+  EXPECT_NE(err.find("cannot listen"), std::string::npos) << err;
+  Server c(router.handler());
+  EXPECT_NE(c.start("nonsense").find("invalid listen address"), std::string::npos);
+}
+
+}  // namespace
