@@ -271,7 +271,7 @@ void Connection::read_piece() {
   body.data = in_.data();
   body.size = in_.size();
   stream_.expires_after(state_->options.idle_timeout);
-  bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
+  bhttp::async_read_some(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
     auto& b = self->parser_->get().body();
     const std::size_t got = self->in_.size() - b.size;
     b.data = nullptr;
