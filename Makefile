@@ -1,9 +1,13 @@
-# hivehook — the two commands a newcomer needs: `make demo` and `make test`.
-BUILD ?= build
-JOBS  ?= $(shell nproc)
+# hivehook — what a newcomer types: `make demo`, `make test`; an operator: `make install`, `make deb`.
+BUILD   ?= build
+JOBS    ?= $(shell nproc)
+PREFIX  ?= /usr/local
+DESTDIR ?=
 CMAKE_FLAGS ?=
+# What the demo runs: the daemon and the e-commerce example's generator and ETL (no test binaries).
+DEMO_TARGETS = hivehook hivehook-etl hivehook-gen
 
-.PHONY: deps build test demo bench soak fuzz clean
+.PHONY: deps configure build test demo install deb bench soak fuzz clean
 
 deps:
 	@scripts/install-deps
@@ -11,14 +15,30 @@ deps:
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 
-build: deps $(BUILD)/CMakeCache.txt
+configure: deps $(BUILD)/CMakeCache.txt
+
+# Everything: the daemon, man pages, completion, examples, unit tests, fuzz replays.
+build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
-demo: build
-	scripts/demo
+demo: configure
+	cmake --build $(BUILD) -j $(JOBS) --target $(DEMO_TARGETS)
+	BUILD=$(BUILD) scripts/demo
+
+# Stripped binary, man pages, completion, systemd unit, sysusers/tmpfiles, example /etc/hivehook/
+# (kept when present). `sudo make install`, or `make install DESTDIR=/tmp/stage PREFIX=/usr`.
+install: configure
+	cmake --build $(BUILD) -j $(JOBS) --target hivehook hivehook_docs
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)" --component hivehook --strip
+
+# hivehook_<version>_<arch>.deb in this folder (CPack; `apt install ./hivehook_*.deb`).
+deb: configure
+	cmake --build $(BUILD) -j $(JOBS) --target hivehook hivehook_docs
+	cd $(BUILD) && cpack -G DEB --config CPackConfig.cmake
+	cp $(BUILD)/packages/hivehook_*.deb .
 
 bench: build
 	@scripts/install-deps --bench

@@ -1,16 +1,80 @@
 #include "app/cli_support.h"
 
+#include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "store/event.h"
 
 namespace hivehook::cli {
 
+namespace {
+std::vector<CommandDoc>& registry() {
+  static std::vector<CommandDoc> docs;
+  return docs;
+}
+}  // namespace
+
+std::string wrap(const std::string& text, size_t width) {
+  std::istringstream in(text);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    if (line.rfind("  ", 0) == 0 || line.size() <= width) {
+      out += line + "\n";
+      continue;
+    }
+    std::istringstream words(line);
+    std::string word, current;
+    while (words >> word) {
+      if (!current.empty() && current.size() + 1 + word.size() > width) {
+        out += current + "\n";
+        current.clear();
+      }
+      current += (current.empty() ? "" : " ") + word;
+    }
+    out += current + "\n";
+  }
+  if (!out.empty()) out.pop_back();
+  return out;
+}
+
+namespace {
+// --help's footer: the details, then the exit status and examples, as the man page has them.
+std::string footer_of(const CommandDoc& d) {
+  std::string out = d.details;
+  if (!d.exit_status.empty()) out += (out.empty() ? "" : "\n\n") + std::string("Exit status: ") + d.exit_status;
+  if (!d.examples.empty()) out += (out.empty() ? "" : "\n\n") + std::string("Examples:\n") + d.examples;
+  return wrap(out);
+}
+}  // namespace
+
+CLI::App* add_command(CLI::App& app, Globals& g, CommandDoc doc) {
+  CLI::App* cmd = app.add_subcommand(doc.name, doc.summary + ".");
+  cmd->add_option("-c,--config", g.config, kConfigHelp)->type_name("FILE");
+  if (std::string f = footer_of(doc); !f.empty()) cmd->footer("\n" + f);
+  cmd->preparse_callback([&g, name = doc.name](std::size_t) { g.command = name; });
+  registry().push_back(std::move(doc));
+  return cmd;
+}
+
+const std::vector<CommandDoc>& command_docs() { return registry(); }
+
+std::ostream& error(const Globals& g) {
+  return std::cerr << "hivehook" << (g.command.empty() ? "" : " " + g.command) << ": ";
+}
+
 std::optional<Config> load_config_or_report(Globals& g) {
   // Read-only commands need the paths, not the notify secrets: a missing ${HOOK_SECRET} in the
   // operator's shell must not stop `status` from answering.
   Diagnostics diags;
-  auto config = load_config_lenient(resolve_config_path(g.config), diags);
+  std::filesystem::path file = resolve_config_path(g.config);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    error(g) << "config file '" << file.string() << "' not found (use -c FILE or $HIVEHOOK_CONFIG)\n";
+    g.exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  auto config = load_config_lenient(file, diags);
   if (!config) {
     std::cerr << diags.str();
     g.exit_code = kExitUsage;
@@ -21,20 +85,40 @@ std::optional<Config> load_config_or_report(Globals& g) {
 std::unique_ptr<Store> open_reader(const Config& config, Globals& g) {
   std::error_code ec;
   if (!std::filesystem::exists(config.state, ec)) {
-    std::cerr << "hivehook: no state DB at " << config.state.string() << " yet (start `hivehook run` or `hivehook scan`)\n";
+    error(g) << "no state DB at " << config.state.string() << " yet (start `hivehook run` or `hivehook scan`)\n";
     g.exit_code = kExitUsage;
     return nullptr;
   }
   try {
     return std::make_unique<Store>(config.state, Store::Mode::reader);
   } catch (const std::exception& e) {
-    std::cerr << "hivehook: " << e.what() << "\n";
+    error(g) << e.what() << "\n";
     g.exit_code = kExitUsage;
     return nullptr;
   }
 }
 
 std::string time_text(int64_t ms) { return format_rfc3339_ms(SystemTime(std::chrono::milliseconds(ms))); }
+
+std::string human_duration(int64_t ms) {
+  if (ms < 0) return "-";
+  char buf[32];
+  if (ms < 1000) {
+    std::snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ms));
+  } else if (ms < 10'000) {  // truncated, never rounded up into the next unit ("9.99s", not "10.00s")
+    std::snprintf(buf, sizeof buf, "%lld.%02llds", static_cast<long long>(ms / 1000),
+                  static_cast<long long>(ms % 1000 / 10));
+  } else if (ms < 60'000) {
+    std::snprintf(buf, sizeof buf, "%lld.%llds", static_cast<long long>(ms / 1000),
+                  static_cast<long long>(ms % 1000 / 100));
+  } else {
+    long long s = ms / 1000, m = s / 60, h = m / 60, d = h / 24;
+    if (h == 0) std::snprintf(buf, sizeof buf, "%lldm%02llds", m, s % 60);
+    else if (d == 0) std::snprintf(buf, sizeof buf, "%lldh%02lldm", h, m % 60);
+    else std::snprintf(buf, sizeof buf, "%lldd%02lldh", d, h % 24);
+  }
+  return buf;
+}
 
 std::string printable(const std::string& s) {
   // JSON string escaping handles control bytes; invalid UTF-8 becomes U+FFFD. Drop the quotes.

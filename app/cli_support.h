@@ -1,9 +1,13 @@
-// What the read-only commands share: the config, the store opened read-only, printing.
+// What the commands share: registering a command with its documentation, the config, the store
+// opened read-only, error messages and printing.
 #pragma once
 
+#include <iosfwd>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "app/commands.h"
 #include "rules/config.h"
@@ -11,12 +15,43 @@
 
 namespace hivehook::cli {
 
+// One command's documentation: the single source of its --help, its man page hivehook-<name>(1)
+// and its shell completion. Paragraphs are separated by blank lines; "  " indented lines are kept
+// as written (examples).
+struct CommandDoc {
+  std::string name;         // "status"
+  std::string summary;      // one line, no final period: the --help description and the man NAME line
+  std::string details;      // paragraphs: the man DESCRIPTION (after the summary) and --help's footer
+  std::string exit_status = {};  // "0 ...; 1 ...; 2 ..."
+  std::string examples = {};  // "  hivehook status --json\n  ..."
+  std::vector<std::string> words = {};  // what completion offers for the positional arguments ("bash", "zsh")
+};
+
+// Adds subcommand `doc.name` with -c/--config (shown in its --help), names it in Globals::command
+// for error messages, and records `doc` for the man pages and completion. The returned command
+// gets its options and callback from the caller.
+CLI::App* add_command(CLI::App& app, Globals& g, CommandDoc doc);
+// Every command registered so far, in registration order (hidden ones included).
+const std::vector<CommandDoc>& command_docs();
+
+// The -c option's help text (the same on the root and on every command).
+inline constexpr const char* kConfigHelp =
+    "config file (default: $HIVEHOOK_CONFIG, else ./hivehook.yaml, else " HIVEHOOK_SYSCONFDIR "/hivehook/hivehook.yaml)";
+
+// Paragraphs word-wrapped at `width` columns; lines indented by two spaces (examples) kept as written.
+std::string wrap(const std::string& text, size_t width = 100);
+
+// std::cerr, after printing "hivehook <command>: ".
+std::ostream& error(const Globals& g);
+
 // Loads the config; on error prints the diagnostics and sets g.exit_code = 2.
 std::optional<Config> load_config_or_report(Globals& g);  // lenient: secrets may be unset
 // Opens the state DB read-only; nullptr (message printed, exit 2) when there is none yet.
 std::unique_ptr<Store> open_reader(const Config& config, Globals& g);
 // "2023-03-15T13:45:12.345Z" from unix ms.
 std::string time_text(int64_t ms);
+// A duration for people: "0ms", "412ms", "5.04s", "42.1s", "2m05s", "1h02m", "3d04h". Negative: "-".
+std::string human_duration(int64_t ms);
 // A key or other byte string made printable on one line (control bytes and invalid UTF-8 escaped).
 std::string printable(const std::string& s);
 

@@ -38,7 +38,7 @@ int run_audit(Globals& g, const AuditOptions& o) {
       if (auto d = parse_duration(o.since)) t = std::chrono::system_clock::now() - *d;  // "--since 10m": ago
     }
     if (!t) {
-      std::cerr << "hivehook audit: --since wants a time (2023-03-15T13:45:00Z, 2023-03-15) or an age (10m)\n";
+      error(g) << "--since wants a time (2023-03-15T13:45:00Z, 2023-03-15) or an age (10m)\n";
       return kExitUsage;
     }
     f.since_ms = unix_ms(*t);
@@ -67,12 +67,22 @@ int run_audit(Globals& g, const AuditOptions& o) {
 }  // namespace
 
 void add_audit(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand("audit", "Print audit events, oldest first; -f follows new ones live.");
+  auto* cmd = add_command(
+      app, g,
+      {.name = "audit",
+       .summary = "Print audit events, oldest first; -f follows new ones live",
+       .details = "Every step hivehook takes is an audit event in the store (object.discovered, run.started, "
+                  "run.succeeded, object.archived, notify.sent, rules.loaded, ...), the same events as the config's "
+                  "audit_log mirror. Works while the daemon runs; with -f it waits for the state DB to appear.",
+       .exit_status = "0 printed; 2 invalid config, no state DB yet (without -f), or an invalid --since.",
+       .examples = "  hivehook audit --since 10m --rule transactions-etl\n"
+                   "  hivehook audit -f --key transactions/ --json"});
   auto o = std::make_shared<AuditOptions>();
   cmd->add_flag("-f,--follow", o->follow, "keep printing new events as they are committed");
-  cmd->add_option("--since", o->since, "from this time (RFC 3339 or YYYY-MM-DD) or this long ago (10m, 1h)");
-  cmd->add_option("--rule", o->rule, "only events of this rule");
-  cmd->add_option("--key", o->key, "only events whose key starts with this prefix");
+  cmd->add_option("--since", o->since, "from this time (RFC 3339 or YYYY-MM-DD) or this long ago (10m, 1h)")
+      ->type_name("TIME");
+  cmd->add_option("--rule", o->rule, "only events of this rule")->type_name("RULE");
+  cmd->add_option("--key", o->key, "only events whose key starts with this prefix")->type_name("PREFIX");
   cmd->add_flag("--json", o->json, "one JSON object a line (as audit.jsonl)");
   cmd->callback([&g, o] { g.exit_code = run_audit(g, *o); });
 }

@@ -4,7 +4,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "app/commands.h"
+#include "app/cli_support.h"
 #include "rules/config.h"
 #include "rules/rule.h"
 
@@ -71,13 +71,13 @@ int run_match(const Globals& g, const MatchOptions& o) {
   std::string error;
   auto key = parse_key(o.key, &error);
   if (!key) {
-    std::cerr << "hivehook match: invalid key '" << o.key << "': " << error << "\n";
+    cli::error(g) << "invalid key '" << o.key << "': " << error << "\n";
     return kExitUsage;
   }
   fs::path file = resolve_config_path(g.config);
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) {
-    std::cerr << "hivehook match: config file '" << file.string() << "' not found (use -c FILE or $HIVEHOOK_CONFIG)\n";
+    cli::error(g) << "config file '" << file.string() << "' not found (use -c FILE or $HIVEHOOK_CONFIG)\n";
     return kExitUsage;
   }
   Diagnostics diags;
@@ -85,7 +85,8 @@ int run_match(const Globals& g, const MatchOptions& o) {
   std::optional<RuleSet> rules;
   if (config) rules = load_rules(config->rules, *config, diags);
   if (!config || !rules) {
-    std::cerr << diags.str() << "hivehook match: the config or rules are invalid (see `hivehook check`)\n";
+    std::cerr << diags.str();
+    cli::error(g) << "the config or rules are invalid (see `hivehook check`)\n";
     return kExitUsage;
   }
   std::string ignore = ignored_by(*key, *config);
@@ -99,11 +100,18 @@ int run_match(const Globals& g, const MatchOptions& o) {
 
 void add_match(CLI::App& app, Globals& g) {
   auto opts = std::make_shared<MatchOptions>();
-  CLI::App* cmd = app.add_subcommand("match", "Show how a key parses and which rules it fires, in order");
+  CLI::App* cmd = add_command(
+      app, g,
+      {.name = "match",
+       .summary = "Show how a key parses and which rules it fires, in order",
+       .details = "KEY is a path relative to landing, as S3 would name the object. Prints its table (the first "
+                  "folder), its hive partition (name=value folders, decoded), its name, whether an ignore pattern "
+                  "hides it, and every rule that matches, in the order they run. Nothing is read from the store.",
+       .exit_status = "0 shown (whether or not a rule matches); 2 invalid key, or invalid config or rules.",
+       .examples = "  hivehook match 'sales/region=eu/2024-01-01.csv'\n"
+                   "  hivehook match --json 'transactions/year=2023/month=03/day=15/t.csv'"});
   cmd->add_option("KEY", opts->key, "object key relative to landing, e.g. sales/year=2024/x.csv")->required();
   cmd->add_flag("--json", opts->json, "print one JSON object");
-  cmd->add_option("-c,--config", g.config, "config file (default: $HIVEHOOK_CONFIG, else ./hivehook.yaml)");
-  cmd->footer("Exit status: 0 shown (whether or not a rule matches), 2 invalid key or invalid config.");
   cmd->callback([&g, opts] { g.exit_code = run_match(g, *opts); });
 }
 

@@ -20,7 +20,7 @@ struct RetryOptions {
 
 int run_retry(Globals& g, const RetryOptions& o) {
   if (o.keys.empty() == !o.all_failed) {
-    std::cerr << "hivehook retry: give KEY... or --all-failed\n";
+    error(g) << "give KEY... or --all-failed\n";
     return kExitUsage;
   }
   auto config = load_config_or_report(g);
@@ -35,7 +35,7 @@ int run_retry(Globals& g, const RetryOptions& o) {
     for (const auto& k : o.keys) {
       auto found = quarantined_objects(*store, k);
       if (found.empty()) {
-        std::cerr << "hivehook retry: " << printable(k) << " is not quarantined\n";
+        error(g) << "" << printable(k) << " is not quarantined\n";
         rc = kExitFailure;
       }
       todo.insert(todo.end(), found.begin(), found.end());
@@ -47,14 +47,14 @@ int run_retry(Globals& g, const RetryOptions& o) {
     std::filesystem::path to = config->landing / obj.key;
     std::error_code ec;
     if (!std::filesystem::exists(from, ec)) {
-      std::cerr << "hivehook retry: " << from.string() << " is gone\n";
+      error(g) << "" << from.string() << " is gone\n";
       rc = kExitFailure;
       continue;
     }
     std::filesystem::create_directories(to.parent_path(), ec);
     // RENAME_NOREPLACE: never clobber a file that landed at that key meanwhile.
     if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
-      std::cerr << "hivehook retry: cannot move " << from.string() << " to " << to.string() << ": "
+      error(g) << "cannot move " << from.string() << " to " << to.string() << ": "
                 << std::strerror(errno) << "\n";
       rc = kExitFailure;
       continue;
@@ -69,9 +69,19 @@ int run_retry(Globals& g, const RetryOptions& o) {
 }  // namespace
 
 void add_retry(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand("retry", "Put quarantined objects back into landing to run again.");
+  auto* cmd = add_command(
+      app, g,
+      {.name = "retry",
+       .summary = "Put quarantined objects back into landing to run again",
+       .details = "Moves each quarantined object (the latest arrival at its key) from quarantine/ back to its key "
+                  "in landing, never over a file that landed there meanwhile, and removes its .error.json. The "
+                  "daemon (or the next scan) discovers it as a new arrival and runs every matching rule again.",
+       .exit_status = "0 every object moved; 1 a key was not quarantined or could not be moved; 2 usage error "
+                      "(neither KEY nor --all-failed) or invalid config.",
+       .examples = "  hivehook retry transactions/year=2023/month=03/day=16/transactions_2023-03-16.csv\n"
+                   "  hivehook retry --all-failed"});
   auto o = std::make_shared<RetryOptions>();
-  cmd->add_option("keys", o->keys, "keys of quarantined objects");
+  cmd->add_option("KEY", o->keys, "keys of quarantined objects");
   cmd->add_flag("--all-failed", o->all_failed, "every object whose latest arrival is quarantined");
   cmd->callback([&g, o] { g.exit_code = run_retry(g, *o); });
 }

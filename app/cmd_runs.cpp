@@ -54,7 +54,7 @@ int run_runs(Globals& g, const RunsOptions& o) {
   std::printf("%-24s  %-11s  %-20s  %3s  %6s  %9s  %s\n", "STARTED", "STATE", "RULE", "TRY", "EXIT", "DURATION", "KEY");
   for (const auto& r : runs) {
     std::string exit = r.exit_code ? std::to_string(*r.exit_code) : r.signal ? "sig" + std::to_string(*r.signal) : "-";
-    std::string dur = r.duration_ms ? std::to_string(*r.duration_ms) + "ms" : "-";
+    std::string dur = r.duration_ms ? human_duration(*r.duration_ms) : "-";
     std::printf("%-24s  %-11s  %-20s  %3d  %6s  %9s  %s\n", time_text(r.started_at).c_str(),
                 std::string(to_string(r.state)).c_str(), r.rule.c_str(), r.attempt, exit.c_str(), dur.c_str(),
                 printable(r.key).c_str());
@@ -67,12 +67,22 @@ int run_runs(Globals& g, const RunsOptions& o) {
 }  // namespace
 
 void add_runs(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand("runs", "Run history with exit codes, durations and results (newest last).");
+  auto* cmd = add_command(
+      app, g,
+      {.name = "runs",
+       .summary = "Run history with exit codes, durations and results (newest last)",
+       .details = "One line per run: when it started, its state (started, succeeded, failed, timed_out, "
+                  "interrupted), rule, attempt, exit code or signal, duration and key; then the error and the "
+                  "result JSON the job wrote to $HIVEHOOK_RESULT, and with --output the tail of its stderr. "
+                  "--json prints exact figures (duration_ms) for scripts.",
+       .exit_status = "0 printed; 2 invalid config or no state DB yet.",
+       .examples = "  hivehook runs --failed --output\n"
+                   "  hivehook runs --rule transactions-etl --limit 0 --json"});
   auto o = std::make_shared<RunsOptions>();
   cmd->add_flag("--failed", o->failed, "only failed and timed-out runs");
-  cmd->add_option("--key", o->key, "only runs whose key starts with this prefix");
-  cmd->add_option("--rule", o->rule, "only runs of this rule");
-  cmd->add_option("--limit", o->limit, "the newest N runs (0: all)")->capture_default_str();
+  cmd->add_option("--key", o->key, "only runs whose key starts with this prefix")->type_name("PREFIX");
+  cmd->add_option("--rule", o->rule, "only runs of this rule")->type_name("RULE");
+  cmd->add_option("--limit", o->limit, "the newest N runs (0: all)")->capture_default_str()->type_name("N");
   cmd->add_flag("--output", o->output, "include the stdout/stderr tails");
   cmd->add_flag("--json", o->json, "a JSON array");
   cmd->callback([&g, o] { g.exit_code = run_runs(g, *o); });

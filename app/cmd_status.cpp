@@ -1,4 +1,4 @@
-// `hivehook status [--json]`: daemon up or not, objects by state, queue, running jobs, outbox, recent failures.
+// `hivehook status [--json]`: the daemon, what is happening now, and the totals since the state DB began.
 #include <iostream>
 
 #include "app/cli_support.h"
@@ -8,25 +8,42 @@
 namespace hivehook::cli {
 
 namespace {
+
+std::string plural(int64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 int run_status(Globals& g, bool json) {
   auto config = load_config_or_report(g);
   if (!config) return kExitUsage;
   std::string role;
   auto pid = OwnerLock::holder(config->state, &role);
-  auto store = open_reader(*config, g);
+  std::unique_ptr<Store> store;
+  std::error_code ec;
+  if (std::filesystem::exists(config->state, ec)) store = open_reader(*config, g);
+  if (!store && g.exit_code != kExitOk) return g.exit_code;  // a DB that exists but cannot be read
   nlohmann::json out;
   out["daemon"] = {{"running", pid.has_value()}};
   if (pid) out["daemon"]["pid"] = *pid, out["daemon"]["mode"] = role;
   out["state_db"] = config->state.string();
   if (!store) {
     if (json) std::cout << out.dump(2) << "\n";
-    else std::cout << "daemon: " << (pid ? "running" : "not running") << "\nno state DB yet\n";
+    else std::cout << "daemon:   " << (pid ? "running" : "not running") << "\nstate:    no state DB yet at "
+                   << config->state.string() << "\n";
     return kExitOk;
   }
+  auto now = present_counts(*store);
   auto c = status_counts(*store);
+  out["now"] = {{"in_progress", now.in_progress},       {"left_in_landing", now.left_in_landing},
+                {"in_quarantine", now.in_quarantine},   {"running", now.running},
+                {"queued", now.queued},                 {"retry_wait", now.retry_wait},
+                {"outbox_pending", now.outbox_pending}};
+  out["totals"] = {{"objects", c.objects},
+                   {"notifications", {{"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}}}};
+  // Kept for scripts written against the first form of `status --json`.
   out["objects"] = c.objects;
-  out["queue"] = {{"queued", c.tasks["queued"]}, {"retry_wait", c.tasks["retry_wait"]}};
-  out["running_jobs"] = c.runs_in_flight;
+  out["queue"] = {{"queued", now.queued}, {"retry_wait", now.retry_wait}};
+  out["running_jobs"] = now.running;
   out["outbox"] = {{"pending", c.outbox["pending"]}, {"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}};
   nlohmann::json dead = nlohmann::json::array();
   for (const auto& o : dead_notifications(*store, 20)) {
@@ -51,15 +68,19 @@ int run_status(Globals& g, bool json) {
     std::cout << safe_dump(out, 2) << "\n";
     return kExitOk;
   }
-  std::cout << "daemon:   " << (pid ? "running (pid " + std::to_string(*pid) + ", " + role + ")" : "not running") << "\n";
-  std::cout << "state:    " << config->state.string() << "\n";
-  std::cout << "objects: ";
-  if (c.objects.empty()) std::cout << " none";
+  std::cout << "daemon:   " << (pid ? "running (pid " + std::to_string(*pid) + ", " + role + ")" : "not running") << "\n"
+            << "state:    " << config->state.string() << "\n"
+            << "now:      " << now.in_progress << " in landing being processed, " << now.in_quarantine
+            << " in quarantine, " << now.running << " running, " << now.queued + now.retry_wait << " waiting ("
+            << now.queued << " for a worker, " << now.retry_wait << " to retry)\n";
+  if (now.left_in_landing > 0)
+    std::cout << "          " << plural(now.left_in_landing, "key", "keys")
+              << " left in landing on purpose (unmatched, or action keep)\n";
+  std::cout << "outbox:   " << now.outbox_pending << " pending\n"
+            << "totals:  ";
+  if (c.objects.empty()) std::cout << " no objects yet";
   for (auto& [state, n] : c.objects) std::cout << " " << state << "=" << n;
-  std::cout << "\nqueue:    " << c.tasks["queued"] << " queued, " << c.runs_in_flight << " running, "
-            << c.tasks["retry_wait"] << " waiting to retry\n";
-  std::cout << "outbox:   " << c.outbox["pending"] << " pending, " << c.outbox["sent"] << " sent, " << c.outbox["dead"]
-            << " dead\n";
+  std::cout << "\n          notifications: " << c.outbox["sent"] << " sent, " << c.outbox["dead"] << " given up\n";
   if (!dead.empty()) {
     std::cout << "dead notifications:\n";
     for (auto& d : dead)
@@ -79,7 +100,20 @@ int run_status(Globals& g, bool json) {
 }  // namespace
 
 void add_status(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand("status", "Daemon up or not, objects by state, queue, running jobs, outbox, failures.");
+  auto* cmd = add_command(
+      app, g,
+      {.name = "status",
+       .summary = "The daemon, what is happening now, and the totals so far",
+       .details = "daemon: whether a run or scan owns the state DB, and its pid.\n\n"
+                  "now: objects in landing being processed, objects in quarantine now (the latest arrival at their "
+                  "key; what retry --all-failed would move), runs running, tasks waiting for a worker or for their "
+                  "retry, notifications not yet delivered.\n\n"
+                  "totals: every object by final state since the state DB was created (history: a quarantined "
+                  "object that was retried still counts as quarantined there), notifications sent and given up; "
+                  "then dead notifications and the latest failed runs.\n\n"
+                  "Works while the daemon runs (the store is read, never written).",
+       .exit_status = "0 printed (also when no state DB exists yet); 2 invalid config or an unreadable state DB.",
+       .examples = "  hivehook status\n  hivehook status --json | jq .now"});
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "one JSON object");
   cmd->callback([&g, json] { g.exit_code = run_status(g, *json); });

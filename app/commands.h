@@ -1,4 +1,7 @@
-// The CLI: one file per command (app/cmd_<name>.cpp), each registering itself on the root app.
+// The CLI: one file per command (app/cmd_<name>.cpp), each registering itself on the root app
+// through add_command (app/cli_support.h), which also records the command's documentation for the
+// man pages and shell completion (app/man_page.h, app/completion.h): --help, man and completion
+// are generated from the same CLI11 tree and cannot drift apart.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -6,13 +9,14 @@
 
 namespace hivehook::cli {
 
-// Exit codes (DESIGN.md): 0 ok, 1 failure of the work, 2 usage or config error.
+// Exit codes (docs/cli.md): 0 ok, 1 failure of the work, 2 usage or config error.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
 struct Globals {
-  std::string config;  // -c FILE (else $HIVEHOOK_CONFIG, else ./hivehook.yaml)
+  std::string config;   // -c FILE (else $HIVEHOOK_CONFIG, else ./hivehook.yaml, else /etc/hivehook/hivehook.yaml)
+  std::string command;  // the subcommand being run ("status"), for error messages
   int exit_code = kExitOk;
 };
 
@@ -24,5 +28,7 @@ void add_status(CLI::App& app, Globals& g);
 void add_audit(CLI::App& app, Globals& g);
 void add_runs(CLI::App& app, Globals& g);
 void add_retry(CLI::App& app, Globals& g);
+void add_completion(CLI::App& app, Globals& g);
+void add_manpages(CLI::App& app, Globals& g);
 
 }  // namespace hivehook::cli

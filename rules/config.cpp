@@ -28,6 +28,13 @@ std::string display_path(const fs::path& path) {
 fs::path resolve_config_path(const std::string& cli_value) {
   if (!cli_value.empty()) return cli_value;
   if (const char* env = std::getenv("HIVEHOOK_CONFIG"); env && *env) return env;
+  std::error_code ec;
+#ifdef HIVEHOOK_SYSCONFDIR
+  // An installed service's config, for `hivehook status` typed on the server.
+  if (fs::path system = fs::path(HIVEHOOK_SYSCONFDIR) / "hivehook" / "hivehook.yaml";
+      !fs::exists("hivehook.yaml", ec) && fs::exists(system, ec))
+    return system;
+#endif
   return "hivehook.yaml";
 }
 

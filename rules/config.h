@@ -85,7 +85,8 @@ std::optional<Config> load_config_lenient(const std::filesystem::path& file, Dia
 // A path as shown in messages: relative to the current directory when below it, else absolute.
 std::string display_path(const std::filesystem::path& path);
 
-// Where the config comes from: -c FILE, else $HIVEHOOK_CONFIG, else ./hivehook.yaml.
+// Where the config comes from: -c FILE, else $HIVEHOOK_CONFIG, else ./hivehook.yaml, else
+// /etc/hivehook/hivehook.yaml when that exists (HIVEHOOK_SYSCONFDIR at build time).
 std::filesystem::path resolve_config_path(const std::string& cli_value);
 
 }  // namespace hivehook

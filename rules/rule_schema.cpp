@@ -87,6 +87,35 @@ std::optional<std::string> check_command(const Value& v, Reader& rd) {
   return std::nullopt;
 }
 
+// Does a command argument look like a file named relative to the job's cwd ("scripts/etl.py",
+// "load.sh")? Options, placeholders, ${VAR}s, URLs and key=value pairs are not.
+bool looks_like_relative_file(const std::string& a) {
+  if (a.empty() || a.front() == '-' || a.front() == '/') return false;
+  if (a.find_first_of("{$:= \t") != std::string::npos) return false;
+  if (a.find('/') != std::string::npos) return true;
+  static const std::vector<std::string_view> scripts{".py", ".sh", ".bash", ".js", ".mjs", ".cjs", ".ts", ".rb",
+                                                     ".pl", ".php", ".lua", ".R", ".jar", ".sql", ".awk"};
+  return std::any_of(scripts.begin(), scripts.end(), [&](std::string_view ext) {
+    return a.size() > ext.size() && a.compare(a.size() - ext.size(), ext.size(), ext) == 0;
+  });
+}
+
+// A command's relative file arguments, as the job will see them from its cwd: with
+// `[python3, scripts/etl.py, "{path}"]` and the wrong cwd, the job would only fail at run time
+// (and be quarantined after its retries).
+void check_relative_files(JobSpec& j, const YAML::Node& node, Reader& rd) {
+  const auto* cmd = std::get_if<CommandJob>(&j.kind);
+  const YAML::Node list = node["command"];
+  if (!cmd || !list || !list.IsSequence()) return;
+  for (size_t i = 1; i < cmd->argv.size() && i < list.size(); ++i) {
+    const std::string& a = cmd->argv[i];
+    std::error_code ec;
+    if (looks_like_relative_file(a) && !fs::exists(j.cwd / a, ec))
+      rd.warning(list[i].Mark(), "'" + a + "' does not exist relative to the job's cwd '" + display_path(j.cwd) +
+                                     "' (yet)");
+  }
+}
+
 // Every name in a `notify:` list must be a target of the config's `notify:`.
 void check_targets(const Value& v, Reader& rd) {
   if (!rd.config) return;
@@ -228,6 +257,7 @@ const Mapping<JobSpec>& job_schema() {
                .set = [](JobSpec& j, const Value& v, Reader&) { j.timeout = v.dur; }},
           },
       .exactly_one_of = {{"command", "lambda", "builtin"}},
+      .finish = check_relative_files,
   };
   return m;
 }

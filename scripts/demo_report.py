@@ -1,9 +1,14 @@
 #!/usr/bin/python3
-"""Summaries `make demo` prints: rows loaded/rejected, why files were quarantined, webhooks received."""
+"""Summaries `make demo` prints: rows loaded/rejected, timing, why files were quarantined, webhooks received."""
 import json
 import pathlib
 import sys
 from collections import Counter
+from datetime import datetime
+
+
+def _ms(rfc3339):
+    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp() * 1000
 
 
 def rows(runs_json):
@@ -26,14 +31,39 @@ def rows(runs_json):
     retried = Counter(r["key"] for r in runs if r["state"] != "succeeded")
     for key, n in sorted(retried.items()):
         print(f"  {n} failed attempt(s): {key}")
+    # Timing: from the first run's start to the last run's end, every rule included (the
+    # dimension loads, the transaction days, the file that failed).
+    ended = [r for r in runs if r.get("ended")]
+    if ended:
+        span_ms = max(_ms(r["ended"]) for r in ended) - min(_ms(r["started"]) for r in runs)
+        keys = len({r["key"] for r in runs})
+        span = max(span_ms, 1) / 1000
+        print(f"  timing: {keys} files in {span:.2f} s from the first job's start to the last one's end "
+              f"= {keys / span:,.1f} files/s, {total['rows_read'] / span:,.0f} rows/s")
 
 
 def quarantine(folder):
+    """Each quarantined key with its failed runs, the job's last stderr lines in full (the object's
+    absolute path, already named by the key, shortened to its basename)."""
     for path in sorted(pathlib.Path(folder).rglob("*.error.json")):
         e = json.loads(path.read_text())
+        print(f"  {e['key']}")
         for r in e["failed_runs"]:
-            why = " ".join(r["stderr_tail"].split())[:150]
-            print(f"  {e['key']}: rule {r['rule']}, exit {r.get('exit_code')}: {why}")
+            code = r.get("exit_code")
+            kind = " (bad input: not retried)" if code == 65 else ""
+            print(f"    rule {r['rule']}, attempt {r['attempt']}: {r.get('error') or r['state']}{kind}")
+            lines = [l for l in r.get("stderr_tail", "").splitlines() if l.strip()][-3:]
+            for line in lines:
+                for word in line.split():
+                    if word.rstrip(":").endswith("/" + e["key"]):
+                        line = line.replace(word.rstrip(":"), pathlib.PurePosixPath(e["key"]).name)
+                print("      " + line)
+
+
+def shorten(width):
+    """stdin to stdout, each line cut to `width` characters (not bytes) with an ellipsis."""
+    for line in sys.stdin.read().splitlines():
+        print(line if len(line) <= width else line[:width - 1] + "…")
 
 
 def webhooks(log):
@@ -55,5 +85,7 @@ if __name__ == "__main__":
         rows(sys.stdin.read())
     elif what == "quarantine":
         quarantine(sys.argv[2])
+    elif what == "shorten":
+        shorten(int(sys.argv[2]))
     elif what == "webhooks":
         webhooks(sys.argv[2])

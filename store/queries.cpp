@@ -91,4 +91,34 @@ std::vector<ObjectRecord> quarantined_objects(Store& store, const std::optional<
   return out;
 }
 
+PresentCounts present_counts(Store& store) {
+  PresentCounts c;
+  auto& db = store.db();
+  // The latest arrival per key, for the states that describe where a key's file is now.
+  auto latest = db.prepare(
+      "SELECT o.state, COUNT(*) FROM objects o WHERE o.state IN ('quarantined','unmatched','kept','failed_kept')"
+      " AND o.id = (SELECT MAX(id) FROM objects WHERE key = o.key) GROUP BY o.state");
+  while (latest.step()) {
+    if (latest.text(0) == "quarantined") c.in_quarantine = latest.int64(1);
+    else c.left_in_landing += latest.int64(1);
+  }
+  auto open = db.prepare("SELECT COUNT(*) FROM objects WHERE state IN ('pending','succeeded','failed')");
+  if (open.step()) c.in_progress = open.int64(0);
+  auto tasks = db.prepare("SELECT state, COUNT(*) FROM tasks WHERE state IN ('queued','retry_wait') GROUP BY state");
+  while (tasks.step()) (tasks.text(0) == "queued" ? c.queued : c.retry_wait) = tasks.int64(1);
+  auto runs = db.prepare("SELECT COUNT(*) FROM runs WHERE state='started'");
+  if (runs.step()) c.running = runs.int64(0);
+  auto outbox = db.prepare("SELECT COUNT(*) FROM outbox WHERE state='pending'");
+  if (outbox.step()) c.outbox_pending = outbox.int64(0);
+  return c;
+}
+
+std::map<std::string, int64_t> objects_updated_since(Store& store, int64_t since_ms) {
+  std::map<std::string, int64_t> out;
+  auto st = store.db().prepare("SELECT state, COUNT(*) FROM objects WHERE updated_at >= ? GROUP BY state");
+  st.bind(1, since_ms);
+  while (st.step()) out[st.text(0)] = st.int64(1);
+  return out;
+}
+
 }  // namespace hivehook

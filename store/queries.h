@@ -37,6 +37,22 @@ std::vector<AuditEvent> list_events(Store& store, const EventFilter& f);
 
 std::vector<OutboxRecord> dead_notifications(Store& store, int limit);
 
+// What is true now, as opposed to the totals of status_counts (`hivehook status`).
+struct PresentCounts {
+  int64_t in_progress = 0;      // arrivals not decided or not yet moved: pending, succeeded, failed
+  int64_t left_in_landing = 0;  // keys whose latest arrival stays in landing by design: unmatched, kept, failed_kept
+  int64_t in_quarantine = 0;    // keys whose latest arrival is quarantined (what `retry --all-failed` moves)
+  int64_t running = 0;          // runs started and not ended
+  int64_t queued = 0;           // tasks waiting for a worker
+  int64_t retry_wait = 0;       // tasks waiting out their backoff
+  int64_t outbox_pending = 0;   // notifications not yet delivered nor given up
+};
+PresentCounts present_counts(Store& store);
+
+// Objects whose state was last changed at or after `since_ms` (unix ms), counted by that state:
+// what one `hivehook scan` decided (state → count).
+std::map<std::string, int64_t> objects_updated_since(Store& store, int64_t since_ms);
+
 // Objects whose latest arrival at their key ended quarantined.
 std::vector<ObjectRecord> quarantined_objects(Store& store, const std::optional<std::string>& key = std::nullopt);
 

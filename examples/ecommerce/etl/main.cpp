@@ -1,12 +1,16 @@
 // hivehook-etl: the e-commerce example's job. See examples/ecommerce/README.md.
 #include <cstdio>
+#include <clocale>
 #include <cstdlib>
+#include <cwchar>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <wchar.h>  // wcwidth (POSIX)
 
 #include "etl/job.h"
 #include "etl/warehouse.h"
@@ -55,10 +59,25 @@ std::string printable(const std::optional<std::string>& v) {
   return out;
 }
 
-// Columns on screen: UTF-8 continuation bytes take no column.
+// Columns on a terminal: wcwidth(3) of each character (East Asian wide ones take 2, combining
+// marks 0), decoded as UTF-8 whatever the caller's locale; an undecodable byte counts as 1.
 std::size_t display_width(const std::string& s) {
+  static const bool utf8 = std::setlocale(LC_CTYPE, "C.UTF-8") != nullptr;
   std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  std::mbstate_t st{};
+  for (std::size_t i = 0; i < s.size();) {
+    wchar_t wc;
+    std::size_t len = utf8 ? std::mbrtowc(&wc, s.data() + i, s.size() - i, &st) : static_cast<std::size_t>(-1);
+    if (len == 0 || len > s.size() - i) {  // NUL, invalid or truncated: one column per byte
+      st = {};
+      n += 1;
+      i += 1;
+      continue;
+    }
+    int w = ::wcwidth(wc);
+    n += w < 0 ? 1 : static_cast<std::size_t>(w);
+    i += len;
+  }
   return n;
 }
 
