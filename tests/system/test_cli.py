@@ -1,0 +1,288 @@
+"""The CLI as operators meet it, on the real binary: one error style, -c and documentation on every
+command, man pages and completion generated from the same source as --help, `check --env-file`,
+`check` warnings for files a job names, `status` now vs totals, human durations, `scan`'s summary.
+
+Run: cd tests/system && HIVEHOOK_BIN=/path/to/hivehook /usr/bin/python3 -m unittest -v test_cli
+"""
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import tempfile
+import textwrap
+import unittest
+
+from harness import BIN, Deployment, wait_until
+
+COMMANDS = ["run", "scan", "check", "match", "status", "audit", "runs", "retry", "completion"]
+
+
+def hivehook(*args, env=None, cwd=None):
+    e = dict(os.environ)
+    e.pop("HIVEHOOK_CONFIG", None)
+    e.update(env or {})
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=60, env=e, cwd=cwd)
+
+
+def help_options(text):
+    """Long and short option names in a --help text's Options section."""
+    section = text.split("Options:", 1)[1].split("\n\n", 1)[0]
+    return set(re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", section))
+
+
+class Errors(unittest.TestCase):
+    def test_unknown_command_is_named_with_a_suggestion(self):
+        r = hivehook("stauts")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("hivehook: unknown command 'stauts' (did you mean 'status'?)", r.stderr)
+        self.assertIn("Run 'hivehook --help'", r.stderr)
+        r = hivehook("bogus")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown command 'bogus'", r.stderr)
+        self.assertNotIn("A subcommand is required", r.stderr)
+
+    def test_unknown_command_after_the_config_option(self):
+        r = hivehook("-c", "x.yaml", "bogus")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown command 'bogus'", r.stderr)
+
+    def test_no_command_lists_the_commands(self):
+        r = hivehook()
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("hivehook: a command is required: run, scan, check", r.stderr)
+
+    def test_option_errors_name_the_command_and_its_help(self):
+        r = hivehook("runs", "--bogus")
+        self.assertEqual(r.returncode, 2)
+        self.assertRegex(r.stderr, r"^hivehook runs: .*--bogus")
+        self.assertIn("Run 'hivehook runs --help' for usage.", r.stderr)
+
+    def test_missing_config_is_the_same_message_in_every_reading_command(self):
+        missing = "/nonexistent/hivehook.yaml"
+        for cmd in (["status"], ["runs"], ["audit"], ["retry", "--all-failed"], ["check"], ["match", "a/b.csv"]):
+            r = hivehook(*cmd, "-c", missing)
+            self.assertEqual(r.returncode, 2, cmd)
+            self.assertEqual(r.stderr, f"hivehook {cmd[0]}: config file '{missing}' not found "
+                                       "(use -c FILE or $HIVEHOOK_CONFIG)\n", cmd)
+
+
+class HelpManCompletion(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.man = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-man-"))
+        r = hivehook("manpages", "--out", str(cls.man))
+        assert r.returncode == 0, r.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.man, ignore_errors=True)
+
+    def test_every_command_takes_the_config_option_in_its_help(self):
+        for cmd in COMMANDS:
+            r = hivehook(cmd, "--help")
+            self.assertEqual(r.returncode, 0, cmd)
+            self.assertIn("-c,--config FILE", r.stdout, cmd)
+            self.assertIn("Exit status:", r.stdout, cmd)
+
+    def test_root_help_lists_every_command_and_hides_the_build_helper(self):
+        r = hivehook("--help")
+        for cmd in COMMANDS:
+            self.assertRegex(r.stdout, rf"\n  {cmd} ", cmd)
+        self.assertNotIn("manpages", r.stdout)
+
+    def test_a_man_page_per_command(self):
+        self.assertEqual(sorted(p.name for p in self.man.iterdir()),
+                         sorted(["hivehook.1"] + [f"hivehook-{c}.1" for c in COMMANDS]))
+
+    def test_man_pages_render_and_list_exactly_the_options_of_help(self):
+        """The man page and --help come from one source: the same option names, the same summary."""
+        for cmd in COMMANDS:
+            page = subprocess.run(["man", "-l", "-P", "cat", str(self.man / f"hivehook-{cmd}.1")],
+                                  capture_output=True, text=True, env={**os.environ, "MANWIDTH": "200"}, timeout=60)
+            self.assertEqual(page.returncode, 0, page.stderr)
+            self.assertEqual(page.stderr.strip(), "", f"{cmd}: groff warnings")
+            text = re.sub(r".\x08", "", page.stdout)
+            help_text = hivehook(cmd, "--help").stdout
+            options = text.split("OPTIONS", 1)[1].split("EXIT STATUS", 1)[0]
+            self.assertEqual(set(re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", options)) & help_options(help_text),
+                             help_options(help_text), cmd)
+            summary = help_text.splitlines()[0].rstrip(".")
+            self.assertIn(f"hivehook-{cmd} - {summary}", text)
+
+    def test_man_page_synopsis_names_positional_arguments(self):
+        page = (self.man / "hivehook-match.1").read_text()
+        self.assertIn(r"\fIKEY\fR", page)
+
+    def test_bash_completion_completes_commands_options_and_words(self):
+        script = hivehook("completion", "bash").stdout
+
+        def complete(*words):
+            words_q = " ".join(f"'{w}'" for w in words)
+            out = subprocess.run(["bash", "-c", script + f"\nCOMP_WORDS=(hivehook {words_q}); COMP_CWORD={len(words)};"
+                                  ' _hivehook; printf "%s\\n" "${COMPREPLY[@]}"'],
+                                 capture_output=True, text=True, timeout=30)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return set(out.stdout.split())
+
+        self.assertEqual(complete("st"), {"status"})
+        self.assertEqual(complete("-c", "x.yaml", "ru"), {"run", "runs"})
+        self.assertIn("--failed", complete("runs", "--"))
+        self.assertEqual(complete("completion", ""), {"-h", "--help", "-c", "--config", "bash", "zsh"})
+        self.assertIn("--env-file", complete("check", "--e"))
+
+    def test_zsh_completion_registers_for_hivehook(self):
+        folder = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-zsh-"))
+        try:
+            (folder / "_hivehook").write_text(hivehook("completion", "zsh").stdout)
+            r = subprocess.run(["zsh", "-f", "-c", f"fpath=({folder} $fpath); autoload -Uz compinit; "
+                                f"compinit -u -D; print -r -- $_comps[hivehook]; zsh -n {folder}/_hivehook"],
+                               capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": str(folder)})
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout.strip(), "_hivehook")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+class Check(unittest.TestCase):
+    def setUp(self):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-cli-"))
+        (self.dir / "rules").mkdir()
+        (self.dir / "hivehook.yaml").write_text(textwrap.dedent("""\
+            landing: landing
+            notify:
+              hook: {webhook: "${HOOK_URL}", secret: "${HOOK_SECRET}"}
+            """))
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def rules(self, text):
+        (self.dir / "rules" / "r.yaml").write_text(textwrap.dedent(text))
+
+    def check(self, *args, env=None):
+        return hivehook("check", "-c", str(self.dir / "hivehook.yaml"), *args, env=env)
+
+    def test_env_file_supplies_the_variables_in_systemd_format(self):
+        self.rules("rules: [{name: a, match: {prefix: a/}, job: {builtin: noop}}]\n")
+        r = self.check()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("environment variable 'HOOK_URL' is not set", r.stderr)
+        env = self.dir / "hivehook.env"
+        env.write_text('# secrets\nHOOK_URL="http://127.0.0.1:9/hook"\nHOOK_SECRET=\'s3 cr$t\'\n')
+        r = self.check("--env-file", str(env))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "config OK: 1 rule from rules/ (1 file); environment: 2 variables from --env-file\n")
+
+    def test_env_file_replaces_the_shell_environment(self):
+        """What the service would see: a variable set only in the calling shell does not count."""
+        self.rules("rules: [{name: a, match: {prefix: a/}, job: {builtin: noop}}]\n")
+        env = self.dir / "hivehook.env"
+        env.write_text("HOOK_URL=http://127.0.0.1:9/hook\n")
+        r = self.check("--env-file", str(env), env={"HOOK_SECRET": "from-the-shell"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("'HOOK_SECRET' is not set", r.stderr)
+        self.assertNotIn("HOOK_URL", r.stderr)
+
+    def test_env_file_problems_are_reported_with_their_line(self):
+        self.rules("rules: [{name: a, match: {prefix: a/}, job: {builtin: noop}}]\n")
+        env = self.dir / "hivehook.env"
+        env.write_text("HOOK_URL=http://h/\nHOOK_SECRET=x\nexport FOO=1\nJUSTTEXT\n")
+        r = self.check("--env-file", str(env))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"{env}:3: warning: 'export FOO' is not a valid variable name; line ignored", r.stderr)
+        self.assertIn(f"{env}:4: warning: no '=' in 'JUSTTEXT'; line ignored", r.stderr)
+        r = self.check("--env-file", str(self.dir / "missing.env"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("hivehook check: cannot read --env-file", r.stderr)
+
+    def test_warns_when_a_relative_file_argument_is_missing_from_the_jobs_cwd(self):
+        """cwd defaults to the rules file's folder: a script path written relative to the config's
+        folder instead would only fail at run time (and be quarantined after its retries)."""
+        (self.dir / "rules" / "jobs").mkdir()
+        (self.dir / "rules" / "jobs" / "load.py").write_text("print('hi')\n")
+        self.rules("""\
+            rules:
+              - name: wrong-cwd
+                match: {prefix: a/}
+                job: {command: [/usr/bin/python3, jobs/load.py, "{path}"], cwd: ..}
+              - name: right-cwd
+                match: {prefix: b/}
+                job: {command: [/usr/bin/python3, jobs/load.py, "{path}", --out, "x=1", "http://h/x", "${HOOK_URL}"]}
+              - name: bare-script
+                match: {prefix: c/}
+                job: {command: [/bin/sh, missing.sh]}
+            """)
+        env = {"HOOK_URL": "http://h/", "HOOK_SECRET": "x"}
+        r = self.check(env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stderr, r"r\.yaml:4:\d+: warning: 'jobs/load\.py' does not exist relative to the job's cwd "
+                                   + re.escape(f"'{self.dir}' (yet)"))
+        self.assertRegex(r.stderr, r"r\.yaml:10:\d+: warning: 'missing\.sh' does not exist relative to the job's cwd")
+        self.assertEqual(r.stderr.count("warning"), 2, r.stderr)
+        self.assertIn("2 warnings", r.stdout)
+
+
+class StatusRunsScan(unittest.TestCase):
+    def tearDown(self):
+        self.d.cleanup()
+
+    def test_status_separates_now_from_totals_after_a_retry(self):
+        """A quarantined file that was retried and then succeeded is history, not in quarantine now."""
+        self.d = d = Deployment("""\
+            rules:
+              - name: picky
+                match: {prefix: t/}
+                job: {command: [/bin/sh, -c, 'test -e "$0" || exit 65', "{fixed}"]}
+            """.replace("{fixed}", "FIXED"))
+        d.drop("t/a.csv")
+        r = d.cli("scan")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        s = json.loads(d.cli("status", "--json", check=True).stdout)
+        self.assertEqual(s["now"]["in_quarantine"], 1)
+        self.assertEqual(s["totals"]["objects"], {"quarantined": 1})
+        # Fixed: the job now succeeds for that file; retry puts it back and a scan archives it.
+        (d.dir / "rules" / "FIXED").write_text("")  # the job's cwd is the rules folder
+        d.cli("retry", "--all-failed", check=True)
+        self.assertEqual(d.cli("scan").returncode, 0)
+        s = json.loads(d.cli("status", "--json", check=True).stdout)
+        self.assertEqual(s["now"]["in_quarantine"], 0)
+        self.assertEqual(s["totals"]["objects"]["quarantined"], 1, "history stays in the totals")
+        self.assertEqual(s["totals"]["objects"]["archived"], 1)
+        text = d.cli("status", check=True).stdout.decode()
+        self.assertRegex(text, r"now: +0 in landing being processed, 0 in quarantine, 0 running, 0 waiting")
+        self.assertRegex(text, r"totals: +archived=1 quarantined=1")
+
+    def test_status_before_any_state_db(self):
+        self.d = d = Deployment("rules: [{name: n, match: {prefix: t/}, job: {builtin: noop}}]\n")
+        r = d.cli("status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no state DB yet", r.stdout.decode())
+
+    def test_scan_prints_one_summary_line_and_runs_shows_human_durations(self):
+        self.d = d = Deployment("""\
+            rules:
+              - name: slow
+                match: {prefix: t/}
+                job: {command: [/bin/sleep, "1.2"]}
+              - name: noop
+                match: {prefix: u/}
+                job: {builtin: noop}
+            """)
+        d.drop("t/a.csv")
+        d.drop("u/b.csv")
+        d.drop("v/unmatched.csv")
+        r = d.cli("scan")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout.decode(), r"^scan: 3 objects in \d+\.\d+s \(\d+\.\d/s\): 2 archived, 1 unmatched\n$")
+        runs = d.cli("runs", "--rule", "slow", check=True).stdout.decode()
+        self.assertRegex(runs, r"succeeded\s+slow\s+1\s+0\s+1\.\d\ds\s+t/a\.csv")
+        self.assertNotRegex(runs, r"\d+ms ")
+        # An empty landing: still one line.
+        r = d.cli("scan")
+        self.assertRegex(r.stdout.decode(), r"^scan: 0 objects in \S+\n$")
+
+
+if __name__ == "__main__":
+    unittest.main()

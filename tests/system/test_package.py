@@ -1,0 +1,213 @@
+"""`make install` and `make deb`, tested as an operator would use them, without touching this machine:
+the install tree (stripped binary, man pages, completion, systemd unit, example /etc/hivehook/), and
+the Debian package installed by dpkg into a scratch root (its postinst creating the hivehook user and
+folders there), then the daemon run from that root on the package's own config.
+
+Run: cd tests/system && HIVEHOOK_BUILD_DIR=/path/to/build /usr/bin/python3 -m unittest -v test_package
+"""
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+from harness import SOURCE, wait_until
+from test_notify import free_port
+
+BUILD = pathlib.Path(os.environ.get("HIVEHOOK_BUILD_DIR", SOURCE / "build"))
+
+
+def run(*args, env=None, **kw):
+    return subprocess.run(list(map(str, args)), capture_output=True, text=True, timeout=600,
+                          env={**os.environ, **(env or {})}, **kw)
+
+
+def install(destdir, prefix="/usr"):
+    r = run("cmake", "--install", BUILD, "--prefix", prefix, "--component", "hivehook", "--strip",
+            env={"DESTDIR": str(destdir)})
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def has_symbols(binary):
+    sections = run("readelf", "-S", "-W", binary).stdout
+    return ".symtab" in sections or ".debug_info" in sections
+
+
+class Install(unittest.TestCase):
+    def setUp(self):
+        self.dest = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-install-"))
+
+    def tearDown(self):
+        shutil.rmtree(self.dest, ignore_errors=True)
+
+    def test_install_tree_under_a_prefix_and_destdir(self):
+        install(self.dest, "/opt/hh")
+        root = self.dest / "opt/hh"
+        binary = root / "bin/hivehook"
+        self.assertTrue(os.access(binary, os.X_OK))
+        self.assertFalse(has_symbols(binary), "installed stripped")
+        self.assertLess(binary.stat().st_size, 20 << 20)
+        self.assertTrue((root / "share/hivehook/lambda_bootstrap.py").is_file())
+        pages = sorted(p.name for p in (root / "share/man/man1").iterdir())
+        self.assertIn("hivehook.1", pages)
+        self.assertIn("hivehook-run.1", pages)
+        self.assertTrue((root / "share/bash-completion/completions/hivehook").is_file())
+        self.assertTrue((root / "share/zsh/vendor-completions/_hivehook").is_file())
+        unit = (root / "lib/systemd/system/hivehook.service").read_text()
+        self.assertIn("ExecStart=/opt/hh/bin/hivehook run -c /etc/hivehook/hivehook.yaml", unit)
+        self.assertNotIn("@BINDIR@", unit)
+        self.assertTrue((root / "lib/sysusers.d/hivehook.conf").is_file())
+        self.assertTrue((root / "lib/tmpfiles.d/hivehook.conf").is_file())
+        etc = self.dest / "etc/hivehook"
+        self.assertTrue((etc / "hivehook.yaml").is_file())
+        self.assertTrue((etc / "rules/10-example.yaml").is_file())
+        self.assertEqual((etc / "hivehook.env").stat().st_mode & 0o777, 0o600, "secrets readable by root only")
+        # The installed binary finds its runtime files and reads the installed example config.
+        r = run(binary, "check", "-c", etc / "hivehook.yaml")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("config OK: 1 rule", r.stdout)
+
+    def test_reinstall_keeps_an_edited_config(self):
+        install(self.dest)
+        config = self.dest / "etc/hivehook/hivehook.yaml"
+        config.write_text("# mine\nlanding: /srv/landing\n")
+        r = install(self.dest)
+        self.assertIn("Keeping the existing /etc/hivehook/", r.stdout)
+        self.assertEqual(config.read_text(), "# mine\nlanding: /srv/landing\n")
+
+
+@unittest.skipUnless(shutil.which("dpkg") and shutil.which("cpack"), "needs dpkg and cpack")
+class DebianPackage(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.work = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-deb-"))
+        r = run("cpack", "-G", "DEB", "--config", BUILD / "CPackConfig.cmake", "-B", cls.work / "cpack",
+                "-D", f"CPACK_OUTPUT_FILE_PREFIX={cls.work}")
+        assert r.returncode == 0, r.stdout + r.stderr
+        cls.deb = next(cls.work.glob("hivehook_*.deb"))
+        # A scratch root with an empty dpkg database; the package's dependencies are this machine's.
+        cls.root = cls.work / "root"
+        for d in ("var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers"):
+            (cls.root / d).mkdir(parents=True)
+        for f in ("var/lib/dpkg/status", "var/lib/dpkg/available"):
+            (cls.root / f).touch()
+        cls.dpkg = run("dpkg", f"--root={cls.root}", "--force-script-chrootless", "--force-depends",
+                       "--force-not-root", "--log=/dev/null", "-i", cls.deb)
+
+    @classmethod
+    def tearDownClass(cls):
+        if not os.environ.get("KEEP"):
+            shutil.rmtree(cls.work, ignore_errors=True)
+
+    def test_control_fields(self):
+        info = run("dpkg-deb", "-f", self.deb).stdout
+        self.assertRegex(info, r"Package: hivehook\n")
+        depends = re.search(r"Depends: (.*)", info).group(1)
+        for lib in ("libyaml-cpp", "libsqlite3", "libcurl4", "libssl3", "systemd", "python3"):
+            self.assertIn(lib, depends)
+        conffiles = run("dpkg-deb", "--info", self.deb, "conffiles").stdout.split()
+        self.assertEqual(sorted(conffiles), ["/etc/hivehook/hivehook.env", "/etc/hivehook/hivehook.yaml",
+                                             "/etc/hivehook/rules/10-example.yaml"])
+
+    def test_dpkg_installs_it_and_postinst_creates_the_user_and_folders(self):
+        self.assertEqual(self.dpkg.returncode, 0, self.dpkg.stdout + self.dpkg.stderr)
+        status = (self.root / "var/lib/dpkg/status").read_text()
+        self.assertRegex(status, r"Package: hivehook\nStatus: install ok installed")
+        passwd = (self.root / "etc/passwd").read_text()
+        user = re.search(r"^hivehook:x:(\d+):(\d+):[^:]*:/var/lib/hivehook:(\S+)$", passwd, re.M)
+        self.assertIsNotNone(user, passwd)
+        self.assertIn("nologin", user.group(3))
+        landing = self.root / "var/lib/hivehook/landing"
+        st = landing.stat()
+        self.assertEqual(st.st_mode & 0o7777, 0o2770, "uploaders in group hivehook may write; setgid")
+        if os.geteuid() == 0:
+            self.assertEqual((st.st_uid, st.st_gid), (int(user.group(1)), int(user.group(2))))
+        self.assertFalse(has_symbols(self.root / "usr/bin/hivehook"))
+
+    def test_man_page_of_the_package(self):
+        page = run("man", "-l", "-P", "cat", self.root / "usr/share/man/man1/hivehook-run.1", env={"MANWIDTH": "100"})
+        self.assertEqual(page.returncode, 0, page.stderr)
+        self.assertIn("hivehook-run - Run the daemon", re.sub(r".\x08", "", page.stdout))
+
+    def test_systemd_unit_verifies_and_rates_well(self):
+        unit = self.root / "usr/lib/systemd/system/hivehook.service"
+        text = unit.read_text()
+        for line in ("Type=notify", "ExecStart=/usr/bin/hivehook run -c /etc/hivehook/hivehook.yaml",
+                     "ExecReload=/bin/kill -HUP $MAINPID", "StateDirectory=hivehook", "ConfigurationDirectory=hivehook",
+                     "EnvironmentFile=-/etc/hivehook/hivehook.env", "Restart=always", "RestartPreventExitStatus=2",
+                     "WatchdogSec=", "User=hivehook"):
+            self.assertIn(line, text)
+        # verify wants the executables to exist on this machine: point ExecStart at the scratch root's.
+        probe = self.work / "verify" / "hivehook.service"
+        probe.parent.mkdir(exist_ok=True)
+        probe.write_text(text.replace("/usr/bin/hivehook", str(self.root / "usr/bin/hivehook")))
+        r = run("systemd-analyze", "verify", "--man=no", probe)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr.strip(), "")
+        r = run("systemd-analyze", "security", "--offline=yes", "--no-pager", unit)
+        exposure = float(re.search(r"Overall exposure level for hivehook.service: ([\d.]+)", r.stdout).group(1))
+        self.assertLessEqual(exposure, 2.0, r.stdout)
+
+    def test_daemon_runs_from_the_scratch_root_on_the_packaged_config(self):
+        """The packaged binary, config, rules and Lambda bootstrap work together, with the package's
+        folder permissions: run as the package's hivehook user, files dropped by another user of the
+        group (when this test runs as root)."""
+        root = self.root
+        config = (root / "etc/hivehook/hivehook.yaml").read_text()
+        port = free_port()
+        config = config.replace("/var/lib/hivehook", str(root / "var/lib/hivehook"))
+        config = config.replace("metrics: 127.0.0.1:9464", f"metrics: 127.0.0.1:{port}")
+        (root / "etc/hivehook/hivehook.yaml").write_text(config)
+        (root / "etc/hivehook/handlers").mkdir()
+        (root / "etc/hivehook/handlers/h.py").write_text("def handler(event, context):\n    return {'ok': 1}\n")
+        (root / "etc/hivehook/rules/20-lambda.yaml").write_text(
+            "rules:\n  - name: py\n    match: {prefix: lambda/}\n    job: {lambda: {handler: h.handler, code: ../handlers}}\n")
+        cmd = [str(root / "usr/bin/hivehook"), "run", "-c", str(root / "etc/hivehook/hivehook.yaml")]
+        gid = None
+        if os.geteuid() == 0:
+            passwd = (root / "etc/passwd").read_text()
+            uid, gid = re.search(r"^hivehook:x:(\d+):(\d+):", passwd, re.M).groups()
+            cmd = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"] + cmd
+            os.chmod(self.work, 0o755)  # the hivehook user walks down to the scratch root
+            os.chmod(root / "etc/hivehook/hivehook.yaml", 0o644)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HIVEHOOK_")}
+        log = open(self.work / "daemon.log", "wb")
+        proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
+        try:
+            url = f"http://127.0.0.1:{port}"
+
+            def healthy():
+                try:
+                    return urllib.request.urlopen(url + "/healthz", timeout=2).status == 200
+                except OSError:
+                    return proc.poll() is not None
+            wait_until(healthy, timeout=60, message="/healthz answers")
+            self.assertIsNone(proc.poll(), (self.work / "daemon.log").read_text())
+            # An uploader: another user in group hivehook, umask 022, making its own folders.
+            landing = root / "var/lib/hivehook/landing"
+            upload = ("umask 022; for k in incoming/a.csv lambda/b.json; do mkdir -p \"$(dirname \"$k\")\" "
+                      "&& echo x > \"$k.part\" && mv \"$k.part\" \"$k\"; done")
+            uploader = ["sh", "-c", upload]
+            if os.geteuid() == 0:
+                uploader = ["setpriv", "--reuid=65534", f"--regid={gid}", "--clear-groups", "--"] + uploader
+            r = subprocess.run(uploader, cwd=landing, capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            archive = root / "var/lib/hivehook/archive"
+            wait_until(lambda: (archive / "incoming/a.csv").exists() and (archive / "lambda/b.json").exists(),
+                       timeout=60, message="both files archived")
+            r = run(root / "usr/bin/hivehook", "runs", "--json", "-c", root / "etc/hivehook/hivehook.yaml")
+            self.assertIn('"ok": 1', r.stdout, r.stderr)
+        finally:
+            proc.terminate()
+            rc = proc.wait(timeout=60)
+            log.close()
+        self.assertEqual(rc, 0, (self.work / "daemon.log").read_text())
+
+
+if __name__ == "__main__":
+    unittest.main()
