@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "catalog.h"
 #include "csv_writer.h"
 #include "etl/timestamp.h"
 #include "rng.h"
@@ -20,17 +21,6 @@ namespace {
 using etl::civil_from_days;
 using etl::days_from_civil;
 
-constexpr std::array kCategories = {"Gadgets", "Home", "Garden", "Books", "Toys", "Sports",
-                                    "Beauty", "Grocery"};
-constexpr std::array kNouns = {"Widget", "Lamp", "Mug", "Kettle", "Chair", "Notebook", "Ball",
-                               "Blender", "Candle", "Backpack", "Puzzle", "Teapot"};
-constexpr std::array kAdjectives = {"Classic", "Deluxe", "Mini", "Pro", "Eco", "Smart", "Retro",
-                                    "Ultra"};
-// Names that must be quoted or carry non-ASCII text, used on purpose now and then.
-constexpr std::array kNastyProducts = {"Widget, Deluxe Edition", "The \"Best\" Mug",
-                                       "Two-line\nDesk Lamp", "Café Crème Cups",
-                                       "Zürich Kettle, 1.5 l", "日本茶セット",
-                                       "Tape 3/4\" \"Heavy\"", "Multi\r\nLine, \"Gift\" Box"};
 constexpr std::array kFirstNames = {"John", "Mary", "José", "Zoë", "Søren", "Łukasz", "Aiko",
                                     "Priya", "Chloé", "Ahmed", "Olga", "李"};
 constexpr std::array kLastNames = {"Doe", "Smith", "García", "Müller", "O'Neil", "Nguyen",
@@ -40,10 +30,6 @@ constexpr std::array kLevels = {"Bronze", "Silver", "Gold", "Platinum"};
 constexpr std::array kCountries = {"US", "GB", "DE", "FR", "JP", "BR", "IN", "CA", "AU", "ES"};
 constexpr std::array kStatuses = {"pending", "completed", "cancelled", "refunded"};
 constexpr std::array kPayments = {"card", "paypal", "bank_transfer", "gift_card"};
-// Exact prices that exercise the rounding and amount-class boundaries.
-constexpr std::array kEdgePrices = {"0.125", "49.995", "49.99", "50", "499.995", "500", "7",
-                                    "0.0001", "12.3456", "4.9999"};
-
 std::string pad(char prefix, std::int64_t n, int width) {
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, n);
@@ -85,31 +71,17 @@ std::string product_id(std::int64_t i) { return pad('P', i, 5); }
 std::string customer_id(std::int64_t i) { return pad('C', i, 6); }
 std::string transaction_id(std::int64_t i) { return pad('T', i, 10); }
 
-void write_products(const GenOptions& o, const std::string& start) {
-  Rng rng(o.seed ^ 0x70726F64ULL);
+void write_products(const GenOptions& o, const std::string& start,
+                    const std::vector<CatalogProduct>& catalog) {
   CsvFileWriter w(o.out + "/dim_products", "dim_products_" + start + ".csv", false);
   w.raw("product_id,product_name,category,price,supplier_id");
   w.end_line();
-  for (int i = 1; i <= o.products; ++i) {
-    w.field(product_id(i), true);
-    std::string name;
-    if (i % 9 == 0) {
-      name = kNastyProducts[(i / 9) % kNastyProducts.size()];
-    } else {
-      name = std::string(kAdjectives[rng.range(0, kAdjectives.size() - 1)]) + " " +
-             kNouns[rng.range(0, kNouns.size() - 1)] + " " + std::to_string(i);
-    }
-    w.field(name);
-    w.field(kCategories[rng.range(0, kCategories.size() - 1)]);
-    std::string price;
-    if (i % 7 == 0) {
-      price = kEdgePrices[(i / 7) % kEdgePrices.size()];
-    } else {
-      std::int64_t cents = rng.chance(10) ? rng.range(50000, 250000) : rng.range(99, 29999);
-      price = std::to_string(cents / 100) + "." + two(static_cast<unsigned>(cents % 100));
-    }
-    w.field(price);
-    w.field(pad('S', rng.range(1, 99), 3));
+  for (const CatalogProduct& p : catalog) {
+    w.field(p.id, true);
+    w.field(p.name);
+    w.field(p.category);
+    w.field(p.price);
+    w.field(p.supplier_id);
     w.end_line();
   }
   w.commit();
@@ -180,7 +152,8 @@ int pick_status(Rng& rng) {
   return r < 20 ? 0 : r < 90 ? 1 : r < 95 ? 2 : 3;
 }
 
-std::int64_t write_day(const GenOptions& o, std::int64_t day_number, int index, DayState& st) {
+std::int64_t write_day(const GenOptions& o, const std::vector<CatalogProduct>& catalog,
+                       std::int64_t day_number, int index, DayState& st) {
   Rng rng(o.seed * 1000003ULL + static_cast<std::uint64_t>(index) * 7919ULL + 1);
   std::string date = date_text(day_number);
   int y;
@@ -262,13 +235,15 @@ std::int64_t write_day(const GenOptions& o, std::int64_t day_number, int index, 
       char ts2[21];
       ts_text(when, ts2);
       emit_row(w, transaction_id(s.id), customer_id(s.customer), product_id(s.product),
-               std::to_string(rng.range(1, 9)), ts2, kStatuses[status], payment);
+               std::to_string(rng.range(1, 3)), ts2, kStatuses[status], payment);
       today.push(Seen{s.id, when, s.customer, s.product, status});
       continue;
     }
     std::int64_t id = st.next_id++;
     int status = pick_status(rng);
-    std::int64_t qty = rng.chance(5) ? rng.range(10, 60) : rng.range(1, 5);
+    // Bulk orders (10 to 60) only of cheap items: nobody buys 40 lawn mowers.
+    bool cheap = catalog[static_cast<std::size_t>(prod - 1)].price_e4 < 30 * 10000;
+    std::int64_t qty = cheap && rng.chance(15) ? rng.range(10, 60) : rng.range(1, cheap ? 5 : 3);
     std::string qty_text = std::to_string(qty);
     if (slot == 40) qty_text = "00" + qty_text;  // "007" is 7
     if (slot == 30) payment = "gift_card, promo";                  // quoted comma
@@ -307,13 +282,14 @@ GenStats generate(const GenOptions& o) {
     if (o.rate > 0)
       std::this_thread::sleep_for(std::chrono::duration<double>(1.0 / o.rate));
   };
-  write_products(o, start);
+  const std::vector<CatalogProduct> catalog = make_catalog(o.products, o.seed);
+  write_products(o, start, catalog);
   write_customers(o, start);
   stats.files = 2;
   DayState st;
   for (int i = 0; i < o.days; ++i) {
     pause();
-    stats.rows += write_day(o, first_day + i, i, st);
+    stats.rows += write_day(o, catalog, first_day + i, i, st);
     ++stats.files;
   }
   return stats;

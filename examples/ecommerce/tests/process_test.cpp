@@ -92,6 +92,40 @@ TEST(Generator, InjectsEveryNastyCaseAndEveryRejectReason) {
   EXPECT_GT(count("amount_class = 'Small'"), 0);
 }
 
+// Issue 16: prices fit what is sold (no $2,100 mug as the top Beauty product); bulk orders are of
+// cheap items only, so no order of forty lawn mowers tops the analytics.
+TEST(Generator, PricesFitTheirCategoryAndItem) {
+  TempDir dir;
+  const std::string land = dir.str("land");
+  ASSERT_EQ(run({GEN_BINARY, "--out", land, "--days", "2", "--rows-per-day", "2000", "--customers",
+                 "500", "--products", "2000", "--seed", "3"}),
+            0);
+  FileSource src(land + "/dim_products/dim_products_2023-03-01.csv");
+  auto parsed = parse_dimension_file(src);
+  ASSERT_TRUE(std::holds_alternative<ProductsFile>(parsed));
+  const std::map<std::string, std::int64_t> ceiling = {
+      {"Beauty", 150}, {"Grocery", 40}, {"Books", 80},  {"Toys", 150},
+      {"Home", 300},   {"Garden", 600}, {"Sports", 400}, {"Gadgets", 600}};
+  std::map<std::string, int> per_category;
+  for (const Product& p : std::get<ProductsFile>(parsed).rows) {
+    ASSERT_TRUE(ceiling.contains(p.category)) << p.category;
+    EXPECT_LE(p.price_e4, ceiling.at(p.category) * 10000) << p.id << " " << p.name << " " << p.price;
+    if (p.name.find("Mug") != std::string::npos) EXPECT_LE(p.price_e4, 25 * 10000) << p.name;
+    if (p.name.find("Lawn Mower") != std::string::npos) EXPECT_GE(p.price_e4, 100 * 10000) << p.name;
+    ++per_category[p.category];
+  }
+  EXPECT_EQ(per_category.size(), 8u);
+  const std::string wh = "sqlite:" + dir.str("wh.db");
+  for (const char* d : {"dim_products/dim_products_2023-03-01.csv", "dim_customers/dim_customers_2023-03-01.csv"})
+    ASSERT_EQ(run_dims({land + "/" + d, wh, d, ""}).exit_code, 0);
+  const char* day = "transactions/year=2023/month=03/day=01/transactions_2023-03-01.csv";
+  ASSERT_EQ(run_transactions({land + "/" + day, wh, day, ""}).exit_code, 0);
+  auto w = open_warehouse(wh);
+  EXPECT_EQ(dump(*w, "SELECT count(*) FROM fact_transactions WHERE quantity > 5 AND CAST(unit_price AS REAL) >= 30"),
+            (std::vector<std::string>{"0"}));
+  EXPECT_EQ(dump(*w, "SELECT max(CAST(amount AS REAL)) < 2000 FROM fact_transactions"), (std::vector<std::string>{"1"}));
+}
+
 // The byte offset of `path` in process `pid`'s open files, or -1.
 long long read_offset(pid_t pid, const std::string& path) {
   std::error_code ec;
