@@ -15,12 +15,12 @@ using namespace hivehook::etl;
 namespace {
 const Dimensions& dims() {
   static const Dimensions d = [] {
-    Dimensions x;
-    x.add_product("P1", ProductRef{"Widget", "Gadgets", "29.99", "S1", 299900});
-    x.add_product("P2", ProductRef{"Edge", "Home", "49.995", "S2", 499950});
-    x.add_customer("C1", CustomerRef{"Gold", "US"});
-    x.add_customer("", CustomerRef{"Gold", "US"});  // not reachable: an empty id is unknown first
-    return x;
+    DimensionsBuilder x;
+    x.add_product("P1", "Widget", "Gadgets", "29.99", 299900, "S1");
+    x.add_product("P2", "Edge", "Home", "49.995", 499950, "S2");
+    x.add_customer("C1", "Gold", "US");
+    x.add_customer("", "Gold", "US");  // not reachable: an empty id is unknown first
+    return x.build();
   }();
   return d;
 }
@@ -53,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     consumed += rec.raw.size();
     if (auto reason = transform_row(rec, dims(), fact)) {
       (void)reason_name(*reason);
-    } else if (fact.amount.empty() || fact.transaction_id.empty()) {
+    } else if (fact.amount().empty() || fact.transaction_id.empty()) {
       __builtin_trap();
     }
   }

@@ -1,5 +1,7 @@
 #include "etl/decimal.h"
 
+#include <cstring>
+
 #include <algorithm>
 
 namespace hivehook::etl {
@@ -49,19 +51,33 @@ __int128 amount_cents(std::int64_t quantity, std::int64_t price_e4) {
   return (product + 50) / 100;
 }
 
-std::string format_cents(__int128 cents) {
+std::size_t format_cents(__int128 cents, char* out) {
   bool negative = cents < 0;
   unsigned __int128 v = negative ? static_cast<unsigned __int128>(-cents) : cents;
-  char buf[64];
+  char buf[kCentsTextMax];
   char* p = buf + sizeof buf;
   int digits = 0;
-  do {
+  // 64-bit division once the value fits (every realistic amount): __int128 division is a call.
+  while (v > UINT64_MAX) {
     *--p = static_cast<char>('0' + static_cast<int>(v % 10));
     v /= 10;
     if (++digits == 2) *--p = '.';
-  } while (v != 0 || digits < 3);
+  }
+  std::uint64_t w = static_cast<std::uint64_t>(v);
+  do {
+    *--p = static_cast<char>('0' + static_cast<int>(w % 10));
+    w /= 10;
+    if (++digits == 2) *--p = '.';
+  } while (w != 0 || digits < 3);
   if (negative) *--p = '-';
-  return std::string(p, buf + sizeof buf);
+  std::size_t n = static_cast<std::size_t>(buf + sizeof buf - p);
+  std::memcpy(out, p, n);
+  return n;
+}
+
+std::string format_cents(__int128 cents) {
+  char buf[kCentsTextMax];
+  return std::string(buf, format_cents(cents, buf));
 }
 
 AmountClass classify_amount(__int128 cents) {

@@ -25,6 +25,9 @@ __int128 amount_cents(std::int64_t quantity, std::int64_t price_e4);
 
 // "50.00", "0.13", "123456789012.34"
 std::string format_cents(__int128 cents);
+// The same into `out` (at least kCentsTextMax bytes); returns the length. No allocation.
+inline constexpr std::size_t kCentsTextMax = 48;  // 39 digits of a 128-bit value, '.', '-'
+std::size_t format_cents(__int128 cents, char* out);
 
 enum class AmountClass { small, medium, large };
 AmountClass classify_amount(__int128 cents);  // Small < 50.00 <= Medium < 500.00 <= Large

@@ -13,34 +13,6 @@ bool is_membership_level(std::string_view s) {
   return s == "Bronze" || s == "Silver" || s == "Gold" || s == "Platinum";
 }
 
-void Dimensions::reserve(std::size_t products, std::size_t customers) {
-  product_ids_.reserve(products);
-  products_.reserve(products);
-  customer_ids_.reserve(customers);
-  customer_attr_.reserve(customers);
-}
-
-void Dimensions::add_product(std::string_view id, ProductRef p) {
-  std::uint32_t i = product_ids_.insert(id);
-  if (i == products_.size())
-    products_.push_back(std::move(p));
-  else
-    products_[i] = std::move(p);
-}
-
-void Dimensions::add_customer(std::string_view id, const CustomerRef& c) {
-  std::string key = c.membership_level;
-  key += '\0';
-  key += c.country;
-  std::uint32_t a = attr_keys_.insert(key);
-  if (a == attrs_.size()) attrs_.push_back(c);
-  std::uint32_t i = customer_ids_.insert(id);
-  if (i == customer_attr_.size())
-    customer_attr_.push_back(a);
-  else
-    customer_attr_[i] = a;
-}
-
 namespace {
 
 bool fields_equal(const std::vector<std::string_view>& fields, std::span<const std::string_view> want) {

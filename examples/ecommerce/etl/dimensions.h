@@ -1,4 +1,5 @@
-// Product and customer dimensions: parsing a snapshot file, and the in-memory lookups.
+// Product and customer dimension files: parsing and checking one snapshot file.
+// (The in-memory lookups the transform uses are in dimension_snapshot.h.)
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,6 @@
 #include <vector>
 
 #include "etl/byte_source.h"
-#include "etl/string_index.h"
 
 namespace hivehook::etl {
 
@@ -46,40 +46,6 @@ DimensionFile parse_dimension_file(ByteSource& source);
 struct StringHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
-// What the transform needs from the dimensions.
-struct ProductRef {
-  std::string name, category, price, supplier_id;
-  std::int64_t price_e4 = 0;
-};
-struct CustomerRef {
-  std::string membership_level, country;
-};
-
-// The dimensions as the transform sees them. Customers' attributes are interned: a hundred
-// thousand customers share a few dozen (membership_level, country) pairs.
-class Dimensions {
- public:
-  void reserve(std::size_t products, std::size_t customers);
-  void add_product(std::string_view id, ProductRef p);
-  void add_customer(std::string_view id, const CustomerRef& c);
-  const ProductRef* product(std::string_view id) const {
-    std::uint32_t i = product_ids_.find(id);
-    return i == StringIndex::npos ? nullptr : &products_[i];
-  }
-  const CustomerRef* customer(std::string_view id) const {
-    std::uint32_t i = customer_ids_.find(id);
-    return i == StringIndex::npos ? nullptr : &attrs_[customer_attr_[i]];
-  }
-  std::size_t product_count() const { return products_.size(); }
-  std::size_t customer_count() const { return customer_attr_.size(); }
-
- private:
-  StringIndex product_ids_, customer_ids_, attr_keys_;
-  std::vector<ProductRef> products_;
-  std::vector<std::uint32_t> customer_attr_;
-  std::vector<CustomerRef> attrs_;
 };
 
 bool is_membership_level(std::string_view s);

@@ -10,6 +10,7 @@
 #include "etl/byte_source.h"
 #include "etl/csv_reader.h"
 #include "etl/dimensions.h"
+#include "etl/fact_pipeline.h"
 #include "etl/transform.h"
 #include "etl/warehouse.h"
 
@@ -114,22 +115,13 @@ JobOutcome run_transactions(const JobOptions& opts) {
                          " customers): retry once dim_products and dim_customers are loaded",
                      opts);
 
-    std::array<std::uint64_t, kReasonCount> rejected{};
-    std::uint64_t rows_read = 0;
-    Fact fact;
     auto load = wh->begin_fact_load(opts.source_file, make_lineage(opts));
-    while ((st = reader.next(rec)) == ReadStatus::record) {
-      ++rows_read;
-      if (auto reason = transform_row(rec, dims, fact)) {
-        ++rejected[static_cast<std::size_t>(*reason)];
-        load->reject(rec.line, *reason, rec.raw);
-      } else {
-        load->add(fact, rec.line);
-      }
-    }
-    if (st == ReadStatus::bad_encoding)  // `load` rolls back as it goes out of scope
-      return failure(kExitDataErr, opts.file + ": " + reader.error(), opts);
+    PipelineResult piped = run_fact_pipeline(reader, dims, *load);
+    if (piped.end == ReadStatus::bad_encoding)  // `load` rolls back as it goes out of scope
+      return failure(kExitDataErr, opts.file + ": " + piped.error, opts);
     LoadCounts counts = load->commit();
+    const std::uint64_t rows_read = piped.rows_read;
+    const auto& rejected = piped.rejected;
 
     JobOutcome out;
     nlohmann::json by_reason = nlohmann::json::object();

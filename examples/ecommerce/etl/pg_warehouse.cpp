@@ -61,7 +61,17 @@ class PgFactLoad final : public FactLoad {
     }
   }
 
-  void add(const Fact& f, std::uint64_t line) override {
+  void write(std::span<const LoadRow> rows) override {
+    for (const LoadRow& row : rows) {
+      if (row.reason < 0)
+        add(row.fact, row.line);
+      else
+        reject(row.line, static_cast<Reason>(row.reason), row.raw);
+    }
+  }
+
+ private:
+  void add(const Fact& f, std::uint64_t line) {
     char num[24];
     auto put_num = [&](std::int64_t v) {
       auto r = std::to_chars(num, num + sizeof num, v);
@@ -70,18 +80,16 @@ class PgFactLoad final : public FactLoad {
     put_num(static_cast<std::int64_t>(line));
     buf_ += "\t\\N\t\\N\t";
     for (std::string_view v : {f.transaction_id, f.customer_id, f.product_id,
-                               std::string_view(f.product->name), std::string_view(f.product->category),
-                               std::string_view(f.product->supplier_id),
-                               std::string_view(f.customer->membership_level),
-                               std::string_view(f.customer->country)}) {
+                               f.product.name, f.product.category, f.product.supplier_id,
+                               f.customer.membership_level, f.customer.country}) {
       copy_append(buf_, v);
       buf_ += '\t';
     }
     put_num(f.quantity);
     buf_ += '\t';
-    buf_ += f.product->price;
+    buf_ += f.product.price;
     buf_ += '\t';
-    buf_ += f.amount;
+    buf_ += f.amount();
     buf_ += '\t';
     buf_ += amount_class_name(f.amount_class);
     buf_ += '\t';
@@ -98,7 +106,7 @@ class PgFactLoad final : public FactLoad {
     flush_if_full();
   }
 
-  void reject(std::uint64_t line, Reason reason, std::string_view raw) override {
+  void reject(std::uint64_t line, Reason reason, std::string_view raw) {
     buf_ += std::to_string(line);
     buf_ += '\t';
     buf_ += reason_name(reason);
@@ -109,6 +117,8 @@ class PgFactLoad final : public FactLoad {
     flush_if_full();
   }
 
+
+ public:
   LoadCounts commit() override {
     if (!buf_.empty()) wh_.copy_data(buf_);
     buf_.clear();
@@ -209,10 +219,19 @@ PgWarehouse::PgWarehouse(const std::string& url) {
           "/" + PQdb(conn_);
   exec("SET client_encoding = 'UTF8'");
   exec("SET TIME ZONE 'UTC'");
-  PgTxn txn(*this);
-  exec("SELECT pg_advisory_xact_lock(7386100)");  // concurrent first runs create the tables once
-  exec(schema::kPostgres);
-  txn.commit();
+  // The DDL runs only when this database has not seen this schema yet (see schema_sql.h).
+  const std::string mark = "hivehook-etl schema " + std::to_string(schema::kPostgresVersion);
+  auto has_mark = [&] {
+    PgResult r = exec("SELECT obj_description(to_regclass('fact_transactions'), 'pg_class')");
+    return !PQgetisnull(r.get(), 0, 0) && mark == PQgetvalue(r.get(), 0, 0);
+  };
+  if (!has_mark()) {
+    PgTxn txn(*this);
+    exec("SELECT pg_advisory_xact_lock(7386100)");  // concurrent first runs create the tables once
+    exec(schema::kPostgres);
+    exec("COMMENT ON TABLE fact_transactions IS '" + mark + "'");
+    txn.commit();
+  }
 }
 
 PgWarehouse::~PgWarehouse() { PQfinish(conn_); }
@@ -277,6 +296,7 @@ void PgWarehouse::upsert_products(const std::vector<Product>& rows, const std::s
        "supplier_id = EXCLUDED.supplier_id, source_file = EXCLUDED.source_file, loaded_at = "
        "EXCLUDED.loaded_at",
        {source_file.c_str(), lineage.loaded_at.c_str()});
+  store_snapshot(build_dimensions());
   txn.commit();
 }
 
@@ -308,26 +328,63 @@ void PgWarehouse::upsert_customers(const std::vector<Customer>& rows,
        "EXCLUDED.email, membership_level = EXCLUDED.membership_level, country = "
        "EXCLUDED.country, source_file = EXCLUDED.source_file, loaded_at = EXCLUDED.loaded_at",
        {source_file.c_str(), lineage.loaded_at.c_str()});
+  store_snapshot(build_dimensions());
   txn.commit();
 }
 
-Dimensions PgWarehouse::load_dimensions() {
-  Dimensions dims;
+std::pair<Dimensions, std::int64_t> PgWarehouse::build_dimensions() {
+  // FOR SHARE waits for a dimension load in flight and holds the next one off until this
+  // transaction ends, so the version and the tables read below belong together.
+  PgResult v = exec("SELECT version FROM etl_dimension_version WHERE id = 1 FOR SHARE");
+  std::int64_t version = PQntuples(v.get()) ? std::stoll(PQgetvalue(v.get(), 0, 0)) : -1;
   PgResult p = exec("SELECT product_id, product_name, category, price::text, supplier_id FROM dim_products");
-  for (int i = 0, n = PQntuples(p.get()); i < n; ++i) {
-    ProductRef ref{PQgetvalue(p.get(), i, 1), PQgetvalue(p.get(), i, 2), PQgetvalue(p.get(), i, 3),
-                   PQgetvalue(p.get(), i, 4), 0};
-    auto e4 = parse_price(ref.price);
-    if (!e4) throw WarehouseError("dim_products holds a bad price '" + ref.price + "'");
-    ref.price_e4 = *e4;
-    dims.add_product(PQgetvalue(p.get(), i, 0), std::move(ref));
-  }
   PgResult c = exec("SELECT customer_id, membership_level, country FROM dim_customers");
-  dims.reserve(static_cast<std::size_t>(PQntuples(p.get())), static_cast<std::size_t>(PQntuples(c.get())));
-  for (int i = 0, n = PQntuples(c.get()); i < n; ++i)
-    dims.add_customer(PQgetvalue(c.get(), i, 0),
-                      CustomerRef{PQgetvalue(c.get(), i, 1), PQgetvalue(c.get(), i, 2)});
-  return dims;
+  DimensionsBuilder b;
+  b.reserve(static_cast<std::size_t>(PQntuples(p.get())), static_cast<std::size_t>(PQntuples(c.get())));
+  auto at = [](const PgResult& r, int i, int j) {
+    return std::string_view(PQgetvalue(r.get(), i, j), static_cast<std::size_t>(PQgetlength(r.get(), i, j)));
+  };
+  for (int i = 0, n = PQntuples(p.get()); i < n; ++i) {
+    auto e4 = parse_price(at(p, i, 3));
+    if (!e4) throw WarehouseError("dim_products holds a bad price '" + std::string(at(p, i, 3)) + "'");
+    b.add_product(at(p, i, 0), at(p, i, 1), at(p, i, 2), at(p, i, 3), *e4, at(p, i, 4));
+  }
+  for (int i = 0, n = PQntuples(c.get()); i < n; ++i) b.add_customer(at(c, i, 0), at(c, i, 1), at(c, i, 2));
+  return {b.build(), version};
+}
+
+void PgWarehouse::store_snapshot(const std::pair<Dimensions, std::int64_t>& dims) {
+  std::string version = std::to_string(dims.second);
+  const std::string& bytes = dims.first.snapshot();
+  const char* values[2] = {version.c_str(), bytes.data()};
+  int lengths[2] = {0, static_cast<int>(bytes.size())};
+  int formats[2] = {0, 1};  // the blob in binary: no hex encoding of megabytes
+  PgResult r(PQexecParams(conn_,
+                          "INSERT INTO etl_dimension_snapshot (id, version, data) VALUES (1, $1, $2) "
+                          "ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data",
+                          2, nullptr, values, lengths, formats, 0));
+  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+    throw WarehouseError(std::string("postgresql: store the dimension snapshot: ") + PQerrorMessage(conn_));
+}
+
+Dimensions PgWarehouse::load_dimensions() {
+  // The snapshot, when it was built from the tables as they are now: one binary read.
+  PgResult r(PQexecParams(conn_,
+                          "SELECT s.data FROM etl_dimension_snapshot s JOIN etl_dimension_version v "
+                          "ON v.id = 1 AND v.version = s.version WHERE s.id = 1",
+                          0, nullptr, nullptr, nullptr, nullptr, 1));
+  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+    throw WarehouseError(std::string("postgresql: read the dimension snapshot: ") + PQerrorMessage(conn_));
+  if (PQntuples(r.get()) == 1) {
+    std::string bytes(PQgetvalue(r.get(), 0, 0), static_cast<std::size_t>(PQgetlength(r.get(), 0, 0)));
+    if (auto dims = Dimensions::from_snapshot(std::move(bytes))) return std::move(*dims);
+  }
+  // Missing, stale (the tables changed since) or damaged: rebuild it from the tables and keep it.
+  PgTxn txn(*this);
+  auto dims = build_dimensions();
+  store_snapshot(dims);
+  txn.commit();
+  return std::move(dims.first);
 }
 
 std::unique_ptr<FactLoad> PgWarehouse::begin_fact_load(const std::string& source_file,

@@ -50,6 +50,9 @@ class PgWarehouse final : public Warehouse {
   PGconn* conn() const { return conn_; }
 
  private:
+  std::pair<Dimensions, std::int64_t> build_dimensions();  // from the tables, with their version
+  void store_snapshot(const std::pair<Dimensions, std::int64_t>& dims);
+
   PGconn* conn_ = nullptr;
   std::string name_;
 };

@@ -1,8 +1,10 @@
 #include "etl/sqlite_warehouse.h"
 
 #include <utility>
+#include <vector>
 
 #include "etl/schema_sql.h"
+#include "etl/sqlite_row_source.h"
 
 namespace hivehook::etl {
 
@@ -15,7 +17,10 @@ std::string errmsg(sqlite3* db, const char* what) {
 // Rolls back unless commit() ran: an exception or an early return never half-loads a file.
 class SqliteTxn {
  public:
-  explicit SqliteTxn(SqliteWarehouse& wh) : wh_(wh) { wh_.exec("BEGIN IMMEDIATE"); }
+  enum Mode { kWrite, kRead };
+  explicit SqliteTxn(SqliteWarehouse& wh, Mode mode = kWrite) : wh_(wh) {
+    wh_.exec(mode == kWrite ? "BEGIN IMMEDIATE" : "BEGIN");
+  }
   SqliteTxn(const SqliteTxn&) = delete;
   SqliteTxn& operator=(const SqliteTxn&) = delete;
   ~SqliteTxn() {
@@ -37,113 +42,109 @@ class SqliteTxn {
   bool done_ = false;
 };
 
-constexpr const char* kFactColumns =
-    "transaction_id, customer_id, product_id, product_name, category, supplier_id, "
-    "membership_level, country, quantity, unit_price, amount, amount_class, transaction_ts, "
-    "transaction_date, status, payment_method, source_file, loaded_at, run_id";
+constexpr const char* kRankStored =
+    "CASE fact_transactions.status WHEN 'pending' THEN 0 WHEN 'completed' THEN 1 "
+    "WHEN 'cancelled' THEN 2 ELSE 3 END";
+constexpr const char* kRankExcluded =
+    "CASE excluded.status WHEN 'pending' THEN 0 WHEN 'completed' THEN 1 "
+    "WHEN 'cancelled' THEN 2 ELSE 3 END";
 
-constexpr const char* kRankSql =
-    "CASE status WHEN 'pending' THEN 0 WHEN 'completed' THEN 1 WHEN 'cancelled' THEN 2 ELSE 3 END";
+// hivehook_updated(x): returns x and counts the call. The upsert calls it from DO UPDATE, which
+// runs only for a row that replaces the stored one, so the count is the rows updated.
+void count_updates(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  ++*static_cast<std::uint64_t*>(sqlite3_user_data(ctx));
+  sqlite3_result_value(ctx, argv[0]);
+}
 
+// Every batch is two statements over SqliteRowSource's virtual tables: the facts upserted in file
+// order by one INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE the incoming row ranks
+// strictly higher (so on a full tie the stored, earlier row wins, exactly the contract's rule,
+// and a later row of the same file sees the earlier one as stored), and the rejects inserted.
 class SqliteFactLoad final : public FactLoad {
  public:
-  SqliteFactLoad(SqliteWarehouse& wh, sqlite3* db, const std::string& source_file,
-                 const Lineage& lineage)
-      : txn_(wh), source_file_(source_file), lineage_(lineage) {
+  SqliteFactLoad(SqliteWarehouse& wh, sqlite3* db, SqliteRowSource& source,
+                 const std::string& source_file, const Lineage& lineage)
+      : txn_(wh), db_(db), source_(source), source_file_(source_file), lineage_(lineage) {
+    if (sqlite3_create_function_v2(db, "hivehook_updated", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                                   &updated_, count_updates, nullptr, nullptr, nullptr) != SQLITE_OK)
+      throw WarehouseError(errmsg(db, "register hivehook_updated"));
     SqliteStmt del(db, "DELETE FROM rejected_transactions WHERE source_file = ?1");
     del.bind(1, source_file_);
     del.step();
-    ins_ = SqliteStmt(db, (std::string("INSERT INTO fact_transactions (") + kFactColumns +
-                           ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
-                           "?18,?19) ON CONFLICT (transaction_id) DO NOTHING")
-                              .c_str());
-    // Replace only a row that ranks strictly lower: on a full tie the stored (earlier) row wins.
-    upd_ = SqliteStmt(
-        db, (std::string("UPDATE fact_transactions SET customer_id=?2, product_id=?3, "
-                         "product_name=?4, category=?5, supplier_id=?6, membership_level=?7, "
-                         "country=?8, quantity=?9, unit_price=?10, amount=?11, amount_class=?12, "
-                         "transaction_ts=?13, transaction_date=?14, status=?15, "
-                         "payment_method=?16, source_file=?17, loaded_at=?18, run_id=?19 "
-                         "WHERE transaction_id = ?1 AND (transaction_ts, ") +
-             kRankSql + ") < (?13, ?20)")
+    upsert_ = SqliteStmt(
+        db, (std::string(
+                 "INSERT INTO fact_transactions (transaction_id, customer_id, product_id, "
+                 "product_name, category, supplier_id, membership_level, country, quantity, "
+                 "unit_price, amount, amount_class, transaction_ts, transaction_date, status, "
+                 "payment_method, source_file, loaded_at, run_id) SELECT transaction_id, "
+                 "customer_id, product_id, product_name, category, supplier_id, membership_level, "
+                 "country, quantity, unit_price, amount, amount_class, transaction_ts, "
+                 "transaction_date, status, payment_method, ?1, ?2, ?3 FROM hivehook_facts "
+                 "WHERE true ON CONFLICT (transaction_id) DO UPDATE SET customer_id = "
+                 "excluded.customer_id, product_id = excluded.product_id, product_name = "
+                 "excluded.product_name, category = excluded.category, supplier_id = "
+                 "excluded.supplier_id, membership_level = excluded.membership_level, country = "
+                 "excluded.country, quantity = excluded.quantity, unit_price = "
+                 "excluded.unit_price, amount = excluded.amount, amount_class = "
+                 "excluded.amount_class, transaction_ts = excluded.transaction_ts, "
+                 "transaction_date = excluded.transaction_date, status = excluded.status, "
+                 "payment_method = excluded.payment_method, source_file = excluded.source_file, "
+                 "loaded_at = excluded.loaded_at, run_id = hivehook_updated(excluded.run_id) "
+                 "WHERE (fact_transactions.transaction_ts, ") +
+             kRankStored + ") < (excluded.transaction_ts, " + kRankExcluded + ")")
                 .c_str());
-    rej_ = SqliteStmt(db,
-                      "INSERT INTO rejected_transactions (source_file, line_number, reason, raw, "
-                      "loaded_at, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    db_ = db;
-  }
-
-  void add(const Fact& f, std::uint64_t) override {
-    bind_fact(ins_, f);
-    ins_.step();
-    ins_.reset();
-    if (sqlite3_changes(db_) == 1) {
-      ++counts_.inserted;
-      return;
+    rejects_ = SqliteStmt(db,
+                          "INSERT INTO rejected_transactions (source_file, line_number, reason, raw, "
+                          "loaded_at, run_id) SELECT ?1, line, reason, raw, ?2, ?3 FROM "
+                          "hivehook_rejects");
+    for (SqliteStmt* st : {&upsert_, &rejects_}) {
+      st->bind(1, source_file_);
+      st->bind(2, lineage_.loaded_at);
+      if (lineage_.run_id.empty())
+        st->bind_null(3);
+      else
+        st->bind(3, lineage_.run_id);
     }
-    bind_fact(upd_, f);
-    upd_.bind(20, static_cast<std::int64_t>(f.status_rank));
-    upd_.step();
-    upd_.reset();
-    if (sqlite3_changes(db_) == 1)
-      ++counts_.updated;
-    else
-      ++counts_.unchanged;
   }
 
-  void reject(std::uint64_t line, Reason reason, std::string_view raw) override {
-    rej_.bind(1, source_file_);
-    rej_.bind(2, static_cast<std::int64_t>(line));
-    rej_.bind(3, std::string_view(reason_name(reason)));
-    rej_.bind(4, raw);
-    rej_.bind(5, lineage_.loaded_at);
-    if (lineage_.run_id.empty())
-      rej_.bind_null(6);
-    else
-      rej_.bind(6, lineage_.run_id);
-    rej_.step();
-    rej_.reset();
+  void write(std::span<const LoadRow> rows) override {
+    facts_.clear();
+    rejected_.clear();
+    for (const LoadRow& row : rows) (row.reason < 0 ? facts_ : rejected_).push_back(&row);
+    source_.show(facts_, rejected_);
+    const std::uint64_t updated_before = updated_;
+    if (!facts_.empty()) {
+      upsert_.step();
+      upsert_.reset();
+      const auto changed = static_cast<std::uint64_t>(sqlite3_changes64(db_));
+      const std::uint64_t updated = updated_ - updated_before;
+      counts_.updated += updated;
+      counts_.inserted += changed - updated;
+      counts_.unchanged += facts_.size() - changed;
+    }
+    if (!rejected_.empty()) {
+      rejects_.step();
+      rejects_.reset();
+    }
+    source_.show({}, {});
   }
 
   LoadCounts commit() override {
-    ins_ = SqliteStmt();
-    upd_ = SqliteStmt();
-    rej_ = SqliteStmt();
+    upsert_ = SqliteStmt();
+    rejects_ = SqliteStmt();
     txn_.commit();
     return counts_;
   }
 
  private:
-  void bind_fact(SqliteStmt& s, const Fact& f) {
-    s.bind(1, f.transaction_id);
-    s.bind(2, f.customer_id);
-    s.bind(3, f.product_id);
-    s.bind(4, f.product->name);
-    s.bind(5, f.product->category);
-    s.bind(6, f.product->supplier_id);
-    s.bind(7, f.customer->membership_level);
-    s.bind(8, f.customer->country);
-    s.bind(9, f.quantity);
-    s.bind(10, f.product->price);
-    s.bind(11, f.amount);
-    s.bind(12, std::string_view(amount_class_name(f.amount_class)));
-    s.bind(13, f.transaction_ts);
-    s.bind(14, f.transaction_date);
-    s.bind(15, f.status);
-    s.bind(16, f.payment_method);
-    s.bind(17, source_file_);
-    s.bind(18, lineage_.loaded_at);
-    if (lineage_.run_id.empty())
-      s.bind_null(19);
-    else
-      s.bind(19, lineage_.run_id);
-  }
-
   SqliteTxn txn_;
+  sqlite3* db_;
+  SqliteRowSource& source_;
   std::string source_file_;
   Lineage lineage_;
-  sqlite3* db_ = nullptr;
-  SqliteStmt ins_, upd_, rej_;
+  SqliteStmt upsert_, rejects_;
+  std::vector<const LoadRow*> facts_, rejected_;
+  std::uint64_t updated_ = 0;
   LoadCounts counts_;
 };
 
@@ -207,9 +208,18 @@ SqliteWarehouse::SqliteWarehouse(const std::string& path) : path_(path) {
   exec("PRAGMA cache_size=-65536");  // 64 MiB
   exec("PRAGMA temp_store=MEMORY");
   exec("PRAGMA mmap_size=268435456");  // read pages in place instead of copying them
-  SqliteTxn txn(*this);
-  exec(schema::kSqlite);
-  txn.commit();
+  // The DDL runs only when this warehouse has not seen this schema yet (a cheap header read).
+  if (user_version() != schema::kSqliteVersion) {
+    SqliteTxn txn(*this);
+    exec(schema::kSqlite);
+    exec(("PRAGMA user_version = " + std::to_string(schema::kSqliteVersion)).c_str());
+    txn.commit();
+  }
+}
+
+int SqliteWarehouse::user_version() {
+  SqliteStmt st(db_, "PRAGMA user_version");
+  return st.step() ? sqlite3_column_int(st.get(), 0) : 0;
 }
 
 SqliteWarehouse::~SqliteWarehouse() { sqlite3_close(db_); }
@@ -244,6 +254,7 @@ void SqliteWarehouse::upsert_products(const std::vector<Product>& rows,
     st.reset();
   }
   st = SqliteStmt();
+  store_snapshot(build_dimensions());
   txn.commit();
 }
 
@@ -271,6 +282,7 @@ void SqliteWarehouse::upsert_customers(const std::vector<Customer>& rows,
     st.reset();
   }
   st = SqliteStmt();
+  store_snapshot(build_dimensions());
   txn.commit();
 }
 
@@ -286,35 +298,79 @@ std::string_view column_view(sqlite3_stmt* st, int i) {
 }
 }  // namespace
 
-Dimensions SqliteWarehouse::load_dimensions() {
-  Dimensions dims;
+std::int64_t SqliteWarehouse::dimension_version() {
+  SqliteStmt st(db_, "SELECT version FROM etl_dimension_version WHERE id = 1");
+  return st.step() ? sqlite3_column_int64(st.get(), 0) : -1;
+}
+
+std::pair<Dimensions, std::int64_t> SqliteWarehouse::build_dimensions() {
+  std::int64_t version = dimension_version();
+  DimensionsBuilder b;
   {
     SqliteStmt count(db_, "SELECT (SELECT count(*) FROM dim_products), (SELECT count(*) FROM dim_customers)");
     if (count.step())
-      dims.reserve(static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0)),
-                   static_cast<std::size_t>(sqlite3_column_int64(count.get(), 1)));
+      b.reserve(static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0)),
+                static_cast<std::size_t>(sqlite3_column_int64(count.get(), 1)));
   }
   {
     SqliteStmt st(db_, "SELECT product_id, product_name, category, price, supplier_id FROM dim_products");
     while (st.step()) {
-      ProductRef p{column_text(st.get(), 1), column_text(st.get(), 2), column_text(st.get(), 3),
-                   column_text(st.get(), 4), 0};
-      auto e4 = parse_price(p.price);
-      if (!e4) throw WarehouseError("dim_products holds a bad price '" + p.price + "'");
-      p.price_e4 = *e4;
-      dims.add_product(column_view(st.get(), 0), std::move(p));
+      std::string_view price = column_view(st.get(), 3);
+      auto e4 = parse_price(price);
+      if (!e4) throw WarehouseError("dim_products holds a bad price '" + std::string(price) + "'");
+      b.add_product(column_view(st.get(), 0), column_view(st.get(), 1), column_view(st.get(), 2),
+                    price, *e4, column_view(st.get(), 4));
     }
   }
   SqliteStmt st(db_, "SELECT customer_id, membership_level, country FROM dim_customers");
   while (st.step())
-    dims.add_customer(column_view(st.get(), 0),
-                      CustomerRef{column_text(st.get(), 1), column_text(st.get(), 2)});
-  return dims;
+    b.add_customer(column_view(st.get(), 0), column_view(st.get(), 1), column_view(st.get(), 2));
+  return {b.build(), version};
+}
+
+void SqliteWarehouse::store_snapshot(const std::pair<Dimensions, std::int64_t>& dims) {
+  SqliteStmt st(db_,
+                "INSERT INTO etl_dimension_snapshot (id, version, data) VALUES (1, ?1, ?2) "
+                "ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data");
+  st.bind(1, dims.second);
+  const std::string& bytes = dims.first.snapshot();
+  if (sqlite3_bind_blob64(st.get(), 2, bytes.data(), bytes.size(), SQLITE_STATIC) != SQLITE_OK)
+    throw WarehouseError(errmsg(db_, "bind"));
+  st.step();
+}
+
+Dimensions SqliteWarehouse::load_dimensions() {
+  {
+    // The snapshot, when it was built from the tables as they are now: one blob read.
+    SqliteTxn read(*this, SqliteTxn::kRead);
+    SqliteStmt st(db_,
+                  "SELECT length(s.data) FROM etl_dimension_snapshot s JOIN etl_dimension_version v "
+                  "ON v.id = 1 AND v.version = s.version WHERE s.id = 1");
+    if (st.step()) {
+      std::string bytes(static_cast<std::size_t>(sqlite3_column_int64(st.get(), 0)), '\0');
+      st = SqliteStmt();
+      sqlite3_blob* blob = nullptr;
+      if (sqlite3_blob_open(db_, "main", "etl_dimension_snapshot", "data", 1, 0, &blob) != SQLITE_OK)
+        throw WarehouseError(errmsg(db_, "open the dimension snapshot"));
+      int rc = sqlite3_blob_read(blob, bytes.data(), static_cast<int>(bytes.size()), 0);
+      sqlite3_blob_close(blob);
+      if (rc != SQLITE_OK) throw WarehouseError(errmsg(db_, "read the dimension snapshot"));
+      read.commit();
+      if (auto dims = Dimensions::from_snapshot(std::move(bytes))) return std::move(*dims);
+    }
+  }
+  // Missing, stale (the tables changed since) or damaged: rebuild it from the tables and keep it.
+  SqliteTxn txn(*this);
+  auto dims = build_dimensions();
+  store_snapshot(dims);
+  txn.commit();
+  return std::move(dims.first);
 }
 
 std::unique_ptr<FactLoad> SqliteWarehouse::begin_fact_load(const std::string& source_file,
                                                            const Lineage& lineage) {
-  return std::make_unique<SqliteFactLoad>(*this, db_, source_file, lineage);
+  if (!rows_) rows_ = std::make_unique<SqliteRowSource>(db_);
+  return std::make_unique<SqliteFactLoad>(*this, db_, *rows_, source_file, lineage);
 }
 
 QueryResult SqliteWarehouse::query(const std::string& sql) {

@@ -3,11 +3,14 @@
 
 #include <sqlite3.h>
 
+#include <memory>
 #include <string>
 
 #include "etl/warehouse.h"
 
 namespace hivehook::etl {
+
+class SqliteRowSource;
 
 // Move-only owner of a prepared statement; every bind and step is checked.
 class SqliteStmt {
@@ -53,8 +56,14 @@ class SqliteWarehouse final : public Warehouse {
   void exec(const char* sql);  // throws WarehouseError
 
  private:
+  int user_version();
+  std::int64_t dimension_version();  // etl_dimension_version, bumped by the dim tables' triggers
+  std::pair<Dimensions, std::int64_t> build_dimensions();  // from the tables, with their version
+  void store_snapshot(const std::pair<Dimensions, std::int64_t>& dims);
+
   std::string path_;
   sqlite3* db_ = nullptr;
+  std::unique_ptr<SqliteRowSource> rows_;  // the virtual tables a fact load reads; made on first use
 };
 
 }  // namespace hivehook::etl

@@ -10,7 +10,7 @@
 
 #include "etl/csv_reader.h"
 #include "etl/decimal.h"
-#include "etl/dimensions.h"
+#include "etl/dimension_snapshot.h"
 
 namespace hivehook::etl {
 
@@ -34,18 +34,21 @@ const char* reason_name(Reason r);
 // pending=0 < completed=1 < cancelled=2 < refunded=3; -1 when not a status.
 int status_rank(std::string_view status);
 
-// A valid, enriched row. The views point into the record and the dimensions.
+// A valid, enriched row. The views point into the record and the dimensions' snapshot.
 struct Fact {
   std::string_view transaction_id, customer_id, product_id;
-  const ProductRef* product = nullptr;
-  const CustomerRef* customer = nullptr;
+  ProductRef product;    // enrichment, as the dimensions hold it when the file is loaded
+  CustomerRef customer;
   std::int64_t quantity = 0;
-  std::string amount;  // "50.00"
   AmountClass amount_class = AmountClass::small;
   std::string_view transaction_ts, transaction_date, status, payment_method;
   int status_rank = 0;
   // (transaction_ts, status_rank) as one ordered number: epoch seconds * 4 + rank.
   std::int64_t order_key = 0;
+  std::string_view amount() const { return std::string_view(amount_text, amount_len); }  // "50.00"
+
+  char amount_text[kCentsTextMax];
+  std::uint8_t amount_len = 0;
 };
 
 bool is_transactions_header(const CsvRecord& rec);

@@ -4,11 +4,13 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "etl/dimension_snapshot.h"
 #include "etl/dimensions.h"
 #include "etl/transform.h"
 
@@ -31,12 +33,21 @@ struct LoadCounts {
   std::uint64_t inserted = 0, updated = 0, unchanged = 0;
 };
 
+// One record of a transactions file after the transform: a valid fact or a reject.
+struct LoadRow {
+  std::uint64_t line = 0;  // the physical line where the record starts
+  int reason = -1;         // a Reason, or -1: a valid fact
+  Fact fact;               // valid rows
+  std::string_view raw;    // rejected rows: the record's text
+};
+
 // One transactions file = one warehouse transaction. Destroying it uncommitted rolls back.
 class FactLoad {
  public:
   virtual ~FactLoad() = default;
-  virtual void add(const Fact& fact, std::uint64_t line) = 0;
-  virtual void reject(std::uint64_t line, Reason reason, std::string_view raw) = 0;
+  // Applies rows in file order (the views need only live during the call): valid facts upserted
+  // by the contract's rule, rejects stored with their line, reason and raw text.
+  virtual void write(std::span<const LoadRow> rows) = 0;
   virtual LoadCounts commit() = 0;
 };
 
@@ -50,11 +61,14 @@ class Warehouse {
   virtual ~Warehouse() = default;
   // For messages and the result JSON; never holds a password.
   virtual std::string name() const = 0;
-  // Each is one transaction: a later snapshot replaces an id's attributes.
+  // Each is one transaction: a later snapshot replaces an id's attributes, and the transform's
+  // dimension snapshot is rebuilt inside it.
   virtual void upsert_products(const std::vector<Product>& rows, const std::string& source_file,
                                const Lineage& lineage) = 0;
   virtual void upsert_customers(const std::vector<Customer>& rows, const std::string& source_file,
                                 const Lineage& lineage) = 0;
+  // The dimensions for enrichment: the stored snapshot when it was built from the dimension
+  // tables as they are now (same version), else rebuilt from the tables and stored for the next run.
   virtual Dimensions load_dimensions() = 0;
   // Starts the file's transaction and drops the file's previous rejects inside it.
   virtual std::unique_ptr<FactLoad> begin_fact_load(const std::string& source_file,

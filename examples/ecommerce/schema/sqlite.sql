@@ -49,3 +49,28 @@ CREATE TABLE IF NOT EXISTS rejected_transactions (
   run_id      TEXT,
   PRIMARY KEY (source_file, line_number)
 ) WITHOUT ROWID;
+-- The transform's dimension snapshot (etl/dimension_snapshot.h), kept beside the tables it is
+-- built from and keyed by their version: every change to dim_products or dim_customers, by
+-- hivehook-etl or by hand, bumps the version, and a snapshot of another version is rebuilt.
+CREATE TABLE IF NOT EXISTS etl_dimension_version (
+  id      INTEGER PRIMARY KEY CHECK (id = 1),
+  version INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO etl_dimension_version (id, version) VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS etl_dimension_snapshot (
+  id      INTEGER PRIMARY KEY CHECK (id = 1),
+  version INTEGER NOT NULL,
+  data    BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS dim_products_insert_version AFTER INSERT ON dim_products
+  BEGIN UPDATE etl_dimension_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS dim_products_update_version AFTER UPDATE ON dim_products
+  BEGIN UPDATE etl_dimension_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS dim_products_delete_version AFTER DELETE ON dim_products
+  BEGIN UPDATE etl_dimension_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS dim_customers_insert_version AFTER INSERT ON dim_customers
+  BEGIN UPDATE etl_dimension_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS dim_customers_update_version AFTER UPDATE ON dim_customers
+  BEGIN UPDATE etl_dimension_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS dim_customers_delete_version AFTER DELETE ON dim_customers
+  BEGIN UPDATE etl_dimension_version SET version = version + 1 WHERE id = 1; END;

@@ -110,8 +110,12 @@ TEST(Generator, PricesFitTheirCategoryAndItem) {
   for (const Product& p : std::get<ProductsFile>(parsed).rows) {
     ASSERT_TRUE(ceiling.contains(p.category)) << p.category;
     EXPECT_LE(p.price_e4, ceiling.at(p.category) * 10000) << p.id << " " << p.name << " " << p.price;
-    if (p.name.find("Mug") != std::string::npos) EXPECT_LE(p.price_e4, 25 * 10000) << p.name;
-    if (p.name.find("Lawn Mower") != std::string::npos) EXPECT_GE(p.price_e4, 100 * 10000) << p.name;
+    if (p.name.find("Mug") != std::string::npos) {
+      EXPECT_LE(p.price_e4, 25 * 10000) << p.name;
+    }
+    if (p.name.find("Lawn Mower") != std::string::npos) {
+      EXPECT_GE(p.price_e4, 100 * 10000) << p.name;
+    }
     ++per_category[p.category];
   }
   EXPECT_EQ(per_category.size(), 8u);

@@ -1,0 +1,279 @@
+#include "etl/dimension_snapshot.h"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace hivehook::etl {
+
+namespace {
+
+constexpr std::uint32_t kMagic = 0x53444848;  // "HHDS" read as a little-endian word
+constexpr std::uint32_t kFormat = 2;
+constexpr std::size_t kHeaderBytes = 8 * 4;
+constexpr std::size_t kSlotBytes = 16;
+constexpr std::size_t kProductBytes = 48;  // 10 words + a 64-bit price
+constexpr std::size_t kIdBytes = 8;        // a customer: id offset and length
+constexpr std::size_t kAttrBytes = 16;
+constexpr std::uint32_t kMaxRecords = (1u << 24) - 2;  // the record number shares a word with the length
+
+std::uint32_t slots_for(std::size_t n) { return static_cast<std::uint32_t>(n + n / 2 + 1); }
+
+void put32(std::string& out, std::uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+
+// The first 8 bytes of an id, zero-padded (ids hold no NUL: dimension files with one fail).
+std::uint64_t head8(std::string_view id) {
+  std::uint64_t w = 0;
+  std::memcpy(&w, id.data(), id.size() < 8 ? id.size() : 8);
+  return w;
+}
+
+std::uint32_t length_tag(std::size_t len) { return static_cast<std::uint32_t>(len < 255 ? len : 255) << 24; }
+
+std::uint32_t start_slot(std::uint32_t hash, std::uint32_t n_slots) {
+  return static_cast<std::uint32_t>((std::uint64_t{hash} * n_slots) >> 32);
+}
+
+}  // namespace
+
+std::uint32_t snapshot_hash(std::string_view key) {
+  std::uint64_t h = key.size() * 0x9E3779B97F4A7C15ULL;
+  std::size_t i = 0;
+  do {
+    std::uint64_t w = 0;
+    std::size_t take = key.size() - i < 8 ? key.size() - i : 8;
+    std::memcpy(&w, key.data() + i, take);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 29;
+    i += 8;
+  } while (i < key.size());
+  h *= 0x94D049BB133111EBULL;
+  return static_cast<std::uint32_t>(h >> 32);
+}
+
+Dimensions::Dimensions() = default;
+
+std::uint32_t Dimensions::word(std::size_t at) const {
+  std::uint32_t v;
+  std::memcpy(&v, buf_.data() + at, 4);
+  return v;
+}
+
+std::optional<Dimensions> Dimensions::from_snapshot(std::string bytes) {
+  Dimensions d;
+  d.buf_ = std::move(bytes);
+  const std::size_t size = d.buf_.size();
+  if (size < kHeaderBytes || d.word(0) != kMagic || d.word(4) != kFormat) return std::nullopt;
+  d.n_products_ = d.word(8);
+  d.n_customers_ = d.word(12);
+  d.n_attrs_ = d.word(16);
+  d.product_slots_ = d.word(20);
+  d.customer_slots_ = d.word(24);
+  const std::uint64_t text_bytes = d.word(28);
+  if (d.n_products_ > kMaxRecords || d.n_customers_ > kMaxRecords ||
+      d.product_slots_ != slots_for(d.n_products_) || d.customer_slots_ != slots_for(d.n_customers_))
+    return std::nullopt;
+  // Section sizes in 64 bits: a damaged count cannot wrap around.
+  std::uint64_t at = kHeaderBytes;
+  d.product_slots_at_ = at;
+  at += std::uint64_t{d.product_slots_} * kSlotBytes;
+  d.customer_slots_at_ = at;
+  at += std::uint64_t{d.customer_slots_} * kSlotBytes;
+  d.products_at_ = at;
+  at += std::uint64_t{d.n_products_} * kProductBytes;
+  d.customers_at_ = at;
+  at += std::uint64_t{d.n_customers_} * kIdBytes;
+  d.customer_attr_at_ = at;
+  at += std::uint64_t{d.n_customers_} * 4;
+  d.attrs_at_ = at;
+  at += std::uint64_t{d.n_attrs_} * kAttrBytes;
+  d.text_at_ = at;
+  if (at + text_bytes != size) return std::nullopt;
+
+  auto span_ok = [&](std::size_t rec, int pairs) {
+    for (int p = 0; p < pairs; ++p) {
+      std::uint64_t off = d.word(rec + p * 8), len = d.word(rec + p * 8 + 4);
+      if (off + len > text_bytes) return false;
+    }
+    return true;
+  };
+  for (std::uint32_t i = 0; i < d.n_products_; ++i)
+    if (!span_ok(d.products_at_ + std::size_t{i} * kProductBytes, 5)) return std::nullopt;
+  for (std::uint32_t i = 0; i < d.n_customers_; ++i)
+    if (!span_ok(d.customers_at_ + std::size_t{i} * kIdBytes, 1) ||
+        d.word(d.customer_attr_at_ + std::size_t{i} * 4) >= d.n_attrs_)
+      return std::nullopt;
+  for (std::uint32_t i = 0; i < d.n_attrs_; ++i)
+    if (!span_ok(d.attrs_at_ + std::size_t{i} * kAttrBytes, 2)) return std::nullopt;
+  // Every used slot names a record whose id has that slot's hash, length tag and head, and
+  // exactly n slots are used: a lookup finds what the builder put in and always meets an empty slot.
+  auto slots_ok = [&](std::size_t slots_at, std::uint32_t n_slots, std::uint32_t n,
+                      std::size_t ids_at, std::size_t rec_bytes) {
+    std::uint32_t used = 0;
+    for (std::uint32_t s = 0; s < n_slots; ++s) {
+      const std::size_t slot = slots_at + std::size_t{s} * kSlotBytes;
+      const std::uint32_t meta = d.word(slot + 4);
+      if (meta == 0) continue;
+      const std::uint32_t rec = (meta & 0xFFFFFF) - 1;
+      if (rec >= n) return false;
+      const std::size_t r = ids_at + std::size_t{rec} * rec_bytes;
+      std::string_view id = d.text(d.word(r), d.word(r + 4));
+      std::uint64_t head;
+      std::memcpy(&head, d.buf_.data() + slot + 8, 8);
+      if (d.word(slot) != snapshot_hash(id) || (meta & 0xFF000000u) != length_tag(id.size()) ||
+          head != head8(id))
+        return false;
+      ++used;
+    }
+    return used == n;
+  };
+  if (!slots_ok(d.product_slots_at_, d.product_slots_, d.n_products_, d.products_at_, kProductBytes) ||
+      !slots_ok(d.customer_slots_at_, d.customer_slots_, d.n_customers_, d.customers_at_, kIdBytes))
+    return std::nullopt;
+  return d;
+}
+
+std::uint32_t Dimensions::find(std::string_view id, std::size_t slots_at, std::uint32_t n_slots,
+                               std::size_t ids_at, std::size_t rec_bytes) const {
+  if (n_slots == 0) return npos;
+  const std::uint32_t h = snapshot_hash(id);
+  const std::uint32_t tag = length_tag(id.size());
+  const std::uint64_t head = head8(id);
+  const char* base = buf_.data() + slots_at;
+  for (std::uint32_t at = start_slot(h, n_slots);;) {
+    struct {
+      std::uint32_t hash, meta;
+      std::uint64_t head;
+    } slot;
+    std::memcpy(&slot, base + std::size_t{at} * kSlotBytes, kSlotBytes);
+    if (slot.meta == 0) return npos;
+    if (slot.hash == h && (slot.meta & 0xFF000000u) == tag && slot.head == head) {
+      const std::uint32_t rec = (slot.meta & 0xFFFFFF) - 1;
+      if (id.size() <= 8) return rec;
+      const std::size_t r = ids_at + std::size_t{rec} * rec_bytes;
+      if (text(word(r), word(r + 4)) == id) return rec;
+    }
+    if (++at == n_slots) at = 0;
+  }
+}
+
+std::uint32_t Dimensions::find_product(std::string_view id) const {
+  return find(id, product_slots_at_, product_slots_, products_at_, kProductBytes);
+}
+
+std::uint32_t Dimensions::find_customer(std::string_view id) const {
+  return find(id, customer_slots_at_, customer_slots_, customers_at_, kIdBytes);
+}
+
+ProductRef Dimensions::product_at(std::uint32_t i) const {
+  std::size_t rec = products_at_ + std::size_t{i} * kProductBytes;
+  ProductRef p{text(word(rec + 8), word(rec + 12)), text(word(rec + 16), word(rec + 20)),
+               text(word(rec + 24), word(rec + 28)), text(word(rec + 32), word(rec + 36)), 0};
+  std::memcpy(&p.price_e4, buf_.data() + rec + 40, 8);
+  return p;
+}
+
+CustomerRef Dimensions::customer_at(std::uint32_t i) const {
+  std::size_t attr = attrs_at_ + std::size_t{word(customer_attr_at_ + std::size_t{i} * 4)} * kAttrBytes;
+  return CustomerRef{text(word(attr), word(attr + 4)), text(word(attr + 8), word(attr + 12))};
+}
+
+void DimensionsBuilder::reserve(std::size_t products, std::size_t customers) {
+  products_.reserve(products);
+  product_at_.reserve(products);
+  customer_ids_.reserve(customers);
+  customer_attr_.reserve(customers);
+  customer_at_.reserve(customers);
+}
+
+void DimensionsBuilder::add_product(std::string_view id, std::string_view name,
+                                    std::string_view category, std::string_view price,
+                                    std::int64_t price_e4, std::string_view supplier_id) {
+  Product p{std::string(id), std::string(name), std::string(category), std::string(price),
+            std::string(supplier_id), price_e4};
+  auto [it, fresh] = product_at_.try_emplace(p.id, static_cast<std::uint32_t>(products_.size()));
+  if (fresh)
+    products_.push_back(std::move(p));
+  else
+    products_[it->second] = std::move(p);
+}
+
+void DimensionsBuilder::add_customer(std::string_view id, std::string_view membership_level,
+                                     std::string_view country) {
+  std::string key(membership_level);
+  key += '\0';
+  key += country;
+  auto [a, new_attr] = attr_at_.try_emplace(key, static_cast<std::uint32_t>(attrs_.size()));
+  if (new_attr) attrs_.emplace_back(std::string(membership_level), std::string(country));
+  auto [c, fresh] = customer_at_.try_emplace(std::string(id), static_cast<std::uint32_t>(customer_ids_.size()));
+  if (fresh) {
+    customer_ids_.emplace_back(id);
+    customer_attr_.push_back(a->second);
+  } else {
+    customer_attr_[c->second] = a->second;
+  }
+}
+
+Dimensions DimensionsBuilder::build() const {
+  if (products_.size() > kMaxRecords || customer_ids_.size() > kMaxRecords)
+    throw std::length_error("dimension snapshot: more than 16,777,214 products or customers");
+  std::string text;
+  auto span = [&](std::string& rec, const std::string& s) {
+    put32(rec, static_cast<std::uint32_t>(text.size()));
+    put32(rec, static_cast<std::uint32_t>(s.size()));
+    text += s;
+  };
+  auto slot_table = [](std::size_t n, auto&& id_of) {
+    const std::uint32_t n_slots = slots_for(n);
+    std::string slots(std::size_t{n_slots} * kSlotBytes, '\0');
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string_view id = id_of(i);
+      const std::uint32_t h = snapshot_hash(id);
+      for (std::uint32_t at = start_slot(h, n_slots);;) {
+        char* slot = slots.data() + std::size_t{at} * kSlotBytes;
+        std::uint32_t meta;
+        std::memcpy(&meta, slot + 4, 4);
+        if (meta == 0) {
+          meta = length_tag(id.size()) | static_cast<std::uint32_t>(i + 1);
+          std::uint64_t head = head8(id);
+          std::memcpy(slot, &h, 4);
+          std::memcpy(slot + 4, &meta, 4);
+          std::memcpy(slot + 8, &head, 8);
+          break;
+        }
+        if (++at == n_slots) at = 0;
+      }
+    }
+    return slots;
+  };
+  std::string pslots = slot_table(products_.size(), [&](std::size_t i) -> std::string_view { return products_[i].id; });
+  std::string cslots = slot_table(customer_ids_.size(), [&](std::size_t i) -> std::string_view { return customer_ids_[i]; });
+
+  std::string recs;
+  recs.reserve(products_.size() * kProductBytes + customer_ids_.size() * (kIdBytes + 4) + attrs_.size() * kAttrBytes);
+  for (const Product& p : products_) {
+    for (const std::string* s : {&p.id, &p.name, &p.category, &p.price, &p.supplier_id}) span(recs, *s);
+    recs.append(reinterpret_cast<const char*>(&p.price_e4), 8);
+  }
+  for (const std::string& id : customer_ids_) span(recs, id);
+  for (std::uint32_t a : customer_attr_) put32(recs, a);
+  for (const auto& [level, country] : attrs_) {
+    span(recs, level);
+    span(recs, country);
+  }
+
+  if (text.size() > UINT32_MAX) throw std::length_error("dimension snapshot: more than 4 GiB of text");
+  std::string buf;
+  buf.reserve(kHeaderBytes + pslots.size() + cslots.size() + recs.size() + text.size());
+  for (std::uint32_t w : {kMagic, kFormat, static_cast<std::uint32_t>(products_.size()),
+                          static_cast<std::uint32_t>(customer_ids_.size()),
+                          static_cast<std::uint32_t>(attrs_.size()), slots_for(products_.size()),
+                          slots_for(customer_ids_.size()), static_cast<std::uint32_t>(text.size())})
+    put32(buf, w);
+  buf += pslots;
+  buf += cslots;
+  buf += recs;
+  buf += text;
+  return *Dimensions::from_snapshot(std::move(buf));
+}
+
+}  // namespace hivehook::etl

@@ -1,0 +1,102 @@
+// The dimensions as the transform sees them: one flat, relocatable byte buffer (a "snapshot")
+// holding both id indexes and the attributes enrichment copies. The warehouse stores the buffer
+// beside the dimension tables, keyed by their version, so a transactions job loads 100,000
+// customers with one read instead of rebuilding hash tables from the tables every run.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace hivehook::etl {
+
+// What enrichment takes from dim_products; views into the snapshot.
+struct ProductRef {
+  std::string_view name, category, price, supplier_id;  // price: the stored (normalized) text
+  std::int64_t price_e4 = 0;                            // the same price in 1/10000
+};
+
+// What enrichment takes from dim_customers.
+struct CustomerRef {
+  std::string_view membership_level, country;
+};
+
+// Read-only lookups over a snapshot buffer. Cheap to move; lookups are thread-safe.
+//
+// Layout (native byte order, x86-64: little-endian; a buffer of another byte order fails the
+// magic check and is rebuilt; offsets in bytes; values 32-bit unless said):
+//   header     magic "HHDS", format 2, products, customers, attrs, product_slots,
+//              customer_slots, text_bytes
+//   slots      per index an open-addressing table (linear probing, at most 2/3 full, start slot
+//              = hash × slots >> 32), 16 bytes a slot: hash, (min(id length, 255) << 24 |
+//              record + 1) (0 = empty), the id's first 8 bytes zero-padded (64-bit). An id of up
+//              to 8 bytes is matched within its slot: one cache line per lookup
+//   products   {id_off, id_len, name_off, name_len, category_off, category_len, price_off,
+//              price_len, supplier_off, supplier_len, price_e4 (64-bit)} (offsets into the text)
+//   customers  {id_off, id_len}, then one attr index per customer, then the attrs
+//              {level_off, level_len, country_off, country_len}: 100,000 customers share a few
+//              dozen (membership_level, country) pairs
+//   text       the strings
+class Dimensions {
+ public:
+  static constexpr std::uint32_t npos = UINT32_MAX;
+
+  Dimensions();  // empty: no products, no customers
+
+  // Adopts a buffer made by DimensionsBuilder (possibly read back from a warehouse). nullopt when
+  // it is not a well-formed snapshot of this format: every count, offset and index is checked,
+  // so a damaged buffer is rejected rather than read out of bounds.
+  static std::optional<Dimensions> from_snapshot(std::string bytes);
+  const std::string& snapshot() const { return buf_; }
+
+  std::uint32_t find_product(std::string_view id) const;   // npos when unknown
+  std::uint32_t find_customer(std::string_view id) const;  // npos when unknown
+  ProductRef product_at(std::uint32_t i) const;            // i < product_count()
+  CustomerRef customer_at(std::uint32_t i) const;          // i < customer_count()
+  std::size_t product_count() const { return n_products_; }
+  std::size_t customer_count() const { return n_customers_; }
+
+ private:
+  std::uint32_t find(std::string_view id, std::size_t slots_at, std::uint32_t n_slots,
+                     std::size_t ids_at, std::size_t rec_bytes) const;
+  std::uint32_t word(std::size_t byte_at) const;
+  std::string_view text(std::uint32_t off, std::uint32_t len) const {
+    return std::string_view(buf_).substr(text_at_ + off, len);
+  }
+
+  std::string buf_;
+  std::uint32_t n_products_ = 0, n_customers_ = 0, n_attrs_ = 0, product_slots_ = 0,
+                customer_slots_ = 0;
+  std::size_t product_slots_at_ = 0, customer_slots_at_ = 0, products_at_ = 0, customers_at_ = 0,
+              customer_attr_at_ = 0, attrs_at_ = 0, text_at_ = 0;
+};
+
+// Collects dimension rows (a later row for an id replaces the earlier one) and lays out a snapshot.
+class DimensionsBuilder {
+ public:
+  void reserve(std::size_t products, std::size_t customers);
+  void add_product(std::string_view id, std::string_view name, std::string_view category,
+                   std::string_view price, std::int64_t price_e4, std::string_view supplier_id);
+  void add_customer(std::string_view id, std::string_view membership_level, std::string_view country);
+  Dimensions build() const;
+
+ private:
+  struct Product {
+    std::string id, name, category, price, supplier_id;
+    std::int64_t price_e4;
+  };
+  std::vector<Product> products_;
+  std::vector<std::string> customer_ids_;
+  std::vector<std::uint32_t> customer_attr_;
+  std::vector<std::pair<std::string, std::string>> attrs_;
+  std::unordered_map<std::string, std::uint32_t> product_at_, customer_at_, attr_at_;
+};
+
+// The ids' hash: 8 bytes at a time (zero-padded), multiply-xorshift mixed, folded to 32 bits.
+// The snapshot format depends on it.
+std::uint32_t snapshot_hash(std::string_view key);
+
+}  // namespace hivehook::etl
