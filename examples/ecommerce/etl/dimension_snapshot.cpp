@@ -8,8 +8,8 @@ namespace hivehook::etl {
 namespace {
 
 constexpr std::uint32_t kMagic = 0x53444848;  // "HHDS" read as a little-endian word
-constexpr std::uint32_t kFormat = 2;
-constexpr std::size_t kHeaderBytes = 8 * 4;
+constexpr std::uint32_t kFormat = 3;
+constexpr std::size_t kHeaderBytes = 8 * 4 + 8;
 constexpr std::size_t kSlotBytes = 16;
 constexpr std::size_t kProductBytes = 48;  // 10 words + a 64-bit price
 constexpr std::size_t kIdBytes = 8;        // a customer: id offset and length
@@ -50,19 +50,50 @@ std::uint32_t snapshot_hash(std::string_view key) {
   return static_cast<std::uint32_t>(h >> 32);
 }
 
+std::uint64_t snapshot_checksum(std::string_view bytes) {
+  std::uint64_t lane[4] = {1, 2, 3, 4};
+  std::size_t i = 0;
+  for (; i + 32 <= bytes.size(); i += 32) {
+    for (int k = 0; k < 4; ++k) {
+      std::uint64_t w;
+      std::memcpy(&w, bytes.data() + i + 8 * k, 8);
+      lane[k] = (lane[k] ^ w) * 0x9E3779B97F4A7C15ULL;
+      lane[k] ^= lane[k] >> 31;
+    }
+  }
+  std::uint64_t h = bytes.size();
+  for (; i < bytes.size(); i += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, bytes.data() + i, bytes.size() - i < 8 ? bytes.size() - i : 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+  }
+  for (std::uint64_t l : lane) h = (h ^ l) * 0x94D049BB133111EBULL, h ^= h >> 29;
+  return h;
+}
+
 Dimensions::Dimensions() = default;
 
 std::uint32_t Dimensions::word(std::size_t at) const {
   std::uint32_t v;
-  std::memcpy(&v, buf_.data() + at, 4);
+  std::memcpy(&v, buf_.get() + at, 4);
   return v;
 }
 
-std::optional<Dimensions> Dimensions::from_snapshot(std::string bytes) {
+std::optional<Dimensions> Dimensions::from_snapshot(std::string_view bytes) {
+  auto copy = std::make_unique_for_overwrite<char[]>(bytes.size());
+  std::memcpy(copy.get(), bytes.data(), bytes.size());
+  return from_snapshot(std::move(copy), bytes.size());
+}
+
+std::optional<Dimensions> Dimensions::from_snapshot(std::unique_ptr<char[]> bytes, std::size_t size) {
   Dimensions d;
   d.buf_ = std::move(bytes);
-  const std::size_t size = d.buf_.size();
+  d.size_ = size;
   if (size < kHeaderBytes || d.word(0) != kMagic || d.word(4) != kFormat) return std::nullopt;
+  std::uint64_t checksum;
+  std::memcpy(&checksum, d.buf_.get() + 32, 8);
+  if (checksum != snapshot_checksum(std::string_view(d.buf_.get() + kHeaderBytes, size - kHeaderBytes)))
+    return std::nullopt;
   d.n_products_ = d.word(8);
   d.n_customers_ = d.word(12);
   d.n_attrs_ = d.word(16);
@@ -104,30 +135,19 @@ std::optional<Dimensions> Dimensions::from_snapshot(std::string bytes) {
       return std::nullopt;
   for (std::uint32_t i = 0; i < d.n_attrs_; ++i)
     if (!span_ok(d.attrs_at_ + std::size_t{i} * kAttrBytes, 2)) return std::nullopt;
-  // Every used slot names a record whose id has that slot's hash, length tag and head, and
-  // exactly n slots are used: a lookup finds what the builder put in and always meets an empty slot.
-  auto slots_ok = [&](std::size_t slots_at, std::uint32_t n_slots, std::uint32_t n,
-                      std::size_t ids_at, std::size_t rec_bytes) {
+  // Every used slot names a record, and exactly n are used: probing always meets an empty slot.
+  auto slots_ok = [&](std::size_t slots_at, std::uint32_t n_slots, std::uint32_t n) {
     std::uint32_t used = 0;
     for (std::uint32_t s = 0; s < n_slots; ++s) {
-      const std::size_t slot = slots_at + std::size_t{s} * kSlotBytes;
-      const std::uint32_t meta = d.word(slot + 4);
+      const std::uint32_t meta = d.word(slots_at + std::size_t{s} * kSlotBytes + 4);
       if (meta == 0) continue;
-      const std::uint32_t rec = (meta & 0xFFFFFF) - 1;
-      if (rec >= n) return false;
-      const std::size_t r = ids_at + std::size_t{rec} * rec_bytes;
-      std::string_view id = d.text(d.word(r), d.word(r + 4));
-      std::uint64_t head;
-      std::memcpy(&head, d.buf_.data() + slot + 8, 8);
-      if (d.word(slot) != snapshot_hash(id) || (meta & 0xFF000000u) != length_tag(id.size()) ||
-          head != head8(id))
-        return false;
+      if ((meta & 0xFFFFFF) > n) return false;
       ++used;
     }
     return used == n;
   };
-  if (!slots_ok(d.product_slots_at_, d.product_slots_, d.n_products_, d.products_at_, kProductBytes) ||
-      !slots_ok(d.customer_slots_at_, d.customer_slots_, d.n_customers_, d.customers_at_, kIdBytes))
+  if (!slots_ok(d.product_slots_at_, d.product_slots_, d.n_products_) ||
+      !slots_ok(d.customer_slots_at_, d.customer_slots_, d.n_customers_))
     return std::nullopt;
   return d;
 }
@@ -138,7 +158,7 @@ std::uint32_t Dimensions::find(std::string_view id, std::size_t slots_at, std::u
   const std::uint32_t h = snapshot_hash(id);
   const std::uint32_t tag = length_tag(id.size());
   const std::uint64_t head = head8(id);
-  const char* base = buf_.data() + slots_at;
+  const char* base = buf_.get() + slots_at;
   for (std::uint32_t at = start_slot(h, n_slots);;) {
     struct {
       std::uint32_t hash, meta;
@@ -168,7 +188,7 @@ ProductRef Dimensions::product_at(std::uint32_t i) const {
   std::size_t rec = products_at_ + std::size_t{i} * kProductBytes;
   ProductRef p{text(word(rec + 8), word(rec + 12)), text(word(rec + 16), word(rec + 20)),
                text(word(rec + 24), word(rec + 28)), text(word(rec + 32), word(rec + 36)), 0};
-  std::memcpy(&p.price_e4, buf_.data() + rec + 40, 8);
+  std::memcpy(&p.price_e4, buf_.get() + rec + 40, 8);
   return p;
 }
 
@@ -269,11 +289,14 @@ Dimensions DimensionsBuilder::build() const {
                           static_cast<std::uint32_t>(attrs_.size()), slots_for(products_.size()),
                           slots_for(customer_ids_.size()), static_cast<std::uint32_t>(text.size())})
     put32(buf, w);
+  buf.append(8, '\0');  // the checksum, below
   buf += pslots;
   buf += cslots;
   buf += recs;
   buf += text;
-  return *Dimensions::from_snapshot(std::move(buf));
+  std::uint64_t checksum = snapshot_checksum(std::string_view(buf).substr(kHeaderBytes));
+  std::memcpy(buf.data() + 32, &checksum, 8);
+  return *Dimensions::from_snapshot(buf);
 }
 
 }  // namespace hivehook::etl

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,8 +29,8 @@ struct CustomerRef {
 //
 // Layout (native byte order, x86-64: little-endian; a buffer of another byte order fails the
 // magic check and is rebuilt; offsets in bytes; values 32-bit unless said):
-//   header     magic "HHDS", format 2, products, customers, attrs, product_slots,
-//              customer_slots, text_bytes
+//   header     magic "HHDS", format 3, products, customers, attrs, product_slots,
+//              customer_slots, text_bytes, checksum of everything after the header (64-bit)
 //   slots      per index an open-addressing table (linear probing, at most 2/3 full, start slot
 //              = hash × slots >> 32), 16 bytes a slot: hash, (min(id length, 255) << 24 |
 //              record + 1) (0 = empty), the id's first 8 bytes zero-padded (64-bit). An id of up
@@ -47,10 +48,11 @@ class Dimensions {
   Dimensions();  // empty: no products, no customers
 
   // Adopts a buffer made by DimensionsBuilder (possibly read back from a warehouse). nullopt when
-  // it is not a well-formed snapshot of this format: every count, offset and index is checked,
-  // so a damaged buffer is rejected rather than read out of bounds.
-  static std::optional<Dimensions> from_snapshot(std::string bytes);
-  const std::string& snapshot() const { return buf_; }
+  // it is not a snapshot of this format: the checksum, every count, offset and index are checked,
+  // so a damaged buffer is rejected rather than read out of bounds or trusted.
+  static std::optional<Dimensions> from_snapshot(std::unique_ptr<char[]> bytes, std::size_t size);
+  static std::optional<Dimensions> from_snapshot(std::string_view bytes);  // copies
+  std::string_view snapshot() const { return std::string_view(buf_.get(), size_); }
 
   std::uint32_t find_product(std::string_view id) const;   // npos when unknown
   std::uint32_t find_customer(std::string_view id) const;  // npos when unknown
@@ -64,10 +66,11 @@ class Dimensions {
                      std::size_t ids_at, std::size_t rec_bytes) const;
   std::uint32_t word(std::size_t byte_at) const;
   std::string_view text(std::uint32_t off, std::uint32_t len) const {
-    return std::string_view(buf_).substr(text_at_ + off, len);
+    return std::string_view(buf_.get() + text_at_ + off, len);
   }
 
-  std::string buf_;
+  std::unique_ptr<char[]> buf_;  // not zero-filled first: 4 MB read straight into it
+  std::size_t size_ = 0;
   std::uint32_t n_products_ = 0, n_customers_ = 0, n_attrs_ = 0, product_slots_ = 0,
                 customer_slots_ = 0;
   std::size_t product_slots_at_ = 0, customer_slots_at_ = 0, products_at_ = 0, customers_at_ = 0,
@@ -94,6 +97,10 @@ class DimensionsBuilder {
   std::vector<std::pair<std::string, std::string>> attrs_;
   std::unordered_map<std::string, std::uint32_t> product_at_, customer_at_, attr_at_;
 };
+
+// The snapshot's checksum: four 64-bit multiply-xorshift lanes over 8-byte words (the tail
+// zero-padded); about 0.3 ms for 4 MB.
+std::uint64_t snapshot_checksum(std::string_view bytes);
 
 // The ids' hash: 8 bytes at a time (zero-padded), multiply-xorshift mixed, folded to 32 bits.
 // The snapshot format depends on it.

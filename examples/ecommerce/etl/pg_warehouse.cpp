@@ -355,7 +355,7 @@ std::pair<Dimensions, std::int64_t> PgWarehouse::build_dimensions() {
 
 void PgWarehouse::store_snapshot(const std::pair<Dimensions, std::int64_t>& dims) {
   std::string version = std::to_string(dims.second);
-  const std::string& bytes = dims.first.snapshot();
+  std::string_view bytes = dims.first.snapshot();
   const char* values[2] = {version.c_str(), bytes.data()};
   int lengths[2] = {0, static_cast<int>(bytes.size())};
   int formats[2] = {0, 1};  // the blob in binary: no hex encoding of megabytes
@@ -376,8 +376,8 @@ Dimensions PgWarehouse::load_dimensions() {
   if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
     throw WarehouseError(std::string("postgresql: read the dimension snapshot: ") + PQerrorMessage(conn_));
   if (PQntuples(r.get()) == 1) {
-    std::string bytes(PQgetvalue(r.get(), 0, 0), static_cast<std::size_t>(PQgetlength(r.get(), 0, 0)));
-    if (auto dims = Dimensions::from_snapshot(std::move(bytes))) return std::move(*dims);
+    std::string_view bytes(PQgetvalue(r.get(), 0, 0), static_cast<std::size_t>(PQgetlength(r.get(), 0, 0)));
+    if (auto dims = Dimensions::from_snapshot(bytes)) return std::move(*dims);
   }
   // Missing, stale (the tables changed since) or damaged: rebuild it from the tables and keep it.
   PgTxn txn(*this);

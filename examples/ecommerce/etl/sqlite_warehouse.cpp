@@ -205,9 +205,11 @@ SqliteWarehouse::SqliteWarehouse(const std::string& path) : path_(path) {
   exec("PRAGMA page_size=16384");  // only takes effect on a new file: wider fact rows, fewer pages
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");
-  exec("PRAGMA cache_size=-65536");  // 64 MiB
+  // 8 MiB of page cache: a file's transaction spills its dirty pages to the WAL past that, so
+  // memory does not grow with the file (the snapshot and batches are bounded too).
+  exec("PRAGMA cache_size=-8192");
   exec("PRAGMA temp_store=MEMORY");
-  exec("PRAGMA mmap_size=268435456");  // read pages in place instead of copying them
+  exec("PRAGMA mmap_size=0");  // mapped pages would count in the resident set as they are touched
   // The DDL runs only when this warehouse has not seen this schema yet (a cheap header read).
   if (user_version() != schema::kSqliteVersion) {
     SqliteTxn txn(*this);
@@ -333,7 +335,7 @@ void SqliteWarehouse::store_snapshot(const std::pair<Dimensions, std::int64_t>& 
                 "INSERT INTO etl_dimension_snapshot (id, version, data) VALUES (1, ?1, ?2) "
                 "ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data");
   st.bind(1, dims.second);
-  const std::string& bytes = dims.first.snapshot();
+  std::string_view bytes = dims.first.snapshot();
   if (sqlite3_bind_blob64(st.get(), 2, bytes.data(), bytes.size(), SQLITE_STATIC) != SQLITE_OK)
     throw WarehouseError(errmsg(db_, "bind"));
   st.step();
@@ -347,16 +349,17 @@ Dimensions SqliteWarehouse::load_dimensions() {
                   "SELECT length(s.data) FROM etl_dimension_snapshot s JOIN etl_dimension_version v "
                   "ON v.id = 1 AND v.version = s.version WHERE s.id = 1");
     if (st.step()) {
-      std::string bytes(static_cast<std::size_t>(sqlite3_column_int64(st.get(), 0)), '\0');
+      const auto size = static_cast<std::size_t>(sqlite3_column_int64(st.get(), 0));
       st = SqliteStmt();
+      auto bytes = std::make_unique_for_overwrite<char[]>(size);
       sqlite3_blob* blob = nullptr;
       if (sqlite3_blob_open(db_, "main", "etl_dimension_snapshot", "data", 1, 0, &blob) != SQLITE_OK)
         throw WarehouseError(errmsg(db_, "open the dimension snapshot"));
-      int rc = sqlite3_blob_read(blob, bytes.data(), static_cast<int>(bytes.size()), 0);
+      int rc = sqlite3_blob_read(blob, bytes.get(), static_cast<int>(size), 0);
       sqlite3_blob_close(blob);
       if (rc != SQLITE_OK) throw WarehouseError(errmsg(db_, "read the dimension snapshot"));
       read.commit();
-      if (auto dims = Dimensions::from_snapshot(std::move(bytes))) return std::move(*dims);
+      if (auto dims = Dimensions::from_snapshot(std::move(bytes), size)) return std::move(*dims);
     }
   }
   // Missing, stale (the tables changed since) or damaged: rebuild it from the tables and keep it.

@@ -19,8 +19,11 @@ CREATE TABLE IF NOT EXISTS dim_customers (
   source_file      TEXT NOT NULL,
   loaded_at        TEXT NOT NULL
 );
+-- A rowid table with a unique index, not WITHOUT ROWID: new rows append at the end of the rowid
+-- tree (SQLite's quick balance), where a text-keyed tree rebalances its wide rows on every split;
+-- measured 8 % fewer instructions per file and a smaller file (docs/performance.md, ETL).
 CREATE TABLE IF NOT EXISTS fact_transactions (
-  transaction_id   TEXT PRIMARY KEY,
+  transaction_id   TEXT NOT NULL UNIQUE,
   customer_id      TEXT NOT NULL,
   product_id       TEXT NOT NULL,
   product_name     TEXT NOT NULL,
@@ -39,7 +42,7 @@ CREATE TABLE IF NOT EXISTS fact_transactions (
   source_file      TEXT NOT NULL,
   loaded_at        TEXT NOT NULL,
   run_id           TEXT
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS rejected_transactions (
   source_file TEXT NOT NULL,
   line_number INTEGER NOT NULL,

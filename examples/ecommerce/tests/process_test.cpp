@@ -1,5 +1,6 @@
 // Whole programs: the generator's promises, and kill -9 in the middle of a load.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <map>
 #include <set>
@@ -128,6 +129,34 @@ TEST(Generator, PricesFitTheirCategoryAndItem) {
   EXPECT_EQ(dump(*w, "SELECT count(*) FROM fact_transactions WHERE quantity > 5 AND CAST(unit_price AS REAL) >= 30"),
             (std::vector<std::string>{"0"}));
   EXPECT_EQ(dump(*w, "SELECT max(CAST(amount AS REAL)) < 2000 FROM fact_transactions"), (std::vector<std::string>{"1"}));
+}
+
+// Issue 18: the job's memory is flat in the file's size. Peak RSS (the kernel's own figure for the
+// real process) of a 200,000-row file against a 20,000-row one, each into a fresh warehouse.
+TEST(Memory, PeakResidentSetIsFlatInFileSize) {
+  TempDir dir;
+  auto peak_kb = [&](const std::string& rows) {
+    const std::string land = dir.str("land" + rows);
+    EXPECT_EQ(run({GEN_BINARY, "--out", land, "--days", "1", "--rows-per-day", rows, "--customers",
+                   "20000", "--products", "2000", "--seed", "9"}),
+              0);
+    const std::string wh = "sqlite:" + dir.str("wh" + rows + ".db");
+    for (const char* d : {"dim_products/dim_products_2023-03-01.csv", "dim_customers/dim_customers_2023-03-01.csv"})
+      EXPECT_EQ(run({ETL_BINARY, "dims", land + "/" + d, "--warehouse", wh}), 0);
+    pid_t pid = spawn({ETL_BINARY, "transactions",
+                       land + "/transactions/year=2023/month=03/day=01/transactions_2023-03-01.csv",
+                       "--warehouse", wh});
+    int status = 0;
+    struct rusage ru {};
+    EXPECT_EQ(::wait4(pid, &status, 0, &ru), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return ru.ru_maxrss;
+  };
+  long small = peak_kb("20000"), large = peak_kb("200000");
+  RecordProperty("peak_kb_20000_rows", std::to_string(small));
+  RecordProperty("peak_kb_200000_rows", std::to_string(large));
+  EXPECT_GT(small, 0);
+  EXPECT_LT(large, small + small / 4 + 2048) << "20,000 rows: " << small << " KB, 200,000 rows: " << large << " KB";
 }
 
 // The byte offset of `path` in process `pid`'s open files, or -1.
