@@ -18,8 +18,6 @@ constexpr std::uint32_t kMaxRecords = (1u << 24) - 2;  // the record number shar
 
 std::uint32_t slots_for(std::size_t n) { return static_cast<std::uint32_t>(n + n / 2 + 1); }
 
-void put32(std::string& out, std::uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
-
 // The first 8 bytes of an id, zero-padded (ids hold no NUL: dimension files with one fail).
 std::uint64_t head8(std::string_view id) {
   std::uint64_t w = 0;
@@ -199,22 +197,22 @@ CustomerRef Dimensions::customer_at(std::uint32_t i) const {
 
 void DimensionsBuilder::reserve(std::size_t products, std::size_t customers) {
   products_.reserve(products);
-  product_at_.reserve(products);
-  customer_ids_.reserve(customers);
-  customer_attr_.reserve(customers);
-  customer_at_.reserve(customers);
+  customers_.reserve(customers);
+  text_.reserve(products * 40 + customers * 8);
+}
+
+DimensionsBuilder::Span DimensionsBuilder::keep(std::string_view s) {
+  if (text_.size() + s.size() > UINT32_MAX)
+    throw std::length_error("dimension snapshot: more than 4 GiB of text");
+  Span span{static_cast<std::uint32_t>(text_.size()), static_cast<std::uint32_t>(s.size())};
+  text_.append(s);
+  return span;
 }
 
 void DimensionsBuilder::add_product(std::string_view id, std::string_view name,
                                     std::string_view category, std::string_view price,
                                     std::int64_t price_e4, std::string_view supplier_id) {
-  Product p{std::string(id), std::string(name), std::string(category), std::string(price),
-            std::string(supplier_id), price_e4};
-  auto [it, fresh] = product_at_.try_emplace(p.id, static_cast<std::uint32_t>(products_.size()));
-  if (fresh)
-    products_.push_back(std::move(p));
-  else
-    products_[it->second] = std::move(p);
+  products_.push_back(Product{keep(id), keep(name), keep(category), keep(price), keep(supplier_id), price_e4});
 }
 
 void DimensionsBuilder::add_customer(std::string_view id, std::string_view membership_level,
@@ -222,81 +220,106 @@ void DimensionsBuilder::add_customer(std::string_view id, std::string_view membe
   std::string key(membership_level);
   key += '\0';
   key += country;
-  auto [a, new_attr] = attr_at_.try_emplace(key, static_cast<std::uint32_t>(attrs_.size()));
-  if (new_attr) attrs_.emplace_back(std::string(membership_level), std::string(country));
-  auto [c, fresh] = customer_at_.try_emplace(std::string(id), static_cast<std::uint32_t>(customer_ids_.size()));
+  auto [a, fresh] = attr_at_.try_emplace(key, static_cast<std::uint32_t>(attrs_.size() / 2));
   if (fresh) {
-    customer_ids_.emplace_back(id);
-    customer_attr_.push_back(a->second);
-  } else {
-    customer_attr_[c->second] = a->second;
+    attrs_.push_back(keep(membership_level));
+    attrs_.push_back(keep(country));
   }
+  customers_.push_back(Customer{keep(id), a->second});
 }
 
 Dimensions DimensionsBuilder::build() const {
-  if (products_.size() > kMaxRecords || customer_ids_.size() > kMaxRecords)
-    throw std::length_error("dimension snapshot: more than 16,777,214 products or customers");
-  std::string text;
-  auto span = [&](std::string& rec, const std::string& s) {
-    put32(rec, static_cast<std::uint32_t>(text.size()));
-    put32(rec, static_cast<std::uint32_t>(s.size()));
-    text += s;
-  };
-  auto slot_table = [](std::size_t n, auto&& id_of) {
+  // Which rows are written: a later row with an id already seen takes its place; the kept rows
+  // keep file order and are renumbered.
+  auto keep_last = [](std::size_t n, auto&& id_of) {
     const std::uint32_t n_slots = slots_for(n);
-    std::string slots(std::size_t{n_slots} * kSlotBytes, '\0');
+    std::vector<std::uint32_t> slot_row(n_slots, UINT32_MAX);
     for (std::size_t i = 0; i < n; ++i) {
       std::string_view id = id_of(i);
+      for (std::uint32_t s = start_slot(snapshot_hash(id), n_slots);;) {
+        if (slot_row[s] == UINT32_MAX || id_of(slot_row[s]) == id) {
+          slot_row[s] = static_cast<std::uint32_t>(i);
+          break;
+        }
+        if (++s == n_slots) s = 0;
+      }
+    }
+    std::vector<bool> keep(n, false);
+    for (std::uint32_t r : slot_row)
+      if (r != UINT32_MAX) keep[r] = true;
+    std::vector<std::uint32_t> kept;
+    for (std::size_t i = 0; i < n; ++i)
+      if (keep[i]) kept.push_back(static_cast<std::uint32_t>(i));
+    if (kept.size() > kMaxRecords)
+      throw std::length_error("dimension snapshot: more than 16,777,214 products or customers");
+    return kept;
+  };
+  auto product_id = [&](std::size_t i) { return at(products_[i].id); };
+  auto customer_id = [&](std::size_t i) { return at(customers_[i].id); };
+  const std::vector<std::uint32_t> pk = keep_last(products_.size(), product_id);
+  const std::vector<std::uint32_t> ck = keep_last(customers_.size(), customer_id);
+  const std::uint32_t pslots = slots_for(pk.size()), cslots = slots_for(ck.size());
+
+  // Written straight into the buffer the Dimensions adopts: no second copy of megabytes.
+  const std::size_t size = kHeaderBytes + (std::size_t{pslots} + cslots) * kSlotBytes +
+                           pk.size() * kProductBytes + ck.size() * (kIdBytes + 4) +
+                           attrs_.size() * 8 + text_.size();
+  auto bytes = std::make_unique_for_overwrite<char[]>(size);
+  char* out = bytes.get();
+  auto put = [&](const void* p, std::size_t n) {
+    std::memcpy(out, p, n);
+    out += n;
+  };
+  auto put_word = [&](std::uint32_t w) { put(&w, 4); };
+  for (std::uint32_t w : {kMagic, kFormat, static_cast<std::uint32_t>(pk.size()),
+                          static_cast<std::uint32_t>(ck.size()),
+                          static_cast<std::uint32_t>(attrs_.size() / 2), pslots, cslots,
+                          static_cast<std::uint32_t>(text_.size())})
+    put_word(w);
+  const std::uint64_t no_checksum_yet = 0;
+  put(&no_checksum_yet, 8);
+  auto slot_table = [&](const std::vector<std::uint32_t>& kept, std::uint32_t n_slots, auto&& id_of) {
+    char* table = out;
+    std::memset(table, 0, std::size_t{n_slots} * kSlotBytes);
+    for (std::uint32_t k = 0; k < kept.size(); ++k) {
+      std::string_view id = id_of(kept[k]);
       const std::uint32_t h = snapshot_hash(id);
-      for (std::uint32_t at = start_slot(h, n_slots);;) {
-        char* slot = slots.data() + std::size_t{at} * kSlotBytes;
+      for (std::uint32_t s = start_slot(h, n_slots);;) {
+        char* slot = table + std::size_t{s} * kSlotBytes;
         std::uint32_t meta;
         std::memcpy(&meta, slot + 4, 4);
         if (meta == 0) {
-          meta = length_tag(id.size()) | static_cast<std::uint32_t>(i + 1);
+          meta = length_tag(id.size()) | (k + 1);
           std::uint64_t head = head8(id);
           std::memcpy(slot, &h, 4);
           std::memcpy(slot + 4, &meta, 4);
           std::memcpy(slot + 8, &head, 8);
           break;
         }
-        if (++at == n_slots) at = 0;
+        if (++s == n_slots) s = 0;
       }
     }
-    return slots;
+    out += std::size_t{n_slots} * kSlotBytes;
   };
-  std::string pslots = slot_table(products_.size(), [&](std::size_t i) -> std::string_view { return products_[i].id; });
-  std::string cslots = slot_table(customer_ids_.size(), [&](std::size_t i) -> std::string_view { return customer_ids_[i]; });
-
-  std::string recs;
-  recs.reserve(products_.size() * kProductBytes + customer_ids_.size() * (kIdBytes + 4) + attrs_.size() * kAttrBytes);
-  for (const Product& p : products_) {
-    for (const std::string* s : {&p.id, &p.name, &p.category, &p.price, &p.supplier_id}) span(recs, *s);
-    recs.append(reinterpret_cast<const char*>(&p.price_e4), 8);
+  slot_table(pk, pslots, product_id);
+  slot_table(ck, cslots, customer_id);
+  auto span = [&](Span s) {
+    put_word(s.off);
+    put_word(s.len);
+  };
+  for (std::uint32_t i : pk) {
+    const Product& p = products_[i];
+    for (Span s : {p.id, p.name, p.category, p.price, p.supplier_id}) span(s);
+    put(&p.price_e4, 8);
   }
-  for (const std::string& id : customer_ids_) span(recs, id);
-  for (std::uint32_t a : customer_attr_) put32(recs, a);
-  for (const auto& [level, country] : attrs_) {
-    span(recs, level);
-    span(recs, country);
-  }
-
-  if (text.size() > UINT32_MAX) throw std::length_error("dimension snapshot: more than 4 GiB of text");
-  std::string buf;
-  buf.reserve(kHeaderBytes + pslots.size() + cslots.size() + recs.size() + text.size());
-  for (std::uint32_t w : {kMagic, kFormat, static_cast<std::uint32_t>(products_.size()),
-                          static_cast<std::uint32_t>(customer_ids_.size()),
-                          static_cast<std::uint32_t>(attrs_.size()), slots_for(products_.size()),
-                          slots_for(customer_ids_.size()), static_cast<std::uint32_t>(text.size())})
-    put32(buf, w);
-  buf.append(8, '\0');  // the checksum, below
-  buf += pslots;
-  buf += cslots;
-  buf += recs;
-  buf += text;
-  std::uint64_t checksum = snapshot_checksum(std::string_view(buf).substr(kHeaderBytes));
-  std::memcpy(buf.data() + 32, &checksum, 8);
-  return *Dimensions::from_snapshot(buf);
+  for (std::uint32_t i : ck) span(customers_[i].id);
+  for (std::uint32_t i : ck) put_word(customers_[i].attr);
+  for (Span s : attrs_) span(s);
+  put(text_.data(), text_.size());
+  std::uint64_t checksum =
+      snapshot_checksum(std::string_view(bytes.get() + kHeaderBytes, size - kHeaderBytes));
+  std::memcpy(bytes.get() + 32, &checksum, 8);
+  return *Dimensions::from_snapshot(std::move(bytes), size);
 }
 
 }  // namespace hivehook::etl

@@ -58,32 +58,41 @@ JobOutcome guarded(const JobOptions& opts, Body body) {
 
 JobOutcome run_dims(const JobOptions& opts) {
   return guarded(opts, [&]() -> JobOutcome {
+    // Rows go to the warehouse as they are read and checked, inside one transaction that
+    // commits only if the whole file is well formed: memory is the file's ids, not its rows.
+    struct ToWarehouse final : DimensionSink {
+      const JobOptions& opts;
+      std::unique_ptr<Warehouse> wh;
+      std::unique_ptr<DimensionLoad> load;
+      std::string table;
+      std::size_t rows = 0;
+      explicit ToWarehouse(const JobOptions& o) : opts(o) {}
+      void begin(DimensionTable t) override {
+        wh = open_warehouse(opts.warehouse);
+        load = wh->begin_dimension_load(t, opts.source_file, make_lineage(opts));
+        table = t == DimensionTable::products ? "dim_products" : "dim_customers";
+      }
+      void product(const ProductRow& r) override {
+        load->product(r);
+        ++rows;
+      }
+      void customer(const CustomerRow& r) override {
+        load->customer(r);
+        ++rows;
+      }
+    } sink(opts);
     FileSource source(opts.file);
-    DimensionFile parsed = parse_dimension_file(source);
-    if (auto* err = std::get_if<DimensionFileError>(&parsed))
+    if (auto err = read_dimension_file(source, sink))  // `sink.load` rolls back, if it began
       return failure(kExitDataErr, opts.file + ": " + err->message, opts);
-    auto wh = open_warehouse(opts.warehouse);
-    Lineage lineage = make_lineage(opts);
-    std::string table;
-    std::size_t rows = 0;
-    if (auto* p = std::get_if<ProductsFile>(&parsed)) {
-      wh->upsert_products(p->rows, opts.source_file, lineage);
-      table = "dim_products";
-      rows = p->rows.size();
-    } else {
-      auto& c = std::get<CustomersFile>(parsed);
-      wh->upsert_customers(c.rows, opts.source_file, lineage);
-      table = "dim_customers";
-      rows = c.rows.size();
-    }
+    sink.load->commit();
     JobOutcome out;
-    out.result = {{"table", table},
-                  {"rows_read", rows},
-                  {"upserted", rows},
+    out.result = {{"table", sink.table},
+                  {"rows_read", sink.rows},
+                  {"upserted", sink.rows},
                   {"source_file", opts.source_file},
-                  {"warehouse", wh->name()}};
-    out.summary = table + ": " + std::to_string(rows) + " rows upserted from " + opts.source_file +
-                  " into " + wh->name();
+                  {"warehouse", sink.wh->name()}};
+    out.summary = sink.table + ": " + std::to_string(sink.rows) + " rows upserted from " +
+                  opts.source_file + " into " + sink.wh->name();
     return out;
   });
 }

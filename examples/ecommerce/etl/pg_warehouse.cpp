@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "etl/pg_copy_binary.h"
 #include "etl/schema_sql.h"
 
 namespace hivehook::etl {
@@ -38,19 +39,62 @@ constexpr const char* kRankStored =
     "CASE fact_transactions.status WHEN 'pending' THEN 0 WHEN 'completed' THEN 1 WHEN "
     "'cancelled' THEN 2 ELSE 3 END";
 
+// The file's rows are streamed with binary COPY into a TEMP staging table, then three set-based
+// statements in the file's transaction: the file's old rejects replaced by the new ones, and the
+// upsert. The upsert takes each id's in-file winner (highest (ts, rank), earliest line) and lets
+// it replace the stored row only when strictly greater; ids that occur once (nearly all) skip
+// the sort. Its counts are what each valid row does when applied in file order, as SQLite reports
+// them: from RETURNING for the ids that occur once, from a running max for the few that repeat
+// (every sub-statement sees the table as it was before the upsert).
+constexpr const char* kStageColumns =
+    "line BIGINT, reason TEXT, raw TEXT, transaction_id TEXT, customer_id TEXT, product_id TEXT, "
+    "product_name TEXT, category TEXT, supplier_id TEXT, membership_level TEXT, country TEXT, "
+    "quantity BIGINT, unit_price NUMERIC, amount NUMERIC, amount_class TEXT, transaction_ts "
+    "TIMESTAMP, transaction_date DATE, status TEXT, payment_method TEXT, order_key BIGINT";
+constexpr std::int16_t kStageFields = 20;
+
+const std::string kUpsertSql = std::string(
+    "WITH multi_ids AS MATERIALIZED (SELECT transaction_id FROM fact_stage WHERE reason IS NULL "
+    "GROUP BY transaction_id HAVING count(*) > 1), "
+    "win AS (SELECT s.* FROM fact_stage s WHERE s.reason IS NULL AND s.transaction_id NOT IN "
+    "(SELECT transaction_id FROM multi_ids) UNION ALL (SELECT DISTINCT ON (s.transaction_id) s.* "
+    "FROM fact_stage s JOIN multi_ids USING (transaction_id) WHERE s.reason IS NULL ORDER BY "
+    "s.transaction_id, s.order_key DESC, s.line)), "
+    "up AS (INSERT INTO fact_transactions (transaction_id, customer_id, product_id, product_name, "
+    "category, supplier_id, membership_level, country, quantity, unit_price, amount, "
+    "amount_class, transaction_ts, transaction_date, status, payment_method, source_file, "
+    "loaded_at, run_id) SELECT transaction_id, customer_id, product_id, product_name, category, "
+    "supplier_id, membership_level, country, quantity, unit_price, amount, amount_class, "
+    "transaction_ts, transaction_date, status, payment_method, $1, $2::timestamptz, $3 FROM win "
+    "ON CONFLICT (transaction_id) DO UPDATE SET customer_id = EXCLUDED.customer_id, product_id = "
+    "EXCLUDED.product_id, product_name = EXCLUDED.product_name, category = EXCLUDED.category, "
+    "supplier_id = EXCLUDED.supplier_id, membership_level = EXCLUDED.membership_level, country "
+    "= EXCLUDED.country, quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, amount "
+    "= EXCLUDED.amount, amount_class = EXCLUDED.amount_class, transaction_ts = "
+    "EXCLUDED.transaction_ts, transaction_date = EXCLUDED.transaction_date, status = "
+    "EXCLUDED.status, payment_method = EXCLUDED.payment_method, source_file = "
+    "EXCLUDED.source_file, loaded_at = EXCLUDED.loaded_at, run_id = EXCLUDED.run_id WHERE "
+    "(EXCLUDED.transaction_ts, ") + kRankExcluded + ") > (fact_transactions.transaction_ts, " +
+    kRankStored + ") RETURNING transaction_id, xmax = 0 AS inserted), "
+    "multi AS (SELECT s.order_key, max(s.order_key) OVER (PARTITION BY s.transaction_id ORDER BY "
+    "s.line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev, (SELECT "
+    "(EXTRACT(EPOCH FROM f.transaction_ts))::bigint * 4 + CASE f.status WHEN 'pending' THEN 0 "
+    "WHEN 'completed' THEN 1 WHEN 'cancelled' THEN 2 ELSE 3 END FROM fact_transactions f WHERE "
+    "f.transaction_id = s.transaction_id) AS stored FROM fact_stage s JOIN multi_ids USING "
+    "(transaction_id) WHERE s.reason IS NULL), "
+    "once AS (SELECT count(*) FILTER (WHERE inserted) AS ins, count(*) FILTER (WHERE NOT "
+    "inserted) AS upd FROM up WHERE transaction_id NOT IN (SELECT transaction_id FROM multi_ids)) "
+    "SELECT (SELECT ins FROM once) + (SELECT count(*) FROM multi WHERE stored IS NULL AND prev "
+    "IS NULL), (SELECT upd FROM once) + (SELECT count(*) FROM multi WHERE order_key > "
+    "GREATEST(stored, prev)), (SELECT count(*) FROM fact_stage WHERE reason IS NULL)";
+
 class PgFactLoad final : public FactLoad {
  public:
   PgFactLoad(PgWarehouse& wh, const std::string& source_file, const Lineage& lineage)
       : wh_(wh), txn_(wh), source_file_(source_file), lineage_(lineage) {
-    wh_.exec(
-        "CREATE TEMP TABLE fact_stage (line BIGINT, reason TEXT, raw TEXT, transaction_id TEXT, "
-        "customer_id TEXT, product_id TEXT, product_name TEXT, category TEXT, supplier_id TEXT, "
-        "membership_level TEXT, country TEXT, quantity BIGINT, unit_price NUMERIC, amount NUMERIC, "
-        "amount_class TEXT, transaction_ts TIMESTAMP, transaction_date DATE, status TEXT, "
-        "payment_method TEXT, order_key BIGINT) ON COMMIT DROP");
-    wh_.copy_begin("COPY fact_stage FROM STDIN");
+    wh_.exec(std::string("CREATE TEMP TABLE fact_stage (") + kStageColumns + ") ON COMMIT DROP");
+    wh_.copy_begin("COPY fact_stage FROM STDIN (FORMAT binary)");
     copying_ = true;
-    buf_.reserve(kCopyFlush + 4096);
   }
 
   ~PgFactLoad() override {
@@ -63,65 +107,42 @@ class PgFactLoad final : public FactLoad {
 
   void write(std::span<const LoadRow> rows) override {
     for (const LoadRow& row : rows) {
-      if (row.reason < 0)
-        add(row.fact, row.line);
-      else
-        reject(row.line, static_cast<Reason>(row.reason), row.raw);
+      copy_.row(kStageFields);
+      copy_.int8(static_cast<std::int64_t>(row.line));
+      if (row.reason >= 0) {
+        copy_.text(reason_name(static_cast<Reason>(row.reason)));
+        copy_.text(row.raw);
+        for (int i = 3; i < kStageFields; ++i) copy_.null();
+        continue;
+      }
+      const Fact& f = row.fact;
+      copy_.null();
+      copy_.null();
+      for (std::string_view v : {f.transaction_id, f.customer_id, f.product_id, f.product.name,
+                                 f.product.category, f.product.supplier_id,
+                                 f.customer.membership_level, f.customer.country})
+        copy_.text(v);
+      copy_.int8(f.quantity);
+      copy_.numeric(f.product.price);
+      copy_.numeric(f.amount());
+      copy_.text(amount_class_name(f.amount_class));
+      const std::int64_t secs = f.order_key >> 2;  // order_key = epoch seconds * 4 + rank
+      copy_.timestamp(secs);
+      copy_.date(secs >= 0 ? secs / 86400 : (secs - 86399) / 86400);
+      copy_.text(f.status);
+      copy_.text(f.payment_method);
+      copy_.int8(f.order_key);
+    }
+    if (copy_.bytes().size() >= kCopyFlush) {
+      wh_.copy_data(copy_.bytes());
+      copy_.bytes().clear();
     }
   }
 
- private:
-  void add(const Fact& f, std::uint64_t line) {
-    char num[24];
-    auto put_num = [&](std::int64_t v) {
-      auto r = std::to_chars(num, num + sizeof num, v);
-      buf_.append(num, r.ptr);
-    };
-    put_num(static_cast<std::int64_t>(line));
-    buf_ += "\t\\N\t\\N\t";
-    for (std::string_view v : {f.transaction_id, f.customer_id, f.product_id,
-                               f.product.name, f.product.category, f.product.supplier_id,
-                               f.customer.membership_level, f.customer.country}) {
-      copy_append(buf_, v);
-      buf_ += '\t';
-    }
-    put_num(f.quantity);
-    buf_ += '\t';
-    buf_ += f.product.price;
-    buf_ += '\t';
-    buf_ += f.amount();
-    buf_ += '\t';
-    buf_ += amount_class_name(f.amount_class);
-    buf_ += '\t';
-    buf_ += f.transaction_ts;
-    buf_ += '\t';
-    buf_ += f.transaction_date;
-    buf_ += '\t';
-    copy_append(buf_, f.status);
-    buf_ += '\t';
-    copy_append(buf_, f.payment_method);
-    buf_ += '\t';
-    put_num(f.order_key);
-    buf_ += '\n';
-    flush_if_full();
-  }
-
-  void reject(std::uint64_t line, Reason reason, std::string_view raw) {
-    buf_ += std::to_string(line);
-    buf_ += '\t';
-    buf_ += reason_name(reason);
-    buf_ += '\t';
-    copy_append(buf_, raw);
-    for (int i = 0; i < 17; ++i) buf_ += "\t\\N";
-    buf_ += '\n';
-    flush_if_full();
-  }
-
-
- public:
   LoadCounts commit() override {
-    if (!buf_.empty()) wh_.copy_data(buf_);
-    buf_.clear();
+    copy_.trailer();
+    wh_.copy_data(copy_.bytes());
+    copy_.bytes().clear();
     copying_ = false;
     wh_.copy_end();
     const char* run_id = lineage_.run_id.empty() ? nullptr : lineage_.run_id.c_str();
@@ -132,77 +153,25 @@ class PgFactLoad final : public FactLoad {
         "run_id) SELECT $1, line, reason, raw, $2::timestamptz, $3 FROM fact_stage WHERE reason "
         "IS NOT NULL",
         p);
-    // What each valid row does when applied in file order (the same counts SQLite reports).
-    PgResult counts = wh_.exec(
-        "WITH v AS (SELECT s.order_key, s.transaction_id, max(s.order_key) OVER (PARTITION BY "
-        "s.transaction_id ORDER BY s.line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS "
-        "prev FROM fact_stage s WHERE s.reason IS NULL), j AS (SELECT v.order_key, v.prev, "
-        "(SELECT (EXTRACT(EPOCH FROM f.transaction_ts))::bigint * 4 + CASE f.status WHEN "
-        "'pending' THEN 0 WHEN 'completed' THEN 1 WHEN 'cancelled' THEN 2 ELSE 3 END FROM "
-        "fact_transactions f WHERE f.transaction_id = v.transaction_id) AS stored FROM v) "
-        "SELECT count(*) FILTER (WHERE stored IS NULL AND prev IS NULL), count(*) FILTER (WHERE "
-        "order_key > GREATEST(stored, prev)), count(*) FILTER (WHERE order_key <= "
-        "GREATEST(stored, prev)) FROM j");
+    PgResult counts = wh_.exec(kUpsertSql, p);
     LoadCounts c;
     c.inserted = std::stoull(PQgetvalue(counts.get(), 0, 0));
     c.updated = std::stoull(PQgetvalue(counts.get(), 0, 1));
-    c.unchanged = std::stoull(PQgetvalue(counts.get(), 0, 2));
-    // The in-file winner per id (highest key, then earliest line), then against the stored row.
-    wh_.exec(
-        std::string(
-            "INSERT INTO fact_transactions (transaction_id, customer_id, product_id, product_name, "
-            "category, supplier_id, membership_level, country, quantity, unit_price, amount, "
-            "amount_class, transaction_ts, transaction_date, status, payment_method, source_file, "
-            "loaded_at, run_id) SELECT DISTINCT ON (transaction_id) transaction_id, customer_id, "
-            "product_id, product_name, category, supplier_id, membership_level, country, "
-            "quantity, unit_price, amount, amount_class, transaction_ts, transaction_date, "
-            "status, payment_method, $1, $2::timestamptz, $3 FROM fact_stage WHERE reason IS "
-            "NULL ORDER BY transaction_id, order_key DESC, line ASC ON CONFLICT (transaction_id) "
-            "DO UPDATE SET customer_id = EXCLUDED.customer_id, product_id = EXCLUDED.product_id, "
-            "product_name = EXCLUDED.product_name, category = EXCLUDED.category, supplier_id = "
-            "EXCLUDED.supplier_id, membership_level = EXCLUDED.membership_level, country = "
-            "EXCLUDED.country, quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, "
-            "amount = EXCLUDED.amount, amount_class = EXCLUDED.amount_class, transaction_ts = "
-            "EXCLUDED.transaction_ts, transaction_date = EXCLUDED.transaction_date, status = "
-            "EXCLUDED.status, payment_method = EXCLUDED.payment_method, source_file = "
-            "EXCLUDED.source_file, loaded_at = EXCLUDED.loaded_at, run_id = EXCLUDED.run_id "
-            "WHERE (EXCLUDED.transaction_ts, ") +
-            kRankExcluded + ") > (fact_transactions.transaction_ts, " + kRankStored + ")",
-        p);
+    c.unchanged = std::stoull(PQgetvalue(counts.get(), 0, 2)) - c.inserted - c.updated;
     txn_.commit();
     return c;
   }
 
  private:
-  void flush_if_full() {
-    if (buf_.size() >= kCopyFlush) {
-      wh_.copy_data(buf_);
-      buf_.clear();
-    }
-  }
-
   PgWarehouse& wh_;
   PgTxn txn_;
   std::string source_file_;
   Lineage lineage_;
-  std::string buf_;
+  PgBinaryCopy copy_;
   bool copying_ = false;
 };
 
 }  // namespace
-
-void copy_append(std::string& out, std::string_view value) {
-  for (char c : value) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\0': out += "\xEF\xBF\xBD"; break;  // PostgreSQL text cannot hold NUL: U+FFFD
-      default: out += c;
-    }
-  }
-}
 
 PgWarehouse::PgWarehouse(const std::string& url) {
   conn_ = PQconnectdb(url.c_str());
@@ -219,6 +188,8 @@ PgWarehouse::PgWarehouse(const std::string& url) {
           "/" + PQdb(conn_);
   exec("SET client_encoding = 'UTF8'");
   exec("SET TIME ZONE 'UTC'");
+  // A file's staging table stays in memory (the default 8 MB spills a 35,000-row file to disk).
+  exec("SET temp_buffers = '64MB'");
   // The DDL runs only when this database has not seen this schema yet (see schema_sql.h).
   const std::string mark = "hivehook-etl schema " + std::to_string(schema::kPostgresVersion);
   auto has_mark = [&] {
@@ -268,68 +239,88 @@ void PgWarehouse::copy_end() {
   while (PGresult* more = PQgetResult(conn_)) PQclear(more);
 }
 
-void PgWarehouse::upsert_products(const std::vector<Product>& rows, const std::string& source_file,
-                                  const Lineage& lineage) {
-  PgTxn txn(*this);
-  exec("CREATE TEMP TABLE dim_stage (product_id TEXT, product_name TEXT, category TEXT, price "
-       "NUMERIC, supplier_id TEXT) ON COMMIT DROP");
-  copy_begin("COPY dim_stage FROM STDIN");
-  std::string buf;
-  for (const Product& p : rows) {
-    for (const std::string* v : {&p.id, &p.name, &p.category, &p.price}) {
-      copy_append(buf, *v);
-      buf += '\t';
-    }
-    copy_append(buf, p.supplier_id);
-    buf += '\n';
-    if (buf.size() >= kCopyFlush) {
-      copy_data(buf);
-      buf.clear();
+// Rows streamed with binary COPY into a TEMP staging table, upserted by one statement, then the
+// transform's snapshot rebuilt from the tables.
+class PgDimensionLoad final : public DimensionLoad {
+ public:
+  PgDimensionLoad(PgWarehouse& wh, DimensionTable table, const std::string& source_file,
+                  const Lineage& lineage)
+      : wh_(wh), txn_(wh), products_(table == DimensionTable::products),
+        source_file_(source_file), loaded_at_(lineage.loaded_at) {
+    wh_.exec(products_ ? "CREATE TEMP TABLE dim_stage (product_id TEXT, product_name TEXT, "
+                         "category TEXT, price NUMERIC, supplier_id TEXT) ON COMMIT DROP"
+                       : "CREATE TEMP TABLE dim_stage (customer_id TEXT, first_name TEXT, "
+                         "last_name TEXT, email TEXT, membership_level TEXT, country TEXT) ON "
+                         "COMMIT DROP");
+    wh_.copy_begin("COPY dim_stage FROM STDIN (FORMAT binary)");
+    copying_ = true;
+  }
+  ~PgDimensionLoad() override {
+    if (copying_) {  // leave COPY mode first, or the rollback cannot run on this connection
+      PQputCopyEnd(wh_.conn(), "load abandoned");
+      while (PGresult* r = PQgetResult(wh_.conn())) PQclear(r);
     }
   }
-  if (!buf.empty()) copy_data(buf);
-  copy_end();
-  exec("INSERT INTO dim_products (product_id, product_name, category, price, supplier_id, "
-       "source_file, loaded_at) SELECT product_id, product_name, category, price, supplier_id, "
-       "$1, $2::timestamptz FROM dim_stage ON CONFLICT (product_id) DO UPDATE SET product_name "
-       "= EXCLUDED.product_name, category = EXCLUDED.category, price = EXCLUDED.price, "
-       "supplier_id = EXCLUDED.supplier_id, source_file = EXCLUDED.source_file, loaded_at = "
-       "EXCLUDED.loaded_at",
-       {source_file.c_str(), lineage.loaded_at.c_str()});
-  store_snapshot(build_dimensions());
-  txn.commit();
-}
+  void product(const ProductRow& r) override {
+    copy_.row(5);
+    copy_.text(r.id);
+    copy_.text(r.name);
+    copy_.text(r.category);
+    copy_.numeric(r.price);
+    copy_.text(r.supplier_id);
+    flush_if_full();
+  }
+  void customer(const CustomerRow& r) override {
+    copy_.row(6);
+    for (std::string_view v : {r.id, r.first_name, r.last_name, r.email, r.membership_level, r.country})
+      copy_.text(v);
+    flush_if_full();
+  }
+  void commit() override {
+    copy_.trailer();
+    wh_.copy_data(copy_.bytes());
+    copy_.bytes().clear();
+    copying_ = false;
+    wh_.copy_end();
+    std::vector<const char*> p = {source_file_.c_str(), loaded_at_.c_str()};
+    wh_.exec(products_
+                 ? "INSERT INTO dim_products (product_id, product_name, category, price, "
+                   "supplier_id, source_file, loaded_at) SELECT product_id, product_name, "
+                   "category, price, supplier_id, $1, $2::timestamptz FROM dim_stage ON CONFLICT "
+                   "(product_id) DO UPDATE SET product_name = EXCLUDED.product_name, category = "
+                   "EXCLUDED.category, price = EXCLUDED.price, supplier_id = EXCLUDED.supplier_id, "
+                   "source_file = EXCLUDED.source_file, loaded_at = EXCLUDED.loaded_at"
+                 : "INSERT INTO dim_customers (customer_id, first_name, last_name, email, "
+                   "membership_level, country, source_file, loaded_at) SELECT customer_id, "
+                   "first_name, last_name, email, membership_level, country, $1, $2::timestamptz "
+                   "FROM dim_stage ON CONFLICT (customer_id) DO UPDATE SET first_name = "
+                   "EXCLUDED.first_name, last_name = EXCLUDED.last_name, email = EXCLUDED.email, "
+                   "membership_level = EXCLUDED.membership_level, country = EXCLUDED.country, "
+                   "source_file = EXCLUDED.source_file, loaded_at = EXCLUDED.loaded_at",
+             p);
+    wh_.store_snapshot(wh_.build_dimensions());
+    txn_.commit();
+  }
 
-void PgWarehouse::upsert_customers(const std::vector<Customer>& rows,
-                                   const std::string& source_file, const Lineage& lineage) {
-  PgTxn txn(*this);
-  exec("CREATE TEMP TABLE dim_stage (customer_id TEXT, first_name TEXT, last_name TEXT, email "
-       "TEXT, membership_level TEXT, country TEXT) ON COMMIT DROP");
-  copy_begin("COPY dim_stage FROM STDIN");
-  std::string buf;
-  for (const Customer& c : rows) {
-    for (const std::string* v : {&c.id, &c.first_name, &c.last_name, &c.email, &c.membership_level}) {
-      copy_append(buf, *v);
-      buf += '\t';
-    }
-    copy_append(buf, c.country);
-    buf += '\n';
-    if (buf.size() >= kCopyFlush) {
-      copy_data(buf);
-      buf.clear();
+ private:
+  void flush_if_full() {
+    if (copy_.bytes().size() >= kCopyFlush) {
+      wh_.copy_data(copy_.bytes());
+      copy_.bytes().clear();
     }
   }
-  if (!buf.empty()) copy_data(buf);
-  copy_end();
-  exec("INSERT INTO dim_customers (customer_id, first_name, last_name, email, membership_level, "
-       "country, source_file, loaded_at) SELECT customer_id, first_name, last_name, email, "
-       "membership_level, country, $1, $2::timestamptz FROM dim_stage ON CONFLICT (customer_id) "
-       "DO UPDATE SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, email = "
-       "EXCLUDED.email, membership_level = EXCLUDED.membership_level, country = "
-       "EXCLUDED.country, source_file = EXCLUDED.source_file, loaded_at = EXCLUDED.loaded_at",
-       {source_file.c_str(), lineage.loaded_at.c_str()});
-  store_snapshot(build_dimensions());
-  txn.commit();
+  PgWarehouse& wh_;
+  PgTxn txn_;
+  bool products_;
+  std::string source_file_, loaded_at_;
+  PgBinaryCopy copy_;
+  bool copying_ = false;
+};
+
+std::unique_ptr<DimensionLoad> PgWarehouse::begin_dimension_load(DimensionTable table,
+                                                                 const std::string& source_file,
+                                                                 const Lineage& lineage) {
+  return std::make_unique<PgDimensionLoad>(*this, table, source_file, lineage);
 }
 
 std::pair<Dimensions, std::int64_t> PgWarehouse::build_dimensions() {

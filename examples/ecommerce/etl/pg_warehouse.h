@@ -32,10 +32,9 @@ class PgWarehouse final : public Warehouse {
   PgWarehouse& operator=(const PgWarehouse&) = delete;
 
   std::string name() const override { return name_; }
-  void upsert_products(const std::vector<Product>& rows, const std::string& source_file,
-                       const Lineage& lineage) override;
-  void upsert_customers(const std::vector<Customer>& rows, const std::string& source_file,
-                        const Lineage& lineage) override;
+  std::unique_ptr<DimensionLoad> begin_dimension_load(DimensionTable table,
+                                                      const std::string& source_file,
+                                                      const Lineage& lineage) override;
   Dimensions load_dimensions() override;
   std::unique_ptr<FactLoad> begin_fact_load(const std::string& source_file,
                                             const Lineage& lineage) override;
@@ -43,13 +42,14 @@ class PgWarehouse final : public Warehouse {
 
   // Runs SQL that returns no rows or rows; throws WarehouseError on failure.
   PgResult exec(const std::string& sql, const std::vector<const char*>& params = {});
-  // COPY ... FROM STDIN: start, stream text-format data, finish.
+  // COPY ... FROM STDIN: start, stream data, finish.
   void copy_begin(const std::string& sql);
   void copy_data(const std::string& chunk);
   void copy_end();
   PGconn* conn() const { return conn_; }
 
  private:
+  friend class PgDimensionLoad;
   std::pair<Dimensions, std::int64_t> build_dimensions();  // from the tables, with their version
   void store_snapshot(const std::pair<Dimensions, std::int64_t>& dims);
 
@@ -57,8 +57,5 @@ class PgWarehouse final : public Warehouse {
   std::string name_;
 };
 
-// Appends one value in COPY text format (backslash escapes). A NUL byte (only ever in a rejected
-// record's raw text) becomes U+FFFD: PostgreSQL text cannot hold NUL.
-void copy_append(std::string& out, std::string_view value);
 
 }  // namespace hivehook::etl

@@ -44,10 +44,9 @@ class SqliteWarehouse final : public Warehouse {
   SqliteWarehouse& operator=(const SqliteWarehouse&) = delete;
 
   std::string name() const override { return "sqlite:" + path_; }
-  void upsert_products(const std::vector<Product>& rows, const std::string& source_file,
-                       const Lineage& lineage) override;
-  void upsert_customers(const std::vector<Customer>& rows, const std::string& source_file,
-                        const Lineage& lineage) override;
+  std::unique_ptr<DimensionLoad> begin_dimension_load(DimensionTable table,
+                                                      const std::string& source_file,
+                                                      const Lineage& lineage) override;
   Dimensions load_dimensions() override;
   std::unique_ptr<FactLoad> begin_fact_load(const std::string& source_file,
                                             const Lineage& lineage) override;
@@ -56,6 +55,7 @@ class SqliteWarehouse final : public Warehouse {
   void exec(const char* sql);  // throws WarehouseError
 
  private:
+  friend class SqliteDimensionLoad;
   int user_version();
   std::int64_t dimension_version();  // etl_dimension_version, bumped by the dim tables' triggers
   std::pair<Dimensions, std::int64_t> build_dimensions();  // from the tables, with their version

@@ -51,6 +51,15 @@ class FactLoad {
   virtual LoadCounts commit() = 0;
 };
 
+// One dimension file = one warehouse transaction. Destroying it uncommitted rolls back.
+class DimensionLoad {
+ public:
+  virtual ~DimensionLoad() = default;
+  virtual void product(const ProductRow& row) = 0;  // upserted by product_id
+  virtual void customer(const CustomerRow& row) = 0;  // upserted by customer_id
+  virtual void commit() = 0;  // rebuilds and stores the dimension snapshot, then commits
+};
+
 struct QueryResult {
   std::vector<std::string> columns;
   std::vector<std::vector<std::optional<std::string>>> rows;  // text values, nullopt = NULL
@@ -61,12 +70,11 @@ class Warehouse {
   virtual ~Warehouse() = default;
   // For messages and the result JSON; never holds a password.
   virtual std::string name() const = 0;
-  // Each is one transaction: a later snapshot replaces an id's attributes, and the transform's
-  // dimension snapshot is rebuilt inside it.
-  virtual void upsert_products(const std::vector<Product>& rows, const std::string& source_file,
-                               const Lineage& lineage) = 0;
-  virtual void upsert_customers(const std::vector<Customer>& rows, const std::string& source_file,
-                                const Lineage& lineage) = 0;
+  // Starts loading one dimension snapshot file (one transaction; a later snapshot replaces an
+  // id's attributes; the transform's dimension snapshot is rebuilt inside it at commit).
+  virtual std::unique_ptr<DimensionLoad> begin_dimension_load(DimensionTable table,
+                                                              const std::string& source_file,
+                                                              const Lineage& lineage) = 0;
   // The dimensions for enrichment: the stored snapshot when it was built from the dimension
   // tables as they are now (same version), else rebuilt from the tables and stored for the next run.
   virtual Dimensions load_dimensions() = 0;
