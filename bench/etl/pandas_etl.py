@@ -1,17 +1,20 @@
 #!/usr/bin/python3
 """The transactions transform done with pandas into SQLite, as a peer for bench/etl/run.
 
-Usage: pandas_etl.py WAREHOUSE.db LANDING
+Usage: pandas_etl.py WAREHOUSE.db LANDING   (prints one JSON line: seconds per step, digest)
 Loads the dimension snapshots, then every transactions file in date order, one SQLite
 transaction per file, with the same reject reasons (in order), enrichment, exact cent amounts
 (integer arithmetic on the decimal text, no floats) and the same upsert rule. pandas' CSV parser
 cannot report physical line numbers or RFC 4180 violations the way the contract defines them, so
 malformed rows are those with the wrong field count; that is the only liberty taken.
 """
+import datetime
 import glob
+import json
 import os
 import sqlite3
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -46,12 +49,20 @@ def main():
         source_file TEXT, status_rank INTEGER) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS rejected_transactions (source_file TEXT, line_number INTEGER,
         reason TEXT, raw TEXT);""")
+    t = time.perf_counter()
+    steps = {"dims_s": [], "files_s": []}
+    def lap(kind):
+        nonlocal t
+        now = time.perf_counter()
+        steps[kind].append(now - t)
+        t = now
     products = read_csv(glob.glob(f"{landing}/dim_products/*.csv")[0])
     customers = read_csv(glob.glob(f"{landing}/dim_customers/*.csv")[0])
     products["price_e4"] = price_e4(products["price"])
     products = products.set_index("product_id")
     customers = customers.set_index("customer_id")[["membership_level", "country"]]
     ts_re = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+    lap("dims_s")
 
     rows = 0
     for path in sorted(glob.glob(f"{landing}/transactions/**/*.csv", recursive=True)):
@@ -115,7 +126,16 @@ def main():
           WHERE (excluded.transaction_ts, excluded.status_rank) >
                 (fact_transactions.transaction_ts, fact_transactions.status_rank)""", records)
         db.execute("COMMIT")
-    print(rows)
+        lap("files_s")
+    d = db.execute("""SELECT (SELECT count(*) FROM fact_transactions),
+        (SELECT sum(CAST(replace(amount, '.', '') AS INTEGER)) FROM fact_transactions),
+        (SELECT count(*) FROM fact_transactions WHERE status IN ('cancelled', 'refunded')),
+        (SELECT count(*) FROM rejected_transactions),
+        (SELECT sum(line_number) FROM rejected_transactions)""").fetchone()
+    steps["digest"] = dict(zip(["facts", "amount_cents", "cancelled_or_refunded", "rejects",
+                                "reject_lines"], d))
+    steps["rows"] = rows
+    print(json.dumps(steps))
 
 
 if __name__ == "__main__":
