@@ -60,6 +60,7 @@ int run_runs(Globals& g, const RunsOptions& o) {
                 printable(r.key).c_str());
     if (!r.error.empty()) std::printf("    error:  %s\n", printable(r.error).c_str());
     if (!r.result.empty()) std::printf("    result: %s\n", r.result.c_str());
+    if (o.output && !r.stdout_tail.empty()) std::printf("    stdout: %s\n", printable(r.stdout_tail).c_str());
     if (o.output && !r.stderr_tail.empty()) std::printf("    stderr: %s\n", printable(r.stderr_tail).c_str());
   }
   return kExitOk;

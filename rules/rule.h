@@ -23,11 +23,15 @@ struct MatchSpec {
 struct CommandJob {
   std::vector<std::string> argv;  // ${VAR} expanded at load; {placeholders} at run time
 };
+// An AWS Lambda function run in warm execution environments (DESIGN.md "Lambda runtime").
 struct LambdaJob {
-  std::string handler;           // "module.function"
-  std::filesystem::path code;    // absolute folder holding the module
-  std::string runtime = "python3";
-  int memory_mb = 128;
+  std::string handler;           // as AWS takes it: "app.handler", "src/app.handler", "src/pkg.app.handler"
+  std::filesystem::path code;    // absolute folder holding the function's code (LAMBDA_TASK_ROOT)
+  std::string runtime = "python3";  // python3 | python3.X | nodejs | nodejsNN.x | provided | provided.al2023 | provided.al2
+  int memory_mb = 128;           // AWS_LAMBDA_FUNCTION_MEMORY_SIZE (not enforced)
+  std::filesystem::path python;  // a Python interpreter (a virtualenv's bin/python); empty: by runtime
+  int warm_max = 0;              // most environments at once; 0: the rule's concurrency, else workers
+  Duration warm_idle = std::chrono::minutes(5);  // an environment idle this long is stopped; 0: after each invocation
 };
 struct BuiltinJob {
   std::string name;  // "noop"

@@ -1,0 +1,3 @@
+// Module init that fails.
+console.log("initialising, about to fail");
+throw new Error("cannot load configuration");
