@@ -55,6 +55,8 @@ class Install(unittest.TestCase):
         self.assertTrue((root / "share/hivehook/lambda_bootstrap.py").is_file())
         self.assertTrue((root / "share/hivehook/lambda/python/bootstrap.py").is_file())
         self.assertTrue((root / "share/hivehook/lambda/nodejs/bootstrap.mjs").is_file())
+        self.assertTrue((root / "share/hivehook/lambda/python/bootstrap.py").is_file())
+        self.assertTrue((root / "share/hivehook/lambda/nodejs/bootstrap.mjs").is_file())
         pages = sorted(p.name for p in (root / "share/man/man1").iterdir())
         self.assertIn("hivehook.1", pages)
         self.assertIn("hivehook-run.1", pages)
