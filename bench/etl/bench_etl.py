@@ -217,6 +217,31 @@ def main():
     results = {name: [] for name, _ in tools}
     digests = {name: None for name, _ in tools}
     pg_cpu = PgServerCpu(args.pg_datadir) if args.pg_datadir else None
+
+    # The peers implement the same contract: on a landing made of its edge cases (contract/:
+    # CR CR LF, NUL, BOM, quoted line breaks, an unclosed quote, every reject reason, ties across
+    # days) each warehouse must hold the same digest as hivehook-etl's.
+    contract = os.path.join(HERE, "contract")
+    contract_ok = {}
+    wh = "sqlite:" + os.path.join(args.work, "contract.db")
+    run_hivehook(args.etl, contract, wh, args.work, "contract")
+    reference_contract = digest_hivehook(args.etl, wh)
+    for name, kind in tools:
+        try:
+            if kind == "duckdb":
+                _, d = run_peer(["/usr/bin/env", "node", os.path.join(HERE, "duckdb_etl.mjs"),
+                                 os.path.join(args.work, "contract.duckdb"), contract])
+            elif kind == "pandas":
+                _, d = run_peer(["/usr/bin/python3", os.path.join(HERE, "pandas_etl.py"),
+                                 os.path.join(args.work, "contract-pandas.db"), contract])
+            else:
+                continue
+            contract_ok[name] = d == reference_contract
+            verdict = "same digest" if contract_ok[name] else f"differs: {d}"
+        except RuntimeError as e:
+            contract_ok[name] = False
+            verdict = "fails: " + str(e).strip().splitlines()[-1][:160]
+        print(f"  contract check  {name:<26} {verdict}", flush=True)
     for run in range(1, args.runs + 1):
         for name, kind in tools:
             tag = f"{kind}-{run}"
@@ -267,6 +292,8 @@ def main():
         s["rows_per_s"] = rows / s["wall_s"]
         d = digests[name]
         s["digest_matches"] = d == reference
+        if name in contract_ok:
+            s["contract_check"] = contract_ok[name]
         s["digest_diff"] = {k: [d[k], reference[k]] for k in DIGEST_KEYS if d[k] != reference[k]}
         summary.append(s)
     for name, why in skipped.items():
@@ -292,6 +319,8 @@ def main():
             mem = f"{duck['peak_rss_kb'] / s['peak_rss_kb']:.1f}×"
         dig = "same" if s["digest_matches"] else "differs: " + ", ".join(
             f"{k} {a} vs {b}" for k, (a, b) in s["digest_diff"].items())
+        if "contract_check" in s:
+            dig += "; contract check " + ("same" if s["contract_check"] else "differs")
         lines.append(f"| {s['tool']} | {s['wall_s']:.2f} | {s['dims_s']:.2f} | {s['files_s']:.2f} | "
                      f"{per_file} | {cpu} | {s['peak_rss_kb'] / 1024:.1f} | {s['rows_per_s']:,.0f} | "
                      f"{vs} | {mem} | {dig} |")
@@ -300,7 +329,8 @@ def main():
               "RSS is its largest process's (the PostgreSQL server's memory is not counted, its CPU "
               "is shown apart). DuckDB: one process for everything, into a DuckDB file. digest: "
               "facts, amount, cancelled/refunded, rejects and their line numbers, against "
-              "hivehook-etl → SQLite's."]
+              "hivehook-etl → SQLite's, on this data set and on bench/etl/contract (the contract's "
+              "edge cases)."]
     text = "\n".join(lines)
     print("\n" + text)
     doc = {"rows": rows, "csv_bytes": csv_bytes, "describe": args.describe, "runs": args.runs,
@@ -314,7 +344,8 @@ def main():
     with open(args.json, "w") as f:
         json.dump(doc, f, indent=2)
     print(f"raw figures: {args.json}")
-    return 0 if all(s.get("digest_matches", True) or s.get("kind") == "pandas" for s in summary) else 1
+    exact = [s for s in summary if s.get("kind") in ("hivehook-pg", "duckdb")]
+    return 0 if all(s["digest_matches"] and s.get("contract_check", True) for s in exact) else 1
 
 
 if __name__ == "__main__":

@@ -92,9 +92,14 @@ async function loadTransactions(path) {
            FROM pl WHERE NOT (lf_end AND ln = n)),
     st AS (SELECT *, coalesce(sum(quotes) OVER (ORDER BY ln ROWS BETWEEN UNBOUNDED PRECEDING
                                                 AND 1 PRECEDING), 0) % 2 = 0 AS starts FROM ql),
-    g AS (SELECT *, sum(starts::INTEGER) OVER (ORDER BY ln) AS rec FROM st),
-    r AS (SELECT min(ln) AS line, count(*) AS nlines, arg_max(has_lf, ln) AS last_lf,
-                 string_agg(line, chr(10) ORDER BY ln) AS text FROM g GROUP BY rec),
+    g AS (SELECT *, sum(starts::INTEGER) OVER (ORDER BY ln) AS rec,
+                 lead(starts, 1, true) OVER (ORDER BY ln) AS next_starts FROM st),
+    -- Nearly every record is one line: only the others go through an ordered string_agg.
+    r AS (SELECT ln AS line, 1 AS nlines, has_lf AS last_lf, line AS text FROM g
+          WHERE starts AND next_starts
+          UNION ALL
+          SELECT min(ln), count(*), arg_max(has_lf, ln), string_agg(line, chr(10) ORDER BY ln)
+          FROM g WHERE NOT (starts AND next_starts) GROUP BY rec),
     rr AS (SELECT line, nlines, last_lf,
                   CASE WHEN last_lf AND ends_with(text, chr(13)) THEN text[:-2] ELSE text END AS raw
            FROM r)

@@ -7,9 +7,20 @@ namespace hivehook::etl {
 
 namespace {
 
+enum class Kind { facts, rejects, products, customers };
+
 struct Table : sqlite3_vtab {
-  std::span<const LoadRow* const>* rows = nullptr;
-  bool facts = true;
+  const SqliteRowSource* source = nullptr;
+  Kind kind = Kind::facts;
+  std::size_t size() const {
+    switch (kind) {
+      case Kind::facts: return source->facts_.size();
+      case Kind::rejects: return source->rejects_.size();
+      case Kind::products: return source->products_.size();
+      case Kind::customers: return source->customers_.size();
+    }
+    return 0;
+  }
 };
 
 struct Cursor : sqlite3_vtab_cursor {
@@ -18,20 +29,24 @@ struct Cursor : sqlite3_vtab_cursor {
 
 const Table& table_of(sqlite3_vtab_cursor* c) { return *static_cast<const Table*>(c->pVtab); }
 
-template <bool Facts>
+constexpr const char* kSchema[] = {
+    "CREATE TABLE x(transaction_id TEXT, customer_id TEXT, product_id TEXT, product_name TEXT, "
+    "category TEXT, supplier_id TEXT, membership_level TEXT, country TEXT, quantity INTEGER, "
+    "unit_price TEXT, amount TEXT, amount_class TEXT, transaction_ts TEXT, transaction_date TEXT, "
+    "status TEXT, payment_method TEXT)",
+    "CREATE TABLE x(line INTEGER, reason TEXT, raw TEXT)",
+    "CREATE TABLE x(product_id TEXT, product_name TEXT, category TEXT, price TEXT, supplier_id TEXT)",
+    "CREATE TABLE x(customer_id TEXT, first_name TEXT, last_name TEXT, email TEXT, "
+    "membership_level TEXT, country TEXT)"};
+
+template <Kind K>
 int connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char**) {
-  int rc = sqlite3_declare_vtab(
-      db, Facts ? "CREATE TABLE x(transaction_id TEXT, customer_id TEXT, product_id TEXT, "
-                  "product_name TEXT, category TEXT, supplier_id TEXT, membership_level TEXT, "
-                  "country TEXT, quantity INTEGER, unit_price TEXT, amount TEXT, amount_class TEXT, "
-                  "transaction_ts TEXT, transaction_date TEXT, status TEXT, payment_method TEXT)"
-                : "CREATE TABLE x(line INTEGER, reason TEXT, raw TEXT)");
+  int rc = sqlite3_declare_vtab(db, kSchema[static_cast<int>(K)]);
   if (rc != SQLITE_OK) return rc;
   auto* t = new (std::nothrow) Table();
   if (!t) return SQLITE_NOMEM;
-  auto* source = static_cast<SqliteRowSource*>(aux);
-  t->rows = Facts ? &source->facts_ : &source->rejects_;
-  t->facts = Facts;
+  t->source = static_cast<const SqliteRowSource*>(aux);
+  t->kind = K;
   *out = t;
   return SQLITE_OK;
 }
@@ -42,7 +57,7 @@ int disconnect(sqlite3_vtab* t) {
 }
 
 int best_index(sqlite3_vtab* t, sqlite3_index_info* info) {  // a plain scan, in order
-  info->estimatedRows = static_cast<sqlite3_int64>(static_cast<Table*>(t)->rows->size());
+  info->estimatedRows = static_cast<sqlite3_int64>(static_cast<Table*>(t)->size());
   info->estimatedCost = static_cast<double>(info->estimatedRows);
   return SQLITE_OK;
 }
@@ -70,7 +85,7 @@ int next(sqlite3_vtab_cursor* c) {
 }
 
 int eof(sqlite3_vtab_cursor* c) {
-  return static_cast<Cursor*>(c)->at >= table_of(c).rows->size();
+  return static_cast<Cursor*>(c)->at >= table_of(c).size();
 }
 
 int rowid(sqlite3_vtab_cursor* c, sqlite3_int64* out) {
@@ -84,8 +99,21 @@ void text(sqlite3_context* ctx, std::string_view v) {
 
 int column(sqlite3_vtab_cursor* c, sqlite3_context* ctx, int i) {
   const Table& t = table_of(c);
-  const LoadRow& row = *(*t.rows)[static_cast<Cursor*>(c)->at];
-  if (!t.facts) {
+  const std::size_t at = static_cast<Cursor*>(c)->at;
+  if (t.kind == Kind::products) {
+    const ProductRow& r = t.source->products_[at];
+    const std::string_view v[] = {r.id, r.name, r.category, r.price, r.supplier_id};
+    text(ctx, v[i]);
+    return SQLITE_OK;
+  }
+  if (t.kind == Kind::customers) {
+    const CustomerRow& r = t.source->customers_[at];
+    const std::string_view v[] = {r.id, r.first_name, r.last_name, r.email, r.membership_level, r.country};
+    text(ctx, v[i]);
+    return SQLITE_OK;
+  }
+  if (t.kind == Kind::rejects) {
+    const LoadRow& row = *t.source->rejects_[at];
     switch (i) {
       case 0: sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(row.line)); break;
       case 1: text(ctx, reason_name(static_cast<Reason>(row.reason))); break;
@@ -93,7 +121,7 @@ int column(sqlite3_vtab_cursor* c, sqlite3_context* ctx, int i) {
     }
     return SQLITE_OK;
   }
-  const Fact& f = row.fact;
+  const Fact& f = t.source->facts_[at]->fact;
   switch (i) {
     case 0: text(ctx, f.transaction_id); break;
     case 1: text(ctx, f.customer_id); break;
@@ -117,11 +145,11 @@ int column(sqlite3_vtab_cursor* c, sqlite3_context* ctx, int i) {
 
 // Read-only, no transactions of its own. A null xCreate makes it eponymous-only: the module name
 // is the table name, and no CREATE VIRTUAL TABLE ever touches the warehouse's schema.
-template <bool Facts>
+template <Kind K>
 constexpr sqlite3_module kModule = {
     .iVersion = 0,
     .xCreate = nullptr,
-    .xConnect = connect<Facts>,
+    .xConnect = connect<K>,
     .xBestIndex = best_index,
     .xDisconnect = disconnect,
     .xDestroy = nullptr,
@@ -148,9 +176,14 @@ constexpr sqlite3_module kModule = {
 }  // namespace
 
 SqliteRowSource::SqliteRowSource(sqlite3* db) {
-  if (sqlite3_create_module_v2(db, "hivehook_facts", &kModule<true>, this, nullptr) != SQLITE_OK ||
-      sqlite3_create_module_v2(db, "hivehook_rejects", &kModule<false>, this, nullptr) != SQLITE_OK)
-    throw WarehouseError(std::string("sqlite: register the row tables: ") + sqlite3_errmsg(db));
+  const std::pair<const char*, const sqlite3_module*> tables[] = {
+      {"hivehook_facts", &kModule<Kind::facts>},
+      {"hivehook_rejects", &kModule<Kind::rejects>},
+      {"hivehook_products", &kModule<Kind::products>},
+      {"hivehook_customers", &kModule<Kind::customers>}};
+  for (const auto& [name, module] : tables)
+    if (sqlite3_create_module_v2(db, name, module, this, nullptr) != SQLITE_OK)
+      throw WarehouseError(std::string("sqlite: register ") + name + ": " + sqlite3_errmsg(db));
 }
 
 }  // namespace hivehook::etl

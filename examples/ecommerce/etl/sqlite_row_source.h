@@ -1,6 +1,8 @@
-// The rows being loaded, shown to SQLite as two eponymous virtual tables (hivehook_facts,
-// hivehook_rejects), so that a whole batch is upserted by one prepared INSERT ... SELECT instead
-// of a bind/step/reset per row: SQLite's counterpart of PostgreSQL's COPY. The values are read in
+// The rows being loaded, shown to SQLite as eponymous virtual tables (hivehook_facts,
+// hivehook_rejects, hivehook_products, hivehook_customers), so that a whole batch is upserted by
+// one prepared INSERT ... SELECT instead of a bind/step/reset per row: SQLite's counterpart of
+// PostgreSQL's COPY. (One statement per row would also make SQLite copy every page it touches
+// into a statement journal per row once triggers are involved.) The values are read in
 // place (SQLITE_STATIC): nothing is copied until SQLite builds the record it stores.
 // https://www.sqlite.org/vtab.html#eponymous_only_virtual_tables
 #pragma once
@@ -29,8 +31,15 @@ class SqliteRowSource {
     facts_ = facts;
     rejects_ = rejects;
   }
+  // hivehook_products: product_id, product_name, category, price, supplier_id.
+  // hivehook_customers: customer_id, first_name, last_name, email, membership_level, country.
+  void show(std::span<const ProductRow> products) { products_ = products; }
+  void show(std::span<const CustomerRow> customers) { customers_ = customers; }
 
-  std::span<const LoadRow* const> facts_, rejects_;  // read by the virtual tables
+  // Read by the virtual tables.
+  std::span<const LoadRow* const> facts_, rejects_;
+  std::span<const ProductRow> products_;
+  std::span<const CustomerRow> customers_;
 };
 
 }  // namespace hivehook::etl

@@ -104,4 +104,25 @@ TEST(DimensionSnapshot, WarehouseRebuildsItWhenTheTablesChangeOrItIsDamaged) {
   EXPECT_EQ(dump(*w, "SELECT length(data) > 100 FROM etl_dimension_snapshot"), (std::vector<std::string>{"1"}));
 }
 
+// A dimension load turns SQLite triggers off on its own connection (it bumps the version itself),
+// but not when the operator has triggers of their own on the dimension tables: those still fire.
+TEST(DimensionSnapshot, OperatorTriggersOnDimensionTablesStillFire) {
+  TempDir dir;
+  const std::string wh = "sqlite:" + dir.str("wh.db");
+  write_file(dir.str("p.csv"), kProducts);
+  ASSERT_EQ(run_dims({dir.str("p.csv"), wh, "dim_products/p.csv", ""}).exit_code, 0);
+  {
+    auto w = open_warehouse(wh);
+    w->query("CREATE TABLE audit (product_id TEXT)");
+    w->query("CREATE TRIGGER audit_products AFTER UPDATE ON dim_products BEGIN INSERT INTO audit "
+             "VALUES (new.product_id); END");
+  }
+  write_file(dir.str("p2.csv"), "product_id,product_name,category,price,supplier_id\nP1,New,Gadgets,1,S1\n");
+  ASSERT_EQ(run_dims({dir.str("p2.csv"), wh, "dim_products/p2.csv", ""}).exit_code, 0);
+  auto w = open_warehouse(wh);
+  EXPECT_EQ(dump(*w, "SELECT product_id FROM audit"), (std::vector<std::string>{"P1"}));
+  EXPECT_EQ(dump(*w, "SELECT s.version = v.version FROM etl_dimension_snapshot s, etl_dimension_version v"),
+            (std::vector<std::string>{"1"}));
+}
+
 }  // namespace
