@@ -194,16 +194,20 @@ def main():
     ap.add_argument("--no-duckdb", help="why DuckDB is skipped (it runs otherwise)")
     ap.add_argument("--json", required=True)
     ap.add_argument("--describe", default="")
-    ap.add_argument("--tools", default="hivehook-sqlite,hivehook-pg,duckdb,pandas",
-                    help="which of hivehook-sqlite, hivehook-pg, duckdb, pandas to run")
+    ap.add_argument("--tools", default="hivehook-sqlite,hivehook-pg,duckdb,duckdb-1t,pandas",
+                    help="which of hivehook-sqlite, hivehook-pg, duckdb, duckdb-1t, pandas to run")
     args = ap.parse_args()
 
     tools = [("hivehook-etl → SQLite", "hivehook-sqlite")]
     if args.pg_url:
         tools.append(("hivehook-etl → PostgreSQL", "hivehook-pg"))
     skipped = {}
+    # DuckDB twice: with its default worker threads (one per core) and with one. On an idle
+    # machine the first is its best; on a busy one its parallel operators wait for each other and
+    # one thread can be twice as fast. The ratios use the faster of the two (its best shot).
     if not args.no_duckdb:
         tools.append(("DuckDB (node-api, SQL)", "duckdb"))
+        tools.append(("DuckDB, 1 thread", "duckdb-1t"))
     else:
         skipped["DuckDB (node-api, SQL)"] = args.no_duckdb
     if subprocess.run(["/usr/bin/python3", "-c", "import pandas"], capture_output=True).returncode == 0:
@@ -228,7 +232,7 @@ def main():
     reference_contract = digest_hivehook(args.etl, wh)
     for name, kind in tools:
         try:
-            if kind == "duckdb":
+            if kind == "duckdb":  # the same SQL whatever the threads: checked once
                 _, d = run_peer(["/usr/bin/env", "node", os.path.join(HERE, "duckdb_etl.mjs"),
                                  os.path.join(args.work, "contract.duckdb"), contract])
             elif kind == "pandas":
@@ -261,9 +265,10 @@ def main():
                     res["server_cpu_s"] = after - before
                 dig = digest_hivehook(args.etl, url)
                 psql(args.pg_url, f"DROP DATABASE IF EXISTS {db}")
-            elif kind == "duckdb":
+            elif kind in ("duckdb", "duckdb-1t"):
+                env = dict(os.environ, DUCKDB_THREADS="1") if kind == "duckdb-1t" else None
                 res, dig = run_peer(["/usr/bin/env", "node", os.path.join(HERE, "duckdb_etl.mjs"),
-                                     os.path.join(args.work, f"{tag}.duckdb"), args.landing])
+                                     os.path.join(args.work, f"{tag}.duckdb"), args.landing], env)
             else:
                 res, dig = run_peer(["/usr/bin/python3", os.path.join(HERE, "pandas_etl.py"),
                                      os.path.join(args.work, f"{tag}.db"), args.landing])
@@ -294,12 +299,17 @@ def main():
         s["digest_matches"] = d == reference
         if name in contract_ok:
             s["contract_check"] = contract_ok[name]
+        elif kind == "duckdb-1t" and "DuckDB (node-api, SQL)" in contract_ok:
+            s["contract_check"] = contract_ok["DuckDB (node-api, SQL)"]
         s["digest_diff"] = {k: [d[k], reference[k]] for k in DIGEST_KEYS if d[k] != reference[k]}
         summary.append(s)
     for name, why in skipped.items():
         summary.append({"tool": name, "skipped": why})
 
-    duck = next((s for s in summary if s.get("kind") == "duckdb"), None)
+    ducks = [s for s in summary if s.get("kind") in ("duckdb", "duckdb-1t")]
+    duck = min(ducks, key=lambda s: s["wall_s"]) if ducks else None
+    if duck:
+        duck["reference"] = True
     lines = [f"ETL on the real workload: {args.describe}",
              f"{rows:,} transaction rows, {csv_bytes / 1e6:.1f} MB of CSV; medians of {args.runs} runs "
              f"(each from an empty warehouse); {os.cpu_count()} cores, load average "
@@ -321,13 +331,14 @@ def main():
             f"{k} {a} vs {b}" for k, (a, b) in s["digest_diff"].items())
         if "contract_check" in s:
             dig += "; contract check " + ("same" if s["contract_check"] else "differs")
-        lines.append(f"| {s['tool']} | {s['wall_s']:.2f} | {s['dims_s']:.2f} | {s['files_s']:.2f} | "
+        lines.append(f"| {s['tool']}{' (reference)' if s.get('reference') else ''} | {s['wall_s']:.2f} | {s['dims_s']:.2f} | {s['files_s']:.2f} | "
                      f"{per_file} | {cpu} | {s['peak_rss_kb'] / 1024:.1f} | {s['rows_per_s']:,.0f} | "
                      f"{vs} | {mem} | {dig} |")
     lines += ["", "total: first process start to last exit, dimensions and every file, process "
               "start-up included. hivehook-etl: one process per file as the rules run it; its peak "
               "RSS is its largest process's (the PostgreSQL server's memory is not counted, its CPU "
-              "is shown apart). DuckDB: one process for everything, into a DuckDB file. digest: "
+              "is shown apart). DuckDB: one process for everything, into a DuckDB file, with its default "
+              "threads and with one; the faster is the reference of the ratios. digest: "
               "facts, amount, cancelled/refunded, rejects and their line numbers, against "
               "hivehook-etl → SQLite's, on this data set and on bench/etl/contract (the contract's "
               "edge cases)."]
@@ -344,7 +355,7 @@ def main():
     with open(args.json, "w") as f:
         json.dump(doc, f, indent=2)
     print(f"raw figures: {args.json}")
-    exact = [s for s in summary if s.get("kind") in ("hivehook-pg", "duckdb")]
+    exact = [s for s in summary if s.get("kind") in ("hivehook-pg", "duckdb", "duckdb-1t")]
     return 0 if all(s["digest_matches"] and s.get("contract_check", True) for s in exact) else 1
 
 

@@ -28,7 +28,9 @@ const walk = (dir) => readdirSync(dir).flatMap((n) => {
 const csvs = (dir) => walk(join(landing, dir)).filter((p) => p.endsWith('.csv')).sort();
 const q = (s) => `'${s.replaceAll("'", "''")}'`;
 
-const instance = await DuckDBInstance.create(dbPath);
+// DUCKDB_THREADS: DuckDB's worker threads (default: one per core, DuckDB's own default).
+const instance = await DuckDBInstance.create(dbPath,
+  process.env.DUCKDB_THREADS ? { threads: process.env.DUCKDB_THREADS } : {});
 const db = await instance.connect();
 const scalar = async (sql) => (await db.runAndReadAll(sql)).getRows()[0][0];
 

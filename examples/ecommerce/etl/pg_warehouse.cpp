@@ -32,20 +32,11 @@ class PgTxn {
 
 constexpr std::size_t kCopyFlush = 1 << 20;
 
-constexpr const char* kRankExcluded =
-    "CASE EXCLUDED.status WHEN 'pending' THEN 0 WHEN 'completed' THEN 1 WHEN 'cancelled' THEN 2 "
-    "ELSE 3 END";
-constexpr const char* kRankStored =
-    "CASE fact_transactions.status WHEN 'pending' THEN 0 WHEN 'completed' THEN 1 WHEN "
-    "'cancelled' THEN 2 ELSE 3 END";
-
 // The file's rows are streamed with binary COPY into a TEMP staging table, then three set-based
 // statements in the file's transaction: the file's old rejects replaced by the new ones, and the
-// upsert. The upsert takes each id's in-file winner (highest (ts, rank), earliest line) and lets
-// it replace the stored row only when strictly greater; ids that occur once (nearly all) skip
-// the sort. Its counts are what each valid row does when applied in file order, as SQLite reports
-// them: from RETURNING for the ids that occur once, from a running max for the few that repeat
-// (every sub-statement sees the table as it was before the upsert).
+// upsert. The upsert takes each id's in-file winner (highest (ts, rank), earliest line; ids that
+// occur once, nearly all, skip the sort) and lets it replace the stored row only when strictly
+// greater.
 constexpr const char* kStageColumns =
     "line BIGINT, reason TEXT, raw TEXT, transaction_id TEXT, customer_id TEXT, product_id TEXT, "
     "product_name TEXT, category TEXT, supplier_id TEXT, membership_level TEXT, country TEXT, "
@@ -53,45 +44,45 @@ constexpr const char* kStageColumns =
     "TIMESTAMP, transaction_date DATE, status TEXT, payment_method TEXT, order_key BIGINT";
 constexpr std::int16_t kStageFields = 20;
 
-const std::string kUpsertSql = std::string(
+// Without ON CONFLICT (its speculative insertion measured twice the cost of a plain insert):
+// the table is locked against other writers for the file's transaction (SHARE ROW EXCLUSIVE:
+// readers go on), the stored rows of the file's winners are fetched once by index, those a winner
+// beats are updated, and the winners whose id is not stored are inserted. The counts are what
+// each valid row does when applied in file order, as SQLite reports them: for ids that occur once
+// from the stored key, for the few that repeat from a running max (every sub-statement sees the
+// table as it was before the statement). Measured: 330 ms instead of 470 for a 35,000-row file.
+const std::string kUpsertSql =
     "WITH multi_ids AS MATERIALIZED (SELECT transaction_id FROM fact_stage WHERE reason IS NULL "
     "GROUP BY transaction_id HAVING count(*) > 1), "
-    "win AS (SELECT s.* FROM fact_stage s WHERE s.reason IS NULL AND s.transaction_id NOT IN "
-    "(SELECT transaction_id FROM multi_ids) UNION ALL (SELECT DISTINCT ON (s.transaction_id) s.* "
-    "FROM fact_stage s JOIN multi_ids USING (transaction_id) WHERE s.reason IS NULL ORDER BY "
-    "s.transaction_id, s.order_key DESC, s.line)), "
-    "up AS (INSERT INTO fact_transactions (transaction_id, customer_id, product_id, product_name, "
-    "category, supplier_id, membership_level, country, quantity, unit_price, amount, "
-    "amount_class, transaction_ts, transaction_date, status, payment_method, source_file, "
-    "loaded_at, run_id) SELECT transaction_id, customer_id, product_id, product_name, category, "
-    "supplier_id, membership_level, country, quantity, unit_price, amount, amount_class, "
-    "transaction_ts, transaction_date, status, payment_method, $1, $2::timestamptz, $3 FROM win "
-    "ON CONFLICT (transaction_id) DO UPDATE SET customer_id = EXCLUDED.customer_id, product_id = "
-    "EXCLUDED.product_id, product_name = EXCLUDED.product_name, category = EXCLUDED.category, "
-    "supplier_id = EXCLUDED.supplier_id, membership_level = EXCLUDED.membership_level, country "
-    "= EXCLUDED.country, quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, amount "
-    "= EXCLUDED.amount, amount_class = EXCLUDED.amount_class, transaction_ts = "
-    "EXCLUDED.transaction_ts, transaction_date = EXCLUDED.transaction_date, status = "
-    "EXCLUDED.status, payment_method = EXCLUDED.payment_method, source_file = "
-    "EXCLUDED.source_file, loaded_at = EXCLUDED.loaded_at, run_id = EXCLUDED.run_id WHERE "
-    "(EXCLUDED.transaction_ts, ") + kRankExcluded + ") > (fact_transactions.transaction_ts, " +
-    kRankStored + ") RETURNING transaction_id, xmax = 0 AS inserted), "
-    "multi AS (SELECT s.order_key, max(s.order_key) OVER (PARTITION BY s.transaction_id ORDER BY "
-    "s.line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev, (SELECT "
-    "(EXTRACT(EPOCH FROM f.transaction_ts))::bigint * 4 + CASE f.status WHEN 'pending' THEN 0 "
-    "WHEN 'completed' THEN 1 WHEN 'cancelled' THEN 2 ELSE 3 END FROM fact_transactions f WHERE "
-    "f.transaction_id = s.transaction_id) AS stored FROM fact_stage s JOIN multi_ids USING "
-    "(transaction_id) WHERE s.reason IS NULL), "
-    "once AS (SELECT count(*) FILTER (WHERE inserted) AS ins, count(*) FILTER (WHERE NOT "
-    "inserted) AS upd FROM up WHERE transaction_id NOT IN (SELECT transaction_id FROM multi_ids)) "
-    "SELECT (SELECT ins FROM once) + (SELECT count(*) FROM multi WHERE stored IS NULL AND prev "
-    "IS NULL), (SELECT upd FROM once) + (SELECT count(*) FROM multi WHERE order_key > "
-    "GREATEST(stored, prev)), (SELECT count(*) FROM fact_stage WHERE reason IS NULL)";
+    "win AS MATERIALIZED (SELECT s.*, false AS multi FROM fact_stage s WHERE s.reason IS NULL AND "
+    "s.transaction_id NOT IN (SELECT transaction_id FROM multi_ids) UNION ALL (SELECT DISTINCT ON "
+    "(s.transaction_id) s.*, true FROM fact_stage s JOIN multi_ids USING (transaction_id) WHERE "
+    "s.reason IS NULL ORDER BY s.transaction_id, s.order_key DESC, s.line)), "
+    "stored AS MATERIALIZED (SELECT w.*, (EXTRACT(EPOCH FROM f.transaction_ts))::bigint * 4 + "
+    "CASE f.status WHEN 'pending' THEN 0 WHEN 'completed' THEN 1 WHEN 'cancelled' THEN 2 ELSE 3 "
+    "END AS stored_key FROM win w JOIN fact_transactions f ON f.transaction_id = "
+    "w.transaction_id), "
+    "upd AS (UPDATE fact_transactions f SET customer_id = s.customer_id, product_id = s.product_id, product_name = s.product_name, category = s.category, supplier_id = s.supplier_id, membership_level = s.membership_level, country = s.country, quantity = s.quantity, unit_price = s.unit_price, amount = s.amount, amount_class = s.amount_class, transaction_ts = s.transaction_ts, transaction_date = s.transaction_date, status = s.status, payment_method = s.payment_method, source_file = $1, "
+    "loaded_at = $2::timestamptz, run_id = $3 FROM stored s WHERE f.transaction_id = "
+    "s.transaction_id AND s.order_key > s.stored_key), "
+    "ins AS (INSERT INTO fact_transactions (transaction_id, customer_id, product_id, product_name, category, supplier_id, membership_level, country, quantity, unit_price, amount, amount_class, transaction_ts, transaction_date, status, payment_method, source_file, "
+    "loaded_at, run_id) SELECT transaction_id, customer_id, product_id, product_name, category, supplier_id, membership_level, country, quantity, unit_price, amount, amount_class, transaction_ts, transaction_date, status, payment_method, $1, $2::timestamptz, $3 FROM win w "
+    "WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.transaction_id = w.transaction_id)), "
+    "multi AS (SELECT v.order_key, max(v.order_key) OVER (PARTITION BY v.transaction_id ORDER BY "
+    "v.line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev, s.stored_key FROM "
+    "fact_stage v JOIN multi_ids USING (transaction_id) LEFT JOIN stored s USING (transaction_id) "
+    "WHERE v.reason IS NULL), "
+    "valid AS (SELECT count(*) AS n FROM fact_stage WHERE reason IS NULL) "
+    "SELECT (SELECT n FROM valid) - (SELECT count(*) FROM multi) - (SELECT count(*) FROM stored "
+    "WHERE NOT multi) + (SELECT count(*) FROM multi WHERE stored_key IS NULL AND prev IS NULL), "
+    "(SELECT count(*) FROM stored WHERE NOT multi AND order_key > stored_key) + (SELECT count(*) "
+    "FROM multi WHERE order_key > GREATEST(stored_key, prev)), (SELECT n FROM valid)";
 
 class PgFactLoad final : public FactLoad {
  public:
   PgFactLoad(PgWarehouse& wh, const std::string& source_file, const Lineage& lineage)
       : wh_(wh), txn_(wh), source_file_(source_file), lineage_(lineage) {
+    wh_.exec("LOCK TABLE fact_transactions IN SHARE ROW EXCLUSIVE MODE");
     wh_.exec(std::string("CREATE TEMP TABLE fact_stage (") + kStageColumns + ") ON COMMIT DROP");
     wh_.copy_begin("COPY fact_stage FROM STDIN (FORMAT binary)");
     copying_ = true;
