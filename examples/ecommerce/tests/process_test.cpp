@@ -159,6 +159,22 @@ TEST(Memory, PeakResidentSetIsFlatInFileSize) {
   EXPECT_LT(large, small + small / 4 + 2048) << "20,000 rows: " << small << " KB, 200,000 rows: " << large << " KB";
 }
 
+// PostgreSQL support is a module loaded on demand: without it, a clear error (exit 1, retried),
+// and SQLite jobs are unaffected.
+TEST(PostgresqlModule, MissingModuleIsAClearErrorAndSqliteStillWorks) {
+  TempDir dir;
+  const std::string alone = dir.str("hivehook-etl");
+  fs::copy_file(ETL_BINARY, alone);
+  fs::permissions(alone, fs::perms::owner_all);
+  write_file(dir.str("p.csv"), kProducts);
+  EXPECT_EQ(run({alone, "dims", dir.str("p.csv"), "--warehouse", "sqlite:" + dir.str("wh.db")}), 0);
+  const std::string out = dir.str("out.txt");
+  EXPECT_EQ(run({alone, "dims", dir.str("p.csv"), "--warehouse", "postgresql://nobody@127.0.0.1:1/x"},
+                {"HIVEHOOK_ETL_POSTGRESQL_MODULE=" + dir.str("nowhere.so")}, out),
+            kExitFailure);
+  EXPECT_NE(read_file(out).find("cannot load hivehook-etl-postgresql.so"), std::string::npos) << read_file(out);
+}
+
 // The byte offset of `path` in process `pid`'s open files, or -1.
 long long read_offset(pid_t pid, const std::string& path) {
   std::error_code ec;
