@@ -78,12 +78,12 @@ std::uint32_t Dimensions::word(std::size_t at) const {
 }
 
 std::optional<Dimensions> Dimensions::from_snapshot(std::string_view bytes) {
-  auto copy = std::make_unique_for_overwrite<char[]>(bytes.size());
+  std::shared_ptr<char[]> copy = std::make_shared_for_overwrite<char[]>(bytes.size());
   std::memcpy(copy.get(), bytes.data(), bytes.size());
   return from_snapshot(std::move(copy), bytes.size());
 }
 
-std::optional<Dimensions> Dimensions::from_snapshot(std::unique_ptr<char[]> bytes, std::size_t size) {
+std::optional<Dimensions> Dimensions::from_snapshot(std::shared_ptr<const char[]> bytes, std::size_t size) {
   Dimensions d;
   d.buf_ = std::move(bytes);
   d.size_ = size;
@@ -264,7 +264,7 @@ Dimensions DimensionsBuilder::build() const {
   const std::size_t size = kHeaderBytes + (std::size_t{pslots} + cslots) * kSlotBytes +
                            pk.size() * kProductBytes + ck.size() * (kIdBytes + 4) +
                            attrs_.size() * 8 + text_.size();
-  auto bytes = std::make_unique_for_overwrite<char[]>(size);
+  std::shared_ptr<char[]> bytes = std::make_shared_for_overwrite<char[]>(size);
   char* out = bytes.get();
   auto put = [&](const void* p, std::size_t n) {
     std::memcpy(out, p, n);

@@ -50,7 +50,8 @@ class Dimensions {
   // Adopts a buffer made by DimensionsBuilder (possibly read back from a warehouse). nullopt when
   // it is not a snapshot of this format: the checksum, every count, offset and index are checked,
   // so a damaged buffer is rejected rather than read out of bounds or trusted.
-  static std::optional<Dimensions> from_snapshot(std::unique_ptr<char[]> bytes, std::size_t size);
+  // `bytes` may share ownership of something larger (a PostgreSQL result): nothing is copied.
+  static std::optional<Dimensions> from_snapshot(std::shared_ptr<const char[]> bytes, std::size_t size);
   static std::optional<Dimensions> from_snapshot(std::string_view bytes);  // copies
   std::string_view snapshot() const { return std::string_view(buf_.get(), size_); }
 
@@ -69,7 +70,7 @@ class Dimensions {
     return std::string_view(buf_.get() + text_at_ + off, len);
   }
 
-  std::unique_ptr<char[]> buf_;  // not zero-filled first: 4 MB read straight into it
+  std::shared_ptr<const char[]> buf_;  // never zero-filled or copied: 5 MB read straight into it
   std::size_t size_ = 0;
   std::uint32_t n_products_ = 0, n_customers_ = 0, n_attrs_ = 0, product_slots_ = 0,
                 customer_slots_ = 0;

@@ -30,7 +30,7 @@ class PgTxn {
   bool done_ = false;
 };
 
-constexpr std::size_t kCopyFlush = 1 << 20;
+constexpr std::size_t kCopyFlush = 256 << 10;  // sent in 256 KiB pieces: the server works meanwhile
 
 // The file's rows are streamed with binary COPY into a TEMP staging table, then three set-based
 // statements in the file's transaction: the file's old rejects replaced by the new ones, and the
@@ -319,19 +319,29 @@ std::pair<Dimensions, std::int64_t> PgWarehouse::build_dimensions() {
   // transaction ends, so the version and the tables read below belong together.
   PgResult v = exec("SELECT version FROM etl_dimension_version WHERE id = 1 FOR SHARE");
   std::int64_t version = PQntuples(v.get()) ? std::stoll(PQgetvalue(v.get(), 0, 0)) : -1;
-  PgResult p = exec("SELECT product_id, product_name, category, price::text, supplier_id FROM dim_products");
-  PgResult c = exec("SELECT customer_id, membership_level, country FROM dim_customers");
+  // Read through a cursor, 8,192 rows at a time: a whole 100,000-row result would sit in memory.
   DimensionsBuilder b;
-  b.reserve(static_cast<std::size_t>(PQntuples(p.get())), static_cast<std::size_t>(PQntuples(c.get())));
-  auto at = [](const PgResult& r, int i, int j) {
-    return std::string_view(PQgetvalue(r.get(), i, j), static_cast<std::size_t>(PQgetlength(r.get(), i, j)));
+  auto each_row = [&](const char* name, const char* select, auto&& row) {
+    exec(std::string("DECLARE ") + name + " NO SCROLL CURSOR FOR " + select);
+    for (;;) {
+      PgResult r = exec(std::string("FETCH 8192 FROM ") + name);
+      const int n = PQntuples(r.get());
+      auto at = [&](int i, int j) {
+        return std::string_view(PQgetvalue(r.get(), i, j), static_cast<std::size_t>(PQgetlength(r.get(), i, j)));
+      };
+      for (int i = 0; i < n; ++i) row(at, i);
+      if (n < 8192) break;
+    }
+    exec(std::string("CLOSE ") + name);
   };
-  for (int i = 0, n = PQntuples(p.get()); i < n; ++i) {
-    auto e4 = parse_price(at(p, i, 3));
-    if (!e4) throw WarehouseError("dim_products holds a bad price '" + std::string(at(p, i, 3)) + "'");
-    b.add_product(at(p, i, 0), at(p, i, 1), at(p, i, 2), at(p, i, 3), *e4, at(p, i, 4));
-  }
-  for (int i = 0, n = PQntuples(c.get()); i < n; ++i) b.add_customer(at(c, i, 0), at(c, i, 1), at(c, i, 2));
+  each_row("etl_products", "SELECT product_id, product_name, category, price::text, supplier_id FROM dim_products",
+           [&](auto& at, int i) {
+             auto e4 = parse_price(at(i, 3));
+             if (!e4) throw WarehouseError("dim_products holds a bad price '" + std::string(at(i, 3)) + "'");
+             b.add_product(at(i, 0), at(i, 1), at(i, 2), at(i, 3), *e4, at(i, 4));
+           });
+  each_row("etl_customers", "SELECT customer_id, membership_level, country FROM dim_customers",
+           [&](auto& at, int i) { b.add_customer(at(i, 0), at(i, 1), at(i, 2)); });
   return {b.build(), version};
 }
 
@@ -358,8 +368,11 @@ Dimensions PgWarehouse::load_dimensions() {
   if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
     throw WarehouseError(std::string("postgresql: read the dimension snapshot: ") + PQerrorMessage(conn_));
   if (PQntuples(r.get()) == 1) {
-    std::string_view bytes(PQgetvalue(r.get(), 0, 0), static_cast<std::size_t>(PQgetlength(r.get(), 0, 0)));
-    if (auto dims = Dimensions::from_snapshot(bytes)) return std::move(*dims);
+    // The result keeps the bytes: the Dimensions share its ownership instead of copying 5 MB.
+    const auto size = static_cast<std::size_t>(PQgetlength(r.get(), 0, 0));
+    std::shared_ptr<PGresult> owner(r.release(), PQclear);
+    std::shared_ptr<const char[]> bytes(owner, PQgetvalue(owner.get(), 0, 0));
+    if (auto dims = Dimensions::from_snapshot(std::move(bytes), size)) return std::move(*dims);
   }
   // Missing, stale (the tables changed since) or damaged: rebuild it from the tables and keep it.
   PgTxn txn(*this);

@@ -19,6 +19,7 @@ class PgResult {
   PgResult(PgResult&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
   ~PgResult() { PQclear(r_); }
   PGresult* get() const { return r_; }
+  PGresult* release() { return std::exchange(r_, nullptr); }
 
  private:
   PGresult* r_;

@@ -412,7 +412,7 @@ Dimensions SqliteWarehouse::load_dimensions() {
     if (st.step()) {
       const auto size = static_cast<std::size_t>(sqlite3_column_int64(st.get(), 0));
       st = SqliteStmt();
-      auto bytes = std::make_unique_for_overwrite<char[]>(size);
+      std::shared_ptr<char[]> bytes = std::make_shared_for_overwrite<char[]>(size);
       sqlite3_blob* blob = nullptr;
       if (sqlite3_blob_open(db_, "main", "etl_dimension_snapshot", "data", 1, 0, &blob) != SQLITE_OK)
         throw WarehouseError(errmsg(db_, "open the dimension snapshot"));
