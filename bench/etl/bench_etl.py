@@ -9,7 +9,8 @@ of 35,000 rows, 10,000 products, 100,000 customers by default), loaded
     (HIVEHOOK_KEY, HIVEHOOK_RUN_ID, HIVEHOOK_RESULT, HIVEHOOK_PART_*...), the S3 event on stdin,
     stdout and stderr piped; dimensions first, then the days in key order, one after another
     (the rules' concurrency is 1). Into SQLite, and into PostgreSQL when a server URL is given;
-  * by DuckDB (duckdb_etl.mjs: the same contract in set-based SQL, all files in one process);
+  * by DuckDB (duckdb_etl.mjs: the same contract in set-based SQL, all files in one process),
+    with its default threads and with one: the faster is the reference of the ratios;
   * by pandas (pandas_etl.py, into SQLite; approximations listed in its docstring).
 
 Every tool starts from an empty warehouse in every run. Measured per tool and run: wall time from
@@ -17,7 +18,8 @@ the first process start to the last exit (dimensions and every file included, pr
 included), user+system CPU of the tool's processes, their peak RSS (the largest of hivehook-etl's
 processes), and for PostgreSQL the server's CPU. The warehouse digest (facts, amount in cents,
 cancelled/refunded facts, rejects, sum of reject line numbers) of every tool is compared with
-hivehook-etl's. Medians over the runs; ratios against DuckDB.
+hivehook-etl's, on the data set and on contract/ (the contract's edge cases). Medians over the
+runs; ratios against DuckDB. Exit 1 when PostgreSQL's or DuckDB's digest differs.
 """
 import argparse
 import datetime
