@@ -19,6 +19,7 @@
 #include "pipeline/rules_watcher.h"
 #include "rules/config.h"
 #include "rules/rule.h"
+#include "s3/server.h"
 #include "store/audit_log.h"
 #include "store/owner_lock.h"
 #include "store/store.h"
@@ -91,6 +92,16 @@ int run_daemon(const std::string& config_arg, DaemonMode mode) {
       return 2;
     }
     spdlog::info("metrics on port {}: /metrics and /healthz", metrics_server->port());
+  }
+  // The S3 API on its own threads: uploads land in landing like any dropped file.
+  std::unique_ptr<s3::Server> s3_server;
+  if (config->s3) {
+    s3_server = std::make_unique<s3::Server>(s3::settings_from(*config));
+    if (auto err = s3_server->start(); !err.empty()) {
+      std::cerr << "hivehook: s3: cannot serve on " << config->s3->listen << ": " << err << "\n";
+      return 2;
+    }
+    spdlog::info("S3 API on {}", s3_server->endpoint_url());
   }
   batch.on_committed = [&](std::size_t) {
     ++stats.commits;
@@ -196,6 +207,7 @@ int run_daemon(const std::string& config_arg, DaemonMode mode) {
   auto finish = [&] {
     outbox.stop();
     if (metrics_server) metrics_server->stop();
+    if (s3_server) s3_server->stop();
     pipeline.emit("daemon.stopped", std::nullopt, {{"pid", ::getpid()}});
     batch.flush();
     io.stop();

@@ -144,14 +144,14 @@ void Pipeline::offer_checked(const std::filesystem::path& path, const std::strin
 
   // eTag: small files inline, big ones on the hash thread so the loop never stalls.
   if (static_cast<uint64_t>(st.st_size) <= kHashOffLoopBytes) {
-    auto etag = file_md5_hex(path);
+    auto etag = file_etag(path);
     if (!etag) return;  // vanished or unreadable between lstat and open
     admit(path, *parsed, st, std::move(matched), std::move(*etag), last);
     return;
   }
   hashing_.insert(key);
   boost::asio::post(hash_pool_, [this, path, key, parsed = *parsed, st, last]() mutable {
-    auto etag = file_md5_hex(path);
+    auto etag = file_etag(path);
     boost::asio::post(io_, [this, path, key, parsed = std::move(parsed), st, last, etag = std::move(etag)]() mutable {
       hashing_.erase(key);
       if (etag) admit(path, parsed, st, match_rules(*rules_, parsed), std::move(*etag), last);

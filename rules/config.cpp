@@ -110,3 +110,20 @@ std::optional<Config> load_config_lenient(const fs::path& file, Diagnostics& dia
 }
 
 }  // namespace hivehook
+
+namespace hivehook {
+
+std::string S3Config::endpoint_url() const {
+  std::string host = listen, port;
+  if (const auto colon = listen.rfind(':'); colon != std::string::npos) {
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + port;
+}
+
+}  // namespace hivehook

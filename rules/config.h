@@ -59,6 +59,21 @@ struct LogConfig {
   std::string format = "text";  // text | json
 };
 
+// The S3 API (DESIGN.md "S3 API (local S3)"): an S3-compatible endpoint over landing, archive and
+// quarantine, every request signed with this one key pair (SigV4).
+struct S3Config {
+  std::string listen;             // "HOST:PORT"
+  std::string access_key_id;
+  std::string secret_access_key;  // usually ${S3_SECRET}
+  std::string region = "us-east-1";
+  bool fsync = true;                                  // an object is on disk before the client's 200
+  Duration multipart_expiry = std::chrono::hours(24);  // idle multipart uploads are aborted after this
+
+  // "http://127.0.0.1:9000" for clients on this machine (a wildcard listen address becomes loopback),
+  // e.g. AWS_ENDPOINT_URL_S3 for jobs.
+  std::string endpoint_url() const;
+};
+
 struct Config {
   std::filesystem::path file;  // the config file itself (absolute)
   std::filesystem::path landing, archive, quarantine, state;  // absolute
@@ -71,6 +86,7 @@ struct Config {
   Duration reconcile = std::chrono::minutes(10);  // 0 = off
   std::map<std::string, NotifyTarget> notify;
   std::optional<std::string> metrics;  // "HOST:PORT"
+  std::optional<S3Config> s3;
   LogConfig log;
 };
 

@@ -32,17 +32,20 @@ std::optional<std::string> url_scheme_check(std::string_view url, std::initializ
   return "URL '" + std::string(url) + "' must start with " + want + " and name a host";
 }
 
-std::optional<std::string> host_port_check(const Value& v, Reader&) {
+std::optional<std::string> address_check(const Value& v, std::string_view key) {
+  const std::string k(key);
   size_t colon = v.str.rfind(':');
-  if (colon == std::string::npos || colon == 0) return "'metrics' must be HOST:PORT (e.g. 127.0.0.1:9464)";
+  if (colon == std::string::npos || colon == 0) return "'" + k + "' must be HOST:PORT (e.g. 127.0.0.1:9464)";
   std::string_view port = std::string_view(v.str).substr(colon + 1);
   int n = 0;
   for (char c : port) {
-    if (c < '0' || c > '9' || (n = n * 10 + (c - '0')) > 65535) return "'metrics' port must be 1..65535";
+    if (c < '0' || c > '9' || (n = n * 10 + (c - '0')) > 65535) return "'" + k + "' port must be 1..65535";
   }
-  if (port.empty() || n == 0) return "'metrics' port must be 1..65535";
+  if (port.empty() || n == 0) return "'" + k + "' port must be 1..65535";
   return std::nullopt;
 }
+
+std::optional<std::string> host_port_check(const Value& v, Reader&) { return address_check(v, "metrics"); }
 
 // A notify target is read into a draft, then assembled once its kind (webhook | smtp) is known.
 struct TargetDraft {
@@ -64,6 +67,37 @@ const Mapping<LogConfig>& log_schema() {
            .set = [](LogConfig& l, const Value& v, Reader&) { l.level = v.str; }},
           {.key = "format", .default_text = "text", .description = "Line format.", .choices = {"text", "json"},
            .set = [](LogConfig& l, const Value& v, Reader&) { l.format = v.str; }},
+      }};
+  return m;
+}
+
+const Mapping<S3Config>& s3_schema() {
+  static const Mapping<S3Config> m{
+      .name = "s3",
+      .description = "The S3 API: an S3-compatible endpoint over landing (read-write), archive and quarantine "
+                     "(read-only), path-style, every request signed with AWS Signature Version 4. See docs/s3.md.",
+      .fields = {
+          {.key = "listen", .required = true, .description = "HOST:PORT the endpoint listens on (e.g. 127.0.0.1:9000).",
+           .check = [](const Value& v, Reader&) { return address_check(v, "s3.listen"); },
+           .set = [](S3Config& s, const Value& v, Reader&) { s.listen = v.str; }},
+          {.key = "access_key_id", .required = true, .description = "The access key id clients sign with.",
+           .nonempty = true,
+           .set = [](S3Config& s, const Value& v, Reader&) { s.access_key_id = v.str; }},
+          {.key = "secret_access_key", .required = true,
+           .description = "The secret key clients sign with; write `${S3_SECRET}` to keep it out of the file.",
+           .nonempty = true,
+           .set = [](S3Config& s, const Value& v, Reader&) { s.secret_access_key = v.str; }},
+          {.key = "region", .default_text = "us-east-1", .description = "The region clients must sign for.",
+           .nonempty = true,
+           .set = [](S3Config& s, const Value& v, Reader&) { s.region = v.str; }},
+          {.key = "fsync", .type = Type::boolean, .default_text = "true",
+           .description = "Flush an uploaded object to disk before answering 200 (S3's durability); `false` trades "
+                          "that for speed.",
+           .set = [](S3Config& s, const Value& v, Reader&) { s.fsync = v.flag; }},
+          {.key = "multipart_expiry", .type = Type::duration, .default_text = "24h",
+           .description = "A multipart upload with no new part for this long is aborted and its parts removed.",
+           .min = 60000,
+           .set = [](S3Config& s, const Value& v, Reader&) { s.multipart_expiry = v.dur; }},
       }};
   return m;
 }
@@ -243,6 +277,12 @@ const Mapping<Config>& config_schema() {
                }},
               {.key = "metrics", .description = "HOST:PORT serving Prometheus `/metrics` and `/healthz`.",
                .check = host_port_check, .set = [](Config& c, const Value& v, Reader&) { c.metrics = v.str; }},
+              {.key = "s3", .type = Type::mapping, .description = "Serve the trees as S3 buckets (optional).",
+               .nested = "s3",
+               .set = [](Config& c, const Value& v, Reader& rd) {
+                 S3Config s;
+                 if (schema::parse_mapping(v.node, s3_schema(), s, rd)) c.s3 = std::move(s);
+               }},
               {.key = "log", .type = Type::mapping, .default_text = "{level: info, format: text}",
                .description = "Logging of the daemon.", .nested = "log",
                .set = [](Config& c, const Value& v, Reader& rd) { schema::parse_mapping(v.node, log_schema(), c.log, rd); }},
@@ -256,7 +296,8 @@ std::vector<DocSection> config_doc_sections() {
     return DocSection{std::move(name), std::string(m.description), schema::doc_rows(m)};
   };
   return {section("config", config_schema()), section("notify-target", target_schema()),
-          section("backoff", backoff_schema(false)), section("log", log_schema())};
+          section("backoff", backoff_schema(false)), section("log", log_schema()),
+          section("s3", s3_schema())};
 }
 
 }  // namespace hivehook

@@ -1,0 +1,42 @@
+// One S3 request in flight and the ways to answer it (internal to s3/).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "http/exchange.h"
+#include "s3/auth.h"
+#include "s3/errors.h"
+#include "s3/request.h"
+#include "s3/service.h"
+
+namespace hivehook::s3 {
+
+struct Service::Call {
+  std::shared_ptr<http::Exchange> ex;
+  std::string request_id;  // x-amz-request-id
+  std::string resource;    // the request path, for error documents
+  S3Request req;
+  Operation op = Operation::Unsupported;
+  const Bucket* bucket = nullptr;
+  Authorized auth;
+  bool head = false;
+
+  // Sends `r` with S3's common headers (x-amz-request-id, x-amz-id-2, Date).
+  void reply(http::Response r) const;
+  // 200 (or `status`) with an XML body.
+  void reply_xml(std::string xml, http::bhttp::status status = http::bhttp::status::ok) const;
+  // S3's XML error document (no body for HEAD).
+  void fail(const S3Error& e) const;
+  // Adds the common headers to a response built elsewhere (file bodies).
+  void stamp(http::Response& r) const;
+};
+
+// A response with only a status (204 and the like).
+inline http::Response status_only(http::bhttp::status s) {
+  http::Response r;
+  r.status = s;
+  return r;
+}
+
+}  // namespace hivehook::s3

@@ -1,0 +1,46 @@
+// Listing a bucket's tree the way ListObjects(V2) pages through it: keys in UTF-8 binary order,
+// filtered by prefix, grouped by a delimiter into common prefixes, resumed after a key or a common
+// prefix (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "landing/beneath.h"
+
+namespace hivehook::s3 {
+
+struct ListedObject {
+  std::string key;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+};
+
+struct ListQuery {
+  std::string prefix;
+  std::string delimiter;    // "" = no grouping
+  std::string start_after;  // keys <= this are skipped
+  std::string skip_prefix;  // keys starting with this are skipped (resuming after a common prefix)
+  std::size_t max_keys = 1000;
+};
+
+struct ListPage {
+  std::vector<ListedObject> objects;
+  std::vector<std::string> common_prefixes;
+  bool truncated = false;
+  // The last entry returned (a key, or a common prefix when last_is_prefix): where the next page
+  // resumes.
+  std::string last;
+  bool last_is_prefix = false;
+  std::vector<std::string> errors;  // folders that could not be read (skipped), one sentence each
+};
+
+// Walks `tree` beneath its fd (symlinks and non-regular files are not objects; neither are
+// hivehook's temporary files; empty folders yield nothing). Subtrees outside the prefix or before
+// start_after are never opened.
+ListPage list_tree(const Tree& tree, const ListQuery& query);
+
+}  // namespace hivehook::s3

@@ -1,0 +1,254 @@
+// CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload, ListParts,
+// ListMultipartUploads.
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cstring>
+#include <spdlog/spdlog.h>
+
+#include "s3/call.h"
+#include "s3/object_key.h"
+#include "s3/sigv4.h"
+#include "s3/upload_sink.h"
+#include "s3/xml.h"
+
+namespace hivehook::s3 {
+
+namespace {
+
+constexpr const char* kOwner = "hivehook";
+
+std::optional<int> part_number(const std::string& s) {
+  if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  const int n = std::stoi(s);
+  if (n < 1 || n > kMaxParts) return std::nullopt;
+  return n;
+}
+
+// Appends all of `in` to `out` (copy_file_range, in the kernel; read/write where it cannot).
+bool append_file(int in, int out, std::uint64_t size, std::string* error) {
+  std::uint64_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, static_cast<std::size_t>(std::min<std::uint64_t>(size - done, 1ULL << 30)), 0);
+    if (n > 0) {
+      done += static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (n == 0) break;
+    if (errno == EINTR) continue;
+    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
+      *error = std::strerror(errno);
+      return false;
+    }
+    // Fallback: plain copy.
+    std::vector<char> buf(1 << 20);
+    while (done < size) {
+      const ssize_t r = ::read(in, buf.data(), buf.size());
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      for (ssize_t off = 0; off < r;) {
+        const ssize_t w = ::write(out, buf.data() + off, static_cast<std::size_t>(r - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+          *error = std::strerror(errno);
+          return false;
+        }
+        off += w;
+      }
+      done += static_cast<std::uint64_t>(r);
+    }
+  }
+  if (done != size) {
+    *error = "a part is shorter than when it was uploaded";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void Service::create_multipart(const std::shared_ptr<Call>& c) {
+  if (auto bad = key_problem(c->req.key)) return c->fail(*bad);
+  auto id = uploads_.create(c->bucket->name, c->req.key, ObjectAttrs::from_request(c->ex->request()));
+  if (auto* e = std::get_if<S3Error>(&id)) return c->fail(*e);
+  c->reply_xml(XmlWriter()
+                   .open("InitiateMultipartUploadResult", kS3Namespace)
+                   .element("Bucket", c->bucket->name)
+                   .element("Key", c->req.key)
+                   .element("UploadId", std::get<std::string>(id))
+                   .str());
+}
+
+void Service::upload_part(const std::shared_ptr<Call>& c) {
+  const std::string id = c->req.param("uploadId");
+  auto number = part_number(c->req.param("partNumber"));
+  if (!number)
+    return c->fail(errors::invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber",
+                                            c->req.param("partNumber")));
+  if (auto err = uploads_.check(id, c->bucket->name, c->req.key)) return c->fail(*err);
+  auto tmp = uploads_.part_file(id);
+  if (!tmp) {
+    if (tmp.code() == ENOENT) return c->fail(errors::no_such_upload(id));
+    return c->fail(errors::internal_error("cannot store the part: " + tmp.message()));
+  }
+  receive(c, std::move(*tmp), [this, c, id, n = *number](std::shared_ptr<UploadSink> sink) {
+    if (settings_.fsync && ::fdatasync(sink->file().fd()) != 0)
+      return c->fail(errors::internal_error("cannot fsync the part: " + std::string(std::strerror(errno))));
+    Part p;
+    p.number = n;
+    p.etag = sink->md5_hex();
+    p.md5_raw = sink->md5_raw();
+    p.size = sink->size();
+    p.last_modified = std::chrono::system_clock::now();
+    if (auto err = uploads_.add_part(id, p, std::move(sink->file()))) return c->fail(*err);
+    http::Response r;
+    r.headers.set(http::bhttp::field::etag, "\"" + p.etag + "\"");
+    c->reply(std::move(r));
+  });
+}
+
+void Service::complete_multipart(const std::shared_ptr<Call>& c) {
+  const std::string id = c->req.param("uploadId");
+  if (auto err = uploads_.check(id, c->bucket->name, c->req.key)) return c->fail(*err);
+  c->ex->read_body_to_string(4 << 20, [this, c, id](const http::BodyResult& r, std::string body) {
+    if (!r.ok()) return c->fail(errors::malformed_xml(r.message));
+    boost::asio::post(pool_, [this, c, id, body = std::move(body)] {
+      std::string why;
+      auto listed = parse_complete_multipart(body, &why);
+      if (!listed) return c->fail(errors::malformed_xml(why));
+      auto taken = uploads_.begin_complete(id, c->bucket->name, c->req.key);
+      if (auto* e = std::get_if<S3Error>(&taken)) return c->fail(*e);
+      const Upload upload = std::move(std::get<Upload>(taken));
+      auto fail = [&](const S3Error& e) {
+        uploads_.cancel_complete(id);
+        c->fail(e);
+      };
+      // The list must name uploaded parts, in ascending order, each but the last >= 5 MiB.
+      std::vector<const Part*> parts;
+      for (std::size_t i = 0; i < listed->size(); ++i) {
+        const auto& want = (*listed)[i];
+        if (i > 0 && want.part_number <= (*listed)[i - 1].part_number) return fail(errors::invalid_part_order());
+        auto it = upload.parts.find(want.part_number);
+        if (it == upload.parts.end() || it->second.etag != want.etag)
+          return fail(errors::invalid_part("One or more of the specified parts could not be found. The part may not have "
+                                           "been uploaded, or the specified entity tag may not match the part's entity tag.")
+                          .with("PartNumber", std::to_string(want.part_number))
+                          .with("ETag", want.etag));
+        parts.push_back(&it->second);
+      }
+      for (std::size_t i = 0; i + 1 < parts.size(); ++i)
+        if (parts[i]->size < kMinPartBytes) return fail(errors::entity_too_small(parts[i]->number));
+
+      // S3's multipart eTag: the MD5 of the parts' binary MD5s, "-" and the number of parts.
+      std::string concat;
+      for (const Part* p : parts) concat += p->md5_raw;
+      unsigned char md[EVP_MAX_MD_SIZE];
+      unsigned int len = 0;
+      EVP_Digest(concat.data(), concat.size(), md, &len, EVP_md5(), nullptr);
+      const std::string etag = hex_encode(std::string_view(reinterpret_cast<char*>(md), len)) + "-" + std::to_string(parts.size());
+
+      auto tmp = TempFile::create(landing_, "");
+      if (!tmp) return fail(errors::internal_error("cannot assemble the upload: " + tmp.message()));
+      for (const Part* p : parts) {
+        auto in = uploads_.staging().open_regular(MultipartUploads::part_name(id, p->number));
+        if (!in) return fail(errors::internal_error("part " + std::to_string(p->number) + " is gone: " + in.message()));
+        std::string err;
+        if (!append_file(in->get(), tmp->fd(), p->size, &err)) {
+          if (err == std::strerror(ENOSPC)) return fail(S3Error{507, "InsufficientStorage", err, {}});
+          return fail(errors::internal_error("cannot assemble part " + std::to_string(p->number) + ": " + err));
+        }
+      }
+      if (auto err = publish(*tmp, c->req.key, etag, upload.attrs)) return fail(*err);
+      uploads_.remove(id);
+      spdlog::debug("s3: CompleteMultipartUpload {}/{} ({} parts, eTag {})", c->bucket->name, c->req.key, parts.size(), etag);
+      const std::string host(c->ex->header("host"));
+      c->reply_xml(XmlWriter()
+                       .open("CompleteMultipartUploadResult", kS3Namespace)
+                       .element("Location", "http://" + host + "/" + uri_encode(c->bucket->name, true) + "/" +
+                                                uri_encode(c->req.key, false))
+                       .element("Bucket", c->bucket->name)
+                       .element("Key", c->req.key)
+                       .element("ETag", "\"" + etag + "\"")
+                       .str());
+    });
+  });
+}
+
+void Service::abort_multipart(const std::shared_ptr<Call>& c) {
+  const std::string id = c->req.param("uploadId");
+  if (auto err = uploads_.check(id, c->bucket->name, c->req.key)) return c->fail(*err);
+  boost::asio::post(pool_, [this, c, id] {
+    if (!uploads_.remove(id)) return c->fail(errors::no_such_upload(id));
+    c->reply(status_only(http::bhttp::status::no_content));
+  });
+}
+
+void Service::list_parts(const std::shared_ptr<Call>& c) {
+  const std::string id = c->req.param("uploadId");
+  if (auto err = uploads_.check(id, c->bucket->name, c->req.key)) return c->fail(*err);
+  auto upload = uploads_.get(id);
+  if (!upload) return c->fail(errors::no_such_upload(id));
+  int marker = 0;
+  if (c->req.has("part-number-marker")) marker = part_number(c->req.param("part-number-marker")).value_or(0);
+  std::size_t max = 1000;
+  if (c->req.has("max-parts")) {
+    const std::string m = c->req.param("max-parts");
+    if (m.empty() || m.size() > 6 || m.find_first_not_of("0123456789") != std::string::npos)
+      return c->fail(errors::invalid_argument("max-parts must be an integer", "max-parts", m));
+    max = std::min<std::size_t>(std::stoul(m), 1000);
+  }
+  XmlWriter w;
+  w.open("ListPartsResult", kS3Namespace)
+      .element("Bucket", upload->bucket)
+      .element("Key", upload->key)
+      .element("UploadId", id);
+  w.open("Initiator").element("ID", kOwner).element("DisplayName", kOwner).close();
+  w.open("Owner").element("ID", kOwner).element("DisplayName", kOwner).close();
+  w.element("StorageClass", "STANDARD").element("PartNumberMarker", std::to_string(marker));
+  std::vector<const Part*> page;
+  bool truncated = false;
+  for (const auto& [n, p] : upload->parts) {
+    if (n <= marker) continue;
+    if (page.size() == max) {
+      truncated = true;
+      break;
+    }
+    page.push_back(&p);
+  }
+  w.element("NextPartNumberMarker", std::to_string(page.empty() ? marker : page.back()->number))
+      .element("MaxParts", std::to_string(max))
+      .element("IsTruncated", truncated ? "true" : "false");
+  for (const Part* p : page)
+    w.open("Part")
+        .element("PartNumber", std::to_string(p->number))
+        .element("LastModified", iso8601(p->last_modified))
+        .element("ETag", "\"" + p->etag + "\"")
+        .element("Size", std::to_string(p->size))
+        .close();
+  c->reply_xml(w.str());
+}
+
+void Service::list_uploads(const std::shared_ptr<Call>& c) {
+  const std::string prefix = c->req.param("prefix");
+  XmlWriter w;
+  w.open("ListMultipartUploadsResult", kS3Namespace)
+      .element("Bucket", c->bucket->name)
+      .element("KeyMarker", "")
+      .element("UploadIdMarker", "")
+      .element("Prefix", prefix)
+      .element("MaxUploads", "1000")
+      .element("IsTruncated", "false");
+  for (const auto& u : uploads_.list(c->bucket->name)) {
+    if (u.key.compare(0, prefix.size(), prefix) != 0) continue;
+    w.open("Upload").element("Key", u.key).element("UploadId", u.id);
+    w.open("Initiator").element("ID", kOwner).element("DisplayName", kOwner).close();
+    w.open("Owner").element("ID", kOwner).element("DisplayName", kOwner).close();
+    w.element("StorageClass", "STANDARD").element("Initiated", iso8601(u.initiated)).close();
+  }
+  c->reply_xml(w.str());
+}
+
+}  // namespace hivehook::s3

@@ -1,0 +1,326 @@
+// PutObject, GetObject/HeadObject, DeleteObject, DeleteObjects, CopyObject.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <openssl/evp.h>
+
+#include <cstring>
+#include <vector>
+
+#include "s3/call.h"
+#include "s3/checksum.h"
+#include "s3/object_key.h"
+#include "s3/sigv4.h"
+#include "s3/upload_sink.h"
+#include "s3/xml.h"
+
+namespace hivehook::s3 {
+
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+std::string_view header(const http::Exchange& ex, std::string_view name) { return ex.header(name); }
+
+std::chrono::system_clock::time_point mtime_of(const struct stat& st) {
+  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+}
+
+// A key to read or delete: anything that names a path inside the tree ("..", "//", NUL, absolute
+// are InvalidArgument; the tree itself refuses symlinks).
+std::optional<S3Error> read_key_problem(const std::string& key) {
+  if (auto p = relative_path_problem(key); !p.empty() || key.empty())
+    return errors::invalid_argument("The key cannot name an object here: it " + (p.empty() ? std::string("is empty") : p),
+                                    "key", key.substr(0, 200));
+  if (key.size() > kMaxKeyBytes) return errors::invalid_argument("The key is longer than 1,024 bytes", "key", key.substr(0, 200));
+  return std::nullopt;
+}
+
+struct Range {
+  std::uint64_t first = 0, length = 0;
+};
+
+// "bytes=a-b", "bytes=a-", "bytes=-n" (RFC 9110 section 14.1.2). nullopt: no usable range (absent,
+// several, or malformed: the whole object is sent, as S3 does); an error when unsatisfiable.
+std::variant<std::monostate, Range, S3Error> parse_range(std::string_view h, std::uint64_t size) {
+  if (h.empty()) return std::monostate{};
+  if (h.substr(0, 6) != "bytes=" || h.find(',') != std::string_view::npos) return std::monostate{};
+  std::string_view spec = h.substr(6);
+  const std::size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return std::monostate{};
+  auto num = [](std::string_view s) -> std::optional<std::uint64_t> {
+    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    return std::stoull(std::string(s));
+  };
+  const std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  if (a.empty()) {
+    auto n = num(b);
+    if (!n) return std::monostate{};
+    if (*n == 0 || size == 0) return errors::invalid_range(size);
+    const std::uint64_t len = std::min(*n, size);
+    return Range{size - len, len};
+  }
+  auto first = num(a);
+  if (!first) return std::monostate{};
+  std::uint64_t last = size == 0 ? 0 : size - 1;
+  if (!b.empty()) {
+    auto l = num(b);
+    if (!l || *l < *first) return std::monostate{};
+    last = std::min(*l, last);
+  }
+  if (*first >= size) return errors::invalid_range(size);
+  return Range{*first, last - *first + 1};
+}
+
+bool etag_matches(std::string_view list, const std::string& etag) {
+  // A comma-separated list of quoted eTags, or "*".
+  std::size_t start = 0;
+  while (start < list.size()) {
+    std::size_t comma = list.find(',', start);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view item = list.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.substr(0, 2) == "W/") item.remove_prefix(2);
+    if (item.size() >= 2 && item.front() == '"' && item.back() == '"') item = item.substr(1, item.size() - 2);
+    if (item == "*" || item == etag) return true;
+    start = comma + 1;
+  }
+  return false;
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view s) {
+  std::tm tm{};
+  const std::string text(s);
+  if (!::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(::timegm(&tm));
+}
+
+}  // namespace
+
+void Service::put_object(const std::shared_ptr<Call>& c) {
+  if (auto bad = key_problem(c->req.key)) return c->fail(*bad);
+  auto tmp = TempFile::create(landing_, "");
+  if (!tmp) return c->fail(errors::internal_error("cannot store the upload: " + tmp.message()));
+  auto attrs = std::make_shared<ObjectAttrs>(ObjectAttrs::from_request(c->ex->request()));
+  receive(c, std::move(*tmp), [this, c, attrs](std::shared_ptr<UploadSink> sink) {
+    if (auto err = publish(sink->file(), c->req.key, sink->md5_hex(), *attrs)) return c->fail(*err);
+    spdlog::debug("s3: PutObject {}/{} ({} bytes, eTag {})", c->bucket->name, c->req.key, sink->size(), sink->md5_hex());
+    http::Response r;
+    r.headers.set(bhttp::field::etag, "\"" + sink->md5_hex() + "\"");
+    c->reply(std::move(r));
+  });
+}
+
+void Service::get_object(const std::shared_ptr<Call>& c, bool head) {
+  if (auto bad = read_key_problem(c->req.key)) return c->fail(*bad);
+  if (c->req.has("partNumber")) return c->fail(errors::not_implemented("GetObject/HeadObject with partNumber"));
+  boost::asio::post(pool_, [this, c, head] {
+    auto fd = c->bucket->tree->open_regular(c->req.key);
+    if (!fd && fd.code() == ENOENT && c->bucket->tree == &landing_) {
+      if (auto moved = follow_moved(c->req.key)) fd = std::move(moved->second);
+    }
+    if (!fd) {
+      if (fd.code() == ENOENT || fd.code() == ENOTDIR || fd.code() == EISDIR || fd.code() == EINVAL)
+        return c->fail(errors::no_such_key(c->req.key));
+      if (fd.code() == ELOOP) return c->fail(errors::access_denied("A symlink is on the key's path; hivehook never follows one"));
+      return c->fail(errors::internal_error(fd.message()));
+    }
+    struct stat st;
+    if (::fstat(fd->get(), &st) != 0) return c->fail(errors::internal_error(std::strerror(errno)));
+    auto etag = etags_.etag(fd->get(), st);
+    if (!etag) return c->fail(errors::internal_error("cannot read " + c->bucket->tree->path_of(c->req.key)));
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    const auto modified = mtime_of(st);
+    const ObjectAttrs attrs = ObjectAttrs::read(fd->get());
+
+    http::Response r;
+    r.headers.set(bhttp::field::etag, "\"" + *etag + "\"");
+    r.headers.set(bhttp::field::last_modified, http_date(modified));
+    r.headers.set(bhttp::field::accept_ranges, "bytes");
+    r.headers.set(bhttp::field::content_type, attrs.content_type());
+    for (const auto& [name, value] : attrs.headers)
+      if (name != "content-type") r.headers.set(name, value);
+    static const std::pair<const char*, const char*> kOverrides[] = {
+        {"response-content-type", "content-type"}, {"response-content-disposition", "content-disposition"},
+        {"response-cache-control", "cache-control"}, {"response-content-encoding", "content-encoding"},
+        {"response-content-language", "content-language"}, {"response-expires", "expires"}};
+    for (const auto& [param, field] : kOverrides)
+      if (c->req.has(param)) r.headers.set(field, c->req.param(param));
+
+    // Conditions (RFC 9110 section 13.2.2 order; S3's behaviour for each).
+    const auto& ex = *c->ex;
+    const auto seconds = std::chrono::floor<std::chrono::seconds>(modified);
+    if (auto im = header(ex, "if-match"); !im.empty() && !etag_matches(im, *etag))
+      return c->fail(errors::precondition_failed("If-Match"));
+    if (auto ius = header(ex, "if-unmodified-since"); !ius.empty() && header(ex, "if-match").empty()) {
+      if (auto t = parse_http_date(ius); t && seconds > *t) return c->fail(errors::precondition_failed("If-Unmodified-Since"));
+    }
+    bool not_modified = false;
+    if (auto inm = header(ex, "if-none-match"); !inm.empty()) {
+      not_modified = etag_matches(inm, *etag);
+    } else if (auto ims = header(ex, "if-modified-since"); !ims.empty()) {
+      if (auto t = parse_http_date(ims); t && seconds <= *t) not_modified = true;
+    }
+    if (not_modified) {
+      r.status = bhttp::status::not_modified;
+      r.content_length = 0;
+      return c->reply(std::move(r));
+    }
+
+    auto range = parse_range(header(ex, "range"), size);
+    if (auto* e = std::get_if<S3Error>(&range)) return c->fail(*e);
+    std::uint64_t first = 0, length = size;
+    if (auto* rg = std::get_if<Range>(&range)) {
+      first = rg->first;
+      length = rg->length;
+      r.status = bhttp::status::partial_content;
+      r.headers.set(bhttp::field::content_range, "bytes " + std::to_string(first) + "-" + std::to_string(first + length - 1) +
+                                                     "/" + std::to_string(size));
+    }
+    c->stamp(r);
+    if (head) {
+      r.content_length = length;
+      return c->ex->respond(std::move(r));
+    }
+    c->ex->respond_file(std::move(r), std::move(*fd), first, length);
+  });
+}
+
+void Service::delete_object(const std::shared_ptr<Call>& c) {
+  if (auto bad = read_key_problem(c->req.key)) return c->fail(*bad);
+  boost::asio::post(pool_, [this, c] {
+    auto st = landing_.stat(c->req.key);
+    if (st && S_ISDIR(st->st_mode)) {  // a "folder": nothing is an object there (S3: 204)
+      c->reply(status_only(bhttp::status::no_content));
+      return;
+    }
+    auto removed = landing_.unlink(c->req.key);
+    if (!removed.ok() && removed.code() != ENOENT && removed.code() != ENOTDIR) {
+      if (removed.code() == ELOOP) return c->fail(errors::access_denied("A symlink is on the key's path; hivehook never follows one"));
+      return c->fail(errors::internal_error(removed.message()));
+    }
+    c->reply(status_only(bhttp::status::no_content));
+  });
+}
+
+void Service::delete_objects(const std::shared_ptr<Call>& c) {
+  const std::string content_md5(c->ex->header("content-md5"));
+  c->ex->read_body_to_string(4 << 20, [this, c, content_md5](const http::BodyResult& r, std::string body) {
+    if (!r.ok()) return c->fail(errors::malformed_xml(r.message));
+    boost::asio::post(pool_, [this, c, body = std::move(body), content_md5] {
+      if (!content_md5.empty()) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        EVP_Digest(body.data(), body.size(), md, &len, EVP_md5(), nullptr);
+        if (base64_encode(std::string_view(reinterpret_cast<char*>(md), len)) != content_md5)
+          return c->fail(errors::bad_digest("The Content-MD5 you specified did not match what we received."));
+      }
+      std::string why;
+      auto req = parse_delete(body, &why);
+      if (!req) return c->fail(errors::malformed_xml(why));
+      XmlWriter w;
+      w.open("DeleteResult", kS3Namespace);
+      for (const auto& key : req->keys) {
+        std::optional<S3Error> err = read_key_problem(key);
+        if (!err) {
+          auto st = landing_.stat(key);
+          if (!(st && S_ISDIR(st->st_mode))) {
+            auto removed = landing_.unlink(key);
+            if (!removed.ok() && removed.code() != ENOENT && removed.code() != ENOTDIR)
+              err = removed.code() == ELOOP ? errors::access_denied("A symlink is on the key's path")
+                                            : errors::internal_error(removed.message());
+          }
+        }
+        if (err) {
+          w.open("Error").element("Key", key).element("Code", err->code).element("Message", err->message).close();
+        } else if (!req->quiet) {
+          w.open("Deleted").element("Key", key).close();
+        }
+      }
+      c->reply_xml(w.str());
+    });
+  });
+}
+
+void Service::copy_object(const std::shared_ptr<Call>& c) {
+  if (auto bad = key_problem(c->req.key)) return c->fail(*bad);
+  std::string source(c->ex->header("x-amz-copy-source"));
+  if (auto q = source.find('?'); q != std::string::npos) {
+    const std::string version = source.substr(q + 1);
+    source.resize(q);
+    if (version != "versionId=null" && !version.empty())
+      return c->fail(errors::invalid_argument("hivehook keeps no object versions", "x-amz-copy-source", version));
+  }
+  auto decoded = percent_decode(source);
+  if (!decoded) return c->fail(errors::invalid_argument("Invalid copy source encoding", "x-amz-copy-source", source));
+  std::string src = *decoded;
+  if (!src.empty() && src.front() == '/') src.erase(0, 1);
+  const std::size_t slash = src.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == src.size())
+    return c->fail(errors::invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+                                            "x-amz-copy-source", source));
+  const std::string src_bucket = src.substr(0, slash), src_key = src.substr(slash + 1);
+  const Bucket* from = nullptr;
+  for (const auto& b : buckets_)
+    if (b.name == src_bucket) from = &b;
+  if (!from) return c->fail(errors::no_such_bucket(src_bucket));
+  if (auto bad = read_key_problem(src_key)) return c->fail(*bad);
+  std::string directive(c->ex->header("x-amz-metadata-directive"));
+  if (directive.empty()) directive = "COPY";
+  if (directive != "COPY" && directive != "REPLACE")
+    return c->fail(errors::invalid_argument("Unknown metadata directive.", "x-amz-metadata-directive", directive));
+  if (from == c->bucket && src_key == c->req.key && directive == "COPY")
+    return c->fail(errors::invalid_request(
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's "
+        "metadata, storage class, website redirect location or encryption attributes."));
+  boost::asio::post(pool_, [this, c, from, src_key, directive] {
+    auto in = from->tree->open_regular(src_key);
+    if (!in) {
+      if (in.code() == ELOOP) return c->fail(errors::access_denied("A symlink is on the source key's path"));
+      return c->fail(errors::no_such_key(src_key));
+    }
+    const ObjectAttrs attrs = directive == "COPY" ? ObjectAttrs::read(in->get()) : ObjectAttrs::from_request(c->ex->request());
+    auto tmp = TempFile::create(landing_, "");
+    if (!tmp) return c->fail(errors::internal_error("cannot store the copy: " + tmp.message()));
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md5(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr);
+    std::vector<char> buf(1 << 20);
+    while (true) {
+      const ssize_t n = ::read(in->get(), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return c->fail(errors::internal_error("cannot read " + from->tree->path_of(src_key) + ": " + std::strerror(errno)));
+      if (n == 0) break;
+      EVP_DigestUpdate(md5.get(), buf.data(), static_cast<std::size_t>(n));
+      for (ssize_t off = 0; off < n;) {
+        const ssize_t w = ::write(tmp->fd(), buf.data() + off, static_cast<std::size_t>(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+          const int err = errno;
+          if (err == ENOSPC || err == EDQUOT) return c->fail(S3Error{507, "InsufficientStorage", std::strerror(err), {}});
+          return c->fail(errors::internal_error("cannot write " + tmp->path() + ": " + std::strerror(err)));
+        }
+        off += w;
+      }
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(md5.get(), md, &len);
+    const std::string etag = hex_encode(std::string_view(reinterpret_cast<char*>(md), len));
+    if (auto err = publish(*tmp, c->req.key, etag, attrs)) return c->fail(*err);
+    auto st = landing_.stat(c->req.key);
+    const auto modified = st ? mtime_of(*st) : std::chrono::system_clock::now();
+    c->reply_xml(XmlWriter()
+                     .open("CopyObjectResult", kS3Namespace)
+                     .element("LastModified", iso8601(modified))
+                     .element("ETag", "\"" + etag + "\"")
+                     .str());
+  });
+}
+
+}  // namespace hivehook::s3

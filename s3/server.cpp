@@ -1,0 +1,106 @@
+#include "s3/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include "http/listen_address.h"
+#include "s3/errors.h"
+#include "s3/upload_sink.h"
+
+namespace hivehook::s3 {
+
+namespace bhttp = boost::beast::http;
+
+ServerSettings settings_from(const Config& config) {
+  ServerSettings s;
+  const S3Config& c = *config.s3;
+  s.listen = c.listen;
+  s.service.credentials = Credentials{c.access_key_id, c.secret_access_key, c.region};
+  s.service.landing = config.landing;
+  s.service.archive = config.archive;
+  s.service.quarantine = config.quarantine;
+  s.service.landing_bucket = config.bucket;
+  s.service.staging = config.state.parent_path() / "s3-uploads";
+  s.service.fsync = c.fsync;
+  s.service.multipart_expiry = std::chrono::duration_cast<std::chrono::seconds>(c.multipart_expiry);
+  return s;
+}
+
+Server::Server(ServerSettings settings) : settings_(std::move(settings)), pool_(settings_.pool_threads) {
+  auto& o = settings_.http;
+  // A 5 GiB part in aws-chunked coding is a little larger than 5 GiB.
+  o.max_body_bytes = std::max<std::uint64_t>(o.max_body_bytes, kMaxObjectBytes + (64ULL << 20));
+  o.server_name = "hivehook";
+  if (!o.error_response) {
+    o.error_response = [](bhttp::status status, const std::string& message) {
+      S3Error e;
+      e.status = static_cast<unsigned>(status);
+      e.message = message;
+      switch (status) {
+        case bhttp::status::payload_too_large: e.code = "EntityTooLarge"; break;
+        case bhttp::status::request_header_fields_too_large: e.code = "RequestHeaderSectionTooLarge"; break;
+        case bhttp::status::service_unavailable: e.code = "SlowDown"; break;
+        case bhttp::status::request_timeout: e.code = "RequestTimeout"; break;
+        case bhttp::status::internal_server_error: e.code = "InternalError"; break;
+        default: e.code = "BadRequest";
+      }
+      http::Response r;
+      r.status = status;
+      r.headers.set(bhttp::field::content_type, "application/xml");
+      r.body = error_xml(e, "", "0000000000000000");
+      return r;
+    };
+  }
+}
+
+Server::~Server() { stop(); }
+
+std::string Server::start() {
+  try {
+    service_ = std::make_unique<Service>(settings_.service, pool_);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  if (const std::size_t n = service_->clear_leftovers(); n > 0)
+    spdlog::info("s3: removed {} unfinished upload(s) left by a previous run", n);
+  http_ = std::make_unique<http::Server>([svc = service_.get()](std::shared_ptr<http::Exchange> ex) { svc->handle(std::move(ex)); },
+                                         settings_.http);
+  if (auto err = http_->start(settings_.listen); !err.empty()) {
+    http_.reset();
+    return err;
+  }
+  sweep_ = std::make_unique<boost::asio::steady_timer>(pool_.get_executor());
+  schedule_sweep();
+  return "";
+}
+
+void Server::schedule_sweep() {
+  sweep_->expires_after(settings_.sweep_every);
+  sweep_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    for (const auto& id : service_->expire_uploads())
+      spdlog::info("s3: aborted multipart upload {}: no new part for {}s", id, settings_.service.multipart_expiry.count());
+    schedule_sweep();
+  });
+}
+
+void Server::stop() {
+  if (http_) http_->stop();
+  if (sweep_) {
+    boost::asio::post(pool_, [t = sweep_.get()] { t->cancel(); });
+  }
+  pool_.join();
+  sweep_.reset();
+  http_.reset();
+  service_.reset();
+}
+
+unsigned short Server::port() const { return http_ ? http_->port() : 0; }
+
+std::string Server::endpoint_url() const {
+  std::string err;
+  auto a = http::parse_listen_address(settings_.listen, &err);
+  if (!a) return "";
+  return http::local_url(*a, port());
+}
+
+}  // namespace hivehook::s3

@@ -1,0 +1,53 @@
+// The S3 API endpoint as the daemon runs it: an http::Server with S3's limits and error documents,
+// the Service, a small thread pool for slow work, and the periodic expiry of idle multipart
+// uploads. One object with start/stop; it never touches the daemon's event loop.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <string>
+
+#include "http/server.h"
+#include "rules/config.h"
+#include "s3/service.h"
+
+namespace hivehook::s3 {
+
+struct ServerSettings {
+  std::string listen;      // "HOST:PORT"
+  ServiceSettings service;
+  http::Options http;      // S3's defaults: see settings_from
+  unsigned pool_threads = 2;
+  std::chrono::seconds sweep_every{600};  // how often idle multipart uploads are expired
+};
+
+// The settings for the daemon's config (`s3:` section, trees, bucket; staging in the state folder,
+// "<state dir>/s3-uploads").
+ServerSettings settings_from(const Config& config);
+
+class Server {
+ public:
+  explicit Server(ServerSettings settings);
+  ~Server();  // stop()
+
+  // Opens the trees, removes what a previous run left (temporary files in landing, multipart
+  // parts), binds and serves. "" on success, else a sentence (address in use, folder missing, ...).
+  std::string start();
+  // Stops accepting, ends the requests in flight (their temporary files vanish), joins the threads.
+  void stop();
+
+  unsigned short port() const;
+  std::string endpoint_url() const;  // "http://127.0.0.1:PORT"
+  Service* service() { return service_.get(); }
+
+ private:
+  void schedule_sweep();
+  ServerSettings settings_;
+  boost::asio::thread_pool pool_;
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<http::Server> http_;
+  std::unique_ptr<boost::asio::steady_timer> sweep_;
+};
+
+}  // namespace hivehook::s3

@@ -1,0 +1,329 @@
+#include "s3/service.h"
+
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <ctime>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
+
+#include "landing/etag.h"
+#include "http/router.h"
+#include "s3/call.h"
+#include "s3/object_key.h"
+#include "s3/upload_sink.h"
+#include "s3/xml.h"
+
+namespace hivehook::s3 {
+
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+std::string random_hex(std::size_t bytes, bool upper) {
+  std::string raw(bytes, '\0');
+  std::size_t got = 0;
+  while (got < bytes) {
+    ssize_t n = ::getrandom(raw.data() + got, bytes - got, 0);
+    if (n > 0) got += static_cast<std::size_t>(n);
+  }
+  std::string h = hex_encode(raw);
+  if (upper)
+    for (char& c : h) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return h;
+}
+
+std::chrono::system_clock::time_point created_of(const Tree& t) {
+  auto st = t.stat("");
+  if (!st) return std::chrono::system_clock::now();
+  return std::chrono::system_clock::from_time_t(st->st_mtim.tv_sec);
+}
+
+Tree open_tree(const std::filesystem::path& p, const char* what) {
+  auto t = Tree::open(p);
+  if (!t) throw std::runtime_error(std::string("s3: cannot open the ") + what + " folder: " + t.message());
+  return std::move(*t);
+}
+
+}  // namespace
+
+std::string http_date(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::time_t tt = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[80];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+
+// ---- Call ---------------------------------------------------------------------------------------
+
+void Service::Call::stamp(http::Response& r) const {
+  r.headers.set("x-amz-request-id", request_id);
+  r.headers.set("x-amz-id-2", request_id);
+  r.headers.set(bhttp::field::date, http_date(std::chrono::system_clock::now()));
+}
+
+void Service::Call::reply(http::Response r) const {
+  stamp(r);
+  ex->respond(std::move(r));
+}
+
+void Service::Call::reply_xml(std::string xml, bhttp::status status) const {
+  http::Response r;
+  r.status = status;
+  r.headers.set(bhttp::field::content_type, "application/xml");
+  r.body = std::move(xml);
+  reply(std::move(r));
+}
+
+void Service::Call::fail(const S3Error& e) const {
+  if (e.status >= 500)
+    spdlog::warn("s3: {} {} -> {} {}: {}", operation_name(op), resource, e.status, e.code, e.message);
+  else
+    spdlog::debug("s3: {} {} -> {} {}: {}", operation_name(op), resource, e.status, e.code, e.message);
+  http::Response r;
+  r.status = static_cast<bhttp::status>(e.status);
+  r.headers.set(bhttp::field::content_type, "application/xml");
+  r.body = error_xml(e, resource, request_id);
+  if (head) {
+    r.content_length = 0;
+    r.body.clear();
+  }
+  reply(std::move(r));
+}
+
+// ---- Service ------------------------------------------------------------------------------------
+
+Service::Service(ServiceSettings settings, boost::asio::thread_pool& pool)
+    : settings_(std::move(settings)),
+      pool_(pool),
+      landing_(open_tree(settings_.landing, "landing")),
+      archive_(open_tree(settings_.archive, "archive")),
+      quarantine_(open_tree(settings_.quarantine, "quarantine")),
+      uploads_([&] {
+        std::error_code ec;
+        std::filesystem::create_directories(settings_.staging, ec);
+        if (ec) throw std::runtime_error("s3: cannot create " + settings_.staging.string() + ": " + ec.message());
+        return open_tree(settings_.staging, "multipart staging");
+      }()) {
+  if (!settings_.clock) settings_.clock = [] { return std::chrono::system_clock::now(); };
+  buckets_.push_back({settings_.landing_bucket, "landing", &landing_, true, created_of(landing_)});
+  buckets_.push_back({settings_.archive.filename().string(), "archive", &archive_, false, created_of(archive_)});
+  buckets_.push_back({settings_.quarantine.filename().string(), "quarantine", &quarantine_, false, created_of(quarantine_)});
+  for (std::size_t i = 0; i < buckets_.size(); ++i) {
+    if (buckets_[i].name.empty()) throw std::runtime_error("s3: the " + buckets_[i].role + " bucket has no name");
+    for (std::size_t j = 0; j < i; ++j)
+      if (buckets_[i].name == buckets_[j].name)
+        throw std::runtime_error("s3: the " + buckets_[j].role + " and " + buckets_[i].role + " buckets would both be named '" +
+                                 buckets_[i].name + "': give their folders different names (or set `bucket`)");
+  }
+}
+
+Service::~Service() = default;
+
+std::chrono::system_clock::time_point Service::now() const { return settings_.clock(); }
+
+std::size_t Service::clear_leftovers() {
+  std::vector<std::string> errors;
+  std::size_t n = remove_temp_files(landing_, kTempPrefix, &errors);
+  for (const auto& e : errors) spdlog::warn("s3: {}", e);
+  return n + uploads_.clear_leftovers();
+}
+
+std::vector<std::string> Service::expire_uploads() { return uploads_.expire(settings_.multipart_expiry); }
+
+void Service::handle(std::shared_ptr<http::Exchange> ex) {
+  auto c = std::make_shared<Call>();
+  c->ex = std::move(ex);
+  c->request_id = random_hex(8, true);
+  c->head = c->ex->method() == bhttp::verb::head;
+  c->resource = std::string(http::target_path(c->ex->target()));
+  S3Error err;
+  auto req = parse_target(c->ex->target(), &err);
+  if (!req) return c->fail(err);
+  c->req = std::move(*req);
+  std::string unsupported;
+  c->op = classify(c->ex->method(), c->req, c->ex->request(), &unsupported);
+  const std::string method(c->ex->request().method_string());
+  auto auth = authenticate(AuthRequest{method, c->ex->target(), c->ex->request()}, settings_.credentials, now());
+  if (auto* e = std::get_if<S3Error>(&auth)) return c->fail(*e);
+  c->auth = std::move(std::get<Authorized>(auth));
+  if (c->op == Operation::Unsupported) return c->fail(errors::not_implemented(unsupported));
+  if (c->op != Operation::ListBuckets) {
+    for (const auto& b : buckets_)
+      if (b.name == c->req.bucket) c->bucket = &b;
+    if (!c->bucket) {
+      if (c->op == Operation::CreateBucket)
+        return c->fail(errors::access_denied("hivehook serves exactly three buckets (landing, archive, quarantine); "
+                                             "it cannot create '" + c->req.bucket + "'"));
+      return c->fail(errors::no_such_bucket(c->req.bucket));
+    }
+  }
+  try {
+    dispatch(c);
+  } catch (const std::exception& e) {
+    c->fail(errors::internal_error(e.what()));
+  }
+}
+
+void Service::dispatch(const std::shared_ptr<Call>& c) {
+  switch (c->op) {
+    case Operation::PutObject:
+    case Operation::CopyObject:
+    case Operation::DeleteObject:
+    case Operation::DeleteObjects:
+    case Operation::CreateMultipartUpload:
+    case Operation::UploadPart:
+    case Operation::CompleteMultipartUpload:
+      if (!c->bucket->writable)
+        return c->fail(errors::access_denied("The " + c->bucket->role + " bucket is hivehook's to write: objects arrive "
+                                             "there when hivehook has processed them"));
+      break;
+    default:
+      break;
+  }
+  switch (c->op) {
+    case Operation::ListBuckets: return list_buckets(c);
+    case Operation::HeadBucket: {
+      http::Response r;
+      r.headers.set("x-amz-bucket-region", settings_.credentials.region);
+      return c->reply(std::move(r));
+    }
+    case Operation::CreateBucket: return c->fail(errors::bucket_already_owned());
+    case Operation::DeleteBucket:
+      return c->fail(errors::access_denied("hivehook's buckets are its folders and cannot be deleted"));
+    case Operation::GetBucketLocation: return bucket_location(c);
+    case Operation::GetBucketVersioning:
+      return c->reply_xml(XmlWriter().open("VersioningConfiguration", kS3Namespace).str());
+    case Operation::ListObjects: return list_objects(c, false);
+    case Operation::ListObjectsV2: return list_objects(c, true);
+    case Operation::ListMultipartUploads: return list_uploads(c);
+    case Operation::DeleteObjects: return delete_objects(c);
+    case Operation::PutObject: return put_object(c);
+    case Operation::CopyObject: return copy_object(c);
+    case Operation::GetObject: return get_object(c, false);
+    case Operation::HeadObject: return get_object(c, true);
+    case Operation::DeleteObject: return delete_object(c);
+    case Operation::CreateMultipartUpload: return create_multipart(c);
+    case Operation::UploadPart: return upload_part(c);
+    case Operation::CompleteMultipartUpload: return complete_multipart(c);
+    case Operation::AbortMultipartUpload: return abort_multipart(c);
+    case Operation::ListParts: return list_parts(c);
+    case Operation::UploadPartCopy: return c->fail(errors::not_implemented("UploadPartCopy"));
+    case Operation::Unsupported: return c->fail(errors::not_implemented("this request"));
+  }
+}
+
+void Service::receive(const std::shared_ptr<Call>& c, TempFile file, std::function<void(std::shared_ptr<UploadSink>)> done) {
+  auto made = UploadSink::create(c->auth, c->ex->request(), std::move(file));
+  if (auto* e = std::get_if<S3Error>(&made)) return c->fail(*e);
+  std::shared_ptr<UploadSink> sink = std::move(std::get<std::unique_ptr<UploadSink>>(made));
+  c->ex->read_body([sink](std::string_view piece) { return sink->on_data(piece); },
+                   [this, c, sink, done = std::move(done)](const http::BodyResult& r) {
+                     if (!r.ok()) {
+                       if (sink->error()) return c->fail(*sink->error());
+                       switch (r.end) {
+                         case http::BodyEnd::too_large: return c->fail(errors::entity_too_large(kMaxObjectBytes));
+                         case http::BodyEnd::timed_out:
+                           return c->fail(S3Error{400, "RequestTimeout",
+                                                  "Your socket connection to the server was not read from or written to "
+                                                  "within the timeout period. Idle connections will be closed.", {}});
+                         default: return c->fail(errors::incomplete_body(r.message));
+                       }
+                     }
+                     boost::asio::post(pool_, [c, sink, done] {
+                       if (auto err = sink->finish()) return c->fail(*err);
+                       done(sink);
+                     });
+                   });
+}
+
+std::optional<S3Error> Service::publish(TempFile& file, const std::string& key, const std::string& etag,
+                                        const ObjectAttrs& attrs) {
+  const int fd = file.fd();
+  if (settings_.fsync && ::fdatasync(fd) != 0) {
+    const int err = errno;
+    if (err == ENOSPC || err == EDQUOT) return S3Error{507, "InsufficientStorage", std::strerror(err), {}};
+    return errors::internal_error("cannot fsync " + file.path() + ": " + std::strerror(err));
+  }
+  if (!record_etag(fd, etag)) {
+    static std::once_flag warned;
+    std::call_once(warned, [&] {
+      spdlog::warn("s3: cannot record eTags on files in {} ({}): jobs are told the content's MD5, which differs "
+                   "from S3's eTag for multipart uploads",
+                   landing_.root().string(), std::strerror(errno));
+    });
+  }
+  attrs.write(fd);
+  const std::size_t slash = key.rfind('/');
+  const std::string parent = slash == std::string::npos ? "" : key.substr(0, slash);
+  auto explain = [&](const FsStatus& st) -> S3Error {
+    if (st.code() == ENOTDIR || st.code() == EEXIST)
+      return errors::invalid_argument("The key cannot be stored: a part of its path is already an object (a file), so it "
+                                      "cannot also be a folder", "key", key);
+    if (st.code() == EISDIR)
+      return errors::invalid_argument("The key cannot be stored: it is the path of a folder of other objects", "key", key);
+    if (st.code() == ELOOP) return errors::access_denied("A folder on the key's path is a symlink, which hivehook never follows");
+    if (st.code() == ENOSPC || st.code() == EDQUOT) return S3Error{507, "InsufficientStorage", st.message(), {}};
+    return errors::internal_error(st.message());
+  };
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (!parent.empty())
+      if (auto st = landing_.make_dirs(parent); !st.ok()) return explain(st);
+    auto st = file.publish(key, Replace::yes);
+    if (st.ok()) {
+      remember_published(key);
+      return std::nullopt;
+    }
+    if (st.code() != ENOENT) return explain(st);  // ENOENT: a folder vanished meanwhile; again
+  }
+  return errors::internal_error("cannot place " + key + ": its folder keeps vanishing");
+}
+
+void Service::remember_published(const std::string& key) {
+  auto st = landing_.stat(key);
+  if (!st) return;
+  const auto t = std::chrono::steady_clock::now();
+  std::lock_guard lock(recent_mu_);
+  if (recent_.size() >= 100000)
+    for (auto it = recent_.begin(); it != recent_.end();) it = t - it->second.at > kRecentWindow ? recent_.erase(it) : std::next(it);
+  if (recent_.size() >= 100000) recent_.clear();
+  recent_[key] = Published{st->st_dev, st->st_ino, t};
+}
+
+std::optional<std::pair<const Tree*, UniqueFd>> Service::follow_moved(const std::string& key) {
+  Published p;
+  {
+    std::lock_guard lock(recent_mu_);
+    auto it = recent_.find(key);
+    if (it == recent_.end()) return std::nullopt;
+    if (std::chrono::steady_clock::now() - it->second.at > kRecentWindow) {
+      recent_.erase(it);
+      return std::nullopt;
+    }
+    p = it->second;
+  }
+  for (const Tree* t : {&archive_, &quarantine_}) {
+    auto fd = t->open_regular(key);
+    struct stat st;
+    if (fd && ::fstat(fd->get(), &st) == 0 && st.st_dev == p.dev && st.st_ino == p.ino)
+      return std::make_pair(t, std::move(*fd));
+  }
+  return std::nullopt;
+}
+
+}  // namespace hivehook::s3

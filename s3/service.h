@@ -1,0 +1,125 @@
+// The S3 API over hivehook's trees (DESIGN.md "S3 API (local S3)"): one handler for every request
+// of the http::Server, path-style buckets, SigV4 on every request, S3's XML and errors.
+//
+// Buckets: landing (named by the config's `bucket`) is read-write; archive and quarantine (named
+// after their folders) are read-only: PUT, DELETE, COPY into them is AccessDenied, they are
+// hivehook's to write. An upload is written beside its final name (an unnamed O_TMPFILE, see
+// landing/beneath.h) and renamed into place only when complete, with its eTag recorded on the file
+// so the job is told the eTag the client got. Multipart parts are staged outside landing.
+//
+// Threads: requests arrive on the server's io threads; body bytes are decoded, hashed and written
+// there as they arrive; anything that may take long (listing, hashing a dropped file, assembling a
+// multipart upload, copying) runs on `pool`, never on the daemon's loop.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <string>
+#include <vector>
+
+#include "http/exchange.h"
+#include "landing/beneath.h"
+#include "s3/auth.h"
+#include "s3/errors.h"
+#include "s3/multipart.h"
+#include "s3/object_attrs.h"
+#include "s3/request.h"
+
+namespace hivehook::s3 {
+
+struct ServiceSettings {
+  Credentials credentials;
+  std::filesystem::path landing, archive, quarantine;  // the trees
+  std::string landing_bucket;                          // archive/quarantine buckets: their folders' basenames
+  std::filesystem::path staging;                       // multipart parts (outside landing; created)
+  bool fsync = true;                                   // fdatasync an object before it appears
+  std::chrono::seconds multipart_expiry{std::chrono::hours(24)};  // idle uploads are aborted after this
+  std::function<std::chrono::system_clock::time_point()> clock;    // default: system_clock::now
+};
+
+struct Bucket {
+  std::string name;
+  std::string role;  // "landing", "archive", "quarantine"
+  const Tree* tree = nullptr;
+  bool writable = false;
+  std::chrono::system_clock::time_point created;
+};
+
+class Service {
+ public:
+  // Opens the trees (and creates the staging folder). Throws std::runtime_error with a sentence
+  // naming the path when a tree cannot be opened or two buckets would have the same name.
+  Service(ServiceSettings settings, boost::asio::thread_pool& pool);
+  ~Service();
+
+  // The http::Handler.
+  void handle(std::shared_ptr<http::Exchange> ex);
+  // Removes multipart leftovers of a previous run (at start) and expires idle uploads (periodic).
+  std::size_t clear_leftovers();
+  std::vector<std::string> expire_uploads();
+
+  const std::vector<Bucket>& buckets() const { return buckets_; }
+  struct Call;  // one request in flight (service.cpp)
+
+ private:
+  void dispatch(const std::shared_ptr<Call>& c);
+  // object_ops.cpp
+  void put_object(const std::shared_ptr<Call>& c);
+  void get_object(const std::shared_ptr<Call>& c, bool head);
+  void delete_object(const std::shared_ptr<Call>& c);
+  void delete_objects(const std::shared_ptr<Call>& c);
+  void copy_object(const std::shared_ptr<Call>& c);
+  // bucket_ops.cpp
+  void list_buckets(const std::shared_ptr<Call>& c);
+  void list_objects(const std::shared_ptr<Call>& c, bool v2);
+  void bucket_location(const std::shared_ptr<Call>& c);
+  // multipart_ops.cpp
+  void create_multipart(const std::shared_ptr<Call>& c);
+  void upload_part(const std::shared_ptr<Call>& c);
+  void complete_multipart(const std::shared_ptr<Call>& c);
+  void abort_multipart(const std::shared_ptr<Call>& c);
+  void list_parts(const std::shared_ptr<Call>& c);
+  void list_uploads(const std::shared_ptr<Call>& c);
+
+  // Streams the request body into `file` through an UploadSink, then calls `done` on the pool
+  // with the finished sink (or answers the error itself).
+  void receive(const std::shared_ptr<Call>& c, TempFile file,
+               std::function<void(std::shared_ptr<class UploadSink>)> done);
+  // Makes `file` the object `key` of landing: fsync, eTag and attributes recorded, parent folders
+  // created, renamed into place (replacing). Returns the error to answer, if any.
+  std::optional<S3Error> publish(TempFile& file, const std::string& key, const std::string& etag,
+                                 const ObjectAttrs& attrs);
+  std::chrono::system_clock::time_point now() const;
+  // Read-after-write for the uploader: an object this API published in landing that hivehook has
+  // since moved (archive or quarantine, same key, same inode) is still found at its landing key for
+  // `kRecentWindow`, so a client's verify-after-upload (rclone's HEAD) sees what it wrote.
+  void remember_published(const std::string& key);
+  std::optional<std::pair<const Tree*, UniqueFd>> follow_moved(const std::string& key);
+
+  ServiceSettings settings_;
+  boost::asio::thread_pool& pool_;
+  Tree landing_, archive_, quarantine_;
+  std::vector<Bucket> buckets_;
+  MultipartUploads uploads_;
+  EtagCache etags_;
+  struct Published {
+    dev_t dev;
+    ino_t ino;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::mutex recent_mu_;
+  std::unordered_map<std::string, Published> recent_;
+};
+
+inline constexpr std::chrono::minutes kRecentWindow{5};
+
+// Headers and XML dates: "Wed, 21 Oct 2015 07:28:00 GMT" and "2015-10-21T07:28:00.000Z".
+std::string http_date(std::chrono::system_clock::time_point t);
+std::string iso8601(std::chrono::system_clock::time_point t);
+
+}  // namespace hivehook::s3

@@ -1,0 +1,437 @@
+"""The S3 API against the real clients users have (Debian's awscli, python3-boto3, s3cmd, rclone) and
+the real daemon: every object uploaded is discovered once, runs its rule, is archived and readable
+from the archive bucket with the same bytes, and the eTag the client got is the one the job is told."""
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+import boto3
+import botocore
+from botocore.config import Config
+
+from harness import Deployment, wait_until
+
+AWS = "/usr/bin/aws"  # Debian's awscli (a pyenv `aws` on PATH may be another version)
+KEY_ID = "AKIDHIVEHOOKTEST"
+SECRET = "s3cr3t/For+Tests"
+BIG = 64 * 1024 * 1024
+
+RULES = """\
+rules:
+  - name: kept
+    match: {prefix: kept/}
+    job: {command: [/bin/sh, -c, 'cat > "$HIVEHOOK_RESULT"']}
+    on_success: {action: keep}
+  - name: everything
+    match: {glob: "**"}
+    job: {command: [/bin/sh, -c, 'cat > "$HIVEHOOK_RESULT"']}
+    on_success: {action: archive}
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def md5(data):
+    return hashlib.md5(data).hexdigest()
+
+
+def multipart_etag(data, part_size):
+    digests = [hashlib.md5(data[i:i + part_size]).digest() for i in range(0, len(data), part_size)]
+    return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
+
+
+class S3Api(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.port = free_port()
+        cls.endpoint = f"http://127.0.0.1:{cls.port}"
+        cls.d = Deployment(RULES, config_extra=f"""\
+            s3:
+              listen: 127.0.0.1:{cls.port}
+              access_key_id: {KEY_ID}
+              secret_access_key: ${{S3_SECRET}}
+            """, prefix="hivehook-s3-")
+        cls.d.start(env={"S3_SECRET": SECRET})
+        cls.work = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-s3-clients-"))
+        cls.small = {"one.csv": b"a,b\n1,2\n", "nested/two.txt": b"x" * 1024, "with space/\xc3\xa9t\xc3\xa9.txt": b"utf8\n"}
+        cls.big = os.urandom(BIG)
+        (cls.work / "src").mkdir()
+        for name, data in cls.small.items():
+            p = cls.work / "src" / name
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+        (cls.work / "big.bin").write_bytes(cls.big)
+        # A clean environment for the clients: nothing of the caller's AWS configuration leaks in.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update({"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_CONFIG_FILE": str(cls.work / "aws-config"), "AWS_SHARED_CREDENTIALS_FILE": str(cls.work / "none"),
+                    "HOME": str(cls.work), "AWS_PAGER": ""})
+        cls.env = env
+        (cls.work / "s3cfg").write_text(
+            f"[default]\naccess_key = {KEY_ID}\nsecret_key = {SECRET}\nhost_base = 127.0.0.1:{cls.port}\n"
+            f"host_bucket = 127.0.0.1:{cls.port}\nuse_https = False\nsignature_v2 = False\nbucket_location = us-east-1\n")
+        cls.rclone_env = dict(env, RCLONE_CONFIG_HH_TYPE="s3", RCLONE_CONFIG_HH_PROVIDER="Other",
+                              RCLONE_CONFIG_HH_ENDPOINT=cls.endpoint, RCLONE_CONFIG_HH_ACCESS_KEY_ID=KEY_ID,
+                              RCLONE_CONFIG_HH_SECRET_ACCESS_KEY=SECRET, RCLONE_CONFIG_HH_REGION="us-east-1",
+                              RCLONE_CONFIG="/dev/null")
+
+    @classmethod
+    def tearDownClass(cls):
+        if not os.environ.get("KEEP"):
+            cls.d.cleanup()
+        else:
+            print("kept", cls.d.dir)
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    # --- helpers -------------------------------------------------------------------------------
+    def boto(self, secret=SECRET, key_id=KEY_ID):
+        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=key_id, aws_secret_access_key=secret,
+                            region_name="us-east-1", config=Config(signature_version="s3v4", retries={"max_attempts": 1}))
+
+    def run_client(self, *argv, env=None, check=True):
+        r = subprocess.run(argv, capture_output=True, env=env or self.env, timeout=600, cwd=self.work)
+        if check and r.returncode != 0:
+            self.fail(f"{' '.join(map(str, argv))} exited {r.returncode}:\n{r.stdout.decode(errors='replace')}"
+                      f"\n{r.stderr.decode(errors='replace')}\n--- daemon log:\n{self.d.log.read_text(errors='replace')[-3000:]}")
+        return r
+
+    def aws(self, *args, check=True):
+        return self.run_client(AWS, "--endpoint-url", self.endpoint, "--no-progress" if args[0] == "s3" and args[1] in
+                               ("cp", "mv", "sync") else "--output=json", *args, check=check)
+
+    def s3cmd(self, *args, check=True):
+        return self.run_client("s3cmd", "-c", str(self.work / "s3cfg"), "--no-progress", *args, check=check)
+
+    def rclone(self, *args, check=True):
+        return self.run_client("rclone", "--retries", "1", *args, env=self.rclone_env, check=check)
+
+    def objects(self, key):
+        return self.d.query("SELECT id, state, etag, size FROM objects WHERE key=?", key)
+
+    def wait_processed(self, key, state=b"archived"):
+        wait_until(lambda: any(r[1] == state for r in self.objects(key)), timeout=120,
+                   message=f"{key} {state.decode()}")
+
+    def assert_processed_once(self, key, etag, size, state=b"archived"):
+        """Discovered once, one run whose event carries the client's eTag, and where it should be."""
+        self.wait_processed(key, state)
+        rows = self.objects(key)
+        self.assertEqual(len(rows), 1, f"{key} discovered {len(rows)} times")
+        oid, _, db_etag, db_size = rows[0]
+        self.assertEqual(db_etag.decode(), etag, key)
+        self.assertEqual(db_size, size, key)
+        runs = self.d.query("SELECT state, result FROM runs WHERE object_id=?", oid)
+        self.assertEqual(len(runs), 1, f"{key} ran {len(runs)} times")
+        event = json.loads(runs[0][1])
+        obj = event["Records"][0]["s3"]["object"]
+        self.assertEqual(obj["eTag"], etag)
+        self.assertEqual(obj["size"], size)
+
+    def landing_files(self):
+        return self.d.files(self.d.landing)
+
+    # --- every client end to end ---------------------------------------------------------------
+    def check_uploaded_set(self, prefix, big_etag):
+        for name, data in self.small.items():
+            self.assert_processed_once(f"{prefix}/{name}", md5(data), len(data))
+            self.assertEqual((self.d.archive / prefix / name).read_bytes(), data)
+        self.assert_processed_once(f"{prefix}/big.bin", big_etag, BIG)
+        self.assertEqual(md5((self.d.archive / prefix / "big.bin").read_bytes()), md5(self.big))
+
+    def test_awscli(self):
+        self.aws("s3", "cp", "--recursive", "src", "s3://landing/aws/")
+        self.aws("s3", "cp", "big.bin", "s3://landing/aws/big.bin")
+        self.check_uploaded_set("aws", multipart_etag(self.big, 8 * 1024 * 1024))  # the CLI's 8 MiB parts
+        # Lists, with and without a delimiter.
+        flat = self.aws("s3", "ls", "--recursive", "s3://archive/aws/").stdout.decode()
+        for name in list(self.small) + ["big.bin"]:
+            self.assertIn(f"aws/{name}", flat)
+        top = self.aws("s3", "ls", "s3://archive/aws/").stdout.decode()
+        self.assertIn("PRE nested/", top)
+        self.assertIn("PRE with space/", top)
+        self.assertIn("one.csv", top)
+        self.assertNotIn("two.txt", top)
+        # Downloads, whole and ranged.
+        self.aws("s3", "cp", "s3://archive/aws/big.bin", "down.bin")
+        self.assertEqual(md5((self.work / "down.bin").read_bytes()), md5(self.big))
+        r = self.aws("s3api", "get-object", "--bucket", "archive", "--key", "aws/big.bin", "--range", "bytes=100-199",
+                     "part.bin")
+        self.assertEqual((self.work / "part.bin").read_bytes(), self.big[100:200])
+        self.assertEqual(json.loads(r.stdout)["ContentRange"], f"bytes 100-199/{BIG}")
+        # Copy (from the archive back into landing: a new arrival) and delete.
+        self.aws("s3", "cp", "s3://archive/aws/one.csv", "s3://landing/aws-copy/one.csv")
+        self.assert_processed_once("aws-copy/one.csv", md5(self.small["one.csv"]), len(self.small["one.csv"]))
+        self.aws("s3", "cp", "src/one.csv", "s3://landing/kept/aws/one.csv")
+        self.wait_processed("kept/aws/one.csv", b"kept")
+        self.aws("s3", "rm", "s3://landing/kept/aws/one.csv")
+        self.assertFalse((self.d.landing / "kept/aws/one.csv").exists())
+        # Archive is hivehook's: a client cannot write or delete there.
+        r = self.aws("s3", "cp", "src/one.csv", "s3://archive/aws/x.csv", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"AccessDenied", r.stderr)
+        r = self.aws("s3", "rm", "s3://archive/aws/one.csv", check=False)
+        self.assertIn(b"AccessDenied", r.stderr)
+        self.assertTrue((self.d.archive / "aws/one.csv").exists())
+
+    def test_boto3(self):
+        s3 = self.boto()
+        for name, data in self.small.items():
+            s3.put_object(Bucket="landing", Key=f"boto/{name}", Body=data)
+        # upload_file with the e-commerce team's retry settings: multipart, parallel parts.
+        from boto3.s3.transfer import TransferConfig
+        s3.upload_file(str(self.work / "big.bin"), "landing", "boto/big.bin",
+                       Config=TransferConfig(multipart_threshold=8 << 20, multipart_chunksize=8 << 20, max_concurrency=10))
+        self.check_uploaded_set("boto", multipart_etag(self.big, 8 << 20))
+        head = s3.head_object(Bucket="archive", Key="boto/big.bin")
+        self.assertEqual(head["ETag"], '"' + multipart_etag(self.big, 8 << 20) + '"')
+        self.assertEqual(head["ContentLength"], BIG)
+        # ListObjectsV2: pages of 2 with continuation tokens, then with a delimiter.
+        keys, token = [], None
+        while True:
+            kw = {"Bucket": "archive", "Prefix": "boto/", "MaxKeys": 2}
+            if token:
+                kw["ContinuationToken"] = token
+            page = s3.list_objects_v2(**kw)
+            keys += [o["Key"] for o in page.get("Contents", [])]
+            if not page["IsTruncated"]:
+                break
+            token = page["NextContinuationToken"]
+        self.assertEqual(keys, sorted(f"boto/{n}" for n in list(self.small) + ["big.bin"]))
+        page = s3.list_objects_v2(Bucket="archive", Prefix="boto/", Delimiter="/")
+        self.assertEqual([p["Prefix"] for p in page["CommonPrefixes"]], ["boto/nested/", "boto/with space/"])
+        self.assertEqual(sorted(o["Key"] for o in page["Contents"]), ["boto/big.bin", "boto/one.csv"])
+        # Ranged and whole downloads.
+        got = s3.get_object(Bucket="archive", Key="boto/big.bin", Range=f"bytes=-1000")["Body"].read()
+        self.assertEqual(got, self.big[-1000:])
+        s3.download_file("archive", "boto/big.bin", str(self.work / "boto-down.bin"))
+        self.assertEqual(md5((self.work / "boto-down.bin").read_bytes()), md5(self.big))
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.get_object(Bucket="archive", Key="boto/big.bin", Range=f"bytes={BIG}-")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidRange")
+        # Copy and batch delete.
+        s3.copy_object(Bucket="landing", Key="kept/boto/copy.csv", CopySource={"Bucket": "archive", "Key": "boto/one.csv"})
+        s3.put_object(Bucket="landing", Key="kept/boto/two.csv", Body=b"2\n")
+        self.wait_processed("kept/boto/copy.csv", b"kept")
+        self.wait_processed("kept/boto/two.csv", b"kept")
+        self.assertEqual((self.d.landing / "kept/boto/copy.csv").read_bytes(), self.small["one.csv"])
+        out = s3.delete_objects(Bucket="landing", Delete={"Objects": [{"Key": "kept/boto/copy.csv"}, {"Key": "kept/boto/two.csv"}]})
+        self.assertEqual(sorted(d["Key"] for d in out["Deleted"]), ["kept/boto/copy.csv", "kept/boto/two.csv"])
+        self.assertFalse((self.d.landing / "kept/boto").exists() and any((self.d.landing / "kept/boto").iterdir()))
+        # ListBuckets lists the three trees; HeadBucket.
+        self.assertEqual(sorted(b["Name"] for b in s3.list_buckets()["Buckets"]), ["archive", "landing", "quarantine"])
+        s3.head_bucket(Bucket="quarantine")
+
+    def test_s3cmd(self):
+        self.s3cmd("put", "--recursive", "src/", "s3://landing/s3cmd/")
+        self.s3cmd("put", "big.bin", "s3://landing/s3cmd/big.bin")  # 15 MiB parts by default
+        self.check_uploaded_set("s3cmd", multipart_etag(self.big, 15 * 1024 * 1024))
+        flat = self.s3cmd("ls", "--recursive", "s3://archive/s3cmd/").stdout.decode()
+        self.assertIn("s3://archive/s3cmd/nested/two.txt", flat)
+        top = self.s3cmd("ls", "s3://archive/s3cmd/").stdout.decode()
+        self.assertIn("DIR  s3://archive/s3cmd/nested/", top)
+        self.assertNotIn("two.txt", top)
+        self.s3cmd("get", "--force", "s3://archive/s3cmd/big.bin", "s3cmd-down.bin")
+        self.assertEqual(md5((self.work / "s3cmd-down.bin").read_bytes()), md5(self.big))
+        self.s3cmd("cp", "s3://archive/s3cmd/one.csv", "s3://landing/kept/s3cmd/one.csv")
+        self.wait_processed("kept/s3cmd/one.csv", b"kept")
+        self.s3cmd("del", "s3://landing/kept/s3cmd/one.csv")
+        self.assertFalse((self.d.landing / "kept/s3cmd/one.csv").exists())
+
+    def test_rclone(self):
+        self.rclone("copy", "src", "hh:landing/rclone/")
+        # rclone uploads in one PUT up to 200 MiB unless told otherwise; 5 MiB chunks, 4 at a time.
+        self.rclone("copyto", "--s3-upload-cutoff", "16M", "big.bin", "hh:landing/rclone/big.bin")
+        self.check_uploaded_set("rclone", multipart_etag(self.big, 5 * 1024 * 1024))
+        flat = self.rclone("lsf", "-R", "hh:archive/rclone").stdout.decode().split()
+        self.assertIn("nested/two.txt", flat)
+        top = self.rclone("lsf", "hh:archive/rclone").stdout.decode().splitlines()
+        self.assertIn("nested/", top)
+        self.assertNotIn("nested/two.txt", top)
+        self.rclone("copyto", "hh:archive/rclone/big.bin", "rclone-down.bin")
+        self.assertEqual(md5((self.work / "rclone-down.bin").read_bytes()), md5(self.big))
+        r = self.rclone("cat", "--offset", "10", "--count", "20", "hh:archive/rclone/big.bin")
+        self.assertEqual(r.stdout, self.big[10:30])
+        self.rclone("copyto", "hh:archive/rclone/one.csv", "hh:landing/kept/rclone/one.csv")
+        self.wait_processed("kept/rclone/one.csv", b"kept")
+        self.rclone("deletefile", "hh:landing/kept/rclone/one.csv")
+        self.assertFalse((self.d.landing / "kept/rclone/one.csv").exists())
+
+    # --- refusals ------------------------------------------------------------------------------
+    def test_wrong_secret_unknown_key_and_expired_presigned_url(self):
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            self.boto(secret="wrong").put_object(Bucket="landing", Key="denied/x", Body=b"x")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "SignatureDoesNotMatch")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            self.boto(key_id="NOSUCHKEY").list_objects_v2(Bucket="landing")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidAccessKeyId")
+        env = dict(self.env, AWS_SECRET_ACCESS_KEY="wrong")
+        r = self.run_client(AWS, "--endpoint-url", self.endpoint, "s3", "ls", "s3://landing/", env=env, check=False)
+        self.assertIn(b"SignatureDoesNotMatch", r.stderr)
+        # Anonymous requests are refused.
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(f"{self.endpoint}/landing?list-type=2")
+        self.assertEqual(cm.exception.code, 403)
+        self.assertIn(b"<Code>AccessDenied</Code>", cm.exception.read())
+        # A presigned URL works until it expires, then AccessDenied.
+        s3 = self.boto()
+        s3.put_object(Bucket="landing", Key="kept/presign.txt", Body=b"presigned\n")
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "landing", "Key": "kept/presign.txt"}, ExpiresIn=1)
+        issued = time.time()
+        try:
+            self.assertEqual(urllib.request.urlopen(url).read(), b"presigned\n")
+        except urllib.error.HTTPError:
+            self.assertGreater(time.time() - issued, 1)  # too slow a machine: it expired already
+
+        def expired():
+            try:
+                urllib.request.urlopen(url)
+                return False
+            except urllib.error.HTTPError as e:
+                body = e.read()
+                return e.code == 403 and b"<Code>AccessDenied</Code>" in body and b"Request has expired" in body
+        wait_until(expired, timeout=30, message="the presigned URL to expire")
+        self.assertEqual(self.objects("denied/x"), [])
+
+    def test_hostile_keys_are_invalid_argument_and_write_nothing(self):
+        before = self.landing_files()
+        s3 = self.boto()
+        for key in ["../x", "a/../../x", "a//b", "a/./b", "k" * 1025, "ctl\x01char", "tab\tkey", "/abs", "dir/",
+                    ".hivehook-tmp-x", "a/" + "n" * 256]:
+            with self.subTest(key=key[:40]):
+                with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                    s3.put_object(Bucket="landing", Key=key, Body=b"evil")
+                self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument", key[:40])
+                with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                    s3.create_multipart_upload(Bucket="landing", Key=key)
+                self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument")
+        # The raw wire, where no client normalises anything.
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request("PUT", "/landing/%2E%2E/escape", body=b"evil", headers={"Content-Length": "4"})
+        self.assertEqual(conn.getresponse().status, 403)  # unsigned: refused before anything else
+        self.assertEqual(self.landing_files(), before)
+        self.assertFalse((self.d.dir / "escape").exists())
+        self.assertFalse((self.d.dir / "x").exists())
+
+    def test_client_killed_mid_upload_leaves_nothing_in_landing(self):
+        staging = self.d.dir / "state" / "s3-uploads"
+        before = self.landing_files()
+        # A multipart upload (the CLI) killed after its first parts arrived.
+        proc = subprocess.Popen([AWS, "--endpoint-url", self.endpoint, "s3", "cp", "--no-progress", "big.bin",
+                                 "s3://landing/killed/big.bin"], env=self.env, cwd=self.work,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: any(p.is_file() for p in staging.rglob("*")) or proc.poll() is not None, timeout=60,
+                   message="a part to arrive")
+        proc.kill()
+        proc.wait()
+        # A single PUT cut off mid-body, signed with UNSIGNED-PAYLOAD.
+        s3 = self.boto()
+        req = botocore.awsrequest.AWSRequest(method="PUT", url=f"{self.endpoint}/landing/killed/single.bin",
+                                             headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+                                                      "Content-Length": str(10 << 20)})
+        botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(KEY_ID, SECRET), "s3", "us-east-1").add_auth(req)
+        sock = socket.create_connection(("127.0.0.1", self.port))
+        head = f"PUT /landing/killed/single.bin HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in req.headers.items())
+        sock.sendall(head.encode() + b"\r\n" + os.urandom(3 << 20))
+        sock.close()
+        # Nothing of either appears in landing, neither the object nor a temporary file.
+        conn_ok = s3.list_buckets()  # the server is still answering
+        self.assertTrue(conn_ok["Buckets"])
+        self.assertEqual(self.landing_files(), before)
+        self.assertEqual(self.objects("killed/big.bin"), [])
+        self.assertEqual(self.objects("killed/single.bin"), [])
+        uploads = s3.list_multipart_uploads(Bucket="landing").get("Uploads", [])
+        for u in uploads:
+            s3.abort_multipart_upload(Bucket="landing", Key=u["Key"], UploadId=u["UploadId"])
+        wait_until(lambda: not any(p.is_file() for p in staging.rglob("*")), timeout=30, message="parts removed")
+
+    def test_streaming_signed_chunks_are_verified_one_by_one(self):
+        """STREAMING-AWS4-HMAC-SHA256-PAYLOAD (aws-chunked, each chunk signed), as SDKs send large bodies."""
+        data = os.urandom(200_000)
+
+        def send(tamper):
+            amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+            scope = f"{amz_date[:8]}/us-east-1/s3/aws4_request"
+            key = f"chunked/{'bad' if tamper else 'good'}.bin"
+            chunks = [data[i:i + 65536] for i in range(0, len(data), 65536)] + [b""]
+            body_len = sum(len(f"{len(c):x};chunk-signature=") + 64 + 2 + len(c) + 2 for c in chunks)
+            headers = {"host": f"127.0.0.1:{self.port}", "x-amz-date": amz_date,
+                       "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "content-encoding": "aws-chunked",
+                       "x-amz-decoded-content-length": str(len(data)), "content-length": str(body_len)}
+            signed = sorted(headers)
+            canonical = "\n".join(["PUT", "/landing/" + key, "", *[f"{h}:{headers[h]}" for h in signed], "",
+                                   ";".join(signed), "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"])
+            k = ("AWS4" + SECRET).encode()
+            for part in (amz_date[:8], "us-east-1", "s3", "aws4_request"):
+                k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+            sts = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+            prev = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+            headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={KEY_ID}/{scope}, SignedHeaders={';'.join(signed)}, "
+                                        f"Signature={prev}")
+            body = b""
+            empty = hashlib.sha256(b"").hexdigest()
+            for i, c in enumerate(chunks):
+                csts = f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n{prev}\n{empty}\n{hashlib.sha256(c).hexdigest()}"
+                prev = hmac.new(k, csts.encode(), hashlib.sha256).hexdigest()
+                if tamper and i == 1:
+                    c = bytes([c[0] ^ 1]) + c[1:]  # changed in transit after signing
+                body += f"{len(c):x};chunk-signature={prev}\r\n".encode() + c + b"\r\n"
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            conn.request("PUT", "/landing/" + key, body=body, headers=headers)
+            r = conn.getresponse()
+            return r.status, r.read(), r.getheader("ETag")
+
+        status, body, etag = send(tamper=False)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(etag, f'"{md5(data)}"')
+        self.assert_processed_once("chunked/good.bin", md5(data), len(data))
+        self.assertEqual((self.d.archive / "chunked/good.bin").read_bytes(), data)
+        status, body, _ = send(tamper=True)
+        self.assertEqual(status, 403)
+        self.assertIn(b"<Code>SignatureDoesNotMatch</Code>", body)
+        self.assertIn(b"chunk 2", body)
+        self.assertEqual(self.objects("chunked/bad.bin"), [])
+        self.assertFalse((self.d.landing / "chunked/bad.bin").exists())
+
+
+class S3Restart(unittest.TestCase):
+    def test_parts_of_a_previous_run_are_removed_at_start(self):
+        port = free_port()
+        d = Deployment("rules: []\n", config_extra=f"""\
+            s3: {{listen: "127.0.0.1:{port}", access_key_id: {KEY_ID}, secret_access_key: {SECRET}}}
+            """, prefix="hivehook-s3-restart-")
+        try:
+            d.start()
+            s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=KEY_ID,
+                              aws_secret_access_key=SECRET, region_name="us-east-1")
+            up = s3.create_multipart_upload(Bucket="landing", Key="t/x.bin")
+            s3.upload_part(Bucket="landing", Key="t/x.bin", UploadId=up["UploadId"], PartNumber=1, Body=b"p" * 1000)
+            staging = d.dir / "state" / "s3-uploads"
+            self.assertTrue(any(p.is_file() for p in staging.rglob("*")))
+            d.kill9()
+            d.start()
+            self.assertFalse(any(staging.rglob("*")), list(staging.rglob("*")))
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                s3.upload_part(Bucket="landing", Key="t/x.bin", UploadId=up["UploadId"], PartNumber=2, Body=b"p")
+            self.assertEqual(cm.exception.response["Error"]["Code"], "NoSuchUpload")
+            self.assertEqual(d.files(d.landing), [])
+        finally:
+            d.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
