@@ -108,7 +108,7 @@ TEST(Config, UnknownKeySuggestsTheClosest) {
   EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 7, 1,
                       "unknown key 'zzzzzz' in config (known keys: 'landing', 'archive', 'quarantine', 'state', "
                       "'audit_log', 'bucket', 'workers', 'ignore', 'rules', 'shutdown_grace', 'reconcile', "
-                      "'notify', 'metrics' and 'log')"));
+                      "'notify', 'metrics', 's3' and 'log')"));
 }
 
 TEST(Config, EveryErrorIsReportedWithItsPlace) {
@@ -262,4 +262,28 @@ TEST(Diagnostics, Format) {
   d.error("x", 1, 2, "e");
   EXPECT_TRUE(d.has_errors());
   EXPECT_EQ(d.str(), "x:1:2: warning: w\nx:1:2: error: e\n");
+}
+
+TEST(Config, S3SectionWithItsDefaultsAndItsErrors) {
+  TempDir dir;
+  ::setenv("HH_S3_SECRET", "from-env", 1);
+  auto file = minimal_config(dir, "s3: {listen: \"0.0.0.0:9000\", access_key_id: k, secret_access_key: \"${HH_S3_SECRET}\"}\n");
+  Diagnostics d;
+  auto c = load_config(file, d);
+  ASSERT_TRUE(c) << d.str();
+  ASSERT_TRUE(c->s3);
+  EXPECT_EQ(c->s3->secret_access_key, "from-env");
+  EXPECT_EQ(c->s3->region, "us-east-1");
+  EXPECT_TRUE(c->s3->fsync);
+  EXPECT_EQ(c->s3->multipart_expiry, std::chrono::hours(24));
+  EXPECT_EQ(c->s3->endpoint_url(), "http://127.0.0.1:9000");
+
+  auto bad = minimal_config(dir, "s3: {listen: nowhere, secret_access_key: \"\", region: eu-west-1}\n");
+  Diagnostics d2;
+  EXPECT_FALSE(load_config(bad, d2));
+  const std::string all = d2.str();
+  EXPECT_NE(all.find("'s3.listen' must be HOST:PORT"), std::string::npos) << all;
+  EXPECT_NE(all.find("access_key_id"), std::string::npos) << all;
+  EXPECT_NE(all.find("secret_access_key"), std::string::npos) << all;
+  ::unsetenv("HH_S3_SECRET");
 }
