@@ -269,6 +269,8 @@ std::optional<S3Error> Service::publish(TempFile& file, const std::string& key, 
     });
   }
   attrs.write(fd);
+  struct stat identity {};
+  ::fstat(fd, &identity);  // the inode the key will name (a rename keeps it)
   const std::size_t slash = key.rfind('/');
   const std::string parent = slash == std::string::npos ? "" : key.substr(0, slash);
   auto explain = [&](const FsStatus& st) -> S3Error {
@@ -286,7 +288,7 @@ std::optional<S3Error> Service::publish(TempFile& file, const std::string& key, 
       if (auto st = landing_.make_dirs(parent); !st.ok()) return explain(st);
     auto st = file.publish(key, Replace::yes);
     if (st.ok()) {
-      remember_published(key);
+      remember_published(key, identity);
       return std::nullopt;
     }
     if (st.code() != ENOENT) return explain(st);  // ENOENT: a folder vanished meanwhile; again
@@ -294,15 +296,13 @@ std::optional<S3Error> Service::publish(TempFile& file, const std::string& key, 
   return errors::internal_error("cannot place " + key + ": its folder keeps vanishing");
 }
 
-void Service::remember_published(const std::string& key) {
-  auto st = landing_.stat(key);
-  if (!st) return;
+void Service::remember_published(const std::string& key, const struct stat& st) {
   const auto t = std::chrono::steady_clock::now();
   std::lock_guard lock(recent_mu_);
   if (recent_.size() >= 100000)
     for (auto it = recent_.begin(); it != recent_.end();) it = t - it->second.at > kRecentWindow ? recent_.erase(it) : std::next(it);
   if (recent_.size() >= 100000) recent_.clear();
-  recent_[key] = Published{st->st_dev, st->st_ino, t};
+  recent_[key] = Published{st.st_dev, st.st_ino, t};
 }
 
 std::optional<std::pair<const Tree*, UniqueFd>> Service::follow_moved(const std::string& key) {

@@ -12,6 +12,8 @@
 // multipart upload, copying) runs on `pool`, never on the daemon's loop.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <filesystem>
@@ -98,7 +100,7 @@ class Service {
   // Read-after-write for the uploader: an object this API published in landing that hivehook has
   // since moved (archive or quarantine, same key, same inode) is still found at its landing key for
   // `kRecentWindow`, so a client's verify-after-upload (rclone's HEAD) sees what it wrote.
-  void remember_published(const std::string& key);
+  void remember_published(const std::string& key, const struct stat& identity);
   std::optional<std::pair<const Tree*, UniqueFd>> follow_moved(const std::string& key);
 
   ServiceSettings settings_;
