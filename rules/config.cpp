@@ -25,16 +25,20 @@ std::string display_path(const fs::path& path) {
   return path.string();
 }
 
-fs::path resolve_config_path(const std::string& cli_value) {
+fs::path system_config_path() {
+#ifdef HIVEHOOK_SYSCONFDIR
+  return fs::path(HIVEHOOK_SYSCONFDIR) / "hivehook" / "hivehook.yaml";
+#else
+  return "/etc/hivehook/hivehook.yaml";
+#endif
+}
+
+fs::path resolve_config_path(const std::string& cli_value, const fs::path& system_config) {
   if (!cli_value.empty()) return cli_value;
   if (const char* env = std::getenv("HIVEHOOK_CONFIG"); env && *env) return env;
   std::error_code ec;
-#ifdef HIVEHOOK_SYSCONFDIR
   // An installed service's config, for `hivehook status` typed on the server.
-  if (fs::path system = fs::path(HIVEHOOK_SYSCONFDIR) / "hivehook" / "hivehook.yaml";
-      !fs::exists("hivehook.yaml", ec) && fs::exists(system, ec))
-    return system;
-#endif
+  if (!fs::exists("hivehook.yaml", ec) && !system_config.empty() && fs::exists(system_config, ec)) return system_config;
   return "hivehook.yaml";
 }
 

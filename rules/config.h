@@ -101,8 +101,11 @@ std::optional<Config> load_config_lenient(const std::filesystem::path& file, Dia
 // A path as shown in messages: relative to the current directory when below it, else absolute.
 std::string display_path(const std::filesystem::path& path);
 
+// The installed service's config: HIVEHOOK_SYSCONFDIR (/etc) + "/hivehook/hivehook.yaml".
+std::filesystem::path system_config_path();
 // Where the config comes from: -c FILE, else $HIVEHOOK_CONFIG, else ./hivehook.yaml, else
-// /etc/hivehook/hivehook.yaml when that exists (HIVEHOOK_SYSCONFDIR at build time).
-std::filesystem::path resolve_config_path(const std::string& cli_value);
+// `system_config` (default: system_config_path()) when ./hivehook.yaml does not exist and it does.
+std::filesystem::path resolve_config_path(const std::string& cli_value,
+                                          const std::filesystem::path& system_config = system_config_path());
 
 }  // namespace hivehook

@@ -64,9 +64,16 @@ struct Rule {
   std::string source;  // "file:line" where the rule is defined
 };
 
+// One rules file as read: its absolute path and its bytes (with ${VAR}s unexpanded).
+struct RulesSource {
+  std::filesystem::path file;
+  std::string text;
+};
+
 struct RuleSet {
   std::vector<Rule> rules;                   // in load order (files sorted, then order in file)
   std::vector<std::filesystem::path> files;  // the files read
+  std::vector<RulesSource> sources;          // what they held, to keep as the last good rules
   const Rule* find(std::string_view name) const;
 };
 
@@ -74,6 +81,9 @@ struct RuleSet {
 // at file:line:col; returns nullopt when there is any error. `config` supplies notify target
 // names and the base for relative paths is each rules file's folder.
 std::optional<RuleSet> load_rules(const std::filesystem::path& path, const Config& config, Diagnostics& diags);
+// The same from texts already read (the last good rules kept in the store): each source parsed as
+// if read from its `file` (diagnostics name it, relative paths resolve against its folder).
+std::optional<RuleSet> load_rules(const std::vector<RulesSource>& sources, const Config& config, Diagnostics& diags);
 
 // Does one rule's match hold for a key?
 bool rule_matches(const MatchSpec& match, const ObjectKey& key);

@@ -45,16 +45,17 @@ std::vector<fs::path> rules_files(const fs::path& path, Diagnostics& diags) {
 
 }  // namespace
 
-std::optional<RuleSet> load_rules(const fs::path& path, const Config& config, Diagnostics& diags) {
+namespace {
+
+std::optional<RuleSet> parse_sources(std::vector<RulesSource> sources, Diagnostics& local, const Config& config,
+                                     Diagnostics& diags) {
   RuleSet set;
-  bool failed = false;
   std::map<std::string, std::string> first_defined;  // name -> file:line:col
-  fs::path abs = fs::absolute(path).lexically_normal();
-  Diagnostics local;
-  for (const fs::path& file : rules_files(abs, local)) {
+  for (const RulesSource& source : sources) {
+    const fs::path& file = source.file;
     set.files.push_back(file);
     std::string display = display_path(file);
-    auto root = read_yaml_file(file, display, local);
+    auto root = parse_yaml_text(source.text, display, local);
     if (!root) continue;
     schema::Reader rd(display, file.parent_path(), local);
     rd.config = &config;
@@ -73,11 +74,29 @@ std::optional<RuleSet> load_rules(const fs::path& path, const Config& config, Di
       set.rules.push_back(std::move(r));
     }
   }
-  failed = local.has_errors();
+  set.sources = std::move(sources);
+  bool failed = local.has_errors();
   local.sort();
   diags.append(local);
   if (failed) return std::nullopt;
   return set;
+}
+
+}  // namespace
+
+std::optional<RuleSet> load_rules(const fs::path& path, const Config& config, Diagnostics& diags) {
+  fs::path abs = fs::absolute(path).lexically_normal();
+  Diagnostics local;
+  std::vector<RulesSource> sources;
+  for (const fs::path& file : rules_files(abs, local)) {
+    if (auto text = read_text_file(file, display_path(file), local)) sources.push_back({file, std::move(*text)});
+  }
+  return parse_sources(std::move(sources), local, config, diags);
+}
+
+std::optional<RuleSet> load_rules(const std::vector<RulesSource>& sources, const Config& config, Diagnostics& diags) {
+  Diagnostics local;
+  return parse_sources(sources, local, config, diags);
 }
 
 bool rule_matches(const MatchSpec& match, const ObjectKey& key) {

@@ -107,8 +107,8 @@ std::optional<std::pair<int, int>> stray_comma(const std::string& text) {
 
 }  // namespace
 
-std::optional<YAML::Node> read_yaml_file(const std::filesystem::path& file, const std::string& display,
-                                         Diagnostics& diags) {
+std::optional<std::string> read_text_file(const std::filesystem::path& file, const std::string& display,
+                                          Diagnostics& diags) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     diags.error(display, 0, 0, std::string("cannot read: ") + std::strerror(errno));
@@ -116,7 +116,17 @@ std::optional<YAML::Node> read_yaml_file(const std::filesystem::path& file, cons
   }
   std::ostringstream buf;
   buf << in.rdbuf();
-  std::string text = buf.str();
+  return buf.str();
+}
+
+std::optional<YAML::Node> read_yaml_file(const std::filesystem::path& file, const std::string& display,
+                                         Diagnostics& diags) {
+  auto text = read_text_file(file, display, diags);
+  if (!text) return std::nullopt;
+  return parse_yaml_text(*text, display, diags);
+}
+
+std::optional<YAML::Node> parse_yaml_text(const std::string& text, const std::string& display, Diagnostics& diags) {
   if (too_deep(text)) {
     diags.error(display, 0, 0, "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
     return std::nullopt;

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "rules/config.h"
 #include "rules_test_util.h"
@@ -248,7 +252,19 @@ TEST(Config, ResolveConfigPath) {
   EXPECT_EQ(resolve_config_path("x.yaml"), "x.yaml");
   EXPECT_EQ(resolve_config_path(""), "/etc/hh.yaml");
   ::unsetenv("HIVEHOOK_CONFIG");
-  EXPECT_EQ(resolve_config_path(""), "hivehook.yaml");
+  EXPECT_EQ(resolve_config_path("", ""), "hivehook.yaml");
+}
+
+TEST(Config, ResolveConfigPathFallsBackToTheSystemConfigOnlyWhenItExists) {
+  ::unsetenv("HIVEHOOK_CONFIG");
+  auto dir = std::filesystem::temp_directory_path() / ("hh-sysconf-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto system = dir / "hivehook.yaml";
+  EXPECT_EQ(resolve_config_path("", system), "hivehook.yaml") << "absent: the local name, for its error message";
+  std::ofstream(system) << "landing: l\n";
+  EXPECT_EQ(resolve_config_path("", system), system);
+  EXPECT_EQ(resolve_config_path("x.yaml", system), "x.yaml");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Diagnostics, Format) {
