@@ -327,6 +327,82 @@ class S3Api(unittest.TestCase):
         self.assertFalse((self.d.dir / "escape").exists())
         self.assertFalse((self.d.dir / "x").exists())
 
+    def test_s3_error_codes_of_the_edges(self):
+        s3 = self.boto()
+
+        def code(fn, **kw):
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                fn(**kw)
+            return cm.exception.response["Error"]["Code"]
+
+        # Multipart: parts must exist with their eTags, in order, every one but the last >= 5 MiB.
+        key = "kept/edges/mp.bin"
+        up = s3.create_multipart_upload(Bucket="landing", Key=key)["UploadId"]
+        p1 = s3.upload_part(Bucket="landing", Key=key, UploadId=up, PartNumber=1, Body=b"a" * 1024)["ETag"]
+        p2 = s3.upload_part(Bucket="landing", Key=key, UploadId=up, PartNumber=2, Body=b"b" * 1024)["ETag"]
+        parts = s3.list_parts(Bucket="landing", Key=key, UploadId=up)["Parts"]
+        self.assertEqual([(p["PartNumber"], p["ETag"], p["Size"]) for p in parts], [(1, p1, 1024), (2, p2, 1024)])
+        complete = lambda parts: s3.complete_multipart_upload(Bucket="landing", Key=key, UploadId=up,  # noqa: E731
+                                                               MultipartUpload={"Parts": parts})
+        self.assertEqual(code(complete, parts=[{"PartNumber": 1, "ETag": '"' + "0" * 32 + '"'}]), "InvalidPart")
+        self.assertEqual(code(complete, parts=[{"PartNumber": 2, "ETag": p2}, {"PartNumber": 1, "ETag": p1}]),
+                         "InvalidPartOrder")
+        self.assertEqual(code(complete, parts=[{"PartNumber": 1, "ETag": p1}, {"PartNumber": 2, "ETag": p2}]),
+                         "EntityTooSmall")
+        self.assertEqual(code(s3.upload_part, Bucket="landing", Key=key, UploadId=up, PartNumber=10001, Body=b"x"),
+                         "InvalidArgument")
+        out = complete([{"PartNumber": 2, "ETag": p2}])  # a single (last) part may be small
+        self.assertEqual(out["ETag"], '"' + multipart_etag(b"b" * 1024, 1024) + '"')
+        self.wait_processed(key, b"kept")
+        self.assertEqual(self.objects(key)[0][2].decode(), multipart_etag(b"b" * 1024, 1024))
+        self.assertEqual(code(s3.upload_part, Bucket="landing", Key=key, UploadId=up, PartNumber=3, Body=b"x"),
+                         "NoSuchUpload")
+        up2 = s3.create_multipart_upload(Bucket="landing", Key="kept/edges/aborted.bin")["UploadId"]
+        s3.upload_part(Bucket="landing", Key="kept/edges/aborted.bin", UploadId=up2, PartNumber=1, Body=b"z")
+        s3.abort_multipart_upload(Bucket="landing", Key="kept/edges/aborted.bin", UploadId=up2)
+        self.assertEqual(code(s3.list_parts, Bucket="landing", Key="kept/edges/aborted.bin", UploadId=up2), "NoSuchUpload")
+        self.assertFalse((self.d.landing / "kept/edges/aborted.bin").exists())
+
+        # Digests: a wrong Content-MD5 or a signed SHA-256 that is not the body's writes nothing.
+        self.assertEqual(code(s3.put_object, Bucket="landing", Key="kept/edges/md5.bin", Body=b"body",
+                              ContentMD5="AAAAAAAAAAAAAAAAAAAAAA=="), "BadDigest")
+        # Signed over the SHA-256 of other bytes of the same length, then sent with "body".
+        req = botocore.awsrequest.AWSRequest(method="PUT", url=f"{self.endpoint}/landing/kept/edges/sha.bin", data=b"bodz")
+        botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(KEY_ID, SECRET), "s3", "us-east-1").add_auth(req)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request("PUT", "/landing/kept/edges/sha.bin", body=b"body", headers=dict(req.headers))
+        r = conn.getresponse()
+        self.assertEqual(r.status, 400)
+        self.assertIn(b"<Code>XAmzContentSHA256Mismatch</Code>", r.read())
+        self.assertFalse((self.d.landing / "kept/edges/md5.bin").exists())
+        self.assertFalse((self.d.landing / "kept/edges/sha.bin").exists())
+
+        # Reads: missing keys and buckets, conditions, the archive's eTag after a rename.
+        self.assertEqual(code(s3.get_object, Bucket="archive", Key="nope/x"), "NoSuchKey")
+        self.assertEqual(code(s3.list_objects_v2, Bucket="nosuchbucket"), "NoSuchBucket")
+        s3.put_object(Bucket="landing", Key="kept/edges/cond.txt", Body=b"cond")
+        self.wait_processed("kept/edges/cond.txt", b"kept")
+        etag = s3.head_object(Bucket="landing", Key="kept/edges/cond.txt")["ETag"]
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.get_object(Bucket="landing", Key="kept/edges/cond.txt", IfNoneMatch=etag)
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 304)
+        self.assertEqual(code(s3.get_object, Bucket="landing", Key="kept/edges/cond.txt", IfMatch='"x"'),
+                         "PreconditionFailed")
+        self.assertEqual(code(s3.copy_object, Bucket="landing", Key="kept/edges/cond.txt",
+                              CopySource={"Bucket": "landing", "Key": "kept/edges/cond.txt"}), "InvalidRequest")
+        # A key whose folder is an object, or an object whose name is a folder: not both, as files.
+        self.assertEqual(code(s3.put_object, Bucket="landing", Key="kept/edges/cond.txt/inner", Body=b"x"),
+                         "InvalidArgument")
+        self.assertEqual(code(s3.put_object, Bucket="landing", Key="kept/edges", Body=b"x"), "InvalidArgument")
+        self.assertEqual((self.d.landing / "kept/edges/cond.txt").read_bytes(), b"cond")
+        # Archive and quarantine are read-only, whatever the operation.
+        self.assertEqual(code(s3.create_multipart_upload, Bucket="archive", Key="x"), "AccessDenied")
+        self.assertEqual(code(s3.copy_object, Bucket="quarantine", Key="x",
+                              CopySource={"Bucket": "landing", "Key": "kept/edges/cond.txt"}), "AccessDenied")
+        self.assertEqual(code(s3.delete_objects, Bucket="archive", Delete={"Objects": [{"Key": "x"}]}), "AccessDenied")
+        self.assertEqual(code(s3.create_bucket, Bucket="other"), "AccessDenied")
+        self.assertEqual(code(s3.get_bucket_acl, Bucket="landing"), "NotImplemented")
+
     def test_client_killed_mid_upload_leaves_nothing_in_landing(self):
         staging = self.d.dir / "state" / "s3-uploads"
         before = self.landing_files()
