@@ -262,6 +262,40 @@ MoveResult missing(const std::string& source) {
   return r;
 }
 
+// What one placement attempt means for the move: done (a cross-filesystem copy has its source
+// removed once durable), already there (the source is a leftover of a crash), gone, or failed.
+MoveResult settle_placement(Placed placed, const std::string& source, const std::string& candidate,
+                            const std::string& dest_dir, bool cross_device, MoveResult result) {
+  switch (placed) {
+    case Placed::ok:
+      // Across filesystems the copy must be durable before the source goes. A same-filesystem
+      // rename needs no fsync here: the store committed the decision first, and recovery redoes
+      // a rename that a power loss undid (the object comes back as the same identity).
+      if (cross_device) fsync_dir(dest_dir);
+      if (cross_device && ::unlink(source.c_str()) != 0 && errno != ENOENT) {
+        result.error = "copied to " + candidate + " but cannot remove " + source + ": " + errno_text(errno);
+        return result;
+      }
+      break;
+    case Placed::exists:  // the same content: already moved (e.g. a crash between copy and unlink)
+      if (::unlink(source.c_str()) != 0 && errno != ENOENT) {
+        result.error = candidate + " already holds this object but cannot remove " + source + ": " + errno_text(errno);
+        return result;
+      }
+      break;
+    case Placed::source_gone:
+      if (::access(source.c_str(), F_OK) != 0) return missing(source);
+      result.error = "cannot move " + source + " to " + candidate + ": destination folder vanished";
+      return result;
+    case Placed::cross_device:
+    case Placed::failed:
+      return result;
+  }
+  result.ok = true;
+  result.final_path = candidate;
+  return result;
+}
+
 }  // namespace
 
 MoveResult move_object(const fs::path& source_path, const fs::path& dest_root, const std::string& key,
@@ -293,40 +327,8 @@ MoveResult move_object(const fs::path& source_path, const fs::path& dest_root, c
       cross_device = true;
       placed = copy_noreplace(source, candidate, &result.error);
     }
-    switch (placed) {
-      case Placed::ok:
-        // Across filesystems the copy must be durable before the source goes. A same-filesystem
-        // rename needs no fsync here: the store committed the decision first, and recovery redoes
-        // a rename that a power loss undid (the object comes back as the same identity).
-        if (cross_device) fsync_dir(dest_dir);
-        if (cross_device && ::unlink(source.c_str()) != 0 && errno != ENOENT) {
-          result.error = "copied to " + candidate + " but cannot remove " + source + ": " + errno_text(errno);
-          return result;
-        }
-        result.ok = true;
-        result.final_path = candidate;
-        return result;
-      case Placed::exists:
-        if (same_content(source, candidate)) {
-          // Already moved (e.g. a crash between copy and unlink): the source is a leftover.
-          if (::unlink(source.c_str()) != 0 && errno != ENOENT) {
-            result.error = candidate + " already holds this object but cannot remove " + source + ": " +
-                           errno_text(errno);
-            return result;
-          }
-          result.ok = true;
-          result.final_path = candidate;
-          return result;
-        }
-        continue;  // a different earlier object: try the next name
-      case Placed::source_gone:
-        if (::access(source.c_str(), F_OK) != 0) return missing(source);
-        result.error = "cannot move " + source + " to " + candidate + ": destination folder vanished";
-        return result;
-      case Placed::cross_device:
-      case Placed::failed:
-        return result;
-    }
+    if (placed == Placed::exists && !same_content(source, candidate)) continue;  // an earlier object: next name
+    return settle_placement(placed, source, candidate, dest_dir, cross_device, std::move(result));
   }
   result.error = "cannot find a free name for " + dest + " after " + std::to_string(kMaxCandidates) + " tries";
   return result;

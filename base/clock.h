@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,12 +20,15 @@ std::optional<SystemTime> parse_rfc3339(std::string_view text);
 // Milliseconds since the Unix epoch.
 long long unix_ms(SystemTime t);
 
-// The clock seam: production uses SystemClock; tests substitute a manual clock.
+// The clock seam: every wall-clock or monotonic reading in the daemon goes through one of these.
+// Production uses SystemClock; tests substitute ManualClock (base/manual_clock.h).
 class Clock {
  public:
   virtual ~Clock() = default;
-  virtual SystemTime now() const = 0;
-  virtual SteadyTime steady_now() const = 0;
+  virtual SystemTime now() const = 0;         // wall clock: event times, stored timestamps
+  virtual SteadyTime steady_now() const = 0;  // monotonic: durations, deadlines
+  // now() as milliseconds since the Unix epoch (the unit every store column uses).
+  int64_t now_ms() const { return unix_ms(now()); }
 };
 
 class SystemClock final : public Clock {

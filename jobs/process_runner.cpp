@@ -16,6 +16,7 @@
 #include <cstring>
 #include <spdlog/spdlog.h>
 
+#include "base/proc_stat.h"
 #include "jobs/output_tail.h"
 #include "jobs/spawn.h"
 
@@ -96,8 +97,9 @@ struct Child {
 };
 
 struct ProcessRunner::Impl {
-  explicit Impl(asio::io_context& io_) : io(io_) {}
+  Impl(asio::io_context& io_, const Clock& clock_) : io(io_), clock(clock_) {}
   asio::io_context& io;
+  const Clock& clock;
   std::map<int, std::shared_ptr<Child>> children;
 
   void begin(const std::shared_ptr<Child>& c);
@@ -200,7 +202,7 @@ void ProcessRunner::Impl::on_exited(const std::shared_ptr<Child>& c) {
   if (r < 0) c->reap_error = std::string("exit status lost: ") + std::strerror(errno);
   c->reaped = true;
   c->wait_status = status;
-  c->duration = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - c->started);
+  c->duration = std::chrono::duration_cast<Duration>(clock.steady_now() - c->started);
   error_code ignored;
   c->pidfd.close(ignored);
   c->timeout_timer.cancel();
@@ -220,7 +222,7 @@ void ProcessRunner::Impl::on_exited(const std::shared_ptr<Child>& c) {
 }
 
 void ProcessRunner::Impl::signal_then_kill(const std::shared_ptr<Child>& c, Duration grace) {
-  const auto deadline = std::chrono::steady_clock::now() + grace;
+  const auto deadline = std::chrono::steady_clock::now() + grace;  // an asio timer deadline
   if (c->kill_armed && c->kill_timer.expiry() <= deadline) {
     kill_group(c->pid, SIGTERM);
     return;  // an earlier SIGKILL is already due
@@ -276,7 +278,7 @@ ProcessResult ProcessRunner::Impl::result_of(const Child& c) {
   return r;
 }
 
-ProcessRunner::ProcessRunner(asio::io_context& io) : impl_(std::make_unique<Impl>(io)) {
+ProcessRunner::ProcessRunner(asio::io_context& io, const Clock& clock) : impl_(std::make_unique<Impl>(io, clock)) {
   // Writing to a pipe whose reader is gone raises SIGPIPE, which would kill the daemon. Pipes have
   // no MSG_NOSIGNAL, so SIGPIPE is ignored process-wide (writes then fail with EPIPE instead);
   // children get the default disposition back (POSIX_SPAWN_SETSIGDEF in spawn.cpp).
@@ -304,7 +306,11 @@ ProcessRunner::~ProcessRunner() {
   }
 }
 
-int ProcessRunner::start(ProcessSpec spec, std::function<void(ProcessResult)> on_exit) {
+ChildIdentity ProcessRunner::start(JobRequest request, std::function<void(ProcessResult)> on_exit) {
+  return start(std::move(request.process), std::move(on_exit));
+}
+
+ChildIdentity ProcessRunner::start(ProcessSpec spec, std::function<void(ProcessResult)> on_exit) {
   std::string error;
   auto spawned = spawn_child(spec, &error);
   if (!spawned) {
@@ -312,11 +318,11 @@ int ProcessRunner::start(ProcessSpec spec, std::function<void(ProcessResult)> on
     ProcessResult r;
     r.error = std::move(error);
     asio::post(impl_->io, [r = std::move(r), cb = std::move(on_exit)]() mutable { cb(std::move(r)); });
-    return 0;
+    return {};
   }
   auto c = std::make_shared<Child>(impl_->io, spec);
   c->pid = spawned->pid;
-  c->started = std::chrono::steady_clock::now();
+  c->started = impl_->clock.steady_now();
   c->on_exit = std::move(on_exit);
   c->stdin_data = std::move(spec.stdin_data);
   c->stdin_pipe.assign(spawned->stdin_write.release());
@@ -330,7 +336,9 @@ int ProcessRunner::start(ProcessSpec spec, std::function<void(ProcessResult)> on
   spdlog::debug("started pid {}: {}", c->pid, spec.argv[0]);
   impl_->children.emplace(c->pid, c);
   impl_->begin(c);
-  return c->pid;
+  ChildIdentity id{c->pid, c->pid, 0};
+  if (auto st = read_proc_stat(c->pid)) id.start_time = st->start_time;
+  return id;
 }
 
 std::size_t ProcessRunner::running() const { return impl_->children.size(); }

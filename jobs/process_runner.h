@@ -13,48 +13,26 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "jobs/job_runner.h"
 
 namespace hivehook {
 
-struct ProcessSpec {
-  std::vector<std::string> argv;              // argv[0] resolved through PATH when it has no '/'
-  std::map<std::string, std::string> env;     // added to (and overriding) the daemon's environment
-  std::filesystem::path cwd;                  // empty: inherit
-  std::string stdin_data;                     // written to the child's stdin, then stdin is closed
-  Duration timeout{0};                        // 0: none
-  Duration kill_grace = std::chrono::seconds(5);  // SIGTERM to the group, then SIGKILL after this
-  std::size_t tail_bytes = 64 * 1024;         // keep the last N bytes of stdout and of stderr
-};
-
-struct ProcessResult {
-  bool spawned = false;      // false: could not start (error says why: not found, not executable...)
-  int exit_code = -1;        // valid when exited normally
-  int term_signal = 0;       // non-zero when killed by a signal
-  bool timed_out = false;
-  std::string error;         // spawn error or a summary ("killed by SIGKILL after timeout 10s")
-  std::string stdout_tail;
-  std::string stderr_tail;
-  std::uint64_t stdout_bytes = 0;  // total seen
-  std::uint64_t stderr_bytes = 0;
-  Duration duration{0};
-  int pid = 0;
-};
-
-class ProcessRunner {
+class ProcessRunner final : public JobRunner {
  public:
-  explicit ProcessRunner(boost::asio::io_context& io);
-  ~ProcessRunner();
+  explicit ProcessRunner(boost::asio::io_context& io, const Clock& clock = SystemClock::instance());
+  ~ProcessRunner() override;
   ProcessRunner(const ProcessRunner&) = delete;
   ProcessRunner& operator=(const ProcessRunner&) = delete;
 
   // Starts a child; `on_exit` runs on the io_context exactly once, after the child is reaped and
   // both output pipes are drained (or immediately-posted when it could not be spawned).
-  // Returns the pid (0 when not spawned).
-  int start(ProcessSpec spec, std::function<void(ProcessResult)> on_exit);
+  ChildIdentity start(ProcessSpec spec, std::function<void(ProcessResult)> on_exit);
+  // JobRunner: runs request.process.
+  ChildIdentity start(JobRequest request, std::function<void(ProcessResult)> on_exit) override;
 
-  std::size_t running() const;
+  std::size_t running() const override;
   // SIGTERM to every running group now, SIGKILL after `grace` (used at shutdown).
-  void terminate_all(Duration grace);
+  void terminate_all(Duration grace) override;
 
  private:
   struct Impl;

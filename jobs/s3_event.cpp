@@ -4,8 +4,9 @@
 #include <array>
 #include <string>
 
+#include "base/encoding.h"
+#include "base/utf8.h"
 #include "jobs/job_context.h"
-#include "jobs/utf8.h"
 
 namespace hivehook {
 namespace {
@@ -22,23 +23,6 @@ std::array<unsigned char, 32> request_digest(const RunContext& ctx) {
   unsigned int len = 0;
   EVP_Digest(seed.data(), seed.size(), md.data(), &len, EVP_sha256(), nullptr);
   return md;
-}
-
-std::string upper_hex(const unsigned char* p, std::size_t n) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 0xF];
-  }
-  return out;
-}
-
-std::string base64(const unsigned char* p, std::size_t n) {
-  std::string out(4 * ((n + 2) / 3), '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), p, static_cast<int>(n));
-  out.resize(static_cast<std::size_t>(len));
-  return out;
 }
 
 }  // namespace
@@ -80,7 +64,8 @@ nlohmann::json make_s3_event(const RunContext& ctx) {
       {"userIdentity", {{"principalId", "hivehook"}}},
       {"requestParameters", {{"sourceIPAddress", "127.0.0.1"}}},
       {"responseElements",
-       {{"x-amz-request-id", upper_hex(digest.data(), 8)}, {"x-amz-id-2", base64(digest.data(), digest.size())}}},
+       {{"x-amz-request-id", hex_upper(digest.data(), 8)},
+        {"x-amz-id-2", base64({reinterpret_cast<const char*>(digest.data()), digest.size()})}}},
       {"s3",
        {{"s3SchemaVersion", "1.0"},
         {"configurationId", utf8_sanitize(ctx.rule)},

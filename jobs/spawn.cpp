@@ -11,6 +11,8 @@
 #include <map>
 #include <vector>
 
+#include "base/executable.h"
+
 extern char** environ;
 
 namespace hivehook {
@@ -95,80 +97,51 @@ struct SpawnAttr {
   ~SpawnAttr() { posix_spawnattr_destroy(&attr); }
 };
 
-}  // namespace
 
-std::optional<std::string> find_executable(std::string_view name, std::string_view path_var, std::string* error) {
-  if (name.empty()) {
-    *error = "empty command";
-    return std::nullopt;
+// A NULL-terminated char* array over owned strings (argv, envp).
+struct CStrings {
+  explicit CStrings(std::vector<std::string> s) : strings(std::move(s)) {
+    for (auto& x : strings) ptrs.push_back(x.data());
+    ptrs.push_back(nullptr);
   }
-  if (name.find('/') != std::string_view::npos) return std::string(name);
-  if (path_var.empty()) path_var = "/usr/local/bin:/usr/bin:/bin";
-  bool saw_not_executable = false;
-  while (true) {
-    auto colon = path_var.find(':');
-    std::string_view dir = path_var.substr(0, colon);
-    std::string candidate = (dir.empty() ? std::string(".") : std::string(dir)) + "/" + std::string(name);
-    struct stat st{};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-      saw_not_executable = true;
-    }
-    if (colon == std::string_view::npos) break;
-    path_var.remove_prefix(colon + 1);
-  }
-  *error = (saw_not_executable ? "permission denied: " : "command not found: ") + std::string(name);
-  return std::nullopt;
+  std::vector<std::string> strings;
+  std::vector<char*> ptrs;
+};
+
+CStrings env_block(const std::map<std::string, std::string>& env) {
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return CStrings(std::move(out));
 }
 
-std::optional<SpawnedChild> spawn_child(const ProcessSpec& spec, std::string* error) {
-  if (spec.argv.empty() || spec.argv[0].empty()) {
-    *error = "empty command";
-    return std::nullopt;
-  }
-  const std::string& command = spec.argv[0];
-  if (!spec.cwd.empty()) {
-    struct stat st{};
-    if (::stat(spec.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      *error = "working directory does not exist: " + spec.cwd.string();
-      return std::nullopt;
-    }
-  }
+struct StdioPipes {
+  Pipe in, out, err;
+};
 
-  const auto env = merged_environment(spec.env);
-  auto path_it = env.find("PATH");
-  auto executable = find_executable(command, path_it == env.end() ? "" : path_it->second, error);
-  if (!executable) return std::nullopt;
-
-  std::vector<std::string> env_strings;
-  env_strings.reserve(env.size());
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<char*> argv;
-  std::vector<std::string> argv_copy = spec.argv;
-  for (auto& a : argv_copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
+std::optional<StdioPipes> make_stdio(std::string* error) {
   auto in = make_pipe(error);
   if (!in) return std::nullopt;
   auto out = make_pipe(error);
   if (!out) return std::nullopt;
   auto err = make_pipe(error);
   if (!err) return std::nullopt;
+  return StdioPipes{std::move(*in), std::move(*out), std::move(*err)};
+}
 
-  FileActions fa;
-  posix_spawn_file_actions_adddup2(&fa.fa, in->read.get(), STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&fa.fa, out->write.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&fa.fa, err->write.get(), STDERR_FILENO);
+// stdio on the pipes, no other inherited fd, the working directory.
+void set_file_actions(FileActions& fa, const StdioPipes& p, const std::filesystem::path& cwd) {
+  posix_spawn_file_actions_adddup2(&fa.fa, p.in.read.get(), STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&fa.fa, p.out.write.get(), STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&fa.fa, p.err.write.get(), STDERR_FILENO);
   // Our fds are all O_CLOEXEC; this also catches any fd a library opened without it.
   posix_spawn_file_actions_addclosefrom_np(&fa.fa, STDERR_FILENO + 1);
-  if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa.fa, spec.cwd.c_str());
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa.fa, cwd.c_str());
+}
 
-  SpawnAttr attr;
-  // Own process group (pgid = pid) so a timeout can kill the whole tree; signals as after a
-  // fresh login: nothing blocked, nothing ignored (the daemon ignores SIGPIPE; jobs must not).
+// Own process group (pgid = pid) so a timeout can kill the whole tree; signals as after a fresh
+// login: nothing blocked, nothing ignored (the daemon ignores SIGPIPE; jobs must not).
+void set_attributes(SpawnAttr& attr) {
   sigset_t none, defaults;
   sigemptyset(&none);
   sigemptyset(&defaults);
@@ -178,15 +151,44 @@ std::optional<SpawnedChild> spawn_child(const ProcessSpec& spec, std::string* er
   posix_spawnattr_setpgroup(&attr.attr, 0);
   posix_spawnattr_setsigmask(&attr.attr, &none);
   posix_spawnattr_setsigdefault(&attr.attr, &defaults);
+}
 
-  pid_t pid = 0;
-  // glibc's posix_spawn runs the child with CLONE_VFORK and returns exec's errno to us.
-  int rc = ::posix_spawn(&pid, executable->c_str(), &fa.fa, &attr.attr, argv.data(), envp.data());
-  if (rc != 0) {
-    *error = spawn_error(rc, command);
+bool check_cwd(const std::filesystem::path& cwd, std::string* error) {
+  if (cwd.empty()) return true;
+  struct stat st{};
+  if (::stat(cwd.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return true;
+  *error = "working directory does not exist: " + cwd.string();
+  return false;
+}
+
+}  // namespace
+
+std::optional<SpawnedChild> spawn_child(const ProcessSpec& spec, std::string* error) {
+  if (spec.argv.empty() || spec.argv[0].empty()) {
+    *error = "empty command";
     return std::nullopt;
   }
-  SpawnedChild child{pid, std::move(in->write), std::move(out->read), std::move(err->read)};
+  if (!check_cwd(spec.cwd, error)) return std::nullopt;
+  const auto env = merged_environment(spec.env);
+  auto path_it = env.find("PATH");
+  auto executable = find_executable(spec.argv[0], path_it == env.end() ? "" : path_it->second, error);
+  if (!executable) return std::nullopt;
+  auto pipes = make_stdio(error);
+  if (!pipes) return std::nullopt;
+
+  CStrings argv(spec.argv), envp = env_block(env);
+  FileActions fa;
+  set_file_actions(fa, *pipes, spec.cwd);
+  SpawnAttr attr;
+  set_attributes(attr);
+  pid_t pid = 0;
+  // glibc's posix_spawn runs the child with CLONE_VFORK and returns exec's errno to us.
+  int rc = ::posix_spawn(&pid, executable->c_str(), &fa.fa, &attr.attr, argv.ptrs.data(), envp.ptrs.data());
+  if (rc != 0) {
+    *error = spawn_error(rc, spec.argv[0]);
+    return std::nullopt;
+  }
+  SpawnedChild child{pid, std::move(pipes->in.write), std::move(pipes->out.read), std::move(pipes->err.read)};
   set_nonblocking(child.stdin_write.get());
   set_nonblocking(child.stdout_read.get());
   set_nonblocking(child.stderr_read.get());

@@ -22,8 +22,4 @@ struct SpawnedChild {
 // On failure returns nullopt and sets *error to one sentence ("command not found: foo").
 std::optional<SpawnedChild> spawn_child(const ProcessSpec& spec, std::string* error);
 
-// PATH search as execvp does it, over `path_var` (the child's PATH). A name with a '/' is returned
-// unchanged. nullopt + *error: "command not found: foo" or "permission denied: foo".
-std::optional<std::string> find_executable(std::string_view name, std::string_view path_var, std::string* error);
-
 }  // namespace hivehook

@@ -19,7 +19,7 @@
 
 #include "jobs/output_tail.h"
 #include "jobs/spawn.h"
-#include "jobs/utf8.h"
+#include "base/utf8.h"
 
 namespace hivehook::lambda {
 namespace asio = boost::asio;

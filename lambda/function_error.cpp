@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "jobs/utf8.h"
+#include "base/utf8.h"
 
 namespace hivehook::lambda {
 namespace {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "base/encoding.h"
 #include "base/unique_fd.h"
 
 namespace hivehook {
@@ -40,14 +41,7 @@ std::optional<std::string> md5_of(int fd, off_t offset, std::string* error) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), md, &len);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(hex[md[i] >> 4]);
-    out.push_back(hex[md[i] & 15]);
-  }
-  return out;
+  return hex_lower(md, len);
 }
 
 // An eTag as S3 writes them: 32 hex digits, optionally "-N" (parts).

@@ -15,35 +15,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
-std::optional<HostPort> parse_host_port(const std::string& text, std::string* error) {
-  auto bad = [&](std::string why) -> std::optional<HostPort> {
-    if (error) *error = "invalid listen address \"" + text + "\": " + why;
-    return std::nullopt;
-  };
-  HostPort hp;
-  std::string port;
-  if (!text.empty() && text.front() == '[') {
-    size_t close = text.find(']');
-    if (close == std::string::npos) return bad("missing ']'");
-    hp.host = text.substr(1, close - 1);
-    if (close + 1 >= text.size() || text[close + 1] != ':') return bad("expected [IPv6]:PORT");
-    port = text.substr(close + 2);
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string::npos) return bad("expected HOST:PORT");
-    hp.host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (hp.host.find(':') != std::string::npos) return bad("an IPv6 address needs brackets: [::1]:PORT");
-  }
-  if (hp.host.empty()) return bad("empty host");
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-    return bad("port must be a number 0-65535");
-  unsigned long p = std::stoul(port);
-  if (p > 65535) return bad("port must be a number 0-65535");
-  hp.port = static_cast<unsigned short>(p);
-  return hp;
-}
-
 namespace {
 
 const char* reason(int status) {

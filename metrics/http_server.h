@@ -9,14 +9,12 @@
 #include <string>
 #include <utility>
 
+#include "base/host_port.h"
+
 namespace hivehook::metrics {
 
-struct HostPort {
-  std::string host;  // "127.0.0.1", "::1", "localhost"
-  unsigned short port = 0;
-};
-// "127.0.0.1:9464", "[::1]:9464", "localhost:9464"; nullopt (and *error) when malformed.
-std::optional<HostPort> parse_host_port(const std::string& text, std::string* error);
+using hivehook::HostPort;
+using hivehook::parse_host_port;
 
 class HttpServer {
  public:

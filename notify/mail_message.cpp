@@ -5,44 +5,17 @@
 #include <ctime>
 #include <set>
 
+#include "base/encoding.h"
+#include "base/utf8.h"
 #include "notify/redact.h"
 
 namespace hivehook::notify_detail {
 
 namespace {
 
-// Invalid UTF-8 (keys are whatever bytes a file name had) becomes U+FFFD, so every header and body
-// we write declares its charset truthfully.
-std::string valid_utf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    auto b = static_cast<unsigned char>(s[i]);
-    size_t len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3 : (b >> 3) == 0x1e ? 4 : 0;
-    bool ok = len > 0 && i + len <= s.size();
-    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-    if (ok && len > 1) {
-      // Reject overlong forms, surrogates and code points past U+10FFFF.
-      unsigned cp = b & (0xff >> (len + 1));
-      for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
-      static const unsigned min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-      ok = cp >= min_cp[len] && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff);
-    }
-    if (ok) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += "\xef\xbf\xbd";
-      ++i;
-    }
-  }
-  return out;
-}
-
 // Keeps tabs and line ends, drops other control characters (a NUL in a job's error text, say).
 std::string body_safe(std::string_view s) {
-  std::string out = valid_utf8(s);
+  std::string out = utf8_sanitize(s);
   for (char& c : out) {
     auto u = static_cast<unsigned char>(c);
     if ((u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f) c = ' ';
@@ -68,14 +41,6 @@ std::string outcome(const std::string& event) {
   for (char& c : last)
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
   return last.empty() ? "NOTICE" : last;
-}
-
-std::string base64(std::string_view raw) {
-  std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
-  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return out;
 }
 
 // Every line end as CRLF.
@@ -114,14 +79,14 @@ std::string atext(std::string_view s) {
 std::string mail_subject(const Notification& n) {
   std::string event = field(n.body, "event", n.event.c_str());
   std::string s = "[hivehook] " + outcome(event) + " " + field(n.body, "rule", "-") + ": " + field(n.body, "key", "-");
-  return one_line(valid_utf8(s));
+  return one_line(utf8_sanitize(s));
 }
 
 std::string encode_header_text(std::string_view text) {
   bool plain = text.size() <= 900 && text.find("=?") == std::string_view::npos;
   for (unsigned char c : text) plain = plain && c >= 0x20 && c < 0x7f;
   if (plain) return std::string(text);
-  std::string utf8 = one_line(valid_utf8(text));
+  std::string utf8 = one_line(utf8_sanitize(text));
   std::string_view rest = utf8;
   std::string out;
   // 45 raw bytes -> 60 base64 characters -> a 72-character encoded word (the limit is 75).
@@ -253,8 +218,8 @@ std::string compose_mail(const SmtpTarget& target, const Notification& n, System
   m += "Content-Type: text/plain; charset=UTF-8\r\n";
   m += std::string("Content-Transfer-Encoding: ") + (eight_bit ? "8bit" : "quoted-printable") + "\r\n";
   m += "Auto-Submitted: auto-generated\r\n";  // RFC 3834: no vacation replies to a daemon
-  m += "X-Hivehook-Event: " + encode_header_text(valid_utf8(event)) + "\r\n";
-  m += "X-Hivehook-Delivery: " + encode_header_text(valid_utf8(one_line(n.delivery_id))) + "\r\n";
+  m += "X-Hivehook-Event: " + encode_header_text(utf8_sanitize(event)) + "\r\n";
+  m += "X-Hivehook-Delivery: " + encode_header_text(utf8_sanitize(one_line(n.delivery_id))) + "\r\n";
   m += "\r\n";
   m += eight_bit ? body : quoted_printable(body);
   return m;

@@ -2,6 +2,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "base/encoding.h"
 #include "notify/sender.h"
 
 namespace hivehook {
@@ -14,12 +15,7 @@ std::string webhook_signature(const std::string& secret, long long unix_seconds,
   if (!HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
             reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len))
     return {};
-  static const char* hex = "0123456789abcdef";
-  std::string out = "t=" + t + ",v1=";
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[mac[i] >> 4];
-    out += hex[mac[i] & 0xf];
-  }
+  std::string out = "t=" + t + ",v1=" + hex_lower(mac, len);
   return out;
 }
 

@@ -13,10 +13,26 @@
 
 namespace hivehook {
 
+// Fan-out with different actions: the safest wins. Success: keep > archive > delete.
+// Failure: quarantine unless every failed rule says keep.
+struct FinalPlan {
+  bool success = true;
+  SuccessAction on_success = SuccessAction::remove;
+  FailureAction on_failure = FailureAction::keep;
+  std::vector<std::string> notify;
+};
+
+// Where the object ended and what its audit event says.
+struct Outcome {
+  ObjectState state = ObjectState::kept;
+  std::string final_path;
+  nlohmann::json detail = nlohmann::json::object();
+};
+
 struct Pipeline::Active {
   ObjectRecord rec;
   ObjectKey key;
-  std::filesystem::path path;
+  std::filesystem::path path;                      // absolute, in landing (the job's {path})
   std::vector<TaskRecord> tasks;                  // one per matching rule, in rule order
   std::shared_ptr<const RuleSet> ruleset;          // the rules as they were at discovery
   std::vector<RunRecord> failed_runs;              // for quarantine/<key>.error.json and notifications

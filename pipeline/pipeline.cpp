@@ -1,6 +1,5 @@
 #include "pipeline/pipeline.h"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "pipeline/active.h"
@@ -8,14 +7,18 @@
 namespace hivehook {
 
 Pipeline::Pipeline(boost::asio::io_context& io, const Config& config, std::shared_ptr<const RuleSet> rules,
-                   Store& store, CommitBatch& batch, PipelineStats& stats)
+                   Store& store, CommitBatch& batch, PipelineStats& stats, PipelineSeams seams)
     : io_(io),
       config_(config),
       rules_(std::move(rules)),
       store_(store),
       batch_(batch),
       stats_(stats),
-      runner_(io),
+      clock_(seams.clock),
+      timers_(seams.timers),
+      files_(seams.files),
+      runner_(seams.runner),
+      lambda_runner_(seams.lambda_runner),
       scheduler_(config.workers) {
   std::error_code ec;  // where jobs write $HIVEHOOK_RESULT; a failure shows on the first run
   std::filesystem::create_directories(config_.state.parent_path() / "results", ec);
@@ -57,20 +60,32 @@ void Pipeline::stop_starting() { starting_allowed_ = false; }
 void Pipeline::kill_running(Duration grace) {
   killing_ = true;
   runner_.terminate_all(grace);
+  if (lambda_runner_) lambda_runner_->terminate_all(grace);
 }
+
+// Counted from dispatch to the exit callback: a runner has forgotten a job (running() == 0) before
+// the callback it posted has run.
+std::size_t Pipeline::running() const { return in_flight_; }
 
 bool Pipeline::idle() const {
-  return settling_.empty() && hashing_.empty() && active_.empty() && finishing_ == 0 && runner_.running() == 0;
+  return settling_.empty() && hashing_.empty() && active_.empty() && finishing_ == 0 && running() == 0;
 }
 
-void Pipeline::check_idle() {
-  stats_.queued = scheduler_.queued();
-  stats_.running = scheduler_.running();
-  stats_.m.jobs_queued.set(static_cast<double>(stats_.queued));
-  stats_.m.jobs_running.set(static_cast<double>(runner_.running()));
-  if (on_idle && idle()) boost::asio::post(io_, [this] {
-      if (on_idle && idle()) on_idle();
-    });
+void Pipeline::forget(Active& a) {
+  const int64_t id = a.rec.id;
+  auto by_key = active_by_key_.find(a.rec.key);
+  if (by_key != active_by_key_.end() && by_key->second == id) active_by_key_.erase(by_key);
+  active_.erase(id);  // `a` is gone from here on
+  refresh_gauges();
+}
+
+void Pipeline::refresh_gauges() {
+  stats_.m.jobs_queued.set(static_cast<double>(scheduler_.queued()));
+  stats_.m.jobs_running.set(static_cast<double>(running()));
+}
+
+const Rule* Pipeline::rule_for(const Active& a, const std::string& name) const {
+  return a.ruleset ? a.ruleset->find(name) : nullptr;
 }
 
 }  // namespace hivehook

@@ -1,23 +1,25 @@
 // The object pipeline: discovery → record → run every matching rule's job → archive/quarantine →
-// notify. Runs on one io_context; every transition is committed (in batches) before its side effect.
+// notify. Runs on one io_context; every transition is committed (in batches) before its side
+// effect. Its edges — clock, timers, file operations, job runners — are injected (PipelineSeams),
+// so tests drive it with a manual clock, scripted jobs and injected file faults.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
-#include "jobs/process_runner.h"
+#include "base/timers.h"
+#include "jobs/job_runner.h"
 #include "pipeline/commit_batch.h"
+#include "pipeline/file_ops.h"
 #include "pipeline/scheduler.h"
 #include "pipeline/stats.h"
 #include "rules/config.h"
@@ -26,17 +28,29 @@
 
 namespace hivehook {
 
+struct ObjectKey;
+struct FinalPlan;
+struct Outcome;
+
+struct PipelineSeams {
+  const Clock& clock;
+  Timers& timers;
+  FileOps& files;
+  JobRunner& runner;                   // command jobs, and lambda jobs while no lambda runner is set
+  JobRunner* lambda_runner = nullptr;  // `lambda:` jobs (warm execution environments), when set
+};
+
 class Pipeline {
  public:
   Pipeline(boost::asio::io_context& io, const Config& config, std::shared_ptr<const RuleSet> rules, Store& store,
-           CommitBatch& batch, PipelineStats& stats);
+           CommitBatch& batch, PipelineStats& stats, PipelineSeams seams);
   ~Pipeline();
 
   // Restart recovery (DESIGN.md): interrupted runs marked and re-queued, pending objects queued,
   // decided-but-unmoved objects moved without re-running.
   void recover();
-  // A hint that `path` (key relative to landing) may hold a new object.
-  void offer(const std::filesystem::path& path, const std::string& key);
+  // A hint that landing/<key> may hold a new object.
+  void offer(const std::string& key);
   // Walks a folder of landing in key order, offering every file.
   void scan(const std::filesystem::path& dir);
 
@@ -56,36 +70,64 @@ class Pipeline {
   void kill_running(Duration grace);
 
   bool idle() const;  // nothing settling, hashing, queued, running, waiting for a retry or to move
-  std::size_t running() const { return runner_.running(); }
+  std::size_t running() const;
   // Objects that ended failed (quarantined or failed_kept) since start.
   uint64_t failures() const { return failures_; }
-  // Called on the loop each time the pipeline becomes idle.
-  std::function<void()> on_idle;
 
  private:
   struct Active;  // an object between discovery and its final action
+  struct Settling {
+    TimerHandle timer;
+    uint64_t size = 0;
+    int64_t mtime_ns = -1;
+  };
 
-  // discovery
-  void offer_checked(const std::filesystem::path& path, const std::string& key, bool after_settle);
+  // discovery (discovery.cpp)
+  void offer_checked(const std::string& key, bool after_settle);
+  bool known_and_left(const std::optional<ObjectRecord>& last, const FileInfo& info) const;
   void record_ignored(const std::string& key, uint64_t inode, const std::string& why);
+  void record_unmatched(const std::string& key, const FileInfo& info);
+  void settle(const std::string& key, const FileInfo& info, Duration quiet);
+  void on_settled(const std::string& key, Duration quiet);
+  void hash_then_admit(const ObjectKey& key, const FileInfo& info, std::optional<ObjectRecord> last);
   // `last`: the key's last object, looked up once by offer_checked (only this loop writes it).
-  void admit(const std::filesystem::path& path, const ObjectKey& key, const struct stat& st,
-             std::vector<const Rule*> matched, std::string etag, const std::optional<ObjectRecord>& last);
-  // runs
+  void admit(const ObjectKey& key, const FileInfo& info, std::string etag, const std::optional<ObjectRecord>& last);
+  void admit_duplicate(ObjectRecord rec, const ObjectRecord& of);
+  // runs (runs.cpp)
   void pump();
   void start_run(int64_t object_id, const std::string& rule_name);
-  void on_run_exit(int64_t object_id, std::string rule_name, RunRecord run, std::filesystem::path result_file,
-                   ProcessResult result);
+  void dispatch(Active& a, const Rule& rule, const RunRecord& run);
+  void on_run_exit(int64_t object_id, const std::string& rule_name, RunRecord run,
+                   const std::filesystem::path& result_file, ProcessResult result);
+  void record_interrupted(TaskRecord* task, RunRecord& run, const std::string& why);
+  void record_run_failure(Active& a, TaskRecord* task, const Rule* rule, RunRecord& run, const ProcessResult& r,
+                          nlohmann::json detail);
   void requeue_after(int64_t object_id, const std::string& rule, int64_t at_ms);
-  // outcome
+  // outcome (outcome.cpp)
   void maybe_finish(int64_t object_id);
+  FinalPlan plan_final_action(const Active& a) const;
   void apply_final_action(int64_t object_id);
+  Outcome perform(const Active& a, const FinalPlan& plan);
+  Outcome archive(const Active& a);
+  Outcome quarantine(const Active& a);
+  MoveResult move_out(const Active& a, Tree to);
+  // notifications (notifications.cpp)
   void enqueue_notifications(const Active& a, ObjectState outcome, const std::vector<std::string>& targets);
   // One outbox row per target, in the current batch (the same transaction as the outcome).
   void put_in_outbox(const Active& a, const std::string& event, const std::string& rule, const RunRecord& run,
                      int attempts, const std::string& outcome, const std::vector<std::string>& targets);
-  void check_idle();
+  // the state machines (transitions.cpp): the one transition function per machine
+  void record_new(ObjectRecord& rec, nlohmann::json detail);
+  void transition(ObjectRecord& rec, ObjectState to, nlohmann::json detail = nullptr,
+                  const std::optional<std::string>& final_path = std::nullopt);
+  void record_run_start(RunRecord& run);
+  void run_transition(RunRecord& run, RunState to, nlohmann::json detail);
+  // recovery (recovery.cpp)
+  void recover_interrupted_runs();
+  void recover_objects();
 
+  void forget(Active& a);  // the object reached its end: drop it from memory
+  void refresh_gauges();
   const Rule* rule_for(const Active& a, const std::string& name) const;
 
   boost::asio::io_context& io_;
@@ -94,29 +136,28 @@ class Pipeline {
   Store& store_;
   CommitBatch& batch_;
   PipelineStats& stats_;
-  ProcessRunner runner_;
+  const Clock& clock_;
+  Timers& timers_;
+  FileOps& files_;
+  JobRunner& runner_;
+  JobRunner* lambda_runner_;
   Scheduler scheduler_;
   boost::asio::thread_pool hash_pool_{1};
   std::mt19937_64 rng_{std::random_device{}()};
 
   std::unordered_map<int64_t, std::unique_ptr<Active>> active_;
   std::unordered_map<std::string, int64_t> active_by_key_;
-  struct Settling {
-    std::unique_ptr<boost::asio::steady_timer> timer;
-    int64_t size = -1;
-    int64_t mtime_ns = -1;
-  };
   std::unordered_map<std::string, Settling> settling_;
   std::unordered_set<std::string> hashing_;
   std::unordered_set<std::string> ignored_seen_;  // key + inode already recorded as ignored
-  std::map<std::pair<int64_t, std::string>, std::unique_ptr<boost::asio::steady_timer>> retry_timers_;
-  std::unordered_map<std::string, int64_t> run_pids_;  // run_id → pid, for shutdown bookkeeping
+  std::map<std::pair<int64_t, std::string>, TimerHandle> retry_timers_;
   // Concurrency of rules gone from the current rules, for the runs they still owe (see set_rules).
   std::unordered_map<std::string, int> retired_limits_;
   bool starting_allowed_ = true;
   bool killing_ = false;
   uint64_t failures_ = 0;
-  int finishing_ = 0;  // final actions committed but not yet applied
+  int finishing_ = 0;        // final actions committed but not yet applied
+  std::size_t in_flight_ = 0;  // jobs handed to a runner whose exit has not been recorded yet
 };
 
 }  // namespace hivehook

@@ -6,21 +6,19 @@
 
 namespace hivehook {
 
-namespace {
-int64_t now_ms() { return unix_ms(std::chrono::system_clock::now()); }
-}  // namespace
-
 void Pipeline::recover() {
-  // 1. Runs recorded as started but never finished were cut off: interrupted, to run again.
-  std::unordered_map<int64_t, int> interrupted_per_object;
+  recover_interrupted_runs();
+  recover_objects();
+  batch_.request();
+  pump();
+}
+
+// 1. Runs recorded as started but never finished were cut off: interrupted, to run again.
+void Pipeline::recover_interrupted_runs() {
   for (auto run : store_.runs_in_state(RunState::started)) {
-    run.state = RunState::interrupted;
-    run.ended_at = now_ms();
+    run.ended_at = clock_.now_ms();
     run.error = "the daemon stopped while the run was in flight";
-    store_.finish_run(run);
-    ++stats_.runs_interrupted;
-    stats_.m.runs_finished.labels({run.rule, "interrupted"}).inc();
-    emit("run.interrupted", run.key, {{"reason", "recovered after restart"}}, run.rule, run.run_id, run.attempt);
+    run_transition(run, RunState::interrupted, {{"reason", "recovered after restart"}});
     for (auto& t : store_.tasks_of(run.object_id)) {
       if (t.rule == run.rule && t.state == TaskState::running) {
         t.state = TaskState::queued;
@@ -29,22 +27,23 @@ void Pipeline::recover() {
       }
     }
   }
+}
 
-  // 2. Objects not yet at their end: re-queue their open tasks, or move them when decided.
+// 2. Objects not yet at their end: re-queue their open tasks, or move them when decided.
+void Pipeline::recover_objects() {
   size_t requeued = 0, finishing = 0;
-  for (auto& rec : store_.objects_in_states({ObjectState::pending, ObjectState::succeeded, ObjectState::failed})) {
+  for (auto& rec : store_.unfinished_objects()) {
     auto parsed = parse_key(rec.key);
     if (!parsed) continue;
     auto a = std::make_unique<Active>();
     a->rec = rec;
     a->key = *parsed;
-    a->path = config_.landing / rec.key;
+    a->path = files_.path(Tree::landing, rec.key);
     a->ruleset = rules_;
     a->tasks = store_.tasks_of(rec.id);
-    int64_t id = rec.id;
+    const int64_t id = rec.id;
     active_by_key_[rec.key] = id;
-    Active& ref = *a;
-    active_.emplace(id, std::move(a));
+    Active& ref = *active_.emplace(id, std::move(a)).first->second;
     if (rec.state != ObjectState::pending) {
       ref.decided = true;
       ++finishing_;
@@ -54,21 +53,15 @@ void Pipeline::recover() {
     }
     for (auto& t : ref.tasks) {
       if (t.state == TaskState::running) t.state = TaskState::queued;
-      if (t.state == TaskState::queued) {
-        scheduler_.push(id, t.rule);
-        ++requeued;
-      } else if (t.state == TaskState::retry_wait) {
-        requeue_after(id, t.rule, t.next_at.value_or(0));
-        ++requeued;
-      }
+      if (t.state == TaskState::queued) scheduler_.push(id, t.rule);
+      else if (t.state == TaskState::retry_wait) requeue_after(id, t.rule, t.next_at.value_or(0));
+      requeued += t.state == TaskState::queued || t.state == TaskState::retry_wait;
     }
     maybe_finish(id);  // every task had ended before the crash
   }
-  stats_.active_objects = active_.size();
+  refresh_gauges();
   if (requeued || finishing)
     spdlog::info("recovery: {} task(s) re-queued, {} object(s) to move without re-running", requeued, finishing);
-  batch_.request();
-  pump();
 }
 
 }  // namespace hivehook

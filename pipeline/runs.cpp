@@ -1,7 +1,4 @@
 // Runs: start what the scheduler allows, record each attempt, retry with backoff on timers.
-#include <sys/stat.h>
-
-#include <boost/asio/post.hpp>
 #include <fstream>
 #include <spdlog/spdlog.h>
 #include <sstream>
@@ -13,36 +10,52 @@
 namespace hivehook {
 
 namespace {
-constexpr int kExitDataErr = 65;        // EX_DATAERR: bad input, never retried
+constexpr int kExitDataErr = 65;  // EX_DATAERR: bad input, never retried
 constexpr size_t kMaxResultBytes = 1 << 20;
 
-int64_t now_ms() { return unix_ms(std::chrono::system_clock::now()); }
-
-// The job's $HIVEHOOK_RESULT: one JSON object (stored as text), or an explanation.
-std::string read_result(const std::filesystem::path& file, std::string* problem, bool* written) {
+// The job's $HIVEHOOK_RESULT: one JSON object (stored as text), or an explanation. The file is
+// removed once read.
+std::string take_result(const std::filesystem::path& file, std::string* problem) {
   std::error_code ec;
   auto size = std::filesystem::file_size(file, ec);
   if (ec) return {};  // the job wrote none
-  *written = true;
+  std::string text;
   if (size > kMaxResultBytes) {
     *problem = "result file larger than 1 MiB ignored";
-    return {};
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+    if (j.is_discarded()) *problem = "result file is not JSON";
+    else text = safe_dump(j);
   }
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded()) {
-    *problem = "result file is not JSON";
-    return {};
-  }
-  return safe_dump(j);
+  std::filesystem::remove(file, ec);
+  return text;
+}
+
+bool succeeded(const ProcessResult& r) { return r.spawned && !r.timed_out && r.term_signal == 0 && r.exit_code == 0; }
+
+// The run row's outcome fields from what the runner reported.
+void fill_outcome(RunRecord& run, ProcessResult& r, int64_t now_ms) {
+  run.ended_at = now_ms;
+  run.duration_ms = r.duration.count() ? r.duration.count() : now_ms - run.started_at;
+  if (r.spawned && r.term_signal == 0 && !r.timed_out) run.exit_code = r.exit_code;
+  if (r.term_signal) run.signal = r.term_signal;
+  run.stdout_tail = std::move(r.stdout_tail);
+  run.stderr_tail = std::move(r.stderr_tail);
+  run.error = r.error;
+}
+
+nlohmann::json run_detail(const RunRecord& run) {
+  nlohmann::json detail = {{"duration_ms", *run.duration_ms}};
+  if (run.exit_code) detail["exit_code"] = *run.exit_code;
+  if (run.signal) detail["signal"] = *run.signal;
+  if (!run.error.empty()) detail["error"] = run.error;
+  if (!run.result.empty()) detail["result"] = nlohmann::json::parse(run.result, nullptr, false);
+  return detail;
 }
 }  // namespace
-
-const Rule* Pipeline::rule_for(const Active& a, const std::string& name) const {
-  return a.ruleset ? a.ruleset->find(name) : nullptr;
-}
 
 void Pipeline::pump() {
   if (!starting_allowed_) return;
@@ -52,47 +65,47 @@ void Pipeline::pump() {
     return retired != retired_limits_.end() ? retired->second : 0;
   };
   while (auto t = scheduler_.pop(limit_of)) start_run(t->object_id, t->rule);
-  stats_.queued = scheduler_.queued();
-  stats_.running = scheduler_.running();
+  refresh_gauges();
 }
 
 void Pipeline::start_run(int64_t object_id, const std::string& rule_name) {
   auto it = active_.find(object_id);
-  if (it == active_.end()) {
-    scheduler_.finished(rule_name);
-    return;
-  }
-  Active& a = *it->second;
-  TaskRecord* task = a.task(rule_name);
-  const Rule* rule = rule_for(a, rule_name);
+  TaskRecord* task = it == active_.end() ? nullptr : it->second->task(rule_name);
   if (!task) {
     scheduler_.finished(rule_name);
     return;
   }
-
+  Active& a = *it->second;
   RunRecord run;
   run.run_id = new_uuid();
   run.object_id = object_id;
   run.key = a.rec.key;
   run.rule = rule_name;
   run.attempt = task->attempts + 1;
-  run.started_at = now_ms();
+  run.started_at = clock_.now_ms();
   task->attempts = run.attempt;
   task->state = TaskState::running;
   task->next_at.reset();
-  store_.insert_run(run);
+  record_run_start(run);
   store_.update_task(*task);
-  emit("run.started", a.rec.key, nullptr, rule_name, run.run_id, run.attempt);
-  ++stats_.runs_started;
-  stats_.m.runs_started.labels({rule_name}).inc();
 
+  const Rule* rule = rule_for(a, rule_name);
   if (!rule) {
     ProcessResult r;
     r.error = "rule '" + rule_name + "' is no longer defined";
-    on_run_exit(object_id, rule_name, run, {}, r);
-    return;
+    return on_run_exit(object_id, rule_name, run, {}, r);
   }
+  if (std::holds_alternative<BuiltinJob>(rule->job.kind)) {
+    ProcessResult r;  // builtin noop: nothing to spawn; the run succeeds in the same batch
+    r.spawned = true;
+    r.exit_code = 0;
+    return on_run_exit(object_id, rule_name, run, {}, r);
+  }
+  dispatch(a, *rule, run);
+}
 
+// Builds what the job is told and hands it to its runner once the run is durable.
+void Pipeline::dispatch(Active& a, const Rule& rule, const RunRecord& run) {
   RunContext ctx;
   ctx.key = a.key;
   ctx.path = a.path;
@@ -101,131 +114,65 @@ void Pipeline::start_run(int64_t object_id, const std::string& rule_name) {
   ctx.etag = a.rec.etag;
   ctx.sequencer = a.rec.sequencer;
   ctx.event_time = SystemTime(std::chrono::milliseconds(a.rec.discovered_at));
-  ctx.rule = rule_name;
+  ctx.rule = run.rule;
   ctx.run_id = run.run_id;
   ctx.attempt = run.attempt;
   ctx.result_file = config_.state.parent_path() / "results" / (run.run_id + ".json");
 
-  if (std::holds_alternative<BuiltinJob>(rule->job.kind)) {
-    // builtin noop: nothing to spawn; the run succeeds in the same batch.
-    ProcessResult r;
-    r.spawned = true;
-    r.exit_code = 0;
-    on_run_exit(object_id, rule_name, run, {}, r);
-    return;
-  }
-
-  ProcessSpec spec;
-  spec.argv = job_argv(rule->job, ctx);
-  spec.env = rule->job.env;
-  for (auto& [k, v] : job_environment(ctx)) spec.env[k] = v;
-  spec.cwd = rule->job.cwd;
-  spec.stdin_data = s3_event_json(ctx);
-  spec.timeout = rule->job.timeout;
-  // The run is durable before the process exists.
-  batch_.after_commit([this, object_id, rule_name, run, spec = std::move(spec), result_file = ctx.result_file]() mutable {
+  JobRequest req;
+  req.job = rule.job;
+  req.rule = run.rule;
+  req.run_id = run.run_id;
+  req.attempt = run.attempt;
+  req.process.argv = job_argv(rule.job, ctx);
+  req.process.env = rule.job.env;
+  for (auto& [k, v] : job_environment(ctx)) req.process.env[k] = v;
+  req.process.cwd = rule.job.cwd;
+  req.process.stdin_data = s3_event_json(ctx);
+  req.process.timeout = rule.job.timeout;
+  JobRunner& runner = lambda_runner_ && std::holds_alternative<LambdaJob>(rule.job.kind) ? *lambda_runner_ : runner_;
+  batch_.after_commit([this, &runner, id = a.rec.id, run, req = std::move(req), result = ctx.result_file]() mutable {
     if (killing_) {
       ProcessResult r;
       r.error = "daemon stopping";
-      on_run_exit(object_id, rule_name, run, result_file, r);
-      return;
+      return on_run_exit(id, run.rule, run, result, r);
     }
     // (The results folder exists since start-up, and a fresh run id names no earlier file.)
-    int pid = runner_.start(std::move(spec), [this, object_id, rule_name, run, result_file](ProcessResult r) {
-      run_pids_.erase(run.run_id);
-      on_run_exit(object_id, rule_name, run, result_file, std::move(r));
+    ++in_flight_;
+    runner.start(std::move(req), [this, id, run, result](ProcessResult r) {
+      --in_flight_;
+      on_run_exit(id, run.rule, run, result, r);
     });
-    if (pid > 0) run_pids_[run.run_id] = pid;
   });
 }
 
-void Pipeline::on_run_exit(int64_t object_id, std::string rule_name, RunRecord run,
-                           std::filesystem::path result_file, ProcessResult r) {
+void Pipeline::on_run_exit(int64_t object_id, const std::string& rule_name, RunRecord run,
+                           const std::filesystem::path& result_file, ProcessResult r) {
   scheduler_.finished(rule_name);
   auto it = active_.find(object_id);
   if (it == active_.end()) return;
   Active& a = *it->second;
   TaskRecord* task = a.task(rule_name);
   const Rule* rule = rule_for(a, rule_name);
-
-  run.ended_at = now_ms();
-  run.duration_ms = r.duration.count() ? r.duration.count() : *run.ended_at - run.started_at;
-  if (r.spawned && r.term_signal == 0 && !r.timed_out) run.exit_code = r.exit_code;
-  if (r.term_signal) run.signal = r.term_signal;
-  run.stdout_tail = std::move(r.stdout_tail);
-  run.stderr_tail = std::move(r.stderr_tail);
-  run.error = r.error;
+  fill_outcome(run, r, clock_.now_ms());
   if (!result_file.empty()) {
     std::string problem;
-    bool written = false;
-    run.result = read_result(result_file, &problem, &written);
+    run.result = take_result(result_file, &problem);
     if (!problem.empty()) run.error += (run.error.empty() ? "" : "; ") + problem;
-    std::error_code ec;
-    if (written) std::filesystem::remove(result_file, ec);
   }
-
   // Shutdown cut the run short: it is interrupted, not failed, and runs again after restart.
-  if (killing_ && !(r.spawned && r.exit_code == 0 && !r.timed_out && r.term_signal == 0)) {
-    run.state = RunState::interrupted;
-    store_.finish_run(run);
-    if (task) {
-      task->state = TaskState::queued;
-      task->interrupted += 1;
-      store_.update_task(*task);
-    }
-    ++stats_.runs_interrupted;
-    stats_.m.runs_finished.labels({rule_name, "interrupted"}).inc();
-    emit("run.interrupted", a.rec.key, {{"reason", "daemon stopping"}}, rule_name, run.run_id, run.attempt);
-    batch_.request();
-    check_idle();
-    return;
+  if (killing_ && !succeeded(r)) {
+    record_interrupted(task, run, "daemon stopping");
+    return refresh_gauges();
   }
-
-  bool ok = r.spawned && !r.timed_out && r.term_signal == 0 && r.exit_code == 0;
-  nlohmann::json detail = {{"duration_ms", *run.duration_ms}};
-  if (run.exit_code) detail["exit_code"] = *run.exit_code;
-  if (run.signal) detail["signal"] = *run.signal;
-  if (!run.error.empty()) detail["error"] = run.error;
-  if (!run.result.empty()) detail["result"] = nlohmann::json::parse(run.result, nullptr, false);
-
-  stats_.m.run_duration.labels({rule_name}).observe(static_cast<double>(*run.duration_ms) / 1000.0);
-  if (ok) {
-    run.state = RunState::succeeded;
-    ++stats_.runs_succeeded;
-    stats_.m.runs_finished.labels({rule_name, "succeeded"}).inc();
-    store_.finish_run(run);
-    emit("run.succeeded", a.rec.key, detail, rule_name, run.run_id, run.attempt);
+  if (succeeded(r)) {
+    run_transition(run, RunState::succeeded, run_detail(run));
     if (task) {
       task->state = TaskState::succeeded;
       store_.update_task(*task);
     }
   } else {
-    run.state = r.timed_out ? RunState::timed_out : RunState::failed;
-    if (r.timed_out) ++stats_.runs_timed_out; else ++stats_.runs_failed;
-    if (!r.spawned && run.error.empty()) run.error = "could not start the job";
-    stats_.m.runs_finished.labels({rule_name, r.timed_out ? "timed_out" : "failed"}).inc();
-    store_.finish_run(run);
-    emit(r.timed_out ? "run.timed_out" : "run.failed", a.rec.key, detail, rule_name, run.run_id, run.attempt);
-    a.failed_runs.push_back(run);
-    int counted = task ? task->attempts - task->interrupted : run.attempt;
-    bool data_error = r.spawned && run.exit_code && *run.exit_code == kExitDataErr;
-    bool can_retry = task && rule && !data_error && r.spawned && counted <= rule->retries;
-    if (can_retry) {
-      Duration delay = backoff_delay(rule->backoff, counted, rng_);
-      int64_t at = now_ms() + delay.count();
-      task->state = TaskState::retry_wait;
-      task->next_at = at;
-      store_.update_task(*task);
-      ++stats_.retries_scheduled;
-      stats_.m.run_retries.labels({rule_name}).inc();
-      emit("run.retry_scheduled", a.rec.key,
-           {{"at", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(at)))}, {"delay_ms", delay.count()}},
-           rule_name, run.run_id, run.attempt);
-      requeue_after(object_id, rule_name, at);
-    } else if (task) {
-      task->state = TaskState::failed;
-      store_.update_task(*task);
-    }
+    record_run_failure(a, task, rule, run, r, run_detail(run));
   }
   a.last_run = run;
   // A rule may ask to hear of every run, not only of the object's outcome.
@@ -234,19 +181,49 @@ void Pipeline::on_run_exit(int64_t object_id, std::string rule_name, RunRecord r
     put_in_outbox(a, "run." + std::string(to_string(run.state)), rule_name, run, run.attempt,
                   std::string(to_string(run.state)), targets);
   }
-  batch_.request();
   maybe_finish(object_id);
   pump();
-  check_idle();
+}
+
+void Pipeline::record_interrupted(TaskRecord* task, RunRecord& run, const std::string& why) {
+  run_transition(run, RunState::interrupted, {{"reason", why}});
+  if (!task) return;
+  task->state = TaskState::queued;
+  task->interrupted += 1;
+  store_.update_task(*task);
+}
+
+// A failed or timed-out run: retried with backoff while the rule allows, else the task failed.
+void Pipeline::record_run_failure(Active& a, TaskRecord* task, const Rule* rule, RunRecord& run,
+                                  const ProcessResult& r, nlohmann::json detail) {
+  if (!r.spawned && run.error.empty()) run.error = "could not start the job";
+  run_transition(run, r.timed_out ? RunState::timed_out : RunState::failed, std::move(detail));
+  a.failed_runs.push_back(run);
+  if (!task) return;
+  int counted = task->attempts - task->interrupted;
+  bool data_error = r.spawned && run.exit_code && *run.exit_code == kExitDataErr;
+  if (!rule || data_error || !r.spawned || counted > rule->retries) {
+    task->state = TaskState::failed;
+    store_.update_task(*task);
+    return;
+  }
+  Duration delay = backoff_delay(rule->backoff, counted, rng_);
+  int64_t at = clock_.now_ms() + delay.count();
+  task->state = TaskState::retry_wait;
+  task->next_at = at;
+  store_.update_task(*task);
+  stats_.m.run_retries.labels({run.rule}).inc();
+  emit("run.retry_scheduled", a.rec.key,
+       {{"at", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(at)))}, {"delay_ms", delay.count()}}, run.rule,
+       run.run_id, run.attempt);
+  requeue_after(a.rec.id, run.rule, at);
 }
 
 void Pipeline::requeue_after(int64_t object_id, const std::string& rule, int64_t at_ms) {
   auto key = std::make_pair(object_id, rule);
-  auto timer = std::make_unique<boost::asio::steady_timer>(io_);
-  timer->expires_after(std::chrono::milliseconds(std::max<int64_t>(0, at_ms - now_ms())));
-  timer->async_wait([this, key](const boost::system::error_code& ec) {
-    if (ec) return;
-    retry_timers_.erase(key);
+  Duration wait(std::max<int64_t>(0, at_ms - clock_.now_ms()));
+  retry_timers_[key] = timers_.after(wait, [this, key] {
+    auto timer = retry_timers_.extract(key);  // the handle dies after this callback returns
     auto it = active_.find(key.first);
     if (it == active_.end()) return;
     if (TaskRecord* t = it->second->task(key.second)) {
@@ -258,7 +235,6 @@ void Pipeline::requeue_after(int64_t object_id, const std::string& rule, int64_t
     scheduler_.push(key.first, key.second);
     pump();
   });
-  retry_timers_[key] = std::move(timer);
 }
 
 }  // namespace hivehook

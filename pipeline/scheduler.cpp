@@ -1,7 +1,5 @@
 #include "pipeline/scheduler.h"
 
-#include <algorithm>
-
 namespace hivehook {
 
 void Scheduler::push(int64_t object_id, const std::string& rule) {
@@ -32,14 +30,6 @@ void Scheduler::finished(const std::string& rule) {
   if (it != running_.end() && it->second > 0) {
     --it->second;
     --running_total_;
-  }
-}
-
-void Scheduler::forget(int64_t object_id) {
-  for (auto& [rule, q] : ready_) {
-    auto before = q.size();
-    q.erase(std::remove_if(q.begin(), q.end(), [&](const TaskRef& t) { return t.object_id == object_id; }), q.end());
-    queued_ -= before - q.size();
   }
 }
 

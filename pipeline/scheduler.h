@@ -28,8 +28,6 @@ class Scheduler {
   // The caller must call finished(rule) when that run ends.
   std::optional<TaskRef> pop(const std::function<int(const std::string&)>& limit_of);
   void finished(const std::string& rule);
-  // Drops every queued task of one object (e.g. it vanished).
-  void forget(int64_t object_id);
 
   std::size_t queued() const { return queued_; }
   std::size_t running() const { return running_total_; }

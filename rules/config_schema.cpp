@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "base/host_port.h"
 #include "rules/schemas.h"
 
 namespace hivehook {
@@ -34,14 +35,10 @@ std::optional<std::string> url_scheme_check(std::string_view url, std::initializ
 
 std::optional<std::string> address_check(const Value& v, std::string_view key) {
   const std::string k(key);
-  size_t colon = v.str.rfind(':');
-  if (colon == std::string::npos || colon == 0) return "'" + k + "' must be HOST:PORT (e.g. 127.0.0.1:9464)";
-  std::string_view port = std::string_view(v.str).substr(colon + 1);
-  int n = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9' || (n = n * 10 + (c - '0')) > 65535) return "'" + k + "' port must be 1..65535";
-  }
-  if (port.empty() || n == 0) return "'" + k + "' port must be 1..65535";
+  std::string error;
+  auto hp = parse_host_port(v.str, &error);
+  if (!hp) return "'" + k + "' must be HOST:PORT (e.g. 127.0.0.1:9464)";
+  if (hp->port == 0) return "'" + k + "' port must be 1..65535";
   return std::nullopt;
 }
 

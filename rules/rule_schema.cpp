@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "base/executable.h"
 #include "rules/glob.h"
 #include "rules/schemas.h"
 
@@ -34,16 +35,8 @@ bool is_identifier(std::string_view s) { return is_env_name(s); }
 // Is `name` an executable file in one of $PATH's folders?
 bool on_path(const std::string& name) {
   const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  while (!dirs.empty()) {
-    size_t colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0 && !fs::is_directory(candidate)) return true;
-  }
-  return false;
+  std::string ignored;
+  return find_executable(name, path ? path : "", &ignored).has_value();
 }
 
 // "{path}" etc. are substituted at run time; a misspelt one would reach the job unchanged.

@@ -116,11 +116,26 @@ std::string Statement::text(int col) const {
 }
 
 Transaction::Transaction(Db& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
-Transaction::~Transaction() {
-  if (open_) sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+
+Transaction::Transaction(Db& db, Statement& begin, Statement& commit, Statement& rollback)
+    : db_(db), commit_(&commit), rollback_(&rollback) {
+  begin.run();
 }
+
+Transaction::~Transaction() {
+  if (!open_ || sqlite3_get_autocommit(db_.get())) return;  // committed, or SQLite rolled back itself
+  if (rollback_) {
+    try {
+      rollback_->run();
+    } catch (const StoreError&) {  // nothing more to do from a destructor
+    }
+  } else {
+    sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+}
+
 void Transaction::commit() {
-  db_.exec("COMMIT");
+  if (commit_) commit_->run(); else db_.exec("COMMIT");
   open_ = false;
 }
 

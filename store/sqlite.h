@@ -67,6 +67,7 @@ class Statement {
     return v ? bind(i, *v) : bind(i, std::nullopt);
   }
 
+  explicit operator bool() const { return st_ != nullptr; }
   // true: a row is ready; false: done.
   bool step();
   // Steps to completion (for statements that return no rows) and resets.
@@ -83,17 +84,23 @@ class Statement {
   sqlite3_stmt* st_ = nullptr;
 };
 
-// BEGIN IMMEDIATE ... COMMIT, rolled back when destroyed uncommitted.
+// BEGIN IMMEDIATE ... COMMIT, rolled back when destroyed uncommitted (an exception unwinding, a
+// failed COMMIT). Either parsed each time, or with the caller's prepared BEGIN/COMMIT/ROLLBACK
+// (a batch per loop turn should not parse three statements every time).
 class Transaction {
  public:
   explicit Transaction(Db& db);
+  Transaction(Db& db, Statement& begin, Statement& commit, Statement& rollback);
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   ~Transaction();
+  // Throws StoreError when COMMIT fails; the transaction is then rolled back by the destructor.
   void commit();
 
  private:
   Db& db_;
+  Statement* commit_ = nullptr;
+  Statement* rollback_ = nullptr;
   bool open_ = true;
 };
 

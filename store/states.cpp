@@ -1,6 +1,7 @@
 #include "store/states.h"
 
 #include <array>
+#include <initializer_list>
 
 namespace hivehook {
 
@@ -16,6 +17,25 @@ std::optional<E> lookup(const std::array<std::string_view, N>& table, std::strin
     if (table[i] == s) return static_cast<E>(i);
   return std::nullopt;
 }
+
+using O = ObjectState;
+struct ObjectEdges {
+  std::optional<O> from;
+  std::initializer_list<O> to;
+};
+// The object machine. Every change of an object's state is one of these edges.
+const ObjectEdges kObjectEdges[] = {
+    {std::nullopt, {O::pending, O::unmatched, O::duplicate}},
+    {O::pending, {O::succeeded, O::failed}},
+    // A different file found at the key before the move keeps the decided one where it is.
+    {O::succeeded, {O::archived, O::deleted, O::kept, O::vanished}},
+    {O::failed, {O::quarantined, O::failed_kept, O::vanished}},
+};
+
+// The audit event of each object state, in enum order ("" for none).
+constexpr std::array<std::string_view, 11> kObjectEvent{
+    "object.discovered", "", "", "object.archived", "object.deleted", "object.kept", "object.quarantined",
+    "object.failed", "object.unmatched", "object.duplicate", "object.vanished"};
 }  // namespace
 
 std::string_view to_string(ObjectState s) { return kObject[static_cast<size_t>(s)]; }
@@ -27,6 +47,28 @@ std::optional<RunState> run_state_from(std::string_view s) { return lookup<RunSt
 
 bool is_terminal(ObjectState s) {
   return s != ObjectState::pending && s != ObjectState::succeeded && s != ObjectState::failed;
+}
+
+bool object_edge_allowed(std::optional<ObjectState> from, ObjectState to) {
+  if (from == to) return true;
+  for (const auto& e : kObjectEdges)
+    if (e.from == from)
+      for (O t : e.to)
+        if (t == to) return true;
+  return false;
+}
+
+std::string_view object_event(ObjectState to) { return kObjectEvent[static_cast<size_t>(to)]; }
+
+bool run_edge_allowed(std::optional<RunState> from, RunState to) {
+  if (!from) return to == RunState::started;
+  return *from == RunState::started && to != RunState::started;
+}
+
+std::string_view run_event(RunState to) {
+  static constexpr std::array<std::string_view, 5> kEvent{"run.started", "run.succeeded", "run.failed",
+                                                          "run.timed_out", "run.interrupted"};
+  return kEvent[static_cast<size_t>(to)];
 }
 
 }  // namespace hivehook

@@ -1,5 +1,8 @@
-// The named states of objects, tasks (one per object and matching rule) and runs.
-// Each enum has one string table; the store keeps the strings, so `sqlite3 state/hivehook.db` reads.
+// The named states of objects, tasks (one per object and matching rule) and runs, and the tables
+// of the object and run state machines: which edges are legal and which audit event each writes.
+// The pipeline's one transition function per machine (pipeline/transitions.cpp) checks every
+// change against these tables. Each enum has one string table; the store keeps the strings, so
+// `sqlite3 state/hivehook.db` reads.
 #pragma once
 
 #include <optional>
@@ -7,15 +10,16 @@
 
 namespace hivehook {
 
-// pending ──all tasks ok──► succeeded ──move──► archived | deleted | kept
-//    └────any task failed for good──► failed ──move──► quarantined | failed_kept
-// (unmatched, duplicate, vanished: recorded and left alone)
+// (new) ──► pending ──all tasks ok──► succeeded ──move──► archived | deleted | kept
+//              └────any task failed for good──► failed ──move──► quarantined | failed_kept
+// (new) ──► unmatched | duplicate: recorded and left alone; a decided object whose file left
+// landing before its final action ends vanished.
 enum class ObjectState {
   pending, succeeded, failed, archived, deleted, kept, quarantined, failed_kept, unmatched, duplicate, vanished
 };
 // queued ──► running ──► succeeded | failed | retry_wait ──(timer)──► queued
 enum class TaskState { queued, running, retry_wait, succeeded, failed };
-// started ──► succeeded | failed | timed_out | interrupted
+// (new) ──► started ──► succeeded | failed | timed_out | interrupted
 enum class RunState { started, succeeded, failed, timed_out, interrupted };
 
 std::string_view to_string(ObjectState s);
@@ -27,5 +31,15 @@ std::optional<RunState> run_state_from(std::string_view s);
 
 // The object has reached its end: nothing left to run or move.
 bool is_terminal(ObjectState s);
+
+// Legal edges of the object machine; `from` nullopt: the object's first state (its insertion).
+// A same-state edge (details such as final_path updated) is legal for every state.
+bool object_edge_allowed(std::optional<ObjectState> from, ObjectState to);
+// The audit event a transition into `to` writes ("object.archived", ...); empty: none.
+std::string_view object_event(ObjectState to);
+// Legal edges of the run machine; `from` nullopt: the run's start.
+bool run_edge_allowed(std::optional<RunState> from, RunState to);
+// "run.started", "run.succeeded", ...
+std::string_view run_event(RunState to);
 
 }  // namespace hivehook

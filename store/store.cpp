@@ -23,10 +23,32 @@ std::optional<int64_t> opt_int(sql::Statement& st, int col) {
   return st.int64(col);
 }
 
-constexpr const char* kObjectCols =
+constexpr const char* kObjectColumns =
     "id,key,size,mtime_ns,inode,etag,sequencer,state,discovered_at,updated_at,final_path,error";
 
-int64_t now_ms() { return unix_ms(std::chrono::system_clock::now()); }
+std::string select(const char* columns, const char* rest) { return std::string("SELECT ") + columns + rest; }
+
+ObjectRecord read_object(sql::Statement& st) {
+  ObjectRecord o;
+  o.id = st.int64(0);
+  o.key = st.text(1);
+  o.size = static_cast<uint64_t>(st.int64(2));
+  o.mtime_ns = st.int64(3);
+  o.inode = static_cast<uint64_t>(st.int64(4));
+  o.etag = st.text(5);
+  o.sequencer = st.text(6);
+  o.state = object_state_from(st.text(7)).value_or(ObjectState::pending);
+  o.discovered_at = st.int64(8);
+  o.updated_at = st.int64(9);
+  o.final_path = st.text(10);
+  o.error = st.text(11);
+  return o;
+}
+
+std::optional<std::string> nonempty(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return s;
+}
 
 }  // namespace
 
@@ -56,7 +78,37 @@ AuditEvent read_event_row(sql::Statement& st) {
   return e;
 }
 
-Store::Store(const std::filesystem::path& path, Mode mode) : path_(path), mode_(mode) {
+const std::string Store::kSql[] = {
+    "BEGIN IMMEDIATE",
+    "COMMIT",
+    "ROLLBACK",
+    "SELECT COALESCE(MAX(id), 0) FROM objects",
+    "SELECT COALESCE(MAX(id), 0) FROM events",
+    "INSERT INTO events(id,time,event,key,rule,run_id,attempt,detail) VALUES(?,?,?,?,?,?,?,?)",
+    std::string("INSERT INTO objects(") + kObjectColumns + ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+    "UPDATE objects SET state=?, updated_at=?, final_path=COALESCE(?, final_path), error=COALESCE(?, error)"
+    " WHERE id=?",
+    "INSERT INTO tasks(object_id,rule,seq,state,attempts,interrupted,next_at) VALUES(?,?,?,?,?,?,?)",
+    "UPDATE tasks SET state=?, attempts=?, interrupted=?, next_at=? WHERE object_id=? AND rule=?",
+    "INSERT INTO runs(run_id,object_id,key,rule,attempt,state,started_at) VALUES(?,?,?,?,?,?,?)",
+    "UPDATE runs SET state=?, ended_at=?, duration_ms=?, exit_code=?, signal=?, error=?, stdout_tail=?,"
+    " stderr_tail=?, result=? WHERE run_id=?",
+    "INSERT INTO outbox(delivery_id,target,event,key,rule,body,state,attempts,next_at,created_at,updated_at)"
+    " VALUES(?,?,?,?,?,?,'pending',0,?,?,?)",
+    "INSERT OR REPLACE INTO delivery_attempts(outbox_id,attempt,time,delivered,status,detail) VALUES(?,?,?,?,?,?)",
+    "UPDATE outbox SET state=?, attempts=?, next_at=?, updated_at=?, last_status=?, last_detail=? WHERE id=?",
+    select(kObjectColumns, " FROM objects WHERE key=? ORDER BY id DESC LIMIT 1"),
+    select(kObjectColumns, " FROM objects WHERE id=?"),
+    select(kObjectColumns, " FROM objects WHERE state IN ('pending','succeeded','failed') ORDER BY id"),
+    "SELECT object_id,rule,seq,state,attempts,interrupted,next_at FROM tasks WHERE object_id=? ORDER BY seq",
+    select(kRunColumns, " FROM runs WHERE state=? ORDER BY id"),
+    select(kOutboxColumns, " FROM outbox WHERE state='pending' AND next_at<=? ORDER BY next_at, id LIMIT ?"),
+    "SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending','dead') GROUP BY state",
+};
+
+Store::Store(const std::filesystem::path& path, Mode mode, const Clock& clock)
+    : path_(path), mode_(mode), clock_(clock), stmts_(static_cast<size_t>(Q::count)) {
+  static_assert(sizeof kSql / sizeof kSql[0] == static_cast<int>(Q::count));
   if (mode == Mode::owner) {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
@@ -73,58 +125,63 @@ Store::Store(const std::filesystem::path& path, Mode mode) : path_(path), mode_(
     db_.exec("PRAGMA cache_size=-16384");
     db_.exec("PRAGMA wal_autocheckpoint=4000");
     migrate(db_);
-    auto& st = stmt("SELECT COALESCE(MAX(id), 0) FROM objects");
-    st.step();
-    next_object_id_ = st.int64(0) + 1;
-    st.reset();
+    auto max_of = [this](Q id) {
+      auto& st = q(id);
+      st.step();
+      int64_t v = st.int64(0);
+      st.reset();
+      return v;
+    };
+    next_object_id_ = max_of(Q::max_object_id) + 1;
+    next_event_id_ = max_of(Q::max_event_id) + 1;
   } else {
     db_ = sql::Db(path.string(), SQLITE_OPEN_READONLY);
     auto st = db_.prepare("PRAGMA user_version");
     st.step();
-    if (st.int64(0) > kSchemaVersion) throw sql::StoreError("state DB is newer than this hivehook", SQLITE_ERROR);
+    if (st.int64(0) > kSchemaVersion)
+      throw sql::StoreError("state DB " + path.string() + " is newer than this hivehook", SQLITE_ERROR);
   }
 }
 
-Store::~Store() {
-  if (in_batch_) {
-    try {
-      commit();
-    } catch (...) {
-    }
-  }
-}
+Store::~Store() = default;
 
-sql::Statement& Store::stmt(const char* sql) {
-  auto it = stmts_.find(sql);
-  if (it == stmts_.end()) it = stmts_.emplace(sql, db_.prepare(sql)).first;
-  return it->second;
+sql::Statement& Store::q(Q id) {
+  auto& st = stmts_[static_cast<size_t>(id)];
+  if (!st) st = db_.prepare(kSql[static_cast<int>(id)]);
+  return st;
 }
 
 void Store::ensure_batch() {
-  if (!in_batch_) {
-    stmt("BEGIN IMMEDIATE").run();  // prepared once: sqlite3_exec would parse it on every batch
-    in_batch_ = true;
-  }
+  if (!batch_) batch_.emplace(db_, q(Q::begin), q(Q::commit), q(Q::rollback));
+}
+
+void Store::run_update(sql::Statement& st, const std::string& what) {
+  st.run();
+  if (db_.changes() != 1)
+    throw sql::StoreError("state DB " + path_.string() + ": " + what + " changed " + std::to_string(db_.changes()) +
+                              " rows, expected 1",
+                          SQLITE_MISMATCH);
 }
 
 std::vector<AuditEvent> Store::commit() {
   std::vector<AuditEvent> out;
-  if (!in_batch_) return out;
-  stmt("COMMIT").run();
-  in_batch_ = false;
+  if (!batch_) return out;
+  batch_->commit();
+  batch_.reset();
   out.swap(batch_events_);
   return out;
 }
 
 int64_t Store::add_event(AuditEvent e) {
   ensure_batch();
-  if (e.time_ms == 0) e.time_ms = now_ms();
-  auto& st = stmt("INSERT INTO events(time,event,key,rule,run_id,attempt,detail) VALUES(?,?,?,?,?,?,?)");
-  st.bind(1, e.time_ms).bind(2, e.event).bind(3, e.key).bind(4, e.rule).bind(5, e.run_id);
-  if (e.attempt) st.bind(6, *e.attempt); else st.bind(6, std::nullopt);
-  if (e.detail.is_null()) st.bind(7, std::nullopt); else st.bind(7, safe_dump(e.detail));
+  if (e.time_ms == 0) e.time_ms = clock_.now_ms();
+  e.id = next_event_id_;
+  auto& st = q(Q::insert_event);
+  st.bind(1, e.id).bind(2, e.time_ms).bind(3, e.event).bind(4, e.key).bind(5, e.rule).bind(6, e.run_id);
+  if (e.attempt) st.bind(7, *e.attempt); else st.bind(7, std::nullopt);
+  if (e.detail.is_null()) st.bind(8, std::nullopt); else st.bind(8, safe_dump(e.detail));
   st.run();
-  e.id = db_.last_insert_rowid();
+  ++next_event_id_;
   batch_events_.push_back(std::move(e));
   return batch_events_.back().id;
 }
@@ -133,14 +190,11 @@ int64_t Store::next_object_id() { return next_object_id_++; }
 
 void Store::insert_object(const ObjectRecord& o) {
   ensure_batch();
-  auto& st = stmt(
-      "INSERT INTO objects(id,key,size,mtime_ns,inode,etag,sequencer,state,discovered_at,updated_at,final_path,error)"
-      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+  auto& st = q(Q::insert_object);
   st.bind(1, o.id).bind(2, o.key).bind(3, static_cast<int64_t>(o.size)).bind(4, o.mtime_ns)
       .bind(5, static_cast<int64_t>(o.inode)).bind(6, o.etag).bind(7, o.sequencer).bind(8, to_string(o.state))
-      .bind(9, o.discovered_at).bind(10, o.updated_at ? o.updated_at : o.discovered_at);
-  if (o.final_path.empty()) st.bind(11, std::nullopt); else st.bind(11, o.final_path);
-  if (o.error.empty()) st.bind(12, std::nullopt); else st.bind(12, o.error);
+      .bind(9, o.discovered_at).bind(10, o.updated_at ? o.updated_at : o.discovered_at)
+      .bind(11, nonempty(o.final_path)).bind(12, nonempty(o.error));
   st.run();
   if (o.id >= next_object_id_) next_object_id_ = o.id + 1;
 }
@@ -148,16 +202,14 @@ void Store::insert_object(const ObjectRecord& o) {
 void Store::set_object_state(int64_t id, ObjectState state, const std::optional<std::string>& final_path,
                              const std::optional<std::string>& error) {
   ensure_batch();
-  auto& st = stmt(
-      "UPDATE objects SET state=?, updated_at=?, final_path=COALESCE(?, final_path), error=COALESCE(?, error)"
-      " WHERE id=?");
-  st.bind(1, to_string(state)).bind(2, now_ms()).bind(3, final_path).bind(4, error).bind(5, id);
-  st.run();
+  auto& st = q(Q::set_object_state);
+  st.bind(1, to_string(state)).bind(2, clock_.now_ms()).bind(3, final_path).bind(4, error).bind(5, id);
+  run_update(st, "object " + std::to_string(id));
 }
 
 void Store::insert_task(const TaskRecord& t) {
   ensure_batch();
-  auto& st = stmt("INSERT INTO tasks(object_id,rule,seq,state,attempts,interrupted,next_at) VALUES(?,?,?,?,?,?,?)");
+  auto& st = q(Q::insert_task);
   st.bind(1, t.object_id).bind(2, t.rule).bind(3, t.seq).bind(4, to_string(t.state)).bind(5, t.attempts)
       .bind(6, t.interrupted).bind(7, t.next_at);
   st.run();
@@ -165,16 +217,15 @@ void Store::insert_task(const TaskRecord& t) {
 
 void Store::update_task(const TaskRecord& t) {
   ensure_batch();
-  auto& st = stmt("UPDATE tasks SET state=?, attempts=?, interrupted=?, next_at=? WHERE object_id=? AND rule=?");
+  auto& st = q(Q::update_task);
   st.bind(1, to_string(t.state)).bind(2, t.attempts).bind(3, t.interrupted).bind(4, t.next_at).bind(5, t.object_id)
       .bind(6, t.rule);
-  st.run();
+  run_update(st, "task " + std::to_string(t.object_id) + "/" + t.rule);
 }
 
 void Store::insert_run(const RunRecord& r) {
   ensure_batch();
-  auto& st = stmt(
-      "INSERT INTO runs(run_id,object_id,key,rule,attempt,state,started_at) VALUES(?,?,?,?,?,?,?)");
+  auto& st = q(Q::insert_run);
   st.bind(1, r.run_id).bind(2, r.object_id).bind(3, r.key).bind(4, r.rule).bind(5, r.attempt)
       .bind(6, to_string(r.state)).bind(7, r.started_at);
   st.run();
@@ -182,27 +233,17 @@ void Store::insert_run(const RunRecord& r) {
 
 void Store::finish_run(const RunRecord& r) {
   ensure_batch();
-  auto& st = stmt(
-      "UPDATE runs SET state=?, ended_at=?, duration_ms=?, exit_code=?, signal=?, error=?, stdout_tail=?,"
-      " stderr_tail=?, result=? WHERE run_id=?");
-  st.bind(1, to_string(r.state)).bind(2, r.ended_at).bind(3, r.duration_ms).bind(4, r.exit_code).bind(5, r.signal);
-  auto text_or_null = [&](int i, const std::string& s) {
-    if (s.empty()) st.bind(i, std::nullopt); else st.bind(i, s);
-  };
-  text_or_null(6, r.error);
-  text_or_null(7, r.stdout_tail);
-  text_or_null(8, r.stderr_tail);
-  text_or_null(9, r.result);
-  st.bind(10, r.run_id);
-  st.run();
+  auto& st = q(Q::finish_run);
+  st.bind(1, to_string(r.state)).bind(2, r.ended_at).bind(3, r.duration_ms).bind(4, r.exit_code).bind(5, r.signal)
+      .bind(6, nonempty(r.error)).bind(7, nonempty(r.stdout_tail)).bind(8, nonempty(r.stderr_tail))
+      .bind(9, nonempty(r.result)).bind(10, r.run_id);
+  run_update(st, "run " + r.run_id);
 }
 
 void Store::enqueue_outbox(const OutboxRecord& o) {
   ensure_batch();
-  auto& st = stmt(
-      "INSERT INTO outbox(delivery_id,target,event,key,rule,body,state,attempts,next_at,created_at,updated_at)"
-      " VALUES(?,?,?,?,?,?,'pending',0,?,?,?)");
-  int64_t now = now_ms();
+  auto& st = q(Q::enqueue_outbox);
+  int64_t now = clock_.now_ms();
   st.bind(1, o.delivery_id).bind(2, o.target).bind(3, o.event).bind(4, o.key).bind(5, o.rule).bind(6, o.body)
       .bind(7, o.next_at ? o.next_at : now).bind(8, o.created_at ? o.created_at : now).bind(9, now);
   st.run();
@@ -211,36 +252,16 @@ void Store::enqueue_outbox(const OutboxRecord& o) {
 void Store::record_delivery(int64_t outbox_id, int attempt, bool delivered, long status, const std::string& detail,
                             const std::string& new_state, int64_t next_at) {
   ensure_batch();
-  int64_t now = now_ms();
-  auto& a = stmt("INSERT OR REPLACE INTO delivery_attempts(outbox_id,attempt,time,delivered,status,detail)"
-                 " VALUES(?,?,?,?,?,?)");
-  a.bind(1, outbox_id).bind(2, attempt).bind(3, now).bind(4, delivered ? 1 : 0);
-  if (status) a.bind(5, static_cast<int64_t>(status)); else a.bind(5, std::nullopt);
-  a.bind(6, detail);
+  int64_t now = clock_.now_ms();
+  std::optional<int64_t> status_or_null;
+  if (status) status_or_null = status;
+  auto& a = q(Q::insert_delivery);
+  a.bind(1, outbox_id).bind(2, attempt).bind(3, now).bind(4, delivered ? 1 : 0).bind(5, status_or_null).bind(6, detail);
   a.run();
-  auto& u = stmt("UPDATE outbox SET state=?, attempts=?, next_at=?, updated_at=?, last_status=?, last_detail=?"
-                 " WHERE id=?");
-  u.bind(1, new_state).bind(2, attempt).bind(3, next_at).bind(4, now);
-  if (status) u.bind(5, static_cast<int64_t>(status)); else u.bind(5, std::nullopt);
-  u.bind(6, detail).bind(7, outbox_id);
-  u.run();
-}
-
-ObjectRecord Store::read_object(sql::Statement& st) {
-  ObjectRecord o;
-  o.id = st.int64(0);
-  o.key = st.text(1);
-  o.size = static_cast<uint64_t>(st.int64(2));
-  o.mtime_ns = st.int64(3);
-  o.inode = static_cast<uint64_t>(st.int64(4));
-  o.etag = st.text(5);
-  o.sequencer = st.text(6);
-  o.state = object_state_from(st.text(7)).value_or(ObjectState::pending);
-  o.discovered_at = st.int64(8);
-  o.updated_at = st.int64(9);
-  o.final_path = st.text(10);
-  o.error = st.text(11);
-  return o;
+  auto& u = q(Q::update_outbox);
+  u.bind(1, new_state).bind(2, attempt).bind(3, next_at).bind(4, now).bind(5, status_or_null).bind(6, detail)
+      .bind(7, outbox_id);
+  run_update(u, "outbox entry " + std::to_string(outbox_id));
 }
 
 RunRecord read_run_row(sql::Statement& st) {
@@ -265,8 +286,7 @@ RunRecord read_run_row(sql::Statement& st) {
 }
 
 std::optional<ObjectRecord> Store::last_object(const std::string& key) {
-  static const std::string sql = std::string("SELECT ") + kObjectCols + " FROM objects WHERE key=? ORDER BY id DESC LIMIT 1";
-  auto& st = stmt(sql.c_str());
+  auto& st = q(Q::last_object);
   st.bind(1, key);
   std::optional<ObjectRecord> out;
   if (st.step()) out = read_object(st);
@@ -275,8 +295,7 @@ std::optional<ObjectRecord> Store::last_object(const std::string& key) {
 }
 
 std::optional<ObjectRecord> Store::object(int64_t id) {
-  static const std::string sql = std::string("SELECT ") + kObjectCols + " FROM objects WHERE id=?";
-  auto& st = stmt(sql.c_str());
+  auto& st = q(Q::object_by_id);
   st.bind(1, id);
   std::optional<ObjectRecord> out;
   if (st.step()) out = read_object(st);
@@ -284,19 +303,16 @@ std::optional<ObjectRecord> Store::object(int64_t id) {
   return out;
 }
 
-std::vector<ObjectRecord> Store::objects_in_states(const std::vector<ObjectState>& states) {
-  std::string sql = std::string("SELECT ") + kObjectCols + " FROM objects WHERE state IN (";
-  for (size_t i = 0; i < states.size(); ++i) sql += i ? ",?" : "?";
-  sql += ") ORDER BY id";
-  auto st = db_.prepare(sql);
-  for (size_t i = 0; i < states.size(); ++i) st.bind(static_cast<int>(i + 1), to_string(states[i]));
+std::vector<ObjectRecord> Store::unfinished_objects() {
+  auto& st = q(Q::unfinished_objects);
   std::vector<ObjectRecord> out;
   while (st.step()) out.push_back(read_object(st));
+  st.reset();
   return out;
 }
 
 std::vector<TaskRecord> Store::tasks_of(int64_t object_id) {
-  auto& st = stmt("SELECT object_id,rule,seq,state,attempts,interrupted,next_at FROM tasks WHERE object_id=? ORDER BY seq");
+  auto& st = q(Q::tasks_of);
   st.bind(1, object_id);
   std::vector<TaskRecord> out;
   while (st.step()) {
@@ -315,8 +331,7 @@ std::vector<TaskRecord> Store::tasks_of(int64_t object_id) {
 }
 
 std::vector<RunRecord> Store::runs_in_state(RunState state) {
-  static const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE state=? ORDER BY id";
-  auto& st = stmt(sql.c_str());
+  auto& st = q(Q::runs_in_state);
   st.bind(1, to_string(state));
   std::vector<RunRecord> out;
   while (st.step()) out.push_back(read_run_row(st));
@@ -344,9 +359,7 @@ OutboxRecord read_outbox_row(sql::Statement& st) {
 }
 
 std::vector<OutboxRecord> Store::pending_outbox(int64_t due_before_ms, int limit) {
-  static const std::string sql = std::string("SELECT ") + kOutboxColumns +
-                                 " FROM outbox WHERE state='pending' AND next_at<=? ORDER BY next_at, id LIMIT ?";
-  auto& st = stmt(sql.c_str());
+  auto& st = q(Q::pending_outbox);
   st.bind(1, due_before_ms).bind(2, limit);
   std::vector<OutboxRecord> out;
   while (st.step()) out.push_back(read_outbox_row(st));
@@ -354,8 +367,16 @@ std::vector<OutboxRecord> Store::pending_outbox(int64_t due_before_ms, int limit
   return out;
 }
 
+OutboxCounts Store::outbox_counts() {
+  auto& st = q(Q::outbox_counts);
+  OutboxCounts c;
+  while (st.step()) (st.text(0) == "pending" ? c.pending : c.dead) = static_cast<uint64_t>(st.int64(1));
+  st.reset();
+  return c;
+}
+
 int64_t Store::last_event_id() {
-  auto& st = stmt("SELECT COALESCE(MAX(id), 0) FROM events");
+  auto& st = q(Q::max_event_id);
   st.step();
   int64_t v = st.int64(0);
   st.reset();
@@ -363,11 +384,10 @@ int64_t Store::last_event_id() {
 }
 
 std::vector<AuditEvent> Store::events_after(int64_t after_id, int limit) {
-  auto& st = stmt("SELECT id,time,event,key,rule,run_id,attempt,detail FROM events WHERE id>? ORDER BY id LIMIT ?");
+  auto st = db_.prepare("SELECT id,time,event,key,rule,run_id,attempt,detail FROM events WHERE id>? ORDER BY id LIMIT ?");
   st.bind(1, after_id).bind(2, limit);
   std::vector<AuditEvent> out;
   while (st.step()) out.push_back(read_event_row(st));
-  st.reset();
   return out;
 }
 

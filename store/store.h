@@ -8,9 +8,9 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "base/clock.h"
 #include "store/event.h"
 #include "store/sqlite.h"
 #include "store/states.h"
@@ -71,26 +71,35 @@ struct OutboxRecord {
   std::string last_detail;
 };
 
+struct OutboxCounts {
+  uint64_t pending = 0;
+  uint64_t dead = 0;
+};
+
 class Store {
  public:
   enum class Mode { owner, reader };
 
-  // Opens (owner: creating with mode 0600, WAL, migrations) or throws sql::StoreError.
-  Store(const std::filesystem::path& path, Mode mode);
-  ~Store();
+  // Opens (owner: creating with mode 0600, WAL, migrations) or throws sql::StoreError naming the
+  // file. `clock` stamps every row and event (a test passes a manual one).
+  Store(const std::filesystem::path& path, Mode mode, const Clock& clock = SystemClock::instance());
+  ~Store();  // an uncommitted batch is rolled back
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
-  sql::Db& db() { return db_; }
+  sql::Db& db() { return db_; }  // for the read-only queries of store/queries.cpp
 
   // ---- batching (owner) -------------------------------------------------------------------
-  // Writes open a transaction lazily; commit() makes every transition since then durable at
-  // once and returns the events it wrote, in order, for the audit.jsonl mirror.
-  bool in_batch() const { return in_batch_; }
+  // Writes open a transaction (BEGIN IMMEDIATE) lazily; commit() makes every transition since
+  // then durable at once and returns the events it wrote, in order, for the audit.jsonl mirror.
+  // The open batch is an RAII transaction: destroyed uncommitted (an exception, a crash of the
+  // caller) it is rolled back, never half-written.
+  bool in_batch() const { return batch_.has_value(); }
   std::vector<AuditEvent> commit();
 
   // ---- writes (owner) ---------------------------------------------------------------------
+  // Each update checks that it changed exactly the row it names (sql::StoreError otherwise).
   int64_t add_event(AuditEvent e);
   int64_t next_object_id();
   void insert_object(const ObjectRecord& o);
@@ -108,26 +117,38 @@ class Store {
   // ---- reads --------------------------------------------------------------------------------
   std::optional<ObjectRecord> last_object(const std::string& key);
   std::optional<ObjectRecord> object(int64_t id);
-  std::vector<ObjectRecord> objects_in_states(const std::vector<ObjectState>& states);
+  // Objects not at their end yet (pending, or decided but not moved), oldest first: recovery.
+  std::vector<ObjectRecord> unfinished_objects();
   std::vector<TaskRecord> tasks_of(int64_t object_id);
   std::vector<RunRecord> runs_in_state(RunState state);
   std::vector<OutboxRecord> pending_outbox(int64_t due_before_ms, int limit);
+  OutboxCounts outbox_counts();
   int64_t last_event_id();
   // Events with id > after_id, oldest first.
   std::vector<AuditEvent> events_after(int64_t after_id, int limit);
 
  private:
-  sql::Statement& stmt(const char* sql);  // prepared once, reused
+  // Every statement the store runs, prepared once at open and reused (kSql holds the texts).
+  enum class Q {
+    begin, commit, rollback, max_object_id, max_event_id, insert_event, insert_object, set_object_state,
+    insert_task, update_task, insert_run, finish_run, enqueue_outbox, insert_delivery, update_outbox,
+    last_object, object_by_id, unfinished_objects, tasks_of, runs_in_state, pending_outbox, outbox_counts, count
+  };
+  static const std::string kSql[static_cast<int>(Q::count)];
+  sql::Statement& q(Q id);
   void ensure_batch();
-  ObjectRecord read_object(sql::Statement& st);
+  // Runs an UPDATE and checks it changed exactly one row (`what` names it in the error).
+  void run_update(sql::Statement& st, const std::string& what);
 
   std::filesystem::path path_;
   Mode mode_;
+  const Clock& clock_;
   sql::Db db_;
-  bool in_batch_ = false;
-  int64_t next_object_id_ = 0;
+  std::vector<sql::Statement> stmts_;  // indexed by Q, prepared lazily (a reader prepares few)
+  std::optional<sql::Transaction> batch_;
+  int64_t next_object_id_ = 1;
+  int64_t next_event_id_ = 1;
   std::vector<AuditEvent> batch_events_;
-  std::unordered_map<const char*, sql::Statement> stmts_;
 };
 
 // Row readers shared by the store and the CLI's queries.

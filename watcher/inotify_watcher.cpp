@@ -3,7 +3,6 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -14,7 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "base/unique_fd.h"
+#include "watcher/inotify_fd.h"
 #include "watcher/watch_errno.h"
 #include "watcher/watch_table.h"
 
@@ -30,9 +29,6 @@ constexpr uint32_t kFolderMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_M
                                  IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
 // The landing root may itself be a symlink the user configured (e.g. to another disk): follow it.
 constexpr uint32_t kRootMask = kFolderMask & ~IN_DONT_FOLLOW;
-constexpr std::size_t kBufferSize = 64 * 1024;
-// Reads per readiness wake-up before yielding back to the loop (other handlers get a turn).
-constexpr int kReadsPerWakeup = 8;
 
 std::string join(const std::string& dir, std::string_view name) {
   std::string out = dir;
@@ -51,22 +47,18 @@ std::string normalize_landing(const fs::path& landing) {
 
 struct InotifyWatcher::Impl {
   Impl(boost::asio::io_context& io, const fs::path& landing, WatcherCallbacks callbacks)
-      : io(io), landing(normalize_landing(landing)), cb(std::move(callbacks)), buffer(kBufferSize) {}
+      : io(io), landing(normalize_landing(landing)), cb(std::move(callbacks)) {}
 
   boost::asio::io_context& io;
   const std::string landing;
   WatcherCallbacks cb;
-  std::optional<boost::asio::posix::stream_descriptor> fd;
+  std::optional<InotifyFd> fd;
   WatchTable table;
   std::set<std::string> unwatched;  // tops of subtrees that could not be watched
-  std::vector<char> buffer;
   bool running = false;
   bool paused = false;
-  bool armed = false;
   // Completion handlers hold a weak reference: a handler queued before destruction does nothing.
   std::shared_ptr<int> life = std::make_shared<int>(0);
-
-  int raw_fd() { return fd ? fd->native_handle() : -1; }
 
   std::string key_of(const std::string& path) const {
     return landing == "/" ? path.substr(1) : path.substr(landing.size() + 1);
@@ -80,23 +72,20 @@ struct InotifyWatcher::Impl {
     if (!fs::is_directory(st))
       throw std::system_error(std::make_error_code(std::errc::not_a_directory),
                               "cannot watch landing folder " + landing);
-    UniqueFd raw(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
-    if (!raw) throw std::system_error(errno, std::generic_category(), "inotify_init1");
-    fd.emplace(io, raw.get());
-    raw.release();  // the stream_descriptor owns it now
+    fd.emplace(io);
+    fd->pause(paused);
     running = true;
     add_tree(landing, /*force=*/true, nullptr);
-    arm();
+    std::weak_ptr<int> alive = life;
+    fd->read([this, alive](const InotifyEvent& ev) {
+      handle(ev);
+      return !alive.expired() && running;
+    });
   }
 
   void stop() {
     running = false;
-    if (fd) {
-      boost::system::error_code ignored;
-      fd->close(ignored);  // closing the inotify fd drops every watch at once
-      fd.reset();
-    }
-    armed = false;
+    fd.reset();  // closing the inotify fd drops every watch at once
     table.clear();
     unwatched.clear();
   }
@@ -106,7 +95,7 @@ struct InotifyWatcher::Impl {
   // the same way and is set aside quietly. Returns the wd, or -1.
   int add_watch(const std::string& dir, bool* limit_reported) {
     const uint32_t mask = dir == landing ? kRootMask : kFolderMask;
-    int wd = ::inotify_add_watch(raw_fd(), dir.c_str(), mask);
+    int wd = fd->add_watch(dir, mask);
     if (wd >= 0) return wd;
     const int err = errno;
     const WatchFailure failure = classify_watch_errno(err);
@@ -167,7 +156,7 @@ struct InotifyWatcher::Impl {
   }
 
   void drop_subtree(const std::string& path) {
-    for (int wd : table.erase_subtree(path)) ::inotify_rm_watch(raw_fd(), wd);  // EINVAL: already gone
+    for (int wd : table.erase_subtree(path)) fd->rm_watch(wd);  // EINVAL: already gone
     const std::string prefix = path + "/";
     for (auto it = unwatched.lower_bound(path); it != unwatched.end();) {
       if (*it == path || it->compare(0, prefix.size(), prefix) == 0)
@@ -186,7 +175,7 @@ struct InotifyWatcher::Impl {
     spdlog::error("the landing folder {} was {}, which is not supported: nothing is watched until it is back "
                   "(retried with the periodic scan)",
                   landing, what);
-    for (int wd : table.wds()) ::inotify_rm_watch(raw_fd(), wd);
+    for (int wd : table.wds()) fd->rm_watch(wd);
     table.clear();
     unwatched.clear();
     unwatched.insert(landing);
@@ -201,7 +190,7 @@ struct InotifyWatcher::Impl {
     for (int wd : table.wds()) {
       if (seen.count(wd)) continue;
       table.erase_wd(wd);
-      ::inotify_rm_watch(raw_fd(), wd);
+      fd->rm_watch(wd);
     }
   }
 
@@ -219,50 +208,8 @@ struct InotifyWatcher::Impl {
     }
   }
 
-  void arm() {
-    if (!running || paused || armed || !fd) return;
-    armed = true;
-    std::weak_ptr<int> alive = life;
-    fd->async_wait(boost::asio::posix::descriptor_base::wait_read, [this, alive](boost::system::error_code ec) {
-      if (alive.expired()) return;  // the watcher is gone; `this` must not be touched
-      armed = false;
-      if (ec || !running || paused) return;
-      drain();
-    });
-  }
-
-  void drain() {
-    std::weak_ptr<int> alive = life;
-    for (int i = 0; i < kReadsPerWakeup && running && !paused; ++i) {
-      ssize_t n = ::read(raw_fd(), buffer.data(), buffer.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) spdlog::error("reading inotify events: {}", std::strerror(errno));
-        break;
-      }
-      if (n == 0) break;
-      if (!dispatch(static_cast<std::size_t>(n), alive)) return;
-    }
-    arm();
-  }
-
-  // Parses every event in the buffer. Returns false when the watcher was stopped or destroyed by a
-  // callback (then nothing more may be touched).
-  bool dispatch(std::size_t n, const std::weak_ptr<int>& alive) {
-    std::size_t off = 0;
-    while (off + sizeof(inotify_event) <= n) {
-      inotify_event ev;
-      std::memcpy(&ev, buffer.data() + off, sizeof ev);
-      const char* name_ptr = buffer.data() + off + sizeof(inotify_event);
-      std::string name(name_ptr, ::strnlen(name_ptr, std::min<std::size_t>(ev.len, n - off - sizeof ev)));
-      off += sizeof(inotify_event) + ev.len;
-      handle(ev, name);
-      if (alive.expired() || !running) return false;
-    }
-    return true;
-  }
-
-  void handle(const inotify_event& ev, const std::string& name) {
+  void handle(const InotifyEvent& ev) {
+    const std::string name(ev.name);
     if (ev.mask & IN_Q_OVERFLOW) {
       spdlog::warn("inotify queue overflowed (fs.inotify.max_queued_events): events were lost, rescanning");
       resync();
@@ -324,7 +271,7 @@ void InotifyWatcher::retry_unwatched() { impl_->retry_unwatched(); }
 
 void InotifyWatcher::pause_reading(bool paused) {
   impl_->paused = paused;
-  if (!paused) impl_->arm();
+  if (impl_->fd) impl_->fd->pause(paused);
 }
 
 }  // namespace hivehook

@@ -98,7 +98,7 @@ TEST_F(ProcessRunnerTest, MissingCommandIsReportedThroughTheLoop) {
   int pid = runner.start({.argv = {"hivehook-no-such-command"}}, [&](ProcessResult r) {
     called = true;
     result = std::move(r);
-  });
+  }).pid;
   EXPECT_EQ(pid, 0);
   EXPECT_FALSE(called) << "on_exit must be posted, never called from start()";
   ASSERT_TRUE(test::pump_until(io, [&] { return called; }));
@@ -205,7 +205,7 @@ TEST_F(ProcessRunnerTest, ManyConcurrentChildrenOnOneLoop) {
   for (int i = 0; i < kChildren; ++i) {
     int pid = runner.start({.argv = {"sh", "-c", "read x; echo \"$x-$0\"; exit $(($0 % 7))", std::to_string(i)},
                             .stdin_data = "job\n"},
-                           [&results, i](ProcessResult r) { results[i] = std::move(r); });
+                           [&results, i](ProcessResult r) { results[i] = std::move(r); }).pid;
     ASSERT_GT(pid, 0);
   }
   EXPECT_EQ(runner.running(), static_cast<std::size_t>(kChildren));
@@ -237,7 +237,7 @@ TEST_F(ProcessRunnerTest, DestroyingTheRunnerKillsWhatIsLeft) {
   {
     boost::asio::io_context io2;
     ProcessRunner r2(io2);
-    pid = r2.start({.argv = {"sleep", "300"}}, [](ProcessResult) { ADD_FAILURE() << "no callback after destruction"; });
+    pid = r2.start({.argv = {"sleep", "300"}}, [](ProcessResult) { ADD_FAILURE() << "no callback after destruction"; }).pid;
     ASSERT_GT(pid, 0);
   }
   EXPECT_TRUE(test::wait_gone(pid));   // killed (perhaps left a zombie: the destructor never blocks)

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "jobs/job_context.h"
-#include "jobs/utf8.h"
+#include "base/utf8.h"
 #include "support.h"
 
 namespace hivehook {

@@ -4,6 +4,7 @@
 
 #include <tuple>
 
+#include "base/executable.h"
 #include "jobs/spawn.h"
 #include "support.h"
 

@@ -54,18 +54,6 @@ TEST(Scheduler, FifoWithinARuleOldestFirstAcross) {
   EXPECT_EQ(order, (std::vector<int64_t>{10, 20, 11, 21}));
 }
 
-TEST(Scheduler, ForgetDropsAnObjectsQueuedTasks) {
-  Scheduler s(4);
-  s.push(1, "a");
-  s.push(2, "a");
-  s.push(1, "b");
-  s.forget(1);
-  EXPECT_EQ(s.queued(), 1u);
-  auto t = s.pop([](const std::string&) { return 0; });
-  ASSERT_TRUE(t);
-  EXPECT_EQ(t->object_id, 2);
-}
-
 TEST(Scheduler, FinishedForAnUnknownRuleIsHarmless) {
   Scheduler s(1);
   s.finished("nobody");

@@ -142,7 +142,7 @@ TEST_F(StoreTest, ObjectsTasksAndRunsRoundTrip) {
   EXPECT_EQ(failed[0].exit_code, 3);
   EXPECT_EQ(failed[0].stderr_tail, "boom");
   EXPECT_EQ(s.object(o2.id)->final_path, "/q/t/x");
-  EXPECT_EQ(s.objects_in_states({ObjectState::pending}).size(), 1u);
+  EXPECT_EQ(s.unfinished_objects().size(), 1u);
   // object ids continue after a reopen
   int64_t next = s.next_object_id();
   Store again(db(), Store::Mode::owner);

@@ -1,4 +1,6 @@
-#include "app/reload.h"
+#include "daemon/reload.h"
+
+#include <spdlog/spdlog.h>
 
 #include <set>
 #include <sstream>
@@ -58,6 +60,31 @@ nlohmann::json diagnostics_json(const Diagnostics& diags) {
   for (const auto& d : diags.items())
     if (d.severity == Diagnostic::Severity::error) errors.push_back(d.str());
   return {{"errors", errors}};
+}
+
+Reloader::Reloader(const Config& config, std::shared_ptr<const RuleSet> rules, Pipeline& pipeline,
+                   OutboxSender& outbox, PipelineStats& stats)
+    : config_(config), rules_(std::move(rules)), pipeline_(pipeline), outbox_(outbox), stats_(stats) {}
+
+void Reloader::reload() {
+  Diagnostics d;
+  std::optional<Config> fresh;
+  auto next = reload_rules(config_, d, &fresh);
+  if (!next) {
+    pipeline_.emit("rules.rejected", std::nullopt, diagnostics_json(d));
+    stats_.m.rule_reloads.labels({"rejected"}).inc();
+    spdlog::error("rules rejected, the previous rules stay in force:\n{}", d.str());
+    return;
+  }
+  auto before = rules_;
+  rules_ = std::make_shared<const RuleSet>(std::move(*next));
+  pipeline_.set_rules(rules_);
+  pipeline_.set_workers(fresh->workers);
+  outbox_.set_targets(fresh->notify);
+  pipeline_.emit("rules.loaded", std::nullopt, describe_rules(*rules_, before.get()));
+  stats_.m.rule_reloads.labels({"loaded"}).inc();
+  stats_.m.rules_loaded.set(static_cast<double>(rules_->rules.size()));
+  spdlog::info("rules reloaded: {} rule(s)", rules_->rules.size());
 }
 
 }  // namespace hivehook

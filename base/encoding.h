@@ -1,0 +1,18 @@
+// Byte encodings written in one place: hex (eTags, signatures, request ids) and base64 (RFC 4648
+// section 4, through OpenSSL's EVP_EncodeBlock).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace hivehook {
+
+// Two hex digits per byte, lower case ("d41d8cd9...") as S3 eTags and HMAC signatures are written.
+std::string hex_lower(const unsigned char* data, std::size_t size);
+// The same in upper case (S3's x-amz-request-id style).
+std::string hex_upper(const unsigned char* data, std::size_t size);
+// Standard base64 with '=' padding, no line breaks.
+std::string base64(std::string_view raw);
+
+}  // namespace hivehook

@@ -1,0 +1,145 @@
+#include "daemon/daemon.h"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+namespace hivehook {
+
+namespace {
+std::unique_ptr<AuditLog> open_audit_log(const Config& config, Store& store) {
+  if (!config.audit_log) return nullptr;
+  return std::make_unique<AuditLog>(*config.audit_log, store);
+}
+}  // namespace
+
+Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode mode)
+    : config_(std::move(config)),
+      mode_(mode),
+      clock_(SystemClock::instance()),
+      store_(config_.state, Store::Mode::owner, clock_),
+      audit_(open_audit_log(config_, store_)),
+      batch_(io_, store_, audit_.get()),
+      files_(config_.landing, config_.archive, config_.quarantine),
+      runner_(io_, clock_),
+      pipeline_(io_, config_, rules, store_, batch_, stats_, {clock_, timers_, files_, runner_}),
+      outbox_(io_, store_, batch_, stats_, config_.notify, {.clock = clock_, .timers = timers_, .deliver = nullptr, .offload = nullptr}),
+      reloader_(config_, rules, pipeline_, outbox_, stats_),
+      health_(clock_, timers_, stats_, config_.state),
+      shutdown_(clock_, timers_, pipeline_, config_.shutdown_grace, [this] { stop_inputs(); }, [this] { finish(); }) {}
+
+Daemon::~Daemon() = default;
+
+int Daemon::run() {
+  if (int rc = start(); rc != kExitOk) return rc;
+  io_.run();
+  batch_.flush();
+  return mode_ == DaemonMode::one_shot && pipeline_.failures() > 0 ? kExitFailures : kExitOk;
+}
+
+// Start-up, in order: serve health, announce, recover, watch, then scan (nothing that landed
+// before a watch existed is missed), then the loop's own concerns.
+int Daemon::start() {
+  if (int rc = serve(); rc != kExitOk) return rc;
+  batch_.on_committed = [this](std::size_t) { outbox_.poke(); };
+  announce_start();
+  pipeline_.recover();
+  if (watching()) start_watching();
+  stats_.m.scans.labels({"startup"}).inc();
+  pipeline_.scan(config_.landing);  // the start-up scan, in key order
+  health_.on_heartbeat = [this] {
+    if (hooks.on_heartbeat) hooks.on_heartbeat();
+  };
+  health_.start_heartbeat();
+  handle_signals();
+  if (!watching()) finish_when_idle();
+  outbox_.start();
+  if (watching()) spdlog::info("watching {} ({} folders)", config_.landing.string(), watch_->watch_count());
+  if (hooks.on_ready) hooks.on_ready();
+  return kExitOk;
+}
+
+// /metrics and /healthz, and the S3 API, each on its own threads. Cannot listen: a config error.
+int Daemon::serve() {
+  if (config_.metrics) {
+    if (auto err = health_.serve(*config_.metrics); !err.empty()) {
+      std::cerr << "hivehook: metrics: cannot listen on " << *config_.metrics << ": " << err << "\n";
+      return kExitConfig;
+    }
+  }
+  if (config_.s3) {
+    s3_ = std::make_unique<s3::Server>(s3::settings_from(config_));
+    if (auto err = s3_->start(); !err.empty()) {
+      std::cerr << "hivehook: s3: cannot serve on " << config_.s3->listen << ": " << err << "\n";
+      return kExitConfig;
+    }
+    spdlog::info("S3 API on {}", s3_->endpoint_url());
+  }
+  return kExitOk;
+}
+
+bool Daemon::step() { return io_.run_one() > 0; }
+
+std::size_t Daemon::run_until_idle() {
+  std::size_t n = 0;
+  io_.restart();
+  while (io_.poll_one() > 0) ++n;
+  return n;
+}
+
+void Daemon::announce_start() {
+  const auto& rules = *reloader_.rules();
+  stats_.m.rules_loaded.set(static_cast<double>(rules.rules.size()));
+  pipeline_.emit("daemon.started", std::nullopt,
+                 {{"pid", ::getpid()}, {"version", HIVEHOOK_VERSION}, {"mode", watching() ? "run" : "scan"},
+                  {"landing", config_.landing.string()}, {"rules", rules.rules.size()}});
+  pipeline_.emit("rules.loaded", std::nullopt, describe_rules(rules, nullptr));
+}
+
+void Daemon::start_watching() {
+  watch_ = std::make_unique<LandingWatch>(io_, timers_, config_, pipeline_, stats_);
+  watch_->start();
+  rules_watcher_ = std::make_unique<RulesWatcher>(io_, timers_, config_.rules, [this] {
+    if (!shutdown_.stopping()) reloader_.reload();
+  });
+  rules_watcher_->start();
+}
+
+// SIGTERM/SIGINT drain and stop; SIGHUP reloads the rules.
+void Daemon::handle_signals() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig != SIGHUP) shutdown_.begin(sig == SIGINT ? "SIGINT" : "SIGTERM");
+    else if (!shutdown_.stopping()) reloader_.reload();
+    handle_signals();
+  });
+}
+
+// One shot: done once the pipeline is idle and every notification is delivered or dead.
+void Daemon::finish_when_idle() {
+  idle_check_.start(timers_, std::chrono::milliseconds(20), [this] {
+    if (shutdown_.stopping()) return false;
+    if (!pipeline_.idle() || !outbox_.idle()) return true;
+    shutdown_.begin("scan done");
+    return false;
+  });
+}
+
+void Daemon::stop_inputs() {
+  if (hooks.on_stopping) hooks.on_stopping();
+  if (watch_) watch_->stop();
+  if (rules_watcher_) rules_watcher_->stop();
+}
+
+void Daemon::finish() {
+  outbox_.stop();
+  health_.stop();
+  if (s3_) s3_->stop();
+  pipeline_.emit("daemon.stopped", std::nullopt, {{"pid", ::getpid()}});
+  batch_.flush();
+  signals_.cancel();
+  io_.stop();
+}
+
+}  // namespace hivehook

@@ -1,0 +1,98 @@
+// The daemon: one event loop that owns the store, the pipeline, the watchers, the outbox sender,
+// the metrics server and the signals. Its start-up (run()) reads top to bottom: announce, recover,
+// watch, scan, loop; each concern — reload, the landing watch (new folders, overflow, reconcile),
+// health, shutdown — is a named member in its own file of daemon/.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <functional>
+#include <memory>
+
+#include "base/timers.h"
+#include "daemon/health.h"
+#include "daemon/landing_watch.h"
+#include "daemon/reload.h"
+#include "daemon/shutdown.h"
+#include "jobs/process_runner.h"
+#include "pipeline/commit_batch.h"
+#include "pipeline/file_ops.h"
+#include "pipeline/outbox_sender.h"
+#include "pipeline/pipeline.h"
+#include "rules/config.h"
+#include "s3/server.h"
+#include "store/audit_log.h"
+#include "store/store.h"
+#include "watcher/rules_watcher.h"
+
+namespace hivehook {
+
+enum class DaemonMode { watch, one_shot };
+
+// Exit codes (DESIGN.md, sysexits.h): 0 ok, 1 some object failed (scan), 2 usage/config error at
+// start-up, 70 (EX_SOFTWARE) a fatal fault at run time, which a supervisor restarts.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailures = 1;
+inline constexpr int kExitConfig = 2;
+inline constexpr int kExitRuntime = 70;
+
+// Hooks for the service manager (systemd sd_notify): called on the loop thread.
+struct DaemonHooks {
+  std::function<void()> on_ready;      // recovery and the start-up scan are done, watching
+  std::function<void()> on_heartbeat;  // every second while the loop turns (WATCHDOG=1)
+  std::function<void()> on_stopping;   // shutdown has begun (STOPPING=1)
+};
+
+class Daemon {
+ public:
+  // Opens the store (the caller holds the state's owner lock) and wires every part. Throws
+  // sql::StoreError or std::runtime_error (naming the file) when the state cannot be opened.
+  Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode mode);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Start-up, then the loop until stopped. Returns the exit code.
+  int run();
+  // Test seams: start-up without entering the loop, then turn it one handler at a time or until
+  // nothing is ready to run.
+  int start();
+  bool step();
+  std::size_t run_until_idle();
+
+  DaemonHooks hooks;
+
+ private:
+  bool watching() const { return mode_ == DaemonMode::watch; }
+  int serve();
+  void announce_start();
+  void start_watching();
+  void handle_signals();
+  void finish_when_idle();
+  void stop_inputs();
+  void finish();
+
+  Config config_;
+  DaemonMode mode_;
+  const Clock& clock_;
+  boost::asio::io_context io_{1};
+  AsioTimers timers_{io_};
+  Store store_;
+  std::unique_ptr<AuditLog> audit_;
+  CommitBatch batch_;
+  PipelineStats stats_;
+  LocalFileOps files_;
+  ProcessRunner runner_;
+  Pipeline pipeline_;
+  OutboxSender outbox_;
+  Reloader reloader_;
+  Health health_;
+  std::unique_ptr<s3::Server> s3_;  // the S3 API on its own threads: uploads land like dropped files
+  std::unique_ptr<LandingWatch> watch_;
+  std::unique_ptr<RulesWatcher> rules_watcher_;
+  Shutdown shutdown_;
+  boost::asio::signal_set signals_{io_, SIGINT, SIGTERM, SIGHUP};
+  Ticker idle_check_;
+};
+
+}  // namespace hivehook

@@ -1,0 +1,59 @@
+#include "daemon/health.h"
+
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+namespace hivehook {
+
+namespace {
+constexpr int64_t kStallMs = 5000;
+}
+
+Health::Health(const Clock& clock, Timers& timers, PipelineStats& stats, std::filesystem::path state_db)
+    : clock_(clock), timers_(timers), stats_(stats), state_db_(std::move(state_db)) {
+  heartbeat_ms_ = clock_.now_ms();
+}
+
+Health::~Health() { stop(); }
+
+std::string Health::serve(const std::string& host_port) {
+  server_ = std::make_unique<metrics::HttpServer>([this] { return stats_.registry.render_prometheus(); },
+                                                  [this] { return check(); });
+  if (auto err = server_->start(host_port); !err.empty()) {
+    server_.reset();
+    return err;
+  }
+  spdlog::info("metrics on port {}: /metrics and /healthz", server_->port());
+  return {};
+}
+
+std::optional<unsigned short> Health::port() const {
+  if (!server_) return std::nullopt;
+  return server_->port();
+}
+
+void Health::start_heartbeat() {
+  heartbeat_ms_ = clock_.now_ms();
+  heartbeat_.start(timers_, std::chrono::seconds(1), [this] {
+    heartbeat_ms_ = clock_.now_ms();
+    if (on_heartbeat) on_heartbeat();
+    return true;
+  });
+}
+
+void Health::stop() {
+  heartbeat_.stop();
+  if (server_) server_->stop();
+}
+
+std::pair<bool, std::string> Health::check() const {
+  int64_t age = clock_.now_ms() - heartbeat_ms_.load();
+  if (age > kStallMs) return {false, "event loop stalled for " + std::to_string(age) + " ms"};
+  if (::access(state_db_.c_str(), W_OK) != 0) return {false, "state DB not writable"};
+  for (const auto& c : checks_)
+    if (auto why = c()) return {false, *why};
+  return {true, ""};
+}
+
+}  // namespace hivehook

@@ -1,0 +1,51 @@
+// /healthz and /metrics: the metrics HTTP server on its own thread (a slow scraper never touches the
+// loop), and the loop heartbeat /healthz checks. Health conditions are evaluated on the server's
+// thread, so each reads only atomics or the filesystem.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/timers.h"
+#include "metrics/http_server.h"
+#include "pipeline/stats.h"
+
+namespace hivehook {
+
+class Health {
+ public:
+  // A condition: nullopt while healthy, else why not (the /healthz 503 body).
+  using Check = std::function<std::optional<std::string>()>;
+
+  Health(const Clock& clock, Timers& timers, PipelineStats& stats, std::filesystem::path state_db);
+  ~Health();
+  // Serves /metrics and /healthz on "HOST:PORT". Returns "" or why it cannot listen.
+  std::string serve(const std::string& host_port);
+  std::optional<unsigned short> port() const;
+  // Beats every second on the loop; /healthz fails when the loop has not beaten for 5 s.
+  void start_heartbeat();
+  void add_check(Check check) { checks_.push_back(std::move(check)); }
+  void stop();
+  // (ok, why): what /healthz answers.
+  std::pair<bool, std::string> check() const;
+
+  std::function<void()> on_heartbeat;  // each beat, on the loop (e.g. sd_notify WATCHDOG=1)
+
+ private:
+  const Clock& clock_;
+  Timers& timers_;
+  PipelineStats& stats_;
+  std::filesystem::path state_db_;
+  std::atomic<int64_t> heartbeat_ms_{0};
+  std::vector<Check> checks_;
+  Ticker heartbeat_;
+  std::unique_ptr<metrics::HttpServer> server_;
+};
+
+}  // namespace hivehook

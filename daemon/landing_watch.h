@@ -1,0 +1,40 @@
+// Keeps the pipeline fed from landing: inotify events, the scan of each new folder, the full
+// rescan after an inotify queue overflow, the periodic reconcile scan, and periodic scans of the
+// folders inotify could not watch (e.g. beyond fs.inotify.max_user_watches).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+
+#include "base/timers.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/stats.h"
+#include "rules/config.h"
+#include "watcher/inotify_watcher.h"
+
+namespace hivehook {
+
+class LandingWatch {
+ public:
+  LandingWatch(boost::asio::io_context& io, Timers& timers, const Config& config, Pipeline& pipeline,
+               PipelineStats& stats);
+  // Watches every folder of landing (throws std::system_error when landing cannot be watched),
+  // then keeps the reconcile and unwatched-folder timers.
+  void start();
+  void stop();
+  std::size_t watch_count() const;
+
+ private:
+  void on_overflow();
+  void cover_unwatched();
+  void rescan(const char* reason);
+
+  Timers& timers_;
+  const Config& config_;
+  Pipeline& pipeline_;
+  PipelineStats& stats_;
+  InotifyWatcher watcher_;
+  Ticker reconcile_, unwatched_;
+};
+
+}  // namespace hivehook

@@ -1,0 +1,53 @@
+// Notifications: the outcome's outbox rows, written in the same batch as the outcome itself.
+#include "pipeline/active.h"
+
+namespace hivehook {
+
+void Pipeline::enqueue_notifications(const Active& a, ObjectState outcome, const std::vector<std::string>& targets) {
+  if (targets.empty()) return;
+  bool success = outcome == ObjectState::archived || outcome == ObjectState::deleted || outcome == ObjectState::kept;
+  std::vector<std::string> rules;
+  for (const auto& t : a.tasks)
+    if (success || t.state == TaskState::failed) rules.push_back(t.rule);
+  std::string rule = rules.empty() ? "" : rules.front();
+  for (size_t i = 1; i < rules.size(); ++i) rule += "," + rules[i];
+  int attempts = 0;
+  for (const auto& t : a.tasks) attempts = std::max(attempts, t.attempts);
+  const RunRecord& shown = !success && !a.failed_runs.empty() ? a.failed_runs.back() : a.last_run;
+  put_in_outbox(a, success ? "object.succeeded" : "object.failed", rule, shown, attempts, std::string(to_string(outcome)),
+                targets);
+}
+
+void Pipeline::put_in_outbox(const Active& a, const std::string& event, const std::string& rule, const RunRecord& run,
+                             int attempts, const std::string& outcome, const std::vector<std::string>& targets) {
+  auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  auto text = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
+  for (const auto& target : targets) {
+    OutboxRecord o;
+    o.delivery_id = new_uuid();
+    o.target = target;
+    o.event = event;
+    o.key = a.rec.key;
+    o.rule = rule;
+    nlohmann::json body = {
+        {"event", event},
+        {"delivery_id", o.delivery_id},
+        {"time", format_rfc3339_ms(clock_.now())},
+        {"rule", rule},
+        {"bucket", config_.bucket},
+        {"key", a.rec.key},
+        {"run_id", text(run.run_id)},
+        {"attempts", attempts},
+        {"duration_ms", opt(run.duration_ms)},
+        {"exit_code", opt(run.exit_code)},
+        {"error", text(run.error)},
+        {"result", run.result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(run.result, nullptr, false)},
+        {"destination", text(a.rec.final_path)},
+        {"outcome", outcome}};
+    o.body = safe_dump(body);
+    o.next_at = clock_.now_ms();
+    store_.enqueue_outbox(o);
+  }
+}
+
+}  // namespace hivehook

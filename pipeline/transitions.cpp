@@ -1,0 +1,71 @@
+// The object and run state machines: one transition function each. Every change of state is
+// checked against the table of legal edges (store/states.h), and writes its row, its audit event,
+// its metric and a log line "key: A -> B" — nothing else changes an object's or a run's state.
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+#include "pipeline/active.h"
+
+namespace hivehook {
+
+namespace {
+// A key as one unambiguous log token: JSON-quoted (newlines, quotes, invalid UTF-8 escaped).
+std::string log_key(const std::string& key) { return safe_dump(nlohmann::json(key)); }
+
+[[noreturn]] void illegal(const char* machine, const std::string& key, std::string_view from, std::string_view to) {
+  throw std::logic_error(std::string("illegal ") + machine + " transition for " + log_key(key) + ": " +
+                         std::string(from) + " -> " + std::string(to));
+}
+}  // namespace
+
+void Pipeline::record_new(ObjectRecord& rec, nlohmann::json detail) {
+  if (!object_edge_allowed(std::nullopt, rec.state)) illegal("object", rec.key, "(new)", to_string(rec.state));
+  store_.insert_object(rec);
+  if (auto event = object_event(rec.state); !event.empty()) emit(std::string(event), rec.key, std::move(detail));
+  if (rec.state == ObjectState::pending) stats_.m.objects_discovered.inc();
+  else stats_.m.objects_finished.labels({std::string(to_string(rec.state))}).inc();
+  spdlog::info("{}: (new) -> {}", log_key(rec.key), to_string(rec.state));
+  batch_.request();
+}
+
+void Pipeline::transition(ObjectRecord& rec, ObjectState to, nlohmann::json detail,
+                          const std::optional<std::string>& final_path) {
+  const ObjectState from = rec.state;
+  if (!object_edge_allowed(from, to)) illegal("object", rec.key, to_string(from), to_string(to));
+  store_.set_object_state(rec.id, to, final_path);
+  rec.state = to;
+  if (final_path) rec.final_path = *final_path;
+  batch_.request();
+  if (from == to) return;  // details only (where a duplicate went): no new state to announce
+  if (auto event = object_event(to); !event.empty()) emit(std::string(event), rec.key, std::move(detail));
+  if (is_terminal(to)) stats_.m.objects_finished.labels({std::string(to_string(to))}).inc();
+  spdlog::info("{}: {} -> {}", log_key(rec.key), to_string(from), to_string(to));
+}
+
+void Pipeline::record_run_start(RunRecord& run) {
+  if (!run_edge_allowed(std::nullopt, run.state)) illegal("run", run.key, "(new)", to_string(run.state));
+  store_.insert_run(run);
+  emit(std::string(run_event(run.state)), run.key, nullptr, run.rule, run.run_id, run.attempt);
+  stats_.m.runs_started.labels({run.rule}).inc();
+  spdlog::debug("{}: run {} of {} (new) -> started", log_key(run.key), run.attempt, run.rule);
+}
+
+void Pipeline::run_transition(RunRecord& run, RunState to, nlohmann::json detail) {
+  const RunState from = run.state;
+  if (!run_edge_allowed(from, to)) illegal("run", run.key, to_string(from), to_string(to));
+  run.state = to;
+  store_.finish_run(run);
+  emit(std::string(run_event(to)), run.key, std::move(detail), run.rule, run.run_id, run.attempt);
+  stats_.m.runs_finished.labels({run.rule, std::string(to_string(to))}).inc();
+  if (run.duration_ms && to != RunState::interrupted)
+    stats_.m.run_duration.labels({run.rule}).observe(static_cast<double>(*run.duration_ms) / 1000.0);
+  // One line per run end, as Lambda's REPORT line: rule, key, outcome, duration.
+  spdlog::info("{}: run {} -> {} | REPORT rule={} attempt={} run_id={} duration_ms={}{}{}", log_key(run.key),
+               to_string(from), to_string(to), run.rule, run.attempt, run.run_id, run.duration_ms.value_or(0),
+               run.exit_code ? " exit_code=" + std::to_string(*run.exit_code) : std::string(),
+               run.signal ? " signal=" + std::to_string(*run.signal) : std::string());
+  batch_.request();
+}
+
+}  // namespace hivehook

@@ -1,0 +1,146 @@
+// The pipeline on its seams: a manual clock, scripted jobs, file operations with injectable faults,
+// a real store and real files in a temporary folder. The loop is turned until idle by hand, so the
+// tests need no threads and no sleeps.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "base/manual_clock.h"
+#include "pipeline/commit_batch.h"
+#include "pipeline/file_ops.h"
+#include "pipeline/pipeline.h"
+#include "rules/config.h"
+#include "rules/rule.h"
+#include "store/store.h"
+#include "unit/watcher/temp_dir.h"
+
+namespace hivehook::test {
+
+// Thrown from a seam to stop the daemon dead at that point, as kill -9 would.
+struct Crash : std::runtime_error {
+  Crash() : std::runtime_error("crash injected") {}
+};
+
+// A JobRunner whose jobs run until the test ends them.
+class ScriptedRunner final : public JobRunner {
+ public:
+  struct Job {
+    JobRequest request;
+    std::function<void(ProcessResult)> on_exit;
+  };
+  explicit ScriptedRunner(boost::asio::io_context*& io) : io_(io) {}
+
+  ChildIdentity start(JobRequest request, std::function<void(ProcessResult)> on_exit) override {
+    if (on_start) on_start(request);
+    jobs_.push_back({std::move(request), std::move(on_exit)});
+    ++started_;
+    return {next_pid_, next_pid_++, 1};
+  }
+  std::size_t running() const override { return jobs_.size(); }
+  void terminate_all(Duration) override {
+    while (!jobs_.empty()) finish(0, -1, 15);
+  }
+  // Ends the i-th running job with an exit code (or a signal); its callback is posted to the loop.
+  JobRequest finish(std::size_t i = 0, int exit_code = 0, int signal = 0) {
+    Job job = std::move(jobs_.at(i));
+    jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(i));
+    ProcessResult r;
+    r.spawned = true;
+    r.exit_code = exit_code;
+    r.term_signal = signal;
+    r.duration = std::chrono::milliseconds(5);
+    if (exit_code) r.error = "exited with code " + std::to_string(exit_code);
+    boost::asio::post(*io_, [cb = std::move(job.on_exit), r]() mutable { cb(r); });
+    return job.request;
+  }
+  const std::deque<Job>& jobs() const { return jobs_; }
+  int started() const { return started_; }
+  void forget_all() { jobs_.clear(); }  // the daemon died: nobody will report these
+  std::function<void(const JobRequest&)> on_start;
+
+ private:
+  boost::asio::io_context*& io_;
+  std::deque<Job> jobs_;
+  int started_ = 0;
+  int next_pid_ = 1000;
+};
+
+// LocalFileOps with a hook before each final action: return a MoveResult to replace the real
+// operation (a fault), call the real one first, or throw Crash.
+class FaultyFiles final : public FileOps {
+ public:
+  using MoveHook = std::function<std::optional<MoveResult>(const std::string& key, Tree to, LocalFileOps& real)>;
+  FaultyFiles(const Config& c) : real_(c.landing, c.archive, c.quarantine) {}
+  std::filesystem::path path(Tree tree, const std::string& key) const override { return real_.path(tree, key); }
+  FileInfo stat(const std::string& key) override { return real_.stat(key); }
+  std::optional<std::string> etag(const std::string& key, std::string* error) override { return real_.etag(key, error); }
+  MoveResult move(const std::string& key, Tree to, const std::string& suffix) override {
+    if (on_move)
+      if (auto r = on_move(key, to, real_)) return *r;
+    return real_.move(key, to, suffix);
+  }
+  MoveResult remove(const std::string& key) override { return real_.remove(key); }
+  bool write_error_json(const std::string& key, const std::string& json, std::string* error) override {
+    return real_.write_error_json(key, json, error);
+  }
+  std::optional<std::filesystem::path> find_moved(Tree tree, const std::string& key, int64_t id, uint64_t inode,
+                                                  uint64_t size) override {
+    return real_.find_moved(tree, key, id, inode, size);
+  }
+  MoveHook on_move;
+
+ private:
+  LocalFileOps real_;
+};
+
+class PipelineHarness {
+ public:
+  // `rules_yaml`: the rules file; `config_extra`: YAML appended to the config.
+  explicit PipelineHarness(const std::string& rules_yaml, const std::string& config_extra = "");
+  ~PipelineHarness();
+
+  // A fresh daemon on the same state, folders and clock, as after kill -9: nothing uncommitted
+  // survives, running jobs are forgotten. Then recovery.
+  void restart();
+  // Turns the loop until nothing is ready to run. A Crash thrown by a seam restarts the daemon
+  // (without recovering: call recover() yourself, as start-up would) and returns true.
+  bool drain();
+  // Writes landing/<key>; `offer`: hints it to the pipeline and drains.
+  void put(const std::string& key, const std::string& content = "x");
+  void land(const std::string& key, const std::string& content = "x");
+  // Moves the manual clock (running due timers) and drains.
+  void advance(Duration d);
+
+  std::vector<std::string> events(const std::string& name = "");
+  std::optional<ObjectState> state(const std::string& key);
+  bool exists(Tree tree, const std::string& key) const;
+  boost::asio::io_context& io() { return *io_; }
+
+  TempDir dir;
+  ManualClock clock;
+  Config config;
+  std::shared_ptr<const RuleSet> rules;
+  ScriptedRunner runner{io_};
+  std::unique_ptr<FaultyFiles> files;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<CommitBatch> batch;
+  std::unique_ptr<PipelineStats> stats;
+  std::unique_ptr<Pipeline> pipeline;
+  int commits = 0;
+
+ private:
+  void build();
+  std::unique_ptr<boost::asio::io_context> io_owner_;
+  boost::asio::io_context* io_ = nullptr;
+};
+
+}  // namespace hivehook::test

@@ -1,0 +1,106 @@
+#include "watcher/inotify_fd.h"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <cerrno>
+#include <cstring>
+#include <spdlog/spdlog.h>
+#include <system_error>
+#include <vector>
+
+namespace hivehook {
+
+namespace {
+constexpr std::size_t kBufferSize = 64 * 1024;
+// Reads per readiness wake-up before yielding back to the loop (other handlers get a turn).
+constexpr int kReadsPerWakeup = 8;
+}  // namespace
+
+struct InotifyFd::Impl : std::enable_shared_from_this<Impl> {
+  explicit Impl(boost::asio::io_context& io) : fd(io), buffer(kBufferSize) {}
+  boost::asio::posix::stream_descriptor fd;
+  std::vector<char> buffer;
+  Handler handler;
+  bool paused = false;
+  bool armed = false;
+
+  void arm() {
+    if (paused || armed || !fd.is_open() || !handler) return;
+    armed = true;
+    fd.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                  [weak = weak_from_this()](boost::system::error_code ec) {
+                    auto self = weak.lock();
+                    if (!self) return;
+                    self->armed = false;
+                    if (!ec && !self->paused) self->drain();
+                  });
+  }
+
+  void drain() {
+    auto keep = shared_from_this();  // a handler may close or drop the owner meanwhile
+    for (int i = 0; i < kReadsPerWakeup && fd.is_open() && !paused; ++i) {
+      ssize_t n = ::read(fd.native_handle(), buffer.data(), buffer.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) spdlog::error("reading inotify events: {}", std::strerror(errno));
+        break;
+      }
+      if (n == 0 || !dispatch(static_cast<std::size_t>(n))) break;
+    }
+    arm();
+  }
+
+  bool dispatch(std::size_t n) {
+    std::size_t off = 0;
+    while (off + sizeof(inotify_event) <= n) {
+      inotify_event ev;
+      std::memcpy(&ev, buffer.data() + off, sizeof ev);
+      const char* name = buffer.data() + off + sizeof(inotify_event);
+      const std::size_t room = std::min<std::size_t>(ev.len, n - off - sizeof ev);
+      off += sizeof(inotify_event) + ev.len;
+      InotifyEvent e{ev.wd, ev.mask, ev.cookie, std::string_view(name, ::strnlen(name, room))};
+      if (!handler(e) || !fd.is_open()) return false;
+    }
+    return true;
+  }
+};
+
+InotifyFd::InotifyFd(boost::asio::io_context& io) : impl_(std::make_shared<Impl>(io)) {
+  int raw = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (raw < 0) throw std::system_error(errno, std::generic_category(), "inotify_init1");
+  impl_->fd.assign(raw);
+}
+
+InotifyFd::~InotifyFd() { close(); }
+
+int InotifyFd::add_watch(const std::string& path, uint32_t mask) {
+  if (!impl_->fd.is_open()) {
+    errno = EBADF;
+    return -1;
+  }
+  return ::inotify_add_watch(impl_->fd.native_handle(), path.c_str(), mask);
+}
+
+void InotifyFd::rm_watch(int wd) {
+  if (impl_->fd.is_open()) ::inotify_rm_watch(impl_->fd.native_handle(), wd);
+}
+
+void InotifyFd::read(Handler on_event) {
+  impl_->handler = std::move(on_event);
+  impl_->arm();
+}
+
+void InotifyFd::pause(bool paused) {
+  impl_->paused = paused;
+  if (!paused) impl_->arm();
+}
+
+void InotifyFd::close() {
+  boost::system::error_code ignored;
+  impl_->fd.close(ignored);  // closing the inotify fd drops every watch at once
+  impl_->armed = false;
+}
+
+}  // namespace hivehook

@@ -1,0 +1,84 @@
+#include "watcher/rules_watcher.h"
+
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <spdlog/spdlog.h>
+
+namespace hivehook {
+
+namespace {
+constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ONLYDIR;
+
+bool is_symlink_entry(const std::filesystem::path& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+}  // namespace
+
+RulesWatcher::RulesWatcher(boost::asio::io_context& io, Timers& timers, std::filesystem::path rules_path,
+                           std::function<void()> on_change, Duration debounce)
+    : io_(io), timers_(timers), path_(std::move(rules_path)), on_change_(std::move(on_change)), debounce_(debounce) {}
+
+bool RulesWatcher::start() {
+  std::error_code ec;
+  is_dir_ = std::filesystem::is_directory(path_, ec);
+  try {
+    fd_.emplace(io_);
+  } catch (const std::system_error& e) {
+    spdlog::warn("rules hot reload off: {}", e.what());
+    return false;
+  }
+  // Watch the folder that holds the rules path: editors replace files by rename, and symlink
+  // switches replace the path itself, which a watch on the file would lose.
+  auto parent = path_.parent_path().empty() ? std::filesystem::path(".") : path_.parent_path();
+  parent_wd_ = fd_->add_watch(parent.string(), kMask);
+  if (parent_wd_ < 0) {
+    spdlog::warn("rules hot reload off: cannot watch {}: {}", parent.string(), std::strerror(errno));
+    return false;
+  }
+  if (is_dir_) watch_rules_dir();
+  fd_->read([this](const InotifyEvent& ev) { return on_event(ev); });
+  return true;
+}
+
+void RulesWatcher::watch_rules_dir() {
+  std::error_code ec;
+  auto target = std::filesystem::canonical(path_, ec);
+  if (ec || target == dir_target_) return;
+  if (dir_wd_ >= 0) fd_->rm_watch(dir_wd_);
+  dir_wd_ = fd_->add_watch(target.string(), kMask);  // follows the symlink: watches its target
+  dir_target_ = dir_wd_ >= 0 ? target : std::filesystem::path();
+  if (dir_wd_ < 0) spdlog::warn("cannot watch rules folder {}: {}", target.string(), std::strerror(errno));
+}
+
+void RulesWatcher::stop() {
+  pending_.reset();
+  fd_.reset();
+}
+
+bool RulesWatcher::relevant(const InotifyEvent& ev) const {
+  const std::string name(ev.name);
+  if (name.empty()) return false;
+  const bool in_dir = ev.wd == dir_wd_ && ev.wd != parent_wd_;
+  const auto dir = in_dir ? dir_target_ : (path_.parent_path().empty() ? "." : path_.parent_path());
+  // IN_CREATE alone is an empty file being written: wait for its close or rename. A symlink
+  // created in place (`ln -sfn` without a rename) has no later event: it counts at once.
+  if ((ev.mask & IN_CREATE) && !is_symlink_entry(dir / name)) return false;
+  // Kubernetes' atomic writer swaps a "..data" symlink (beside "..<timestamp>" folders).
+  if (name.starts_with("..")) return true;
+  if (!in_dir) return name == path_.filename().string();
+  auto ext = std::filesystem::path(name).extension();
+  return name[0] != '.' && (ext == ".yaml" || ext == ".yml");
+}
+
+bool RulesWatcher::on_event(const InotifyEvent& ev) {
+  if (!relevant(ev)) return true;
+  if (is_dir_ && ev.wd == parent_wd_) watch_rules_dir();  // the rules path may point elsewhere now
+  pending_ = timers_.after(debounce_, [this] { on_change_(); });
+  return true;
+}
+
+}  // namespace hivehook

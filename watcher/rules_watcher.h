@@ -1,0 +1,44 @@
+// Hot reload: watches the rules file (or folder of *.yaml) and calls back, debounced, after an
+// edit, whether the editor saved in place (IN_CLOSE_WRITE), wrote and renamed (IN_MOVED_TO), or the
+// rules were switched through a symlink: `ln -sfn rules-v2 rules`, or a Kubernetes ConfigMap
+// volume, whose atomic writer swaps a `..data` symlink inside the folder.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "base/timers.h"
+#include "watcher/inotify_fd.h"
+
+namespace hivehook {
+
+class RulesWatcher {
+ public:
+  RulesWatcher(boost::asio::io_context& io, Timers& timers, std::filesystem::path rules_path,
+               std::function<void()> on_change, Duration debounce = std::chrono::milliseconds(150));
+  // Returns false (and logs) when inotify cannot be set up; the daemon then reloads on SIGHUP only.
+  bool start();
+  void stop();
+
+ private:
+  bool on_event(const InotifyEvent& ev);
+  bool relevant(const InotifyEvent& ev) const;
+  void watch_rules_dir();  // (re)points the folder watch at what the rules path resolves to now
+
+  boost::asio::io_context& io_;
+  Timers& timers_;
+  std::filesystem::path path_;
+  bool is_dir_ = false;
+  std::function<void()> on_change_;
+  Duration debounce_;
+  std::optional<InotifyFd> fd_;
+  int parent_wd_ = -1;  // the folder holding the rules path (renames, symlink switches)
+  int dir_wd_ = -1;     // a rules folder itself, as resolved now
+  std::filesystem::path dir_target_;
+  TimerHandle pending_;
+};
+
+}  // namespace hivehook
