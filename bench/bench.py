@@ -1,7 +1,7 @@
 """hivehook beside its peers, on the same work, on the same machine, in the same run.
 
 Called by bench/run (which builds the stamp job and the ceilings probe). Prints one table plus
-ratios and the targets of issue 7, and saves raw JSON and a dated markdown table in bench/results/.
+ratios and the targets of issue 7, and saves raw JSON and a dated markdown table in --results (the build folder's bench/).
 """
 import argparse
 import datetime
