@@ -161,7 +161,7 @@ void Pipeline::admit(const ObjectKey& key, const FileInfo& info, std::string eta
 
   auto a = std::make_unique<Active>();
   a->key = key;
-  a->path = files_.path(Tree::landing, key.key);
+  a->path = files_.path(Area::landing, key.key);
   a->ruleset = rules_;
   nlohmann::json rule_names = nlohmann::json::array();
   for (const Rule* r : matched) {
@@ -189,7 +189,7 @@ void Pipeline::admit_duplicate(ObjectRecord rec, const ObjectRecord& of) {
   record_new(rec, {{"etag", rec.etag}, {"of_object", of.id}, {"size", rec.size}});
   // Out of landing without running: the archive already holds this content at this key.
   batch_.after_commit([this, rec]() mutable {
-    auto moved = files_.move(rec.key, Tree::archive, std::to_string(rec.id));
+    auto moved = files_.move(rec.key, Area::archive, std::to_string(rec.id));
     if (moved.ok) transition(rec, ObjectState::duplicate, nullptr, moved.final_path.string());
     else if (!moved.source_missing) spdlog::error("cannot move duplicate {} out of landing: {}", rec.key, moved.error);
   });

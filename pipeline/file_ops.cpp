@@ -12,24 +12,24 @@ LocalFileOps::LocalFileOps(std::filesystem::path landing, std::filesystem::path 
                            std::filesystem::path quarantine)
     : landing_(std::move(landing)), archive_(std::move(archive)), quarantine_(std::move(quarantine)) {}
 
-const std::filesystem::path& LocalFileOps::root(Tree tree) const {
+const std::filesystem::path& LocalFileOps::root(Area tree) const {
   switch (tree) {
-    case Tree::archive:
+    case Area::archive:
       return archive_;
-    case Tree::quarantine:
+    case Area::quarantine:
       return quarantine_;
-    case Tree::landing:
+    case Area::landing:
       break;
   }
   return landing_;
 }
 
-std::filesystem::path LocalFileOps::path(Tree tree, const std::string& key) const { return root(tree) / key; }
+std::filesystem::path LocalFileOps::path(Area tree, const std::string& key) const { return root(tree) / key; }
 
 FileInfo LocalFileOps::stat(const std::string& key) {
   FileInfo info;
   struct stat st {};
-  if (::lstat(path(Tree::landing, key).c_str(), &st) != 0) {
+  if (::lstat(path(Area::landing, key).c_str(), &st) != 0) {
     if (errno != ENOENT && errno != ENOTDIR) info.error = errno;
     return info;
   }
@@ -43,20 +43,20 @@ FileInfo LocalFileOps::stat(const std::string& key) {
 }
 
 std::optional<std::string> LocalFileOps::etag(const std::string& key, std::string* error) {
-  return file_etag(path(Tree::landing, key), error);
+  return file_etag(path(Area::landing, key), error);
 }
 
-MoveResult LocalFileOps::move(const std::string& key, Tree to, const std::string& unique_suffix) {
-  return move_object(path(Tree::landing, key), root(to), key, unique_suffix);
+MoveResult LocalFileOps::move(const std::string& key, Area to, const std::string& unique_suffix) {
+  return move_object(path(Area::landing, key), root(to), key, unique_suffix);
 }
 
-MoveResult LocalFileOps::remove(const std::string& key) { return delete_object(path(Tree::landing, key)); }
+MoveResult LocalFileOps::remove(const std::string& key) { return delete_object(path(Area::landing, key)); }
 
 bool LocalFileOps::write_error_json(const std::string& key, const std::string& json, std::string* error) {
   return hivehook::write_error_json(quarantine_, key, json, error);
 }
 
-std::optional<std::filesystem::path> LocalFileOps::find_moved(Tree tree, const std::string& key, int64_t id,
+std::optional<std::filesystem::path> LocalFileOps::find_moved(Area tree, const std::string& key, int64_t id,
                                                               uint64_t inode, uint64_t size) {
   const auto at_key = path(tree, key);
   for (const auto& candidate : {at_key, std::filesystem::path(at_key.string() + "~" + std::to_string(id))}) {

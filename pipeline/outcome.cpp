@@ -67,7 +67,7 @@ FinalPlan Pipeline::plan_final_action(const Active& a) const {
 
 // A move out of landing; after a crash between a move and its commit the object is found at its
 // destination already.
-MoveResult Pipeline::move_out(const Active& a, Tree to) {
+MoveResult Pipeline::move_out(const Active& a, Area to) {
   auto m = files_.move(a.rec.key, to, std::to_string(a.rec.id));
   if (!m.ok && m.source_missing) {
     if (auto there = files_.find_moved(to, a.rec.key, a.rec.id, a.rec.inode, a.rec.size)) {
@@ -80,7 +80,7 @@ MoveResult Pipeline::move_out(const Active& a, Tree to) {
 
 Outcome Pipeline::archive(const Active& a) {
   Outcome o;
-  auto m = move_out(a, Tree::archive);
+  auto m = move_out(a, Area::archive);
   if (!m.ok && m.source_missing) {
     o.state = ObjectState::vanished;
     o.detail["error"] = "the file left landing before it could be archived";
@@ -97,7 +97,7 @@ Outcome Pipeline::archive(const Active& a) {
 
 Outcome Pipeline::quarantine(const Active& a) {
   Outcome o;
-  auto m = move_out(a, Tree::quarantine);
+  auto m = move_out(a, Area::quarantine);
   if (!m.ok) {
     spdlog::error("quarantine of {} failed: {}", a.rec.key, m.error);
     o.detail["error"] = m.error;

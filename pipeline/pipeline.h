@@ -110,7 +110,7 @@ class Pipeline {
   Outcome perform(const Active& a, const FinalPlan& plan);
   Outcome archive(const Active& a);
   Outcome quarantine(const Active& a);
-  MoveResult move_out(const Active& a, Tree to);
+  MoveResult move_out(const Active& a, Area to);
   // notifications (notifications.cpp)
   void enqueue_notifications(const Active& a, ObjectState outcome, const std::vector<std::string>& targets);
   // One outbox row per target, in the current batch (the same transaction as the outcome).

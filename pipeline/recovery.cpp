@@ -38,7 +38,7 @@ void Pipeline::recover_objects() {
     auto a = std::make_unique<Active>();
     a->rec = rec;
     a->key = *parsed;
-    a->path = files_.path(Tree::landing, rec.key);
+    a->path = files_.path(Area::landing, rec.key);
     a->ruleset = rules_;
     a->tasks = store_.tasks_of(rec.id);
     const int64_t id = rec.id;

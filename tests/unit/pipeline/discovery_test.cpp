@@ -30,7 +30,7 @@ TEST(Discovery, AFileOfferedTwiceIsOneObject) {
   h.runner.finish();
   h.drain();
   EXPECT_EQ(h.state("t/a.csv"), ObjectState::archived);
-  EXPECT_TRUE(h.exists(Tree::archive, "t/a.csv"));
+  EXPECT_TRUE(h.exists(Area::archive, "t/a.csv"));
 }
 
 TEST(Discovery, UnmatchedKeysAreRecordedOnceAndLeftInPlace) {
@@ -40,7 +40,7 @@ TEST(Discovery, UnmatchedKeysAreRecordedOnceAndLeftInPlace) {
   h.drain();
   EXPECT_EQ(h.events("object.unmatched"), std::vector<std::string>{"object.unmatched other/x.csv"});
   EXPECT_EQ(h.state("other/x.csv"), ObjectState::unmatched);
-  EXPECT_TRUE(h.exists(Tree::landing, "other/x.csv"));
+  EXPECT_TRUE(h.exists(Area::landing, "other/x.csv"));
 }
 
 TEST(Discovery, IgnoredNamesSymlinksAndBadKeysAreRecordedOnceAndNeverTouched) {
@@ -63,7 +63,7 @@ TEST(Discovery, SameContentAgainIsADuplicateMovedWithoutRunning) {
   ASSERT_EQ(h.state("t/a.csv"), ObjectState::archived);
   h.land("t/a.csv", "day one");  // a re-upload of the same bytes
   EXPECT_EQ(h.state("t/a.csv"), ObjectState::duplicate);
-  EXPECT_FALSE(h.exists(Tree::landing, "t/a.csv"));
+  EXPECT_FALSE(h.exists(Area::landing, "t/a.csv"));
   EXPECT_EQ(h.events("object.discovered").size(), 1u);
   h.land("t/a.csv", "day one, corrected");  // new content: a new object, archived beside the first
   EXPECT_EQ(h.state("t/a.csv"), ObjectState::archived);

@@ -98,7 +98,7 @@ std::optional<ObjectState> PipelineHarness::state(const std::string& key) {
   return o->state;
 }
 
-bool PipelineHarness::exists(Tree tree, const std::string& key) const {
+bool PipelineHarness::exists(Area tree, const std::string& key) const {
   return std::filesystem::exists(files->path(tree, key));
 }
 

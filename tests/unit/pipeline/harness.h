@@ -78,12 +78,12 @@ class ScriptedRunner final : public JobRunner {
 // operation (a fault), call the real one first, or throw Crash.
 class FaultyFiles final : public FileOps {
  public:
-  using MoveHook = std::function<std::optional<MoveResult>(const std::string& key, Tree to, LocalFileOps& real)>;
+  using MoveHook = std::function<std::optional<MoveResult>(const std::string& key, Area to, LocalFileOps& real)>;
   FaultyFiles(const Config& c) : real_(c.landing, c.archive, c.quarantine) {}
-  std::filesystem::path path(Tree tree, const std::string& key) const override { return real_.path(tree, key); }
+  std::filesystem::path path(Area tree, const std::string& key) const override { return real_.path(tree, key); }
   FileInfo stat(const std::string& key) override { return real_.stat(key); }
   std::optional<std::string> etag(const std::string& key, std::string* error) override { return real_.etag(key, error); }
-  MoveResult move(const std::string& key, Tree to, const std::string& suffix) override {
+  MoveResult move(const std::string& key, Area to, const std::string& suffix) override {
     if (on_move)
       if (auto r = on_move(key, to, real_)) return *r;
     return real_.move(key, to, suffix);
@@ -92,7 +92,7 @@ class FaultyFiles final : public FileOps {
   bool write_error_json(const std::string& key, const std::string& json, std::string* error) override {
     return real_.write_error_json(key, json, error);
   }
-  std::optional<std::filesystem::path> find_moved(Tree tree, const std::string& key, int64_t id, uint64_t inode,
+  std::optional<std::filesystem::path> find_moved(Area tree, const std::string& key, int64_t id, uint64_t inode,
                                                   uint64_t size) override {
     return real_.find_moved(tree, key, id, inode, size);
   }
@@ -122,7 +122,7 @@ class PipelineHarness {
 
   std::vector<std::string> events(const std::string& name = "");
   std::optional<ObjectState> state(const std::string& key);
-  bool exists(Tree tree, const std::string& key) const;
+  bool exists(Area tree, const std::string& key) const;
   boost::asio::io_context& io() { return *io_; }
 
   TempDir dir;

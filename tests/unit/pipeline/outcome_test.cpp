@@ -40,7 +40,7 @@ TEST(FanOut, TheFinalActionWaitsForEveryRule) {
   h.runner.finish(0, 0);
   h.drain();
   EXPECT_EQ(h.state("t/a.csv"), ObjectState::pending) << "rule b still runs";
-  EXPECT_TRUE(h.exists(Tree::landing, "t/a.csv"));
+  EXPECT_TRUE(h.exists(Area::landing, "t/a.csv"));
   h.runner.finish(0, 0);
   h.drain();
   EXPECT_EQ(h.state("t/a.csv"), ObjectState::archived) << "archive beats delete";
@@ -54,7 +54,7 @@ TEST(FanOut, KeepBeatsArchive) {
   h.runner.finish(0, 0);
   h.drain();
   EXPECT_EQ(h.state("t/a.csv"), ObjectState::kept);
-  EXPECT_TRUE(h.exists(Tree::landing, "t/a.csv"));
+  EXPECT_TRUE(h.exists(Area::landing, "t/a.csv"));
 }
 
 TEST(FanOut, OneRuleFailingForGoodQuarantinesAndNotifiesTheFailedRulesTargets) {
@@ -64,8 +64,8 @@ TEST(FanOut, OneRuleFailingForGoodQuarantinesAndNotifiesTheFailedRulesTargets) {
   h.runner.finish(0, 3);  // b fails, no retries
   h.drain();
   EXPECT_EQ(h.state("t/a.csv"), ObjectState::quarantined);
-  EXPECT_TRUE(h.exists(Tree::quarantine, "t/a.csv"));
-  auto report = nlohmann::json::parse(read_file(h.files->path(Tree::quarantine, "t/a.csv.error.json")));
+  EXPECT_TRUE(h.exists(Area::quarantine, "t/a.csv"));
+  auto report = nlohmann::json::parse(read_file(h.files->path(Area::quarantine, "t/a.csv.error.json")));
   ASSERT_EQ(report["failed_runs"].size(), 1u);
   EXPECT_EQ(report["failed_runs"][0]["rule"], "b");
   EXPECT_EQ(report["failed_runs"][0]["exit_code"], 3);
@@ -78,10 +78,10 @@ TEST(FanOut, ADifferentFileAtTheKeyIsNotMovedAsTheDecidedOne) {
   h.land("t/a.csv", "first");
   h.runner.finish(0, 0);
   h.put("t/a.csv.new", "second, longer");
-  std::filesystem::rename(h.files->path(Tree::landing, "t/a.csv.new"), h.files->path(Tree::landing, "t/a.csv"));
+  std::filesystem::rename(h.files->path(Area::landing, "t/a.csv.new"), h.files->path(Area::landing, "t/a.csv"));
   h.runner.finish(0, 0);
   h.drain();
-  EXPECT_FALSE(h.exists(Tree::archive, "t/a.csv")) << "the replacement was not archived under the old object";
+  EXPECT_FALSE(h.exists(Area::archive, "t/a.csv")) << "the replacement was not archived under the old object";
   EXPECT_EQ(h.events("object.discovered").size(), 2u) << "the new bytes are a new arrival";
 }
 

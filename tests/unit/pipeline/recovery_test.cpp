@@ -42,7 +42,7 @@ TEST(Recovery, ACrashBeforeTheDiscoveryCommitLosesNothing) {
 TEST(Recovery, ADecidedObjectIsMovedWithoutRunningAgain) {
   PipelineHarness h(kJob);
   h.land("t/a.csv");
-  h.files->on_move = [](const std::string&, Tree, LocalFileOps&) -> std::optional<MoveResult> { throw Crash(); };
+  h.files->on_move = [](const std::string&, Area, LocalFileOps&) -> std::optional<MoveResult> { throw Crash(); };
   h.runner.finish();
   ASSERT_TRUE(h.drain()) << "crashed after the decision's commit, before the move";
   EXPECT_EQ(h.state("t/a.csv"), ObjectState::succeeded);
@@ -51,13 +51,13 @@ TEST(Recovery, ADecidedObjectIsMovedWithoutRunningAgain) {
   h.drain();
   EXPECT_EQ(h.state("t/a.csv"), ObjectState::archived);
   EXPECT_EQ(h.runner.started(), 1) << "not run again";
-  EXPECT_TRUE(h.exists(Tree::archive, "t/a.csv"));
+  EXPECT_TRUE(h.exists(Area::archive, "t/a.csv"));
 }
 
 TEST(Recovery, AMoveDoneButNotRecordedIsFoundAtItsDestination) {
   PipelineHarness h(kJob);
   h.land("t/a.csv");
-  h.files->on_move = [](const std::string& key, Tree to, LocalFileOps& real) -> std::optional<MoveResult> {
+  h.files->on_move = [](const std::string& key, Area to, LocalFileOps& real) -> std::optional<MoveResult> {
     real.move(key, to, "x");
     throw Crash();  // moved, the commit never happened
   };
@@ -67,7 +67,7 @@ TEST(Recovery, AMoveDoneButNotRecordedIsFoundAtItsDestination) {
   h.pipeline->recover();
   h.drain();
   EXPECT_EQ(h.state("t/a.csv"), ObjectState::archived);
-  EXPECT_EQ(h.store->last_object("t/a.csv")->final_path, h.files->path(Tree::archive, "t/a.csv").string());
+  EXPECT_EQ(h.store->last_object("t/a.csv")->final_path, h.files->path(Area::archive, "t/a.csv").string());
   EXPECT_EQ(h.runner.started(), 1);
 }
 

@@ -46,7 +46,7 @@ TEST(Retries, AFailedRunIsRetriedAfterItsBackoffAndNotBefore) {
   EXPECT_EQ(h.state("t/a.csv"), ObjectState::quarantined);
   EXPECT_EQ(h.events("run.failed").size(), 3u);
   EXPECT_EQ(h.events("run.retry_scheduled").size(), 2u);
-  EXPECT_TRUE(h.exists(Tree::quarantine, "t/a.csv.error.json"));
+  EXPECT_TRUE(h.exists(Area::quarantine, "t/a.csv.error.json"));
 }
 
 TEST(Retries, ExitCode65IsADataErrorAndNeverRetried) {
