@@ -6,6 +6,9 @@ DESTDIR ?=
 CMAKE_FLAGS ?=
 # What the demo runs: the daemon and the e-commerce example's generator and ETL (no test binaries).
 DEMO_TARGETS = hivehook hivehook-etl hivehook-gen
+# Installed and packaged beside the daemon: the example's job and generator (hivehook-etl's
+# PostgreSQL module is built with it).
+PACKAGE_EXAMPLES = hivehook-etl hivehook-gen
 
 .PHONY: deps configure build test demo install deb bench soak fuzz clean
 
@@ -31,12 +34,12 @@ demo: configure
 # Stripped binary, man pages, completion, systemd unit, sysusers/tmpfiles, example /etc/hivehook/
 # (kept when present). `sudo make install`, or `make install DESTDIR=/tmp/stage PREFIX=/usr`.
 install: configure
-	cmake --build $(BUILD) -j $(JOBS) --target hivehook hivehook_docs
+	cmake --build $(BUILD) -j $(JOBS) --target hivehook hivehook_docs $(PACKAGE_EXAMPLES)
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)" --component hivehook --strip
 
 # hivehook_<version>_<arch>.deb in this folder (CPack; `apt install ./hivehook_*.deb`).
 deb: configure
-	cmake --build $(BUILD) -j $(JOBS) --target hivehook hivehook_docs
+	cmake --build $(BUILD) -j $(JOBS) --target hivehook hivehook_docs $(PACKAGE_EXAMPLES)
 	cd $(BUILD) && cpack -G DEB --config CPackConfig.cmake
 	cp $(BUILD)/packages/hivehook_*.deb .
 

@@ -56,12 +56,22 @@ void add_run(CLI::App& app, Globals& g) {
        .details =
            "Recovers what a previous run left (interrupted runs run again, decided objects are moved, files never "
            "seen are found by a full scan), then watches the landing tree with inotify until stopped.\n\n"
-           "Signals: SIGTERM and SIGINT drain (running jobs get shutdown_grace) and stop; SIGHUP reloads the "
-           "rules.\n\n"
-           "Logs go to stderr (log.format: text or json).",
-       .exit_status = "0 stopped by a signal; 2 invalid config or rules, or another process owns the state DB.",
-       .examples = "  hivehook run -c /etc/hivehook/hivehook.yaml"});
-  cmd->callback([&g] { g.exit_code = run_daemon(g.config, DaemonMode::watch); });
+           "Invalid rules on disk at start-up: the daemon starts with the last good rules (kept in the state DB "
+           "each time rules are put in force) and says so in the log, in status and on /healthz (200, "
+           "\"degraded: ...\"); with --strict it refuses to start instead.\n\n"
+           "Signals: SIGTERM and SIGINT drain (running jobs get shutdown_grace) and stop; SIGHUP reloads the config "
+           "file and the rules. Applied at once: the rules, workers, notify, ignore, log.level, shutdown_grace; "
+           "the other settings (folders, state, audit_log, bucket, rules path, reconcile, metrics, s3, log.format) "
+           "are named in the log and keep their old value until a restart. An invalid edit is rejected whole.\n\n"
+           "Under systemd (Type=notify) it reports READY=1 after recovery and the start-up scan, WATCHDOG=1 from "
+           "its event loop, RELOADING=1 around a reload, and a STATUS= line.\n\n"
+           "Logs go to stderr (log.format: text or json; with syslog priorities under journald).",
+       .exit_status = "0 stopped by a signal; 2 invalid config, invalid rules with --strict or with no last good "
+                      "rules kept, or another process owns the state DB; 70 a fatal fault at run time.",
+       .examples = "  hivehook run -c /etc/hivehook/hivehook.yaml\n  hivehook run --strict"});
+  auto strict = std::make_shared<bool>(false);
+  cmd->add_flag("--strict", *strict, "refuse to start when the rules on disk are invalid (no last good rules)");
+  cmd->callback([&g, strict] { g.exit_code = run_daemon(g.config, DaemonMode::watch, *strict); });
 }
 
 void add_scan(CLI::App& app, Globals& g) {

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "app/cli_support.h"
+#include "daemon/kept_rules.h"
 #include "store/owner_lock.h"
 #include "store/queries.h"
 
@@ -31,6 +32,14 @@ int run_status(Globals& g, bool json) {
     else std::cout << "daemon:   " << (pid ? "running" : "not running") << "\nstate:    no state DB yet at "
                    << config->state.string() << "\n";
     return kExitOk;
+  }
+  // Rules: the daemon runs the rules on disk, or the last good ones because those on disk were rejected.
+  auto rejected = rules_rejected(*store);
+  out["rules"] = {{"degraded", rejected.has_value()}};
+  if (rejected) {
+    out["rules"]["rejected_since"] = time_text(rejected->since_ms);
+    out["rules"]["errors"] = rejected->errors;
+    if (rejected->running_kept_at_ms > 0) out["rules"]["in_force_kept_at"] = time_text(rejected->running_kept_at_ms);
   }
   auto now = present_counts(*store);
   auto c = status_counts(*store);
@@ -69,8 +78,15 @@ int run_status(Globals& g, bool json) {
     return kExitOk;
   }
   std::cout << "daemon:   " << (pid ? "running (pid " + std::to_string(*pid) + ", " + role + ")" : "not running") << "\n"
-            << "state:    " << config->state.string() << "\n"
-            << "now:      " << now.in_progress << " in landing being processed, " << now.in_quarantine
+            << "state:    " << config->state.string() << "\n";
+  if (rejected) {
+    std::cout << "rules:    DEGRADED: " << describe_rejection(*rejected)
+              << (pid ? "" : " (when the daemon last ran)") << "\n";
+    for (const auto& e : rejected->errors) std::cout << "          " << printable(e) << "\n";
+  } else {
+    std::cout << "rules:    the rules on disk are in force\n";
+  }
+  std::cout << "now:      " << now.in_progress << " in landing being processed, " << now.in_quarantine
             << " in quarantine, " << now.running << " running, " << now.queued + now.retry_wait << " waiting ("
             << now.queued << " for a worker, " << now.retry_wait << " to retry)\n";
   if (now.left_in_landing > 0)
@@ -105,6 +121,8 @@ void add_status(CLI::App& app, Globals& g) {
       {.name = "status",
        .summary = "The daemon, what is happening now, and the totals so far",
        .details = "daemon: whether a run or scan owns the state DB, and its pid.\n\n"
+                  "rules: whether the daemon runs the rules on disk, or the last good rules because those on disk "
+                  "were rejected (DEGRADED, with the errors).\n\n"
                   "now: objects in landing being processed, objects in quarantine now (the latest arrival at their "
                   "key; what retry --all-failed would move), runs running, tasks waiting for a worker or for their "
                   "retry, notifications not yet delivered.\n\n"

@@ -5,6 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include "app/logging.h"
+#include "app/systemd_notify.h"
+#include "daemon/kept_rules.h"
+#include "daemon/reload.h"
 #include "rules/config.h"
 #include "rules/rule.h"
 #include "store/owner_lock.h"
@@ -14,25 +17,54 @@ namespace hivehook {
 namespace {
 struct Loaded {
   Config config;
-  std::shared_ptr<const RuleSet> rules;
+  std::shared_ptr<const RuleSet> rules;             // null: the rules on disk are invalid
+  Diagnostics rule_diags;                           // why (file:line:col)
 };
 
-// Config and rules: any error stops us before we touch anything (file:line:col on stderr).
+// The config, then the rules: a config error stops us before we touch anything (file:line:col on
+// stderr); invalid rules are for the caller to refuse or replace by the last good ones.
 std::optional<Loaded> load(const std::string& config_arg) {
   Diagnostics diags;
   auto config = load_config(resolve_config_path(config_arg), diags);
-  std::optional<RuleSet> rules;
-  if (config) rules = load_rules(config->rules, *config, diags);
+  if (!config) {
+    std::cerr << diags.str();
+    return std::nullopt;
+  }
+  Loaded out{std::move(*config), nullptr, {}};
+  if (auto rules = load_rules(out.config.rules, out.config, diags))
+    out.rules = std::make_shared<const RuleSet>(std::move(*rules));
   if (!diags.items().empty()) std::cerr << diags.str();
-  if (!config || !rules) return std::nullopt;
-  return Loaded{std::move(*config), std::make_shared<const RuleSet>(std::move(*rules))};
+  out.rule_diags = std::move(diags);
+  return out;
+}
+
+// The rules on disk are invalid: the last good rules kept in the store instead, or nullopt (with
+// the reason on stderr) when there are none or they no longer fit the config.
+std::optional<RulesRejection> fall_back_to_kept_rules(Loaded& loaded) {
+  std::string why;
+  auto kept = kept_rules_at(loaded.config.state, &why);
+  if (!kept) {
+    std::cerr << "hivehook: the rules on disk are invalid and " << why << ": not starting\n";
+    return std::nullopt;
+  }
+  Diagnostics diags;
+  auto rules = load_rules(kept->sources, loaded.config, diags);
+  if (!rules) {
+    std::cerr << diags.str() << "hivehook: the rules on disk are invalid and the last good rules kept in "
+              << loaded.config.state.string() << " do not fit the config any more: not starting\n";
+    return std::nullopt;
+  }
+  loaded.rules = std::make_shared<const RuleSet>(std::move(*rules));
+  auto errors = diagnostics_json(loaded.rule_diags)["errors"].get<std::vector<std::string>>();
+  return RulesRejection{SystemClock::instance().now_ms(), std::move(errors), kept->kept_at_ms};
 }
 }  // namespace
 
-int run_daemon(const std::string& config_arg, DaemonMode mode) {
+int run_daemon(const std::string& config_arg, DaemonMode mode, bool strict) {
   auto loaded = load(config_arg);
   if (!loaded) return kExitConfig;
   const Config& config = loaded->config;
+  if (!loaded->rules && (strict || mode == DaemonMode::one_shot)) return kExitConfig;
   setup_logging(config.log);
   std::signal(SIGPIPE, SIG_IGN);  // a job closing its stdin early must not kill the daemon
   std::string lock_error;
@@ -41,9 +73,16 @@ int run_daemon(const std::string& config_arg, DaemonMode mode) {
     std::cerr << "hivehook: " << lock_error << "\n";
     return kExitConfig;
   }
+  std::optional<RulesRejection> rejected;
+  if (!loaded->rules) {
+    rejected = fall_back_to_kept_rules(*loaded);
+    if (!rejected) return kExitConfig;
+  }
   try {
     for (const auto& dir : {config.landing, config.archive, config.quarantine}) std::filesystem::create_directories(dir);
-    Daemon daemon(std::move(loaded->config), std::move(loaded->rules), mode);
+    SystemdNotifier systemd;
+    Daemon daemon(std::move(loaded->config), std::move(loaded->rules), mode, std::move(rejected));
+    systemd.attach(daemon);
     return daemon.run();
   } catch (const std::exception& e) {
     spdlog::critical("fatal: {}", e.what());

@@ -14,9 +14,11 @@ std::unique_ptr<AuditLog> open_audit_log(const Config& config, Store& store) {
 }
 }  // namespace
 
-Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode mode)
+Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode mode,
+               std::optional<RulesRejection> rules_rejected)
     : config_(std::move(config)),
       mode_(mode),
+      rules_rejected_at_start_(std::move(rules_rejected)),
       clock_(SystemClock::instance()),
       store_(config_.state, Store::Mode::owner, clock_),
       audit_(open_audit_log(config_, store_)),
@@ -25,7 +27,7 @@ Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode m
       runner_(io_, clock_),
       pipeline_(io_, config_, rules, store_, batch_, stats_, {clock_, timers_, files_, runner_}),
       outbox_(io_, store_, batch_, stats_, config_.notify, {.clock = clock_, .timers = timers_, .deliver = nullptr, .offload = nullptr}),
-      reloader_(config_, rules, pipeline_, outbox_, stats_),
+      reloader_(config_, rules, pipeline_, outbox_, stats_, store_, clock_),
       health_(clock_, timers_, stats_, config_.state),
       shutdown_(clock_, timers_, pipeline_, config_.shutdown_grace, [this] { stop_inputs(); }, [this] { finish(); }) {}
 
@@ -43,10 +45,20 @@ int Daemon::run() {
 int Daemon::start() {
   if (int rc = serve(); rc != kExitOk) return rc;
   batch_.on_committed = [this](std::size_t) { outbox_.poke(); };
+  reloader_.on_reloading = [this] {
+    if (hooks.on_reloading) hooks.on_reloading();
+  };
+  reloader_.on_reloaded = [this] {
+    if (hooks.on_reloaded) hooks.on_reloaded();
+  };
+  health_.add_degradation([this] { return reloader_.degraded(); });
   announce_start();
+  reloader_.start(std::move(rules_rejected_at_start_));
+  status("recovering");
   pipeline_.recover();
   if (watching()) start_watching();
   stats_.m.scans.labels({"startup"}).inc();
+  status("scanning " + config_.landing.string());
   pipeline_.scan(config_.landing);  // the start-up scan, in key order
   health_.on_heartbeat = [this] {
     if (hooks.on_heartbeat) hooks.on_heartbeat();
@@ -79,6 +91,20 @@ int Daemon::serve() {
   return kExitOk;
 }
 
+void Daemon::status(const std::string& what) {
+  if (hooks.on_status) hooks.on_status(what);
+}
+
+std::string Daemon::status_line() const {
+  const auto& rules = *reloader_.rules();
+  std::string s = (watching() ? "watching " : "scanning ") + config_.landing.string() + ": " +
+                  std::to_string(rules.rules.size()) + (rules.rules.size() == 1 ? " rule, " : " rules, ") +
+                  std::to_string(pipeline_.running()) + (pipeline_.running() == 1 ? " job running" : " jobs running");
+  if (shutdown_.stopping()) s = "stopping: " + std::to_string(pipeline_.running()) + " job(s) still running";
+  if (auto why = reloader_.degraded()) s += "; degraded: " + *why;
+  return s;
+}
+
 bool Daemon::step() { return io_.run_one() > 0; }
 
 std::size_t Daemon::run_until_idle() {
@@ -106,7 +132,7 @@ void Daemon::start_watching() {
   rules_watcher_->start();
 }
 
-// SIGTERM/SIGINT drain and stop; SIGHUP reloads the rules.
+// SIGTERM/SIGINT drain and stop; SIGHUP reloads the config and the rules (daemon/reload.h).
 void Daemon::handle_signals() {
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;

@@ -8,9 +8,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "base/timers.h"
 #include "daemon/health.h"
+#include "daemon/kept_rules.h"
 #include "daemon/landing_watch.h"
 #include "daemon/reload.h"
 #include "daemon/shutdown.h"
@@ -38,8 +41,11 @@ inline constexpr int kExitRuntime = 70;
 
 // Hooks for the service manager (systemd sd_notify): called on the loop thread.
 struct DaemonHooks {
+  std::function<void(const std::string&)> on_status;  // what start-up is doing ("recovering"), for STATUS=
   std::function<void()> on_ready;      // recovery and the start-up scan are done, watching
   std::function<void()> on_heartbeat;  // every second while the loop turns (WATCHDOG=1)
+  std::function<void()> on_reloading;  // a reload begins (RELOADING=1)
+  std::function<void()> on_reloaded;  // it is applied or rejected (READY=1)
   std::function<void()> on_stopping;   // shutdown has begun (STOPPING=1)
 };
 
@@ -47,7 +53,10 @@ class Daemon {
  public:
   // Opens the store (the caller holds the state's owner lock) and wires every part. Throws
   // sql::StoreError or std::runtime_error (naming the file) when the state cannot be opened.
-  Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode mode);
+  // `rules_rejected`: the rules on disk were invalid and `rules` are the last good ones kept in
+  // the store (daemon/kept_rules.h): the daemon runs degraded and says so.
+  Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode mode,
+         std::optional<RulesRejection> rules_rejected = std::nullopt);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -61,19 +70,24 @@ class Daemon {
   std::size_t run_until_idle();
 
   DaemonHooks hooks;
+  // One line for the service manager's STATUS=: "watching /srv/landing: 3 rules, 2 jobs running"
+  // (and why it is degraded, when it is). On the loop thread.
+  std::string status_line() const;
 
  private:
   bool watching() const { return mode_ == DaemonMode::watch; }
   int serve();
   void announce_start();
+  void status(const std::string& what);
   void start_watching();
   void handle_signals();
   void finish_when_idle();
   void stop_inputs();
   void finish();
 
-  Config config_;
+  Config config_;  // in force: a reload updates the settings that apply live (daemon/reload.h)
   DaemonMode mode_;
+  std::optional<RulesRejection> rules_rejected_at_start_;
   const Clock& clock_;
   boost::asio::io_context io_{1};
   AsioTimers timers_{io_};

@@ -53,6 +53,8 @@ std::pair<bool, std::string> Health::check() const {
   if (::access(state_db_.c_str(), W_OK) != 0) return {false, "state DB not writable"};
   for (const auto& c : checks_)
     if (auto why = c()) return {false, *why};
+  for (const auto& c : degradations_)
+    if (auto why = c()) return {true, "degraded: " + *why};
   return {true, ""};
 }
 

@@ -31,8 +31,11 @@ class Health {
   // Beats every second on the loop; /healthz fails when the loop has not beaten for 5 s.
   void start_heartbeat();
   void add_check(Check check) { checks_.push_back(std::move(check)); }
+  // A degradation: working, but not as configured (e.g. the rules on disk rejected, the last good
+  // ones in force). /healthz still answers 200, with "degraded: why" as its body.
+  void add_degradation(Check check) { degradations_.push_back(std::move(check)); }
   void stop();
-  // (ok, why): what /healthz answers.
+  // (ok, why): what /healthz answers. ok with a non-empty why: degraded.
   std::pair<bool, std::string> check() const;
 
   std::function<void()> on_heartbeat;  // each beat, on the loop (e.g. sd_notify WATCHDOG=1)
@@ -43,7 +46,7 @@ class Health {
   PipelineStats& stats_;
   std::filesystem::path state_db_;
   std::atomic<int64_t> heartbeat_ms_{0};
-  std::vector<Check> checks_;
+  std::vector<Check> checks_, degradations_;
   Ticker heartbeat_;
   std::unique_ptr<metrics::HttpServer> server_;
 };

@@ -36,6 +36,7 @@ std::optional<RuleSet> reload_rules(const Config& config, Diagnostics& diags, st
   return load_rules(config.rules, **fresh, diags);
 }
 
+
 nlohmann::json describe_rules(const RuleSet& rules, const RuleSet* before) {
   nlohmann::json names = nlohmann::json::array();
   for (const auto& r : rules.rules) names.push_back(r.name);
@@ -62,29 +63,161 @@ nlohmann::json diagnostics_json(const Diagnostics& diags) {
   return {{"errors", errors}};
 }
 
-Reloader::Reloader(const Config& config, std::shared_ptr<const RuleSet> rules, Pipeline& pipeline,
-                   OutboxSender& outbox, PipelineStats& stats)
-    : config_(config), rules_(std::move(rules)), pipeline_(pipeline), outbox_(outbox), stats_(stats) {}
+namespace {
+std::string target_fingerprint(const NotifyTarget& t) {
+  nlohmann::json j = {{"timeout", t.timeout.count()}, {"max_attempts", t.max_attempts}, {"max_age", t.max_age.count()},
+                      {"backoff", {t.backoff.initial.count(), t.backoff.max.count()}}};
+  if (auto* w = std::get_if<WebhookTarget>(&t.kind)) j["webhook"] = {w->url, w->secret, w->headers};
+  if (auto* m = std::get_if<SmtpTarget>(&t.kind))
+    j["smtp"] = {m->url, static_cast<int>(m->tls), m->from, m->to, m->username, m->password};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool same_targets(const std::map<std::string, NotifyTarget>& a, const std::map<std::string, NotifyTarget>& b) {
+  if (a.size() != b.size()) return false;
+  for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib)
+    if (ia->first != ib->first || target_fingerprint(ia->second) != target_fingerprint(ib->second)) return false;
+  return true;
+}
+
+std::string s3_fingerprint(const std::optional<S3Config>& s3) {
+  if (!s3) return "";
+  return nlohmann::json({s3->listen, s3->access_key_id, s3->secret_access_key, s3->region, s3->fsync,
+                         s3->multipart_expiry.count()})
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string shown(const std::optional<std::string>& v) { return v ? *v : "(none)"; }
+std::string shown(const std::optional<std::filesystem::path>& p) { return p ? p->string() : "(none)"; }
+
+// "name (old -> new)" when they differ.
+template <class T>
+void compare(std::vector<std::string>& out, const char* name, const T& old_value, const T& new_value) {
+  if (old_value != new_value) out.push_back(std::string(name) + " (" + shown(old_value) + " -> " + shown(new_value) + ")");
+}
+void compare(std::vector<std::string>& out, const char* name, const std::filesystem::path& a,
+             const std::filesystem::path& b) {
+  if (a != b) out.push_back(std::string(name) + " (" + a.string() + " -> " + b.string() + ")");
+}
+void compare(std::vector<std::string>& out, const char* name, const std::string& a, const std::string& b) {
+  if (a != b) out.push_back(std::string(name) + " (" + a + " -> " + b + ")");
+}
+void compare(std::vector<std::string>& out, const char* name, Duration a, Duration b) {
+  if (a != b) out.push_back(std::string(name) + " (" + format_duration(a) + " -> " + format_duration(b) + ")");
+}
+void compare(std::vector<std::string>& out, const char* name, int a, int b) {
+  if (a != b) out.push_back(std::string(name) + " (" + std::to_string(a) + " -> " + std::to_string(b) + ")");
+}
+}  // namespace
+
+ConfigChanges apply_live_settings(Config& in_force, const Config& fresh) {
+  ConfigChanges c;
+  // Live: read on the loop from the config in force, or handed to their user by the Reloader.
+  compare(c.applied, "workers", in_force.workers, fresh.workers);
+  if (!same_targets(in_force.notify, fresh.notify)) c.applied.push_back("notify");
+  if (in_force.ignore != fresh.ignore) c.applied.push_back("ignore");
+  compare(c.applied, "log.level", in_force.log.level, fresh.log.level);
+  compare(c.applied, "shutdown_grace", in_force.shutdown_grace, fresh.shutdown_grace);
+  in_force.workers = fresh.workers;
+  in_force.notify = fresh.notify;
+  in_force.ignore = fresh.ignore;
+  in_force.log.level = fresh.log.level;
+  in_force.shutdown_grace = fresh.shutdown_grace;
+  // Fixed at start-up: open files, watches, listening sockets, other threads' copies.
+  auto& r = c.restart_needed;
+  compare(r, "landing", in_force.landing, fresh.landing);
+  compare(r, "archive", in_force.archive, fresh.archive);
+  compare(r, "quarantine", in_force.quarantine, fresh.quarantine);
+  compare(r, "state", in_force.state, fresh.state);
+  compare(r, "audit_log", in_force.audit_log, fresh.audit_log);
+  compare(r, "bucket", in_force.bucket, fresh.bucket);
+  compare(r, "rules", in_force.rules, fresh.rules);
+  compare(r, "reconcile", in_force.reconcile, fresh.reconcile);
+  compare(r, "metrics", in_force.metrics, fresh.metrics);
+  if (s3_fingerprint(in_force.s3) != s3_fingerprint(fresh.s3)) r.push_back("s3");
+  compare(r, "log.format", in_force.log.format, fresh.log.format);
+  return c;
+}
+
+Reloader::Reloader(Config& config, std::shared_ptr<const RuleSet> rules, Pipeline& pipeline, OutboxSender& outbox,
+                   PipelineStats& stats, Store& store, const Clock& clock)
+    : config_(config),
+      rules_(std::move(rules)),
+      pipeline_(pipeline),
+      outbox_(outbox),
+      stats_(stats),
+      store_(store),
+      clock_(clock) {}
+
+void Reloader::start(std::optional<RulesRejection> rejected) {
+  if (!rejected) {
+    kept_at_ms_ = clock_.now_ms();
+    keep_rules(store_, *rules_, kept_at_ms_);
+    set_degraded(std::nullopt);
+    return;
+  }
+  kept_at_ms_ = rejected->running_kept_at_ms;
+  pipeline_.emit("rules.rejected", std::nullopt,
+                 {{"errors", rejected->errors}, {"in_force", "last good rules"}, {"kept_at", kept_at_ms_}});
+  stats_.m.rule_reloads.labels({"rejected"}).inc();
+  set_degraded(std::move(rejected));
+  spdlog::error("{}", *degraded());
+}
 
 void Reloader::reload() {
+  if (on_reloading) on_reloading();
   Diagnostics d;
   std::optional<Config> fresh;
   auto next = reload_rules(config_, d, &fresh);
   if (!next) {
-    pipeline_.emit("rules.rejected", std::nullopt, diagnostics_json(d));
+    auto errors = diagnostics_json(d);
+    pipeline_.emit("rules.rejected", std::nullopt, errors);
     stats_.m.rule_reloads.labels({"rejected"}).inc();
     spdlog::error("rules rejected, the previous rules stay in force:\n{}", d.str());
+    set_degraded(RulesRejection{clock_.now_ms(), errors["errors"].get<std::vector<std::string>>(), kept_at_ms_});
+    if (on_reloaded) on_reloaded();
     return;
   }
   auto before = rules_;
   rules_ = std::make_shared<const RuleSet>(std::move(*next));
+  auto changes = apply_live_settings(config_, *fresh);
   pipeline_.set_rules(rules_);
-  pipeline_.set_workers(fresh->workers);
-  outbox_.set_targets(fresh->notify);
-  pipeline_.emit("rules.loaded", std::nullopt, describe_rules(*rules_, before.get()));
+  pipeline_.set_workers(config_.workers);
+  pipeline_.set_ignore(config_.ignore);
+  outbox_.set_targets(config_.notify);
+  spdlog::set_level(spdlog::level::from_str(config_.log.level));
+  kept_at_ms_ = clock_.now_ms();
+  keep_rules(store_, *rules_, kept_at_ms_);
+  set_degraded(std::nullopt);
+  auto detail = describe_rules(*rules_, before.get());
+  detail["config"] = {{"applied", changes.applied}, {"restart_needed", changes.restart_needed}};
+  pipeline_.emit("rules.loaded", std::nullopt, detail);
   stats_.m.rule_reloads.labels({"loaded"}).inc();
   stats_.m.rules_loaded.set(static_cast<double>(rules_->rules.size()));
   spdlog::info("rules reloaded: {} rule(s)", rules_->rules.size());
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  if (!changes.applied.empty()) spdlog::info("config reloaded: applied now: {}", join(changes.applied));
+  if (!changes.restart_needed.empty())
+    spdlog::warn("config changed but needs a restart to apply (the old values stay in force): {}",
+                 join(changes.restart_needed));
+  if (on_reloaded) on_reloaded();
+}
+
+std::optional<std::string> Reloader::degraded() const {
+  std::lock_guard lock(mu_);
+  return degraded_;
+}
+
+void Reloader::set_degraded(std::optional<RulesRejection> rejection) {
+  if (rejection) record_rules_rejected(store_, *rejection);
+  else clear_rules_rejected(store_);
+  auto stored = rejection ? rules_rejected(store_) : std::nullopt;  // keeps the first `since`
+  std::lock_guard lock(mu_);
+  degraded_ = stored ? std::optional<std::string>(describe_rejection(*stored)) : std::nullopt;
 }
 
 }  // namespace hivehook

@@ -9,7 +9,7 @@ constexpr auto kPollEvery = std::chrono::milliseconds(20);
 constexpr auto kKillGrace = std::chrono::seconds(2);  // SIGTERM, then SIGKILL after this
 }  // namespace
 
-Shutdown::Shutdown(const Clock& clock, Timers& timers, Pipeline& pipeline, Duration grace,
+Shutdown::Shutdown(const Clock& clock, Timers& timers, Pipeline& pipeline, const Duration& grace,
                    std::function<void()> stop_inputs, std::function<void()> finish)
     : clock_(clock),
       timers_(timers),

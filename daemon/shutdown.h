@@ -12,7 +12,8 @@ namespace hivehook {
 class Shutdown {
  public:
   // `stop_inputs`: stop watching and scanning. `finish`: the last writes, then leave the loop.
-  Shutdown(const Clock& clock, Timers& timers, Pipeline& pipeline, Duration grace, std::function<void()> stop_inputs,
+  // `grace` is read when stopping begins (a reload may change it): it must outlive this object.
+  Shutdown(const Clock& clock, Timers& timers, Pipeline& pipeline, const Duration& grace, std::function<void()> stop_inputs,
            std::function<void()> finish);
   // Starts stopping (once; later calls do nothing). `why`: "SIGTERM", "SIGINT", "scan done".
   void begin(const char* why);
@@ -24,7 +25,7 @@ class Shutdown {
   const Clock& clock_;
   Timers& timers_;
   Pipeline& pipeline_;
-  Duration grace_;
+  const Duration& grace_;
   std::function<void()> stop_inputs_, finish_;
   bool stopping_ = false;
   bool killed_ = false;

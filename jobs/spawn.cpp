@@ -63,6 +63,12 @@ bool set_nonblocking(int fd) {
   return flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
 }
 
+// The service manager's messages to the daemon (sd_notify(3), sd_watchdog_enabled(3)): a job that
+// inherited them could tell systemd the service is ready or alive in the daemon's name.
+bool service_manager_variable(std::string_view name) {
+  return name == "NOTIFY_SOCKET" || name == "WATCHDOG_USEC" || name == "WATCHDOG_PID";
+}
+
 // The daemon's own environment, parsed once: it does not change while the daemon runs, and
 // re-parsing it for every job showed in the spawn profile.
 const std::map<std::string, std::string>& daemon_environment() {
@@ -72,6 +78,7 @@ const std::map<std::string, std::string>& daemon_environment() {
       std::string_view entry(*e);
       auto eq = entry.find('=');
       if (eq == std::string_view::npos || eq == 0) continue;
+      if (service_manager_variable(entry.substr(0, eq))) continue;
       m.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
     }
     return m;

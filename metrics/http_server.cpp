@@ -187,7 +187,7 @@ std::string HttpServer::Impl::respond(const HttpParseResult& req) {
       return make_response(200, "text/plain; version=0.0.4; charset=utf-8", metrics(), head_only);
     if (h.path == "/healthz") {
       auto [ok, detail] = health();
-      if (ok) return make_response(200, kText, "ok\n", head_only);
+      if (ok) return make_response(200, kText, detail.empty() ? "ok\n" : one_line(detail) + "\n", head_only);
       return make_response(503, kText, one_line(detail.empty() ? "unhealthy" : detail) + "\n", head_only);
     }
   } catch (const std::exception& e) {

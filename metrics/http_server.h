@@ -19,7 +19,8 @@ using hivehook::parse_host_port;
 class HttpServer {
  public:
   using MetricsFn = std::function<std::string()>;                   // the exposition text
-  using HealthFn = std::function<std::pair<bool, std::string>()>;   // (ok, detail when not ok)
+  // (ok, detail): 200 "ok", or 200 with the detail when ok but degraded, or 503 with the detail.
+  using HealthFn = std::function<std::pair<bool, std::string>()>;
 
   struct Options {
     std::chrono::milliseconds read_timeout{5000};  // per connection, for the whole request head

@@ -58,6 +58,8 @@ class Pipeline {
   void set_rules(std::shared_ptr<const RuleSet> rules);
   const RuleSet& rules() const { return *rules_; }
   void set_workers(int workers);
+  // The `ignore` patterns (basename globs) for files discovered from now on (a reload).
+  void set_ignore(std::vector<std::string> patterns) { config_.ignore = std::move(patterns); }
 
   // Records an audit event in the current batch.
   void emit(std::string event, const std::optional<std::string>& key = std::nullopt,

@@ -1,7 +1,8 @@
 """`make install` and `make deb`, tested as an operator would use them, without touching this machine:
 the install tree (stripped binary, man pages, completion, systemd unit, example /etc/hivehook/), and
 the Debian package installed by dpkg into a scratch root (its postinst creating the hivehook user and
-folders there), then the daemon run from that root on the package's own config.
+folders there), then the daemon run from that root on the package's own config (telling READY=1 on
+a notify socket as under systemd), and the packaged ETL loading its PostgreSQL module.
 
 Run: cd tests/system && HIVEHOOK_BUILD_DIR=/path/to/build /usr/bin/python3 -m unittest -v test_package
 """
@@ -17,6 +18,7 @@ import urllib.request
 
 from harness import SOURCE, wait_until
 from test_notify import free_port
+from test_service import NotifySocket
 
 BUILD = pathlib.Path(os.environ.get("HIVEHOOK_BUILD_DIR", SOURCE / "build"))
 
@@ -55,8 +57,9 @@ class Install(unittest.TestCase):
         self.assertTrue((root / "share/hivehook/lambda_bootstrap.py").is_file())
         self.assertTrue((root / "share/hivehook/lambda/python/bootstrap.py").is_file())
         self.assertTrue((root / "share/hivehook/lambda/nodejs/bootstrap.mjs").is_file())
-        self.assertTrue((root / "share/hivehook/lambda/python/bootstrap.py").is_file())
-        self.assertTrue((root / "share/hivehook/lambda/nodejs/bootstrap.mjs").is_file())
+        for program in ("bin/hivehook-etl", "bin/hivehook-gen", "lib/hivehook/hivehook-etl-postgresql.so"):
+            self.assertTrue((root / program).is_file(), program)
+            self.assertFalse(has_symbols(root / program), f"{program} installed stripped")
         pages = sorted(p.name for p in (root / "share/man/man1").iterdir())
         self.assertIn("hivehook.1", pages)
         self.assertIn("hivehook-run.1", pages)
@@ -118,6 +121,29 @@ class DebianPackage(unittest.TestCase):
         self.assertEqual(sorted(conffiles), ["/etc/hivehook/hivehook.env", "/etc/hivehook/hivehook.yaml",
                                              "/etc/hivehook/rules/10-example.yaml"])
 
+    def test_runtime_files_are_in_the_package(self):
+        """What jobs need at run time: the Lambda bootstraps, the example's ETL and its PostgreSQL module."""
+        listing = run("dpkg-deb", "-c", self.deb).stdout
+        for path in ("./usr/bin/hivehook", "./usr/bin/hivehook-etl", "./usr/bin/hivehook-gen",
+                     "./usr/lib/hivehook/hivehook-etl-postgresql.so", "./usr/share/hivehook/lambda_bootstrap.py",
+                     "./usr/share/hivehook/lambda/python/bootstrap.py",
+                     "./usr/share/hivehook/lambda/nodejs/bootstrap.mjs",
+                     "./usr/lib/systemd/system/hivehook.service", "./usr/share/man/man1/hivehook-run.1.gz"):
+            self.assertRegex(listing, r"(?m) " + re.escape(path) + "$", path)
+
+    def test_packaged_etl_finds_its_postgresql_module(self):
+        """hivehook-etl from the scratch root loads <prefix>/lib/hivehook/hivehook-etl-postgresql.so: the
+        error is the refused connection, not a module it cannot load."""
+        self.assertEqual(self.dpkg.returncode, 0, self.dpkg.stdout + self.dpkg.stderr)
+        products = self.work / "p.csv"
+        products.write_text("product_id,product_name,category,price,supplier_id\nP1,Mug,Home,9.50,S1\n")
+        port = free_port()
+        r = run(self.root / "usr/bin/hivehook-etl", "dims", products, "--warehouse",
+                f"postgresql://nobody@127.0.0.1:{port}/x", env={"HIVEHOOK_ETL_POSTGRESQL_MODULE": ""})
+        self.assertNotEqual(r.returncode, 0)
+        self.assertNotIn("cannot load hivehook-etl-postgresql.so", r.stdout + r.stderr)
+        self.assertRegex(r.stdout + r.stderr, r"(?i)connect|refused")
+
     def test_dpkg_installs_it_and_postinst_creates_the_user_and_folders(self):
         self.assertEqual(self.dpkg.returncode, 0, self.dpkg.stdout + self.dpkg.stderr)
         status = (self.root / "var/lib/dpkg/status").read_text()
@@ -141,7 +167,8 @@ class DebianPackage(unittest.TestCase):
     def test_systemd_unit_verifies_and_rates_well(self):
         unit = self.root / "usr/lib/systemd/system/hivehook.service"
         text = unit.read_text()
-        for line in ("ExecStart=/usr/bin/hivehook run -c /etc/hivehook/hivehook.yaml",
+        for line in ("Type=notify", "WatchdogSec=", "NotifyAccess=main",
+                     "ExecStart=/usr/bin/hivehook run -c /etc/hivehook/hivehook.yaml",
                      "ExecReload=/bin/kill -HUP $MAINPID", "StateDirectory=hivehook", "ConfigurationDirectory=hivehook",
                      "EnvironmentFile=-/etc/hivehook/hivehook.env", "Restart=always", "RestartPreventExitStatus=2",
                      "User=hivehook"):
@@ -180,9 +207,18 @@ class DebianPackage(unittest.TestCase):
             os.chmod(self.work, 0o755)  # the hivehook user walks down to the scratch root
             os.chmod(root / "etc/hivehook/hivehook.yaml", 0o644)
         env = {k: v for k, v in os.environ.items() if not k.startswith("HIVEHOOK_")}
+        # As systemd runs the unit (Type=notify): READY=1 on the notify socket once it has started.
+        notify = NotifySocket()
+        self.addCleanup(notify.close)
+        os.chmod(notify.dir, 0o755)
+        os.chmod(notify.path, 0o777)
+        env["NOTIFY_SOCKET"] = notify.path
         log = open(self.work / "daemon.log", "wb")
         proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
         try:
+            wait_until(lambda: notify.index("READY", "1") is not None or proc.poll() is not None, timeout=60,
+                       message="READY=1")
+            self.assertIsNone(proc.poll(), (self.work / "daemon.log").read_text())
             url = f"http://127.0.0.1:{port}"
 
             def healthy():

@@ -1,13 +1,23 @@
 """hivehook under systemd, without systemd: what the unit relies on, tested on the real binary.
 Journald: with $JOURNAL_STREAM naming stderr, every log line starts with its syslog priority.
+sd_notify: with $NOTIFY_SOCKET naming a datagram socket this test reads (as systemd's is), the
+daemon says READY=1 after recovery and the start-up scan, WATCHDOG=1 from its loop, RELOADING=1 and
+READY=1 around a reload, STOPPING=1, and STATUS= lines; its jobs do not inherit the socket.
+The REPORT line: one log line per run end naming rule, key, outcome and duration.
+Exit codes: the unit's RestartPreventExitStatus= holds exactly the codes of usage and config errors.
 
 Run: cd tests/system && HIVEHOOK_BIN=/path/to/hivehook /usr/bin/python3 -m unittest -v test_service
 """
 import os
+import pathlib
 import re
+import signal
+import socket
+import subprocess
+import tempfile
 import unittest
 
-from harness import Deployment, wait_until
+from harness import BIN, SOURCE, Deployment, wait_until
 from test_notify import free_port
 
 RULES = """\
@@ -64,6 +74,165 @@ class Journald(unittest.TestCase):
         lines = self.run_daemon(journal=False)
         self.assertTrue(any(re.match(r"^\d{4}-\d\d-\d\d .*watching", l) for l in lines), lines)
         self.assertFalse(any(l.startswith("<") for l in lines), lines)
+
+
+class NotifySocket:
+    """A datagram socket standing in for systemd's notify socket; messages are kept in order."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="hivehook-notify-")
+        self.path = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.setblocking(False)
+        self.messages = []  # one dict per datagram: {"READY": "1", "STATUS": "..."}
+
+    def poll(self):
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except BlockingIOError:
+                return self.messages
+            fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+            self.messages.append(fields)
+
+    def index(self, key, value=None, after=-1):
+        """The first message after `after` carrying key (with value), or None."""
+        for i, m in enumerate(self.poll()):
+            if i > after and key in m and (value is None or m[key] == value):
+                return i
+        return None
+
+    def wait(self, key, value=None, after=-1, message=None):
+        wait_until(lambda: self.index(key, value, after) is not None, timeout=30,
+                   message=message or f"{key}={value} on the notify socket after #{after}: {self.messages}")
+        return self.index(key, value, after)
+
+    def close(self):
+        self.sock.close()
+        os.unlink(self.path)
+        os.rmdir(self.dir)
+
+
+class SystemdNotify(unittest.TestCase):
+    RULES = """\
+        rules:
+          - name: env-clean
+            match: {prefix: t/}
+            job: {command: [/bin/sh, -c, 'test -z "$NOTIFY_SOCKET$WATCHDOG_USEC$WATCHDOG_PID"']}
+        """
+
+    def setUp(self):
+        self.d = Deployment(self.RULES)
+        self.notify = NotifySocket()
+
+    def tearDown(self):
+        self.d.cleanup()
+        self.notify.close()
+
+    def start(self, **env):
+        self.d.start(env={"NOTIFY_SOCKET": self.notify.path, **env}, wait_ready=False)
+
+    def test_ready_after_recovery_and_the_startup_scan_then_watchdog_reload_and_stop(self):
+        d, n = self.d, self.notify
+        d.drop("t/before.csv")  # there before the daemon: found by the start-up scan
+        self.start(WATCHDOG_USEC="3000000")
+        ready = n.wait("READY", "1")
+        # What the daemon logged before it said READY=1: recovery, the scan that found the file.
+        log_at_ready = d.log.read_text()
+        self.assertIn("t/before.csv", log_at_ready)
+        self.assertIn("watching ", log_at_ready)
+        statuses = [m["STATUS"] for m in n.messages[:ready]]
+        self.assertIn("recovering", statuses)
+        self.assertTrue(any(s.startswith("scanning ") for s in statuses), statuses)
+        self.assertRegex(n.messages[ready]["STATUS"], r"^watching .*landing: 1 rule, \d+ jobs? running$")
+        # WATCHDOG=1 from the loop's heartbeat, again and again.
+        first = n.wait("WATCHDOG", "1", after=ready)
+        n.wait("WATCHDOG", "1", after=first)
+        # The job's environment holds none of the service manager's variables.
+        d.drop("t/after.csv")
+        wait_until(lambda: (d.archive / "t/after.csv").exists() and (d.archive / "t/before.csv").exists(),
+                   message="both archived (the job saw no NOTIFY_SOCKET)")
+        # A reload: RELOADING=1, then READY=1 again.
+        d.proc.send_signal(signal.SIGHUP)
+        reloading = n.wait("RELOADING", "1")
+        n.wait("READY", "1", after=reloading)
+        self.assertEqual(d.stop(), 0)
+        self.assertIsNotNone(n.index("STOPPING", "1", after=reloading), n.messages)
+
+    def test_no_watchdog_messages_unless_the_unit_asks(self):
+        """WATCHDOG_PID naming another process: the watchdog is not this daemon's (sd_watchdog_enabled)."""
+        d, n = self.d, self.notify
+        d.write_rules(self.RULES.replace("test -z", "sleep 2; test -z"))
+        self.start(WATCHDOG_USEC="1000000", WATCHDOG_PID="1")
+        n.wait("READY", "1")
+        d.drop("t/slow.csv")
+        # STATUS= changes only on a heartbeat once ready; each beat would send WATCHDOG=1 first.
+        n.wait("STATUS", "watching %s: 1 rule, 1 job running" % d.landing, message="a heartbeat's STATUS=")
+        self.assertIsNone(n.index("WATCHDOG"), n.messages)
+
+    def test_without_notify_socket_nothing_is_sent_and_it_runs(self):
+        d = self.d
+        d.start()
+        d.drop("t/a.csv")
+        wait_until(lambda: (d.archive / "t/a.csv").exists(), message="archived")
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(self.notify.poll(), [])
+
+
+class ReportLine(unittest.TestCase):
+    """One line per run end, as Lambda's REPORT line: rule, key, outcome, duration (and exit code)."""
+
+    def test_each_run_end_is_one_report_line(self):
+        self.d = d = Deployment("""\
+            rules:
+              - name: good
+                match: {prefix: t/}
+                job: {command: [/bin/true]}
+              - name: bad
+                match: {prefix: t/}
+                job: {command: [/bin/sh, -c, 'exit 3']}
+                retries: 1
+                backoff: {initial: 10ms, max: 10ms}
+            """)
+        self.addCleanup(d.cleanup)
+        d.start()
+        d.drop("t/a.csv")
+        wait_until(lambda: (d.quarantine / "t/a.csv").exists(), message="quarantined")
+        self.assertEqual(d.stop(), 0)
+        reports = [l for l in d.log.read_text().splitlines() if "REPORT" in l]
+        pattern = (r"\"t/a\.csv\": run started -> (?P<outcome>\w+) \| REPORT rule=(?P<rule>\S+) attempt=(?P<attempt>\d) "
+                   r"run_id=[0-9a-f-]{36} duration_ms=\d+ exit_code=(?P<code>\d+)$")
+        found = sorted((m["rule"], m["attempt"], m["outcome"], m["code"])
+                       for m in (re.search(pattern, l) for l in reports) if m)
+        self.assertEqual(found, [("bad", "1", "failed", "3"), ("bad", "2", "failed", "3"),
+                                 ("good", "1", "succeeded", "0")], reports)
+
+
+class ExitCodes(unittest.TestCase):
+    """Restart=always with RestartPreventExitStatus=: systemd restarts on every exit but usage and
+    config errors (a restart would only repeat them). The codes in the unit are the binary's."""
+
+    def unit(self):
+        return (SOURCE / "packaging/systemd/hivehook.service.in").read_text()
+
+    def test_unit_restarts_on_everything_but_exit_2(self):
+        unit = self.unit()
+        self.assertRegex(unit, r"(?m)^Restart=always$")
+        prevent = re.findall(r"(?m)^RestartPreventExitStatus=(.*)$", unit)
+        self.assertEqual(prevent, ["2"])
+
+    def test_usage_and_config_errors_exit_2(self):
+        d = Deployment("rules: []\n")
+        self.addCleanup(d.cleanup)
+        r = subprocess.run([BIN, "run", "--no-such-option"], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        r = subprocess.run([BIN, "bogus"], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        d.config.write_text(d.config.read_text() + "workers: many\n")
+        r = d.cli("run")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"workers", r.stderr)
 
 
 if __name__ == "__main__":
