@@ -428,8 +428,9 @@ def main():
     return 0
 
 
-def report(res, results_dir, quick):
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+def render_md(res, quick=False):
+    """The markdown report of one run's results (the JSON `report` saves): what docs/performance.md
+    and the README quote, line for line (tests/system/test_performance_doc.py checks them)."""
     s = res["sizes"]
     md = [f"# hivehook bench {res['started']}{' (quick sizes)' if quick else ''}", "",
           f"Machine: {res['machine']['nproc']} cores, kernel {res['machine']['kernel']}, load average "
@@ -452,7 +453,12 @@ def report(res, results_dir, quick):
                 md.append(f"| {r['tool']} | skipped: {r['skipped']} | | |")
             else:
                 md.append(f"| {r['tool']} | {r['wall_s']:.2f} | {r['rows_per_s']:,.0f} | {r['peak_rss_kb'] / 1024:.1f} |")
-    text = "\n".join(md) + "\n"
+    return "\n".join(md) + "\n"
+
+
+def report(res, results_dir, quick):
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    text = render_md(res, quick)
     print("\n" + text)
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / f"bench-{stamp}.json").write_text(json.dumps(res, indent=2) + "\n")
