@@ -128,7 +128,7 @@ class DebianPackage(unittest.TestCase):
                      "./usr/lib/hivehook/hivehook-etl-postgresql.so", "./usr/share/hivehook/lambda_bootstrap.py",
                      "./usr/share/hivehook/lambda/python/bootstrap.py",
                      "./usr/share/hivehook/lambda/nodejs/bootstrap.mjs",
-                     "./usr/lib/systemd/system/hivehook.service", "./usr/share/man/man1/hivehook-run.1.gz"):
+                     "./usr/lib/systemd/system/hivehook.service", "./usr/share/man/man1/hivehook-run.1"):
             self.assertRegex(listing, r"(?m) " + re.escape(path) + "$", path)
 
     def test_packaged_etl_finds_its_postgresql_module(self):

@@ -63,10 +63,15 @@ std::string body_of(const std::string& response) {
 struct Fixture {
   Registry registry;
   std::atomic<bool> healthy{true};
+  std::atomic<bool> degraded{false};
   HttpServer server;
   explicit Fixture(HttpServer::Options o = {})
       : server([this] { return registry.render_prometheus(); },
-               [this] { return std::make_pair(healthy.load(), std::string("store: database is locked")); }, o) {
+               [this] {
+                 if (!healthy) return std::make_pair(false, std::string("store: database is locked"));
+                 return std::make_pair(true, std::string(degraded ? "degraded: rules on disk rejected\nsee status" : ""));
+               },
+               o) {
     registry.counter("hivehook_test_total", "A test counter.").inc(7);
   }
 };
@@ -101,6 +106,15 @@ TEST(HttpServer, HealthzReportsOkAndUnhealthy) {
   std::string bad = exchange(f.server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(status_of(bad), 503) << bad;
   EXPECT_EQ(body_of(bad), "store: database is locked\n");
+}
+
+TEST(HttpServer, HealthzDegradedIsOkWithItsReasonOnOneLine) {
+  Fixture f;
+  ASSERT_EQ(f.server.start("127.0.0.1:0"), "");
+  f.degraded = true;
+  std::string resp = exchange(f.server.port(), "GET /healthz HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(status_of(resp), 200) << resp;
+  EXPECT_EQ(body_of(resp), "degraded: rules on disk rejected see status\n");
 }
 
 TEST(HttpServer, NotFoundMethodNotAllowedAndBadRequests) {
