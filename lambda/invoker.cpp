@@ -7,13 +7,13 @@
 namespace hivehook::lambda {
 namespace {
 
-// Does `pool` run the function `rule` describes now (same code, runtime, settings, environment)?
-bool same_function(const WarmPool& pool, const Rule& rule, int size) {
+// Does `pool` run the function `job` describes (same code, runtime, settings, environment)?
+bool same_function(const WarmPool& pool, const JobSpec& job, int size) {
   const PoolSettings& s = pool.settings();
   const auto& a = std::get<LambdaJob>(s.job.kind);
-  const auto* b = std::get_if<LambdaJob>(&rule.job.kind);
+  const auto* b = std::get_if<LambdaJob>(&job.kind);
   return b && a.handler == b->handler && a.code == b->code && a.runtime == b->runtime && a.python == b->python &&
-         a.memory_mb == b->memory_mb && a.warm_idle == b->warm_idle && s.max == size && s.job.env == rule.job.env;
+         a.memory_mb == b->memory_mb && a.warm_idle == b->warm_idle && s.max == size && s.job.env == job.env;
 }
 
 }  // namespace
@@ -23,20 +23,19 @@ Invoker::Invoker(boost::asio::io_context& io, LocalAws aws, int workers)
 
 Invoker::~Invoker() { *alive_ = false; }
 
-int Invoker::pool_size(const Rule& rule, int workers) {
-  const auto* l = std::get_if<LambdaJob>(&rule.job.kind);
+int Invoker::pool_size(const JobSpec& job, int workers) {
+  const auto* l = std::get_if<LambdaJob>(&job.kind);
   if (l && l->warm_max > 0) return l->warm_max;
-  if (rule.concurrency > 0) return rule.concurrency;
-  return std::max(1, workers);
+  return std::max(1, workers);  // a rule's concurrency bounds it too: environments start only when all are busy
 }
 
-std::unique_ptr<WarmPool> Invoker::make_pool(const Rule& rule) {
+std::unique_ptr<WarmPool> Invoker::make_pool(const std::string& name, const JobSpec& job) {
   PoolSettings s;
-  s.job = rule.job;
-  s.function_name = rule.name;
+  s.job = job;
+  s.function_name = name;
   s.aws = aws_;
-  s.max = pool_size(rule, workers_);
-  s.idle = std::get<LambdaJob>(rule.job.kind).warm_idle;
+  s.max = pool_size(job, workers_);
+  s.idle = std::get<LambdaJob>(job.kind).warm_idle;
   return std::make_unique<WarmPool>(io_, std::move(s));
 }
 
@@ -56,17 +55,23 @@ void Invoker::retire(std::unique_ptr<WarmPool> pool) {
   });
 }
 
-void Invoker::invoke(const Rule& rule, Invocation invocation) {
-  auto& pool = pools_[rule.name];
-  if (pool && !same_function(*pool, rule, pool_size(rule, workers_))) retire(std::move(pool));
-  if (!pool) pool = make_pool(rule);
+void Invoker::invoke(const std::string& name, const JobSpec& job, Invocation invocation) {
+  if (!std::holds_alternative<LambdaJob>(job.kind)) {
+    ProcessResult r;
+    r.error = "not a lambda job";
+    boost::asio::post(io_, [cb = std::move(invocation.on_done), r]() mutable { cb(std::move(r)); });
+    return;
+  }
+  auto& pool = pools_[name];
+  if (pool && !same_function(*pool, job, pool_size(job, workers_))) retire(std::move(pool));
+  if (!pool) pool = make_pool(name, job);
   pool->invoke(std::move(invocation));
 }
 
 void Invoker::set_rules(const RuleSet& rules) {
   for (auto it = pools_.begin(); it != pools_.end();) {
     const Rule* rule = rules.find(it->first);
-    if (rule && same_function(*it->second, *rule, pool_size(*rule, workers_))) {
+    if (rule && same_function(*it->second, rule->job, pool_size(rule->job, workers_))) {
       ++it;
       continue;
     }

@@ -25,14 +25,15 @@ class Invoker {
     std::size_t environments = 0;  // alive now
   };
 
-  // `workers`: the config's workers, the pool size of rules without warm.max or concurrency.
+  // `workers`: the config's workers, the pool size of rules without warm.max.
   Invoker(boost::asio::io_context& io, LocalAws aws, int workers);
   ~Invoker();  // every environment is killed
   Invoker(const Invoker&) = delete;
   Invoker& operator=(const Invoker&) = delete;
 
-  // Runs `invocation` in `rule`'s pool (rule.job.kind must hold a LambdaJob).
-  void invoke(const Rule& rule, Invocation invocation);
+  // Runs `invocation` in the pool of function `name` (a rule's name) running `job` (whose kind must
+  // hold a LambdaJob); a pool running another version of the function is retired first.
+  void invoke(const std::string& name, const JobSpec& job, Invocation invocation);
   // The rules in force now: pools of rules that are gone or whose function changed are retired.
   void set_rules(const RuleSet& rules);
   void set_workers(int workers) { workers_ = workers; }
@@ -43,11 +44,12 @@ class Invoker {
   // Shutdown: see WarmPool::terminate_all.
   void terminate_all(Duration grace);
 
-  // The warm.max a rule's pool gets: warm.max, else the rule's concurrency, else `workers`.
-  static int pool_size(const Rule& rule, int workers);
+  // The warm.max a rule's pool gets: warm.max, else `workers`. (A rule's concurrency bounds the
+  // environments it uses without being read: a pool starts one only when every other is busy.)
+  static int pool_size(const JobSpec& job, int workers);
 
  private:
-  std::unique_ptr<WarmPool> make_pool(const Rule& rule);
+  std::unique_ptr<WarmPool> make_pool(const std::string& name, const JobSpec& job);
   void retire(std::unique_ptr<WarmPool> pool);
 
   boost::asio::io_context& io_;

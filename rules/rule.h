@@ -30,7 +30,7 @@ struct LambdaJob {
   std::string runtime = "python3";  // python3 | python3.X | nodejs | nodejsNN.x | provided | provided.al2023 | provided.al2
   int memory_mb = 128;           // AWS_LAMBDA_FUNCTION_MEMORY_SIZE (not enforced)
   std::filesystem::path python;  // a Python interpreter (a virtualenv's bin/python); empty: by runtime
-  int warm_max = 0;              // most environments at once; 0: the rule's concurrency, else workers
+  int warm_max = 0;              // most environments at once; 0: workers
   Duration warm_idle = std::chrono::minutes(5);  // an environment idle this long is stopped; 0: after each invocation
 };
 struct BuiltinJob {

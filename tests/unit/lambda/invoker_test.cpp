@@ -30,20 +30,18 @@ class InvokerTest : public ::testing::Test, public PoolHarness {
     i.payload = "{}";
     i.result_file = tmp / "res.json";
     i.on_done = [&](ProcessResult p) { out = std::move(p); };
-    inv.invoke(r, std::move(i));
+    inv.invoke(r.name, r.job, std::move(i));
     EXPECT_TRUE(pump_until(io, [&] { return out.has_value(); }));
     EXPECT_EQ(out->exit_code, 0) << out->error << out->stderr_tail;
     return nlohmann::json::parse(read_file(tmp / "res.json"))["count"];
   }
 };
 
-TEST_F(InvokerTest, PoolSizeFromWarmMaxElseConcurrencyElseWorkers) {
+TEST_F(InvokerTest, PoolSizeFromWarmMaxElseWorkers) {
   Rule r = rule("a", "lifecycle.count");
-  EXPECT_EQ(lambda::Invoker::pool_size(r, 4), 4);
-  r.concurrency = 2;
-  EXPECT_EQ(lambda::Invoker::pool_size(r, 4), 2);
+  EXPECT_EQ(lambda::Invoker::pool_size(r.job, 4), 4);
   std::get<LambdaJob>(r.job.kind).warm_max = 7;
-  EXPECT_EQ(lambda::Invoker::pool_size(r, 4), 7);
+  EXPECT_EQ(lambda::Invoker::pool_size(r.job, 4), 7);
 }
 
 TEST_F(InvokerTest, EachRuleKeepsItsEnvironmentAndAChangedFunctionStartsAfresh) {
