@@ -12,6 +12,17 @@ std::unique_ptr<AuditLog> open_audit_log(const Config& config, Store& store) {
   if (!config.audit_log) return nullptr;
   return std::make_unique<AuditLog>(*config.audit_log, store);
 }
+
+// The AWS that Lambda functions see: the S3 API's region and key, and its endpoint once it listens.
+lambda::LocalAws local_aws(const Config& config, std::string s3_endpoint) {
+  lambda::LocalAws aws;
+  if (!config.s3) return aws;
+  aws.region = config.s3->region;
+  aws.access_key_id = config.s3->access_key_id;
+  aws.secret_access_key = config.s3->secret_access_key;
+  aws.s3_endpoint = std::move(s3_endpoint);
+  return aws;
+}
 }  // namespace
 
 Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode mode,
@@ -25,7 +36,8 @@ Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode m
       batch_(io_, store_, audit_.get()),
       files_(config_.landing, config_.archive, config_.quarantine),
       runner_(io_, clock_),
-      pipeline_(io_, config_, rules, store_, batch_, stats_, {clock_, timers_, files_, runner_}),
+      lambda_(io_, local_aws(config_, ""), config_.workers),
+      pipeline_(io_, config_, rules, store_, batch_, stats_, {clock_, timers_, files_, runner_, &lambda_}),
       outbox_(io_, store_, batch_, stats_, config_.notify, {.clock = clock_, .timers = timers_, .deliver = nullptr, .offload = nullptr}),
       reloader_(config_, rules, pipeline_, outbox_, stats_, store_, clock_),
       health_(clock_, timers_, stats_, config_.state),
@@ -50,6 +62,10 @@ int Daemon::start() {
   };
   reloader_.on_reloaded = [this] {
     if (hooks.on_reloaded) hooks.on_reloaded();
+  };
+  reloader_.on_applied = [this](const RuleSet& rules) {
+    lambda_.set_workers(config_.workers);
+    lambda_.set_rules(rules);  // warm environments of changed or removed functions are retired
   };
   health_.add_degradation([this] { return reloader_.degraded(); });
   announce_start();
@@ -87,6 +103,8 @@ int Daemon::serve() {
       return kExitConfig;
     }
     spdlog::info("S3 API on {}", s3_->endpoint_url());
+    // Lambda functions reach it as AWS's SDKs would: AWS_ENDPOINT_URL_S3 and the configured key.
+    lambda_.set_aws(local_aws(config_, s3_->endpoint_url()));
   }
   return kExitOk;
 }

@@ -18,6 +18,7 @@
 #include "daemon/reload.h"
 #include "daemon/shutdown.h"
 #include "jobs/process_runner.h"
+#include "lambda/invoker.h"
 #include "pipeline/commit_batch.h"
 #include "pipeline/file_ops.h"
 #include "pipeline/outbox_sender.h"
@@ -96,7 +97,8 @@ class Daemon {
   CommitBatch batch_;
   PipelineStats stats_;
   LocalFileOps files_;
-  ProcessRunner runner_;
+  ProcessRunner runner_;   // command jobs: a child process per run
+  lambda::Invoker lambda_;  // lambda jobs: warm execution environments per rule, over the Runtime API
   Pipeline pipeline_;
   OutboxSender outbox_;
   Reloader reloader_;

@@ -18,7 +18,9 @@ std::string fingerprint(const Rule& r) {
   for (auto& [k, v] : r.match.partition) s << k << '=' << v << '\x1f';
   if (auto* c = std::get_if<CommandJob>(&r.job.kind))
     for (auto& a : c->argv) s << "argv:" << a << '\x1f';
-  if (auto* l = std::get_if<LambdaJob>(&r.job.kind)) s << "lambda:" << l->handler << l->code << l->runtime << l->memory_mb;
+  if (auto* l = std::get_if<LambdaJob>(&r.job.kind))
+    s << "lambda:" << l->handler << '\x1f' << l->code << '\x1f' << l->runtime << '\x1f' << l->memory_mb << '\x1f'
+      << l->python << '\x1f' << l->warm_max << '\x1f' << l->warm_idle.count() << '\x1f';
   if (auto* b = std::get_if<BuiltinJob>(&r.job.kind)) s << "builtin:" << b->name;
   for (auto& [k, v] : r.job.env) s << "env:" << k << '=' << v << '\x1f';
   s << r.job.cwd << '\x1f' << r.job.timeout.count() << '\x1f' << r.retries << '\x1f' << r.backoff.initial.count() << '\x1f'
@@ -185,6 +187,7 @@ void Reloader::reload() {
   pipeline_.set_workers(config_.workers);
   pipeline_.set_ignore(config_.ignore);
   outbox_.set_targets(config_.notify);
+  if (on_applied) on_applied(*rules_);
   spdlog::set_level(spdlog::level::from_str(config_.log.level));
   kept_at_ms_ = clock_.now_ms();
   keep_rules(store_, *rules_, kept_at_ms_);

@@ -61,6 +61,7 @@ class Reloader {
 
   std::function<void()> on_reloading;  // before a reload is read (sd_notify RELOADING=1)
   std::function<void()> on_reloaded;   // after it is applied or rejected (READY=1)
+  std::function<void(const RuleSet&)> on_applied;  // new rules in force (and the live settings applied)
 
  private:
   void set_degraded(std::optional<RulesRejection> rejection);

@@ -31,6 +31,8 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr auto kReapPollInterval = std::chrono::milliseconds(20);  // only without pidfd_open
 // AWS's ceiling when a function has no timeout of its own (15 minutes).
 constexpr auto kMaxTimeout = std::chrono::minutes(15);
+// The Init phase's limit (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib).
+constexpr Duration kInitLimit = std::chrono::seconds(10);
 
 ApiReply api_error(int status, const char* type, const std::string& message) {
   return {status, nlohmann::json{{"errorMessage", message}, {"errorType", type}}.dump()};
@@ -238,7 +240,7 @@ void ExecutionEnvironment::on_exited() {
       FunctionError fe;
       if (self->timed_out_) {
         r.timed_out = true;
-        fe = timeout_error(id, std::chrono::duration<double>(self->current_->timeout).count());
+        fe = timeout_error(id, std::chrono::duration<double>(self->timeout_limit_).count());
       } else if (self->init_error_) {
         r.exit_code = 1;
         fe = *self->init_error_;
@@ -267,26 +269,35 @@ void ExecutionEnvironment::assign(Invocation invocation) {
   timed_out_ = false;
   assigned_at_ = std::chrono::steady_clock::now();
   pipes_->idle_timer.cancel();
-  if (current_->timeout.count() > 0) {
-    pipes_->timeout_timer.expires_after(current_->timeout);
-    pipes_->timeout_timer.async_wait([self = shared_from_this()](error_code ec) {
-      if (ec || self->exited_ || !self->current_ || self->pipes_->ending) return;
-      self->timed_out_ = true;
-      spdlog::debug("lambda environment pid {}: invocation {} timed out: killing its process group", self->pid_,
-                    self->current_->request_id);
-      self->kill_group(SIGKILL);
-    });
-  }
+  // The function's timeout covers the Invoke phase, from delivery (deliver()). A cold environment
+  // first gets the Init phase's own limit: 10 s, or the function's timeout when longer (AWS retries
+  // an Init cut at 10 s within the function's timeout).
+  if (!initialised_) arm_timeout(std::max<Duration>(kInitLimit, current_->timeout));
   if (held_next_) deliver();
+}
+
+void ExecutionEnvironment::arm_timeout(Duration limit) {
+  timeout_limit_ = limit;
+  if (limit.count() <= 0) {
+    pipes_->timeout_timer.cancel();
+    return;
+  }
+  pipes_->timeout_timer.expires_after(limit);
+  pipes_->timeout_timer.async_wait([self = shared_from_this()](error_code ec) {
+    if (ec || self->exited_ || !self->current_ || self->pipes_->ending) return;
+    self->timed_out_ = true;
+    spdlog::debug("lambda environment pid {}: invocation {} timed out ({}): killing its process group", self->pid_,
+                  self->current_->request_id, self->delivered_ ? "invoke" : "init");
+    self->kill_group(SIGKILL);
+  });
 }
 
 void ExecutionEnvironment::deliver() {
   NextInvocation next;
   next.request_id = current_->request_id;
+  arm_timeout(current_->timeout);  // the Invoke phase starts now
   auto timeout = current_->timeout.count() > 0 ? current_->timeout : Duration(kMaxTimeout);
-  next.deadline_ms = unix_ms_now() - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         std::chrono::steady_clock::now() - assigned_at_).count() +
-                     timeout.count();
+  next.deadline_ms = unix_ms_now() + std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
   next.function_arn = spec_.function_arn;
   next.trace_id = new_trace_id();
   next.payload = current_->payload;

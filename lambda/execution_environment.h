@@ -65,7 +65,8 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   bool start(std::string* error);
 
   // Gives the environment its next invocation; it must be free (just started, or on_free was called).
-  // The timeout starts now.
+  // The invocation's timeout starts when the runtime receives it (GET /next); before that, a cold
+  // environment's init is limited to max(10 s, timeout), as Lambda's Init phase is.
   void assign(Invocation invocation);
   bool free() const { return !current_ && !exited_ && !stopping_; }
   bool exited() const { return exited_; }
@@ -97,6 +98,7 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   void on_exited();
   void kill_group(int sig);
   void deliver();
+  void arm_timeout(Duration limit);  // 0: none
   // Ends the current invocation: drains output, writes the result file, posts on_done.
   void finish(ProcessResult r, const nlohmann::json* document, const std::string* payload);
 
@@ -114,6 +116,7 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   std::optional<FunctionError> init_error_;
   std::optional<Invocation> current_;
   SteadyTime assigned_at_;
+  Duration timeout_limit_{0};  // of the timer armed last: what a timeout reports
   std::function<void(const NextInvocation&)> held_next_;
   std::uint64_t invocations_ = 0;
 };

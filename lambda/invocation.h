@@ -13,8 +13,9 @@ namespace hivehook::lambda {
 struct Invocation {
   std::string request_id;            // Lambda-Runtime-Aws-Request-Id (hivehook: the run id)
   std::string payload;               // the event, JSON (the S3 event notification)
-  Duration timeout{0};               // the function's timeout; 0: none. Counts from assignment to an
-                                     // environment (a cold start's init included), as Lambda-Runtime-Deadline-Ms says.
+  Duration timeout{0};               // the function's timeout; 0: none. Counts from the runtime's
+                                     // receipt of the event (the Invoke phase; Lambda-Runtime-Deadline-Ms
+                                     // says when it ends); a cold start's init has its own limit, max(10 s, timeout).
   std::filesystem::path result_file; // the response payload (or the error document) is written here; empty: not kept
   // Called once, posted on the pool's io_context. The outcome in the job contract's terms:
   //   response posted      exit_code 0

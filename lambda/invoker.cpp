@@ -68,6 +68,17 @@ void Invoker::invoke(const std::string& name, const JobSpec& job, Invocation inv
   pool->invoke(std::move(invocation));
 }
 
+ChildIdentity Invoker::start(JobRequest request, std::function<void(ProcessResult)> on_exit) {
+  Invocation inv;
+  inv.request_id = request.run_id;
+  inv.payload = std::move(request.process.stdin_data);
+  inv.timeout = request.process.timeout;
+  if (auto it = request.process.env.find("HIVEHOOK_RESULT"); it != request.process.env.end()) inv.result_file = it->second;
+  inv.on_done = std::move(on_exit);
+  invoke(request.rule, request.job, std::move(inv));
+  return {};
+}
+
 void Invoker::set_rules(const RuleSet& rules) {
   for (auto it = pools_.begin(); it != pools_.end();) {
     const Rule* rule = rules.find(it->first);

@@ -1,7 +1,8 @@
 // The Lambda functions of the rules in force: one warm pool per rule with a `lambda:` job, made on
 // the rule's first invocation, replaced (the old pool retired: idle environments stop, busy ones
 // finish) when the rule's function changes on a rules reload, dropped when the rule is gone.
-// This is what the pipeline dispatches lambda jobs to instead of starting a process per run.
+// It is the pipeline's JobRunner for `lambda:` jobs (PipelineSeams::lambda_runner): a JobRequest
+// becomes an Invocation of the function named by the request's rule, instead of a process per run.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "jobs/job_runner.h"
 #include "lambda/function_environment.h"
 #include "lambda/invocation.h"
 #include "lambda/warm_pool.h"
@@ -17,7 +19,7 @@
 
 namespace hivehook::lambda {
 
-class Invoker {
+class Invoker final : public JobRunner {
  public:
   struct Totals {
     std::uint64_t cold_starts = 0;
@@ -27,9 +29,17 @@ class Invoker {
 
   // `workers`: the config's workers, the pool size of rules without warm.max.
   Invoker(boost::asio::io_context& io, LocalAws aws, int workers);
-  ~Invoker();  // every environment is killed
+  ~Invoker() override;  // every environment is killed
   Invoker(const Invoker&) = delete;
   Invoker& operator=(const Invoker&) = delete;
+
+  // JobRunner: runs `request` as an invocation of function `request.rule` running `request.job`
+  // (a LambdaJob; anything else ends at once with spawned = false). The event is the request's
+  // stdin_data, the timeout its process.timeout, the request id its run_id, and the response (or
+  // error document) is written to the file its env names as HIVEHOOK_RESULT. Returns no identity
+  // (pid 0): the invocation may wait for an environment, and environments outlive runs.
+  ChildIdentity start(JobRequest request, std::function<void(ProcessResult)> on_exit) override;
+  std::size_t running() const override { return in_flight(); }
 
   // Runs `invocation` in the pool of function `name` (a rule's name) running `job` (whose kind must
   // hold a LambdaJob); a pool running another version of the function is retired first.
@@ -37,12 +47,14 @@ class Invoker {
   // The rules in force now: pools of rules that are gone or whose function changed are retired.
   void set_rules(const RuleSet& rules);
   void set_workers(int workers) { workers_ = workers; }
+  // The local AWS environments started from now on see (pools made before keep theirs).
+  void set_aws(LocalAws aws) { aws_ = std::move(aws); }
 
   // Invocations not yet ended (in environments or waiting for one).
   std::size_t in_flight() const;
   Totals totals() const;
   // Shutdown: see WarmPool::terminate_all.
-  void terminate_all(Duration grace);
+  void terminate_all(Duration grace) override;
 
   // The warm.max a rule's pool gets: warm.max, else `workers`. (A rule's concurrency bounds the
   // environments it uses without being read: a pool starts one only when every other is busy.)

@@ -10,6 +10,7 @@
 
 #include "base/executable.h"
 #include "rules/glob.h"
+#include "rules/lambda_function.h"
 #include "rules/schemas.h"
 
 namespace hivehook {
@@ -30,7 +31,6 @@ bool is_env_name(std::string_view s) {
   });
 }
 
-bool is_identifier(std::string_view s) { return is_env_name(s); }
 
 // Is `name` an executable file in one of $PATH's folders?
 bool on_path(const std::string& name) {
@@ -160,45 +160,110 @@ const Mapping<MatchSpec>& match_schema() {
   return m;
 }
 
+const Mapping<LambdaJob>& warm_schema() {
+  static const Mapping<LambdaJob> m{
+      .name = "warm",
+      .description = "How execution environments are kept warm (initialised once, reused one invocation at a time).",
+      .fields =
+          {
+              {.key = "max", .type = Type::integer, .default_text = "workers",
+               .description = "Most execution environments of this function at once (a rule's `concurrency` "
+                              "bounds them too); invocations beyond wait for a free one.",
+               .min = 1, .max = 1000, .set = [](LambdaJob& l, const Value& v, Reader&) { l.warm_max = int(v.num); }},
+              {.key = "idle", .type = Type::duration, .default_text = "5m",
+               .description = "An environment idle this long is stopped; `0` stops it after every invocation "
+                              "(one process per invocation).",
+               .min = 0, .max = 7 * 24 * 3'600'000,
+               .set = [](LambdaJob& l, const Value& v, Reader&) { l.warm_idle = v.dur; }},
+          },
+  };
+  return m;
+}
+
 const Mapping<LambdaJob>& lambda_schema() {
   static const Mapping<LambdaJob> m{
       .name = "lambda",
-      .description = "An unchanged AWS-style Python handler `def handler(event, context)`.",
+      .description = "An unchanged AWS Lambda function (Python, Node.js or a custom runtime's `bootstrap`), run "
+                     "in warm execution environments that hivehook serves the Lambda Runtime API to.",
       .fields =
           {
-              {.key = "handler", .required = true, .description = "`module.function` (as AWS Lambda).",
-               .check = [](const Value& v, Reader&) -> std::optional<std::string> {
-                 size_t dot = v.str.rfind('.');
-                 bool ok = dot != std::string::npos && is_identifier(v.str.substr(dot + 1));
-                 for (size_t start = 0; ok && start <= dot;) {
-                   size_t next = v.str.find('.', start);
-                   ok = is_identifier(v.str.substr(start, next - start));
-                   start = next + 1;
-                 }
-                 if (!ok) return "'handler' must be 'module.function' (e.g. etl.handler), not '" + v.str + "'";
-                 return std::nullopt;
-               },
+              {.key = "handler", .description =
+                   "Required except for `provided`. As AWS takes it: `module.function` for Python (`app.handler`, "
+                   "`src/hello_world/app.lambda_handler`, `src/hello_world.app.lambda_handler`), `file.function` "
+                   "for Node.js (`index.handler`, `src/app.handler`); any text for `provided` (given as `$_HANDLER`).",
+               .nonempty = true,
                .set = [](LambdaJob& l, const Value& v, Reader&) { l.handler = v.str; }},
               {.key = "code", .type = Type::path, .default_text = ". (the rules file's folder)",
-               .description = "Folder holding the handler's module, relative to the rules file.",
+               .description = "Folder holding the function's code (`LAMBDA_TASK_ROOT`), relative to the rules file.",
                .set = [](LambdaJob& l, const Value& v, Reader&) { l.code = v.str; }},
-              {.key = "runtime", .default_text = "python3", .description = "The interpreter.", .choices = {"python3"},
+              {.key = "runtime", .default_text = "python3",
+               .description = "`python3` or `python3.X` (hivehook's Python bootstrap), `nodejs` or `nodejsNN.x` "
+                              "(its Node.js bootstrap, `node` from PATH), `provided`, `provided.al2023` or "
+                              "`provided.al2` (the `bootstrap` executable in `code`, as on AWS).",
+               .check = [](const Value& v, Reader&) -> std::optional<std::string> {
+                 if (lambda_runtime_family(v.str)) return std::nullopt;
+                 return "unknown runtime '" + v.str + "' (python3, python3.X, nodejs, nodejsNN.x, provided, "
+                        "provided.al2023 or provided.al2)";
+               },
                .set = [](LambdaJob& l, const Value& v, Reader&) { l.runtime = v.str; }},
+              {.key = "python", .type = Type::path,
+               .description = "The Python interpreter, e.g. a virtualenv's `bin/python` (its packages are "
+                              "then importable); relative to the rules file. Default: `/usr/bin/python3` (or "
+                              "`/usr/bin/python3.X`), else the one on PATH.",
+               .set = [](LambdaJob& l, const Value& v, Reader&) { l.python = v.str; }},
               {.key = "memory_mb", .type = Type::integer, .default_text = "128",
-               .description = "Memory limit of the handler process, in MiB.", .min = 16, .max = 10240,
+               .description = "`AWS_LAMBDA_FUNCTION_MEMORY_SIZE` and the context's `memory_limit_in_mb` (not "
+                              "enforced).",
+               .min = 128, .max = 10240,
                .set = [](LambdaJob& l, const Value& v, Reader&) { l.memory_mb = int(v.num); }},
+              {.key = "warm", .type = Type::mapping, .default_text = "{idle: 5m}",
+               .description = "Warm execution environments.", .nested = "warm",
+               .set = [](LambdaJob& l, const Value& v, Reader& rd) { schema::parse_mapping(v.node, warm_schema(), l, rd); }},
           },
       .finish = [](LambdaJob& l, const YAML::Node& node, Reader& rd) {
-        YAML::Mark at = node["code"] ? node["code"].Mark() : node.Mark();
+        const auto family = *lambda_runtime_family(l.runtime);
+        auto mark_of = [&](const char* key) { return node[key] ? node[key].Mark() : node.Mark(); };
+        if (!l.python.empty() && family != LambdaRuntimeFamily::python) {
+          rd.error(mark_of("python"), "'python' applies only to a Python runtime, not '" + l.runtime + "'");
+          return;
+        }
+        if (l.handler.empty() && family != LambdaRuntimeFamily::provided) {
+          rd.error(node.Mark(), "missing required key 'handler' in lambda");
+          return;
+        }
+        if (auto problem = l.handler.empty() ? std::nullopt : lambda_handler_problem(family, l.handler)) {
+          rd.error(mark_of("handler"), *problem);
+          return;
+        }
         std::error_code ec;
+        if (!l.python.empty() && (::access(l.python.c_str(), X_OK) != 0 || fs::is_directory(l.python, ec)))
+          rd.warning(mark_of("python"), "python '" + display_path(l.python) + "' is not an executable file (yet)");
+        YAML::Mark at = mark_of("code");
         if (!fs::is_directory(l.code, ec)) {
           rd.error(at, "lambda code folder '" + display_path(l.code) + "' does not exist");
           return;
         }
-        std::string module = l.handler.substr(0, l.handler.rfind('.'));
-        std::replace(module.begin(), module.end(), '.', '/');
-        if (!fs::exists(l.code / (module + ".py"), ec) && !fs::exists(l.code / module / "__init__.py", ec))
-          rd.warning(at, "no '" + module + ".py' in lambda code folder '" + display_path(l.code) + "'");
+        const std::string module = lambda_handler_module_path(family, l.handler);
+        switch (family) {
+          case LambdaRuntimeFamily::python:
+            if (!fs::exists(l.code / (module + ".py"), ec) && !fs::exists(l.code / module / "__init__.py", ec))
+              rd.warning(at, "no '" + module + ".py' in lambda code folder '" + display_path(l.code) + "'");
+            break;
+          case LambdaRuntimeFamily::nodejs: {
+            bool found = false;
+            for (const char* ext : {".js", ".mjs", ".cjs"}) found = found || fs::exists(l.code / (module + ext), ec);
+            if (!found)
+              rd.warning(at, "no '" + module + ".js', '.mjs' or '.cjs' in lambda code folder '" +
+                                 display_path(l.code) + "'");
+            break;
+          }
+          case LambdaRuntimeFamily::provided: {
+            const fs::path bootstrap = l.code / "bootstrap";
+            if (::access(bootstrap.c_str(), X_OK) != 0 || fs::is_directory(bootstrap, ec))
+              rd.warning(at, "no executable 'bootstrap' in lambda code folder '" + display_path(l.code) + "' (yet)");
+            break;
+          }
+        }
       }};
   return m;
 }
@@ -215,7 +280,9 @@ const Mapping<JobSpec>& job_schema() {
                               "program is an absolute path or a bare name looked up on PATH.",
                .nonempty = true, .check = check_command,
                .set = [](JobSpec& j, const Value& v, Reader&) { j.kind = CommandJob{v.list}; }},
-              {.key = "lambda", .type = Type::mapping, .description = "A Python handler.", .nested = "lambda",
+              {.key = "lambda", .type = Type::mapping,
+               .description = "An AWS Lambda function (Python, Node.js or a custom runtime), kept warm.",
+               .nested = "lambda",
                .set = [](JobSpec& j, const Value& v, Reader& rd) {
                  LambdaJob l;
                  l.code = rd.base_dir();
@@ -378,7 +445,8 @@ std::vector<DocSection> rule_doc_sections() {
   };
   return {section("rules-file", rules_file_schema()), section("rule", rule_schema()),
           section("match", match_schema()),           section("job", job_schema()),
-          section("lambda", lambda_schema()),         section("on_success", on_success_schema()),
+          section("lambda", lambda_schema()),         section("warm", warm_schema()),
+          section("on_success", on_success_schema()),
           section("on_failure", on_failure_schema())};
 }
 

@@ -150,7 +150,7 @@ class Jobs(unittest.TestCase):
             self.assertEqual(env["HIVEHOOK_RULE"], "s3-handler")
             self.assertEqual(env["HIVEHOOK_RUN_ID"], run["run_id"])
             self.assertEqual(env["HIVEHOOK_ATTEMPT"], "1")
-            self.assertIn("HIVEHOOK_RESULT", env)
+            self.assertNotIn("HIVEHOOK_RESULT", env, "a Lambda handler's result is its return value")
             ctx = res["context"]
             self.assertEqual(ctx["function_name"], "s3-handler")
             self.assertEqual(ctx["aws_request_id"], run["run_id"])

@@ -85,6 +85,18 @@ TEST_F(PythonRuntime, TheTimeoutKillsTheEnvironmentsProcessGroupAndTheNextInvoca
   EXPECT_EQ(pool->counters().cold_starts, 2u);
 }
 
+TEST_F(PythonRuntime, InitLongerThanTheTimeoutIsNotCountedAgainstTheInvocation) {
+  // Lambda's function timeout covers the Invoke phase; Init has its own limit (10 s).
+  auto pool = make_pool("python", "slow_init.handler");
+  auto r = invoke(*pool, json::object(), 1s);
+  EXPECT_FALSE(r.timed_out) << r.error;
+  ASSERT_EQ(r.exit_code, 0) << r.error << r.stderr_tail;
+  EXPECT_NE(r.stdout_tail.find("slow init starting"), std::string::npos) << r.stdout_tail;
+  const int remaining = result()["remaining_ms"];
+  EXPECT_GT(remaining, 0) << "the deadline counts from the event's delivery, not from the environment's start";
+  EXPECT_LE(remaining, 1000);
+}
+
 TEST_F(PythonRuntime, AHandlerExitingTheProcessFailsWithItsCodeAndACrashRestartsTheEnvironment) {
   auto pool = make_pool("python", "lifecycle.exit_process");
   auto r = invoke(*pool, json{{"code", 65}});

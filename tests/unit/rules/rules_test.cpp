@@ -184,8 +184,9 @@ TEST_F(Rules, EveryValidationErrorInOneFile) {
                       "unknown notify target 'nobody' (defined targets: 'ops-hook' and 'ops-mail')"));
   EXPECT_TRUE(HasDiag(diags, f, 24, 26, "'action' must be 'quarantine' or 'keep', not 'archive'"));
   EXPECT_TRUE(HasDiag(diags, f, 25, 22, "'notify_each_run' must be true or false, not 'maybe'"));
-  EXPECT_TRUE(HasDiag(diags, f, 28, 29, "'handler' must be 'module.function' (e.g. etl.handler), not 'nodot'"));
-  EXPECT_TRUE(HasDiag(diags, f, 28, 64, "'runtime' must be 'python3', not 'python2' (did you mean 'python3'?)"));
+  EXPECT_TRUE(HasDiag(diags, f, 28, 64,
+                      "unknown runtime 'python2' (python3, python3.X, nodejs, nodejsNN.x, provided, provided.al2023 "
+                      "or provided.al2)"));
   EXPECT_TRUE(HasDiag(diags, f, 31, 21, "environment variable 'HH_NOPE' is not set"));
   EXPECT_TRUE(HasDiag(diags, f, 31, 41, "'1BAD' is not a valid environment variable name"));
   EXPECT_TRUE(HasDiag(diags, f, 31, 57,
@@ -194,7 +195,56 @@ TEST_F(Rules, EveryValidationErrorInOneFile) {
   EXPECT_TRUE(HasDiag(diags, f, 34, 20, "'command' must be a list of strings, not a single value"));
   EXPECT_TRUE(HasDiag(diags, f, 35, 14, "'retries' must be a whole number, not 'two'"));
   EXPECT_TRUE(HasDiag(diags, f, 36, 5, "rule must be a mapping of keys to values, not a single value"));
-  EXPECT_GE(error_count(diags), 28);
+  EXPECT_GE(error_count(diags), 27);
+}
+
+TEST_F(Rules, LambdaHandlerStringsAsAwsTakesThem) {
+  dir.mkdir("rules/fn/src/hello_world");
+  dir.write("rules/fn/src/hello_world/app.py", "def lambda_handler(e, c): pass\n");
+  dir.write("rules/fn/index.mjs", "export const handler = async () => 1;\n");
+  dir.write("rules/fn/bootstrap", "#!/bin/sh\n");
+  ::chmod((dir.path() / "rules/fn/bootstrap").c_str(), 0755);
+  auto rs = load(R"(rules:
+  - {name: sam-slash, match: {prefix: a/}, job: {lambda: {handler: src/hello_world/app.lambda_handler, code: fn}}}
+  - {name: sam-dot, match: {prefix: a/}, job: {lambda: {handler: src/hello_world.app.lambda_handler, code: fn, runtime: python3.11}}}
+  - {name: node, match: {prefix: a/}, job: {lambda: {handler: index.handler, code: fn, runtime: nodejs20.x}}}
+  - name: custom
+    match: {prefix: a/}
+    job: {lambda: {code: fn, runtime: provided.al2023, warm: {max: 3, idle: 30s}}}
+  - {name: venv, match: {prefix: a/}, job: {lambda: {handler: src/hello_world/app.lambda_handler, code: fn, python: /bin/sh}}}
+)");
+  ASSERT_TRUE(rs) << diags.str();
+  EXPECT_EQ(diags.str().find("warning"), std::string::npos) << diags.str();
+  EXPECT_EQ(std::get<LambdaJob>(rs->rules[1].job.kind).runtime, "python3.11");
+  const auto& custom = std::get<LambdaJob>(rs->rules[3].job.kind);
+  EXPECT_EQ(custom.warm_max, 3);
+  EXPECT_EQ(custom.warm_idle, Duration(30s));
+  EXPECT_EQ(std::get<LambdaJob>(rs->rules[0].job.kind).warm_max, 0) << "0: decided by concurrency/workers";
+  EXPECT_EQ(std::get<LambdaJob>(rs->rules[0].job.kind).warm_idle, Duration(5min));
+  EXPECT_EQ(std::get<LambdaJob>(rs->rules[4].job.kind).python, "/bin/sh");
+}
+
+TEST_F(Rules, LambdaHandlerAndRuntimeMistakes) {
+  dir.mkdir("rules/fn");
+  EXPECT_FALSE(load(R"(rules:
+  - {name: a, match: {prefix: a/}, job: {lambda: {handler: nodot, code: fn}}}
+  - {name: b, match: {prefix: a/}, job: {lambda: {handler: src/../x.handler, code: fn, runtime: nodejs}}}
+  - {name: c, match: {prefix: a/}, job: {lambda: {handler: app.handler, code: fn, runtime: nodejs, python: /usr/bin/python3}}}
+  - {name: d, match: {prefix: a/}, job: {lambda: {code: fn}}}
+  - {name: e, match: {prefix: a/}, job: {lambda: {handler: my-app.handler, code: fn}}}
+  - {name: f, match: {prefix: a/}, job: {lambda: {handler: a.b, code: fn, warm: {max: 0}}}}
+)"));
+  const std::string f = "r.yaml";
+  EXPECT_TRUE(HasDiag(diags, f, 2, 60,
+                      "'handler' must be 'module.function' (e.g. app.handler or src/hello_world/app.lambda_handler), "
+                      "not 'nodot'")) << diags.str();
+  EXPECT_TRUE(HasDiag(diags, f, 3, 60, "the file in handler 'src/../x.handler' must stay inside 'code'")) << diags.str();
+  EXPECT_TRUE(HasDiag(diags, f, 4, 108, "'python' applies only to a Python runtime, not 'nodejs'")) << diags.str();
+  EXPECT_TRUE(HasDiag(diags, f, 5, 50, "missing required key 'handler' in lambda")) << diags.str();
+  EXPECT_TRUE(HasDiag(diags, f, 6, 60,
+                      "the module in handler 'my-app.handler' must be Python identifiers joined by '.' or '/' (e.g. "
+                      "app.handler or src/hello_world/app.lambda_handler)")) << diags.str();
+  EXPECT_TRUE(HasDiag(diags, f, 7, 87, "'max' must be between 1 and 1000 (got 0)")) << diags.str();
 }
 
 TEST_F(Rules, LambdaCodeFolderMustExist) {
