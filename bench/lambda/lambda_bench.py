@@ -177,12 +177,19 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--latency-files", type=int, default=200)
     ap.add_argument("--pause-ms", type=float, default=10)
+    ap.add_argument("--only", help="comma-separated configurations: command,python-warm,python-cold,node-warm,node-cold")
     args = ap.parse_args()
+    only = set(args.only.split(",")) if args.only else None
     base = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-bench-lambda-"))
     n_lat = args.latency_files // (2 if args.quick else 1)
-    res = {}
+    now = datetime.datetime.now(datetime.timezone.utc)
+    res = {"_meta": {"when": now.isoformat(timespec="seconds"), "stamp": now.strftime("%Y%m%dT%H%M%SZ"),
+                     "cores": os.cpu_count(), "kernel": platform.release(), "load_before": os.getloadavg()[0],
+                     "workers": 4, "latency_files": n_lat, "pause_ms": args.pause_ms, "quick": args.quick}}
     try:
         for title, key, job, n_burst in configurations(args.stamp, args.quick):
+            if only is not None and key not in only:
+                continue
             log(f"-- {title}")
             d = Daemon(args.hivehook, base, key, job)
             try:
@@ -197,6 +204,7 @@ def main():
             log("   " + json.dumps(r))
     finally:
         shutil.rmtree(base, ignore_errors=True)
+    res["_meta"]["load_after"] = os.getloadavg()[0]
     report(res, pathlib.Path(args.results))
     return 0
 
@@ -205,15 +213,19 @@ def fmt(v, spec=".2f"):
     return "-" if v is None else format(v, spec)
 
 
-def report(res, results_dir):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    lines = [f"# hivehook Lambda bench {now.isoformat(timespec='seconds')}", "",
-             f"Machine: {os.cpu_count()} cores, kernel {platform.release()}, load average "
-             f"{os.getloadavg()[0]:.2f}. Daemon: workers 4 (up to 4 environments per function). Latency: "
-             "one file at a time (the next 10 ms after the previous handler started), rename -> handler start. Throughput: files renamed at once, "
+def render_md(res):
+    """The markdown table, ratios and goals of one saved run (its JSON as written by report())."""
+    m = res["_meta"]
+    lines = [f"# hivehook Lambda bench {m['when']}", "",
+             f"Machine: {m['cores']} cores, kernel {m['kernel']}, load average {m['load_before']:.2f} -> "
+             f"{m['load_after']:.2f}. Daemon: workers {m['workers']} (up to {m['workers']} environments per "
+             f"function). Latency: {m['latency_files']} files one at a time (the next {m['pause_ms']:g} ms after the "
+             "previous handler started), rename -> handler start. Throughput: files renamed at once, "
              "invocations/s until the last handler started.", "",
              "| job | latency p50 ms | p99 ms | invocations/s | files |", "|---|---|---|---|---|"]
     for key, r in res.items():
+        if key.startswith("_"):
+            continue
         if "error" in r:
             lines.append(f"| {r['title']} | error: {r['error'][:80]} | | | |")
             continue
@@ -238,14 +250,17 @@ def report(res, results_dir):
                 lines.append(f"- {lang} warm vs a command job: latency p50 {w['latency']['p50_ms']:.2f} vs "
                              f"{cmd['latency']['p50_ms']:.2f} ms, throughput {w['throughput']['per_s']:,.0f} vs "
                              f"{cmd['throughput']['per_s']:,.0f}/s")
-    text = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def report(res, results_dir):
+    text = render_md(res)
     print("\n" + text)
     results_dir.mkdir(parents=True, exist_ok=True)
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    stamp = res["_meta"]["stamp"]
     (results_dir / f"lambda-{stamp}.json").write_text(json.dumps(res, indent=2) + "\n")
     (results_dir / f"lambda-{stamp}.md").write_text(text)
     print(f"raw results: {results_dir / f'lambda-{stamp}.json'}")
-
 
 if __name__ == "__main__":
     sys.exit(main())

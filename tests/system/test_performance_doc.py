@@ -18,6 +18,8 @@ from harness import SOURCE
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(SOURCE / "bench"))
 import bench  # noqa: E402
+sys.path.insert(0, str(SOURCE / "bench" / "lambda"))
+import lambda_bench  # noqa: E402
 
 DOC = (SOURCE / "docs/performance.md").read_text()
 README = (SOURCE / "README.md").read_text()
@@ -25,7 +27,7 @@ RESULTS = SOURCE / "bench/results"
 
 
 def quoted(kind):
-    """The saved result of `kind` (bench, etl, s3) the page names as bench/results/<kind>-<stamp>.json."""
+    """The saved result of `kind` (bench, etl, s3, lambda) the page names as bench/results/<kind>-<stamp>.json."""
     names = sorted(set(re.findall(rf"bench/results/({kind}-\d{{8}}T\d{{6}}Z\.json)", DOC)))
     assert len(names) == 1, f"docs/performance.md should name exactly one bench/results/{kind}-*.json: {names}"
     path = RESULTS / names[0]
@@ -128,6 +130,28 @@ class S3(unittest.TestCase):
         self.assertIn(f"64 MiB multipart uploads {h[1]} vs {s[1]} MB/s", text)
         self.assertIn(f"of 1,000 files {h[2]} vs {s[2]} objects/s", text)
         self.assertIn(f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms", text)
+
+
+class Lambda(unittest.TestCase):
+    def setUp(self):
+        self.name, self.res = quoted("lambda")
+        self.lines = [l for l in lambda_bench.render_md(self.res).splitlines()[1:] if l.strip()]
+
+    def test_the_page_shows_the_run_line_for_line(self):
+        self.assertGreater(len(self.lines), 8)
+        for line in self.lines:
+            self.assertTrue(line in DOC, f"docs/performance.md lacks this line of {self.name}: {line}")
+
+    def test_the_readme_sentence(self):
+        text = " ".join(section(README, "Lambda —").split())
+        self.assertIn(f"bench/results/{self.name}", text)
+        for lang in ("python", "node"):
+            w, c = self.res[lang + "-warm"], self.res[lang + "-cold"]
+            tw, tc = w["throughput"]["per_s"], c["throughput"]["per_s"]
+            self.assertIn(f"{tw:,.0f} vs {tc:,.0f} invocations/s ({tw / tc:.1f}×)", text)
+            self.assertIn(f"p50 {w['latency']['p50_ms']:.1f} vs {c['latency']['p50_ms']:.1f} ms", text)
+        cmd = self.res["command"]
+        self.assertIn(f"a `command:` job's {cmd['latency']['p50_ms']:.1f} ms and {cmd['throughput']['per_s']:,.0f}/s", text)
 
 
 if __name__ == "__main__":
