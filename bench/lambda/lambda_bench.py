@@ -156,7 +156,7 @@ def configurations(stamp_bin, quick):
             " --function-name, bench, --timeout-ms, \"60000\", --memory-mb, \"128\"]\ntimeout: 60s\n")
     node = f"lambda: {{handler: stamp_handler.handler, code: {HANDLERS}, runtime: nodejs, warm: {{idle: %s}}}}\n" \
            "timeout: 60s\n"
-    scale = 0.5 if quick else 1.0
+    scale = 0.25 if quick else 1.0  # --quick: about a minute and a half in all
     out = [("command job (stamp.c, a process per file)", "command", f"command: [{stamp_bin}, \"@LOG@\", \"{{name}}\"]\n",
             int(2000 * scale))]
     out += [("python warm", "python-warm", py % "5m", int(4000 * scale)),
@@ -181,7 +181,7 @@ def main():
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
     base = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-bench-lambda-"))
-    n_lat = args.latency_files // (2 if args.quick else 1)
+    n_lat = args.latency_files // (5 if args.quick else 1)
     now = datetime.datetime.now(datetime.timezone.utc)
     res = {"_meta": {"when": now.isoformat(timespec="seconds"), "stamp": now.strftime("%Y%m%dT%H%M%SZ"),
                      "cores": os.cpu_count(), "kernel": platform.release(), "load_before": os.getloadavg()[0],

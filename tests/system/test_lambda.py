@@ -5,6 +5,7 @@ reading its object through the local S3 API."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import unittest
@@ -66,6 +67,55 @@ class Lambda(unittest.TestCase):
         self.assertEqual(sam["result"]["statusCode"], 200)
         out = d.cli("runs", "--output", "--rule", "counter", check=True).stdout.decode()
         self.assertIn("count handler saw c/file-3.csv", out)
+        self.assertEqual(d.stop(), 0)
+
+    def test_a_reload_keeps_an_unchanged_functions_environment_and_restarts_a_changed_one(self):
+        rules = """\
+            rules:
+              - name: counter
+                match: {{prefix: c/}}
+                concurrency: 1
+                job:
+                  lambda: {{handler: lifecycle.count, code: "{code}"}}
+                  env: {{SETTING: "{setting}"}}
+              - name: other
+                match: {{prefix: o/}}
+                job: {{command: [/bin/true]}}
+            """
+        self.d = d = Deployment(rules.format(code=DATA / "python", setting="one"))
+        d.start()
+
+        def run(key, n):
+            d.drop(key)
+            wait_until(lambda: d.count_objects("archived") == n, message=f"{key} archived")
+            (r,) = [r for r in self.runs("--rule", "counter") if r["key"] == key]
+            return r["result"]
+
+        def reload(text):
+            before = len(d.events("rules.loaded"))
+            d.write_rules(text)
+            d.proc.send_signal(signal.SIGHUP)
+            wait_until(lambda: len(d.events("rules.loaded")) > before, message="rules reloaded")
+
+        first, second = run("c/1.csv", 1), run("c/2.csv", 2)
+        self.assertEqual((first["count"], second["count"]), (1, 2))
+        # Another rule changes: the function's warm environment and its module state stay.
+        reload(rules.format(code=DATA / "python", setting="one").replace("/bin/true", "/bin/echo"))
+        third = run("c/3.csv", 3)
+        self.assertEqual((third["count"], third["pid"]), (3, first["pid"]))
+        # The function's own settings change: a new environment initialises the new function.
+        reload(rules.format(code=DATA / "python", setting="two"))
+        fourth = run("c/4.csv", 4)
+        self.assertEqual(fourth["count"], 1, "a changed function starts afresh")
+        self.assertNotEqual(fourth["pid"], first["pid"])
+        gone = lambda pid: subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0  # noqa: E731
+        wait_until(lambda: gone(first["pid"]), message="the old environment stopped")
+        # The rule is removed: its warm environment stops at once, not after warm.idle (5 min).
+        self.assertFalse(gone(fourth["pid"]))
+        reload(rules.format(code=DATA / "python", setting="two").split("              - name: counter")[0] +
+               "              - name: other\n                match: {prefix: o/}\n"
+               "                job: {command: [/bin/true]}\n")
+        wait_until(lambda: gone(fourth["pid"]), timeout=20, message="the removed function's environment stopped")
         self.assertEqual(d.stop(), 0)
 
     def test_errors_timeouts_crashes_and_init_failures_as_lambda_reports_them(self):
