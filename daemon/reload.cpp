@@ -219,6 +219,7 @@ void Reloader::set_degraded(std::optional<RulesRejection> rejection) {
   if (rejection) record_rules_rejected(store_, *rejection);
   else clear_rules_rejected(store_);
   auto stored = rejection ? rules_rejected(store_) : std::nullopt;  // keeps the first `since`
+  stats_.m.rules_degraded.set(stored ? 1.0 : 0.0);
   std::lock_guard lock(mu_);
   degraded_ = stored ? std::optional<std::string>(describe_rejection(*stored)) : std::nullopt;
 }

@@ -29,6 +29,8 @@ DaemonMetrics::DaemonMetrics(Registry& r)
       scans(r.counter_family("hivehook_scans_total", "Full scans of landing, by reason.", {"reason"})),
       rule_reloads(r.counter_family("hivehook_rules_reloads_total", "Rules reloads, by result.", {"result"})),
       rules_loaded(r.gauge("hivehook_rules_loaded", "Rules in force.")),
+      rules_degraded(r.gauge("hivehook_rules_degraded",
+                             "1 while the rules on disk are rejected and the last good rules run instead.")),
       start_time(r.gauge("hivehook_start_time_seconds", "When the daemon started, Unix seconds.")),
       build_info(r.gauge_family("hivehook_build_info", "Always 1; the version as a label.", {"version"})) {
   using namespace std::chrono;

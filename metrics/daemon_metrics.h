@@ -29,6 +29,7 @@ struct DaemonMetrics {
   Family<Counter>& scans;              // hivehook_scans_total{reason}: startup|overflow|reconcile|new_directory|manual
   Family<Counter>& rule_reloads;       // hivehook_rules_reloads_total{result}: loaded|rejected
   Gauge& rules_loaded;                 // hivehook_rules_loaded
+  Gauge& rules_degraded;               // hivehook_rules_degraded: 1 while the rules on disk are rejected
   // Process
   Gauge& start_time;                   // hivehook_start_time_seconds (set at construction)
   Family<Gauge>& build_info;           // hivehook_build_info{version} 1

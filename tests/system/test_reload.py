@@ -32,6 +32,12 @@ BROKEN = """\
     """
 
 
+def metric(port, name):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        m = re.search(rf"(?m)^{name} (\S+)$", r.read().decode())
+        return float(m.group(1)) if m else None
+
+
 def healthz(port):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
@@ -68,6 +74,7 @@ class LastGoodRules(unittest.TestCase):
         code, body = healthz(self.port)
         self.assertEqual(code, 200, "degraded, not down")
         self.assertRegex(body, r"^degraded: rules on disk rejected since ")
+        self.assertEqual(metric(self.port, "hivehook_rules_degraded"), 1)
         s = self.status()
         self.assertTrue(s["rules"]["degraded"], s)
         self.assertRegex(s["rules"]["errors"][0], r"rules\.yaml:\d+:\d+: ")
@@ -81,6 +88,7 @@ class LastGoodRules(unittest.TestCase):
         d.write_rules(GOOD.replace("archive-t", "archive-t2"))
         wait_until(lambda: healthz(self.port) == (200, "ok\n"), message="healthy again after the fix")
         self.assertFalse(self.status()["rules"]["degraded"])
+        self.assertEqual(metric(self.port, "hivehook_rules_degraded"), 0)
         self.assertRegex(d.cli("status", check=True).stdout.decode(), r"(?m)^rules: +the rules on disk are in force")
         self.assertEqual(d.stop(), 0)
 
