@@ -234,6 +234,16 @@ class ExitCodes(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn(b"workers", r.stderr)
 
+    def test_a_fault_that_may_clear_exits_70_and_is_restarted(self):
+        """landing is not a folder (a mount not up yet): not a config error the unit gives up on."""
+        d = Deployment("rules: []\n")
+        self.addCleanup(d.cleanup)
+        d.landing.rmdir()
+        d.landing.write_text("not a folder\n")
+        r = d.cli("run", timeout=60)
+        self.assertEqual(r.returncode, 70, r.stderr)
+        self.assertIn(str(d.landing).encode(), r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
