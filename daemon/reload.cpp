@@ -159,11 +159,15 @@ void Reloader::start(std::optional<RulesRejection> rejected) {
     return;
   }
   kept_at_ms_ = rejected->running_kept_at_ms;
+  const std::vector<std::string> rejected_errors = rejected->errors;
   pipeline_.emit("rules.rejected", std::nullopt,
                  {{"errors", rejected->errors}, {"in_force", "last good rules"}, {"kept_at", kept_at_ms_}});
   stats_.m.rule_reloads.labels({"rejected"}).inc();
   set_degraded(std::move(rejected));
-  spdlog::error("{}", *degraded());
+  // Every error in the log too (under journald each line keeps the error priority).
+  std::string lines;
+  for (const auto& e : rejected_errors) lines += "\n" + e;
+  spdlog::error("{}; the rules files' errors:{}", *degraded(), lines);
 }
 
 void Reloader::reload() {

@@ -68,6 +68,7 @@ class LastGoodRules(unittest.TestCase):
         self.assertRegex(log, r"rules\.yaml:\d+:\d+: ")
         self.assertRegex(log, r"rules on disk rejected since \S+ \(1 error; first: .*rules\.yaml:\d+:\d+: .*\); "
                               r"running the last good rules kept at \S+")
+        self.assertRegex(log, r"the rules files' errors:\n\S*rules\.yaml:\d+:\d+: ", "every error logged, not only on stderr")
         # The kept rules are the ones in force.
         d.drop("t/a.csv")
         wait_until(lambda: (d.archive / "t/a.csv").exists(), message="archived by the last good rules")
