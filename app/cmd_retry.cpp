@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "app/cli_support.h"
+#include "archive/mover.h"
 #include "store/queries.h"
 
 namespace hivehook::cli {
@@ -41,25 +42,24 @@ int run_retry(Globals& g, const RetryOptions& o) {
       todo.insert(todo.end(), found.begin(), found.end());
     }
   }
+  auto quarantine = Tree::open(config->quarantine);
+  auto landing = Tree::open(config->landing);
+  if (!quarantine || !landing) {
+    error(g) << (quarantine ? landing.message() : quarantine.message()) << "\n";
+    return kExitFailure;
+  }
   int moved = 0;
   for (const auto& obj : todo) {
     std::filesystem::path from = obj.final_path;
-    std::filesystem::path to = config->landing / obj.key;
-    std::error_code ec;
-    if (!std::filesystem::exists(from, ec)) {
-      error(g) << "" << from.string() << " is gone\n";
+    const std::string rel = std::filesystem::relative(from, config->quarantine).string();
+    // Beneath both trees, across filesystems too, never over a file that landed at the key meanwhile.
+    auto m = move_object(*quarantine, rel, *landing, obj.key, "");
+    if (!m.ok) {
+      error(g) << (m.source_missing ? from.string() + " is gone" : m.error) << "\n";
       rc = kExitFailure;
       continue;
     }
-    std::filesystem::create_directories(to.parent_path(), ec);
-    // RENAME_NOREPLACE: never clobber a file that landed at that key meanwhile.
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
-      error(g) << "cannot move " << from.string() << " to " << to.string() << ": "
-                << std::strerror(errno) << "\n";
-      rc = kExitFailure;
-      continue;
-    }
-    std::filesystem::remove(std::filesystem::path(from.string() + ".error.json"), ec);
+    (void)quarantine->unlink(rel + ".error.json");  // beneath quarantine too; already gone is fine
     std::cout << "retry: " << printable(obj.key) << "\n";
     ++moved;
   }

@@ -4,6 +4,7 @@
 
 #include "app/cli_support.h"
 #include "app/daemon.h"
+#include "rules/config.h"
 #include "store/queries.h"
 
 namespace hivehook::cli {
@@ -65,13 +66,20 @@ void add_run(CLI::App& app, Globals& g) {
            "are named in the log and keep their old value until a restart. An invalid edit is rejected whole.\n\n"
            "Under systemd (Type=notify) it reports READY=1 after recovery and the start-up scan, WATCHDOG=1 from "
            "its event loop, RELOADING=1 around a reload, and a STATUS= line.\n\n"
+           "A brand-new state DB beside an archive, quarantine or audit log that show an earlier one is refused "
+           "(a lost DB must not silently re-run everything still in landing) unless --new-state is given.\n\n"
            "Logs go to stderr (log.format: text or json; with syslog priorities under journald).",
        .exit_status = "0 stopped by a signal; 2 invalid config, invalid rules with --strict or with no last good "
-                      "rules kept, or another process owns the state DB; 70 a fatal fault at run time.",
-       .examples = "  hivehook run -c /etc/hivehook/hivehook.yaml\n  hivehook run --strict"});
-  auto strict = std::make_shared<bool>(false);
-  cmd->add_flag("--strict", *strict, "refuse to start when the rules on disk are invalid (no last good rules)");
-  cmd->callback([&g, strict] { g.exit_code = run_daemon(g.config, DaemonMode::watch, *strict); });
+                      "rules kept, another process owns the state DB, or the state DB is missing beside an earlier "
+                      "archive; 70 a fatal fault at run time (the message names the file), which a supervisor "
+                      "restarts.",
+       .examples = "  hivehook run -c /etc/hivehook/hivehook.yaml\n  hivehook run --strict\n"
+                   "  hivehook run --new-state   # after deliberately starting over"});
+  auto options = std::make_shared<DaemonOptions>();
+  cmd->add_flag("--strict", options->strict, "refuse to start when the rules on disk are invalid (no last good rules)");
+  cmd->add_flag("--new-state", options->new_state,
+                "start with a new, empty state DB although the archive or audit log show an earlier one");
+  cmd->callback([&g, options] { g.exit_code = run_daemon(g.config, *options); });
 }
 
 void add_scan(CLI::App& app, Globals& g) {
@@ -81,14 +89,28 @@ void add_scan(CLI::App& app, Globals& g) {
        .summary = "Process everything now in landing, wait for every run and notification, exit",
        .details = "The one-shot form of run, for cron or a CI step: recovery, one full scan of landing, every "
                   "matching job run (with its retries), every object moved and every notification sent or given "
-                  "up; then one summary line on stdout: objects decided, how long, and by final state.",
-       .exit_status = "0 every object succeeded; 1 any object failed; 2 invalid config or rules, or another "
-                      "process owns the state DB.",
+                  "up; then one summary line on stdout: objects decided, how long, and by final state.\n\n"
+                  "A file still open for writing is not processed until its writer closes it; scan waits up to "
+                  "--wait for that, then reports it as skipped.",
+       .exit_status = "0 every object succeeded; 1 any object failed, or a file was still being written after "
+                      "--wait; 2 invalid config or rules, or another process owns the state DB.",
        .examples = "  hivehook scan -c hivehook.yaml\n"
-                   "  scan: 8 objects in 1.20s (6.6/s): 7 archived, 1 quarantined"});
-  cmd->callback([&g] {
+                   "  scan: 8 objects in 1.20s (6.6/s): 7 archived, 1 quarantined\n"
+                   "  hivehook scan --wait 5m"});
+  auto options = std::make_shared<DaemonOptions>();
+  options->mode = DaemonMode::one_shot;
+  auto wait = std::make_shared<std::string>("60s");
+  cmd->add_option("--wait", *wait, "how long to wait for files still open for writing (default 60s)");
+  cmd->callback([&g, options, wait] {
+    auto d = parse_duration(*wait);
+    if (!d) {
+      error(g) << "--wait: invalid duration '" << *wait << "' (write e.g. 30s, 2m, 0)\n";
+      g.exit_code = kExitUsage;
+      return;
+    }
+    options->scan_wait = *d;
     int64_t started = wall_ms();
-    g.exit_code = run_daemon(g.config, DaemonMode::one_shot);
+    g.exit_code = run_daemon(g.config, *options);
     if (g.exit_code != kExitUsage) print_scan_summary(g, started, wall_ms());
   });
 }

@@ -46,7 +46,7 @@ int run_status(Globals& g, bool json) {
   out["now"] = {{"in_progress", now.in_progress},       {"left_in_landing", now.left_in_landing},
                 {"in_quarantine", now.in_quarantine},   {"running", now.running},
                 {"queued", now.queued},                 {"retry_wait", now.retry_wait},
-                {"outbox_pending", now.outbox_pending}};
+                {"outbox_pending", now.outbox_pending}, {"stuck", now.stuck}};
   out["totals"] = {{"objects", c.objects},
                    {"notifications", {{"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}}}};
   // Kept for scripts written against the first form of `status --json`.
@@ -73,6 +73,19 @@ int run_status(Globals& g, bool json) {
                         {"error", r.error}});
   }
   out["recent_failures"] = failures;
+  // Decided objects whose final move failed (disk full, read-only, permissions): retried with
+  // backoff, on every reconcile and after a restart (docs/runbook.md "A move that fails").
+  nlohmann::json stuck = nlohmann::json::array();
+  for (const auto& o : stuck_objects(*store, 20)) {
+    stuck.push_back({{"key", o.key}, {"action", o.action}, {"error", o.error}, {"attempts", o.move_attempts},
+                     {"failing_since", o.failed_since ? nlohmann::json(time_text(*o.failed_since)) : nlohmann::json(nullptr)}});
+  }
+  out["stuck"] = stuck;
+  // Files recorded once as ignored, with the reason (unreadable, too long a key, a symlink...).
+  nlohmann::json ignored = nlohmann::json::array();
+  for (const auto& o : ignored_objects(*store, 20))
+    ignored.push_back({{"key", o.key}, {"reason", o.error}, {"time", time_text(o.discovered_at)}});
+  out["ignored"] = ignored;
   if (json) {
     std::cout << safe_dump(out, 2) << "\n";
     return kExitOk;
@@ -89,6 +102,9 @@ int run_status(Globals& g, bool json) {
   std::cout << "now:      " << now.in_progress << " in landing being processed, " << now.in_quarantine
             << " in quarantine, " << now.running << " running, " << now.queued + now.retry_wait << " waiting ("
             << now.queued << " for a worker, " << now.retry_wait << " to retry)\n";
+  if (now.stuck > 0)
+    std::cout << "          " << plural(now.stuck, "object", "objects")
+              << " decided but not moved: the move failed and is being retried (see below)\n";
   if (now.left_in_landing > 0)
     std::cout << "          " << plural(now.left_in_landing, "key", "keys")
               << " left in landing on purpose (unmatched, or action keep)\n";
@@ -102,6 +118,19 @@ int run_status(Globals& g, bool json) {
     for (auto& d : dead)
       std::cout << "  " << d["time"].get<std::string>() << "  " << d["target"].get<std::string>() << "  "
                 << printable(d["key"].get<std::string>()) << "  " << d["last_error"].get<std::string>() << "\n";
+  }
+  if (!stuck.empty()) {
+    std::cout << "moves failing (retried with backoff):\n";
+    for (auto& s2 : stuck)
+      std::cout << "  " << (s2["failing_since"].is_null() ? std::string("?") : s2["failing_since"].get<std::string>())
+                << "  " << s2["action"].get<std::string>() << "  " << printable(s2["key"].get<std::string>()) << "  "
+                << s2["attempts"].get<int>() << " attempt(s)  " << s2["error"].get<std::string>() << "\n";
+  }
+  if (!ignored.empty()) {
+    std::cout << "ignored files (recorded once, never run):\n";
+    for (auto& i2 : ignored)
+      std::cout << "  " << i2["time"].get<std::string>() << "  " << printable(i2["key"].get<std::string>()) << "  "
+                << i2["reason"].get<std::string>() << "\n";
   }
   if (!failures.empty()) {
     std::cout << "recent failures:\n";
@@ -128,7 +157,8 @@ void add_status(CLI::App& app, Globals& g) {
                   "retry, notifications not yet delivered.\n\n"
                   "totals: every object by final state since the state DB was created (history: a quarantined "
                   "object that was retried still counts as quarantined there), notifications sent and given up; "
-                  "then dead notifications and the latest failed runs.\n\n"
+                  "then dead notifications, objects whose final move is failing (move_failed, retried with "
+                  "backoff), files recorded as ignored with the reason, and the latest failed runs.\n\n"
                   "Works while the daemon runs (the store is read, never written).",
        .exit_status = "0 printed (also when no state DB exists yet); 2 invalid config or an unreadable state DB.",
        .examples = "  hivehook status\n  hivehook status --json | jq .now"});

@@ -58,19 +58,47 @@ std::optional<RulesRejection> fall_back_to_kept_rules(Loaded& loaded) {
   auto errors = diagnostics_json(loaded.rule_diags)["errors"].get<std::vector<std::string>>();
   return RulesRejection{SystemClock::instance().now_ms(), std::move(errors), kept->kept_at_ms};
 }
+
+bool holds_a_file(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != decltype(it)(); it.increment(ec))
+    if (it->is_regular_file(ec)) return true;
+  return false;
+}
+
+// A lost state DB must not silently re-run everything still in landing: a brand-new store beside
+// an archive, a quarantine or an audit log that show an earlier one is refused unless asked for.
+std::optional<std::string> lost_state(const Config& c) {
+  std::error_code ec;
+  if (std::filesystem::exists(c.state, ec)) return std::nullopt;
+  std::string seen;
+  if (holds_a_file(c.archive)) seen = "the archive " + c.archive.string() + " holds files";
+  else if (holds_a_file(c.quarantine)) seen = "the quarantine " + c.quarantine.string() + " holds files";
+  else if (c.audit_log && std::filesystem::file_size(*c.audit_log, ec) > 0 && !ec)
+    seen = "the audit log " + c.audit_log->string() + " has events";
+  if (seen.empty()) return std::nullopt;
+  return "state DB " + c.state.string() + " does not exist, but " + seen +
+         ": an earlier state seems lost, and starting afresh would re-run everything still in landing. "
+         "Restore the DB, or start anew with `hivehook run --new-state`";
+}
 }  // namespace
 
-int run_daemon(const std::string& config_arg, DaemonMode mode, bool strict) {
+int run_daemon(const std::string& config_arg, const DaemonOptions& options) {
   auto loaded = load(config_arg);
   if (!loaded) return kExitConfig;
   const Config& config = loaded->config;
-  if (!loaded->rules && (strict || mode == DaemonMode::one_shot)) return kExitConfig;
+  if (!loaded->rules && (options.strict || options.mode == DaemonMode::one_shot)) return kExitConfig;
   setup_logging(config.log);
   std::signal(SIGPIPE, SIG_IGN);  // a job closing its stdin early must not kill the daemon
+  std::signal(SIGIO, SIG_IGN);    // a lease broken during the admission check must not either
   std::string lock_error;
-  auto lock = OwnerLock::acquire(config.state, mode == DaemonMode::one_shot ? "scan" : "run", &lock_error);
+  auto lock = OwnerLock::acquire(config.state, options.mode == DaemonMode::one_shot ? "scan" : "run", &lock_error);
   if (!lock) {
     std::cerr << "hivehook: " << lock_error << "\n";
+    return kExitConfig;
+  }
+  if (auto lost = lost_state(config); lost && !options.new_state) {
+    std::cerr << "hivehook: " << *lost << "\n";
     return kExitConfig;
   }
   std::optional<RulesRejection> rejected;
@@ -81,7 +109,7 @@ int run_daemon(const std::string& config_arg, DaemonMode mode, bool strict) {
   try {
     for (const auto& dir : {config.landing, config.archive, config.quarantine}) std::filesystem::create_directories(dir);
     SystemdNotifier systemd;
-    Daemon daemon(std::move(loaded->config), std::move(loaded->rules), mode, std::move(rejected));
+    Daemon daemon(std::move(loaded->config), std::move(loaded->rules), options, std::move(rejected));
     systemd.attach(daemon);
     return daemon.run();
   } catch (const std::exception& e) {

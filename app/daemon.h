@@ -7,11 +7,11 @@
 
 namespace hivehook {
 
-// Returns the process exit code: 0 ok, 1 some object failed (scan), 2 usage/config/ownership
-// error at start-up, 70 a fatal fault at run time (the message names the file concerned).
-// Invalid rules on disk: `run` starts with the last good rules kept in the store (degraded, and
-// saying so) unless `strict`; `scan` and `run --strict` refuse (2), as does `run` when no rules
-// were ever kept.
-int run_daemon(const std::string& config_arg, DaemonMode mode, bool strict = false);
+// Returns the process exit code: 0 ok, 1 some object failed or was skipped (scan), 2 usage,
+// config or ownership error at start-up, 70 a fatal fault at run time (the message names the file
+// concerned). Invalid rules on disk: `run` starts with the last good rules kept in the store
+// (degraded, and saying so) unless `options.strict`; `scan` and `run --strict` refuse (2), as does
+// `run` when no rules were ever kept.
+int run_daemon(const std::string& config_arg, const DaemonOptions& options);
 
 }  // namespace hivehook

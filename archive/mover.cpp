@@ -1,17 +1,12 @@
 #include "archive/mover.h"
 
 #include <fcntl.h>
-#include <stdio.h>  // renameat2, RENAME_NOREPLACE (glibc 2.28+)
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <spdlog/spdlog.h>
-#include <string_view>
 #include <vector>
-
-#include "base/unique_fd.h"
 
 // Paths are handed to the kernel as bytes: keys may hold newlines, quotes, non-UTF-8, a leading
 // '-'; nothing here goes through a shell.
@@ -25,77 +20,35 @@ namespace hivehook {
 
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr std::size_t kNameMax = 255;
 constexpr int kMaxCandidates = 100;
 
-std::string errno_text(int err) { return std::strerror(err); }
-
-std::string parent_of(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
+std::string parent_of(const std::string& key) {
+  auto slash = key.find_last_of('/');
+  return slash == std::string::npos ? std::string() : key.substr(0, slash);
 }
 
-std::string basename_of(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
+std::string basename_of(const std::string& key) {
+  auto slash = key.find_last_of('/');
+  return slash == std::string::npos ? key : key.substr(slash + 1);
 }
 
-// Keys must stay inside dest_root: no absolute keys, no "", "." or ".." segments, no NUL.
-bool valid_key(std::string_view key, std::string* error) {
-  auto fail = [&](const std::string& why) {
-    if (error) *error = "invalid key: " + why;
-    return false;
-  };
-  if (key.empty()) return fail("empty");
-  if (key.find('\0') != std::string_view::npos) return fail("contains a NUL byte");
-  if (key.front() == '/') return fail("absolute");
-  std::size_t start = 0;
-  while (true) {
-    std::size_t end = key.find('/', start);
-    std::string_view seg = key.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (seg.empty()) return fail("empty path segment");
-    if (seg == "." || seg == "..") return fail("'" + std::string(seg) + "' segment");
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return true;
+// "<name>~<suffix>" beside `key`, the name shortened so the result fits NAME_MAX.
+std::string suffixed(const std::string& key, std::string suffix) {
+  for (char& c : suffix)
+    if (c == '/' || c == '\0') c = '_';
+  if (suffix.empty()) suffix = "dup";
+  if (suffix.size() > 64) suffix.resize(64);
+  std::string name = basename_of(key);
+  const std::size_t room = kNameMax - suffix.size() - 1;
+  if (name.size() > room) name.resize(room);
+  const std::string dir = parent_of(key);
+  return (dir.empty() ? "" : dir + "/") + name + "~" + suffix;
 }
 
-std::string join(const fs::path& root, const std::string& key) {
-  std::string r = root.native();
-  if (r.empty()) r = ".";
-  if (r.back() != '/') r += '/';
-  return r + key;
-}
-
-// mkdir -p with mode 0755 (minus umask). A component that exists but is not a folder is an error.
-bool make_dirs(const std::string& dir, std::string* error) {
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return true;
-    *error = dir + " exists and is not a folder";
-    return false;
-  }
-  if (errno != ENOENT) {
-    *error = "cannot access " + dir + ": " + errno_text(errno);
-    return false;
-  }
-  const std::string parent = parent_of(dir);
-  if (parent != dir && !make_dirs(parent, error)) return false;
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    *error = "cannot create folder " + dir + ": " + errno_text(errno);
-    return false;
-  }
-  return true;
-}
-
-void fsync_dir(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd || ::fsync(fd.get()) != 0) spdlog::warn("fsync of folder {} failed: {}", dir, errno_text(errno));
+std::string candidate_name(const std::string& key, const std::string& suffix, int attempt) {
+  if (attempt == 0) return key;
+  return suffixed(key, attempt == 1 ? suffix : suffix + "-" + std::to_string(attempt));
 }
 
 bool read_full(int fd, char* buf, std::size_t want, std::size_t* got) {
@@ -125,271 +78,146 @@ bool write_full(int fd, const char* data, std::size_t size) {
   return true;
 }
 
-// True only when `b` is a regular file with exactly the bytes of `a` (size first, then content).
-bool same_content(const std::string& a, const std::string& b) {
-  UniqueFd fa(::open(a.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  UniqueFd fb(::open(b.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+// True only when `b` in `tb` is a regular file with exactly the bytes of `a` in `ta`.
+bool same_content(const Tree& ta, const std::string& a, const Tree& tb, const std::string& b) {
+  auto fa = ta.open_regular(a);
+  auto fb = tb.open_regular(b);
   if (!fa || !fb) return false;
   struct stat sa, sb;
-  if (::fstat(fa.get(), &sa) != 0 || ::fstat(fb.get(), &sb) != 0) return false;
-  if (!S_ISREG(sa.st_mode) || !S_ISREG(sb.st_mode) || sa.st_size != sb.st_size) return false;
+  if (::fstat(fa->get(), &sa) != 0 || ::fstat(fb->get(), &sb) != 0 || sa.st_size != sb.st_size) return false;
   std::vector<char> ba(64 * 1024), bb(64 * 1024);
   while (true) {
     std::size_t na = 0, nb = 0;
-    if (!read_full(fa.get(), ba.data(), ba.size(), &na) || !read_full(fb.get(), bb.data(), bb.size(), &nb)) return false;
+    if (!read_full(fa->get(), ba.data(), ba.size(), &na) || !read_full(fb->get(), bb.data(), bb.size(), &nb)) return false;
     if (na != nb || std::memcmp(ba.data(), bb.data(), na) != 0) return false;
     if (na < ba.size()) return true;
   }
 }
 
-// A temp file in the destination folder, unlinked unless committed.
-class TempFile {
- public:
-  bool create(const std::string& dir, std::string* error) {
-    std::string templ = (dir.back() == '/' ? dir : dir + "/") + ".hivehook-tmp-XXXXXX";
-    std::vector<char> buf(templ.begin(), templ.end());
-    buf.push_back('\0');
-    fd_.reset(::mkostemp(buf.data(), O_CLOEXEC));
-    if (!fd_) {
-      *error = "cannot create a temporary file in " + dir + ": " + errno_text(errno);
-      return false;
-    }
-    path_.assign(buf.data());
-    return true;
-  }
-  ~TempFile() {
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-  int fd() const { return fd_.get(); }
-  const std::string& path() const { return path_; }
-  void committed() { path_.clear(); }
-
- private:
-  UniqueFd fd_;
-  std::string path_;
-};
-
-// "<name>~<suffix>" beside `dest`, the name shortened so the result fits NAME_MAX.
-std::string suffixed(const std::string& dest, std::string suffix) {
-  for (char& c : suffix)
-    if (c == '/' || c == '\0') c = '_';
-  if (suffix.empty()) suffix = "dup";
-  if (suffix.size() > 64) suffix.resize(64);
-  std::string name = basename_of(dest);
-  const std::size_t room = kNameMax - suffix.size() - 1;
-  if (name.size() > room) name.resize(room);
-  return parent_of(dest) + "/" + name + "~" + suffix;
-}
-
-enum class Placed { ok, exists, cross_device, source_gone, failed };
-
-// rename(2) without replacing: renameat2(RENAME_NOREPLACE), or link+unlink on filesystems that do
-// not support the flag. Either way an existing destination is never clobbered.
-Placed rename_noreplace(const std::string& from, const std::string& to, std::string* error) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return Placed::ok;
-  int err = errno;
-  if (err == EINVAL || err == ENOSYS) {
-    if (::link(from.c_str(), to.c_str()) == 0) {
-      ::unlink(from.c_str());
-      return Placed::ok;
-    }
-    err = errno;
-  }
-  switch (err) {
-    case EEXIST:
-    case ENOTEMPTY:
-    case EISDIR:
-      return Placed::exists;
-    case EXDEV:
-      return Placed::cross_device;
-    case ENOENT:
-      return Placed::source_gone;  // the caller checks which side is missing
-    default:
-      *error = "cannot move " + from + " to " + to + ": " + errno_text(err);
-      return Placed::failed;
-  }
-}
-
-// Across filesystems: copy into a temp file beside `to`, fsync it, then rename it into place
-// without replacing. The caller unlinks the source once the destination folder is fsync'ed.
-Placed copy_noreplace(const std::string& from, const std::string& to, std::string* error) {
-  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!in) {
-    if (errno == ENOENT) return Placed::source_gone;
-    *error = "cannot open " + from + ": " + errno_text(errno);
-    return Placed::failed;
-  }
-  struct stat st;
-  if (::fstat(in.get(), &st) != 0) {
-    *error = "cannot stat " + from + ": " + errno_text(errno);
-    return Placed::failed;
-  }
-  TempFile tmp;
-  if (!tmp.create(parent_of(to), error)) return Placed::failed;
-  std::vector<char> buf(128 * 1024);
-  while (true) {
-    std::size_t n = 0;
-    if (!read_full(in.get(), buf.data(), buf.size(), &n)) {
-      *error = "cannot read " + from + ": " + errno_text(errno);
-      return Placed::failed;
-    }
-    if (n > 0 && !write_full(tmp.fd(), buf.data(), n)) {
-      *error = "cannot write " + tmp.path() + ": " + errno_text(errno);
-      return Placed::failed;
-    }
-    if (n < buf.size()) break;
-  }
-  ::fchmod(tmp.fd(), st.st_mode & 07777);
-  const struct timespec times[2] = {st.st_atim, st.st_mtim};
-  ::futimens(tmp.fd(), times);  // keep the mtime, as mv does
-  if (::fsync(tmp.fd()) != 0) {
-    *error = "cannot fsync " + tmp.path() + ": " + errno_text(errno);
-    return Placed::failed;
-  }
-  Placed placed = rename_noreplace(tmp.path(), to, error);
-  if (placed == Placed::ok) tmp.committed();
-  if (placed == Placed::source_gone) {  // the temp file vanished under us
-    *error = "cannot move " + tmp.path() + " to " + to + ": " + errno_text(ENOENT);
-    return Placed::failed;
-  }
-  return placed;
-}
-
-MoveResult missing(const std::string& source) {
+MoveResult failure(const FsError& e) {
   MoveResult r;
-  r.source_missing = true;
-  r.error = source + " is no longer in landing";
+  r.error = e.message;
+  r.code = e.code;
   return r;
 }
 
-// What one placement attempt means for the move: done (a cross-filesystem copy has its source
-// removed once durable), already there (the source is a leftover of a crash), gone, or failed.
-MoveResult settle_placement(Placed placed, const std::string& source, const std::string& candidate,
-                            const std::string& dest_dir, bool cross_device, MoveResult result) {
-  switch (placed) {
-    case Placed::ok:
-      // Across filesystems the copy must be durable before the source goes. A same-filesystem
-      // rename needs no fsync here: the store committed the decision first, and recovery redoes
-      // a rename that a power loss undid (the object comes back as the same identity).
-      if (cross_device) fsync_dir(dest_dir);
-      if (cross_device && ::unlink(source.c_str()) != 0 && errno != ENOENT) {
-        result.error = "copied to " + candidate + " but cannot remove " + source + ": " + errno_text(errno);
-        return result;
-      }
-      break;
-    case Placed::exists:  // the same content: already moved (e.g. a crash between copy and unlink)
-      if (::unlink(source.c_str()) != 0 && errno != ENOENT) {
-        result.error = candidate + " already holds this object but cannot remove " + source + ": " + errno_text(errno);
-        return result;
-      }
-      break;
-    case Placed::source_gone:
-      if (::access(source.c_str(), F_OK) != 0) return missing(source);
-      result.error = "cannot move " + source + " to " + candidate + ": destination folder vanished";
-      return result;
-    case Placed::cross_device:
-    case Placed::failed:
-      return result;
+// The source could not be found: gone (ENOENT, ENOTDIR), or no longer beneath its tree (ELOOP: a
+// symlink now stands on its path). Anything else is a failure to retry.
+MoveResult source_failure(const FsError& e) {
+  MoveResult r = failure(e);
+  r.source_missing = e.code == ENOENT || e.code == ENOTDIR || e.code == ELOOP;
+  return r;
+}
+
+MoveResult success(const Tree& to, const std::string& key) {
+  MoveResult r;
+  r.ok = true;
+  r.final_key = key;
+  r.final_path = to.path_of(key);
+  return r;
+}
+
+// Across filesystems: the bytes, mode, owner and times of `key` in a temporary file published as
+// `dest` in `to` (never replacing). EEXIST when `dest` exists.
+FsStatus copy_across(const Tree& from, const std::string& key, const Tree& to, const std::string& dest) {
+  auto in = from.open_regular(key);
+  if (!in) return in.error();
+  struct stat st;
+  if (::fstat(in->get(), &st) != 0) return FsError{errno, "cannot stat " + from.path_of(key) + ": " + std::strerror(errno)};
+  auto tmp = TempFile::create(to, parent_of(dest), st.st_mode & 07777);
+  if (!tmp) return tmp.error();
+  std::vector<char> buf(128 * 1024);
+  for (std::size_t n = buf.size(); n == buf.size();) {
+    if (!read_full(in->get(), buf.data(), buf.size(), &n))
+      return FsError{errno, "cannot read " + from.path_of(key) + ": " + std::strerror(errno)};
+    if (n > 0 && !write_full(tmp->fd(), buf.data(), n))
+      return FsError{errno, "cannot write " + to.path_of(dest) + ": " + std::strerror(errno)};
   }
-  result.ok = true;
-  result.final_path = candidate;
-  return result;
+  if (::fchown(tmp->fd(), st.st_uid, st.st_gid) != 0 && errno != EPERM)  // as mv: kept where permitted
+    return FsError{errno, "cannot set the owner of " + to.path_of(dest) + ": " + std::strerror(errno)};
+  ::fchmod(tmp->fd(), st.st_mode & 07777);  // after fchown, which may clear set-id bits
+  const struct timespec times[2] = {st.st_atim, st.st_mtim};
+  ::futimens(tmp->fd(), times);
+  if (::fsync(tmp->fd()) != 0) return FsError{errno, "cannot fsync " + to.path_of(dest) + ": " + std::strerror(errno)};
+  return tmp->publish(dest, Replace::no);
+}
+
+// One placement attempt at `dest`: rename, or copy when the trees are on different filesystems.
+FsStatus place(const Tree& from, const std::string& key, const Tree& to, const std::string& dest, bool* across) {
+  if (!*across) {
+    auto st = from.rename(key, to, dest, Replace::no);
+    if (st.code() != EXDEV) return st;
+    *across = true;
+  }
+  auto st = copy_across(from, key, to, dest);
+  if (!st) return st;
+  if (auto synced = to.fsync_dir(parent_of(dest)); !synced) return synced;  // durable before the source goes
+  return from.unlink(key);
 }
 
 }  // namespace
 
-MoveResult move_object(const fs::path& source_path, const fs::path& dest_root, const std::string& key,
+std::string collision_name(const std::string& key, const std::string& suffix) { return suffixed(key, suffix); }
+
+MoveResult move_object(const Tree& from, const std::string& key, const Tree& to, const std::string& unique_suffix) {
+  return move_object(from, key, to, key, unique_suffix);
+}
+
+MoveResult move_object(const Tree& from, const std::string& key, const Tree& to, const std::string& dest_key,
                        const std::string& unique_suffix) {
-  MoveResult result;
-  const std::string source = source_path.native();
-  struct stat st;
-  if (::lstat(source.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return missing(source);
-    result.error = "cannot access " + source + ": " + errno_text(errno);
-    return result;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    result.error = source + " is not a regular file";
-    return result;
-  }
-  if (!valid_key(key, &result.error)) return result;
-  const std::string dest = join(dest_root, key);
-  const std::string dest_dir = parent_of(dest);
-  if (!make_dirs(dest_dir, &result.error)) return result;
-
-  bool cross_device = false;
-  for (int attempt = 0; attempt < kMaxCandidates; ++attempt) {
-    const std::string candidate = attempt == 0   ? dest
-                                  : attempt == 1 ? suffixed(dest, unique_suffix)
-                                                 : suffixed(dest, unique_suffix + "-" + std::to_string(attempt));
-    Placed placed = cross_device ? Placed::cross_device : rename_noreplace(source, candidate, &result.error);
-    if (placed == Placed::cross_device) {
-      cross_device = true;
-      placed = copy_noreplace(source, candidate, &result.error);
+  auto src = from.stat(key);
+  if (!src) return source_failure(src.error());
+  if (!S_ISREG(src->st_mode)) return failure(FsError{EINVAL, from.path_of(key) + " is not a regular file"});
+  if (auto made = to.make_dirs(parent_of(dest_key)); !made) return failure(made.error());
+  bool across = false;
+  const int candidates = unique_suffix.empty() ? 1 : kMaxCandidates;
+  for (int attempt = 0; attempt < candidates; ++attempt) {
+    const std::string dest = candidate_name(dest_key, unique_suffix, attempt);
+    auto placed = place(from, key, to, dest, &across);
+    if (placed) return success(to, dest);
+    if (placed.code() != EEXIST) {
+      // ENOENT names the source or the destination folder: tell them apart.
+      if (placed.code() == ENOENT) {
+        auto still = from.stat(key);
+        if (!still) return source_failure(still.error());
+      }
+      return failure(placed.error());
     }
-    if (placed == Placed::exists && !same_content(source, candidate)) continue;  // an earlier object: next name
-    return settle_placement(placed, source, candidate, dest_dir, cross_device, std::move(result));
+    if (!same_content(from, key, to, dest)) continue;  // a different earlier object: the next name
+    // Already moved (a crash between copy and unlink): the source is a leftover.
+    if (auto gone = from.unlink(key); !gone && gone.code() != ENOENT) return failure(gone.error());
+    return success(to, dest);
   }
-  result.error = "cannot find a free name for " + dest + " after " + std::to_string(kMaxCandidates) + " tries";
-  return result;
+  if (unique_suffix.empty()) return failure(FsError{EEXIST, "a different file is at " + to.path_of(dest_key) + " already"});
+  return failure(FsError{EEXIST, "cannot find a free name for " + to.path_of(dest_key) + " after " +
+                                     std::to_string(kMaxCandidates) + " tries"});
 }
 
-bool write_error_json(const fs::path& dest_root, const std::string& key, const std::string& json,
-                      std::string* error) {
-  std::string local;
-  std::string* err = error ? error : &local;
-  if (!valid_key(key, err)) return false;
-  const std::string path = join(dest_root, key) + ".error.json";
-  if (basename_of(path).size() > kNameMax) {
-    *err = "cannot write the error file for " + key + ": the name would exceed 255 bytes";
-    return false;
-  }
-  const std::string dir = parent_of(path);
-  if (!make_dirs(dir, err)) return false;
-  TempFile tmp;
-  if (!tmp.create(dir, err)) return false;
-  if (!write_full(tmp.fd(), json.data(), json.size()) || ::fchmod(tmp.fd(), 0644) != 0 || ::fsync(tmp.fd()) != 0) {
-    *err = "cannot write " + tmp.path() + ": " + errno_text(errno);
-    return false;
-  }
-  if (::rename(tmp.path().c_str(), path.c_str()) != 0) {
-    *err = "cannot rename " + tmp.path() + " to " + path + ": " + errno_text(errno);
-    return false;
-  }
-  tmp.committed();
-  fsync_dir(dir);
-  return true;
+FsStatus write_error_json(const Tree& tree, const std::string& key, const std::string& json, mode_t mode) {
+  const std::string name = key + ".error.json";
+  if (auto problem = relative_path_problem(name); !problem.empty())
+    return FsError{EINVAL, "cannot write the error file for " + key + ": " + problem};
+  if (basename_of(name).size() > kNameMax)
+    return FsError{ENAMETOOLONG, "cannot write the error file for " + tree.path_of(key) + ": the name would exceed 255 bytes"};
+  if (auto made = tree.make_dirs(parent_of(name)); !made) return made;
+  auto tmp = TempFile::create(tree, parent_of(name), mode & 0666);
+  if (!tmp) return tmp.error();
+  if (!write_full(tmp->fd(), json.data(), json.size()) || ::fchmod(tmp->fd(), mode & 0666) != 0 ||
+      ::fsync(tmp->fd()) != 0)
+    return FsError{errno, "cannot write " + tree.path_of(name) + ": " + std::strerror(errno)};
+  if (auto published = tmp->publish(name, Replace::yes); !published) return published;
+  return tree.fsync_dir(parent_of(name));
 }
 
-MoveResult delete_object(const fs::path& source_path) {
-  MoveResult result;
-  const std::string source = source_path.native();
-  struct stat st;
-  if (::lstat(source.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) {
-      result.ok = true;  // already gone: the delete action's goal holds
-      result.source_missing = true;
-      return result;
-    }
-    result.error = "cannot access " + source + ": " + errno_text(errno);
-    return result;
-  }
-  if (S_ISDIR(st.st_mode)) {
-    result.error = source + " is a folder, not an object";
-    return result;
-  }
-  if (::unlink(source.c_str()) != 0) {
-    if (errno == ENOENT) {
-      result.ok = true;
-      result.source_missing = true;
-      return result;
-    }
-    result.error = "cannot delete " + source + ": " + errno_text(errno);
-    return result;
-  }
-  fsync_dir(parent_of(source));
-  result.ok = true;
-  return result;
+MoveResult delete_object(const Tree& tree, const std::string& key) {
+  auto st = tree.stat(key);
+  if (!st) return source_failure(st.error());
+  if (S_ISDIR(st->st_mode)) return failure(FsError{EISDIR, tree.path_of(key) + " is a folder, not an object"});
+  if (auto gone = tree.unlink(key); !gone) return failure(gone.error());
+  (void)tree.fsync_dir(parent_of(key));  // best effort: the file is gone either way
+  MoveResult r;
+  r.ok = true;
+  return r;
 }
 
 }  // namespace hivehook

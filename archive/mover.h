@@ -1,36 +1,50 @@
-// Moving an object out of landing: archive/<key>, quarantine/<key> (+ .error.json), or delete.
+// Moving an object out of a tree — archive/<key>, quarantine/<key> (+ .error.json), back to
+// landing (`retry`) — or deleting it. Every path is resolved beneath its tree's directory fd with
+// no symlink in any component (landing/beneath.h), so a folder swapped for a symlink can never make
+// hivehook move, copy or delete a file outside the trees.
 #pragma once
+
+#include <sys/types.h>
 
 #include <filesystem>
 #include <string>
-#include <system_error>
+
+#include "landing/beneath.h"
 
 namespace hivehook {
 
 struct MoveResult {
   bool ok = false;
-  std::filesystem::path final_path;  // where the object now is
-  std::string error;                 // when !ok
-  bool source_missing = false;       // the file was no longer in landing
+  std::string final_key;             // where the object now is, relative to the destination tree
+  std::filesystem::path final_path;  // the same, absolute
+  std::string error;                 // when !ok: one sentence naming the file
+  int code = 0;                      // when !ok: the errno (ENOSPC, EACCES, EROFS, EXDEV, EIO, ...)
+  bool source_missing = false;       // the source was no longer there (or no longer beneath its tree)
 };
 
-// Moves `source` to `dest_root/key`, creating partition folders. rename(2) on one filesystem;
-// across filesystems copy + fsync + rename + unlink. Never overwrites a different earlier object:
-// when `dest_root/key` exists with other content, the object goes to "<key>~<suffix>" instead
-// (suffix: the given `unique_suffix`, e.g. the object id, appended after the full name, e.g.
-// "x.csv~17"; a name that would exceed 255 bytes is shortened before the "~") and final_path says
-// so. An identical existing file (same size and content) counts as already moved. Keys are
-// checked: absolute keys, "..", "." or empty segments and NUL bytes are refused.
-MoveResult move_object(const std::filesystem::path& source, const std::filesystem::path& dest_root,
-                       const std::string& key, const std::string& unique_suffix);
+// Moves `key` of `from` to `key` of `to`, creating partition folders: rename(2) on one filesystem;
+// across filesystems a copy into a temporary file beside the destination (mode, owner where
+// permitted, and times kept, as mv does), fsync, one rename into place, folder fsync, then the
+// source is unlinked. Never overwrites a different earlier object: when `key` exists in `to` with
+// other content, the object goes to "<key>~<unique_suffix>" (a name that would exceed 255 bytes is
+// shortened before the "~"), and final_key says so. An identical existing file (same size and
+// content) counts as already moved.
+// The name an object takes beside a different earlier one at `key`: "<key>~<suffix>" (shortened to
+// fit 255 bytes).
+std::string collision_name(const std::string& key, const std::string& suffix);
 
-// Writes `<dest_root>/<key>.error.json` atomically (temp file + fsync + rename), replacing an
-// older one. Pass the key of the object's final_path (relative to dest_root) so the error sits
-// beside the object even when it went to "<key>~<suffix>".
-bool write_error_json(const std::filesystem::path& dest_root, const std::string& key, const std::string& json,
-                      std::string* error);
+MoveResult move_object(const Tree& from, const std::string& key, const Tree& to, const std::string& unique_suffix);
+// The same, from `key` of `from` to `dest_key` of `to`. An empty `unique_suffix` means no other
+// name: a different file already at `dest_key` fails the move (EEXIST).
+MoveResult move_object(const Tree& from, const std::string& key, const Tree& to, const std::string& dest_key,
+                       const std::string& unique_suffix);
 
-// Removes a landed object (the "delete" action); a missing file is not an error.
-MoveResult delete_object(const std::filesystem::path& source);
+// Writes `<key>.error.json` in `tree` with one rename (temporary file, fsync, rename), replacing an
+// older one, with mode `mode` (the object's own, so a 0600 file's error report is not
+// world-readable). Pass the key the object went to (its final_key).
+FsStatus write_error_json(const Tree& tree, const std::string& key, const std::string& json, mode_t mode);
+
+// Removes `key` from `tree` (the "delete" action). A missing file is reported as source_missing.
+MoveResult delete_object(const Tree& tree, const std::string& key);
 
 }  // namespace hivehook

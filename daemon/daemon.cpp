@@ -2,15 +2,26 @@
 
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
 #include <iostream>
 #include <spdlog/spdlog.h>
+
+#include "notify/redact.h"
 
 namespace hivehook {
 
 namespace {
+constexpr auto kStorageRetryEvery = std::chrono::seconds(1);
+constexpr auto kBusyLookEvery = std::chrono::milliseconds(100);
+
+// audit.jsonl continues from the store's ids, and the store's ids never go behind it.
 std::unique_ptr<AuditLog> open_audit_log(const Config& config, Store& store) {
   if (!config.audit_log) return nullptr;
-  return std::make_unique<AuditLog>(*config.audit_log, store);
+  auto log = std::make_unique<AuditLog>(*config.audit_log, store);
+  store.continue_event_ids_after(log->last_id());
+  return log;
 }
 
 // The AWS that Lambda functions see: the S3 API's region and key, and its endpoint once it listens.
@@ -25,10 +36,10 @@ lambda::LocalAws local_aws(const Config& config, std::string s3_endpoint) {
 }
 }  // namespace
 
-Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode mode,
+Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonOptions options,
                std::optional<RulesRejection> rules_rejected)
     : config_(std::move(config)),
-      mode_(mode),
+      options_(options),
       rules_rejected_at_start_(std::move(rules_rejected)),
       clock_(SystemClock::instance()),
       store_(config_.state, Store::Mode::owner, clock_),
@@ -41,7 +52,21 @@ Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode m
       outbox_(io_, store_, batch_, stats_, config_.notify, {.clock = clock_, .timers = timers_, .deliver = nullptr, .offload = nullptr}),
       reloader_(config_, rules, pipeline_, outbox_, stats_, store_, clock_),
       health_(clock_, timers_, stats_, config_.state),
-      shutdown_(clock_, timers_, pipeline_, config_.shutdown_grace, [this] { stop_inputs(); }, [this] { finish(); }) {}
+      shutdown_(clock_, timers_, pipeline_, config_.shutdown_grace, [this] { stop_inputs(); }, [this] { finish(); }) {
+  apply_secrets(config_);
+  reloader_.on_config_applied = [this](const Config& fresh) { apply_secrets(fresh); };
+}
+
+// Notification secrets are redacted from every log line and everything the store writes, and
+// never passed to a job. A reload adds its secrets to those already known.
+void Daemon::apply_secrets(const Config& c) {
+  for (const auto& v : c.secret_values)
+    if (std::find(secrets_.begin(), secrets_.end(), v) == secrets_.end()) secrets_.push_back(v);
+  Redactor redact(secrets_);
+  store_.set_redactor(redact);
+  install_log_redaction(redact);
+  pipeline_.set_secret_env(c.secret_env);
+}
 
 Daemon::~Daemon() = default;
 
@@ -49,7 +74,8 @@ int Daemon::run() {
   if (int rc = start(); rc != kExitOk) return rc;
   io_.run();
   batch_.flush();
-  return mode_ == DaemonMode::one_shot && pipeline_.failures() > 0 ? kExitFailures : kExitOk;
+  if (store_.fault()) throw std::runtime_error(*store_.fault() + " at exit: the last transitions are not recorded");
+  return !watching() && (pipeline_.failures() > 0 || skipped_ > 0) ? kExitFailures : kExitOk;
 }
 
 // Start-up, in order: serve health, announce, recover, watch, then scan (nothing that landed
@@ -68,6 +94,9 @@ int Daemon::start() {
     lambda_.set_rules(rules);  // warm environments of changed or removed functions are retired
   };
   health_.add_degradation([this] { return reloader_.degraded(); });
+  watch_storage();
+  add_health_checks();
+  remove_leftovers();
   announce_start();
   reloader_.start(std::move(rules_rejected_at_start_));
   status("recovering");
@@ -81,7 +110,7 @@ int Daemon::start() {
   };
   health_.start_heartbeat();
   handle_signals();
-  if (!watching()) finish_when_idle();
+  if (!watching()) finish_when_idle();  // `scan`: done when idle
   outbox_.start();
   if (watching()) spdlog::info("watching {} ({} folders)", config_.landing.string(), watch_->watch_count());
   if (hooks.on_ready) hooks.on_ready();
@@ -132,6 +161,50 @@ std::size_t Daemon::run_until_idle() {
   return n;
 }
 
+// Temporary files of a cross-filesystem copy (or an error report) that a crash interrupted.
+void Daemon::remove_leftovers() {
+  std::vector<std::string> errors;
+  std::size_t removed = 0;
+  for (Area area : {Area::archive, Area::quarantine, Area::landing})
+    removed += remove_temp_files(files_.tree(area), kTempPrefix, &errors);
+  for (const auto& e : errors) spdlog::warn("{}", e);
+  if (removed) spdlog::info("removed {} temporary file(s) an interrupted copy left behind", removed);
+}
+
+// The state DB refusing writes (disk full, read-only, I/O error) is not fatal: nothing new starts
+// or is admitted, /healthz says why, and the batch is tried again every second until it commits.
+void Daemon::watch_storage() {
+  stats_.m.state_db_writable.set(1);
+  batch_.on_fault = [this](const std::string& why) {
+    spdlog::error("{}: no new runs or files until it accepts writes again", why);
+    stats_.m.state_db_writable.set(0);
+    health_.set_storage_fault(why);
+    storage_retry_.start(timers_, kStorageRetryEvery, [this] {
+      batch_.flush();
+      return store_.fault().has_value();
+    });
+  };
+  batch_.on_recovered = [this] {
+    spdlog::info("state DB {} accepts writes again: resuming", config_.state.string());
+    stats_.m.state_db_writable.set(1);
+    health_.set_storage_fault(std::nullopt);
+    boost::asio::post(io_, [this] {
+      pipeline_.set_workers(config_.workers);  // pumps: runs start again
+      stats_.m.scans.labels({"resume"}).inc();
+      pipeline_.scan(config_.landing);  // what landed meanwhile
+    });
+  };
+}
+
+void Daemon::add_health_checks() {
+  health_.add_check([this]() -> std::optional<std::string> {
+    int64_t since = pipeline_.oldest_move_failure_ms();
+    if (since == 0 || clock_.now_ms() - since <= config_.move_alert_after.count()) return std::nullopt;
+    return "a final move has been failing for " + std::to_string((clock_.now_ms() - since) / 1000) +
+           " s (move_alert_after " + format_duration(config_.move_alert_after) + "): see `hivehook status`";
+  });
+}
+
 void Daemon::announce_start() {
   const auto& rules = *reloader_.rules();
   stats_.m.rules_loaded.set(static_cast<double>(rules.rules.size()));
@@ -160,14 +233,33 @@ void Daemon::handle_signals() {
   });
 }
 
-// One shot: done once the pipeline is idle and every notification is delivered or dead.
+// One shot: done once the pipeline is idle, every notification is delivered or dead, and the
+// files found still open for writing were closed (or waited for long enough).
 void Daemon::finish_when_idle() {
-  idle_check_.start(timers_, std::chrono::milliseconds(20), [this] {
+  busy_deadline_ = clock_.steady_now() + options_.scan_wait;
+  idle_check_.start(timers_, kBusyLookEvery, [this] {
     if (shutdown_.stopping()) return false;
-    if (!pipeline_.idle() || !outbox_.idle()) return true;
+    if (!waited_for_busy_files() || !pipeline_.idle() || !outbox_.idle()) return true;
     shutdown_.begin("scan done");
     return false;
   });
+}
+
+// Looks at the busy files again; true once none is left, or --wait is over (those left are
+// reported as skipped).
+bool Daemon::waited_for_busy_files() {
+  if (pipeline_.busy().empty() || skipped_ > 0) return true;
+  const std::vector<std::string> busy(pipeline_.busy().begin(), pipeline_.busy().end());
+  if (clock_.steady_now() < busy_deadline_) {
+    for (const auto& key : busy) pipeline_.offer(key, Hint::scanned);
+    return pipeline_.busy().empty();
+  }
+  for (const auto& key : busy) {
+    spdlog::warn("{}: still open for writing after --wait {}: skipped", key, format_duration(options_.scan_wait));
+    pipeline_.emit("object.skipped", key, {{"reason", "still open for writing after --wait"}});
+  }
+  skipped_ = busy.size();
+  return true;
 }
 
 void Daemon::stop_inputs() {

@@ -33,6 +33,19 @@ namespace hivehook {
 
 enum class DaemonMode { watch, one_shot };
 
+struct DaemonOptions {
+  DaemonMode mode = DaemonMode::watch;
+  // `scan`: how long files found still open for writing are waited for before they are reported
+  // as skipped (and scan exits 1).
+  Duration scan_wait = std::chrono::seconds(60);
+  // `run --new-state`: start a new, empty state DB even though the archive, quarantine or audit log
+  // show an earlier one (a lost DB would otherwise re-run everything still in landing).
+  bool new_state = false;
+  // `run --strict`: refuse to start when the rules on disk are invalid (instead of running the last
+  // good rules kept in the store, degraded).
+  bool strict = false;
+};
+
 // Exit codes (DESIGN.md, sysexits.h): 0 ok, 1 some object failed (scan), 2 usage/config error at
 // start-up, 70 (EX_SOFTWARE) a fatal fault at run time, which a supervisor restarts.
 inline constexpr int kExitOk = 0;
@@ -56,7 +69,7 @@ class Daemon {
   // sql::StoreError or std::runtime_error (naming the file) when the state cannot be opened.
   // `rules_rejected`: the rules on disk were invalid and `rules` are the last good ones kept in
   // the store (daemon/kept_rules.h): the daemon runs degraded and says so.
-  Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode mode,
+  Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonOptions options,
          std::optional<RulesRejection> rules_rejected = std::nullopt);
   ~Daemon();
   Daemon(const Daemon&) = delete;
@@ -76,18 +89,23 @@ class Daemon {
   std::string status_line() const;
 
  private:
-  bool watching() const { return mode_ == DaemonMode::watch; }
+  bool watching() const { return options_.mode == DaemonMode::watch; }
   int serve();
+  void apply_secrets(const Config& c);
+  void remove_leftovers();
   void announce_start();
   void status(const std::string& what);
   void start_watching();
   void handle_signals();
+  void watch_storage();
+  void add_health_checks();
   void finish_when_idle();
+  bool waited_for_busy_files();
   void stop_inputs();
   void finish();
 
   Config config_;  // in force: a reload updates the settings that apply live (daemon/reload.h)
-  DaemonMode mode_;
+  DaemonOptions options_;
   std::optional<RulesRejection> rules_rejected_at_start_;
   const Clock& clock_;
   boost::asio::io_context io_{1};
@@ -109,6 +127,10 @@ class Daemon {
   Shutdown shutdown_;
   boost::asio::signal_set signals_{io_, SIGINT, SIGTERM, SIGHUP};
   Ticker idle_check_;
+  Ticker storage_retry_;         // while the state DB refuses writes: try the batch again
+  SteadyTime busy_deadline_{};   // `scan`: files still open for writing are waited for until then
+  std::size_t skipped_ = 0;      // `scan`: files still open for writing after --wait
+  std::vector<std::string> secrets_;
 };
 
 }  // namespace hivehook

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,12 +29,17 @@ class Health {
   // Serves /metrics and /healthz on "HOST:PORT". Returns "" or why it cannot listen.
   std::string serve(const std::string& host_port);
   std::optional<unsigned short> port() const;
-  // Beats every second on the loop; /healthz fails when the loop has not beaten for 5 s.
+  // Beats every second on the loop; /healthz fails when the loop has not beaten for 5 s. Also
+  // measures how late a 20 ms timer fires: the longest stall of the loop since start
+  // (hivehook_event_loop_max_stall_seconds, max_stall()).
   void start_heartbeat();
+  Duration max_stall() const { return max_stall_; }
   void add_check(Check check) { checks_.push_back(std::move(check)); }
   // A degradation: working, but not as configured (e.g. the rules on disk rejected, the last good
   // ones in force). /healthz still answers 200, with "degraded: why" as its body.
   void add_degradation(Check check) { degradations_.push_back(std::move(check)); }
+  // The state DB refuses writes (the message names it and the error), or accepts them again.
+  void set_storage_fault(std::optional<std::string> why);
   void stop();
   // (ok, why): what /healthz answers. ok with a non-empty why: degraded.
   std::pair<bool, std::string> check() const;
@@ -47,7 +53,11 @@ class Health {
   std::filesystem::path state_db_;
   std::atomic<int64_t> heartbeat_ms_{0};
   std::vector<Check> checks_, degradations_;
-  Ticker heartbeat_;
+  mutable std::mutex fault_mutex_;
+  std::optional<std::string> storage_fault_;
+  Ticker heartbeat_, lag_probe_;
+  SteadyTime lag_last_{};
+  Duration max_stall_{0};
   std::unique_ptr<metrics::HttpServer> server_;
 };
 

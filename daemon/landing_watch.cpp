@@ -9,7 +9,10 @@ constexpr auto kUnwatchedEvery = std::chrono::seconds(5);
 
 WatcherCallbacks callbacks(Pipeline& pipeline, PipelineStats& stats, std::function<void()> on_overflow) {
   WatcherCallbacks cb;
-  cb.on_file = [&pipeline](const std::filesystem::path&, const std::string& key) { pipeline.offer(key); };
+  cb.on_file = [&pipeline](const std::filesystem::path&, const std::string& key) { pipeline.offer(key, Hint::written); };
+  cb.on_created = [&pipeline](const std::filesystem::path&, const std::string& key) {
+    pipeline.offer(key, Hint::created);
+  };
   cb.on_new_dir = [&pipeline, &stats](const std::filesystem::path& dir) {
     stats.m.scans.labels({"new_directory"}).inc();
     pipeline.scan(dir);
@@ -34,9 +37,11 @@ LandingWatch::LandingWatch(boost::asio::io_context& io, Timers& timers, const Co
 void LandingWatch::start() {
   watcher_.start();
   stats_.m.watched_directories.set(static_cast<double>(watcher_.watch_count()));
+  stats_.m.unwatched_directories.set(static_cast<double>(watcher_.unwatched_count()));
   if (config_.reconcile.count() > 0)
     reconcile_.start(timers_, config_.reconcile, [this] {
       rescan("reconcile");
+      pipeline_.retry_moves();  // a failed move is also tried again on every reconcile
       return true;
     });
   unwatched_.start(timers_, kUnwatchedEvery, [this] {
@@ -72,6 +77,7 @@ void LandingWatch::cover_unwatched() {
     for (const auto& dir : watcher_.unwatched_dirs()) pipeline_.scan(dir);
   }
   stats_.m.watched_directories.set(static_cast<double>(watcher_.watch_count()));
+  stats_.m.unwatched_directories.set(static_cast<double>(watcher_.unwatched_count()));
 }
 
 }  // namespace hivehook

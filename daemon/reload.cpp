@@ -191,6 +191,7 @@ void Reloader::reload() {
   pipeline_.set_workers(config_.workers);
   pipeline_.set_ignore(config_.ignore);
   outbox_.set_targets(config_.notify);
+  if (on_config_applied) on_config_applied(*fresh);  // its notify secrets (redaction, jobs' environment)
   if (on_applied) on_applied(*rules_);
   spdlog::set_level(spdlog::level::from_str(config_.log.level));
   kept_at_ms_ = clock_.now_ms();

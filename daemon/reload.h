@@ -62,6 +62,8 @@ class Reloader {
   std::function<void()> on_reloading;  // before a reload is read (sd_notify RELOADING=1)
   std::function<void()> on_reloaded;   // after it is applied or rejected (READY=1)
   std::function<void(const RuleSet&)> on_applied;  // new rules in force (and the live settings applied)
+  // After a reload that was applied: the config as re-read (its notify secrets, say).
+  std::function<void(const Config& fresh)> on_config_applied;
 
  private:
   void set_degraded(std::optional<RulesRejection> rejection);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,14 @@ namespace hivehook {
 
 struct ProcessSpec {
   std::vector<std::string> argv;              // argv[0] resolved through PATH when it has no '/'
-  std::map<std::string, std::string> env;     // added to (and overriding) the daemon's environment
+  // The child's environment (DESIGN.md "Jobs' environment"): a clean base — PATH, HOME, LANG, LC_*,
+  // TZ and TMPDIR of the daemon's environment — plus the daemon's variables named in `inherit` (or
+  // all of them with `inherit_all`), never those in `never_inherit` (notification secrets), and
+  // `env` over all of that.
+  std::map<std::string, std::string> env;
+  std::vector<std::string> inherit;
+  bool inherit_all = false;
+  std::set<std::string> never_inherit;
   std::filesystem::path cwd;                  // empty: inherit
   std::string stdin_data;                     // written to the child's stdin, then stdin is closed
   Duration timeout{0};                        // 0: none

@@ -1,13 +1,17 @@
 #include "jobs/spawn.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -30,7 +34,7 @@ std::string spawn_error(int e, const std::string& command) {
   }
 }
 
-// posix_spawn's dup2 onto 0/1/2 needs source fds that are not themselves 0/1/2 (a daemon started
+// The child's dup2 onto 0/1/2 needs source fds that are not themselves 0/1/2 (a daemon started
 // with stdio closed would hand out those numbers first).
 bool move_above_stdio(UniqueFd& fd) {
   if (fd.get() > STDERR_FILENO) return true;
@@ -86,24 +90,23 @@ const std::map<std::string, std::string>& daemon_environment() {
   return env;
 }
 
-std::map<std::string, std::string> merged_environment(const std::map<std::string, std::string>& overlay) {
-  std::map<std::string, std::string> env = daemon_environment();
-  for (const auto& [k, v] : overlay) env[k] = v;
-  return env;
+bool in_clean_base(const std::string& name) {
+  return name == "PATH" || name == "HOME" || name == "LANG" || name == "TZ" || name == "TMPDIR" ||
+         name.rfind("LC_", 0) == 0;
 }
 
-// RAII for the two posix_spawn attribute objects.
-struct FileActions {
-  posix_spawn_file_actions_t fa;
-  FileActions() { posix_spawn_file_actions_init(&fa); }
-  ~FileActions() { posix_spawn_file_actions_destroy(&fa); }
-};
-struct SpawnAttr {
-  posix_spawnattr_t attr;
-  SpawnAttr() { posix_spawnattr_init(&attr); }
-  ~SpawnAttr() { posix_spawnattr_destroy(&attr); }
-};
-
+// The job's environment: the clean base, what the rule inherits, never a secret, then its own.
+std::map<std::string, std::string> job_environment_of(const ProcessSpec& spec) {
+  std::map<std::string, std::string> env;
+  for (const auto& [k, v] : daemon_environment()) {
+    bool wanted = spec.inherit_all || in_clean_base(k) ||
+                  std::find(spec.inherit.begin(), spec.inherit.end(), k) != spec.inherit.end();
+    if (wanted && !spec.never_inherit.count(k)) env.emplace(k, v);
+  }
+  if (!env.count("PATH")) env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+  for (const auto& [k, v] : spec.env) env[k] = v;
+  return env;
+}
 
 // A NULL-terminated char* array over owned strings (argv, envp).
 struct CStrings {
@@ -136,28 +139,85 @@ std::optional<StdioPipes> make_stdio(std::string* error) {
   return StdioPipes{std::move(*in), std::move(*out), std::move(*err)};
 }
 
-// stdio on the pipes, no other inherited fd, the working directory.
-void set_file_actions(FileActions& fa, const StdioPipes& p, const std::filesystem::path& cwd) {
-  posix_spawn_file_actions_adddup2(&fa.fa, p.in.read.get(), STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&fa.fa, p.out.write.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&fa.fa, p.err.write.get(), STDERR_FILENO);
-  // Our fds are all O_CLOEXEC; this also catches any fd a library opened without it.
-  posix_spawn_file_actions_addclosefrom_np(&fa.fa, STDERR_FILENO + 1);
-  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa.fa, cwd.c_str());
+// What the child does between vfork() and execve(), prepared in full before vfork: the child
+// only makes system calls (no allocation, no locks), as glibc's posix_spawn does.
+struct ChildPlan {
+  const char* executable;
+  char* const* argv;
+  char* const* envp;
+  const char* cwd;  // nullptr: inherit
+  int stdin_fd, stdout_fd, stderr_fd;
+  int report_fd;    // CLOEXEC: closed by a successful exec; else the failing errno is written to it
+  pid_t parent;
+};
+
+[[noreturn]] void fail_in_child(int report_fd) {
+  int err = errno;
+  ssize_t ignored = ::write(report_fd, &err, sizeof err);
+  (void)ignored;
+  ::_exit(127);
 }
 
-// Own process group (pgid = pid) so a timeout can kill the whole tree; signals as after a fresh
-// login: nothing blocked, nothing ignored (the daemon ignores SIGPIPE; jobs must not).
-void set_attributes(SpawnAttr& attr) {
-  sigset_t none, defaults;
+// In the vfork child. Its own process group (pgid = pid) so a timeout kills the whole tree; it
+// dies with the daemon (PR_SET_PDEATHSIG; if the daemon already died, it stops here); signals as
+// after a fresh login: nothing blocked, nothing ignored (the daemon ignores SIGPIPE; jobs must not).
+[[noreturn]] void become_job(const ChildPlan& p) {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  if (::setpgid(0, 0) != 0) fail_in_child(p.report_fd);
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail_in_child(p.report_fd);
+  if (::getppid() != p.parent) ::_exit(127);  // the daemon died before PR_SET_PDEATHSIG took hold
+  if (::dup2(p.stdin_fd, STDIN_FILENO) < 0 || ::dup2(p.stdout_fd, STDOUT_FILENO) < 0 ||
+      ::dup2(p.stderr_fd, STDERR_FILENO) < 0)
+    fail_in_child(p.report_fd);
+  // Every other fd closes at exec (ours are O_CLOEXEC already; this also catches any a library
+  // opened without it). The report pipe is CLOEXEC too: exec closing it tells the parent "ok".
+  if (::syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    for (int fd = STDERR_FILENO + 1; fd < 4096; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  if (p.cwd && ::chdir(p.cwd) != 0) fail_in_child(p.report_fd);
+  sigset_t none;
   sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int sig = 1; sig < 32; ++sig)
-    if (sig != SIGKILL && sig != SIGSTOP) sigaddset(&defaults, sig);
-  posix_spawnattr_setflags(&attr.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr.attr, 0);
-  posix_spawnattr_setsigmask(&attr.attr, &none);
-  posix_spawnattr_setsigdefault(&attr.attr, &defaults);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(p.executable, p.argv, p.envp);
+  fail_in_child(p.report_fd);
+}
+
+// vfork + exec; returns the pid, or -1 with *err set to the errno of the step that failed.
+pid_t start_child(const ChildPlan& plan_in, int* err) {
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    *err = errno;
+    return -1;
+  }
+  ChildPlan plan = plan_in;
+  plan.report_fd = report[1];
+  plan.parent = ::getpid();
+  // No signal handler may run in the child while it shares our memory.
+  sigset_t all, saved;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &saved);
+  pid_t pid = ::vfork();
+  if (pid == 0) become_job(plan);
+  const int vfork_err = errno;
+  ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  ::close(report[1]);
+  int child_err = 0;
+  ssize_t n = pid > 0 ? ::read(report[0], &child_err, sizeof child_err) : 0;
+  ::close(report[0]);
+  if (pid < 0) {
+    *err = vfork_err;
+    return -1;
+  }
+  if (n == static_cast<ssize_t>(sizeof child_err)) {  // exec failed: reap the child, report why
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    *err = child_err;
+    return -1;
+  }
+  return pid;
 }
 
 bool check_cwd(const std::filesystem::path& cwd, std::string* error) {
@@ -176,7 +236,7 @@ std::optional<SpawnedChild> spawn_child(const ProcessSpec& spec, std::string* er
     return std::nullopt;
   }
   if (!check_cwd(spec.cwd, error)) return std::nullopt;
-  const auto env = merged_environment(spec.env);
+  const auto env = job_environment_of(spec);
   auto path_it = env.find("PATH");
   auto executable = find_executable(spec.argv[0], path_it == env.end() ? "" : path_it->second, error);
   if (!executable) return std::nullopt;
@@ -184,15 +244,12 @@ std::optional<SpawnedChild> spawn_child(const ProcessSpec& spec, std::string* er
   if (!pipes) return std::nullopt;
 
   CStrings argv(spec.argv), envp = env_block(env);
-  FileActions fa;
-  set_file_actions(fa, *pipes, spec.cwd);
-  SpawnAttr attr;
-  set_attributes(attr);
-  pid_t pid = 0;
-  // glibc's posix_spawn runs the child with CLONE_VFORK and returns exec's errno to us.
-  int rc = ::posix_spawn(&pid, executable->c_str(), &fa.fa, &attr.attr, argv.ptrs.data(), envp.ptrs.data());
-  if (rc != 0) {
-    *error = spawn_error(rc, spec.argv[0]);
+  ChildPlan plan{executable->c_str(), argv.ptrs.data(), envp.ptrs.data(), spec.cwd.empty() ? nullptr : spec.cwd.c_str(),
+                 pipes->in.read.get(), pipes->out.write.get(), pipes->err.write.get(), -1, 0};
+  int err = 0;
+  pid_t pid = start_child(plan, &err);
+  if (pid < 0) {
+    *error = spawn_error(err, spec.argv[0]);
     return std::nullopt;
   }
   SpawnedChild child{pid, std::move(pipes->in.write), std::move(pipes->out.read), std::move(pipes->err.read)};

@@ -1,5 +1,6 @@
-// Starting one child process with posix_spawn (see docs/job-contract.md "Decision: how jobs are
-// spawned"): new process group, stdio on pipes, no other inherited fd, signals reset, no shell.
+// Starting one child process with vfork + execve (see docs/job-contract.md "Decision: how jobs are
+// spawned"): new process group, dies with the daemon (PR_SET_PDEATHSIG), stdio on pipes, no other
+// inherited fd, signals reset, a clean environment, no shell.
 #pragma once
 
 #include <optional>
@@ -18,7 +19,7 @@ struct SpawnedChild {
   UniqueFd stderr_read;
 };
 
-// Starts spec.argv with spec.env merged over this process's environment, in spec.cwd.
+// Starts spec.argv with the environment spec describes (a clean base, see ProcessSpec), in spec.cwd.
 // On failure returns nullopt and sets *error to one sentence ("command not found: foo").
 std::optional<SpawnedChild> spawn_child(const ProcessSpec& spec, std::string* error);
 

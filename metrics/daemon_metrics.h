@@ -19,12 +19,18 @@ struct DaemonMetrics {
   Family<Counter>& run_retries;        // hivehook_run_retries_total{rule}
   Gauge& jobs_running;                 // hivehook_jobs_running
   Gauge& jobs_queued;                  // hivehook_jobs_queued
+  // Faults (DESIGN.md "Faults at run time")
+  Family<Counter>& move_failures;      // hivehook_move_failures_total{action}: archive|delete|quarantine|duplicate
+  Gauge& objects_stuck;                // hivehook_objects_stuck: decided, not moved (move_failed)
+  Gauge& state_db_writable;            // hivehook_state_db_writable: 1, or 0 while writes fail
+  Gauge& loop_max_stall;               // hivehook_event_loop_max_stall_seconds: longest loop stall seen
   // Notifications
   Family<Counter>& notifications;      // hivehook_notifications_total{target,outcome}: sent|retry|dead
   Family<Histogram>& notify_duration;  // hivehook_notification_duration_seconds{target}
   Gauge& outbox_pending;               // hivehook_outbox_pending
   // Watching and rules
   Gauge& watched_directories;          // hivehook_watched_directories
+  Gauge& unwatched_directories;        // hivehook_unwatched_directories: could not be watched (scanned instead)
   Counter& watch_overflows;            // hivehook_watch_overflows_total
   Family<Counter>& scans;              // hivehook_scans_total{reason}: startup|overflow|reconcile|new_directory|manual
   Family<Counter>& rule_reloads;       // hivehook_rules_reloads_total{result}: loaded|rejected

@@ -13,20 +13,32 @@
 
 namespace hivehook {
 
-// Fan-out with different actions: the safest wins. Success: keep > archive > delete.
-// Failure: quarantine unless every failed rule says keep.
+// The final actions, as the object row records them with the decision.
+namespace action {
+inline constexpr const char* archive = "archive";
+inline constexpr const char* remove = "delete";
+inline constexpr const char* keep = "keep";
+inline constexpr const char* quarantine = "quarantine";
+inline constexpr const char* keep_failed = "keep_failed";
+inline constexpr const char* duplicate = "duplicate";
+}  // namespace action
+
+// What happens to a decided object. Fan-out with different actions: the safest wins. Success:
+// keep > archive > delete. Failure: quarantine unless every failed rule says keep.
 struct FinalPlan {
   bool success = true;
-  SuccessAction on_success = SuccessAction::remove;
-  FailureAction on_failure = FailureAction::keep;
+  std::string action;
   std::vector<std::string> notify;
 };
 
-// Where the object ended and what its audit event says.
+// Where a final action left the object, and what its audit event says. `failed`: the side effect
+// failed (the object becomes move_failed, never a final state).
 struct Outcome {
   ObjectState state = ObjectState::kept;
   std::string final_path;
   nlohmann::json detail = nlohmann::json::object();
+  bool failed = false;
+  std::string error;
 };
 
 struct Pipeline::Active {
@@ -38,6 +50,11 @@ struct Pipeline::Active {
   std::vector<RunRecord> failed_runs;              // for quarantine/<key>.error.json and notifications
   RunRecord last_run;                              // for notifications
   bool decided = false;                            // outcome committed, final action pending
+  int in_flight = 0;                               // its runs handed to a runner, not yet ended
+  mode_t mode = 0;                                 // the file's mode when read (0: not known)
+  TimerHandle move_retry;                          // while move_failed: the next attempt
+
+  FileIdentity identity() const { return {rec.inode, rec.size, rec.mtime_ns, rec.ctime_ns}; }
 
   TaskRecord* task(const std::string& rule) {
     for (auto& t : tasks)

@@ -23,7 +23,13 @@ void CommitBatch::after_commit(std::function<void()> fn) {
 
 void CommitBatch::flush() {
   scheduled_ = false;
+  const bool was_faulty = store_.fault().has_value();
   auto events = store_.commit();
+  if (store_.fault()) {
+    if (!was_faulty && on_fault) on_fault(*store_.fault());
+    return;
+  }
+  if (was_faulty && on_recovered) on_recovered();
   if (audit_) audit_->append(events);
   if (on_committed) on_committed(events.size());
   auto effects = std::move(effects_);

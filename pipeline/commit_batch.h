@@ -19,10 +19,15 @@ class CommitBatch {
   void request();
   // Run `fn` after the next commit.
   void after_commit(std::function<void()> fn);
-  // Commit now, mirror the events, run the side effects (which may start a new batch).
+  // Commit now, mirror the events, run the side effects (which may start a new batch). While the
+  // store cannot write (Store::fault()) nothing is committed and no side effect runs: they wait
+  // for a later flush that succeeds.
   void flush();
   // Called after each commit with the number of events written (metrics, observers).
   std::function<void(std::size_t)> on_committed;
+  // The store stopped accepting writes (`why` names the DB and the error) / accepts them again.
+  std::function<void(const std::string& why)> on_fault;
+  std::function<void()> on_recovered;
 
  private:
   boost::asio::io_context& io_;

@@ -1,17 +1,30 @@
-// Discovery: a hint (inotify event or scan entry) becomes an object, recorded once.
+// Discovery: a hint (inotify event or scan entry) becomes an object, recorded once. Only complete
+// files are admitted (a scan's finds pass the admission check), and the identity and eTag recorded
+// are those of the bytes actually read.
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include "landing/scan.h"
+#include <cstring>
+
+#include <algorithm>
+
 #include "pipeline/active.h"
 
 namespace hivehook {
 
 namespace {
 constexpr uint64_t kHashOffLoopBytes = 4 << 20;  // bigger files are hashed off the loop thread
+constexpr std::size_t kMaxKeyBytes = 1024;       // S3's limit on a key's length
+constexpr auto kScanSlice = std::chrono::milliseconds(20);  // the longest one slice of a scan holds the loop
+constexpr std::size_t kScanSliceEntries = 1000;             // folders listed + files offered per slice, at most
 
-bool same_identity(const ObjectRecord& o, const FileInfo& f) {
-  return o.size == f.size && o.mtime_ns == f.mtime_ns && o.inode == f.inode;
+FileIdentity identity_of(const ObjectRecord& o) { return {o.inode, o.size, o.mtime_ns, o.ctime_ns}; }
+
+// Rows written before the identity had a ctime (schema 1) compare without it.
+bool same_identity(const ObjectRecord& o, const FileIdentity& id) {
+  FileIdentity was = identity_of(o);
+  if (was.ctime_ns == 0) was.ctime_ns = id.ctime_ns;
+  return was == id;
 }
 
 std::string sequencer_for(int64_t object_id) {
@@ -21,97 +34,177 @@ std::string sequencer_for(int64_t object_id) {
 }
 
 // The row every kind of arrival starts from.
-ObjectRecord new_record(int64_t id, const std::string& key, const FileInfo& info, int64_t now_ms) {
+ObjectRecord new_record(int64_t id, const std::string& key, const FileIdentity& fid, int64_t now_ms) {
   ObjectRecord o;
   o.id = id;
   o.key = key;
-  o.size = info.size;
-  o.mtime_ns = info.mtime_ns;
-  o.inode = info.inode;
+  o.size = fid.size;
+  o.mtime_ns = fid.mtime_ns;
+  o.ctime_ns = fid.ctime_ns;
+  o.inode = fid.inode;
   o.sequencer = sequencer_for(id);
   o.discovered_at = now_ms;
   return o;
 }
+
+std::string basename_of(const std::string& key) {
+  const auto slash = key.rfind('/');
+  return slash == std::string::npos ? key : key.substr(slash + 1);
+}
 }  // namespace
 
 void Pipeline::scan(const std::filesystem::path& dir) {
-  scan_tree(
-      config_.landing, dir,
-      [this](const ScanEntry& e) {
-        if (e.kind == EntryKind::regular) return offer(e.key);
-        record_ignored(e.key, files_.stat(e.key).inode,
-                       e.kind == EntryKind::symlink ? "symlink" : "not a regular file");
-      },
-      [](const std::filesystem::path& p, const std::string& err) {
-        spdlog::warn("scan: cannot read {}: {}", p.string(), err);
-      });
+  const auto root = config_.landing.lexically_normal();
+  const auto rel = dir.lexically_normal().lexically_relative(root);
+  std::string key = rel.generic_string();
+  if (key == ".") key.clear();
+  while (!key.empty() && key.back() == '/') key.pop_back();
+  if (rel.empty() || key == ".." || key.rfind("../", 0) == 0) {
+    spdlog::warn("scan: {} is not inside the landing folder {}", dir.string(), root.string());
+    return;
+  }
+  start_scan(key);
 }
 
-void Pipeline::offer(const std::string& key) { offer_checked(key, false); }
+void Pipeline::start_scan(const std::string& dir) {
+  for (auto& s : scans_)
+    if (s->walk.dir() == dir) {
+      s->again = true;  // events were lost behind it: walk once more when this walk is done
+      return;
+    }
+  scans_.push_back(std::make_unique<ScanRun>(files_, dir));
+  ScanRun* s = scans_.back().get();
+  s->started = clock_.steady_now();
+  boost::asio::post(io_, [this, s] { scan_slice(s); });
+}
 
-void Pipeline::record_ignored(const std::string& key, uint64_t inode, const std::string& why) {
-  if (!ignored_seen_.insert(key + '\0' + std::to_string(inode)).second) return;
-  stats_.m.objects_finished.labels({"ignored"}).inc();
-  emit("object.ignored", key, {{"reason", why}});
+// One slice of a scan: list folders, then offer files in key order, until the slice's time or
+// entry budget is spent; then yield to the loop (timers, reaping, inotify, /healthz) and go on.
+void Pipeline::scan_slice(ScanRun* s) {
+  const SteadyTime until = clock_.steady_now() + kScanSlice;
+  auto on_error = [](const std::string& message) { spdlog::warn("scan: {}", message); };
+  std::size_t n = 0;
+  for (;;) {
+    if (!s->walk.listed()) s->walk.list_next(on_error);
+    else if (const ScanFound* f = s->walk.next()) offer(f->key, Hint::scanned);
+    else return scan_done(s);
+    if (++n >= kScanSliceEntries || clock_.steady_now() >= until) break;
+  }
+  ++s->slices;
+  boost::asio::post(io_, [this, s] { scan_slice(s); });
+}
+
+void Pipeline::scan_done(ScanRun* s) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady_now() - s->started).count();
+  const std::string where = s->walk.dir().empty() ? "landing" : s->walk.dir();
+  if (s->walk.dir().empty() || s->slices > 0)
+    spdlog::info("scan of {} done: {} files in {} ms ({} slices)", where, s->walk.found(), ms, s->slices + 1);
+  const std::string dir = s->walk.dir();
+  const bool again = s->again;
+  scans_.erase(std::find_if(scans_.begin(), scans_.end(), [s](const auto& p) { return p.get() == s; }));
+  if (again) start_scan(dir);
+}
+
+// While the state DB cannot be written nothing is admitted: the file stays in landing and the
+// rescan after the store recovers finds it (DESIGN.md "Faults at run time").
+void Pipeline::offer(const std::string& key, Hint hint) {
+  if (store_.fault()) return;
+  offer_checked(key, hint, false);
+}
+
+// Recorded once (per identity, across restarts) as object.ignored with the reason; never run.
+void Pipeline::record_ignored(const std::string& key, const FileInfo& info, const std::string& why) {
+  auto last = store_.last_object(key);
+  if (last && last->state == ObjectState::ignored && same_identity(*last, info.id)) return;
+  ObjectRecord o = new_record(store_.next_object_id(), key, info.id, clock_.now_ms());
+  o.state = ObjectState::ignored;
+  o.error = why;
+  record_new(o, {{"reason", why}});
 }
 
 // Recorded already and left in landing on purpose: the same file is not a new arrival.
-bool Pipeline::known_and_left(const std::optional<ObjectRecord>& last, const FileInfo& info) const {
-  if (!last || !same_identity(*last, info)) return false;
+bool Pipeline::known_and_left(const std::optional<ObjectRecord>& last, const FileIdentity& id) const {
+  if (!last || !same_identity(*last, id)) return false;
   switch (last->state) {
     case ObjectState::unmatched:
     case ObjectState::kept:
     case ObjectState::failed_kept:
     case ObjectState::duplicate:
+    case ObjectState::ignored:
       return true;
     default:
       return false;  // the same file back in landing (a rename lost to power loss): a new arrival
   }
 }
 
-void Pipeline::offer_checked(const std::string& key, bool after_settle) {
-  if (active_by_key_.count(key) || hashing_.count(key)) return;  // already being handled
-  if (!after_settle && settling_.count(key)) return;              // its timer re-checks
-
-  FileInfo info = files_.stat(key);
-  if (!info.exists) return;  // gone again: nothing landed
-  if (info.kind == EntryKind::symlink) return record_ignored(key, info.inode, "symlink");
-  if (info.kind != EntryKind::regular) return record_ignored(key, info.inode, "not a regular file");
-  const auto slash = key.rfind('/');
-  if (is_ignored(slash == std::string::npos ? key : key.substr(slash + 1), config_.ignore))
-    return record_ignored(key, info.inode, "ignored name");
+// What kind of thing landed: a key the pipeline may take (complete, regular, a valid key), or
+// nullopt (ignored and recorded, still being written, or gone).
+std::optional<ObjectKey> Pipeline::classify(const std::string& key, const FileInfo& info, Hint hint) {
+  if (info.error) {
+    record_ignored(key, info, std::string("cannot look at it: ") + std::strerror(info.error));
+    return std::nullopt;
+  }
+  if (!info.exists) return std::nullopt;  // gone again: nothing landed
+  if (key.size() > kMaxKeyBytes) return record_ignored(key, info, "key longer than 1,024 bytes"), std::nullopt;
+  if (info.kind == EntryKind::symlink) return record_ignored(key, info, "symlink"), std::nullopt;
+  if (info.kind != EntryKind::regular) return record_ignored(key, info, "not a regular file"), std::nullopt;
+  if (is_ignored(basename_of(key), config_.ignore)) return record_ignored(key, info, "ignored name"), std::nullopt;
   std::string err;
   auto parsed = parse_key(key, &err);
-  if (!parsed) return record_ignored(key, info.inode, "invalid key: " + err);
+  if (!parsed) return record_ignored(key, info, "invalid key: " + err), std::nullopt;
+  if (hint == Hint::written) return parsed;
+  std::string why;
+  switch (files_.probe(key, &why)) {
+    case Admission::complete:
+      busy_.erase(key);
+      return parsed;
+    case Admission::busy:  // its close event (or the next scan) brings it back
+      busy_.insert(key);
+      return std::nullopt;
+    case Admission::unreadable:
+      record_ignored(key, info, "cannot read: " + why);
+      [[fallthrough]];
+    case Admission::gone:
+      busy_.erase(key);
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
 
+void Pipeline::offer_checked(const std::string& key, Hint hint, bool after_settle) {
+  if (active_by_key_.count(key) || hashing_.count(key)) return;  // already being handled
+  if (!after_settle && settling_.count(key)) return;              // its timer re-checks
+  FileInfo info = files_.stat(key);
+  auto parsed = classify(key, info, hint);
+  if (!parsed) return;
   auto last = store_.last_object(key);
-  if (known_and_left(last, info)) return;
+  if (known_and_left(last, info.id)) return;
   auto matched = match_rules(*rules_, *parsed);
   if (matched.empty()) return record_unmatched(key, info);
 
   // settle: wait until the file has been quiet for the longest settle of its rules.
   Duration quiet{0};
   for (const Rule* r : matched) quiet = std::max(quiet, r->settle);
-  if (quiet.count() > 0 && !after_settle) return settle(key, info, quiet);
+  if (quiet.count() > 0 && !after_settle) return settle(key, hint, info, quiet);
   if (after_settle) settling_.erase(key);
   hash_then_admit(*parsed, info, std::move(last));
 }
 
 void Pipeline::record_unmatched(const std::string& key, const FileInfo& info) {
-  ObjectRecord o = new_record(store_.next_object_id(), key, info, clock_.now_ms());
+  ObjectRecord o = new_record(store_.next_object_id(), key, info.id, clock_.now_ms());
   o.state = ObjectState::unmatched;
   record_new(o, {{"size", o.size}});
 }
 
-void Pipeline::settle(const std::string& key, const FileInfo& info, Duration quiet) {
+void Pipeline::settle(const std::string& key, Hint hint, const FileInfo& info, Duration quiet) {
   auto& s = settling_[key];
-  s.size = info.size;
-  s.mtime_ns = info.mtime_ns;
-  s.timer = timers_.after(quiet, [this, key, quiet] { on_settled(key, quiet); });
+  s.size = info.id.size;
+  s.mtime_ns = info.id.mtime_ns;
+  s.timer = timers_.after(quiet, [this, key, hint, quiet] { on_settled(key, hint, quiet); });
 }
 
 // The settle timer fired: admit the file if it stayed the same, else wait another quiet period.
-void Pipeline::on_settled(const std::string& key, Duration quiet) {
+void Pipeline::on_settled(const std::string& key, Hint hint, Duration quiet) {
   auto it = settling_.find(key);
   if (it == settling_.end()) return;
   FileInfo now = files_.stat(key);
@@ -119,41 +212,55 @@ void Pipeline::on_settled(const std::string& key, Duration quiet) {
     settling_.erase(it);
     return;
   }
-  if (now.size != it->second.size || now.mtime_ns != it->second.mtime_ns) {
-    it->second.size = now.size;  // still changing: wait again, then start over with fresh stats
-    it->second.mtime_ns = now.mtime_ns;
-    it->second.timer = timers_.after(quiet, [this, key] {
+  if (now.id.size != it->second.size || now.id.mtime_ns != it->second.mtime_ns) {
+    it->second.size = now.id.size;  // still changing: wait again, then start over with fresh stats
+    it->second.mtime_ns = now.id.mtime_ns;
+    it->second.timer = timers_.after(quiet, [this, key, hint] {
       settling_.erase(key);
-      offer(key);
+      offer(key, hint);
     });
     return;
   }
-  offer_checked(key, true);
+  offer_checked(key, hint, true);
 }
 
 // eTag: small files inline, big ones on the hash thread so the loop never stalls.
 void Pipeline::hash_then_admit(const ObjectKey& key, const FileInfo& info, std::optional<ObjectRecord> last) {
-  if (info.size <= kHashOffLoopBytes) {
-    auto etag = files_.etag(key.key, nullptr);
-    if (etag) admit(key, info, std::move(*etag), last);  // else vanished or unreadable meanwhile
-    return;
+  if (info.id.size <= kHashOffLoopBytes) {
+    int err = 0;
+    std::string error;
+    auto h = files_.hash(key.key, &err, &error);
+    return hashed(key, info, last, std::move(h), err, error);
   }
   hashing_.insert(key.key);
   boost::asio::post(hash_pool_, [this, key, info, last = std::move(last)]() mutable {
-    auto etag = files_.etag(key.key, nullptr);
-    boost::asio::post(io_, [this, key, info, last = std::move(last), etag = std::move(etag)]() mutable {
+    int err = 0;
+    std::string error;
+    auto h = files_.hash(key.key, &err, &error);
+    boost::asio::post(io_, [this, key, info, last = std::move(last), h = std::move(h), err, error]() mutable {
       hashing_.erase(key.key);
-      if (etag) admit(key, info, std::move(*etag), last);
+      hashed(key, info, last, std::move(h), err, error);
     });
   });
 }
 
-void Pipeline::admit(const ObjectKey& key, const FileInfo& info, std::string etag,
-                     const std::optional<ObjectRecord>& last) {
+void Pipeline::hashed(const ObjectKey& key, const FileInfo& info, const std::optional<ObjectRecord>& last,
+                      std::optional<Hashed> h, int err, const std::string& error) {
+  if (h) return admit(key, *h, last);
+  if (err == ENOENT || err == ENOTDIR || err == ELOOP) return;  // gone meanwhile
+  if (err == EAGAIN) {  // written to while it was read: its close event (or the next scan) brings it back
+    busy_.insert(key.key);
+    return;
+  }
+  record_ignored(key.key, info, "cannot read: " + error);
+}
+
+void Pipeline::admit(const ObjectKey& key, const Hashed& h, const std::optional<ObjectRecord>& last) {
   auto matched = match_rules(*rules_, key);  // the rules may have changed while it was hashed
   if (active_by_key_.count(key.key) || matched.empty()) return;
-  ObjectRecord rec = new_record(store_.next_object_id(), key.key, info, clock_.now_ms());
-  rec.etag = std::move(etag);
+  busy_.erase(key.key);
+  ObjectRecord rec = new_record(store_.next_object_id(), key.key, h.id, clock_.now_ms());
+  rec.etag = h.etag;
   // The same content at the same key, already processed and archived — a re-upload, or the very
   // file back in landing after power loss undid its rename: recorded, moved, never re-run.
   bool archived_content = last && (last->state == ObjectState::archived || last->state == ObjectState::duplicate);
@@ -163,6 +270,7 @@ void Pipeline::admit(const ObjectKey& key, const FileInfo& info, std::string eta
   a->key = key;
   a->path = files_.path(Area::landing, key.key);
   a->ruleset = rules_;
+  a->mode = h.mode;
   nlohmann::json rule_names = nlohmann::json::array();
   for (const Rule* r : matched) {
     TaskRecord t;
@@ -184,15 +292,21 @@ void Pipeline::admit(const ObjectKey& key, const FileInfo& info, std::string eta
   pump();
 }
 
+// A duplicate is decided at once (archive, without a run) and moved like any decided object.
 void Pipeline::admit_duplicate(ObjectRecord rec, const ObjectRecord& of) {
   rec.state = ObjectState::duplicate;
+  rec.action = action::duplicate;
   record_new(rec, {{"etag", rec.etag}, {"of_object", of.id}, {"size", rec.size}});
-  // Out of landing without running: the archive already holds this content at this key.
-  batch_.after_commit([this, rec]() mutable {
-    auto moved = files_.move(rec.key, Area::archive, std::to_string(rec.id));
-    if (moved.ok) transition(rec, ObjectState::duplicate, nullptr, moved.final_path.string());
-    else if (!moved.source_missing) spdlog::error("cannot move duplicate {} out of landing: {}", rec.key, moved.error);
-  });
+  auto a = std::make_unique<Active>();
+  a->rec = std::move(rec);
+  a->key.key = a->rec.key;
+  a->path = files_.path(Area::landing, a->rec.key);
+  a->decided = true;
+  const int64_t id = a->rec.id;
+  active_by_key_[a->rec.key] = id;
+  active_.emplace(id, std::move(a));
+  ++finishing_;
+  batch_.after_commit([this, id] { apply_final_action(id); });
 }
 
 }  // namespace hivehook

@@ -1,19 +1,54 @@
 #include "pipeline/file_ops.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
 
 #include "landing/etag.h"
 
 namespace hivehook {
 
-LocalFileOps::LocalFileOps(std::filesystem::path landing, std::filesystem::path archive,
-                           std::filesystem::path quarantine)
-    : landing_(std::move(landing)), archive_(std::move(archive)), quarantine_(std::move(quarantine)) {}
+namespace {
+constexpr int64_t kRecentNs = 2'000'000'000;  // without leases: changed this recently = still being written
 
-const std::filesystem::path& LocalFileOps::root(Area tree) const {
-  switch (tree) {
+Tree open_tree(const std::filesystem::path& root) {
+  auto t = Tree::open(root);
+  if (!t) throw std::runtime_error(t.message());
+  return std::move(*t);
+}
+
+EntryKind kind_of(mode_t mode) {
+  return S_ISREG(mode) ? EntryKind::regular : S_ISLNK(mode) ? EntryKind::symlink : EntryKind::other;
+}
+
+bool not_there(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
+
+// No lease possible: a file changed within the last two seconds may still be being written.
+Admission by_recency(const struct stat& st) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const FileIdentity id = identity_of(st);
+  return now - std::max(id.mtime_ns, id.ctime_ns) < kRecentNs ? Admission::busy : Admission::complete;
+}
+}  // namespace
+
+FileIdentity identity_of(const struct stat& st) {
+  return FileIdentity{static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec,
+                      static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec};
+}
+
+LocalFileOps::LocalFileOps(const std::filesystem::path& landing, const std::filesystem::path& archive,
+                           const std::filesystem::path& quarantine)
+    : landing_(open_tree(landing)), archive_(open_tree(archive)), quarantine_(open_tree(quarantine)) {}
+
+const Tree& LocalFileOps::tree(Area area) const {
+  switch (area) {
     case Area::archive:
       return archive_;
     case Area::quarantine:
@@ -24,45 +59,78 @@ const std::filesystem::path& LocalFileOps::root(Area tree) const {
   return landing_;
 }
 
-std::filesystem::path LocalFileOps::path(Area tree, const std::string& key) const { return root(tree) / key; }
+std::filesystem::path LocalFileOps::path(Area area, const std::string& key) const {
+  return tree(area).path_of(key);
+}
 
 FileInfo LocalFileOps::stat(const std::string& key) {
   FileInfo info;
-  struct stat st {};
-  if (::lstat(path(Area::landing, key).c_str(), &st) != 0) {
-    if (errno != ENOENT && errno != ENOTDIR) info.error = errno;
+  auto st = landing_.stat(key);
+  if (!st) {
+    if (!not_there(st.code())) info.error = st.code();
     return info;
   }
   info.exists = true;
-  info.kind = S_ISREG(st.st_mode) ? EntryKind::regular : S_ISLNK(st.st_mode) ? EntryKind::symlink : EntryKind::other;
-  info.inode = st.st_ino;
-  info.size = static_cast<uint64_t>(st.st_size);
-  info.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
-  info.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec;
+  info.kind = kind_of(st->st_mode);
+  info.id = identity_of(*st);
+  info.mode = st->st_mode;
   return info;
 }
 
-std::optional<std::string> LocalFileOps::etag(const std::string& key, std::string* error) {
-  return file_etag(path(Area::landing, key), error);
+FsResult<std::vector<DirEntry>> LocalFileOps::list(const std::string& dir) { return landing_.list_dir(dir); }
+
+Admission LocalFileOps::probe(const std::string& key, std::string* why) {
+  auto fd = landing_.open_regular(key);
+  if (!fd) {
+    if (not_there(fd.code())) return Admission::gone;
+    if (why) *why = fd.message();
+    return Admission::unreadable;
+  }
+  // A read lease is granted only while no process has the file open for writing (fcntl(2)).
+  if (::fcntl(fd->get(), F_SETLEASE, F_RDLCK) == 0) {
+    ::fcntl(fd->get(), F_SETLEASE, F_UNLCK);
+    return Admission::complete;
+  }
+  if (errno == EAGAIN) return Admission::busy;
+  struct stat st;  // EACCES/EPERM (not the owner, no CAP_LEASE), EINVAL (no leases here)
+  if (::fstat(fd->get(), &st) != 0) return Admission::gone;
+  return by_recency(st);
+}
+
+std::optional<Hashed> LocalFileOps::hash(const std::string& key, int* err, std::string* error) {
+  auto fail = [&](int code, std::string message) -> std::optional<Hashed> {
+    if (err) *err = code;
+    if (error) *error = std::move(message);
+    return std::nullopt;
+  };
+  auto fd = landing_.open_regular(key);
+  if (!fd) return fail(fd.code(), fd.message());
+  struct stat before, after;
+  if (::fstat(fd->get(), &before) != 0) return fail(errno, "cannot stat " + path(Area::landing, key).string());
+  std::string read_error;
+  auto etag = fd_etag(fd->get(), &read_error);  // the writer's recorded eTag when still valid, else the MD5
+  if (!etag) return fail(EIO, "cannot read " + path(Area::landing, key).string() + ": " + read_error);
+  if (::fstat(fd->get(), &after) != 0 || !(identity_of(before) == identity_of(after)))
+    return fail(EAGAIN, path(Area::landing, key).string() + " changed while it was being read");
+  return Hashed{std::move(*etag), identity_of(after), after.st_mode};
 }
 
 MoveResult LocalFileOps::move(const std::string& key, Area to, const std::string& unique_suffix) {
-  return move_object(path(Area::landing, key), root(to), key, unique_suffix);
+  return move_object(landing_, key, tree(to), unique_suffix);
 }
 
-MoveResult LocalFileOps::remove(const std::string& key) { return delete_object(path(Area::landing, key)); }
+MoveResult LocalFileOps::remove(const std::string& key) { return delete_object(landing_, key); }
 
-bool LocalFileOps::write_error_json(const std::string& key, const std::string& json, std::string* error) {
-  return hivehook::write_error_json(quarantine_, key, json, error);
+FsStatus LocalFileOps::write_error_json(const std::string& key, const std::string& json, mode_t mode) {
+  return hivehook::write_error_json(quarantine_, key, json, mode);
 }
 
-std::optional<std::filesystem::path> LocalFileOps::find_moved(Area tree, const std::string& key, int64_t id,
-                                                              uint64_t inode, uint64_t size) {
-  const auto at_key = path(tree, key);
-  for (const auto& candidate : {at_key, std::filesystem::path(at_key.string() + "~" + std::to_string(id))}) {
-    struct stat st {};
-    if (::lstat(candidate.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_ino) == inode &&
-        static_cast<uint64_t>(st.st_size) == size)
+std::optional<std::string> LocalFileOps::find_moved(Area area, const std::string& key, int64_t id,
+                                                    const FileIdentity& was) {
+  for (const auto& candidate : {key, collision_name(key, std::to_string(id))}) {
+    auto st = tree(area).stat(candidate);
+    if (st && S_ISREG(st->st_mode) && static_cast<uint64_t>(st->st_ino) == was.inode &&
+        static_cast<uint64_t>(st->st_size) == was.size)
       return candidate;
   }
   return std::nullopt;

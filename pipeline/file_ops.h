@@ -1,9 +1,12 @@
 // The file operations the pipeline performs on landing, archive and quarantine, behind one
-// interface: production resolves them on the real trees (LocalFileOps); tests wrap that to inject
-// faults (a move that fails with ENOSPC, a file gone between two steps) at exactly this seam.
-// Keys are relative to their tree, '/'-separated. Every call may be made from the loop thread;
-// etag() also from the hashing thread.
+// interface: production resolves every path beneath its tree's directory fd with no symlink in
+// any component (LocalFileOps over landing/beneath.h); tests wrap it to inject faults (a move that
+// fails with ENOSPC, a file gone between two steps) or crashes at exactly this seam. Keys are
+// relative to their area, '/'-separated. Every call may be made from the loop thread; hash() also
+// from the hashing thread.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +14,7 @@
 #include <string>
 
 #include "archive/mover.h"
+#include "landing/beneath.h"
 #include "landing/scan.h"
 
 namespace hivehook {
@@ -19,55 +23,92 @@ namespace hivehook {
 // directory handle over one of them).
 enum class Area { landing, archive, quarantine };
 
-// What lstat(2) says about one entry (symlinks never followed).
-struct FileInfo {
-  bool exists = false;
-  EntryKind kind = EntryKind::other;
+// A file's identity (DESIGN.md "Only complete files": Identity). Same identity = same bytes:
+// rewriting a file in place changes its mtime and ctime, replacing it changes its inode.
+struct FileIdentity {
   uint64_t inode = 0;
   uint64_t size = 0;
   int64_t mtime_ns = 0;
   int64_t ctime_ns = 0;
-  int error = 0;  // errno when the lookup failed for another reason than "not there"
+  bool operator==(const FileIdentity&) const = default;
+};
+
+// What lstat(2) beneath landing says about one key (symlinks never followed).
+struct FileInfo {
+  bool exists = false;  // false: not there, or no longer beneath landing (a symlink on its path)
+  EntryKind kind = EntryKind::other;
+  FileIdentity id;
+  mode_t mode = 0;
+  int error = 0;  // errno when the lookup failed for another reason than "not there" (EACCES, ENAMETOOLONG)
+};
+
+// Whether a file found by a scan may be admitted (DESIGN.md "Complete").
+enum class Admission {
+  complete,    // nobody has it open for writing
+  busy,        // a writer has it open: wait for its close event (or the next look)
+  gone,        // not there any more
+  unreadable,  // cannot be opened (EACCES, ENAMETOOLONG, ...): *why says so
+};
+
+// The eTag of the bytes read and the identity of the file they were read from.
+struct Hashed {
+  std::string etag;
+  FileIdentity id;
+  mode_t mode = 0;
 };
 
 class FileOps {
  public:
   virtual ~FileOps() = default;
-  // The absolute path of `key` in `tree` (what a job is told as {path}).
-  virtual std::filesystem::path path(Area tree, const std::string& key) const = 0;
+  // The absolute path of `key` in `area` (what a job is told as {path}; never used for a call).
+  virtual std::filesystem::path path(Area area, const std::string& key) const = 0;
   // lstat of landing/<key>.
   virtual FileInfo stat(const std::string& key) = 0;
-  // The eTag (hex MD5) of landing/<key>; nullopt and *error when it cannot be read.
-  virtual std::optional<std::string> etag(const std::string& key, std::string* error) = 0;
+  // The entries of folder landing/<dir> ("" = landing itself), unsorted, beneath landing (a folder
+  // swapped for a symlink is ELOOP, never followed). For scans (pipeline/landing_scan.h).
+  virtual FsResult<std::vector<DirEntry>> list(const std::string& dir) = 0;
+  // Is landing/<key> complete? A read lease (fcntl F_SETLEASE F_RDLCK) is refused while any
+  // process has the file open for writing; where leases are not allowed (not the file's owner,
+  // a filesystem without them) a change within the last two seconds counts as busy.
+  virtual Admission probe(const std::string& key, std::string* why) = 0;
+  // The eTag (hex MD5) of landing/<key>, and the identity of what was read. nullopt and *error
+  // (*err: errno; EAGAIN when the file changed while being read) when it cannot be read.
+  virtual std::optional<Hashed> hash(const std::string& key, int* err, std::string* error) = 0;
   // Moves landing/<key> to <to>/<key> (or "<key>~<unique_suffix>" beside an earlier different
   // object), as archive/mover.h's move_object.
   virtual MoveResult move(const std::string& key, Area to, const std::string& unique_suffix) = 0;
   // Deletes landing/<key>.
   virtual MoveResult remove(const std::string& key) = 0;
-  // Writes quarantine/<key>.error.json (key: where the object went, relative to quarantine).
-  virtual bool write_error_json(const std::string& key, const std::string& json, std::string* error) = 0;
-  // After a crash between a move and its commit: the object is already in `tree`, under its key
-  // or "<key>~<id>", recognised by inode and size. Its path, or nullopt.
-  virtual std::optional<std::filesystem::path> find_moved(Area tree, const std::string& key, int64_t id,
-                                                          uint64_t inode, uint64_t size) = 0;
+  // Writes quarantine/<key>.error.json with `mode` (key: where the object went in quarantine).
+  virtual FsStatus write_error_json(const std::string& key, const std::string& json, mode_t mode) = 0;
+  // After a crash between a move and its commit: the object is already in `area`, under its key or
+  // "<key>~<id>", recognised by inode and size. Its key there, or nullopt.
+  virtual std::optional<std::string> find_moved(Area area, const std::string& key, int64_t id, const FileIdentity& was) = 0;
 };
 
-// FileOps on the configured folders.
+// FileOps on the configured folders, each opened once as a beneath-tree.
 class LocalFileOps final : public FileOps {
  public:
-  LocalFileOps(std::filesystem::path landing, std::filesystem::path archive, std::filesystem::path quarantine);
-  std::filesystem::path path(Area tree, const std::string& key) const override;
+  // Opens the three trees; throws std::runtime_error naming the folder that cannot be opened.
+  LocalFileOps(const std::filesystem::path& landing, const std::filesystem::path& archive,
+               const std::filesystem::path& quarantine);
+  std::filesystem::path path(Area area, const std::string& key) const override;
   FileInfo stat(const std::string& key) override;
-  std::optional<std::string> etag(const std::string& key, std::string* error) override;
+  FsResult<std::vector<DirEntry>> list(const std::string& dir) override;
+  Admission probe(const std::string& key, std::string* why) override;
+  std::optional<Hashed> hash(const std::string& key, int* err, std::string* error) override;
   MoveResult move(const std::string& key, Area to, const std::string& unique_suffix) override;
   MoveResult remove(const std::string& key) override;
-  bool write_error_json(const std::string& key, const std::string& json, std::string* error) override;
-  std::optional<std::filesystem::path> find_moved(Area tree, const std::string& key, int64_t id, uint64_t inode,
-                                                  uint64_t size) override;
+  FsStatus write_error_json(const std::string& key, const std::string& json, mode_t mode) override;
+  std::optional<std::string> find_moved(Area area, const std::string& key, int64_t id, const FileIdentity& was) override;
+
+  const Tree& tree(Area area) const;
 
  private:
-  const std::filesystem::path& root(Area tree) const;
-  std::filesystem::path landing_, archive_, quarantine_;
+  Tree landing_, archive_, quarantine_;
 };
+
+// The identity of what fstat/lstat returned.
+FileIdentity identity_of(const struct stat& st);
 
 }  // namespace hivehook

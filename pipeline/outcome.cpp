@@ -1,13 +1,21 @@
-// Outcome: once every matching rule's run has ended, decide, commit, then move the object and
-// put the notifications in the outbox in the same transaction as its final state.
+// Outcome: once every matching rule's run has ended, decide (the final action is recorded with
+// the decision), commit, then check the file is still the object's and act. A side effect that
+// fails is never a final state: the object is move_failed and the action is retried with backoff,
+// on every reconcile and after a restart.
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "jobs/backoff.h"
 #include "pipeline/active.h"
 
 namespace hivehook {
 
 namespace {
+const BackoffPolicy kMoveBackoff{std::chrono::seconds(1), std::chrono::minutes(5)};
+
 bool ended(TaskState s) { return s == TaskState::succeeded || s == TaskState::failed; }
+
+bool failure_action(const std::string& a) { return a == action::quarantine || a == action::keep_failed; }
 
 nlohmann::json error_report(const ObjectRecord& rec, const std::vector<RunRecord>& failed_runs, SystemTime now) {
   nlohmann::json err = {{"key", rec.key}, {"object_id", rec.id}, {"etag", rec.etag}, {"time", format_rfc3339_ms(now)}};
@@ -29,131 +37,210 @@ void Pipeline::maybe_finish(int64_t object_id) {
   auto it = active_.find(object_id);
   if (it == active_.end()) return;
   Active& a = *it->second;
-  if (a.decided) return;
+  if (a.decided || is_terminal(a.rec.state)) return;
   for (const auto& t : a.tasks)
     if (!ended(t.state)) return;
-  bool success = true;
-  for (const auto& t : a.tasks) success = success && t.state == TaskState::succeeded;
+  const FinalPlan plan = plan_final_action(a);
   a.decided = true;
-  transition(a.rec, success ? ObjectState::succeeded : ObjectState::failed);
+  a.rec.action = plan.action;
+  transition(a.rec, plan.success ? ObjectState::succeeded : ObjectState::failed,
+             {{"outcome", plan.success ? "succeeded" : "failed"}, {"action", plan.action}});
   ++finishing_;
   batch_.after_commit([this, object_id] { apply_final_action(object_id); });
 }
 
+// The action is decided once, with the outcome; notifications go to the rules' targets as they
+// are now. A rule's own action is honoured whatever its notify list; only when no matching rule
+// is known any more (removed by a reload before a restart) the safe default applies: archive on
+// success, quarantine on failure.
 FinalPlan Pipeline::plan_final_action(const Active& a) const {
   FinalPlan plan;
-  plan.success = a.rec.state == ObjectState::succeeded;
+  plan.success = true;
+  for (const auto& t : a.tasks) plan.success = plan.success && t.state == TaskState::succeeded;
+  bool known = false, archive = false, keep = false, quarantine = false;
   for (const auto& t : a.tasks) {
     const Rule* r = rule_for(a, t.rule);
-    if (!r) continue;
-    if (plan.success) {
-      if (r->on_success == SuccessAction::keep) plan.on_success = SuccessAction::keep;
-      else if (r->on_success == SuccessAction::archive && plan.on_success != SuccessAction::keep)
-        plan.on_success = SuccessAction::archive;
-      for (auto& n : r->notify_success) plan.notify.push_back(n);
-    } else if (t.state == TaskState::failed) {
-      if (r->on_failure == FailureAction::quarantine) plan.on_failure = FailureAction::quarantine;
-      for (auto& n : r->notify_failure) plan.notify.push_back(n);
-    }
+    if (!r || (!plan.success && t.state != TaskState::failed)) continue;
+    known = true;
+    keep = keep || (plan.success && r->on_success == SuccessAction::keep);
+    archive = archive || (plan.success && r->on_success == SuccessAction::archive);
+    quarantine = quarantine || (!plan.success && r->on_failure == FailureAction::quarantine);
+    for (auto& n : plan.success ? r->notify_success : r->notify_failure) plan.notify.push_back(n);
   }
-  if (a.tasks.empty() || (!plan.success && plan.notify.empty() && plan.on_failure == FailureAction::keep)) {
-    // nothing known about the rules (removed): keep the conservative default
-    if (!plan.success) plan.on_failure = FailureAction::quarantine;
-  }
+  if (plan.success) plan.action = !known || archive ? action::archive : action::remove;
+  if (plan.success && keep) plan.action = action::keep;
+  if (!plan.success) plan.action = !known || quarantine ? action::quarantine : action::keep_failed;
+  if (!a.rec.action.empty()) plan.action = a.rec.action;  // decided before (a restart, a retried move)
+  if (plan.action == action::quarantine || plan.action == action::keep_failed) plan.success = false;
   std::sort(plan.notify.begin(), plan.notify.end());
   plan.notify.erase(std::unique(plan.notify.begin(), plan.notify.end()), plan.notify.end());
   return plan;
 }
 
-// A move out of landing; after a crash between a move and its commit the object is found at its
-// destination already.
-MoveResult Pipeline::move_out(const Active& a, Area to) {
-  auto m = files_.move(a.rec.key, to, std::to_string(a.rec.id));
-  if (!m.ok && m.source_missing) {
-    if (auto there = files_.find_moved(to, a.rec.key, a.rec.id, a.rec.inode, a.rec.size)) {
-      m.ok = true;
-      m.final_path = *there;
+void Pipeline::apply_final_action(int64_t object_id) {
+  auto it = active_.find(object_id);
+  if (it == active_.end()) return;
+  --finishing_;
+  finish_object(*it->second);
+}
+
+// One attempt at the decided action: first recognise a move a crash (or an earlier attempt whose
+// error report failed) left unrecorded, then check the file at the key is still the object's, then
+// act. Every outcome goes through the one failure policy: a side effect that failed is move_failed.
+void Pipeline::finish_object(Active& a) {
+  const std::string& act = a.rec.action;
+  std::optional<Outcome> o;
+  if (act == action::archive || act == action::duplicate) {
+    if (auto there = files_.find_moved(Area::archive, a.rec.key, a.rec.id, a.identity())) {
+      o.emplace();
+      o->state = act == action::duplicate ? ObjectState::duplicate : ObjectState::archived;
+      o->final_path = files_.path(Area::archive, *there).string();
     }
+  } else if (act == action::quarantine && files_.find_moved(Area::quarantine, a.rec.key, a.rec.id, a.identity())) {
+    o = quarantine(a);  // moved already: (re)writes its error report
   }
-  return m;
+  if (!o) {
+    if (!still_there(a)) return;
+    o = perform(a);
+  }
+  if (o->failed) return move_failed(a, std::move(*o));
+  record_outcome(a, std::move(*o));
 }
 
-Outcome Pipeline::archive(const Active& a) {
+Outcome Pipeline::perform(const Active& a) {
+  const std::string& act = a.rec.action;
+  if (act == action::archive) return move_out(a, Area::archive, ObjectState::archived);
+  if (act == action::duplicate) return move_out(a, Area::archive, ObjectState::duplicate);
+  if (act == action::quarantine) return quarantine(a);
   Outcome o;
-  auto m = move_out(a, Area::archive);
-  if (!m.ok && m.source_missing) {
-    o.state = ObjectState::vanished;
-    o.detail["error"] = "the file left landing before it could be archived";
-  } else if (!m.ok) {
-    spdlog::error("archive of {} failed: {}", a.rec.key, m.error);
-    o.detail["error"] = m.error;
-    o.state = ObjectState::kept;
-  } else {
-    o.state = ObjectState::archived;
-    o.final_path = m.final_path.string();
-  }
-  return o;
-}
-
-Outcome Pipeline::quarantine(const Active& a) {
-  Outcome o;
-  auto m = move_out(a, Area::quarantine);
-  if (!m.ok) {
-    spdlog::error("quarantine of {} failed: {}", a.rec.key, m.error);
-    o.detail["error"] = m.error;
-    o.state = ObjectState::failed_kept;
-    return o;
-  }
-  std::string werr;
-  auto rel = std::filesystem::relative(m.final_path, config_.quarantine).string();
-  if (!files_.write_error_json(rel, safe_dump(error_report(a.rec, a.failed_runs, clock_.now()), 2), &werr))
-    spdlog::error("cannot write {}.error.json: {}", m.final_path.string(), werr);
-  o.state = ObjectState::quarantined;
-  o.final_path = m.final_path.string();
-  return o;
-}
-
-Outcome Pipeline::perform(const Active& a, const FinalPlan& plan) {
-  Outcome o;
-  if (plan.success && plan.on_success == SuccessAction::archive) return archive(a);
-  if (!plan.success && plan.on_failure == FailureAction::quarantine) return quarantine(a);
-  if (plan.success && plan.on_success == SuccessAction::remove) {
+  if (act == action::remove) {
     auto m = files_.remove(a.rec.key);
-    o.state = ObjectState::deleted;
+    o.state = m.ok ? ObjectState::deleted : m.source_missing ? ObjectState::vanished : ObjectState::move_failed;
+    o.failed = !m.ok && !m.source_missing;
+    o.error = m.error;
     if (!m.ok) o.detail["error"] = m.error;
     return o;
   }
-  o.state = plan.success ? ObjectState::kept : ObjectState::failed_kept;
+  o.state = act == action::keep ? ObjectState::kept : ObjectState::failed_kept;
   o.final_path = a.path.string();
   return o;
 }
 
-void Pipeline::apply_final_action(int64_t object_id) {
-  auto it = active_.find(object_id);
-  if (it == active_.end()) return;
-  Active& a = *it->second;
-  --finishing_;
-  const FinalPlan plan = plan_final_action(a);
-
-  // A different file now at the key (replaced while its predecessor ran) is not ours to move.
-  FileInfo now = files_.stat(a.rec.key);
-  const bool replaced = now.exists && (now.inode != a.rec.inode || now.size != a.rec.size);
+Outcome Pipeline::move_out(const Active& a, Area to, ObjectState done) {
   Outcome o;
-  if (replaced) {
-    o.state = plan.success ? ObjectState::kept : ObjectState::failed_kept;
-    o.detail["note"] = "a newer file replaced it in landing during processing; the newer file is processed on its own";
+  auto m = files_.move(a.rec.key, to, std::to_string(a.rec.id));
+  if (m.ok) {
+    o.state = done;
+    o.final_path = m.final_path.string();
+  } else if (m.source_missing) {
+    o.state = ObjectState::vanished;
+    o.detail["error"] = "the file left landing before its final action";
   } else {
-    o = perform(a, plan);
+    o.failed = true;
+    o.error = m.error;
   }
-  if (!plan.success) ++failures_;
+  return o;
+}
+
+// Quarantine: the move, then <key>.error.json beside it (with the object's own mode). Either
+// failing is a failed move; a retry finds the object already in quarantine and writes the report.
+Outcome Pipeline::quarantine(const Active& a) {
+  const std::string suffix = std::to_string(a.rec.id);
+  std::string there;
+  if (auto found = files_.find_moved(Area::quarantine, a.rec.key, a.rec.id, a.identity())) there = *found;
+  mode_t mode = a.mode ? a.mode : files_.stat(a.rec.key).mode;
+  if (there.empty()) {
+    Outcome moved = move_out(a, Area::quarantine, ObjectState::quarantined);
+    if (moved.state != ObjectState::quarantined || moved.failed) return moved;
+    there = std::filesystem::relative(moved.final_path, files_.path(Area::quarantine, "")).string();
+  }
+  Outcome o;
+  auto report = safe_dump(error_report(a.rec, a.failed_runs, clock_.now()), 2);
+  if (auto w = files_.write_error_json(there, report, mode ? mode : 0600); !w) {
+    o.failed = true;
+    o.error = w.message();
+    return o;
+  }
+  o.state = ObjectState::quarantined;
+  o.final_path = files_.path(Area::quarantine, there).string();
+  return o;
+}
+
+void Pipeline::record_outcome(Active& a, Outcome o) {
+  if (failure_action(a.rec.action)) ++failures_;
   if (!o.final_path.empty()) o.detail["path"] = o.final_path;
-  transition(a.rec, o.state, o.detail,
-             o.final_path.empty() ? std::nullopt : std::optional<std::string>(o.final_path));
+  unstick(a);
   a.rec.final_path = o.final_path;
-  enqueue_notifications(a, o.state, plan.notify);
-  const std::string key = a.rec.key;
+  a.rec.error.clear();
+  a.rec.failed_since.reset();
+  transition(a.rec, o.state, o.detail);
+  enqueue_notifications(a, o.state, plan_final_action(a).notify);
   forget(a);
-  if (replaced) offer(key);
+}
+
+// The one failure policy of every side effect: never a final state. The object stays decided
+// (move_failed, with the error), counted, shown, and retried with backoff.
+void Pipeline::move_failed(Active& a, Outcome o) {
+  a.rec.move_attempts += 1;
+  if (!a.rec.failed_since) a.rec.failed_since = clock_.now_ms();
+  a.rec.error = o.error;
+  const Duration delay = backoff_delay(kMoveBackoff, a.rec.move_attempts, rng_);
+  stats_.m.move_failures.labels({a.rec.action}).inc();
+  spdlog::error("{} of {} failed ({} so far), retried in {} ms: {}", a.rec.action, a.rec.key, a.rec.move_attempts,
+                delay.count(), o.error);
+  transition(a.rec, ObjectState::move_failed,
+             {{"action", a.rec.action}, {"error", o.error}, {"attempts", a.rec.move_attempts},
+              {"retry_at", format_rfc3339_ms(clock_.now() + delay)}});
+  stuck_.insert(a.rec.id);
+  a.move_retry = timers_.after(delay, [this, id = a.rec.id] {
+    if (auto it = active_.find(id); it != active_.end()) finish_object(*it->second);
+  });
+  unstick(a, false);
+}
+
+void Pipeline::retry_moves() {
+  for (int64_t id : std::vector<int64_t>(stuck_.begin(), stuck_.end()))
+    if (auto it = active_.find(id); it != active_.end()) finish_object(*it->second);
+}
+
+// Leaves (or, with `leave` false, only recounts) the set of objects whose move failed.
+void Pipeline::unstick(Active& a, bool leave) {
+  if (leave) {
+    stuck_.erase(a.rec.id);
+    a.move_retry.reset();
+  }
+  int64_t oldest = 0;
+  for (int64_t id : stuck_) {
+    auto it = active_.find(id);
+    if (it != active_.end() && it->second->rec.failed_since)
+      oldest = oldest ? std::min(oldest, *it->second->rec.failed_since) : *it->second->rec.failed_since;
+  }
+  oldest_failure_ms_ = oldest;
+  stats_.m.objects_stuck.set(static_cast<double>(stuck_.size()));
+}
+
+// The file at the key is not the object's any more (or is gone): the object ends here, and a
+// replacement is offered as a new arrival.
+void Pipeline::end_early(Active& a, ObjectState to, nlohmann::json detail) {
+  unstick(a);
+  const std::string key = a.rec.key;
+  transition(a.rec, to, std::move(detail));
+  forget(a);
+  if (to == ObjectState::superseded) boost::asio::post(io_, [this, key] { offer(key, Hint::scanned); });
+}
+
+bool Pipeline::still_there(Active& a) {
+  FileInfo now = files_.stat(a.rec.key);
+  if (!now.exists) {
+    end_early(a, ObjectState::vanished, {{"error", "the file left landing (or a folder on its path was replaced)"}});
+    return false;
+  }
+  FileIdentity was = a.identity();
+  if (was.ctime_ns == 0) was.ctime_ns = now.id.ctime_ns;  // recorded before identities had a ctime
+  if (now.id == was) return true;
+  end_early(a, ObjectState::superseded,
+            {{"note", "a different file is at the key now (replaced or rewritten since discovery); it is a new arrival"}});
+  return false;
 }
 
 }  // namespace hivehook

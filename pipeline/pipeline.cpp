@@ -68,14 +68,15 @@ void Pipeline::kill_running(Duration grace) {
 std::size_t Pipeline::running() const { return in_flight_; }
 
 bool Pipeline::idle() const {
-  return settling_.empty() && hashing_.empty() && active_.empty() && finishing_ == 0 && running() == 0;
+  return scans_.empty() && settling_.empty() && hashing_.empty() && active_.size() == stuck_.size() && finishing_ == 0 &&
+         running() == 0;
 }
 
 void Pipeline::forget(Active& a) {
   const int64_t id = a.rec.id;
   auto by_key = active_by_key_.find(a.rec.key);
   if (by_key != active_by_key_.end() && by_key->second == id) active_by_key_.erase(by_key);
-  active_.erase(id);  // `a` is gone from here on
+  if (a.in_flight == 0) active_.erase(id);  // `a` is gone from here on (else: its last run's end drops it)
   refresh_gauges();
 }
 

@@ -4,6 +4,7 @@
 // so tests drive it with a manual clock, scripted jobs and injected file faults.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -20,6 +22,7 @@
 #include "jobs/job_runner.h"
 #include "pipeline/commit_batch.h"
 #include "pipeline/file_ops.h"
+#include "pipeline/landing_scan.h"
 #include "pipeline/scheduler.h"
 #include "pipeline/stats.h"
 #include "rules/config.h"
@@ -40,6 +43,10 @@ struct PipelineSeams {
   JobRunner* lambda_runner = nullptr;  // `lambda:` jobs (warm execution environments), when set
 };
 
+// How a hint about a file arrived. A close or rename event says the writer is done; a scan (of
+// any sort) or a bare IN_CREATE (a hard link) does not: those go through the admission check.
+enum class Hint { written, scanned, created };
+
 class Pipeline {
  public:
   Pipeline(boost::asio::io_context& io, const Config& config, std::shared_ptr<const RuleSet> rules, Store& store,
@@ -50,9 +57,24 @@ class Pipeline {
   // decided-but-unmoved objects moved without re-running.
   void recover();
   // A hint that landing/<key> may hold a new object.
-  void offer(const std::string& key);
-  // Walks a folder of landing in key order, offering every file.
+  void offer(const std::string& key, Hint hint = Hint::written);
+  // Walks a folder of landing (absolute, inside landing) in key order, offering every file as
+  // scanned. The walk runs in slices of at most ~20 ms (or 1,000 folders or files) and yields to
+  // the loop between them, so even a rescan of 100,000 files never stalls timers, reaping or
+  // /healthz. A scan asked for while the same folder's scan is under way runs once more after it
+  // (what changed behind the first walk is found by the second). idle() is false meanwhile.
   void scan(const std::filesystem::path& dir);
+  // Scans under way (for tests and status).
+  std::size_t scans_in_progress() const { return scans_.size(); }
+  // Keys a scan found still open for writing and left for their close event (`scan --wait` looks
+  // at them again); a key leaves the set when it is admitted or gone.
+  const std::set<std::string>& busy() const { return busy_; }
+  // Every failed move, now (the reconcile scan calls it; each also retries on its own backoff).
+  void retry_moves();
+  // Objects whose move failed and is being retried (for status and /healthz).
+  std::size_t stuck() const { return stuck_.size(); }
+  // Unix ms since the oldest still-failed move first failed, 0 when none; read from any thread.
+  int64_t oldest_move_failure_ms() const { return oldest_failure_ms_.load(); }
 
   // New rules apply to objects discovered from now on; runs in flight are untouched.
   void set_rules(std::shared_ptr<const RuleSet> rules);
@@ -60,6 +82,8 @@ class Pipeline {
   void set_workers(int workers);
   // The `ignore` patterns (basename globs) for files discovered from now on (a reload).
   void set_ignore(std::vector<std::string> patterns) { config_.ignore = std::move(patterns); }
+  // Names of environment variables jobs never get (the notify targets' ${VAR}s).
+  void set_secret_env(std::set<std::string> names) { config_.secret_env = std::move(names); }
 
   // Records an audit event in the current batch.
   void emit(std::string event, const std::optional<std::string>& key = std::nullopt,
@@ -71,13 +95,23 @@ class Pipeline {
   // After the grace period: kill what still runs; those runs are recorded as interrupted.
   void kill_running(Duration grace);
 
-  bool idle() const;  // nothing settling, hashing, queued, running, waiting for a retry or to move
+  // Nothing settling, hashing, queued, running, waiting for a retry or to move (objects whose move
+  // failed wait for their own retry timer and do not count).
+  bool idle() const;
   std::size_t running() const;
-  // Objects that ended failed (quarantined or failed_kept) since start.
-  uint64_t failures() const { return failures_; }
+  // Objects that ended failed (quarantined or failed_kept) since start, and those whose move
+  // failed and is still being retried.
+  uint64_t failures() const { return failures_ + stuck_.size(); }
 
  private:
   struct Active;  // an object between discovery and its final action
+  struct ScanRun {
+    explicit ScanRun(FileOps& files, std::string dir) : walk(files, std::move(dir)) {}
+    LandingScan walk;
+    bool again = false;  // asked for again while under way
+    int slices = 0;
+    SteadyTime started{};
+  };
   struct Settling {
     TimerHandle timer;
     uint64_t size = 0;
@@ -85,20 +119,30 @@ class Pipeline {
   };
 
   // discovery (discovery.cpp)
-  void offer_checked(const std::string& key, bool after_settle);
-  bool known_and_left(const std::optional<ObjectRecord>& last, const FileInfo& info) const;
-  void record_ignored(const std::string& key, uint64_t inode, const std::string& why);
+  void start_scan(const std::string& dir);
+  void scan_slice(ScanRun* s);
+  void scan_done(ScanRun* s);
+  void offer_checked(const std::string& key, Hint hint, bool after_settle);
+  std::optional<ObjectKey> classify(const std::string& key, const FileInfo& info, Hint hint);
+  bool known_and_left(const std::optional<ObjectRecord>& last, const FileIdentity& id) const;
+  void record_ignored(const std::string& key, const FileInfo& info, const std::string& why);
   void record_unmatched(const std::string& key, const FileInfo& info);
-  void settle(const std::string& key, const FileInfo& info, Duration quiet);
-  void on_settled(const std::string& key, Duration quiet);
+  void settle(const std::string& key, Hint hint, const FileInfo& info, Duration quiet);
+  void on_settled(const std::string& key, Hint hint, Duration quiet);
   void hash_then_admit(const ObjectKey& key, const FileInfo& info, std::optional<ObjectRecord> last);
+  void hashed(const ObjectKey& key, const FileInfo& info, const std::optional<ObjectRecord>& last,
+              std::optional<Hashed> h, int err, const std::string& error);
   // `last`: the key's last object, looked up once by offer_checked (only this loop writes it).
-  void admit(const ObjectKey& key, const FileInfo& info, std::string etag, const std::optional<ObjectRecord>& last);
+  void admit(const ObjectKey& key, const Hashed& h, const std::optional<ObjectRecord>& last);
   void admit_duplicate(ObjectRecord rec, const ObjectRecord& of);
   // runs (runs.cpp)
   void pump();
   void start_run(int64_t object_id, const std::string& rule_name);
+  // Identity check before a run and before the final move: the file at the key is still the
+  // object's. Else it ends superseded (replaced or rewritten) or vanished (gone); returns false.
+  bool still_there(Active& a);
   void dispatch(Active& a, const Rule& rule, const RunRecord& run);
+  void record_process(RunRecord run, const ChildIdentity& child);
   void on_run_exit(int64_t object_id, const std::string& rule_name, RunRecord run,
                    const std::filesystem::path& result_file, ProcessResult result);
   void record_interrupted(TaskRecord* task, RunRecord& run, const std::string& why);
@@ -109,10 +153,14 @@ class Pipeline {
   void maybe_finish(int64_t object_id);
   FinalPlan plan_final_action(const Active& a) const;
   void apply_final_action(int64_t object_id);
-  Outcome perform(const Active& a, const FinalPlan& plan);
-  Outcome archive(const Active& a);
+  void finish_object(Active& a);
+  Outcome perform(const Active& a);
+  Outcome move_out(const Active& a, Area to, ObjectState done);
   Outcome quarantine(const Active& a);
-  MoveResult move_out(const Active& a, Area to);
+  void record_outcome(Active& a, Outcome o);
+  void move_failed(Active& a, Outcome o);
+  void unstick(Active& a, bool leave = true);
+  void end_early(Active& a, ObjectState to, nlohmann::json detail);  // superseded | vanished
   // notifications (notifications.cpp)
   void enqueue_notifications(const Active& a, ObjectState outcome, const std::vector<std::string>& targets);
   // One outbox row per target, in the current batch (the same transaction as the outcome).
@@ -120,15 +168,14 @@ class Pipeline {
                      int attempts, const std::string& outcome, const std::vector<std::string>& targets);
   // the state machines (transitions.cpp): the one transition function per machine
   void record_new(ObjectRecord& rec, nlohmann::json detail);
-  void transition(ObjectRecord& rec, ObjectState to, nlohmann::json detail = nullptr,
-                  const std::optional<std::string>& final_path = std::nullopt);
+  void transition(ObjectRecord& rec, ObjectState to, nlohmann::json detail = nullptr);
   void record_run_start(RunRecord& run);
   void run_transition(RunRecord& run, RunState to, nlohmann::json detail);
   // recovery (recovery.cpp)
   void recover_interrupted_runs();
   void recover_objects();
 
-  void forget(Active& a);  // the object reached its end: drop it from memory
+  void forget(Active& a);  // the object reached its end: drop it from memory once no run of it is in flight
   void refresh_gauges();
   const Rule* rule_for(const Active& a, const std::string& name) const;
 
@@ -151,7 +198,10 @@ class Pipeline {
   std::unordered_map<std::string, int64_t> active_by_key_;
   std::unordered_map<std::string, Settling> settling_;
   std::unordered_set<std::string> hashing_;
-  std::unordered_set<std::string> ignored_seen_;  // key + inode already recorded as ignored
+  std::vector<std::unique_ptr<ScanRun>> scans_;  // scans under way, each walking in slices
+  std::set<std::string> busy_;
+  std::set<int64_t> stuck_;  // objects in move_failed
+  std::atomic<int64_t> oldest_failure_ms_{0};
   std::map<std::pair<int64_t, std::string>, TimerHandle> retry_timers_;
   // Concurrency of rules gone from the current rules, for the runs they still owe (see set_rules).
   std::unordered_map<std::string, int> retired_limits_;

@@ -1,10 +1,37 @@
 // Restart recovery, exactly as DESIGN.md lists it.
 #include <spdlog/spdlog.h>
 
+#include "jobs/orphans.h"
 #include "landing/key.h"
 #include "pipeline/active.h"
 
 namespace hivehook {
+
+namespace {
+constexpr auto kOrphanWait = std::chrono::seconds(5);
+
+// A job cut off by the crash may still run (a grandchild that outlived its parent, a kernel
+// without PR_SET_PDEATHSIG): kill its whole group before its task runs again.
+void kill_group(const RunRecord& run, int pgid, uint64_t start_time) {
+  switch (kill_orphaned_group(pgid, start_time, kOrphanWait)) {
+    case OrphanResult::killed:
+      spdlog::warn("{}: killed what was left of run {} of {} (process group {})", run.key, run.attempt, run.rule, pgid);
+      break;
+    case OrphanResult::still_there:
+      spdlog::error("{}: process group {} of run {} of {} survived SIGKILL", run.key, pgid, run.attempt, run.rule);
+      break;
+    case OrphanResult::none:
+      break;
+  }
+}
+
+// The recorded group, and any group whose processes carry the run's id in their environment (the
+// crash may have come between the spawn and the commit of its pid).
+void kill_leftovers(const RunRecord& run) {
+  if (run.pgid) kill_group(run, static_cast<int>(*run.pgid), static_cast<uint64_t>(run.proc_start.value_or(0)));
+  for (int pgid : groups_of_run(run.run_id)) kill_group(run, pgid, 0);
+}
+}  // namespace
 
 void Pipeline::recover() {
   recover_interrupted_runs();
@@ -13,9 +40,11 @@ void Pipeline::recover() {
   pump();
 }
 
-// 1. Runs recorded as started but never finished were cut off: interrupted, to run again.
+// 1. Runs recorded as started but never finished were cut off: their leftovers are killed, and
+//    they are interrupted, to run again.
 void Pipeline::recover_interrupted_runs() {
   for (auto run : store_.runs_in_state(RunState::started)) {
+    kill_leftovers(run);
     run.ended_at = clock_.now_ms();
     run.error = "the daemon stopped while the run was in flight";
     run_transition(run, RunState::interrupted, {{"reason", "recovered after restart"}});
@@ -29,7 +58,8 @@ void Pipeline::recover_interrupted_runs() {
   }
 }
 
-// 2. Objects not yet at their end: re-queue their open tasks, or move them when decided.
+// 2. Objects not yet at their end: re-queue their open tasks, or act when decided (a move that
+//    failed before the restart is tried again now).
 void Pipeline::recover_objects() {
   size_t requeued = 0, finishing = 0;
   for (auto& rec : store_.unfinished_objects()) {
@@ -41,11 +71,13 @@ void Pipeline::recover_objects() {
     a->path = files_.path(Area::landing, rec.key);
     a->ruleset = rules_;
     a->tasks = store_.tasks_of(rec.id);
+    a->failed_runs = store_.failed_runs_of(rec.id);
     const int64_t id = rec.id;
     active_by_key_[rec.key] = id;
     Active& ref = *active_.emplace(id, std::move(a)).first->second;
     if (rec.state != ObjectState::pending) {
       ref.decided = true;
+      if (ref.rec.action.empty()) ref.rec.action = plan_final_action(ref).action;  // decided before actions were kept
       ++finishing_;
       ++finishing;
       batch_.after_commit([this, id] { apply_final_action(id); });

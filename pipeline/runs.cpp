@@ -58,7 +58,7 @@ nlohmann::json run_detail(const RunRecord& run) {
 }  // namespace
 
 void Pipeline::pump() {
-  if (!starting_allowed_) return;
+  if (!starting_allowed_ || store_.fault()) return;  // no new runs while the state DB cannot record them
   auto limit_of = [this](const std::string& rule) {
     if (const Rule* r = rules_->find(rule)) return r->concurrency;
     auto retired = retired_limits_.find(rule);
@@ -71,7 +71,9 @@ void Pipeline::pump() {
 void Pipeline::start_run(int64_t object_id, const std::string& rule_name) {
   auto it = active_.find(object_id);
   TaskRecord* task = it == active_.end() ? nullptr : it->second->task(rule_name);
-  if (!task) {
+  // Superseded or vanished meanwhile: its queued tasks are dropped. And the file at the key must
+  // still be the object's, so the eTag a job is told matches the bytes at {path}.
+  if (!task || is_terminal(it->second->rec.state) || !still_there(*it->second)) {
     scheduler_.finished(rule_name);
     return;
   }
@@ -127,6 +129,9 @@ void Pipeline::dispatch(Active& a, const Rule& rule, const RunRecord& run) {
   req.process.argv = job_argv(rule.job, ctx);
   req.process.env = rule.job.env;
   for (auto& [k, v] : job_environment(ctx)) req.process.env[k] = v;
+  req.process.inherit = rule.job.inherit_env;
+  req.process.inherit_all = rule.job.inherit_all;
+  req.process.never_inherit = config_.secret_env;
   req.process.cwd = rule.job.cwd;
   req.process.stdin_data = s3_event_json(ctx);
   req.process.timeout = rule.job.timeout;
@@ -139,11 +144,23 @@ void Pipeline::dispatch(Active& a, const Rule& rule, const RunRecord& run) {
     }
     // (The results folder exists since start-up, and a fresh run id names no earlier file.)
     ++in_flight_;
-    runner.start(std::move(req), [this, id, run, result](ProcessResult r) {
+    if (auto it = active_.find(id); it != active_.end()) ++it->second->in_flight;
+    ChildIdentity child = runner.start(std::move(req), [this, id, run, result](ProcessResult r) {
       --in_flight_;
+      if (auto it = active_.find(id); it != active_.end()) --it->second->in_flight;
       on_run_exit(id, run.rule, run, result, r);
     });
+    if (child.pid > 0) record_process(run, child);
   });
+}
+
+// The run's process, so that recovery after a crash can find (and kill) what is left of it.
+void Pipeline::record_process(RunRecord run, const ChildIdentity& child) {
+  run.pid = child.pid;
+  run.pgid = child.pgid;
+  if (child.start_time) run.proc_start = static_cast<int64_t>(child.start_time);
+  store_.record_run_process(run);
+  batch_.request();
 }
 
 void Pipeline::on_run_exit(int64_t object_id, const std::string& rule_name, RunRecord run,
@@ -175,6 +192,10 @@ void Pipeline::on_run_exit(int64_t object_id, const std::string& rule_name, RunR
     record_run_failure(a, task, rule, run, r, run_detail(run));
   }
   a.last_run = run;
+  if (is_terminal(a.rec.state)) {  // superseded or vanished while it ran: the run is kept, nothing follows
+    forget(a);
+    return pump();
+  }
   // A rule may ask to hear of every run, not only of the object's outcome.
   if (rule && rule->notify_each_run) {
     const auto& targets = run.state == RunState::succeeded ? rule->notify_success : rule->notify_failure;
@@ -202,7 +223,7 @@ void Pipeline::record_run_failure(Active& a, TaskRecord* task, const Rule* rule,
   if (!task) return;
   int counted = task->attempts - task->interrupted;
   bool data_error = r.spawned && run.exit_code && *run.exit_code == kExitDataErr;
-  if (!rule || data_error || !r.spawned || counted > rule->retries) {
+  if (!rule || data_error || !r.spawned || counted > rule->retries || is_terminal(a.rec.state)) {
     task->state = TaskState::failed;
     store_.update_task(*task);
     return;

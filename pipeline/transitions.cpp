@@ -29,15 +29,15 @@ void Pipeline::record_new(ObjectRecord& rec, nlohmann::json detail) {
   batch_.request();
 }
 
-void Pipeline::transition(ObjectRecord& rec, ObjectState to, nlohmann::json detail,
-                          const std::optional<std::string>& final_path) {
+void Pipeline::transition(ObjectRecord& rec, ObjectState to, nlohmann::json detail) {
   const ObjectState from = rec.state;
   if (!object_edge_allowed(from, to)) illegal("object", rec.key, to_string(from), to_string(to));
-  store_.set_object_state(rec.id, to, final_path);
   rec.state = to;
-  if (final_path) rec.final_path = *final_path;
+  store_.update_object(rec);
   batch_.request();
-  if (from == to) return;  // details only (where a duplicate went): no new state to announce
+  // The same state again is a change of details only (where a duplicate went) — except a move
+  // that failed again, which is announced each time.
+  if (from == to && to != ObjectState::move_failed) return;
   if (auto event = object_event(to); !event.empty()) emit(std::string(event), rec.key, std::move(detail));
   if (is_terminal(to)) stats_.m.objects_finished.labels({std::string(to_string(to))}).inc();
   spdlog::info("{}: {} -> {}", log_key(rec.key), to_string(from), to_string(to));

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -84,7 +85,12 @@ struct Config {
   std::filesystem::path rules;  // file or folder (absolute)
   Duration shutdown_grace = std::chrono::seconds(30);
   Duration reconcile = std::chrono::minutes(10);  // 0 = off
+  Duration move_alert_after = std::chrono::minutes(5);  // /healthz 503 while a move fails longer
   std::map<std::string, NotifyTarget> notify;
+  // Secrets of the notify targets: the names of every ${VAR} they use (never passed to a job) and
+  // those variables' values (redacted wherever text is written).
+  std::set<std::string> secret_env;
+  std::vector<std::string> secret_values;
   std::optional<std::string> metrics;  // "HOST:PORT"
   std::optional<S3Config> s3;
   LogConfig log;

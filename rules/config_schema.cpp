@@ -4,6 +4,7 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "base/host_port.h"
 #include "rules/schemas.h"
@@ -43,6 +44,30 @@ std::optional<std::string> address_check(const Value& v, std::string_view key) {
 }
 
 std::optional<std::string> host_port_check(const Value& v, Reader&) { return address_check(v, "metrics"); }
+
+// Every ${VAR} a notify target names is a secret (URL passwords and query tokens, headers, SMTP
+// credentials, HMAC keys): its name never reaches a job's environment and its value is redacted
+// from every log line, audit event, store row and notification error (DESIGN.md "Jobs' environment").
+void collect_secrets(const YAML::Node& node, Config& c) {
+  if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) collect_secrets(it->second, c);
+    return;
+  }
+  if (node.IsSequence()) {
+    for (const auto& item : node) collect_secrets(item, c);
+    return;
+  }
+  if (!node.IsScalar()) return;
+  const std::string& text = node.Scalar();
+  for (size_t open = text.find("${"); open != std::string::npos; open = text.find("${", open + 2)) {
+    if (open > 0 && text[open - 1] == '$') continue;  // "$${" is a literal
+    size_t close = text.find('}', open + 2);
+    if (close == std::string::npos) return;
+    std::string name = text.substr(open + 2, close - open - 2);
+    c.secret_env.insert(name);
+    if (const char* value = std::getenv(name.c_str()); value && *value) c.secret_values.push_back(value);
+  }
+}
 
 // A notify target is read into a draft, then assembled once its kind (webhook | smtp) is known.
 struct TargetDraft {
@@ -256,6 +281,11 @@ const Mapping<Config>& config_schema() {
                  return std::nullopt;
                },
                .set = [](Config& c, const Value& v, Reader&) { c.reconcile = v.dur; }},
+              {.key = "move_alert_after", .type = Type::duration, .default_text = "5m",
+               .description = "`/healthz` answers 503 while a final move (archive, delete, quarantine) has been "
+                              "failing for longer than this.",
+               .min = 0,
+               .set = [](Config& c, const Value& v, Reader&) { c.move_alert_after = v.dur; }},
               {.key = "notify", .type = Type::named_mappings,
                .description = "Named notification targets that rules refer to.", .nested = "notify-target",
                .set = [](Config& c, const Value& v, Reader& rd) {
@@ -270,6 +300,7 @@ const Mapping<Config>& config_schema() {
                    schema::parse_mapping(target, target_schema(), d, rd);
                    d.target.name = name;
                    c.notify[name] = d.target;
+                   collect_secrets(target, c);
                  }
                }},
               {.key = "metrics", .description = "HOST:PORT serving Prometheus `/metrics` and `/healthz`.",

@@ -40,6 +40,10 @@ struct BuiltinJob {
 struct JobSpec {
   std::variant<CommandJob, LambdaJob, BuiltinJob> kind;
   std::map<std::string, std::string> env;
+  // Variables of the daemon's own environment the job also gets (DESIGN.md "Jobs' environment");
+  // by default it gets only PATH, HOME, LANG, LC_*, TZ and TMPDIR besides what hivehook sets.
+  std::vector<std::string> inherit_env;
+  bool inherit_all = false;  // `inherit_env: all`
   std::filesystem::path cwd;  // absolute; default: the rules file's folder
   Duration timeout = std::chrono::minutes(15);
 };

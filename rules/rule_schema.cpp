@@ -304,6 +304,23 @@ const Mapping<JobSpec>& job_schema() {
                .set = [](JobSpec& j, const Value& v, Reader&) {
                  for (const auto& [name, value] : v.map) j.env[name] = value;
                }},
+              {.key = "inherit_env", .type = Type::string_list, .default_text = "[] (none)",
+               .description = "Variables of the daemon's environment the job also gets: a list of names, or "
+                              "`all`. Jobs get a clean environment otherwise: PATH, HOME, LANG, LC_*, TZ, "
+                              "TMPDIR, what hivehook sets (HIVEHOOK_*) and `env`; never notification secrets.",
+               .scalar_as_list = true,
+               .check = [](const Value& v, Reader&) -> std::optional<std::string> {
+                 for (const auto& name : v.list) {
+                   if (name == "all" && v.list.size() > 1) return "'all' stands alone: `inherit_env: all`";
+                   if (name != "all" && !is_env_name(name))
+                     return "'" + name + "' is not a valid environment variable name";
+                 }
+                 return std::nullopt;
+               },
+               .set = [](JobSpec& j, const Value& v, Reader&) {
+                 if (v.list.size() == 1 && v.list[0] == "all") j.inherit_all = true;
+                 else j.inherit_env = v.list;
+               }},
               {.key = "cwd", .type = Type::path, .default_text = ". (the rules file's folder)",
                .description = "Working folder of the job, relative to the rules file.",
                .check = [](const Value& v, Reader&) -> std::optional<std::string> {

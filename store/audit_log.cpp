@@ -11,6 +11,8 @@
 
 #include "store/store.h"
 
+#include <spdlog/spdlog.h>
+
 namespace hivehook {
 
 namespace {
@@ -52,22 +54,26 @@ int64_t repair_tail(int fd) {
 
 }  // namespace
 
-AuditLog::AuditLog(const std::filesystem::path& path, Store& store) : path_(path) {
+AuditLog::AuditLog(const std::filesystem::path& path, Store& store) : path_(path), store_(store) {
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!fd_) throw std::runtime_error("cannot open audit log " + path.string() + ": " + std::strerror(errno));
   last_id_ = repair_tail(fd_.get());
-  // Catch up with events committed after the last mirrored line.
-  for (;;) {
-    auto events = store.events_after(last_id_, 5000);
-    if (events.empty()) break;
-    append(events);
-  }
+  catch_up();  // events committed after the last mirrored line
 }
 
-void AuditLog::append(const std::vector<AuditEvent>& events) {
-  if (events.empty()) return;
+// Everything the store holds after the last mirrored line.
+void AuditLog::catch_up() {
+  for (;;) {
+    auto events = store_.events_after(last_id_, 5000);
+    if (events.empty()) break;
+    write_lines(events);
+  }
+  behind_ = false;
+}
+
+void AuditLog::write_lines(const std::vector<AuditEvent>& events) {
   std::string out;
   out.reserve(events.size() * 160);
   for (const auto& e : events)
@@ -75,6 +81,21 @@ void AuditLog::append(const std::vector<AuditEvent>& events) {
   if (out.empty()) return;
   write_all(fd_.get(), out);
   last_id_ = events.back().id;
+}
+
+void AuditLog::append(const std::vector<AuditEvent>& events) {
+  if (events.empty()) return;
+  try {
+    if (behind_) catch_up();
+    else write_lines(events);
+  } catch (const std::runtime_error& e) {
+    if (!behind_) spdlog::error("{} ({}): caught up from the store once writes succeed", e.what(), path_.string());
+    behind_ = true;
+    try {  // cut a partly written line, so the next append starts on a line of its own
+      last_id_ = repair_tail(fd_.get());
+    } catch (const std::runtime_error&) {
+    }
+  }
 }
 
 }  // namespace hivehook

@@ -17,14 +17,20 @@ class AuditLog {
  public:
   // Opens (creating, 0600) and catches the file up with the store. Throws std::runtime_error.
   AuditLog(const std::filesystem::path& path, Store& store);
-  // Appends the events of one commit with a single write.
+  // Appends the events of one commit with a single write. A failed write (the disk full) is logged
+  // and caught up from the store, the truth, at the next append: the mirror never stops.
   void append(const std::vector<AuditEvent>& events);
   int64_t last_id() const { return last_id_; }
 
  private:
+  void write_lines(const std::vector<AuditEvent>& events);
+  void catch_up();
+
   std::filesystem::path path_;
+  Store& store_;
   UniqueFd fd_;
   int64_t last_id_ = 0;
+  bool behind_ = false;
 };
 
 }  // namespace hivehook

@@ -11,7 +11,14 @@
 namespace hivehook {
 
 namespace {
-std::filesystem::path lock_path(const std::filesystem::path& db) { return db.string() + ".lock"; }
+// The DB's real path: a symlink or another relative path to the same DB names the same lock.
+std::filesystem::path canonical_db(const std::filesystem::path& db) {
+  std::error_code ec;
+  auto real = std::filesystem::weakly_canonical(db, ec);
+  return ec ? db : real;
+}
+
+std::filesystem::path lock_path(const std::filesystem::path& db) { return canonical_db(db).string() + ".lock"; }
 
 std::string read_all(int fd) {
   std::string s;
@@ -27,6 +34,17 @@ std::optional<OwnerLock> OwnerLock::acquire(const std::filesystem::path& db_path
                                             std::string* error) {
   std::error_code ec;
   std::filesystem::create_directories(db_path.parent_path(), ec);
+  // The DB file itself is locked too (its inode): a hard link under another name is the same DB.
+  // A previous owner killed with SIGKILL while spawning a job leaves its locks with that job for
+  // the instant before its exec(): wait briefly before calling the DB taken (as below).
+  UniqueFd db(::open(db_path.c_str(), O_RDONLY | O_CLOEXEC));
+  bool db_locked = !db;
+  for (int i = 0; db && i < 60 && !(db_locked = ::flock(db.get(), LOCK_EX | LOCK_NB) == 0); ++i) ::usleep(50 * 1000);
+  if (!db_locked) {
+    if (error) *error = "state DB " + db_path.string() + " (" + canonical_db(db_path).string() +
+                        ") is owned by another hivehook; only one `run` or `scan` may use it at a time";
+    return std::nullopt;
+  }
   UniqueFd fd(::open(lock_path(db_path).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd) {
     if (error) *error = "cannot open " + lock_path(db_path).string() + ": " + std::strerror(errno);
@@ -51,7 +69,7 @@ std::optional<OwnerLock> OwnerLock::acquire(const std::filesystem::path& db_path
     ssize_t ignored = ::pwrite(fd.get(), me.data(), me.size(), 0);
     (void)ignored;
   }
-  return OwnerLock(std::move(fd));
+  return OwnerLock(std::move(fd), std::move(db));
 }
 
 std::optional<int> OwnerLock::holder(const std::filesystem::path& db_path, std::string* role) {

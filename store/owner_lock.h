@@ -1,4 +1,6 @@
-// One owner per state DB: an exclusive flock on "<db>.lock", holding the owner's pid for messages.
+// One owner per state DB: an exclusive flock on "<the DB's real path>.lock", holding the owner's pid
+// for messages, and on the DB file itself (its inode), so a symlink, a hard link or another
+// relative path to the same DB is refused (DESIGN.md "Faults at run time": one owner per state).
 #pragma once
 
 #include <filesystem>
@@ -18,8 +20,9 @@ class OwnerLock {
   static std::optional<int> holder(const std::filesystem::path& db_path, std::string* role = nullptr);
 
  private:
-  explicit OwnerLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  OwnerLock(UniqueFd fd, UniqueFd db) : fd_(std::move(fd)), db_(std::move(db)) {}
   UniqueFd fd_;
+  UniqueFd db_;
 };
 
 }  // namespace hivehook

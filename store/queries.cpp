@@ -71,6 +71,36 @@ std::vector<OutboxRecord> dead_notifications(Store& store, int limit) {
   return out;
 }
 
+namespace {
+std::vector<ObjectRecord> objects_where(Store& store, const char* where, int limit) {
+  auto st = store.db().prepare(std::string("SELECT id, key, state, error, action, move_attempts, failed_since,"
+                                           " updated_at FROM objects WHERE ") + where + " LIMIT ?");
+  st.bind(1, limit);
+  std::vector<ObjectRecord> out;
+  while (st.step()) {
+    ObjectRecord o;
+    o.id = st.int64(0);
+    o.key = st.text(1);
+    o.state = object_state_from(st.text(2)).value_or(ObjectState::pending);
+    o.error = st.text(3);
+    o.action = st.text(4);
+    o.move_attempts = static_cast<int>(st.int64(5));
+    if (!st.is_null(6)) o.failed_since = st.int64(6);
+    o.updated_at = st.int64(7);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<ObjectRecord> stuck_objects(Store& store, int limit) {
+  return objects_where(store, "state='move_failed' ORDER BY failed_since, id", limit);
+}
+
+std::vector<ObjectRecord> ignored_objects(Store& store, int limit) {
+  return objects_where(store, "state='ignored' ORDER BY id DESC", limit);
+}
+
 std::vector<ObjectRecord> quarantined_objects(Store& store, const std::optional<std::string>& key) {
   std::string sql =
       "SELECT o.id, o.key, o.final_path FROM objects o WHERE o.state='quarantined'"
@@ -108,6 +138,8 @@ PresentCounts present_counts(Store& store) {
   while (tasks.step()) (tasks.text(0) == "queued" ? c.queued : c.retry_wait) = tasks.int64(1);
   auto runs = db.prepare("SELECT COUNT(*) FROM runs WHERE state='started'");
   if (runs.step()) c.running = runs.int64(0);
+  auto stuck = db.prepare("SELECT COUNT(*) FROM objects WHERE state='move_failed'");
+  if (stuck.step()) c.stuck = stuck.int64(0);
   auto outbox = db.prepare("SELECT COUNT(*) FROM outbox WHERE state='pending'");
   if (outbox.step()) c.outbox_pending = outbox.int64(0);
   return c;

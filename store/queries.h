@@ -46,12 +46,18 @@ struct PresentCounts {
   int64_t queued = 0;           // tasks waiting for a worker
   int64_t retry_wait = 0;       // tasks waiting out their backoff
   int64_t outbox_pending = 0;   // notifications not yet delivered nor given up
+  int64_t stuck = 0;            // decided objects whose final move failed and is being retried (move_failed)
 };
 PresentCounts present_counts(Store& store);
 
 // Objects whose state was last changed at or after `since_ms` (unix ms), counted by that state:
 // what one `hivehook scan` decided (state → count).
 std::map<std::string, int64_t> objects_updated_since(Store& store, int64_t since_ms);
+
+// Objects whose final move failed and is being retried (move_failed), oldest failure first.
+std::vector<ObjectRecord> stuck_objects(Store& store, int limit);
+// Objects recorded as ignored (unreadable, too long a key, symlinks...), newest first.
+std::vector<ObjectRecord> ignored_objects(Store& store, int limit);
 
 // Objects whose latest arrival at their key ended quarantined.
 std::vector<ObjectRecord> quarantined_objects(Store& store, const std::optional<std::string>& key = std::nullopt);

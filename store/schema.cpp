@@ -103,6 +103,19 @@ CREATE TABLE meta (
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 2: "Trust under faults". Objects: the full identity (ctime), the final action decided with
+    // the outcome (moves are retried as decided, whatever the rules say later), move retries.
+    // Runs: the process that ran them, so recovery can kill an orphaned process group.
+    // Meta: the events id the audit log continues from.
+    R"sql(
+ALTER TABLE objects ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE objects ADD COLUMN action TEXT;                 -- archive|delete|keep|quarantine|keep_failed|duplicate
+ALTER TABLE objects ADD COLUMN move_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE objects ADD COLUMN failed_since INTEGER;        -- unix ms of the first failed move (move_failed)
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+ALTER TABLE runs ADD COLUMN pgid INTEGER;
+ALTER TABLE runs ADD COLUMN proc_start INTEGER;             -- /proc/<pid>/stat starttime (clock ticks)
+)sql",
 };
 
 int user_version(sql::Db& db) {

@@ -6,8 +6,9 @@
 namespace hivehook {
 
 namespace {
-constexpr std::array<std::string_view, 11> kObject{"pending", "succeeded", "failed", "archived", "deleted", "kept",
-                                                   "quarantined", "failed_kept", "unmatched", "duplicate", "vanished"};
+constexpr std::array<std::string_view, 14> kObject{
+    "pending",   "succeeded", "failed",  "archived", "deleted", "kept",       "quarantined",
+    "failed_kept", "unmatched", "duplicate", "vanished", "ignored", "superseded", "move_failed"};
 constexpr std::array<std::string_view, 5> kTask{"queued", "running", "retry_wait", "succeeded", "failed"};
 constexpr std::array<std::string_view, 5> kRun{"started", "succeeded", "failed", "timed_out", "interrupted"};
 
@@ -25,17 +26,22 @@ struct ObjectEdges {
 };
 // The object machine. Every change of an object's state is one of these edges.
 const ObjectEdges kObjectEdges[] = {
-    {std::nullopt, {O::pending, O::unmatched, O::duplicate}},
-    {O::pending, {O::succeeded, O::failed}},
-    // A different file found at the key before the move keeps the decided one where it is.
-    {O::succeeded, {O::archived, O::deleted, O::kept, O::vanished}},
-    {O::failed, {O::quarantined, O::failed_kept, O::vanished}},
+    {std::nullopt, {O::pending, O::unmatched, O::duplicate, O::ignored}},
+    {O::pending, {O::succeeded, O::failed, O::superseded, O::vanished}},
+    {O::succeeded, {O::archived, O::deleted, O::kept, O::move_failed, O::superseded, O::vanished}},
+    {O::failed, {O::quarantined, O::failed_kept, O::move_failed, O::superseded, O::vanished}},
+    // A failed move is retried as decided: it ends where the decision sends it, or still fails.
+    {O::move_failed, {O::archived, O::deleted, O::kept, O::quarantined, O::failed_kept, O::duplicate, O::superseded,
+                      O::vanished}},
+    // A duplicate is decided at discovery; its move to the archive may fail like any other.
+    {O::duplicate, {O::move_failed, O::superseded, O::vanished}},
 };
 
-// The audit event of each object state, in enum order ("" for none).
-constexpr std::array<std::string_view, 11> kObjectEvent{
-    "object.discovered", "", "", "object.archived", "object.deleted", "object.kept", "object.quarantined",
-    "object.failed", "object.unmatched", "object.duplicate", "object.vanished"};
+// The audit event of each object state, in enum order.
+constexpr std::array<std::string_view, 14> kObjectEvent{
+    "object.discovered", "object.decided", "object.decided", "object.archived",   "object.deleted",
+    "object.kept",       "object.quarantined", "object.failed", "object.unmatched", "object.duplicate",
+    "object.vanished",   "object.ignored",     "object.superseded", "object.move_failed"};
 }  // namespace
 
 std::string_view to_string(ObjectState s) { return kObject[static_cast<size_t>(s)]; }
@@ -46,7 +52,8 @@ std::optional<TaskState> task_state_from(std::string_view s) { return lookup<Tas
 std::optional<RunState> run_state_from(std::string_view s) { return lookup<RunState>(kRun, s); }
 
 bool is_terminal(ObjectState s) {
-  return s != ObjectState::pending && s != ObjectState::succeeded && s != ObjectState::failed;
+  return s != ObjectState::pending && s != ObjectState::succeeded && s != ObjectState::failed &&
+         s != ObjectState::move_failed;
 }
 
 bool object_edge_allowed(std::optional<ObjectState> from, ObjectState to) {

@@ -12,10 +12,14 @@ namespace hivehook {
 
 // (new) ──► pending ──all tasks ok──► succeeded ──move──► archived | deleted | kept
 //              └────any task failed for good──► failed ──move──► quarantined | failed_kept
-// (new) ──► unmatched | duplicate: recorded and left alone; a decided object whose file left
-// landing before its final action ends vanished.
+// A move (copy, delete, quarantine) that fails is never a final state: the object is move_failed
+// (decided, not moved) and the move is retried. The file at the key replaced or rewritten before a
+// run or the final move: superseded (the new bytes are a new arrival). The file gone from landing
+// before its final action: vanished. (new) ──► unmatched | ignored: recorded once, left alone;
+// (new) ──► duplicate: the same content as the key's archived object, moved there without a run.
 enum class ObjectState {
-  pending, succeeded, failed, archived, deleted, kept, quarantined, failed_kept, unmatched, duplicate, vanished
+  pending, succeeded, failed, archived, deleted, kept, quarantined, failed_kept, unmatched, duplicate, vanished,
+  ignored, superseded, move_failed
 };
 // queued ──► running ──► succeeded | failed | retry_wait ──(timer)──► queued
 enum class TaskState { queued, running, retry_wait, succeeded, failed };
@@ -29,7 +33,8 @@ std::optional<ObjectState> object_state_from(std::string_view s);
 std::optional<TaskState> task_state_from(std::string_view s);
 std::optional<RunState> run_state_from(std::string_view s);
 
-// The object has reached its end: nothing left to run or move.
+// The object has reached its end: nothing left to run or move. (A duplicate is terminal once
+// moved; move_failed is not terminal.)
 bool is_terminal(ObjectState s);
 
 // Legal edges of the object machine; `from` nullopt: the object's first state (its insertion).

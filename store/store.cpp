@@ -24,7 +24,8 @@ std::optional<int64_t> opt_int(sql::Statement& st, int col) {
 }
 
 constexpr const char* kObjectColumns =
-    "id,key,size,mtime_ns,inode,etag,sequencer,state,discovered_at,updated_at,final_path,error";
+    "id,key,size,mtime_ns,inode,etag,sequencer,state,discovered_at,updated_at,final_path,error,ctime_ns,action,"
+    "move_attempts,failed_since";
 
 std::string select(const char* columns, const char* rest) { return std::string("SELECT ") + columns + rest; }
 
@@ -42,6 +43,10 @@ ObjectRecord read_object(sql::Statement& st) {
   o.updated_at = st.int64(9);
   o.final_path = st.text(10);
   o.error = st.text(11);
+  o.ctime_ns = st.int64(12);
+  o.action = st.text(13);
+  o.move_attempts = static_cast<int>(st.int64(14));
+  o.failed_since = opt_int(st, 15);
   return o;
 }
 
@@ -85,23 +90,27 @@ const std::string Store::kSql[] = {
     "SELECT COALESCE(MAX(id), 0) FROM objects",
     "SELECT COALESCE(MAX(id), 0) FROM events",
     "INSERT INTO events(id,time,event,key,rule,run_id,attempt,detail) VALUES(?,?,?,?,?,?,?,?)",
-    std::string("INSERT INTO objects(") + kObjectColumns + ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-    "UPDATE objects SET state=?, updated_at=?, final_path=COALESCE(?, final_path), error=COALESCE(?, error)"
+    std::string("INSERT INTO objects(") + kObjectColumns + ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    "UPDATE objects SET state=?, updated_at=?, final_path=?, error=?, action=?, move_attempts=?, failed_since=?"
     " WHERE id=?",
     "INSERT INTO tasks(object_id,rule,seq,state,attempts,interrupted,next_at) VALUES(?,?,?,?,?,?,?)",
     "UPDATE tasks SET state=?, attempts=?, interrupted=?, next_at=? WHERE object_id=? AND rule=?",
     "INSERT INTO runs(run_id,object_id,key,rule,attempt,state,started_at) VALUES(?,?,?,?,?,?,?)",
     "UPDATE runs SET state=?, ended_at=?, duration_ms=?, exit_code=?, signal=?, error=?, stdout_tail=?,"
     " stderr_tail=?, result=? WHERE run_id=?",
+    "UPDATE runs SET pid=?, pgid=?, proc_start=? WHERE run_id=?",
     "INSERT INTO outbox(delivery_id,target,event,key,rule,body,state,attempts,next_at,created_at,updated_at)"
     " VALUES(?,?,?,?,?,?,'pending',0,?,?,?)",
     "INSERT OR REPLACE INTO delivery_attempts(outbox_id,attempt,time,delivered,status,detail) VALUES(?,?,?,?,?,?)",
     "UPDATE outbox SET state=?, attempts=?, next_at=?, updated_at=?, last_status=?, last_detail=? WHERE id=?",
     select(kObjectColumns, " FROM objects WHERE key=? ORDER BY id DESC LIMIT 1"),
     select(kObjectColumns, " FROM objects WHERE id=?"),
-    select(kObjectColumns, " FROM objects WHERE state IN ('pending','succeeded','failed') ORDER BY id"),
+    select(kObjectColumns,
+           " FROM objects WHERE state IN ('pending','succeeded','failed','move_failed')"
+           " OR (state='duplicate' AND action='duplicate' AND final_path IS NULL) ORDER BY id"),
     "SELECT object_id,rule,seq,state,attempts,interrupted,next_at FROM tasks WHERE object_id=? ORDER BY seq",
     select(kRunColumns, " FROM runs WHERE state=? ORDER BY id"),
+    select(kRunColumns, " FROM runs WHERE object_id=? AND state IN ('failed','timed_out') ORDER BY id"),
     select(kOutboxColumns, " FROM outbox WHERE state='pending' AND next_at<=? ORDER BY next_at, id LIMIT ?"),
     "SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending','dead') GROUP BY state",
 };
@@ -109,6 +118,17 @@ const std::string Store::kSql[] = {
 Store::Store(const std::filesystem::path& path, Mode mode, const Clock& clock)
     : path_(path), mode_(mode), clock_(clock), stmts_(static_cast<size_t>(Q::count)) {
   static_assert(sizeof kSql / sizeof kSql[0] == static_cast<int>(Q::count));
+  // Every error names the DB (DESIGN.md "Faults at run time": every message names its file).
+  try {
+    open(path, mode);
+  } catch (const sql::StoreError& e) {
+    const std::string what = e.what();
+    if (what.find(path.string()) != std::string::npos) throw;
+    throw sql::StoreError("state DB " + path.string() + ": " + what, e.code());
+  }
+}
+
+void Store::open(const std::filesystem::path& path, Mode mode) {
   if (mode == Mode::owner) {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
@@ -163,126 +183,185 @@ void Store::run_update(sql::Statement& st, const std::string& what) {
                           SQLITE_MISMATCH);
 }
 
+bool Store::storage_fault(int code) {
+  switch (code & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_PROTOCOL:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string Store::redacted(std::string text) const { return redact_ ? redact_(std::move(text)) : text; }
+
+// One write: applied at once inside the open batch, and kept so that a batch whose storage failed
+// can be written again, whole, when the disk accepts writes again.
+void Store::write(std::function<void()> op) {
+  journal_.push_back(std::move(op));
+  if (fault_) return;  // degraded: kept for the replay
+  try {
+    ensure_batch();
+    journal_.back()();
+  } catch (const sql::StoreError& e) {
+    if (!storage_fault(e.code())) throw;
+    degrade(e);
+  }
+}
+
+void Store::degrade(const sql::StoreError& e) {
+  batch_.reset();  // rolled back: the journal holds every write since the last commit
+  if (!fault_) fault_ = std::string("state DB ") + path_.string() + " not writable: " + e.what();
+}
+
 std::vector<AuditEvent> Store::commit() {
   std::vector<AuditEvent> out;
-  if (!batch_) return out;
-  batch_->commit();
-  batch_.reset();
+  if (journal_.empty() && !batch_) return out;
+  try {
+    if (fault_) {  // write the whole batch again: the storage may be back
+      ensure_batch();
+      for (auto& op : journal_) op();
+    }
+    if (batch_) batch_->commit();
+    batch_.reset();
+  } catch (const sql::StoreError& e) {
+    if (!storage_fault(e.code())) throw;
+    fault_.reset();
+    degrade(e);
+    return out;
+  }
+  fault_.reset();
+  journal_.clear();
   out.swap(batch_events_);
   return out;
 }
 
 int64_t Store::add_event(AuditEvent e) {
-  ensure_batch();
   if (e.time_ms == 0) e.time_ms = clock_.now_ms();
-  e.id = next_event_id_;
-  auto& st = q(Q::insert_event);
-  st.bind(1, e.id).bind(2, e.time_ms).bind(3, e.event).bind(4, e.key).bind(5, e.rule).bind(6, e.run_id);
-  if (e.attempt) st.bind(7, *e.attempt); else st.bind(7, std::nullopt);
-  if (e.detail.is_null()) st.bind(8, std::nullopt); else st.bind(8, safe_dump(e.detail));
-  st.run();
-  ++next_event_id_;
+  e.id = next_event_id_++;
+  std::string detail = e.detail.is_null() ? std::string() : redacted(safe_dump(e.detail));
+  if (!detail.empty() && redact_) e.detail = nlohmann::json::parse(detail, nullptr, false);
+  write([this, e, detail] {
+    auto& st = q(Q::insert_event);
+    st.bind(1, e.id).bind(2, e.time_ms).bind(3, e.event).bind(4, e.key).bind(5, e.rule).bind(6, e.run_id);
+    if (e.attempt) st.bind(7, *e.attempt); else st.bind(7, std::nullopt);
+    st.bind(8, nonempty(detail));
+    st.run();
+  });
   batch_events_.push_back(std::move(e));
   return batch_events_.back().id;
 }
 
 int64_t Store::next_object_id() { return next_object_id_++; }
 
-void Store::insert_object(const ObjectRecord& o) {
-  ensure_batch();
-  auto& st = q(Q::insert_object);
-  st.bind(1, o.id).bind(2, o.key).bind(3, static_cast<int64_t>(o.size)).bind(4, o.mtime_ns)
-      .bind(5, static_cast<int64_t>(o.inode)).bind(6, o.etag).bind(7, o.sequencer).bind(8, to_string(o.state))
-      .bind(9, o.discovered_at).bind(10, o.updated_at ? o.updated_at : o.discovered_at)
-      .bind(11, nonempty(o.final_path)).bind(12, nonempty(o.error));
-  st.run();
+void Store::insert_object(const ObjectRecord& in) {
+  ObjectRecord o = in;
+  o.error = redacted(o.error);
+  write([this, o] {
+    auto& st = q(Q::insert_object);
+    st.bind(1, o.id).bind(2, o.key).bind(3, static_cast<int64_t>(o.size)).bind(4, o.mtime_ns)
+        .bind(5, static_cast<int64_t>(o.inode)).bind(6, o.etag).bind(7, o.sequencer).bind(8, to_string(o.state))
+        .bind(9, o.discovered_at).bind(10, o.updated_at ? o.updated_at : o.discovered_at)
+        .bind(11, nonempty(o.final_path)).bind(12, nonempty(o.error)).bind(13, o.ctime_ns).bind(14, nonempty(o.action))
+        .bind(15, o.move_attempts).bind(16, o.failed_since);
+    st.run();
+  });
   if (o.id >= next_object_id_) next_object_id_ = o.id + 1;
 }
 
-void Store::set_object_state(int64_t id, ObjectState state, const std::optional<std::string>& final_path,
-                             const std::optional<std::string>& error) {
-  ensure_batch();
-  auto& st = q(Q::set_object_state);
-  st.bind(1, to_string(state)).bind(2, clock_.now_ms()).bind(3, final_path).bind(4, error).bind(5, id);
-  run_update(st, "object " + std::to_string(id));
+void Store::update_object(const ObjectRecord& in) {
+  ObjectRecord o = in;
+  o.error = redacted(o.error);
+  const int64_t now = clock_.now_ms();
+  write([this, o, now] {
+    auto& st = q(Q::update_object);
+    st.bind(1, to_string(o.state)).bind(2, now).bind(3, nonempty(o.final_path)).bind(4, nonempty(o.error))
+        .bind(5, nonempty(o.action)).bind(6, o.move_attempts).bind(7, o.failed_since).bind(8, o.id);
+    run_update(st, "object " + std::to_string(o.id));
+  });
 }
 
 void Store::insert_task(const TaskRecord& t) {
-  ensure_batch();
-  auto& st = q(Q::insert_task);
-  st.bind(1, t.object_id).bind(2, t.rule).bind(3, t.seq).bind(4, to_string(t.state)).bind(5, t.attempts)
-      .bind(6, t.interrupted).bind(7, t.next_at);
-  st.run();
+  write([this, t] {
+    auto& st = q(Q::insert_task);
+    st.bind(1, t.object_id).bind(2, t.rule).bind(3, t.seq).bind(4, to_string(t.state)).bind(5, t.attempts)
+        .bind(6, t.interrupted).bind(7, t.next_at);
+    st.run();
+  });
 }
 
 void Store::update_task(const TaskRecord& t) {
-  ensure_batch();
-  auto& st = q(Q::update_task);
-  st.bind(1, to_string(t.state)).bind(2, t.attempts).bind(3, t.interrupted).bind(4, t.next_at).bind(5, t.object_id)
-      .bind(6, t.rule);
-  run_update(st, "task " + std::to_string(t.object_id) + "/" + t.rule);
+  write([this, t] {
+    auto& st = q(Q::update_task);
+    st.bind(1, to_string(t.state)).bind(2, t.attempts).bind(3, t.interrupted).bind(4, t.next_at)
+        .bind(5, t.object_id).bind(6, t.rule);
+    run_update(st, "task " + std::to_string(t.object_id) + "/" + t.rule);
+  });
 }
 
 void Store::insert_run(const RunRecord& r) {
-  ensure_batch();
-  auto& st = q(Q::insert_run);
-  st.bind(1, r.run_id).bind(2, r.object_id).bind(3, r.key).bind(4, r.rule).bind(5, r.attempt)
-      .bind(6, to_string(r.state)).bind(7, r.started_at);
-  st.run();
+  write([this, r] {
+    auto& st = q(Q::insert_run);
+    st.bind(1, r.run_id).bind(2, r.object_id).bind(3, r.key).bind(4, r.rule).bind(5, r.attempt)
+        .bind(6, to_string(r.state)).bind(7, r.started_at);
+    st.run();
+  });
 }
 
-void Store::finish_run(const RunRecord& r) {
-  ensure_batch();
-  auto& st = q(Q::finish_run);
-  st.bind(1, to_string(r.state)).bind(2, r.ended_at).bind(3, r.duration_ms).bind(4, r.exit_code).bind(5, r.signal)
-      .bind(6, nonempty(r.error)).bind(7, nonempty(r.stdout_tail)).bind(8, nonempty(r.stderr_tail))
-      .bind(9, nonempty(r.result)).bind(10, r.run_id);
-  run_update(st, "run " + r.run_id);
+void Store::finish_run(const RunRecord& in) {
+  RunRecord r = in;
+  r.error = redacted(r.error);
+  r.stdout_tail = redacted(r.stdout_tail);
+  r.stderr_tail = redacted(r.stderr_tail);
+  r.result = redacted(r.result);
+  write([this, r] {
+    auto& st = q(Q::finish_run);
+    st.bind(1, to_string(r.state)).bind(2, r.ended_at).bind(3, r.duration_ms).bind(4, r.exit_code)
+        .bind(5, r.signal).bind(6, nonempty(r.error)).bind(7, nonempty(r.stdout_tail))
+        .bind(8, nonempty(r.stderr_tail)).bind(9, nonempty(r.result)).bind(10, r.run_id);
+    run_update(st, "run " + r.run_id);
+  });
 }
 
-void Store::enqueue_outbox(const OutboxRecord& o) {
-  ensure_batch();
-  auto& st = q(Q::enqueue_outbox);
-  int64_t now = clock_.now_ms();
-  st.bind(1, o.delivery_id).bind(2, o.target).bind(3, o.event).bind(4, o.key).bind(5, o.rule).bind(6, o.body)
-      .bind(7, o.next_at ? o.next_at : now).bind(8, o.created_at ? o.created_at : now).bind(9, now);
-  st.run();
+void Store::record_run_process(const RunRecord& r) {
+  write([this, r] {
+    auto& st = q(Q::run_process);
+    st.bind(1, r.pid).bind(2, r.pgid).bind(3, r.proc_start).bind(4, r.run_id);
+    run_update(st, "run " + r.run_id);
+  });
 }
 
-void Store::record_delivery(int64_t outbox_id, int attempt, bool delivered, long status, const std::string& detail,
+void Store::enqueue_outbox(const OutboxRecord& in) {
+  OutboxRecord o = in;
+  o.body = redacted(o.body);
+  const int64_t now = clock_.now_ms();
+  write([this, o, now] {
+    auto& st = q(Q::enqueue_outbox);
+    st.bind(1, o.delivery_id).bind(2, o.target).bind(3, o.event).bind(4, o.key).bind(5, o.rule).bind(6, o.body)
+        .bind(7, o.next_at ? o.next_at : now).bind(8, o.created_at ? o.created_at : now).bind(9, now);
+    st.run();
+  });
+}
+
+void Store::record_delivery(int64_t outbox_id, int attempt, bool delivered, long status, const std::string& raw_detail,
                             const std::string& new_state, int64_t next_at) {
-  ensure_batch();
-  int64_t now = clock_.now_ms();
-  std::optional<int64_t> status_or_null;
-  if (status) status_or_null = status;
-  auto& a = q(Q::insert_delivery);
-  a.bind(1, outbox_id).bind(2, attempt).bind(3, now).bind(4, delivered ? 1 : 0).bind(5, status_or_null).bind(6, detail);
-  a.run();
-  auto& u = q(Q::update_outbox);
-  u.bind(1, new_state).bind(2, attempt).bind(3, next_at).bind(4, now).bind(5, status_or_null).bind(6, detail)
-      .bind(7, outbox_id);
-  run_update(u, "outbox entry " + std::to_string(outbox_id));
-}
-
-RunRecord read_run_row(sql::Statement& st) {
-  RunRecord r;
-  r.id = st.int64(0);
-  r.run_id = st.text(1);
-  r.object_id = st.int64(2);
-  r.key = st.text(3);
-  r.rule = st.text(4);
-  r.attempt = static_cast<int>(st.int64(5));
-  r.state = run_state_from(st.text(6)).value_or(RunState::started);
-  r.started_at = st.int64(7);
-  r.ended_at = opt_int(st, 8);
-  r.duration_ms = opt_int(st, 9);
-  r.exit_code = opt_int(st, 10);
-  r.signal = opt_int(st, 11);
-  r.error = st.text(12);
-  r.stdout_tail = st.text(13);
-  r.stderr_tail = st.text(14);
-  r.result = st.text(15);
-  return r;
+  const int64_t now = clock_.now_ms();
+  std::optional<int64_t> code;
+  if (status) code = status;
+  write([this, outbox_id, attempt, delivered, code, detail = redacted(raw_detail), new_state, next_at, now] {
+    auto& a = q(Q::insert_delivery);
+    a.bind(1, outbox_id).bind(2, attempt).bind(3, now).bind(4, delivered ? 1 : 0).bind(5, code).bind(6, detail);
+    a.run();
+    auto& u = q(Q::update_outbox);
+    u.bind(1, new_state).bind(2, attempt).bind(3, next_at).bind(4, now).bind(5, code).bind(6, detail)
+        .bind(7, outbox_id);
+    run_update(u, "outbox entry " + std::to_string(outbox_id));
+  });
 }
 
 std::optional<ObjectRecord> Store::last_object(const std::string& key) {
@@ -333,6 +412,39 @@ std::vector<TaskRecord> Store::tasks_of(int64_t object_id) {
 std::vector<RunRecord> Store::runs_in_state(RunState state) {
   auto& st = q(Q::runs_in_state);
   st.bind(1, to_string(state));
+  std::vector<RunRecord> out;
+  while (st.step()) out.push_back(read_run_row(st));
+  st.reset();
+  return out;
+}
+
+RunRecord read_run_row(sql::Statement& st) {
+  RunRecord r;
+  r.id = st.int64(0);
+  r.run_id = st.text(1);
+  r.object_id = st.int64(2);
+  r.key = st.text(3);
+  r.rule = st.text(4);
+  r.attempt = static_cast<int>(st.int64(5));
+  r.state = run_state_from(st.text(6)).value_or(RunState::started);
+  r.started_at = st.int64(7);
+  r.ended_at = opt_int(st, 8);
+  r.duration_ms = opt_int(st, 9);
+  r.exit_code = opt_int(st, 10);
+  r.signal = opt_int(st, 11);
+  r.error = st.text(12);
+  r.stdout_tail = st.text(13);
+  r.stderr_tail = st.text(14);
+  r.result = st.text(15);
+  r.pid = opt_int(st, 16);
+  r.pgid = opt_int(st, 17);
+  r.proc_start = opt_int(st, 18);
+  return r;
+}
+
+std::vector<RunRecord> Store::failed_runs_of(int64_t object_id) {
+  auto& st = q(Q::failed_runs_of);
+  st.bind(1, object_id);
   std::vector<RunRecord> out;
   while (st.step()) out.push_back(read_run_row(st));
   st.reset();

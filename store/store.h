@@ -3,7 +3,9 @@
 // commit many transitions at once); readers (`status`, `audit`, `runs`) open it read-only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -20,8 +22,10 @@ namespace hivehook {
 struct ObjectRecord {
   int64_t id = 0;
   std::string key;
+  // Identity (DESIGN.md "Only complete files"): inode, size, mtime, ctime at discovery, plus eTag.
   uint64_t size = 0;
   int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
   uint64_t inode = 0;
   std::string etag;
   std::string sequencer;
@@ -29,7 +33,10 @@ struct ObjectRecord {
   int64_t discovered_at = 0;
   int64_t updated_at = 0;
   std::string final_path;
-  std::string error;
+  std::string error;     // why it is ignored, or the last failed move
+  std::string action;    // the final action decided with the outcome (archive|delete|keep|quarantine|keep_failed|duplicate)
+  int move_attempts = 0;  // failed moves so far
+  std::optional<int64_t> failed_since;  // unix ms of the first failed move while move_failed
 };
 
 struct TaskRecord {
@@ -53,6 +60,9 @@ struct RunRecord {
   int64_t started_at = 0;
   std::optional<int64_t> ended_at, duration_ms, exit_code, signal;
   std::string error, stdout_tail, stderr_tail, result;
+  // The process that ran it (recovery kills an orphaned group): pid, process group, and its start
+  // time (/proc/<pid>/stat starttime) so a reused pid is never mistaken for it.
+  std::optional<int64_t> pid, pgid, proc_start;
 };
 
 struct OutboxRecord {
@@ -95,20 +105,35 @@ class Store {
   // then durable at once and returns the events it wrote, in order, for the audit.jsonl mirror.
   // The open batch is an RAII transaction: destroyed uncommitted (an exception, a crash of the
   // caller) it is rolled back, never half-written.
-  bool in_batch() const { return batch_.has_value(); }
+  bool in_batch() const { return batch_.has_value() || !journal_.empty(); }
+  // Commits the batch. When the storage refuses (disk full, read-only, I/O error: SQLite's FULL,
+  // IOERR, READONLY, CANTOPEN, BUSY) nothing is lost: the batch is rolled back and kept, the store
+  // is degraded (fault() says why), further writes are kept too, and each later commit() writes
+  // them all again; the first that succeeds ends the fault. Other errors throw sql::StoreError.
+  // Returns the events made durable (none while degraded).
   std::vector<AuditEvent> commit();
+  // Why writes fail now ("state DB /x/hh.db not writable: database or disk is full"), or nullopt.
+  const std::optional<std::string>& fault() const { return fault_; }
+  // Secrets redacted from every text the store writes (event details, errors, output tails,
+  // notification bodies and delivery details).
+  void set_redactor(std::function<std::string(std::string)> redact) { redact_ = std::move(redact); }
 
   // ---- writes (owner) ---------------------------------------------------------------------
   // Each update checks that it changed exactly the row it names (sql::StoreError otherwise).
   int64_t add_event(AuditEvent e);
+  // Event ids continue after `id` at least (a new store beside an existing audit.jsonl: the
+  // mirror's ids never go backwards).
+  void continue_event_ids_after(int64_t id) { next_event_id_ = std::max(next_event_id_, id + 1); }
   int64_t next_object_id();
   void insert_object(const ObjectRecord& o);
-  void set_object_state(int64_t id, ObjectState state, const std::optional<std::string>& final_path = std::nullopt,
-                        const std::optional<std::string>& error = std::nullopt);
+  // Writes the object's state, final_path, error, action and move bookkeeping as `o` holds them.
+  void update_object(const ObjectRecord& o);
   void insert_task(const TaskRecord& t);
   void update_task(const TaskRecord& t);
   void insert_run(const RunRecord& r);
   void finish_run(const RunRecord& r);
+  // The process a run was spawned as (pid, pgid, proc_start of `r`).
+  void record_run_process(const RunRecord& r);
   void enqueue_outbox(const OutboxRecord& o);
   // One delivery attempt's outcome; state/next_at say what happens next.
   void record_delivery(int64_t outbox_id, int attempt, bool delivered, long status, const std::string& detail,
@@ -117,10 +142,13 @@ class Store {
   // ---- reads --------------------------------------------------------------------------------
   std::optional<ObjectRecord> last_object(const std::string& key);
   std::optional<ObjectRecord> object(int64_t id);
-  // Objects not at their end yet (pending, or decided but not moved), oldest first: recovery.
+  // Objects not at their end yet (pending; decided but not moved; a failed move; a duplicate not
+  // yet moved), oldest first: recovery.
   std::vector<ObjectRecord> unfinished_objects();
   std::vector<TaskRecord> tasks_of(int64_t object_id);
   std::vector<RunRecord> runs_in_state(RunState state);
+  // An object's failed and timed-out runs, oldest first (its quarantine report after a restart).
+  std::vector<RunRecord> failed_runs_of(int64_t object_id);
   std::vector<OutboxRecord> pending_outbox(int64_t due_before_ms, int limit);
   OutboxCounts outbox_counts();
   int64_t last_event_id();
@@ -130,15 +158,21 @@ class Store {
  private:
   // Every statement the store runs, prepared once at open and reused (kSql holds the texts).
   enum class Q {
-    begin, commit, rollback, max_object_id, max_event_id, insert_event, insert_object, set_object_state,
-    insert_task, update_task, insert_run, finish_run, enqueue_outbox, insert_delivery, update_outbox,
-    last_object, object_by_id, unfinished_objects, tasks_of, runs_in_state, pending_outbox, outbox_counts, count
+    begin, commit, rollback, max_object_id, max_event_id, insert_event, insert_object, update_object,
+    insert_task, update_task, insert_run, finish_run, run_process, enqueue_outbox, insert_delivery, update_outbox,
+    last_object, object_by_id, unfinished_objects, tasks_of, runs_in_state, failed_runs_of, pending_outbox,
+    outbox_counts, count
   };
   static const std::string kSql[static_cast<int>(Q::count)];
   sql::Statement& q(Q id);
   void ensure_batch();
   // Runs an UPDATE and checks it changed exactly one row (`what` names it in the error).
   void run_update(sql::Statement& st, const std::string& what);
+  void write(std::function<void()> op);
+  void open(const std::filesystem::path& path, Mode mode);
+  void degrade(const sql::StoreError& e);
+  std::string redacted(std::string text) const;
+  static bool storage_fault(int sqlite_code);
 
   std::filesystem::path path_;
   Mode mode_;
@@ -149,6 +183,9 @@ class Store {
   int64_t next_object_id_ = 1;
   int64_t next_event_id_ = 1;
   std::vector<AuditEvent> batch_events_;
+  std::vector<std::function<void()>> journal_;  // every write since the last commit
+  std::optional<std::string> fault_;
+  std::function<std::string(std::string)> redact_;
 };
 
 // Row readers shared by the store and the CLI's queries.
@@ -159,7 +196,7 @@ inline constexpr const char* kOutboxColumns =
     "id,delivery_id,target,event,key,rule,body,state,attempts,next_at,created_at,last_status,last_detail,updated_at";
 inline constexpr const char* kRunColumns =
     "id,run_id,object_id,key,rule,attempt,state,started_at,ended_at,duration_ms,exit_code,signal,error,"
-    "stdout_tail,stderr_tail,result";
+    "stdout_tail,stderr_tail,result,pid,pgid,proc_start";
 
 // A fresh random run id / delivery id (UUID v4 text, as Lambda's aws_request_id).
 std::string new_uuid();

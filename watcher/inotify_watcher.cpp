@@ -23,8 +23,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// IN_CREATE is needed for new folders only; a file's IN_CREATE is ignored (it is discovered when
-// closed after writing or moved in). IN_EXCL_UNLINK: no events from files already unlinked.
+// IN_CREATE: new folders, and files that appear without being written (hard links); a file being
+// written is discovered when closed. IN_EXCL_UNLINK: no events from files already unlinked.
 constexpr uint32_t kFolderMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MOVED_FROM | IN_DELETE_SELF |
                                  IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
 // The landing root may itself be a symlink the user configured (e.g. to another disk): follow it.
@@ -55,6 +55,7 @@ struct InotifyWatcher::Impl {
   std::optional<InotifyFd> fd;
   WatchTable table;
   std::set<std::string> unwatched;  // tops of subtrees that could not be watched
+  bool at_limit = false;             // the watch limit was hit and reported; quiet until all are watched again
   bool running = false;
   bool paused = false;
   // Completion handlers hold a weak reference: a handler queued before destruction does nothing.
@@ -91,8 +92,9 @@ struct InotifyWatcher::Impl {
   }
 
   // One inotify_add_watch; failures go through classify_watch_errno and are reported here.
-  // The watch limit is reported once per walk (*limit_reported): every further new folder fails
-  // the same way and is set aside quietly. Returns the wd, or -1.
+  // The watch limit is reported once per change: when it is first hit (every further folder fails
+  // the same way and is set aside quietly, also on each periodic retry), and again only after every
+  // folder was watched once more (see retry_unwatched). Returns the wd, or -1.
   int add_watch(const std::string& dir, bool* limit_reported) {
     const uint32_t mask = dir == landing ? kRootMask : kFolderMask;
     int wd = fd->add_watch(dir, mask);
@@ -102,8 +104,9 @@ struct InotifyWatcher::Impl {
     if (failure == WatchFailure::gone) return -1;  // nothing left to watch
     unwatched.insert(dir);
     if (failure == WatchFailure::limit) {
-      if (*limit_reported) return -1;
+      if (*limit_reported || at_limit) return -1;
       *limit_reported = true;
+      at_limit = true;
     }
     std::string message = watch_error_message(dir, err);
     spdlog::warn("{}", message);
@@ -206,6 +209,10 @@ struct InotifyWatcher::Impl {
         if (alive.expired()) return;
       }
     }
+    if (at_limit && unwatched.empty()) {
+      at_limit = false;  // the next time the limit is hit is a change, reported again
+      spdlog::info("every folder under {} is watched again", landing);
+    }
   }
 
   void handle(const InotifyEvent& ev) {
@@ -247,9 +254,11 @@ struct InotifyWatcher::Impl {
       }
       return;
     }
-    // Files: closed after writing, or moved in. Never IN_CREATE. The caller lstat()s the path
-    // (it may be a symlink moved in, or already gone).
+    // Files: closed after writing, or moved in; a bare IN_CREATE only as a hint to check (a hard
+    // link is complete, a file being written is not). The caller lstat()s the path (it may be a
+    // symlink moved in, or already gone).
     if ((ev.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) && cb.on_file) cb.on_file(path, key_of(path));
+    else if ((ev.mask & IN_CREATE) && cb.on_created) cb.on_created(path, key_of(path));
   }
 };
 

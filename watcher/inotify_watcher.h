@@ -15,6 +15,10 @@ struct WatcherCallbacks {
   // A file was closed after writing or moved in (never on IN_CREATE). `key` relative to landing.
   // A hint: the caller lstat()s the path (it may be gone already, or be a symlink moved in).
   std::function<void(const std::filesystem::path& path, const std::string& key)> on_file;
+  // A file appeared without being written (IN_CREATE): a hard link (`cp -l`, `rsync --link-dest`)
+  // is complete at once, while a new file being written is still open — the caller checks which
+  // (DESIGN.md "Complete"); the writer's close then arrives through on_file.
+  std::function<void(const std::filesystem::path& path, const std::string& key)> on_created;
   // A folder appeared (created or moved in) and is now watched, recursively: the caller scans it,
   // because files may have landed before the watch existed.
   std::function<void(const std::filesystem::path& dir)> on_new_dir;

@@ -27,6 +27,37 @@ def wait_until(predicate, timeout=60.0, interval=0.02, message="condition"):
         time.sleep(interval)
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape(port):
+    """/metrics as {"name{labels}": value}."""
+    import re
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    out = {}
+    for line in text.splitlines():
+        m = re.fullmatch(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)", line)
+        if m:
+            out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def healthz(port):
+    """(status, body) of /healthz."""
+    import urllib.error
+    import urllib.request
+    try:
+        r = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
 class Deployment:
     """A hivehook deployment in a fresh temp folder: config, rules, landing, archive, state."""
 
@@ -51,6 +82,7 @@ class Deployment:
         self.write_rules(rules_yaml)
         self.proc = None
         self.log = self.dir / "daemon.log"
+        self.mounts = []
 
     # --- files -------------------------------------------------------------------------------
     def write_rules(self, text, name="rules.yaml"):
@@ -123,7 +155,27 @@ class Deployment:
             self.proc.wait()
         if getattr(self, "logf", None) and not self.logf.closed:
             self.logf.close()
+        for m in reversed(self.mounts):
+            subprocess.run(["umount", "-l", str(m)], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    # --- real filesystems -----------------------------------------------------------------------
+    def mount_tmpfs(self, path, size="1m", options=""):
+        """Mounts a tmpfs of `size` at `path` (created), unmounted at cleanup. Raises
+        unittest.SkipTest when mounting is not possible here (not root, no CAP_SYS_ADMIN)."""
+        import unittest
+        path = pathlib.Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        opts = f"size={size}" + ("," + options if options else "")
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)], capture_output=True)
+        if r.returncode != 0:
+            raise unittest.SkipTest(f"cannot mount a tmpfs here ({r.stderr.decode(errors='replace').strip()}): "
+                                    "this fault test needs root")
+        self.mounts.append(path)
+        return path
+
+    def remount(self, path, options):
+        subprocess.run(["mount", "-o", "remount," + options, str(path)], check=True, capture_output=True)
 
     # --- the store -------------------------------------------------------------------------------
     def db(self):

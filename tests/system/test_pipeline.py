@@ -253,11 +253,13 @@ class Pipeline(unittest.TestCase):
         d.drop("t/a.csv")
         self.assertEqual(d.cli("scan").returncode, 0)
         self.assertEqual(log.read_bytes().count(b"\0"), 1)
-        # Simulate a crash after the success was committed but before the move.
+        # Simulate a crash after the success was committed but before the move. (Moving the file
+        # back changes its ctime, part of its identity; a real crash would not have touched it.)
         os.rename(d.archive / "t/a.csv", d.landing / "t/a.csv")
         import sqlite3
         con = sqlite3.connect(d.dir / "state/hivehook.db")
-        con.execute("UPDATE objects SET state='succeeded', final_path=NULL")
+        con.execute("UPDATE objects SET state='succeeded', final_path=NULL, ctime_ns=?",
+                    (os.lstat(d.landing / "t/a.csv").st_ctime_ns,))
         con.commit()
         con.close()
         self.assertEqual(d.cli("scan").returncode, 0)

@@ -1,4 +1,7 @@
 // Discovery and admission, settle: a hint becomes an object once, whatever way it arrives.
+#include <algorithm>
+#include <cstdio>
+
 #include "harness.h"
 
 namespace hivehook::test {
@@ -102,6 +105,60 @@ TEST(Settle, AFileGoneWhileSettlingLeavesNothing) {
   h.advance(std::chrono::seconds(3));
   EXPECT_FALSE(h.state("t/a.csv"));
   EXPECT_TRUE(h.pipeline->idle());
+}
+
+// Fault 8 (an overflow rescan of 100,000 files held the loop for 6-14 s): a scan walks in slices
+// and yields to the loop between them; everything is still found, in key order.
+TEST(Scan, OverflowRescanYieldsToTheLoopBetweenSlicesAndStillFindsEverything) {
+  PipelineHarness h(kNoop);
+  const int n = 2500;
+  for (int i = 0; i < n; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "u/f%05d.csv", i);
+    h.put(name);
+  }
+  h.pipeline->scan(h.config.landing);
+  bool other_work_ran = false;
+  std::size_t found_before_it = 0;
+  boost::asio::post(h.io(), [&] {
+    other_work_ran = true;
+    found_before_it = h.events("object.unmatched").size();
+  });
+  h.drain();
+  EXPECT_TRUE(other_work_ran);
+  EXPECT_LT(found_before_it, static_cast<std::size_t>(n)) << "the scan held the loop until it was done";
+  const auto found = h.events("object.unmatched");
+  ASSERT_EQ(found.size(), static_cast<std::size_t>(n));
+  EXPECT_TRUE(std::is_sorted(found.begin(), found.end())) << "a scan offers keys in key order";
+  EXPECT_TRUE(h.pipeline->idle());
+}
+
+TEST(Scan, ARescanAskedForWhileOneRunsWalksOnceMoreAfterIt) {
+  PipelineHarness h(kNoop);
+  for (int i = 0; i < 1500; ++i) h.put("u/a" + std::to_string(i) + ".csv");
+  h.pipeline->scan(h.config.landing);
+  // The first slice lists and offers; then a file lands behind the walk and an overflow asks again.
+  h.io().restart();
+  h.io().poll_one();
+  h.put("u/0-late.csv");
+  h.pipeline->scan(h.config.landing);
+  EXPECT_EQ(h.pipeline->scans_in_progress(), 1u) << "coalesced with the scan under way";
+  h.drain();
+  EXPECT_EQ(h.state("u/0-late.csv"), ObjectState::unmatched) << "found by the walk after";
+  EXPECT_EQ(h.pipeline->scans_in_progress(), 0u);
+}
+
+TEST(Scan, AFolderSwappedForASymlinkIsNeverWalkedInto) {
+  PipelineHarness h(kNoop);
+  TempDir outside;
+  write_file(outside.path() / "victim.csv", "secret");
+  std::filesystem::create_directories(h.dir.path() / "landing/t");
+  std::filesystem::create_symlink(outside.path(), h.dir.path() / "landing/t/d=1");
+  h.pipeline->scan(h.config.landing);
+  h.drain();
+  EXPECT_EQ(h.events("object.ignored"), std::vector<std::string>{"object.ignored t/d=1"});
+  EXPECT_FALSE(h.state("t/d=1/victim.csv"));
+  EXPECT_TRUE(std::filesystem::exists(outside.path() / "victim.csv"));
 }
 
 }  // namespace

@@ -98,8 +98,8 @@ std::optional<ObjectState> PipelineHarness::state(const std::string& key) {
   return o->state;
 }
 
-bool PipelineHarness::exists(Area tree, const std::string& key) const {
-  return std::filesystem::exists(files->path(tree, key));
+bool PipelineHarness::exists(Area area, const std::string& key) const {
+  return std::filesystem::exists(files->path(area, key));
 }
 
 }  // namespace hivehook::test

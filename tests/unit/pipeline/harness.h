@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <cstring>
 #include <boost/asio/post.hpp>
 #include <deque>
 #include <functional>
@@ -74,33 +75,60 @@ class ScriptedRunner final : public JobRunner {
   int next_pid_ = 1000;
 };
 
-// LocalFileOps with a hook before each final action: return a MoveResult to replace the real
-// operation (a fault), call the real one first, or throw Crash.
+// LocalFileOps with hooks: each may return a result to replace the real operation (a fault),
+// call the real one first, or throw Crash.
 class FaultyFiles final : public FileOps {
  public:
   using MoveHook = std::function<std::optional<MoveResult>(const std::string& key, Area to, LocalFileOps& real)>;
-  FaultyFiles(const Config& c) : real_(c.landing, c.archive, c.quarantine) {}
-  std::filesystem::path path(Area tree, const std::string& key) const override { return real_.path(tree, key); }
+  using RemoveHook = std::function<std::optional<MoveResult>(const std::string& key)>;
+  using ReportHook = std::function<std::optional<FsStatus>(const std::string& key)>;
+  using ProbeHook = std::function<std::optional<Admission>(const std::string& key)>;
+  explicit FaultyFiles(const Config& c) : real_(c.landing, c.archive, c.quarantine) {}
+  std::filesystem::path path(Area area, const std::string& key) const override { return real_.path(area, key); }
   FileInfo stat(const std::string& key) override { return real_.stat(key); }
-  std::optional<std::string> etag(const std::string& key, std::string* error) override { return real_.etag(key, error); }
+  FsResult<std::vector<DirEntry>> list(const std::string& dir) override { return real_.list(dir); }
+  Admission probe(const std::string& key, std::string* why) override {
+    if (on_probe)
+      if (auto r = on_probe(key)) return *r;
+    return real_.probe(key, why);
+  }
+  std::optional<Hashed> hash(const std::string& key, int* err, std::string* error) override {
+    return real_.hash(key, err, error);
+  }
   MoveResult move(const std::string& key, Area to, const std::string& suffix) override {
     if (on_move)
       if (auto r = on_move(key, to, real_)) return *r;
     return real_.move(key, to, suffix);
   }
-  MoveResult remove(const std::string& key) override { return real_.remove(key); }
-  bool write_error_json(const std::string& key, const std::string& json, std::string* error) override {
-    return real_.write_error_json(key, json, error);
+  MoveResult remove(const std::string& key) override {
+    if (on_remove)
+      if (auto r = on_remove(key)) return *r;
+    return real_.remove(key);
   }
-  std::optional<std::filesystem::path> find_moved(Area tree, const std::string& key, int64_t id, uint64_t inode,
-                                                  uint64_t size) override {
-    return real_.find_moved(tree, key, id, inode, size);
+  FsStatus write_error_json(const std::string& key, const std::string& json, mode_t mode) override {
+    if (on_report)
+      if (auto r = on_report(key)) return *r;
+    return real_.write_error_json(key, json, mode);
+  }
+  std::optional<std::string> find_moved(Area area, const std::string& key, int64_t id, const FileIdentity& was) override {
+    return real_.find_moved(area, key, id, was);
   }
   MoveHook on_move;
+  RemoveHook on_remove;
+  ReportHook on_report;
+  ProbeHook on_probe;
 
  private:
   LocalFileOps real_;
 };
+
+// A failed side effect as the kernel reports it (ENOSPC, EACCES, EROFS, EIO...).
+inline MoveResult failed_with(int code, const std::string& what) {
+  MoveResult r;
+  r.code = code;
+  r.error = what + ": " + std::strerror(code);
+  return r;
+}
 
 class PipelineHarness {
  public:
@@ -122,7 +150,7 @@ class PipelineHarness {
 
   std::vector<std::string> events(const std::string& name = "");
   std::optional<ObjectState> state(const std::string& key);
-  bool exists(Area tree, const std::string& key) const;
+  bool exists(Area area, const std::string& key) const;
   boost::asio::io_context& io() { return *io_; }
 
   TempDir dir;

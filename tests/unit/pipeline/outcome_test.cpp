@@ -85,5 +85,133 @@ TEST(FanOut, ADifferentFileAtTheKeyIsNotMovedAsTheDecidedOne) {
   EXPECT_EQ(h.events("object.discovered").size(), 2u) << "the new bytes are a new arrival";
 }
 
+// Fault 4 (a full or read-only archive parked files as `kept`, a success): one failure policy for
+// every side effect, injected at the file-operations seam, both ways.
+const char* kArchive = R"(rules:
+  - name: a
+    match: {prefix: t/}
+    job: {command: [/bin/true]}
+    retries: 0
+)";
+
+TEST(SideEffectFailure, AFailedArchiveMoveIsMoveFailedRetriedWithBackoffNeverKept) {
+  PipelineHarness h(kArchive);
+  int calls = 0;
+  h.files->on_move = [&](const std::string&, Area, LocalFileOps&) -> std::optional<MoveResult> {
+    ++calls;
+    return failed_with(ENOSPC, "cannot copy into archive/t/a.csv");
+  };
+  h.land("t/a.csv");
+  h.runner.finish(0, 0);
+  h.drain();
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::move_failed);
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(h.exists(Area::landing, "t/a.csv"));
+  EXPECT_EQ(h.pipeline->stuck(), 1u);
+  EXPECT_EQ(h.events("object.move_failed").size(), 1u);
+  auto rec = h.store->last_object("t/a.csv");
+  ASSERT_TRUE(rec);
+  EXPECT_NE(rec->error.find("No space left on device"), std::string::npos) << rec->error;
+  h.advance(std::chrono::seconds(2));  // backoff: retried, still failing, announced again
+  EXPECT_GE(calls, 2);
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::move_failed);
+  h.files->on_move = nullptr;  // space is back
+  h.advance(std::chrono::minutes(6));
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::archived);
+  EXPECT_TRUE(h.exists(Area::archive, "t/a.csv"));
+  EXPECT_EQ(h.pipeline->stuck(), 0u);
+  EXPECT_TRUE(h.events("object.kept").empty()) << "a failed move is never recorded as kept";
+}
+
+TEST(SideEffectFailure, AFailedMoveIsRetriedAfterARestart) {
+  PipelineHarness h(kArchive);
+  h.files->on_move = [](const std::string&, Area, LocalFileOps&) -> std::optional<MoveResult> {
+    return failed_with(EROFS, "cannot rename into archive/t/a.csv");
+  };
+  h.land("t/a.csv");
+  h.runner.finish(0, 0);
+  h.drain();
+  ASSERT_EQ(h.state("t/a.csv"), ObjectState::move_failed);
+  h.files->on_move = nullptr;
+  h.restart();
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::archived);
+  EXPECT_EQ(h.events("run.started").size(), 1u) << "decided before the restart: moved without running again";
+}
+
+TEST(SideEffectFailure, AFailedDeleteIsMoveFailedNotDeleted) {
+  PipelineHarness h(R"(rules:
+  - name: d
+    match: {prefix: t/}
+    job: {command: [/bin/true]}
+    on_success: {action: delete}
+)");
+  h.files->on_remove = [](const std::string&) -> std::optional<MoveResult> {
+    return failed_with(EACCES, "cannot delete landing/t/a.csv");
+  };
+  h.land("t/a.csv");
+  h.runner.finish(0, 0);
+  h.drain();
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::move_failed);
+  EXPECT_TRUE(h.events("object.deleted").empty());
+  h.files->on_remove = nullptr;
+  h.advance(std::chrono::seconds(3));
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::deleted);
+  EXPECT_FALSE(h.exists(Area::landing, "t/a.csv"));
+}
+
+TEST(SideEffectFailure, AQuarantineWhoseErrorReportFailsIsRetriedUntilTheReportIsWritten) {
+  PipelineHarness h(R"(rules:
+  - name: q
+    match: {prefix: t/}
+    job: {command: [/bin/false]}
+    retries: 0
+)");
+  h.files->on_report = [](const std::string& key) -> std::optional<FsStatus> {
+    return FsStatus(FsError{ENOSPC, "cannot write quarantine/" + key + ".error.json: No space left on device"});
+  };
+  h.land("t/a.csv");
+  h.runner.finish(0, 1);
+  h.drain();
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::move_failed);
+  EXPECT_TRUE(h.exists(Area::quarantine, "t/a.csv")) << "the move itself worked";
+  h.advance(std::chrono::seconds(3));  // the retry finds it in quarantine; the report fails again
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::move_failed) << "never recorded final while the report fails";
+  h.files->on_report = nullptr;
+  h.advance(std::chrono::seconds(10));
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::quarantined);
+  EXPECT_TRUE(h.exists(Area::quarantine, "t/a.csv.error.json"));
+}
+
+TEST(SideEffectFailure, ARulesKeepIsHonouredWhateverItsNotifyList) {
+  PipelineHarness h(R"(rules:
+  - name: k
+    match: {prefix: t/}
+    job: {command: [/bin/true]}
+    on_success: {action: keep}
+)");
+  h.land("t/a.csv");
+  h.runner.finish(0, 0);
+  h.drain();
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::kept);
+  EXPECT_TRUE(h.exists(Area::landing, "t/a.csv"));
+}
+
+// The object machine's table: a failed move can never be recorded as a final state, and nothing
+// leaves a final state.
+TEST(ObjectMachine, MoveFailedIsNotFinalAndFinalStatesHaveNoWayOut) {
+  EXPECT_FALSE(is_terminal(ObjectState::move_failed));
+  EXPECT_TRUE(object_edge_allowed(ObjectState::succeeded, ObjectState::move_failed));
+  EXPECT_TRUE(object_edge_allowed(ObjectState::move_failed, ObjectState::archived));
+  EXPECT_FALSE(object_edge_allowed(std::nullopt, ObjectState::archived));
+  EXPECT_FALSE(object_edge_allowed(ObjectState::pending, ObjectState::archived)) << "decided first";
+  for (ObjectState end : {ObjectState::archived, ObjectState::deleted, ObjectState::kept, ObjectState::quarantined,
+                          ObjectState::failed_kept, ObjectState::vanished, ObjectState::superseded}) {
+    EXPECT_TRUE(is_terminal(end));
+    for (ObjectState to : {ObjectState::pending, ObjectState::succeeded, ObjectState::failed,
+                           ObjectState::move_failed, ObjectState::archived})
+      if (to != end) EXPECT_FALSE(object_edge_allowed(end, to)) << to_string(end) << " -> " << to_string(to);
+  }
+}
+
 }  // namespace
 }  // namespace hivehook::test

@@ -112,7 +112,7 @@ TEST(Config, UnknownKeySuggestsTheClosest) {
   EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 7, 1,
                       "unknown key 'zzzzzz' in config (known keys: 'landing', 'archive', 'quarantine', 'state', "
                       "'audit_log', 'bucket', 'workers', 'ignore', 'rules', 'shutdown_grace', 'reconcile', "
-                      "'notify', 'metrics', 's3' and 'log')"));
+                      "'move_alert_after', 'notify', 'metrics', 's3' and 'log')"));
 }
 
 TEST(Config, EveryErrorIsReportedWithItsPlace) {

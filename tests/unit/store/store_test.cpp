@@ -134,7 +134,9 @@ TEST_F(StoreTest, ObjectsTasksAndRunsRoundTrip) {
   r.stderr_tail = "boom";
   r.result = R"({"rows":1})";
   s.finish_run(r);
-  s.set_object_state(o2.id, ObjectState::quarantined, std::string("/q/t/x"));
+  o2.state = ObjectState::quarantined;
+  o2.final_path = "/q/t/x";
+  s.update_object(o2);
   s.commit();
   EXPECT_TRUE(s.runs_in_state(RunState::started).empty());
   auto failed = s.runs_in_state(RunState::failed);
@@ -142,6 +144,8 @@ TEST_F(StoreTest, ObjectsTasksAndRunsRoundTrip) {
   EXPECT_EQ(failed[0].exit_code, 3);
   EXPECT_EQ(failed[0].stderr_tail, "boom");
   EXPECT_EQ(s.object(o2.id)->final_path, "/q/t/x");
+  EXPECT_THROW(s.update_object(ObjectRecord{.id = 999999}), sql::StoreError) << "an update must change its row";
+  s.commit();
   EXPECT_EQ(s.unfinished_objects().size(), 1u);
   // object ids continue after a reopen
   int64_t next = s.next_object_id();
