@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "landing/key.h"
@@ -40,6 +42,10 @@ struct Outcome {
   bool failed = false;
   std::string error;
 };
+
+// The ignored names already announced by pipeline `p` (`forget`: drop them, at its end). Kept
+// beside the Pipeline so its header (and everything including it) stays as it is.
+std::unordered_set<std::string>& ignored_names_seen(const Pipeline* p, bool forget = false);
 
 struct Pipeline::Active {
   ObjectRecord rec;

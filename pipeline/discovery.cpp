@@ -122,6 +122,16 @@ void Pipeline::record_ignored(const std::string& key, const FileInfo& info, cons
   record_new(o, {{"reason", why}});
 }
 
+std::unordered_set<std::string>& ignored_names_seen(const Pipeline* p, bool forget) {
+  static std::unordered_map<const Pipeline*, std::unordered_set<std::string>> seen;
+  if (forget) {
+    seen.erase(p);
+    static std::unordered_set<std::string> none;
+    return none;
+  }
+  return seen[p];
+}
+
 // Recorded already and left in landing on purpose: the same file is not a new arrival.
 bool Pipeline::known_and_left(const std::optional<ObjectRecord>& last, const FileIdentity& id) const {
   if (!last || !same_identity(*last, id)) return false;
@@ -148,7 +158,15 @@ std::optional<ObjectKey> Pipeline::classify(const std::string& key, const FileIn
   if (key.size() > kMaxKeyBytes) return record_ignored(key, info, "key longer than 1,024 bytes"), std::nullopt;
   if (info.kind == EntryKind::symlink) return record_ignored(key, info, "symlink"), std::nullopt;
   if (info.kind != EntryKind::regular) return record_ignored(key, info, "not a regular file"), std::nullopt;
-  if (is_ignored(basename_of(key), config_.ignore)) return record_ignored(key, info, "ignored name"), std::nullopt;
+  if (is_ignored(basename_of(key), config_.ignore)) {
+    // A name the `ignore` list skips on purpose (temporary files, dot files): an audit event once
+    // per file while the daemon runs, never an object row (the user's choice, not a fault).
+    if (ignored_names_seen(this).insert(key + '\0' + std::to_string(info.id.inode)).second) {
+      stats_.m.objects_finished.labels({"ignored"}).inc();
+      emit("object.ignored", key, {{"reason", "ignored name"}});
+    }
+    return std::nullopt;
+  }
   std::string err;
   auto parsed = parse_key(key, &err);
   if (!parsed) return record_ignored(key, info, "invalid key: " + err), std::nullopt;

@@ -24,7 +24,10 @@ Pipeline::Pipeline(boost::asio::io_context& io, const Config& config, std::share
   std::filesystem::create_directories(config_.state.parent_path() / "results", ec);
 }
 
-Pipeline::~Pipeline() { hash_pool_.join(); }
+Pipeline::~Pipeline() {
+  hash_pool_.join();
+  ignored_names_seen(this, true);
+}
 
 void Pipeline::emit(std::string event, const std::optional<std::string>& key, nlohmann::json detail,
                     const std::optional<std::string>& rule, const std::optional<std::string>& run_id,
