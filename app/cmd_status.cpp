@@ -14,6 +14,100 @@ std::string plural(int64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// The rules part of `status --json`: the rules on disk in force, or the last good ones (degraded).
+nlohmann::json rules_json(const std::optional<RulesRejection>& rejected) {
+  nlohmann::json rules = {{"degraded", rejected.has_value()}};
+  if (rejected) {
+    rules["rejected_since"] = time_text(rejected->since_ms);
+    rules["errors"] = rejected->errors;
+    if (rejected->running_kept_at_ms > 0) rules["in_force_kept_at"] = time_text(rejected->running_kept_at_ms);
+  }
+  return rules;
+}
+
+// What is happening now, the totals, and (kept for scripts written against the first form of
+// `status --json`) objects/queue/running_jobs/outbox.
+void add_counts(nlohmann::json& out, const PresentCounts& now, StatusCounts& c) {
+  out["now"] = {{"in_progress", now.in_progress},       {"left_in_landing", now.left_in_landing},
+                {"in_quarantine", now.in_quarantine},   {"running", now.running},
+                {"queued", now.queued},                 {"retry_wait", now.retry_wait},
+                {"outbox_pending", now.outbox_pending}};
+  out["totals"] = {{"objects", c.objects},
+                   {"notifications", {{"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}}}};
+  out["objects"] = c.objects;
+  out["queue"] = {{"queued", now.queued}, {"retry_wait", now.retry_wait}};
+  out["running_jobs"] = now.running;
+  out["outbox"] = {{"pending", c.outbox["pending"]}, {"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}};
+}
+
+// The last 20 notifications given up on.
+nlohmann::json dead_json(Store& store) {
+  nlohmann::json dead = nlohmann::json::array();
+  for (const auto& o : dead_notifications(store, 20)) {
+    dead.push_back({{"delivery_id", o.delivery_id}, {"target", o.target}, {"event", o.event},
+                    {"key", o.key.value_or("")}, {"rule", o.rule.value_or("")}, {"attempts", o.attempts},
+                    {"last_status", o.last_status ? nlohmann::json(*o.last_status) : nlohmann::json(nullptr)},
+                    {"last_error", o.last_detail}, {"time", time_text(o.updated_at)}});
+  }
+  return dead;
+}
+
+// The last 10 failed runs.
+nlohmann::json failures_json(Store& store) {
+  RunFilter f;
+  f.failed_only = true;
+  f.limit = 10;
+  nlohmann::json failures = nlohmann::json::array();
+  for (const auto& r : list_runs(store, f)) {
+    failures.push_back({{"time", time_text(r.started_at)}, {"rule", r.rule}, {"key", r.key}, {"run_id", r.run_id},
+                        {"attempt", r.attempt}, {"state", to_string(r.state)},
+                        {"exit_code", r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr)},
+                        {"error", r.error}});
+  }
+  return failures;
+}
+
+void print_rules(const std::optional<RulesRejection>& rejected, bool running) {
+  if (rejected) {
+    std::cout << "rules:    DEGRADED: " << describe_rejection(*rejected)
+              << (running ? "" : " (when the daemon last ran)") << "\n";
+    for (const auto& e : rejected->errors) std::cout << "          " << printable(e) << "\n";
+  } else {
+    std::cout << "rules:    the rules on disk are in force\n";
+  }
+}
+
+void print_counts(const PresentCounts& now, StatusCounts& c) {
+  std::cout << "now:      " << now.in_progress << " in landing being processed, " << now.in_quarantine
+            << " in quarantine, " << now.running << " running, " << now.queued + now.retry_wait << " waiting ("
+            << now.queued << " for a worker, " << now.retry_wait << " to retry)\n";
+  if (now.left_in_landing > 0)
+    std::cout << "          " << plural(now.left_in_landing, "key", "keys")
+              << " left in landing on purpose (unmatched, or action keep)\n";
+  std::cout << "outbox:   " << now.outbox_pending << " pending\n"
+            << "totals:  ";
+  if (c.objects.empty()) std::cout << " no objects yet";
+  for (auto& [state, n] : c.objects) std::cout << " " << state << "=" << n;
+  std::cout << "\n          notifications: " << c.outbox["sent"] << " sent, " << c.outbox["dead"] << " given up\n";
+}
+
+void print_problems(const nlohmann::json& dead, const nlohmann::json& failures) {
+  if (!dead.empty()) {
+    std::cout << "dead notifications:\n";
+    for (auto& d : dead)
+      std::cout << "  " << d["time"].get<std::string>() << "  " << d["target"].get<std::string>() << "  "
+                << printable(d["key"].get<std::string>()) << "  " << d["last_error"].get<std::string>() << "\n";
+  }
+  if (!failures.empty()) {
+    std::cout << "recent failures:\n";
+    for (auto& f : failures)
+      std::cout << "  " << f["time"].get<std::string>() << "  " << f["rule"].get<std::string>() << "  "
+                << printable(f["key"].get<std::string>()) << "  " << f["state"].get<std::string>()
+                << (f["exit_code"].is_null() ? "" : " exit " + std::to_string(f["exit_code"].get<int>())) << "  "
+                << f["error"].get<std::string>() << "\n";
+  }
+}
+
 int run_status(Globals& g, bool json) {
   auto config = load_config_or_report(g);
   if (!config) return kExitUsage;
@@ -33,84 +127,22 @@ int run_status(Globals& g, bool json) {
                    << config->state.string() << "\n";
     return kExitOk;
   }
-  // Rules: the daemon runs the rules on disk, or the last good ones because those on disk were rejected.
   auto rejected = rules_rejected(*store);
-  out["rules"] = {{"degraded", rejected.has_value()}};
-  if (rejected) {
-    out["rules"]["rejected_since"] = time_text(rejected->since_ms);
-    out["rules"]["errors"] = rejected->errors;
-    if (rejected->running_kept_at_ms > 0) out["rules"]["in_force_kept_at"] = time_text(rejected->running_kept_at_ms);
-  }
   auto now = present_counts(*store);
   auto c = status_counts(*store);
-  out["now"] = {{"in_progress", now.in_progress},       {"left_in_landing", now.left_in_landing},
-                {"in_quarantine", now.in_quarantine},   {"running", now.running},
-                {"queued", now.queued},                 {"retry_wait", now.retry_wait},
-                {"outbox_pending", now.outbox_pending}};
-  out["totals"] = {{"objects", c.objects},
-                   {"notifications", {{"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}}}};
-  // Kept for scripts written against the first form of `status --json`.
-  out["objects"] = c.objects;
-  out["queue"] = {{"queued", now.queued}, {"retry_wait", now.retry_wait}};
-  out["running_jobs"] = now.running;
-  out["outbox"] = {{"pending", c.outbox["pending"]}, {"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}};
-  nlohmann::json dead = nlohmann::json::array();
-  for (const auto& o : dead_notifications(*store, 20)) {
-    dead.push_back({{"delivery_id", o.delivery_id}, {"target", o.target}, {"event", o.event},
-                    {"key", o.key.value_or("")}, {"rule", o.rule.value_or("")}, {"attempts", o.attempts},
-                    {"last_status", o.last_status ? nlohmann::json(*o.last_status) : nlohmann::json(nullptr)},
-                    {"last_error", o.last_detail}, {"time", time_text(o.updated_at)}});
-  }
-  out["dead_notifications"] = dead;
-  RunFilter f;
-  f.failed_only = true;
-  f.limit = 10;
-  nlohmann::json failures = nlohmann::json::array();
-  for (const auto& r : list_runs(*store, f)) {
-    failures.push_back({{"time", time_text(r.started_at)}, {"rule", r.rule}, {"key", r.key}, {"run_id", r.run_id},
-                        {"attempt", r.attempt}, {"state", to_string(r.state)},
-                        {"exit_code", r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr)},
-                        {"error", r.error}});
-  }
-  out["recent_failures"] = failures;
+  out["rules"] = rules_json(rejected);
+  add_counts(out, now, c);
+  out["dead_notifications"] = dead_json(*store);
+  out["recent_failures"] = failures_json(*store);
   if (json) {
     std::cout << safe_dump(out, 2) << "\n";
     return kExitOk;
   }
   std::cout << "daemon:   " << (pid ? "running (pid " + std::to_string(*pid) + ", " + role + ")" : "not running") << "\n"
             << "state:    " << config->state.string() << "\n";
-  if (rejected) {
-    std::cout << "rules:    DEGRADED: " << describe_rejection(*rejected)
-              << (pid ? "" : " (when the daemon last ran)") << "\n";
-    for (const auto& e : rejected->errors) std::cout << "          " << printable(e) << "\n";
-  } else {
-    std::cout << "rules:    the rules on disk are in force\n";
-  }
-  std::cout << "now:      " << now.in_progress << " in landing being processed, " << now.in_quarantine
-            << " in quarantine, " << now.running << " running, " << now.queued + now.retry_wait << " waiting ("
-            << now.queued << " for a worker, " << now.retry_wait << " to retry)\n";
-  if (now.left_in_landing > 0)
-    std::cout << "          " << plural(now.left_in_landing, "key", "keys")
-              << " left in landing on purpose (unmatched, or action keep)\n";
-  std::cout << "outbox:   " << now.outbox_pending << " pending\n"
-            << "totals:  ";
-  if (c.objects.empty()) std::cout << " no objects yet";
-  for (auto& [state, n] : c.objects) std::cout << " " << state << "=" << n;
-  std::cout << "\n          notifications: " << c.outbox["sent"] << " sent, " << c.outbox["dead"] << " given up\n";
-  if (!dead.empty()) {
-    std::cout << "dead notifications:\n";
-    for (auto& d : dead)
-      std::cout << "  " << d["time"].get<std::string>() << "  " << d["target"].get<std::string>() << "  "
-                << printable(d["key"].get<std::string>()) << "  " << d["last_error"].get<std::string>() << "\n";
-  }
-  if (!failures.empty()) {
-    std::cout << "recent failures:\n";
-    for (auto& f2 : failures)
-      std::cout << "  " << f2["time"].get<std::string>() << "  " << f2["rule"].get<std::string>() << "  "
-                << printable(f2["key"].get<std::string>()) << "  " << f2["state"].get<std::string>()
-                << (f2["exit_code"].is_null() ? "" : " exit " + std::to_string(f2["exit_code"].get<int>())) << "  "
-                << f2["error"].get<std::string>() << "\n";
-  }
+  print_rules(rejected, pid.has_value());
+  print_counts(now, c);
+  print_problems(out["dead_notifications"], out["recent_failures"]);
   return kExitOk;
 }
 }  // namespace
