@@ -77,6 +77,7 @@ int Daemon::start() {
   status("scanning " + config_.landing.string());
   pipeline_.scan(config_.landing);  // the start-up scan, in key order
   health_.on_heartbeat = [this] {
+    export_lambda_totals();
     if (hooks.on_heartbeat) hooks.on_heartbeat();
   };
   health_.start_heartbeat();
@@ -121,6 +122,15 @@ std::string Daemon::status_line() const {
   if (shutdown_.stopping()) s = "stopping: " + std::to_string(pipeline_.running()) + " job(s) still running";
   if (auto why = reloader_.degraded()) s += "; degraded: " + *why;
   return s;
+}
+
+// The Invoker's running totals as Prometheus metrics, once a second (counters grow by the difference).
+void Daemon::export_lambda_totals() {
+  const auto t = lambda_.totals();
+  stats_.m.lambda_environments.set(static_cast<double>(t.environments));
+  stats_.m.lambda_cold_starts.inc(static_cast<double>(t.cold_starts) - static_cast<double>(lambda_exported_.cold_starts));
+  stats_.m.lambda_warm_starts.inc(static_cast<double>(t.warm_starts) - static_cast<double>(lambda_exported_.warm_starts));
+  lambda_exported_ = t;
 }
 
 bool Daemon::step() { return io_.run_one() > 0; }

@@ -85,6 +85,7 @@ class Daemon {
   void finish_when_idle();
   void stop_inputs();
   void finish();
+  void export_lambda_totals();
 
   Config config_;  // in force: a reload updates the settings that apply live (daemon/reload.h)
   DaemonMode mode_;
@@ -99,6 +100,7 @@ class Daemon {
   LocalFileOps files_;
   ProcessRunner runner_;   // command jobs: a child process per run
   lambda::Invoker lambda_;  // lambda jobs: warm execution environments per rule, over the Runtime API
+  lambda::Invoker::Totals lambda_exported_;  // what /metrics shows so far
   Pipeline pipeline_;
   OutboxSender outbox_;
   Reloader reloader_;

@@ -19,6 +19,10 @@ struct DaemonMetrics {
   Family<Counter>& run_retries;        // hivehook_run_retries_total{rule}
   Gauge& jobs_running;                 // hivehook_jobs_running
   Gauge& jobs_queued;                  // hivehook_jobs_queued
+  // Lambda (warm execution environments)
+  Gauge& lambda_environments;          // hivehook_lambda_environments: alive now, over all functions
+  Counter& lambda_cold_starts;         // hivehook_lambda_cold_starts_total: environments started (init run)
+  Counter& lambda_warm_starts;         // hivehook_lambda_warm_starts_total: invocations given to an already-used environment
   // Notifications
   Family<Counter>& notifications;      // hivehook_notifications_total{target,outcome}: sent|retry|dead
   Family<Histogram>& notify_duration;  // hivehook_notification_duration_seconds{target}
