@@ -110,6 +110,7 @@ void Pipeline::dispatch(Active& a, const Rule& rule, const RunRecord& run) {
   ctx.key = a.key;
   ctx.path = a.path;
   ctx.bucket = config_.bucket;
+  if (config_.s3) ctx.region = config_.s3->region;
   ctx.size = a.rec.size;
   ctx.etag = a.rec.etag;
   ctx.sequencer = a.rec.sequencer;
