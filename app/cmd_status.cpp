@@ -31,13 +31,45 @@ void add_counts(nlohmann::json& out, const PresentCounts& now, StatusCounts& c) 
   out["now"] = {{"in_progress", now.in_progress},       {"left_in_landing", now.left_in_landing},
                 {"in_quarantine", now.in_quarantine},   {"running", now.running},
                 {"queued", now.queued},                 {"retry_wait", now.retry_wait},
-                {"outbox_pending", now.outbox_pending}};
+                {"waiting", now.waiting},               {"outbox_pending", now.outbox_pending}};
   out["totals"] = {{"objects", c.objects},
                    {"notifications", {{"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}}}};
   out["objects"] = c.objects;
   out["queue"] = {{"queued", now.queued}, {"retry_wait", now.retry_wait}};
   out["running_jobs"] = now.running;
   out["outbox"] = {{"pending", c.outbox["pending"]}, {"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}};
+}
+
+// Objects held by after:/requires: (DESIGN.md "Orchestration"), per rule, with what they wait for.
+nlohmann::json waiting_json(Store& store) {
+  nlohmann::json waiting = nlohmann::json::array();
+  std::vector<WaitingRule> rules;
+  try {
+    rules = waiting_tasks(store);
+  } catch (const sql::StoreError&) {
+    // a state DB still at an older schema (its daemon not yet upgraded) has no waiting tasks
+  }
+  for (const auto& w : rules) {
+    auto what = nlohmann::json::parse(w.waiting_for.empty() ? "{}" : w.waiting_for, nullptr, false);
+    waiting.push_back({{"rule", w.rule}, {"objects", w.objects}, {"first_key", w.first_key},
+                       {"waiting_for", what.is_discarded() ? nlohmann::json::object() : what}});
+  }
+  return waiting;
+}
+
+void print_waiting(const nlohmann::json& waiting) {
+  for (const auto& w : waiting) {
+    std::string why;
+    for (const char* k : {"requires", "after"})
+      if (w["waiting_for"].contains(k) && !w["waiting_for"][k].empty()) {
+        std::string names;
+        for (const auto& n : w["waiting_for"][k]) names += (names.empty() ? "" : ", ") + n.get<std::string>();
+        why += (why.empty() ? "" : "; ") + std::string(k) + " " + names;
+      }
+    std::cout << "waiting:  " << w["rule"].get<std::string>() << ": "
+              << plural(w["objects"].get<int64_t>(), "object", "objects") << " waiting (" << why << "), first "
+              << printable(w["first_key"].get<std::string>()) << "\n";
+  }
 }
 
 // The last 20 notifications given up on.
@@ -134,6 +166,7 @@ int run_status(Globals& g, bool json) {
   add_counts(out, now, c);
   out["dead_notifications"] = dead_json(*store);
   out["recent_failures"] = failures_json(*store);
+  out["waiting"] = waiting_json(*store);
   if (json) {
     std::cout << safe_dump(out, 2) << "\n";
     return kExitOk;
@@ -142,6 +175,7 @@ int run_status(Globals& g, bool json) {
             << "state:    " << config->state.string() << "\n";
   print_rules(rejected, pid.has_value());
   print_counts(now, c);
+  print_waiting(out["waiting"]);
   print_problems(out["dead_notifications"], out["recent_failures"]);
   return kExitOk;
 }
@@ -158,6 +192,8 @@ void add_status(CLI::App& app, Globals& g) {
                   "now: objects in landing being processed, objects in quarantine now (the latest arrival at their "
                   "key; what retry --all-failed would move), runs running, tasks waiting for a worker or for their "
                   "retry, notifications not yet delivered.\n\n"
+                  "waiting: per rule, the objects whose run waits for the rules its after:/requires: name, what "
+                  "they wait for, and the key that is released first.\n\n"
                   "totals: every object by final state since the state DB was created (history: a quarantined "
                   "object that was retried still counts as quarantined there), notifications sent and given up; "
                   "then dead notifications and the latest failed runs.\n\n"

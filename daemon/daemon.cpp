@@ -49,7 +49,12 @@ int Daemon::run() {
   if (int rc = start(); rc != kExitOk) return rc;
   io_.run();
   batch_.flush();
-  return mode_ == DaemonMode::one_shot && pipeline_.failures() > 0 ? kExitFailures : kExitOk;
+  if (mode_ != DaemonMode::one_shot) return kExitOk;
+  // A scan ends with objects still waiting when the rules their requires: names never succeeded:
+  // they stay pending in the store (the next run or scan takes them up) and the work is not done.
+  if (std::size_t w = pipeline_.waiting_objects())
+    spdlog::warn("scan: {} object(s) still waiting for the rules their after:/requires: name (see `hivehook status`)", w);
+  return pipeline_.failures() > 0 || pipeline_.waiting_objects() > 0 ? kExitFailures : kExitOk;
 }
 
 // Start-up, in order: serve health, announce, recover, watch, then scan (nothing that landed

@@ -23,6 +23,9 @@ struct DaemonMetrics {
   Gauge& lambda_environments;          // hivehook_lambda_environments: alive now, over all functions
   Counter& lambda_cold_starts;         // hivehook_lambda_cold_starts_total: environments started (init run)
   Counter& lambda_warm_starts;         // hivehook_lambda_warm_starts_total: invocations given to an already-used environment
+  // Orchestration (DESIGN.md "Orchestration")
+  Family<Gauge>& tasks_waiting;        // hivehook_tasks_waiting{rule}: waiting for after:/requires:
+  Family<Counter>& tasks_skipped;      // hivehook_tasks_skipped_total{rule}: an after: rule failed for good
   // Notifications
   Family<Counter>& notifications;      // hivehook_notifications_total{target,outcome}: sent|retry|dead
   Family<Histogram>& notify_duration;  // hivehook_notification_duration_seconds{target}

@@ -7,7 +7,6 @@
 namespace hivehook {
 
 namespace {
-bool ended(TaskState s) { return s == TaskState::succeeded || s == TaskState::failed; }
 
 nlohmann::json error_report(const ObjectRecord& rec, const std::vector<RunRecord>& failed_runs, SystemTime now) {
   nlohmann::json err = {{"key", rec.key}, {"object_id", rec.id}, {"etag", rec.etag}, {"time", format_rfc3339_ms(now)}};
@@ -31,7 +30,7 @@ void Pipeline::maybe_finish(int64_t object_id) {
   Active& a = *it->second;
   if (a.decided) return;
   for (const auto& t : a.tasks)
-    if (!ended(t.state)) return;
+    if (!is_ended(t.state)) return;
   bool success = true;
   for (const auto& t : a.tasks) success = success && t.state == TaskState::succeeded;
   a.decided = true;

@@ -84,10 +84,9 @@ void Pipeline::start_run(int64_t object_id, const std::string& rule_name) {
   run.attempt = task->attempts + 1;
   run.started_at = clock_.now_ms();
   task->attempts = run.attempt;
-  task->state = TaskState::running;
   task->next_at.reset();
   record_run_start(run);
-  store_.update_task(*task);
+  task_transition(a, *task, TaskState::running);
 
   const Rule* rule = rule_for(a, rule_name);
   if (!rule) {
@@ -163,14 +162,14 @@ void Pipeline::on_run_exit(int64_t object_id, const std::string& rule_name, RunR
   }
   // Shutdown cut the run short: it is interrupted, not failed, and runs again after restart.
   if (killing_ && !succeeded(r)) {
-    record_interrupted(task, run, "daemon stopping");
+    record_interrupted(a, task, run, "daemon stopping");
     return refresh_gauges();
   }
   if (succeeded(r)) {
     run_transition(run, RunState::succeeded, run_detail(run));
     if (task) {
-      task->state = TaskState::succeeded;
-      store_.update_task(*task);
+      task_transition(a, *task, TaskState::succeeded);
+      on_task_ended(a, *task);
     }
   } else {
     record_run_failure(a, task, rule, run, r, run_detail(run));
@@ -186,12 +185,11 @@ void Pipeline::on_run_exit(int64_t object_id, const std::string& rule_name, RunR
   pump();
 }
 
-void Pipeline::record_interrupted(TaskRecord* task, RunRecord& run, const std::string& why) {
+void Pipeline::record_interrupted(Active& a, TaskRecord* task, RunRecord& run, const std::string& why) {
   run_transition(run, RunState::interrupted, {{"reason", why}});
   if (!task) return;
-  task->state = TaskState::queued;
   task->interrupted += 1;
-  store_.update_task(*task);
+  task_transition(a, *task, TaskState::queued);
 }
 
 // A failed or timed-out run: retried with backoff while the rule allows, else the task failed.
@@ -204,15 +202,14 @@ void Pipeline::record_run_failure(Active& a, TaskRecord* task, const Rule* rule,
   int counted = task->attempts - task->interrupted;
   bool data_error = r.spawned && run.exit_code && *run.exit_code == kExitDataErr;
   if (!rule || data_error || !r.spawned || counted > rule->retries) {
-    task->state = TaskState::failed;
-    store_.update_task(*task);
+    task_transition(a, *task, TaskState::failed);
+    on_task_ended(a, *task);
     return;
   }
   Duration delay = backoff_delay(rule->backoff, counted, rng_);
   int64_t at = clock_.now_ms() + delay.count();
-  task->state = TaskState::retry_wait;
   task->next_at = at;
-  store_.update_task(*task);
+  task_transition(a, *task, TaskState::retry_wait);
   stats_.m.run_retries.labels({run.rule}).inc();
   emit("run.retry_scheduled", a.rec.key,
        {{"at", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(at)))}, {"delay_ms", delay.count()}}, run.rule,
@@ -228,10 +225,8 @@ void Pipeline::requeue_after(int64_t object_id, const std::string& rule, int64_t
     auto it = active_.find(key.first);
     if (it == active_.end()) return;
     if (TaskRecord* t = it->second->task(key.second)) {
-      t->state = TaskState::queued;
       t->next_at.reset();
-      store_.update_task(*t);
-      batch_.request();
+      task_transition(*it->second, *t, TaskState::queued);
     }
     scheduler_.push(key.first, key.second);
     pump();

@@ -103,6 +103,19 @@ CREATE TABLE meta (
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 2: orchestration (DESIGN.md "Orchestration"): what a waiting task waits for, and the first
+    // success of each rule (what `requires:` waits for), filled from the runs already recorded.
+    R"sql(
+ALTER TABLE tasks ADD COLUMN waiting_for TEXT;   -- JSON {"after": [...], "requires": [...]} while waiting
+
+CREATE TABLE rule_successes (
+  rule      TEXT PRIMARY KEY,
+  first_at  INTEGER NOT NULL,                    -- unix ms of the first success
+  object_id INTEGER                              -- the object it succeeded on
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO rule_successes(rule, first_at, object_id)
+  SELECT rule, MIN(COALESCE(ended_at, started_at)), MIN(object_id) FROM runs WHERE state = 'succeeded' GROUP BY rule;
+)sql",
 };
 
 int user_version(sql::Db& db) {

@@ -40,6 +40,8 @@ struct TaskRecord {
   int attempts = 0;     // runs started
   int interrupted = 0;  // runs cut off by a crash or shutdown (not held against retries)
   std::optional<int64_t> next_at;
+  // While `waiting`: what for, as JSON {"after": [RULE...], "requires": [RULE...]}; else empty.
+  std::string waiting_for;
 };
 
 struct RunRecord {
@@ -109,6 +111,9 @@ class Store {
   void update_task(const TaskRecord& t);
   void insert_run(const RunRecord& r);
   void finish_run(const RunRecord& r);
+  // The first success of a rule on any object, kept forever (what `requires:` waits for); a later
+  // success changes nothing.
+  void record_rule_success(const std::string& rule, int64_t object_id);
   void enqueue_outbox(const OutboxRecord& o);
   // One delivery attempt's outcome; state/next_at say what happens next.
   void record_delivery(int64_t outbox_id, int attempt, bool delivered, long status, const std::string& detail,
@@ -120,6 +125,8 @@ class Store {
   // Objects not at their end yet (pending, or decided but not moved), oldest first: recovery.
   std::vector<ObjectRecord> unfinished_objects();
   std::vector<TaskRecord> tasks_of(int64_t object_id);
+  // Every rule that has succeeded at least once, on any object (sorted).
+  std::vector<std::string> rules_succeeded();
   std::vector<RunRecord> runs_in_state(RunState state);
   std::vector<OutboxRecord> pending_outbox(int64_t due_before_ms, int limit);
   OutboxCounts outbox_counts();
@@ -132,7 +139,8 @@ class Store {
   enum class Q {
     begin, commit, rollback, max_object_id, max_event_id, insert_event, insert_object, set_object_state,
     insert_task, update_task, insert_run, finish_run, enqueue_outbox, insert_delivery, update_outbox,
-    last_object, object_by_id, unfinished_objects, tasks_of, runs_in_state, pending_outbox, outbox_counts, count
+    last_object, object_by_id, unfinished_objects, tasks_of, runs_in_state, pending_outbox, outbox_counts,
+    insert_rule_success, rules_succeeded, count
   };
   static const std::string kSql[static_cast<int>(Q::count)];
   sql::Statement& q(Q id);
