@@ -3,6 +3,7 @@
 
 #include "app/cli_support.h"
 #include "daemon/kept_rules.h"
+#include "store/orchestration_state.h"
 #include "store/owner_lock.h"
 #include "store/queries.h"
 
@@ -70,6 +71,26 @@ void print_waiting(const nlohmann::json& waiting) {
               << plural(w["objects"].get<int64_t>(), "object", "objects") << " waiting (" << why << "), first "
               << printable(w["first_key"].get<std::string>()) << "\n";
   }
+}
+
+// Late expectations (DESIGN.md "Orchestration"): partitions whose deadline passed before they arrived.
+nlohmann::json late_json(Store& store) {
+  nlohmann::json late = nlohmann::json::array();
+  OrchestrationState orchestration(store);
+  try {
+    for (const auto& p : orchestration.late())
+      late.push_back({{"rule", p.rule}, {"partition", p.partition},
+                      {"deadline", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(p.deadline)))}});
+  } catch (const sql::StoreError&) {
+    // a state DB not yet migrated by a newer daemon has no expectations
+  }
+  return late;
+}
+
+void print_late(const nlohmann::json& late) {
+  for (const auto& l : late)
+    std::cout << "late:     " << l["rule"].get<std::string>() << ": " << l["partition"].get<std::string>()
+              << " (due " << l["deadline"].get<std::string>() << ")\n";
 }
 
 // The last 20 notifications given up on.
@@ -167,6 +188,7 @@ int run_status(Globals& g, bool json) {
   out["dead_notifications"] = dead_json(*store);
   out["recent_failures"] = failures_json(*store);
   out["waiting"] = waiting_json(*store);
+  out["late"] = late_json(*store);
   if (json) {
     std::cout << safe_dump(out, 2) << "\n";
     return kExitOk;
@@ -176,6 +198,7 @@ int run_status(Globals& g, bool json) {
   print_rules(rejected, pid.has_value());
   print_counts(now, c);
   print_waiting(out["waiting"]);
+  print_late(out["late"]);
   print_problems(out["dead_notifications"], out["recent_failures"]);
   return kExitOk;
 }
@@ -194,6 +217,7 @@ void add_status(CLI::App& app, Globals& g) {
                   "retry, notifications not yet delivered.\n\n"
                   "waiting: per rule, the objects whose run waits for the rules its after:/requires: name, what "
                   "they wait for, and the key that is released first.\n\n"
+                  "late: partitions an `expect:` rule expected whose deadline passed before they arrived.\n\n"
                   "totals: every object by final state since the state DB was created (history: a quarantined "
                   "object that was retried still counts as quarantined there), notifications sent and given up; "
                   "then dead notifications and the latest failed runs.\n\n"

@@ -38,6 +38,8 @@ Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode m
       runner_(io_, clock_),
       lambda_(io_, local_aws(config_, ""), config_.workers),
       pipeline_(io_, config_, rules, store_, batch_, stats_, {clock_, timers_, files_, runner_, &lambda_}),
+      schedules_(config_, store_, batch_, stats_, pipeline_, {clock_, timers_, runner_, &lambda_}),
+      expectations_(config_, store_, batch_, stats_, pipeline_, clock_, timers_),
       outbox_(io_, store_, batch_, stats_, config_.notify, {.clock = clock_, .timers = timers_, .deliver = nullptr, .offload = nullptr}),
       reloader_(config_, rules, pipeline_, outbox_, stats_, store_, clock_),
       health_(clock_, timers_, stats_, config_.state),
@@ -66,6 +68,7 @@ int Daemon::start() {
     if (hooks.on_reloading) hooks.on_reloading();
   };
   reloader_.on_reloaded = [this] {
+    orchestrate();
     if (hooks.on_reloaded) hooks.on_reloaded();
   };
   reloader_.on_applied = [this](const RuleSet& rules) {
@@ -77,6 +80,13 @@ int Daemon::start() {
   reloader_.start(std::move(rules_rejected_at_start_));
   status("recovering");
   pipeline_.recover();
+  // Orchestration beyond one object: expectations see every admitted object (deadlines passed
+  // while down are raised before the start-up scan finds what arrived meanwhile); schedules run
+  // only under `run` (a one-shot scan fires nothing).
+  pipeline_.on_admitted = [this](const ObjectRecord& rec, const ObjectKey& key, const std::vector<const Rule*>& rules) {
+    expectations_.on_admitted(rec, key, rules);
+  };
+  orchestrate();
   if (watching()) start_watching();
   stats_.m.scans.labels({"startup"}).inc();
   status("scanning " + config_.landing.string());
@@ -185,7 +195,23 @@ void Daemon::finish_when_idle() {
   });
 }
 
+void Daemon::orchestrate() {
+  const auto& rules = reloader_.rules();
+  if (!rules || rules == orchestrated_) return;  // a rejected reload: the rules in force stay
+  const bool first = !orchestrated_;
+  orchestrated_ = rules;
+  if (first) {
+    expectations_.start(rules);
+    if (watching()) schedules_.start(rules);
+  } else {
+    expectations_.set_rules(rules);
+    if (watching()) schedules_.set_rules(rules);
+  }
+}
+
 void Daemon::stop_inputs() {
+  schedules_.stop();
+  expectations_.stop();
   if (hooks.on_stopping) hooks.on_stopping();
   if (watch_) watch_->stop();
   if (rules_watcher_) rules_watcher_->stop();

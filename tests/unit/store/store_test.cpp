@@ -254,7 +254,8 @@ TEST(StoreMigration, RulesThatSucceededBeforeTheUpgradeCountForRequires) {
   {
     Store s(file, Store::Mode::owner);
     // Back to schema 1, as the previous release left it, with runs on record.
-    s.db().exec("DROP TABLE rule_successes; ALTER TABLE tasks DROP COLUMN waiting_for; PRAGMA user_version = 1");
+    s.db().exec("DROP TABLE schedules; DROP TABLE expectation_checks; DROP TABLE expected_partitions;"
+                " DROP TABLE rule_successes; ALTER TABLE tasks DROP COLUMN waiting_for; PRAGMA user_version = 1");
     s.db().exec("INSERT INTO runs(run_id,object_id,key,rule,attempt,state,started_at,ended_at) VALUES"
                 " ('r1',1,'dim/a.csv','dims',1,'failed',100,200),"
                 " ('r2',1,'dim/a.csv','dims',2,'succeeded',300,400),"
