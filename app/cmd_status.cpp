@@ -3,6 +3,7 @@
 
 #include "app/cli_support.h"
 #include "daemon/kept_rules.h"
+#include "store/orchestration_state.h"
 #include "store/owner_lock.h"
 #include "store/queries.h"
 
@@ -12,6 +13,152 @@ namespace {
 
 std::string plural(int64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// The rules part of `status --json`: the rules on disk in force, or the last good ones (degraded).
+nlohmann::json rules_json(const std::optional<RulesRejection>& rejected) {
+  nlohmann::json rules = {{"degraded", rejected.has_value()}};
+  if (rejected) {
+    rules["rejected_since"] = time_text(rejected->since_ms);
+    rules["errors"] = rejected->errors;
+    if (rejected->running_kept_at_ms > 0) rules["in_force_kept_at"] = time_text(rejected->running_kept_at_ms);
+  }
+  return rules;
+}
+
+// What is happening now, the totals, and (kept for scripts written against the first form of
+// `status --json`) objects/queue/running_jobs/outbox.
+void add_counts(nlohmann::json& out, const PresentCounts& now, StatusCounts& c) {
+  out["now"] = {{"in_progress", now.in_progress},       {"left_in_landing", now.left_in_landing},
+                {"in_quarantine", now.in_quarantine},   {"running", now.running},
+                {"queued", now.queued},                 {"retry_wait", now.retry_wait},
+                {"waiting", now.waiting},               {"outbox_pending", now.outbox_pending}};
+  out["totals"] = {{"objects", c.objects},
+                   {"notifications", {{"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}}}};
+  out["objects"] = c.objects;
+  out["queue"] = {{"queued", now.queued}, {"retry_wait", now.retry_wait}};
+  out["running_jobs"] = now.running;
+  out["outbox"] = {{"pending", c.outbox["pending"]}, {"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}};
+}
+
+// Objects held by after:/requires: (DESIGN.md "Orchestration"), per rule, with what they wait for.
+nlohmann::json waiting_json(Store& store) {
+  nlohmann::json waiting = nlohmann::json::array();
+  std::vector<WaitingRule> rules;
+  try {
+    rules = waiting_tasks(store);
+  } catch (const sql::StoreError&) {
+    // a state DB still at an older schema (its daemon not yet upgraded) has no waiting tasks
+  }
+  for (const auto& w : rules) {
+    auto what = nlohmann::json::parse(w.waiting_for.empty() ? "{}" : w.waiting_for, nullptr, false);
+    waiting.push_back({{"rule", w.rule}, {"objects", w.objects}, {"first_key", w.first_key},
+                       {"waiting_for", what.is_discarded() ? nlohmann::json::object() : what}});
+  }
+  return waiting;
+}
+
+void print_waiting(const nlohmann::json& waiting) {
+  for (const auto& w : waiting) {
+    std::string why;
+    for (const char* k : {"requires", "after"})
+      if (w["waiting_for"].contains(k) && !w["waiting_for"][k].empty()) {
+        std::string names;
+        for (const auto& n : w["waiting_for"][k]) names += (names.empty() ? "" : ", ") + n.get<std::string>();
+        why += (why.empty() ? "" : "; ") + std::string(k) + " " + names;
+      }
+    std::cout << "waiting:  " << w["rule"].get<std::string>() << ": "
+              << plural(w["objects"].get<int64_t>(), "object", "objects") << " waiting (" << why << "), first "
+              << printable(w["first_key"].get<std::string>()) << "\n";
+  }
+}
+
+// Late expectations (DESIGN.md "Orchestration"): partitions whose deadline passed before they arrived.
+nlohmann::json late_json(Store& store) {
+  nlohmann::json late = nlohmann::json::array();
+  OrchestrationState orchestration(store);
+  try {
+    for (const auto& p : orchestration.late())
+      late.push_back({{"rule", p.rule}, {"partition", p.partition},
+                      {"deadline", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(p.deadline)))}});
+  } catch (const sql::StoreError&) {
+    // a state DB not yet migrated by a newer daemon has no expectations
+  }
+  return late;
+}
+
+void print_late(const nlohmann::json& late) {
+  for (const auto& l : late)
+    std::cout << "late:     " << l["rule"].get<std::string>() << ": " << l["partition"].get<std::string>()
+              << " (due " << l["deadline"].get<std::string>() << ")\n";
+}
+
+// The last 20 notifications given up on.
+nlohmann::json dead_json(Store& store) {
+  nlohmann::json dead = nlohmann::json::array();
+  for (const auto& o : dead_notifications(store, 20)) {
+    dead.push_back({{"delivery_id", o.delivery_id}, {"target", o.target}, {"event", o.event},
+                    {"key", o.key.value_or("")}, {"rule", o.rule.value_or("")}, {"attempts", o.attempts},
+                    {"last_status", o.last_status ? nlohmann::json(*o.last_status) : nlohmann::json(nullptr)},
+                    {"last_error", o.last_detail}, {"time", time_text(o.updated_at)}});
+  }
+  return dead;
+}
+
+// The last 10 failed runs.
+nlohmann::json failures_json(Store& store) {
+  RunFilter f;
+  f.failed_only = true;
+  f.limit = 10;
+  nlohmann::json failures = nlohmann::json::array();
+  for (const auto& r : list_runs(store, f)) {
+    failures.push_back({{"time", time_text(r.started_at)}, {"rule", r.rule}, {"key", r.key}, {"run_id", r.run_id},
+                        {"attempt", r.attempt}, {"state", to_string(r.state)},
+                        {"exit_code", r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr)},
+                        {"error", r.error}});
+  }
+  return failures;
+}
+
+void print_rules(const std::optional<RulesRejection>& rejected, bool running) {
+  if (rejected) {
+    std::cout << "rules:    DEGRADED: " << describe_rejection(*rejected)
+              << (running ? "" : " (when the daemon last ran)") << "\n";
+    for (const auto& e : rejected->errors) std::cout << "          " << printable(e) << "\n";
+  } else {
+    std::cout << "rules:    the rules on disk are in force\n";
+  }
+}
+
+void print_counts(const PresentCounts& now, StatusCounts& c) {
+  std::cout << "now:      " << now.in_progress << " in landing being processed, " << now.in_quarantine
+            << " in quarantine, " << now.running << " running, " << now.queued + now.retry_wait << " waiting ("
+            << now.queued << " for a worker, " << now.retry_wait << " to retry)\n";
+  if (now.left_in_landing > 0)
+    std::cout << "          " << plural(now.left_in_landing, "key", "keys")
+              << " left in landing on purpose (unmatched, or action keep)\n";
+  std::cout << "outbox:   " << now.outbox_pending << " pending\n"
+            << "totals:  ";
+  if (c.objects.empty()) std::cout << " no objects yet";
+  for (auto& [state, n] : c.objects) std::cout << " " << state << "=" << n;
+  std::cout << "\n          notifications: " << c.outbox["sent"] << " sent, " << c.outbox["dead"] << " given up\n";
+}
+
+void print_problems(const nlohmann::json& dead, const nlohmann::json& failures) {
+  if (!dead.empty()) {
+    std::cout << "dead notifications:\n";
+    for (auto& d : dead)
+      std::cout << "  " << d["time"].get<std::string>() << "  " << d["target"].get<std::string>() << "  "
+                << printable(d["key"].get<std::string>()) << "  " << d["last_error"].get<std::string>() << "\n";
+  }
+  if (!failures.empty()) {
+    std::cout << "recent failures:\n";
+    for (auto& f : failures)
+      std::cout << "  " << f["time"].get<std::string>() << "  " << f["rule"].get<std::string>() << "  "
+                << printable(f["key"].get<std::string>()) << "  " << f["state"].get<std::string>()
+                << (f["exit_code"].is_null() ? "" : " exit " + std::to_string(f["exit_code"].get<int>())) << "  "
+                << f["error"].get<std::string>() << "\n";
+  }
 }
 
 int run_status(Globals& g, bool json) {
@@ -33,16 +180,10 @@ int run_status(Globals& g, bool json) {
                    << config->state.string() << "\n";
     return kExitOk;
   }
-  // Rules: the daemon runs the rules on disk, or the last good ones because those on disk were rejected.
   auto rejected = rules_rejected(*store);
-  out["rules"] = {{"degraded", rejected.has_value()}};
-  if (rejected) {
-    out["rules"]["rejected_since"] = time_text(rejected->since_ms);
-    out["rules"]["errors"] = rejected->errors;
-    if (rejected->running_kept_at_ms > 0) out["rules"]["in_force_kept_at"] = time_text(rejected->running_kept_at_ms);
-  }
   auto now = present_counts(*store);
   auto c = status_counts(*store);
+<<<<<<< HEAD
   out["now"] = {{"in_progress", now.in_progress},       {"left_in_landing", now.left_in_landing},
                 {"in_quarantine", now.in_quarantine},   {"running", now.running},
                 {"queued", now.queued},                 {"retry_wait", now.retry_wait},
@@ -86,12 +227,21 @@ int run_status(Globals& g, bool json) {
   for (const auto& o : ignored_objects(*store, 20))
     ignored.push_back({{"key", o.key}, {"reason", o.error}, {"time", time_text(o.discovered_at)}});
   out["ignored"] = ignored;
+=======
+  out["rules"] = rules_json(rejected);
+  add_counts(out, now, c);
+  out["dead_notifications"] = dead_json(*store);
+  out["recent_failures"] = failures_json(*store);
+  out["waiting"] = waiting_json(*store);
+  out["late"] = late_json(*store);
+>>>>>>> main
   if (json) {
     std::cout << safe_dump(out, 2) << "\n";
     return kExitOk;
   }
   std::cout << "daemon:   " << (pid ? "running (pid " + std::to_string(*pid) + ", " + role + ")" : "not running") << "\n"
             << "state:    " << config->state.string() << "\n";
+<<<<<<< HEAD
   if (rejected) {
     std::cout << "rules:    DEGRADED: " << describe_rejection(*rejected)
               << (pid ? "" : " (when the daemon last ran)") << "\n";
@@ -140,6 +290,13 @@ int run_status(Globals& g, bool json) {
                 << (f2["exit_code"].is_null() ? "" : " exit " + std::to_string(f2["exit_code"].get<int>())) << "  "
                 << f2["error"].get<std::string>() << "\n";
   }
+=======
+  print_rules(rejected, pid.has_value());
+  print_counts(now, c);
+  print_waiting(out["waiting"]);
+  print_late(out["late"]);
+  print_problems(out["dead_notifications"], out["recent_failures"]);
+>>>>>>> main
   return kExitOk;
 }
 }  // namespace
@@ -155,6 +312,9 @@ void add_status(CLI::App& app, Globals& g) {
                   "now: objects in landing being processed, objects in quarantine now (the latest arrival at their "
                   "key; what retry --all-failed would move), runs running, tasks waiting for a worker or for their "
                   "retry, notifications not yet delivered.\n\n"
+                  "waiting: per rule, the objects whose run waits for the rules its after:/requires: name, what "
+                  "they wait for, and the key that is released first.\n\n"
+                  "late: partitions an `expect:` rule expected whose deadline passed before they arrived.\n\n"
                   "totals: every object by final state since the state DB was created (history: a quarantined "
                   "object that was retried still counts as quarantined there), notifications sent and given up; "
                   "then dead notifications, objects whose final move is failing (move_failed, retried with "

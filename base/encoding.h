@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,11 @@ namespace hivehook {
 std::string hex_lower(const unsigned char* data, std::size_t size);
 // The same in upper case (S3's x-amz-request-id style).
 std::string hex_upper(const unsigned char* data, std::size_t size);
+// The value of one hex digit (0-15, either case), -1 for any other character.
+int hex_digit(char c);
+// Percent-decoding (RFC 3986 section 2.1): "%2F" -> "/", every other byte kept ('+' stays '+').
+// nullopt when a '%' is not followed by two hex digits.
+std::optional<std::string> percent_decode(std::string_view s);
 // Standard base64 with '=' padding, no line breaks.
 std::string base64(std::string_view raw);
 

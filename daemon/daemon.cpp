@@ -49,6 +49,8 @@ Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonOption
       runner_(io_, clock_),
       lambda_(io_, local_aws(config_, ""), config_.workers),
       pipeline_(io_, config_, rules, store_, batch_, stats_, {clock_, timers_, files_, runner_, &lambda_}),
+      schedules_(config_, store_, batch_, stats_, pipeline_, {clock_, timers_, runner_, &lambda_}),
+      expectations_(config_, store_, batch_, stats_, pipeline_, clock_, timers_),
       outbox_(io_, store_, batch_, stats_, config_.notify, {.clock = clock_, .timers = timers_, .deliver = nullptr, .offload = nullptr}),
       reloader_(config_, rules, pipeline_, outbox_, stats_, store_, clock_),
       health_(clock_, timers_, stats_, config_.state),
@@ -74,8 +76,17 @@ int Daemon::run() {
   if (int rc = start(); rc != kExitOk) return rc;
   io_.run();
   batch_.flush();
+<<<<<<< HEAD
   if (store_.fault()) throw std::runtime_error(*store_.fault() + " at exit: the last transitions are not recorded");
   return !watching() && (pipeline_.failures() > 0 || skipped_ > 0) ? kExitFailures : kExitOk;
+=======
+  if (mode_ != DaemonMode::one_shot) return kExitOk;
+  // A scan ends with objects still waiting when the rules their requires: names never succeeded:
+  // they stay pending in the store (the next run or scan takes them up) and the work is not done.
+  if (std::size_t w = pipeline_.waiting_objects())
+    spdlog::warn("scan: {} object(s) still waiting for the rules their after:/requires: name (see `hivehook status`)", w);
+  return pipeline_.failures() > 0 || pipeline_.waiting_objects() > 0 ? kExitFailures : kExitOk;
+>>>>>>> main
 }
 
 // Start-up, in order: serve health, announce, recover, watch, then scan (nothing that landed
@@ -87,6 +98,7 @@ int Daemon::start() {
     if (hooks.on_reloading) hooks.on_reloading();
   };
   reloader_.on_reloaded = [this] {
+    orchestrate();
     if (hooks.on_reloaded) hooks.on_reloaded();
   };
   reloader_.on_applied = [this](const RuleSet& rules) {
@@ -101,11 +113,19 @@ int Daemon::start() {
   reloader_.start(std::move(rules_rejected_at_start_));
   status("recovering");
   pipeline_.recover();
+  // Orchestration beyond one object: expectations see every admitted object (deadlines passed
+  // while down are raised before the start-up scan finds what arrived meanwhile); schedules run
+  // only under `run` (a one-shot scan fires nothing).
+  pipeline_.on_admitted = [this](const ObjectRecord& rec, const ObjectKey& key, const std::vector<const Rule*>& rules) {
+    expectations_.on_admitted(rec, key, rules);
+  };
+  orchestrate();
   if (watching()) start_watching();
   stats_.m.scans.labels({"startup"}).inc();
   status("scanning " + config_.landing.string());
   pipeline_.scan(config_.landing);  // the start-up scan, in key order
   health_.on_heartbeat = [this] {
+    export_lambda_totals();
     if (hooks.on_heartbeat) hooks.on_heartbeat();
   };
   health_.start_heartbeat();
@@ -150,6 +170,15 @@ std::string Daemon::status_line() const {
   if (shutdown_.stopping()) s = "stopping: " + std::to_string(pipeline_.running()) + " job(s) still running";
   if (auto why = reloader_.degraded()) s += "; degraded: " + *why;
   return s;
+}
+
+// The Invoker's running totals as Prometheus metrics, once a second (counters grow by the difference).
+void Daemon::export_lambda_totals() {
+  const auto t = lambda_.totals();
+  stats_.m.lambda_environments.set(static_cast<double>(t.environments));
+  stats_.m.lambda_cold_starts.inc(static_cast<double>(t.cold_starts) - static_cast<double>(lambda_exported_.cold_starts));
+  stats_.m.lambda_warm_starts.inc(static_cast<double>(t.warm_starts) - static_cast<double>(lambda_exported_.warm_starts));
+  lambda_exported_ = t;
 }
 
 bool Daemon::step() { return io_.run_one() > 0; }
@@ -245,6 +274,7 @@ void Daemon::finish_when_idle() {
   });
 }
 
+<<<<<<< HEAD
 // Looks at the busy files again; true once none is left, or --wait is over (those left are
 // reported as skipped).
 bool Daemon::waited_for_busy_files() {
@@ -260,9 +290,25 @@ bool Daemon::waited_for_busy_files() {
   }
   skipped_ = busy.size();
   return true;
+=======
+void Daemon::orchestrate() {
+  const auto& rules = reloader_.rules();
+  if (!rules || rules == orchestrated_) return;  // a rejected reload: the rules in force stay
+  const bool first = !orchestrated_;
+  orchestrated_ = rules;
+  if (first) {
+    expectations_.start(rules);
+    if (watching()) schedules_.start(rules);
+  } else {
+    expectations_.set_rules(rules);
+    if (watching()) schedules_.set_rules(rules);
+  }
+>>>>>>> main
 }
 
 void Daemon::stop_inputs() {
+  schedules_.stop();
+  expectations_.stop();
   if (hooks.on_stopping) hooks.on_stopping();
   if (watch_) watch_->stop();
   if (rules_watcher_) rules_watcher_->stop();

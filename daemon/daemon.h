@@ -20,9 +20,11 @@
 #include "jobs/process_runner.h"
 #include "lambda/invoker.h"
 #include "pipeline/commit_batch.h"
+#include "pipeline/expectations.h"
 #include "pipeline/file_ops.h"
 #include "pipeline/outbox_sender.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/schedules.h"
 #include "rules/config.h"
 #include "s3/server.h"
 #include "store/audit_log.h"
@@ -103,6 +105,9 @@ class Daemon {
   bool waited_for_busy_files();
   void stop_inputs();
   void finish();
+  void export_lambda_totals();
+  // Hands the rules in force to schedules and expectations (start-up, each applied reload).
+  void orchestrate();
 
   Config config_;  // in force: a reload updates the settings that apply live (daemon/reload.h)
   DaemonOptions options_;
@@ -117,7 +122,11 @@ class Daemon {
   LocalFileOps files_;
   ProcessRunner runner_;   // command jobs: a child process per run
   lambda::Invoker lambda_;  // lambda jobs: warm execution environments per rule, over the Runtime API
+  lambda::Invoker::Totals lambda_exported_;  // what /metrics shows so far
   Pipeline pipeline_;
+  Schedules schedules_;        // schedule: rules (run mode only)
+  Expectations expectations_;  // expect: deadlines
+  std::shared_ptr<const RuleSet> orchestrated_;  // the rules schedules and expectations were given
   OutboxSender outbox_;
   Reloader reloader_;
   Health health_;

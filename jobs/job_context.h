@@ -18,6 +18,7 @@ struct RunContext {
   ObjectKey key;
   std::filesystem::path path;   // absolute path of the object in landing
   std::string bucket;
+  std::string region = "local";  // awsRegion: the S3 API's `s3.region` when it is on, else "local"
   std::uint64_t size = 0;
   std::string etag;             // hex MD5 of the content
   std::string sequencer;        // increasing per key (hex, as S3)

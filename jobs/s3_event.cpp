@@ -58,7 +58,7 @@ nlohmann::json make_s3_event(const RunContext& ctx) {
   json record = {
       {"eventVersion", "2.1"},
       {"eventSource", "aws:s3"},
-      {"awsRegion", "local"},
+      {"awsRegion", utf8_sanitize(ctx.region)},
       {"eventTime", format_rfc3339_ms(ctx.event_time)},
       {"eventName", "ObjectCreated:Put"},
       {"userIdentity", {{"principalId", "hivehook"}}},

@@ -1,35 +1,21 @@
 // Routing of Runtime API request targets (see runtime_api_route.h).
 #include "lambda/runtime_api_route.h"
 
+#include "base/encoding.h"
+
 namespace hivehook::lambda {
 namespace {
 
 constexpr std::string_view kInvocation = "/2018-06-01/runtime/invocation/";
 constexpr std::string_view kInitError = "/2018-06-01/runtime/init/error";
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Percent-decoding of one path segment; false when malformed or when it would hide a '/' or NUL.
 bool decode_segment(std::string_view in, std::string* out) {
-  out->clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      c = static_cast<char>(hi * 16 + lo);
-      if (c == '/' || c == '\0') return false;
-      i += 2;
-    }
-    out->push_back(c);
-  }
-  return !out->empty();
+  auto decoded = percent_decode(in);
+  if (!decoded || decoded->empty() || decoded->find_first_of(std::string_view("/\0", 2)) != std::string::npos)
+    return false;
+  *out = std::move(*decoded);
+  return true;
 }
 
 RuntimeApiTarget with(RuntimeApiRoute route, std::string id = {}) { return {route, std::move(id)}; }

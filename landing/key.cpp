@@ -2,16 +2,11 @@
 
 #include <fnmatch.h>
 
+#include "base/encoding.h"
+
 namespace hivehook {
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool fail(std::string* error, std::string message) {
   if (error) *error = std::move(message);
@@ -46,7 +41,7 @@ std::string hive_unescape(std::string_view value) {
   out.reserve(value.size());
   for (size_t i = 0; i < value.size(); ++i) {
     if (value[i] == '%' && i + 2 < value.size()) {
-      int hi = hex_value(value[i + 1]), lo = hex_value(value[i + 2]);
+      int hi = hex_digit(value[i + 1]), lo = hex_digit(value[i + 2]);
       // "%00" stays literal: a NUL inside a value would be cut short in argv and the environment.
       if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
         out.push_back(static_cast<char>(hi * 16 + lo));

@@ -19,6 +19,7 @@ DaemonMetrics::DaemonMetrics(Registry& r)
       run_retries(r.counter_family("hivehook_run_retries_total", "Job retries scheduled.", {"rule"})),
       jobs_running(r.gauge("hivehook_jobs_running", "Job processes running now.")),
       jobs_queued(r.gauge("hivehook_jobs_queued", "Runs waiting for a worker or for their rule's concurrency.")),
+<<<<<<< HEAD
       move_failures(r.counter_family("hivehook_move_failures_total",
                                      "Final actions (archive, delete, quarantine) that failed and will be retried.",
                                      {"action"})),
@@ -26,6 +27,18 @@ DaemonMetrics::DaemonMetrics(Registry& r)
       state_db_writable(r.gauge("hivehook_state_db_writable", "1 while the state DB accepts writes, 0 while they fail.")),
       loop_max_stall(r.gauge("hivehook_event_loop_max_stall_seconds",
                              "The longest time the event loop was busy without turning, since start.")),
+=======
+      lambda_environments(r.gauge("hivehook_lambda_environments", "Lambda execution environments alive now.")),
+      lambda_cold_starts(r.counter("hivehook_lambda_cold_starts_total",
+                                   "Lambda execution environments started (each runs the function's init).")),
+      lambda_warm_starts(r.counter("hivehook_lambda_warm_starts_total",
+                                   "Lambda invocations given to an environment that had run one before.")),
+      tasks_waiting(r.gauge_family("hivehook_tasks_waiting",
+                                   "Objects whose run of this rule waits for the rules its after:/requires: name.",
+                                   {"rule"})),
+      tasks_skipped(r.counter_family("hivehook_tasks_skipped_total",
+                                     "Runs not started because a rule named by after: failed for good.", {"rule"})),
+>>>>>>> main
       notifications(r.counter_family("hivehook_notifications_total", "Notification delivery attempts, by outcome.",
                                      {"target", "outcome"})),
       notify_duration(r.histogram_family("hivehook_notification_duration_seconds",

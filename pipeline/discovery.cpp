@@ -299,14 +299,13 @@ void Pipeline::admit(const ObjectKey& key, const Hashed& h, const std::optional<
     rule_names.push_back(r->name);
   }
   rec.state = ObjectState::pending;
-  record_new(rec, {{"size", rec.size}, {"etag", rec.etag}, {"sequencer", rec.sequencer}, {"rules", rule_names}});
-  for (const auto& t : a->tasks) {
-    store_.insert_task(t);
-    scheduler_.push(rec.id, t.rule);
-  }
   a->rec = std::move(rec);
-  active_by_key_[key.key] = a->rec.id;
-  active_.emplace(a->rec.id, std::move(a));
+  record_new(a->rec, {{"size", a->rec.size}, {"etag", a->rec.etag}, {"sequencer", a->rec.sequencer}, {"rules", rule_names}});
+  Active& ref = *a;
+  active_by_key_[key.key] = ref.rec.id;
+  active_.emplace(ref.rec.id, std::move(a));
+  admit_tasks(ref);  // queued, or waiting for what after:/requires: name
+  if (on_admitted) on_admitted(ref.rec, key, matched);
   pump();
 }
 

@@ -22,6 +22,7 @@ Pipeline::Pipeline(boost::asio::io_context& io, const Config& config, std::share
       scheduler_(config.workers) {
   std::error_code ec;  // where jobs write $HIVEHOOK_RESULT; a failure shows on the first run
   std::filesystem::create_directories(config_.state.parent_path() / "results", ec);
+  for (auto& r : store_.rules_succeeded()) succeeded_rules_.insert(std::move(r));
 }
 
 Pipeline::~Pipeline() {
@@ -50,6 +51,7 @@ void Pipeline::set_rules(std::shared_ptr<const RuleSet> rules) {
     if (!rules->find(r.name)) retired_limits_[r.name] = r.concurrency;
   for (const auto& r : rules->rules) retired_limits_.erase(r.name);
   rules_ = std::move(rules);
+  release_waiting();  // an after:/requires: may have been dropped
   pump();  // concurrency limits may have changed
 }
 
@@ -70,10 +72,13 @@ void Pipeline::kill_running(Duration grace) {
 // the callback it posted has run.
 std::size_t Pipeline::running() const { return in_flight_; }
 
+<<<<<<< HEAD
 bool Pipeline::idle() const {
   return scans_.empty() && settling_.empty() && hashing_.empty() && active_.size() == stuck_.size() && finishing_ == 0 &&
          running() == 0;
 }
+=======
+>>>>>>> main
 
 void Pipeline::forget(Active& a) {
   const int64_t id = a.rec.id;

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -95,13 +96,29 @@ class Pipeline {
   // After the grace period: kill what still runs; those runs are recorded as interrupted.
   void kill_running(Duration grace);
 
+<<<<<<< HEAD
   // Nothing settling, hashing, queued, running, waiting for a retry or to move (objects whose move
   // failed wait for their own retry timer and do not count).
   bool idle() const;
+=======
+  // Nothing settling, hashing, queued, running, waiting for a retry or to move. Objects whose only
+  // open tasks are `waiting` (for after:/requires:) do not count: only another object can free them.
+  bool idle() const;
+  // Objects with a task waiting for after:/requires: (what `scan` reports as left waiting).
+  std::size_t waiting_objects() const;
+>>>>>>> main
   std::size_t running() const;
   // Objects that ended failed (quarantined or failed_kept) since start, and those whose move
   // failed and is still being retried.
   uint64_t failures() const { return failures_ + stuck_.size(); }
+
+  // Orchestration beyond one object (daemon/ wires these; DESIGN.md "Orchestration").
+  // Called once per admitted object, in the batch that records it, with its per-object rules
+  // (expectations note arrivals here).
+  std::function<void(const ObjectRecord&, const ObjectKey&, const std::vector<const Rule*>&)> on_admitted;
+  // A rule succeeded on something other than an object (a scheduled run): kept as its first
+  // success when it is one, and whatever `requires:` it releases is released.
+  void note_rule_success(const std::string& rule, int64_t object_id);
 
  private:
   struct Active;  // an object between discovery and its final action
@@ -145,7 +162,7 @@ class Pipeline {
   void record_process(RunRecord run, const ChildIdentity& child);
   void on_run_exit(int64_t object_id, const std::string& rule_name, RunRecord run,
                    const std::filesystem::path& result_file, ProcessResult result);
-  void record_interrupted(TaskRecord* task, RunRecord& run, const std::string& why);
+  void record_interrupted(Active& a, TaskRecord* task, RunRecord& run, const std::string& why);
   void record_run_failure(Active& a, TaskRecord* task, const Rule* rule, RunRecord& run, const ProcessResult& r,
                           nlohmann::json detail);
   void requeue_after(int64_t object_id, const std::string& rule, int64_t at_ms);
@@ -171,6 +188,18 @@ class Pipeline {
   void transition(ObjectRecord& rec, ObjectState to, nlohmann::json detail = nullptr);
   void record_run_start(RunRecord& run);
   void run_transition(RunRecord& run, RunState to, nlohmann::json detail);
+  void record_new_task(Active& a, TaskRecord& t, nlohmann::json detail = nullptr);
+  void task_transition(Active& a, TaskRecord& t, TaskState to, nlohmann::json detail = nullptr);
+  // after:/requires: (dependencies.cpp)
+  struct Blockers;
+  Blockers blockers(const Active& a, const TaskRecord& t) const;
+  // A new object's tasks: queued, or waiting for what after:/requires: name.
+  void admit_tasks(Active& a);
+  // A task ended: record a rule's first success, release what waited for it, skip what cannot run.
+  void on_task_ended(Active& a, const TaskRecord& t);
+  // Every waiting task whose wait is over, released in key order (or skipped); `only`: one object.
+  void release_waiting(Active* only = nullptr);
+  const Rule* rule_now(const Active& a, const std::string& name) const;
   // recovery (recovery.cpp)
   void recover_interrupted_runs();
   void recover_objects();
@@ -205,6 +234,9 @@ class Pipeline {
   std::map<std::pair<int64_t, std::string>, TimerHandle> retry_timers_;
   // Concurrency of rules gone from the current rules, for the runs they still owe (see set_rules).
   std::unordered_map<std::string, int> retired_limits_;
+  // Rules that have succeeded at least once on any object (the store's rule_successes).
+  std::unordered_set<std::string> succeeded_rules_;
+  std::map<std::string, int64_t> waiting_by_rule_;  // tasks waiting now, per rule (the gauge)
   bool starting_allowed_ = true;
   bool killing_ = false;
   uint64_t failures_ = 0;

@@ -1,4 +1,6 @@
 // Restart recovery, exactly as DESIGN.md lists it.
+#include <algorithm>
+#include <map>
 #include <spdlog/spdlog.h>
 
 #include "jobs/orphans.h"
@@ -34,6 +36,8 @@ void kill_leftovers(const RunRecord& run) {
 }  // namespace
 
 void Pipeline::recover() {
+  succeeded_rules_.clear();
+  for (auto& r : store_.rules_succeeded()) succeeded_rules_.insert(std::move(r));
   recover_interrupted_runs();
   recover_objects();
   batch_.request();
@@ -62,6 +66,15 @@ void Pipeline::recover_interrupted_runs() {
 //    failed before the restart is tried again now).
 void Pipeline::recover_objects() {
   size_t requeued = 0, finishing = 0;
+  // Queued tasks go back to the scheduler in the order they were queued: discovery order, except
+  // that a rule with `requires:` released its waiting objects in key order (dependencies.cpp), so
+  // its queue resumes in key order — daily partitions keep loading in date order after a crash.
+  struct Queued {
+    std::string key;
+    int64_t id;
+    std::string rule;
+  };
+  std::vector<Queued> queued;
   for (auto& rec : store_.unfinished_objects()) {
     auto parsed = parse_key(rec.key);
     if (!parsed) continue;
@@ -85,12 +98,31 @@ void Pipeline::recover_objects() {
     }
     for (auto& t : ref.tasks) {
       if (t.state == TaskState::running) t.state = TaskState::queued;
-      if (t.state == TaskState::queued) scheduler_.push(id, t.rule);
+      if (t.state == TaskState::waiting) stats_.m.tasks_waiting.labels({t.rule}).set(double(++waiting_by_rule_[t.rule]));
+      if (t.state == TaskState::queued) queued.push_back({rec.key, id, t.rule});
       else if (t.state == TaskState::retry_wait) requeue_after(id, t.rule, t.next_at.value_or(0));
       requeued += t.state == TaskState::queued || t.state == TaskState::retry_wait;
     }
     maybe_finish(id);  // every task had ended before the crash
   }
+  auto released_in_key_order = [this](const std::string& rule) {
+    const Rule* r = rules_->find(rule);
+    return r && !r->required_rules.empty();
+  };
+  // Such a rule's entries are sorted among themselves, in the places they held (other rules keep
+  // their discovery order and the interleaving is unchanged).
+  std::map<std::string, std::vector<size_t>> places;
+  for (size_t i = 0; i < queued.size(); ++i)
+    if (released_in_key_order(queued[i].rule)) places[queued[i].rule].push_back(i);
+  for (auto& [rule, at] : places) {
+    std::vector<Queued> mine;
+    for (size_t i : at) mine.push_back(queued[i]);
+    std::sort(mine.begin(), mine.end(),
+              [](const Queued& x, const Queued& y) { return std::tie(x.key, x.id) < std::tie(y.key, y.id); });
+    for (size_t j = 0; j < at.size(); ++j) queued[at[j]] = std::move(mine[j]);
+  }
+  for (const auto& q : queued) scheduler_.push(q.id, q.rule);
+  release_waiting();  // what a success committed before the crash freed, or a new rule set no longer holds
   refresh_gauges();
   if (requeued || finishing)
     spdlog::info("recovery: {} task(s) re-queued, {} object(s) to move without re-running", requeued, finishing);

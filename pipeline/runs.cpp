@@ -6,56 +6,10 @@
 #include "jobs/backoff.h"
 #include "jobs/job_context.h"
 #include "pipeline/active.h"
+#include "pipeline/run_outcome.h"
 
 namespace hivehook {
 
-namespace {
-constexpr int kExitDataErr = 65;  // EX_DATAERR: bad input, never retried
-constexpr size_t kMaxResultBytes = 1 << 20;
-
-// The job's $HIVEHOOK_RESULT: one JSON object (stored as text), or an explanation. The file is
-// removed once read.
-std::string take_result(const std::filesystem::path& file, std::string* problem) {
-  std::error_code ec;
-  auto size = std::filesystem::file_size(file, ec);
-  if (ec) return {};  // the job wrote none
-  std::string text;
-  if (size > kMaxResultBytes) {
-    *problem = "result file larger than 1 MiB ignored";
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto j = nlohmann::json::parse(ss.str(), nullptr, false);
-    if (j.is_discarded()) *problem = "result file is not JSON";
-    else text = safe_dump(j);
-  }
-  std::filesystem::remove(file, ec);
-  return text;
-}
-
-bool succeeded(const ProcessResult& r) { return r.spawned && !r.timed_out && r.term_signal == 0 && r.exit_code == 0; }
-
-// The run row's outcome fields from what the runner reported.
-void fill_outcome(RunRecord& run, ProcessResult& r, int64_t now_ms) {
-  run.ended_at = now_ms;
-  run.duration_ms = r.duration.count() ? r.duration.count() : now_ms - run.started_at;
-  if (r.spawned && r.term_signal == 0 && !r.timed_out) run.exit_code = r.exit_code;
-  if (r.term_signal) run.signal = r.term_signal;
-  run.stdout_tail = std::move(r.stdout_tail);
-  run.stderr_tail = std::move(r.stderr_tail);
-  run.error = r.error;
-}
-
-nlohmann::json run_detail(const RunRecord& run) {
-  nlohmann::json detail = {{"duration_ms", *run.duration_ms}};
-  if (run.exit_code) detail["exit_code"] = *run.exit_code;
-  if (run.signal) detail["signal"] = *run.signal;
-  if (!run.error.empty()) detail["error"] = run.error;
-  if (!run.result.empty()) detail["result"] = nlohmann::json::parse(run.result, nullptr, false);
-  return detail;
-}
-}  // namespace
 
 void Pipeline::pump() {
   if (!starting_allowed_ || store_.fault()) return;  // no new runs while the state DB cannot record them
@@ -86,10 +40,9 @@ void Pipeline::start_run(int64_t object_id, const std::string& rule_name) {
   run.attempt = task->attempts + 1;
   run.started_at = clock_.now_ms();
   task->attempts = run.attempt;
-  task->state = TaskState::running;
   task->next_at.reset();
   record_run_start(run);
-  store_.update_task(*task);
+  task_transition(a, *task, TaskState::running);
 
   const Rule* rule = rule_for(a, rule_name);
   if (!rule) {
@@ -112,6 +65,7 @@ void Pipeline::dispatch(Active& a, const Rule& rule, const RunRecord& run) {
   ctx.key = a.key;
   ctx.path = a.path;
   ctx.bucket = config_.bucket;
+  if (config_.s3) ctx.region = config_.s3->region;
   ctx.size = a.rec.size;
   ctx.etag = a.rec.etag;
   ctx.sequencer = a.rec.sequencer;
@@ -179,14 +133,14 @@ void Pipeline::on_run_exit(int64_t object_id, const std::string& rule_name, RunR
   }
   // Shutdown cut the run short: it is interrupted, not failed, and runs again after restart.
   if (killing_ && !succeeded(r)) {
-    record_interrupted(task, run, "daemon stopping");
+    record_interrupted(a, task, run, "daemon stopping");
     return refresh_gauges();
   }
   if (succeeded(r)) {
     run_transition(run, RunState::succeeded, run_detail(run));
     if (task) {
-      task->state = TaskState::succeeded;
-      store_.update_task(*task);
+      task_transition(a, *task, TaskState::succeeded);
+      on_task_ended(a, *task);
     }
   } else {
     record_run_failure(a, task, rule, run, r, run_detail(run));
@@ -206,12 +160,11 @@ void Pipeline::on_run_exit(int64_t object_id, const std::string& rule_name, RunR
   pump();
 }
 
-void Pipeline::record_interrupted(TaskRecord* task, RunRecord& run, const std::string& why) {
+void Pipeline::record_interrupted(Active& a, TaskRecord* task, RunRecord& run, const std::string& why) {
   run_transition(run, RunState::interrupted, {{"reason", why}});
   if (!task) return;
-  task->state = TaskState::queued;
   task->interrupted += 1;
-  store_.update_task(*task);
+  task_transition(a, *task, TaskState::queued);
 }
 
 // A failed or timed-out run: retried with backoff while the rule allows, else the task failed.
@@ -223,16 +176,21 @@ void Pipeline::record_run_failure(Active& a, TaskRecord* task, const Rule* rule,
   if (!task) return;
   int counted = task->attempts - task->interrupted;
   bool data_error = r.spawned && run.exit_code && *run.exit_code == kExitDataErr;
+<<<<<<< HEAD
   if (!rule || data_error || !r.spawned || counted > rule->retries || is_terminal(a.rec.state)) {
     task->state = TaskState::failed;
     store_.update_task(*task);
+=======
+  if (!rule || data_error || !r.spawned || counted > rule->retries) {
+    task_transition(a, *task, TaskState::failed);
+    on_task_ended(a, *task);
+>>>>>>> main
     return;
   }
   Duration delay = backoff_delay(rule->backoff, counted, rng_);
   int64_t at = clock_.now_ms() + delay.count();
-  task->state = TaskState::retry_wait;
   task->next_at = at;
-  store_.update_task(*task);
+  task_transition(a, *task, TaskState::retry_wait);
   stats_.m.run_retries.labels({run.rule}).inc();
   emit("run.retry_scheduled", a.rec.key,
        {{"at", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(at)))}, {"delay_ms", delay.count()}}, run.rule,
@@ -248,10 +206,8 @@ void Pipeline::requeue_after(int64_t object_id, const std::string& rule, int64_t
     auto it = active_.find(key.first);
     if (it == active_.end()) return;
     if (TaskRecord* t = it->second->task(key.second)) {
-      t->state = TaskState::queued;
       t->next_at.reset();
-      store_.update_task(*t);
-      batch_.request();
+      task_transition(*it->second, *t, TaskState::queued);
     }
     scheduler_.push(key.first, key.second);
     pump();

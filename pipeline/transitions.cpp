@@ -1,4 +1,4 @@
-// The object and run state machines: one transition function each. Every change of state is
+// The object, task and run state machines: one transition function each. Every change of state is
 // checked against the table of legal edges (store/states.h), and writes its row, its audit event,
 // its metric and a log line "key: A -> B" — nothing else changes an object's or a run's state.
 #include <spdlog/spdlog.h>
@@ -41,6 +41,32 @@ void Pipeline::transition(ObjectRecord& rec, ObjectState to, nlohmann::json deta
   if (auto event = object_event(to); !event.empty()) emit(std::string(event), rec.key, std::move(detail));
   if (is_terminal(to)) stats_.m.objects_finished.labels({std::string(to_string(to))}).inc();
   spdlog::info("{}: {} -> {}", log_key(rec.key), to_string(from), to_string(to));
+}
+
+void Pipeline::record_new_task(Active& a, TaskRecord& t, nlohmann::json detail) {
+  if (!task_edge_allowed(std::nullopt, t.state)) illegal("task", a.rec.key, "(new)", to_string(t.state));
+  store_.insert_task(t);
+  if (auto event = task_event(std::nullopt, t.state); !event.empty()) emit(std::string(event), a.rec.key, std::move(detail), t.rule);
+  if (t.state == TaskState::waiting) stats_.m.tasks_waiting.labels({t.rule}).set(double(++waiting_by_rule_[t.rule]));
+  if (t.state == TaskState::skipped) stats_.m.tasks_skipped.labels({t.rule}).inc();
+  if (t.state != TaskState::queued) spdlog::info("{}: task {} (new) -> {}", log_key(a.rec.key), t.rule, to_string(t.state));
+  batch_.request();
+}
+
+void Pipeline::task_transition(Active& a, TaskRecord& t, TaskState to, nlohmann::json detail) {
+  const TaskState from = t.state;
+  if (!task_edge_allowed(from, to)) illegal("task", a.rec.key, to_string(from), to_string(to));
+  t.state = to;
+  if (to != TaskState::waiting) t.waiting_for.clear();
+  store_.update_task(t);
+  batch_.request();
+  if (from == to) return;
+  if (auto event = task_event(from, to); !event.empty()) emit(std::string(event), a.rec.key, std::move(detail), t.rule);
+  if (from == TaskState::waiting) stats_.m.tasks_waiting.labels({t.rule}).set(double(--waiting_by_rule_[t.rule]));
+  if (to == TaskState::waiting) stats_.m.tasks_waiting.labels({t.rule}).set(double(++waiting_by_rule_[t.rule]));
+  if (to == TaskState::skipped) stats_.m.tasks_skipped.labels({t.rule}).inc();
+  if (from == TaskState::waiting || to == TaskState::waiting || to == TaskState::skipped)
+    spdlog::info("{}: task {} {} -> {}", log_key(a.rec.key), t.rule, to_string(from), to_string(to));
 }
 
 void Pipeline::record_run_start(RunRecord& run) {

@@ -69,6 +69,7 @@ struct S3Config {
   std::string region = "us-east-1";
   bool fsync = true;                                  // an object is on disk before the client's 200
   Duration multipart_expiry = std::chrono::hours(24);  // idle multipart uploads are aborted after this
+  std::size_t max_connections_per_client = 128;        // per remote IP address (loopback clients share one)
 
   // "http://127.0.0.1:9000" for clients on this machine (a wildcard listen address becomes loopback),
   // e.g. AWS_ENDPOINT_URL_S3 for jobs.

@@ -1,4 +1,4 @@
-// Durations as users write them: "250ms", "30s", "10m", "1h", "1h30m", and a bare "0".
+// Durations as users write them: "250ms", "30s", "10m", "1h", "1h30m", "1d" (24h), and a bare "0".
 #include <limits>
 
 #include "rules/config.h"
@@ -35,6 +35,9 @@ std::optional<Duration> parse_duration(std::string_view text) {
       ++i;
     } else if (i < text.size() && text[i] == 'h') {
       scale = 3'600'000;
+      ++i;
+    } else if (i < text.size() && text[i] == 'd') {  // a day of 24 hours (expect: {every: 1d})
+      scale = 86'400'000;
       ++i;
     } else {
       return std::nullopt;  // a number needs a unit ("30" could mean anything)

@@ -129,6 +129,18 @@ bool key_glob_match(std::string_view pattern, std::string_view key) {
   return pi == ps.size();
 }
 
+bool glob_segment_can_begin_with(std::string_view p, std::string_view text) {
+  size_t pi = 0;
+  for (char c : text) {
+    if (pi == p.size()) return false;
+    if (p[pi] == '*') return true;  // the star takes the rest of `text`, the pattern's rest a suffix
+    size_t next;
+    if (!token_matches(p, pi, c, &next)) return false;
+    pi = next;
+  }
+  return true;
+}
+
 std::optional<std::string> key_glob_problem(std::string_view pattern) {
   if (pattern.empty()) return "glob is empty";
   if (pattern.front() == '/') return "glob starts with '/' but keys are relative to landing";

@@ -32,7 +32,7 @@ std::string config_reference_markdown() {
       "`hivehook check` validates both files and reports every problem as `file:line:col: message`.\n"
       "Unknown keys are errors (with the closest known key suggested). In every value `${VAR}` expands\n"
       "from the environment (a missing variable is an error), `$$` is a literal `$`.\n\n"
-      "Durations: `250ms`, `30s`, `10m`, `1h`, combinations such as `1h30m`, or `0`.\n\n"
+      "Durations: `250ms`, `30s`, `10m`, `1h`, `1d` (24h), combinations such as `1h30m`, or `0`.\n\n"
       "## hivehook.yaml\n\n";
   for (const auto& s : config_doc_sections()) render(md, s);
   md +=

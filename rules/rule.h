@@ -9,6 +9,10 @@
 #include <vector>
 
 #include "landing/key.h"
+#include "orchestration/cron.h"
+#include "orchestration/expectation.h"
+#include "orchestration/group_template.h"
+#include "orchestration/time_zone.h"
 #include "rules/config.h"
 
 namespace hivehook {
@@ -48,6 +52,36 @@ struct JobSpec {
   Duration timeout = std::chrono::minutes(15);
 };
 
+// Where a value was written, for checks that span rules (after:/requires: names, cycles).
+struct SourceAt {
+  std::string file;
+  int line = 0, col = 0;  // 1-based
+};
+
+// `batch:` — a fan-in rule (DESIGN.md "Orchestration"): matching objects collect into groups by
+// `group`; a group closes when its marker arrives, it has `count` members, or no member came for
+// `quiet`; then the job runs once with every member in `Records[]`.
+struct BatchSpec {
+  GroupTemplate group;
+  enum class When { marker, count, quiet } when = When::marker;
+  std::string marker;  // a basename, e.g. "_SUCCESS" (the Hadoop/Spark convention)
+  int count = 0;
+  Duration quiet{0};
+};
+
+// `schedule:` — a rule with no match whose job runs on a cron schedule (EventBridge Scheduler).
+struct ScheduleSpec {
+  CronExpression cron;
+  bool catch_up = true;  // a firing missed while the daemon was down runs once at start
+};
+
+// `expect:` — the partition of each period must arrive by a deadline, else `expect.late`.
+struct ExpectSpec {
+  ExpectationSchedule schedule;  // every, by, partition, zone
+  std::string partition_text;    // the template as written
+  std::vector<std::string> notify;
+};
+
 enum class SuccessAction { archive, remove, keep };  // "archive" | "delete" | "keep"
 enum class FailureAction { quarantine, keep };       // "quarantine" | "keep"
 
@@ -65,6 +99,15 @@ struct Rule {
   FailureAction on_failure = FailureAction::quarantine;
   std::vector<std::string> notify_failure;
   bool notify_each_run = false;  // also notify on each failed attempt (not only the final outcome)
+  // Orchestration (DESIGN.md "Orchestration").
+  std::vector<std::string> after;     // on the same object, run only after these rules succeeded
+  std::vector<SourceAt> after_at;     // where each name was written
+  std::vector<std::string> required_rules;  // `requires:` (a C++ keyword): wait until each of these has succeeded once, on any object
+  std::vector<SourceAt> required_at;
+  std::optional<BatchSpec> batch;
+  std::optional<ScheduleSpec> schedule;  // set: a schedule rule (no match)
+  std::optional<ExpectSpec> expect;
+  TimeZone timezone;                  // of `schedule` and `expect` (UTC unless `timezone:`)
   std::string source;  // "file:line" where the rule is defined
 };
 
@@ -91,8 +134,25 @@ std::optional<RuleSet> load_rules(const std::vector<RulesSource>& sources, const
 
 // Does one rule's match hold for a key?
 bool rule_matches(const MatchSpec& match, const ObjectKey& key);
-// Every matching rule, in rule order.
+// Every rule that runs on this one object (per-object rules: neither `schedule` nor `batch`),
+// in rule order.
 std::vector<const Rule*> match_rules(const RuleSet& rules, const ObjectKey& key);
+// Every `batch` rule whose match accepts the key (the object joins one group of each), in rule order.
+std::vector<const Rule*> match_batch_rules(const RuleSet& rules, const ObjectKey& key);
+
+// Can a key that this match accepts carry partition column `name` ("name=value" folder)? False only
+// when it provably cannot: a glob without a '**' segment none of whose folder segments can begin
+// with "name=". Used by `check` for batch groups and expected partitions.
+bool match_can_produce_partition(const MatchSpec& match, std::string_view name);
+
+// Checks across rules (after:/requires: name known rules, no cycles, after: names no schedule or
+// batch rule); each problem at the file:line:col where the name was written.
+void check_rule_graph(const std::vector<Rule>& rules, Diagnostics& diags);
+
+// The order in which the rules matching one object start: a rule comes after every rule its
+// `after:` names (among `matching`), otherwise in rule order. `matching` must be cycle-free
+// (check_rule_graph refuses cycles).
+std::vector<const Rule*> run_order(const std::vector<const Rule*>& matching);
 
 // S3-style glob over a whole key: '*' and '?' stay within a segment, '**' crosses segments.
 bool key_glob_match(std::string_view pattern, std::string_view key);

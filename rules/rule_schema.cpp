@@ -41,7 +41,7 @@ bool on_path(const std::string& name) {
 
 // "{path}" etc. are substituted at run time; a misspelt one would reach the job unchanged.
 void check_placeholders(const std::string& arg, const YAML::Mark& mark, Reader& rd) {
-  static const std::vector<std::string_view> known{"path", "key", "bucket", "name", "table", "run_id", "attempt"};
+  static const std::vector<std::string_view> known{"path", "key", "bucket", "name", "table", "run_id", "attempt", "group"};
   for (size_t i = 0; i < arg.size(); ++i) {
     if (arg[i] != '{') continue;
     if (i + 1 < arg.size() && arg[i + 1] == '{') {
@@ -379,8 +379,14 @@ const Mapping<Rule>& on_failure_schema() {
   return m;
 }
 
+// The rule table with the orchestration keys (orchestration_schema.cpp) appended.
+Mapping<Rule> with_orchestration(Mapping<Rule> m) {
+  for (auto& f : orchestration_rule_fields()) m.fields.push_back(std::move(f));
+  return m;
+}
+
 const Mapping<Rule>& rule_schema() {
-  static const Mapping<Rule> m{
+  static const Mapping<Rule> m = with_orchestration(Mapping<Rule>{
       .name = "rule",
       .description = "One entry of a rules file's `rules:` list.",
       .fields =
@@ -396,7 +402,7 @@ const Mapping<Rule>& rule_schema() {
                .set = [](Rule& r, const Value& v, Reader&) { r.name = v.str; }},
               {.key = "description", .description = "Free text for people.",
                .set = [](Rule& r, const Value& v, Reader&) { r.description = v.str; }},
-              {.key = "match", .type = Type::mapping, .required = true, .description = "Which keys fire the job.",
+              {.key = "match", .type = Type::mapping, .description = "Which keys fire the job (every rule but a `schedule` one).",
                .nested = "match",
                .set = [](Rule& r, const Value& v, Reader& rd) { schema::parse_mapping(v.node, match_schema(), r.match, rd); }},
               {.key = "job", .type = Type::mapping, .required = true, .description = "What runs.", .nested = "job",
@@ -426,11 +432,15 @@ const Mapping<Rule>& rule_schema() {
                .description = "Also notify `on_failure` targets of each failed attempt, not only the outcome.",
                .set = [](Rule& r, const Value& v, Reader&) { r.notify_each_run = v.flag; }},
           },
-  };
+      .exactly_one_of = {{"match", "schedule"}},
+      .finish = finish_orchestration,
+  });
   return m;
 }
 
 }  // namespace
+
+void check_notify_targets(const Value& v, Reader& rd) { check_targets(v, rd); }
 
 const Mapping<RulesFileDraft>& rules_file_schema() {
   static const Mapping<RulesFileDraft> m{
@@ -460,11 +470,14 @@ std::vector<DocSection> rule_doc_sections() {
   auto section = [](std::string name, const auto& m) {
     return DocSection{std::move(name), std::string(m.description), schema::doc_rows(m)};
   };
-  return {section("rules-file", rules_file_schema()), section("rule", rule_schema()),
+  std::vector<DocSection> out{section("rules-file", rules_file_schema()), section("rule", rule_schema()),
           section("match", match_schema()),           section("job", job_schema()),
           section("lambda", lambda_schema()),         section("warm", warm_schema()),
           section("on_success", on_success_schema()),
           section("on_failure", on_failure_schema())};
+  auto more = orchestration_doc_sections();
+  out.insert(out.end(), more.begin(), more.end());
+  return out;
 }
 
 }  // namespace hivehook

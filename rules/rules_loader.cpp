@@ -75,6 +75,7 @@ std::optional<RuleSet> parse_sources(std::vector<RulesSource> sources, Diagnosti
     }
   }
   set.sources = std::move(sources);
+  check_rule_graph(set.rules, local);
   bool failed = local.has_errors();
   local.sort();
   diags.append(local);
@@ -116,7 +117,14 @@ bool rule_matches(const MatchSpec& match, const ObjectKey& key) {
 std::vector<const Rule*> match_rules(const RuleSet& rules, const ObjectKey& key) {
   std::vector<const Rule*> out;
   for (const auto& r : rules.rules)
-    if (rule_matches(r.match, key)) out.push_back(&r);
+    if (!r.schedule && !r.batch && rule_matches(r.match, key)) out.push_back(&r);
+  return out;
+}
+
+std::vector<const Rule*> match_batch_rules(const RuleSet& rules, const ObjectKey& key) {
+  std::vector<const Rule*> out;
+  for (const auto& r : rules.rules)
+    if (r.batch && rule_matches(r.match, key)) out.push_back(&r);
   return out;
 }
 

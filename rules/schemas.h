@@ -19,6 +19,14 @@ struct RulesFileDraft {
 const schema::Mapping<RulesFileDraft>& rules_file_schema();
 const schema::Mapping<BackoffPolicy>& backoff_schema(bool for_notify);
 
+// Orchestration (orchestration_schema.cpp): the rule keys after, requires, batch, schedule,
+// timezone, catch_up, expect; the checks tying them to the rest of a rule (run as the rule
+// table's `finish`); their doc sections.
+std::vector<schema::Field<Rule>> orchestration_rule_fields();
+void finish_orchestration(Rule& r, const YAML::Node& node, schema::Reader& rd);
+// Every name in a `notify:` list must be a target of the config's `notify:` (reported at each).
+void check_notify_targets(const schema::Value& v, schema::Reader& rd);
+
 // One section of docs/config-reference.md per table.
 struct DocSection {
   std::string name;         // anchor and heading
@@ -27,6 +35,7 @@ struct DocSection {
 };
 std::vector<DocSection> config_doc_sections();
 std::vector<DocSection> rule_doc_sections();
+std::vector<DocSection> orchestration_doc_sections();
 // The whole reference page (docs/config-reference.md), generated from the tables.
 std::string config_reference_markdown();
 

@@ -72,6 +72,7 @@ void Service::list_objects(const std::shared_ptr<Call>& c, bool v2) {
         q.start_after.compare(q.start_after.size() - q.delimiter.size(), q.delimiter.size(), q.delimiter) == 0)
       q.skip_prefix = q.start_after;
   }
+  q.latest_versions = !c->bucket->writable;
   boost::asio::post(pool_, [this, c, q, v2, url, token] {
     ListPage page = list_tree(*c->bucket->tree, q);
     for (const auto& e : page.errors) spdlog::warn("s3: listing {}: {}", c->bucket->name, e);
@@ -100,7 +101,7 @@ void Service::list_objects(const std::shared_ptr<Call>& c, bool v2) {
     const bool owner = !v2 || r.param("fetch-owner") == "true";
     for (const auto& o : page.objects) {
       std::string etag;
-      auto fd = c->bucket->tree->open_regular(o.key);
+      auto fd = c->bucket->tree->open_regular(o.file);
       struct stat st;
       if (fd && ::fstat(fd->get(), &st) == 0) {
         if (auto e = etags_.etag(fd->get(), st)) etag = *e;

@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <map>
+
+#include "s3/versions.h"
 
 namespace hivehook::s3 {
 
@@ -26,18 +29,33 @@ class Walker {
     // Sort by the entry's key as it sorts among all keys: a folder "a" holds keys "a/...", which
     // sort after "a-b" and "a.c" ('/' is 0x2F).
     struct Item {
-      std::string sort;  // name, or name + "/" for a folder
+      std::string sort;  // name, or name + "/" for a folder; a version's: the name it stands for
       EntryType type;
+      std::string file;  // the file's own name
     };
     std::vector<Item> items;
     items.reserve(entries->size());
+    std::map<std::string, Version> latest;  // latest_versions: the key's name -> its latest version
     for (auto& e : *entries) {
       if (is_temp_name(e.name)) continue;
-      if (e.type == EntryType::directory)
-        items.push_back({e.name + "/", e.type});
-      else if (e.type == EntryType::regular)
-        items.push_back({e.name, e.type});
+      if (e.type == EntryType::directory) {
+        items.push_back({e.name + "/", e.type, e.name});
+      } else if (e.type == EntryType::regular && !q_.latest_versions) {
+        items.push_back({e.name, e.type, e.name});
+      } else if (e.type == EntryType::regular) {
+        Version v;
+        auto base = version_base(e.name, &v.id);
+        if (::fstatat(dir.fd(), e.name.c_str(), &v.st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        v.name = e.name;
+        const std::string name = base ? *base : e.name;
+        auto it = latest.find(name);
+        if (it == latest.end())
+          latest.emplace(name, std::move(v));
+        else if (stored_later(v, it->second))
+          it->second = std::move(v);
+      }
     }
+    for (auto& [name, v] : latest) items.push_back({name, EntryType::regular, v.name});
     std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.sort < b.sort; });
     for (const auto& item : items) {
       if (stop_) return;
@@ -53,7 +71,7 @@ class Walker {
         Tree sub(std::move(*fd), dir.path_of(name));
         walk(sub, full);
       } else {
-        visit_file(dir, item.sort, full);
+        visit_file(dir, item.file, full);
       }
     }
   }
@@ -84,7 +102,9 @@ class Walker {
     struct stat st;
     if (::fstatat(dir.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) return;
     if (full()) return;
-    page_.objects.push_back(ListedObject{key, static_cast<std::uint64_t>(st.st_size),
+    const std::size_t slash = key.rfind('/');
+    const std::string file = (slash == std::string::npos ? std::string() : key.substr(0, slash + 1)) + name;
+    page_.objects.push_back(ListedObject{key, file, static_cast<std::uint64_t>(st.st_size),
                                          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec});
     page_.last = key;
     page_.last_is_prefix = false;

@@ -15,6 +15,7 @@ namespace hivehook::s3 {
 
 struct ListedObject {
   std::string key;
+  std::string file;  // the stored file's path in the tree: the key, or its latest version ("k~17")
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
 };
@@ -25,6 +26,9 @@ struct ListQuery {
   std::string start_after;  // keys <= this are skipped
   std::string skip_prefix;  // keys starting with this are skipped (resuming after a common prefix)
   std::size_t max_keys = 1000;
+  // archive and quarantine: each key once, as its latest stored version (s3/versions.h); the
+  // "<key>~<object id>" files of older versions are not listed.
+  bool latest_versions = false;
 };
 
 struct ListPage {

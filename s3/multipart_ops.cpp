@@ -71,7 +71,7 @@ bool append_file(int in, int out, std::uint64_t size, std::string* error) {
 }  // namespace
 
 void Service::create_multipart(const std::shared_ptr<Call>& c) {
-  if (auto bad = key_problem(c->req.key)) return c->fail(*bad);
+  if (auto bad = write_request_problem(c)) return c->fail(*bad);
   auto id = uploads_.create(c->bucket->name, c->req.key, ObjectAttrs::from_request(c->ex->request()));
   if (auto* e = std::get_if<S3Error>(&id)) return c->fail(*e);
   c->reply_xml(XmlWriter()
@@ -161,7 +161,7 @@ void Service::complete_multipart(const std::shared_ptr<Call>& c) {
           return fail(errors::internal_error("cannot assemble part " + std::to_string(p->number) + ": " + err));
         }
       }
-      if (auto err = publish(*tmp, c->req.key, etag, upload.attrs)) return fail(*err);
+      if (auto err = publish(*tmp, c->req.key, etag, upload.attrs, write_conditions(*c->ex))) return fail(*err);
       uploads_.remove(id);
       spdlog::debug("s3: CompleteMultipartUpload {}/{} ({} parts, eTag {})", c->bucket->name, c->req.key, parts.size(), etag);
       const std::string host(c->ex->header("host"));

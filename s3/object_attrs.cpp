@@ -99,4 +99,21 @@ void EtagCache::remember(const struct stat& st, const std::string& etag) {
   map_[key] = Entry{st.st_size, ns(st.st_mtim), ns(st.st_ctim), etag};
 }
 
+bool etag_matches(std::string_view list, const std::string& etag) {
+  // A comma-separated list of quoted eTags, or "*".
+  std::size_t start = 0;
+  while (start < list.size()) {
+    std::size_t comma = list.find(',', start);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view item = list.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.substr(0, 2) == "W/") item.remove_prefix(2);
+    if (item.size() >= 2 && item.front() == '"' && item.back() == '"') item = item.substr(1, item.size() - 2);
+    if (item == "*" || item == etag) return true;
+    start = comma + 1;
+  }
+  return false;
+}
+
 }  // namespace hivehook::s3

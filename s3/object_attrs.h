@@ -50,4 +50,8 @@ class EtagCache {
   std::size_t capacity_;
 };
 
+// True when `etag` (unquoted) is in `list`: an If-Match / If-None-Match value, a comma-separated
+// list of quoted eTags (weak "W/" prefixes ignored) or "*" (RFC 9110 section 13.1.1).
+bool etag_matches(std::string_view list, const std::string& etag);
+
 }  // namespace hivehook::s3

@@ -16,6 +16,8 @@
 #include "s3/object_key.h"
 #include "s3/sigv4.h"
 #include "s3/upload_sink.h"
+#include "s3/versions.h"
+#include "s3/write_headers.h"
 #include "s3/xml.h"
 
 namespace hivehook::s3 {
@@ -77,23 +79,6 @@ std::variant<std::monostate, Range, S3Error> parse_range(std::string_view h, std
   return Range{*first, last - *first + 1};
 }
 
-bool etag_matches(std::string_view list, const std::string& etag) {
-  // A comma-separated list of quoted eTags, or "*".
-  std::size_t start = 0;
-  while (start < list.size()) {
-    std::size_t comma = list.find(',', start);
-    if (comma == std::string_view::npos) comma = list.size();
-    std::string_view item = list.substr(start, comma - start);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.substr(0, 2) == "W/") item.remove_prefix(2);
-    if (item.size() >= 2 && item.front() == '"' && item.back() == '"') item = item.substr(1, item.size() - 2);
-    if (item == "*" || item == etag) return true;
-    start = comma + 1;
-  }
-  return false;
-}
-
 std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view s) {
   std::tm tm{};
   const std::string text(s);
@@ -101,18 +86,56 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
   return std::chrono::system_clock::from_time_t(::timegm(&tm));
 }
 
+// The x-amz-copy-source-if-* conditions of CopyObject against the source's eTag and mtime (S3's
+// rules: If-Match true wins over If-Unmodified-Since false, If-None-Match false over
+// If-Modified-Since true; https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
+std::optional<S3Error> copy_source_problem(const http::Exchange& ex, const std::string& etag,
+                                           std::chrono::system_clock::time_point modified) {
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(modified);
+  const auto im = ex.header("x-amz-copy-source-if-match");
+  const auto ius = ex.header("x-amz-copy-source-if-unmodified-since");
+  const auto inm = ex.header("x-amz-copy-source-if-none-match");
+  const auto ims = ex.header("x-amz-copy-source-if-modified-since");
+  if (!im.empty()) {
+    if (!etag_matches(im, etag)) return errors::precondition_failed("x-amz-copy-source-If-Match");
+  } else if (!ius.empty()) {
+    if (auto t = parse_http_date(ius); t && seconds > *t) return errors::precondition_failed("x-amz-copy-source-If-Unmodified-Since");
+  }
+  if (!inm.empty()) {
+    if (etag_matches(inm, etag)) return errors::precondition_failed("x-amz-copy-source-If-None-Match");
+  } else if (!ims.empty()) {
+    if (auto t = parse_http_date(ims); t && seconds <= *t) return errors::precondition_failed("x-amz-copy-source-If-Modified-Since");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
+WriteConditions write_conditions(const http::Exchange& ex) {
+  return WriteConditions{std::string(ex.header("if-match")), std::string(ex.header("if-none-match"))};
+}
+
+std::optional<S3Error> Service::write_request_problem(const std::shared_ptr<Call>& c) const {
+  if (auto bad = writable_key_problem(c->req.key)) return bad;
+  if (auto bad = refused_write_header(c->ex->request())) return bad;
+  const WriteConditions cond = write_conditions(*c->ex);
+  if (!cond.if_none_match.empty() && cond.if_none_match != "*")
+    return errors::not_implemented("If-None-Match on a write other than '*' (S3 accepts only '*')");
+  return std::nullopt;
+}
+
 void Service::put_object(const std::shared_ptr<Call>& c) {
-  if (auto bad = key_problem(c->req.key)) return c->fail(*bad);
+  if (auto bad = write_request_problem(c)) return c->fail(*bad);
+  const WriteConditions cond = write_conditions(*c->ex);
   auto tmp = TempFile::create(landing_, "");
   if (!tmp) return c->fail(errors::internal_error("cannot store the upload: " + tmp.message()));
   auto attrs = std::make_shared<ObjectAttrs>(ObjectAttrs::from_request(c->ex->request()));
-  receive(c, std::move(*tmp), [this, c, attrs](std::shared_ptr<UploadSink> sink) {
-    if (auto err = publish(sink->file(), c->req.key, sink->md5_hex(), *attrs)) return c->fail(*err);
+  receive(c, std::move(*tmp), [this, c, attrs, cond](std::shared_ptr<UploadSink> sink) {
+    if (auto err = publish(sink->file(), c->req.key, sink->md5_hex(), *attrs, cond)) return c->fail(*err);
     spdlog::debug("s3: PutObject {}/{} ({} bytes, eTag {})", c->bucket->name, c->req.key, sink->size(), sink->md5_hex());
     http::Response r;
     r.headers.set(bhttp::field::etag, "\"" + sink->md5_hex() + "\"");
+    if (auto sum = sink->verified_checksum()) r.headers.set(sum->first, sum->second);  // S3 echoes it
     c->reply(std::move(r));
   });
 }
@@ -120,10 +143,35 @@ void Service::put_object(const std::shared_ptr<Call>& c) {
 void Service::get_object(const std::shared_ptr<Call>& c, bool head) {
   if (auto bad = read_key_problem(c->req.key)) return c->fail(*bad);
   if (c->req.has("partNumber")) return c->fail(errors::not_implemented("GetObject/HeadObject with partNumber"));
-  boost::asio::post(pool_, [this, c, head] {
-    auto fd = c->bucket->tree->open_regular(c->req.key);
-    if (!fd && fd.code() == ENOENT && c->bucket->tree == &landing_) {
-      if (auto moved = follow_moved(c->req.key)) fd = std::move(moved->second);
+  if (auto bad = refused_read_header(c->ex->request())) return c->fail(*bad);
+  std::string version;  // versionId: "" for the latest
+  if (c->req.has("versionId")) {
+    version = c->req.param("versionId");
+    if (version_paths(c->req.key, version).empty() || (c->bucket->writable && version != "null"))
+      return c->fail(errors::invalid_argument("Invalid version id specified", "versionId", version));
+  }
+  boost::asio::post(pool_, [this, c, head, version] {
+    // Archive and quarantine: the key's latest stored version, or the one asked for (its id
+    // answered as x-amz-version-id, as a versioned S3 bucket does).
+    FsResult<UniqueFd> fd = FsError{ENOENT, ""};
+    std::string served_version;
+    if (c->bucket->writable) {
+      fd = open_object(*c->bucket, c->req.key);
+    } else if (!version.empty()) {
+      for (const auto& rel : version_paths(c->req.key, version)) {
+        fd = c->bucket->tree->open_regular(rel);
+        if (fd || fd.code() != ENOENT) break;
+      }
+      if (!fd && (fd.code() == ENOENT || fd.code() == ENOTDIR || fd.code() == EISDIR))
+        return c->fail(S3Error{404, "NoSuchVersion", "The specified version does not exist.", {}}
+                           .with("Key", c->req.key)
+                           .with("VersionId", version));
+      served_version = version;
+    } else if (auto latest = open_latest(*c->bucket->tree, c->req.key)) {
+      served_version = version_id(latest->rel.substr(latest->rel.rfind('/') + 1));
+      fd = std::move(latest->fd);
+    } else {
+      fd = latest.error();
     }
     if (!fd) {
       if (fd.code() == ENOENT || fd.code() == ENOTDIR || fd.code() == EISDIR || fd.code() == EINVAL)
@@ -143,6 +191,7 @@ void Service::get_object(const std::shared_ptr<Call>& c, bool head) {
     r.headers.set(bhttp::field::etag, "\"" + *etag + "\"");
     r.headers.set(bhttp::field::last_modified, http_date(modified));
     r.headers.set(bhttp::field::accept_ranges, "bytes");
+    if (!served_version.empty()) r.headers.set("x-amz-version-id", served_version);
     r.headers.set(bhttp::field::content_type, attrs.content_type());
     for (const auto& [name, value] : attrs.headers)
       if (name != "content-type") r.headers.set(name, value);
@@ -195,6 +244,7 @@ void Service::get_object(const std::shared_ptr<Call>& c, bool head) {
 void Service::delete_object(const std::shared_ptr<Call>& c) {
   if (auto bad = read_key_problem(c->req.key)) return c->fail(*bad);
   boost::asio::post(pool_, [this, c] {
+    forget_published(c->req.key);
     auto st = landing_.stat(c->req.key);
     if (st && S_ISDIR(st->st_mode)) {  // a "folder": nothing is an object there (S3: 204)
       c->reply(status_only(bhttp::status::no_content));
@@ -229,6 +279,7 @@ void Service::delete_objects(const std::shared_ptr<Call>& c) {
       for (const auto& key : req->keys) {
         std::optional<S3Error> err = read_key_problem(key);
         if (!err) {
+          forget_published(key);
           auto st = landing_.stat(key);
           if (!(st && S_ISDIR(st->st_mode))) {
             auto removed = landing_.unlink(key);
@@ -249,7 +300,8 @@ void Service::delete_objects(const std::shared_ptr<Call>& c) {
 }
 
 void Service::copy_object(const std::shared_ptr<Call>& c) {
-  if (auto bad = key_problem(c->req.key)) return c->fail(*bad);
+  if (auto bad = write_request_problem(c)) return c->fail(*bad);
+  const WriteConditions cond = write_conditions(*c->ex);
   std::string source(c->ex->header("x-amz-copy-source"));
   if (auto q = source.find('?'); q != std::string::npos) {
     const std::string version = source.substr(q + 1);
@@ -279,12 +331,17 @@ void Service::copy_object(const std::shared_ptr<Call>& c) {
     return c->fail(errors::invalid_request(
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's "
         "metadata, storage class, website redirect location or encryption attributes."));
-  boost::asio::post(pool_, [this, c, from, src_key, directive] {
-    auto in = from->tree->open_regular(src_key);
+  boost::asio::post(pool_, [this, c, from, src_key, directive, cond] {
+    auto in = open_object(*from, src_key);
     if (!in) {
       if (in.code() == ELOOP) return c->fail(errors::access_denied("A symlink is on the source key's path"));
       return c->fail(errors::no_such_key(src_key));
     }
+    struct stat src_st;
+    if (::fstat(in->get(), &src_st) != 0) return c->fail(errors::internal_error(std::strerror(errno)));
+    auto src_etag = etags_.etag(in->get(), src_st);
+    if (!src_etag) return c->fail(errors::internal_error("cannot read " + from->tree->path_of(src_key)));
+    if (auto failed = copy_source_problem(*c->ex, *src_etag, mtime_of(src_st))) return c->fail(*failed);
     const ObjectAttrs attrs = directive == "COPY" ? ObjectAttrs::read(in->get()) : ObjectAttrs::from_request(c->ex->request());
     auto tmp = TempFile::create(landing_, "");
     if (!tmp) return c->fail(errors::internal_error("cannot store the copy: " + tmp.message()));
@@ -312,7 +369,7 @@ void Service::copy_object(const std::shared_ptr<Call>& c) {
     unsigned int len = 0;
     EVP_DigestFinal_ex(md5.get(), md, &len);
     const std::string etag = hex_encode(std::string_view(reinterpret_cast<char*>(md), len));
-    if (auto err = publish(*tmp, c->req.key, etag, attrs)) return c->fail(*err);
+    if (auto err = publish(*tmp, c->req.key, etag, attrs, cond)) return c->fail(*err);
     auto st = landing_.stat(c->req.key);
     const auto modified = st ? mtime_of(*st) : std::chrono::system_clock::now();
     c->reply_xml(XmlWriter()

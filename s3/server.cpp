@@ -22,6 +22,8 @@ ServerSettings settings_from(const Config& config) {
   s.service.staging = config.state.parent_path() / "s3-uploads";
   s.service.fsync = c.fsync;
   s.service.multipart_expiry = std::chrono::duration_cast<std::chrono::seconds>(c.multipart_expiry);
+  s.service.ignore = config.ignore;
+  s.http.max_connections_per_client = c.max_connections_per_client;
   return s;
 }
 

@@ -9,10 +9,12 @@
 #include <stdexcept>
 
 #include "landing/etag.h"
+#include "landing/key.h"
 #include "http/router.h"
 #include "s3/call.h"
 #include "s3/object_key.h"
 #include "s3/upload_sink.h"
+#include "s3/versions.h"
 #include "s3/xml.h"
 
 namespace hivehook::s3 {
@@ -44,6 +46,21 @@ Tree open_tree(const std::filesystem::path& p, const char* what) {
   auto t = Tree::open(p);
   if (!t) throw std::runtime_error(std::string("s3: cannot open the ") + what + " folder: " + t.message());
   return std::move(*t);
+}
+
+// Removes folder `rel` of `tree` when it holds nothing but empty folders (what archiving leaves
+// behind in landing: the partition folders of objects that have moved on). False when it holds
+// a file or cannot be read.
+bool remove_empty_folders(const Tree& tree, const std::string& rel, int depth = 0) {
+  if (depth > 64) return false;
+  auto entries = tree.list_dir(rel);
+  if (!entries) return entries.code() == ENOENT;
+  for (const auto& e : *entries) {
+    if (e.type != EntryType::directory) return false;
+    if (!remove_empty_folders(tree, rel + "/" + e.name, depth + 1)) return false;
+  }
+  auto st = tree.remove_dir(rel);
+  return st.ok() || st.code() == ENOENT;
 }
 
 }  // namespace
@@ -253,7 +270,7 @@ void Service::receive(const std::shared_ptr<Call>& c, TempFile file, std::functi
 }
 
 std::optional<S3Error> Service::publish(TempFile& file, const std::string& key, const std::string& etag,
-                                        const ObjectAttrs& attrs) {
+                                        const ObjectAttrs& attrs, const WriteConditions& cond) {
   const int fd = file.fd();
   if (settings_.fsync && ::fdatasync(fd) != 0) {
     const int err = errno;
@@ -283,26 +300,100 @@ std::optional<S3Error> Service::publish(TempFile& file, const std::string& key, 
     if (st.code() == ENOSPC || st.code() == EDQUOT) return S3Error{507, "InsufficientStorage", st.message(), {}};
     return errors::internal_error(st.message());
   };
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  // Conditions are checked and the rename done with other API writes held off, so two
+  // If-None-Match: * writes of one key cannot both succeed.
+  std::lock_guard publishing(publish_mu_);
+  if (!cond.if_none_match.empty()) {
+    if (cond.if_none_match != "*")
+      return errors::not_implemented("If-None-Match on a write other than '*' (S3 accepts only '*')");
+    if (current_etag(key)) return errors::precondition_failed("If-None-Match");
+  }
+  if (!cond.if_match.empty()) {
+    auto current = current_etag(key);
+    if (!current) return errors::no_such_key(key);
+    if (!etag_matches(cond.if_match, *current)) return errors::precondition_failed("If-Match");
+  }
+  // If-None-Match: * never replaces, even a file dropped into landing meanwhile.
+  const Replace replace = cond.if_none_match.empty() ? Replace::yes : Replace::no;
+  for (int attempt = 0; attempt < 4; ++attempt) {
     if (!parent.empty())
       if (auto st = landing_.make_dirs(parent); !st.ok()) return explain(st);
-    auto st = file.publish(key, Replace::yes);
+    auto st = file.publish(key, replace);
     if (st.ok()) {
-      remember_published(key, identity);
+      remember_published(key, identity, etag);
       return std::nullopt;
     }
+    if (st.code() == EEXIST && replace == Replace::no) {
+      auto now = landing_.stat(key);
+      if (now && !S_ISDIR(now->st_mode)) return errors::precondition_failed("If-None-Match");
+    }
+    // A folder at the key that holds no object (partition folders left behind after archiving):
+    // not an object, so it gives way.
+    if ((st.code() == EISDIR || st.code() == EEXIST || st.code() == ENOTEMPTY) && remove_empty_folders(landing_, key)) continue;
     if (st.code() != ENOENT) return explain(st);  // ENOENT: a folder vanished meanwhile; again
   }
   return errors::internal_error("cannot place " + key + ": its folder keeps vanishing");
 }
 
-void Service::remember_published(const std::string& key, const struct stat& st) {
+std::optional<S3Error> Service::writable_key_problem(const std::string& key) const {
+  if (auto bad = key_problem(key)) return bad;
+  const std::size_t slash = key.rfind('/');
+  const std::string base = slash == std::string::npos ? key : key.substr(slash + 1);
+  for (const auto& pattern : settings_.ignore)
+    if (basename_glob_match(pattern, base))
+      return errors::invalid_argument("The key's name matches the ignore pattern '" + pattern +
+                                          "' of hivehook's config: hivehook would never process it",
+                                      "key", key.substr(0, 200));
+  if (version_base(base))
+    return errors::invalid_argument("Names ending in ~<digits> are the names hivehook gives the older versions of a key "
+                                    "in archive and quarantine",
+                                    "key", key.substr(0, 200));
+  // Where the object goes when processed: no folder of the key may be a file there.
+  for (std::size_t end = key.find('/'); end != std::string::npos; end = key.find('/', end + 1)) {
+    const std::string folder = key.substr(0, end);
+    for (const Bucket& b : buckets_) {
+      if (b.writable) continue;
+      auto st = b.tree->stat(folder);
+      if (st && !S_ISDIR(st->st_mode))
+        return errors::invalid_argument("The key cannot be stored: its folder '" + folder + "' is an object in the " +
+                                            b.name + " bucket, where this object would go once processed",
+                                        "key", key.substr(0, 200));
+    }
+  }
+  return std::nullopt;
+}
+
+FsResult<UniqueFd> Service::open_object(const Bucket& bucket, const std::string& key) {
+  if (!bucket.writable) {
+    auto latest = open_latest(*bucket.tree, key);
+    if (!latest) return latest.error();
+    return std::move(latest->fd);
+  }
+  auto fd = landing_.open_regular(key);
+  if (!fd && fd.code() == ENOENT)
+    if (auto moved = follow_moved(key)) return std::move(moved->second);
+  return fd;
+}
+
+std::optional<std::string> Service::current_etag(const std::string& key) {
+  auto fd = open_object(buckets_.front(), key);
+  struct stat st;
+  if (!fd || ::fstat(fd->get(), &st) != 0) return std::nullopt;
+  return etags_.etag(fd->get(), st);
+}
+
+void Service::remember_published(const std::string& key, const struct stat& st, const std::string& etag) {
   const auto t = std::chrono::steady_clock::now();
   std::lock_guard lock(recent_mu_);
   if (recent_.size() >= 100000)
     for (auto it = recent_.begin(); it != recent_.end();) it = t - it->second.at > kRecentWindow ? recent_.erase(it) : std::next(it);
   if (recent_.size() >= 100000) recent_.clear();
-  recent_[key] = Published{st.st_dev, st.st_ino, t};
+  recent_[key] = Published{st.st_dev, st.st_ino, t, etag};
+}
+
+void Service::forget_published(const std::string& key) {
+  std::lock_guard lock(recent_mu_);
+  recent_.erase(key);
 }
 
 std::optional<std::pair<const Tree*, UniqueFd>> Service::follow_moved(const std::string& key) {
@@ -317,11 +408,16 @@ std::optional<std::pair<const Tree*, UniqueFd>> Service::follow_moved(const std:
     }
     p = it->second;
   }
+  // The same file (inode), under the key or, when the key held an earlier object, as "key~<id>".
+  for (const Tree* t : {&archive_, &quarantine_})
+    if (auto v = open_identity(*t, key, p.dev, p.ino)) return std::make_pair(t, std::move(v->fd));
+  // The mover found an identical earlier file and dropped this copy: that file is the object.
   for (const Tree* t : {&archive_, &quarantine_}) {
-    auto fd = t->open_regular(key);
+    auto latest = open_latest(*t, key);
     struct stat st;
-    if (fd && ::fstat(fd->get(), &st) == 0 && st.st_dev == p.dev && st.st_ino == p.ino)
-      return std::make_pair(t, std::move(*fd));
+    if (!latest || ::fstat(latest->fd.get(), &st) != 0) continue;
+    if (auto etag = etags_.etag(latest->fd.get(), st); etag && *etag == p.etag)
+      return std::make_pair(t, std::move(latest->fd));
   }
   return std::nullopt;
 }

@@ -41,8 +41,20 @@ struct ServiceSettings {
   std::filesystem::path staging;                       // multipart parts (outside landing; created)
   bool fsync = true;                                   // fdatasync an object before it appears
   std::chrono::seconds multipart_expiry{std::chrono::hours(24)};  // idle uploads are aborted after this
+  std::vector<std::string> ignore;                     // the config's `ignore` globs: keys they match are refused
   std::function<std::chrono::system_clock::time_point()> clock;    // default: system_clock::now
 };
+
+// The preconditions of a write: If-Match / If-None-Match on PutObject, CompleteMultipartUpload and
+// CopyObject (S3's conditional writes, https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html).
+struct WriteConditions {
+  std::string if_match;       // a quoted eTag (or "*"): the key must hold that object
+  std::string if_none_match;  // "*": the key must hold no object
+  bool empty() const { return if_match.empty() && if_none_match.empty(); }
+};
+
+// The conditions a write request carries (If-Match, If-None-Match headers).
+WriteConditions write_conditions(const http::Exchange& ex);
 
 struct Bucket {
   std::string name;
@@ -93,14 +105,31 @@ class Service {
   void receive(const std::shared_ptr<Call>& c, TempFile file,
                std::function<void(std::shared_ptr<class UploadSink>)> done);
   // Makes `file` the object `key` of landing: fsync, eTag and attributes recorded, parent folders
-  // created, renamed into place (replacing). Returns the error to answer, if any.
+  // created (empty folders in the way removed), renamed into place (replacing), remembered for
+  // read-after-write. `cond` is checked against the key's current object at the rename, with the
+  // renames of other API writes held off. Returns the error to answer, if any (412
+  // PreconditionFailed, 404 NoSuchKey for If-Match on no object, 501 for an If-None-Match other
+  // than "*").
   std::optional<S3Error> publish(TempFile& file, const std::string& key, const std::string& etag,
-                                 const ObjectAttrs& attrs);
+                                 const ObjectAttrs& attrs, const WriteConditions& cond);
+  // A key a write may create in landing: S3's and the trees' rules (key_problem), not a name the
+  // config's `ignore` hides from hivehook, not the name of an older version ("x~17"), and no folder
+  // of it a file in archive or quarantine (where the object would go). InvalidArgument otherwise.
+  std::optional<S3Error> writable_key_problem(const std::string& key) const;
+  // writable_key_problem of the request's key, a refused header (s3/write_headers.h), or an
+  // If-None-Match S3 does not accept on a write: checked before any body is read.
+  std::optional<S3Error> write_request_problem(const std::shared_ptr<Call>& c) const;
+  // The object a read of `key` in `bucket` sees: landing's file (or, just after this API wrote it,
+  // where hivehook moved it), or archive's / quarantine's latest version of the key.
+  FsResult<UniqueFd> open_object(const Bucket& bucket, const std::string& key);
+  // The current object's eTag at landing `key` (as open_object sees it); nullopt when there is none.
+  std::optional<std::string> current_etag(const std::string& key);
   std::chrono::system_clock::time_point now() const;
   // Read-after-write for the uploader: an object this API published in landing that hivehook has
   // since moved (archive or quarantine, same key, same inode) is still found at its landing key for
   // `kRecentWindow`, so a client's verify-after-upload (rclone's HEAD) sees what it wrote.
-  void remember_published(const std::string& key, const struct stat& identity);
+  void remember_published(const std::string& key, const struct stat& identity, const std::string& etag);
+  void forget_published(const std::string& key);  // DeleteObject(s): the key reads as gone at once
   std::optional<std::pair<const Tree*, UniqueFd>> follow_moved(const std::string& key);
 
   ServiceSettings settings_;
@@ -113,7 +142,9 @@ class Service {
     dev_t dev;
     ino_t ino;
     std::chrono::steady_clock::time_point at;
+    std::string etag;
   };
+  std::mutex publish_mu_;  // one API rename at a time: conditions and read-after-write see a settled key
   std::mutex recent_mu_;
   std::unordered_map<std::string, Published> recent_;
 };

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/encoding.h"
+
 namespace hivehook::s3 {
 
 std::string hex_encode(std::string_view bytes);             // lower-case
@@ -22,8 +24,7 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 // SigV4's UriEncode: A-Z a-z 0-9 - _ . ~ are kept, every other byte becomes %XX (upper-case hex);
 // '/' is kept when !encode_slash (object paths).
 std::string uri_encode(std::string_view s, bool encode_slash);
-// %XX decoding of a URL component ('+' is kept as '+'). nullopt on a malformed escape.
-std::optional<std::string> percent_decode(std::string_view s);
+// %XX decoding of a URL component: hivehook::percent_decode (base/encoding.h).
 
 // The canonical URI of a raw (still percent-encoded) request path, as S3 forms it: each byte
 // decoded once and UriEncode'd again, '/' kept. nullopt when the path has a malformed escape.

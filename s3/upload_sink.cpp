@@ -144,8 +144,11 @@ std::optional<S3Error> UploadSink::finish() {
   }
   if (content_md5_ && base64_encode(md5_bin_) != *content_md5_)
     return errors::bad_digest("The Content-MD5 you specified did not match what we received.");
-  if (checksum_ && checksum_->base64() != *checksum_value_)
-    return errors::bad_digest("The " + checksum_->name() + " you specified did not match the calculated checksum.");
+  if (checksum_) {
+    if (checksum_->base64() != *checksum_value_)
+      return errors::bad_digest("The " + checksum_->name() + " you specified did not match the calculated checksum.");
+    verified_ = std::make_pair(checksum_->name(), *checksum_value_);
+  }
   if (trailer_sum_) {
     std::optional<std::string> sent;
     for (const auto& [n, v] : chunked_->trailers())
@@ -153,10 +156,13 @@ std::optional<S3Error> UploadSink::finish() {
     if (!sent) return errors::invalid_request("the trailer announced in x-amz-trailer was not sent");
     if (trailer_sum_->base64() != *sent)
       return errors::bad_digest("The " + trailer_checksum_ + " you specified did not match the calculated checksum.");
+    verified_ = std::make_pair(trailer_checksum_, *sent);
   }
   return std::nullopt;
 }
 
 std::string UploadSink::md5_raw() const { return md5_bin_; }
+
+std::optional<std::pair<std::string, std::string>> UploadSink::verified_checksum() const { return verified_; }
 
 }  // namespace hivehook::s3

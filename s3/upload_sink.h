@@ -41,6 +41,9 @@ class UploadSink {
   std::uint64_t size() const { return size_; }
   const std::string& md5_hex() const { return md5_hex_; }  // after finish()
   std::string md5_raw() const;                            // 16 bytes, after finish()
+  // The x-amz-checksum-* the client sent (header or trailer) and that finish() verified: its
+  // header name and base64 value, for the response (S3 echoes it); nullopt when none was sent.
+  std::optional<std::pair<std::string, std::string>> verified_checksum() const;
   TempFile& file() { return file_; }
 
  private:
@@ -64,6 +67,7 @@ class UploadSink {
   std::string md5_hex_;
   std::string md5_bin_;
   std::optional<S3Error> error_;
+  std::optional<std::pair<std::string, std::string>> verified_;
 };
 
 }  // namespace hivehook::s3

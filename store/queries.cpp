@@ -134,8 +134,12 @@ PresentCounts present_counts(Store& store) {
   }
   auto open = db.prepare("SELECT COUNT(*) FROM objects WHERE state IN ('pending','succeeded','failed')");
   if (open.step()) c.in_progress = open.int64(0);
-  auto tasks = db.prepare("SELECT state, COUNT(*) FROM tasks WHERE state IN ('queued','retry_wait') GROUP BY state");
-  while (tasks.step()) (tasks.text(0) == "queued" ? c.queued : c.retry_wait) = tasks.int64(1);
+  auto tasks = db.prepare(
+      "SELECT state, COUNT(*) FROM tasks WHERE state IN ('queued','retry_wait','waiting') GROUP BY state");
+  while (tasks.step()) {
+    std::string s = tasks.text(0);
+    (s == "queued" ? c.queued : s == "retry_wait" ? c.retry_wait : c.waiting) = tasks.int64(1);
+  }
   auto runs = db.prepare("SELECT COUNT(*) FROM runs WHERE state='started'");
   if (runs.step()) c.running = runs.int64(0);
   auto stuck = db.prepare("SELECT COUNT(*) FROM objects WHERE state='move_failed'");
@@ -143,6 +147,23 @@ PresentCounts present_counts(Store& store) {
   auto outbox = db.prepare("SELECT COUNT(*) FROM outbox WHERE state='pending'");
   if (outbox.step()) c.outbox_pending = outbox.int64(0);
   return c;
+}
+
+std::vector<WaitingRule> waiting_tasks(Store& store) {
+  std::vector<WaitingRule> out;
+  auto st = store.db().prepare(
+      "SELECT t.rule, COUNT(*), MIN(o.key) FROM tasks t JOIN objects o ON o.id = t.object_id"
+      " WHERE t.state = 'waiting' GROUP BY t.rule ORDER BY t.rule");
+  while (st.step()) out.push_back({st.text(0), st.int64(1), st.text(2), ""});
+  auto what = store.db().prepare(
+      "SELECT t.waiting_for FROM tasks t JOIN objects o ON o.id = t.object_id"
+      " WHERE t.state = 'waiting' AND t.rule = ? AND o.key = ? LIMIT 1");
+  for (auto& w : out) {
+    what.bind(1, w.rule).bind(2, w.first_key);
+    if (what.step()) w.waiting_for = what.text(0);
+    what.reset();
+  }
+  return out;
 }
 
 std::map<std::string, int64_t> objects_updated_since(Store& store, int64_t since_ms) {

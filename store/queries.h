@@ -45,10 +45,20 @@ struct PresentCounts {
   int64_t running = 0;          // runs started and not ended
   int64_t queued = 0;           // tasks waiting for a worker
   int64_t retry_wait = 0;       // tasks waiting out their backoff
+  int64_t waiting = 0;          // tasks waiting for the rules their after:/requires: name
   int64_t outbox_pending = 0;   // notifications not yet delivered nor given up
   int64_t stuck = 0;            // decided objects whose final move failed and is being retried (move_failed)
 };
 PresentCounts present_counts(Store& store);
+
+// Tasks waiting for the rules their after:/requires: name, per rule (`hivehook status`).
+struct WaitingRule {
+  std::string rule;
+  int64_t objects = 0;
+  std::string first_key;    // the key released first (key order)
+  std::string waiting_for;  // JSON {"after": [...], "requires": [...]} of that first key's task
+};
+std::vector<WaitingRule> waiting_tasks(Store& store);
 
 // Objects whose state was last changed at or after `since_ms` (unix ms), counted by that state:
 // what one `hivehook scan` decided (state → count).

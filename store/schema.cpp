@@ -103,7 +103,48 @@ CREATE TABLE meta (
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql",
-    // 2: "Trust under faults". Objects: the full identity (ctime), the final action decided with
+    // 2: orchestration (DESIGN.md "Orchestration"): what a waiting task waits for, and the first
+    // success of each rule (what `requires:` waits for), filled from the runs already recorded.
+    R"sql(
+ALTER TABLE tasks ADD COLUMN waiting_for TEXT;   -- JSON {"after": [...], "requires": [...]} while waiting
+
+CREATE TABLE rule_successes (
+  rule      TEXT PRIMARY KEY,
+  first_at  INTEGER NOT NULL,                    -- unix ms of the first success
+  object_id INTEGER                              -- the object it succeeded on
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO rule_successes(rule, first_at, object_id)
+  SELECT rule, MIN(COALESCE(ended_at, started_at)), MIN(object_id) FROM runs WHERE state = 'succeeded' GROUP BY rule;
+)sql",
+    // 3: schedules and expectations (DESIGN.md "Orchestration"): each schedule's last firing and
+    // its open one; how far each expectation's deadlines were checked; each expected partition.
+    R"sql(
+CREATE TABLE schedules (
+  rule           TEXT PRIMARY KEY,
+  last_fired_for INTEGER NOT NULL,               -- unix ms: scheduled time of the last firing (or the baseline)
+  open           INTEGER NOT NULL DEFAULT 0,     -- 1: a firing not ended yet (runs again after a crash)
+  open_for       INTEGER NOT NULL DEFAULT 0,     -- unix ms: scheduled time of the open firing
+  catch_up       INTEGER NOT NULL DEFAULT 0,     -- 1: the open firing catches up a time missed while down
+  attempts       INTEGER NOT NULL DEFAULT 0,
+  interrupted    INTEGER NOT NULL DEFAULT 0,
+  next_at        INTEGER                         -- unix ms of the open firing's next attempt
+) WITHOUT ROWID;
+
+CREATE TABLE expectation_checks (
+  rule          TEXT PRIMARY KEY,
+  checked_until INTEGER NOT NULL                 -- unix ms: deadlines up to here were checked
+) WITHOUT ROWID;
+
+CREATE TABLE expected_partitions (
+  rule       TEXT NOT NULL,
+  partition  TEXT NOT NULL,                      -- year=2023/month=03/day=15
+  state      TEXT NOT NULL,                      -- arrived | late
+  deadline   INTEGER NOT NULL,                   -- unix ms (0: arrived before its deadline was checked)
+  changed_at INTEGER NOT NULL,
+  PRIMARY KEY (rule, partition)
+) WITHOUT ROWID;
+)sql",
+    // 4: "Trust under faults". Objects: the full identity (ctime), the final action decided with
     // the outcome (moves are retried as decided, whatever the rules say later), move retries.
     // Runs: the process that ran them, so recovery can kill an orphaned process group.
     // Meta: the events id the audit log continues from.

@@ -5,7 +5,7 @@
 
 namespace hivehook {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 4;
 
 // Applies every migration above the file's user_version, each in its own transaction.
 // Throws StoreError when the file is newer than this build understands.

@@ -9,7 +9,8 @@ namespace {
 constexpr std::array<std::string_view, 14> kObject{
     "pending",   "succeeded", "failed",  "archived", "deleted", "kept",       "quarantined",
     "failed_kept", "unmatched", "duplicate", "vanished", "ignored", "superseded", "move_failed"};
-constexpr std::array<std::string_view, 5> kTask{"queued", "running", "retry_wait", "succeeded", "failed"};
+constexpr std::array<std::string_view, 7> kTask{"queued", "running", "retry_wait", "succeeded", "failed",
+                                                "waiting", "skipped"};
 constexpr std::array<std::string_view, 5> kRun{"started", "succeeded", "failed", "timed_out", "interrupted"};
 
 template <class E, size_t N>
@@ -35,6 +36,21 @@ const ObjectEdges kObjectEdges[] = {
                       O::vanished}},
     // A duplicate is decided at discovery; its move to the archive may fail like any other.
     {O::duplicate, {O::move_failed, O::superseded, O::vanished}},
+};
+
+using T = TaskState;
+struct TaskEdges {
+  std::optional<T> from;
+  std::initializer_list<T> to;
+};
+// The task machine. Every change of a task's state is one of these edges.
+const TaskEdges kTaskEdges[] = {
+    {std::nullopt, {T::queued, T::waiting, T::skipped}},
+    {T::waiting, {T::queued, T::skipped}},
+    {T::queued, {T::running}},
+    // running -> queued: the run was interrupted (a crash, a shutdown) and runs again.
+    {T::running, {T::succeeded, T::failed, T::retry_wait, T::queued}},
+    {T::retry_wait, {T::queued}},
 };
 
 // The audit event of each object state, in enum order.
@@ -66,6 +82,24 @@ bool object_edge_allowed(std::optional<ObjectState> from, ObjectState to) {
 }
 
 std::string_view object_event(ObjectState to) { return kObjectEvent[static_cast<size_t>(to)]; }
+
+bool task_edge_allowed(std::optional<TaskState> from, TaskState to) {
+  if (from == to) return true;
+  for (const auto& e : kTaskEdges)
+    if (e.from == from)
+      for (T t : e.to)
+        if (t == to) return true;
+  return false;
+}
+
+std::string_view task_event(std::optional<TaskState> from, TaskState to) {
+  if (to == TaskState::waiting) return "task.waiting";
+  if (to == TaskState::skipped) return "task.skipped";
+  if (from == TaskState::waiting && to == TaskState::queued) return "task.released";
+  return "";
+}
+
+bool is_ended(TaskState s) { return s == TaskState::succeeded || s == TaskState::failed || s == TaskState::skipped; }
 
 bool run_edge_allowed(std::optional<RunState> from, RunState to) {
   if (!from) return to == RunState::started;

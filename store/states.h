@@ -21,8 +21,11 @@ enum class ObjectState {
   pending, succeeded, failed, archived, deleted, kept, quarantined, failed_kept, unmatched, duplicate, vanished,
   ignored, superseded, move_failed
 };
-// queued ──► running ──► succeeded | failed | retry_wait ──(timer)──► queued
-enum class TaskState { queued, running, retry_wait, succeeded, failed };
+// (new) ──► queued ──► running ──► succeeded | failed | retry_wait ──(timer)──► queued
+//   └────► waiting ──(after:/requires: met)──► queued
+//              └────(an after: rule failed for good, or was skipped)──► skipped
+// (DESIGN.md "Orchestration": `waiting` for the rules named by `after:`/`requires:`.)
+enum class TaskState { queued, running, retry_wait, succeeded, failed, waiting, skipped };
 // (new) ──► started ──► succeeded | failed | timed_out | interrupted
 enum class RunState { started, succeeded, failed, timed_out, interrupted };
 
@@ -42,6 +45,14 @@ bool is_terminal(ObjectState s);
 bool object_edge_allowed(std::optional<ObjectState> from, ObjectState to);
 // The audit event a transition into `to` writes ("object.archived", ...); empty: none.
 std::string_view object_event(ObjectState to);
+// Legal edges of the task machine; `from` nullopt: the task's insertion.
+bool task_edge_allowed(std::optional<TaskState> from, TaskState to);
+// The audit event a task transition writes ("task.waiting", "task.released", "task.skipped");
+// empty: none (a run's own events tell the rest).
+std::string_view task_event(std::optional<TaskState> from, TaskState to);
+// The task is over: succeeded, failed or skipped.
+bool is_ended(TaskState s);
+
 // Legal edges of the run machine; `from` nullopt: the run's start.
 bool run_edge_allowed(std::optional<RunState> from, RunState to);
 // "run.started", "run.succeeded", ...

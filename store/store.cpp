@@ -93,8 +93,8 @@ const std::string Store::kSql[] = {
     std::string("INSERT INTO objects(") + kObjectColumns + ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     "UPDATE objects SET state=?, updated_at=?, final_path=?, error=?, action=?, move_attempts=?, failed_since=?"
     " WHERE id=?",
-    "INSERT INTO tasks(object_id,rule,seq,state,attempts,interrupted,next_at) VALUES(?,?,?,?,?,?,?)",
-    "UPDATE tasks SET state=?, attempts=?, interrupted=?, next_at=? WHERE object_id=? AND rule=?",
+    "INSERT INTO tasks(object_id,rule,seq,state,attempts,interrupted,next_at,waiting_for) VALUES(?,?,?,?,?,?,?,?)",
+    "UPDATE tasks SET state=?, attempts=?, interrupted=?, next_at=?, waiting_for=? WHERE object_id=? AND rule=?",
     "INSERT INTO runs(run_id,object_id,key,rule,attempt,state,started_at) VALUES(?,?,?,?,?,?,?)",
     "UPDATE runs SET state=?, ended_at=?, duration_ms=?, exit_code=?, signal=?, error=?, stdout_tail=?,"
     " stderr_tail=?, result=? WHERE run_id=?",
@@ -108,11 +108,13 @@ const std::string Store::kSql[] = {
     select(kObjectColumns,
            " FROM objects WHERE state IN ('pending','succeeded','failed','move_failed')"
            " OR (state='duplicate' AND action='duplicate' AND final_path IS NULL) ORDER BY id"),
-    "SELECT object_id,rule,seq,state,attempts,interrupted,next_at FROM tasks WHERE object_id=? ORDER BY seq",
+    "SELECT object_id,rule,seq,state,attempts,interrupted,next_at,waiting_for FROM tasks WHERE object_id=? ORDER BY seq",
     select(kRunColumns, " FROM runs WHERE state=? ORDER BY id"),
     select(kRunColumns, " FROM runs WHERE object_id=? AND state IN ('failed','timed_out') ORDER BY id"),
     select(kOutboxColumns, " FROM outbox WHERE state='pending' AND next_at<=? ORDER BY next_at, id LIMIT ?"),
     "SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending','dead') GROUP BY state",
+    "INSERT OR IGNORE INTO rule_successes(rule, first_at, object_id) VALUES(?,?,?)",
+    "SELECT rule FROM rule_successes ORDER BY rule",
 };
 
 Store::Store(const std::filesystem::path& path, Mode mode, const Clock& clock)
@@ -290,7 +292,7 @@ void Store::insert_task(const TaskRecord& t) {
   write([this, t] {
     auto& st = q(Q::insert_task);
     st.bind(1, t.object_id).bind(2, t.rule).bind(3, t.seq).bind(4, to_string(t.state)).bind(5, t.attempts)
-        .bind(6, t.interrupted).bind(7, t.next_at);
+        .bind(6, t.interrupted).bind(7, t.next_at).bind(8, nonempty(t.waiting_for));
     st.run();
   });
 }
@@ -299,9 +301,26 @@ void Store::update_task(const TaskRecord& t) {
   write([this, t] {
     auto& st = q(Q::update_task);
     st.bind(1, to_string(t.state)).bind(2, t.attempts).bind(3, t.interrupted).bind(4, t.next_at)
-        .bind(5, t.object_id).bind(6, t.rule);
+        .bind(5, nonempty(t.waiting_for)).bind(6, t.object_id).bind(7, t.rule);
     run_update(st, "task " + std::to_string(t.object_id) + "/" + t.rule);
   });
+}
+
+void Store::record_rule_success(const std::string& rule, int64_t object_id) {
+  const int64_t now = clock_.now_ms();
+  write([this, rule, object_id, now] {
+    auto& st = q(Q::insert_rule_success);
+    st.bind(1, rule).bind(2, now).bind(3, object_id);
+    st.run();
+  });
+}
+
+std::vector<std::string> Store::rules_succeeded() {
+  auto& st = q(Q::rules_succeeded);
+  std::vector<std::string> out;
+  while (st.step()) out.push_back(st.text(0));
+  st.reset();
+  return out;
 }
 
 void Store::insert_run(const RunRecord& r) {
@@ -403,6 +422,7 @@ std::vector<TaskRecord> Store::tasks_of(int64_t object_id) {
     t.attempts = static_cast<int>(st.int64(4));
     t.interrupted = static_cast<int>(st.int64(5));
     t.next_at = opt_int(st, 6);
+    t.waiting_for = opt_text(st, 7).value_or("");
     out.push_back(std::move(t));
   }
   st.reset();

@@ -47,6 +47,8 @@ struct TaskRecord {
   int attempts = 0;     // runs started
   int interrupted = 0;  // runs cut off by a crash or shutdown (not held against retries)
   std::optional<int64_t> next_at;
+  // While `waiting`: what for, as JSON {"after": [RULE...], "requires": [RULE...]}; else empty.
+  std::string waiting_for;
 };
 
 struct RunRecord {
@@ -106,6 +108,10 @@ class Store {
   // The open batch is an RAII transaction: destroyed uncommitted (an exception, a crash of the
   // caller) it is rolled back, never half-written.
   bool in_batch() const { return batch_.has_value() || !journal_.empty(); }
+  // One write of the batch (for store/ modules with tables of their own, e.g. orchestration_state):
+  // run at once inside the open batch and journaled, so that a batch the storage refused is written
+  // again, whole, by a later commit(). `op` binds and runs its statements; it may run more than once.
+  void write(std::function<void()> op);
   // Commits the batch. When the storage refuses (disk full, read-only, I/O error: SQLite's FULL,
   // IOERR, READONLY, CANTOPEN, BUSY) nothing is lost: the batch is rolled back and kept, the store
   // is degraded (fault() says why), further writes are kept too, and each later commit() writes
@@ -134,6 +140,9 @@ class Store {
   void finish_run(const RunRecord& r);
   // The process a run was spawned as (pid, pgid, proc_start of `r`).
   void record_run_process(const RunRecord& r);
+  // The first success of a rule on any object, kept forever (what `requires:` waits for); a later
+  // success changes nothing.
+  void record_rule_success(const std::string& rule, int64_t object_id);
   void enqueue_outbox(const OutboxRecord& o);
   // One delivery attempt's outcome; state/next_at say what happens next.
   void record_delivery(int64_t outbox_id, int attempt, bool delivered, long status, const std::string& detail,
@@ -146,6 +155,8 @@ class Store {
   // yet moved), oldest first: recovery.
   std::vector<ObjectRecord> unfinished_objects();
   std::vector<TaskRecord> tasks_of(int64_t object_id);
+  // Every rule that has succeeded at least once, on any object (sorted).
+  std::vector<std::string> rules_succeeded();
   std::vector<RunRecord> runs_in_state(RunState state);
   // An object's failed and timed-out runs, oldest first (its quarantine report after a restart).
   std::vector<RunRecord> failed_runs_of(int64_t object_id);
@@ -161,14 +172,13 @@ class Store {
     begin, commit, rollback, max_object_id, max_event_id, insert_event, insert_object, update_object,
     insert_task, update_task, insert_run, finish_run, run_process, enqueue_outbox, insert_delivery, update_outbox,
     last_object, object_by_id, unfinished_objects, tasks_of, runs_in_state, failed_runs_of, pending_outbox,
-    outbox_counts, count
+    outbox_counts, insert_rule_success, rules_succeeded, count
   };
   static const std::string kSql[static_cast<int>(Q::count)];
   sql::Statement& q(Q id);
   void ensure_batch();
   // Runs an UPDATE and checks it changed exactly one row (`what` names it in the error).
   void run_update(sql::Statement& st, const std::string& what);
-  void write(std::function<void()> op);
   void open(const std::filesystem::path& path, Mode mode);
   void degrade(const sql::StoreError& e);
   std::string redacted(std::string text) const;

@@ -12,6 +12,7 @@
 #include "s3/sigv4.h"
 
 using namespace hivehook::s3;
+using hivehook::percent_decode;
 
 namespace {
 

@@ -42,6 +42,18 @@ class Demo(unittest.TestCase):
         self.assertIn("config OK", self.out)
         self.assertIn("transaction files loaded: 7", self.out)
 
+    def test_it_shows_each_orchestration_construct_happening(self):
+        # requires: the week's transactions (and the operator's mistake) wait for the dimensions
+        self.assertRegex(self.out, r"waiting:  transactions-etl: 8 objects waiting \(requires dim-products, "
+                                   r"dim-customers\), first transactions/year=2023/month=03/day=09/")
+        # expect: the heartbeat minute is raised late, then cleared by its arrival (both as webhooks)
+        self.assertRegex(self.out, r"late:     heartbeat: minute=\d{12} \(due ")
+        self.assertIn("expect.late", self.out)
+        self.assertIn("expect.arrived", self.out)
+        self.assertRegex(self.out, r"HTTP 200  expect\.late +minute=\d{12}")
+        # schedule: the analytics every 10 seconds
+        self.assertIn("schedule.fired", self.out)
+
     def test_no_escape_sequences_in_a_pipe(self):
         self.assertNotIn("\x1b", self.out)
         self.assertIn("\n== hivehook check\n", self.out)

@@ -73,27 +73,27 @@ class Ecommerce(unittest.TestCase):
         self.assertEqual(events.count("object.archived"), total)
         self.assertEqual({json.loads(r["body"])["event"] for r in self.hooks.requests()}, {"object.succeeded"})
 
-    def test_transactions_before_dimensions_are_retried_until_they_arrive(self):
+    def test_transactions_before_dimensions_wait_for_them_without_a_retry(self):
         d = self.d
         staging = d.dir / "gen"
-        self.gen(staging, days=1)
+        self.gen(staging, days=3)
         d.start(env=self.env)
-        tx = next(p for p in staging.rglob("transactions_*.csv"))
-        dest = d.landing / tx.relative_to(staging)
-        dest.parent.mkdir(parents=True)
-        os.rename(tx, dest)  # no dimensions yet: exit 75, retried with backoff
-        wait_until(lambda: d.events("run.retry_scheduled"), message="retry scheduled while dimensions are empty")
+        for tx in sorted(staging.rglob("transactions_*.csv"), reverse=True):
+            dest = d.landing / tx.relative_to(staging)
+            dest.parent.mkdir(parents=True)
+            os.rename(tx, dest)  # no dimensions yet: the rule requires them, the files wait
+        wait_until(lambda: len(d.events("task.waiting")) == 3, message="three days waiting for the dimensions")
+        self.assertEqual(d.query("SELECT COUNT(*) FROM runs")[0][0], 0, "nothing ran")
         for dim in ("dim_products", "dim_customers"):
             src = next((staging / dim).glob("*.csv"))
             (d.landing / dim).mkdir()
             os.rename(src, d.landing / dim / src.name)
-        wait_until(lambda: d.count_objects("archived") == 3, timeout=120, message="all archived")
+        wait_until(lambda: d.count_objects("archived") == 5, timeout=120, message="all archived")
         self.assertEqual(d.stop(), 0)
         runs = json.loads(d.cli("runs", "--json", "--rule", "transactions-etl", check=True).stdout)
-        self.assertGreaterEqual(len(runs), 2)
-        self.assertEqual(runs[0]["exit_code"], 75)
-        self.assertEqual(runs[-1]["state"], "succeeded")
-
+        self.assertEqual([r["state"] for r in runs], ["succeeded"] * 3, "one run per day, no exit-75 retry")
+        self.assertEqual([r["key"] for r in runs], sorted(r["key"] for r in runs), "loaded in date order")
+        self.assertEqual(d.events("run.retry_scheduled"), [])
 
 if __name__ == "__main__":
     unittest.main()

@@ -4,11 +4,13 @@ errors, timeouts, crashes and init failures as Lambda reports them, and the S3-t
 reading its object through the local S3 API."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import unittest
+import urllib.request
 
 from harness import SOURCE, Deployment, wait_until
 
@@ -36,6 +38,7 @@ class Lambda(unittest.TestCase):
         return json.loads(self.d.cli("runs", "--json", "--limit", "0", "--output", *extra, check=True).stdout)
 
     def test_python_handler_is_warm_keeps_module_state_and_its_logs_are_kept_with_each_run(self):
+        port = free_port()
         self.d = d = Deployment(f"""\
             rules:
               - name: counter
@@ -47,7 +50,7 @@ class Lambda(unittest.TestCase):
                 match: {{prefix: s/}}
                 job:
                   lambda: {{handler: src/hello_world.app.lambda_handler, code: "{DATA / 'python'}"}}
-            """)
+            """, config_extra=f"metrics: 127.0.0.1:{port}\n")
         self.assertEqual(d.cli("check").returncode, 0, d.cli("check").stderr)
         d.start()
         for i in range(4):
@@ -67,6 +70,15 @@ class Lambda(unittest.TestCase):
         self.assertEqual(sam["result"]["statusCode"], 200)
         out = d.cli("runs", "--output", "--rule", "counter", check=True).stdout.decode()
         self.assertIn("count handler saw c/file-3.csv", out)
+
+        def metric(name):
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+            m = re.search(rf"^{name} (\S+)$", text, re.M)
+            return float(m.group(1)) if m else None
+        # Two functions, two environments; 5 invocations of which 3 went to a used environment.
+        wait_until(lambda: metric("hivehook_lambda_warm_starts_total") == 3, message="warm starts exported")
+        self.assertEqual(metric("hivehook_lambda_cold_starts_total"), 2)
+        self.assertEqual(metric("hivehook_lambda_environments"), 2)
         self.assertEqual(d.stop(), 0)
 
     def test_a_reload_keeps_an_unchanged_functions_environment_and_restarts_a_changed_one(self):
@@ -117,6 +129,35 @@ class Lambda(unittest.TestCase):
                "                job: {command: [/bin/true]}\n")
         wait_until(lambda: gone(fourth["pid"]), timeout=20, message="the removed function's environment stopped")
         self.assertEqual(d.stop(), 0)
+
+    @unittest.skipUnless(HAVE_NODE and HAVE_CURL, "needs node, bash and curl")
+    def test_a_daemon_killed_with_sigkill_leaves_no_execution_environment_behind(self):
+        # Nothing can kill the environments when the daemon dies; each runtime ends itself once its
+        # Runtime API connection is gone (Python and Node.js bootstraps, AWS's bash bootstrap).
+        self.d = d = Deployment(f"""\
+            rules:
+              - name: py
+                match: {{prefix: p/}}
+                job: {{lambda: {{handler: lifecycle.count, code: "{DATA / 'python'}"}}}}
+              - name: js
+                match: {{prefix: j/}}
+                job: {{lambda: {{handler: callback_handler.handler, code: "{DATA / 'nodejs'}", runtime: nodejs}}}}
+              - name: sh
+                match: {{prefix: s/}}
+                job: {{lambda: {{handler: function.handler, code: "{DATA / 'provided'}", runtime: provided}}}}
+            """)
+        d.start()
+        for k in ("p/a.csv", "j/a.csv", "s/a.csv"):
+            d.drop(k)
+        wait_until(lambda: d.count_objects("archived") == 3, message="the three functions ran")
+        children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(d.proc.pid)], capture_output=True,
+                                  text=True).stdout.split()
+        self.assertEqual(len(children), 3, "one warm environment per function")
+        d.kill9()
+        for pid in children:
+            wait_until(lambda: not os.path.exists(f"/proc/{pid}") or
+                       open(f"/proc/{pid}/stat").read().split(") ")[-1].startswith("Z"),
+                       timeout=20, message=f"environment {pid} ended")
 
     def test_errors_timeouts_crashes_and_init_failures_as_lambda_reports_them(self):
         self.d = d = Deployment(f"""\

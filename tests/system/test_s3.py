@@ -29,6 +29,11 @@ BIG = 64 * 1024 * 1024
 
 RULES = """\
 rules:
+  - name: refused
+    match: {prefix: fail/}
+    job: {command: [/bin/sh, -c, 'exit 1']}
+    retries: 0
+    on_failure: {action: quarantine}
   - name: kept
     match: {prefix: kept/}
     job: {command: [/bin/sh, -c, 'cat > "$HIVEHOOK_RESULT"']}
@@ -139,6 +144,7 @@ class S3Api(unittest.TestCase):
         self.assertEqual(len(runs), 1, f"{key} ran {len(runs)} times")
         event = json.loads(runs[0][1])
         obj = event["Records"][0]["s3"]["object"]
+        self.assertEqual(event["Records"][0]["awsRegion"], "us-east-1")  # s3.region, not "local"
         self.assertEqual(obj["eTag"], etag)
         self.assertEqual(obj["size"], size)
 
@@ -311,7 +317,8 @@ class S3Api(unittest.TestCase):
         before = self.landing_files()
         s3 = self.boto()
         for key in ["../x", "a/../../x", "a//b", "a/./b", "k" * 1025, "ctl\x01char", "tab\tkey", "/abs", "dir/",
-                    ".hivehook-tmp-x", "a/" + "n" * 256]:
+                    ".hivehook-tmp-x", "a/" + "n" * 256, "c1/nel\u0085x.csv", "c1/csi\u009b.csv", "bidi/rlo\u202egpj.exe",
+                    "bidi/lri\u2066x.csv"]:
             with self.subTest(key=key[:40]):
                 with self.assertRaises(botocore.exceptions.ClientError) as cm:
                     s3.put_object(Bucket="landing", Key=key, Body=b"evil")
@@ -482,6 +489,264 @@ class S3Api(unittest.TestCase):
         self.assertIn(b"chunk 2", body)
         self.assertEqual(self.objects("chunked/bad.bin"), [])
         self.assertFalse((self.d.landing / "chunked/bad.bin").exists())
+
+    # --- what a new user found (each test named after the fault it pins) ---------------------
+    def final_rows(self, key):
+        return [r for r in self.objects(key) if r[1] not in (b"pending", b"succeeded", b"failed")]
+
+    def wait_settled(self, key, count):
+        """`count` objects of `key` recorded, every one in a final state and none left in landing."""
+        wait_until(lambda: len(self.objects(key)) >= count and len(self.final_rows(key)) == len(self.objects(key))
+                   and not (self.d.landing / key).exists(), timeout=120, message=f"{key}: {count} objects settled")
+
+    def test_reupload_to_a_processed_key_reads_the_new_version_not_the_old(self):
+        """A corrected file uploaded to an already-archived key: s3://archive/<key> is the new one (the
+        mover keeps the old one and stores the new as <key>~<object id>, which listings do not show)."""
+        (self.work / "reup").mkdir(exist_ok=True)
+        day = self.work / "reup" / "day.csv"
+        day.write_bytes(b"id,amount\n1,10\n")
+        self.aws("s3", "cp", str(day), "s3://landing/reup/day.csv")
+        self.wait_settled("reup/day.csv", 1)
+        self.aws("s3", "cp", "s3://archive/reup/day.csv", "reup-first.csv")
+        self.assertEqual((self.work / "reup-first.csv").read_bytes(), b"id,amount\n1,10\n")
+        day.write_bytes(b"id,amount\n1,10\n2,20 corrected\n")
+        self.aws("s3", "cp", str(day), "s3://landing/reup/day.csv")
+        self.wait_settled("reup/day.csv", 2)
+        second = max(r[0] for r in self.objects("reup/day.csv"))
+        self.assertTrue((self.d.archive / f"reup/day.csv~{second}").is_file())  # the mover's never-overwrite rule
+        self.aws("s3", "cp", "s3://archive/reup/day.csv", "reup-second.csv")
+        self.assertEqual((self.work / "reup-second.csv").read_bytes(), day.read_bytes())
+        head = json.loads(self.aws("s3api", "head-object", "--bucket", "archive", "--key", "reup/day.csv").stdout)
+        self.assertEqual(head["ETag"], f'"{md5(day.read_bytes())}"')
+        listed = json.loads(self.aws("s3api", "list-objects-v2", "--bucket", "archive", "--prefix", "reup/").stdout)
+        self.assertEqual([(o["Key"], o["Size"], o["ETag"]) for o in listed["Contents"]],
+                         [("reup/day.csv", len(day.read_bytes()), f'"{md5(day.read_bytes())}"')])
+        # rclone check: the folder the user uploaded and the archive agree.
+        self.rclone("check", str(self.work / "reup"), "hh:archive/reup")
+        # Older versions stay readable: by version id (the object id; "null" for the first, stored
+        # under the key itself), as S3 reads an older version.
+        self.assertEqual(head["VersionId"], str(second))
+        self.aws("s3api", "get-object", "--bucket", "archive", "--key", "reup/day.csv", "--version-id", "null",
+                 "reup-v1.csv")
+        self.assertEqual((self.work / "reup-v1.csv").read_bytes(), b"id,amount\n1,10\n")
+        self.aws("s3api", "get-object", "--bucket", "archive", "--key", "reup/day.csv", "--version-id", str(second),
+                 "reup-v2.csv")
+        self.assertEqual((self.work / "reup-v2.csv").read_bytes(), day.read_bytes())
+        r = self.aws("s3api", "get-object", "--bucket", "archive", "--key", "reup/day.csv", "--version-id", "999999",
+                     "reup-none.csv", check=False)
+        self.assertIn(b"NoSuchVersion", r.stderr)
+
+    def test_reupload_to_a_quarantined_key_reads_the_new_version_and_its_error(self):
+        s3 = self.boto()
+        s3.put_object(Bucket="landing", Key="fail/q.csv", Body=b"bad 1\n")
+        self.wait_settled("fail/q.csv", 1)
+        s3.put_object(Bucket="landing", Key="fail/q.csv", Body=b"bad 2\n")
+        self.wait_settled("fail/q.csv", 2)
+        self.assertEqual([r[1] for r in self.objects("fail/q.csv")], [b"quarantined", b"quarantined"])
+        self.assertEqual(s3.get_object(Bucket="quarantine", Key="fail/q.csv")["Body"].read(), b"bad 2\n")
+        second = max(r[0] for r in self.objects("fail/q.csv"))
+        error = json.loads(s3.get_object(Bucket="quarantine", Key="fail/q.csv.error.json")["Body"].read())
+        self.assertEqual(error["object_id"], second)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="quarantine", Prefix="fail/q.csv")["Contents"]]
+        self.assertEqual(keys, ["fail/q.csv", "fail/q.csv.error.json"])
+        self.assertEqual(s3.get_object(Bucket="quarantine", Key=f"fail/q.csv~{second}")["Body"].read(), b"bad 2\n")
+
+    def test_head_of_the_landing_key_after_a_second_upload_is_not_404(self):
+        """Read-after-write when hivehook archived the second upload as <key>~<id> (follow_moved)."""
+        s3 = self.boto()
+        s3.put_object(Bucket="landing", Key="raw/again.csv", Body=b"v1\n")
+        self.wait_settled("raw/again.csv", 1)
+        etag = s3.put_object(Bucket="landing", Key="raw/again.csv", Body=b"v2\n")["ETag"]
+        self.assertEqual(s3.head_object(Bucket="landing", Key="raw/again.csv")["ETag"], etag)
+        self.wait_settled("raw/again.csv", 2)
+        self.assertEqual(s3.head_object(Bucket="landing", Key="raw/again.csv")["ETag"], etag)
+        self.assertEqual(s3.get_object(Bucket="landing", Key="raw/again.csv")["Body"].read(), b"v2\n")
+        # rclone verifies each upload with a HEAD: the same after a re-upload.
+        (self.work / "raw-again").mkdir(exist_ok=True)
+        (self.work / "raw-again" / "again.csv").write_bytes(b"v3 from rclone\n")
+        self.rclone("copy", str(self.work / "raw-again"), "hh:landing/raw/")
+        self.wait_settled("raw/again.csv", 3)
+        self.rclone("check", str(self.work / "raw-again"), "hh:archive/raw/", "--include", "again.csv")
+
+    def test_head_after_eight_concurrent_puts_to_one_key_is_not_404(self):
+        import concurrent.futures
+        bodies = [f"writer {i}\n".encode() * (i + 1) for i in range(8)]
+
+        def put(body):
+            return self.boto().put_object(Bucket="landing", Key="raw/race.csv", Body=body)["ETag"]
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            etags = list(pool.map(put, bodies))
+        s3 = self.boto()
+        head = s3.head_object(Bucket="landing", Key="raw/race.csv")
+        self.assertIn(head["ETag"], etags)
+        wait_until(lambda: not (self.d.landing / "raw/race.csv").exists()
+                   and all(r[1] not in (b"pending", b"succeeded") for r in self.objects("raw/race.csv")),
+                   timeout=120, message="the race's objects settled")
+        self.assertIn(s3.head_object(Bucket="landing", Key="raw/race.csv")["ETag"], etags)
+        # The archive's latest version is the one the landing key reads as.
+        self.assertEqual(s3.head_object(Bucket="archive", Key="raw/race.csv")["ETag"],
+                         s3.head_object(Bucket="landing", Key="raw/race.csv")["ETag"])
+
+    def with_headers(self, client, operation, headers):
+        def add(request, **_):
+            for k, v in headers.items():
+                request.headers[k] = v
+        client.meta.events.register(f"before-sign.s3.{operation}", add)
+        return client
+
+    def test_conditional_writes_are_412_not_ignored(self):
+        s3 = self.boto()
+        s3.put_object(Bucket="landing", Key="kept/cond/w.csv", Body=b"one\n")
+        self.wait_processed("kept/cond/w.csv", b"kept")
+
+        def code(fn, **kw):
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                fn(**kw)
+            return cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], cm.exception.response["Error"]["Code"]
+        none_match = self.with_headers(self.boto(), "PutObject", {"If-None-Match": "*"})
+        self.assertEqual(code(none_match.put_object, Bucket="landing", Key="kept/cond/w.csv", Body=b"two\n"),
+                         (412, "PreconditionFailed"))
+        if_match = self.with_headers(self.boto(), "PutObject", {"If-Match": '"0000"'})
+        self.assertEqual(code(if_match.put_object, Bucket="landing", Key="kept/cond/w.csv", Body=b"two\n"),
+                         (412, "PreconditionFailed"))
+        self.assertEqual(code(if_match.put_object, Bucket="landing", Key="kept/cond/none.csv", Body=b"two\n"),
+                         (404, "NoSuchKey"))
+        self.assertEqual(code(s3.copy_object, Bucket="landing", Key="kept/cond/copy.csv", CopySourceIfMatch='"0000"',
+                              CopySource={"Bucket": "landing", "Key": "kept/cond/w.csv"}), (412, "PreconditionFailed"))
+        self.assertEqual(code(s3.copy_object, Bucket="landing", Key="kept/cond/copy.csv",
+                              CopySourceIfNoneMatch=md5(b"one\n"),
+                              CopySource={"Bucket": "landing", "Key": "kept/cond/w.csv"}), (412, "PreconditionFailed"))
+        self.assertEqual((self.d.landing / "kept/cond/w.csv").read_bytes(), b"one\n")
+        self.assertFalse((self.d.landing / "kept/cond/copy.csv").exists())
+        self.assertFalse((self.d.landing / "kept/cond/none.csv").exists())
+        # The conditions that hold write.
+        right = self.with_headers(self.boto(), "PutObject", {"If-Match": f'"{md5(b"one" + bytes([10]))}"'})
+        right.put_object(Bucket="landing", Key="kept/cond/w.csv", Body=b"two\n")
+        self.assertEqual((self.d.landing / "kept/cond/w.csv").read_bytes(), b"two\n")
+        none_match.put_object(Bucket="landing", Key="kept/cond/new.csv", Body=b"new\n")
+        s3.copy_object(Bucket="landing", Key="kept/cond/copy.csv", CopySourceIfMatch=md5(b"two\n"),
+                       CopySource={"Bucket": "landing", "Key": "kept/cond/w.csv"})
+        self.assertEqual((self.d.landing / "kept/cond/copy.csv").read_bytes(), b"two\n")
+        # Two If-None-Match: * writes of one new key at once: exactly one wins.
+        import concurrent.futures
+
+        def racer(i):
+            try:
+                self.with_headers(self.boto(), "PutObject", {"If-None-Match": "*"}).put_object(
+                    Bucket="landing", Key="kept/cond/once.csv", Body=f"{i}\n".encode())
+                return 200
+            except botocore.exceptions.ClientError as e:
+                return e.response["ResponseMetadata"]["HTTPStatusCode"]
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            statuses = sorted(pool.map(racer, range(8)))
+        self.assertEqual(statuses, [200] + [412] * 7)
+        # An If-None-Match S3 does not support on a write is refused, not ignored.
+        other = self.with_headers(self.boto(), "PutObject", {"If-None-Match": '"abc"'})
+        self.assertEqual(code(other.put_object, Bucket="landing", Key="kept/cond/n.csv", Body=b"x"),
+                         (501, "NotImplemented"))
+
+    def test_sse_c_object_lock_and_other_false_assurances_are_refused(self):
+        s3 = self.boto()
+
+        def code(**kw):
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                s3.put_object(Bucket="landing", Key="refused/x.csv", Body=b"secret\n", **kw)
+            return cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], cm.exception.response["Error"]["Code"]
+        self.assertEqual(code(SSECustomerAlgorithm="AES256", SSECustomerKey="k" * 32), (400, "InvalidRequest"))
+        self.assertEqual(code(ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate="2099-01-01T00:00:00Z"),
+                         (400, "InvalidRequest"))
+        self.assertEqual(code(ObjectLockLegalHoldStatus="ON"), (400, "InvalidRequest"))
+        self.assertEqual(code(ServerSideEncryption="AES256"), (501, "NotImplemented"))
+        self.assertEqual(code(ServerSideEncryption="aws:kms", SSEKMSKeyId="alias/x"), (501, "NotImplemented"))
+        self.assertEqual(code(ACL="public-read"), (400, "AccessControlListNotSupported"))
+        self.assertEqual(code(Tagging="team=ecommerce"), (501, "NotImplemented"))
+        self.assertEqual(code(StorageClass="GLACIER"), (501, "NotImplemented"))
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.create_multipart_upload(Bucket="landing", Key="refused/mp.bin", SSECustomerAlgorithm="AES256",
+                                       SSECustomerKey="k" * 32)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidRequest")
+        r = self.aws("s3", "cp", "--sse-c", "AES256", "--sse-c-key", "k" * 32, "src/one.csv",
+                     "s3://landing/refused/cli.csv", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"InvalidRequest", r.stderr)
+        self.assertEqual(self.objects("refused/x.csv"), [])
+        self.assertFalse((self.d.landing / "refused").exists())
+        # What S3 users send by default, and means what hivehook does anyway, is accepted.
+        s3.put_object(Bucket="landing", Key="kept/accepted.csv", Body=b"ok\n", StorageClass="STANDARD", ACL="private")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.get_object(Bucket="landing", Key="kept/accepted.csv", SSECustomerAlgorithm="AES256",
+                          SSECustomerKey="k" * 32)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidRequest")
+
+    def test_key_under_an_archived_file_is_refused_before_it_is_stored(self):
+        """nest/a archived, then nest/a/b: the mover could never archive it (archive/nest/a is a file)."""
+        s3 = self.boto()
+        s3.put_object(Bucket="landing", Key="nest/a", Body=b"a\n")
+        self.wait_settled("nest/a", 1)
+        for key in ["nest/a/b", "nest/a/b/c.csv"]:
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                s3.put_object(Bucket="landing", Key=key, Body=b"b\n")
+            self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument")
+            self.assertIn("archive bucket", cm.exception.response["Error"]["Message"])
+            self.assertFalse((self.d.landing / key).exists())
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.copy_object(Bucket="landing", Key="nest/a/copy", CopySource={"Bucket": "archive", "Key": "nest/a"})
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument")
+        self.assertEqual(self.objects("nest/a/b"), [])
+
+    def test_empty_folders_left_after_archiving_do_not_block_a_key(self):
+        s3 = self.boto()
+        s3.put_object(Bucket="landing", Key="emptied/p/x.csv", Body=b"x\n")
+        self.wait_settled("emptied/p/x.csv", 1)
+        self.assertTrue((self.d.landing / "emptied/p").is_dir())  # what archiving leaves behind
+        (self.d.landing / "emptied/p/deeper").mkdir()
+        s3.put_object(Bucket="landing", Key="emptied/p", Body=b"p\n")  # no object uses the name
+        self.wait_settled("emptied/p", 1)
+        self.assertEqual(s3.get_object(Bucket="archive", Key="emptied/p")["Body"].read(), b"p\n")
+        # A folder that holds an object still refuses the key.
+        s3.put_object(Bucket="landing", Key="kept/full/x.csv", Body=b"x\n")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.put_object(Bucket="landing", Key="kept/full", Body=b"p\n")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument")
+
+    def test_a_deleted_key_reads_as_gone_at_once(self):
+        s3 = self.boto()
+        for i, delete in enumerate([lambda k: s3.delete_object(Bucket="landing", Key=k),
+                                    lambda k: s3.delete_objects(Bucket="landing", Delete={"Objects": [{"Key": k}]})]):
+            key = f"gone/{i}.csv"
+            s3.put_object(Bucket="landing", Key=key, Body=b"gone\n")
+            self.wait_settled(key, 1)
+            s3.head_object(Bucket="landing", Key=key)  # read-after-write: still readable where it was written
+            delete(key)
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                s3.head_object(Bucket="landing", Key=key)
+            self.assertEqual(cm.exception.response["Error"]["Code"], "404")
+        r = self.s3cmd("del", "s3://landing/gone/0.csv")
+        self.assertEqual(r.returncode, 0)
+
+    def test_keys_hivehook_ignores_are_refused_naming_the_pattern(self):
+        s3 = self.boto()
+        for key, pattern in [(".x.csv", ".*"), ("ign/x.tmp", "*.tmp"), ("ign/x.csv~", "*~"), ("ign/_COPYING_", "_COPYING_"),
+                             ("ign/y.part", "*.part")]:
+            with self.subTest(key=key):
+                with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                    s3.put_object(Bucket="landing", Key=key, Body=b"x")
+                self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument")
+                self.assertIn(f"'{pattern}'", cm.exception.response["Error"]["Message"])
+                self.assertFalse((self.d.landing / key).exists())
+        r = self.rclone("copyto", "src/one.csv", "hh:landing/ign/z.tmp", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"*.tmp", r.stderr)
+        # Names of older versions in archive are hivehook's too.
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.put_object(Bucket="landing", Key="ign/x.csv~12", Body=b"x")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument")
+
+    def test_put_object_echoes_the_checksum_it_verified(self):
+        s3 = self.boto()
+        out = s3.put_object(Bucket="landing", Key="kept/sum.csv", Body=b"sum\n", ChecksumAlgorithm="SHA256")
+        import base64
+        self.assertEqual(out["ChecksumSHA256"], base64.b64encode(hashlib.sha256(b"sum\n").digest()).decode())
 
 
 class S3Restart(unittest.TestCase):

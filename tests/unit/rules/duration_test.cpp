@@ -14,10 +14,12 @@ TEST(Duration, ParsesEachUnit) {
   EXPECT_EQ(parse_duration("0s"), Duration(0));
   EXPECT_EQ(parse_duration("1h30m"), Duration(90min));
   EXPECT_EQ(parse_duration("1m500ms"), Duration(60'500));
+  EXPECT_EQ(parse_duration("1d"), Duration(24h));  // expect: {every: 1d}
+  EXPECT_EQ(parse_duration("1d12h"), Duration(36h));
 }
 
 TEST(Duration, RejectsMalformed) {
-  for (const char* bad : {"", "30", "s", "-1s", "1.5s", "10 s", " 10s", "10S", "1d", "ms", "1hh", "10sx", "00x",
+  for (const char* bad : {"", "30", "s", "-1s", "1.5s", "10 s", " 10s", "10S", "1w", "1D", "ms", "1hh", "10sx", "00x",
                           "99999999999999999999s", "100000h"})
     EXPECT_EQ(parse_duration(bad), std::nullopt) << bad;
 }

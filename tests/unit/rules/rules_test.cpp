@@ -161,7 +161,7 @@ TEST_F(Rules, EveryValidationErrorInOneFile) {
   const std::string f = "r.yaml";
   EXPECT_TRUE(HasDiag(diags, f, 2, 11, "rule name 'Bad_Name' must be 1-128 of a-z, 0-9 and '-'"));
   EXPECT_TRUE(HasDiag(diags, f, 3, 21, "'prefix' starts with '/' but keys are relative to landing"));
-  EXPECT_TRUE(HasDiag(diags, f, 5, 5, "missing required key 'match' in rule"));
+  EXPECT_TRUE(HasDiag(diags, f, 5, 5, "rule needs one of 'match' or 'schedule'"));
   EXPECT_TRUE(HasDiag(diags, f, 6, 20, "'builtin' must be 'noop', not 'nope'"));
   EXPECT_TRUE(HasDiag(diags, f, 8, 19, "unterminated '[' in glob (write '[[]' for a literal '[')"));
   EXPECT_TRUE(HasDiag(diags, f, 9, 26,

@@ -244,3 +244,63 @@ TEST_F(StoreTest, OneOwnerAtATime) {
 
 }  // namespace
 }  // namespace hivehook
+
+namespace hivehook {
+namespace {
+
+// A state DB from before orchestration (schema 1) keeps what its runs proved: every rule that
+// succeeded there counts as succeeded for `requires:` after the upgrade (migration 2).
+TEST(StoreMigration, RulesThatSucceededBeforeTheUpgradeCountForRequires) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("hivehook-migration-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::path file = dir / "hivehook.db";
+  {
+    Store s(file, Store::Mode::owner);
+    // Back to schema 1, as the previous release left it, with runs on record.
+    s.db().exec("DROP TABLE schedules; DROP TABLE expectation_checks; DROP TABLE expected_partitions;"
+                " DROP TABLE rule_successes; ALTER TABLE tasks DROP COLUMN waiting_for; PRAGMA user_version = 1");
+    s.db().exec("INSERT INTO runs(run_id,object_id,key,rule,attempt,state,started_at,ended_at) VALUES"
+                " ('r1',1,'dim/a.csv','dims',1,'failed',100,200),"
+                " ('r2',1,'dim/a.csv','dims',2,'succeeded',300,400),"
+                " ('r3',2,'t/a.csv','facts',1,'failed',500,600)");
+  }
+  Store s(file, Store::Mode::owner);
+  EXPECT_EQ(s.rules_succeeded(), std::vector<std::string>{"dims"});
+  auto st = s.db().prepare("SELECT first_at, object_id FROM rule_successes WHERE rule = 'dims'");
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(st.int64(0), 400);
+  EXPECT_EQ(st.int64(1), 1);
+  fs::remove_all(dir);
+}
+
+TEST(StoreMigration, AWaitingTaskKeepsWhatItWaitsFor) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("hivehook-waiting-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  Store s(dir / "hivehook.db", Store::Mode::owner);
+  TaskRecord t;
+  t.object_id = 1;
+  t.rule = "facts";
+  t.state = TaskState::waiting;
+  t.waiting_for = R"({"after":[],"requires":["dims"]})";
+  s.insert_task(t);
+  s.commit();
+  auto back = s.tasks_of(1);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].state, TaskState::waiting);
+  EXPECT_EQ(back[0].waiting_for, t.waiting_for);
+  t.state = TaskState::queued;
+  t.waiting_for.clear();
+  s.update_task(t);
+  s.commit();
+  EXPECT_EQ(s.tasks_of(1)[0].waiting_for, "");
+  s.record_rule_success("dims", 1);
+  s.record_rule_success("dims", 2);  // a later success changes nothing
+  s.commit();
+  EXPECT_EQ(s.rules_succeeded(), std::vector<std::string>{"dims"});
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace hivehook

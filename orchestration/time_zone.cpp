@@ -1,0 +1,70 @@
+// TimeZone over date/tz (USE_OS_TZDB: the zone database is /usr/share/zoneinfo).
+#include "orchestration/time_zone.h"
+
+#include <date/tz.h>
+
+namespace hivehook {
+
+using namespace std::chrono;
+
+std::optional<TimeZone> TimeZone::locate(std::string_view name, std::string* error) {
+  TimeZone tz;
+  if (name == "UTC" || name == "Etc/UTC" || name == "Z") return tz;
+  if (name.empty() || name.find("..") != std::string_view::npos || name.front() == '/') {
+    if (error) *error = "'" + std::string(name) + "' is not a time zone name (write an IANA name such as Europe/Berlin)";
+    return std::nullopt;
+  }
+  try {
+    tz.zone_ = date::locate_zone(name);
+    tz.name_ = std::string(name);
+    return tz;
+  } catch (const std::exception& e) {
+    if (error)
+      *error = "unknown time zone '" + std::string(name) +
+               "' (not in the system's zone database /usr/share/zoneinfo; write an IANA name such as "
+               "Europe/Berlin)";
+    return std::nullopt;
+  }
+}
+
+LocalSeconds TimeZone::to_local(SystemTime t) const {
+  auto s = floor<seconds>(t);
+  if (!zone_) return LocalSeconds{s.time_since_epoch()};
+  date::sys_seconds ds{s.time_since_epoch()};
+  auto info = zone_->get_info(ds);
+  return LocalSeconds{s.time_since_epoch() + info.offset};
+}
+
+SystemTime TimeZone::to_system(LocalSeconds t) const {
+  if (!zone_) return SystemTime{duration_cast<SystemTime::duration>(t.time_since_epoch())};
+  date::local_seconds dl{t.time_since_epoch()};
+  date::local_info info = zone_->get_info(dl);
+  seconds sys;
+  switch (info.result) {
+    case date::local_info::unique:
+    case date::local_info::ambiguous:  // the first of the two: the earlier offset is first's
+      sys = t.time_since_epoch() - info.first.offset;
+      break;
+    case date::local_info::nonexistent:  // the gap: the instant the clocks moved
+    default:
+      sys = info.second.begin.time_since_epoch();
+      break;
+  }
+  return SystemTime{duration_cast<SystemTime::duration>(sys)};
+}
+
+std::optional<SystemTime> next_firing(const CronExpression& cron, const TimeZone& zone, SystemTime after) {
+  LocalSeconds local = zone.to_local(after);
+  // A repeated hour can put up to a day's worth of candidates before `after`; each step moves
+  // forward in wall-clock time, so this ends.
+  for (int guard = 0; guard < 200000; ++guard) {
+    auto next = cron.next_after(local);
+    if (!next) return std::nullopt;
+    SystemTime at = zone.to_system(*next);
+    if (at > after) return at;
+    local = *next;
+  }
+  return std::nullopt;
+}
+
+}  // namespace hivehook

@@ -1,0 +1,50 @@
+// Time zones for schedules and expectations: IANA names ("Europe/Berlin") read from the system's
+// TZif files (/usr/share/zoneinfo, Debian's tzdata) through Howard Hinnant's date/tz library as
+// Debian builds it (libhowardhinnant-date-dev, USE_OS_TZDB) — the library that became C++20's
+// <chrono> time zones, which libstdc++ 12 lacks (see docs/decisions.md).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "orchestration/cron.h"
+
+namespace date {
+class time_zone;
+}
+
+namespace hivehook {
+
+class TimeZone {
+ public:
+  // UTC (no lookup, no files).
+  TimeZone() = default;
+  // An IANA zone name, "UTC" or "Etc/UTC". Returns nullopt and fills *error when the system's zone
+  // database has no such zone (or cannot be read).
+  static std::optional<TimeZone> locate(std::string_view name, std::string* error = nullptr);
+
+  const std::string& name() const { return name_; }
+  bool is_utc() const { return zone_ == nullptr; }
+
+  // The wall-clock reading of an instant in this zone (whole seconds, truncated).
+  LocalSeconds to_local(SystemTime t) const;
+  // The instant of a wall-clock reading. Readings that do not exist (skipped by a move to summer
+  // time) map to the instant the clocks moved, i.e. the first instant after the gap, as cronie runs
+  // jobs of a skipped hour right after the change; readings that happen twice (the repeated hour
+  // of a move back) map to the first of the two.
+  SystemTime to_system(LocalSeconds t) const;
+
+ private:
+  std::string name_ = "UTC";
+  const date::time_zone* zone_ = nullptr;  // null: UTC
+};
+
+// The next firing of `cron` in `zone` strictly after `after`: wall-clock matches mapped to instants
+// by TimeZone::to_system, skipping any that would not lie after `after` (a repeated hour fires
+// once). nullopt when the expression never fires.
+std::optional<SystemTime> next_firing(const CronExpression& cron, const TimeZone& zone, SystemTime after);
+
+}  // namespace hivehook

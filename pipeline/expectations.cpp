@@ -1,0 +1,122 @@
+#include "pipeline/expectations.h"
+
+#include <spdlog/spdlog.h>
+
+namespace hivehook {
+
+Expectations::Expectations(const Config& config, Store& store, CommitBatch& batch, PipelineStats& stats,
+                           Pipeline& pipeline, const Clock& clock, Timers& timers)
+    : config_(config),
+      store_(store),
+      state_(store),
+      batch_(batch),
+      stats_(stats),
+      pipeline_(pipeline),
+      clock_(clock),
+      timers_(timers),
+      late_gauge_(stats.registry.gauge("hivehook_expectations_late",
+                                       "Expected partitions whose deadline passed before they arrived.")) {}
+
+void Expectations::start(std::shared_ptr<const RuleSet> rules) {
+  rules_ = std::move(rules);
+  timers_by_rule_.clear();
+  for (const auto& r : rules_->rules) {
+    if (!r.expect) continue;
+    check(r.name);
+  }
+  refresh_gauge();
+}
+
+// Deadlines in (checked_until, now]: each partition not arrived is late, once.
+void Expectations::check(const std::string& name) {
+  const Rule* r = rules_->find(name);
+  if (!r || !r->expect) return;
+  const ExpectationSchedule& s = r->expect->schedule;
+  const SystemTime now = clock_.now();
+  auto checked = state_.expect_checked_until(name);
+  if (!checked) {  // first sight: from now on, nothing raised for the past
+    pipeline_.emit("expect.added", std::nullopt,
+                   {{"partition", r->expect->partition_text}, {"next_deadline", format_rfc3339_ms(s.next_deadline_after(now))}},
+                   name);
+    state_.set_expect_checked_until(name, unix_ms(now));
+  } else {
+    bool raised = false;
+    for (LocalSeconds start : s.due_between(SystemTime(std::chrono::milliseconds(*checked)), now)) {
+      const std::string partition = s.render(start);
+      if (state_.expected(name, partition)) continue;  // arrived in time (or raised already)
+      ExpectedPartition p{name, partition, "late", unix_ms(s.deadline(start)), clock_.now_ms()};
+      pipeline_.emit("expect.late", std::nullopt,
+                     {{"partition", partition}, {"deadline", format_rfc3339_ms(s.deadline(start))}}, name);
+      state_.put_expected(p);
+      raised = true;
+      notify(*r, "expect.late", p, "");
+      spdlog::warn("expect {}: partition {} is late (deadline {})", name, partition, format_rfc3339_ms(s.deadline(start)));
+    }
+    // Advanced only with an event of its own (the batch it commits in); otherwise the next check
+    // looks at the same deadlines again and finds them settled.
+    if (raised) state_.set_expect_checked_until(name, unix_ms(now));
+  }
+  batch_.request();
+  refresh_gauge();
+  arm(*r);
+}
+
+void Expectations::arm(const Rule& r) {
+  const SystemTime now = clock_.now();
+  const SystemTime next = r.expect->schedule.next_deadline_after(now);
+  Duration wait = std::chrono::duration_cast<Duration>(next - now);
+  timers_by_rule_[r.name] = timers_.after(std::max(wait, Duration(0)), [this, name = r.name] {
+    timers_by_rule_.erase(name);
+    check(name);
+  });
+}
+
+void Expectations::on_admitted(const ObjectRecord& rec, const ObjectKey& key, const std::vector<const Rule*>& rules) {
+  for (const Rule* r : rules) {
+    if (!r->expect) continue;
+    auto partition = r->expect->schedule.partition_of(key);
+    if (!partition) continue;
+    auto had = state_.expected(r->name, *partition);
+    if (had && had->state == "arrived") continue;
+    ExpectedPartition p{r->name, *partition, "arrived", had ? had->deadline : 0, clock_.now_ms()};
+    if (had && had->state == "late") {
+      pipeline_.emit("expect.arrived", rec.key,
+                     {{"partition", *partition}, {"deadline", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(had->deadline)))},
+                      {"late_by_ms", clock_.now_ms() - had->deadline}},
+                     r->name);
+      state_.put_expected(p);
+      notify(*r, "expect.arrived", p, rec.key);
+      spdlog::info("expect {}: partition {} arrived ({})", r->name, *partition, rec.key);
+    } else {
+      state_.put_expected(p);  // in time: remembered, so its deadline passes quietly
+    }
+  }
+  refresh_gauge();
+}
+
+void Expectations::notify(const Rule& r, const std::string& event, const ExpectedPartition& p, const std::string& key) {
+  for (const auto& target : r.expect->notify) {
+    OutboxRecord o;
+    o.delivery_id = new_uuid();
+    o.target = target;
+    o.event = event;
+    o.key = key.empty() ? p.partition : key;
+    o.rule = r.name;
+    nlohmann::json body = {{"event", event},
+                           {"delivery_id", o.delivery_id},
+                           {"time", format_rfc3339_ms(clock_.now())},
+                           {"rule", r.name},
+                           {"bucket", config_.bucket},
+                           {"key", key.empty() ? nlohmann::json(nullptr) : nlohmann::json(key)},
+                           {"partition", p.partition},
+                           {"deadline", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(p.deadline)))},
+                           {"outcome", p.state}};
+    o.body = safe_dump(body);
+    o.next_at = clock_.now_ms();
+    store_.enqueue_outbox(o);
+  }
+}
+
+void Expectations::refresh_gauge() { late_gauge_.set(static_cast<double>(state_.late().size())); }
+
+}  // namespace hivehook

@@ -1,0 +1,27 @@
+// What a finished job left behind, as the store records it: shared by object runs (runs.cpp) and
+// scheduled runs (schedules.cpp). (Internal to pipeline/.)
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "jobs/job_runner.h"
+#include "store/store.h"
+
+namespace hivehook {
+
+inline constexpr int kExitDataErr = 65;  // EX_DATAERR: bad input, never retried
+
+// The job's $HIVEHOOK_RESULT: one JSON object (stored as compact text), or "" with *problem set
+// (larger than 1 MiB, not JSON). The file is removed once read; no file is "" without a problem.
+std::string take_result(const std::filesystem::path& file, std::string* problem);
+// Exit 0, not signalled, not timed out.
+bool succeeded(const ProcessResult& r);
+// The run row's outcome fields (ended_at, duration, exit code or signal, output tails, error)
+// from what the runner reported; `now_ms` unix ms.
+void fill_outcome(RunRecord& run, ProcessResult& r, int64_t now_ms);
+// The detail of a run's end event: duration_ms, exit_code, signal, error, result.
+nlohmann::json run_detail(const RunRecord& run);
+
+}  // namespace hivehook

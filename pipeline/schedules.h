@@ -1,0 +1,89 @@
+// `schedule:` rules (DESIGN.md "Orchestration"): a rule with no match whose job runs on a cron
+// schedule, as an EventBridge Scheduler schedule invokes its target. The job gets an EventBridge
+// `Scheduled Event` on stdin. Durable in the store (OrchestrationState): the scheduled time of each
+// rule's last firing and the firing still open, so that
+//   - a firing cut off by a crash runs again at start-up (at least once, as object runs);
+//   - a firing that came due while the daemon was down runs once at start-up (`catch_up: true`,
+//     the default), however many were missed; with `catch_up: false` they are skipped;
+//   - a schedule seen for the first time fires at its next time, never for the past.
+// A failed run is retried per the rule's `retries`/`backoff` (the retry time is stored); the
+// rule's `on_success`/`on_failure` notify targets hear of the firing's outcome; a firing
+// that comes due while the previous one is still open is skipped (`schedule.skipped`), as one
+// target invocation at a time. Scheduled runs do not count against `workers` (they are few).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "base/timers.h"
+#include "jobs/job_runner.h"
+#include "pipeline/commit_batch.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/stats.h"
+#include "rules/rule.h"
+#include "store/orchestration_state.h"
+#include "store/store.h"
+
+namespace hivehook {
+
+class Schedules {
+ public:
+  struct Seams {
+    const Clock& clock;
+    Timers& timers;
+    JobRunner& runner;                   // command jobs (and lambda jobs while no lambda runner is set)
+    JobRunner* lambda_runner = nullptr;  // `lambda:` jobs (warm execution environments), when set
+  };
+  Schedules(const Config& config, Store& store, CommitBatch& batch, PipelineStats& stats, Pipeline& pipeline,
+            Seams seams);
+
+  // Start-up, after the pipeline's recovery: open firings run again, missed ones catch up, every
+  // schedule is armed for its next time.
+  void start(std::shared_ptr<const RuleSet> rules);
+  // A reload: schedules added, removed or changed are re-armed (a firing in flight ends as it is).
+  void set_rules(std::shared_ptr<const RuleSet> rules);
+  // Shutdown: no new firings or retries; a run that ends badly from now on is interrupted and runs
+  // again at the next start.
+  void stop();
+  std::size_t running() const { return in_flight_; }
+
+ private:
+  void arm(const Rule& rule, SystemTime after);
+  // `scheduled_for`: the time the event names; `covers_until`: every time up to this one is done
+  // (a catch-up covers everything missed while down).
+  void fire(const std::string& rule, SystemTime scheduled_for, bool catch_up, SystemTime covers_until);
+  void start_run(const std::string& rule);
+  void on_exit(const std::string& rule, RunRecord run, const std::filesystem::path& result_file, ProcessResult r);
+  const Rule* rule(const std::string& name) const;
+  void notify(const Rule& r, const std::string& event, const RunRecord& run, const ScheduleRecord& row);
+
+  Config config_;
+  Store& store_;
+  OrchestrationState state_;
+  CommitBatch& batch_;
+  PipelineStats& stats_;
+  Pipeline& pipeline_;
+  const Clock& clock_;
+  Timers& timers_;
+  JobRunner& runner_;
+  JobRunner* lambda_runner_;
+  std::shared_ptr<const RuleSet> rules_;
+  std::map<std::string, TimerHandle> next_;    // per rule: its next firing
+  std::map<std::string, TimerHandle> retry_;   // per rule: its open firing's next attempt
+  std::mt19937_64 rng_{std::random_device{}()};
+  std::size_t in_flight_ = 0;
+  bool stopping_ = false;
+};
+
+// The EventBridge `Scheduled Event` a scheduled job gets on stdin (AWS "EventBridge Scheduler:
+// templated targets" / "Schedule expressions for rules"): version "0", id, detail-type
+// "Scheduled Event", source "aws.events", account, time (the scheduled time, RFC 3339 seconds),
+// region, resources [the rule's ARN], detail {} — plus a `hivehook` object {rule, run_id, attempt,
+// scheduled_time, catch_up}.
+nlohmann::json scheduled_event(const std::string& rule, const std::string& run_id, int attempt, SystemTime scheduled_for,
+                               bool catch_up);
+
+}  // namespace hivehook

@@ -1,0 +1,298 @@
+// The tables of a rule's orchestration keys (DESIGN.md "Orchestration"): after, requires, batch,
+// schedule, timezone, catch_up, expect; and the checks that tie them to the rest of the rule.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+#include <algorithm>
+
+#include "rules/schemas.h"
+
+namespace hivehook {
+
+using schema::Field;
+using schema::Mapping;
+using schema::Reader;
+using schema::Type;
+using schema::Value;
+
+namespace {
+
+// Orchestration keys this version validates but whose runtime has not landed yet.
+constexpr const char* kNotYetRun[] = {"batch"};
+
+SourceAt source_at(const Reader& rd, const YAML::Mark& m) {
+  return SourceAt{rd.file(), m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0};
+}
+
+// A mark `offset` characters into a scalar (past its opening quote, when quoted on one line).
+YAML::Mark mark_inside(const YAML::Node& scalar, size_t offset) {
+  YAML::Mark m = scalar.Mark();
+  bool quoted = scalar.Tag() == "!";  // yaml-cpp tags quoted scalars "!"
+  m.column += int(offset) + (quoted ? 1 : 0);
+  return m;
+}
+
+std::optional<std::string> check_rule_names(const Value& v, Reader&) {
+  for (const auto& n : v.list)
+    if (n.empty()) return std::string("a rule name must not be empty");
+  return std::nullopt;
+}
+
+const Mapping<BatchSpec>& batch_when_schema() {
+  static const Mapping<BatchSpec> m{
+      .name = "when",
+      .description = "When a group is complete: exactly one of `marker`, `count` or `quiet`.",
+      .fields =
+          {
+              {.key = "marker",
+               .description = "The group is complete when an object with this file name arrives in it (e.g. "
+                              "`_SUCCESS`, the Hadoop/Spark convention). The marker is not listed in `Records[]`.",
+               .nonempty = true,
+               .check = [](const Value& v, Reader&) -> std::optional<std::string> {
+                 if (v.str.find('/') != std::string::npos) return "'marker' is a file name, without '/'";
+                 return std::nullopt;
+               },
+               .set = [](BatchSpec& b, const Value& v, Reader&) {
+                 b.when = BatchSpec::When::marker;
+                 b.marker = v.str;
+               }},
+              {.key = "count", .type = Type::integer, .description = "The group is complete with this many objects.",
+               .min = 1, .max = 1000000,
+               .set = [](BatchSpec& b, const Value& v, Reader&) {
+                 b.when = BatchSpec::When::count;
+                 b.count = int(v.num);
+               }},
+              {.key = "quiet", .type = Type::duration,
+               .description = "The group is complete when no object joined it for this long.", .min = 1,
+               .max = 7LL * 24 * 3'600'000,
+               .set = [](BatchSpec& b, const Value& v, Reader&) {
+                 b.when = BatchSpec::When::quiet;
+                 b.quiet = v.dur;
+               }},
+          },
+      .exactly_one_of = {{"marker", "count", "quiet"}},
+  };
+  return m;
+}
+
+const Mapping<ExpectSpec>& expect_schema() {
+  static const Mapping<ExpectSpec> m{
+      .name = "expect",
+      .description = "The partition of each period must arrive by a deadline, else `expect.late` (and "
+                     "`expect.arrived` when it finally comes).",
+      .fields =
+          {
+              {.key = "every", .type = Type::duration, .required = true,
+               .description = "The period: whole minutes dividing a day (`15m`, `1h`, `1d`), aligned on midnight "
+                              "in the rule's `timezone`.",
+               .check = [](const Value& v, Reader&) -> std::optional<std::string> {
+                 std::string p = ExpectationSchedule::every_problem(v.dur);
+                 if (!p.empty()) return p;
+                 return std::nullopt;
+               },
+               .set = [](ExpectSpec& e, const Value& v, Reader&) { e.schedule.every = v.dur; }},
+              {.key = "by", .required = true,
+               .description = "`HH:MM` (or `HH:MM:SS`) after the period ends: with `every: 1d`, `by: \"06:00\"` "
+                              "expects day D's partition by 06:00 on day D+1.",
+               .check = [](const Value& v, Reader&) -> std::optional<std::string> {
+                 if (!parse_time_of_day(v.str)) return "'by' must be a time HH:MM or HH:MM:SS (00:00-23:59:59), not '" + v.str + "'";
+                 return std::nullopt;
+               },
+               .set = [](ExpectSpec& e, const Value& v, Reader&) { e.schedule.by = *parse_time_of_day(v.str); }},
+              {.key = "partition", .required = true,
+               .description = "The expected partition, `name={token}` folders: `{yyyy}` `{mm}` `{dd}` `{hh}` `{mi}` "
+                              "of the period's start, e.g. `year={yyyy}/month={mm}/day={dd}`.",
+               .check = [](const Value& v, Reader&) -> std::optional<std::string> {
+                 std::string err;
+                 if (!parse_partition_template(v.str, &err)) return err;
+                 return std::nullopt;
+               },
+               .set = [](ExpectSpec& e, const Value& v, Reader&) {
+                 e.partition_text = v.str;
+                 e.schedule.partition = *parse_partition_template(v.str, nullptr);
+               }},
+              {.key = "notify", .type = Type::string_list, .default_text = "[]",
+               .description = "Targets told of `expect.late` and `expect.arrived`.", .scalar_as_list = true,
+               .check = [](const Value& v, Reader& rd) -> std::optional<std::string> {
+                 check_notify_targets(v, rd);
+                 return std::nullopt;
+               },
+               .set = [](ExpectSpec& e, const Value& v, Reader&) { e.notify = v.list; }},
+          },
+      .finish = [](ExpectSpec& e, const YAML::Node& node, Reader& rd) {
+        std::string p = e.schedule.template_problem();
+        if (!p.empty()) rd.error(node["partition"].Mark(), p);
+      }};
+  return m;
+}
+
+const Mapping<BatchSpec>& batch_schema() {
+  static const Mapping<BatchSpec> m{
+      .name = "batch",
+      .description = "A fan-in rule: matching objects are collected into groups; a complete group runs the job "
+                     "once with every member in `Records[]`, after the members' own rules have ended.",
+      .fields =
+          {
+              {.key = "group", .required = true,
+               .description = "Objects whose keys render the same text form one group: `{table}`, `{bucket}`, "
+                              "`{partition.NAME}`, e.g. `{table}/{partition.year}/{partition.month}/{partition.day}`.",
+               .check = [](const Value& v, Reader& rd) -> std::optional<std::string> {
+                 std::string err;
+                 size_t at = 0;
+                 if (!GroupTemplate::parse(v.str, &err, &at)) {
+                   rd.error(mark_inside(v.node, at), err);
+                   return std::nullopt;
+                 }
+                 return std::nullopt;
+               },
+               .set = [](BatchSpec& b, const Value& v, Reader&) {
+                 if (auto t = GroupTemplate::parse(v.str)) b.group = *t;
+               }},
+              {.key = "when", .type = Type::mapping, .required = true, .description = "When a group is complete.",
+               .nested = "when",
+               .set = [](BatchSpec& b, const Value& v, Reader& rd) { schema::parse_mapping(v.node, batch_when_schema(), b, rd); }},
+          },
+  };
+  return m;
+}
+
+// Placeholders of a command that name one object: meaningless for a batch or schedule job.
+void check_command_placeholders(const Rule& r, const YAML::Node& node, Reader& rd) {
+  const auto* cmd = std::get_if<CommandJob>(&r.job.kind);
+  const YAML::Node list = node["job"] && node["job"].IsMap() ? node["job"]["command"] : YAML::Node();
+  if (!cmd || !list || !list.IsSequence()) return;
+  for (size_t i = 0; i < cmd->argv.size() && i < list.size(); ++i) {
+    const std::string& a = cmd->argv[i];
+    for (size_t open = a.find('{'); open != std::string::npos; open = a.find('{', open + 1)) {
+      size_t close = a.find('}', open);
+      if (close == std::string::npos) break;
+      std::string name = a.substr(open + 1, close - open - 1);
+      bool per_object = name == "path" || name == "key" || name == "name";
+      bool partition = name.rfind("partition.", 0) == 0;
+      if (r.schedule && (per_object || partition || name == "table" || name == "group"))
+        rd.error(list[i].Mark(), "'{" + name + "}' names an object, but a schedule rule runs on a clock (its event "
+                                 "is an EventBridge Scheduled Event on stdin)");
+      else if (r.batch && per_object)
+        rd.error(list[i].Mark(), "'{" + name + "}' names one object, but a batch job runs once for a whole group: "
+                                 "use {group}, or read Records[] from the event on stdin");
+      else if (r.batch && partition &&
+               std::find(r.batch->group.partition_names().begin(), r.batch->group.partition_names().end(),
+                         name.substr(10)) == r.batch->group.partition_names().end())
+        rd.error(list[i].Mark(), "'{" + name + "}' may differ between a group's members: only columns of the "
+                                 "group template are one value per group");
+      else if (r.batch && name == "table" && !r.batch->group.uses_table())
+        rd.error(list[i].Mark(), "'{table}' may differ between a group's members: add {table} to the group template");
+      else if (!r.batch && name == "group")
+        rd.error(list[i].Mark(), "'{group}' is only known to batch rules");
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Field<Rule>> orchestration_rule_fields() {
+  return {
+      {.key = "after", .type = Type::string_list, .default_text = "[]",
+       .description = "On the same object, start only after each named rule's run succeeded; when one failed for "
+                      "good this run is `skipped`.",
+       .scalar_as_list = true, .check = check_rule_names,
+       .set = [](Rule& r, const Value& v, Reader& rd) {
+         r.after = v.list;
+         for (const auto& m : v.list_marks) r.after_at.push_back(source_at(rd, m));
+       }},
+      {.key = "requires", .type = Type::string_list, .default_text = "[]",
+       .description = "Matching objects wait (state `waiting`) until each named rule has succeeded at least once, "
+                      "on any object; then they are released in key order.",
+       .scalar_as_list = true, .check = check_rule_names,
+       .set = [](Rule& r, const Value& v, Reader& rd) {
+         r.required_rules = v.list;
+         for (const auto& m : v.list_marks) r.required_at.push_back(source_at(rd, m));
+       }},
+      {.key = "batch", .type = Type::mapping, .description = "Collect objects into groups; run once per group.",
+       .nested = "batch",
+       .set = [](Rule& r, const Value& v, Reader& rd) {
+         BatchSpec b;
+         if (schema::parse_mapping(v.node, batch_schema(), b, rd)) r.batch = std::move(b);
+       }},
+      {.key = "schedule",
+       .description = "Run on a clock instead of on objects: 5-field cron (`MIN HOUR DOM MON DOW`, names and "
+                      "@daily-style macros allowed; a 6th leading field is seconds). Its event is an EventBridge "
+                      "`Scheduled Event`.",
+       .check = [](const Value& v, Reader& rd) -> std::optional<std::string> {
+         CronError err;
+         if (auto c = CronExpression::parse(v.str, &err)) {
+           if (!c->next_after(LocalSeconds{std::chrono::seconds(1704067200)}))
+             return "schedule '" + v.str + "' never fires (no such day)";
+           return std::nullopt;
+         }
+         rd.error(mark_inside(v.node, err.offset), "bad schedule: " + err.message);
+         return std::nullopt;
+       },
+       .set = [](Rule& r, const Value& v, Reader&) {
+         if (auto c = CronExpression::parse(v.str)) {
+           if (!r.schedule) r.schedule.emplace();
+           r.schedule->cron = *c;
+         }
+       }},
+      {.key = "timezone", .default_text = "UTC",
+       .description = "IANA time zone (`Europe/Berlin`) of `schedule` and `expect`, from the system's zoneinfo.",
+       .check = [](const Value& v, Reader&) -> std::optional<std::string> {
+         std::string err;
+         if (!TimeZone::locate(v.str, &err)) return err;
+         return std::nullopt;
+       },
+       .set = [](Rule& r, const Value& v, Reader&) { r.timezone = *TimeZone::locate(v.str); }},
+      {.key = "catch_up", .type = Type::boolean, .default_text = "true",
+       .description = "A firing missed while the daemon was down runs once at start (`false`: not at all).",
+       .only_with = "schedule",
+       .set = [](Rule& r, const Value& v, Reader&) {
+         if (!r.schedule) r.schedule.emplace();
+         r.schedule->catch_up = v.flag;
+       }},
+      {.key = "expect", .type = Type::mapping, .description = "A deadline for each period's partition.",
+       .nested = "expect",
+       .set = [](Rule& r, const Value& v, Reader& rd) {
+         ExpectSpec e;
+         if (schema::parse_mapping(v.node, expect_schema(), e, rd)) r.expect = std::move(e);
+       }},
+  };
+}
+
+void finish_orchestration(Rule& r, const YAML::Node& node, Reader& rd) {
+  if (r.expect) r.expect->schedule.zone = r.timezone;
+  if (r.schedule) {
+    for (const char* key : {"batch", "after", "requires", "expect", "settle"})
+      if (node[key]) rd.error(node[key].Mark(), std::string("'") + key + "' does not apply to a schedule rule (it runs on a clock, not on objects)");
+  }
+  if (node["timezone"] && !r.schedule && !r.expect)
+    rd.warning(node["timezone"].Mark(), "'timezone' applies only to 'schedule' and 'expect'");
+  if (r.batch && node["after"])
+    rd.error(node["after"].Mark(), "a batch rule already runs after every other rule of its members: drop 'after'");
+  // The partition columns a batch group or an expectation names must be ones the match can produce.
+  auto produce = [&](const std::vector<std::string>& names, const YAML::Node& at, const char* what) {
+    for (const auto& n : names)
+      if (!match_can_produce_partition(r.match, n))
+        rd.error(at.Mark(), std::string(what) + " names partition '" + n + "', which no key matched by this rule has" +
+                                (r.match.glob ? " (its glob '" + *r.match.glob + "' has no '" + n + "=' folder)" : ""));
+  };
+  if (r.batch && node["batch"]["group"]) produce(r.batch->group.partition_names(), node["batch"]["group"], "batch.group");
+  if (r.expect && node["expect"]["partition"]) {
+    std::vector<std::string> names;
+    for (const auto& s : r.expect->schedule.partition) names.push_back(s.name);
+    produce(names, node["expect"]["partition"], "expect.partition");
+  }
+  check_command_placeholders(r, node, rd);
+  // Checked by `check`, but not yet acted on by the daemon: said, so that nothing is silently inert.
+  for (const char* key : kNotYetRun)
+    if (node[key])
+      rd.warning(node[key].Mark(), std::string("'") + key + "' is checked but not yet run by this version of the "
+                                                             "daemon: the rule's job does not run on it");
+}
+
+std::vector<DocSection> orchestration_doc_sections() {
+  auto section = [](std::string name, const auto& m) {
+    return DocSection{std::move(name), std::string(m.description), schema::doc_rows(m)};
+  };
+  return {section("batch", batch_schema()), section("when", batch_when_schema()), section("expect", expect_schema())};
+}
+
+}  // namespace hivehook

@@ -1,0 +1,89 @@
+// Time zones from the system's zone database, and cron firings across daylight-saving moves.
+#include <gtest/gtest.h>
+
+#include "orchestration/time_zone.h"
+
+namespace hivehook {
+namespace {
+
+using namespace std::chrono;
+
+SystemTime utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0, int s = 0) {
+  return SystemTime{(sys_days{year{y} / month{mo} / day{d}} + hours(h) + minutes(mi) + seconds(s)).time_since_epoch()};
+}
+LocalSeconds local(int y, unsigned mo, unsigned d, int h = 0, int mi = 0, int s = 0) {
+  return local_days{year{y} / month{mo} / day{d}} + hours(h) + minutes(mi) + seconds(s);
+}
+
+TimeZone zone(const char* name) {
+  std::string err;
+  auto z = TimeZone::locate(name, &err);
+  EXPECT_TRUE(z) << err;
+  return z ? *z : TimeZone{};
+}
+
+TEST(TimeZone, UtcNeedsNoDatabase) {
+  TimeZone tz;
+  EXPECT_TRUE(tz.is_utc());
+  EXPECT_EQ(tz.to_local(utc(2024, 3, 15, 13, 45, 12)), local(2024, 3, 15, 13, 45, 12));
+  EXPECT_EQ(tz.to_system(local(2024, 3, 15, 13, 45, 12)), utc(2024, 3, 15, 13, 45, 12));
+  EXPECT_TRUE(TimeZone::locate("UTC")->is_utc());
+}
+
+TEST(TimeZone, UnknownZoneIsAClearError) {
+  std::string err;
+  EXPECT_FALSE(TimeZone::locate("Mars/Olympus_Mons", &err));
+  EXPECT_NE(err.find("unknown time zone 'Mars/Olympus_Mons'"), std::string::npos) << err;
+  EXPECT_FALSE(TimeZone::locate("../../etc/passwd", &err));
+  EXPECT_FALSE(TimeZone::locate("", &err));
+}
+
+TEST(TimeZone, OffsetsFromTheDatabase) {
+  auto berlin = zone("Europe/Berlin");
+  EXPECT_EQ(berlin.to_local(utc(2024, 1, 15, 12)), local(2024, 1, 15, 13));  // CET
+  EXPECT_EQ(berlin.to_local(utc(2024, 7, 15, 12)), local(2024, 7, 15, 14));  // CEST
+  EXPECT_EQ(berlin.to_system(local(2024, 7, 15, 14)), utc(2024, 7, 15, 12));
+  auto kolkata = zone("Asia/Kolkata");  // +05:30, no DST
+  EXPECT_EQ(kolkata.to_local(utc(2024, 3, 15, 0)), local(2024, 3, 15, 5, 30));
+}
+
+// 2024-03-31 in Berlin: 02:00 CET jumps to 03:00 CEST (01:00 UTC). 02:30 does not exist.
+TEST(TimeZone, SkippedHourMapsToTheMoment) {
+  auto berlin = zone("Europe/Berlin");
+  EXPECT_EQ(berlin.to_system(local(2024, 3, 31, 2, 30)), utc(2024, 3, 31, 1));
+  // A daily 02:30 job runs right after the change that day, and at 02:30 CEST the next.
+  auto c = *CronExpression::parse("30 2 * * *");
+  EXPECT_EQ(next_firing(c, berlin, utc(2024, 3, 30, 12)), utc(2024, 3, 31, 1));
+  EXPECT_EQ(next_firing(c, berlin, utc(2024, 3, 31, 1)), utc(2024, 4, 1, 0, 30));
+  // Every minute through the gap: 01:59 CET, then once at the change, then 03:01 CEST.
+  auto every = *CronExpression::parse("* * * * *");
+  EXPECT_EQ(next_firing(every, berlin, utc(2024, 3, 31, 0, 58)), utc(2024, 3, 31, 0, 59));
+  EXPECT_EQ(next_firing(every, berlin, utc(2024, 3, 31, 0, 59)), utc(2024, 3, 31, 1));
+  EXPECT_EQ(next_firing(every, berlin, utc(2024, 3, 31, 1)), utc(2024, 3, 31, 1, 1));
+}
+
+// 2024-10-27 in Berlin: 03:00 CEST goes back to 02:00 CET (01:00 UTC); 02:30 happens twice.
+TEST(TimeZone, RepeatedHourFiresOnce) {
+  auto berlin = zone("Europe/Berlin");
+  EXPECT_EQ(berlin.to_system(local(2024, 10, 27, 2, 30)), utc(2024, 10, 27, 0, 30));  // the first
+  auto c = *CronExpression::parse("30 2 * * *");
+  EXPECT_EQ(next_firing(c, berlin, utc(2024, 10, 26, 12)), utc(2024, 10, 27, 0, 30));
+  EXPECT_EQ(next_firing(c, berlin, utc(2024, 10, 27, 0, 30)), utc(2024, 10, 28, 1, 30));
+  // Even when asked from inside the second 02:xx hour.
+  EXPECT_EQ(next_firing(c, berlin, utc(2024, 10, 27, 1, 10)), utc(2024, 10, 28, 1, 30));
+}
+
+TEST(TimeZone, NightlyScheduleInAZone) {
+  auto ny = zone("America/New_York");
+  auto c = *CronExpression::parse("0 2 * * *");
+  EXPECT_EQ(next_firing(c, ny, utc(2024, 1, 15, 12)), utc(2024, 1, 16, 7));  // EST, -5
+  EXPECT_EQ(next_firing(c, ny, utc(2024, 7, 15, 12)), utc(2024, 7, 16, 6));  // EDT, -4
+  EXPECT_EQ(next_firing(c, TimeZone{}, utc(2024, 7, 15, 12)), utc(2024, 7, 16, 2));
+}
+
+TEST(TimeZone, NeverFiringScheduleHasNoNext) {
+  EXPECT_FALSE(next_firing(*CronExpression::parse("0 0 30 2 *"), TimeZone{}, utc(2024, 1, 1)));
+}
+
+}  // namespace
+}  // namespace hivehook

@@ -1,0 +1,204 @@
+// schedule: rules on the manual clock: firing on time (every second with a seconds field), the
+// EventBridge event, retries, durability across kill -9 (an open firing runs again), catch-up of a
+// time missed while down (once), first sight, and `requires:` naming a schedule rule.
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+#include "pipeline/schedules.h"
+
+namespace hivehook::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The harness's pipeline plus the schedules, rebuilt together on every restart.
+struct ScheduleHarness {
+  explicit ScheduleHarness(const std::string& rules) : h(rules) { start(); }
+  void start() {
+    s = std::make_unique<Schedules>(h.config, *h.store, *h.batch, *h.stats, *h.pipeline,
+                                    Schedules::Seams{h.clock, h.clock, h.runner});
+    s->start(h.rules);
+    h.drain();
+  }
+  // kill -9: nothing uncommitted survives, running jobs are forgotten; then start-up as the daemon does.
+  void kill9() {
+    s.reset();
+    h.restart();
+    start();
+  }
+  // The daemon is down for `d`: no timer runs meanwhile.
+  void down_for(Duration d) {
+    s.reset();
+    h.runner.forget_all();
+    h.clock.advance(d);
+    h.restart();
+    start();
+  }
+  std::vector<nlohmann::json> fired() {
+    std::vector<nlohmann::json> out;
+    for (const auto& e : h.store->events_after(0, 100000))
+      if (e.event == "schedule.fired") out.push_back(e.detail);
+    return out;
+  }
+  PipelineHarness h;
+  std::unique_ptr<Schedules> s;
+};
+
+const char* kEverySecond = R"(rules:
+  - name: tick
+    schedule: "* * * * * *"
+    job: {command: [/bin/true]}
+    retries: 1
+    backoff: {initial: 10s, max: 10s}
+)";
+
+const char* kNightly = R"(rules:
+  - name: refresh
+    schedule: "0 2 * * *"
+    job: {command: [/bin/true]}
+)";
+
+TEST(Schedules, AScheduleSeenForTheFirstTimeNeverFiresForThePast) {
+  ScheduleHarness t(kNightly);
+  EXPECT_TRUE(t.h.runner.jobs().empty());
+  EXPECT_EQ(t.h.events("schedule.added").size(), 1u);
+  t.h.advance(2h - 1s);  // the manual clock starts at 2024-01-01T00:00:00Z
+  EXPECT_TRUE(t.h.runner.jobs().empty()) << "not before 02:00";
+  t.h.advance(1s);
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  EXPECT_EQ(t.fired().at(0)["scheduled_time"], "2024-01-01T02:00:00.000Z");
+}
+
+TEST(Schedules, FiresEverySecondWithAnEventBridgeScheduledEvent) {
+  ScheduleHarness t(kEverySecond);
+  for (int i = 1; i <= 3; ++i) {
+    t.h.advance(1s);
+    ASSERT_EQ(t.h.runner.jobs().size(), 1u) << "firing " << i;
+    const JobRequest& req = t.h.runner.jobs()[0].request;
+    auto event = nlohmann::json::parse(req.process.stdin_data);
+    EXPECT_EQ(event["detail-type"], "Scheduled Event");
+    EXPECT_EQ(event["source"], "aws.events");
+    EXPECT_EQ(event["resources"][0], "arn:aws:events:us-east-1:000000000000:rule/tick");
+    EXPECT_EQ(event["time"], "2024-01-01T00:00:0" + std::to_string(i) + "Z");
+    EXPECT_EQ(event["id"], req.run_id);
+    EXPECT_EQ(req.process.env.at("HIVEHOOK_RULE"), "tick");
+    t.h.runner.finish(0, 0);
+    t.h.drain();
+  }
+  EXPECT_EQ(t.h.events("run.succeeded").size(), 3u);
+  auto runs = t.h.store->runs_in_state(RunState::succeeded);
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[0].object_id, 0) << "a scheduled run has no object";
+}
+
+TEST(Schedules, AFiringDueWhileThePreviousIsStillOpenIsSkipped) {
+  ScheduleHarness t(kEverySecond);
+  t.h.advance(1s);
+  t.h.advance(1s);
+  EXPECT_EQ(t.h.runner.jobs().size(), 1u);
+  EXPECT_EQ(t.h.events("schedule.skipped").size(), 1u);
+}
+
+TEST(Schedules, AFailedRunIsRetriedAfterItsBackoffThenTheFiringEnds) {
+  ScheduleHarness t(R"(rules:
+  - name: refresh
+    schedule: "0 2 * * *"
+    job: {command: [/bin/true]}
+    retries: 1
+    backoff: {initial: 10s, max: 10s}
+)");
+  t.h.advance(2h);
+  t.h.runner.finish(0, 1);
+  t.h.drain();
+  EXPECT_EQ(t.h.events("run.retry_scheduled").size(), 1u);
+  t.h.advance(10s);
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  EXPECT_EQ(t.h.runner.jobs()[0].request.attempt, 2);
+  t.h.runner.finish(0, 1);
+  t.h.drain();
+  EXPECT_EQ(t.h.events("schedule.failed").size(), 1u);
+  t.h.advance(24h);
+  EXPECT_EQ(t.h.runner.jobs().size(), 1u) << "the next night fires as usual";
+}
+
+TEST(Schedules, AFiringMissedWhileDownRunsOnceAtStart) {
+  ScheduleHarness t(kNightly);
+  t.down_for(72h + 3h);  // three nights missed
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u) << "once, not three times";
+  auto f = t.fired();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0]["catch_up"], true);
+  EXPECT_EQ(f[0]["scheduled_time"], "2024-01-01T02:00:00.000Z") << "the first time missed";
+  auto event = nlohmann::json::parse(t.h.runner.jobs()[0].request.process.stdin_data);
+  EXPECT_EQ(event["hivehook"]["catch_up"], true);
+  t.h.runner.finish(0, 0);
+  t.h.drain();
+  t.kill9();
+  EXPECT_TRUE(t.h.runner.jobs().empty()) << "caught up once: not again after a restart";
+  t.h.advance(23h - 1s);  // now 2024-01-04T03:00; the next time is 2024-01-05T02:00
+  EXPECT_TRUE(t.h.runner.jobs().empty());
+  t.h.advance(1s);
+  EXPECT_EQ(t.h.runner.jobs().size(), 1u);
+  EXPECT_EQ(t.fired().back()["catch_up"], false);
+}
+
+TEST(Schedules, CatchUpFalseSkipsWhatWasMissed) {
+  ScheduleHarness t(R"(rules:
+  - name: refresh
+    schedule: "0 2 * * *"
+    catch_up: false
+    job: {command: [/bin/true]}
+)");
+  t.down_for(27h);
+  EXPECT_TRUE(t.h.runner.jobs().empty());
+  EXPECT_EQ(t.h.events("schedule.skipped").size(), 1u);
+  t.h.advance(23h);  // 2024-01-03T02:00
+  EXPECT_EQ(t.h.runner.jobs().size(), 1u);
+}
+
+TEST(Schedules, AFiringCutOffByKill9RunsAgainAsANewAttempt) {
+  ScheduleHarness t(kNightly);
+  t.h.advance(2h);
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  t.kill9();
+  EXPECT_EQ(t.h.events("run.interrupted").size(), 1u);
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u) << "the open firing runs again";
+  EXPECT_EQ(t.h.runner.jobs()[0].request.attempt, 2);
+  EXPECT_EQ(t.fired().size(), 1u) << "the same firing, not a new one";
+  t.h.runner.finish(0, 0);
+  t.h.drain();
+  t.kill9();
+  EXPECT_TRUE(t.h.runner.jobs().empty());
+}
+
+TEST(Schedules, AFiringResumedAfterALongDowntimeAlsoCoversTheTimesMissed) {
+  ScheduleHarness t(kNightly);
+  t.h.advance(2h);
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  t.down_for(48h);  // cut off, and two more nights missed
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u) << "the open firing, run again";
+  EXPECT_EQ(t.fired().size(), 1u) << "no catch-up beside it";
+  t.h.runner.finish(0, 0);
+  t.h.drain();
+  t.kill9();
+  EXPECT_TRUE(t.h.runner.jobs().empty()) << "the missed nights were covered by the resumed firing";
+}
+
+TEST(Schedules, RequiresMayNameAScheduleRule) {
+  ScheduleHarness t(R"(rules:
+  - name: refresh
+    schedule: "0 2 * * *"
+    job: {builtin: noop}
+  - name: report
+    match: {prefix: t/}
+    requires: [refresh]
+    job: {command: [/bin/true]}
+)");
+  t.h.land("t/a.csv");
+  EXPECT_TRUE(t.h.runner.jobs().empty());
+  t.h.advance(2h);
+  EXPECT_EQ(t.h.runner.jobs().size(), 1u) << "released by the scheduled run's success";
+}
+
+}  // namespace
+}  // namespace hivehook::test

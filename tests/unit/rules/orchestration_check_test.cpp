@@ -1,0 +1,205 @@
+// `check` on the orchestration keys (DESIGN.md "Orchestration"): each misconfiguration the issue
+// lists — an unknown rule name in after:/requires:, a cycle, a bad cron expression, a batch.group
+// naming a partition the rule's match cannot produce — reported at the file:line:col of the
+// offending text; and the order in which the rules matching one object start.
+#include <gtest/gtest.h>
+
+#include "rules/rule.h"
+#include "rules_test_util.h"
+
+using namespace hivehook;
+using namespace hivehook::test;
+
+namespace {
+
+class OrchestrationCheck : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Diagnostics d;
+    auto c = load_config(minimal_config(dir), d);
+    ASSERT_TRUE(c) << d.str();
+    config = *c;
+  }
+  std::optional<RuleSet> load(const std::string& text) {
+    dir.write("rules/r.yaml", text);
+    return load_rules(dir.path() / "rules", config, diags);
+  }
+  TempDir dir;
+  Config config;
+  Diagnostics diags;
+};
+
+constexpr const char* kJob = "    job: {builtin: noop}\n";
+
+}  // namespace
+
+TEST_F(OrchestrationCheck, UnknownRuleNamesAreReportedWhereWrittenWithASuggestion) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: dim-products\n"
+                             "    match: {prefix: dim_products/}\n") +
+                 kJob +
+                 "  - name: transactions\n"
+                 "    match: {prefix: transactions/}\n" +
+                 kJob +
+                 "    requires: [dim-product, dim-customers]\n"
+                 "    after: [nope]\n");
+  EXPECT_FALSE(rs);
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 8, 16,
+                      "'requires:' names unknown rule 'dim-product' (did you mean 'dim-products'?)"));
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 8, 29, "'requires:' names unknown rule 'dim-customers'"));
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 9, 13, "'after:' names unknown rule 'nope'"));
+}
+
+TEST_F(OrchestrationCheck, CyclesInAfterAndRequiresAreRefusedAtTheEdgeClosingThem) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: a\n"
+                             "    match: {suffix: .csv}\n") +
+                 kJob +
+                 "    after: [b]\n"
+                 "  - name: b\n"
+                 "    match: {suffix: .csv}\n" +
+                 kJob +
+                 "    requires: [c]\n"
+                 "  - name: c\n"
+                 "    match: {suffix: .txt}\n" +
+                 kJob +
+                 "    requires:\n"
+                 "      - a\n");
+  EXPECT_FALSE(rs);
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 14, 9,
+                      "cycle in 'after:'/'requires:': a -> b -> c -> a (each would wait for the other forever)"));
+  EXPECT_EQ(error_count(diags), 1) << diags.str();
+}
+
+TEST_F(OrchestrationCheck, RuleNamingItselfIsRefused) {
+  auto rs = load(std::string("rules:\n  - name: a\n    match: {suffix: .csv}\n") + kJob + "    after: [a]\n");
+  EXPECT_FALSE(rs);
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 5, 13, "rule 'a' names itself in 'after:'"));
+}
+
+TEST_F(OrchestrationCheck, BadCronIsReportedAtTheOffendingField) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: nightly\n"
+                             "    schedule: \"0 25 * * *\"\n") +
+                 kJob +
+                 "  - name: never\n"
+                 "    schedule: \"0 0 30 2 *\"\n" +
+                 kJob);
+  EXPECT_FALSE(rs);
+  // Column of the hour field inside the quoted scalar: the opening quote is column 15.
+  bool found = false;
+  for (const auto& d : diags.items())
+    if (d.line == 3 && d.col == 18 && d.message.rfind("bad schedule: ", 0) == 0) found = true;
+  EXPECT_TRUE(found) << diags.str();
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 6, 15, "schedule '0 0 30 2 *' never fires (no such day)"));
+}
+
+TEST_F(OrchestrationCheck, BatchGroupNamingAPartitionTheGlobCannotProduce) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: daily-summary\n"
+                             "    match: {glob: \"transactions/year=*/month=*/*.csv\"}\n") +
+                 kJob +
+                 "    batch:\n"
+                 "      group: \"{table}/{partition.year}/{partition.day}\"\n"
+                 "      when: {marker: _SUCCESS}\n");
+  EXPECT_FALSE(rs);
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 6, 14,
+                      "batch.group names partition 'day', which no key matched by this rule has (its glob "
+                      "'transactions/year=*/month=*/*.csv' has no 'day=' folder)"));
+  EXPECT_EQ(error_count(diags), 1) << diags.str();
+}
+
+TEST_F(OrchestrationCheck, BatchGroupWithAGlobThatCrossesFoldersIsFine) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: daily-summary\n"
+                             "    match: {glob: \"transactions/**/*.csv\"}\n") +
+                 kJob +
+                 "    batch: {group: \"{table}/{partition.day}\", when: {count: 4}}\n");
+  EXPECT_TRUE(rs) << diags.str();
+}
+
+TEST_F(OrchestrationCheck, ScheduleRuleTakesNoMatchAndOnlyItsKeys) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: nightly\n"
+                             "    schedule: \"@daily\"\n"
+                             "    match: {prefix: x/}\n") +
+                 kJob);
+  EXPECT_FALSE(rs);
+  EXPECT_GE(error_count(diags), 1) << diags.str();
+  diags = Diagnostics();
+  rs = load(std::string("rules:\n"
+                        "  - name: nightly\n"
+                        "    schedule: \"@daily\"\n"
+                        "    settle: 1s\n") +
+            kJob);
+  EXPECT_FALSE(rs);
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 4, 13,
+                      "'settle' does not apply to a schedule rule (it runs on a clock, not on objects)"));
+}
+
+TEST_F(OrchestrationCheck, AfterMayNotNameAScheduleOrBatchRule) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: nightly\n"
+                             "    schedule: \"@daily\"\n") +
+                 kJob +
+                 "  - name: load\n"
+                 "    match: {suffix: .csv}\n" +
+                 kJob + "    after: [nightly]\n");
+  EXPECT_FALSE(rs);
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 8, 13,
+                      "'after:' names schedule rule 'nightly', which runs on a clock, not on objects (use "
+                      "'requires:' to wait for its first success)"));
+}
+
+TEST_F(OrchestrationCheck, ExpectPartitionMustBeOneTheMatchProduces) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: load\n"
+                             "    match: {glob: \"transactions/year=*/*.csv\"}\n") +
+                 kJob +
+                 "    expect: {every: 1d, by: \"06:00\", partition: \"year={yyyy}/month={mm}/day={dd}\"}\n");
+  EXPECT_FALSE(rs);
+  bool found = false;
+  for (const auto& d : diags.items())
+    if (d.line == 5 && d.message.find("expect.partition names partition 'month'") != std::string::npos) found = true;
+  EXPECT_TRUE(found) << diags.str();
+}
+
+TEST_F(OrchestrationCheck, RunOrderPutsAfterRulesBehindTheirDependencies) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: report\n"
+                             "    match: {suffix: .csv}\n") +
+                 kJob +
+                 "    after: [load, validate]\n"
+                 "  - name: load\n"
+                 "    match: {suffix: .csv}\n" +
+                 kJob +
+                 "    after: [validate]\n"
+                 "  - name: validate\n"
+                 "    match: {suffix: .csv}\n" +
+                 kJob + "  - name: copy\n    match: {suffix: .csv}\n" + kJob);
+  ASSERT_TRUE(rs) << diags.str();
+  auto key = parse_key("t/a.csv");
+  auto order = run_order(match_rules(*rs, *key));
+  std::vector<std::string> names;
+  for (const Rule* r : order) names.push_back(r->name);
+  EXPECT_EQ(names, (std::vector<std::string>{"validate", "load", "report", "copy"}));
+}
+
+TEST_F(OrchestrationCheck, ScheduleAndBatchRulesDoNotRunPerObject) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: nightly\n"
+                             "    schedule: \"@daily\"\n") +
+                 kJob +
+                 "  - name: summary\n"
+                 "    match: {prefix: t/}\n" +
+                 kJob + "    batch: {group: \"{table}\", when: {count: 2}}\n" +
+                 "  - name: load\n    match: {prefix: t/}\n" + kJob);
+  ASSERT_TRUE(rs) << diags.str();
+  auto key = parse_key("t/a.csv");
+  auto per_object = match_rules(*rs, *key);
+  ASSERT_EQ(per_object.size(), 1u);
+  EXPECT_EQ(per_object[0]->name, "load");
+  auto batches = match_batch_rules(*rs, *key);
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0]->name, "summary");
+}
