@@ -32,9 +32,11 @@ void add_counts(nlohmann::json& out, const PresentCounts& now, StatusCounts& c) 
   out["now"] = {{"in_progress", now.in_progress},       {"left_in_landing", now.left_in_landing},
                 {"in_quarantine", now.in_quarantine},   {"running", now.running},
                 {"queued", now.queued},                 {"retry_wait", now.retry_wait},
-                {"waiting", now.waiting},               {"outbox_pending", now.outbox_pending}};
+                {"waiting", now.waiting},               {"outbox_pending", now.outbox_pending},
+                {"stuck", now.stuck}};
   out["totals"] = {{"objects", c.objects},
                    {"notifications", {{"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}}}};
+  // Kept for scripts written against the first form of `status --json`.
   out["objects"] = c.objects;
   out["queue"] = {{"queued", now.queued}, {"retry_wait", now.retry_wait}};
   out["running_jobs"] = now.running;
@@ -120,6 +122,25 @@ nlohmann::json failures_json(Store& store) {
   return failures;
 }
 
+// Decided objects whose final move failed (disk full, read-only, permissions): retried with
+// backoff, on every reconcile and after a restart (docs/runbook.md "A move that fails"). The first 20.
+nlohmann::json stuck_json(Store& store) {
+  nlohmann::json stuck = nlohmann::json::array();
+  for (const auto& o : stuck_objects(store, 20)) {
+    stuck.push_back({{"key", o.key}, {"action", o.action}, {"error", o.error}, {"attempts", o.move_attempts},
+                     {"failing_since", o.failed_since ? nlohmann::json(time_text(*o.failed_since)) : nlohmann::json(nullptr)}});
+  }
+  return stuck;
+}
+
+// Files recorded once as ignored, with the reason (unreadable, too long a key, a symlink...). The last 20.
+nlohmann::json ignored_json(Store& store) {
+  nlohmann::json ignored = nlohmann::json::array();
+  for (const auto& o : ignored_objects(store, 20))
+    ignored.push_back({{"key", o.key}, {"reason", o.error}, {"time", time_text(o.discovered_at)}});
+  return ignored;
+}
+
 void print_rules(const std::optional<RulesRejection>& rejected, bool running) {
   if (rejected) {
     std::cout << "rules:    DEGRADED: " << describe_rejection(*rejected)
@@ -134,6 +155,9 @@ void print_counts(const PresentCounts& now, StatusCounts& c) {
   std::cout << "now:      " << now.in_progress << " in landing being processed, " << now.in_quarantine
             << " in quarantine, " << now.running << " running, " << now.queued + now.retry_wait << " waiting ("
             << now.queued << " for a worker, " << now.retry_wait << " to retry)\n";
+  if (now.stuck > 0)
+    std::cout << "          " << plural(now.stuck, "object", "objects")
+              << " decided but not moved: the move failed and is being retried (see below)\n";
   if (now.left_in_landing > 0)
     std::cout << "          " << plural(now.left_in_landing, "key", "keys")
               << " left in landing on purpose (unmatched, or action keep)\n";
@@ -144,13 +168,33 @@ void print_counts(const PresentCounts& now, StatusCounts& c) {
   std::cout << "\n          notifications: " << c.outbox["sent"] << " sent, " << c.outbox["dead"] << " given up\n";
 }
 
-void print_problems(const nlohmann::json& dead, const nlohmann::json& failures) {
+// Moves failing and files ignored (DESIGN.md "Faults at run time").
+void print_faults(const nlohmann::json& stuck, const nlohmann::json& ignored) {
+  if (!stuck.empty()) {
+    std::cout << "moves failing (retried with backoff):\n";
+    for (auto& s : stuck)
+      std::cout << "  " << (s["failing_since"].is_null() ? std::string("?") : s["failing_since"].get<std::string>())
+                << "  " << s["action"].get<std::string>() << "  " << printable(s["key"].get<std::string>()) << "  "
+                << s["attempts"].get<int>() << " attempt(s)  " << s["error"].get<std::string>() << "\n";
+  }
+  if (!ignored.empty()) {
+    std::cout << "ignored files (recorded once, never run):\n";
+    for (auto& i : ignored)
+      std::cout << "  " << i["time"].get<std::string>() << "  " << printable(i["key"].get<std::string>()) << "  "
+                << i["reason"].get<std::string>() << "\n";
+  }
+}
+
+void print_problems(const nlohmann::json& out) {
+  const auto& dead = out["dead_notifications"];
+  const auto& failures = out["recent_failures"];
   if (!dead.empty()) {
     std::cout << "dead notifications:\n";
     for (auto& d : dead)
       std::cout << "  " << d["time"].get<std::string>() << "  " << d["target"].get<std::string>() << "  "
                 << printable(d["key"].get<std::string>()) << "  " << d["last_error"].get<std::string>() << "\n";
   }
+  print_faults(out["stuck"], out["ignored"]);
   if (!failures.empty()) {
     std::cout << "recent failures:\n";
     for (auto& f : failures)
@@ -183,120 +227,25 @@ int run_status(Globals& g, bool json) {
   auto rejected = rules_rejected(*store);
   auto now = present_counts(*store);
   auto c = status_counts(*store);
-<<<<<<< HEAD
-  out["now"] = {{"in_progress", now.in_progress},       {"left_in_landing", now.left_in_landing},
-                {"in_quarantine", now.in_quarantine},   {"running", now.running},
-                {"queued", now.queued},                 {"retry_wait", now.retry_wait},
-                {"outbox_pending", now.outbox_pending}, {"stuck", now.stuck}};
-  out["totals"] = {{"objects", c.objects},
-                   {"notifications", {{"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}}}};
-  // Kept for scripts written against the first form of `status --json`.
-  out["objects"] = c.objects;
-  out["queue"] = {{"queued", now.queued}, {"retry_wait", now.retry_wait}};
-  out["running_jobs"] = now.running;
-  out["outbox"] = {{"pending", c.outbox["pending"]}, {"sent", c.outbox["sent"]}, {"dead", c.outbox["dead"]}};
-  nlohmann::json dead = nlohmann::json::array();
-  for (const auto& o : dead_notifications(*store, 20)) {
-    dead.push_back({{"delivery_id", o.delivery_id}, {"target", o.target}, {"event", o.event},
-                    {"key", o.key.value_or("")}, {"rule", o.rule.value_or("")}, {"attempts", o.attempts},
-                    {"last_status", o.last_status ? nlohmann::json(*o.last_status) : nlohmann::json(nullptr)},
-                    {"last_error", o.last_detail}, {"time", time_text(o.updated_at)}});
-  }
-  out["dead_notifications"] = dead;
-  RunFilter f;
-  f.failed_only = true;
-  f.limit = 10;
-  nlohmann::json failures = nlohmann::json::array();
-  for (const auto& r : list_runs(*store, f)) {
-    failures.push_back({{"time", time_text(r.started_at)}, {"rule", r.rule}, {"key", r.key}, {"run_id", r.run_id},
-                        {"attempt", r.attempt}, {"state", to_string(r.state)},
-                        {"exit_code", r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr)},
-                        {"error", r.error}});
-  }
-  out["recent_failures"] = failures;
-  // Decided objects whose final move failed (disk full, read-only, permissions): retried with
-  // backoff, on every reconcile and after a restart (docs/runbook.md "A move that fails").
-  nlohmann::json stuck = nlohmann::json::array();
-  for (const auto& o : stuck_objects(*store, 20)) {
-    stuck.push_back({{"key", o.key}, {"action", o.action}, {"error", o.error}, {"attempts", o.move_attempts},
-                     {"failing_since", o.failed_since ? nlohmann::json(time_text(*o.failed_since)) : nlohmann::json(nullptr)}});
-  }
-  out["stuck"] = stuck;
-  // Files recorded once as ignored, with the reason (unreadable, too long a key, a symlink...).
-  nlohmann::json ignored = nlohmann::json::array();
-  for (const auto& o : ignored_objects(*store, 20))
-    ignored.push_back({{"key", o.key}, {"reason", o.error}, {"time", time_text(o.discovered_at)}});
-  out["ignored"] = ignored;
-=======
   out["rules"] = rules_json(rejected);
   add_counts(out, now, c);
   out["dead_notifications"] = dead_json(*store);
   out["recent_failures"] = failures_json(*store);
   out["waiting"] = waiting_json(*store);
   out["late"] = late_json(*store);
->>>>>>> main
+  out["stuck"] = stuck_json(*store);
+  out["ignored"] = ignored_json(*store);
   if (json) {
     std::cout << safe_dump(out, 2) << "\n";
     return kExitOk;
   }
   std::cout << "daemon:   " << (pid ? "running (pid " + std::to_string(*pid) + ", " + role + ")" : "not running") << "\n"
             << "state:    " << config->state.string() << "\n";
-<<<<<<< HEAD
-  if (rejected) {
-    std::cout << "rules:    DEGRADED: " << describe_rejection(*rejected)
-              << (pid ? "" : " (when the daemon last ran)") << "\n";
-    for (const auto& e : rejected->errors) std::cout << "          " << printable(e) << "\n";
-  } else {
-    std::cout << "rules:    the rules on disk are in force\n";
-  }
-  std::cout << "now:      " << now.in_progress << " in landing being processed, " << now.in_quarantine
-            << " in quarantine, " << now.running << " running, " << now.queued + now.retry_wait << " waiting ("
-            << now.queued << " for a worker, " << now.retry_wait << " to retry)\n";
-  if (now.stuck > 0)
-    std::cout << "          " << plural(now.stuck, "object", "objects")
-              << " decided but not moved: the move failed and is being retried (see below)\n";
-  if (now.left_in_landing > 0)
-    std::cout << "          " << plural(now.left_in_landing, "key", "keys")
-              << " left in landing on purpose (unmatched, or action keep)\n";
-  std::cout << "outbox:   " << now.outbox_pending << " pending\n"
-            << "totals:  ";
-  if (c.objects.empty()) std::cout << " no objects yet";
-  for (auto& [state, n] : c.objects) std::cout << " " << state << "=" << n;
-  std::cout << "\n          notifications: " << c.outbox["sent"] << " sent, " << c.outbox["dead"] << " given up\n";
-  if (!dead.empty()) {
-    std::cout << "dead notifications:\n";
-    for (auto& d : dead)
-      std::cout << "  " << d["time"].get<std::string>() << "  " << d["target"].get<std::string>() << "  "
-                << printable(d["key"].get<std::string>()) << "  " << d["last_error"].get<std::string>() << "\n";
-  }
-  if (!stuck.empty()) {
-    std::cout << "moves failing (retried with backoff):\n";
-    for (auto& s2 : stuck)
-      std::cout << "  " << (s2["failing_since"].is_null() ? std::string("?") : s2["failing_since"].get<std::string>())
-                << "  " << s2["action"].get<std::string>() << "  " << printable(s2["key"].get<std::string>()) << "  "
-                << s2["attempts"].get<int>() << " attempt(s)  " << s2["error"].get<std::string>() << "\n";
-  }
-  if (!ignored.empty()) {
-    std::cout << "ignored files (recorded once, never run):\n";
-    for (auto& i2 : ignored)
-      std::cout << "  " << i2["time"].get<std::string>() << "  " << printable(i2["key"].get<std::string>()) << "  "
-                << i2["reason"].get<std::string>() << "\n";
-  }
-  if (!failures.empty()) {
-    std::cout << "recent failures:\n";
-    for (auto& f2 : failures)
-      std::cout << "  " << f2["time"].get<std::string>() << "  " << f2["rule"].get<std::string>() << "  "
-                << printable(f2["key"].get<std::string>()) << "  " << f2["state"].get<std::string>()
-                << (f2["exit_code"].is_null() ? "" : " exit " + std::to_string(f2["exit_code"].get<int>())) << "  "
-                << f2["error"].get<std::string>() << "\n";
-  }
-=======
   print_rules(rejected, pid.has_value());
   print_counts(now, c);
   print_waiting(out["waiting"]);
   print_late(out["late"]);
-  print_problems(out["dead_notifications"], out["recent_failures"]);
->>>>>>> main
+  print_problems(out);
   return kExitOk;
 }
 }  // namespace

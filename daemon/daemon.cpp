@@ -76,17 +76,13 @@ int Daemon::run() {
   if (int rc = start(); rc != kExitOk) return rc;
   io_.run();
   batch_.flush();
-<<<<<<< HEAD
   if (store_.fault()) throw std::runtime_error(*store_.fault() + " at exit: the last transitions are not recorded");
-  return !watching() && (pipeline_.failures() > 0 || skipped_ > 0) ? kExitFailures : kExitOk;
-=======
-  if (mode_ != DaemonMode::one_shot) return kExitOk;
+  if (watching()) return kExitOk;
   // A scan ends with objects still waiting when the rules their requires: names never succeeded:
   // they stay pending in the store (the next run or scan takes them up) and the work is not done.
   if (std::size_t w = pipeline_.waiting_objects())
     spdlog::warn("scan: {} object(s) still waiting for the rules their after:/requires: name (see `hivehook status`)", w);
-  return pipeline_.failures() > 0 || pipeline_.waiting_objects() > 0 ? kExitFailures : kExitOk;
->>>>>>> main
+  return pipeline_.failures() > 0 || skipped_ > 0 || pipeline_.waiting_objects() > 0 ? kExitFailures : kExitOk;
 }
 
 // Start-up, in order: serve health, announce, recover, watch, then scan (nothing that landed
@@ -274,7 +270,6 @@ void Daemon::finish_when_idle() {
   });
 }
 
-<<<<<<< HEAD
 // Looks at the busy files again; true once none is left, or --wait is over (those left are
 // reported as skipped).
 bool Daemon::waited_for_busy_files() {
@@ -290,7 +285,8 @@ bool Daemon::waited_for_busy_files() {
   }
   skipped_ = busy.size();
   return true;
-=======
+}
+
 void Daemon::orchestrate() {
   const auto& rules = reloader_.rules();
   if (!rules || rules == orchestrated_) return;  // a rejected reload: the rules in force stay
@@ -303,7 +299,6 @@ void Daemon::orchestrate() {
     expectations_.set_rules(rules);
     if (watching()) schedules_.set_rules(rules);
   }
->>>>>>> main
 }
 
 void Daemon::stop_inputs() {

@@ -19,7 +19,6 @@ DaemonMetrics::DaemonMetrics(Registry& r)
       run_retries(r.counter_family("hivehook_run_retries_total", "Job retries scheduled.", {"rule"})),
       jobs_running(r.gauge("hivehook_jobs_running", "Job processes running now.")),
       jobs_queued(r.gauge("hivehook_jobs_queued", "Runs waiting for a worker or for their rule's concurrency.")),
-<<<<<<< HEAD
       move_failures(r.counter_family("hivehook_move_failures_total",
                                      "Final actions (archive, delete, quarantine) that failed and will be retried.",
                                      {"action"})),
@@ -27,7 +26,6 @@ DaemonMetrics::DaemonMetrics(Registry& r)
       state_db_writable(r.gauge("hivehook_state_db_writable", "1 while the state DB accepts writes, 0 while they fail.")),
       loop_max_stall(r.gauge("hivehook_event_loop_max_stall_seconds",
                              "The longest time the event loop was busy without turning, since start.")),
-=======
       lambda_environments(r.gauge("hivehook_lambda_environments", "Lambda execution environments alive now.")),
       lambda_cold_starts(r.counter("hivehook_lambda_cold_starts_total",
                                    "Lambda execution environments started (each runs the function's init).")),
@@ -38,7 +36,6 @@ DaemonMetrics::DaemonMetrics(Registry& r)
                                    {"rule"})),
       tasks_skipped(r.counter_family("hivehook_tasks_skipped_total",
                                      "Runs not started because a rule named by after: failed for good.", {"rule"})),
->>>>>>> main
       notifications(r.counter_family("hivehook_notifications_total", "Notification delivery attempts, by outcome.",
                                      {"target", "outcome"})),
       notify_duration(r.histogram_family("hivehook_notification_duration_seconds",

@@ -19,13 +19,11 @@ struct DaemonMetrics {
   Family<Counter>& run_retries;        // hivehook_run_retries_total{rule}
   Gauge& jobs_running;                 // hivehook_jobs_running
   Gauge& jobs_queued;                  // hivehook_jobs_queued
-<<<<<<< HEAD
   // Faults (DESIGN.md "Faults at run time")
   Family<Counter>& move_failures;      // hivehook_move_failures_total{action}: archive|delete|quarantine|duplicate
   Gauge& objects_stuck;                // hivehook_objects_stuck: decided, not moved (move_failed)
   Gauge& state_db_writable;            // hivehook_state_db_writable: 1, or 0 while writes fail
   Gauge& loop_max_stall;               // hivehook_event_loop_max_stall_seconds: longest loop stall seen
-=======
   // Lambda (warm execution environments)
   Gauge& lambda_environments;          // hivehook_lambda_environments: alive now, over all functions
   Counter& lambda_cold_starts;         // hivehook_lambda_cold_starts_total: environments started (init run)
@@ -33,7 +31,6 @@ struct DaemonMetrics {
   // Orchestration (DESIGN.md "Orchestration")
   Family<Gauge>& tasks_waiting;        // hivehook_tasks_waiting{rule}: waiting for after:/requires:
   Family<Counter>& tasks_skipped;      // hivehook_tasks_skipped_total{rule}: an after: rule failed for good
->>>>>>> main
   // Notifications
   Family<Counter>& notifications;      // hivehook_notifications_total{target,outcome}: sent|retry|dead
   Family<Histogram>& notify_duration;  // hivehook_notification_duration_seconds{target}

@@ -134,8 +134,9 @@ void Pipeline::release_waiting(Active* only) {
 }
 
 bool Pipeline::idle() const {
-  if (!settling_.empty() || !hashing_.empty() || finishing_ != 0 || running() != 0) return false;
+  if (!scans_.empty() || !settling_.empty() || !hashing_.empty() || finishing_ != 0 || running() != 0) return false;
   for (const auto& [id, a] : active_) {
+    if (stuck_.count(id)) continue;  // move_failed: its own retry timer moves it
     if (a->decided) return false;
     for (const auto& t : a->tasks)
       if (!is_ended(t.state) && t.state != TaskState::waiting) return false;

@@ -11,12 +11,7 @@
 namespace hivehook {
 
 namespace {
-<<<<<<< HEAD
 const BackoffPolicy kMoveBackoff{std::chrono::seconds(1), std::chrono::minutes(5)};
-
-bool ended(TaskState s) { return s == TaskState::succeeded || s == TaskState::failed; }
-=======
->>>>>>> main
 
 bool failure_action(const std::string& a) { return a == action::quarantine || a == action::keep_failed; }
 
@@ -42,14 +37,8 @@ void Pipeline::maybe_finish(int64_t object_id) {
   Active& a = *it->second;
   if (a.decided || is_terminal(a.rec.state)) return;
   for (const auto& t : a.tasks)
-<<<<<<< HEAD
-    if (!ended(t.state)) return;
+    if (!is_ended(t.state)) return;  // succeeded, failed or skipped
   const FinalPlan plan = plan_final_action(a);
-=======
-    if (!is_ended(t.state)) return;
-  bool success = true;
-  for (const auto& t : a.tasks) success = success && t.state == TaskState::succeeded;
->>>>>>> main
   a.decided = true;
   a.rec.action = plan.action;
   transition(a.rec, plan.success ? ObjectState::succeeded : ObjectState::failed,

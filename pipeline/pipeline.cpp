@@ -72,13 +72,6 @@ void Pipeline::kill_running(Duration grace) {
 // the callback it posted has run.
 std::size_t Pipeline::running() const { return in_flight_; }
 
-<<<<<<< HEAD
-bool Pipeline::idle() const {
-  return scans_.empty() && settling_.empty() && hashing_.empty() && active_.size() == stuck_.size() && finishing_ == 0 &&
-         running() == 0;
-}
-=======
->>>>>>> main
 
 void Pipeline::forget(Active& a) {
   const int64_t id = a.rec.id;

@@ -96,17 +96,12 @@ class Pipeline {
   // After the grace period: kill what still runs; those runs are recorded as interrupted.
   void kill_running(Duration grace);
 
-<<<<<<< HEAD
-  // Nothing settling, hashing, queued, running, waiting for a retry or to move (objects whose move
-  // failed wait for their own retry timer and do not count).
-  bool idle() const;
-=======
-  // Nothing settling, hashing, queued, running, waiting for a retry or to move. Objects whose only
-  // open tasks are `waiting` (for after:/requires:) do not count: only another object can free them.
+  // Nothing scanning, settling, hashing, queued, running, waiting for a retry or to move. Objects whose
+  // only open tasks are `waiting` (for after:/requires:) do not count: only another object can free
+  // them; nor do objects whose move failed (move_failed): they wait for their own retry timer.
   bool idle() const;
   // Objects with a task waiting for after:/requires: (what `scan` reports as left waiting).
   std::size_t waiting_objects() const;
->>>>>>> main
   std::size_t running() const;
   // Objects that ended failed (quarantined or failed_kept) since start, and those whose move
   // failed and is still being retried.

@@ -176,15 +176,9 @@ void Pipeline::record_run_failure(Active& a, TaskRecord* task, const Rule* rule,
   if (!task) return;
   int counted = task->attempts - task->interrupted;
   bool data_error = r.spawned && run.exit_code && *run.exit_code == kExitDataErr;
-<<<<<<< HEAD
   if (!rule || data_error || !r.spawned || counted > rule->retries || is_terminal(a.rec.state)) {
-    task->state = TaskState::failed;
-    store_.update_task(*task);
-=======
-  if (!rule || data_error || !r.spawned || counted > rule->retries) {
     task_transition(a, *task, TaskState::failed);
-    on_task_ended(a, *task);
->>>>>>> main
+    if (!is_terminal(a.rec.state)) on_task_ended(a, *task);  // superseded or vanished: nothing follows
     return;
   }
   Duration delay = backoff_delay(rule->backoff, counted, rng_);
