@@ -147,7 +147,6 @@ CREATE TABLE expected_partitions (
     // 4: "Trust under faults". Objects: the full identity (ctime), the final action decided with
     // the outcome (moves are retried as decided, whatever the rules say later), move retries.
     // Runs: the process that ran them, so recovery can kill an orphaned process group.
-    // Meta: the events id the audit log continues from.
     R"sql(
 ALTER TABLE objects ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE objects ADD COLUMN action TEXT;                 -- archive|delete|keep|quarantine|keep_failed|duplicate

@@ -259,7 +259,11 @@ TEST(StoreMigration, RulesThatSucceededBeforeTheUpgradeCountForRequires) {
     Store s(file, Store::Mode::owner);
     // Back to schema 1, as the previous release left it, with runs on record.
     s.db().exec("DROP TABLE schedules; DROP TABLE expectation_checks; DROP TABLE expected_partitions;"
-                " DROP TABLE rule_successes; ALTER TABLE tasks DROP COLUMN waiting_for; PRAGMA user_version = 1");
+                " DROP TABLE rule_successes; ALTER TABLE tasks DROP COLUMN waiting_for;"
+                " ALTER TABLE objects DROP COLUMN ctime_ns; ALTER TABLE objects DROP COLUMN action;"
+                " ALTER TABLE objects DROP COLUMN move_attempts; ALTER TABLE objects DROP COLUMN failed_since;"
+                " ALTER TABLE runs DROP COLUMN pid; ALTER TABLE runs DROP COLUMN pgid;"
+                " ALTER TABLE runs DROP COLUMN proc_start; PRAGMA user_version = 1");
     s.db().exec("INSERT INTO runs(run_id,object_id,key,rule,attempt,state,started_at,ended_at) VALUES"
                 " ('r1',1,'dim/a.csv','dims',1,'failed',100,200),"
                 " ('r2',1,'dim/a.csv','dims',2,'succeeded',300,400),"
