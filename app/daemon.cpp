@@ -84,6 +84,15 @@ int run_daemon(const std::string& config_arg, DaemonMode mode, bool strict) {
     Daemon daemon(std::move(loaded->config), std::move(loaded->rules), mode, std::move(rejected));
     systemd.attach(daemon);
     return daemon.run();
+  } catch (const sql::StoreError& e) {
+    // A PostgreSQL state that cannot be reached or used at start-up is a config error, as a
+    // missing folder is; anything later is a fault for the supervisor to restart.
+    if (is_postgres_state(config.state.string()) && (e.code() == SQLITE_CANTOPEN || e.code() == SQLITE_BUSY)) {
+      std::cerr << "hivehook: " << e.what() << "\n";
+      return kExitConfig;
+    }
+    spdlog::critical("fatal: {}", e.what());
+    return kExitRuntime;
   } catch (const std::exception& e) {
     spdlog::critical("fatal: {}", e.what());
     return kExitRuntime;

@@ -42,7 +42,7 @@ Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonMode m
       expectations_(config_, store_, batch_, stats_, pipeline_, clock_, timers_),
       outbox_(io_, store_, batch_, stats_, config_.notify, {.clock = clock_, .timers = timers_, .deliver = nullptr, .offload = nullptr}),
       reloader_(config_, rules, pipeline_, outbox_, stats_, store_, clock_),
-      health_(clock_, timers_, stats_, config_.state),
+      health_(clock_, timers_, stats_, is_postgres_state(config_.state.string()) ? config_.state_dir : config_.state),
       shutdown_(clock_, timers_, pipeline_, config_.shutdown_grace, [this] { stop_inputs(); }, [this] { finish(); }) {}
 
 Daemon::~Daemon() = default;

@@ -1,4 +1,6 @@
 // One owner per state DB: an exclusive flock on "<db>.lock", holding the owner's pid for messages.
+// A PostgreSQL state (`state: postgresql://...`) is owned by a session-level advisory lock held on
+// a connection of its own (owner_lock_postgres.cpp): it ends with the process, however it dies.
 #pragma once
 
 #include <filesystem>
@@ -6,6 +8,7 @@
 #include <string>
 
 #include "base/unique_fd.h"
+#include "store/sql.h"
 
 namespace hivehook {
 
@@ -19,7 +22,12 @@ class OwnerLock {
 
  private:
   explicit OwnerLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  explicit OwnerLock(sql::Db pg) : pg_(std::move(pg)) {}
+  static std::optional<OwnerLock> acquire_postgres(const std::string& url, const std::string& role,
+                                                   std::string* error);
+  static std::optional<int> holder_postgres(const std::string& url, std::string* role);
   UniqueFd fd_;
+  sql::Db pg_;  // the session holding the advisory lock
 };
 
 }  // namespace hivehook

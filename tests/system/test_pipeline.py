@@ -255,11 +255,7 @@ class Pipeline(unittest.TestCase):
         self.assertEqual(log.read_bytes().count(b"\0"), 1)
         # Simulate a crash after the success was committed but before the move.
         os.rename(d.archive / "t/a.csv", d.landing / "t/a.csv")
-        import sqlite3
-        con = sqlite3.connect(d.dir / "state/hivehook.db")
-        con.execute("UPDATE objects SET state='succeeded', final_path=NULL")
-        con.commit()
-        con.close()
+        d.execute("UPDATE objects SET state='succeeded', final_path=NULL")
         self.assertEqual(d.cli("scan").returncode, 0)
         self.assertEqual(d.files(d.archive), [b"t/a.csv"])
         self.assertEqual(log.read_bytes().count(b"\0"), 1, "not run again")
