@@ -78,6 +78,7 @@ int run_daemon(const std::string& config_arg, DaemonMode mode, bool strict) {
     rejected = fall_back_to_kept_rules(*loaded);
     if (!rejected) return kExitConfig;
   }
+  const bool postgres_state = is_postgres_state(config.state.string());  // (config is moved into the daemon)
   try {
     for (const auto& dir : {config.landing, config.archive, config.quarantine}) std::filesystem::create_directories(dir);
     SystemdNotifier systemd;
@@ -87,7 +88,7 @@ int run_daemon(const std::string& config_arg, DaemonMode mode, bool strict) {
   } catch (const sql::StoreError& e) {
     // A PostgreSQL state that cannot be reached or used at start-up is a config error, as a
     // missing folder is; anything later is a fault for the supervisor to restart.
-    if (is_postgres_state(config.state.string()) && (e.code() == SQLITE_CANTOPEN || e.code() == SQLITE_BUSY)) {
+    if (postgres_state && (e.code() == SQLITE_CANTOPEN || e.code() == SQLITE_BUSY)) {
       std::cerr << "hivehook: " << e.what() << "\n";
       return kExitConfig;
     }

@@ -270,13 +270,8 @@ PgStatement::~PgStatement() {
 void PgStatement::bind_text(int i, std::string_view v) {
   std::string s(v);
   if (s.find('\0') != std::string::npos) {
-    std::string out;
-    out.reserve(s.size() + 8);
-    for (char c : s) {
-      if (c == '\0') out += "\xEF\xBF\xBD";
-      else out += c;
-    }
-    s = std::move(out);
+    for (char& c : s)
+      if (c == '\0') c = '\x1a';  // ASCII SUB, one byte for one: a 64 KiB tail stays 64 KiB
   }
   set(i, std::move(s), kTextOid);
 }

@@ -7,7 +7,7 @@
 // - The database must be byte-transparent, as SQLite's TEXT is: a key is whatever bytes the file
 //   name holds, not necessarily UTF-8. The store refuses (require_byte_transparent) a database
 //   whose server_encoding is not SQL_ASCII, naming the CREATE DATABASE that makes one. PostgreSQL text cannot hold a NUL
-//   byte: a bound NUL (only job output can have one) is stored as U+FFFD.
+//   byte: a bound NUL (only job output can have one) is stored as 0x1A (ASCII SUB), byte for byte.
 // - Failures carry a code in SQLite's vocabulary (sql::StoreError): a lost connection or a server
 //   shutting down is SQLITE_IOERR, disk full (53100) SQLITE_FULL, a serialization failure or
 //   deadlock SQLITE_BUSY, an integrity violation SQLITE_CONSTRAINT. A connection lost outside a

@@ -188,13 +188,13 @@ TEST_F(PostgresStoreTest, ObjectsTasksRunsAndOutboxRoundTripWithAnyBytes) {
   EXPECT_EQ(tasks[0].next_at, 1'700'000'000'999);
   r.state = RunState::failed;
   r.exit_code = 3;
-  r.stderr_tail = std::string("out\0put", 7);  // PostgreSQL text holds no NUL: stored as U+FFFD
+  r.stderr_tail = std::string("out\0put", 7);  // PostgreSQL text holds no NUL: stored as SUB, byte for byte
   s.finish_run(r);
   s.set_object_state(o.id, ObjectState::quarantined, std::string("/q/t/x"));
   s.commit();
   auto failed = s.runs_in_state(RunState::failed);
   ASSERT_EQ(failed.size(), 1u);
-  EXPECT_EQ(failed[0].stderr_tail, "out\xEF\xBF\xBDput");
+  EXPECT_EQ(failed[0].stderr_tail, "out\x1Aput");
   EXPECT_EQ(s.object(o.id)->final_path, "/q/t/x");
   EXPECT_TRUE(s.unfinished_objects().empty());
   // An update that names no row is an error, as on SQLite.
