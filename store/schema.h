@@ -21,7 +21,8 @@ int schema_version(sql::Db& db);
 // A migration's SQLite DDL as PostgreSQL DDL: INTEGER PRIMARY KEY (SQLite's rowid alias) → BIGINT
 // identity primary key; INTEGER → BIGINT (SQLite's integers are 64-bit); REAL → DOUBLE PRECISION;
 // BLOB → BYTEA; WITHOUT ROWID dropped; REFERENCES clauses dropped (SQLite runs with
-// foreign_keys=OFF, and both backends must accept the same writes).
+// foreign_keys=OFF, and both backends must accept the same writes); `INSERT OR IGNORE INTO ...;`
+// → `INSERT INTO ... ON CONFLICT DO NOTHING;`.
 std::string postgres_ddl(std::string ddl);
 
 }  // namespace hivehook

@@ -108,7 +108,7 @@ const std::string Store::kSql[] = {
     select(kRunColumns, " FROM runs WHERE state=? ORDER BY id"),
     select(kOutboxColumns, " FROM outbox WHERE state='pending' AND next_at<=? ORDER BY next_at, id LIMIT ?"),
     "SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending','dead') GROUP BY state",
-    "INSERT OR IGNORE INTO rule_successes(rule, first_at, object_id) VALUES(?,?,?)",
+    "INSERT INTO rule_successes(rule, first_at, object_id) VALUES(?,?,?) ON CONFLICT(rule) DO NOTHING",
     "SELECT rule FROM rule_successes ORDER BY rule",
 };
 
