@@ -1,5 +1,6 @@
 #include "archive/mover.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>  // renameat2, RENAME_NOREPLACE (glibc 2.28+)
 #include <sys/stat.h>
@@ -142,10 +143,31 @@ bool same_content(const std::string& a, const std::string& b) {
   }
 }
 
-// A temp file in the destination folder, unlinked unless committed.
+// Removes the ".hivehook-tmp-*" files a killed daemon left in `dir` (kill -9 between a temp
+// file's creation and its rename). Sound because only the mover writes temp files in archive and
+// quarantine, from the loop thread, one at a time, and one daemon owns the trees: any temp file
+// found here before a new one is made is a leftover. Errors are logged, never fatal.
+void remove_stale_temp_files(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return;
+  DIR* d = ::fdopendir(::dup(fd.get()));
+  if (!d) return;
+  while (const dirent* e = ::readdir(d)) {
+    if (std::string_view(e->d_name).rfind(".hivehook-tmp-", 0) != 0) continue;
+    if (::unlinkat(fd.get(), e->d_name, 0) == 0)
+      spdlog::info("removed {}/{}, a temporary file left by an interrupted move", dir, e->d_name);
+    else
+      spdlog::warn("cannot remove the leftover temporary file {}/{}: {}", dir, e->d_name, errno_text(errno));
+  }
+  ::closedir(d);
+}
+
+// A temp file in the destination folder, unlinked unless committed (and, if the daemon is killed
+// first, removed by the next create() in the same folder).
 class TempFile {
  public:
   bool create(const std::string& dir, std::string* error) {
+    remove_stale_temp_files(dir);
     std::string templ = (dir.back() == '/' ? dir : dir + "/") + ".hivehook-tmp-XXXXXX";
     std::vector<char> buf(templ.begin(), templ.end());
     buf.push_back('\0');

@@ -197,6 +197,22 @@ TEST_F(MoverTest, ErrorJsonIsWrittenAtomicallyAndReplaced) {
   EXPECT_NE(err.find("255"), std::string::npos) << err;
 }
 
+// The soak's kill -9 landed between the error report's temp file and its rename: the next write
+// in that folder (recovery quarantining the same key again) must not leave the leftover behind.
+TEST_F(MoverTest, TempFileLeftByAKilledDaemonIsRemovedByTheNextWriteInItsFolder) {
+  const std::string key = "t/year=2023/x.csv";
+  fs::create_directories(archive / "t/year=2023");
+  write_file(archive / "t/year=2023/.hivehook-tmp-AbC123", R"({"error":"half)");
+  std::string err;
+  ASSERT_TRUE(write_error_json(archive, key, R"({"error":"one"})", &err)) << err;
+  EXPECT_EQ(read_file(archive / (key + ".error.json")), R"({"error":"one"})");
+  expect_no_temp_files();
+  // Across filesystems the copy goes through a temp file in the destination folder too.
+  write_file(archive / "t/year=2023/.hivehook-tmp-Zz9", "partial copy");
+  ASSERT_TRUE(write_error_json(archive, key, R"({"error":"two"})", &err)) << err;
+  expect_no_temp_files();
+}
+
 TEST_F(MoverTest, DeleteRemovesAndToleratesMissing) {
   auto src = land("t/x.csv", "x");
   auto r = delete_object(src);
