@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "store/event.h"
+#include "store/postgres.h"
 
 namespace hivehook::cli {
 
@@ -82,10 +83,24 @@ std::optional<Config> load_config_or_report(Globals& g) {
   return config;
 }
 
-std::unique_ptr<Store> open_reader(const Config& config, Globals& g) {
+bool state_exists(const Config& config) {
   std::error_code ec;
-  if (!std::filesystem::exists(config.state, ec)) {
-    error(g) << "no state DB at " << config.state.string() << " yet (start `hivehook run` or `hivehook scan`)\n";
+  if (!is_postgres_state(config.state.string())) return std::filesystem::exists(config.state, ec);
+  try {
+    Store probe(config.state, Store::Mode::reader);
+    return true;
+  } catch (const sql::StoreError& e) {
+    return e.code() != SQLITE_NOTFOUND;  // an unreachable server is reported by open_reader
+  }
+}
+
+std::string state_display(const Config& config) {
+  return is_postgres_state(config.state.string()) ? sql::redact_url(config.state.string()) : config.state.string();
+}
+
+std::unique_ptr<Store> open_reader(const Config& config, Globals& g) {
+  if (!state_exists(config)) {
+    error(g) << "no state DB at " << state_display(config) << " yet (start `hivehook run` or `hivehook scan`)\n";
     g.exit_code = kExitUsage;
     return nullptr;
   }

@@ -48,6 +48,10 @@ std::ostream& error(const Globals& g);
 std::optional<Config> load_config_or_report(Globals& g);  // lenient: secrets may be unset
 // Opens the state DB read-only; nullptr (message printed, exit 2) when there is none yet.
 std::unique_ptr<Store> open_reader(const Config& config, Globals& g);
+// Whether the state exists yet: the SQLite file, or hivehook's tables in the PostgreSQL database.
+bool state_exists(const Config& config);
+// The state for messages: the SQLite path, or the PostgreSQL URL with its password masked.
+std::string state_display(const Config& config);
 // "2023-03-15T13:45:12.345Z" from unix ms.
 std::string time_text(int64_t ms);
 // A duration for people: "0ms", "412ms", "5.04s", "42.1s", "2m05s", "1h02m", "3d04h". Negative: "-".

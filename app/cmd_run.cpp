@@ -20,14 +20,13 @@ int64_t wall_ms() {
 void print_scan_summary(Globals& g, int64_t started_ms, int64_t ended_ms) {
   auto config = load_config_or_report(g);
   if (!config) return;
-  std::error_code ec;
-  if (!std::filesystem::exists(config->state, ec)) return;
+  if (!state_exists(*config)) return;
   std::map<std::string, int64_t> by_state;
   try {
     Store store(config->state, Store::Mode::reader);
     by_state = objects_updated_since(store, started_ms);
   } catch (const std::exception& e) {
-    error(g) << "cannot read the summary from " << config->state.string() << ": " << e.what() << "\n";
+    error(g) << "cannot read the summary from " << state_display(*config) << ": " << e.what() << "\n";
     return;
   }
   int64_t total = 0;

@@ -211,17 +211,16 @@ int run_status(Globals& g, bool json) {
   std::string role;
   auto pid = OwnerLock::holder(config->state, &role);
   std::unique_ptr<Store> store;
-  std::error_code ec;
-  if (std::filesystem::exists(config->state, ec)) store = open_reader(*config, g);
+  if (state_exists(*config)) store = open_reader(*config, g);
   if (!store && g.exit_code != kExitOk) return g.exit_code;  // a DB that exists but cannot be read
   nlohmann::json out;
   out["daemon"] = {{"running", pid.has_value()}};
   if (pid) out["daemon"]["pid"] = *pid, out["daemon"]["mode"] = role;
-  out["state_db"] = config->state.string();
+  out["state_db"] = state_display(*config);
   if (!store) {
     if (json) std::cout << out.dump(2) << "\n";
     else std::cout << "daemon:   " << (pid ? "running" : "not running") << "\nstate:    no state DB yet at "
-                   << config->state.string() << "\n";
+                   << state_display(*config) << "\n";
     return kExitOk;
   }
   auto rejected = rules_rejected(*store);
@@ -240,7 +239,7 @@ int run_status(Globals& g, bool json) {
     return kExitOk;
   }
   std::cout << "daemon:   " << (pid ? "running (pid " + std::to_string(*pid) + ", " + role + ")" : "not running") << "\n"
-            << "state:    " << config->state.string() << "\n";
+            << "state:    " << state_display(*config) << "\n";
   print_rules(rejected, pid.has_value());
   print_counts(now, c);
   print_waiting(out["waiting"]);

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <spdlog/spdlog.h>
 
+#include "app/cli_support.h"
 #include "app/logging.h"
 #include "app/systemd_notify.h"
 #include "daemon/kept_rules.h"
@@ -51,7 +52,7 @@ std::optional<RulesRejection> fall_back_to_kept_rules(Loaded& loaded) {
   auto rules = load_rules(kept->sources, loaded.config, diags);
   if (!rules) {
     std::cerr << diags.str() << "hivehook: the rules on disk are invalid and the last good rules kept in "
-              << loaded.config.state.string() << " do not fit the config any more: not starting\n";
+              << cli::state_display(loaded.config) << " do not fit the config any more: not starting\n";
     return std::nullopt;
   }
   loaded.rules = std::make_shared<const RuleSet>(std::move(*rules));
@@ -70,14 +71,14 @@ bool holds_a_file(const std::filesystem::path& dir) {
 // an archive, a quarantine or an audit log that show an earlier one is refused unless asked for.
 std::optional<std::string> lost_state(const Config& c) {
   std::error_code ec;
-  if (std::filesystem::exists(c.state, ec)) return std::nullopt;
+  if (cli::state_exists(c)) return std::nullopt;
   std::string seen;
   if (holds_a_file(c.archive)) seen = "the archive " + c.archive.string() + " holds files";
   else if (holds_a_file(c.quarantine)) seen = "the quarantine " + c.quarantine.string() + " holds files";
   else if (c.audit_log && std::filesystem::file_size(*c.audit_log, ec) > 0 && !ec)
     seen = "the audit log " + c.audit_log->string() + " has events";
   if (seen.empty()) return std::nullopt;
-  return "state DB " + c.state.string() + " does not exist, but " + seen +
+  return "state DB " + cli::state_display(c) + " does not exist, but " + seen +
          ": an earlier state seems lost, and starting afresh would re-run everything still in landing. "
          "Restore the DB, or start anew with `hivehook run --new-state`";
 }
@@ -106,12 +107,22 @@ int run_daemon(const std::string& config_arg, const DaemonOptions& options) {
     rejected = fall_back_to_kept_rules(*loaded);
     if (!rejected) return kExitConfig;
   }
+  const bool postgres_state = is_postgres_state(config.state.string());  // (config is moved into the daemon)
   try {
     for (const auto& dir : {config.landing, config.archive, config.quarantine}) std::filesystem::create_directories(dir);
     SystemdNotifier systemd;
     Daemon daemon(std::move(loaded->config), std::move(loaded->rules), options, std::move(rejected));
     systemd.attach(daemon);
     return daemon.run();
+  } catch (const sql::StoreError& e) {
+    // A PostgreSQL state that cannot be reached or used at start-up is a config error, as a
+    // missing folder is; anything later is a fault for the supervisor to restart.
+    if (postgres_state && (e.code() == SQLITE_CANTOPEN || e.code() == SQLITE_BUSY)) {
+      std::cerr << "hivehook: " << e.what() << "\n";
+      return kExitConfig;
+    }
+    spdlog::critical("fatal: {}", e.what());
+    return kExitRuntime;
   } catch (const std::exception& e) {
     spdlog::critical("fatal: {}", e.what());
     return kExitRuntime;

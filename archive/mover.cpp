@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 // Paths are handed to the kernel as bytes: keys may hold newlines, quotes, non-UTF-8, a leading
 // '-'; nothing here goes through a shell.
 //
@@ -94,6 +96,25 @@ bool same_content(const Tree& ta, const std::string& a, const Tree& tb, const st
   }
 }
 
+// Removes the ".hivehook-tmp-*" files a killed daemon left in folder `rel_dir` of `tree` (a temp
+// named on a filesystem without O_TMPFILE, or kill -9 inside TempFile::publish's link-then-rename).
+// Sound because only the mover writes temp files in archive and quarantine, from the loop thread,
+// one at a time, and one daemon owns the trees: any temp file found there before a new one is made
+// is a leftover. (Start-up removes those of the whole trees; this covers the folder in use now.)
+// Errors are logged, never fatal.
+void remove_stale_temp_files(const Tree& tree, const std::string& rel_dir) {
+  auto entries = tree.list_dir(rel_dir);
+  if (!entries) return;
+  for (const auto& e : *entries) {
+    if (e.type == EntryType::directory || e.name.rfind(kTempPrefix, 0) != 0) continue;
+    const std::string rel = rel_dir.empty() ? e.name : rel_dir + "/" + e.name;
+    if (auto removed = tree.unlink(rel); removed)
+      spdlog::info("removed {}, a temporary file left by an interrupted move", tree.path_of(rel));
+    else
+      spdlog::warn("cannot remove the leftover temporary file {}", removed.message());
+  }
+}
+
 MoveResult failure(const FsError& e) {
   MoveResult r;
   r.error = e.message;
@@ -124,6 +145,7 @@ FsStatus copy_across(const Tree& from, const std::string& key, const Tree& to, c
   if (!in) return in.error();
   struct stat st;
   if (::fstat(in->get(), &st) != 0) return FsError{errno, "cannot stat " + from.path_of(key) + ": " + std::strerror(errno)};
+  remove_stale_temp_files(to, parent_of(dest));
   auto tmp = TempFile::create(to, parent_of(dest), st.st_mode & 07777);
   if (!tmp) return tmp.error();
   std::vector<char> buf(128 * 1024);
@@ -200,6 +222,7 @@ FsStatus write_error_json(const Tree& tree, const std::string& key, const std::s
   if (basename_of(name).size() > kNameMax)
     return FsError{ENAMETOOLONG, "cannot write the error file for " + tree.path_of(key) + ": the name would exceed 255 bytes"};
   if (auto made = tree.make_dirs(parent_of(name)); !made) return made;
+  remove_stale_temp_files(tree, parent_of(name));
   auto tmp = TempFile::create(tree, parent_of(name), mode & 0666);
   if (!tmp) return tmp.error();
   if (!write_full(tmp->fd(), json.data(), json.size()) || ::fchmod(tmp->fd(), mode & 0666) != 0 ||

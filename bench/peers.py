@@ -211,11 +211,13 @@ class Watchman(Peer):
 
 
 class Hivehook(Peer):
-    def __init__(self, tools, work, noop=False, workers=None):
+    def __init__(self, tools, work, noop=False, workers=None, state=None):
         super().__init__(tools, work)
         self.noop = noop
         self.workers = workers
-        self.name = "hivehook" + (" (builtin noop)" if noop else "") + (f" (workers {workers})" if workers else "")
+        self.state = state  # None: the SQLite default; else a postgresql:// URL
+        self.name = "hivehook" + (" (builtin noop)" if noop else "") + (f" (workers {workers})" if workers else "") \
+            + (" (PostgreSQL)" if state else "")
         self.db = self.work / "state" / "hivehook.db"
         self.daemon_log = self.work / "daemon.log"
 
@@ -232,7 +234,7 @@ class Hivehook(Peer):
             """))
         workers = f"workers: {self.workers}\n" if self.workers else ""
         (self.work / "hivehook.yaml").write_text(
-            "landing: landing\narchive: archive\nquarantine: quarantine\nstate: state/hivehook.db\n"
+            f"landing: landing\narchive: archive\nquarantine: quarantine\nstate: {self.state or 'state/hivehook.db'}\n"
             "audit_log: state/audit.jsonl\nrules: rules\nshutdown_grace: 10s\n" + workers)
         env = dict(os.environ)
         env.pop("HIVEHOOK_CONFIG", None)
@@ -248,6 +250,19 @@ class Hivehook(Peer):
 
     def archived(self):
         """(count, last updated_at in ms) of archived objects, read-only from the store."""
+        sql = "SELECT COUNT(*), MAX(updated_at) FROM objects WHERE state='archived'"
+        if self.state:
+            import psycopg2
+            try:
+                con = psycopg2.connect(self.state)
+                try:
+                    cur = con.cursor()
+                    cur.execute(sql)
+                    return tuple(cur.fetchone())
+                finally:
+                    con.close()
+            except psycopg2.Error:
+                return 0, None
         import sqlite3
         if not self.db.exists():
             return 0, None

@@ -53,7 +53,7 @@ Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonOption
       expectations_(config_, store_, batch_, stats_, pipeline_, clock_, timers_),
       outbox_(io_, store_, batch_, stats_, config_.notify, {.clock = clock_, .timers = timers_, .deliver = nullptr, .offload = nullptr}),
       reloader_(config_, rules, pipeline_, outbox_, stats_, store_, clock_),
-      health_(clock_, timers_, stats_, config_.state),
+      health_(clock_, timers_, stats_, is_postgres_state(config_.state.string()) ? config_.state_dir : config_.state),
       shutdown_(clock_, timers_, pipeline_, config_.shutdown_grace, [this] { stop_inputs(); }, [this] { finish(); }) {
   apply_secrets(config_);
   reloader_.on_config_applied = [this](const Config& fresh) { apply_secrets(fresh); };
@@ -210,7 +210,7 @@ void Daemon::watch_storage() {
     });
   };
   batch_.on_recovered = [this] {
-    spdlog::info("state DB {} accepts writes again: resuming", config_.state.string());
+    spdlog::info("state DB {} accepts writes again: resuming", store_.display());
     stats_.m.state_db_writable.set(1);
     health_.set_storage_fault(std::nullopt);
     boost::asio::post(io_, [this] {

@@ -23,7 +23,7 @@ void keep_rules(Store& store, const RuleSet& rules, int64_t now_ms) {
 std::optional<KeptRules> kept_rules(Store& store, std::string* error) {
   auto value = get_meta(store, kLastGood);
   if (!value) {
-    if (error) *error = "no last good rules are kept in " + store.path().string();
+    if (error) *error = "no last good rules are kept in " + store.display();
     return std::nullopt;
   }
   try {
@@ -34,14 +34,14 @@ std::optional<KeptRules> kept_rules(Store& store, std::string* error) {
       kept.sources.push_back({s.at("file").get<std::string>(), s.at("text").get<std::string>()});
     return kept;
   } catch (const nlohmann::json::exception& e) {
-    if (error) *error = "the last good rules kept in " + store.path().string() + " are unreadable: " + e.what();
+    if (error) *error = "the last good rules kept in " + store.display() + " are unreadable: " + e.what();
     return std::nullopt;
   }
 }
 
 std::optional<KeptRules> kept_rules_at(const std::filesystem::path& state, std::string* error) {
   std::error_code ec;
-  if (!std::filesystem::exists(state, ec)) {
+  if (!is_postgres_state(state.string()) && !std::filesystem::exists(state, ec)) {
     if (error) *error = "no state DB at " + state.string() + ", so no last good rules";
     return std::nullopt;
   }

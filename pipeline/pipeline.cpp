@@ -21,7 +21,7 @@ Pipeline::Pipeline(boost::asio::io_context& io, const Config& config, std::share
       lambda_runner_(seams.lambda_runner),
       scheduler_(config.workers) {
   std::error_code ec;  // where jobs write $HIVEHOOK_RESULT; a failure shows on the first run
-  std::filesystem::create_directories(config_.state.parent_path() / "results", ec);
+  std::filesystem::create_directories(config_.state_dir / "results", ec);
   for (auto& r : store_.rules_succeeded()) succeeded_rules_.insert(std::move(r));
 }
 

@@ -73,7 +73,7 @@ void Pipeline::dispatch(Active& a, const Rule& rule, const RunRecord& run) {
   ctx.rule = run.rule;
   ctx.run_id = run.run_id;
   ctx.attempt = run.attempt;
-  ctx.result_file = config_.state.parent_path() / "results" / (run.run_id + ".json");
+  ctx.result_file = config_.state_dir / "results" / (run.run_id + ".json");
 
   JobRequest req;
   req.job = rule.job;

@@ -192,7 +192,7 @@ void Schedules::start_run(const std::string& name) {
   batch_.request();
 
   const SystemTime scheduled_for = from_ms(row->open_for);
-  const std::filesystem::path result = config_.state.parent_path() / "results" / (run.run_id + ".json");
+  const std::filesystem::path result = config_.state_dir / "results" / (run.run_id + ".json");
   if (std::holds_alternative<BuiltinJob>(r->job.kind)) {
     ProcessResult ok;
     ok.spawned = true;

@@ -58,7 +58,8 @@ void check_layout(const Config& c, const YAML::Node& root, schema::Reader& rd) {
     const char* key;
     fs::path path;
   };
-  std::vector<Place> inside{{"archive", c.archive}, {"quarantine", c.quarantine}, {"state", c.state},
+  std::vector<Place> inside{{"archive", c.archive}, {"quarantine", c.quarantine},
+                            {"state", is_postgres_state(c.state.string()) ? c.state_dir : c.state},
                             {"rules", c.rules}};
   if (c.audit_log) inside.push_back({"audit_log", *c.audit_log});
   for (const auto& p : inside) {
@@ -100,12 +101,17 @@ std::optional<Config> load(const fs::path& file, Diagnostics& out, bool lenient)
   }
   bool ok = schema::parse_mapping(*root, config_schema(), c, rd);
   if (c.bucket.empty() && !c.landing.empty()) c.bucket = c.landing.filename().string();
+  if (c.state_dir.empty()) c.state_dir = is_postgres_state(c.state.string()) ? dir / "state" : c.state.parent_path();
   if (ok) check_layout(c, *root, rd);
   if (rd.error_count() > 0 && !lenient) return std::nullopt;
   return c;
 }
 
 }  // namespace
+
+bool is_postgres_state(std::string_view state) {
+  return state.rfind("postgresql://", 0) == 0 || state.rfind("postgres://", 0) == 0;
+}
 
 std::optional<Config> load_config(const fs::path& file, Diagnostics& diags) { return load(file, diags, false); }
 

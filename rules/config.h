@@ -76,9 +76,15 @@ struct S3Config {
   std::string endpoint_url() const;
 };
 
+// True when a config's `state:` names a PostgreSQL database ("postgresql://", "postgres://").
+bool is_postgres_state(std::string_view state);
+
 struct Config {
   std::filesystem::path file;  // the config file itself (absolute)
-  std::filesystem::path landing, archive, quarantine, state;  // absolute
+  // landing, archive, quarantine: absolute. state: an absolute SQLite path, or a postgresql:// URL
+  // as written (is_postgres_state). state_dir: absolute, this node's local files (job results,
+  // S3 staging); empty until load fills it in (see state_folder()).
+  std::filesystem::path landing, archive, quarantine, state, state_dir;
   std::optional<std::filesystem::path> audit_log;             // absolute
   std::string bucket;                                          // default: landing's basename
   int workers = 4;

@@ -246,9 +246,20 @@ const Mapping<Config>& config_schema() {
               {.key = "quarantine", .type = Type::path, .default_text = "quarantine",
                .description = "Where objects go after failure, with `<key>.error.json` beside them.",
                .set = [](Config& c, const Value& v, Reader&) { c.quarantine = v.str; }},
-              {.key = "state", .type = Type::path, .default_text = "state/hivehook.db",
-               .description = "The SQLite audit/checkpoint store.",
-               .set = [](Config& c, const Value& v, Reader&) { c.state = v.str; }},
+              {.key = "state", .default_text = "state/hivehook.db",
+               .description = "The audit/checkpoint store: a SQLite file (a path, relative to this file's "
+                              "folder), or a PostgreSQL database (`postgresql://USER@HOST:PORT/DB`, a libpq "
+                              "connection URI in a byte-transparent database; see docs/cluster.md).",
+               .nonempty = true,
+               .set = [](Config& c, const Value& v, Reader& rd) {
+                 if (is_postgres_state(v.str)) c.state = v.str;
+                 else c.state = (rd.base_dir() / v.str).lexically_normal();
+               }},
+              {.key = "state_dir", .type = Type::path, .default_text = "the state file's folder, or state/",
+               .description = "This node's local files beside the store: job result files, S3 upload staging. "
+                              "Defaults to the SQLite file's folder, or `state/` beside the config for a "
+                              "PostgreSQL state.",
+               .set = [](Config& c, const Value& v, Reader&) { c.state_dir = std::filesystem::path(v.str); }},
               {.key = "audit_log", .type = Type::path, .description = "Optional JSON-lines mirror of audit events.",
                .set = [](Config& c, const Value& v, Reader&) { c.audit_log = std::filesystem::path(v.str); }},
               {.key = "bucket", .default_text = "landing's folder name",

@@ -19,7 +19,7 @@ ServerSettings settings_from(const Config& config) {
   s.service.archive = config.archive;
   s.service.quarantine = config.quarantine;
   s.service.landing_bucket = config.bucket;
-  s.service.staging = config.state.parent_path() / "s3-uploads";
+  s.service.staging = config.state_dir / "s3-uploads";
   s.service.fsync = c.fsync;
   s.service.multipart_expiry = std::chrono::duration_cast<std::chrono::seconds>(c.multipart_expiry);
   s.service.ignore = config.ignore;

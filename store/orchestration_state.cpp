@@ -32,8 +32,10 @@ void OrchestrationState::put_schedule(const ScheduleRecord& r) {
   require_batch();
   store_.write([this, r] {
     auto st = store_.db().prepare(
-        "INSERT OR REPLACE INTO schedules(rule, last_fired_for, open, open_for, catch_up, attempts, interrupted, next_at)"
-        " VALUES(?,?,?,?,?,?,?,?)");
+        "INSERT INTO schedules(rule, last_fired_for, open, open_for, catch_up, attempts, interrupted, next_at)"
+        " VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(rule) DO UPDATE SET last_fired_for=excluded.last_fired_for,"
+        " open=excluded.open, open_for=excluded.open_for, catch_up=excluded.catch_up, attempts=excluded.attempts,"
+        " interrupted=excluded.interrupted, next_at=excluded.next_at");
     st.bind(1, r.rule).bind(2, r.last_fired_for).bind(3, r.open ? 1 : 0).bind(4, r.open_for).bind(5, r.catch_up ? 1 : 0)
         .bind(6, r.attempts).bind(7, r.interrupted).bind(8, r.next_at);
     st.run();
@@ -50,7 +52,8 @@ std::optional<int64_t> OrchestrationState::expect_checked_until(const std::strin
 void OrchestrationState::set_expect_checked_until(const std::string& rule, int64_t ms) {
   require_batch();
   store_.write([this, rule, ms] {
-    auto st = store_.db().prepare("INSERT OR REPLACE INTO expectation_checks(rule, checked_until) VALUES(?,?)");
+    auto st = store_.db().prepare("INSERT INTO expectation_checks(rule, checked_until) VALUES(?,?)"
+                                  " ON CONFLICT(rule) DO UPDATE SET checked_until=excluded.checked_until");
     st.bind(1, rule).bind(2, ms);
     st.run();
   });
@@ -74,7 +77,9 @@ void OrchestrationState::put_expected(const ExpectedPartition& p) {
   require_batch();
   store_.write([this, p] {
     auto st = store_.db().prepare(
-        "INSERT OR REPLACE INTO expected_partitions(rule, partition, state, deadline, changed_at) VALUES(?,?,?,?,?)");
+        "INSERT INTO expected_partitions(rule, partition, state, deadline, changed_at) VALUES(?,?,?,?,?)"
+        " ON CONFLICT(rule, partition) DO UPDATE SET state=excluded.state, deadline=excluded.deadline,"
+        " changed_at=excluded.changed_at");
     st.bind(1, p.rule).bind(2, p.partition).bind(3, p.state).bind(4, p.deadline).bind(5, p.changed_at);
     st.run();
   });

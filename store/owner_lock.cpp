@@ -1,5 +1,7 @@
 #include "store/owner_lock.h"
 
+#include "store/postgres.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -32,6 +34,7 @@ std::string read_all(int fd) {
 
 std::optional<OwnerLock> OwnerLock::acquire(const std::filesystem::path& db_path, const std::string& role,
                                             std::string* error) {
+  if (sql::is_postgres_url(db_path.string())) return acquire_postgres(db_path.string(), role, error);
   std::error_code ec;
   std::filesystem::create_directories(db_path.parent_path(), ec);
   // The DB file itself is locked too (its inode): a hard link under another name is the same DB.
@@ -73,6 +76,7 @@ std::optional<OwnerLock> OwnerLock::acquire(const std::filesystem::path& db_path
 }
 
 std::optional<int> OwnerLock::holder(const std::filesystem::path& db_path, std::string* role) {
+  if (sql::is_postgres_url(db_path.string())) return holder_postgres(db_path.string(), role);
   UniqueFd fd(::open(lock_path(db_path).c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::nullopt;
   if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) {

@@ -1,6 +1,8 @@
 // One owner per state DB: an exclusive flock on "<the DB's real path>.lock", holding the owner's pid
 // for messages, and on the DB file itself (its inode), so a symlink, a hard link or another
 // relative path to the same DB is refused (DESIGN.md "Faults at run time": one owner per state).
+// A PostgreSQL state (`state: postgresql://...`) is owned by a session-level advisory lock held on
+// a connection of its own (owner_lock_postgres.cpp): it ends with the process, however it dies.
 #pragma once
 
 #include <filesystem>
@@ -8,6 +10,7 @@
 #include <string>
 
 #include "base/unique_fd.h"
+#include "store/sql.h"
 
 namespace hivehook {
 
@@ -21,8 +24,13 @@ class OwnerLock {
 
  private:
   OwnerLock(UniqueFd fd, UniqueFd db) : fd_(std::move(fd)), db_(std::move(db)) {}
+  explicit OwnerLock(sql::Db pg) : pg_(std::move(pg)) {}
+  static std::optional<OwnerLock> acquire_postgres(const std::string& url, const std::string& role,
+                                                   std::string* error);
+  static std::optional<int> holder_postgres(const std::string& url, std::string* role);
   UniqueFd fd_;
-  UniqueFd db_;
+  UniqueFd db_;  // the DB file itself, flocked
+  sql::Db pg_;   // the session holding the advisory lock
 };
 
 }  // namespace hivehook

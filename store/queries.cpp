@@ -4,7 +4,7 @@ namespace hivehook {
 
 namespace {
 // "prefix%" for LIKE is wrong for keys holding % or _: compare the leading bytes instead.
-constexpr const char* kPrefixClause = "substr(key, 1, length(?)) = ?";
+constexpr const char* kPrefixClause = "substr(key, 1, length(CAST(? AS TEXT))) = ?";
 }  // namespace
 
 StatusCounts status_counts(Store& store) {

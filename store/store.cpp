@@ -8,7 +8,9 @@
 #include <random>
 
 #include "base/clock.h"
+#include "store/postgres.h"
 #include "store/schema.h"
+#include "store/sqlite.h"
 
 namespace hivehook {
 
@@ -101,7 +103,9 @@ const std::string Store::kSql[] = {
     "UPDATE runs SET pid=?, pgid=?, proc_start=? WHERE run_id=?",
     "INSERT INTO outbox(delivery_id,target,event,key,rule,body,state,attempts,next_at,created_at,updated_at)"
     " VALUES(?,?,?,?,?,?,'pending',0,?,?,?)",
-    "INSERT OR REPLACE INTO delivery_attempts(outbox_id,attempt,time,delivered,status,detail) VALUES(?,?,?,?,?,?)",
+    "INSERT INTO delivery_attempts(outbox_id,attempt,time,delivered,status,detail) VALUES(?,?,?,?,?,?)"
+    " ON CONFLICT(outbox_id,attempt) DO UPDATE SET time=excluded.time, delivered=excluded.delivered,"
+    " status=excluded.status, detail=excluded.detail",
     "UPDATE outbox SET state=?, attempts=?, next_at=?, updated_at=?, last_status=?, last_detail=? WHERE id=?",
     select(kObjectColumns, " FROM objects WHERE key=? ORDER BY id DESC LIMIT 1"),
     select(kObjectColumns, " FROM objects WHERE id=?"),
@@ -113,24 +117,56 @@ const std::string Store::kSql[] = {
     select(kRunColumns, " FROM runs WHERE object_id=? AND state IN ('failed','timed_out') ORDER BY id"),
     select(kOutboxColumns, " FROM outbox WHERE state='pending' AND next_at<=? ORDER BY next_at, id LIMIT ?"),
     "SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending','dead') GROUP BY state",
-    "INSERT OR IGNORE INTO rule_successes(rule, first_at, object_id) VALUES(?,?,?)",
+    "INSERT INTO rule_successes(rule, first_at, object_id) VALUES(?,?,?) ON CONFLICT(rule) DO NOTHING",
     "SELECT rule FROM rule_successes ORDER BY rule",
 };
 
 Store::Store(const std::filesystem::path& path, Mode mode, const Clock& clock)
     : path_(path), mode_(mode), clock_(clock), stmts_(static_cast<size_t>(Q::count)) {
   static_assert(sizeof kSql / sizeof kSql[0] == static_cast<int>(Q::count));
-  // Every error names the DB (DESIGN.md "Faults at run time": every message names its file).
+  // Every error names the state (DESIGN.md "Faults at run time": every message names its file).
   try {
-    open(path, mode);
+    if (sql::is_postgres_url(path.string())) open_postgres(mode);
+    else open_sqlite(mode);
+    if (mode == Mode::owner) {
+      next_object_id_ = max_of(Q::max_object_id) + 1;
+      next_event_id_ = max_of(Q::max_event_id) + 1;
+    } else if (schema_version(db_) > kSchemaVersion) {
+      throw sql::StoreError("state DB " + display() + " is newer than this hivehook", SQLITE_ERROR);
+    }
   } catch (const sql::StoreError& e) {
     const std::string what = e.what();
-    if (what.find(path.string()) != std::string::npos) throw;
-    throw sql::StoreError("state DB " + path.string() + ": " + what, e.code());
+    if (what.find(display()) != std::string::npos) throw;
+    throw sql::StoreError("state DB " + display() + ": " + what, e.code(), e.sqlstate());
   }
 }
 
-void Store::open(const std::filesystem::path& path, Mode mode) {
+int64_t Store::max_of(Q id) {
+  auto& st = q(id);
+  st.step();
+  int64_t v = st.int64(0);
+  st.reset();
+  return v;
+}
+
+void Store::open_postgres(Mode mode) {
+  db_ = sql::open_postgres(path_.string());
+  sql::require_byte_transparent(db_, path_.string());
+  if (mode == Mode::owner) {
+    // The writer lock: one owner writes, and a session lost and found again writes only if it
+    // still is that owner (hold_session_lock). "hhwriter" as a number.
+    sql::hold_session_lock(db_, 0x6868777269746572LL,
+                           "state DB " + display() + " is owned by another hivehook (its writer lock is held); "
+                           "only one `run` or `scan` may use it at a time");
+    migrate(db_);
+  } else {
+    db_.exec("SET default_transaction_read_only = on");
+    if (schema_version(db_) == 0) throw sql::StoreError("no hivehook state in " + display() + " yet", SQLITE_NOTFOUND);
+  }
+}
+
+void Store::open_sqlite(Mode mode) {
+  const std::filesystem::path& path = path_;
   if (mode == Mode::owner) {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
@@ -140,36 +176,27 @@ void Store::open(const std::filesystem::path& path, Mode mode) {
       ::fchmod(fd, 0600);
       ::close(fd);
     }
-    db_ = sql::Db(path.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    db_ = sql::open_sqlite(path.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     db_.exec("PRAGMA journal_mode=WAL");
     db_.exec("PRAGMA synchronous=NORMAL");
     db_.exec("PRAGMA foreign_keys=OFF");
     db_.exec("PRAGMA cache_size=-16384");
     db_.exec("PRAGMA wal_autocheckpoint=4000");
     migrate(db_);
-    auto max_of = [this](Q id) {
-      auto& st = q(id);
-      st.step();
-      int64_t v = st.int64(0);
-      st.reset();
-      return v;
-    };
-    next_object_id_ = max_of(Q::max_object_id) + 1;
-    next_event_id_ = max_of(Q::max_event_id) + 1;
   } else {
-    db_ = sql::Db(path.string(), SQLITE_OPEN_READONLY);
-    auto st = db_.prepare("PRAGMA user_version");
-    st.step();
-    if (st.int64(0) > kSchemaVersion)
-      throw sql::StoreError("state DB " + path.string() + " is newer than this hivehook", SQLITE_ERROR);
+    db_ = sql::open_sqlite(path.string(), SQLITE_OPEN_READONLY);
   }
+}
+
+std::string Store::display() const {
+  return sql::is_postgres_url(path_.string()) ? sql::redact_url(path_.string()) : path_.string();
 }
 
 Store::~Store() = default;
 
 sql::Statement& Store::q(Q id) {
   auto& st = stmts_[static_cast<size_t>(id)];
-  if (!st) st = db_.prepare(kSql[static_cast<int>(id)]);
+  if (!st) st = db_.prepare(id == Q::begin ? std::string(db_.begin_sql()) : kSql[static_cast<int>(id)]);
   return st;
 }
 
@@ -180,7 +207,7 @@ void Store::ensure_batch() {
 void Store::run_update(sql::Statement& st, const std::string& what) {
   st.run();
   if (db_.changes() != 1)
-    throw sql::StoreError("state DB " + path_.string() + ": " + what + " changed " + std::to_string(db_.changes()) +
+    throw sql::StoreError("state DB " + display() + ": " + what + " changed " + std::to_string(db_.changes()) +
                               " rows, expected 1",
                           SQLITE_MISMATCH);
 }
@@ -211,14 +238,17 @@ void Store::write(std::function<void()> op) {
     ensure_batch();
     journal_.back()();
   } catch (const sql::StoreError& e) {
-    if (!storage_fault(e.code())) throw;
+    if (!storage_fault(e.code())) {
+      journal_.pop_back();  // refused (not a storage fault): never replayed
+      throw;
+    }
     degrade(e);
   }
 }
 
 void Store::degrade(const sql::StoreError& e) {
   batch_.reset();  // rolled back: the journal holds every write since the last commit
-  if (!fault_) fault_ = std::string("state DB ") + path_.string() + " not writable: " + e.what();
+  if (!fault_) fault_ = "state DB " + display() + " not writable: " + e.what();
 }
 
 std::vector<AuditEvent> Store::commit() {

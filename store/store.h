@@ -1,6 +1,8 @@
-// The state store: SQLite in WAL mode, the single source of truth for objects, tasks, runs, audit
-// events and the notification outbox. One owner writes (the daemon's loop thread, in batches that
-// commit many transitions at once); readers (`status`, `audit`, `runs`) open it read-only.
+// The state store: the single source of truth for objects, tasks, runs, audit events and the
+// notification outbox, in SQLite (WAL; the default) or PostgreSQL (`state: postgresql://...`), the
+// same tables and statements on both (store/sql.h). One owner writes (the daemon's loop thread, in
+// batches that commit many transitions at once); readers (`status`, `audit`, `runs`) open it
+// read-only.
 #pragma once
 
 #include <algorithm>
@@ -14,7 +16,7 @@
 
 #include "base/clock.h"
 #include "store/event.h"
-#include "store/sqlite.h"
+#include "store/sql.h"
 #include "store/states.h"
 
 namespace hivehook {
@@ -93,13 +95,18 @@ class Store {
   enum class Mode { owner, reader };
 
   // Opens (owner: creating with mode 0600, WAL, migrations) or throws sql::StoreError naming the
-  // file. `clock` stamps every row and event (a test passes a manual one).
+  // file. `path` holding a postgresql:// (or postgres://) URL opens PostgreSQL instead (owner:
+  // migrations; reader: a read-only session). `clock` stamps every row and event (a test passes a
+  // manual one).
   Store(const std::filesystem::path& path, Mode mode, const Clock& clock = SystemClock::instance());
   ~Store();  // an uncommitted batch is rolled back
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
+  // The state for messages: the SQLite file, or the PostgreSQL URL with its password masked.
+  std::string display() const;
+  bool is_postgres() const { return db_.dialect() == sql::Dialect::postgresql; }
   sql::Db& db() { return db_; }  // for the read-only queries of store/queries.cpp
 
   // ---- batching (owner) -------------------------------------------------------------------
@@ -179,7 +186,9 @@ class Store {
   void ensure_batch();
   // Runs an UPDATE and checks it changed exactly one row (`what` names it in the error).
   void run_update(sql::Statement& st, const std::string& what);
-  void open(const std::filesystem::path& path, Mode mode);
+  void open_postgres(Mode mode);
+  void open_sqlite(Mode mode);
+  int64_t max_of(Q id);  // SELECT MAX(...) statements
   void degrade(const sql::StoreError& e);
   std::string redacted(std::string text) const;
   static bool storage_fault(int sqlite_code);

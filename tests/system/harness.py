@@ -1,8 +1,10 @@
 """Shared harness of the black-box system tests: a temp deployment, the real `hivehook` binary,
 real directories and inotify, conditions waited for with deadlines (never fixed sleeps)."""
+import atexit
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import sqlite3
@@ -14,6 +16,69 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 SOURCE = pathlib.Path(os.environ.get("HIVEHOOK_SOURCE_DIR", HERE.parent.parent))
 BIN = os.environ.get("HIVEHOOK_BIN", str(SOURCE / "build" / "hivehook"))
+
+
+# HIVEHOOK_TEST_STATE=postgresql runs every Deployment on the PostgreSQL backend: one throwaway
+# server (tests/support/pg-cluster) per test process, one fresh byte-transparent database per
+# deployment. Unset (or "sqlite"): the SQLite file state/hivehook.db, as the daemon defaults to.
+STATE_BACKEND = os.environ.get("HIVEHOOK_TEST_STATE", "sqlite")
+PG_CLUSTER = SOURCE / "tests" / "support" / "pg-cluster"
+_pg_server = {}
+
+
+def pg_server_url():
+    """The URL of this process's throwaway PostgreSQL server, started on first use."""
+    if "url" not in _pg_server:
+        d = tempfile.mkdtemp(prefix="hivehook-pg-")
+        r = subprocess.run([str(PG_CLUSTER), "start", d], capture_output=True, text=True, timeout=180)
+        if r.returncode != 0:
+            raise RuntimeError(f"pg-cluster start failed ({r.returncode}): {r.stderr}")
+        _pg_server.update(url=r.stdout.strip(), dir=d)
+
+        def stop():
+            subprocess.run([str(PG_CLUSTER), "stop", d], capture_output=True, timeout=120)
+            shutil.rmtree(d, ignore_errors=True)
+        atexit.register(stop)
+    return _pg_server["url"]
+
+
+def pg_connect(url):
+    import psycopg2
+    import psycopg2.extensions
+    con = psycopg2.connect(url)
+    con.set_client_encoding("UTF8")  # the server is SQL_ASCII: bytes pass through unconverted
+    psycopg2.extensions.register_type(psycopg2.extensions.BYTES, con)  # text reads as bytes, as sqlite3's bytes factory
+    return con
+
+
+def pg_restart():
+    """Restarts this process's throwaway server on the same port (clients reconnect to the same URL)."""
+    pg_server_url()
+    subprocess.run([str(PG_CLUSTER), "restart", _pg_server["dir"]], check=True, capture_output=True, timeout=180)
+
+
+def pg_create_database():
+    """A fresh database for one deployment; returns its URL."""
+    base = pg_server_url()
+    name = "hh_" + os.urandom(6).hex()
+    con = pg_connect(base)
+    con.autocommit = True
+    con.cursor().execute(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C'")
+    con.close()
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def pg_drop_database(url):
+    base = pg_server_url()
+    con = pg_connect(base)
+    con.autocommit = True
+    con.cursor().execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+    con.close()
+
+
+def _pg_sql(sql):
+    """sqlite3's qmark parameters as psycopg2's format ones."""
+    return re.sub(r"\?", "%s", sql.replace("%", "%%"))
 
 
 def wait_until(predicate, timeout=60.0, interval=0.02, message="condition"):
@@ -61,7 +126,7 @@ def healthz(port):
 class Deployment:
     """A hivehook deployment in a fresh temp folder: config, rules, landing, archive, state."""
 
-    def __init__(self, rules_yaml, config_extra="", prefix="hivehook-sys-"):
+    def __init__(self, rules_yaml, config_extra="", prefix="hivehook-sys-", backend=None):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
         self.landing = self.dir / "landing"
         self.archive = self.dir / "archive"
@@ -70,11 +135,12 @@ class Deployment:
         for d in (self.landing, self.staging, self.dir / "rules"):
             d.mkdir(parents=True)
         self.config = self.dir / "hivehook.yaml"
-        self.config.write_text(textwrap.dedent("""\
+        self.pg_url = pg_create_database() if (backend or STATE_BACKEND) == "postgresql" else None
+        self.config.write_text(textwrap.dedent(f"""\
             landing: landing
             archive: archive
             quarantine: quarantine
-            state: state/hivehook.db
+            state: {self.pg_url or 'state/hivehook.db'}
             audit_log: state/audit.jsonl
             rules: rules
             shutdown_grace: 10s
@@ -158,6 +224,9 @@ class Deployment:
         for m in reversed(self.mounts):
             subprocess.run(["umount", "-l", str(m)], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.pg_url:
+            pg_drop_database(self.pg_url)
+            self.pg_url = None
 
     # --- real filesystems -----------------------------------------------------------------------
     def mount_tmpfs(self, path, size="1m", options=""):
@@ -179,19 +248,51 @@ class Deployment:
 
     # --- the store -------------------------------------------------------------------------------
     def db(self):
+        """A read-only connection to the state (SQLite file or PostgreSQL database); text reads as bytes."""
         con = sqlite3.connect(f"file:{self.dir / 'state/hivehook.db'}?mode=ro", uri=True, timeout=10)
         con.text_factory = bytes
         return con
 
+    def has_state(self):
+        if not self.pg_url:
+            return (self.dir / "state/hivehook.db").exists()
+        return bool(self._pg("SELECT to_regclass('objects') IS NOT NULL")[0][0])
+
+    def _pg(self, sql, params=(), write=False):
+        con = pg_connect(self.pg_url)
+        try:
+            cur = con.cursor()
+            cur.execute(_pg_sql(sql), params)
+            rows = cur.fetchall() if cur.description else []
+            if write:
+                con.commit()
+            return [tuple(r) for r in rows]
+        finally:
+            con.close()
+
     def query(self, sql, *params):
+        """Rows of a read-only query, `?` parameters, whichever backend the state is on."""
+        if self.pg_url:
+            return self._pg(sql, params)
         con = self.db()
         try:
             return con.execute(sql, params).fetchall()
         finally:
             con.close()
 
+    def execute(self, sql, *params):
+        """A write to the state behind the daemon's back (simulating a crash between two steps)."""
+        if self.pg_url:
+            return self._pg(sql, params, write=True)
+        con = sqlite3.connect(self.dir / "state/hivehook.db", timeout=10)
+        try:
+            con.execute(sql, params)
+            con.commit()
+        finally:
+            con.close()
+
     def count_objects(self, state):
-        if not (self.dir / "state/hivehook.db").exists():
+        if not self.has_state():
             return 0
         return self.query("SELECT COUNT(*) FROM objects WHERE state=?", state)[0][0]
 

@@ -256,12 +256,8 @@ class Pipeline(unittest.TestCase):
         # Simulate a crash after the success was committed but before the move. (Moving the file
         # back changes its ctime, part of its identity; a real crash would not have touched it.)
         os.rename(d.archive / "t/a.csv", d.landing / "t/a.csv")
-        import sqlite3
-        con = sqlite3.connect(d.dir / "state/hivehook.db")
-        con.execute("UPDATE objects SET state='succeeded', final_path=NULL, ctime_ns=?",
-                    (os.lstat(d.landing / "t/a.csv").st_ctime_ns,))
-        con.commit()
-        con.close()
+        d.execute("UPDATE objects SET state='succeeded', final_path=NULL, ctime_ns=?",
+                  os.lstat(d.landing / "t/a.csv").st_ctime_ns)
         self.assertEqual(d.cli("scan").returncode, 0)
         self.assertEqual(d.files(d.archive), [b"t/a.csv"])
         self.assertEqual(log.read_bytes().count(b"\0"), 1, "not run again")

@@ -201,9 +201,9 @@ SqliteWarehouse::SqliteWarehouse(const std::string& path) : path_(path) {
     db_ = nullptr;
     throw WarehouseError(msg);
   }
-  sqlite3_busy_timeout(db_, 60000);  // another job may hold the write lock for a while
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);  // another job may hold the write lock for a while
   exec("PRAGMA page_size=16384");  // only takes effect on a new file: wider fact rows, fewer pages
-  exec("PRAGMA journal_mode=WAL");
+  use_wal();
   exec("PRAGMA synchronous=NORMAL");
   // 4 MiB of page cache: a file's transaction spills its dirty pages to the WAL past that, so
   // memory does not grow with the file (the snapshot and batches are bounded too). Measured: 2 %
@@ -214,9 +214,30 @@ SqliteWarehouse::SqliteWarehouse(const std::string& path) : path_(path) {
   // The DDL runs only when this warehouse has not seen this schema yet (a cheap header read).
   if (user_version() != schema::kSqliteVersion) {
     SqliteTxn txn(*this);
+    // Two jobs may open a new warehouse at once (the dimension rules do): the second one in
+    // waits for the first's write lock, then finds the schema already there.
+    if (user_version() == schema::kSqliteVersion) return;
     exec(schema::kSqlite);
     exec(("PRAGMA user_version = " + std::to_string(schema::kSqliteVersion)).c_str());
     txn.commit();
+  }
+}
+
+void SqliteWarehouse::use_wal() {
+  // Switching a database to WAL needs it exclusively for a moment, and SQLite returns SQLITE_BUSY
+  // at once (without calling the busy handler) while another connection is switching it or is
+  // reading it in rollback mode: two jobs opening a new warehouse at the same time. Retried for
+  // as long as the busy timeout would have waited; once it is WAL it stays WAL (persistent).
+  // Source: https://www.sqlite.org/wal.html#activating_and_configuring_wal_mode
+  for (int waited_ms = 0;; waited_ms += 10) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, &err);
+    std::string msg = err ? err : "error";
+    sqlite3_free(err);
+    if (rc == SQLITE_OK) return;
+    if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= kBusyTimeoutMs)
+      throw WarehouseError("sqlite: switch to WAL: " + msg);
+    sqlite3_sleep(10);
   }
 }
 

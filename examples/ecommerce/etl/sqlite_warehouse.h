@@ -56,6 +56,8 @@ class SqliteWarehouse final : public Warehouse {
 
  private:
   friend class SqliteDimensionLoad;
+  static constexpr int kBusyTimeoutMs = 60000;  // another job may hold the write lock this long
+  void use_wal();  // PRAGMA journal_mode=WAL, retried while another opener holds the file
   int user_version();
   std::int64_t dimension_version();  // etl_dimension_version, bumped by the dim tables' triggers
   std::pair<Dimensions, std::int64_t> build_dimensions();  // from the tables, with their version

@@ -236,4 +236,25 @@ TEST(Crash, KillNineMidFileLeavesTheWarehouseAsBefore) {
   EXPECT_EQ(out.result["rows_read"], 400000);
 }
 
+// Regression (CI, test_ecommerce): the two dimension rules opened a new warehouse at the same
+// moment, and one of them failed "database is locked" switching it to WAL, which SQLite reports
+// at once instead of waiting, so the daemon scheduled a retry. Every opener now waits its turn.
+TEST(Concurrency, TwoJobsOpeningANewWarehouseAtOnceBothSucceed) {
+  TempDir dir;
+  const std::string land = dir.str("land");
+  ASSERT_EQ(run(gen_args(land, "1", "50", "3")), 0);
+  const std::string products = land + "/dim_products/dim_products_2023-03-01.csv";
+  const std::string customers = land + "/dim_customers/dim_customers_2023-03-01.csv";
+  for (int round = 0; round < 20; ++round) {
+    const std::string db = dir.str("wh" + std::to_string(round) + ".db");
+    pid_t a = spawn({ETL_BINARY, "dims", products, "--warehouse", "sqlite:" + db});
+    pid_t b = spawn({ETL_BINARY, "dims", customers, "--warehouse", "sqlite:" + db});
+    ASSERT_EQ(wait_exit(a), 0) << "round " << round;
+    ASSERT_EQ(wait_exit(b), 0) << "round " << round;
+    auto w = open_warehouse("sqlite:" + db);
+    EXPECT_EQ(dump(*w, "SELECT count(*) FROM dim_products"), (std::vector<std::string>{"60"}));
+    EXPECT_EQ(dump(*w, "SELECT count(*) FROM dim_customers"), (std::vector<std::string>{"300"}));
+  }
+}
+
 }  // namespace

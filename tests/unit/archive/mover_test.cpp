@@ -234,6 +234,23 @@ TEST_F(MoverTest, ErrorJsonIsWrittenAtomicallyWithTheObjectsModeAndReplaced) {
   EXPECT_NE(too_long.message().find("255"), std::string::npos) << too_long.message();
 }
 
+// The soak's kill -9 landed between the error report's temp file and its rename: the next write
+// in that folder (recovery quarantining the same key again) must not leave the leftover behind.
+TEST_F(MoverTest, TempFileLeftByAKilledDaemonIsRemovedByTheNextWriteInItsFolder) {
+  const std::string key = "t/year=2023/x.csv";
+  fs::create_directories(in_archive("t/year=2023"));
+  write_file(in_archive("t/year=2023/.hivehook-tmp-AbC123"), R"({"error":"half)");
+  auto one = write_error_json(archive, key, R"({"error":"one"})", 0600);
+  ASSERT_TRUE(one.ok()) << one.message();
+  EXPECT_EQ(read_file(in_archive(key + ".error.json")), R"({"error":"one"})");
+  expect_no_temp_files();
+  // Across filesystems the copy goes through a temp file in the destination folder too.
+  write_file(in_archive("t/year=2023/.hivehook-tmp-Zz9"), "partial copy");
+  auto two = write_error_json(archive, key, R"({"error":"two"})", 0600);
+  ASSERT_TRUE(two.ok()) << two.message();
+  expect_no_temp_files();
+}
+
 TEST_F(MoverTest, DeleteRemovesAndReportsMissing) {
   land("t/x.csv", "x");
   auto r = delete_object(landing, "t/x.csv");

@@ -111,7 +111,7 @@ TEST(Config, UnknownKeySuggestsTheClosest) {
   EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 6, 7, "unknown key 'levle' in log (did you mean 'level'?)"));
   EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 7, 1,
                       "unknown key 'zzzzzz' in config (known keys: 'landing', 'archive', 'quarantine', 'state', "
-                      "'audit_log', 'bucket', 'workers', 'ignore', 'rules', 'shutdown_grace', 'reconcile', "
+                      "'state_dir', 'audit_log', 'bucket', 'workers', 'ignore', 'rules', 'shutdown_grace', 'reconcile', "
                       "'move_alert_after', 'notify', 'metrics', 's3' and 'log')"));
 }
 
