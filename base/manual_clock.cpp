@@ -28,7 +28,7 @@ void ManualClock::advance(Duration d) {
     steady_ = std::max(steady_, timers_.begin()->first.at);
     run_due();
   }
-  steady_ = target;
+  steady_ = std::max(steady_, target);  // readings during the timers may have moved it further
 }
 
 bool ManualClock::advance_to_next() {

@@ -1,6 +1,9 @@
 // A clock and timer source that only moves when told to: the test double of the Clock and Timers
 // seams. Time starts at a fixed wall-clock instant; advance() moves both clocks and runs every
 // timer that falls due, in due order (ties in arming order), including timers armed meanwhile.
+// Optionally (set_tick_per_reading) each wall-clock reading moves time on a little, as a real
+// clock has always moved on by the next reading: code that reads the clock twice and expects the
+// same instant is caught.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +20,13 @@ class ManualClock final : public Clock, public Timers {
   explicit ManualClock(SystemTime start = SystemTime(std::chrono::milliseconds(1704067200000LL)));
   ~ManualClock() override;
 
-  SystemTime now() const override { return start_ + (steady_ - SteadyTime{}); }
+  // The wall clock; with a tick per reading, time moves on by the tick after each call (timers
+  // that fall due meanwhile run at the next advance()).
+  SystemTime now() const override {
+    SystemTime t = start_ + std::chrono::duration_cast<SystemTime::duration>(steady_ - SteadyTime{});
+    steady_ += tick_per_reading_;
+    return t;
+  }
   SteadyTime steady_now() const override { return steady_; }
   TimerHandle after(Duration delay, std::function<void()> fn) override;
 
@@ -28,6 +37,8 @@ class ManualClock final : public Clock, public Timers {
   std::size_t armed() const { return timers_.size(); }
   // The delay until the next armed timer (nullopt: none).
   std::optional<Duration> next_in() const;
+  // How far (>= 0, nanoseconds) each now() reading moves time on; zero (the default): never.
+  void set_tick_per_reading(std::chrono::nanoseconds tick) { tick_per_reading_ = tick; }
 
  private:
   struct Key {
@@ -38,7 +49,8 @@ class ManualClock final : public Clock, public Timers {
   void run_due();
 
   SystemTime start_;
-  SteadyTime steady_{};
+  mutable SteadyTime steady_{};
+  std::chrono::nanoseconds tick_per_reading_{0};
   uint64_t seq_ = 0;
   std::map<Key, std::function<void()>> timers_;
   std::shared_ptr<ManualClock*> self_ = std::make_shared<ManualClock*>(this);  // for handles outliving us

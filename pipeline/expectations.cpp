@@ -27,7 +27,10 @@ void Expectations::start(std::shared_ptr<const RuleSet> rules) {
   refresh_gauge();
 }
 
-// Deadlines in (checked_until, now]: each partition not arrived is late, once.
+// Deadlines in (checked_until, now]: each partition not arrived is late, once. The clock is read
+// once: the same instant decides what is due and which deadline the next timer waits for (read
+// twice, a timer firing a hair before a deadline found it not due, and the second reading, past
+// it, armed for the next period's: the partition was raised a whole period late).
 void Expectations::check(const std::string& name) {
   const Rule* r = rules_->find(name);
   if (!r || !r->expect) return;
@@ -58,14 +61,16 @@ void Expectations::check(const std::string& name) {
   }
   batch_.request();
   refresh_gauge();
-  arm(*r);
+  arm(*r, now);
 }
 
-void Expectations::arm(const Rule& r) {
-  const SystemTime now = clock_.now();
+// The first deadline after `now` (a deadline not yet reached at `now` included: an early timer
+// waits for it again). The wait is rounded up to whole milliseconds, so the timer does not fire
+// before the deadline on the clock that measured it.
+void Expectations::arm(const Rule& r, SystemTime now) {
   const SystemTime next = r.expect->schedule.next_deadline_after(now);
-  Duration wait = std::chrono::duration_cast<Duration>(next - now);
-  timers_by_rule_[r.name] = timers_.after(std::max(wait, Duration(0)), [this, name = r.name] {
+  const Duration wait = std::chrono::ceil<Duration>(next - now);
+  timers_by_rule_[r.name] = timers_.after(std::max(wait, Duration(1)), [this, name = r.name] {
     timers_by_rule_.erase(name);
     check(name);
   });

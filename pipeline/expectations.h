@@ -38,7 +38,8 @@ class Expectations {
 
  private:
   void check(const std::string& rule);
-  void arm(const Rule& rule);
+  // Arms the rule's timer for its first deadline after `now` (the instant check() decided at).
+  void arm(const Rule& rule, SystemTime now);
   void notify(const Rule& rule, const std::string& event, const ExpectedPartition& p, const std::string& key);
   void refresh_gauge();
 

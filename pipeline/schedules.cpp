@@ -135,7 +135,8 @@ void Schedules::stop() {
 void Schedules::arm(const Rule& r, SystemTime after) {
   auto next = next_firing(r.schedule->cron, r.timezone, after);
   if (!next) return;  // never fires (check refuses such expressions)
-  Duration wait = std::chrono::duration_cast<Duration>(*next - clock_.now());
+  // Rounded up: a firing never starts before its time (truncated, it could by up to 1 ms).
+  Duration wait = std::chrono::ceil<Duration>(*next - clock_.now());
   next_[r.name] = timers_.after(std::max(wait, Duration(0)), [this, name = r.name, at = *next] {
     next_.erase(name);
     const Rule* now_rule = rule(name);

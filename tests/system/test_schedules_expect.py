@@ -63,8 +63,6 @@ class SchedulesAndExpectations(unittest.TestCase):
         self.assertEqual(d.stop(), 0)
         self.assertEqual(d.query("SELECT COUNT(*) FROM runs WHERE state='started'")[0][0], 0)
 
-    @unittest.skip("KNOWN BUG, open: no expect.late webhook arrives within 75 s on main since the orchestration "
-                   "and PostgreSQL-store merges (534dde7..9d01527); see issue 14's status in the closing note")
     def test_late_expectation_raises_and_clears_through_a_webhook_across_kill9(self):
         port = free_port()
         d = Deployment("", config_extra=f"notify:\n  ops-hook: {{webhook: http://127.0.0.1:{port}/hook}}\n")

@@ -18,7 +18,11 @@ const char* kDaily = R"(rules:
 const char* kConfig = "notify:\n  ops: {webhook: \"http://127.0.0.1:9/hook\"}\n";
 
 struct ExpectHarness {
-  ExpectHarness() : h(kDaily, kConfig) { start(); }
+  // `tick_per_reading`: how far each wall-clock reading moves the manual clock on (0: it does not).
+  explicit ExpectHarness(std::chrono::nanoseconds tick_per_reading = {}) : h(kDaily, kConfig) {
+    h.clock.set_tick_per_reading(tick_per_reading);
+    start();
+  }
   void start() {
     e = std::make_unique<Expectations>(h.config, *h.store, *h.batch, *h.stats, *h.pipeline, h.clock, h.clock);
     h.pipeline->on_admitted = [this](const ObjectRecord& rec, const ObjectKey& key, const std::vector<const Rule*>& rules) {
@@ -97,6 +101,23 @@ TEST(Expectations, ANewExpectationIsNotRaisedForThePast) {
   t.h.advance(6h);  // Dec 31's deadline comes after first sight: it counts
   ASSERT_EQ(t.h.events("expect.late").size(), 1u);
   EXPECT_EQ(t.outbox_events(), std::vector<std::string>{"expect.late year=2023/month=12/day=31"});
+}
+
+// The fault behind the late-expectation system test (no expect.late webhook within 75 s): the
+// check at a deadline and the arming of the next timer read the wall clock apart. The timer fired
+// a hair before the deadline (its wait was truncated to whole milliseconds, and a steady timer
+// runs against a wall clock), so the check found nothing due; the arming, reading the clock again
+// just past the deadline, armed for the NEXT period's deadline — the partition was raised a whole
+// period late. Over many sub-millisecond phases of a clock that moves between readings, day 1's
+// partition is raised at its own deadline, once.
+TEST(Expectations, ATimerFiringJustBeforeTheDeadlineDoesNotSkipItToTheNextPeriod) {
+  for (int tick_us = 50; tick_us < 1000; tick_us += 50) {
+    ExpectHarness t{std::chrono::microseconds(tick_us)};
+    t.h.land("transactions/year=2023/month=12/day=31/t.csv");
+    t.h.advance(30h + 1s);  // day 1's deadline (2024-01-02T06:00Z) passed a second ago
+    auto late = t.h.events("expect.late");
+    EXPECT_EQ(late.size(), 1u) << "wall clock moving " << tick_us << " us per reading";
+  }
 }
 
 }  // namespace
