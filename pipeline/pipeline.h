@@ -198,6 +198,14 @@ class Pipeline {
   // recovery (recovery.cpp)
   void recover_interrupted_runs();
   void recover_objects();
+  // A task of a recovered object to queue again: its key (for key order), object id and rule.
+  struct QueuedTask {
+    std::string key;
+    int64_t id;
+    std::string rule;
+  };
+  Active& restore_active(const ObjectRecord& rec, ObjectKey key);
+  void sort_released_in_key_order(std::vector<QueuedTask>& queued) const;
 
   void forget(Active& a);  // the object reached its end: drop it from memory once no run of it is in flight
   void refresh_gauges();

@@ -66,37 +66,21 @@ void Pipeline::recover_interrupted_runs() {
 //    failed before the restart is tried again now).
 void Pipeline::recover_objects() {
   size_t requeued = 0, finishing = 0;
-  // Queued tasks go back to the scheduler in the order they were queued: discovery order, except
-  // that a rule with `requires:` released its waiting objects in key order (dependencies.cpp), so
-  // its queue resumes in key order — daily partitions keep loading in date order after a crash.
-  struct Queued {
-    std::string key;
-    int64_t id;
-    std::string rule;
-  };
-  std::vector<Queued> queued;
+  std::vector<QueuedTask> queued;  // in the order they were queued
   for (auto& rec : store_.unfinished_objects()) {
     auto parsed = parse_key(rec.key);
     if (!parsed) continue;
-    auto a = std::make_unique<Active>();
-    a->rec = rec;
-    a->key = *parsed;
-    a->path = files_.path(Area::landing, rec.key);
-    a->ruleset = rules_;
-    a->tasks = store_.tasks_of(rec.id);
-    a->failed_runs = store_.failed_runs_of(rec.id);
+    Active& a = restore_active(rec, std::move(*parsed));
     const int64_t id = rec.id;
-    active_by_key_[rec.key] = id;
-    Active& ref = *active_.emplace(id, std::move(a)).first->second;
     if (rec.state != ObjectState::pending) {
-      ref.decided = true;
-      if (ref.rec.action.empty()) ref.rec.action = plan_final_action(ref).action;  // decided before actions were kept
+      a.decided = true;
+      if (a.rec.action.empty()) a.rec.action = plan_final_action(a).action;  // decided before actions were kept
       ++finishing_;
       ++finishing;
       batch_.after_commit([this, id] { apply_final_action(id); });
       continue;
     }
-    for (auto& t : ref.tasks) {
+    for (auto& t : a.tasks) {
       if (t.state == TaskState::running) t.state = TaskState::queued;
       if (t.state == TaskState::waiting) stats_.m.tasks_waiting.labels({t.rule}).set(double(++waiting_by_rule_[t.rule]));
       if (t.state == TaskState::queued) queued.push_back({rec.key, id, t.rule});
@@ -105,27 +89,48 @@ void Pipeline::recover_objects() {
     }
     maybe_finish(id);  // every task had ended before the crash
   }
-  auto released_in_key_order = [this](const std::string& rule) {
-    const Rule* r = rules_->find(rule);
-    return r && !r->required_rules.empty();
-  };
-  // Such a rule's entries are sorted among themselves, in the places they held (other rules keep
-  // their discovery order and the interleaving is unchanged).
-  std::map<std::string, std::vector<size_t>> places;
-  for (size_t i = 0; i < queued.size(); ++i)
-    if (released_in_key_order(queued[i].rule)) places[queued[i].rule].push_back(i);
-  for (auto& [rule, at] : places) {
-    std::vector<Queued> mine;
-    for (size_t i : at) mine.push_back(queued[i]);
-    std::sort(mine.begin(), mine.end(),
-              [](const Queued& x, const Queued& y) { return std::tie(x.key, x.id) < std::tie(y.key, y.id); });
-    for (size_t j = 0; j < at.size(); ++j) queued[at[j]] = std::move(mine[j]);
-  }
+  sort_released_in_key_order(queued);
   for (const auto& q : queued) scheduler_.push(q.id, q.rule);
   release_waiting();  // what a success committed before the crash freed, or a new rule set no longer holds
   refresh_gauges();
   if (requeued || finishing)
     spdlog::info("recovery: {} task(s) re-queued, {} object(s) to move without re-running", requeued, finishing);
+}
+
+// An unfinished object back in memory as the store recorded it (its tasks, and its failed runs
+// for a quarantine report).
+Pipeline::Active& Pipeline::restore_active(const ObjectRecord& rec, ObjectKey key) {
+  auto a = std::make_unique<Active>();
+  a->rec = rec;
+  a->key = std::move(key);
+  a->path = files_.path(Area::landing, rec.key);
+  a->ruleset = rules_;
+  a->tasks = store_.tasks_of(rec.id);
+  a->failed_runs = store_.failed_runs_of(rec.id);
+  active_by_key_[rec.key] = rec.id;
+  return *active_.emplace(rec.id, std::move(a)).first->second;
+}
+
+// Queued tasks go back to the scheduler in the order they were queued: discovery order, except
+// that a rule with `requires:` released its waiting objects in key order (dependencies.cpp), so
+// its queue resumes in key order — daily partitions keep loading in date order after a crash.
+// Such a rule's entries are sorted among themselves, in the places they held (other rules keep
+// their discovery order and the interleaving is unchanged).
+void Pipeline::sort_released_in_key_order(std::vector<QueuedTask>& queued) const {
+  auto released_in_key_order = [this](const std::string& rule) {
+    const Rule* r = rules_->find(rule);
+    return r && !r->required_rules.empty();
+  };
+  std::map<std::string, std::vector<size_t>> places;
+  for (size_t i = 0; i < queued.size(); ++i)
+    if (released_in_key_order(queued[i].rule)) places[queued[i].rule].push_back(i);
+  for (auto& [rule, at] : places) {
+    std::vector<QueuedTask> mine;
+    for (size_t i : at) mine.push_back(queued[i]);
+    std::sort(mine.begin(), mine.end(),
+              [](const QueuedTask& x, const QueuedTask& y) { return std::tie(x.key, x.id) < std::tie(y.key, y.id); });
+    for (size_t j = 0; j < at.size(); ++j) queued[at[j]] = std::move(mine[j]);
+  }
 }
 
 }  // namespace hivehook

@@ -73,22 +73,10 @@ std::vector<OutboxRecord> dead_notifications(Store& store, int limit) {
 
 namespace {
 std::vector<ObjectRecord> objects_where(Store& store, const char* where, int limit) {
-  auto st = store.db().prepare(std::string("SELECT id, key, state, error, action, move_attempts, failed_since,"
-                                           " updated_at FROM objects WHERE ") + where + " LIMIT ?");
+  auto st = store.db().prepare(std::string("SELECT ") + kObjectColumns + " FROM objects WHERE " + where + " LIMIT ?");
   st.bind(1, limit);
   std::vector<ObjectRecord> out;
-  while (st.step()) {
-    ObjectRecord o;
-    o.id = st.int64(0);
-    o.key = st.text(1);
-    o.state = object_state_from(st.text(2)).value_or(ObjectState::pending);
-    o.error = st.text(3);
-    o.action = st.text(4);
-    o.move_attempts = static_cast<int>(st.int64(5));
-    if (!st.is_null(6)) o.failed_since = st.int64(6);
-    o.updated_at = st.int64(7);
-    out.push_back(std::move(o));
-  }
+  while (st.step()) out.push_back(read_object_row(st));
   return out;
 }
 }  // namespace

@@ -25,13 +25,11 @@ std::optional<int64_t> opt_int(sql::Statement& st, int col) {
   return st.int64(col);
 }
 
-constexpr const char* kObjectColumns =
-    "id,key,size,mtime_ns,inode,etag,sequencer,state,discovered_at,updated_at,final_path,error,ctime_ns,action,"
-    "move_attempts,failed_since";
-
 std::string select(const char* columns, const char* rest) { return std::string("SELECT ") + columns + rest; }
 
-ObjectRecord read_object(sql::Statement& st) {
+}  // namespace
+
+ObjectRecord read_object_row(sql::Statement& st) {
   ObjectRecord o;
   o.id = st.int64(0);
   o.key = st.text(1);
@@ -51,6 +49,8 @@ ObjectRecord read_object(sql::Statement& st) {
   o.failed_since = opt_int(st, 15);
   return o;
 }
+
+namespace {
 
 std::optional<std::string> nonempty(const std::string& s) {
   if (s.empty()) return std::nullopt;
@@ -417,7 +417,7 @@ std::optional<ObjectRecord> Store::last_object(const std::string& key) {
   auto& st = q(Q::last_object);
   st.bind(1, key);
   std::optional<ObjectRecord> out;
-  if (st.step()) out = read_object(st);
+  if (st.step()) out = read_object_row(st);
   st.reset();
   return out;
 }
@@ -426,7 +426,7 @@ std::optional<ObjectRecord> Store::object(int64_t id) {
   auto& st = q(Q::object_by_id);
   st.bind(1, id);
   std::optional<ObjectRecord> out;
-  if (st.step()) out = read_object(st);
+  if (st.step()) out = read_object_row(st);
   st.reset();
   return out;
 }
@@ -434,7 +434,7 @@ std::optional<ObjectRecord> Store::object(int64_t id) {
 std::vector<ObjectRecord> Store::unfinished_objects() {
   auto& st = q(Q::unfinished_objects);
   std::vector<ObjectRecord> out;
-  while (st.step()) out.push_back(read_object(st));
+  while (st.step()) out.push_back(read_object_row(st));
   st.reset();
   return out;
 }

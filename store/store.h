@@ -208,6 +208,10 @@ class Store {
 };
 
 // Row readers shared by the store and the CLI's queries.
+ObjectRecord read_object_row(sql::Statement& st);  // columns: kObjectColumns
+inline constexpr const char* kObjectColumns =
+    "id,key,size,mtime_ns,inode,etag,sequencer,state,discovered_at,updated_at,final_path,error,ctime_ns,action,"
+    "move_attempts,failed_since";
 AuditEvent read_event_row(sql::Statement& st);  // columns: id,time,event,key,rule,run_id,attempt,detail
 RunRecord read_run_row(sql::Statement& st);     // columns: kRunColumns
 OutboxRecord read_outbox_row(sql::Statement& st);  // columns: kOutboxColumns
