@@ -102,7 +102,8 @@ void print_text(const ObjectKey& key, const Config& config, const std::string& i
     if (group) {
       bool marker = b->batch->when == BatchSpec::When::marker && key.name == b->batch->marker;
       std::cout << "       runs:     once per group, " << when_text(*b->batch)
-                << (marker ? " (this file is that marker)" : "") << ", after the members' own rules ended\n";
+                << (marker ? " (this file is that marker)" : "")
+                << ", after the members' own rules ended; skipped if one of them failed\n";
     }
   }
 }

@@ -3,6 +3,7 @@
 
 #include "app/cli_support.h"
 #include "daemon/kept_rules.h"
+#include "store/batch_state.h"
 #include "store/orchestration_state.h"
 #include "store/owner_lock.h"
 #include "store/queries.h"
@@ -93,6 +94,35 @@ void print_late(const nlohmann::json& late) {
   for (const auto& l : late)
     std::cout << "late:     " << l["rule"].get<std::string>() << ": " << l["partition"].get<std::string>()
               << " (due " << l["deadline"].get<std::string>() << ")\n";
+}
+
+// Open batches (DESIGN.md "Orchestration"): groups of a `batch:` rule collecting objects, complete
+// and waiting for their members' own rules, or running.
+nlohmann::json batches_json(Store& store) {
+  nlohmann::json out = nlohmann::json::array();
+  BatchState batches(store);
+  try {
+    for (const auto& b : batches.unfinished())
+      out.push_back({{"rule", b.rule}, {"group", b.group}, {"generation", b.generation}, {"state", b.state},
+                     {"members", b.members}, {"marker_seen", b.marker_seen}, {"reason", b.reason},
+                     {"opened_at", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(b.opened_at)))},
+                     {"last_member_at", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(b.last_member_at)))}});
+  } catch (const sql::StoreError&) {
+    // a state DB not yet migrated by a newer daemon has no batches
+  }
+  return out;
+}
+
+void print_batches(const nlohmann::json& batches) {
+  for (const auto& b : batches) {
+    const std::string state = b["state"].get<std::string>();
+    std::string what = state == "open"       ? "collecting"
+                       : state == "complete" ? "complete (" + b["reason"].get<std::string>() + "), waiting for its members' rules"
+                                             : "running";
+    std::cout << "batch:    " << b["rule"].get<std::string>() << ": " << b["group"].get<std::string>() << ": "
+              << plural(b["members"].get<int64_t>(), "object", "objects") << ", " << what << " (since "
+              << b["opened_at"].get<std::string>() << ")\n";
+  }
 }
 
 // The last 20 notifications given up on.
@@ -234,6 +264,7 @@ int run_status(Globals& g, bool json) {
   out["late"] = late_json(*store);
   out["stuck"] = stuck_json(*store);
   out["ignored"] = ignored_json(*store);
+  out["batches"] = batches_json(*store);
   if (json) {
     std::cout << safe_dump(out, 2) << "\n";
     return kExitOk;
@@ -244,6 +275,7 @@ int run_status(Globals& g, bool json) {
   print_counts(now, c);
   print_waiting(out["waiting"]);
   print_late(out["late"]);
+  print_batches(out["batches"]);
   print_problems(out);
   return kExitOk;
 }
@@ -263,6 +295,8 @@ void add_status(CLI::App& app, Globals& g) {
                   "waiting: per rule, the objects whose run waits for the rules its after:/requires: name, what "
                   "they wait for, and the key that is released first.\n\n"
                   "late: partitions an `expect:` rule expected whose deadline passed before they arrived.\n\n"
+                  "batch: the open batches of `batch:` rules: collecting objects, complete and waiting for their "
+                  "members' own rules, or running.\n\n"
                   "totals: every object by final state since the state DB was created (history: a quarantined "
                   "object that was retried still counts as quarantined there), notifications sent and given up; "
                   "then dead notifications, objects whose final move is failing (move_failed, retried with "

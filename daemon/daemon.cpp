@@ -51,6 +51,7 @@ Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonOption
       pipeline_(io_, config_, rules, store_, batch_, stats_, {clock_, timers_, files_, runner_, &lambda_}),
       schedules_(config_, store_, batch_, stats_, pipeline_, {clock_, timers_, runner_, &lambda_}),
       expectations_(config_, store_, batch_, stats_, pipeline_, clock_, timers_),
+      batches_(config_, store_, batch_, stats_, pipeline_, {clock_, timers_, runner_, &lambda_}),
       outbox_(io_, store_, batch_, stats_, config_.notify, {.clock = clock_, .timers = timers_, .deliver = nullptr, .offload = nullptr}),
       reloader_(config_, rules, pipeline_, outbox_, stats_, store_, clock_),
       health_(clock_, timers_, stats_, is_postgres_state(config_.state.string()) ? config_.state_dir : config_.state),
@@ -110,11 +111,14 @@ int Daemon::start() {
   status("recovering");
   pipeline_.recover();
   // Orchestration beyond one object: expectations see every admitted object (deadlines passed
-  // while down are raised before the start-up scan finds what arrived meanwhile); schedules run
-  // only under `run` (a one-shot scan fires nothing).
+  // while down are raised before the start-up scan finds what arrived meanwhile); batches collect
+  // every admitted object a batch rule matches and hear when each ends; schedules and batch runs
+  // start only under `run` (a one-shot scan fires nothing).
   pipeline_.on_admitted = [this](const ObjectRecord& rec, const ObjectKey& key, const std::vector<const Rule*>& rules) {
     expectations_.on_admitted(rec, key, rules);
+    batches_.on_admitted(rec, key);
   };
+  pipeline_.on_ended = [this](const ObjectRecord& rec) { batches_.on_ended(rec); };
   orchestrate();
   if (watching()) start_watching();
   stats_.m.scans.labels({"startup"}).inc();
@@ -294,9 +298,11 @@ void Daemon::orchestrate() {
   orchestrated_ = rules;
   if (first) {
     expectations_.start(rules);
+    batches_.start(rules, watching());
     if (watching()) schedules_.start(rules);
   } else {
     expectations_.set_rules(rules);
+    batches_.set_rules(rules);
     if (watching()) schedules_.set_rules(rules);
   }
 }
@@ -304,6 +310,7 @@ void Daemon::orchestrate() {
 void Daemon::stop_inputs() {
   schedules_.stop();
   expectations_.stop();
+  batches_.stop();
   if (hooks.on_stopping) hooks.on_stopping();
   if (watch_) watch_->stop();
   if (rules_watcher_) rules_watcher_->stop();

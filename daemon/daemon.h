@@ -19,6 +19,7 @@
 #include "daemon/shutdown.h"
 #include "jobs/process_runner.h"
 #include "lambda/invoker.h"
+#include "pipeline/batches.h"
 #include "pipeline/commit_batch.h"
 #include "pipeline/expectations.h"
 #include "pipeline/file_ops.h"
@@ -126,6 +127,7 @@ class Daemon {
   Pipeline pipeline_;
   Schedules schedules_;        // schedule: rules (run mode only)
   Expectations expectations_;  // expect: deadlines
+  Batches batches_;            // batch: fan-in groups (runs in run mode only)
   std::shared_ptr<const RuleSet> orchestrated_;  // the rules schedules and expectations were given
   OutboxSender outbox_;
   Reloader reloader_;

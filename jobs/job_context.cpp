@@ -18,6 +18,7 @@ std::optional<std::string> placeholder_value(std::string_view name, const RunCon
   if (name == "table") return ctx.key.table;
   if (name == "run_id") return ctx.run_id;
   if (name == "attempt") return std::to_string(ctx.attempt);
+  if (name == "group" && ctx.group) return *ctx.group;
   constexpr std::string_view part = "partition.";
   if (name.starts_with(part)) {
     for (const auto& [column, value] : ctx.key.partition)

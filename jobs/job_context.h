@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct RunContext {
   std::string run_id;
   int attempt = 1;              // 1-based
   std::filesystem::path result_file;  // $HIVEHOOK_RESULT
+  std::optional<std::string> group;   // a batch run: the group it runs for ({group}); else unset
 };
 
 // S3's URL encoding of a key in event notifications (space as '+', '/' kept, UTF-8 bytes %XX).
@@ -37,7 +39,7 @@ nlohmann::json make_s3_event(const RunContext& ctx);
 // make_s3_event dumped compactly, never throwing: the bytes a job gets on stdin.
 std::string s3_event_json(const RunContext& ctx);
 // `{path}`, `{key}`, `{bucket}`, `{name}`, `{table}`, `{partition.NAME}`, `{run_id}`, `{attempt}`
-// substituted inside one argv element ("{{" and "}}" are literal braces). Unknown placeholders are
+// (and `{group}` for a batch run) substituted inside one argv element ("{{" and "}}" are literal braces). Unknown placeholders are
 // left as written.
 std::string substitute_placeholders(std::string_view element, const RunContext& ctx);
 // HIVEHOOK_PATH, _KEY, _BUCKET, _TABLE, _RULE, _RUN_ID, _ATTEMPT, _RESULT, _PART_<NAME>.

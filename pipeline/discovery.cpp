@@ -198,7 +198,9 @@ void Pipeline::offer_checked(const std::string& key, Hint hint, bool after_settl
   auto last = store_.last_object(key);
   if (known_and_left(last, info.id)) return;
   auto matched = match_rules(*rules_, *parsed);
-  if (matched.empty()) return record_unmatched(key, info);
+  // A key only a batch rule matches (a group's `_SUCCESS` marker) is an object too: it joins its
+  // group, runs nothing of its own and is archived.
+  if (matched.empty() && match_batch_rules(*rules_, *parsed).empty()) return record_unmatched(key, info);
 
   // settle: wait until the file has been quiet for the longest settle of its rules.
   Duration quiet{0};
@@ -275,7 +277,7 @@ void Pipeline::hashed(const ObjectKey& key, const FileInfo& info, const std::opt
 
 void Pipeline::admit(const ObjectKey& key, const Hashed& h, const std::optional<ObjectRecord>& last) {
   auto matched = match_rules(*rules_, key);  // the rules may have changed while it was hashed
-  if (active_by_key_.count(key.key) || matched.empty()) return;
+  if (active_by_key_.count(key.key) || (matched.empty() && match_batch_rules(*rules_, key).empty())) return;
   busy_.erase(key.key);
   ObjectRecord rec = new_record(store_.next_object_id(), key.key, h.id, clock_.now_ms());
   rec.etag = h.etag;
@@ -306,6 +308,7 @@ void Pipeline::admit(const ObjectKey& key, const Hashed& h, const std::optional<
   active_.emplace(ref.rec.id, std::move(a));
   admit_tasks(ref);  // queued, or waiting for what after:/requires: name
   if (on_admitted) on_admitted(ref.rec, key, matched);
+  if (ref.tasks.empty()) maybe_finish(ref.rec.id);  // only batch rules matched: nothing to run
   pump();
 }
 
@@ -324,6 +327,13 @@ void Pipeline::admit_duplicate(ObjectRecord rec, const ObjectRecord& of) {
   active_.emplace(id, std::move(a));
   ++finishing_;
   batch_.after_commit([this, id] { apply_final_action(id); });
+}
+
+std::vector<std::string> Pipeline::keys_in_discovery() const {
+  std::vector<std::string> out(hashing_.begin(), hashing_.end());
+  for (const auto& [key, s] : settling_) out.push_back(key);
+  out.insert(out.end(), busy_.begin(), busy_.end());  // still being written
+  return out;
 }
 
 }  // namespace hivehook

@@ -102,6 +102,8 @@ class Pipeline {
   bool idle() const;
   // Objects with a task waiting for after:/requires: (what `scan` reports as left waiting).
   std::size_t waiting_objects() const;
+  // Keys discovered but not admitted yet (still being written, settling, or hashed off the loop).
+  std::vector<std::string> keys_in_discovery() const;
   std::size_t running() const;
   // Objects that ended failed (quarantined or failed_kept) since start, and those whose move
   // failed and is still being retried.
@@ -111,6 +113,9 @@ class Pipeline {
   // Called once per admitted object, in the batch that records it, with its per-object rules
   // (expectations note arrivals here).
   std::function<void(const ObjectRecord&, const ObjectKey&, const std::vector<const Rule*>&)> on_admitted;
+  // Called once per object when it reaches its end (archived, quarantined, kept, ...), in the batch
+  // that records it, with its final state and path (batches wait for their members here).
+  std::function<void(const ObjectRecord&)> on_ended;
   // A rule succeeded on something other than an object (a scheduled run): kept as its first
   // success when it is one, and whatever `requires:` it releases is released.
   void note_rule_success(const std::string& rule, int64_t object_id);

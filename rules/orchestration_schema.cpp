@@ -16,9 +16,6 @@ using schema::Value;
 
 namespace {
 
-// Orchestration keys this version validates but whose runtime has not landed yet.
-constexpr const char* kNotYetRun[] = {"batch"};
-
 SourceAt source_at(const Reader& rd, const YAML::Mark& m) {
   return SourceAt{rd.file(), m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0};
 }
@@ -281,11 +278,6 @@ void finish_orchestration(Rule& r, const YAML::Node& node, Reader& rd) {
     produce(names, node["expect"]["partition"], "expect.partition");
   }
   check_command_placeholders(r, node, rd);
-  // Checked by `check`, but not yet acted on by the daemon: said, so that nothing is silently inert.
-  for (const char* key : kNotYetRun)
-    if (node[key])
-      rd.warning(node[key].Mark(), std::string("'") + key + "' is checked but not yet run by this version of the "
-                                                             "daemon: the rule's job does not run on it");
 }
 
 std::vector<DocSection> orchestration_doc_sections() {

@@ -159,6 +159,36 @@ ALTER TABLE runs ADD COLUMN pid INTEGER;
 ALTER TABLE runs ADD COLUMN pgid INTEGER;
 ALTER TABLE runs ADD COLUMN proc_start INTEGER;             -- /proc/<pid>/stat starttime (clock ticks)
 )sql",
+    // 5: batches (DESIGN.md "Orchestration"): each group's batch of a `batch:` rule and its members.
+    R"sql(
+CREATE TABLE batches (
+  rule           TEXT NOT NULL,
+  group_key      TEXT NOT NULL,                  -- the rendered batch.group template
+  generation     INTEGER NOT NULL,               -- 1, 2, ...: a group that ended and got new objects
+  state          TEXT NOT NULL,                  -- open | complete | running | succeeded | failed | skipped
+  opened_at      INTEGER NOT NULL,               -- unix ms: the first member joined
+  last_member_at INTEGER NOT NULL,               -- unix ms: the latest member joined (quiet counts from it)
+  members        INTEGER NOT NULL DEFAULT 0,     -- objects collected, the marker not counted
+  marker_seen    INTEGER NOT NULL DEFAULT 0,
+  reason         TEXT,                           -- marker | count | quiet: what completed it
+  completed_at   INTEGER,
+  attempts       INTEGER NOT NULL DEFAULT 0,     -- runs started
+  interrupted    INTEGER NOT NULL DEFAULT 0,     -- of those, cut off by a crash or shutdown
+  next_at        INTEGER,                        -- unix ms of the next attempt
+  PRIMARY KEY (rule, group_key, generation)
+) WITHOUT ROWID;
+
+CREATE TABLE batch_members (
+  rule       TEXT NOT NULL,
+  group_key  TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  object_id  INTEGER NOT NULL REFERENCES objects(id),
+  key        TEXT NOT NULL,
+  marker     INTEGER NOT NULL DEFAULT 0,         -- 1: the group's marker (not in Records[])
+  PRIMARY KEY (rule, group_key, generation, object_id)
+) WITHOUT ROWID;
+CREATE INDEX batch_members_by_object ON batch_members(object_id);
+)sql",
 };
 
 // Key of the advisory lock that serializes migrations of one PostgreSQL state between nodes.

@@ -23,6 +23,7 @@ constexpr const char* kUsage =
     "usage: hivehook-etl dims FILE --warehouse W [--key KEY]\n"
     "       hivehook-etl transactions FILE --warehouse W [--key KEY]\n"
     "       hivehook-etl report --warehouse W SQL_FILE...\n"
+    "       hivehook-etl summary --warehouse W --date YYYY-MM-DD\n"
     "W is sqlite:PATH or postgresql://USER@HOST:PORT/DB.\n"
     "The stored source_file is --key, else $HIVEHOOK_KEY, else FILE as given.\n"
     "A result JSON goes to $HIVEHOOK_RESULT when set.\n"
@@ -128,6 +129,47 @@ int run_report(const std::string& warehouse, const std::vector<std::string>& fil
   }
 }
 
+// A date as the warehouse stores transaction_date: YYYY-MM-DD, digits only (it goes into the SQL).
+bool is_iso_date(const std::string& d) {
+  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
+  for (std::size_t i = 0; i < d.size(); ++i)
+    if (i != 4 && i != 7 && (d[i] < '0' || d[i] > '9')) return false;
+  return true;
+}
+
+// One day's summary of the loaded facts (cancelled and refunded transactions excluded, as in
+// sql/03_monthly_revenue.sql): transactions, customers, units, revenue. Printed as a table and
+// written as the result JSON (kept with the run: `hivehook runs --rule daily-summary`). The batch
+// rule `daily-summary` runs it once a day's files are all loaded.
+int run_summary(const std::string& warehouse, const std::string& date) {
+  if (!is_iso_date(date)) return usage_error("--date must be YYYY-MM-DD, not '" + date + "'");
+  try {
+    auto wh = open_warehouse(warehouse);
+    QueryResult r = wh->query(
+        "SELECT COUNT(*) AS transactions, COUNT(DISTINCT customer_id) AS customers,"
+        " COALESCE(SUM(quantity), 0) AS units,"
+        " CAST(COALESCE(SUM(CAST(REPLACE(CAST(amount AS TEXT), '.', '') AS BIGINT)), 0) AS BIGINT) AS revenue_cents"
+        " FROM fact_transactions WHERE CAST(transaction_date AS TEXT) = '" + date + "'"
+        " AND status NOT IN ('cancelled', 'refunded')");
+    if (r.rows.size() != 1 || r.rows[0].size() != 4) throw std::runtime_error("the summary query returned no row");
+    auto num = [&](std::size_t j) { return std::stoll(r.rows[0][j].value_or("0")); };
+    const long long cents = num(3);
+    char revenue[32];
+    std::snprintf(revenue, sizeof revenue, "%lld.%02lld", cents / 100, cents % 100);
+    std::cout << "== daily summary " << date << "\n";
+    print_table({{"date", "transactions", "customers", "units", "revenue"},
+                 {{date, r.rows[0][0], r.rows[0][1], r.rows[0][2], std::string(revenue)}}});
+    write_result({{"date", date}, {"transactions", num(0)}, {"customers", num(1)}, {"units", num(2)},
+                  {"revenue", revenue}});
+    return kExitOk;
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
+  } catch (const std::exception& e) {
+    std::cerr << "hivehook-etl: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -138,12 +180,12 @@ int main(int argc, char** argv) {
   }
   std::string command = args[0];
   std::vector<std::string> positional;
-  std::string warehouse, key;
+  std::string warehouse, key, date;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--warehouse" || a == "--key") {
+    if (a == "--warehouse" || a == "--key" || a == "--date") {
       if (i + 1 >= args.size()) return usage_error(a + " needs a value");
-      (a == "--warehouse" ? warehouse : key) = args[++i];
+      (a == "--warehouse" ? warehouse : a == "--key" ? key : date) = args[++i];
     } else if (a.starts_with("--warehouse=")) {
       warehouse = a.substr(12);
     } else if (a.starts_with("--key=")) {
@@ -155,6 +197,10 @@ int main(int argc, char** argv) {
     }
   }
   if (warehouse.empty()) return usage_error("--warehouse is required");
+  if (command == "summary") {
+    if (!positional.empty()) return usage_error("summary takes no FILE");
+    return run_summary(warehouse, date);
+  }
   if (command == "report") {
     if (positional.empty()) return usage_error("report needs at least one SQL file");
     return run_report(warehouse, positional);

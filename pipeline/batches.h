@@ -1,0 +1,112 @@
+// `batch:` rules (DESIGN.md "Orchestration"): fan-in. Objects a batch rule matches are collected
+// into groups by the rule's `batch.group` template (objects whose keys render the same text); a
+// group is complete when its marker file arrives (`when: {marker: _SUCCESS}`, the Hadoop/Spark
+// convention), when it has `count` objects, or when no object joined it for `quiet`. Once it is
+// complete AND every member's own rules have ended (the member reached its final state), the job
+// runs ONCE for the group with an S3-style event listing every member in `Records[]` (the marker
+// not listed) — what a Glue workflow's fan-in trigger or an Airflow task downstream of a day's
+// loads does.
+//
+// Members that failed: Airflow's default trigger rule `all_success` — when any member ended failed
+// (quarantined, or kept after a failure), the batch is `skipped` (`batch.skipped`, its rule's
+// `on_failure` targets told) and its job does not run.
+//
+// Durable (store/batch_state.h): every batch and its members are in the store, written in the same
+// transaction as the audit event announcing them, so kill -9 loses no member and runs no batch
+// twice: a batch whose `quiet` time passed, or whose last member ended, while the daemon was down
+// runs once at start; a run cut off by a crash runs again (a new attempt), as object runs do. A
+// failed run is retried per the rule's `retries`/`backoff`. A group that ended and gets new objects
+// opens its next generation (a new batch). Runs start only under `run` (a one-shot `scan` collects
+// and completes batches; the next `run` runs them).
+//
+// Audit events (docs/decisions.md): batch.opened, batch.joined, batch.completed, batch.started,
+// batch.resumed, batch.succeeded, batch.failed, batch.skipped; and run.* for its runs (the run's
+// key is the group).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <tuple>
+
+#include "base/timers.h"
+#include "jobs/job_runner.h"
+#include "pipeline/commit_batch.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/stats.h"
+#include "rules/rule.h"
+#include "store/batch_state.h"
+#include "store/store.h"
+
+namespace hivehook {
+
+class Batches {
+ public:
+  struct Seams {
+    const Clock& clock;
+    Timers& timers;
+    JobRunner& runner;                   // command jobs (and lambda jobs while no lambda runner is set)
+    JobRunner* lambda_runner = nullptr;  // `lambda:` jobs, when set
+  };
+  Batches(const Config& config, Store& store, CommitBatch& batch, PipelineStats& stats, Pipeline& pipeline,
+          Seams seams);
+
+  // Start-up, after the pipeline's recovery: batches left open get their quiet timers back (a quiet
+  // time passed while down completes at once), complete ones whose members have ended run, runs cut
+  // off by a crash run again. `run_jobs` false (a one-shot scan): batches are collected and
+  // completed, never run.
+  void start(std::shared_ptr<const RuleSet> rules, bool run_jobs);
+  // A reload: the new rules decide what completes open batches from now on.
+  void set_rules(std::shared_ptr<const RuleSet> rules);
+  // Shutdown: no new runs; a run that ends badly from now on runs again at the next start.
+  void stop();
+  // An object admitted (Pipeline::on_admitted): it joins one group of each batch rule matching it.
+  void on_admitted(const ObjectRecord& rec, const ObjectKey& key);
+  // An object reached its end (Pipeline::on_ended): the complete batches it belongs to may run.
+  void on_ended(const ObjectRecord& rec);
+  std::size_t running() const { return in_flight_; }
+
+  // The S3-style event a batch run reads on stdin: `Records[]` with one S3 event record per member
+  // (the marker not included), and a `hivehook` object {rule, run_id, attempt, group, generation,
+  // reason, objects: [{key, path, state, size}]} — `path` where the member is now (its archive path).
+  static nlohmann::json batch_event(const Config& config, const BatchRecord& b, const std::vector<BatchMember>& members,
+                                    const std::string& run_id, int attempt);
+
+ private:
+  using Id = std::tuple<std::string, std::string, int64_t>;  // rule, group, generation
+  static Id id_of(const BatchRecord& b) { return {b.rule, b.group, b.generation}; }
+  const Rule* rule(const std::string& name) const;
+  void join(const Rule& r, const std::string& group, const ObjectRecord& rec, bool marker);
+  void arm_quiet(const Rule& r, const BatchRecord& b);
+  void complete(BatchRecord& b, const std::string& reason);
+  // Complete, and every member ended: run it (or skip it when a member failed).
+  void maybe_run(BatchRecord b);
+  void start_run(const Id& id);
+  void on_exit(const Id& id, RunRecord run, const std::filesystem::path& result_file, ProcessResult r);
+  std::optional<BatchRecord> load(const Id& id);
+  void notify(const Rule& r, const std::string& event, const BatchRecord& b, const RunRecord* run,
+              const nlohmann::json& extra);
+  nlohmann::json describe(const BatchRecord& b) const;
+
+  Config config_;
+  Store& store_;
+  BatchState state_;
+  CommitBatch& batch_;
+  PipelineStats& stats_;
+  Pipeline& pipeline_;
+  const Clock& clock_;
+  Timers& timers_;
+  JobRunner& runner_;
+  JobRunner* lambda_runner_;
+  std::shared_ptr<const RuleSet> rules_;
+  std::map<Id, TimerHandle> quiet_;  // per open quiet batch: when it completes
+  std::map<Id, TimerHandle> retry_;  // per running batch: its next attempt
+  std::mt19937_64 rng_{std::random_device{}()};
+  std::size_t in_flight_ = 0;
+  bool run_jobs_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace hivehook

@@ -1,0 +1,74 @@
+// The durable state of `batch:` rules (DESIGN.md "Orchestration"): each group's batch — open
+// (collecting), complete (its marker came, it has `count` members, or it was quiet long enough),
+// running (its job started, or waiting for a retry), or ended (succeeded, failed, skipped) — and
+// the objects that joined it. Tables `batches` and `batch_members` (store/schema.cpp); written
+// inside the store's open batch, so a change commits together with the audit event announcing it.
+//
+// A group that ended and gets new objects opens its next generation: (rule, group, generation)
+// names one batch; generation 1 is the group's first.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace hivehook {
+
+struct BatchRecord {
+  std::string rule;
+  std::string group;           // the rendered `batch.group` template, e.g. "transactions/2023/03/15"
+  int64_t generation = 1;
+  std::string state = "open";  // open | complete | running | succeeded | failed | skipped
+  int64_t opened_at = 0;       // unix ms: the first member joined
+  int64_t last_member_at = 0;  // unix ms: the latest member joined (`quiet` counts from here)
+  int members = 0;             // objects collected, the marker not counted
+  bool marker_seen = false;
+  std::string reason;          // what completed it: marker | count | quiet ("" while open)
+  int64_t completed_at = 0;    // unix ms (0 while open)
+  int attempts = 0;            // runs started
+  int interrupted = 0;         // of those, cut off by a crash or shutdown (not held against retries)
+  std::optional<int64_t> next_at;  // unix ms of the next attempt (a retry, or a run cut off)
+
+  bool unfinished() const { return state == "open" || state == "complete" || state == "running"; }
+};
+
+// One object of a batch, with its object's current state (objects table).
+struct BatchMember {
+  int64_t object_id = 0;
+  std::string key;
+  bool marker = false;
+  std::string object_state;  // ObjectState's text: pending, archived, quarantined, ...
+  std::string final_path;    // where it ended ("" while in landing)
+  int64_t size = 0;
+  std::string etag, sequencer;
+  int64_t discovered_at = 0;  // unix ms
+};
+
+class BatchState {
+ public:
+  explicit BatchState(Store& store) : store_(store) {}
+
+  // The group's newest batch (highest generation); nullopt: the group never had one.
+  std::optional<BatchRecord> latest(const std::string& rule, const std::string& group);
+  // One batch; nullopt: no such (rule, group, generation).
+  std::optional<BatchRecord> get(const std::string& rule, const std::string& group, int64_t generation);
+  // Inserts or replaces the row of (rule, group, generation). Throws std::logic_error outside a batch.
+  void put(const BatchRecord& b);
+  // Adds an object to a batch (a second add of the same object changes nothing).
+  void add_member(const BatchRecord& b, int64_t object_id, const std::string& key, bool marker);
+  // The batch's objects in the order they joined (object id).
+  std::vector<BatchMember> members(const BatchRecord& b);
+  // Batches not ended (open, complete, running), oldest first; `rule` empty: every rule.
+  std::vector<BatchRecord> unfinished(const std::string& rule = "");
+  // The unfinished batches an object belongs to.
+  std::vector<BatchRecord> of_object(int64_t object_id);
+
+ private:
+  void require_batch() const;
+  Store& store_;
+};
+
+}  // namespace hivehook

@@ -1,0 +1,233 @@
+// batch: on the manual clock and scripted jobs: a group completed by its marker, by a count and by
+// quiet time runs its job once, after its members' own rules ended, with every member in
+// Records[]; a failed member skips it (all_success); kill -9 while a batch is open loses no member,
+// a quiet time passed while down completes it at start, a run cut off by a crash runs again once.
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+#include "pipeline/batches.h"
+
+namespace hivehook::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string rules_with(const std::string& when, int retries = 0) {
+  return R"(rules:
+  - name: load
+    match: {glob: "sales/day=*/*.csv"}
+    job: {command: [/bin/true]}
+    retries: )" + std::to_string(retries) + R"(
+  - name: daily
+    match: {glob: "sales/day=*/*"}
+    batch: {group: "{table}/{partition.day}", when: )" + when + R"(}
+    job: {command: [/bin/echo, "{group}", "{partition.day}"]}
+    retries: 1
+    backoff: {initial: 1s, max: 1s}
+)";
+}
+
+struct BatchHarness {
+  explicit BatchHarness(const std::string& rules) : h(rules) { start(); }
+  void start() {
+    b = std::make_unique<Batches>(h.config, *h.store, *h.batch, *h.stats, *h.pipeline,
+                                  Batches::Seams{h.clock, h.clock, h.runner});
+    h.pipeline->on_admitted = [this](const ObjectRecord& rec, const ObjectKey& key, const std::vector<const Rule*>&) {
+      b->on_admitted(rec, key);
+    };
+    h.pipeline->on_ended = [this](const ObjectRecord& rec) { b->on_ended(rec); };
+    b->start(h.rules, true);
+    h.drain();
+  }
+  // kill -9, `d` of downtime, start again (recovery, then the batches).
+  void down_for(Duration d) {
+    b.reset();
+    h.runner.forget_all();
+    h.clock.advance(d);
+    h.restart();
+    start();
+  }
+  // Ends every running member job ("load") with `exit_code`, then lets the outcomes land.
+  void finish_loads(int exit_code = 0) {
+    for (std::size_t i = 0; i < h.runner.jobs().size();) {
+      if (h.runner.jobs()[i].request.rule == "load") h.runner.finish(i, exit_code);
+      else ++i;
+    }
+    h.drain();
+    h.drain();
+  }
+  // The batch jobs running now.
+  std::vector<JobRequest> batch_jobs() {
+    std::vector<JobRequest> out;
+    for (const auto& j : h.runner.jobs())
+      if (j.request.rule == "daily") out.push_back(j.request);
+    return out;
+  }
+  void finish_batch(int exit_code = 0) {
+    for (std::size_t i = 0; i < h.runner.jobs().size(); ++i)
+      if (h.runner.jobs()[i].request.rule == "daily") {
+        h.runner.finish(i, exit_code);
+        break;
+      }
+    h.drain();
+  }
+  static std::vector<std::string> record_keys(const JobRequest& r) {
+    auto e = nlohmann::json::parse(r.process.stdin_data);
+    std::vector<std::string> keys;  // the keys as written (Records[] has them URL-encoded, as S3 sends them)
+    for (const auto& o : e["hivehook"]["objects"]) keys.push_back(o["key"]);
+    EXPECT_EQ(e["Records"].size(), keys.size());
+    return keys;
+  }
+  PipelineHarness h;
+  std::unique_ptr<Batches> b;
+};
+
+TEST(Batches, AMarkerCompletesTheGroupAndTheJobRunsOnceAfterTheMembersEnded) {
+  BatchHarness t(rules_with("{marker: _SUCCESS}"));
+  t.h.land("sales/day=01/a.csv");
+  t.h.land("sales/day=01/b.csv");
+  EXPECT_EQ(t.h.events("batch.opened").size(), 1u);
+  EXPECT_TRUE(t.h.events("batch.completed").empty());
+  t.h.land("sales/day=01/_SUCCESS");
+  EXPECT_EQ(t.h.events("batch.completed").size(), 1u);
+  EXPECT_TRUE(t.batch_jobs().empty()) << "the members' own loads still run";
+  t.finish_loads();
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  const JobRequest job = t.batch_jobs()[0];
+  EXPECT_EQ(BatchHarness::record_keys(job), (std::vector<std::string>{"sales/day=01/a.csv", "sales/day=01/b.csv"}))
+      << "one record per member, the marker not listed";
+  EXPECT_EQ(job.process.argv, (std::vector<std::string>{"/bin/echo", "sales/01", "01"}));
+  EXPECT_EQ(job.process.env.at("HIVEHOOK_GROUP"), "sales/01");
+  auto e = nlohmann::json::parse(job.process.stdin_data);
+  EXPECT_EQ(e["Records"][0]["s3"]["object"]["key"], "sales/day%3D01/a.csv") << "an S3 event record per member";
+  EXPECT_EQ(e["Records"][0]["eventName"], "ObjectCreated:Put");
+  EXPECT_EQ(e["hivehook"]["reason"], "marker");
+  EXPECT_EQ(e["hivehook"]["objects"][0]["state"], "archived");
+  EXPECT_NE(e["hivehook"]["objects"][0]["path"].get<std::string>().find("/archive/"), std::string::npos);
+  t.finish_batch();
+  EXPECT_EQ(t.h.events("batch.succeeded").size(), 1u);
+  EXPECT_EQ(t.h.state("sales/day=01/_SUCCESS"), ObjectState::archived) << "the marker is an object, archived";
+  // A second marker later is a new generation: it runs again, on its own.
+  t.h.land("sales/day=02/a.csv");
+  t.finish_loads();
+  EXPECT_TRUE(t.batch_jobs().empty()) << "day 2 has no marker yet";
+}
+
+TEST(Batches, AMarkerSeenBeforeTheGroupsFilesWaitsForThem) {
+  BatchHarness t(rules_with("{marker: _SUCCESS}"));
+  // A start-up scan in key order offers "_SUCCESS" before "a.csv", both before the loop turns.
+  t.h.put("sales/day=01/_SUCCESS");
+  t.h.put("sales/day=01/a.csv");
+  t.h.pipeline->offer("sales/day=01/_SUCCESS");
+  t.h.pipeline->offer("sales/day=01/a.csv");
+  t.h.drain();
+  t.h.drain();
+  EXPECT_EQ(t.h.events("batch.opened").size(), 1u) << "the data file joins the batch its marker completed";
+  EXPECT_TRUE(t.batch_jobs().empty());
+  t.finish_loads();
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  EXPECT_EQ(BatchHarness::record_keys(t.batch_jobs()[0]), std::vector<std::string>{"sales/day=01/a.csv"});
+}
+
+TEST(Batches, ACountCompletesTheGroupAndTheNextObjectOpensAnother) {
+  BatchHarness t(rules_with("{count: 2}"));
+  t.h.land("sales/day=01/a.csv");
+  t.finish_loads();
+  EXPECT_TRUE(t.batch_jobs().empty());
+  t.h.land("sales/day=01/b.csv");
+  t.finish_loads();
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  EXPECT_EQ(BatchHarness::record_keys(t.batch_jobs()[0]).size(), 2u);
+  t.finish_batch();
+  t.h.land("sales/day=01/c.csv");
+  EXPECT_EQ(t.h.events("batch.opened").size(), 2u) << "generation 2";
+  t.finish_loads();
+  EXPECT_TRUE(t.batch_jobs().empty());
+  EXPECT_EQ(t.h.events("batch.succeeded").size(), 1u);
+}
+
+TEST(Batches, QuietTimeCompletesTheGroupAndEachNewObjectRestartsIt) {
+  BatchHarness t(rules_with("{quiet: 10s}"));
+  t.h.land("sales/day=01/a.csv");
+  t.finish_loads();
+  t.h.advance(9s);
+  t.h.land("sales/day=01/b.csv");  // 9 s after a: the quiet time starts over
+  t.finish_loads();
+  t.h.advance(9999ms);
+  EXPECT_TRUE(t.h.events("batch.completed").empty());
+  EXPECT_TRUE(t.batch_jobs().empty());
+  t.h.advance(1ms);
+  EXPECT_EQ(t.h.events("batch.completed").size(), 1u);
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  EXPECT_EQ(BatchHarness::record_keys(t.batch_jobs()[0]).size(), 2u);
+}
+
+TEST(Batches, AFailedMemberSkipsTheBatchAsAllSuccessWould) {
+  BatchHarness t(rules_with("{count: 2}"));
+  t.h.land("sales/day=01/a.csv");
+  t.h.land("sales/day=01/b.csv");
+  t.finish_loads(1);  // retries: 0, so both fail for good and are quarantined
+  EXPECT_EQ(t.h.state("sales/day=01/a.csv"), ObjectState::quarantined);
+  EXPECT_TRUE(t.batch_jobs().empty());
+  EXPECT_EQ(t.h.events("batch.skipped").size(), 1u);
+  EXPECT_TRUE(t.h.events("batch.started").empty());
+}
+
+TEST(Batches, KillNineWhileOpenLosesNoMemberAndRunsOnce) {
+  BatchHarness t(rules_with("{count: 3}"));
+  t.h.land("sales/day=01/a.csv");
+  t.h.land("sales/day=01/b.csv");
+  t.finish_loads();
+  t.down_for(1s);
+  t.h.land("sales/day=01/c.csv");
+  t.finish_loads();
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  EXPECT_EQ(BatchHarness::record_keys(t.batch_jobs()[0]).size(), 3u);
+  t.finish_batch();
+  t.down_for(1s);
+  EXPECT_TRUE(t.batch_jobs().empty()) << "an ended batch never runs again";
+  EXPECT_EQ(t.h.events("run.started").size(), 4u) << "three loads and one batch run";
+}
+
+TEST(Batches, AQuietTimePassedWhileDownCompletesAndRunsOnceAtStart) {
+  BatchHarness t(rules_with("{quiet: 1m}"));
+  t.h.land("sales/day=01/a.csv");
+  t.finish_loads();
+  t.down_for(5min);
+  EXPECT_EQ(t.h.events("batch.completed").size(), 1u);
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  t.finish_batch();
+  t.down_for(5min);
+  EXPECT_EQ(t.h.events("batch.completed").size(), 1u);
+  EXPECT_TRUE(t.batch_jobs().empty());
+}
+
+TEST(Batches, ARunCutOffByACrashRunsAgainOnceAtStart) {
+  BatchHarness t(rules_with("{count: 1}"));
+  t.h.land("sales/day=01/a.csv");
+  t.finish_loads();
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  t.down_for(1s);  // kill -9 while the batch job runs
+  EXPECT_EQ(t.h.events("batch.resumed").size(), 1u);
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  EXPECT_EQ(t.batch_jobs()[0].attempt, 2);
+  t.finish_batch();
+  EXPECT_EQ(t.h.events("batch.succeeded").size(), 1u);
+  t.down_for(1s);
+  EXPECT_TRUE(t.batch_jobs().empty());
+}
+
+TEST(Batches, AFailedRunIsRetriedThenFails) {
+  BatchHarness t(rules_with("{count: 1}"));
+  t.h.land("sales/day=01/a.csv");
+  t.finish_loads();
+  t.finish_batch(1);
+  EXPECT_EQ(t.h.events("run.retry_scheduled").size(), 1u);
+  t.h.advance(1s);
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  t.finish_batch(1);
+  EXPECT_EQ(t.h.events("batch.failed").size(), 1u);
+}
+
+}  // namespace
+}  // namespace hivehook::test
