@@ -204,8 +204,9 @@ void Batches::maybe_run(BatchRecord b) {
     if (!member_ended(m.object_state)) return;  // its own rules have not ended: on_ended comes back
     if (!m.marker && member_failed(m.object_state)) failed.push_back(m.key);
   }
-  // A file of the group still being discovered (settling, or hashed off the loop) may join yet.
-  for (const auto& key : pipeline_.keys_in_discovery()) {
+  // A file of the group still being discovered (settling, or hashed off the loop) may join a
+  // batch its marker completed yet.
+  for (const auto& key : b.reason == "marker" ? pipeline_.keys_in_discovery() : std::vector<std::string>{}) {
     auto parsed = parse_key(key);
     if (!parsed || !rule_matches(r->match, *parsed)) continue;
     if (r->batch->group.render(*parsed, config_.bucket) != b.group) continue;
