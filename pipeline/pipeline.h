@@ -113,8 +113,9 @@ class Pipeline {
   // Called once per admitted object, in the batch that records it, with its per-object rules
   // (expectations note arrivals here).
   std::function<void(const ObjectRecord&, const ObjectKey&, const std::vector<const Rule*>&)> on_admitted;
-  // Called once per object when it reaches its end (archived, quarantined, kept, ...), in the batch
-  // that records it, with its final state and path (batches wait for their members here).
+  // Called when an object reaches its end (a terminal state: archived, quarantined, kept, ...), from
+  // the one transition function, in the batch that records it, with its final state and path
+  // (batches wait for their members here).
   std::function<void(const ObjectRecord&)> on_ended;
   // A rule succeeded on something other than an object (a scheduled run): kept as its first
   // success when it is one, and whatever `requires:` it releases is released.

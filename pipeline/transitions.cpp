@@ -41,6 +41,7 @@ void Pipeline::transition(ObjectRecord& rec, ObjectState to, nlohmann::json deta
   if (auto event = object_event(to); !event.empty()) emit(std::string(event), rec.key, std::move(detail));
   if (is_terminal(to)) stats_.m.objects_finished.labels({std::string(to_string(to))}).inc();
   spdlog::info("{}: {} -> {}", log_key(rec.key), to_string(from), to_string(to));
+  if (is_terminal(to) && on_ended) on_ended(rec);  // batches wait for their members here
 }
 
 void Pipeline::record_new_task(Active& a, TaskRecord& t, nlohmann::json detail) {
