@@ -14,9 +14,11 @@ constexpr auto kRecheckDiscovery = std::chrono::seconds(1);
 SystemTime from_ms(int64_t ms) { return SystemTime(std::chrono::milliseconds(ms)); }
 
 // A member's own rules ended well: it was archived, deleted or kept (or left landing by itself
-// after succeeding).
+// after succeeding, or a newer file at its key took its place). A member whose final move is
+// failing (move_failed, retried with backoff) has not ended yet.
 bool member_succeeded(const std::string& state) {
-  return state == "archived" || state == "deleted" || state == "kept" || state == "vanished" || state == "duplicate";
+  return state == "archived" || state == "deleted" || state == "kept" || state == "vanished" ||
+         state == "duplicate" || state == "superseded" || state == "ignored";
 }
 bool member_failed(const std::string& state) { return state == "quarantined" || state == "failed_kept"; }
 bool member_ended(const std::string& state) { return member_succeeded(state) || member_failed(state); }
