@@ -81,6 +81,8 @@ void build_cli(CLI::App& app, Globals& g) {
   add_audit(app, g);
   add_runs(app, g);
   add_retry(app, g);
+  add_partitions(app, g);
+  add_replay(app, g);
   add_completion(app, g);
   add_manpages(app, g);
 }

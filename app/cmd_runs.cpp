@@ -2,7 +2,9 @@
 #include <cstdio>
 #include <iostream>
 
+#include "api/views.h"
 #include "app/cli_support.h"
+#include "jobs/output_excerpt.h"
 #include "store/queries.h"
 
 namespace hivehook::cli {
@@ -14,7 +16,7 @@ struct RunsOptions {
   int limit = 50;
 };
 
-nlohmann::json to_json(const RunRecord& r, bool output) {
+nlohmann::json to_json(const RunRecord& r, bool output, const std::vector<std::string>& secrets) {
   nlohmann::json j = {{"run_id", r.run_id}, {"key", r.key}, {"rule", r.rule}, {"attempt", r.attempt},
                       {"state", to_string(r.state)}, {"started", time_text(r.started_at)}};
   j["ended"] = r.ended_at ? nlohmann::json(time_text(*r.ended_at)) : nlohmann::json(nullptr);
@@ -24,8 +26,9 @@ nlohmann::json to_json(const RunRecord& r, bool output) {
   j["error"] = r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error);
   j["result"] = r.result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(r.result, nullptr, false);
   if (output) {
-    j["stdout_tail"] = r.stdout_tail;
-    j["stderr_tail"] = r.stderr_tail;
+    j["stdout_tail"] = redact_output(r.stdout_tail, secrets);
+    j["stderr_tail"] = redact_output(r.stderr_tail, secrets);
+    j["stderr_excerpt"] = output_excerpt(r.stderr_tail, api::kExcerptLines, api::kExcerptBytes, secrets);
   }
   return j;
 }
@@ -41,9 +44,10 @@ int run_runs(Globals& g, const RunsOptions& o) {
   if (!o.rule.empty()) f.rule = o.rule;
   f.limit = o.limit;
   auto runs = list_runs(*store, f);
+  const std::vector<std::string> secrets = api::config_secrets(*config);
   if (o.json) {
     nlohmann::json arr = nlohmann::json::array();
-    for (const auto& r : runs) arr.push_back(to_json(r, o.output));
+    for (const auto& r : runs) arr.push_back(to_json(r, o.output, secrets));
     std::cout << safe_dump(arr, 2) << "\n";
     return kExitOk;
   }
@@ -60,8 +64,22 @@ int run_runs(Globals& g, const RunsOptions& o) {
                 printable(r.key).c_str());
     if (!r.error.empty()) std::printf("    error:  %s\n", printable(r.error).c_str());
     if (!r.result.empty()) std::printf("    result: %s\n", r.result.c_str());
-    if (o.output && !r.stdout_tail.empty()) std::printf("    stdout: %s\n", printable(r.stdout_tail).c_str());
-    if (o.output && !r.stderr_tail.empty()) std::printf("    stderr: %s\n", printable(r.stderr_tail).c_str());
+    if (o.output) {
+      // Real lines, the end of each stream, bounded and with secrets masked (as the console shows them).
+      auto block = [&](const char* name, const std::string& tail) {
+        if (tail.empty()) return;
+        std::printf("    %s:\n", name);
+        const std::string text = output_excerpt(tail, api::kExcerptLines, api::kExcerptBytes, secrets);
+        std::size_t start = 0;
+        while (start < text.size()) {
+          const std::size_t nl = text.find('\n', start);
+          std::printf("      | %s\n", text.substr(start, nl - start).c_str());
+          start = nl == std::string::npos ? text.size() : nl + 1;
+        }
+      };
+      block("stdout", r.stdout_tail);
+      block("stderr", r.stderr_tail);
+    }
   }
   return kExitOk;
 }

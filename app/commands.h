@@ -30,5 +30,7 @@ void add_runs(CLI::App& app, Globals& g);
 void add_retry(CLI::App& app, Globals& g);
 void add_completion(CLI::App& app, Globals& g);
 void add_manpages(CLI::App& app, Globals& g);
+void add_partitions(CLI::App& app, Globals& g);
+void add_replay(CLI::App& app, Globals& g);
 
 }  // namespace hivehook::cli

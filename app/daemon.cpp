@@ -9,6 +9,7 @@
 #include "app/systemd_notify.h"
 #include "daemon/kept_rules.h"
 #include "daemon/reload.h"
+#include "app/replay_client.h"
 #include "rules/config.h"
 #include "rules/rule.h"
 #include "store/owner_lock.h"
@@ -84,16 +85,18 @@ std::optional<std::string> lost_state(const Config& c) {
 }
 }  // namespace
 
-int run_daemon(const std::string& config_arg, const DaemonOptions& options) {
+int run_daemon(const std::string& config_arg, const DaemonOptions& options, bool json) {
   auto loaded = load(config_arg);
   if (!loaded) return kExitConfig;
   const Config& config = loaded->config;
-  if (!loaded->rules && (options.strict || options.mode == DaemonMode::one_shot)) return kExitConfig;
+  if (!loaded->rules && (options.strict || options.mode != DaemonMode::watch)) return kExitConfig;
   setup_logging(config.log);
   std::signal(SIGPIPE, SIG_IGN);  // a job closing its stdin early must not kill the daemon
   std::signal(SIGIO, SIG_IGN);    // a lease broken during the admission check must not either
   std::string lock_error;
-  auto lock = OwnerLock::acquire(config.state, options.mode == DaemonMode::one_shot ? "scan" : "run", &lock_error);
+  const char* role =
+      options.mode == DaemonMode::replay ? "replay" : options.mode == DaemonMode::one_shot ? "scan" : "run";
+  auto lock = OwnerLock::acquire(config.state, role, &lock_error);
   if (!lock) {
     std::cerr << "hivehook: " << lock_error << "\n";
     return kExitConfig;
@@ -113,6 +116,10 @@ int run_daemon(const std::string& config_arg, const DaemonOptions& options) {
     SystemdNotifier systemd;
     Daemon daemon(std::move(loaded->config), std::move(loaded->rules), options, std::move(rejected));
     systemd.attach(daemon);
+    daemon.hooks.on_replayed = [json](int status, const nlohmann::json& plan) {
+      print_replay(std::cout, plan, json);
+      if (status != 200) std::cerr << "hivehook: " << plan.value("error", "replay refused") << "\n";
+    };
     return daemon.run();
   } catch (const sql::StoreError& e) {
     // A PostgreSQL state that cannot be reached or used at start-up is a config error, as a

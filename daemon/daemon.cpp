@@ -87,7 +87,8 @@ int Daemon::run() {
 }
 
 // Start-up, in order: serve health, announce, recover, watch, then scan (nothing that landed
-// before a watch existed is missed), then the loop's own concerns.
+// before a watch existed is missed) — or, replaying, the replay instead — then the loop's own
+// concerns.
 int Daemon::start() {
   if (int rc = serve(); rc != kExitOk) return rc;
   batch_.on_committed = [this](std::size_t) { outbox_.poke(); };
@@ -101,6 +102,7 @@ int Daemon::start() {
   reloader_.on_applied = [this](const RuleSet& rules) {
     lambda_.set_workers(config_.workers);
     lambda_.set_rules(rules);  // warm environments of changed or removed functions are retired
+    if (http_) http_->set_rules(reloader_.rules());  // the API's /rules
   };
   health_.add_degradation([this] { return reloader_.degraded(); });
   watch_storage();
@@ -121,9 +123,14 @@ int Daemon::start() {
   pipeline_.on_ended = [this](const ObjectRecord& rec) { batches_.on_ended(rec); };
   orchestrate();
   if (watching()) start_watching();
-  stats_.m.scans.labels({"startup"}).inc();
-  status("scanning " + config_.landing.string());
-  pipeline_.scan(config_.landing);  // the start-up scan, in key order
+  if (options_.mode == DaemonMode::replay) {
+    status("replaying");
+    if (int rc = replay(); rc != kExitOk) return rc;
+  } else {
+    stats_.m.scans.labels({"startup"}).inc();
+    status("scanning " + config_.landing.string());
+    pipeline_.scan(config_.landing);  // the start-up scan, in key order
+  }
   health_.on_heartbeat = [this] {
     export_lambda_totals();
     if (hooks.on_heartbeat) hooks.on_heartbeat();
@@ -137,13 +144,16 @@ int Daemon::start() {
   return kExitOk;
 }
 
-// /metrics and /healthz, and the S3 API, each on its own threads. Cannot listen: a config error.
+// The HTTP listener (/metrics, /healthz, the console, /api/v1) and the S3 API, each on its own
+// threads. Cannot listen: a config error.
 int Daemon::serve() {
-  if (config_.metrics) {
-    if (auto err = health_.serve(*config_.metrics); !err.empty()) {
-      std::cerr << "hivehook: metrics: cannot listen on " << *config_.metrics << ": " << err << "\n";
+  if (config_.http) {
+    http_ = std::make_unique<HttpListener>(io_, config_, stats_, health_, pipeline_, reloader_.rules());
+    if (auto err = http_->start(store_.last_event_id()); !err.empty()) {
+      std::cerr << "hivehook: http: cannot listen on " << config_.http->listen << ": " << err << "\n";
       return kExitConfig;
     }
+    batch_.on_events = [this](const std::vector<AuditEvent>& events) { http_->publish(events); };
   }
   if (config_.s3) {
     s3_ = std::make_unique<s3::Server>(s3::settings_from(config_));
@@ -164,7 +174,7 @@ void Daemon::status(const std::string& what) {
 
 std::string Daemon::status_line() const {
   const auto& rules = *reloader_.rules();
-  std::string s = (watching() ? "watching " : "scanning ") + config_.landing.string() + ": " +
+  std::string s = (watching() ? "watching " : options_.mode == DaemonMode::replay ? "replaying into " : "scanning ") + config_.landing.string() + ": " +
                   std::to_string(rules.rules.size()) + (rules.rules.size() == 1 ? " rule, " : " rules, ") +
                   std::to_string(pipeline_.running()) + (pipeline_.running() == 1 ? " job running" : " jobs running");
   if (shutdown_.stopping()) s = "stopping: " + std::to_string(pipeline_.running()) + " job(s) still running";
@@ -179,6 +189,17 @@ void Daemon::export_lambda_totals() {
   stats_.m.lambda_cold_starts.inc(static_cast<double>(t.cold_starts) - static_cast<double>(lambda_exported_.cold_starts));
   stats_.m.lambda_warm_starts.inc(static_cast<double>(t.warm_starts) - static_cast<double>(lambda_exported_.warm_starts));
   lambda_exported_ = t;
+}
+
+// DaemonMode::replay: the replay (or retry) carried out on this loop, its plan told to the hook.
+int Daemon::replay() {
+  auto [status, plan] = pipeline_.replay(*options_.replay);
+  if (hooks.on_replayed) hooks.on_replayed(status, plan);
+  if (status != 200) {
+    batch_.flush();
+    return kExitConfig;
+  }
+  return kExitOk;
 }
 
 bool Daemon::step() { return io_.run_one() > 0; }
@@ -238,7 +259,7 @@ void Daemon::announce_start() {
   const auto& rules = *reloader_.rules();
   stats_.m.rules_loaded.set(static_cast<double>(rules.rules.size()));
   pipeline_.emit("daemon.started", std::nullopt,
-                 {{"pid", ::getpid()}, {"version", HIVEHOOK_VERSION}, {"mode", watching() ? "run" : "scan"},
+                 {{"pid", ::getpid()}, {"version", HIVEHOOK_VERSION}, {"mode", watching() ? "run" : options_.mode == DaemonMode::replay ? "replay" : "scan"},
                   {"landing", config_.landing.string()}, {"rules", rules.rules.size()}});
   pipeline_.emit("rules.loaded", std::nullopt, describe_rules(rules, nullptr));
 }
@@ -319,6 +340,7 @@ void Daemon::stop_inputs() {
 void Daemon::finish() {
   outbox_.stop();
   health_.stop();
+  if (http_) http_->stop();
   if (s3_) s3_->stop();
   pipeline_.emit("daemon.stopped", std::nullopt, {{"pid", ::getpid()}});
   batch_.flush();

@@ -14,6 +14,7 @@
 #include "base/timers.h"
 #include "daemon/health.h"
 #include "daemon/kept_rules.h"
+#include "daemon/http_listener.h"
 #include "daemon/landing_watch.h"
 #include "daemon/reload.h"
 #include "daemon/shutdown.h"
@@ -34,7 +35,9 @@
 
 namespace hivehook {
 
-enum class DaemonMode { watch, one_shot };
+// watch: `hivehook run`; one_shot: `hivehook scan`; replay: `hivehook replay`/`retry` with no
+// daemon running: recovery, then the replay instead of the scan of landing, then exit once idle.
+enum class DaemonMode { watch, one_shot, replay };
 
 struct DaemonOptions {
   DaemonMode mode = DaemonMode::watch;
@@ -47,6 +50,8 @@ struct DaemonOptions {
   // `run --strict`: refuse to start when the rules on disk are invalid (instead of running the last
   // good rules kept in the store, degraded).
   bool strict = false;
+  // DaemonMode::replay: what is carried out (`hivehook replay`/`retry` with no daemon running).
+  std::optional<ReplayRequest> replay;
 };
 
 // Exit codes (DESIGN.md, sysexits.h): 0 ok, 1 some object failed (scan), 2 usage/config error at
@@ -64,6 +69,9 @@ struct DaemonHooks {
   std::function<void()> on_reloading;  // a reload begins (RELOADING=1)
   std::function<void()> on_reloaded;  // it is applied or rejected (READY=1)
   std::function<void()> on_stopping;   // shutdown has begun (STOPPING=1)
+  // DaemonMode::replay: the plan as carried out (pipeline/replay_plan.h's JSON, or {"error"} with
+  // a status other than 200, after which start() returns kExitConfig).
+  std::function<void(int status, const nlohmann::json& plan)> on_replayed;
 };
 
 class Daemon {
@@ -96,6 +104,7 @@ class Daemon {
   int serve();
   void apply_secrets(const Config& c);
   void remove_leftovers();
+  int replay();
   void announce_start();
   void status(const std::string& what);
   void start_watching();
@@ -132,6 +141,7 @@ class Daemon {
   OutboxSender outbox_;
   Reloader reloader_;
   Health health_;
+  std::unique_ptr<HttpListener> http_;  // /metrics, /healthz, the console, /api/v1 (config `http:`)
   std::unique_ptr<s3::Server> s3_;  // the S3 API on its own threads: uploads land like dropped files
   std::unique_ptr<LandingWatch> watch_;
   std::unique_ptr<RulesWatcher> rules_watcher_;

@@ -2,8 +2,6 @@
 
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
 namespace hivehook {
 
 namespace {
@@ -17,22 +15,6 @@ Health::Health(const Clock& clock, Timers& timers, PipelineStats& stats, std::fi
 }
 
 Health::~Health() { stop(); }
-
-std::string Health::serve(const std::string& host_port) {
-  server_ = std::make_unique<metrics::HttpServer>([this] { return stats_.registry.render_prometheus(); },
-                                                  [this] { return check(); });
-  if (auto err = server_->start(host_port); !err.empty()) {
-    server_.reset();
-    return err;
-  }
-  spdlog::info("metrics on port {}: /metrics and /healthz", server_->port());
-  return {};
-}
-
-std::optional<unsigned short> Health::port() const {
-  if (!server_) return std::nullopt;
-  return server_->port();
-}
 
 void Health::start_heartbeat() {
   heartbeat_ms_ = clock_.now_ms();
@@ -57,7 +39,6 @@ void Health::start_heartbeat() {
 void Health::stop() {
   heartbeat_.stop();
   lag_probe_.stop();
-  if (server_) server_->stop();
 }
 
 void Health::set_storage_fault(std::optional<std::string> why) {

@@ -1,6 +1,5 @@
-// /healthz and /metrics: the metrics HTTP server on its own thread (a slow scraper never touches the
-// loop), and the loop heartbeat /healthz checks. Health conditions are evaluated on the server's
-// thread, so each reads only atomics or the filesystem.
+// What /healthz answers: the loop heartbeat and the health conditions. check() is called on the HTTP
+// listener's threads (daemon/http_listener.h), so each condition reads only atomics or the filesystem.
 #pragma once
 
 #include <atomic>
@@ -14,7 +13,6 @@
 #include <vector>
 
 #include "base/timers.h"
-#include "metrics/http_server.h"
 #include "pipeline/stats.h"
 
 namespace hivehook {
@@ -26,9 +24,6 @@ class Health {
 
   Health(const Clock& clock, Timers& timers, PipelineStats& stats, std::filesystem::path state_db);
   ~Health();
-  // Serves /metrics and /healthz on "HOST:PORT". Returns "" or why it cannot listen.
-  std::string serve(const std::string& host_port);
-  std::optional<unsigned short> port() const;
   // Beats every second on the loop; /healthz fails when the loop has not beaten for 5 s. Also
   // measures how late a 20 ms timer fires: the longest stall of the loop since start
   // (hivehook_event_loop_max_stall_seconds, max_stall()).
@@ -58,7 +53,6 @@ class Health {
   Ticker heartbeat_, lag_probe_;
   SteadyTime lag_last_{};
   Duration max_stall_{0};
-  std::unique_ptr<metrics::HttpServer> server_;
 };
 
 }  // namespace hivehook

@@ -135,7 +135,11 @@ ConfigChanges apply_live_settings(Config& in_force, const Config& fresh) {
   compare(r, "bucket", in_force.bucket, fresh.bucket);
   compare(r, "rules", in_force.rules, fresh.rules);
   compare(r, "reconcile", in_force.reconcile, fresh.reconcile);
-  compare(r, "metrics", in_force.metrics, fresh.metrics);
+  // `metrics: HOST:PORT` is the short form of http.listen, so that is the name a change is told by.
+  auto listen = [](const std::optional<HttpConfig>& h) { return h ? std::optional(h->listen) : std::nullopt; };
+  auto token = [](const std::optional<HttpConfig>& h) { return h ? h->token : std::string(); };
+  compare(r, "http.listen", listen(in_force.http), listen(fresh.http));
+  if (token(in_force.http) != token(fresh.http)) r.push_back("http.token");  // never its value
   if (s3_fingerprint(in_force.s3) != s3_fingerprint(fresh.s3)) r.push_back("s3");
   compare(r, "log.format", in_force.log.format, fresh.log.format);
   return c;

@@ -38,7 +38,7 @@ struct ConfigChanges {
 
 // Copies the settings that can change while running from `fresh` into `in_force` — rules'
 // contents, workers, notify, ignore, log.level, shutdown_grace — and lists the others that differ
-// (landing, archive, quarantine, state, audit_log, bucket, rules (the path), reconcile, metrics,
+// (landing, archive, quarantine, state, audit_log, bucket, rules (the path), reconcile, http (metrics),
 // s3, log.format): those keep their old value until the daemon is restarted.
 ConfigChanges apply_live_settings(Config& in_force, const Config& fresh);
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <boost/asio/dispatch.hpp>
+#include <deque>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
@@ -105,7 +106,38 @@ void Exchange::respond_file(Response head, UniqueFd fd, std::uint64_t offset, st
   });
 }
 
+std::shared_ptr<BodyWriter> Exchange::respond_open(Response head, std::function<void()> on_close) {
+  if (responded_.exchange(true)) return nullptr;
+  auto writer = std::make_shared<BodyWriter>();
+  writer->conn_ = conn_;
+  writer->seq_ = seq_;
+  conn_->respond_open(seq_, std::move(head), std::move(on_close), writer);
+  return writer;
+}
+
 bool Exchange::responded() const { return responded_.load(); }
+
+// ---- BodyWriter ---------------------------------------------------------------------------------
+
+bool BodyWriter::write(std::string data) {
+  if (closed_->load()) return false;
+  const auto& conn = conn_;
+  if (data.empty()) return true;
+  if (backlog_->fetch_add(data.size()) + data.size() > max_backlog) {
+    spdlog::info("http: cutting off {}: more than {} bytes of a response are waiting to be read",
+                 conn->client().to_string(), max_backlog);
+    closed_->store(true);
+    conn->end_open(seq_, true);
+    return false;
+  }
+  conn->write_open(seq_, std::move(data));
+  return true;
+}
+
+void BodyWriter::end() {
+  if (closed_->exchange(true)) return;
+  conn_->end_open(seq_, false);
+}
 
 // ---- Connection ---------------------------------------------------------------------------------
 
@@ -147,7 +179,21 @@ void Connection::shut() {
   asio::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
 }
 
+bool Connection::evict(std::int64_t since) {
+  if (since == 0 || !waiting_since_.compare_exchange_strong(since, 0)) return false;
+  shut();
+  return true;
+}
+
+void Connection::mark_waiting() {
+  std::int64_t none = 0;
+  const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  waiting_since_.compare_exchange_strong(none, now == 0 ? 1 : now);
+}
+
 void Connection::close_now() {
+  waiting_since_ = 0;
+  close_open();
   if (closed_) return;
   closed_ = true;
   error_code ec;
@@ -158,6 +204,7 @@ void Connection::close_now() {
 // Waiting for a request: idle_timeout applies until its first byte, header_timeout after.
 void Connection::wait_request() {
   if (state_->stopping || closed_) return close_now();
+  mark_waiting();
   if (buffer_.size() > 0) return read_head();
   stream_.expires_after(state_->options.idle_timeout);
   stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
@@ -177,6 +224,7 @@ void Connection::read_head() {
 }
 
 void Connection::on_head(error_code ec) {
+  waiting_since_ = 0;
   ++seq_;
   responding_ = false;
   pending_.reset();
@@ -464,6 +512,124 @@ void Connection::linger(std::chrono::steady_clock::time_point until) {
     if (ec) return self->close_now();
     self->linger(until);
   });
+}
+
+}  // namespace hivehook::http
+
+namespace hivehook::http {
+
+// ---- responses produced over time (respond_open) -------------------------------------------------
+
+struct Connection::Open {
+  bhttp::response<bhttp::buffer_body> msg;
+  std::optional<bhttp::response_serializer<bhttp::buffer_body>> ser;
+  std::deque<std::string> queue;
+  std::string current;
+  bool head_sent = false, writing = false, ending = false, keep = false;
+  std::uint64_t seq = 0;
+  std::function<void()> on_close;
+  std::shared_ptr<std::atomic<bool>> closed;
+  std::shared_ptr<std::atomic<std::size_t>> backlog;
+};
+
+void Connection::respond_open(std::uint64_t seq, Response head, std::function<void()> on_close,
+                              std::shared_ptr<BodyWriter> writer) {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), seq, head = std::move(head),
+                                          on_close = std::move(on_close), writer = std::move(writer)]() mutable {
+    auto refuse = [&] {
+      writer->closed_->store(true);
+      if (on_close) on_close();
+    };
+    if (seq != self->seq_ || self->responding_ || self->closed_) return refuse();
+    if (self->body_ == Body::reading || self->head_request_) {
+      // A body still arriving, or HEAD (no body may follow): answer with the head alone.
+      refuse();
+      return self->send(std::move(head), self->body_ == Body::reading);
+    }
+    self->responding_ = true;
+    auto o = std::make_shared<Open>();
+    o->seq = seq;
+    o->on_close = std::move(on_close);
+    o->closed = writer->closed_;
+    o->backlog = writer->backlog_;
+    const unsigned version = self->parser_->get().version();
+    o->keep = version >= 11 && self->keep_alive_now();
+    o->msg.result(head.status);
+    o->msg.version(version);
+    for (const auto& f : head.headers) o->msg.set(f.name_string(), f.value());
+    self->finish_headers(o->msg, o->keep);
+    if (version >= 11) o->msg.chunked(true);
+    o->msg.body().data = nullptr;
+    o->msg.body().more = true;
+    o->ser.emplace(o->msg);
+    self->open_ = std::move(o);
+    self->send_open();
+  });
+}
+
+void Connection::write_open(std::uint64_t seq, std::string data) {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), seq, data = std::move(data)]() mutable {
+    if (!self->open_ || self->open_->seq != seq || self->open_->ending) return;
+    self->open_->queue.push_back(std::move(data));
+    self->send_open();
+  });
+}
+
+void Connection::end_open(std::uint64_t seq, bool cut) {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), seq, cut] {
+    if (!self->open_ || self->open_->seq != seq) return;
+    if (cut) return self->close_now();
+    self->open_->ending = true;
+    self->send_open();
+  });
+}
+
+void Connection::send_open() {
+  auto o = open_;
+  if (!o || closed_ || o->writing) return;
+  auto& body = o->msg.body();
+  auto written = [self = shared_from_this(), o](error_code ec, std::size_t) {
+    if (ec == bhttp::error::need_buffer) ec = {};
+    o->writing = false;
+    if (ec) return self->close_now();
+    self->send_open();
+  };
+  stream_.expires_after(state_->options.idle_timeout);
+  if (!o->head_sent) {
+    o->writing = true;
+    o->head_sent = true;
+    return bhttp::async_write_header(stream_, *o->ser, std::move(written));
+  }
+  if (!o->queue.empty()) {
+    o->current = std::move(o->queue.front());
+    o->queue.pop_front();
+    o->backlog->fetch_sub(o->current.size());
+    body.data = o->current.data();
+    body.size = o->current.size();
+    body.more = true;
+    o->writing = true;
+    return bhttp::async_write(stream_, *o->ser, std::move(written));
+  }
+  if (!o->ending) return;
+  body.data = nullptr;
+  body.size = 0;
+  body.more = false;
+  o->writing = true;
+  bhttp::async_write(stream_, *o->ser, [self = shared_from_this(), o](error_code ec, std::size_t) {
+    if (ec == bhttp::error::need_buffer) ec = {};
+    o->writing = false;
+    if (ec) return self->close_now();
+    self->close_open();
+    self->after_response(o->keep);
+  });
+}
+
+void Connection::close_open() {
+  auto o = std::move(open_);
+  open_.reset();
+  if (!o) return;
+  o->closed->store(true);
+  if (auto fn = std::move(o->on_close)) fn();
 }
 
 }  // namespace hivehook::http

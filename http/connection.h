@@ -52,6 +52,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
                  std::optional<std::uint64_t> limit);
   void respond(std::uint64_t seq, Response response);
   void respond_stream(std::uint64_t seq, Response head, std::uint64_t length, Exchange::Source source);
+  void respond_open(std::uint64_t seq, Response head, std::function<void()> on_close,
+                    std::shared_ptr<BodyWriter> writer);
+  void write_open(std::uint64_t seq, std::string data);
+  void end_open(std::uint64_t seq, bool cut);  // cut: close the connection, no last chunk
+
+  // Since when (steady clock, ns) the connection waits for a request head; 0 while a request is in
+  // hand. For Options::evict_waiting_when_full.
+  std::int64_t waiting_since() const { return waiting_since_.load(); }
+  boost::asio::ip::address client() const { return remote_.address(); }
+  // Claims this connection for eviction if it still waits since `since`; then closes it.
+  bool evict(std::int64_t since);
 
  private:
   enum class Body { none, unread, reading, done, failed };
@@ -65,6 +76,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void send(Response response, bool force_close);
   void send_stream(Response head, std::uint64_t length, Exchange::Source source);
   struct Streaming;  // a streamed response in flight
+  struct Open;       // a response produced over time (respond_open) in flight
+  void send_open();
+  void close_open();
+  void mark_waiting();
   void pump(std::shared_ptr<Streaming> s, std::uint64_t remaining);
   void after_response(bool keep_alive);
   void linger(std::chrono::steady_clock::time_point until);
@@ -94,6 +109,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t body_read_ = 0;
   std::vector<char> in_;   // body pieces
   std::vector<char> out_;  // streamed response pieces
+  std::shared_ptr<Open> open_;
+  std::atomic<std::int64_t> waiting_since_{0};
 };
 
 }  // namespace hivehook::http

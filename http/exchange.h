@@ -54,6 +54,33 @@ struct BodyResult {
 
 class Connection;  // the server's side of one TCP connection (http/connection.cpp)
 
+// The producing side of a response whose body is made over time and whose length is not known in
+// advance (Server-Sent Events, https://html.spec.whatwg.org/multipage/server-sent-events.html):
+// HTTP/1.1 sends each write() as one chunk (Transfer-Encoding: chunked, RFC 9112 section 7.1);
+// an HTTP/1.0 client gets the bytes as they are and the end by connection close. Thread-safe.
+// The writer keeps its connection alive: a producer drops it once write() returns false. A client
+// that leaves is noticed at the next write (so write something, e.g. an SSE comment, now and then).
+class BodyWriter {
+ public:
+  // Queues `data` after what was queued before. False when the response is over (ended, the client
+  // left, the server stops) or when the unsent backlog would pass `max_backlog` bytes: a reader
+  // that cannot keep up is cut off rather than buffered without bound (an SSE client then resumes
+  // with Last-Event-ID).
+  bool write(std::string data);
+  // The last chunk; after it the connection serves the client's next request. Idempotent.
+  void end();
+  bool closed() const { return closed_->load(); }
+  std::size_t max_backlog = 1 << 20;
+
+ private:
+  friend class Connection;
+  friend class Exchange;
+  std::shared_ptr<Connection> conn_;  // the connection lives while its producer holds the writer
+  std::uint64_t seq_ = 0;
+  std::shared_ptr<std::atomic<bool>> closed_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<std::size_t>> backlog_ = std::make_shared<std::atomic<std::size_t>>(0);
+};
+
 class Exchange {
  public:
   ~Exchange();  // an exchange dropped without a response is answered 500 and its connection closed
@@ -92,6 +119,11 @@ class Exchange {
   void respond_stream(Response head, std::uint64_t length, Source source);
   // Sends `length` bytes of `fd` from `offset` (pread; the fd is closed afterwards).
   void respond_file(Response head, UniqueFd fd, std::uint64_t offset, std::uint64_t length);
+  // Sends the head now and the body later, piece by piece, through the returned writer (see
+  // BodyWriter). `on_close` (optional) is called once, on the connection's strand, when the response
+  // ends for any reason: end(), the client leaving, a write stalling past Options::idle_timeout, a
+  // backlog over the limit, or the server stopping. Returns nullptr when a response was already sent.
+  std::shared_ptr<BodyWriter> respond_open(Response head, std::function<void()> on_close = nullptr);
   bool responded() const;
 
  private:

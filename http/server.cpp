@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <algorithm>
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
@@ -15,6 +16,23 @@ using error_code = boost::system::error_code;
 namespace {
 
 void accept_next(const std::shared_ptr<Server::State>& st, asio::io_context& io);
+
+// Closes the connection (of `address`, when `same_client`) that has waited longest for a request
+// head. False when every candidate is busy with a request.
+bool evict_longest_waiting(const std::shared_ptr<Server::State>& st, bool same_client,
+                           const asio::ip::address& address) {
+  std::vector<std::pair<std::int64_t, std::shared_ptr<Connection>>> candidates;  // (waiting since, connection)
+  {
+    std::lock_guard lock(st->mu);
+    for (auto& [_, weak] : st->live)
+      if (auto c = weak.lock(); c && (!same_client || c->client() == address))
+        if (const std::int64_t since = c->waiting_since(); since != 0) candidates.emplace_back(since, std::move(c));
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [since, c] : candidates)
+    if (c->evict(since)) return true;  // else it got a request meanwhile: try the next
+  return false;
+}
 
 void on_accept(const std::shared_ptr<Server::State>& st, asio::io_context& io, error_code ec, tcp::socket socket) {
   if (st->stopping) return;
@@ -39,7 +57,10 @@ void on_accept(const std::shared_ptr<Server::State>& st, asio::io_context& io, e
   }
   const std::size_t total = st->total.load();
   auto conn = std::make_shared<Connection>(std::move(socket), st);
-  if (total >= st->options.max_connections) {
+  const bool full = total >= st->options.max_connections, client_full = from_client >= st->options.max_connections_per_client;
+  if ((full || client_full) && st->options.evict_waiting_when_full && evict_longest_waiting(st, client_full, address)) {
+    conn->start();
+  } else if (full) {
     conn->refuse(bhttp::status::service_unavailable,
                  "too many connections (" + std::to_string(st->options.max_connections) + ")");
   } else if (from_client >= st->options.max_connections_per_client) {

@@ -12,7 +12,8 @@
 // (431); a body over max_body_bytes is refused (413); a connection that stays silent for
 // idle_timeout (waiting for a request, inside a body, or not reading a response) is closed; at most
 // max_connections connections, max_connections_per_client of them from one IP address (beyond
-// that a new connection gets 503 and is closed). Sockets are asynchronous: a slow client holds a
+// that a new connection gets 503 and is closed, or with evict_waiting_when_full takes the place of
+// the connection that has waited longest without a request). Sockets are asynchronous: a slow client holds a
 // connection slot, never a thread. Keep-alive and pipelining per RFC 9112; Expect: 100-continue per
 // RFC 9110 section 10.1.1.
 #pragma once
@@ -35,6 +36,12 @@ struct Options {
   std::uint64_t max_body_bytes = 6ULL << 30;          // per request, after chunked decoding
   std::size_t max_connections = 1024;
   std::size_t max_connections_per_client = 128;      // per remote IP address
+  // Over either connection limit, close the connection that has waited longest for a request head
+  // (idle between requests, or still sending its head) to make room, instead of refusing the new
+  // one; refuse (503) only when every connection is busy with a request. This keeps clients that
+  // hold connections open without asking anything (slowloris; every local client shares 127.0.0.1)
+  // from locking out a prompt one such as a health probe.
+  bool evict_waiting_when_full = false;
   std::size_t body_chunk_bytes = 256 * 1024;         // largest piece handed to a body sink
   unsigned threads = 2;                               // io threads (when the server runs its own io_context)
   std::string server_name = "hivehook";               // the Server header

@@ -128,8 +128,8 @@ std::string envelope_address(const std::string& address) {
 std::string mail_body_text(const Notification& n) {
   std::string out = "hivehook: " + mail_subject(n).substr(11) + "\n\n";
   static const char* order[] = {"event",   "delivery_id", "time",      "rule",  "bucket",     "key",
-                                "run_id",  "attempts",    "duration_ms", "exit_code", "error", "destination"};
-  std::set<std::string> done{"result"};
+                                "run_id",  "attempts",    "duration_ms", "exit_code", "error", "reason", "destination"};
+  std::set<std::string> done{"result", "stderr_excerpt"};
   auto line = [&](const std::string& name, const nlohmann::json& v) {
     done.insert(name);
     if (v.is_null()) return;
@@ -144,6 +144,8 @@ std::string mail_body_text(const Notification& n) {
       if (n.body.contains(name)) line(name, n.body[name]);
     for (const auto& [name, v] : n.body.items())
       if (!done.count(name)) line(name, v);
+    if (n.body.contains("stderr_excerpt") && n.body["stderr_excerpt"].is_string())
+      out += "stderr (the end):\n" + n.body["stderr_excerpt"].get<std::string>();
     if (n.body.contains("result") && !n.body["result"].is_null())
       out += "result:\n" + n.body["result"].dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }

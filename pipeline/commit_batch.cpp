@@ -32,6 +32,7 @@ void CommitBatch::flush() {
   if (was_faulty && on_recovered) on_recovered();
   if (audit_) audit_->append(events);
   if (on_committed) on_committed(events.size());
+  if (on_events && !events.empty()) on_events(events);
   auto effects = std::move(effects_);
   effects_.clear();
   for (auto& fn : effects) fn();

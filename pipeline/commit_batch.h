@@ -11,6 +11,7 @@ namespace hivehook {
 
 class Store;
 class AuditLog;
+struct AuditEvent;
 
 class CommitBatch {
  public:
@@ -28,6 +29,8 @@ class CommitBatch {
   // The store stopped accepting writes (`why` names the DB and the error) / accepts them again.
   std::function<void(const std::string& why)> on_fault;
   std::function<void()> on_recovered;
+  // Called after each commit with the events it wrote, in id order (the API's live event stream).
+  std::function<void(const std::vector<AuditEvent>&)> on_events;
 
  private:
   boost::asio::io_context& io_;

@@ -279,13 +279,21 @@ void Pipeline::admit(const ObjectKey& key, const Hashed& h, const std::optional<
   auto matched = match_rules(*rules_, key);  // the rules may have changed while it was hashed
   if (active_by_key_.count(key.key) || (matched.empty() && match_batch_rules(*rules_, key).empty())) return;
   busy_.erase(key.key);
-  ObjectRecord rec = new_record(store_.next_object_id(), key.key, h.id, clock_.now_ms());
-  rec.etag = h.etag;
   // The same content at the same key, already processed and archived — a re-upload, or the very
   // file back in landing after power loss undid its rename: recorded, moved, never re-run.
   bool archived_content = last && (last->state == ObjectState::archived || last->state == ObjectState::duplicate);
-  if (archived_content && last->etag == rec.etag && last->size == rec.size) return admit_duplicate(rec, *last);
+  if (archived_content && last->etag == h.etag && last->size == h.id.size) {
+    ObjectRecord rec = new_record(store_.next_object_id(), key.key, h.id, clock_.now_ms());
+    rec.etag = h.etag;
+    return admit_duplicate(rec, *last);
+  }
+  start_object(key, h, matched, nullptr);
+}
 
+void Pipeline::start_object(const ObjectKey& key, const Hashed& h, const std::vector<const Rule*>& matched,
+                            const ReplayOrigin* replay) {
+  ObjectRecord rec = new_record(store_.next_object_id(), key.key, h.id, clock_.now_ms());
+  rec.etag = h.etag;
   auto a = std::make_unique<Active>();
   a->key = key;
   a->path = files_.path(Area::landing, key.key);
@@ -303,6 +311,10 @@ void Pipeline::admit(const ObjectKey& key, const Hashed& h, const std::optional<
   rec.state = ObjectState::pending;
   a->rec = std::move(rec);
   record_new(a->rec, {{"size", a->rec.size}, {"etag", a->rec.etag}, {"sequencer", a->rec.sequencer}, {"rules", rule_names}});
+  if (replay)
+    emit("object.replayed", key.key,
+         {{"of_object", replay->of_object}, {"object", a->rec.id}, {"from", replay->from}, {"rules", rule_names},
+          {"retry", replay->retry}});
   Active& ref = *a;
   active_by_key_[key.key] = ref.rec.id;
   active_.emplace(ref.rec.id, std::move(a));

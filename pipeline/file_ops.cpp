@@ -121,6 +121,19 @@ MoveResult LocalFileOps::move(const std::string& key, Area to, const std::string
 
 MoveResult LocalFileOps::remove(const std::string& key) { return delete_object(landing_, key); }
 
+MoveResult LocalFileOps::restore(const std::filesystem::path& from, const std::string& key) {
+  for (Area area : {Area::archive, Area::quarantine}) {
+    const Tree& t = tree(area);
+    const std::filesystem::path rel = from.lexically_normal().lexically_relative(t.root());
+    if (rel.empty() || rel.is_absolute() || *rel.begin() == "..") continue;
+    // Beneath both trees, across filesystems too, never over a file that landed at the key meanwhile.
+    return move_object(t, rel.string(), landing_, key, "");
+  }
+  MoveResult r;
+  r.error = "cannot move " + from.string() + " back into landing: it is in neither the archive nor the quarantine";
+  return r;
+}
+
 FsStatus LocalFileOps::write_error_json(const std::string& key, const std::string& json, mode_t mode) {
   return hivehook::write_error_json(quarantine_, key, json, mode);
 }

@@ -79,6 +79,10 @@ class FileOps {
   virtual MoveResult move(const std::string& key, Area to, const std::string& unique_suffix) = 0;
   // Deletes landing/<key>.
   virtual MoveResult remove(const std::string& key) = 0;
+  // A replay: moves `from` (an archived or quarantined object's file, beneath the archive or the
+  // quarantine) back to landing/<key>, creating partition folders, never over a different file
+  // already there (archive/mover.h move_object, also across filesystems). `error` says why not.
+  virtual MoveResult restore(const std::filesystem::path& from, const std::string& key) = 0;
   // Writes quarantine/<key>.error.json with `mode` (key: where the object went in quarantine).
   virtual FsStatus write_error_json(const std::string& key, const std::string& json, mode_t mode) = 0;
   // After a crash between a move and its commit: the object is already in `area`, under its key or
@@ -99,6 +103,7 @@ class LocalFileOps final : public FileOps {
   std::optional<Hashed> hash(const std::string& key, int* err, std::string* error) override;
   MoveResult move(const std::string& key, Area to, const std::string& unique_suffix) override;
   MoveResult remove(const std::string& key) override;
+  MoveResult restore(const std::filesystem::path& from, const std::string& key) override;
   FsStatus write_error_json(const std::string& key, const std::string& json, mode_t mode) override;
   std::optional<std::string> find_moved(Area area, const std::string& key, int64_t id, const FileIdentity& was) override;
 

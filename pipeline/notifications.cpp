@@ -1,4 +1,5 @@
 // Notifications: the outcome's outbox rows, written in the same batch as the outcome itself.
+#include "jobs/output_excerpt.h"
 #include "pipeline/active.h"
 
 namespace hivehook {
@@ -44,6 +45,16 @@ void Pipeline::put_in_outbox(const Active& a, const std::string& event, const st
         {"result", run.result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(run.result, nullptr, false)},
         {"destination", text(a.rec.final_path)},
         {"outcome", outcome}};
+    if ((run.state == RunState::failed || run.state == RunState::timed_out) && !run.stderr_tail.empty()) {
+      // Why it failed, readably: the last line the job wrote (a Python exception, say) and the end of
+      // its stderr, bounded and with the config's secrets and credential-like values masked.
+      const std::string excerpt = output_excerpt(run.stderr_tail, kNotifyExcerptLines, kNotifyExcerptBytes, secrets_);
+      std::string last = excerpt.substr(0, excerpt.size() - 1);
+      last = last.substr(last.rfind('\n') == std::string::npos ? 0 : last.rfind('\n') + 1);
+      if (last.size() > 300) last = last.substr(0, 300) + "…";
+      body["reason"] = run.error.empty() ? last : last.empty() ? run.error : run.error + ": " + last;
+      body["stderr_excerpt"] = excerpt;
+    }
     o.body = safe_dump(body);
     o.next_at = clock_.now_ms();
     store_.enqueue_outbox(o);

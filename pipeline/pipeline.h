@@ -28,6 +28,7 @@
 #include "pipeline/stats.h"
 #include "rules/config.h"
 #include "rules/rule.h"
+#include "store/replay_query.h"
 #include "store/store.h"
 
 namespace hivehook {
@@ -96,6 +97,10 @@ class Pipeline {
   // After the grace period: kill what still runs; those runs are recorded as interrupted.
   void kill_running(Duration grace);
 
+  // Replays (or, with request.retry, retries) archived/quarantined objects as new objects (see
+  // pipeline/replay_plan.h): (200, the plan as carried out) or (400|503, {"error"}). On the loop.
+  std::pair<int, nlohmann::json> replay(const ReplayRequest& request);
+
   // Nothing scanning, settling, hashing, queued, running, waiting for a retry or to move. Objects whose
   // only open tasks are `waiting` (for after:/requires:) do not count: only another object can free
   // them; nor do objects whose move failed (move_failed): they wait for their own retry timer.
@@ -153,6 +158,16 @@ class Pipeline {
   // `last`: the key's last object, looked up once by offer_checked (only this loop writes it).
   void admit(const ObjectKey& key, const Hashed& h, const std::optional<ObjectRecord>& last);
   void admit_duplicate(ObjectRecord rec, const ObjectRecord& of);
+  // What a replayed object records (`object.replayed`).
+  struct ReplayOrigin {
+    int64_t of_object = 0;
+    std::string from;
+    bool retry = false;
+  };
+  // A new pending object with one task per rule in `matched`. `replay`: the object is a replay
+  // (admitted past the duplicate guard), and `object.replayed` is recorded.
+  void start_object(const ObjectKey& key, const Hashed& h, const std::vector<const Rule*>& matched,
+                    const ReplayOrigin* replay);
   // runs (runs.cpp)
   void pump();
   void start_run(int64_t object_id, const std::string& rule_name);
@@ -219,6 +234,8 @@ class Pipeline {
 
   boost::asio::io_context& io_;
   Config config_;
+  std::vector<std::string> secrets_ = config_secrets(config_);  // masked in notifications' stderr excerpts
+  static constexpr std::size_t kNotifyExcerptLines = 20, kNotifyExcerptBytes = 2048;
   std::shared_ptr<const RuleSet> rules_;
   Store& store_;
   CommitBatch& batch_;

@@ -119,6 +119,23 @@ std::optional<Config> load_config_lenient(const fs::path& file, Diagnostics& dia
   return load(file, diags, true);
 }
 
+std::vector<std::string> config_secrets(const Config& c) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& s) {
+    if (!s.empty()) out.push_back(s);
+  };
+  for (const auto& [_, t] : c.notify) {
+    if (const auto* w = std::get_if<WebhookTarget>(&t.kind)) {
+      add(w->secret);
+      for (const auto& [_, v] : w->headers) add(v);
+    } else if (const auto* m = std::get_if<SmtpTarget>(&t.kind)) {
+      add(m->password);
+    }
+  }
+  if (c.http) add(c.http->token);
+  return out;
+}
+
 }  // namespace hivehook
 
 namespace hivehook {

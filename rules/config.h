@@ -79,6 +79,12 @@ struct S3Config {
 // True when a config's `state:` names a PostgreSQL database ("postgresql://", "postgres://").
 bool is_postgres_state(std::string_view state);
 
+// The daemon's HTTP listener (`http:`; `metrics: HOST:PORT` is the short form of `http: {listen: HOST:PORT}`).
+struct HttpConfig {
+  std::string listen;  // "HOST:PORT", as http/listen_address.h parses it
+  std::string token;   // the bearer token POST /api/v1/replay and /retry need; "" = the API is read-only
+};
+
 struct Config {
   std::filesystem::path file;  // the config file itself (absolute)
   // landing, archive, quarantine: absolute. state: an absolute SQLite path, or a postgresql:// URL
@@ -98,10 +104,14 @@ struct Config {
   // those variables' values (redacted wherever text is written).
   std::set<std::string> secret_env;
   std::vector<std::string> secret_values;
-  std::optional<std::string> metrics;  // "HOST:PORT"
+  std::optional<HttpConfig> http;  // /metrics, /healthz, the console and /api/v1 (off when absent)
   std::optional<S3Config> s3;
   LogConfig log;
 };
+
+// The secrets a config holds (webhook secrets and header values, SMTP passwords, the HTTP token):
+// masked wherever job output is shown (jobs/output_excerpt.h).
+std::vector<std::string> config_secrets(const Config& c);
 
 // Loads and validates a config file. Every problem goes to `diags` as file:line:col; returns
 // nullopt when there is any error. Relative paths resolve against the config file's folder.

@@ -43,7 +43,46 @@ std::optional<std::string> address_check(const Value& v, std::string_view key) {
   return std::nullopt;
 }
 
-std::optional<std::string> host_port_check(const Value& v, Reader&) { return address_check(v, "metrics"); }
+
+// HOST:PORT as http/listen_address.h reads it ("127.0.0.1:9464", "[::1]:9464"); port 0..65535 (0: any
+// free port, which the daemon logs).
+std::optional<std::string> host_port_check(const Value& v, std::string_view key) {
+  const std::string& text = v.str;
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "'" + std::string(key) + "' must be HOST:PORT (e.g. 127.0.0.1:9464)";
+  std::string host = text.substr(0, colon);
+  if (host.front() == '[' ? host.back() != ']' || host.size() < 3 : host.find(':') != std::string::npos)
+    return "'" + std::string(key) + "': an IPv6 address needs brackets, e.g. [::1]:9464";
+  std::string_view port = std::string_view(text).substr(colon + 1);
+  int n = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9' || (n = n * 10 + (c - '0')) > 65535) return "'" + std::string(key) + "' port must be 0..65535";
+  }
+  if (port.empty()) return "'" + std::string(key) + "' port must be 0..65535";
+  return std::nullopt;
+}
+
+const Mapping<HttpConfig>& http_schema() {
+  static const Mapping<HttpConfig> m{
+      .name = "http",
+      .description = "The HTTP listener: Prometheus `/metrics`, `/healthz`, the web console at `/` and the JSON API "
+                     "under `/api/v1/` (docs/api.md).",
+      .fields = {
+          {.key = "listen", .required = true, .description = "HOST:PORT to listen on (`[::1]:9464` for IPv6).",
+           .check = [](const Value& v, Reader&) { return host_port_check(v, "listen"); },
+           .set = [](HttpConfig& h, const Value& v, Reader&) { h.listen = v.str; }},
+          {.key = "token",
+           .description = "Bearer token that `POST /api/v1/replay` and `/retry` (the console's replay button, and "
+                          "`hivehook replay`/`retry` while the daemon runs) must send; without it the API is "
+                          "read-only. Write it as `${HIVEHOOK_TOKEN}`; at least 12 characters.",
+           .check = [](const Value& v, Reader&) -> std::optional<std::string> {
+             if (v.str.size() < 12) return "'token' must have at least 12 characters";
+             return std::nullopt;
+           },
+           .set = [](HttpConfig& h, const Value& v, Reader&) { h.token = v.str; }},
+      }};
+  return m;
+}
 
 // Every ${VAR} a notify target names is a secret (URL passwords and query tokens, headers, SMTP
 // credentials, HMAC keys): its name never reaches a job's environment and its value is redacted
@@ -320,8 +359,17 @@ const Mapping<Config>& config_schema() {
                    collect_secrets(target, c);
                  }
                }},
-              {.key = "metrics", .description = "HOST:PORT serving Prometheus `/metrics` and `/healthz`.",
-               .check = host_port_check, .set = [](Config& c, const Value& v, Reader&) { c.metrics = v.str; }},
+              {.key = "http", .type = Type::mapping, .description = "The HTTP listener (metrics, health, console, API).",
+               .nested = "http",
+               .set = [](Config& c, const Value& v, Reader& rd) {
+                 HttpConfig h;
+                 if (schema::parse_mapping(v.node, http_schema(), h, rd)) c.http = h;
+               }},
+              {.key = "metrics",
+               .description = "HOST:PORT: the short form of `http: {listen: HOST:PORT}` (a read-only API). Not "
+                              "together with `http`.",
+               .check = [](const Value& v, Reader&) { return host_port_check(v, "metrics"); },
+               .set = [](Config& c, const Value& v, Reader&) { c.http = HttpConfig{v.str, ""}; }},
               {.key = "s3", .type = Type::mapping, .description = "Serve the trees as S3 buckets (optional).",
                .nested = "s3",
                .set = [](Config& c, const Value& v, Reader& rd) {
@@ -332,6 +380,10 @@ const Mapping<Config>& config_schema() {
                .description = "Logging of the daemon.", .nested = "log",
                .set = [](Config& c, const Value& v, Reader& rd) { schema::parse_mapping(v.node, log_schema(), c.log, rd); }},
           },
+      .finish = [](Config&, const YAML::Node& node, Reader& rd) {
+        if (node["http"] && node["metrics"])
+          rd.error(node["metrics"].Mark(), "'metrics' is the short form of 'http: {listen: ...}': give one of them");
+      },
   };
   return m;
 }
@@ -341,7 +393,7 @@ std::vector<DocSection> config_doc_sections() {
     return DocSection{std::move(name), std::string(m.description), schema::doc_rows(m)};
   };
   return {section("config", config_schema()), section("notify-target", target_schema()),
-          section("backoff", backoff_schema(false)), section("log", log_schema()),
+          section("backoff", backoff_schema(false)), section("http", http_schema()), section("log", log_schema()),
           section("s3", s3_schema())};
 }
 

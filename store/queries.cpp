@@ -1,5 +1,10 @@
 #include "store/queries.h"
 
+#include <algorithm>
+#include <set>
+
+#include "store/partitions.h"
+
 namespace hivehook {
 
 namespace {
@@ -160,6 +165,135 @@ std::map<std::string, int64_t> objects_updated_since(Store& store, int64_t since
   st.bind(1, since_ms);
   while (st.step()) out[st.text(0)] = st.int64(1);
   return out;
+}
+
+namespace {
+
+constexpr const char* kObjectColumns =
+    "id,key,size,mtime_ns,inode,etag,sequencer,state,discovered_at,updated_at,final_path,error";
+
+ObjectRecord read_object_row(sql::Statement& st) {
+  ObjectRecord o;
+  o.id = st.int64(0);
+  o.key = st.text(1);
+  o.size = static_cast<uint64_t>(st.int64(2));
+  o.mtime_ns = st.int64(3);
+  o.inode = static_cast<uint64_t>(st.int64(4));
+  o.etag = st.text(5);
+  o.sequencer = st.text(6);
+  o.state = object_state_from(st.text(7)).value_or(ObjectState::pending);
+  o.discovered_at = st.int64(8);
+  o.updated_at = st.int64(9);
+  o.final_path = st.text(10);
+  o.error = st.text(11);
+  return o;
+}
+
+}  // namespace
+
+std::vector<ObjectRecord> list_objects(Store& store, const ObjectFilter& f) {
+  std::string sql = std::string("SELECT ") + kObjectColumns + " FROM objects o WHERE 1=1";
+  std::optional<std::string> prefix = f.key_prefix;
+  if (f.table && !prefix) prefix = *f.table + "/";
+  if (prefix) sql += std::string(" AND ") + kPrefixClause;
+  if (f.state) sql += " AND state = ?";
+  if (f.before_id > 0) sql += " AND id < ?";
+  if (f.latest_only) sql += " AND id = (SELECT MAX(id) FROM objects WHERE key = o.key)";
+  sql += " ORDER BY id DESC";
+  auto st = store.db().prepare(sql);
+  int i = 1;
+  if (prefix) {
+    st.bind(i++, *prefix);
+    st.bind(i++, *prefix);
+  }
+  if (f.state) st.bind(i++, *f.state);
+  if (f.before_id > 0) st.bind(i++, f.before_id);
+  std::vector<ObjectRecord> out;
+  while (st.step()) {
+    ObjectRecord o = read_object_row(st);
+    if (f.table && key_table(o.key) != *f.table) continue;
+    if (f.partition && key_partition(o.key) != *f.partition) continue;
+    out.push_back(std::move(o));
+    if (f.limit > 0 && static_cast<int>(out.size()) >= f.limit) break;
+  }
+  return out;
+}
+
+std::vector<RunRecord> runs_of_object(Store& store, int64_t object_id) {
+  auto st = store.db().prepare(std::string("SELECT ") + kRunColumns + " FROM runs WHERE object_id = ? ORDER BY id");
+  st.bind(1, object_id);
+  std::vector<RunRecord> out;
+  while (st.step()) out.push_back(read_run_row(st));
+  return out;
+}
+
+std::optional<RunRecord> run_by_id(Store& store, const std::string& run_id) {
+  auto st = store.db().prepare(std::string("SELECT ") + kRunColumns + " FROM runs WHERE run_id = ?");
+  st.bind(1, run_id);
+  if (!st.step()) return std::nullopt;
+  return read_run_row(st);
+}
+
+std::map<std::string, std::vector<RunRecord>> recent_runs_by_rule(Store& store, int per_rule, int scan) {
+  auto st = store.db().prepare(std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY id DESC LIMIT ?");
+  st.bind(1, scan);
+  std::map<std::string, std::vector<RunRecord>> out;
+  while (st.step()) {
+    RunRecord r = read_run_row(st);
+    auto& v = out[r.rule];
+    if (static_cast<int>(v.size()) < per_rule) v.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<QuarantineEntry> quarantine_report(Store& store, int limit) {
+  auto st = store.db().prepare(std::string("SELECT ") + kObjectColumns +
+                               " FROM objects o WHERE o.state = 'quarantined'"
+                               " AND o.id = (SELECT MAX(id) FROM objects WHERE key = o.key) ORDER BY o.id DESC LIMIT ?");
+  st.bind(1, limit);
+  std::vector<QuarantineEntry> out;
+  std::map<int64_t, std::size_t> index;
+  while (st.step()) {
+    QuarantineEntry e;
+    e.object = read_object_row(st);
+    index[e.object.id] = out.size();
+    out.push_back(std::move(e));
+  }
+  if (out.empty()) return out;
+  // The failed runs of those objects: they are never older than the oldest object's discovery.
+  int64_t oldest = out.back().object.discovered_at;
+  for (const auto& e : out) oldest = std::min(oldest, e.object.discovered_at);
+  const int64_t from = first_id_at_or_after(store, "runs", "started_at", oldest - 1000);
+  auto rt = store.db().prepare(std::string("SELECT ") + kRunColumns +
+                               " FROM runs WHERE id >= ? AND state IN ('failed', 'timed_out') ORDER BY id");
+  rt.bind(1, from);
+  while (rt.step()) {
+    RunRecord r = read_run_row(rt);
+    if (auto it = index.find(r.object_id); it != index.end()) out[it->second].failed_runs.push_back(std::move(r));
+  }
+  return out;
+}
+
+int64_t first_id_at_or_after(Store& store, const char* table, const char* time_column, int64_t since_ms) {
+  auto& db = store.db();
+  auto bounds = db.prepare(std::string("SELECT MIN(rowid), MAX(rowid) FROM ") + table);
+  if (!bounds.step() || bounds.is_null(0)) return 1;
+  int64_t lo = bounds.int64(0), hi = bounds.int64(1) + 1;  // answer in [lo, hi]
+  auto at = db.prepare(std::string("SELECT rowid, ") + time_column + " FROM " + table +
+                       " WHERE rowid >= ? ORDER BY rowid LIMIT 1");
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    at.reset();
+    at.bind(1, mid);
+    if (!at.step()) {
+      hi = mid;
+      continue;
+    }
+    const int64_t row = at.int64(0);
+    if (at.int64(1) >= since_ms) hi = mid;  // the first row at or after mid is in time: answer <= row
+    else lo = row + 1;
+  }
+  return lo;
 }
 
 }  // namespace hivehook

@@ -1,7 +1,9 @@
-// Read-only questions the CLI asks of the store (`status`, `runs`, `audit`, `retry`).
+// Read-only questions the CLI and the HTTP API ask of the store (`status`, `runs`, `audit`,
+// `retry`, `replay`, /api/v1/...).
 #pragma once
 
 #include <map>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,5 +73,36 @@ std::vector<ObjectRecord> ignored_objects(Store& store, int limit);
 
 // Objects whose latest arrival at their key ended quarantined.
 std::vector<ObjectRecord> quarantined_objects(Store& store, const std::optional<std::string>& key = std::nullopt);
+
+// Objects, newest first.
+struct ObjectFilter {
+  std::optional<std::string> key_prefix;
+  std::optional<std::string> table;      // the key's first segment
+  std::optional<std::string> partition;  // the key's name=value segments, exactly ("year=2023/month=03")
+  std::optional<std::string> state;      // a store/states.h object state string
+  bool latest_only = false;              // only the latest object at each key
+  int64_t before_id = 0;                 // paging: ids below this (0: from the newest)
+  int limit = 100;
+};
+std::vector<ObjectRecord> list_objects(Store& store, const ObjectFilter& f);
+
+// Every run of one object, oldest first (a scan of the runs table: runs have no object index).
+std::vector<RunRecord> runs_of_object(Store& store, int64_t object_id);
+std::optional<RunRecord> run_by_id(Store& store, const std::string& run_id);
+
+// The newest runs of each rule among the newest `scan` runs: rule → up to `per_rule` runs, newest first.
+std::map<std::string, std::vector<RunRecord>> recent_runs_by_rule(Store& store, int per_rule, int scan = 5000);
+
+// A quarantined object (its key's latest arrival) with the runs that failed it.
+struct QuarantineEntry {
+  ObjectRecord object;
+  std::vector<RunRecord> failed_runs;  // the failed/timed-out runs of that object, oldest first
+};
+std::vector<QuarantineEntry> quarantine_report(Store& store, int limit = 200);
+
+// The smallest rowid of `table` whose `time_column` (unix ms, non-decreasing with the rowid, as
+// objects.discovered_at, runs.started_at and events.time are) is >= since_ms; one past the last
+// rowid when none is. A binary search over the rowid: O(log n) lookups instead of a full scan.
+int64_t first_id_at_or_after(Store& store, const char* table, const char* time_column, int64_t since_ms);
 
 }  // namespace hivehook

@@ -16,7 +16,7 @@ import unittest
 
 from harness import BIN, Deployment, wait_until
 
-COMMANDS = ["run", "scan", "check", "match", "status", "audit", "runs", "retry", "completion"]
+COMMANDS = ["run", "scan", "check", "match", "status", "audit", "runs", "retry", "partitions", "replay", "completion"]
 
 
 def hivehook(*args, env=None, cwd=None):

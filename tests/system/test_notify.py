@@ -76,6 +76,58 @@ class Notify(unittest.TestCase):
         self.d = Deployment(rules, config_extra=("notify:\n" + notify if notify else "") + extra)
         return self.d
 
+    def test_failure_notification_carries_the_reason_and_a_masked_stderr_excerpt(self):
+        port = free_port()
+        rec = Receiver(port, pathlib.Path(tempfile.mkdtemp(prefix="hivehook-hooks-")) / "hooks.jsonl")
+        self.procs.append(rec.start())
+        d = self.deployment(f"""\
+            rules:
+              - name: load
+                match: {{prefix: t/}}
+                job: {{command: [/usr/bin/python3, -c, "import sys; print('token=abc123 and the secret {SECRET}', file=sys.stderr); [print('noise', i, file=sys.stderr) for i in range(100)]; raise KeyError('customer_id')"]}}
+                retries: 0
+                on_failure: {{action: quarantine, notify: [hook]}}
+            """, f"""\
+              hook:
+                webhook: http://127.0.0.1:{port}/hook
+                secret: ${{HOOK_SECRET}}
+            """)
+        d.start(env={"HOOK_SECRET": SECRET})
+        d.drop("t/bad.csv")
+        wait_until(lambda: len(rec.requests()) == 1, message="the failure delivered")
+        body = json.loads(rec.requests()[0]["body"])
+        self.assertEqual(body["reason"], "exited with code 1: KeyError: 'customer_id'")
+        excerpt = body["stderr_excerpt"]
+        self.assertTrue(excerpt.endswith('  File "<string>", line 1, in <module>\nKeyError: \'customer_id\'\n'), excerpt)
+        self.assertIn("Traceback (most recent call last):\n", excerpt)
+        self.assertLessEqual(len(excerpt.splitlines()), 21, "bounded: 20 lines and the cut mark")
+        self.assertTrue(excerpt.startswith("…\n"))
+        self.assertEqual(d.stop(), 0)
+
+    def test_failure_notification_masks_secrets_in_the_excerpt(self):
+        port = free_port()
+        rec = Receiver(port, pathlib.Path(tempfile.mkdtemp(prefix="hivehook-hooks-")) / "hooks.jsonl")
+        self.procs.append(rec.start())
+        d = self.deployment(f"""\
+            rules:
+              - name: load
+                match: {{prefix: t/}}
+                job: {{command: [/bin/sh, -c, 'echo "login with password=hunter2 for $0" >&2; exit 65', "{SECRET}"]}}
+                retries: 0
+                on_failure: {{action: quarantine, notify: [hook]}}
+            """, f"""\
+              hook:
+                webhook: http://127.0.0.1:{port}/hook
+                secret: ${{HOOK_SECRET}}
+            """)
+        d.start(env={"HOOK_SECRET": SECRET})
+        d.drop("t/bad.csv")
+        wait_until(lambda: len(rec.requests()) == 1, message="the failure delivered")
+        body = json.loads(rec.requests()[0]["body"])
+        self.assertEqual(body["stderr_excerpt"], "login with password=*** for ***\n")
+        self.assertNotIn(SECRET, rec.requests()[0]["body"])
+        self.assertEqual(d.stop(), 0)
+
     def test_webhook_signed_with_every_field_and_delivered_once_after_receiver_comes_up(self):
         port = free_port()
         d = self.deployment("""\

@@ -219,13 +219,14 @@ class Pipeline(unittest.TestCase):
         err = json.loads((d.quarantine / "t/bad.csv.error.json").read_text())
         self.assertEqual(err["failed_runs"][0]["exit_code"], 65)
         self.assertIn("bad row", err["failed_runs"][0]["stderr_tail"])
-        # retry puts it back; a fixed rule then archives it
+        # The job fixed (the same rule now accepts the file): retry runs the rule that failed again,
+        # at once (no daemon runs), and the file is archived.
+        d.write_rules(NOOP_RULES.replace("name: noop", "name: check"))
         r = d.cli("retry", "t/bad.csv")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(d.files(d.landing), [b"t/bad.csv"])
-        d.write_rules(NOOP_RULES)
-        self.assertEqual(d.cli("scan").returncode, 0)
         self.assertIn(b"t/bad.csv", d.files(d.archive))
+        self.assertEqual(d.files(d.landing), [])
+        self.assertEqual(d.files(d.quarantine), [])
         runs = json.loads(d.cli("runs", "--json", "--key", "t/bad", check=True).stdout)
         self.assertEqual([r["state"] for r in runs], ["failed", "succeeded"])
         failed = json.loads(d.cli("runs", "--failed", "--json", check=True).stdout)

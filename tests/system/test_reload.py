@@ -169,13 +169,13 @@ class ConfigReload(unittest.TestCase):
         self.assertEqual(detail["config"]["applied"],
                          ["workers (1 -> 3)", "ignore", "log.level (info -> debug)", "shutdown_grace (10s -> 7s)"])
         self.assertEqual(detail["config"]["restart_needed"],
-                         [f"metrics (127.0.0.1:{self.port} -> 127.0.0.1:{other})"])
+                         [f"http.listen (127.0.0.1:{self.port} -> 127.0.0.1:{other})"])
         log = d.log.read_text()
         self.assertIn("config reloaded: applied now: workers (1 -> 3), ignore, log.level (info -> debug), "
                       "shutdown_grace (10s -> 7s)", log)
         self.assertRegex(log, r"config changed but needs a restart to apply \(the old values stay in force\): "
-                              r"metrics \(127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+\)")
-        # metrics needs a restart: still served where it was.
+                              r"http\.listen \(127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+\)")
+        # http.listen (metrics: is its short form) needs a restart: still served where it was.
         self.assertEqual(healthz(self.port), (200, "ok\n"))
         # ignore applies at once: a .skip file is left alone, a later .csv is processed.
         d.drop("t/a.skip")

@@ -63,7 +63,7 @@ TEST(ApplyLiveSettings, SettingsFixedAtStartUpKeepTheirOldValueAndAreNamed) {
   Config fresh = base();
   fresh.landing = "/srv/other";
   fresh.state = "/tmp/x.db";
-  fresh.metrics = "127.0.0.1:9999";
+  fresh.http = HttpConfig{.listen = "127.0.0.1:9999", .token = "t0ken-changed"};
   fresh.reconcile = std::chrono::minutes(1);
   fresh.log.format = "json";
   fresh.s3 = S3Config{.listen = "127.0.0.1:9000"};
@@ -71,11 +71,11 @@ TEST(ApplyLiveSettings, SettingsFixedAtStartUpKeepTheirOldValueAndAreNamed) {
   EXPECT_TRUE(c.applied.empty());
   EXPECT_EQ(c.restart_needed,
             (std::vector<std::string>{"landing (/srv/landing -> /srv/other)", "state (/var/lib/hivehook/hivehook.db -> /tmp/x.db)",
-                                      "reconcile (10m -> 1m)", "metrics ((none) -> 127.0.0.1:9999)", "s3",
+                                      "reconcile (10m -> 1m)", "http.listen ((none) -> 127.0.0.1:9999)", "http.token", "s3",
                                       "log.format (text -> json)"}));
   EXPECT_EQ(in_force.landing, "/srv/landing");
   EXPECT_EQ(in_force.state, "/var/lib/hivehook/hivehook.db");
-  EXPECT_FALSE(in_force.metrics.has_value());
+  EXPECT_FALSE(in_force.http.has_value());
   EXPECT_FALSE(in_force.s3.has_value());
   EXPECT_EQ(in_force.log.format, "text");
 }

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "http/listen_address.h"
@@ -469,3 +470,147 @@ TEST(Server, StartFailsWithAClearSentence) {
 }
 
 }  // namespace
+
+// ---- responses produced over time (respond_open), as Server-Sent Events use them ----------------
+
+// Decodes a chunked body from the raw bytes after the head; nullopt until the last chunk arrived.
+std::optional<std::string> dechunk(const std::string& raw) {
+  std::string out;
+  std::size_t pos = 0;
+  while (true) {
+    auto eol = raw.find("\r\n", pos);
+    if (eol == std::string::npos) return std::nullopt;
+    const std::size_t n = std::stoul(raw.substr(pos, eol - pos), nullptr, 16);
+    if (n == 0) return out;
+    if (raw.size() < eol + 2 + n + 2) return std::nullopt;
+    out += raw.substr(eol + 2, n);
+    pos = eol + 2 + n + 2;
+  }
+}
+
+TEST(Server, OpenResponseSendsChunksAsWrittenThenServesTheNextRequest) {
+  Fixture f;
+  std::shared_ptr<BodyWriter> writer;
+  std::mutex mu;
+  f.router.add("GET", "/events", [&](auto ex) {
+    Response head;
+    head.headers.set(bhttp::field::content_type, "text/event-stream");
+    std::lock_guard lock(mu);
+    writer = ex->respond_open(std::move(head));
+  });
+  f.router.add("GET", "/next", [](auto ex) { ex->respond({.body = "next"}); });
+  f.start();
+  Client c(f.port());
+  c.send("GET /events HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_TRUE(eventually([&] { std::lock_guard lock(mu); return writer != nullptr; }));
+  auto head = c.response();  // the head arrives before any body byte is written
+  EXPECT_NE(Client::lower(head).find("transfer-encoding: chunked"), std::string::npos);
+  EXPECT_TRUE(writer->write("data: one\n\n"));
+  EXPECT_TRUE(writer->write("data: two\n\n"));
+  writer->end();
+  EXPECT_FALSE(writer->write("late"));
+  // Read the rest until the last chunk.
+  std::string raw;
+  std::optional<std::string> body;
+  char buf[4096];
+  while (!(body = dechunk(raw))) {
+    ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+    ASSERT_GT(n, 0);
+    raw.append(buf, static_cast<std::size_t>(n));
+  }
+  EXPECT_EQ(*body, "data: one\n\ndata: two\n\n");
+  c.send("GET /next HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(body_of(c.response()), "next");
+}
+
+TEST(Server, OpenResponseTellsTheProducerWhenTheClientLeaves) {
+  Fixture f;
+  std::shared_ptr<BodyWriter> writer;
+  std::atomic<bool> closed{false};
+  std::mutex mu;
+  f.router.add("GET", "/events", [&](auto ex) {
+    std::lock_guard lock(mu);
+    writer = ex->respond_open({}, [&] { closed = true; });
+  });
+  f.start();
+  {
+    Client c(f.port());
+    c.send("GET /events HTTP/1.1\r\nHost: h\r\n\r\n");
+    c.response();
+  }
+  // The next write fails at the socket (reset), which ends the response and tells the producer.
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    if (writer) writer->write(std::string(1000, 'x'));
+    return closed.load();
+  }));
+  EXPECT_TRUE(writer->closed());
+  EXPECT_FALSE(writer->write("more"));
+}
+
+TEST(Server, OpenResponseCutsOffAReaderThatFallsTooFarBehind) {
+  Fixture f;
+  std::shared_ptr<BodyWriter> writer;
+  std::atomic<bool> closed{false};
+  std::mutex mu;
+  f.router.add("GET", "/events", [&](auto ex) {
+    std::lock_guard lock(mu);
+    writer = ex->respond_open({}, [&] { closed = true; });
+    writer->max_backlog = 64 * 1024;
+  });
+  f.start();
+  Client c(f.port());
+  int small = 4096;
+  ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  c.send("GET /events HTTP/1.1\r\nHost: h\r\n\r\n");
+  c.response();
+  // The client reads nothing more: socket buffers fill, the backlog grows past its limit.
+  const std::string piece(16 * 1024, 'y');
+  bool refused = false;
+  for (int i = 0; i < 10000 && !refused; ++i) {
+    std::lock_guard lock(mu);
+    refused = !writer->write(piece);
+  }
+  EXPECT_TRUE(refused);
+  EXPECT_TRUE(eventually([&] { return closed.load(); }));
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+// ---- evict_waiting_when_full --------------------------------------------------------------------
+
+TEST(Server, WhenFullTheLongestWaitingConnectionMakesRoom) {
+  Fixture f({.max_connections_per_client = 3, .evict_waiting_when_full = true});
+  f.router.add("", "/", [](auto ex) { ex->respond({.body = "ok"}); });
+  f.start();
+  std::vector<std::unique_ptr<Client>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<Client>(f.port()));
+    if (i == 0) idle.back()->send("GET / HT");  // the oldest: a head that never ends
+    ASSERT_TRUE(eventually([&] { return f.server->connections() == static_cast<std::size_t>(i + 1); }));
+  }
+  Client prompt(f.port());
+  prompt.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(status_line(prompt.response()), "HTTP/1.1 200 OK");
+  EXPECT_TRUE(idle[0]->closed_by_server());
+}
+
+TEST(Server, WhenFullAndEveryConnectionIsBusyTheNewOneGets503) {
+  Fixture f({.max_connections_per_client = 2, .evict_waiting_when_full = true});
+  std::vector<std::shared_ptr<BodyWriter>> open;
+  std::mutex mu;
+  f.router.add("GET", "/events", [&](auto ex) {
+    std::lock_guard lock(mu);
+    open.push_back(ex->respond_open({}));
+  });
+  f.start();
+  std::vector<std::unique_ptr<Client>> busy;
+  for (int i = 0; i < 2; ++i) {
+    busy.push_back(std::make_unique<Client>(f.port()));
+    busy.back()->send("GET /events HTTP/1.1\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(status_line(busy.back()->response()), "HTTP/1.1 200 OK");
+  }
+  Client extra(f.port());
+  EXPECT_EQ(status_line(extra.response()), "HTTP/1.1 503 Service Unavailable");
+  std::lock_guard lock(mu);
+  for (auto& w : open) w->end();
+}

@@ -105,6 +105,9 @@ class FaultyFiles final : public FileOps {
       if (auto r = on_remove(key)) return *r;
     return real_.remove(key);
   }
+  MoveResult restore(const std::filesystem::path& from, const std::string& key) override {
+    return real_.restore(from, key);
+  }
   FsStatus write_error_json(const std::string& key, const std::string& json, mode_t mode) override {
     if (on_report)
       if (auto r = on_report(key)) return *r;

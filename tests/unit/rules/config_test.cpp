@@ -97,7 +97,9 @@ log: {level: debug, format: json}
   EXPECT_EQ(m.tls, TlsMode::tls);  // implied by smtps://
   EXPECT_EQ(m.to.size(), 2u);
   EXPECT_EQ(m.password, "p");
-  EXPECT_EQ(c->metrics, "127.0.0.1:9464");
+  ASSERT_TRUE(c->http);
+  EXPECT_EQ(c->http->listen, "127.0.0.1:9464");  // `metrics:` is the short form of `http: {listen: ...}`
+  EXPECT_EQ(c->http->token, "");
   EXPECT_EQ(c->log.level, "debug");
   EXPECT_EQ(c->log.format, "json");
 }
@@ -112,7 +114,7 @@ TEST(Config, UnknownKeySuggestsTheClosest) {
   EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 7, 1,
                       "unknown key 'zzzzzz' in config (known keys: 'landing', 'archive', 'quarantine', 'state', "
                       "'state_dir', 'audit_log', 'bucket', 'workers', 'ignore', 'rules', 'shutdown_grace', 'reconcile', "
-                      "'move_alert_after', 'notify', 'metrics', 's3' and 'log')"));
+                      "'move_alert_after', 'notify', 'http', 'metrics', 's3' and 'log')"));
 }
 
 TEST(Config, EveryErrorIsReportedWithItsPlace) {
@@ -163,6 +165,32 @@ notify:
   EXPECT_TRUE(HasDiag(d, f, 19, 9, "missing key 'to' (required with 'smtp')"));
   EXPECT_TRUE(HasDiag(d, f, 20, 57, "backoff 'max' (1s) is shorter than 'initial' (1m)"));
   EXPECT_GE(error_count(d), 17);
+}
+
+TEST(Config, HttpListenerAndItsShortForm) {
+  TempDir dir;
+  ::setenv("HIVEHOOK_TEST_TOKEN", "0123456789abcdef", 1);
+  Diagnostics d;
+  auto c = load_config(minimal_config(dir, "http: {listen: \"[::1]:9464\", token: \"${HIVEHOOK_TEST_TOKEN}\"}\n"), d);
+  ASSERT_TRUE(c) << d.str();
+  ASSERT_TRUE(c->http);
+  EXPECT_EQ(c->http->listen, "[::1]:9464");
+  EXPECT_EQ(c->http->token, "0123456789abcdef");
+  Diagnostics none;
+  auto off = load_config(minimal_config(dir, ""), none);
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->http);
+  Diagnostics both;
+  EXPECT_FALSE(load_config(minimal_config(dir, "http: {listen: 127.0.0.1:1}\nmetrics: 127.0.0.1:2\n"), both));
+  EXPECT_NE(both.str().find("'metrics' is the short form of 'http: {listen: ...}': give one of them"), std::string::npos)
+      << both.str();
+  Diagnostics bad;
+  EXPECT_FALSE(load_config(minimal_config(dir, "http: {listen: ::1:80, token: short}\n"), bad));
+  EXPECT_NE(bad.str().find("an IPv6 address needs brackets"), std::string::npos) << bad.str();
+  EXPECT_NE(bad.str().find("'token' must have at least 12 characters"), std::string::npos) << bad.str();
+  Diagnostics missing;
+  EXPECT_FALSE(load_config(minimal_config(dir, "http: {token: 0123456789abcdef}\n"), missing));
+  EXPECT_NE(missing.str().find("missing required key 'listen' in http"), std::string::npos) << missing.str();
 }
 
 TEST(Config, SmtpsWithStarttlsIsAContradiction) {

@@ -1,0 +1,395 @@
+#include "api/listener.h"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/params.h"
+#include "api/views.h"
+#include "base/clock.h"
+#include "console/assets.h"
+#include "base/utf8.h"
+#include "store/activity.h"
+#include "store/partitions.h"
+#include "store/queries.h"
+#include "store/store.h"
+
+namespace hivehook::api {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using http::Exchange;
+using http::Response;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr std::chrono::seconds kKeepalive{15};
+constexpr std::size_t kMaxActionBody = 64 * 1024;
+
+Response json_response(int status, const json& body) {
+  Response r;
+  r.status = static_cast<bhttp::status>(status);
+  r.headers.set(bhttp::field::content_type, "application/json");
+  r.headers.set(bhttp::field::cache_control, "no-store");
+  r.body = safe_dump(body) + "\n";
+  return r;
+}
+
+std::pair<int, json> error(int status, std::string message) { return {status, json{{"error", std::move(message)}}}; }
+
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  return s;
+}
+
+int limit_param(const Query& q, int fallback, int max) {
+  if (auto v = query_value(q, "limit"))
+    if (auto n = parse_int(*v, 1, max)) return static_cast<int>(*n);
+  return fallback;
+}
+
+Query query_of(const std::string& target) { return parse_query(http::target_query(target)); }
+
+}  // namespace
+
+http::Options ListenerOptions::default_http_options() {
+  http::Options o;
+  o.header_timeout = std::chrono::seconds(5);
+  o.idle_timeout = std::chrono::seconds(30);
+  o.max_body_bytes = kMaxActionBody;
+  o.max_connections = 512;
+  o.max_connections_per_client = 256;
+  o.evict_waiting_when_full = true;
+  o.threads = 2;
+  return o;
+}
+
+Listener::Listener(ListenerOptions options) : options_(std::move(options)), keepalive_timer_(pool_.get_executor()) {
+  routes();
+}
+
+Listener::~Listener() { stop(); }
+
+std::string Listener::start() {
+  server_ = std::make_unique<http::Server>(router_.handler(), options_.http);
+  if (auto err = server_->start(options_.listen); !err.empty()) return err;
+  keepalive();
+  return "";
+}
+
+void Listener::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  asio::post(pool_, [this] { keepalive_timer_.cancel(); });
+  if (server_) server_->stop();
+  pool_.join();
+  reader_.reset();
+}
+
+unsigned short Listener::port() const { return server_ ? server_->port() : 0; }
+
+Store& Listener::reader() {
+  if (!reader_) reader_ = std::make_unique<Store>(options_.state, Store::Mode::reader);
+  return *reader_;
+}
+
+void Listener::query(std::shared_ptr<Exchange> ex,
+                     std::function<std::pair<int, json>(Store&, const std::string&)> fn) {
+  asio::post(pool_, [this, ex = std::move(ex), fn = std::move(fn)] {
+    try {
+      auto [status, body] = fn(reader(), std::string(ex->target()));
+      ex->respond(json_response(status, body));
+    } catch (const std::exception& e) {
+      spdlog::error("api: {} failed: {}", std::string(ex->target()), e.what());
+      reader_.reset();  // a broken connection is reopened by the next request
+      ex->respond(json_response(500, json{{"error", std::string("the store could not be read: ") + e.what()}}));
+    }
+  });
+}
+
+void Listener::routes() {
+  auto& r = router_;
+  // ---- Prometheus and health, as before the listener moved onto http/ ----
+  auto metrics = [this](std::shared_ptr<Exchange> ex) {
+    Response res;
+    res.headers.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.headers.set(bhttp::field::cache_control, "no-store");
+    try {
+      res.body = options_.metrics ? options_.metrics() : std::string();
+    } catch (const std::exception& e) {
+      spdlog::error("metrics: rendering failed: {}", e.what());
+      res.status = bhttp::status::internal_server_error;
+      res.body = "internal error\n";
+    }
+    ex->respond(std::move(res));
+  };
+  auto health = [this](std::shared_ptr<Exchange> ex) {
+    Response res;
+    res.headers.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    res.headers.set(bhttp::field::cache_control, "no-store");
+    auto [ok, detail] = options_.health ? options_.health() : std::pair<bool, std::string>{true, ""};
+    res.status = ok ? bhttp::status::ok : bhttp::status::service_unavailable;
+    // 200 "ok"; 200 with the reason when working but degraded; 503 with the reason.
+    if (ok) res.body = detail.empty() ? "ok\n" : one_line(detail) + "\n";
+    else res.body = one_line(detail.empty() ? "unhealthy" : detail) + "\n";
+    ex->respond(std::move(res));
+  };
+  for (const char* m : {"GET", "HEAD"}) {
+    r.add(m, "/metrics", metrics);
+    r.add(m, "/healthz", health);
+  }
+
+  // ---- the console's files ----
+  auto asset = [](std::shared_ptr<Exchange> ex) {
+    std::string_view path = http::target_path(ex->target());
+    std::string_view name = path == "/" ? std::string_view("index.html") : path.substr(path.rfind('/') + 1);
+    const console::Asset* a = console::find_asset(name);
+    if (!a || (path != "/" && path.substr(0, 9) != "/console/")) {
+      Response res;
+      res.status = bhttp::status::not_found;
+      res.headers.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+      res.body = "not found\n";
+      return ex->respond(std::move(res));
+    }
+    Response res;
+    res.headers.set(bhttp::field::content_type, a->content_type);
+    res.headers.set(bhttp::field::etag, a->etag);
+    res.headers.set(bhttp::field::cache_control, "no-cache");
+    res.headers.set("X-Content-Type-Options", "nosniff");
+    res.headers.set("Referrer-Policy", "no-referrer");
+    res.headers.set("Content-Security-Policy",
+                    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    if (ex->header("If-None-Match") == a->etag) {
+      res.status = bhttp::status::not_modified;
+    } else {
+      res.body = std::string(a->body);
+    }
+    ex->respond(std::move(res));
+  };
+  for (const char* m : {"GET", "HEAD"}) {
+    r.add(m, "/", asset);  // "/" is a prefix route: anything unknown below is a 404 from `asset`
+    r.add(m, "/console/", asset);
+  }
+
+  // ---- /api/v1 ----
+  const std::vector<std::string>& secrets = options_.secrets;
+  r.add("", "/api/", [](std::shared_ptr<Exchange> ex) {
+    ex->respond(json_response(404, json{{"error", "no such API path: " + std::string(http::target_path(ex->target()))}}));
+  });
+  r.add("GET", "/api/v1/status", [this](auto ex) {
+    query(ex, [this](Store& s, const std::string&) {
+      auto c = status_counts(s);
+      return std::pair<int, json>{200, json{{"version", HIVEHOOK_VERSION},
+                                            {"objects", c.objects},
+                                            {"tasks", c.tasks},
+                                            {"outbox", c.outbox},
+                                            {"runs_in_flight", c.runs_in_flight},
+                                            {"last_event_id", hub_.last_id()},
+                                            {"can_act", !options_.token.empty()}}};
+    });
+  });
+  r.add("GET", "/api/v1/objects", [this](auto ex) {
+    query(ex, [](Store& s, const std::string& target) {
+      auto q = query_of(target);
+      ObjectFilter f;
+      f.key_prefix = query_value(q, "key");
+      f.table = query_value(q, "table");
+      f.partition = query_value(q, "partition");
+      f.state = query_value(q, "state");
+      if (auto v = query_value(q, "latest")) f.latest_only = parse_flag(*v).value_or(false);
+      if (auto v = query_value(q, "before"))
+        if (auto n = parse_int(*v, 1, INT64_MAX)) f.before_id = *n;
+      f.limit = limit_param(q, 100, 1000);
+      json arr = json::array();
+      for (const auto& o : list_objects(s, f)) arr.push_back(object_json(o));
+      return std::pair<int, json>{200, json{{"objects", arr}}};
+    });
+  });
+  r.add("GET", "/api/v1/objects/", [this, &secrets](auto ex) {
+    query(ex, [&secrets](Store& s, const std::string& target) {
+      auto id_text = path_parameter(http::target_path(target), "/api/v1/objects/");
+      auto id = id_text ? parse_int(*id_text, 1, INT64_MAX) : std::nullopt;
+      if (!id) return error(404, "no such object");
+      auto o = s.object(*id);
+      if (!o) return error(404, "no object " + std::to_string(*id));
+      json tasks = json::array(), runs = json::array(), history = json::array();
+      for (const auto& t : s.tasks_of(*id)) tasks.push_back(task_json(t));
+      for (const auto& r : runs_of_object(s, *id)) runs.push_back(run_json(r, true, secrets));
+      ObjectFilter same;
+      same.key_prefix = o->key;
+      same.limit = 20;
+      for (const auto& other : list_objects(s, same))
+        if (other.key == o->key) history.push_back(object_json(other));
+      EventFilter ef;
+      ef.key_prefix = o->key;
+      ef.since_ms = o->discovered_at - 1000;
+      ef.limit = 200;
+      json events = json::array();
+      for (const auto& e : list_events(s, ef))
+        if (e.key == o->key) events.push_back(e.to_json());
+      return std::pair<int, json>{200, json{{"object", object_json(*o)}, {"tasks", tasks}, {"runs", runs},
+                                            {"arrivals", history}, {"events", events}}};
+    });
+  });
+  r.add("GET", "/api/v1/runs", [this, &secrets](auto ex) {
+    query(ex, [&secrets](Store& s, const std::string& target) {
+      auto q = query_of(target);
+      RunFilter f;
+      f.key_prefix = query_value(q, "key");
+      f.rule = query_value(q, "rule");
+      if (auto v = query_value(q, "failed")) f.failed_only = parse_flag(*v).value_or(false);
+      f.limit = limit_param(q, 50, 1000);
+      const bool output = parse_flag(query_value(q, "output").value_or("0")).value_or(false);
+      json arr = json::array();
+      auto runs = list_runs(s, f);
+      for (auto it = runs.rbegin(); it != runs.rend(); ++it) arr.push_back(run_json(*it, output, secrets));  // newest first
+      return std::pair<int, json>{200, json{{"runs", arr}}};
+    });
+  });
+  r.add("GET", "/api/v1/runs/", [this, &secrets](auto ex) {
+    query(ex, [&secrets](Store& s, const std::string& target) {
+      auto id = path_parameter(http::target_path(target), "/api/v1/runs/");
+      auto run = id ? run_by_id(s, *id) : std::nullopt;
+      if (!run) return error(404, "no such run");
+      return std::pair<int, json>{200, json{{"run", run_json(*run, true, secrets)}}};
+    });
+  });
+  r.add("GET", "/api/v1/partitions", [this](auto ex) {
+    query(ex, [](Store& s, const std::string& target) {
+      auto q = query_of(target);
+      PartitionFilter f;
+      f.table = query_value(q, "table");
+      json arr = json::array();
+      for (const auto& c : partition_matrix(s, f)) arr.push_back(partition_json(c));
+      return std::pair<int, json>{200, json{{"partitions", arr}}};
+    });
+  });
+  r.add("GET", "/api/v1/rules", [this](auto ex) {
+    query(ex, [this](Store& s, const std::string&) {
+      json rules = options_.rules ? options_.rules() : json::array();
+      auto recent = recent_runs_by_rule(s, 5);
+      for (auto& rule : rules) {
+        json matched = json::array();
+        auto it = recent.find(rule.value("name", ""));
+        if (it != recent.end())
+          for (const auto& run : it->second)
+            matched.push_back({{"key", utf8_sanitize(run.key)}, {"run_id", run.run_id},
+                               {"state", to_string(run.state)}, {"started", time_json(run.started_at)}});
+        rule["recent"] = matched;
+      }
+      return std::pair<int, json>{200, json{{"rules", rules}}};
+    });
+  });
+  r.add("GET", "/api/v1/quarantine", [this, &secrets](auto ex) {
+    query(ex, [&secrets](Store& s, const std::string& target) {
+      auto q = query_of(target);
+      json arr = json::array();
+      for (const auto& e : quarantine_report(s, limit_param(q, 200, 1000))) {
+        json runs = json::array();
+        for (const auto& r : e.failed_runs) runs.push_back(run_json(r, true, secrets));
+        arr.push_back({{"object", object_json(e.object)}, {"failed_runs", runs}});
+      }
+      return std::pair<int, json>{200, json{{"quarantine", arr}}};
+    });
+  });
+  r.add("GET", "/api/v1/activity", [this](auto ex) {
+    query(ex, [](Store& s, const std::string& target) {
+      auto q = query_of(target);
+      int minutes = 60;
+      if (auto v = query_value(q, "minutes"))
+        if (auto n = parse_int(*v, 1, 24 * 60)) minutes = static_cast<int>(*n);
+      const int64_t now = unix_ms(std::chrono::system_clock::now());
+      return std::pair<int, json>{200, json{{"minutes", activity_json(activity(s, now, minutes))}}};
+    });
+  });
+  r.add("GET", "/api/v1/events", [this](auto ex) { serve_events(std::move(ex)); });
+  r.add("POST", "/api/v1/replay", [this](auto ex) { post_action(std::move(ex), false); });
+  r.add("POST", "/api/v1/retry", [this](auto ex) { post_action(std::move(ex), true); });
+}
+
+// ---- Server-Sent Events -------------------------------------------------------------------------
+
+void Listener::serve_events(std::shared_ptr<Exchange> ex) {
+  auto q = query_of(std::string(ex->target()));
+  std::optional<int64_t> after = parse_event_id(ex->header("Last-Event-ID"));
+  if (!after)
+    if (auto v = query_value(q, "after")) after = parse_event_id(*v);
+  Response head;
+  head.headers.set(bhttp::field::content_type, "text/event-stream; charset=utf-8");
+  head.headers.set(bhttp::field::cache_control, "no-store");
+  head.headers.set("X-Accel-Buffering", "no");
+  auto writer = ex->respond_open(std::move(head));
+  if (!writer) return;
+  writer->write("retry: 2000\n\n");
+  {
+    std::lock_guard lock(streams_mu_);
+    streams_.push_back(writer);
+  }
+  attach(writer, after.value_or(hub_.last_id()));
+}
+
+void Listener::attach(std::shared_ptr<http::BodyWriter> writer, int64_t after) {
+  asio::post(pool_, [this, writer, after]() mutable {
+    for (int rounds = 0; rounds < 1000 && !writer->closed(); ++rounds) {
+      auto sink = [writer](const AuditEvent& e) { return writer->write(sse_message(e)); };
+      if (hub_.subscribe(after, sink)) return;
+      // Older than the ring: from the store, then try again from the last one sent.
+      EventFilter f;
+      f.after_id = after;
+      f.limit = 500;
+      std::vector<AuditEvent> events;
+      try {
+        events = list_events(reader(), f);
+      } catch (const std::exception& e) {
+        spdlog::error("api: events after {}: {}", after, e.what());
+        reader_.reset();
+        return writer->end();
+      }
+      if (events.empty()) after = hub_.last_id();  // gone from the store too: continue with the newest
+      for (const auto& e : events) {
+        if (!writer->write(sse_message(e))) return;
+        after = e.id;
+      }
+    }
+  });
+}
+
+void Listener::keepalive() {
+  keepalive_timer_.expires_after(kKeepalive);
+  keepalive_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    std::lock_guard lock(streams_mu_);
+    std::erase_if(streams_, [](const std::weak_ptr<http::BodyWriter>& w) {
+      auto s = w.lock();
+      return !s || !s->write(": keepalive\n\n");
+    });
+    keepalive();
+  });
+}
+
+// ---- replay and retry ---------------------------------------------------------------------------
+
+void Listener::post_action(std::shared_ptr<Exchange> ex, bool retry) {
+  if (options_.token.empty())
+    return ex->respond(json_response(403, json{{"error", "replay and retry are turned off: set http.token in the config "
+                                                         "and send it as 'Authorization: Bearer <token>'"}}));
+  auto presented = bearer_token(ex->header("Authorization"));
+  if (!presented || !token_matches(*presented, options_.token)) {
+    auto res = json_response(401, json{{"error", "replay and retry need 'Authorization: Bearer <http.token>'"}});
+    res.headers.set(bhttp::field::www_authenticate, "Bearer realm=\"hivehook\"");
+    return ex->respond(std::move(res));
+  }
+  if (!options_.actions.replay)
+    return ex->respond(json_response(503, json{{"error", "this listener cannot replay (no daemon behind it)"}}));
+  ex->read_body_to_string(kMaxActionBody, [this, ex, retry](const http::BodyResult& r, std::string body) {
+    if (!r.ok()) return ex->respond(json_response(r.end == http::BodyEnd::too_large ? 413 : 400, json{{"error", r.message}}));
+    std::string why;
+    auto req = parse_replay_body(body.empty() ? "{}" : body, retry, &why);
+    if (!req) return ex->respond(json_response(400, json{{"error", why}}));
+    options_.actions.replay(std::move(*req), [ex](int status, json reply) { ex->respond(json_response(status, reply)); });
+  });
+}
+
+}  // namespace hivehook::api

@@ -1,0 +1,93 @@
+// The daemon's HTTP listener (config `http:`, or its short form `metrics: HOST:PORT`), on the
+// shared server core in http/: Prometheus /metrics, /healthz, the web console at /, and the JSON
+// API under /api/v1/ (DESIGN.md "Replay, partitions and the console"; docs/api.md lists it).
+//
+// Reads go to the store through a read-only connection on the listener's own query thread, so
+// neither the daemon's loop nor the io threads wait on SQLite. Replay and retry are POSTs that need
+// `Authorization: Bearer <http.token>`; without a configured token they are refused (403).
+// Limits: the io threads never block; a client waiting too long for its request head is cut off
+// (header_timeout), idle connections close (idle_timeout), and when the connection limits are
+// reached the connection that has waited longest without a request makes room for a new one, so
+// slow or idle clients cannot lock out /healthz.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/event_stream.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "store/replay_query.h"
+
+namespace hivehook {
+class Store;
+}
+
+namespace hivehook::api {
+
+// What the daemon does when asked (each may be unset: the API then answers 503).
+struct Actions {
+  // Replays or retries (ReplayRequest::retry); `reply(status, body)` is called once, from any thread.
+  using Reply = std::function<void(int status, nlohmann::json body)>;
+  std::function<void(ReplayRequest, Reply)> replay;
+};
+
+struct ListenerOptions {
+  std::string listen;                        // "HOST:PORT"
+  std::string token;                         // http.token; "" = read-only API
+  std::filesystem::path state;               // the store (opened read-only here)
+  std::function<std::string()> metrics;      // the Prometheus exposition text
+  std::function<std::pair<bool, std::string>()> health;  // (ok, why not)
+  std::function<nlohmann::json()> rules;     // the rules in force: [{name, match, job, ...}]
+  std::vector<std::string> secrets;          // masked in job output served by the API
+  Actions actions;
+  http::Options http = default_http_options();
+
+  static http::Options default_http_options();
+};
+
+class Listener {
+ public:
+  explicit Listener(ListenerOptions options);
+  ~Listener();  // stop()
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  std::string start();  // "" or a sentence (bad address, port in use)
+  void stop();
+  unsigned short port() const;
+  // The daemon publishes committed events here (thread-safe).
+  EventHub& events() { return hub_; }
+
+ private:
+  void routes();
+  // Runs `fn(store)` on the query thread and answers with its (status, JSON).
+  void query(std::shared_ptr<http::Exchange> ex,
+             std::function<std::pair<int, nlohmann::json>(Store&, const std::string& target)> fn);
+  void serve_events(std::shared_ptr<http::Exchange> ex);
+  void attach(std::shared_ptr<http::BodyWriter> writer, int64_t after);
+  void keepalive();
+  void post_action(std::shared_ptr<http::Exchange> ex, bool retry);
+  Store& reader();
+
+  ListenerOptions options_;
+  EventHub hub_;
+  http::Router router_;
+  std::unique_ptr<http::Server> server_;
+  boost::asio::thread_pool pool_{1};
+  std::unique_ptr<Store> reader_;  // used on pool_ only
+  boost::asio::steady_timer keepalive_timer_;
+  std::mutex streams_mu_;
+  std::vector<std::weak_ptr<http::BodyWriter>> streams_;
+  bool stopped_ = false;
+};
+
+}  // namespace hivehook::api

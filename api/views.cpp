@@ -1,0 +1,112 @@
+#include "api/views.h"
+
+#include "base/clock.h"
+#include "jobs/output_excerpt.h"
+#include "base/utf8.h"
+
+namespace hivehook::api {
+
+namespace {
+nlohmann::json opt(const std::optional<int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+nlohmann::json text_or_null(const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(utf8_sanitize(s)); }
+}  // namespace
+
+std::string time_json(int64_t unix_ms) { return format_rfc3339_ms(SystemTime(std::chrono::milliseconds(unix_ms))); }
+
+nlohmann::json object_json(const ObjectRecord& o) {
+  return {{"id", o.id},
+          {"key", utf8_sanitize(o.key)},
+          {"table", utf8_sanitize(key_table(o.key))},
+          {"partition", utf8_sanitize(key_partition(o.key))},
+          {"state", to_string(o.state)},
+          {"size", o.size},
+          {"etag", o.etag},
+          {"discovered", time_json(o.discovered_at)},
+          {"updated", time_json(o.updated_at)},
+          {"final_path", text_or_null(o.final_path)},
+          {"error", text_or_null(o.error)}};
+}
+
+nlohmann::json run_json(const RunRecord& r, bool output, const std::vector<std::string>& secrets) {
+  nlohmann::json j = {{"run_id", r.run_id},
+                      {"object_id", r.object_id},
+                      {"key", utf8_sanitize(r.key)},
+                      {"rule", r.rule},
+                      {"attempt", r.attempt},
+                      {"state", to_string(r.state)},
+                      {"started", time_json(r.started_at)},
+                      {"ended", r.ended_at ? nlohmann::json(time_json(*r.ended_at)) : nlohmann::json(nullptr)},
+                      {"duration_ms", opt(r.duration_ms)},
+                      {"exit_code", opt(r.exit_code)},
+                      {"signal", opt(r.signal)},
+                      {"error", text_or_null(r.error)}};
+  j["result"] = r.result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(r.result, nullptr, false);
+  if (j["result"].is_discarded()) j["result"] = utf8_sanitize(r.result);
+  if (output) {
+    j["stdout_tail"] = utf8_sanitize(redact_output(r.stdout_tail, secrets));
+    j["stderr_tail"] = utf8_sanitize(redact_output(r.stderr_tail, secrets));
+    j["stderr_excerpt"] = output_excerpt(r.stderr_tail, kExcerptLines, kExcerptBytes, secrets);
+  }
+  return j;
+}
+
+nlohmann::json partition_json(const PartitionCell& c) {
+  nlohmann::json objects = nlohmann::json::object();
+  int64_t total = 0;
+  for (const auto& [state, n] : c.objects) {
+    objects[state] = n;
+    total += n;
+  }
+  nlohmann::json j = {{"table", utf8_sanitize(c.table)},
+                      {"partition", utf8_sanitize(c.partition)},
+                      {"day", c.day.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.day)},
+                      {"objects", objects},
+                      {"total", total},
+                      {"updated", c.last_update_ms ? nlohmann::json(time_json(c.last_update_ms)) : nlohmann::json(nullptr)},
+                      {"waiting_rules", c.waiting_rules},
+                      {"late", c.late}};
+  if (c.last_run) {
+    const auto& r = *c.last_run;
+    j["last_run"] = {{"run_id", r.run_id}, {"rule", r.rule}, {"key", utf8_sanitize(r.key)}, {"state", r.state},
+                     {"started", time_json(r.started_at)},
+                     {"ended", r.ended_at ? nlohmann::json(time_json(*r.ended_at)) : nlohmann::json(nullptr)}};
+  } else {
+    j["last_run"] = nullptr;
+  }
+  return j;
+}
+
+nlohmann::json activity_json(const std::vector<ActivityMinute>& minutes) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& m : minutes)
+    arr.push_back({{"minute", time_json(m.minute_ms)}, {"files", m.files}, {"runs", m.runs}, {"failures", m.failures},
+                   {"latency_p50_ms", m.latency_p50_ms}, {"latency_max_ms", m.latency_max_ms}});
+  return arr;
+}
+
+nlohmann::json task_json(const TaskRecord& t) {
+  return {{"rule", t.rule}, {"state", to_string(t.state)}, {"attempts", t.attempts}, {"interrupted", t.interrupted},
+          {"next_at", t.next_at ? nlohmann::json(time_json(*t.next_at)) : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json rule_json(const Rule& r) {
+  nlohmann::json match = nlohmann::json::object();
+  if (r.match.prefix) match["prefix"] = utf8_sanitize(*r.match.prefix);
+  if (r.match.suffix) match["suffix"] = utf8_sanitize(*r.match.suffix);
+  if (r.match.glob) match["glob"] = utf8_sanitize(*r.match.glob);
+  for (const auto& [name, value] : r.match.partition) match["partition"][name] = utf8_sanitize(value);
+  std::string job;
+  if (const auto* c = std::get_if<CommandJob>(&r.job.kind)) {
+    for (const auto& a : c->argv) job += (job.empty() ? "" : " ") + a;
+  } else if (const auto* l = std::get_if<LambdaJob>(&r.job.kind)) {
+    job = "lambda " + l->handler + " (" + l->runtime + ")";
+  } else if (const auto* b = std::get_if<BuiltinJob>(&r.job.kind)) {
+    job = "builtin " + b->name;
+  }
+  const char* success = r.on_success == SuccessAction::archive ? "archive" : r.on_success == SuccessAction::remove ? "delete" : "keep";
+  return {{"name", r.name}, {"description", utf8_sanitize(r.description)}, {"match", match}, {"job", utf8_sanitize(job)},
+          {"on_success", success}, {"on_failure", r.on_failure == FailureAction::quarantine ? "quarantine" : "keep"},
+          {"source", utf8_sanitize(r.source)}};
+}
+
+}  // namespace hivehook::api

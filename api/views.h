@@ -1,0 +1,38 @@
+// The JSON shapes of /api/v1 (and of `hivehook partitions --json`): one function per record kind.
+// Times are RFC 3339 UTC with milliseconds; absent values are null; byte strings (keys, output) are
+// made valid UTF-8.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "rules/rule.h"
+#include "store/activity.h"
+#include "store/partitions.h"
+#include "store/queries.h"
+#include "store/store.h"
+
+namespace hivehook::api {
+
+std::string time_json(int64_t unix_ms);  // "2023-03-15T13:45:12.345Z"
+
+// {id, key, table, partition, state, size, etag, discovered, updated, final_path, error}
+nlohmann::json object_json(const ObjectRecord& o);
+// {run_id, object_id, key, rule, attempt, state, started, ended, duration_ms, exit_code, signal,
+//  error, result} and, with `output`, {stdout_tail, stderr_tail, stderr_excerpt} (secrets masked).
+nlohmann::json run_json(const RunRecord& r, bool output, const std::vector<std::string>& secrets);
+// {table, partition, day, objects:{state: n}, updated, last_run, waiting_rules, late}
+nlohmann::json partition_json(const PartitionCell& c);
+nlohmann::json activity_json(const std::vector<ActivityMinute>& minutes);
+nlohmann::json task_json(const TaskRecord& t);
+// {name, description, match:{prefix, suffix, glob, partition}, job: "argv…" | "lambda handler" |
+//  "builtin name", on_success, on_failure, source} (no env values: they may hold secrets)
+nlohmann::json rule_json(const Rule& r);
+using hivehook::config_secrets;  // rules/config.h
+
+// How many stderr lines and bytes an excerpt keeps (the console, notifications, `runs --output`).
+inline constexpr std::size_t kExcerptLines = 40;
+inline constexpr std::size_t kExcerptBytes = 4096;
+
+}  // namespace hivehook::api

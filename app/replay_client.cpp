@@ -1,0 +1,141 @@
+#include "app/replay_client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <fstream>
+#include <iostream>
+
+#include "api/params.h"
+#include "app/cli_support.h"
+#include "app/daemon.h"
+#include "http/listen_address.h"
+#include "pipeline/replay_plan.h"
+#include "rules/rule.h"
+#include "store/owner_lock.h"
+
+namespace hivehook {
+
+void print_replay(std::ostream& out, const nlohmann::json& plan, bool json) {
+  if (json) {
+    out << safe_dump(plan, 2) << "\n";
+    return;
+  }
+  if (!plan.contains("objects")) return;
+  const bool retry = plan.value("retry", false), dry = plan.value("dry_run", false);
+  out << (dry ? "would " : "") << (retry ? "retry " : "replay ") << plan.value("replayed", 0) << " object(s)";
+  if (plan.value("skipped", 0) > 0) out << ", " << plan.value("skipped", 0) << " skipped";
+  out << "\n";
+  for (const auto& o : plan["objects"]) {
+    out << "  " << o.value("key", "") << "  (" << o.value("from_state", "") << ", object " << o.value("of_object", 0) << ")";
+    if (!o["skipped"].is_null()) {
+      out << "  skipped: " << o["skipped"].get<std::string>() << "\n";
+      continue;
+    }
+    std::string rules;
+    for (const auto& r : o["rules"]) rules += (rules.empty() ? "" : ", ") + r.get<std::string>();
+    out << "  → " << rules << "\n";
+  }
+}
+
+namespace cli {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+
+// POST the request to the running daemon's API; (status, JSON body) or (0, {"error"}) when unreachable.
+std::pair<int, nlohmann::json> post_to_daemon(const Config& config, const std::string& path, const std::string& body) {
+  const HttpConfig& http = *config.http;
+  // The daemon writes the address it is bound to beside the state DB (also when the config says port 0).
+  std::string listen = http.listen;
+  if (std::ifstream in(config.state.string() + ".http"); in) {
+    std::string url;
+    if (std::getline(in, url) && url.rfind("http://", 0) == 0) listen = url.substr(7);
+  }
+  std::string err;
+  auto addr = http::parse_listen_address(listen, &err);
+  if (!addr) return {0, {{"error", err}}};
+  if (addr->port == 0) return {0, {{"error", "http.listen has port 0 and the daemon's address file is missing"}}};
+  try {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::resolver resolver(io);
+    std::string host = addr->host == "0.0.0.0" ? "127.0.0.1" : addr->host == "::" ? "::1" : addr->host;
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(30));
+    stream.connect(resolver.resolve(host, std::to_string(addr->port)));
+    bhttp::request<bhttp::string_body> req(bhttp::verb::post, path, 11);
+    req.set(bhttp::field::host, host);
+    req.set(bhttp::field::content_type, "application/json");
+    req.set(bhttp::field::authorization, "Bearer " + http.token);
+    req.body() = body;
+    req.prepare_payload();
+    bhttp::write(stream, req);
+    beast::flat_buffer buf;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(stream, buf, res);
+    auto j = nlohmann::json::parse(res.body(), nullptr, false);
+    if (j.is_discarded()) j = {{"error", res.body()}};
+    return {static_cast<int>(res.result_int()), j};
+  } catch (const std::exception& e) {
+    return {0, {{"error", "cannot reach the daemon at " + listen + ": " + e.what()}}};
+  }
+}
+
+}  // namespace
+
+int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
+  auto config = load_config_or_report(g);
+  if (!config) return kExitUsage;
+  std::string role;
+  auto holder = OwnerLock::holder(config->state, &role);
+  const char* path = request.retry ? "/api/v1/retry" : "/api/v1/replay";
+  if (holder && role == "run") {
+    if (!config->http || config->http->token.empty()) {
+      std::cerr << "hivehook: the daemon (pid " << *holder << ") owns the state DB and has no http.token to ask it "
+                << "with: add `http: {listen: HOST:PORT, token: ...}` to the config, or stop the daemon\n";
+      return kExitUsage;
+    }
+    auto [status, reply] = post_to_daemon(*config, path, api::replay_body(request));
+    if (status != 200) {
+      std::cerr << "hivehook: the daemon refused: " << reply.value("error", "HTTP " + std::to_string(status)) << "\n";
+      return kExitUsage;
+    }
+    print_replay(std::cout, reply, json);
+    if (!json && !request.dry_run) std::cout << "the daemon runs them now: follow with `hivehook runs` or the console\n";
+    return kExitOk;
+  }
+  if (holder) {
+    std::cerr << "hivehook: `hivehook " << role << "` (pid " << *holder << ") owns the state DB: try again when it ends\n";
+    return kExitUsage;
+  }
+  if (request.dry_run) {
+    auto store = open_reader(*config, g);
+    if (!store) return kExitUsage;
+    Diagnostics d;
+    auto rules = load_rules(config->rules, *config, d);
+    if (!rules) {
+      std::cerr << d.str();
+      return kExitUsage;
+    }
+    std::string err;
+    auto plan = plan_replay(*store, *rules, config->landing, request, &err);
+    if (!plan) {
+      std::cerr << "hivehook: " << err << "\n";
+      return kExitUsage;
+    }
+    print_replay(std::cout, plan_json(*plan), json);
+    return kExitOk;
+  }
+  DaemonOptions options;
+  options.mode = DaemonMode::replay;
+  options.strict = true;
+  options.replay = request;
+  return run_daemon(g.config, options, json);
+}
+
+}  // namespace cli
+}  // namespace hivehook

@@ -1,0 +1,275 @@
+// hivehook's web console: plain DOM, no framework. Every byte of text from the API goes in through
+// textContent (never innerHTML), so keys and job output cannot inject markup.
+'use strict';
+(() => {
+const $ = (id) => document.getElementById(id);
+const api = (path) => fetch('/api/v1/' + path, {headers: {Accept: 'application/json'}}).then(async (r) => {
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(body.error || r.status + ' ' + r.statusText);
+  return body;
+});
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'class') e.className = v;
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+const stateBadge = (s) => el('span', {class: 'state st-' + String(s).replace(/[^a-z_]/g, '')}, s);
+const shortTime = (t) => t ? t.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '–';
+const ms = (n) => n === null || n === undefined ? '–' : n < 1000 ? n + ' ms' : (n / 1000).toFixed(1) + ' s';
+function toast(text) { const t = $('toast'); t.textContent = text; t.hidden = false; clearTimeout(toast.timer); toast.timer = setTimeout(() => { t.hidden = true; }, 6000); }
+
+// Job output made readable: real lines, a traceback's header and final exception stand out.
+function outputBlock(label, text) {
+  if (!text) return null;
+  const pre = el('pre', {class: 'output', tabindex: '0', 'aria-label': label});
+  for (const line of text.split('\n')) {
+    let cls = null;
+    if (/^Traceback \(most recent call last\)/.test(line) || /^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*/.test(line)) cls = 'tb';
+    else if (/^\s+File ".*", line \d+/.test(line)) cls = 'loc';
+    pre.append(cls ? el('span', {class: cls}, line) : line, '\n');
+  }
+  return el('div', {}, el('strong', {}, label), pre);
+}
+function runOutput(run) {
+  const parts = [];
+  if (run.error) parts.push(el('p', {}, el('strong', {}, 'Reason: '), run.error));
+  parts.push(outputBlock('stderr (end)', run.stderr_excerpt || run.stderr_tail));
+  if (run.stdout_tail) parts.push(el('details', {}, el('summary', {}, 'stdout (end)'), outputBlock('stdout', run.stdout_tail)));
+  if (run.result) parts.push(el('p', {}, el('strong', {}, 'Result: '), el('code', {}, JSON.stringify(run.result))));
+  if (parts.every((p) => !p)) parts.push(el('p', {class: 'hint'}, 'no output'));
+  return parts;
+}
+
+// ---- views (hash routing: #runs, #partitions, #quarantine, #activity, #rules, #object/ID) ----
+const views = ['runs', 'partitions', 'quarantine', 'activity', 'rules', 'object'];
+function route() {
+  const [view, arg] = (location.hash.slice(1) || 'runs').split('/');
+  const v = views.includes(view) ? view : 'runs';
+  for (const name of views) $(name).hidden = name !== v;
+  for (const a of document.querySelectorAll('nav a')) a.setAttribute('aria-current', a.getAttribute('href') === '#' + v ? 'page' : 'false');
+  const load = {runs: loadRuns, partitions: loadPartitions, quarantine: loadQuarantine, activity: loadActivity, rules: loadRules,
+    object: () => loadObject(arg)}[v];
+  Promise.resolve().then(load).catch((e) => toast('Could not load ' + v + ': ' + e.message));
+}
+
+// ---- runs, live ----
+const runRows = new Map();  // run_id → row
+function runRow(run) {
+  const open = el('button', {class: 'link', 'aria-expanded': 'false', title: 'show output'}, shortTime(run.started));
+  const tr = el('tr', {'data-run': run.run_id, 'data-state': run.state},
+    el('td', {}, open), el('td', {}, stateBadge(run.state)), el('td', {}, run.rule), el('td', {}, run.attempt),
+    el('td', {}, run.exit_code ?? (run.signal ? 'sig' + run.signal : '–')), el('td', {}, ms(run.duration_ms)),
+    el('td', {class: 'key'}, el('a', {href: '#object/' + run.object_id}, run.key)));
+  open.addEventListener('click', async () => {
+    const next = tr.nextElementSibling;
+    if (next && next.classList.contains('output')) { next.remove(); open.setAttribute('aria-expanded', 'false'); return; }
+    const full = (await api('runs/' + encodeURIComponent(run.run_id))).run;
+    tr.after(el('tr', {class: 'output'}, el('td', {colspan: '7'}, runOutput(full))));
+    open.setAttribute('aria-expanded', 'true');
+  });
+  return tr;
+}
+function putRun(run) {
+  const body = $('runs-body');
+  const row = runRow(run);
+  const old = runRows.get(run.run_id);
+  if (old) {
+    const out = old.nextElementSibling;
+    if (out && out.classList.contains('output')) out.remove();
+    old.replaceWith(row);
+  } else {
+    body.prepend(row);
+  }
+  runRows.set(run.run_id, row);
+  while (body.rows.length > 200) { const last = body.rows[body.rows.length - 1]; runRows.delete(last.dataset.run); last.remove(); }
+}
+async function loadRuns() {
+  const {runs} = await api('runs?limit=100');
+  $('runs-body').replaceChildren();
+  runRows.clear();
+  for (const r of runs.reverse()) putRun(r);
+}
+
+// ---- partitions ----
+let gridData = [];
+function dominant(objects) {
+  const order = ['quarantined', 'failed', 'failed_kept', 'move_failed', 'pending', 'succeeded', 'archived'];
+  const states = Object.keys(objects);
+  for (const s of order) if (objects[s]) return s;
+  return states.sort((a, b) => objects[b] - objects[a])[0] || 'none';
+}
+async function loadPartitions() {
+  gridData = (await api('partitions')).partitions;
+  const tables = [...new Set(gridData.map((c) => c.table))].sort();
+  const cols = [...new Set(gridData.map((c) => c.day || c.partition || '(none)'))].sort();
+  const grid = $('grid');
+  grid.replaceChildren(el('caption', {class: 'sr'}, 'Partitions: rows are tables, columns are days'),
+    el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'table'), cols.map((c) => el('th', {scope: 'col'}, c)))));
+  const tbody = el('tbody');
+  const seen = new Set();
+  for (const t of tables) {
+    const tr = el('tr', {}, el('th', {scope: 'row'}, t || '(root)'));
+    for (const c of cols) {
+      const cells = gridData.filter((x) => x.table === t && (x.day || x.partition || '(none)') === c);
+      if (!cells.length) { tr.append(el('td')); continue; }
+      const objects = {};
+      for (const x of cells) for (const [s, n] of Object.entries(x.objects)) objects[s] = (objects[s] || 0) + n;
+      const total = Object.values(objects).reduce((a, b) => a + b, 0);
+      const st = cells.some((x) => x.late.length) && !total ? 'late' : dominant(objects);
+      seen.add(st);
+      const words = Object.entries(objects).map(([s, n]) => n + ' ' + s).join(', ') || 'late, nothing arrived';
+      const b = el('button', {class: 'st-' + st, 'aria-pressed': 'false', 'aria-label': `${t} ${c}: ${words}`, title: words,
+        'data-table': t, 'data-col': c}, total || '!');
+      b.addEventListener('click', () => { for (const o of grid.querySelectorAll('[aria-pressed]')) o.setAttribute('aria-pressed', 'false'); b.setAttribute('aria-pressed', 'true'); showCell(t, cells); });
+      tr.append(el('td', {}, b));
+    }
+    tbody.append(tr);
+  }
+  grid.append(tbody);
+  $('legend').replaceChildren(...[...seen].sort().map((s) => stateBadge(s)));
+  if (!tables.length) $('cell').replaceChildren(el('p', {class: 'hint'}, 'No objects yet.'));
+}
+async function showCell(table, cells) {
+  const panel = $('cell');
+  panel.replaceChildren(el('p', {}, 'loading…'));
+  const parts = [];
+  for (const c of cells) {
+    const {objects} = await api(`objects?table=${encodeURIComponent(table)}&partition=${encodeURIComponent(c.partition)}&latest=1&limit=500`);
+    parts.push(el('h3', {}, `${table} / ${c.partition || '(no partition)'}`));
+    const facts = [];
+    if (c.last_run) facts.push(el('p', {}, 'Last run: ', stateBadge(c.last_run.state), ` ${c.last_run.rule} on ${c.last_run.key} at ${shortTime(c.last_run.started)}`));
+    if (c.waiting_rules.length) facts.push(el('p', {}, 'Rules still waiting: ' + c.waiting_rules.join(', ')));
+    for (const l of c.late) facts.push(el('p', {}, 'Late: expected by ' + (l.by || l.deadline || '?') + ' (rule ' + l.rule + ')'));
+    parts.push(...facts, el('table', {class: 'list'},
+      el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'Key'), el('th', {scope: 'col'}, 'State'), el('th', {scope: 'col'}, 'Updated'), el('th', {scope: 'col'}, 'Error'))),
+      el('tbody', {}, objects.map((o) => el('tr', {}, el('td', {class: 'key'}, el('a', {href: '#object/' + o.id}, o.key)),
+        el('td', {}, stateBadge(o.state)), el('td', {}, shortTime(o.updated)), el('td', {}, o.error || ''))))));
+  }
+  panel.replaceChildren(...parts);
+}
+
+// ---- one object: what happened to this file ----
+async function loadObject(id) {
+  const body = $('object-body');
+  body.replaceChildren(el('p', {}, 'loading…'));
+  const d = await api('objects/' + encodeURIComponent(id));
+  const o = d.object;
+  $('object-h').textContent = o.key;
+  const facts = el('dl', {class: 'facts'}, ...[['state', stateBadge(o.state)], ['size', o.size + ' bytes'], ['eTag', o.etag],
+    ['discovered', shortTime(o.discovered)], ['updated', shortTime(o.updated)], ['now at', o.final_path || '–'], ['error', o.error || '–']]
+    .flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  const runs = d.runs.map((r) => el('div', {class: 'card'}, el('h3', {}, `${r.rule} · try ${r.attempt} · `, stateBadge(r.state)),
+    el('p', {}, `started ${shortTime(r.started)}, ${ms(r.duration_ms)}, exit ${r.exit_code ?? '–'}`), runOutput(r)));
+  const events = el('table', {class: 'list'}, el('tbody', {}, d.events.map((e) => el('tr', {}, el('td', {}, shortTime(e.time)), el('td', {}, e.event), el('td', {}, e.rule || ''), el('td', {class: 'key'}, e.detail ? JSON.stringify(e.detail) : '')))));
+  const actions = [];
+  if (['archived', 'quarantined'].includes(o.state)) actions.push(el('button', {class: 'primary', onclick: () => replay(o.key)}, 'Replay through the current rules'));
+  body.replaceChildren(facts, ...actions, el('h3', {}, 'Runs'), runs.length ? el('div', {}, runs) : el('p', {class: 'hint'}, 'no runs'),
+    el('h3', {}, 'Events'), events);
+}
+
+// ---- quarantine and replay ----
+const token = () => sessionStorage.getItem('hivehook-token') || '';
+async function replay(key) {
+  if (!token()) { toast('Enter the API token (http.token) at the top to replay.'); $('token').focus(); return; }
+  const r = await fetch('/api/v1/replay', {method: 'POST', headers: {'Content-Type': 'application/json', Authorization: 'Bearer ' + token()},
+    body: JSON.stringify({from: key, to: key})});
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) { toast('Replay refused: ' + (body.error || r.status)); return; }
+  toast(`Replaying ${body.objects ? body.objects.length : 0} object(s): ${key}`);
+}
+async function loadQuarantine() {
+  $('act-hint').textContent = token() ? 'Replay runs a file again through the rules in force, as a new object (object.replayed).' : 'Enter the API token at the top to enable replay.';
+  const {quarantine} = await api('quarantine');
+  const list = $('quarantine-list');
+  if (!quarantine.length) { list.replaceChildren(el('p', {class: 'hint'}, 'Nothing is quarantined.')); return; }
+  list.replaceChildren(...quarantine.map(({object: o, failed_runs: runs}) => {
+    const last = runs[runs.length - 1];
+    return el('article', {class: 'card', 'data-key': o.key}, el('h3', {}, el('a', {href: '#object/' + o.id}, o.key)),
+      el('p', {}, el('strong', {}, 'Error: '), o.error || (last && last.error) || 'failed'),
+      last ? runOutput(last) : null,
+      el('button', {class: 'primary', 'aria-label': 'Replay ' + o.key, onclick: () => replay(o.key).then(loadQuarantine)}, 'Replay'));
+  }));
+}
+
+// ---- activity charts (SVG drawn here) ----
+function chart(title, points, series) {
+  const W = 600, H = 160, pad = 24;
+  const max = Math.max(1, ...series.flatMap((s) => points.map((p) => p[s.field])));
+  const x = (i) => pad + i * (W - 2 * pad) / Math.max(1, points.length);
+  const y = (v) => H - pad - v * (H - 2 * pad) / max;
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`); svg.setAttribute('class', 'chart'); svg.setAttribute('role', 'img');
+  const total = series.map((s) => s.label + ' ' + points.reduce((a, p) => a + p[s.field], 0)).join(', ');
+  svg.setAttribute('aria-label', `${title}: ${total}`);
+  const add = (tag, attrs, text) => { const e = document.createElementNS(svg.namespaceURI, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); if (text) e.textContent = text; svg.append(e); return e; };
+  for (const s of series) {
+    if (s.kind === 'line') {
+      add('polyline', {class: 'line', points: points.map((p, i) => `${x(i) + 2},${y(p[s.field])}`).join(' ')});
+    } else {
+      points.forEach((p, i) => { if (p[s.field]) add('rect', {class: s.cls || 'bar', x: x(i), y: y(p[s.field]), width: Math.max(1, (W - 2 * pad) / points.length - 1), height: H - pad - y(p[s.field])}).append(Object.assign(document.createElementNS(svg.namespaceURI, 'title'), {textContent: `${shortTime(p.minute)}: ${p[s.field]} ${s.label}`})); });
+    }
+  }
+  add('text', {x: 2, y: pad - 6}, String(max));
+  add('text', {x: pad, y: H - 6}, points.length ? shortTime(points[0].minute).slice(11, 16) : '');
+  add('text', {x: W - pad - 30, y: H - 6}, points.length ? shortTime(points[points.length - 1].minute).slice(11, 16) : '');
+  return el('figure', {}, el('figcaption', {}, title), svg);
+}
+async function loadActivity() {
+  const {minutes} = await api('activity?minutes=60');
+  $('charts').replaceChildren(
+    chart('Files per minute', minutes, [{field: 'files', label: 'files'}]),
+    chart('File → job latency (p50 bars, max line, ms)', minutes, [{field: 'latency_p50_ms', label: 'ms p50'}, {field: 'latency_max_ms', label: 'ms max', kind: 'line'}]),
+    chart('Failures per minute', minutes, [{field: 'failures', label: 'failures', cls: 'bad'}]));
+}
+
+// ---- rules ----
+async function loadRules() {
+  const {rules} = await api('rules');
+  $('rules-list').replaceChildren(...rules.map((r) => el('article', {class: 'card'}, el('h3', {}, r.name),
+    el('p', {}, 'matches ', el('code', {}, JSON.stringify(r.match || {})), ' → ', el('code', {}, r.job || '')),
+    r.recent.length ? el('ul', {}, r.recent.map((m) => el('li', {}, stateBadge(m.state), ' ', shortTime(m.started), ' ', el('code', {}, m.key))))
+      : el('p', {class: 'hint'}, 'nothing matched recently'))));
+}
+
+// ---- status line and the live event stream ----
+async function loadSummary() {
+  const s = await api('status');
+  const parts = Object.entries(s.objects).map(([k, n]) => `${n} ${k}`);
+  $('summary').textContent = `v${s.version} · objects: ${parts.join(', ') || 'none'} · running: ${s.runs_in_flight}`;
+}
+let refreshTimer = null;
+function refreshSoon() {
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    loadSummary().catch(() => {});
+    const v = (location.hash.slice(1) || 'runs').split('/')[0];
+    if (v === 'partitions' && !$('cell').querySelector('table')) loadPartitions().catch(() => {});
+    if (v === 'quarantine') loadQuarantine().catch(() => {});
+    if (v === 'activity') loadActivity().catch(() => {});
+  }, 1000);
+}
+function connect() {
+  const es = new EventSource('/api/v1/events');
+  es.onopen = () => { $('live').textContent = 'live'; $('live').className = 'live on'; };
+  es.onerror = () => { $('live').textContent = 'reconnecting…'; $('live').className = 'live off'; };
+  es.onmessage = (m) => {
+    const e = JSON.parse(m.data);
+    if (e.run_id && e.event.startsWith('run.')) api('runs/' + encodeURIComponent(e.run_id)).then((r) => putRun(r.run)).catch(() => {});
+    if (e.event.startsWith('object.') || e.event.startsWith('run.')) refreshSoon();
+  };
+}
+
+$('token').value = token();
+$('token-form').addEventListener('submit', (ev) => { ev.preventDefault(); sessionStorage.setItem('hivehook-token', $('token').value.trim()); toast($('token').value ? 'Token set for this tab.' : 'Token cleared.'); route(); });
+window.addEventListener('hashchange', () => route());
+route();
+loadSummary().catch((e) => { $('summary').textContent = 'cannot reach the API: ' + e.message; });
+connect();
+})();

@@ -1,0 +1,73 @@
+#include "daemon/http_listener.h"
+
+#include <boost/asio/post.hpp>
+#include <fstream>
+#include <spdlog/spdlog.h>
+
+#include "api/views.h"
+#include "http/listen_address.h"
+
+namespace hivehook {
+
+HttpListener::HttpListener(boost::asio::io_context& io, const Config& config, PipelineStats& stats, Health& health,
+                           Pipeline& pipeline, std::shared_ptr<const RuleSet> rules)
+    : config_(config), rules_(std::move(rules)) {
+  api::ListenerOptions o;
+  o.listen = config.http->listen;
+  o.token = config.http->token;
+  o.state = config.state;
+  o.metrics = [&stats] { return stats.registry.render_prometheus(); };
+  o.health = [&health] { return health.check(); };
+  o.rules = [this] {
+    std::shared_ptr<const RuleSet> now;
+    {
+      std::lock_guard lock(rules_mu_);
+      now = rules_;
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : now->rules) out.push_back(api::rule_json(r));
+    return out;
+  };
+  o.secrets = config_secrets(config);
+  // Replays run on the loop, which owns the pipeline and the store.
+  o.actions.replay = [&io, &pipeline](ReplayRequest req, api::Actions::Reply reply) {
+    boost::asio::post(io, [&pipeline, req = std::move(req), reply = std::move(reply)] {
+      auto [status, body] = pipeline.replay(req);
+      reply(status, std::move(body));
+    });
+  };
+  listener_ = std::make_unique<api::Listener>(std::move(o));
+}
+
+HttpListener::~HttpListener() { stop(); }
+
+std::filesystem::path HttpListener::url_file() const { return config_.state.string() + ".http"; }
+
+std::string HttpListener::start(int64_t last_event_id) {
+  listener_->events().set_last_id(last_event_id);
+  if (auto err = listener_->start(); !err.empty()) return err;
+  started_ = true;
+  if (auto addr = http::parse_listen_address(config_.http->listen, nullptr))
+    std::ofstream(url_file()) << http::local_url(*addr, listener_->port()) << "\n";
+  spdlog::info("http on port {}: /metrics, /healthz, the console at /, the API at /api/v1/", listener_->port());
+  return {};
+}
+
+void HttpListener::stop() {
+  if (!started_) return;
+  started_ = false;
+  listener_->stop();
+  std::error_code ec;
+  std::filesystem::remove(url_file(), ec);
+}
+
+unsigned short HttpListener::port() const { return listener_->port(); }
+
+void HttpListener::set_rules(std::shared_ptr<const RuleSet> rules) {
+  std::lock_guard lock(rules_mu_);
+  rules_ = std::move(rules);
+}
+
+void HttpListener::publish(const std::vector<AuditEvent>& events) { listener_->events().publish(events); }
+
+}  // namespace hivehook

@@ -1,0 +1,52 @@
+// The daemon's HTTP listener (config `http:`, or its short form `metrics: HOST:PORT`): /metrics,
+// /healthz, the web console and /api/v1 (api/listener.h) on their own threads, wired to the loop.
+// Replay and retry requests are carried out on the loop (Pipeline::replay); committed audit events
+// are published to the API's live stream; the rules in force are read through a snapshot that
+// reloads replace. While it serves, "<state>.http" holds the URL `hivehook replay`/`retry` use to
+// reach this daemon (the bound port, also when the config says port 0).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "api/listener.h"
+#include "daemon/health.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/stats.h"
+#include "rules/config.h"
+#include "rules/rule.h"
+#include "store/store.h"
+
+namespace hivehook {
+
+class HttpListener {
+ public:
+  // `config.http` must be set. Nothing listens before start().
+  HttpListener(boost::asio::io_context& io, const Config& config, PipelineStats& stats, Health& health,
+               Pipeline& pipeline, std::shared_ptr<const RuleSet> rules);
+  ~HttpListener();  // stop()
+
+  // Listens; "" or why it cannot (bad address, port in use). `last_event_id`: the store's newest
+  // event id, where the live stream's ids continue.
+  std::string start(int64_t last_event_id);
+  void stop();
+  unsigned short port() const;
+  // After a reload (thread-safe): the API's /rules shows these from now on.
+  void set_rules(std::shared_ptr<const RuleSet> rules);
+  // A commit's events, in id order, to the live stream (Server-Sent Events).
+  void publish(const std::vector<AuditEvent>& events);
+
+ private:
+  std::filesystem::path url_file() const;
+
+  const Config& config_;
+  std::mutex rules_mu_;
+  std::shared_ptr<const RuleSet> rules_;  // guarded by rules_mu_: replaced on the loop, read by the API
+  std::unique_ptr<api::Listener> listener_;
+  bool started_ = false;
+};
+
+}  // namespace hivehook

@@ -1,0 +1,147 @@
+#include "store/partitions.h"
+
+#include <tuple>
+#include <unordered_map>
+
+#include "landing/key.h"
+
+namespace hivehook {
+
+namespace {
+
+std::vector<std::string_view> segments(std::string_view s) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t slash = s.find('/', start);
+    out.push_back(s.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    if (slash == std::string_view::npos) return out;
+    start = slash + 1;
+  }
+}
+
+bool digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+std::string pad2(std::string v) { return v.size() == 1 ? "0" + v : v; }
+
+}  // namespace
+
+std::string key_table(const std::string& key) {
+  std::size_t slash = key.find('/');
+  return slash == std::string::npos ? std::string() : key.substr(0, slash);
+}
+
+std::string key_partition(const std::string& key) {
+  auto segs = segments(key);
+  std::string out;
+  for (std::size_t i = 1; i + 1 < segs.size(); ++i)
+    if (segs[i].find('=') != std::string_view::npos) {
+      if (!out.empty()) out += '/';
+      out += segs[i];
+    }
+  return out;
+}
+
+std::string partition_day(const std::string& partition) {
+  if (partition.empty()) return "";
+  std::string year, month, day;
+  for (auto seg : segments(partition)) {
+    std::size_t eq = seg.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string name(seg.substr(0, eq));
+    std::string value = hive_unescape(seg.substr(eq + 1));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "year" && digits(value) && value.size() == 4) year = value;
+    else if (name == "month" && digits(value) && value.size() <= 2) month = pad2(value);
+    else if (name == "day" && digits(value) && value.size() <= 2) day = pad2(value);
+    else if (value.size() >= 10 && digits(value.substr(0, 4)) && value[4] == '-' && digits(value.substr(5, 2)) &&
+             value[7] == '-' && digits(value.substr(8, 2)))
+      return value.substr(0, 10);
+  }
+  if (!year.empty() && !month.empty() && !day.empty()) return year + "-" + month + "-" + day;
+  return "";
+}
+
+std::vector<PartitionCell> partition_matrix(Store& store, const PartitionFilter& filter) {
+  auto& db = store.db();
+  const std::string prefix = filter.table ? *filter.table + "/" : "";
+  // The latest object at each key.
+  auto st = db.prepare(
+      "SELECT o.id, o.key, o.state, o.updated_at FROM objects o"
+      " JOIN (SELECT MAX(id) AS id FROM objects WHERE substr(key, 1, length(?1)) = ?1 GROUP BY key) m ON o.id = m.id");
+  st.bind(1, prefix);
+  std::map<std::pair<std::string, std::string>, PartitionCell> cells;
+  std::unordered_map<int64_t, PartitionCell*> by_object;
+  while (st.step()) {
+    const std::string key = st.text(1);
+    std::string table = key_table(key);
+    std::string partition = key_partition(key);
+    auto& cell = cells[{table, partition}];
+    if (cell.objects.empty()) {
+      cell.table = table;
+      cell.partition = partition;
+      cell.day = partition_day(partition);
+    }
+    ++cell.objects[st.text(2)];
+    cell.last_update_ms = std::max(cell.last_update_ms, st.int64(3));
+    by_object[st.int64(0)] = &cell;
+  }
+  // The newest run on each cell's objects.
+  auto rt = db.prepare(
+      "SELECT object_id, run_id, rule, key, state, started_at, ended_at FROM runs"
+      " WHERE substr(key, 1, length(?1)) = ?1 ORDER BY id");
+  rt.bind(1, prefix);
+  while (rt.step()) {
+    auto it = by_object.find(rt.int64(0));
+    if (it == by_object.end()) continue;
+    PartitionCell::LastRun r{rt.text(1), rt.text(2), rt.text(3), rt.text(4), rt.int64(5), std::nullopt};
+    if (!rt.is_null(6)) r.ended_at = rt.int64(6);
+    it->second->last_run = std::move(r);
+  }
+  // Rules whose task has not ended.
+  auto tt = db.prepare("SELECT object_id, rule FROM tasks WHERE state NOT IN ('succeeded', 'failed', 'skipped')");
+  while (tt.step()) {
+    auto it = by_object.find(tt.int64(0));
+    if (it == by_object.end()) continue;
+    auto& w = it->second->waiting_rules;
+    std::string rule = tt.text(1);
+    if (std::find(w.begin(), w.end(), rule) == w.end()) w.push_back(std::move(rule));
+  }
+  // Expectations late and not arrived since (the last event per rule and partition decides).
+  auto et = db.prepare("SELECT event, rule, detail FROM events WHERE event IN ('expect.late', 'expect.arrived') ORDER BY id");
+  std::map<std::tuple<std::string, std::string, std::string>, nlohmann::json> open;
+  while (et.step()) {
+    auto detail = nlohmann::json::parse(et.text(2), nullptr, false);
+    if (!detail.is_object()) continue;
+    const std::string table = detail.value("table", ""), partition = detail.value("partition", "");
+    auto id = std::make_tuple(et.text(1), table, partition);
+    if (et.text(0) == "expect.late") {
+      detail["rule"] = et.text(1);
+      open[id] = detail;
+    } else {
+      open.erase(id);
+    }
+  }
+  for (auto& [id, detail] : open) {
+    const auto& [rule, table, partition] = id;
+    if (filter.table && table != *filter.table) continue;
+    auto& cell = cells[{table, partition}];
+    if (cell.table.empty() && cell.partition.empty()) {
+      cell.table = table;
+      cell.partition = partition;
+      cell.day = partition_day(partition);
+    }
+    cell.late.push_back(detail);
+  }
+  std::vector<PartitionCell> out;
+  out.reserve(cells.size());
+  for (auto& [_, c] : cells) out.push_back(std::move(c));
+  return out;
+}
+
+}  // namespace hivehook

@@ -1,0 +1,50 @@
+// The partition matrix: per table and hive partition, what became of the objects there (`hivehook
+// partitions`, the console's grid, GET /api/v1/partitions).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace hivehook {
+
+// One table × partition cell. Counts cover the latest object at each key (a re-upload or a replay
+// supersedes the earlier arrival at its key).
+struct PartitionCell {
+  std::string table;      // the key's first segment ("" for keys at the landing root)
+  std::string partition;  // the key's name=value segments as written in keys: "year=2023/month=03/day=15"
+  std::string day;        // "2023-03-15" when the partition names a day (year/month/day, or a YYYY-MM-DD value); else ""
+  std::map<std::string, int64_t> objects;  // object state (store/states.h strings) → count
+  int64_t last_update_ms = 0;              // newest updated_at of those objects
+  struct LastRun {
+    std::string run_id, rule, key, state;
+    int64_t started_at = 0;
+    std::optional<int64_t> ended_at;
+  };
+  std::optional<LastRun> last_run;         // the newest run on any of them
+  std::vector<std::string> waiting_rules;  // rules whose task on one of them has not ended (queued, running, ...)
+  // Expectations (rule `expect:`) raised late for this partition and not yet arrived: the detail of
+  // each open `expect.late` event. The event's detail names {"table", "partition"} (DESIGN.md).
+  std::vector<nlohmann::json> late;
+};
+
+struct PartitionFilter {
+  std::optional<std::string> table;
+};
+
+// Cells ordered by table, then partition. Reads every key's latest object, the runs on them and
+// the open tasks; on a large store this is a scan (it backs an operator's view, not the hot path).
+std::vector<PartitionCell> partition_matrix(Store& store, const PartitionFilter& filter = {});
+
+// The partition part of a key ("year=2023/month=03" of "t/year=2023/month=03/x.csv") and its day
+// ("2023-03" has none; year+month+day gives "YYYY-MM-DD"; a value starting YYYY-MM-DD gives that).
+std::string key_partition(const std::string& key);
+std::string partition_day(const std::string& partition);
+std::string key_table(const std::string& key);
+
+}  // namespace hivehook

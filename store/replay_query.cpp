@@ -1,0 +1,50 @@
+#include "store/replay_query.h"
+
+#include "landing/key.h"
+
+namespace hivehook {
+
+std::vector<ObjectRecord> replay_candidates(Store& store, const ReplayFilter& f) {
+  std::string sql =
+      "SELECT o.id, o.key, o.size, o.etag, o.state, o.final_path, o.error, o.discovered_at, o.updated_at"
+      " FROM objects o WHERE o.final_path IS NOT NULL AND o.final_path != ''";
+  sql += f.failed_only ? " AND o.state = 'quarantined'" : " AND o.state IN ('archived', 'quarantined')";
+  if (f.key_prefix) sql += " AND substr(o.key, 1, length(?1)) = ?1";
+  if (f.from) sql += " AND o.key >= ?2";
+  if (f.to) sql += " AND o.key <= ?3";
+  sql += " AND o.id = (SELECT MAX(id) FROM objects WHERE key = o.key) ORDER BY o.key";
+  auto st = store.db().prepare(sql);
+  if (f.key_prefix) st.bind(1, *f.key_prefix);
+  if (f.from) st.bind(2, *f.from);
+  if (f.to) st.bind(3, *f.to);
+  std::vector<ObjectRecord> out;
+  while (st.step() && static_cast<int>(out.size()) < f.limit) {
+    ObjectRecord o;
+    o.id = st.int64(0);
+    o.key = st.text(1);
+    if (!f.partition.empty()) {
+      auto parsed = parse_key(o.key);
+      if (!parsed) continue;
+      bool all = true;
+      for (const auto& [name, value] : f.partition) {
+        auto v = parsed->partition_value(name);
+        if (!v || *v != value) {
+          all = false;
+          break;
+        }
+      }
+      if (!all) continue;
+    }
+    o.size = static_cast<uint64_t>(st.int64(2));
+    o.etag = st.text(3);
+    o.state = object_state_from(st.text(4)).value_or(ObjectState::archived);
+    o.final_path = st.text(5);
+    o.error = st.text(6);
+    o.discovered_at = st.int64(7);
+    o.updated_at = st.int64(8);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+}  // namespace hivehook

@@ -1,0 +1,35 @@
+// Which objects a replay takes (`hivehook replay`, POST /api/v1/replay): the latest object at each
+// key that ended archived or quarantined, narrowed by key prefix, partition values and a key range.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/store.h"
+
+namespace hivehook {
+
+struct ReplayFilter {
+  std::vector<std::string> rules;                              // run these rules (empty: every matching rule)
+  std::optional<std::string> key_prefix;                       // --key PREFIX
+  std::vector<std::pair<std::string, std::string>> partition;  // --partition NAME=VALUE (decoded values; all must hold)
+  std::optional<std::string> from, to;                         // --from KEY --to KEY: keys in [from, to], byte order
+  bool failed_only = false;                                    // --failed: quarantined objects only
+  int limit = 100000;                                          // most objects in one replay
+};
+
+// A replay or a retry as asked for by the CLI or the API.
+struct ReplayRequest {
+  ReplayFilter filter;
+  std::vector<std::string> keys;  // retry: these keys' latest objects (quarantined), instead of the filter
+  bool retry = false;             // run only the rules that failed on each object (`retry`), not every matching rule
+  bool dry_run = false;           // plan only
+};
+
+// The objects, in key order. An object qualifies when it is the latest at its key, its state is
+// archived or quarantined (quarantined only with failed_only), and it has a final path.
+std::vector<ObjectRecord> replay_candidates(Store& store, const ReplayFilter& filter);
+
+}  // namespace hivehook

@@ -1,0 +1,428 @@
+"""The HTTP listener, the JSON API and the web console over a real daemon: real jobs, real
+sockets, Server-Sent Events, the slow-client flood, and the console driven in headless Debian
+chromium (screenshots under the build folder: console-screenshots/)."""
+import json
+import os
+import pathlib
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+from harness import BIN, Deployment, wait_until
+
+PY = sys.executable
+TOKEN = "console-test-token-0123"
+JOB = pathlib.Path(__file__).resolve().parent / "jobs_support" / "console_job.py"
+BUILD = pathlib.Path(os.environ.get("HIVEHOOK_BUILD_DIR", pathlib.Path(BIN).parent))
+SHOTS = BUILD / "console-screenshots"
+
+RULES = f"""\
+    rules:
+      - name: sales-load
+        match: {{prefix: sales/, suffix: .csv}}
+        job:
+          command: [{PY}, "{JOB}", "{{path}}"]
+        retries: 0
+"""
+
+
+def http(port, method, path, body=None, token=None, timeout=10):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                 data=None if body is None else json.dumps(body).encode())
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def get_json(port, path):
+    status, body = http(port, "GET", path)
+    assert status == 200, (path, status, body)
+    return json.loads(body)
+
+
+class ConsoleDeployment(Deployment):
+    def __init__(self, rules=RULES, token=TOKEN):
+        super().__init__(rules, config_extra="http:\n  listen: 127.0.0.1:0\n  token: ${HIVEHOOK_TOKEN}\n",
+                         prefix="hivehook-console-")
+        self.token = token
+
+    def start(self, env=None, wait_ready=True):
+        proc = super().start(env={"HIVEHOOK_TOKEN": self.token, **(env or {})}, wait_ready=wait_ready)
+        m = wait_until(lambda: re.findall(r"http on port (\d+)", self.log.read_text(errors="replace")),
+                       timeout=30, message="the http listener's port")
+        self.port = int(m[-1])
+        return proc
+
+    def cli(self, *args, **kw):
+        env = {"HIVEHOOK_TOKEN": self.token, **(kw.pop("env", None) or {})}
+        return super().cli(*args, env=env, **kw)
+
+
+class SseReader(threading.Thread):
+    """Reads /api/v1/events in the background; `events` collects the parsed messages."""
+
+    def __init__(self, port, last_event_id=None):
+        super().__init__(daemon=True)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        head = "GET /api/v1/events HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n"
+        if last_event_id is not None:
+            head += f"Last-Event-ID: {last_event_id}\r\n"
+        self.sock.sendall((head + "\r\n").encode())
+        self.events, self.raw = [], b""
+        self.start()
+
+    def run(self):
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return
+                self.raw += chunk
+                self.events = [(int(i), json.loads(d)) for i, d in re.findall(rb"id: (\d+)\ndata: (\{[^\n]*\})\n\n", self.raw)]
+        except OSError:
+            return
+
+    def close(self):
+        self.sock.close()
+
+
+class ApiTest(unittest.TestCase):
+    def setUp(self):
+        self.d = ConsoleDeployment()
+
+    def tearDown(self):
+        self.d.cleanup()
+
+    def test_api_over_a_real_daemon(self):
+        d = self.d
+        d.start()
+        self.assertEqual(http(d.port, "GET", "/healthz"), (200, b"ok\n"))
+        status, metrics = http(d.port, "GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn(b"hivehook_objects_discovered_total", metrics)
+        sse = SseReader(d.port)
+        d.drop("sales/year=2024/month=03/day=14/a.csv", "id,amount\n1,10\n")
+        d.drop("sales/year=2024/month=03/day=15/b.csv", "id,amount\n1,oops\n")
+        wait_until(lambda: d.count_objects("archived") == 1 and d.count_objects("quarantined") == 1, message="outcomes")
+        wait_until(lambda: {"run.started", "run.succeeded", "run.failed", "object.quarantined"}
+                   <= {e["event"] for _, e in sse.events}, message="live events over SSE")
+        ids = [i for i, _ in sse.events]
+        self.assertEqual(ids, sorted(ids))
+        sse.close()
+        # Resume: the events after the second one, from where a reconnecting client left off.
+        again = SseReader(d.port, last_event_id=ids[1])
+        wait_until(lambda: [i for i, _ in again.events][:1] == [ids[2]], message="resume after Last-Event-ID")
+        again.close()
+
+        parts = get_json(d.port, "/api/v1/partitions?table=sales")["partitions"]
+        by_day = {p["day"]: p for p in parts}
+        self.assertEqual(by_day["2024-03-14"]["objects"], {"archived": 1})
+        self.assertEqual(by_day["2024-03-15"]["objects"], {"quarantined": 1})
+        self.assertEqual(by_day["2024-03-15"]["last_run"]["state"], "failed")
+        q = get_json(d.port, "/api/v1/quarantine")["quarantine"]
+        self.assertEqual(len(q), 1)
+        excerpt = q[0]["failed_runs"][0]["stderr_excerpt"]
+        self.assertIn("Traceback (most recent call last):\n", excerpt)
+        self.assertIn("\nValueError: row 1: amount 'oops' is not a number\n", excerpt)
+        self.assertNotIn("hunter2", excerpt, "secrets in job output are masked")
+        obj = get_json(d.port, f"/api/v1/objects/{q[0]['object']['id']}")
+        self.assertEqual([r["state"] for r in obj["runs"]], ["failed"])
+        self.assertIn("object.quarantined", [e["event"] for e in obj["events"]])
+        rules = get_json(d.port, "/api/v1/rules")["rules"]
+        self.assertEqual(rules[0]["name"], "sales-load")
+        self.assertEqual(len(rules[0]["recent"]), 2)
+        activity = get_json(d.port, "/api/v1/activity?minutes=10")["minutes"]
+        self.assertEqual(sum(m["files"] for m in activity), 2)
+        self.assertEqual(sum(m["failures"] for m in activity), 1)
+
+        # The CLI agrees, while the daemon runs.
+        cells = json.loads(d.cli("partitions", "--json", check=True).stdout)
+        self.assertEqual({c["day"]: c["objects"] for c in cells},
+                         {"2024-03-14": {"archived": 1}, "2024-03-15": {"quarantined": 1}})
+        text = d.cli("partitions", check=True).stdout.decode()
+        self.assertIn("year=2024/month=03/day=15", text)
+        self.assertIn("1 quarantined", text)
+        out = d.cli("runs", "--failed", "--output", check=True).stdout.decode()
+        self.assertIn("      | Traceback (most recent call last):\n", out, out)
+        self.assertIn("      | ValueError: row 1: amount 'oops' is not a number\n", out, out)
+        self.assertNotIn("hunter2", out)
+
+        # Acting needs the token; without it the API stays read-only.
+        self.assertEqual(http(d.port, "POST", "/api/v1/replay", {"dry_run": True})[0], 401)
+        self.assertEqual(http(d.port, "POST", "/api/v1/replay", {"dry_run": True}, token="wrong-token-123")[0], 401)
+        self.assertEqual(d.stop(), 0)
+
+    def test_slow_and_idle_clients_do_not_starve_healthz(self):
+        """Hundreds of local connections that send nothing or trickle a request head, while
+        /healthz is probed on fresh connections: every probe is answered."""
+        d = self.d
+        d.start()
+        held = []
+        for i in range(400):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            if i % 2:
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHo")
+            held.append(s)
+        stop = threading.Event()
+
+        def trickle():
+            while not stop.is_set():
+                for s in held[1::2]:
+                    try:
+                        s.send(b"s")
+                    except OSError:
+                        pass
+                stop.wait(0.5)
+
+        t = threading.Thread(target=trickle, daemon=True)
+        t.start()
+        answered, failed = 0, []
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            try:
+                status, body = http(d.port, "GET", "/healthz", timeout=5)
+                if status == 200 and body == b"ok\n":
+                    answered += 1
+                else:
+                    failed.append(status)
+            except OSError as e:
+                failed.append(repr(e))
+            time.sleep(0.05)
+        stop.set()
+        t.join()
+        for s in held:
+            s.close()
+        self.assertEqual(failed, [], f"{answered} probes answered")
+        self.assertGreater(answered, 20)
+        self.assertEqual(d.stop(), 0)
+
+
+# Two rules on the same keys: sales-load fails on a bad amount until the job is fixed, sales-count
+# always succeeds; a retry must run sales-load again and leave sales-count alone.
+TWO_RULES = RULES + f"""\
+      - name: sales-count
+        match: {{prefix: sales/, suffix: .csv}}
+        job:
+          command: [{PY}, -c, "print('counted')"]
+        retries: 0
+"""
+
+
+class ReplayCliTest(unittest.TestCase):
+    def setUp(self):
+        self.d = ConsoleDeployment(rules=TWO_RULES)
+
+    def tearDown(self):
+        self.d.cleanup()
+
+    def plan(self, *filters):
+        out = json.loads(self.d.cli("replay", *filters, "--dry-run", "--json", check=True).stdout)
+        self.assertTrue(out["dry_run"])
+        return [(o["key"], o["from_state"], o["rules"], o["skipped"]) for o in out["objects"]]
+
+    def rules_run(self, object_id):
+        rows = self.d.query("SELECT rule FROM runs WHERE object_id=?", object_id)
+        return sorted(r.decode() if isinstance(r, bytes) else r for (r,) in rows)
+
+    def test_replay_plan_filters_and_retry_of_only_the_failed_rules(self):
+        d = self.d
+        k13, good = "sales/year=2024/month=03/day=13/c.csv", "sales/year=2024/month=03/day=14/a.csv"
+        bad = "sales/year=2024/month=03/day=15/bad.csv"
+        d.drop(k13, "id,amount\n1,7\n")
+        d.drop(good, "id,amount\n1,10\n")
+        d.drop(bad, "id,amount\n1,oops\n")
+        self.assertEqual(d.cli("scan").returncode, 1)
+        both = ["sales-load", "sales-count"]
+
+        # The plan, with nothing changed: every filter narrows it, from archive and quarantine.
+        self.assertEqual(self.plan(), [(k13, "archived", both, None), (good, "archived", both, None),
+                                       (bad, "quarantined", both, None)])
+        self.assertEqual(self.plan("--failed"), [(bad, "quarantined", both, None)])
+        self.assertEqual(self.plan("--rule", "sales-count", "--key", "sales/year=2024/month=03/day=1"),
+                         [(k13, "archived", ["sales-count"], None), (good, "archived", ["sales-count"], None),
+                          (bad, "quarantined", ["sales-count"], None)])
+        self.assertEqual(self.plan("--partition", "day=14"), [(good, "archived", both, None)])
+        self.assertEqual(self.plan("--partition", "month=03", "--partition", "day=13"), [(k13, "archived", both, None)])
+        self.assertEqual([k for k, *_ in self.plan("--from", good, "--to", bad)], [good, bad])
+        self.assertEqual(self.plan("--key", "orders/"), [])
+        text = d.cli("replay", "--failed", "--dry-run", check=True).stdout.decode()
+        self.assertIn(bad, text)
+        # Nothing moved, nothing recorded by the dry runs.
+        self.assertEqual(d.count_objects("quarantined"), 1)
+        self.assertEqual(d.count_objects("archived"), 2)
+        self.assertEqual(d.events("object.replayed"), [])
+        # Requests that cannot be planned: a clear error, exit 2, nothing changed.
+        r = d.cli("replay", "--rule", "nope")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"no rule named 'nope' is in force", r.stderr)
+        r = d.cli("replay", "--from", good)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"--from and --to go together", r.stderr)
+        r = d.cli("replay", "--partition", "day")
+        self.assertEqual(r.returncode, 2)
+        r = d.cli("retry", good)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"is not quarantined", r.stderr)
+
+        # No daemon: retry carries it out itself, only the rule that failed, and exits when done.
+        (old_bad,) = d.query("SELECT id FROM objects WHERE key=?", bad)[0]
+        self.assertEqual(self.rules_run(old_bad), both[::-1])  # sorted: count, load
+        (d.dir / "fixed").write_text("1")
+        r = d.cli("retry", "--all-failed")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"retry 1 object(s)\n  {bad}".encode(), r.stdout)
+        states = d.query("SELECT id, state FROM objects WHERE key=? ORDER BY id", bad)
+        self.assertEqual([s for _, s in states], [b"quarantined", b"archived"])
+        self.assertEqual(self.rules_run(states[1][0]), ["sales-load"], "retry runs only the rule that failed")
+        (replayed,) = d.events("object.replayed")
+        self.assertEqual(replayed[1], bad.encode())
+        self.assertEqual(replayed[2]["of_object"], old_bad)
+        self.assertEqual(replayed[2]["object"], states[1][0])
+        self.assertEqual(replayed[2]["rules"], ["sales-load"])
+        self.assertTrue(replayed[2]["retry"])
+        self.assertEqual(d.files(d.landing), [])
+        self.assertEqual(d.files(d.quarantine), [])
+
+        # The daemon runs: replay asks it over the API; the same bytes run again (no duplicate
+        # guard), through the named rule only, and are recorded as a replay.
+        d.start()
+        r = d.cli("replay", "--partition", "day=14", "--rule", "sales-count", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([(o["key"], o["rules"]) for o in json.loads(r.stdout)["objects"]], [(good, ["sales-count"])])
+        wait_until(lambda: d.query("SELECT COUNT(*) FROM objects WHERE key=? AND state='archived'", good)[0][0] == 2,
+                   message="the replay archived")
+        self.assertEqual(len(d.events("object.duplicate")), 0)
+        replays = d.events("object.replayed")
+        self.assertEqual(len(replays), 2)
+        self.assertEqual((replays[1][1], replays[1][2]["rules"], replays[1][2]["retry"]), (good.encode(), ["sales-count"], False))
+        self.assertEqual(self.rules_run(replays[1][2]["object"]), ["sales-count"])
+        # Dropping the same bytes again is still a duplicate: only a replay passes the guard.
+        d.drop(k13, "id,amount\n1,7\n")
+        wait_until(lambda: len(d.events("object.duplicate")) == 1, message="the re-drop is a duplicate")
+        runs = json.loads(d.cli("runs", "--key", good, "--json", check=True).stdout)
+        self.assertEqual(sorted((r["rule"], r["state"]) for r in runs),
+                         [("sales-count", "succeeded"), ("sales-count", "succeeded"), ("sales-load", "succeeded")])
+        self.assertEqual(d.stop(), 0)
+
+
+def chromium_driver():
+    """Headless Debian chromium through chromedriver (flags: .library's cpp.md 'Known to work')."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1280,900"):
+        opts.add_argument(flag)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+@unittest.skipUnless(shutil.which("chromium") and shutil.which("chromedriver"),
+                     "chromium and chromium-driver are installed by scripts/install-deps")
+class ConsoleInChromiumTest(unittest.TestCase):
+    def setUp(self):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.d = ConsoleDeployment()
+        self.browser = None
+
+    def tearDown(self):
+        if self.browser:
+            self.browser.quit()
+        self.d.cleanup()
+
+    def shot(self, name):
+        self.browser.save_screenshot(str(SHOTS / f"{name}.png"))
+
+    def test_live_runs_partition_grid_and_replay_from_quarantine(self):
+        from selenium.common.exceptions import StaleElementReferenceException
+        from selenium.webdriver.common.by import By
+        d = self.d
+        d.start()
+        d.drop("sales/year=2024/month=03/day=13/early.csv", "id,amount\n1,5\n")
+        wait_until(lambda: d.count_objects("archived") == 1, message="first file archived")
+        b = self.browser = chromium_driver()
+        b.get(f"http://127.0.0.1:{d.port}/")
+        find = lambda css: b.find_elements(By.CSS_SELECTOR, css)
+
+        def fresh(fn):  # the same: a stale element means "not yet", look again
+            def look():
+                try:
+                    return fn()
+                except StaleElementReferenceException:
+                    return None
+            return look
+
+        def click(locate):  # the live console re-renders lists: a button found a moment ago may be gone
+            try:
+                locate().click()
+                return True
+            except (StaleElementReferenceException, IndexError):
+                return False
+        wait_until(lambda: find("#live.on"), timeout=30, message="the live event stream connects")
+        wait_until(lambda: len(find("#runs-body tr")) == 1, timeout=30, message="the first run listed")
+
+        # A run appears live (no reload), with its output readable.
+        d.drop("sales/year=2024/month=03/day=14/a.csv", "id,amount\n1,10\n")
+        d.drop("sales/year=2024/month=03/day=15/bad.csv", "id,amount\n1,oops\n")
+        wait_until(fresh(lambda: any(r.get_attribute("data-state") == "failed" for r in find("#runs-body tr"))),
+                   timeout=30, message="the failed run appears live")
+        failed = next(r for r in find("#runs-body tr") if r.get_attribute("data-state") == "failed")
+        failed.find_element(By.CSS_SELECTOR, "button").click()
+        out = wait_until(lambda: find("tr.output pre.output"), timeout=30, message="the run's output")[0]
+        self.assertIn("Traceback (most recent call last):\n", out.text + "\n")
+        self.assertIn("ValueError: row 1: amount 'oops' is not a number", out.text)
+        self.shot("runs-live")
+
+        # The partition grid: a cell per table and day; open the failed day.
+        b.find_element(By.CSS_SELECTOR, 'nav a[href="#partitions"]').click()
+        cell = wait_until(fresh(lambda: [c for c in find("#grid button") if "2024-03-15" in c.get_attribute("aria-label")]),
+                          timeout=30, message="the partition grid")[0]
+        self.assertIn("1 quarantined", cell.get_attribute("aria-label"))
+        self.assertIn("st-quarantined", cell.get_attribute("class"))
+        cell.click()
+        wait_until(fresh(lambda: "sales/year=2024/month=03/day=15/bad.csv" in b.find_element(By.ID, "cell").text),
+                   timeout=30, message="the cell's objects")
+        self.shot("partitions")
+
+        # Quarantine: the error is shown; fix the job, replay from the console, see it archived.
+        b.find_element(By.CSS_SELECTOR, 'nav a[href="#quarantine"]').click()
+        card = wait_until(lambda: find('#quarantine-list article'), timeout=30, message="the quarantine list")[0]
+        self.assertIn("ValueError", card.text)
+        self.shot("quarantine")
+        token = b.find_element(By.ID, "token")
+        token.send_keys(TOKEN)
+        b.find_element(By.CSS_SELECTOR, "#token-form button").click()
+        (d.dir / "fixed").write_text("1")  # the job now accepts the file (console_job.py reads this marker)
+        wait_until(lambda: click(lambda: find('#quarantine-list article button.primary')[0]), timeout=30,
+                   message="the replay button clicked")
+        wait_until(lambda: d.query("SELECT COUNT(*) FROM objects WHERE key=? AND state='archived'",
+                                   "sales/year=2024/month=03/day=15/bad.csv")[0][0] == 1,
+                   timeout=60, message="the replayed file archived")
+        wait_until(lambda: not find('#quarantine-list article'), timeout=30, message="the quarantine list empties")
+        self.assertIn("object.replayed", [e for e, _, _ in d.events()])
+        b.find_element(By.CSS_SELECTOR, 'nav a[href="#activity"]').click()
+        wait_until(lambda: len(find("#charts svg")) == 3, timeout=30, message="the charts")
+        self.shot("activity")
+        b.find_element(By.CSS_SELECTOR, 'nav a[href="#partitions"]').click()
+        wait_until(fresh(lambda: [c for c in find("#grid button") if "2024-03-15" in c.get_attribute("aria-label")
+                            and "archived" in c.get_attribute("aria-label")]), timeout=30, message="the grid updated")
+        self.shot("console")
+        self.assertEqual(d.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,333 @@
+// The daemon's HTTP listener over loopback with a real store: /metrics and /healthz as before, the
+// console's files, the JSON API, Server-Sent Events with resume, and the token on POSTs.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "api/listener.h"
+#include "base/clock.h"
+#include "store/store.h"
+
+using namespace hivehook;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+int connect_to(unsigned short port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+struct Reply {
+  int status = 0;
+  std::string head, body;
+};
+
+// One request with Connection: close; the whole response read until EOF.
+Reply request(unsigned short port, const std::string& method, const std::string& target, const std::string& headers = "",
+              const std::string& body = "") {
+  int fd = connect_to(port);
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" + headers;
+  if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "\r\n" + body;
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string all;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) all.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  Reply r;
+  auto end = all.find("\r\n\r\n");
+  if (end == std::string::npos) return r;
+  r.head = all.substr(0, end + 2);
+  r.body = all.substr(end + 4);
+  r.status = std::stoi(all.substr(9, 3));
+  return r;
+}
+
+nlohmann::json json_of(const Reply& r) { return nlohmann::json::parse(r.body); }
+
+class ListenerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hivehook-api-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = std::make_unique<Store>(dir_ / "hivehook.db", Store::Mode::owner);
+  }
+  void TearDown() override {
+    if (listener_) listener_->stop();
+    fs::remove_all(dir_);
+  }
+  int64_t add_object(const std::string& key, ObjectState state, const std::string& error = "") {
+    ObjectRecord o;
+    o.id = store_->next_object_id();
+    o.key = key;
+    o.size = 3;
+    o.etag = "e";
+    o.sequencer = "1";
+    o.discovered_at = unix_ms(std::chrono::system_clock::now()) - 5000;
+    o.state = state;
+    store_->insert_object(o);
+    if (state != ObjectState::pending)
+      store_->set_object_state(o.id, state, (dir_ / "archive" / key).string(),
+                               error.empty() ? std::nullopt : std::optional<std::string>(error));
+    return o.id;
+  }
+  RunRecord add_run(int64_t object_id, const std::string& key, const std::string& rule, RunState state,
+                    const std::string& stderr_tail) {
+    RunRecord r;
+    r.run_id = new_uuid();
+    r.object_id = object_id;
+    r.key = key;
+    r.rule = rule;
+    r.started_at = unix_ms(std::chrono::system_clock::now()) - 2000;
+    store_->insert_run(r);
+    r.state = state;
+    r.ended_at = r.started_at + 1000;
+    r.duration_ms = 1000;
+    r.exit_code = state == RunState::succeeded ? 0 : 65;
+    r.stderr_tail = stderr_tail;
+    r.stdout_tail = "rows: 3\n";
+    store_->finish_run(r);
+    return r;
+  }
+  void start(std::string token = "", api::Actions actions = {}) {
+    store_->commit();
+    api::ListenerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.token = std::move(token);
+    o.state = dir_ / "hivehook.db";
+    o.metrics = [] { return std::string("# TYPE up gauge\nup 1\n"); };
+    o.health = [this]() -> std::pair<bool, std::string> {
+      if (healthy_ && degraded_) return {true, "degraded: rules on disk rejected\nsee status"};
+      if (healthy_) return {true, ""};
+      return {false, "event loop stalled\nfor 9000 ms"};
+    };
+    o.rules = [] { return nlohmann::json::array({{{"name", "etl"}, {"match", {{"prefix", "sales/"}}}, {"job", "etl.py"}}}); };
+    o.secrets = {"TOPSECRET"};
+    o.actions = std::move(actions);
+    o.http.idle_timeout = 2s;
+    listener_ = std::make_unique<api::Listener>(std::move(o));
+    ASSERT_EQ(listener_->start(), "");
+  }
+  unsigned short port() const { return listener_->port(); }
+
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<api::Listener> listener_;
+  std::atomic<bool> healthy_{true};
+  std::atomic<bool> degraded_{false};
+};
+
+}  // namespace
+
+TEST_F(ListenerTest, MetricsAndHealthzAnswerAsBefore) {
+  start();
+  auto m = request(port(), "GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.head.find("Content-Type: text/plain; version=0.0.4; charset=utf-8"), std::string::npos);
+  EXPECT_EQ(m.body, "# TYPE up gauge\nup 1\n");
+  auto h = request(port(), "GET", "/healthz");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.body, "ok\n");
+  healthy_ = false;
+  auto bad = request(port(), "GET", "/healthz");
+  EXPECT_EQ(bad.status, 503);
+  EXPECT_EQ(bad.body, "event loop stalled for 9000 ms\n");  // one line, whatever the detail holds
+  auto head = request(port(), "HEAD", "/metrics");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.body, "");
+  EXPECT_EQ(request(port(), "POST", "/metrics").status, 405);
+  EXPECT_EQ(request(port(), "GET", "/nope").status, 404);
+}
+
+TEST_F(ListenerTest, HealthzDegradedIsOkWithItsReasonOnOneLine) {
+  start();
+  degraded_ = true;
+  auto h = request(port(), "GET", "/healthz");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.body, "degraded: rules on disk rejected see status\n");
+}
+
+TEST_F(ListenerTest, ServesTheEmbeddedConsole) {
+  start();
+  auto page = request(port(), "GET", "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.head.find("text/html"), std::string::npos);
+  EXPECT_NE(page.head.find("Content-Security-Policy"), std::string::npos);
+  EXPECT_NE(page.body.find("<title>hivehook console</title>"), std::string::npos);
+  auto js = request(port(), "GET", "/console/console.js");
+  EXPECT_EQ(js.status, 200);
+  EXPECT_NE(js.head.find("text/javascript"), std::string::npos);
+  auto etag_at = js.head.find("ETag: ");
+  ASSERT_NE(etag_at, std::string::npos);
+  std::string etag = js.head.substr(etag_at + 6, js.head.find("\r\n", etag_at) - etag_at - 6);
+  EXPECT_EQ(request(port(), "GET", "/console/console.js", "If-None-Match: " + etag + "\r\n").status, 304);
+  EXPECT_EQ(request(port(), "GET", "/console/nothing.js").status, 404);
+  EXPECT_EQ(request(port(), "GET", "/index.html/../x").status, 404);
+}
+
+TEST_F(ListenerTest, ObjectsRunsPartitionsQuarantineAndRules) {
+  const std::string good = "sales/year=2023/month=03/day=15/a.csv", bad = "sales/year=2023/month=03/day=16/b.csv";
+  int64_t g = add_object(good, ObjectState::archived);
+  add_run(g, good, "etl", RunState::succeeded, "");
+  int64_t b = add_object(bad, ObjectState::quarantined, "etl: exited with code 65");
+  add_run(b, bad, "etl", RunState::failed,
+          "Traceback (most recent call last):\n  File \"etl.py\", line 3\nValueError: bad row, password=TOPSECRET\n");
+  start();
+  auto objects = json_of(request(port(), "GET", "/api/v1/objects?table=sales&partition=year%3D2023%2Fmonth%3D03%2Fday%3D16"));
+  ASSERT_EQ(objects["objects"].size(), 1u);
+  EXPECT_EQ(objects["objects"][0]["key"], bad);
+  EXPECT_EQ(objects["objects"][0]["state"], "quarantined");
+
+  auto detail = json_of(request(port(), "GET", "/api/v1/objects/" + std::to_string(b)));
+  ASSERT_EQ(detail["runs"].size(), 1u);
+  const std::string excerpt = detail["runs"][0]["stderr_excerpt"];
+  EXPECT_NE(excerpt.find("Traceback (most recent call last):\n  File \"etl.py\", line 3\n"), std::string::npos);
+  EXPECT_EQ(excerpt.find("TOPSECRET"), std::string::npos);
+  EXPECT_EQ(detail["runs"][0]["stderr_tail"].get<std::string>().find("TOPSECRET"), std::string::npos);
+  EXPECT_EQ(request(port(), "GET", "/api/v1/objects/999").status, 404);
+  EXPECT_EQ(request(port(), "GET", "/api/v1/objects/x").status, 404);
+
+  auto runs = json_of(request(port(), "GET", "/api/v1/runs?failed=1&output=1"));
+  ASSERT_EQ(runs["runs"].size(), 1u);
+  EXPECT_EQ(runs["runs"][0]["exit_code"], 65);
+  EXPECT_EQ(runs["runs"][0]["stdout_tail"], "rows: 3\n");
+  auto one = json_of(request(port(), "GET", "/api/v1/runs/" + runs["runs"][0]["run_id"].get<std::string>()));
+  EXPECT_EQ(one["run"]["key"], bad);
+
+  auto parts = json_of(request(port(), "GET", "/api/v1/partitions"));
+  ASSERT_EQ(parts["partitions"].size(), 2u);
+  EXPECT_EQ(parts["partitions"][0]["day"], "2023-03-15");
+  EXPECT_EQ(parts["partitions"][0]["objects"]["archived"], 1);
+  EXPECT_EQ(parts["partitions"][1]["objects"]["quarantined"], 1);
+  EXPECT_EQ(parts["partitions"][1]["last_run"]["state"], "failed");
+
+  auto q = json_of(request(port(), "GET", "/api/v1/quarantine"));
+  ASSERT_EQ(q["quarantine"].size(), 1u);
+  EXPECT_EQ(q["quarantine"][0]["object"]["error"], "etl: exited with code 65");
+  EXPECT_EQ(q["quarantine"][0]["failed_runs"].size(), 1u);
+
+  auto rules = json_of(request(port(), "GET", "/api/v1/rules"));
+  ASSERT_EQ(rules["rules"].size(), 1u);
+  EXPECT_EQ(rules["rules"][0]["recent"].size(), 2u);
+
+  auto act = json_of(request(port(), "GET", "/api/v1/activity?minutes=5"));
+  ASSERT_EQ(act["minutes"].size(), 5u);
+  int64_t files = 0, failures = 0;
+  for (const auto& m : act["minutes"]) {
+    files += m["files"].get<int64_t>();
+    failures += m["failures"].get<int64_t>();
+  }
+  EXPECT_EQ(files, 2);
+  EXPECT_EQ(failures, 1);
+  EXPECT_EQ(request(port(), "GET", "/api/v1/nothing").status, 404);
+}
+
+TEST_F(ListenerTest, EventsStreamLiveAndResumeAfterLastEventId) {
+  for (int i = 0; i < 3; ++i) {
+    AuditEvent e;
+    e.event = "object.discovered";
+    e.key = "k" + std::to_string(i);
+    e.time_ms = 1;
+    store_->add_event(e);
+  }
+  start();
+  listener_->events().set_last_id(3);
+  // Resume after event 1: events 2 and 3 come from the store, then live ones from the hub.
+  int fd = connect_to(port());
+  std::string req = "GET /api/v1/events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: 1\r\n\r\n";
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string got;
+  char buf[4096];
+  auto read_until = [&](const std::string& what) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (got.find(what) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    return got.find(what) != std::string::npos;
+  };
+  ASSERT_TRUE(read_until("id: 3\n")) << got;
+  EXPECT_NE(got.find("text/event-stream"), std::string::npos);
+  EXPECT_EQ(got.find("id: 1\n"), std::string::npos);
+  EXPECT_LT(got.find("id: 2\n"), got.find("id: 3\n"));
+  AuditEvent live;
+  live.id = 4;
+  live.event = "run.started";
+  live.key = "k9";
+  listener_->events().publish({live});
+  ASSERT_TRUE(read_until("id: 4\n")) << got;
+  EXPECT_NE(got.find("\"event\":\"run.started\""), std::string::npos);
+  ::close(fd);
+}
+
+TEST_F(ListenerTest, ReplayAndRetryNeedTheToken) {
+  std::atomic<int> calls{0};
+  api::Actions actions;
+  actions.replay = [&](ReplayRequest req, api::Actions::Reply reply) {
+    ++calls;
+    reply(200, {{"dry_run", req.dry_run}, {"retry", req.retry}, {"keys", req.keys}});
+  };
+  start("tok-123", actions);
+  EXPECT_EQ(request(port(), "POST", "/api/v1/replay", "", "{}").status, 401);
+  EXPECT_EQ(request(port(), "POST", "/api/v1/replay", "Authorization: Bearer wrong\r\n", "{}").status, 401);
+  EXPECT_EQ(calls, 0);
+  auto ok = request(port(), "POST", "/api/v1/replay", "Authorization: Bearer tok-123\r\n", R"({"dry_run":true})");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(json_of(ok)["dry_run"], true);
+  auto retry = request(port(), "POST", "/api/v1/retry", "Authorization: Bearer tok-123\r\n", R"({"keys":["a"]})");
+  EXPECT_EQ(json_of(retry)["retry"], true);
+  auto bad = request(port(), "POST", "/api/v1/replay", "Authorization: Bearer tok-123\r\n", R"({"bogus":1})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(json_of(bad)["error"].get<std::string>().find("bogus"), std::string::npos);
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(request(port(), "GET", "/api/v1/replay").status, 405);
+}
+
+TEST_F(ListenerTest, WithoutATokenTheApiIsReadOnly) {
+  start("", {});
+  auto r = request(port(), "POST", "/api/v1/replay", "Authorization: Bearer anything\r\n", "{}");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(json_of(r)["error"].get<std::string>().find("http.token"), std::string::npos);
+  EXPECT_EQ(json_of(request(port(), "GET", "/api/v1/status"))["can_act"], false);
+}
+
+// Many connections that send nothing, or a request head one byte at a time, while /healthz is
+// probed: every probe is answered (the waiting connections make room for it).
+TEST_F(ListenerTest, SlowAndIdleClientsDoNotStarveHealthz) {
+  start();
+  std::vector<int> idle;
+  const int kFlood = 600;  // more than the listener's per-client and total limits
+  for (int i = 0; i < kFlood; ++i) {
+    int fd = connect_to(port());
+    if (i % 2 == 0) ::send(fd, "GET /healthz HTTP/1.1\r\nHo", 25, MSG_NOSIGNAL);  // a head that never ends
+    idle.push_back(fd);
+  }
+  int answered = 0;
+  for (int i = 0; i < 50; ++i) {
+    auto r = request(port(), "GET", "/healthz");
+    if (r.status == 200) ++answered;
+    ::send(idle[static_cast<std::size_t>(i)], "s", 1, MSG_NOSIGNAL);
+  }
+  EXPECT_EQ(answered, 50);
+  for (int fd : idle) ::close(fd);
+}

@@ -1,0 +1,92 @@
+// The request inputs the API reads itself (also fuzzed: tests/fuzz/fuzz_api_params.cpp).
+#include <gtest/gtest.h>
+
+#include "api/params.h"
+
+using namespace hivehook;
+using namespace hivehook::api;
+
+TEST(Params, QueryStringsDecodeFormStyle) {
+  auto q = parse_query("key=transactions%2Fyear%3D2023%2F&flag&a=1&&a=2&sp=a+b&bad=%zz%4");
+  EXPECT_EQ(query_value(q, "key"), "transactions/year=2023/");
+  EXPECT_EQ(query_value(q, "flag"), "");
+  EXPECT_EQ(query_value(q, "a"), "2");
+  EXPECT_EQ(query_values(q, "a"), (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(query_value(q, "sp"), "a b");
+  EXPECT_EQ(query_value(q, "bad"), "%zz%4");  // malformed escapes stay literal
+  EXPECT_FALSE(query_value(q, "missing"));
+  EXPECT_EQ(parse_query(std::string(10000, '&') + "x=1").size(), 1u);
+  EXPECT_EQ(parse_query("a&b&c&d", 2).size(), 2u);
+}
+
+TEST(Params, IntegersAndFlagsAreStrict) {
+  EXPECT_EQ(parse_int("42", 0, 100), 42);
+  EXPECT_EQ(parse_int("-3", -5, 5), -3);
+  for (const char* bad : {"", "-", "4 2", "+4", "0x10", "101", "99999999999999999999", "1e3"})
+    EXPECT_FALSE(parse_int(bad, 0, 100)) << bad;
+  EXPECT_EQ(parse_flag(""), true);
+  EXPECT_EQ(parse_flag("TRUE"), true);
+  EXPECT_EQ(parse_flag("0"), false);
+  EXPECT_FALSE(parse_flag("maybe"));
+}
+
+TEST(Params, LastEventIdIsAStoreId) {
+  EXPECT_EQ(parse_event_id("17"), 17);
+  EXPECT_EQ(parse_event_id(" 17 "), 17);
+  EXPECT_FALSE(parse_event_id(""));
+  EXPECT_FALSE(parse_event_id("-1"));
+  EXPECT_FALSE(parse_event_id("17abc"));
+  EXPECT_FALSE(parse_event_id("1\n2"));
+}
+
+TEST(Params, BearerTokensFollowRfc6750) {
+  EXPECT_EQ(bearer_token("Bearer abc.DEF-123_~+/=="), "abc.DEF-123_~+/==");
+  EXPECT_EQ(bearer_token("bearer   tok"), "tok");
+  for (const char* bad : {"", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearertok", "Bearer a b", "Bearer =abc", "Bearer a=b"})
+    EXPECT_FALSE(bearer_token(bad)) << bad;
+  EXPECT_TRUE(token_matches("s3cret", "s3cret"));
+  EXPECT_FALSE(token_matches("s3cre", "s3cret"));
+  EXPECT_FALSE(token_matches("", ""));  // no configured token never matches
+}
+
+TEST(Params, PartitionFiltersAndPathParameters) {
+  std::string err;
+  EXPECT_EQ(parse_partition_filter("day=15", &err), std::make_pair(std::string("day"), std::string("15")));
+  EXPECT_EQ(parse_partition_filter("note=", &err), std::make_pair(std::string("note"), std::string("")));
+  EXPECT_FALSE(parse_partition_filter("day", &err));
+  EXPECT_NE(err.find("NAME=VALUE"), std::string::npos);
+  EXPECT_FALSE(parse_partition_filter("=15", &err));
+  EXPECT_FALSE(parse_partition_filter("a/b=1", &err));
+  EXPECT_EQ(path_parameter("/api/v1/runs/ab%2Fc", "/api/v1/runs/"), "ab/c");
+  EXPECT_FALSE(path_parameter("/api/v1/runs/", "/api/v1/runs/"));
+  EXPECT_FALSE(path_parameter("/api/v1/runs/a/b", "/api/v1/runs/"));
+  EXPECT_FALSE(path_parameter("/api/v1/run", "/api/v1/runs/"));
+}
+
+TEST(Params, ReplayAndRetryBodies) {
+  std::string err;
+  auto r = parse_replay_body(R"({"rule":"etl","key":"t/","partition":["day=15"],"from":"a","to":"b","failed":true,"dry_run":true})",
+                             false, &err);
+  ASSERT_TRUE(r) << err;
+  EXPECT_EQ(r->filter.rules, (std::vector<std::string>{"etl"}));
+  EXPECT_EQ(r->filter.key_prefix, "t/");
+  EXPECT_EQ(r->filter.partition.size(), 1u);
+  EXPECT_TRUE(r->filter.failed_only);
+  EXPECT_TRUE(r->dry_run);
+  EXPECT_FALSE(r->retry);
+  auto m = parse_replay_body(R"({"partition":{"year":"2023","month":"03"}})", false, &err);
+  ASSERT_TRUE(m) << err;
+  EXPECT_EQ(m->filter.partition.size(), 2u);
+  EXPECT_TRUE(parse_replay_body("{}", false, &err));
+  for (const char* bad : {"", "[]", "{", R"({"rule":1})", R"({"nope":1})", R"({"from":"a"})", R"({"partition":["x"]})",
+                          R"({"keys":["a"]})", R"({"dry_run":"yes"})"})
+    EXPECT_FALSE(parse_replay_body(bad, false, &err)) << bad;
+  auto t = parse_replay_body(R"({"keys":["a/b.csv"]})", true, &err);
+  ASSERT_TRUE(t) << err;
+  EXPECT_TRUE(t->retry);
+  EXPECT_TRUE(t->filter.failed_only);
+  EXPECT_EQ(t->keys, (std::vector<std::string>{"a/b.csv"}));
+  EXPECT_TRUE(parse_replay_body(R"({"all_failed":true})", true, &err));
+  EXPECT_FALSE(parse_replay_body("{}", true, &err));
+  EXPECT_FALSE(parse_replay_body(R"({"rule":"x","all_failed":true})", true, &err));
+}
