@@ -370,7 +370,7 @@ class ConsoleInChromiumTest(unittest.TestCase):
             try:
                 locate().click()
                 return True
-            except (StaleElementReferenceException, IndexError):
+            except (StaleElementReferenceException, IndexError, StopIteration):
                 return False
         wait_until(lambda: find("#live.on"), timeout=30, message="the live event stream connects")
         wait_until(lambda: len(find("#runs-body tr")) == 1, timeout=30, message="the first run listed")
@@ -380,28 +380,33 @@ class ConsoleInChromiumTest(unittest.TestCase):
         d.drop("sales/year=2024/month=03/day=15/bad.csv", "id,amount\n1,oops\n")
         wait_until(fresh(lambda: any(r.get_attribute("data-state") == "failed" for r in find("#runs-body tr"))),
                    timeout=30, message="the failed run appears live")
-        failed = next(r for r in find("#runs-body tr") if r.get_attribute("data-state") == "failed")
-        failed.find_element(By.CSS_SELECTOR, "button").click()
-        out = wait_until(lambda: find("tr.output pre.output"), timeout=30, message="the run's output")[0]
-        self.assertIn("Traceback (most recent call last):\n", out.text + "\n")
-        self.assertIn("ValueError: row 1: amount 'oops' is not a number", out.text)
+        def output_text():
+            if not find("tr.output pre.output"):
+                click(lambda: next(r for r in find("#runs-body tr") if r.get_attribute("data-state") == "failed")
+                      .find_element(By.CSS_SELECTOR, "button"))
+                return None
+            return find("tr.output pre.output")[0].text
+        text = wait_until(fresh(output_text), timeout=30, message="the run's output")
+        self.assertIn("Traceback (most recent call last):\n", text + "\n")
+        self.assertIn("ValueError: row 1: amount 'oops' is not a number", text)
         self.shot("runs-live")
 
         # The partition grid: a cell per table and day; open the failed day.
         b.find_element(By.CSS_SELECTOR, 'nav a[href="#partitions"]').click()
-        cell = wait_until(fresh(lambda: [c for c in find("#grid button") if "2024-03-15" in c.get_attribute("aria-label")]),
-                          timeout=30, message="the partition grid")[0]
-        self.assertIn("1 quarantined", cell.get_attribute("aria-label"))
-        self.assertIn("st-quarantined", cell.get_attribute("class"))
-        cell.click()
+        day15 = lambda: [c for c in find("#grid button") if "2024-03-15" in c.get_attribute("aria-label")]
+        label, cls = wait_until(fresh(lambda: [(c.get_attribute("aria-label"), c.get_attribute("class")) for c in day15()]),
+                                timeout=30, message="the partition grid")[0]
+        self.assertIn("1 quarantined", label)
+        self.assertIn("st-quarantined", cls)
+        wait_until(lambda: click(lambda: day15()[0]), timeout=30, message="the cell opened")
         wait_until(fresh(lambda: "sales/year=2024/month=03/day=15/bad.csv" in b.find_element(By.ID, "cell").text),
                    timeout=30, message="the cell's objects")
         self.shot("partitions")
 
         # Quarantine: the error is shown; fix the job, replay from the console, see it archived.
         b.find_element(By.CSS_SELECTOR, 'nav a[href="#quarantine"]').click()
-        card = wait_until(lambda: find('#quarantine-list article'), timeout=30, message="the quarantine list")[0]
-        self.assertIn("ValueError", card.text)
+        wait_until(fresh(lambda: "ValueError" in find('#quarantine-list article')[0].text if find('#quarantine-list article')
+                         else None), timeout=30, message="the quarantine list with the error")
         self.shot("quarantine")
         token = b.find_element(By.ID, "token")
         token.send_keys(TOKEN)
