@@ -108,6 +108,12 @@ void Listener::query(std::shared_ptr<Exchange> ex,
   });
 }
 
+std::shared_ptr<const std::vector<std::string>> Listener::secrets_in_force() const {
+  static const auto kNone = std::make_shared<const std::vector<std::string>>();
+  auto now = options_.secrets ? options_.secrets() : nullptr;
+  return now ? now : kNone;
+}
+
 void Listener::routes() {
   auto& r = router_;
   // ---- Prometheus and health, as before the listener moved onto http/ ----
@@ -174,7 +180,6 @@ void Listener::routes() {
   }
 
   // ---- /api/v1 ----
-  const std::vector<std::string>& secrets = options_.secrets;
   r.add("", "/api/", [](std::shared_ptr<Exchange> ex) {
     ex->respond(json_response(404, json{{"error", "no such API path: " + std::string(http::target_path(ex->target()))}}));
   });
@@ -207,8 +212,8 @@ void Listener::routes() {
       return std::pair<int, json>{200, json{{"objects", arr}}};
     });
   });
-  r.add("GET", "/api/v1/objects/", [this, &secrets](auto ex) {
-    query(ex, [&secrets](Store& s, const std::string& target) {
+  r.add("GET", "/api/v1/objects/", [this](auto ex) {
+    query(ex, [secrets = secrets_in_force()](Store& s, const std::string& target) {
       auto id_text = path_parameter(http::target_path(target), "/api/v1/objects/");
       auto id = id_text ? parse_int(*id_text, 1, INT64_MAX) : std::nullopt;
       if (!id) return error(404, "no such object");
@@ -216,7 +221,7 @@ void Listener::routes() {
       if (!o) return error(404, "no object " + std::to_string(*id));
       json tasks = json::array(), runs = json::array(), history = json::array();
       for (const auto& t : s.tasks_of(*id)) tasks.push_back(task_json(t));
-      for (const auto& r : runs_of_object(s, *id)) runs.push_back(run_json(r, true, secrets));
+      for (const auto& r : runs_of_object(s, *id)) runs.push_back(run_json(r, true, *secrets));
       ObjectFilter same;
       same.key_prefix = o->key;
       same.limit = 20;
@@ -233,8 +238,8 @@ void Listener::routes() {
                                             {"arrivals", history}, {"events", events}}};
     });
   });
-  r.add("GET", "/api/v1/runs", [this, &secrets](auto ex) {
-    query(ex, [&secrets](Store& s, const std::string& target) {
+  r.add("GET", "/api/v1/runs", [this](auto ex) {
+    query(ex, [secrets = secrets_in_force()](Store& s, const std::string& target) {
       auto q = query_of(target);
       RunFilter f;
       f.key_prefix = query_value(q, "key");
@@ -244,16 +249,16 @@ void Listener::routes() {
       const bool output = parse_flag(query_value(q, "output").value_or("0")).value_or(false);
       json arr = json::array();
       auto runs = list_runs(s, f);
-      for (auto it = runs.rbegin(); it != runs.rend(); ++it) arr.push_back(run_json(*it, output, secrets));  // newest first
+      for (auto it = runs.rbegin(); it != runs.rend(); ++it) arr.push_back(run_json(*it, output, *secrets));  // newest first
       return std::pair<int, json>{200, json{{"runs", arr}}};
     });
   });
-  r.add("GET", "/api/v1/runs/", [this, &secrets](auto ex) {
-    query(ex, [&secrets](Store& s, const std::string& target) {
+  r.add("GET", "/api/v1/runs/", [this](auto ex) {
+    query(ex, [secrets = secrets_in_force()](Store& s, const std::string& target) {
       auto id = path_parameter(http::target_path(target), "/api/v1/runs/");
       auto run = id ? run_by_id(s, *id) : std::nullopt;
       if (!run) return error(404, "no such run");
-      return std::pair<int, json>{200, json{{"run", run_json(*run, true, secrets)}}};
+      return std::pair<int, json>{200, json{{"run", run_json(*run, true, *secrets)}}};
     });
   });
   r.add("GET", "/api/v1/partitions", [this](auto ex) {
@@ -282,13 +287,13 @@ void Listener::routes() {
       return std::pair<int, json>{200, json{{"rules", rules}}};
     });
   });
-  r.add("GET", "/api/v1/quarantine", [this, &secrets](auto ex) {
-    query(ex, [&secrets](Store& s, const std::string& target) {
+  r.add("GET", "/api/v1/quarantine", [this](auto ex) {
+    query(ex, [secrets = secrets_in_force()](Store& s, const std::string& target) {
       auto q = query_of(target);
       json arr = json::array();
       for (const auto& e : quarantine_report(s, limit_param(q, 200, 1000))) {
         json runs = json::array();
-        for (const auto& r : e.failed_runs) runs.push_back(run_json(r, true, secrets));
+        for (const auto& r : e.failed_runs) runs.push_back(run_json(r, true, *secrets));
         arr.push_back({{"object", object_json(e.object)}, {"failed_runs", runs}});
       }
       return std::pair<int, json>{200, json{{"quarantine", arr}}};

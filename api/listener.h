@@ -1,6 +1,6 @@
 // The daemon's HTTP listener (config `http:`, or its short form `metrics: HOST:PORT`), on the
 // shared server core in http/: Prometheus /metrics, /healthz, the web console at /, and the JSON
-// API under /api/v1/ (DESIGN.md "Replay, partitions and the console"; docs/api.md lists it).
+// API under /api/v1/ (DESIGN.md "Replay, partitions and the console"; docs/console.md lists it).
 //
 // Reads go to the store through a read-only connection on the listener's own query thread, so
 // neither the daemon's loop nor the io threads wait on SQLite. Replay and retry are POSTs that need
@@ -47,7 +47,9 @@ struct ListenerOptions {
   std::function<std::string()> metrics;      // the Prometheus exposition text
   std::function<std::pair<bool, std::string>()> health;  // (ok, why not)
   std::function<nlohmann::json()> rules;     // the rules in force: [{name, match, job, ...}]
-  std::vector<std::string> secrets;          // masked in job output served by the API
+  // The secrets in force (RuleSet::secrets, recomputed only when the rules are reloaded), masked in
+  // job output served by the API; null or empty: nothing but the credential-like patterns.
+  std::function<std::shared_ptr<const std::vector<std::string>>()> secrets;
   Actions actions;
   http::Options http = default_http_options();
 
@@ -77,6 +79,8 @@ class Listener {
   void keepalive();
   void post_action(std::shared_ptr<http::Exchange> ex, bool retry);
   Store& reader();
+  // options_.secrets(), never null.
+  std::shared_ptr<const std::vector<std::string>> secrets_in_force() const;
 
   ListenerOptions options_;
   EventHub hub_;

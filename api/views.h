@@ -29,7 +29,6 @@ nlohmann::json task_json(const TaskRecord& t);
 // {name, description, match:{prefix, suffix, glob, partition}, job: "argv…" | "lambda handler" |
 //  "builtin name", on_success, on_failure, source} (no env values: they may hold secrets)
 nlohmann::json rule_json(const Rule& r);
-using hivehook::config_secrets;  // rules/config.h
 
 // How many stderr lines and bytes an excerpt keeps (the console, notifications, `runs --output`).
 inline constexpr std::size_t kExcerptLines = 40;

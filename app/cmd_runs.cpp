@@ -5,6 +5,8 @@
 #include "api/views.h"
 #include "app/cli_support.h"
 #include "jobs/output_excerpt.h"
+#include "rules/rule.h"
+#include "rules/secrets.h"
 #include "store/queries.h"
 
 namespace hivehook::cli {
@@ -44,7 +46,13 @@ int run_runs(Globals& g, const RunsOptions& o) {
   if (!o.rule.empty()) f.rule = o.rule;
   f.limit = o.limit;
   auto runs = list_runs(*store, f);
-  const std::vector<std::string> secrets = api::config_secrets(*config);
+  // The secrets the daemon masks: the config's and the rules' (a rules file that does not load
+  // leaves the config's and this environment's credential-named values).
+  Diagnostics ignored;
+  const auto rules = load_rules(config->rules, *config, ignored);
+  std::vector<std::string> secrets = rules ? rules->secrets : config_secrets(*config);
+  if (!rules)
+    for (auto& s : environment_secrets(process_environment())) secrets.push_back(std::move(s));
   if (o.json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& r : runs) arr.push_back(to_json(r, o.output, secrets));

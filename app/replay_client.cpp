@@ -11,7 +11,7 @@
 #include "api/params.h"
 #include "app/cli_support.h"
 #include "app/daemon.h"
-#include "http/listen_address.h"
+#include "base/host_port.h"
 #include "pipeline/replay_plan.h"
 #include "rules/rule.h"
 #include "store/owner_lock.h"
@@ -57,7 +57,7 @@ std::pair<int, nlohmann::json> post_to_daemon(const Config& config, const std::s
     if (std::getline(in, url) && url.rfind("http://", 0) == 0) listen = url.substr(7);
   }
   std::string err;
-  auto addr = http::parse_listen_address(listen, &err);
+  auto addr = parse_host_port(listen, &err);
   if (!addr) return {0, {{"error", err}}};
   if (addr->port == 0) return {0, {{"error", "http.listen has port 0 and the daemon's address file is missing"}}};
   try {

@@ -1,24 +1,24 @@
 #include "base/host_port.h"
 
-#include <string>
-
 namespace hivehook {
 
 std::optional<HostPort> parse_host_port(const std::string& text, std::string* error) {
-  auto bad = [&](std::string why) -> std::optional<HostPort> {
+  auto bad = [&](const std::string& why) -> std::optional<HostPort> {
     if (error) *error = "invalid listen address \"" + text + "\": " + why;
     return std::nullopt;
   };
   HostPort hp;
   std::string port;
   if (!text.empty() && text.front() == '[') {
-    size_t close = text.find(']');
+    const std::size_t close = text.find(']');
     if (close == std::string::npos) return bad("missing ']'");
     hp.host = text.substr(1, close - 1);
     if (close + 1 >= text.size() || text[close + 1] != ':') return bad("expected [IPv6]:PORT");
     port = text.substr(close + 2);
+    if (hp.host.find(':') == std::string::npos && !hp.host.empty())
+      return bad("brackets are for IPv6 addresses only: " + hp.host + ":PORT");
   } else {
-    size_t colon = text.rfind(':');
+    const std::size_t colon = text.rfind(':');
     if (colon == std::string::npos) return bad("expected HOST:PORT");
     hp.host = text.substr(0, colon);
     port = text.substr(colon + 1);
@@ -26,11 +26,19 @@ std::optional<HostPort> parse_host_port(const std::string& text, std::string* er
   }
   if (hp.host.empty()) return bad("empty host");
   if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-    return bad("port must be a number 0-65535");
-  unsigned long p = std::stoul(port);
-  if (p > 65535) return bad("port must be a number 0-65535");
+    return bad("the port must be a number 0-65535");
+  const unsigned long p = std::stoul(port);
+  if (p > 65535) return bad("the port must be a number 0-65535");
   hp.port = static_cast<unsigned short>(p);
   return hp;
+}
+
+std::string local_url(const HostPort& address, unsigned short bound_port) {
+  std::string host = address.host;
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(bound_port);
 }
 
 }  // namespace hivehook

@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/views.h"
-#include "http/listen_address.h"
+#include "base/host_port.h"
 
 namespace hivehook {
 
@@ -28,7 +28,11 @@ HttpListener::HttpListener(boost::asio::io_context& io, const Config& config, Pi
     for (const auto& r : now->rules) out.push_back(api::rule_json(r));
     return out;
   };
-  o.secrets = config_secrets(config);
+  o.secrets = [this]() -> std::shared_ptr<const std::vector<std::string>> {
+    std::lock_guard lock(rules_mu_);
+    if (!rules_) return nullptr;
+    return {rules_, &rules_->secrets};  // shares the rule set's lifetime: no copy per request
+  };
   // Replays run on the loop, which owns the pipeline and the store.
   o.actions.replay = [&io, &pipeline](ReplayRequest req, api::Actions::Reply reply) {
     boost::asio::post(io, [&pipeline, req = std::move(req), reply = std::move(reply)] {
@@ -47,8 +51,8 @@ std::string HttpListener::start(int64_t last_event_id) {
   listener_->events().set_last_id(last_event_id);
   if (auto err = listener_->start(); !err.empty()) return err;
   started_ = true;
-  if (auto addr = http::parse_listen_address(config_.http->listen, nullptr))
-    std::ofstream(url_file()) << http::local_url(*addr, listener_->port()) << "\n";
+  if (auto addr = parse_host_port(config_.http->listen, nullptr))
+    std::ofstream(url_file()) << local_url(*addr, listener_->port()) << "\n";
   spdlog::info("http on port {}: /metrics, /healthz, the console at /, the API at /api/v1/", listener_->port());
   return {};
 }

@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/connection.h"
-#include "http/listen_address.h"
+#include "base/host_port.h"
 
 namespace hivehook::http {
 
@@ -91,7 +91,7 @@ Server::~Server() { stop(); }
 
 std::string Server::listen(asio::io_context& io, const std::string& host_port) {
   std::string err;
-  auto addr = parse_listen_address(host_port, &err);
+  auto addr = parse_host_port(host_port, &err);
   if (!addr) return err;
   error_code ec;
   tcp::resolver resolver(io);

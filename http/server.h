@@ -57,7 +57,7 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds "HOST:PORT" (port 0 picks a free one; see http/listen_address.h) and serves on
+  // Binds "HOST:PORT" (port 0 picks a free one; see base/host_port.h) and serves on
   // Options::threads threads of the server's own io_context. Returns "" on success, else a sentence
   // (bad address, address in use, ...). Never throws.
   std::string start(const std::string& host_port);

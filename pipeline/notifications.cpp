@@ -47,8 +47,10 @@ void Pipeline::put_in_outbox(const Active& a, const std::string& event, const st
         {"outcome", outcome}};
     if ((run.state == RunState::failed || run.state == RunState::timed_out) && !run.stderr_tail.empty()) {
       // Why it failed, readably: the last line the job wrote (a Python exception, say) and the end of
-      // its stderr, bounded and with the config's secrets and credential-like values masked.
-      const std::string excerpt = output_excerpt(run.stderr_tail, kNotifyExcerptLines, kNotifyExcerptBytes, secrets_);
+      // its stderr, bounded and with the secrets in force (RuleSet::secrets) and credential-like
+      // values masked.
+      const std::string excerpt =
+          output_excerpt(run.stderr_tail, kNotifyExcerptLines, kNotifyExcerptBytes, rules_->secrets);
       std::string last = excerpt.substr(0, excerpt.size() - 1);
       last = last.substr(last.rfind('\n') == std::string::npos ? 0 : last.rfind('\n') + 1);
       if (last.size() > 300) last = last.substr(0, 300) + "…";

@@ -234,7 +234,6 @@ class Pipeline {
 
   boost::asio::io_context& io_;
   Config config_;
-  std::vector<std::string> secrets_ = config_secrets(config_);  // masked in notifications' stderr excerpts
   static constexpr std::size_t kNotifyExcerptLines = 20, kNotifyExcerptBytes = 2048;
   std::shared_ptr<const RuleSet> rules_;
   Store& store_;

@@ -1,6 +1,7 @@
 // Loading hivehook.yaml: read the YAML, walk the config table, then the checks that span keys.
 #include <cstdlib>
 
+#include "base/host_port.h"
 #include "rules/schemas.h"
 #include "rules/yaml_reader.h"
 
@@ -119,38 +120,13 @@ std::optional<Config> load_config_lenient(const fs::path& file, Diagnostics& dia
   return load(file, diags, true);
 }
 
-std::vector<std::string> config_secrets(const Config& c) {
-  std::vector<std::string> out;
-  auto add = [&](const std::string& s) {
-    if (!s.empty()) out.push_back(s);
-  };
-  for (const auto& [_, t] : c.notify) {
-    if (const auto* w = std::get_if<WebhookTarget>(&t.kind)) {
-      add(w->secret);
-      for (const auto& [_, v] : w->headers) add(v);
-    } else if (const auto* m = std::get_if<SmtpTarget>(&t.kind)) {
-      add(m->password);
-    }
-  }
-  if (c.http) add(c.http->token);
-  return out;
-}
-
 }  // namespace hivehook
 
 namespace hivehook {
 
 std::string S3Config::endpoint_url() const {
-  std::string host = listen, port;
-  if (const auto colon = listen.rfind(':'); colon != std::string::npos) {
-    host = listen.substr(0, colon);
-    port = listen.substr(colon + 1);
-  }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
-  if (host == "::") host = "::1";
-  if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  return "http://" + host + ":" + port;
+  auto hp = parse_host_port(listen, nullptr);  // checked when the config was read
+  return hp ? local_url(*hp, hp->port) : "";
 }
 
 }  // namespace hivehook

@@ -81,7 +81,7 @@ bool is_postgres_state(std::string_view state);
 
 // The daemon's HTTP listener (`http:`; `metrics: HOST:PORT` is the short form of `http: {listen: HOST:PORT}`).
 struct HttpConfig {
-  std::string listen;  // "HOST:PORT", as http/listen_address.h parses it
+  std::string listen;  // "HOST:PORT", as base/host_port.h parses it
   std::string token;   // the bearer token POST /api/v1/replay and /retry need; "" = the API is read-only
 };
 
@@ -108,10 +108,6 @@ struct Config {
   std::optional<S3Config> s3;
   LogConfig log;
 };
-
-// The secrets a config holds (webhook secrets and header values, SMTP passwords, the HTTP token):
-// masked wherever job output is shown (jobs/output_excerpt.h).
-std::vector<std::string> config_secrets(const Config& c);
 
 // Loads and validates a config file. Every problem goes to `diags` as file:line:col; returns
 // nullopt when there is any error. Relative paths resolve against the config file's folder.

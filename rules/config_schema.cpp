@@ -34,31 +34,18 @@ std::optional<std::string> url_scheme_check(std::string_view url, std::initializ
   return "URL '" + std::string(url) + "' must start with " + want + " and name a host";
 }
 
-std::optional<std::string> address_check(const Value& v, std::string_view key) {
+// HOST:PORT as base/host_port.h reads it ("127.0.0.1:9464", "[::1]:9464"); port 1..65535, or 0 (any
+// free port, which the daemon logs) when `any_port`.
+std::optional<std::string> host_port_check(const Value& v, std::string_view key, bool any_port) {
   const std::string k(key);
   std::string error;
   auto hp = parse_host_port(v.str, &error);
-  if (!hp) return "'" + k + "' must be HOST:PORT (e.g. 127.0.0.1:9464)";
-  if (hp->port == 0) return "'" + k + "' port must be 1..65535";
-  return std::nullopt;
-}
-
-
-// HOST:PORT as http/listen_address.h reads it ("127.0.0.1:9464", "[::1]:9464"); port 0..65535 (0: any
-// free port, which the daemon logs).
-std::optional<std::string> host_port_check(const Value& v, std::string_view key) {
-  const std::string& text = v.str;
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return "'" + std::string(key) + "' must be HOST:PORT (e.g. 127.0.0.1:9464)";
-  std::string host = text.substr(0, colon);
-  if (host.front() == '[' ? host.back() != ']' || host.size() < 3 : host.find(':') != std::string::npos)
-    return "'" + std::string(key) + "': an IPv6 address needs brackets, e.g. [::1]:9464";
-  std::string_view port = std::string_view(text).substr(colon + 1);
-  int n = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9' || (n = n * 10 + (c - '0')) > 65535) return "'" + std::string(key) + "' port must be 0..65535";
+  if (!hp) {
+    const std::size_t why = error.find("\": ");  // parse_host_port: invalid listen address "TEXT": WHY
+    return "'" + k + "' must be HOST:PORT (e.g. 127.0.0.1:9464): " +
+           (why == std::string::npos ? error : error.substr(why + 3));
   }
-  if (port.empty()) return "'" + std::string(key) + "' port must be 0..65535";
+  if (hp->port == 0 && !any_port) return "'" + k + "' port must be 1..65535";
   return std::nullopt;
 }
 
@@ -66,10 +53,10 @@ const Mapping<HttpConfig>& http_schema() {
   static const Mapping<HttpConfig> m{
       .name = "http",
       .description = "The HTTP listener: Prometheus `/metrics`, `/healthz`, the web console at `/` and the JSON API "
-                     "under `/api/v1/` (docs/api.md).",
+                     "under `/api/v1/` (docs/console.md).",
       .fields = {
           {.key = "listen", .required = true, .description = "HOST:PORT to listen on (`[::1]:9464` for IPv6).",
-           .check = [](const Value& v, Reader&) { return host_port_check(v, "listen"); },
+           .check = [](const Value& v, Reader&) { return host_port_check(v, "listen", true); },
            .set = [](HttpConfig& h, const Value& v, Reader&) { h.listen = v.str; }},
           {.key = "token",
            .description = "Bearer token that `POST /api/v1/replay` and `/retry` (the console's replay button, and "
@@ -139,7 +126,7 @@ const Mapping<S3Config>& s3_schema() {
                      "(read-only), path-style, every request signed with AWS Signature Version 4. See docs/s3.md.",
       .fields = {
           {.key = "listen", .required = true, .description = "HOST:PORT the endpoint listens on (e.g. 127.0.0.1:9000).",
-           .check = [](const Value& v, Reader&) { return address_check(v, "s3.listen"); },
+           .check = [](const Value& v, Reader&) { return host_port_check(v, "s3.listen", false); },
            .set = [](S3Config& s, const Value& v, Reader&) { s.listen = v.str; }},
           {.key = "access_key_id", .required = true, .description = "The access key id clients sign with.",
            .nonempty = true,
@@ -368,7 +355,7 @@ const Mapping<Config>& config_schema() {
               {.key = "metrics",
                .description = "HOST:PORT: the short form of `http: {listen: HOST:PORT}` (a read-only API). Not "
                               "together with `http`.",
-               .check = [](const Value& v, Reader&) { return host_port_check(v, "metrics"); },
+               .check = [](const Value& v, Reader&) { return host_port_check(v, "metrics", true); },
                .set = [](Config& c, const Value& v, Reader&) { c.http = HttpConfig{v.str, ""}; }},
               {.key = "s3", .type = Type::mapping, .description = "Serve the trees as S3 buckets (optional).",
                .nested = "s3",

@@ -121,6 +121,10 @@ struct RuleSet {
   std::vector<Rule> rules;                   // in load order (files sorted, then order in file)
   std::vector<std::filesystem::path> files;  // the files read
   std::vector<RulesSource> sources;          // what they held, to keep as the last good rules
+  // Masked wherever job output is shown (rules/secrets.h), computed once per load: the config's
+  // secrets, the credential-named values of every rule's job.env and of this process's
+  // environment (which jobs inherit).
+  std::vector<std::string> secrets;
   const Rule* find(std::string_view name) const;
 };
 

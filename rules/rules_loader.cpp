@@ -3,6 +3,7 @@
 #include <map>
 
 #include "rules/schemas.h"
+#include "rules/secrets.h"
 #include "rules/yaml_reader.h"
 
 namespace hivehook {
@@ -75,6 +76,14 @@ std::optional<RuleSet> parse_sources(std::vector<RulesSource> sources, Diagnosti
     }
   }
   set.sources = std::move(sources);
+  set.secrets = config_secrets(config);
+  for (const Rule& r : set.rules)
+    for (auto& s : environment_secrets(r.job.env)) set.secrets.push_back(std::move(s));
+  for (auto& s : environment_secrets(process_environment())) set.secrets.push_back(std::move(s));
+  std::sort(set.secrets.begin(), set.secrets.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;  // longest first: a secret inside another is masked whole
+  });
+  set.secrets.erase(std::unique(set.secrets.begin(), set.secrets.end()), set.secrets.end());
   check_rule_graph(set.rules, local);
   bool failed = local.has_errors();
   local.sort();

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "http/listen_address.h"
+#include "base/host_port.h"
 #include "s3/errors.h"
 #include "s3/upload_sink.h"
 
@@ -100,9 +100,9 @@ unsigned short Server::port() const { return http_ ? http_->port() : 0; }
 
 std::string Server::endpoint_url() const {
   std::string err;
-  auto a = http::parse_listen_address(settings_.listen, &err);
+  auto a = parse_host_port(settings_.listen, &err);
   if (!a) return "";
-  return http::local_url(*a, port());
+  return local_url(*a, port());
 }
 
 }  // namespace hivehook::s3

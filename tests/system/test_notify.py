@@ -112,7 +112,8 @@ class Notify(unittest.TestCase):
             rules:
               - name: load
                 match: {{prefix: t/}}
-                job: {{command: [/bin/sh, -c, 'echo "login with password=hunter2 for $0" >&2; exit 65', "{SECRET}"]}}
+                job: {{command: [/bin/sh, -c, 'echo "login with password=hunter2 for $0 using $DB_CREDENTIALS" >&2; exit 65', "{SECRET}"],
+                       env: {{DB_CREDENTIALS: "${{JOB_DB_CREDENTIALS}}"}}}}
                 retries: 0
                 on_failure: {{action: quarantine, notify: [hook]}}
             """, f"""\
@@ -120,12 +121,14 @@ class Notify(unittest.TestCase):
                 webhook: http://127.0.0.1:{port}/hook
                 secret: ${{HOOK_SECRET}}
             """)
-        d.start(env={"HOOK_SECRET": SECRET})
+        d.start(env={"HOOK_SECRET": SECRET, "JOB_DB_CREDENTIALS": "loader-9d2e71"})
         d.drop("t/bad.csv")
         wait_until(lambda: len(rec.requests()) == 1, message="the failure delivered")
         body = json.loads(rec.requests()[0]["body"])
-        self.assertEqual(body["stderr_excerpt"], "login with password=*** for ***\n")
+        self.assertEqual(body["stderr_excerpt"], "login with password=*** for *** using ***\n")
+        self.assertEqual(body["reason"], "exited with code 65: login with password=*** for *** using ***")
         self.assertNotIn(SECRET, rec.requests()[0]["body"])
+        self.assertNotIn("loader-9d2e71", rec.requests()[0]["body"])  # the job's own secret, from its env
         self.assertEqual(d.stop(), 0)
 
     def test_webhook_signed_with_every_field_and_delivered_once_after_receiver_comes_up(self):
@@ -313,6 +316,60 @@ class Notify(unittest.TestCase):
         tls_mails = sorted(tls_out.glob("*.eml"))
         self.assertEqual(len(tls_mails), 1, "delivered over STARTTLS with AUTH")
         self.assertNotIn(b"pw", d.log.read_bytes() if d.log.exists() else b"")
+
+    def test_failure_mail_carries_the_reason_and_the_stderr_excerpt_with_the_jobs_secret_masked(self):
+        out = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-mail-"))
+        port = self.smtp(out)
+        d = self.deployment("""\
+            rules:
+              - name: load-orders
+                match: {prefix: t/}
+                job:
+                  command:
+                    - /usr/bin/python3
+                    - -c
+                    - |
+                      import os, sys
+                      for i in range(60): print("row", i, "skipped", file=sys.stderr)
+                      print("connecting to the warehouse with " + os.environ["WAREHOUSE_PASSWORD"], file=sys.stderr)
+                      raise ValueError("column customer_id missing in orders.csv")
+                  env: {WAREHOUSE_PASSWORD: "${WH}"}
+                retries: 0
+                on_failure: {action: quarantine, notify: [mail]}
+            """, f"""\
+              mail:
+                smtp: smtp://127.0.0.1:{port}
+                from: hivehook@example.com
+                to: [ops@example.com]
+            """)
+        job_secret = "wh-pw-7f3a9c21e"
+        d.drop("t/day=01/orders.csv")
+        r = d.cli("scan", env={"WH": job_secret}, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        wait_until(lambda: len(list(out.glob("*.eml"))) == 1, message="the failure mailed")
+        raw = next(out.glob("*.eml")).read_bytes()
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        body = msg.get_body().get_content().replace("\r\n", "\n")
+        self.assertIn("reason: exited with code 1: ValueError: column customer_id missing in orders.csv\n", body)
+        excerpt = body[body.index("stderr (the end):\n") + len("stderr (the end):\n"):]
+        # Real lines, the end of stderr (the traceback whole), bounded: 20 lines and the cut mark.
+        self.assertTrue(excerpt.startswith("…\n"), excerpt)
+        self.assertIn("Traceback (most recent call last):\n", excerpt)
+        self.assertIn("ValueError: column customer_id missing in orders.csv\n", excerpt)
+        self.assertIn("row 59 skipped\n", excerpt)
+        self.assertNotIn("row 30 skipped", excerpt)
+        self.assertLessEqual(len(excerpt.rstrip("\n").splitlines()), 21)
+        # The job's secret, from its job.env (WH is no credential name: only the rule's env names it
+        # one): masked in the mail, and in `runs --output` too.
+        self.assertNotIn(job_secret.encode(), raw)
+        self.assertNotIn(job_secret, body)
+        self.assertIn("connecting to the warehouse with ***\n", body)
+        runs = d.cli("runs", "--failed", "--output", "--json", env={"WH": job_secret}, check=True)
+        self.assertNotIn(job_secret.encode(), runs.stdout)
+        self.assertIn("connecting to the warehouse with ***", json.loads(runs.stdout)[0]["stderr_tail"])
+        text = d.cli("runs", "--failed", "--output", env={"WH": job_secret}, check=True).stdout.decode()
+        self.assertIn("      | ValueError: column customer_id missing in orders.csv\n", text)
+        self.assertNotIn(job_secret, text)
 
     def test_metrics_match_the_store(self):
         port = free_port()

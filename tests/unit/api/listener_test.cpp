@@ -121,7 +121,7 @@ class ListenerTest : public ::testing::Test {
       return {false, "event loop stalled\nfor 9000 ms"};
     };
     o.rules = [] { return nlohmann::json::array({{{"name", "etl"}, {"match", {{"prefix", "sales/"}}}, {"job", "etl.py"}}}); };
-    o.secrets = {"TOPSECRET"};
+    o.secrets = [] { return std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"TOPSECRET"}); };
     o.actions = std::move(actions);
     o.http.idle_timeout = 2s;
     listener_ = std::make_unique<api::Listener>(std::move(o));

@@ -17,7 +17,6 @@
 #include <optional>
 #include <thread>
 
-#include "http/listen_address.h"
 #include "http/router.h"
 #include "http/server.h"
 
@@ -120,23 +119,6 @@ bool eventually(F f, std::chrono::milliseconds limit = 10s) {
     std::this_thread::sleep_for(2ms);
   }
   return f();
-}
-
-TEST(ListenAddress, ParsesAndRefuses) {
-  std::string err;
-  auto a = parse_listen_address("127.0.0.1:9000", &err);
-  ASSERT_TRUE(a);
-  EXPECT_EQ(a->host, "127.0.0.1");
-  EXPECT_EQ(a->port, 9000);
-  auto v6 = parse_listen_address("[::1]:0", &err);
-  ASSERT_TRUE(v6);
-  EXPECT_EQ(v6->host, "::1");
-  EXPECT_FALSE(parse_listen_address("::1:9000", &err));
-  EXPECT_NE(err.find("brackets"), std::string::npos);
-  EXPECT_FALSE(parse_listen_address("host:99999", &err));
-  EXPECT_FALSE(parse_listen_address(":80", &err));
-  EXPECT_EQ(local_url(*parse_listen_address("0.0.0.0:9000", &err), 9000), "http://127.0.0.1:9000");
-  EXPECT_EQ(local_url(*v6, 81), "http://[::1]:81");
 }
 
 TEST(Server, RoutesKeepsAliveAndAnswers404And405) {

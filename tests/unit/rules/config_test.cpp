@@ -150,7 +150,7 @@ notify:
   EXPECT_TRUE(HasDiag(d, f, 4, 17, "'shutdown_grace' must be a duration such as 30s, not a list"));
   EXPECT_TRUE(HasDiag(d, f, 5, 9, "'bucket' must not contain '/'"));
   EXPECT_TRUE(HasDiag(d, f, 6, 9, "ignore patterns match basenames: '' must be non-empty and have no '/'"));
-  EXPECT_TRUE(HasDiag(d, f, 7, 10, "'metrics' must be HOST:PORT (e.g. 127.0.0.1:9464)"));
+  EXPECT_TRUE(HasDiag(d, f, 7, 10, "'metrics' must be HOST:PORT (e.g. 127.0.0.1:9464): expected HOST:PORT"));
   EXPECT_TRUE(HasDiag(d, f, 9, 14, "'level' must be 'trace', 'debug', 'info', 'warn' or 'error', not 'loud'"));
   EXPECT_TRUE(HasDiag(d, f, 11, 3, "notify target name 'bad name' must be letters, digits, '-' or '_'"));
   EXPECT_TRUE(HasDiag(d, f, 13, 14, "URL 'ftp://x' must start with http:// or https:// and name a host"));

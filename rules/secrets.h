@@ -1,0 +1,31 @@
+// The secrets masked wherever job output is shown (jobs/output_excerpt.h: `runs --output`, the
+// console and /api/v1, failure notifications). Computed once per load of the config and rules
+// (RuleSet::secrets), never per message.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/config.h"
+
+namespace hivehook {
+
+// True for an environment variable name that holds a credential by its name: it contains
+// PASSWORD, PASSWD, SECRET, TOKEN, CREDENTIAL, PRIVATE_KEY, ACCESS_KEY, API_KEY/APIKEY or AUTH
+// (any case), e.g. DB_PASSWORD, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, GITHUB_TOKEN.
+bool credential_name(std::string_view name);
+
+// The secrets a config holds: webhook secrets and header values, SMTP passwords, the HTTP token.
+std::vector<std::string> config_secrets(const Config& c);
+
+// The values of the credential-named variables (credential_name) in `env`, e.g. a rule's
+// job.env, or this process's environment, which every job inherits. Values shorter than 4
+// bytes are left out: masking them would shred ordinary text.
+std::vector<std::string> environment_secrets(const std::map<std::string, std::string>& env);
+
+// This process's environment (environ) as a map.
+std::map<std::string, std::string> process_environment();
+
+}  // namespace hivehook
