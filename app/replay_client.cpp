@@ -12,6 +12,7 @@
 #include "app/cli_support.h"
 #include "app/daemon.h"
 #include "base/host_port.h"
+#include "daemon/http_listener.h"
 #include "pipeline/replay_plan.h"
 #include "rules/rule.h"
 #include "store/owner_lock.h"
@@ -52,7 +53,7 @@ std::pair<int, nlohmann::json> post_to_daemon(const Config& config, const std::s
   const HttpConfig& http = *config.http;
   // The daemon writes the address it is bound to beside the state DB (also when the config says port 0).
   std::string listen = http.listen;
-  if (std::ifstream in(config.state.string() + ".http"); in) {
+  if (std::ifstream in(http_address_file(config)); in) {
     std::string url;
     if (std::getline(in, url) && url.rfind("http://", 0) == 0) listen = url.substr(7);
   }

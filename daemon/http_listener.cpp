@@ -45,7 +45,12 @@ HttpListener::HttpListener(boost::asio::io_context& io, const Config& config, Pi
 
 HttpListener::~HttpListener() { stop(); }
 
-std::filesystem::path HttpListener::url_file() const { return config_.state.string() + ".http"; }
+std::filesystem::path http_address_file(const Config& config) {
+  if (is_postgres_state(config.state.string())) return config.state_dir / "http-address";
+  return config.state.string() + ".http";
+}
+
+std::filesystem::path HttpListener::url_file() const { return http_address_file(config_); }
 
 std::string HttpListener::start(int64_t last_event_id) {
   listener_->events().set_last_id(last_event_id);

@@ -2,8 +2,8 @@
 // /healthz, the web console and /api/v1 (api/listener.h) on their own threads, wired to the loop.
 // Replay and retry requests are carried out on the loop (Pipeline::replay); committed audit events
 // are published to the API's live stream; the rules in force are read through a snapshot that
-// reloads replace. While it serves, "<state>.http" holds the URL `hivehook replay`/`retry` use to
-// reach this daemon (the bound port, also when the config says port 0).
+// reloads replace. While it serves, http_address_file() holds the URL `hivehook replay`/`retry` use
+// to reach this daemon (the bound port, also when the config says port 0).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -21,6 +21,10 @@
 #include "store/store.h"
 
 namespace hivehook {
+
+// Where the running daemon writes its listener's URL ("http://127.0.0.1:PORT"): "<state>.http"
+// beside a SQLite state, "<state_dir>/http-address" with a PostgreSQL state (node-local).
+std::filesystem::path http_address_file(const Config& config);
 
 class HttpListener {
  public:

@@ -73,8 +73,9 @@ std::vector<PartitionCell> partition_matrix(Store& store, const PartitionFilter&
   // The latest object at each key.
   auto st = db.prepare(
       "SELECT o.id, o.key, o.state, o.updated_at FROM objects o"
-      " JOIN (SELECT MAX(id) AS id FROM objects WHERE substr(key, 1, length(?1)) = ?1 GROUP BY key) m ON o.id = m.id");
-  st.bind(1, prefix);
+      " JOIN (SELECT MAX(id) AS id FROM objects WHERE substr(key, 1, length(CAST(? AS TEXT))) = ?"
+      " GROUP BY key) m ON o.id = m.id");
+  st.bind(1, prefix).bind(2, prefix);
   std::map<std::pair<std::string, std::string>, PartitionCell> cells;
   std::unordered_map<int64_t, PartitionCell*> by_object;
   while (st.step()) {
@@ -94,8 +95,8 @@ std::vector<PartitionCell> partition_matrix(Store& store, const PartitionFilter&
   // The newest run on each cell's objects.
   auto rt = db.prepare(
       "SELECT object_id, run_id, rule, key, state, started_at, ended_at FROM runs"
-      " WHERE substr(key, 1, length(?1)) = ?1 ORDER BY id");
-  rt.bind(1, prefix);
+      " WHERE substr(key, 1, length(CAST(? AS TEXT))) = ? ORDER BY id");
+  rt.bind(1, prefix).bind(2, prefix);
   while (rt.step()) {
     auto it = by_object.find(rt.int64(0));
     if (it == by_object.end()) continue;

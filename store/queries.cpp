@@ -276,11 +276,12 @@ std::vector<QuarantineEntry> quarantine_report(Store& store, int limit) {
 
 int64_t first_id_at_or_after(Store& store, const char* table, const char* time_column, int64_t since_ms) {
   auto& db = store.db();
-  auto bounds = db.prepare(std::string("SELECT MIN(rowid), MAX(rowid) FROM ") + table);
+  // `id` (INTEGER PRIMARY KEY: SQLite's rowid; an identity column on PostgreSQL) grows with time.
+  auto bounds = db.prepare(std::string("SELECT MIN(id), MAX(id) FROM ") + table);
   if (!bounds.step() || bounds.is_null(0)) return 1;
   int64_t lo = bounds.int64(0), hi = bounds.int64(1) + 1;  // answer in [lo, hi]
-  auto at = db.prepare(std::string("SELECT rowid, ") + time_column + " FROM " + table +
-                       " WHERE rowid >= ? ORDER BY rowid LIMIT 1");
+  auto at = db.prepare(std::string("SELECT id, ") + time_column + " FROM " + table +
+                       " WHERE id >= ? ORDER BY id LIMIT 1");
   while (lo < hi) {
     const int64_t mid = lo + (hi - lo) / 2;
     at.reset();

@@ -9,14 +9,19 @@ std::vector<ObjectRecord> replay_candidates(Store& store, const ReplayFilter& f)
       "SELECT o.id, o.key, o.size, o.etag, o.state, o.final_path, o.error, o.discovered_at, o.updated_at"
       " FROM objects o WHERE o.final_path IS NOT NULL AND o.final_path != ''";
   sql += f.failed_only ? " AND o.state = 'quarantined'" : " AND o.state IN ('archived', 'quarantined')";
-  if (f.key_prefix) sql += " AND substr(o.key, 1, length(?1)) = ?1";
-  if (f.from) sql += " AND o.key >= ?2";
-  if (f.to) sql += " AND o.key <= ?3";
+  // Positional parameters only (`?`, numbered in order): the PostgreSQL backend numbers them $1, $2...
+  if (f.key_prefix) sql += " AND substr(o.key, 1, length(CAST(? AS TEXT))) = ?";
+  if (f.from) sql += " AND o.key >= ?";
+  if (f.to) sql += " AND o.key <= ?";
   sql += " AND o.id = (SELECT MAX(id) FROM objects WHERE key = o.key) ORDER BY o.key";
   auto st = store.db().prepare(sql);
-  if (f.key_prefix) st.bind(1, *f.key_prefix);
-  if (f.from) st.bind(2, *f.from);
-  if (f.to) st.bind(3, *f.to);
+  int i = 1;
+  if (f.key_prefix) {
+    st.bind(i++, *f.key_prefix);
+    st.bind(i++, *f.key_prefix);
+  }
+  if (f.from) st.bind(i++, *f.from);
+  if (f.to) st.bind(i++, *f.to);
   std::vector<ObjectRecord> out;
   while (st.step() && static_cast<int>(out.size()) < f.limit) {
     ObjectRecord o;
