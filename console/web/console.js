@@ -56,6 +56,7 @@ function route() {
   const load = {runs: loadRuns, partitions: loadPartitions, quarantine: loadQuarantine, activity: loadActivity, rules: loadRules,
     object: () => loadObject(arg)}[v];
   Promise.resolve().then(load).catch((e) => toast('Could not load ' + v + ': ' + e.message));
+  loadSummary().catch(() => {});  // the status line agrees with the view just opened
 }
 
 // ---- runs, live ----
