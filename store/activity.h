@@ -19,7 +19,7 @@ struct ActivityMinute {
 };
 
 // `minutes` consecutive minutes ending with the one holding now_ms, oldest first (minutes with
-// nothing are present, as zeros). Reads only the rows of the window (rowid ranges found by
+// nothing are present, as zeros). Reads only the rows of the window (id ranges found by
 // first_id_at_or_after), so the cost follows the window, not the store's size.
 std::vector<ActivityMinute> activity(Store& store, int64_t now_ms, int minutes);
 

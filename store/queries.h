@@ -100,9 +100,10 @@ struct QuarantineEntry {
 };
 std::vector<QuarantineEntry> quarantine_report(Store& store, int limit = 200);
 
-// The smallest rowid of `table` whose `time_column` (unix ms, non-decreasing with the rowid, as
+// The smallest id of `table` whose `time_column` (unix ms, non-decreasing with the id, as
 // objects.discovered_at, runs.started_at and events.time are) is >= since_ms; one past the last
-// rowid when none is. A binary search over the rowid: O(log n) lookups instead of a full scan.
+// id when none is. A binary search over the id (the primary key on both backends): O(log n)
+// lookups instead of a full scan.
 int64_t first_id_at_or_after(Store& store, const char* table, const char* time_column, int64_t since_ms);
 
 }  // namespace hivehook
