@@ -83,11 +83,14 @@ class ListenerTest : public ::testing::Test {
     o.etag = "e";
     o.sequencer = "1";
     o.discovered_at = unix_ms(std::chrono::system_clock::now()) - 5000;
-    o.state = state;
+    o.state = ObjectState::pending;
     store_->insert_object(o);
-    if (state != ObjectState::pending)
-      store_->set_object_state(o.id, state, (dir_ / "archive" / key).string(),
-                               error.empty() ? std::nullopt : std::optional<std::string>(error));
+    if (state != ObjectState::pending) {
+      o.state = state;
+      o.final_path = (dir_ / "archive" / key).string();
+      o.error = error;
+      store_->update_object(o);
+    }
     return o.id;
   }
   RunRecord add_run(int64_t object_id, const std::string& key, const std::string& rule, RunState state,
