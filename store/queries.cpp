@@ -167,29 +167,6 @@ std::map<std::string, int64_t> objects_updated_since(Store& store, int64_t since
   return out;
 }
 
-namespace {
-
-constexpr const char* kObjectColumns =
-    "id,key,size,mtime_ns,inode,etag,sequencer,state,discovered_at,updated_at,final_path,error";
-
-ObjectRecord read_object_row(sql::Statement& st) {
-  ObjectRecord o;
-  o.id = st.int64(0);
-  o.key = st.text(1);
-  o.size = static_cast<uint64_t>(st.int64(2));
-  o.mtime_ns = st.int64(3);
-  o.inode = static_cast<uint64_t>(st.int64(4));
-  o.etag = st.text(5);
-  o.sequencer = st.text(6);
-  o.state = object_state_from(st.text(7)).value_or(ObjectState::pending);
-  o.discovered_at = st.int64(8);
-  o.updated_at = st.int64(9);
-  o.final_path = st.text(10);
-  o.error = st.text(11);
-  return o;
-}
-
-}  // namespace
 
 std::vector<ObjectRecord> list_objects(Store& store, const ObjectFilter& f) {
   std::string sql = std::string("SELECT ") + kObjectColumns + " FROM objects o WHERE 1=1";
