@@ -7,9 +7,11 @@ import hashlib
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -303,19 +305,27 @@ class FaultsAtRunTime(unittest.TestCase):
         self.assertFalse((d.landing / "t/a.csv").exists())
 
     def test_retry_moves_a_quarantined_file_back_across_filesystems(self):
-        self.d = d = Deployment("""\
+        # Quarantine on a tmpfs of its own: the retry's move back is a copy across filesystems
+        # (EXDEV), then the fixed job runs on the same bytes and the file is archived.
+        flags = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-fixed-"))
+        self.addCleanup(shutil.rmtree, flags, True)
+        fixed = flags / "fixed"
+        self.d = d = Deployment(f"""\
             rules:
               - name: check
-                match: {prefix: t/}
-                job: {command: [/bin/sh, -c, 'exit 65']}
+                match: {{prefix: t/}}
+                job: {{command: [/bin/sh, -c, 'test -e {fixed} || exit 65']}}
             """)
         d.mount_tmpfs(d.quarantine, "4m")
         d.drop("t/bad.csv", b"x\n")
         self.assertEqual(d.cli("scan").returncode, 1)
         self.assertEqual(d.files(d.quarantine), [b"t/bad.csv", b"t/bad.csv.error.json"])
+        fixed.write_text("1")
         r = d.cli("retry", "t/bad.csv")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(d.files(d.landing), [b"t/bad.csv"])
+        self.assertEqual(d.files(d.quarantine), [])
+        self.assertEqual(d.files(d.archive), [b"t/bad.csv"])
+        self.assertEqual((d.archive / "t/bad.csv").read_bytes(), b"x\n")
 
     def test_full_state_disk_degrades_and_resumes_by_itself(self):
         port = free_port()
