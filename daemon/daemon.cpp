@@ -140,7 +140,12 @@ int Daemon::start() {
   if (!watching()) finish_when_idle();  // `scan`: done when idle
   outbox_.start();
   if (watching()) spdlog::info("watching {} ({} folders)", config_.landing.string(), watch_->watch_count());
-  if (hooks.on_ready) hooks.on_ready();
+  // Ready (systemd READY=1) once the start-up scan, which walks in slices on the loop, is done.
+  ready_wait_.start(timers_, std::chrono::milliseconds(5), [this] {
+    if (pipeline_.scans_in_progress() > 0) return true;
+    if (hooks.on_ready) hooks.on_ready();
+    return false;
+  });
   return kExitOk;
 }
 

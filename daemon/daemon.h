@@ -125,6 +125,7 @@ class Daemon {
   const Clock& clock_;
   boost::asio::io_context io_{1};
   AsioTimers timers_{io_};
+  Ticker ready_wait_;  // polls until the start-up scan is done, then says ready once
   Store store_;
   std::unique_ptr<AuditLog> audit_;
   CommitBatch batch_;

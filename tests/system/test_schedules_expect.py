@@ -31,7 +31,7 @@ class SchedulesAndExpectations(unittest.TestCase):
               - name: tick
                 schedule: "* * * * * *"
                 job:
-                  command: [/bin/sh, -c, 'cat > "$0/$HIVEHOOK_RUN_ID.json"', "{events}"]
+                  command: [/bin/sh, -c, 'cat > "$0/$HIVEHOOK_RUN_ID.tmp" && mv "$0/$HIVEHOOK_RUN_ID.tmp" "$0/$HIVEHOOK_RUN_ID.json"', "{events}"]
                   timeout: 30s
             """)
         d.start()
