@@ -62,7 +62,7 @@ class Daemon:
         (self.work / "hivehook.yaml").write_text(
             "landing: landing\narchive: archive\nquarantine: quarantine\nstate: state/hivehook.db\n"
             f"rules: rules\nshutdown_grace: 10s\nworkers: {workers}\nlog: {{level: warn}}\n")
-        env = dict(os.environ, BENCH_LOG=str(self.log))
+        env = dict(os.environ)  # jobs get a clean environment: the rule passes BENCH_LOG in its env:
         env.pop("HIVEHOOK_CONFIG", None)
         self.proc = subprocess.Popen([binary, "run", "-c", str(self.work / "hivehook.yaml")], env=env,
                                      start_new_session=True, stdout=open(self.daemon_log, "wb"),
@@ -151,11 +151,12 @@ def throughput(d, n):
 
 def configurations(stamp_bin, quick):
     py = f"lambda: {{handler: stamp_handler.handler, code: {HANDLERS}, runtime: python3, warm: {{idle: %s}}}}\n" \
-         "timeout: 60s\n"
+         "timeout: 60s\nenv: {BENCH_LOG: \"@LOG@\"}\n"
     shim = (f"command: [/usr/bin/python3, {SHIM}, --handler, stamp_handler.handler, --code, {HANDLERS},"
-            " --function-name, bench, --timeout-ms, \"60000\", --memory-mb, \"128\"]\ntimeout: 60s\n")
+            " --function-name, bench, --timeout-ms, \"60000\", --memory-mb, \"128\"]\ntimeout: 60s\n"
+            "env: {BENCH_LOG: \"@LOG@\"}\n")
     node = f"lambda: {{handler: stamp_handler.handler, code: {HANDLERS}, runtime: nodejs, warm: {{idle: %s}}}}\n" \
-           "timeout: 60s\n"
+           "timeout: 60s\nenv: {BENCH_LOG: \"@LOG@\"}\n"
     scale = 0.25 if quick else 1.0  # --quick: about a minute and a half in all
     out = [("command job (stamp.c, a process per file)", "command", f"command: [{stamp_bin}, \"@LOG@\", \"{{name}}\"]\n",
             int(2000 * scale))]
