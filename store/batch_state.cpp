@@ -34,89 +34,89 @@ void BatchState::require_batch() const {
 }
 
 std::optional<BatchRecord> BatchState::latest(const std::string& rule, const std::string& group) {
-  auto st = store_.db().prepare(std::string("SELECT ") + kColumns +
+  auto st = store_.db().cached(std::string("SELECT ") + kColumns +
                                 " FROM batches WHERE rule = ? AND group_key = ? ORDER BY generation DESC LIMIT 1");
-  st.bind(1, rule).bind(2, group);
-  if (!st.step()) return std::nullopt;
-  return read_batch(st);
+  st->bind(1, rule).bind(2, group);
+  if (!st->step()) return std::nullopt;
+  return read_batch(*st);
 }
 
 std::optional<BatchRecord> BatchState::get(const std::string& rule, const std::string& group, int64_t generation) {
-  auto st = store_.db().prepare(std::string("SELECT ") + kColumns +
+  auto st = store_.db().cached(std::string("SELECT ") + kColumns +
                                 " FROM batches WHERE rule = ? AND group_key = ? AND generation = ?");
-  st.bind(1, rule).bind(2, group).bind(3, generation);
-  if (!st.step()) return std::nullopt;
-  return read_batch(st);
+  st->bind(1, rule).bind(2, group).bind(3, generation);
+  if (!st->step()) return std::nullopt;
+  return read_batch(*st);
 }
 
 void BatchState::put(const BatchRecord& b) {
   require_batch();
-  auto st = store_.db().prepare(
+  auto st = store_.db().cached(
       std::string("INSERT INTO batches(") + kColumns +
       ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(rule, group_key, generation) DO UPDATE SET"
       " state=excluded.state, opened_at=excluded.opened_at, last_member_at=excluded.last_member_at,"
       " members=excluded.members, marker_seen=excluded.marker_seen, reason=excluded.reason,"
       " completed_at=excluded.completed_at, attempts=excluded.attempts, interrupted=excluded.interrupted,"
       " next_at=excluded.next_at");
-  st.bind(1, b.rule).bind(2, b.group).bind(3, b.generation).bind(4, b.state).bind(5, b.opened_at)
+  st->bind(1, b.rule).bind(2, b.group).bind(3, b.generation).bind(4, b.state).bind(5, b.opened_at)
       .bind(6, b.last_member_at).bind(7, b.members).bind(8, b.marker_seen ? 1 : 0).bind(9, b.reason)
       .bind(10, b.completed_at).bind(11, b.attempts).bind(12, b.interrupted).bind(13, b.next_at);
-  st.run();
+  st->run();
 }
 
 void BatchState::add_member(const BatchRecord& b, int64_t object_id, const std::string& key, bool marker) {
   require_batch();
-  auto st = store_.db().prepare(
+  auto st = store_.db().cached(
       "INSERT INTO batch_members(rule, group_key, generation, object_id, key, marker) VALUES(?,?,?,?,?,?)"
       " ON CONFLICT(rule, group_key, generation, object_id) DO NOTHING");
-  st.bind(1, b.rule).bind(2, b.group).bind(3, b.generation).bind(4, object_id).bind(5, key).bind(6, marker ? 1 : 0);
-  st.run();
+  st->bind(1, b.rule).bind(2, b.group).bind(3, b.generation).bind(4, object_id).bind(5, key).bind(6, marker ? 1 : 0);
+  st->run();
 }
 
 std::vector<BatchMember> BatchState::members(const BatchRecord& b) {
-  auto st = store_.db().prepare(
+  auto st = store_.db().cached(
       "SELECT m.object_id, m.key, m.marker, COALESCE(o.state, ''), COALESCE(o.final_path, ''), COALESCE(o.size, 0),"
       " COALESCE(o.etag, ''), COALESCE(o.sequencer, ''), COALESCE(o.discovered_at, 0)"
       " FROM batch_members m LEFT JOIN objects o ON o.id = m.object_id"
       " WHERE m.rule = ? AND m.group_key = ? AND m.generation = ? ORDER BY m.object_id");
-  st.bind(1, b.rule).bind(2, b.group).bind(3, b.generation);
+  st->bind(1, b.rule).bind(2, b.group).bind(3, b.generation);
   std::vector<BatchMember> out;
-  while (st.step()) {
+  while (st->step()) {
     BatchMember m;
-    m.object_id = st.int64(0);
-    m.key = st.text(1);
-    m.marker = st.int64(2) != 0;
-    m.object_state = st.text(3);
-    m.final_path = st.text(4);
-    m.size = st.int64(5);
-    m.etag = st.text(6);
-    m.sequencer = st.text(7);
-    m.discovered_at = st.int64(8);
+    m.object_id = st->int64(0);
+    m.key = st->text(1);
+    m.marker = st->int64(2) != 0;
+    m.object_state = st->text(3);
+    m.final_path = st->text(4);
+    m.size = st->int64(5);
+    m.etag = st->text(6);
+    m.sequencer = st->text(7);
+    m.discovered_at = st->int64(8);
     out.push_back(std::move(m));
   }
   return out;
 }
 
 std::vector<BatchRecord> BatchState::unfinished(const std::string& rule) {
-  auto st = store_.db().prepare(std::string("SELECT ") + kColumns +
+  auto st = store_.db().cached(std::string("SELECT ") + kColumns +
                                 " FROM batches WHERE state IN ('open', 'complete', 'running')"
                                 " AND (? = '' OR rule = ?) ORDER BY opened_at, rule, group_key, generation");
-  st.bind(1, rule).bind(2, rule);
+  st->bind(1, rule).bind(2, rule);
   std::vector<BatchRecord> out;
-  while (st.step()) out.push_back(read_batch(st));
+  while (st->step()) out.push_back(read_batch(*st));
   return out;
 }
 
 std::vector<BatchRecord> BatchState::of_object(int64_t object_id) {
-  auto st = store_.db().prepare(
+  auto st = store_.db().cached(
       "SELECT b.rule, b.group_key, b.generation, b.state, b.opened_at, b.last_member_at, b.members, b.marker_seen,"
       " b.reason, b.completed_at, b.attempts, b.interrupted, b.next_at"
       " FROM batch_members m JOIN batches b ON b.rule = m.rule AND b.group_key = m.group_key"
       " AND b.generation = m.generation WHERE m.object_id = ? AND b.state IN ('open', 'complete', 'running')"
       " ORDER BY b.rule, b.group_key");
-  st.bind(1, object_id);
+  st->bind(1, object_id);
   std::vector<BatchRecord> out;
-  while (st.step()) out.push_back(read_batch(st));
+  while (st->step()) out.push_back(read_batch(*st));
   return out;
 }
 

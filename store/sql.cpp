@@ -2,6 +2,12 @@
 
 namespace hivehook::sql {
 
+Db::Reused Db::cached(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) it = cache_.emplace(sql, prepare(sql)).first;
+  return Reused(it->second);
+}
+
 void Statement::run() {
   while (step()) {
   }

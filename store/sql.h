@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace hivehook::sql {
 
@@ -103,10 +104,32 @@ class Statement {
 
 class Db {
  public:
+  // One use of a cached() statement: reset when it goes out of scope, so a query stepped only to its
+  // first row does not keep SQLite's read transaction (and the WAL it pins) open.
+  class Reused {
+   public:
+    explicit Reused(Statement& st) : st_(&st) {}
+    Reused(const Reused&) = delete;
+    Reused& operator=(const Reused&) = delete;
+    ~Reused() { st_->reset(); }
+    Statement& operator*() const { return *st_; }
+    Statement* operator->() const { return st_; }
+
+   private:
+    Statement* st_;
+  };
+
   Db() = default;
   explicit Db(std::unique_ptr<DbBackend> b) : b_(std::move(b)) {}
   Db(Db&&) noexcept = default;
-  Db& operator=(Db&&) noexcept = default;
+  // The old connection's cached statements are finalized before the connection closes.
+  Db& operator=(Db&& o) noexcept {
+    cache_.clear();
+    b_ = std::move(o.b_);
+    cache_ = std::move(o.cache_);
+    return *this;
+  }
+  ~Db() { cache_.clear(); }
 
   explicit operator bool() const { return b_ != nullptr; }
   Dialect dialect() const { return b_->dialect(); }
@@ -115,12 +138,20 @@ class Db {
   const char* begin_sql() const { return dialect() == Dialect::sqlite ? "BEGIN IMMEDIATE" : "BEGIN"; }
   void exec(std::string_view sql) { b_->exec(sql); }
   Statement prepare(std::string_view sql) const { return Statement(b_->prepare(sql)); }
+  // The statement for `sql`, prepared on its first use on this connection and kept for the
+  // connection's life (SQLite's advice for statements run repeatedly: parsing is most of a small
+  // query's cost — https://sqlite.org/c3ref/prepare.html), reset and with its bindings cleared.
+  // Not re-entrant: finish stepping it before the same text is asked for again. Throws StoreError
+  // as prepare() does.
+  class Reused;
+  Reused cached(const std::string& sql);
   int64_t changes() const { return b_->changes(); }
   bool in_transaction() const { return b_->in_transaction(); }
   DbBackend* backend() const { return b_.get(); }
 
  private:
   std::unique_ptr<DbBackend> b_;
+  std::unordered_map<std::string, Statement> cache_;  // cached(): by SQL text
 };
 
 // BEGIN (begin_sql()) ... COMMIT, rolled back when destroyed uncommitted (an exception unwinding,
