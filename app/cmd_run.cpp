@@ -78,6 +78,9 @@ void add_run(CLI::App& app, Globals& g) {
   cmd->add_flag("--strict", options->strict, "refuse to start when the rules on disk are invalid (no last good rules)");
   cmd->add_flag("--new-state", options->new_state,
                 "start with a new, empty state DB although the archive or audit log show an earlier one");
+  cmd->add_option("--node", options->node,
+                  "this daemon's node name (cluster mode: daemons of different names share one PostgreSQL state; "
+                  "default: the config's node:, else the host name)");
   cmd->callback([&g, options] { g.exit_code = run_daemon(g.config, *options); });
 }
 
@@ -100,6 +103,7 @@ void add_scan(CLI::App& app, Globals& g) {
   options->mode = DaemonMode::one_shot;
   auto wait = std::make_shared<std::string>("60s");
   cmd->add_option("--wait", *wait, "how long to wait for files still open for writing (default 60s)");
+  cmd->add_option("--node", options->node, "this daemon's node name (see run --node)");
   cmd->callback([&g, options, wait] {
     auto d = parse_duration(*wait);
     if (!d) {

@@ -4,6 +4,8 @@
 #include "app/cli_support.h"
 #include "daemon/kept_rules.h"
 #include "store/batch_state.h"
+#include "store/nodes.h"
+#include "store/schema.h"
 #include "store/orchestration_state.h"
 #include "store/owner_lock.h"
 #include "store/queries.h"
@@ -235,6 +237,35 @@ void print_problems(const nlohmann::json& out) {
   }
 }
 
+// Cluster mode: every node that has used the state, whether it is live (its lease runs), its epoch
+// and how long its lease has left (docs/cluster.md).
+nlohmann::json nodes_json(Store& store) {
+  nlohmann::json out = nlohmann::json::array();
+  if (schema_version(store.db()) < 6) return out;
+  for (const auto& n : list_nodes(store.db())) {
+    out.push_back({{"name", n.name}, {"live", n.live()}, {"state", n.live() ? "live" : n.state == "live" ? "expired" : n.state},
+                   {"pid", n.pid}, {"host", n.host}, {"role", n.role}, {"epoch", n.epoch},
+                   {"started", time_text(n.started_at)}, {"heartbeat", time_text(n.heartbeat_at)},
+                   {"lease_left_ms", std::max<int64_t>(n.lease_until - n.now_ms, 0)}});
+  }
+  return out;
+}
+
+void print_nodes(const nlohmann::json& nodes) {
+  if (nodes.empty()) return;
+  std::cout << "nodes:\n";
+  for (const auto& n : nodes) {
+    std::cout << "  " << n["name"].get<std::string>() << "  " << n["state"].get<std::string>() << "  pid "
+              << n["pid"].get<int64_t>() << " on " << n["host"].get<std::string>() << " ("
+              << n["role"].get<std::string>() << "), epoch " << n["epoch"].get<int64_t>();
+    if (n["live"].get<bool>())
+      std::cout << ", lease " << human_duration(n["lease_left_ms"].get<int64_t>()) << " left";
+    else
+      std::cout << ", last heartbeat " << n["heartbeat"].get<std::string>();
+    std::cout << "\n";
+  }
+}
+
 int run_status(Globals& g, bool json) {
   auto config = load_config_or_report(g);
   if (!config) return kExitUsage;
@@ -265,12 +296,14 @@ int run_status(Globals& g, bool json) {
   out["stuck"] = stuck_json(*store);
   out["ignored"] = ignored_json(*store);
   out["batches"] = batches_json(*store);
+  out["nodes"] = nodes_json(*store);
   if (json) {
     std::cout << safe_dump(out, 2) << "\n";
     return kExitOk;
   }
   std::cout << "daemon:   " << (pid ? "running (pid " + std::to_string(*pid) + ", " + role + ")" : "not running") << "\n"
             << "state:    " << state_display(*config) << "\n";
+  print_nodes(out["nodes"]);
   print_rules(rejected, pid.has_value());
   print_counts(now, c);
   print_waiting(out["waiting"]);

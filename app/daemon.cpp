@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/cli_support.h"
+#include "base/node_name.h"
 #include "app/logging.h"
 #include "app/systemd_notify.h"
 #include "daemon/kept_rules.h"
@@ -88,6 +89,14 @@ std::optional<std::string> lost_state(const Config& c) {
 int run_daemon(const std::string& config_arg, const DaemonOptions& options, bool json) {
   auto loaded = load(config_arg);
   if (!loaded) return kExitConfig;
+  if (!options.node.empty()) {
+    if (!valid_node_name(options.node)) {
+      std::cerr << "hivehook: --node: '" << options.node
+                << "' is not a node name (1-63 of A-Z a-z 0-9 . _ -, not starting with . _ -)\n";
+      return kExitConfig;
+    }
+    loaded->config.node = options.node;
+  }
   const Config& config = loaded->config;
   if (!loaded->rules && (options.strict || options.mode != DaemonMode::watch)) return kExitConfig;
   setup_logging(config.log);
@@ -96,7 +105,7 @@ int run_daemon(const std::string& config_arg, const DaemonOptions& options, bool
   std::string lock_error;
   const char* role =
       options.mode == DaemonMode::replay ? "replay" : options.mode == DaemonMode::one_shot ? "scan" : "run";
-  auto lock = OwnerLock::acquire(config.state, role, &lock_error);
+  auto lock = OwnerLock::acquire(config.state, role, &lock_error, config.node);
   if (!lock) {
     std::cerr << "hivehook: " << lock_error << "\n";
     return kExitConfig;

@@ -24,6 +24,15 @@ std::unique_ptr<AuditLog> open_audit_log(const Config& config, Store& store) {
   return log;
 }
 
+// Who this daemon is in the cluster (docs/cluster.md).
+NodeOptions node_options(const Config& config, const DaemonOptions& options) {
+  NodeOptions n;
+  n.name = config.node;
+  n.role = options.mode == DaemonMode::replay ? "replay" : options.mode == DaemonMode::one_shot ? "scan" : "run";
+  n.lease = std::chrono::duration_cast<std::chrono::milliseconds>(config.node_lease);
+  return n;
+}
+
 // The AWS that Lambda functions see: the S3 API's region and key, and its endpoint once it listens.
 lambda::LocalAws local_aws(const Config& config, std::string s3_endpoint) {
   lambda::LocalAws aws;
@@ -42,7 +51,7 @@ Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonOption
       options_(options),
       rules_rejected_at_start_(std::move(rules_rejected)),
       clock_(SystemClock::instance()),
-      store_(config_.state, Store::Mode::owner, clock_),
+      store_(config_.state, Store::Mode::owner, clock_, node_options(config_, options_)),
       audit_(open_audit_log(config_, store_)),
       batch_(io_, store_, audit_.get()),
       files_(config_.landing, config_.archive, config_.quarantine),
@@ -106,6 +115,7 @@ int Daemon::start() {
   };
   health_.add_degradation([this] { return reloader_.degraded(); });
   watch_storage();
+  keep_lease();
   add_health_checks();
   remove_leftovers();
   announce_start();

@@ -52,6 +52,9 @@ struct DaemonOptions {
   bool strict = false;
   // DaemonMode::replay: what is carried out (`hivehook replay`/`retry` with no daemon running).
   std::optional<ReplayRequest> replay;
+  // `run --node NAME` / `scan --node NAME`: this daemon's node name (cluster mode, docs/cluster.md),
+  // overriding the config's `node:`.
+  std::string node;
 };
 
 // Exit codes (DESIGN.md, sysexits.h): 0 ok, 1 some object failed (scan), 2 usage/config error at
@@ -110,6 +113,9 @@ class Daemon {
   void start_watching();
   void handle_signals();
   void watch_storage();
+  // Cluster mode: renews the node's lease every third of it (daemon/node_lease.cpp); a lease found
+  // lost stops the daemon (exit 70).
+  void keep_lease();
   void add_health_checks();
   void finish_when_idle();
   bool waited_for_busy_files();
@@ -150,6 +156,7 @@ class Daemon {
   boost::asio::signal_set signals_{io_, SIGINT, SIGTERM, SIGHUP};
   Ticker idle_check_;
   Ticker storage_retry_;         // while the state DB refuses writes: try the batch again
+  Ticker lease_;                 // cluster mode: the node's lease heartbeat
   SteadyTime busy_deadline_{};   // `scan`: files still open for writing are waited for until then
   std::size_t skipped_ = 0;      // `scan`: files still open for writing after --wait
   std::vector<std::string> secrets_;

@@ -116,6 +116,7 @@ void Pipeline::offer(const std::string& key, Hint hint) {
 void Pipeline::record_ignored(const std::string& key, const FileInfo& info, const std::string& why) {
   auto last = store_.last_object(key);
   if (last && last->state == ObjectState::ignored && same_identity(*last, info.id)) return;
+  if (!claimed(new_record(0, key, info.id, 0))) return;
   ObjectRecord o = new_record(store_.next_object_id(), key, info.id, clock_.now_ms());
   o.state = ObjectState::ignored;
   o.error = why;
@@ -211,6 +212,7 @@ void Pipeline::offer_checked(const std::string& key, Hint hint, bool after_settl
 }
 
 void Pipeline::record_unmatched(const std::string& key, const FileInfo& info) {
+  if (!claimed(new_record(0, key, info.id, 0))) return;
   ObjectRecord o = new_record(store_.next_object_id(), key, info.id, clock_.now_ms());
   o.state = ObjectState::unmatched;
   record_new(o, {{"size", o.size}});
@@ -279,6 +281,7 @@ void Pipeline::admit(const ObjectKey& key, const Hashed& h, const std::optional<
   auto matched = match_rules(*rules_, key);  // the rules may have changed while it was hashed
   if (active_by_key_.count(key.key) || (matched.empty() && match_batch_rules(*rules_, key).empty())) return;
   busy_.erase(key.key);
+  if (!claimed(new_record(0, key.key, h.id, 0))) return;
   // The same content at the same key, already processed and archived — a re-upload, or the very
   // file back in landing after power loss undid its rename: recorded, moved, never re-run.
   bool archived_content = last && (last->state == ObjectState::archived || last->state == ObjectState::duplicate);
@@ -339,6 +342,27 @@ void Pipeline::admit_duplicate(ObjectRecord rec, const ObjectRecord& of) {
   active_.emplace(id, std::move(a));
   ++finishing_;
   batch_.after_commit([this, id] { apply_final_action(id); });
+}
+
+bool Pipeline::claimed(const ObjectRecord& rec) {
+  const auto claim = store_.claim_object(rec);
+  batch_.request();  // the claim opened the batch (and holds the key's lock): it commits this turn
+  switch (claim) {
+    case Store::Claim::mine:
+      return true;
+    case Store::Claim::taken:  // another node recorded this very file first: it is that node's
+      busy_.erase(rec.key);
+      return false;
+    case Store::Claim::busy: {
+      const std::string key = rec.key;
+      claim_retries_[key] = timers_.after(std::chrono::milliseconds(100), [this, key] {
+        claim_retries_.erase(key);
+        offer(key, Hint::scanned);
+      });
+      return false;
+    }
+  }
+  return false;
 }
 
 std::vector<std::string> Pipeline::keys_in_discovery() const {

@@ -150,6 +150,10 @@ class Pipeline {
   bool known_and_left(const std::optional<ObjectRecord>& last, const FileIdentity& id) const;
   void record_ignored(const std::string& key, const FileInfo& info, const std::string& why);
   void record_unmatched(const std::string& key, const FileInfo& info);
+  // Cluster mode: objects are inserted once, whichever node saw the file first (Store::claim_object).
+  // False when `rec` (a new arrival at its key) is not this node's to record: another node recorded
+  // that very file (dropped), or is recording an object of its key right now (offered again shortly).
+  bool claimed(const ObjectRecord& rec);
   void settle(const std::string& key, Hint hint, const FileInfo& info, Duration quiet);
   void on_settled(const std::string& key, Hint hint, Duration quiet);
   void hash_then_admit(const ObjectKey& key, const FileInfo& info, std::optional<ObjectRecord> last);
@@ -251,6 +255,7 @@ class Pipeline {
   std::unordered_map<int64_t, std::unique_ptr<Active>> active_;
   std::unordered_map<std::string, int64_t> active_by_key_;
   std::unordered_map<std::string, Settling> settling_;
+  std::unordered_map<std::string, TimerHandle> claim_retries_;  // keys another node was recording: offered again
   std::unordered_set<std::string> hashing_;
   std::vector<std::unique_ptr<ScanRun>> scans_;  // scans under way, each walking in slices
   std::set<std::string> busy_;

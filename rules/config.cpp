@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "base/host_port.h"
+#include "base/node_name.h"
 #include "rules/schemas.h"
 #include "rules/yaml_reader.h"
 
@@ -102,6 +103,7 @@ std::optional<Config> load(const fs::path& file, Diagnostics& out, bool lenient)
   }
   bool ok = schema::parse_mapping(*root, config_schema(), c, rd);
   if (c.bucket.empty() && !c.landing.empty()) c.bucket = c.landing.filename().string();
+  if (c.node.empty()) c.node = default_node_name();
   if (c.state_dir.empty()) c.state_dir = is_postgres_state(c.state.string()) ? dir / "state" : c.state.parent_path();
   if (ok) check_layout(c, *root, rd);
   if (rd.error_count() > 0 && !lenient) return std::nullopt;

@@ -99,6 +99,10 @@ struct Config {
   Duration shutdown_grace = std::chrono::seconds(30);
   Duration reconcile = std::chrono::minutes(10);  // 0 = off
   Duration move_alert_after = std::chrono::minutes(5);  // /healthz 503 while a move fails longer
+  // Cluster mode (docs/cluster.md): this daemon's node name (`node:`, `run --node`; default: the
+  // host name, base/node_name.h) and its lease.
+  std::string node;
+  Duration node_lease = std::chrono::seconds(15);
   std::map<std::string, NotifyTarget> notify;
   // Secrets of the notify targets: the names of every ${VAR} they use (never passed to a job) and
   // those variables' values (redacted wherever text is written).

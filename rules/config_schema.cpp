@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "base/host_port.h"
+#include "base/node_name.h"
 #include "rules/schemas.h"
 
 namespace hivehook {
@@ -312,6 +313,22 @@ const Mapping<Config>& config_schema() {
               {.key = "rules", .type = Type::path, .default_text = "rules",
                .description = "A rules file, or a folder whose `*.yaml` files are read in name order.",
                .set = [](Config& c, const Value& v, Reader&) { c.rules = v.str; }},
+              {.key = "node", .default_text = "the host name",
+               .description = "This daemon's name in a cluster: several daemons with different names share "
+                              "one PostgreSQL state (docs/cluster.md); `run --node NAME` overrides it.",
+               .nonempty = true,
+               .check = [](const Value& v, Reader&) -> std::optional<std::string> {
+                 if (!valid_node_name(v.str))
+                   return "'node' must be 1-63 of A-Z a-z 0-9 . _ - (not starting with . _ -): '" + v.str + "'";
+                 return std::nullopt;
+               },
+               .set = [](Config& c, const Value& v, Reader&) { c.node = v.str; }},
+              {.key = "node_lease", .type = Type::duration, .default_text = "15s",
+               .description = "Cluster mode: how long a node's work stays its own without a renewal (every "
+                              "batch renews it, and a heartbeat every third of it). A node stopped longer "
+                              "(a pause, a partition) has its batches refused and stops.",
+               .min = 1000, .max = 3'600'000,
+               .set = [](Config& c, const Value& v, Reader&) { c.node_lease = v.dur; }},
               {.key = "shutdown_grace", .type = Type::duration, .default_text = "30s",
                .description = "On SIGTERM, how long running jobs may finish before they are killed.", .min = 0,
                .set = [](Config& c, const Value& v, Reader&) { c.shutdown_grace = v.dur; }},

@@ -66,7 +66,7 @@ AuditLog::AuditLog(const std::filesystem::path& path, Store& store) : path_(path
 // Everything the store holds after the last mirrored line.
 void AuditLog::catch_up() {
   for (;;) {
-    auto events = store_.events_after(last_id_, 5000);
+    auto events = store_.events_after(last_id_, 5000, /*mine=*/true);  // a node mirrors its own
     if (events.empty()) break;
     write_lines(events);
   }

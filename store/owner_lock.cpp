@@ -33,8 +33,11 @@ std::string read_all(int fd) {
 }  // namespace
 
 std::optional<OwnerLock> OwnerLock::acquire(const std::filesystem::path& db_path, const std::string& role,
-                                            std::string* error) {
-  if (sql::is_postgres_url(db_path.string())) return acquire_postgres(db_path.string(), role, error);
+                                            std::string* error, const std::string& node) {
+  if (sql::is_postgres_url(db_path.string())) return acquire_postgres(db_path.string(), role, error, node);
+  const std::string one_owner =
+      "; only one `run` or `scan` may use it at a time (several daemons on one state — cluster mode, "
+      "`--node` — need a PostgreSQL state: see docs/cluster.md)";
   std::error_code ec;
   std::filesystem::create_directories(db_path.parent_path(), ec);
   // The DB file itself is locked too (its inode): a hard link under another name is the same DB.
@@ -45,7 +48,7 @@ std::optional<OwnerLock> OwnerLock::acquire(const std::filesystem::path& db_path
   for (int i = 0; db && i < 60 && !(db_locked = ::flock(db.get(), LOCK_EX | LOCK_NB) == 0); ++i) ::usleep(50 * 1000);
   if (!db_locked) {
     if (error) *error = "state DB " + db_path.string() + " (" + canonical_db(db_path).string() +
-                        ") is owned by another hivehook; only one `run` or `scan` may use it at a time";
+                        ") is owned by another hivehook" + one_owner;
     return std::nullopt;
   }
   UniqueFd fd(::open(lock_path(db_path).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
@@ -62,8 +65,7 @@ std::optional<OwnerLock> OwnerLock::acquire(const std::filesystem::path& db_path
       std::string owner = read_all(fd.get());
       while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) owner.pop_back();
       *error = "state DB " + db_path.string() + " is owned by another hivehook" +
-               (owner.empty() ? std::string() : " (pid " + owner + ")") +
-               "; only one `run` or `scan` may use it at a time";
+               (owner.empty() ? std::string() : " (pid " + owner + ")") + one_owner;
     }
     return std::nullopt;
   }

@@ -17,16 +17,20 @@ namespace hivehook {
 class OwnerLock {
  public:
   // Takes the lock, or returns nullopt with *error naming the current owner ("... pid 1234 (hivehook run)").
+  // `node` (cluster mode, docs/cluster.md): on PostgreSQL the lock is that node's own, so daemons of
+  // other names share the state and one of the same name is refused; a SQLite state has one owner
+  // whatever the name (its message says cluster mode needs PostgreSQL).
   static std::optional<OwnerLock> acquire(const std::filesystem::path& db_path, const std::string& role,
-                                          std::string* error);
-  // The pid holding the lock, if any (used by `status` to tell whether the daemon is up).
+                                          std::string* error, const std::string& node = {});
+  // The pid holding the lock, if any (used by `status` to tell whether the daemon is up; on
+  // PostgreSQL, any node's).
   static std::optional<int> holder(const std::filesystem::path& db_path, std::string* role = nullptr);
 
  private:
   OwnerLock(UniqueFd fd, UniqueFd db) : fd_(std::move(fd)), db_(std::move(db)) {}
   explicit OwnerLock(sql::Db pg) : pg_(std::move(pg)) {}
   static std::optional<OwnerLock> acquire_postgres(const std::string& url, const std::string& role,
-                                                   std::string* error);
+                                                   std::string* error, const std::string& node);
   static std::optional<int> holder_postgres(const std::string& url, std::string* role);
   UniqueFd fd_;
   UniqueFd db_;  // the DB file itself, flocked

@@ -189,7 +189,40 @@ CREATE TABLE batch_members (
 ) WITHOUT ROWID;
 CREATE INDEX batch_members_by_object ON batch_members(object_id);
 )sql",
+    // 6: cluster mode (docs/cluster.md): the nodes sharing a state, each with its epoch (the fencing
+    // token, bumped at each start and each takeover) and its lease; the node that owns each object,
+    // run, event and outbox row (recovery and delivery take only their own).
+    R"sql(
+CREATE TABLE nodes (
+  name         TEXT PRIMARY KEY,
+  epoch        INTEGER NOT NULL,               -- 1, 2, ...: bumped at each start (and each takeover)
+  pid          INTEGER NOT NULL,
+  host         TEXT NOT NULL,
+  role         TEXT NOT NULL,                  -- run | scan | replay
+  state        TEXT NOT NULL,                  -- live | stopped
+  started_at   INTEGER NOT NULL,               -- unix ms
+  heartbeat_at INTEGER NOT NULL,               -- unix ms of the last renewal (PostgreSQL: the server's clock)
+  lease_until  INTEGER NOT NULL                -- unix ms: the node's work is its own until then
+) WITHOUT ROWID;
+ALTER TABLE objects ADD COLUMN node TEXT;
+ALTER TABLE runs ADD COLUMN node TEXT;
+ALTER TABLE events ADD COLUMN node TEXT;
+ALTER TABLE outbox ADD COLUMN node TEXT;
+)sql",
 };
+
+// What a migration needs on PostgreSQL only, run after its DDL (nullptr: nothing).
+const char* postgres_only(int version) {
+  switch (version) {
+    case 6:
+      // Object and event ids come from the tables' identity sequences from now on (several nodes
+      // insert); until now the one owner numbered them itself, so the sequences start after them.
+      return "SELECT setval(pg_get_serial_sequence('objects', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM objects;"
+             "SELECT setval(pg_get_serial_sequence('events', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM events;";
+    default:
+      return nullptr;
+  }
+}
 
 // Key of the advisory lock that serializes migrations of one PostgreSQL state between nodes.
 constexpr int64_t kMigrationLock = 0x68697665686f6f6bLL;  // "hivehook"
@@ -247,7 +280,10 @@ void migrate(sql::Db& db) {
     db.exec("CREATE TABLE IF NOT EXISTS hivehook_schema (version BIGINT NOT NULL)");
     v = schema_version(db);  // another node may have migrated meanwhile
     too_new(v);
-    for (; v < latest; ++v) db.exec(postgres_ddl(kMigrations[v]));
+    for (; v < latest; ++v) {
+      db.exec(postgres_ddl(kMigrations[v]));
+      if (const char* more = postgres_only(v + 1)) db.exec(more);
+    }
     db.exec("DELETE FROM hivehook_schema");
     db.exec("INSERT INTO hivehook_schema(version) VALUES (" + std::to_string(latest) + ")");
     tx.commit();

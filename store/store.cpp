@@ -91,18 +91,18 @@ const std::string Store::kSql[] = {
     "ROLLBACK",
     "SELECT COALESCE(MAX(id), 0) FROM objects",
     "SELECT COALESCE(MAX(id), 0) FROM events",
-    "INSERT INTO events(id,time,event,key,rule,run_id,attempt,detail) VALUES(?,?,?,?,?,?,?,?)",
-    std::string("INSERT INTO objects(") + kObjectColumns + ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    "INSERT INTO events(id,time,event,key,rule,run_id,attempt,detail,node) VALUES(?,?,?,?,?,?,?,?,?)",
+    std::string("INSERT INTO objects(") + kObjectColumns + ",node) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     "UPDATE objects SET state=?, updated_at=?, final_path=?, error=?, action=?, move_attempts=?, failed_since=?"
     " WHERE id=?",
     "INSERT INTO tasks(object_id,rule,seq,state,attempts,interrupted,next_at,waiting_for) VALUES(?,?,?,?,?,?,?,?)",
     "UPDATE tasks SET state=?, attempts=?, interrupted=?, next_at=?, waiting_for=? WHERE object_id=? AND rule=?",
-    "INSERT INTO runs(run_id,object_id,key,rule,attempt,state,started_at) VALUES(?,?,?,?,?,?,?)",
+    "INSERT INTO runs(run_id,object_id,key,rule,attempt,state,started_at,node) VALUES(?,?,?,?,?,?,?,?)",
     "UPDATE runs SET state=?, ended_at=?, duration_ms=?, exit_code=?, signal=?, error=?, stdout_tail=?,"
     " stderr_tail=?, result=? WHERE run_id=?",
     "UPDATE runs SET pid=?, pgid=?, proc_start=? WHERE run_id=?",
-    "INSERT INTO outbox(delivery_id,target,event,key,rule,body,state,attempts,next_at,created_at,updated_at)"
-    " VALUES(?,?,?,?,?,?,'pending',0,?,?,?)",
+    "INSERT INTO outbox(delivery_id,target,event,key,rule,body,state,attempts,next_at,created_at,updated_at,node)"
+    " VALUES(?,?,?,?,?,?,'pending',0,?,?,?,?)",
     "INSERT INTO delivery_attempts(outbox_id,attempt,time,delivered,status,detail) VALUES(?,?,?,?,?,?)"
     " ON CONFLICT(outbox_id,attempt) DO UPDATE SET time=excluded.time, delivered=excluded.delivered,"
     " status=excluded.status, detail=excluded.detail",
@@ -110,27 +110,37 @@ const std::string Store::kSql[] = {
     select(kObjectColumns, " FROM objects WHERE key=? ORDER BY id DESC LIMIT 1"),
     select(kObjectColumns, " FROM objects WHERE id=?"),
     select(kObjectColumns,
-           " FROM objects WHERE state IN ('pending','succeeded','failed','move_failed')"
-           " OR (state='duplicate' AND action='duplicate' AND final_path IS NULL) ORDER BY id"),
+           " FROM objects WHERE (state IN ('pending','succeeded','failed','move_failed')"
+           " OR (state='duplicate' AND action='duplicate' AND final_path IS NULL)) AND COALESCE(node,'')=?"
+           " ORDER BY id"),
     "SELECT object_id,rule,seq,state,attempts,interrupted,next_at,waiting_for FROM tasks WHERE object_id=? ORDER BY seq",
-    select(kRunColumns, " FROM runs WHERE state=? ORDER BY id"),
+    select(kRunColumns, " FROM runs WHERE state=? AND COALESCE(node,'')=? ORDER BY id"),
     select(kRunColumns, " FROM runs WHERE object_id=? AND state IN ('failed','timed_out') ORDER BY id"),
-    select(kOutboxColumns, " FROM outbox WHERE state='pending' AND next_at<=? ORDER BY next_at, id LIMIT ?"),
+    select(kOutboxColumns,
+           " FROM outbox WHERE state='pending' AND next_at<=? AND COALESCE(node,'')=? ORDER BY next_at, id LIMIT ?"),
     "SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending','dead') GROUP BY state",
     "INSERT INTO rule_successes(rule, first_at, object_id) VALUES(?,?,?) ON CONFLICT(rule) DO NOTHING",
     "SELECT rule FROM rule_successes ORDER BY rule",
+    "INSERT INTO events(time,event,key,rule,run_id,attempt,detail,node) VALUES(?,?,?,?,?,?,?,?) RETURNING id",
+    "SELECT 1 FROM objects WHERE key=? AND size=? AND mtime_ns=? AND inode=? AND ctime_ns=? AND COALESCE(node,'')<>?"
+    " LIMIT 1",
 };
 
-Store::Store(const std::filesystem::path& path, Mode mode, const Clock& clock)
-    : path_(path), mode_(mode), clock_(clock), stmts_(static_cast<size_t>(Q::count)) {
+Store::Store(const std::filesystem::path& path, Mode mode, const Clock& clock, std::optional<NodeOptions> node)
+    : path_(path), mode_(mode), clock_(clock), stmts_(static_cast<size_t>(Q::count)),
+      node_(mode == Mode::owner ? std::move(node) : std::nullopt) {
   static_assert(sizeof kSql / sizeof kSql[0] == static_cast<int>(Q::count));
   // Every error names the state (DESIGN.md "Faults at run time": every message names its file).
   try {
     if (sql::is_postgres_url(path.string())) open_postgres(mode);
     else open_sqlite(mode);
-    if (mode == Mode::owner) {
+    if (mode == Mode::owner && !is_postgres()) {
       next_object_id_ = max_of(Q::max_object_id) + 1;
       next_event_id_ = max_of(Q::max_event_id) + 1;
+    }
+    if (node_) {
+      epoch_ = register_node(db_, *node_);
+      renew_ = db_.prepare(renew_lease_sql(db_.dialect()));
     } else if (schema_version(db_) > kSchemaVersion) {
       throw sql::StoreError("state DB " + display() + " is newer than this hivehook", SQLITE_ERROR);
     }
@@ -155,9 +165,11 @@ void Store::open_postgres(Mode mode) {
   if (mode == Mode::owner) {
     // The writer lock: one owner writes, and a session lost and found again writes only if it
     // still is that owner (hold_session_lock). "hhwriter" as a number.
-    sql::hold_session_lock(db_, 0x6868777269746572LL,
-                           "state DB " + display() + " is owned by another hivehook (its writer lock is held); "
-                           "only one `run` or `scan` may use it at a time");
+    // Per node in a cluster ("hhwr" and the node's name as a number): nodes of other names write beside it.
+    const std::string who = node_ ? "node " + node_->name : std::string("another hivehook");
+    sql::hold_session_lock(db_, node_ ? node_lock_key(0x68687772u, node_->name) : 0x6868777269746572LL,
+                           "state DB " + display() + " is owned by " + who + " (its writer lock is held); "
+                           "only one `run` or `scan` may use it " + (node_ ? "as that node" : "at a time"));
     migrate(db_);
   } else {
     db_.exec("SET default_transaction_read_only = on");
@@ -192,7 +204,72 @@ std::string Store::display() const {
   return sql::is_postgres_url(path_.string()) ? sql::redact_url(path_.string()) : path_.string();
 }
 
-Store::~Store() = default;
+Store::~Store() {
+  batch_.reset();
+  if (node_ && epoch_ && !fault_) leave_cluster(db_, node_->name, epoch_);
+}
+
+std::optional<std::string> Store::node_param() const {
+  if (!node_) return std::nullopt;
+  return node_->name;
+}
+
+// The lease's renewal (store/nodes.h). It updates the node's own row, which a takeover updates too:
+// PostgreSQL's row lock orders the two, so either this batch renewed in time or it is refused.
+void Store::renew_in_batch() {
+  renew_.bind(1, static_cast<int64_t>(node_->lease.count())).bind(2, node_->name).bind(3, epoch_);
+  renew_.run();
+  if (db_.changes() != 1)
+    throw sql::StoreError("state DB " + display() + ": node " + node_->name + " lost its lease (epoch " +
+                              std::to_string(epoch_) + "): its work may be another node's now, so this batch is "
+                              "refused whole; the node stops",
+                          SQLITE_PERM, "55P03");
+}
+
+bool Store::renew_lease() {
+  if (!node_ || in_batch() || fault_) return false;
+  try {
+    renew_in_batch();
+    return true;
+  } catch (const sql::StoreError& e) {
+    if (storage_fault(e.code())) return false;
+    throw;
+  }
+}
+
+Store::Claim Store::claim_object(const ObjectRecord& o) {
+  if (!node_ || !is_postgres()) return Claim::mine;
+  if (fault_) return Claim::busy;
+  try {
+    ensure_batch();
+    // Held until the batch commits: a node recording an object of this key meanwhile waits or
+    // backs off (pg_try_: never a deadlock between two batches claiming keys in other orders).
+    auto lock = db_.prepare("SELECT pg_try_advisory_xact_lock(1751607147, hashtext(CAST(? AS TEXT)))");
+    lock.bind(1, o.key);
+    if (!lock.step() || lock.text(0) != "t") return Claim::busy;
+    auto& st = q(Q::same_file_elsewhere);
+    st.bind(1, o.key).bind(2, static_cast<int64_t>(o.size)).bind(3, o.mtime_ns).bind(4, static_cast<int64_t>(o.inode))
+        .bind(5, o.ctime_ns).bind(6, node_->name);
+    const bool taken = st.step();
+    st.reset();
+    return taken ? Claim::taken : Claim::mine;
+  } catch (const sql::StoreError& e) {
+    if (!storage_fault(e.code())) throw;
+    degrade(e);
+    return Claim::busy;
+  }
+}
+
+int64_t Store::take_sequence_id(std::vector<int64_t>& pool, const char* table) {
+  if (pool.empty()) {
+    auto st = db_.prepare(std::string("SELECT nextval(pg_get_serial_sequence('") + table +
+                          "', 'id')) FROM generate_series(1, 64) ORDER BY 1 DESC");
+    while (st.step()) pool.push_back(st.int64(0));
+  }
+  const int64_t id = pool.back();
+  pool.pop_back();
+  return id;
+}
 
 sql::Statement& Store::q(Q id) {
   auto& st = stmts_[static_cast<size_t>(id)];
@@ -201,7 +278,15 @@ sql::Statement& Store::q(Q id) {
 }
 
 void Store::ensure_batch() {
-  if (!batch_) batch_.emplace(db_, q(Q::begin), q(Q::commit), q(Q::rollback));
+  if (batch_) return;
+  batch_.emplace(db_, q(Q::begin), q(Q::commit), q(Q::rollback));
+  if (!node_ || !is_postgres()) return;
+  try {
+    renew_in_batch();
+  } catch (...) {
+    batch_.reset();
+    throw;
+  }
 }
 
 void Store::run_update(sql::Statement& st, const std::string& what) {
@@ -275,21 +360,59 @@ std::vector<AuditEvent> Store::commit() {
 
 int64_t Store::add_event(AuditEvent e) {
   if (e.time_ms == 0) e.time_ms = clock_.now_ms();
-  e.id = next_event_id_++;
   std::string detail = e.detail.is_null() ? std::string() : redacted(safe_dump(e.detail));
   if (!detail.empty() && redact_) e.detail = nlohmann::json::parse(detail, nullptr, false);
+  if (is_postgres()) {
+    // The id comes from the table's sequence when the row is written (several nodes insert events;
+    // a batch written again gets fresh ones), and is set on the event the commit returns.
+    e.id = 0;
+    const size_t index = batch_events_.size();
+    batch_events_.push_back(e);
+    struct Unpush {  // refused (not a storage fault): the event is not part of the batch
+      std::vector<AuditEvent>& v;
+      size_t size;
+      bool done = false;
+      ~Unpush() { if (!done && v.size() > size) v.resize(size); }
+    } unpush{batch_events_, index};
+    write([this, e, detail, index] {
+      auto& st = q(Q::insert_event_returning);
+      st.bind(1, e.time_ms).bind(2, e.event).bind(3, e.key).bind(4, e.rule).bind(5, e.run_id);
+      if (e.attempt) st.bind(6, *e.attempt); else st.bind(6, std::nullopt);
+      st.bind(7, nonempty(detail)).bind(8, node_param());
+      if (!st.step()) throw sql::StoreError("state DB " + display() + ": an event insert returned no id", SQLITE_ERROR);
+      const int64_t id = st.int64(0);
+      st.reset();
+      if (index < batch_events_.size()) batch_events_[index].id = id;
+    });
+    unpush.done = true;
+    return 0;
+  }
+  e.id = next_event_id_++;
   write([this, e, detail] {
     auto& st = q(Q::insert_event);
     st.bind(1, e.id).bind(2, e.time_ms).bind(3, e.event).bind(4, e.key).bind(5, e.rule).bind(6, e.run_id);
     if (e.attempt) st.bind(7, *e.attempt); else st.bind(7, std::nullopt);
-    st.bind(8, nonempty(detail));
+    st.bind(8, nonempty(detail)).bind(9, node_param());
     st.run();
   });
   batch_events_.push_back(std::move(e));
   return batch_events_.back().id;
 }
 
-int64_t Store::next_object_id() { return next_object_id_++; }
+void Store::continue_event_ids_after(int64_t id) {
+  next_event_id_ = std::max(next_event_id_, id + 1);
+  if (!is_postgres() || mode_ != Mode::owner) return;
+  auto st = db_.prepare(
+      "SELECT CASE WHEN (SELECT COALESCE(MAX(id), 0) FROM events) < ? THEN"
+      " setval(pg_get_serial_sequence('events', 'id'), ?) END");
+  st.bind(1, id).bind(2, id);
+  st.run();
+}
+
+int64_t Store::next_object_id() {
+  if (is_postgres()) return take_sequence_id(object_ids_, "objects");
+  return next_object_id_++;
+}
 
 void Store::insert_object(const ObjectRecord& in) {
   ObjectRecord o = in;
@@ -300,7 +423,7 @@ void Store::insert_object(const ObjectRecord& in) {
         .bind(5, static_cast<int64_t>(o.inode)).bind(6, o.etag).bind(7, o.sequencer).bind(8, to_string(o.state))
         .bind(9, o.discovered_at).bind(10, o.updated_at ? o.updated_at : o.discovered_at)
         .bind(11, nonempty(o.final_path)).bind(12, nonempty(o.error)).bind(13, o.ctime_ns).bind(14, nonempty(o.action))
-        .bind(15, o.move_attempts).bind(16, o.failed_since);
+        .bind(15, o.move_attempts).bind(16, o.failed_since).bind(17, node_param());
     st.run();
   });
   if (o.id >= next_object_id_) next_object_id_ = o.id + 1;
@@ -357,7 +480,7 @@ void Store::insert_run(const RunRecord& r) {
   write([this, r] {
     auto& st = q(Q::insert_run);
     st.bind(1, r.run_id).bind(2, r.object_id).bind(3, r.key).bind(4, r.rule).bind(5, r.attempt)
-        .bind(6, to_string(r.state)).bind(7, r.started_at);
+        .bind(6, to_string(r.state)).bind(7, r.started_at).bind(8, node_param());
     st.run();
   });
 }
@@ -392,7 +515,8 @@ void Store::enqueue_outbox(const OutboxRecord& in) {
   write([this, o, now] {
     auto& st = q(Q::enqueue_outbox);
     st.bind(1, o.delivery_id).bind(2, o.target).bind(3, o.event).bind(4, o.key).bind(5, o.rule).bind(6, o.body)
-        .bind(7, o.next_at ? o.next_at : now).bind(8, o.created_at ? o.created_at : now).bind(9, now);
+        .bind(7, o.next_at ? o.next_at : now).bind(8, o.created_at ? o.created_at : now).bind(9, now)
+        .bind(10, node_param());
     st.run();
   });
 }
@@ -433,6 +557,7 @@ std::optional<ObjectRecord> Store::object(int64_t id) {
 
 std::vector<ObjectRecord> Store::unfinished_objects() {
   auto& st = q(Q::unfinished_objects);
+  st.bind(1, node());
   std::vector<ObjectRecord> out;
   while (st.step()) out.push_back(read_object_row(st));
   st.reset();
@@ -461,7 +586,7 @@ std::vector<TaskRecord> Store::tasks_of(int64_t object_id) {
 
 std::vector<RunRecord> Store::runs_in_state(RunState state) {
   auto& st = q(Q::runs_in_state);
-  st.bind(1, to_string(state));
+  st.bind(1, to_string(state)).bind(2, node());
   std::vector<RunRecord> out;
   while (st.step()) out.push_back(read_run_row(st));
   st.reset();
@@ -522,7 +647,7 @@ OutboxRecord read_outbox_row(sql::Statement& st) {
 
 std::vector<OutboxRecord> Store::pending_outbox(int64_t due_before_ms, int limit) {
   auto& st = q(Q::pending_outbox);
-  st.bind(1, due_before_ms).bind(2, limit);
+  st.bind(1, due_before_ms).bind(2, node()).bind(3, limit);
   std::vector<OutboxRecord> out;
   while (st.step()) out.push_back(read_outbox_row(st));
   st.reset();
@@ -545,9 +670,12 @@ int64_t Store::last_event_id() {
   return v;
 }
 
-std::vector<AuditEvent> Store::events_after(int64_t after_id, int limit) {
-  auto st = db_.prepare("SELECT id,time,event,key,rule,run_id,attempt,detail FROM events WHERE id>? ORDER BY id LIMIT ?");
-  st.bind(1, after_id).bind(2, limit);
+std::vector<AuditEvent> Store::events_after(int64_t after_id, int limit, bool mine) {
+  auto st = db_.prepare(std::string("SELECT id,time,event,key,rule,run_id,attempt,detail FROM events WHERE id>?") +
+                        (mine && node_ && is_postgres() ? " AND node=?" : "") + " ORDER BY id LIMIT ?");
+  st.bind(1, after_id);
+  if (mine && node_ && is_postgres()) st.bind(2, node_->name).bind(3, limit);
+  else st.bind(2, limit);
   std::vector<AuditEvent> out;
   while (st.step()) out.push_back(read_event_row(st));
   return out;

@@ -16,6 +16,7 @@
 
 #include "base/clock.h"
 #include "store/event.h"
+#include "store/nodes.h"
 #include "store/sql.h"
 #include "store/states.h"
 
@@ -97,8 +98,13 @@ class Store {
   // Opens (owner: creating with mode 0600, WAL, migrations) or throws sql::StoreError naming the
   // file. `path` holding a postgresql:// (or postgres://) URL opens PostgreSQL instead (owner:
   // migrations; reader: a read-only session). `clock` stamps every row and event (a test passes a
-  // manual one).
-  Store(const std::filesystem::path& path, Mode mode, const Clock& clock = SystemClock::instance());
+  // manual one). `node` (owner only; store/nodes.h): the owner is that node of a cluster — it is
+  // registered with a new epoch, its writer lock is its own (PostgreSQL: other nodes write beside
+  // it), every object, run, event and notification it writes carries its name, recovery and delivery
+  // read only its own, and on PostgreSQL every batch renews its lease first and is refused whole
+  // once the lease was lost (lease_lost()). Without one, the store is the state's single writer.
+  Store(const std::filesystem::path& path, Mode mode, const Clock& clock = SystemClock::instance(),
+        std::optional<NodeOptions> node = std::nullopt);
   ~Store();  // an uncommitted batch is rolled back
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -108,6 +114,20 @@ class Store {
   std::string display() const;
   bool is_postgres() const { return db_.dialect() == sql::Dialect::postgresql; }
   sql::Db& db() { return db_; }  // for the read-only queries of store/queries.cpp
+  // The node this owner is ("" without one) and its epoch (the fencing token; 0 without a node).
+  const std::string& node() const { return node_ ? node_->name : empty_; }
+  int64_t epoch() const { return epoch_; }
+  // Renews the node's lease now, outside a batch (the heartbeat; a batch renews it itself). False
+  // when the store is busy with a batch or the storage refused (tried again at the next beat);
+  // throws sql::StoreError (SQLITE_PERM) when the lease was lost: the node must stop.
+  bool renew_lease();
+  // Objects inserted once across the cluster: before recording a new object for `key` with identity
+  // `o` (its size, mtime, ctime, inode), the caller claims it. taken: another node already recorded
+  // that very file (drop it); busy: another node is recording an object of that key right now, or
+  // the storage refused (offer it again shortly); mine: go on — the claim holds until the batch
+  // commits. Always mine without a node or on SQLite (one writer).
+  enum class Claim { mine, taken, busy };
+  Claim claim_object(const ObjectRecord& o);
 
   // ---- batching (owner) -------------------------------------------------------------------
   // Writes open a transaction (BEGIN IMMEDIATE) lazily; commit() makes every transition since
@@ -136,7 +156,8 @@ class Store {
   int64_t add_event(AuditEvent e);
   // Event ids continue after `id` at least (a new store beside an existing audit.jsonl: the
   // mirror's ids never go backwards).
-  void continue_event_ids_after(int64_t id) { next_event_id_ = std::max(next_event_id_, id + 1); }
+  // (PostgreSQL: the events' sequence is moved past `id` when the table is behind it.)
+  void continue_event_ids_after(int64_t id);
   int64_t next_object_id();
   void insert_object(const ObjectRecord& o);
   // Writes the object's state, final_path, error, action and move bookkeeping as `o` holds them.
@@ -170,8 +191,8 @@ class Store {
   std::vector<OutboxRecord> pending_outbox(int64_t due_before_ms, int limit);
   OutboxCounts outbox_counts();
   int64_t last_event_id();
-  // Events with id > after_id, oldest first.
-  std::vector<AuditEvent> events_after(int64_t after_id, int limit);
+  // Events with id > after_id, oldest first (`mine`: only those this node wrote).
+  std::vector<AuditEvent> events_after(int64_t after_id, int limit, bool mine = false);
 
  private:
   // Every statement the store runs, prepared once at open and reused (kSql holds the texts).
@@ -179,11 +200,16 @@ class Store {
     begin, commit, rollback, max_object_id, max_event_id, insert_event, insert_object, update_object,
     insert_task, update_task, insert_run, finish_run, run_process, enqueue_outbox, insert_delivery, update_outbox,
     last_object, object_by_id, unfinished_objects, tasks_of, runs_in_state, failed_runs_of, pending_outbox,
-    outbox_counts, insert_rule_success, rules_succeeded, count
+    outbox_counts, insert_rule_success, rules_succeeded, insert_event_returning, same_file_elsewhere, count
   };
   static const std::string kSql[static_cast<int>(Q::count)];
   sql::Statement& q(Q id);
   void ensure_batch();
+  // The first statement of every batch on a PostgreSQL node: renews the lease, or throws
+  // StoreError (SQLITE_PERM) when it was lost.
+  void renew_in_batch();
+  int64_t take_sequence_id(std::vector<int64_t>& pool, const char* table);
+  std::optional<std::string> node_param() const;
   // Runs an UPDATE and checks it changed exactly one row (`what` names it in the error).
   void run_update(sql::Statement& st, const std::string& what);
   void open_postgres(Mode mode);
@@ -201,6 +227,11 @@ class Store {
   std::optional<sql::Transaction> batch_;
   int64_t next_object_id_ = 1;
   int64_t next_event_id_ = 1;
+  std::optional<NodeOptions> node_;
+  int64_t epoch_ = 0;
+  std::string empty_;
+  std::vector<int64_t> object_ids_;  // PostgreSQL: ids reserved from the objects' sequence, next last
+  sql::Statement renew_;
   std::vector<AuditEvent> batch_events_;
   std::vector<std::function<void()>> journal_;  // every write since the last commit
   std::optional<std::string> fault_;

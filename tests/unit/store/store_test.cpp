@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "store/audit_log.h"
+#include "store/nodes.h"
 #include "store/owner_lock.h"
 #include "store/schema.h"
 #include "store/sqlite.h"
@@ -268,6 +269,40 @@ TEST_F(StoreTest, OneOwnerAtATime) {
   EXPECT_TRUE(OwnerLock::acquire(db(), "scan", &err));
 }
 
+TEST_F(StoreTest, ASecondNodeOnASqliteStateIsRefusedNamingPostgres) {
+  std::string err;
+  auto first = OwnerLock::acquire(db(), "run", &err, "a");
+  ASSERT_TRUE(first) << err;
+  EXPECT_FALSE(OwnerLock::acquire(db(), "run", &err, "b"));
+  EXPECT_NE(err.find("cluster mode"), std::string::npos) << err;
+  EXPECT_NE(err.find("PostgreSQL"), std::string::npos) << err;
+}
+
+TEST_F(StoreTest, ANodeOnSqliteRegistersAndTakesEveryUnfinishedObject) {
+  int64_t id = 0;
+  {
+    NodeOptions n;
+    n.name = "old-host";
+    Store s(db(), Store::Mode::owner, SystemClock::instance(), n);
+    ObjectRecord o;
+    o.id = id = s.next_object_id();
+    o.key = "t/a.csv";
+    s.insert_object(o);
+    s.commit();
+  }
+  NodeOptions n;
+  n.name = "new-host";  // the host was renamed: SQLite has one owner, so its work is this one's
+  Store s(db(), Store::Mode::owner, SystemClock::instance(), n);
+  ASSERT_EQ(s.unfinished_objects().size(), 1u);
+  EXPECT_EQ(s.unfinished_objects()[0].id, id);
+  EXPECT_TRUE(s.renew_lease());
+  auto nodes = list_nodes(s.db());
+  ASSERT_EQ(nodes.size(), 2u);
+  EXPECT_EQ(nodes[0].name, "new-host");
+  EXPECT_TRUE(nodes[0].live());
+  EXPECT_EQ(nodes[1].state, "stopped");
+}
+
 }  // namespace
 }  // namespace hivehook
 
@@ -290,7 +325,9 @@ TEST(StoreMigration, RulesThatSucceededBeforeTheUpgradeCountForRequires) {
                 " ALTER TABLE objects DROP COLUMN ctime_ns; ALTER TABLE objects DROP COLUMN action;"
                 " ALTER TABLE objects DROP COLUMN move_attempts; ALTER TABLE objects DROP COLUMN failed_since;"
                 " ALTER TABLE runs DROP COLUMN pid; ALTER TABLE runs DROP COLUMN pgid;"
-                " ALTER TABLE runs DROP COLUMN proc_start; PRAGMA user_version = 1");
+                " ALTER TABLE runs DROP COLUMN proc_start; DROP TABLE nodes; ALTER TABLE objects DROP COLUMN node;"
+                " ALTER TABLE runs DROP COLUMN node; ALTER TABLE events DROP COLUMN node;"
+                " ALTER TABLE outbox DROP COLUMN node; PRAGMA user_version = 1");
     s.db().exec("INSERT INTO runs(run_id,object_id,key,rule,attempt,state,started_at,ended_at) VALUES"
                 " ('r1',1,'dim/a.csv','dims',1,'failed',100,200),"
                 " ('r2',1,'dim/a.csv','dims',2,'succeeded',300,400),"

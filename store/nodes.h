@@ -1,0 +1,52 @@
+// Cluster mode (docs/cluster.md): the nodes sharing one state. Each node has a row in `nodes` with
+// its epoch — bumped at every start, and by a takeover, so it fences: a batch carries the epoch it
+// started with, and is refused once the row holds another — and its lease, renewed by the first
+// statement of every batch and by a heartbeat. On PostgreSQL the lease is kept on the server's
+// clock (clock_timestamp()), so the nodes' clocks never have to agree; on SQLite (one node only)
+// on SQLite's.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/node_name.h"
+#include "store/sql.h"
+
+namespace hivehook {
+
+// Who a store owner is in the cluster.
+struct NodeOptions {
+  std::string name;                             // [A-Za-z0-9][A-Za-z0-9._-]{0,62} (valid_node_name)
+  std::string role = "run";                     // run | scan | replay
+  std::chrono::milliseconds lease{15000};       // how long its work stays its own without a renewal
+};
+
+// A row of `nodes`, as status shows it. `now_ms`: the database's clock when read (leases compare with it).
+struct NodeRecord {
+  std::string name, host, role, state;
+  int64_t epoch = 0, pid = 0, started_at = 0, heartbeat_at = 0, lease_until = 0, now_ms = 0;
+  bool live() const { return state == "live" && lease_until > now_ms; }
+};
+
+// A 64-bit advisory lock key for `node` within the lock class `cls` (32 bits): cls << 32 | FNV-1a(node).
+int64_t node_lock_key(uint32_t cls, const std::string& node);
+
+// Registers `node` as live with a new epoch, in a transaction of its own, and returns the epoch. Rows
+// of an unknown node (written before cluster mode: node NULL) that are unfinished — pending or
+// decided objects, started runs, pending notifications — become this node's. On SQLite (one owner
+// at a time, so every earlier node has stopped) every unfinished row becomes this node's.
+int64_t register_node(sql::Db& db, const NodeOptions& node);
+
+// The statement that renews `node`'s lease at `epoch` (bind: lease ms, name, epoch). On PostgreSQL it
+// changes nothing once the epoch moved on or the lease ran out (the node lost its work to others).
+std::string renew_lease_sql(sql::Dialect dialect);
+
+// `node` stopped cleanly: its row says so and its lease ends now. Never throws.
+void leave_cluster(sql::Db& db, const std::string& node, int64_t epoch);
+
+// Every node, by name.
+std::vector<NodeRecord> list_nodes(sql::Db& db);
+
+}  // namespace hivehook

@@ -1,0 +1,194 @@
+"""Cluster mode, black box (docs/cluster.md): several daemons (`run --node NAME`) sharing one
+PostgreSQL state (a real server on loopback, tests/support/pg-cluster) and one landing tree. Each file
+becomes one object whichever node saw it first; a second daemon of one name is refused; a node stopped
+past its lease (SIGSTOP) has its late outcome refused whole and stops; a SQLite state refuses a second
+node, saying cluster mode needs PostgreSQL."""
+import json
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+import harness
+from harness import Deployment, wait_until
+
+
+def recording_rules(log, sleep="0.01"):
+    return f"""\
+    rules:
+      - name: record
+        match: {{prefix: t/}}
+        job:
+          command: [/bin/sh, -c, 'sleep {sleep}; printf "%s\\0" "$1" >> "$0"', "{log}", "{{key}}"]
+          timeout: 60s
+    """
+
+
+class Node:
+    """One daemon of the cluster: its own config (its own audit log and local state_dir, as on its own
+    host), the deployment's landing tree and PostgreSQL state."""
+
+    def __init__(self, d, name, lease="15s"):
+        self.d, self.name, self.proc = d, name, None
+        self.config = d.dir / f"node-{name}.yaml"
+        text = d.config.read_text().replace("audit_log: state/audit.jsonl", f"audit_log: state/audit-{name}.jsonl")
+        self.config.write_text(text + f"state_dir: state-{name}\nnode_lease: {lease}\n")
+        self.log = d.dir / f"node-{name}.log"
+
+    def start(self, wait_ready=True):
+        before = self.log.read_text(errors="replace").count("watching ") if self.log.exists() else 0
+        self.logf = open(self.log, "ab")
+        env = dict(os.environ)
+        env.pop("HIVEHOOK_CONFIG", None)
+        self.proc = subprocess.Popen([harness.BIN, "run", "--node", self.name, "-c", str(self.config)],
+                                     stdout=self.logf, stderr=self.logf, env=env)
+        if wait_ready:
+            wait_until(lambda: self.proc.poll() is not None
+                       or self.log.read_text(errors="replace").count("watching ") > before,
+                       timeout=60, message=f"node {self.name} ready")
+            if self.proc.poll() is not None:
+                raise AssertionError(f"node {self.name} exited at start:\n" + self.log.read_text(errors="replace"))
+        return self
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait(self, timeout=60):
+        rc = self.proc.wait(timeout=timeout)
+        self.proc = None
+        self.logf.close()
+        return rc
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.wait(timeout)
+
+    def kill(self):
+        if self.running():
+            self.proc.kill()
+        if self.proc is not None:
+            self.proc.wait()
+            self.proc = None
+            self.logf.close()
+
+
+class Cluster(unittest.TestCase):
+    def setUp(self):
+        try:
+            harness.pg_server_url()
+        except Exception as e:  # no server binaries on this machine
+            self.skipTest(f"no PostgreSQL: {e}")
+        self.nodes = []
+
+    def tearDown(self):
+        for n in self.nodes:
+            n.kill()
+        if getattr(self, "d", None):
+            self.d.cleanup()
+
+    def node(self, name, **kw):
+        n = Node(self.d, name, **kw)
+        self.nodes.append(n)
+        return n
+
+    def test_three_nodes_share_one_state_and_each_file_becomes_one_object_run_once(self):
+        self.d = d = Deployment("", backend="postgresql")
+        log = d.dir / "runs.log"
+        d.write_rules(recording_rules(log))
+        a, b, c = (self.node(n).start() for n in ("a", "b", "c"))
+        # A second daemon of one name is refused; the first goes on.
+        again = subprocess.run([harness.BIN, "run", "--node", "a", "-c", str(a.config)], capture_output=True,
+                               timeout=60)
+        self.assertEqual(again.returncode, 2, again.stderr)
+        self.assertIn(b"running as node a", again.stderr)
+        self.assertTrue(a.running())
+
+        keys = [f"t/p={i % 5}/f{i:04d}.csv" for i in range(300)]
+        for k in keys:
+            d.drop(k, content=k.encode())
+        wait_until(lambda: d.count_objects("archived") >= len(keys), timeout=180, interval=0.1,
+                   message=f"all archived (have {d.count_objects('archived')})")
+        # Exactly one object per file, and nothing else recorded (no node recorded a file another had).
+        self.assertEqual(d.query("SELECT key FROM objects GROUP BY key HAVING COUNT(*) > 1"), [])
+        self.assertEqual(d.query("SELECT state, COUNT(*) FROM objects GROUP BY state"), [(b"archived", len(keys))])
+        self.assertEqual(d.files(d.landing), [])
+        self.assertEqual(sorted(os.fsencode(k) for k in keys), d.files(d.archive))
+        # Each job ran once, on the node that recorded its object, and every row names its node.
+        executed = [k for k in log.read_bytes().split(b"\0") if k]
+        self.assertEqual(sorted(executed), sorted(k.encode() for k in keys))
+        self.assertEqual(d.query("SELECT COUNT(*) FROM runs r JOIN objects o ON o.id = r.object_id"
+                                 " WHERE r.node IS DISTINCT FROM o.node"), [(0,)])
+        self.assertEqual(d.query("SELECT COUNT(*) FROM events WHERE node IS NULL"), [(0,)])
+        by_node = dict(d.query("SELECT node, COUNT(*) FROM objects GROUP BY node"))
+        self.assertLessEqual(set(by_node), {b"a", b"b", b"c"})
+        print(f"objects by node: {by_node}")
+        # status lists the nodes and their leases.
+        s = json.loads(d.cli("status", "--json", check=True).stdout)
+        self.assertEqual([(n["name"], n["state"]) for n in s["nodes"]], [("a", "live"), ("b", "live"), ("c", "live")])
+        self.assertIn("epoch 1, lease", d.cli("status", check=True).stdout.decode())
+        # Each node's audit log mirrors exactly the events it wrote.
+        for n in (a, b, c):
+            self.assertEqual(n.stop(), 0)
+            lines = [json.loads(l) for l in (d.dir / f"state/audit-{n.name}.jsonl").read_text().splitlines() if l]
+            mine = [i for (i,) in d.query("SELECT id FROM events WHERE node = ? ORDER BY id", n.name)]
+            self.assertEqual([l["id"] for l in lines], mine, n.name)
+        s = json.loads(d.cli("status", "--json", check=True).stdout)
+        self.assertEqual({n["state"] for n in s["nodes"]}, {"stopped"})
+
+    def test_a_node_stopped_past_its_lease_has_its_late_outcome_refused_and_its_work_runs_again(self):
+        self.d = d = Deployment("", backend="postgresql")
+        log = d.dir / "runs.log"
+        d.write_rules(recording_rules(log, sleep="3"))
+        a = self.node("a", lease="1s").start()
+        d.drop("t/slow.csv")
+        wait_until(lambda: d.query("SELECT COUNT(*) FROM runs WHERE state='started'")[0][0] == 1,
+                   message="the run started")
+        run_id = d.query("SELECT run_id FROM runs")[0][0].decode()
+        a.proc.send_signal(signal.SIGSTOP)  # its job goes on; the node cannot renew its lease
+        try:
+            wait_until(lambda: d.query("SELECT COUNT(*) FROM nodes WHERE name='a' AND lease_until <"
+                                       " CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)")[0][0] == 1,
+                       timeout=30, message="a's lease ran out")
+            wait_until(lambda: log.exists() and log.read_bytes().count(b"\0") == 1, timeout=30,
+                       message="the job finished while its node was stopped")
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        # Its late outcome is refused whole: the node stops (exit 70) and nothing it decided is recorded.
+        self.assertEqual(a.wait(timeout=60), 70)
+        self.assertIn("lost its lease", a.log.read_text(errors="replace"))
+        self.assertEqual(d.query("SELECT state FROM runs WHERE run_id = ?", run_id), [(b"started",)])
+        self.assertEqual(d.count_objects("archived"), 0)
+        self.assertEqual(d.files(d.archive), [])
+        # Started again (as its service manager would), it takes its work back as a new epoch: the cut-off
+        # run is interrupted and runs again.
+        a.start()
+        wait_until(lambda: d.count_objects("archived") == 1, timeout=60, message="archived after the restart")
+        self.assertEqual(sorted(d.query("SELECT state FROM runs")), [(b"interrupted",), (b"succeeded",)])
+        self.assertEqual(d.query("SELECT state FROM runs WHERE run_id = ?", run_id), [(b"interrupted",)])
+        self.assertEqual(d.query("SELECT epoch FROM nodes WHERE name = 'a'"), [(2,)])
+        self.assertEqual(a.stop(), 0)
+
+
+class ClusterOnSqlite(unittest.TestCase):
+    def tearDown(self):
+        if getattr(self, "d", None):
+            self.d.cleanup()
+
+    def test_a_second_node_on_a_sqlite_state_is_refused_saying_cluster_mode_needs_postgresql(self):
+        self.d = d = Deployment("rules: []\n", backend="sqlite")
+        d.start()
+        r = subprocess.run([harness.BIN, "run", "--node", "other", "-c", str(d.config)], capture_output=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"need a PostgreSQL state", r.stderr)
+        bad = subprocess.run([harness.BIN, "run", "--node", "-x", "-c", str(d.config)], capture_output=True, timeout=60)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertEqual(d.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
