@@ -346,7 +346,7 @@ void Pipeline::admit_duplicate(ObjectRecord rec, const ObjectRecord& of) {
 
 bool Pipeline::claimed(const ObjectRecord& rec) {
   const auto claim = store_.claim_object(rec);
-  batch_.request();  // the claim opened the batch (and holds the key's lock): it commits this turn
+  if (claim != Store::Claim::mine) batch_.request();  // the claim opened the batch (and holds the key's lock): it commits this turn
   switch (claim) {
     case Store::Claim::mine:
       return true;

@@ -113,7 +113,8 @@ TEST(Config, UnknownKeySuggestsTheClosest) {
   EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 6, 7, "unknown key 'levle' in log (did you mean 'level'?)"));
   EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 7, 1,
                       "unknown key 'zzzzzz' in config (known keys: 'landing', 'archive', 'quarantine', 'state', "
-                      "'state_dir', 'audit_log', 'bucket', 'workers', 'ignore', 'rules', 'shutdown_grace', 'reconcile', "
+                      "'state_dir', 'audit_log', 'bucket', 'workers', 'ignore', 'rules', 'node', 'node_lease', "
+                      "'shutdown_grace', 'reconcile', "
                       "'move_alert_after', 'notify', 'http', 'metrics', 's3' and 'log')"));
 }
 
