@@ -118,7 +118,9 @@ nlohmann::json batches_json(Store& store) {
 void print_batches(const nlohmann::json& batches) {
   for (const auto& b : batches) {
     const std::string state = b["state"].get<std::string>();
-    std::string what = state == "open"       ? "collecting"
+    std::string what = state == "open" ? "collecting"
+                       : state == "complete" && b["members"].get<int64_t>() == 0
+                           ? "complete (" + b["reason"].get<std::string>() + "), waiting for its first data file"
                        : state == "complete" ? "complete (" + b["reason"].get<std::string>() + "), waiting for its members' rules"
                                              : "running";
     std::cout << "batch:    " << b["rule"].get<std::string>() << ": " << b["group"].get<std::string>() << ": "
@@ -183,10 +185,17 @@ void print_rules(const std::optional<RulesRejection>& rejected, bool running) {
   }
 }
 
-void print_counts(const PresentCounts& now, StatusCounts& c) {
+// Each state by its own name (`waiting` is the after:/requires: task state, never a queue): runs
+// running (only while a daemon runs: a crashed daemon's runs were cut off and run again at its next
+// start), tasks queued for a worker, tasks in their retry backoff, tasks waiting on after:/requires:.
+void print_counts(const PresentCounts& now, StatusCounts& c, bool daemon_running) {
   std::cout << "now:      " << now.in_progress << " in landing being processed, " << now.in_quarantine
-            << " in quarantine, " << now.running << " running, " << now.queued + now.retry_wait << " waiting ("
-            << now.queued << " for a worker, " << now.retry_wait << " to retry)\n";
+            << " in quarantine, " << (daemon_running ? now.running : 0) << " running, " << now.queued
+            << " queued for a worker, " << now.retry_wait << " in retry backoff, " << now.waiting
+            << " waiting on after:/requires:\n";
+  if (!daemon_running && now.running > 0)
+    std::cout << "          " << plural(now.running, "run", "runs")
+              << " cut off when the daemon stopped: they run again at its next start\n";
   if (now.stuck > 0)
     std::cout << "          " << plural(now.stuck, "object", "objects")
               << " decided but not moved: the move failed and is being retried (see below)\n";
@@ -305,7 +314,7 @@ int run_status(Globals& g, bool json) {
             << "state:    " << state_display(*config) << "\n";
   print_nodes(out["nodes"]);
   print_rules(rejected, pid.has_value());
-  print_counts(now, c);
+  print_counts(now, c, pid.has_value());
   print_waiting(out["waiting"]);
   print_late(out["late"]);
   print_batches(out["batches"]);
@@ -323,8 +332,9 @@ void add_status(CLI::App& app, Globals& g) {
                   "rules: whether the daemon runs the rules on disk, or the last good rules because those on disk "
                   "were rejected (DEGRADED, with the errors).\n\n"
                   "now: objects in landing being processed, objects in quarantine now (the latest arrival at their "
-                  "key; what retry --all-failed would move), runs running, tasks waiting for a worker or for their "
-                  "retry, notifications not yet delivered.\n\n"
+                  "key; what retry --all-failed would move), runs running, tasks queued for a worker, tasks in their "
+                  "retry backoff, tasks waiting on the rules their after:/requires: name; notifications not yet "
+                  "delivered.\n\n"
                   "waiting: per rule, the objects whose run waits for the rules its after:/requires: name, what "
                   "they wait for, and the key that is released first.\n\n"
                   "late: partitions an `expect:` rule expected whose deadline passed before they arrived.\n\n"

@@ -122,10 +122,11 @@ int Daemon::start() {
   reloader_.start(std::move(rules_rejected_at_start_));
   status("recovering");
   pipeline_.recover();
-  // Orchestration beyond one object: expectations see every admitted object (deadlines passed
-  // while down are raised before the start-up scan finds what arrived meanwhile); batches collect
-  // every admitted object a batch rule matches and hear when each ends; schedules and batch runs
-  // start only under `run` (a one-shot scan fires nothing).
+  // Orchestration beyond one object: expectations see every admitted object; batches collect
+  // every admitted object a batch rule matches and hear when each ends. Nothing is evaluated (no
+  // deadline raised, no batch completed or run, no schedule fired) until the start-up scan has
+  // admitted what landed while the daemon was down: orchestrate() runs when ready, below.
+  // Schedules and batch runs start only under `run` (a one-shot scan fires nothing).
   pipeline_.on_admitted = [this](const ObjectRecord& rec, const ObjectKey& key, const std::vector<const Rule*>& rules) {
     expectations_.on_admitted(rec, key, rules);
     batches_.on_admitted(rec, key);
@@ -153,6 +154,8 @@ int Daemon::start() {
   // Ready (systemd READY=1) once the start-up scan, which walks in slices on the loop, is done.
   ready_wait_.start(timers_, std::chrono::milliseconds(5), [this] {
     if (pipeline_.scans_in_progress() > 0) return true;
+    scanned_ = true;
+    if (!shutdown_.stopping()) orchestrate();
     if (hooks.on_ready) hooks.on_ready();
     return false;
   });
@@ -304,7 +307,7 @@ void Daemon::finish_when_idle() {
   busy_deadline_ = clock_.steady_now() + options_.scan_wait;
   idle_check_.start(timers_, kBusyLookEvery, [this] {
     if (shutdown_.stopping()) return false;
-    if (!waited_for_busy_files() || !pipeline_.idle() || !outbox_.idle()) return true;
+    if (!scanned_ || !waited_for_busy_files() || !pipeline_.idle() || !outbox_.idle()) return true;
     shutdown_.begin("scan done");
     return false;
   });
@@ -330,6 +333,7 @@ bool Daemon::waited_for_busy_files() {
 void Daemon::orchestrate() {
   const auto& rules = reloader_.rules();
   if (!rules || rules == orchestrated_) return;  // a rejected reload: the rules in force stay
+  if (!scanned_) return batches_.collect(rules);  // the start-up scan still admits what landed meanwhile
   const bool first = !orchestrated_;
   orchestrated_ = rules;
   if (first) {

@@ -122,7 +122,8 @@ class Daemon {
   void stop_inputs();
   void finish();
   void export_lambda_totals();
-  // Hands the rules in force to schedules and expectations (start-up, each applied reload).
+  // Hands the rules in force to schedules, expectations and batches (once the start-up scan is
+  // done, and at each applied reload); before that, batches only collect members.
   void orchestrate();
 
   Config config_;  // in force: a reload updates the settings that apply live (daemon/reload.h)
@@ -145,6 +146,7 @@ class Daemon {
   Expectations expectations_;  // expect: deadlines
   Batches batches_;            // batch: fan-in groups (runs in run mode only)
   std::shared_ptr<const RuleSet> orchestrated_;  // the rules schedules and expectations were given
+  bool scanned_ = false;  // the start-up scan is done (ready): orchestration may evaluate
   OutboxSender outbox_;
   Reloader reloader_;
   Health health_;

@@ -65,10 +65,10 @@ std::optional<Duration> parse_time_of_day(std::string_view t) {
   return duration_cast<Duration>(hours(h) + minutes(m) + seconds(s));
 }
 
-std::string ExpectationSchedule::every_problem(Duration every) {
+std::string ExpectationSchedule::every_problem(Duration every, std::string_view as_written) {
   if (every < minutes(1) || every % minutes(1) != Duration{0} || hours(24) % every != Duration{0})
-    return "'every' must be a whole number of minutes that divides a day (e.g. 15m, 1h, 6h, 1d), not " +
-           std::to_string(every.count()) + "ms";
+    return "'every' must be a whole number of minutes that divides a day (e.g. 15m, 1h, 6h, 1d), not '" +
+           std::string(as_written) + "'";
   return "";
 }
 

@@ -42,7 +42,8 @@ struct ExpectationSchedule {
   TimeZone zone;
 
   // Why `every` is not usable ("" when fine): it must be a whole number of minutes dividing 24h.
-  static std::string every_problem(Duration every);
+  // `as_written`: the value as the rules file spells it ("7m"), quoted in the message.
+  static std::string every_problem(Duration every, std::string_view as_written);
   // Why the template cannot tell periods of this length apart ("" when it can): every < 1d needs
   // {hh}, every < 1h needs {mi}; every token must be used for periods that change it.
   std::string template_problem() const;

@@ -67,4 +67,25 @@ std::optional<SystemTime> next_firing(const CronExpression& cron, const TimeZone
   return std::nullopt;
 }
 
+std::optional<SystemTime> last_firing_between(const CronExpression& cron, const TimeZone& zone, SystemTime after,
+                                              SystemTime until) {
+  auto first = next_firing(cron, zone, after);
+  if (!first || *first > until) return std::nullopt;
+  // Invariant: next_firing(lo) <= until < next_firing(hi) (hi = until: nothing fires in (until, until]).
+  using std::chrono::milliseconds;
+  SystemTime lo = after, hi = until;
+  std::optional<SystemTime> best = first;
+  while (hi - lo > milliseconds(1)) {
+    const SystemTime mid = lo + (hi - lo) / 2;
+    auto at = next_firing(cron, zone, mid);
+    if (at && *at <= until) {
+      lo = mid;
+      best = at;
+    } else {
+      hi = mid;
+    }
+  }
+  return best;
+}
+
 }  // namespace hivehook

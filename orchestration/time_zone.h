@@ -47,4 +47,12 @@ class TimeZone {
 // once). nullopt when the expression never fires.
 std::optional<SystemTime> next_firing(const CronExpression& cron, const TimeZone& zone, SystemTime after);
 
+// The latest firing of `cron` in `zone` in (after, until]: what a schedule that missed several
+// times runs once for (Airflow's `catchup=False`: the latest interval only). nullopt when none
+// falls in that span. next_firing is monotone in its argument, so this is a binary search over
+// the milliseconds of the span (about 40 next_firing calls for years of downtime), not a walk
+// over every missed firing.
+std::optional<SystemTime> last_firing_between(const CronExpression& cron, const TimeZone& zone, SystemTime after,
+                                              SystemTime until);
+
 }  // namespace hivehook

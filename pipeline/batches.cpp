@@ -152,6 +152,9 @@ void Batches::join(const Rule& r, const std::string& group, const ObjectRecord& 
     pipeline_.emit("batch.completed", std::nullopt,
                    {{"group", group}, {"generation", b->generation}, {"members", b->members}, {"reason", reason}},
                    r.name);
+    if (b->members == 0)
+      spdlog::warn("batch {} {}: its marker {} arrived before any data file: the batch waits for its first member",
+                   r.name, group, rec.key);
     complete(*b, reason);
   } else if (spec.when == BatchSpec::When::quiet) {
     arm_quiet(r, *b);
@@ -198,6 +201,9 @@ void Batches::on_ended(const ObjectRecord& rec) {
 
 void Batches::maybe_run(BatchRecord b) {
   if (b.state != "complete" || !run_jobs_ || stopping_) return;
+  // Never an empty batch: a marker that arrived before the group's data files (real-time arrival
+  // order is not write order) completes the group, and the data files joining it run it.
+  if (b.members == 0) return;
   const Rule* r = rule(b.rule);
   if (!r) return;
   auto members = state_.members(b);

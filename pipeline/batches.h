@@ -58,6 +58,9 @@ class Batches {
   // off by a crash run again. `run_jobs` false (a one-shot scan): batches are collected and
   // completed, never run.
   void start(std::shared_ptr<const RuleSet> rules, bool run_jobs);
+  // Before start(), while the start-up scan admits what landed while the daemon was down: admitted
+  // objects join their groups, nothing completes, runs or times out yet.
+  void collect(std::shared_ptr<const RuleSet> rules) { rules_ = std::move(rules); }
   // A reload: the new rules decide what completes open batches from now on.
   void set_rules(std::shared_ptr<const RuleSet> rules);
   // Shutdown: no new runs; a run that ends badly from now on runs again at the next start.

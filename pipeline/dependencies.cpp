@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "landing/key_order.h"
 #include "pipeline/active.h"
 
 namespace hivehook {
@@ -110,10 +111,12 @@ void Pipeline::release_waiting(Active* only) {
     if (only) look(*only);
     else
       for (auto& [id, a] : active_) look(*a);
-    // Released in key order (daily keys: date order), then by arrival; a rule with concurrency 1
-    // starts them in this order.
-    std::sort(ready.begin(), ready.end(),
-              [](const Ready& x, const Ready& y) { return std::tie(x.key, x.id) < std::tie(y.key, y.id); });
+    // Released in key order (landing/key_order.h: day=9 before day=10, so daily keys go in date
+    // order), then by arrival; a rule with concurrency 1 starts them in this order.
+    std::sort(ready.begin(), ready.end(), [](const Ready& x, const Ready& y) {
+      const auto c = compare_keys(x.key, y.key);
+      return c != 0 ? c < 0 : x.id < y.id;
+    });
     std::vector<int64_t> ended;
     for (auto& r : ready) {
       Active& a = *active_.at(r.id);

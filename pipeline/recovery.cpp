@@ -5,6 +5,7 @@
 
 #include "jobs/orphans.h"
 #include "landing/key.h"
+#include "landing/key_order.h"
 #include "pipeline/active.h"
 
 namespace hivehook {
@@ -127,8 +128,10 @@ void Pipeline::sort_released_in_key_order(std::vector<QueuedTask>& queued) const
   for (auto& [rule, at] : places) {
     std::vector<QueuedTask> mine;
     for (size_t i : at) mine.push_back(queued[i]);
-    std::sort(mine.begin(), mine.end(),
-              [](const QueuedTask& x, const QueuedTask& y) { return std::tie(x.key, x.id) < std::tie(y.key, y.id); });
+    std::sort(mine.begin(), mine.end(), [](const QueuedTask& x, const QueuedTask& y) {
+      const auto c = compare_keys(x.key, y.key);  // landing/key_order.h, as dependencies.cpp releases them
+      return c != 0 ? c < 0 : x.id < y.id;
+    });
     for (size_t j = 0; j < at.size(); ++j) queued[at[j]] = std::move(mine[j]);
   }
 }

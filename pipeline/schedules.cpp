@@ -97,7 +97,10 @@ void Schedules::start(std::shared_ptr<const RuleSet> rules) {
       }
     } else if (auto due = next_firing(r.schedule->cron, r.timezone, from_ms(row->last_fired_for)); due && *due <= now) {
       if (r.schedule->catch_up) {
-        fire(r.name, *due, true, now);  // once, however many were missed: it covers them all
+        // Once, however many were missed, for the LATEST missed time (Airflow's catchup=False: the
+        // latest interval; a nightly refresh wants today's, not the oldest day's). It covers them all.
+        auto latest = last_firing_between(r.schedule->cron, r.timezone, from_ms(row->last_fired_for), now);
+        fire(r.name, latest.value_or(*due), true, now, *due);
       } else {
         pipeline_.emit("schedule.skipped", std::nullopt,
                        {{"scheduled_time", format_rfc3339_ms(*due)}, {"reason", "missed while the daemon was down (catch_up: false)"}},
@@ -146,7 +149,8 @@ void Schedules::arm(const Rule& r, SystemTime after) {
   });
 }
 
-void Schedules::fire(const std::string& name, SystemTime scheduled_for, bool catch_up, SystemTime covers_until) {
+void Schedules::fire(const std::string& name, SystemTime scheduled_for, bool catch_up, SystemTime covers_until,
+                     std::optional<SystemTime> missed_since) {
   if (stopping_) return;
   auto row = state_.schedule(name).value_or(closed_row(name, 0));
   if (row.open) {
@@ -155,8 +159,9 @@ void Schedules::fire(const std::string& name, SystemTime scheduled_for, bool cat
                    name);
     return;
   }
-  pipeline_.emit("schedule.fired", std::nullopt,
-                 {{"scheduled_time", format_rfc3339_ms(scheduled_for)}, {"catch_up", catch_up}}, name);
+  nlohmann::json detail = {{"scheduled_time", format_rfc3339_ms(scheduled_for)}, {"catch_up", catch_up}};
+  if (missed_since) detail["missed_since"] = format_rfc3339_ms(*missed_since);  // the oldest time it stands for
+  pipeline_.emit("schedule.fired", std::nullopt, std::move(detail), name);
   row.last_fired_for = unix_ms(covers_until);
   row.open = true;
   row.open_for = unix_ms(scheduled_for);

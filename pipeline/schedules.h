@@ -4,7 +4,9 @@
 // rule's last firing and the firing still open, so that
 //   - a firing cut off by a crash runs again at start-up (at least once, as object runs);
 //   - a firing that came due while the daemon was down runs once at start-up (`catch_up: true`,
-//     the default), however many were missed; with `catch_up: false` they are skipped;
+//     the default), however many were missed, for the LATEST missed time (Airflow's
+//     `catchup=False`: the latest interval; `schedule.fired` says `missed_since`, the oldest);
+//     with `catch_up: false` they are skipped;
 //   - a schedule seen for the first time fires at its next time, never for the past.
 // A failed run is retried per the rule's `retries`/`backoff` (the retry time is stored); the
 // rule's `on_success`/`on_failure` notify targets hear of the firing's outcome; a firing
@@ -53,8 +55,9 @@ class Schedules {
  private:
   void arm(const Rule& rule, SystemTime after);
   // `scheduled_for`: the time the event names; `covers_until`: every time up to this one is done
-  // (a catch-up covers everything missed while down).
-  void fire(const std::string& rule, SystemTime scheduled_for, bool catch_up, SystemTime covers_until);
+  // (a catch-up covers everything missed while down; `missed_since`: the oldest of those times).
+  void fire(const std::string& rule, SystemTime scheduled_for, bool catch_up, SystemTime covers_until,
+            std::optional<SystemTime> missed_since = std::nullopt);
   void start_run(const std::string& rule);
   void on_exit(const std::string& rule, RunRecord run, const std::filesystem::path& result_file, ProcessResult r);
   const Rule* rule(const std::string& name) const;

@@ -82,7 +82,7 @@ const Mapping<ExpectSpec>& expect_schema() {
                .description = "The period: whole minutes dividing a day (`15m`, `1h`, `1d`), aligned on midnight "
                               "in the rule's `timezone`.",
                .check = [](const Value& v, Reader&) -> std::optional<std::string> {
-                 std::string p = ExpectationSchedule::every_problem(v.dur);
+                 std::string p = ExpectationSchedule::every_problem(v.dur, v.str);
                  if (!p.empty()) return p;
                  return std::nullopt;
                },

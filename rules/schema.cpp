@@ -195,6 +195,7 @@ std::optional<Value> convert(const YAML::Node& key, const YAML::Node& node, cons
           return std::nullopt;
         }
         v.dur = *d;
+        v.str = *text;  // as written ("7m"), for messages that quote it
       }
       return v;
     }

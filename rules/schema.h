@@ -64,7 +64,7 @@ struct Value {
   YAML::Node node;  // the raw value node (nested tables read it)
   YAML::Mark mark;  // where the value starts
   YAML::Mark key_mark;
-  std::string str;  // string, path (absolute, normalised)
+  std::string str;  // string, path (absolute, normalised); a duration as written ("7m")
   long long num = 0;
   bool flag = false;
   Duration dur{0};

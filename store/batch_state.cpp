@@ -1,6 +1,9 @@
 #include "store/batch_state.h"
 
+#include <algorithm>
 #include <stdexcept>
+
+#include "landing/key_order.h"
 
 namespace hivehook {
 
@@ -25,6 +28,17 @@ BatchRecord read_batch(sql::Statement& st) {
   b.interrupted = static_cast<int>(st.int64(11));
   if (!st.is_null(12)) b.next_at = st.int64(12);
   return b;
+}
+
+// Oldest first; among batches opened in the same millisecond (one scan), by rule, then group in
+// key order (landing/key_order.h: sales/9 before sales/10), then generation.
+void sort_batches(std::vector<BatchRecord>& v) {
+  std::stable_sort(v.begin(), v.end(), [](const BatchRecord& x, const BatchRecord& y) {
+    if (x.opened_at != y.opened_at) return x.opened_at < y.opened_at;
+    if (x.rule != y.rule) return x.rule < y.rule;
+    if (auto c = compare_keys(x.group, y.group); c != 0) return c < 0;
+    return x.generation < y.generation;
+  });
 }
 }  // namespace
 
@@ -100,10 +114,11 @@ std::vector<BatchMember> BatchState::members(const BatchRecord& b) {
 std::vector<BatchRecord> BatchState::unfinished(const std::string& rule) {
   auto st = store_.db().cached(std::string("SELECT ") + kColumns +
                                 " FROM batches WHERE state IN ('open', 'complete', 'running')"
-                                " AND (? = '' OR rule = ?) ORDER BY opened_at, rule, group_key, generation");
+                                " AND (? = '' OR rule = ?)");
   st->bind(1, rule).bind(2, rule);
   std::vector<BatchRecord> out;
   while (st->step()) out.push_back(read_batch(*st));
+  sort_batches(out);
   return out;
 }
 
@@ -112,11 +127,11 @@ std::vector<BatchRecord> BatchState::of_object(int64_t object_id) {
       "SELECT b.rule, b.group_key, b.generation, b.state, b.opened_at, b.last_member_at, b.members, b.marker_seen,"
       " b.reason, b.completed_at, b.attempts, b.interrupted, b.next_at"
       " FROM batch_members m JOIN batches b ON b.rule = m.rule AND b.group_key = m.group_key"
-      " AND b.generation = m.generation WHERE m.object_id = ? AND b.state IN ('open', 'complete', 'running')"
-      " ORDER BY b.rule, b.group_key");
+      " AND b.generation = m.generation WHERE m.object_id = ? AND b.state IN ('open', 'complete', 'running')");
   st->bind(1, object_id);
   std::vector<BatchRecord> out;
   while (st->step()) out.push_back(read_batch(*st));
+  sort_batches(out);
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "landing/key.h"
+#include "landing/key_order.h"
 
 namespace hivehook {
 
@@ -19,6 +20,14 @@ std::vector<std::string_view> segments(std::string_view s) {
     start = slash + 1;
   }
 }
+
+// Cells by table, then partition in key order (landing/key_order.h: day=9 before day=10).
+struct CellOrder {
+  bool operator()(const std::pair<std::string, std::string>& x, const std::pair<std::string, std::string>& y) const {
+    if (auto c = compare_keys(x.first, y.first); c != 0) return c < 0;
+    return compare_keys(x.second, y.second) < 0;
+  }
+};
 
 bool digits(std::string_view s) {
   if (s.empty()) return false;
@@ -76,7 +85,7 @@ std::vector<PartitionCell> partition_matrix(Store& store, const PartitionFilter&
       " JOIN (SELECT MAX(id) AS id FROM objects WHERE substr(key, 1, length(CAST(? AS TEXT))) = ?"
       " GROUP BY key) m ON o.id = m.id");
   st.bind(1, prefix).bind(2, prefix);
-  std::map<std::pair<std::string, std::string>, PartitionCell> cells;
+  std::map<std::pair<std::string, std::string>, PartitionCell, CellOrder> cells;
   std::unordered_map<int64_t, PartitionCell*> by_object;
   while (st.step()) {
     const std::string key = st.text(1);

@@ -37,8 +37,9 @@ struct PartitionFilter {
   std::optional<std::string> table;
 };
 
-// Cells ordered by table, then partition. Reads every key's latest object, the runs on them and
-// the open tasks; on a large store this is a scan (it backs an operator's view, not the hot path).
+// Cells ordered by table, then partition, in key order (landing/key_order.h: day=9 before day=10).
+// Reads every key's latest object, the runs on them and the open tasks; on a large store this is
+// a scan (it backs an operator's view, not the hot path).
 std::vector<PartitionCell> partition_matrix(Store& store, const PartitionFilter& filter = {});
 
 // The partition part of a key ("year=2023/month=03" of "t/year=2023/month=03/x.csv") and its day

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "landing/key_order.h"
 #include "store/partitions.h"
 
 namespace hivehook {
@@ -144,10 +145,18 @@ PresentCounts present_counts(Store& store) {
 
 std::vector<WaitingRule> waiting_tasks(Store& store) {
   std::vector<WaitingRule> out;
+  // Per rule, its count and first key in key order (landing/key_order.h: day=9 before day=10 — SQL's
+  // MIN(key) is byte order), the order the rule's objects are released in.
   auto st = store.db().prepare(
-      "SELECT t.rule, COUNT(*), MIN(o.key) FROM tasks t JOIN objects o ON o.id = t.object_id"
-      " WHERE t.state = 'waiting' GROUP BY t.rule ORDER BY t.rule");
-  while (st.step()) out.push_back({st.text(0), st.int64(1), st.text(2), ""});
+      "SELECT t.rule, o.key FROM tasks t JOIN objects o ON o.id = t.object_id"
+      " WHERE t.state = 'waiting' ORDER BY t.rule");
+  while (st.step()) {
+    std::string rule = st.text(0), key = st.text(1);
+    if (out.empty() || out.back().rule != rule) out.push_back({std::move(rule), 0, key, ""});
+    auto& w = out.back();
+    ++w.objects;
+    if (compare_keys(key, w.first_key) < 0) w.first_key = std::move(key);
+  }
   auto what = store.db().prepare(
       "SELECT t.waiting_for FROM tasks t JOIN objects o ON o.id = t.object_id"
       " WHERE t.state = 'waiting' AND t.rule = ? AND o.key = ? LIMIT 1");

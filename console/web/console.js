@@ -105,10 +105,34 @@ function dominant(objects) {
   for (const s of order) if (objects[s]) return s;
   return states.sort((a, b) => objects[b] - objects[a])[0] || 'none';
 }
+// The order of landing/key_order.h (compare_keys): segment by segment, the name before '=' by
+// bytes, then the value — numerically when both are digits (day=9 before day=10), an integer
+// before a non-integer, else by bytes.
+function compareValues(a, b) {
+  const da = /^[0-9]+$/.test(a), db = /^[0-9]+$/.test(b);
+  if (da !== db) return da ? -1 : 1;
+  if (da) {
+    const x = a.replace(/^0+(?=.)/, ''), y = b.replace(/^0+(?=.)/, '');
+    if (x.length !== y.length) return x.length - y.length;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a === b ? 0 : a < b ? -1 : 1;
+}
+function compareKeys(a, b) {
+  const sa = a.split('/'), sb = b.split('/');
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    const ea = sa[i].indexOf('='), eb = sb[i].indexOf('=');
+    const na = ea < 0 ? '' : sa[i].slice(0, ea + 1), nb = eb < 0 ? '' : sb[i].slice(0, eb + 1);
+    if (na !== nb) return na < nb ? -1 : 1;
+    const c = compareValues(sa[i].slice(na.length), sb[i].slice(nb.length));
+    if (c) return c;
+  }
+  return sa.length - sb.length;
+}
 async function loadPartitions() {
   gridData = (await api('partitions')).partitions;
-  const tables = [...new Set(gridData.map((c) => c.table))].sort();
-  const cols = [...new Set(gridData.map((c) => c.day || c.partition || '(none)'))].sort();
+  const tables = [...new Set(gridData.map((c) => c.table))].sort(compareKeys);
+  const cols = [...new Set(gridData.map((c) => c.day || c.partition || '(none)'))].sort(compareKeys);
   const grid = $('grid');
   grid.replaceChildren(el('caption', {class: 'sr'}, 'Partitions: rows are tables, columns are days'),
     el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'table'), cols.map((c) => el('th', {scope: 'col'}, c)))));

@@ -45,6 +45,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (berlin) {
     auto at = hivehook::next_firing(*c, *berlin, after);
     if (at && *at <= after) __builtin_trap();
+    // The latest firing within three days after: in the span, and nothing fires after it in it.
+    const hivehook::SystemTime until = after + hours(72);
+    auto last = hivehook::last_firing_between(*c, *berlin, after, until);
+    if (last.has_value() != (at && *at <= until)) __builtin_trap();
+    if (last && (*last <= after || *last > until || *last < *at)) __builtin_trap();
+    if (last) {
+      auto beyond = hivehook::next_firing(*c, *berlin, *last);
+      if (beyond && *beyond <= until) __builtin_trap();
+    }
   }
   return 0;
 }

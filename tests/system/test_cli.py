@@ -251,7 +251,8 @@ class StatusRunsScan(unittest.TestCase):
         self.assertEqual(s["totals"]["objects"]["quarantined"], 1, "history stays in the totals")
         self.assertEqual(s["totals"]["objects"]["archived"], 1)
         text = d.cli("status", check=True).stdout.decode()
-        self.assertRegex(text, r"now: +0 in landing being processed, 0 in quarantine, 0 running, 0 waiting")
+        self.assertRegex(text, r"now: +0 in landing being processed, 0 in quarantine, 0 running, 0 queued for a worker, "
+                                   r"0 in retry backoff, 0 waiting on after:/requires:")
         self.assertRegex(text, r"totals: +archived=1 quarantined=1")
 
     def test_status_before_any_state_db(self):

@@ -46,6 +46,12 @@ class Demo(unittest.TestCase):
         # requires: the week's transactions (and the operator's mistake) wait for the dimensions
         self.assertRegex(self.out, r"waiting:  transactions-etl: 8 objects waiting \(requires dim-products, "
                                    r"dim-customers\), first transactions/year=2023/month=03/day=09/")
+        # ... and are released, in date order, once the dimensions are loaded (this section printed
+        # nothing once: the demo showed the header and no release)
+        released = re.findall(r"task\.released +(transactions/\S+)", self.out)
+        self.assertGreaterEqual(len(released), 3, self.out[-4000:])
+        self.assertEqual(released, sorted(released), "in date order")
+        self.assertRegex(self.out, r"\.\.\. 8 released, in date order")
         # expect: the heartbeat minute is raised late, then cleared by its arrival (both as webhooks)
         self.assertRegex(self.out, r"late:     heartbeat: minute=\d{12} \(due ")
         self.assertIn("expect.late", self.out)

@@ -72,11 +72,11 @@ TEST(Expectation, PartitionOfAnArrivedKey) {
 }
 
 TEST(Expectation, ChecksEveryAndTemplate) {
-  EXPECT_EQ(ExpectationSchedule::every_problem(hours(24)), "");
-  EXPECT_EQ(ExpectationSchedule::every_problem(minutes(15)), "");
-  EXPECT_NE(ExpectationSchedule::every_problem(minutes(7)), "");  // does not divide a day
-  EXPECT_NE(ExpectationSchedule::every_problem(hours(48)), "");
-  EXPECT_NE(ExpectationSchedule::every_problem(seconds(30)), "");
+  EXPECT_EQ(ExpectationSchedule::every_problem(hours(24), "1d"), "");
+  EXPECT_EQ(ExpectationSchedule::every_problem(minutes(15), "15m"), "");
+  EXPECT_NE(ExpectationSchedule::every_problem(minutes(7), "7m"), "");  // does not divide a day
+  EXPECT_NE(ExpectationSchedule::every_problem(hours(48), "2d"), "");
+  EXPECT_NE(ExpectationSchedule::every_problem(seconds(30), "30s"), "");
   auto e = daily();
   e.every = hours(1);
   EXPECT_NE(e.template_problem().find("{hh}"), std::string::npos);

@@ -85,5 +85,25 @@ TEST(TimeZone, NeverFiringScheduleHasNoNext) {
   EXPECT_FALSE(next_firing(*CronExpression::parse("0 0 30 2 *"), TimeZone{}, utc(2024, 1, 1)));
 }
 
+// The fault: a schedule that missed several times while the daemon was down caught up with the
+// OLDEST missed time. Catch-up runs once, for the latest (Airflow's catchup=False).
+TEST(TimeZone, CatchUpFiringIsTheLatestMissedNotTheOldest) {
+  auto nightly = *CronExpression::parse("0 2 * * *");
+  // Down from the 10th at noon to the 14th at 09:00: 02:00 of the 11th..14th were missed.
+  EXPECT_EQ(last_firing_between(nightly, TimeZone{}, utc(2024, 3, 10, 12), utc(2024, 3, 14, 9)), utc(2024, 3, 14, 2));
+  EXPECT_EQ(next_firing(nightly, TimeZone{}, utc(2024, 3, 10, 12)), utc(2024, 3, 11, 2));  // the oldest
+  // The span's end is included, its start is not.
+  EXPECT_EQ(last_firing_between(nightly, TimeZone{}, utc(2024, 3, 13, 2), utc(2024, 3, 14, 2)), utc(2024, 3, 14, 2));
+  EXPECT_FALSE(last_firing_between(nightly, TimeZone{}, utc(2024, 3, 14, 2), utc(2024, 3, 14, 9)));
+  // Every second, down for a day and a bit: the last second before `until`.
+  auto every = *CronExpression::parse("* * * * * *");
+  EXPECT_EQ(last_firing_between(every, TimeZone{}, utc(2024, 3, 10), utc(2024, 3, 11, 0, 0, 7) + milliseconds(999)),
+            utc(2024, 3, 11, 0, 0, 7));
+  // Years of downtime stay cheap (a binary search), and a zone's wall clock is honoured.
+  EXPECT_EQ(last_firing_between(nightly, zone("Europe/Berlin"), utc(2020, 1, 1), utc(2024, 7, 15, 12)),
+            utc(2024, 7, 15, 0));  // 02:00 CEST
+  EXPECT_FALSE(last_firing_between(*CronExpression::parse("0 0 30 2 *"), TimeZone{}, utc(2024, 1, 1), utc(2025, 1, 1)));
+}
+
 }  // namespace
 }  // namespace hivehook

@@ -129,6 +129,26 @@ TEST(Batches, AMarkerSeenBeforeTheGroupsFilesWaitsForThem) {
   EXPECT_EQ(BatchHarness::record_keys(t.batch_jobs()[0]), std::vector<std::string>{"sales/day=01/a.csv"});
 }
 
+// The fault: a marker that arrived (in real time) before its group's data files ran the batch
+// with no member. It completes the group; the batch waits for its first data file.
+TEST(Batches, AMarkerThatArrivesBeforeAnyDataFileNeverRunsAnEmptyBatch) {
+  BatchHarness t(rules_with("{marker: _SUCCESS}"));
+  t.h.land("sales/day=01/_SUCCESS");
+  t.h.drain();
+  EXPECT_EQ(t.h.state("sales/day=01/_SUCCESS"), ObjectState::archived) << "the marker ended";
+  EXPECT_EQ(t.h.events("batch.completed").size(), 1u);
+  EXPECT_TRUE(t.batch_jobs().empty()) << "no empty batch";
+  EXPECT_TRUE(t.h.events("batch.started").empty());
+  t.down_for(1min);  // also not at the next start
+  EXPECT_TRUE(t.batch_jobs().empty());
+  t.h.land("sales/day=01/a.csv");
+  EXPECT_TRUE(t.batch_jobs().empty()) << "its load runs first";
+  t.finish_loads();
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  EXPECT_EQ(BatchHarness::record_keys(t.batch_jobs()[0]), std::vector<std::string>{"sales/day=01/a.csv"});
+  EXPECT_EQ(t.h.events("batch.opened").size(), 1u) << "the data file joined the marker's batch";
+}
+
 TEST(Batches, ACountCompletesTheGroupAndTheNextObjectOpensAnother) {
   BatchHarness t(rules_with("{count: 2}"));
   t.h.land("sales/day=01/a.csv");

@@ -121,16 +121,19 @@ TEST(Schedules, AFailedRunIsRetriedAfterItsBackoffThenTheFiringEnds) {
   EXPECT_EQ(t.h.runner.jobs().size(), 1u) << "the next night fires as usual";
 }
 
-TEST(Schedules, AFiringMissedWhileDownRunsOnceAtStart) {
+TEST(Schedules, AFiringMissedWhileDownRunsOnceAtStartForTheLatestMissedTime) {
   ScheduleHarness t(kNightly);
-  t.down_for(72h + 3h);  // three nights missed
-  ASSERT_EQ(t.h.runner.jobs().size(), 1u) << "once, not three times";
+  t.down_for(72h + 3h);  // from 2024-01-01T00:00 to 01-04T03:00: four nights missed
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u) << "once, not four times";
   auto f = t.fired();
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0]["catch_up"], true);
-  EXPECT_EQ(f[0]["scheduled_time"], "2024-01-01T02:00:00.000Z") << "the first time missed";
+  // The latest time missed (Airflow's catchup=False), not the oldest (the fault: it named the first).
+  EXPECT_EQ(f[0]["scheduled_time"], "2024-01-04T02:00:00.000Z") << "the latest time missed";
+  EXPECT_EQ(f[0]["missed_since"], "2024-01-01T02:00:00.000Z") << "and since when";
   auto event = nlohmann::json::parse(t.h.runner.jobs()[0].request.process.stdin_data);
   EXPECT_EQ(event["hivehook"]["catch_up"], true);
+  EXPECT_EQ(event["time"], "2024-01-04T02:00:00Z");
   t.h.runner.finish(0, 0);
   t.h.drain();
   t.kill9();

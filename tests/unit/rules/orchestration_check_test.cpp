@@ -164,6 +164,22 @@ TEST_F(OrchestrationCheck, ExpectPartitionMustBeOneTheMatchProduces) {
   EXPECT_TRUE(found) << diags.str();
 }
 
+// The fault: `check` printed a bad period as raw milliseconds ("not 420000ms"), not as written.
+TEST_F(OrchestrationCheck, BadExpectPeriodIsQuotedAsWrittenNotInMilliseconds) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: load\n"
+                             "    match: {glob: \"t/year=*/month=*/day=*/*.csv\"}\n") +
+                 kJob +
+                 "    expect: {every: 7m, by: \"06:00\", partition: \"year={yyyy}/month={mm}/day={dd}\"}\n");
+  EXPECT_FALSE(rs);
+  bool found = false;
+  for (const auto& d : diags.items()) {
+    EXPECT_EQ(d.message.find("420000"), std::string::npos) << d.message;
+    if (d.line == 5 && d.message.find("divides a day (e.g. 15m, 1h, 6h, 1d), not '7m'") != std::string::npos) found = true;
+  }
+  EXPECT_TRUE(found) << diags.str();
+}
+
 TEST_F(OrchestrationCheck, RunOrderPutsAfterRulesBehindTheirDependencies) {
   auto rs = load(std::string("rules:\n"
                              "  - name: report\n"
