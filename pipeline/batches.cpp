@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "jobs/backoff.h"
-#include "jobs/job_context.h"
 #include "pipeline/run_outcome.h"
 
 namespace hivehook {
@@ -35,16 +33,7 @@ const char* when_name(BatchSpec::When w) {
 
 Batches::Batches(const Config& config, Store& store, CommitBatch& batch, PipelineStats& stats, Pipeline& pipeline,
                  Seams seams)
-    : config_(config),
-      store_(store),
-      state_(store),
-      batch_(batch),
-      stats_(stats),
-      pipeline_(pipeline),
-      clock_(seams.clock),
-      timers_(seams.timers),
-      runner_(seams.runner),
-      lambda_runner_(seams.lambda_runner) {}
+    : jobs_(config, store, batch, stats, pipeline, seams), state_(store) {}
 
 const Rule* Batches::rule(const std::string& name) const {
   const Rule* r = rules_ ? rules_->find(name) : nullptr;
@@ -63,14 +52,14 @@ void Batches::start(std::shared_ptr<const RuleSet> rules, bool run_jobs) {
   rules_ = std::move(rules);
   run_jobs_ = run_jobs;
   stopping_ = false;
-  const int64_t now = clock_.now_ms();
+  const int64_t now = jobs_.clock.now_ms();
   for (auto b : state_.unfinished()) {
     const Rule* r = rule(b.rule);
     if (!r) continue;  // its rule is gone (or not a batch rule now): left as it is, `status` shows it
     if (b.state == "open") {
       arm_quiet(*r, b);  // a quiet time that passed while down completes it now
       if (b.state == "open" && r->batch->when == BatchSpec::When::count && b.members >= r->batch->count) {
-        pipeline_.emit("batch.completed", std::nullopt, {{"group", b.group}, {"generation", b.generation},
+        jobs_.pipeline.emit("batch.completed", std::nullopt, {{"group", b.group}, {"generation", b.generation},
                                                          {"members", b.members}, {"reason", "count"}}, b.rule);
         complete(b, "count");
       }
@@ -78,7 +67,7 @@ void Batches::start(std::shared_ptr<const RuleSet> rules, bool run_jobs) {
       maybe_run(b);
     } else if (b.state == "running" && run_jobs_) {
       // A run not ended before the daemon stopped: it runs again (a new attempt).
-      pipeline_.emit("batch.resumed", std::nullopt,
+      jobs_.pipeline.emit("batch.resumed", std::nullopt,
                      {{"group", b.group}, {"generation", b.generation}, {"attempts", b.attempts}}, b.rule);
       if (!b.next_at) b.interrupted += 1;  // cut off, not failed: not held against retries
       state_.put(b);
@@ -86,14 +75,14 @@ void Batches::start(std::shared_ptr<const RuleSet> rules, bool run_jobs) {
       if (at <= now) {
         start_run(id_of(b));
       } else {
-        retry_[id_of(b)] = timers_.after(Duration(at - now), [this, id = id_of(b)] {
+        retry_[id_of(b)] = jobs_.timers.after(Duration(at - now), [this, id = id_of(b)] {
           retry_.erase(id);
           start_run(id);
         });
       }
     }
   }
-  batch_.request();
+  jobs_.batch.request();
 }
 
 void Batches::set_rules(std::shared_ptr<const RuleSet> rules) {
@@ -114,7 +103,7 @@ void Batches::stop() {
 void Batches::on_admitted(const ObjectRecord& rec, const ObjectKey& key) {
   if (!rules_) return;
   for (const Rule* r : match_batch_rules(*rules_, key)) {
-    auto group = r->batch->group.render(key, config_.bucket);
+    auto group = r->batch->group.render(key, jobs_.config.bucket);
     if (!group) continue;  // the key lacks a column the group names: no group to join
     const bool marker = r->batch->when == BatchSpec::When::marker && key.name == r->batch->marker;
     join(*r, *group, rec, marker);
@@ -122,7 +111,7 @@ void Batches::on_admitted(const ObjectRecord& rec, const ObjectKey& key) {
 }
 
 void Batches::join(const Rule& r, const std::string& group, const ObjectRecord& rec, bool marker) {
-  const int64_t now = clock_.now_ms();
+  const int64_t now = jobs_.clock.now_ms();
   auto b = state_.latest(r.name, group);
   // A group's open batch takes new objects; so does one its marker completed, until it runs (a
   // data file discovered after the marker: hashed off the loop, still settling, or later in a scan).
@@ -134,11 +123,11 @@ void Batches::join(const Rule& r, const std::string& group, const ObjectRecord& 
     n.generation = b ? b->generation + 1 : 1;
     n.opened_at = now;
     n.last_member_at = now;
-    pipeline_.emit("batch.opened", std::nullopt,
+    jobs_.pipeline.emit("batch.opened", std::nullopt,
                    {{"group", group}, {"generation", n.generation}, {"when", when_name(r.batch->when)}}, r.name);
     b = n;
   }
-  pipeline_.emit("batch.joined", rec.key, {{"group", group}, {"generation", b->generation}, {"marker", marker}}, r.name);
+  jobs_.pipeline.emit("batch.joined", rec.key, {{"group", group}, {"generation", b->generation}, {"marker", marker}}, r.name);
   state_.add_member(*b, rec.id, rec.key, marker);
   b->last_member_at = now;
   if (marker) b->marker_seen = true;
@@ -149,7 +138,7 @@ void Batches::join(const Rule& r, const std::string& group, const ObjectRecord& 
   if ((spec.when == BatchSpec::When::marker && marker) ||
       (spec.when == BatchSpec::When::count && b->members >= spec.count)) {
     const std::string reason = marker ? "marker" : "count";
-    pipeline_.emit("batch.completed", std::nullopt,
+    jobs_.pipeline.emit("batch.completed", std::nullopt,
                    {{"group", group}, {"generation", b->generation}, {"members", b->members}, {"reason", reason}},
                    r.name);
     if (b->members == 0)
@@ -159,36 +148,36 @@ void Batches::join(const Rule& r, const std::string& group, const ObjectRecord& 
   } else if (spec.when == BatchSpec::When::quiet) {
     arm_quiet(r, *b);
   }
-  batch_.request();
+  jobs_.batch.request();
 }
 
 // Completes the batch `quiet` after its latest member (at once when that time has passed).
 void Batches::arm_quiet(const Rule& r, const BatchRecord& b) {
   if (r.batch->when != BatchSpec::When::quiet) return;
   const int64_t due = b.last_member_at + r.batch->quiet.count();
-  const int64_t now = clock_.now_ms();
+  const int64_t now = jobs_.clock.now_ms();
   auto fire = [this, id = id_of(b)] {
     quiet_.erase(id);
     auto cur = load(id);
     const Rule* r = cur ? rule(cur->rule) : nullptr;
     if (!cur || cur->state != "open" || !r || r->batch->when != BatchSpec::When::quiet) return;
-    if (clock_.now_ms() < cur->last_member_at + r->batch->quiet.count()) return arm_quiet(*r, *cur);
-    pipeline_.emit("batch.completed", std::nullopt,
+    if (jobs_.clock.now_ms() < cur->last_member_at + r->batch->quiet.count()) return arm_quiet(*r, *cur);
+    jobs_.pipeline.emit("batch.completed", std::nullopt,
                    {{"group", cur->group}, {"generation", cur->generation}, {"members", cur->members},
                     {"reason", "quiet"}, {"quiet_ms", r->batch->quiet.count()}},
                    cur->rule);
     complete(*cur, "quiet");
-    batch_.request();
+    jobs_.batch.request();
   };
   if (due <= now) return fire();
-  quiet_[id_of(b)] = timers_.after(Duration(due - now), std::move(fire));
+  quiet_[id_of(b)] = jobs_.timers.after(Duration(due - now), std::move(fire));
 }
 
 void Batches::complete(BatchRecord& b, const std::string& reason) {
   quiet_.erase(id_of(b));
   b.state = "complete";
   b.reason = reason;
-  b.completed_at = clock_.now_ms();
+  b.completed_at = jobs_.clock.now_ms();
   state_.put(b);
   spdlog::info("batch {} {}: complete ({}, {} object(s))", b.rule, b.group, reason, b.members);
   maybe_run(b);
@@ -214,11 +203,11 @@ void Batches::maybe_run(BatchRecord b) {
   }
   // A file of the group still being discovered (settling, or hashed off the loop) may join a
   // batch its marker completed yet.
-  for (const auto& key : b.reason == "marker" ? pipeline_.keys_in_discovery() : std::vector<std::string>{}) {
+  for (const auto& key : b.reason == "marker" ? jobs_.pipeline.keys_in_discovery() : std::vector<std::string>{}) {
     auto parsed = parse_key(key);
     if (!parsed || !rule_matches(r->match, *parsed)) continue;
-    if (r->batch->group.render(*parsed, config_.bucket) != b.group) continue;
-    retry_[id_of(b)] = timers_.after(kRecheckDiscovery, [this, id = id_of(b)] {
+    if (r->batch->group.render(*parsed, jobs_.config.bucket) != b.group) continue;
+    retry_[id_of(b)] = jobs_.timers.after(kRecheckDiscovery, [this, id = id_of(b)] {
       retry_.erase(id);
       if (auto cur = load(id)) maybe_run(*cur);
     });
@@ -228,21 +217,21 @@ void Batches::maybe_run(BatchRecord b) {
     // Airflow's default trigger rule, all_success: a member failed, so the job does not run.
     b.state = "skipped";
     nlohmann::json keys = failed;
-    pipeline_.emit("batch.skipped", std::nullopt,
+    jobs_.pipeline.emit("batch.skipped", std::nullopt,
                    {{"group", b.group}, {"generation", b.generation}, {"members", b.members},
                     {"failed", keys}, {"reason", "a member failed (trigger rule all_success)"}},
                    b.rule);
     state_.put(b);
     notify(*r, "batch.skipped", b, nullptr, {{"failed", keys}});
     spdlog::warn("batch {} {}: skipped, {} member(s) failed", b.rule, b.group, failed.size());
-    batch_.request();
+    jobs_.batch.request();
     return;
   }
   b.state = "running";
   b.attempts = 0;
   b.interrupted = 0;
   b.next_at.reset();
-  pipeline_.emit("batch.started", std::nullopt, describe(b), b.rule);
+  jobs_.pipeline.emit("batch.started", std::nullopt, describe(b), b.rule);
   state_.put(b);
   start_run(id_of(b));
 }
@@ -253,36 +242,19 @@ void Batches::start_run(const Id& id) {
   const Rule* r = rule(b->rule);
   if (!r) {  // the rule was removed while its batch was running: the batch ends
     b->state = "failed";
-    pipeline_.emit("batch.failed", std::nullopt, {{"group", b->group}, {"generation", b->generation},
+    jobs_.pipeline.emit("batch.failed", std::nullopt, {{"group", b->group}, {"generation", b->generation},
                                                   {"reason", "the rule was removed"}}, b->rule);
     state_.put(*b);
-    batch_.request();
+    jobs_.batch.request();
     return;
   }
-  RunRecord run;
-  run.run_id = new_uuid();
-  run.object_id = 0;  // no single object: a batch run
-  run.key = b->group;
-  run.rule = b->rule;
-  run.attempt = b->attempts + 1;
-  run.started_at = clock_.now_ms();
-  store_.insert_run(run);
-  pipeline_.emit("run.started", std::nullopt, {{"group", b->group}, {"generation", b->generation}}, b->rule,
-                 run.run_id, run.attempt);
-  stats_.m.runs_started.labels({b->rule}).inc();
+  RunRecord run = jobs_.begin_run(b->rule, b->group, b->attempts + 1, {{"group", b->group}, {"generation", b->generation}});
   b->attempts = run.attempt;
   b->next_at.reset();
   state_.put(*b);
-  batch_.request();
-
+  jobs_.batch.request();
   const auto members = state_.members(*b);
-  const std::filesystem::path result = config_.state_dir / "results" / (run.run_id + ".json");
-  if (std::holds_alternative<BuiltinJob>(r->job.kind)) {
-    ProcessResult ok;
-    ok.spawned = true;
-    ok.exit_code = 0;
-    return on_exit(id, run, {}, ok);
-  }
+  const std::filesystem::path result = jobs_.result_file(run);
   // The group's values — its table and the group template's partition columns — are every
   // member's (the marker's too): they render the same group.
   RunContext ctx;
@@ -293,139 +265,80 @@ void Batches::start_run(const Id& id) {
         if (auto v = k->partition_value(name)) ctx.key.partition.emplace_back(name, *v);
     }
   }
-  ctx.bucket = config_.bucket;
+  ctx.bucket = jobs_.config.bucket;
   ctx.rule = b->rule;
   ctx.run_id = run.run_id;
   ctx.attempt = run.attempt;
   ctx.event_time = from_ms(b->completed_at);
   ctx.result_file = result;
   ctx.group = b->group;
-  JobRequest req;
-  req.job = r->job;
-  req.rule = b->rule;
-  req.run_id = run.run_id;
-  req.attempt = run.attempt;
-  req.process.argv = job_argv(r->job, ctx);
-  req.process.env = r->job.env;
+  std::map<std::string, std::string> env;
   for (const auto& [k, v] : job_environment(ctx))
-    if (k != "HIVEHOOK_PATH" && k != "HIVEHOOK_KEY") req.process.env[k] = v;
-  req.process.env["HIVEHOOK_GROUP"] = b->group;
-  req.process.cwd = r->job.cwd;
-  req.process.stdin_data = safe_dump(batch_event(config_, *b, members, run.run_id, run.attempt));
-  req.process.timeout = r->job.timeout;
-  JobRunner& runner = lambda_runner_ && std::holds_alternative<LambdaJob>(r->job.kind) ? *lambda_runner_ : runner_;
-  batch_.after_commit([this, &runner, id, run, req = std::move(req), result]() mutable {
-    ++in_flight_;
-    runner.start(std::move(req), [this, id, run, result](ProcessResult pr) {
-      --in_flight_;
-      on_exit(id, run, result, std::move(pr));
-    });
+    if (k != "HIVEHOOK_PATH" && k != "HIVEHOOK_KEY") env[k] = v;
+  env["HIVEHOOK_GROUP"] = b->group;
+  auto req = jobs_.request(*r, run, ctx, env, safe_dump(batch_event(jobs_.config, *b, members, run.run_id, run.attempt)));
+  jobs_.launch(*r, std::move(req), result, [this, id, run](ProcessResult pr, std::filesystem::path file) {
+    on_exit(id, run, file, std::move(pr));
   });
 }
 
 void Batches::on_exit(const Id& id, RunRecord run, const std::filesystem::path& result_file, ProcessResult r) {
-  fill_outcome(run, r, clock_.now_ms());
-  if (!result_file.empty()) {
-    std::string problem;
-    run.result = take_result(result_file, &problem);
-    if (!problem.empty()) run.error += (run.error.empty() ? "" : "; ") + problem;
-  }
+  jobs_.read_outcome(run, r, result_file);
   const std::string& name = std::get<0>(id);
+  const std::string what = "batch " + name + " " + std::get<1>(id);
   auto finish = [&](RunState to, nlohmann::json detail) {
-    run.state = to;
-    store_.finish_run(run);
     detail["group"] = std::get<1>(id);
-    pipeline_.emit(std::string(run_event(to)), std::nullopt, std::move(detail), name, run.run_id, run.attempt);
-    stats_.m.runs_finished.labels({name, std::string(to_string(to))}).inc();
-    if (run.duration_ms && to != RunState::interrupted)
-      stats_.m.run_duration.labels({name}).observe(static_cast<double>(*run.duration_ms) / 1000.0);
-    spdlog::info("batch {} {}: run -> {} | REPORT rule={} attempt={} run_id={} duration_ms={}", name,
-                 std::get<1>(id), to_string(to), name, run.attempt, run.run_id, run.duration_ms.value_or(0));
+    jobs_.end_run(run, to, std::move(detail), what);
   };
   auto b = load(id);
   if (!b) {  // cannot happen: a running batch's row is never removed
     finish(succeeded(r) ? RunState::succeeded : RunState::failed, run_detail(run));
-    batch_.request();
+    jobs_.batch.request();
     return;
   }
   if (stopping_ && !succeeded(r)) {
     finish(RunState::interrupted, {{"reason", "daemon stopping"}});
     b->interrupted += 1;
-    b->next_at = clock_.now_ms();  // counted here: the next start runs it again at once
+    b->next_at = jobs_.clock.now_ms();  // counted here: the next start runs it again at once
     state_.put(*b);
-    batch_.request();
+    jobs_.batch.request();
     return;
   }
   const Rule* rule_now = rule(name);
   if (succeeded(r)) {
     finish(RunState::succeeded, run_detail(run));
     b->state = "succeeded";
-    pipeline_.emit("batch.succeeded", std::nullopt, describe(*b), name, run.run_id, run.attempt);
+    jobs_.pipeline.emit("batch.succeeded", std::nullopt, describe(*b), name, run.run_id, run.attempt);
     state_.put(*b);
     if (rule_now) notify(*rule_now, "batch.succeeded", *b, &run, nlohmann::json::object());
-    pipeline_.note_rule_success(name, 0);  // `requires:` may name a batch rule
+    jobs_.pipeline.note_rule_success(name, 0);  // `requires:` may name a batch rule
   } else {
     if (!r.spawned && run.error.empty()) run.error = "could not start the job";
     finish(r.timed_out ? RunState::timed_out : RunState::failed, run_detail(run));
-    const int counted = b->attempts - b->interrupted;
-    const bool data_error = r.spawned && run.exit_code && *run.exit_code == kExitDataErr;
-    if (!rule_now || data_error || !r.spawned || counted > rule_now->retries) {
-      b->state = "failed";
-      pipeline_.emit("batch.failed", std::nullopt, describe(*b), name, run.run_id, run.attempt);
+    if (auto delay = jobs_.retry_after(rule_now, r, run, b->attempts - b->interrupted, {{"group", b->group}})) {
+      b->next_at = jobs_.clock.now_ms() + delay->count();
       state_.put(*b);
-      if (rule_now) notify(*rule_now, "batch.failed", *b, &run, nlohmann::json::object());
-    } else {
-      Duration delay = backoff_delay(rule_now->backoff, counted, rng_);
-      b->next_at = clock_.now_ms() + delay.count();
-      state_.put(*b);
-      stats_.m.run_retries.labels({name}).inc();
-      pipeline_.emit("run.retry_scheduled", std::nullopt,
-                     {{"group", b->group}, {"at", format_rfc3339_ms(from_ms(*b->next_at))}, {"delay_ms", delay.count()}},
-                     name, run.run_id, run.attempt);
-      retry_[id] = timers_.after(delay, [this, id] {
+      retry_[id] = jobs_.timers.after(*delay, [this, id] {
         retry_.erase(id);
         start_run(id);
       });
+    } else {
+      b->state = "failed";
+      jobs_.pipeline.emit("batch.failed", std::nullopt, describe(*b), name, run.run_id, run.attempt);
+      state_.put(*b);
+      if (rule_now) notify(*rule_now, "batch.failed", *b, &run, nlohmann::json::object());
     }
   }
-  batch_.request();
+  jobs_.batch.request();
 }
 
 // The rule's on_success / on_failure targets, told of a batch's outcome (an object notification's
 // fields; `key` null, `group` says which batch).
 void Batches::notify(const Rule& r, const std::string& event, const BatchRecord& b, const RunRecord* run,
                      const nlohmann::json& extra) {
-  const bool ok = event == "batch.succeeded";
-  auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
-  for (const auto& target : ok ? r.notify_success : r.notify_failure) {
-    OutboxRecord o;
-    o.delivery_id = new_uuid();
-    o.target = target;
-    o.event = event;
-    o.key = b.group;
-    o.rule = r.name;
-    nlohmann::json body = {{"event", event},
-                           {"delivery_id", o.delivery_id},
-                           {"time", format_rfc3339_ms(clock_.now())},
-                           {"rule", r.name},
-                           {"bucket", config_.bucket},
-                           {"key", nullptr},
-                           {"group", b.group},
-                           {"members", b.members},
-                           {"outcome", event.substr(6)}};
-    if (run) {
-      body["run_id"] = run->run_id;
-      body["attempts"] = run->attempt;
-      body["duration_ms"] = opt(run->duration_ms);
-      body["exit_code"] = opt(run->exit_code);
-      body["error"] = run->error.empty() ? nlohmann::json(nullptr) : nlohmann::json(run->error);
-      body["result"] = run->result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(run->result, nullptr, false);
-    }
-    for (auto it = extra.begin(); it != extra.end(); ++it) body[it.key()] = it.value();
-    o.body = safe_dump(body);
-    o.next_at = clock_.now_ms();
-    store_.enqueue_outbox(o);
-  }
+  nlohmann::json fields = {{"group", b.group}, {"members", b.members}, {"outcome", event.substr(6)}};
+  for (auto it = extra.begin(); it != extra.end(); ++it) fields[it.key()] = it.value();
+  jobs_.notify(event == "batch.succeeded" ? r.notify_success : r.notify_failure, r.name, event, b.group, fields, run);
 }
 
 nlohmann::json Batches::batch_event(const Config& config, const BatchRecord& b, const std::vector<BatchMember>& members,

@@ -27,7 +27,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <random>
 #include <string>
 #include <tuple>
 
@@ -35,6 +34,7 @@
 #include "jobs/job_runner.h"
 #include "pipeline/commit_batch.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/rule_jobs.h"
 #include "pipeline/stats.h"
 #include "rules/rule.h"
 #include "store/batch_state.h"
@@ -44,12 +44,7 @@ namespace hivehook {
 
 class Batches {
  public:
-  struct Seams {
-    const Clock& clock;
-    Timers& timers;
-    JobRunner& runner;                   // command jobs (and lambda jobs while no lambda runner is set)
-    JobRunner* lambda_runner = nullptr;  // `lambda:` jobs, when set
-  };
+  using Seams = RuleJobs::Seams;
   Batches(const Config& config, Store& store, CommitBatch& batch, PipelineStats& stats, Pipeline& pipeline,
           Seams seams);
 
@@ -69,7 +64,7 @@ class Batches {
   void on_admitted(const ObjectRecord& rec, const ObjectKey& key);
   // An object reached its end (Pipeline::on_ended): the complete batches it belongs to may run.
   void on_ended(const ObjectRecord& rec);
-  std::size_t running() const { return in_flight_; }
+  std::size_t running() const { return jobs_.running(); }
 
   // The S3-style event a batch run reads on stdin: `Records[]` with one S3 event record per member
   // (the marker not included), and a `hivehook` object {rule, run_id, attempt, group, generation,
@@ -93,21 +88,11 @@ class Batches {
               const nlohmann::json& extra);
   nlohmann::json describe(const BatchRecord& b) const;
 
-  Config config_;
-  Store& store_;
+  RuleJobs jobs_;  // the run rows, job starts, outcomes, retries and notifications batch runs share with schedules
   BatchState state_;
-  CommitBatch& batch_;
-  PipelineStats& stats_;
-  Pipeline& pipeline_;
-  const Clock& clock_;
-  Timers& timers_;
-  JobRunner& runner_;
-  JobRunner* lambda_runner_;
   std::shared_ptr<const RuleSet> rules_;
   std::map<Id, TimerHandle> quiet_;  // per open quiet batch: when it completes
   std::map<Id, TimerHandle> retry_;  // per running batch: its next attempt
-  std::mt19937_64 rng_{std::random_device{}()};
-  std::size_t in_flight_ = 0;
   bool run_jobs_ = false;
   bool stopping_ = false;
 };

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
-#include "jobs/backoff.h"
-#include "jobs/job_context.h"
 #include "orchestration/time_zone.h"
 #include "pipeline/run_outcome.h"
 
@@ -50,16 +48,7 @@ nlohmann::json scheduled_event(const std::string& rule, const std::string& run_i
 
 Schedules::Schedules(const Config& config, Store& store, CommitBatch& batch, PipelineStats& stats, Pipeline& pipeline,
                      Seams seams)
-    : config_(config),
-      store_(store),
-      state_(store),
-      batch_(batch),
-      stats_(stats),
-      pipeline_(pipeline),
-      clock_(seams.clock),
-      timers_(seams.timers),
-      runner_(seams.runner),
-      lambda_runner_(seams.lambda_runner) {}
+    : jobs_(config, store, batch, stats, pipeline, seams), state_(store) {}
 
 const Rule* Schedules::rule(const std::string& name) const {
   const Rule* r = rules_ ? rules_->find(name) : nullptr;
@@ -68,19 +57,19 @@ const Rule* Schedules::rule(const std::string& name) const {
 
 void Schedules::start(std::shared_ptr<const RuleSet> rules) {
   rules_ = std::move(rules);
-  const SystemTime now = clock_.now();
+  const SystemTime now = jobs_.clock.now();
   for (const auto& r : rules_->rules) {
     if (!r.schedule) continue;
     auto row = state_.schedule(r.name);
     if (!row) {  // first sight: a baseline, nothing fires for the past
-      pipeline_.emit("schedule.added", std::nullopt, {{"schedule", r.schedule->cron.text()}}, r.name);
+      jobs_.pipeline.emit("schedule.added", std::nullopt, {{"schedule", r.schedule->cron.text()}}, r.name);
       row = closed_row(r.name, unix_ms(now));
       state_.put_schedule(*row);
     }
     if (row->open) {
       // A firing not ended before the daemon stopped: it runs again (a new attempt).
       // It is the firing of this start: it also covers the times missed while down (one firing).
-      pipeline_.emit("schedule.resumed", std::nullopt,
+      jobs_.pipeline.emit("schedule.resumed", std::nullopt,
                      {{"scheduled_time", format_rfc3339_ms(from_ms(row->open_for))}, {"attempts", row->attempts}},
                      r.name);
       if (!row->next_at) row->interrupted += 1;  // cut off, not failed: not held against retries
@@ -90,7 +79,7 @@ void Schedules::start(std::shared_ptr<const RuleSet> rules) {
       if (at <= unix_ms(now)) {
         start_run(r.name);
       } else {
-        retry_[r.name] = timers_.after(Duration(at - unix_ms(now)), [this, name = r.name] {
+        retry_[r.name] = jobs_.timers.after(Duration(at - unix_ms(now)), [this, name = r.name] {
           retry_.erase(name);
           start_run(name);
         });
@@ -102,7 +91,7 @@ void Schedules::start(std::shared_ptr<const RuleSet> rules) {
         auto latest = last_firing_between(r.schedule->cron, r.timezone, from_ms(row->last_fired_for), now);
         fire(r.name, latest.value_or(*due), true, now, *due);
       } else {
-        pipeline_.emit("schedule.skipped", std::nullopt,
+        jobs_.pipeline.emit("schedule.skipped", std::nullopt,
                        {{"scheduled_time", format_rfc3339_ms(*due)}, {"reason", "missed while the daemon was down (catch_up: false)"}},
                        r.name);
         row->last_fired_for = unix_ms(now);
@@ -111,22 +100,22 @@ void Schedules::start(std::shared_ptr<const RuleSet> rules) {
     }
     arm(r, now);
   }
-  batch_.request();
+  jobs_.batch.request();
 }
 
 void Schedules::set_rules(std::shared_ptr<const RuleSet> rules) {
   rules_ = std::move(rules);
   next_.clear();
-  const SystemTime now = clock_.now();
+  const SystemTime now = jobs_.clock.now();
   for (const auto& r : rules_->rules) {
     if (!r.schedule) continue;
     if (!state_.schedule(r.name)) {
-      pipeline_.emit("schedule.added", std::nullopt, {{"schedule", r.schedule->cron.text()}}, r.name);
+      jobs_.pipeline.emit("schedule.added", std::nullopt, {{"schedule", r.schedule->cron.text()}}, r.name);
       state_.put_schedule(closed_row(r.name, unix_ms(now)));
     }
     arm(r, now);
   }
-  batch_.request();
+  jobs_.batch.request();
 }
 
 void Schedules::stop() {
@@ -139,8 +128,8 @@ void Schedules::arm(const Rule& r, SystemTime after) {
   auto next = next_firing(r.schedule->cron, r.timezone, after);
   if (!next) return;  // never fires (check refuses such expressions)
   // Rounded up: a firing never starts before its time (truncated, it could by up to 1 ms).
-  Duration wait = std::chrono::ceil<Duration>(*next - clock_.now());
-  next_[r.name] = timers_.after(std::max(wait, Duration(0)), [this, name = r.name, at = *next] {
+  Duration wait = std::chrono::ceil<Duration>(*next - jobs_.clock.now());
+  next_[r.name] = jobs_.timers.after(std::max(wait, Duration(0)), [this, name = r.name, at = *next] {
     next_.erase(name);
     const Rule* now_rule = rule(name);
     if (!now_rule || stopping_) return;
@@ -154,14 +143,14 @@ void Schedules::fire(const std::string& name, SystemTime scheduled_for, bool cat
   if (stopping_) return;
   auto row = state_.schedule(name).value_or(closed_row(name, 0));
   if (row.open) {
-    pipeline_.emit("schedule.skipped", std::nullopt,
+    jobs_.pipeline.emit("schedule.skipped", std::nullopt,
                    {{"scheduled_time", format_rfc3339_ms(scheduled_for)}, {"reason", "the previous firing is still open"}},
                    name);
     return;
   }
   nlohmann::json detail = {{"scheduled_time", format_rfc3339_ms(scheduled_for)}, {"catch_up", catch_up}};
   if (missed_since) detail["missed_since"] = format_rfc3339_ms(*missed_since);  // the oldest time it stands for
-  pipeline_.emit("schedule.fired", std::nullopt, std::move(detail), name);
+  jobs_.pipeline.emit("schedule.fired", std::nullopt, std::move(detail), name);
   row.last_fired_for = unix_ms(covers_until);
   row.open = true;
   row.open_for = unix_ms(scheduled_for);
@@ -178,63 +167,36 @@ void Schedules::start_run(const std::string& name) {
   auto row = state_.schedule(name);
   if (stopping_ || !row || !row->open) return;
   if (!r) {  // the rule was removed while its firing was open: the firing ends
-    pipeline_.emit("schedule.removed", std::nullopt, nullptr, name);
+    jobs_.pipeline.emit("schedule.removed", std::nullopt, nullptr, name);
     row->open = false;
     state_.put_schedule(*row);
     return;
   }
-  RunRecord run;
-  run.run_id = new_uuid();
-  run.object_id = 0;  // no object: a scheduled run
-  run.rule = name;
-  run.attempt = row->attempts + 1;
-  run.started_at = clock_.now_ms();
-  store_.insert_run(run);
-  pipeline_.emit("run.started", std::nullopt, nullptr, name, run.run_id, run.attempt);
-  stats_.m.runs_started.labels({name}).inc();
+  RunRecord run = jobs_.begin_run(name, "", row->attempts + 1, nullptr);
   row->attempts = run.attempt;
   row->next_at.reset();
   state_.put_schedule(*row);
-  batch_.request();
+  jobs_.batch.request();
 
   const SystemTime scheduled_for = from_ms(row->open_for);
-  const std::filesystem::path result = config_.state_dir / "results" / (run.run_id + ".json");
-  if (std::holds_alternative<BuiltinJob>(r->job.kind)) {
-    ProcessResult ok;
-    ok.spawned = true;
-    ok.exit_code = 0;
-    return on_exit(name, run, {}, ok);
-  }
+  const std::filesystem::path result = jobs_.result_file(run);
   RunContext ctx;  // no object: only the rule, the run and the bucket are known
-  ctx.bucket = config_.bucket;
+  ctx.bucket = jobs_.config.bucket;
   ctx.rule = name;
   ctx.run_id = run.run_id;
   ctx.attempt = run.attempt;
   ctx.event_time = scheduled_for;
   ctx.result_file = result;
-  JobRequest req;
-  req.job = r->job;
-  req.rule = name;
-  req.run_id = run.run_id;
-  req.attempt = run.attempt;
-  req.process.argv = job_argv(r->job, ctx);
-  req.process.env = r->job.env;
-  req.process.env["HIVEHOOK_RULE"] = name;
-  req.process.env["HIVEHOOK_RUN_ID"] = run.run_id;
-  req.process.env["HIVEHOOK_ATTEMPT"] = std::to_string(run.attempt);
-  req.process.env["HIVEHOOK_BUCKET"] = config_.bucket;
-  req.process.env["HIVEHOOK_RESULT"] = result.string();
-  req.process.env["HIVEHOOK_SCHEDULED_TIME"] = format_rfc3339_ms(scheduled_for);
-  req.process.cwd = r->job.cwd;
-  req.process.stdin_data = safe_dump(scheduled_event(name, run.run_id, run.attempt, scheduled_for, row->catch_up));
-  req.process.timeout = r->job.timeout;
-  JobRunner& runner = lambda_runner_ && std::holds_alternative<LambdaJob>(r->job.kind) ? *lambda_runner_ : runner_;
-  batch_.after_commit([this, &runner, name, run, req = std::move(req), result]() mutable {
-    ++in_flight_;
-    runner.start(std::move(req), [this, name, run, result](ProcessResult pr) {
-      --in_flight_;
-      on_exit(name, run, result, std::move(pr));
-    });
+  const std::map<std::string, std::string> env = {{"HIVEHOOK_RULE", name},
+                                                  {"HIVEHOOK_RUN_ID", run.run_id},
+                                                  {"HIVEHOOK_ATTEMPT", std::to_string(run.attempt)},
+                                                  {"HIVEHOOK_BUCKET", jobs_.config.bucket},
+                                                  {"HIVEHOOK_RESULT", result.string()},
+                                                  {"HIVEHOOK_SCHEDULED_TIME", format_rfc3339_ms(scheduled_for)}};
+  auto req = jobs_.request(*r, run, ctx, env,
+                           safe_dump(scheduled_event(name, run.run_id, run.attempt, scheduled_for, row->catch_up)));
+  jobs_.launch(*r, std::move(req), result, [this, name, run](ProcessResult pr, std::filesystem::path file) {
+    on_exit(name, run, file, std::move(pr));
   });
 }
 
@@ -242,59 +204,22 @@ void Schedules::start_run(const std::string& name) {
 // object's notification; `key` is null, `scheduled_time` says which firing).
 void Schedules::notify(const Rule& r, const std::string& event, const RunRecord& run, const ScheduleRecord& row) {
   const bool ok = run.state == RunState::succeeded;
-  auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
-  for (const auto& target : ok ? r.notify_success : r.notify_failure) {
-    OutboxRecord o;
-    o.delivery_id = new_uuid();
-    o.target = target;
-    o.event = event;
-    o.rule = r.name;
-    nlohmann::json body = {
-        {"event", event},
-        {"delivery_id", o.delivery_id},
-        {"time", format_rfc3339_ms(clock_.now())},
-        {"rule", r.name},
-        {"bucket", config_.bucket},
-        {"key", nullptr},
-        {"scheduled_time", format_rfc3339_ms(from_ms(row.open_for))},
-        {"run_id", run.run_id},
-        {"attempts", run.attempt},
-        {"duration_ms", opt(run.duration_ms)},
-        {"exit_code", opt(run.exit_code)},
-        {"error", run.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(run.error)},
-        {"result", run.result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(run.result, nullptr, false)},
-        {"outcome", ok ? "succeeded" : "failed"}};
-    o.body = safe_dump(body);
-    o.next_at = clock_.now_ms();
-    store_.enqueue_outbox(o);
-  }
+  jobs_.notify(ok ? r.notify_success : r.notify_failure, r.name, event, std::nullopt,
+               {{"scheduled_time", format_rfc3339_ms(from_ms(row.open_for))}, {"outcome", ok ? "succeeded" : "failed"}},
+               &run);
 }
 
 void Schedules::on_exit(const std::string& name, RunRecord run, const std::filesystem::path& result_file,
                         ProcessResult r) {
-  fill_outcome(run, r, clock_.now_ms());
-  if (!result_file.empty()) {
-    std::string problem;
-    run.result = take_result(result_file, &problem);
-    if (!problem.empty()) run.error += (run.error.empty() ? "" : "; ") + problem;
-  }
+  jobs_.read_outcome(run, r, result_file);
   auto row = state_.schedule(name).value_or(closed_row(name, 0));
-  auto finish = [&](RunState to, nlohmann::json detail) {
-    run.state = to;
-    store_.finish_run(run);
-    pipeline_.emit(std::string(run_event(to)), std::nullopt, std::move(detail), name, run.run_id, run.attempt);
-    stats_.m.runs_finished.labels({name, std::string(to_string(to))}).inc();
-    if (run.duration_ms && to != RunState::interrupted)
-      stats_.m.run_duration.labels({name}).observe(static_cast<double>(*run.duration_ms) / 1000.0);
-    spdlog::info("schedule {}: run -> {} | REPORT rule={} attempt={} run_id={} duration_ms={}", name, to_string(to),
-                 name, run.attempt, run.run_id, run.duration_ms.value_or(0));
-  };
+  auto finish = [&](RunState to, nlohmann::json detail) { jobs_.end_run(run, to, std::move(detail), "schedule " + name); };
   if (stopping_ && !succeeded(r)) {
     finish(RunState::interrupted, {{"reason", "daemon stopping"}});
     row.interrupted += 1;
-    row.next_at = clock_.now_ms();  // counted here: the next start runs it again at once
+    row.next_at = jobs_.clock.now_ms();  // counted here: the next start runs it again at once
     state_.put_schedule(row);  // still open: runs again at the next start
-    batch_.request();
+    jobs_.batch.request();
     return;
   }
   const Rule* rule_now = rule(name);
@@ -303,33 +228,27 @@ void Schedules::on_exit(const std::string& name, RunRecord run, const std::files
     row.open = false;
     state_.put_schedule(row);
     if (rule_now) notify(*rule_now, "schedule.succeeded", run, row);
-    pipeline_.note_rule_success(name, 0);  // `requires:` may name a schedule rule
+    jobs_.pipeline.note_rule_success(name, 0);  // `requires:` may name a schedule rule
   } else {
     if (!r.spawned && run.error.empty()) run.error = "could not start the job";
     finish(r.timed_out ? RunState::timed_out : RunState::failed, run_detail(run));
-    const int counted = row.attempts - row.interrupted;
-    const bool data_error = r.spawned && run.exit_code && *run.exit_code == kExitDataErr;
-    if (!rule_now || data_error || !r.spawned || counted > rule_now->retries || stopping_) {
-      row.open = false;  // failed for good; the next firing comes at its time
+    auto delay = stopping_ ? std::nullopt : jobs_.retry_after(rule_now, r, run, row.attempts - row.interrupted, nlohmann::json::object());
+    if (delay) {
+      row.next_at = jobs_.clock.now_ms() + delay->count();
       state_.put_schedule(row);
-      pipeline_.emit("schedule.failed", std::nullopt, {{"scheduled_time", format_rfc3339_ms(from_ms(row.open_for))}},
-                     name, run.run_id, run.attempt);
-      if (rule_now) notify(*rule_now, "schedule.failed", run, row);
-    } else {
-      Duration delay = backoff_delay(rule_now->backoff, counted, rng_);
-      row.next_at = clock_.now_ms() + delay.count();
-      state_.put_schedule(row);
-      stats_.m.run_retries.labels({name}).inc();
-      pipeline_.emit("run.retry_scheduled", std::nullopt,
-                     {{"at", format_rfc3339_ms(from_ms(*row.next_at))}, {"delay_ms", delay.count()}}, name, run.run_id,
-                     run.attempt);
-      retry_[name] = timers_.after(delay, [this, name] {
+      retry_[name] = jobs_.timers.after(*delay, [this, name] {
         retry_.erase(name);
         start_run(name);
       });
+    } else {
+      row.open = false;  // failed for good; the next firing comes at its time
+      state_.put_schedule(row);
+      jobs_.pipeline.emit("schedule.failed", std::nullopt, {{"scheduled_time", format_rfc3339_ms(from_ms(row.open_for))}},
+                     name, run.run_id, run.attempt);
+      if (rule_now) notify(*rule_now, "schedule.failed", run, row);
     }
   }
-  batch_.request();
+  jobs_.batch.request();
 }
 
 }  // namespace hivehook

@@ -17,13 +17,13 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <random>
 #include <string>
 
 #include "base/timers.h"
 #include "jobs/job_runner.h"
 #include "pipeline/commit_batch.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/rule_jobs.h"
 #include "pipeline/stats.h"
 #include "rules/rule.h"
 #include "store/orchestration_state.h"
@@ -33,12 +33,7 @@ namespace hivehook {
 
 class Schedules {
  public:
-  struct Seams {
-    const Clock& clock;
-    Timers& timers;
-    JobRunner& runner;                   // command jobs (and lambda jobs while no lambda runner is set)
-    JobRunner* lambda_runner = nullptr;  // `lambda:` jobs (warm execution environments), when set
-  };
+  using Seams = RuleJobs::Seams;
   Schedules(const Config& config, Store& store, CommitBatch& batch, PipelineStats& stats, Pipeline& pipeline,
             Seams seams);
 
@@ -50,7 +45,7 @@ class Schedules {
   // Shutdown: no new firings or retries; a run that ends badly from now on is interrupted and runs
   // again at the next start.
   void stop();
-  std::size_t running() const { return in_flight_; }
+  std::size_t running() const { return jobs_.running(); }
 
  private:
   void arm(const Rule& rule, SystemTime after);
@@ -63,21 +58,11 @@ class Schedules {
   const Rule* rule(const std::string& name) const;
   void notify(const Rule& r, const std::string& event, const RunRecord& run, const ScheduleRecord& row);
 
-  Config config_;
-  Store& store_;
+  RuleJobs jobs_;  // the run rows, job starts, outcomes, retries and notifications scheduled runs share with batches
   OrchestrationState state_;
-  CommitBatch& batch_;
-  PipelineStats& stats_;
-  Pipeline& pipeline_;
-  const Clock& clock_;
-  Timers& timers_;
-  JobRunner& runner_;
-  JobRunner* lambda_runner_;
   std::shared_ptr<const RuleSet> rules_;
   std::map<std::string, TimerHandle> next_;    // per rule: its next firing
   std::map<std::string, TimerHandle> retry_;   // per rule: its open firing's next attempt
-  std::mt19937_64 rng_{std::random_device{}()};
-  std::size_t in_flight_ = 0;
   bool stopping_ = false;
 };
 

@@ -12,6 +12,19 @@ constexpr const char* kColumns =
     "rule, group_key, generation, state, opened_at, last_member_at, members, marker_seen, reason, completed_at,"
     " attempts, interrupted, next_at";
 
+// kColumns, each qualified by `table` ("b."): the same columns in the same order, for a join.
+std::string columns_of(std::string_view table) {
+  std::string out;
+  for (std::string_view rest = kColumns; !rest.empty();) {
+    const std::size_t comma = rest.find(',');
+    std::string_view col = rest.substr(0, comma);
+    while (!col.empty() && col.front() == ' ') col.remove_prefix(1);
+    out += (out.empty() ? "" : ", ") + std::string(table) + std::string(col);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  return out;
+}
+
 BatchRecord read_batch(sql::Statement& st) {
   BatchRecord b;
   b.rule = st.text(0);
@@ -123,11 +136,11 @@ std::vector<BatchRecord> BatchState::unfinished(const std::string& rule) {
 }
 
 std::vector<BatchRecord> BatchState::of_object(int64_t object_id) {
-  auto st = store_.db().cached(
-      "SELECT b.rule, b.group_key, b.generation, b.state, b.opened_at, b.last_member_at, b.members, b.marker_seen,"
-      " b.reason, b.completed_at, b.attempts, b.interrupted, b.next_at"
+  static const std::string kSql =
+      "SELECT " + columns_of("b.") +
       " FROM batch_members m JOIN batches b ON b.rule = m.rule AND b.group_key = m.group_key"
-      " AND b.generation = m.generation WHERE m.object_id = ? AND b.state IN ('open', 'complete', 'running')");
+      " AND b.generation = m.generation WHERE m.object_id = ? AND b.state IN ('open', 'complete', 'running')";
+  auto st = store_.db().cached(kSql);
   st->bind(1, object_id);
   std::vector<BatchRecord> out;
   while (st->step()) out.push_back(read_batch(*st));
