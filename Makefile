@@ -47,8 +47,12 @@ bench: build
 	@scripts/install-deps --bench
 	bench/run
 
+# The reliability soak, then the cluster chaos test's long form (5,000 files over three nodes on one
+# PostgreSQL state: kill -9, SIGSTOP past the lease, a PostgreSQL restart; tests/system/test_cluster.py).
 soak: build
 	bench/soak --minutes 10
+	cd tests/system && HIVEHOOK_BIN=$(abspath $(BUILD))/hivehook HIVEHOOK_SOURCE_DIR=$(CURDIR) \
+	  HIVEHOOK_CHAOS_FILES=5000 /usr/bin/python3 -m unittest -v test_cluster.ClusterChaos
 
 fuzz: deps
 	scripts/fuzz

@@ -344,7 +344,13 @@ std::vector<AuditEvent> Store::commit() {
       ensure_batch();
       for (auto& op : journal_) op();
     }
-    if (batch_) batch_->commit();
+    if (batch_) {
+      // The lease is checked again as the batch's last statement: a node stopped in the middle of
+      // a batch for longer than its lease (its renewal at the start was made in time) must not
+      // commit it. Until COMMIT the node's row stays locked, so no takeover can come in between.
+      if (node_ && is_postgres()) renew_in_batch();
+      batch_->commit();
+    }
     batch_.reset();
   } catch (const sql::StoreError& e) {
     if (!storage_fault(e.code())) throw;
