@@ -85,7 +85,7 @@ Daemon::~Daemon() = default;
 int Daemon::run() {
   if (int rc = start(); rc != kExitOk) return rc;
   io_.run();
-  batch_.flush_all();
+  batch_.flush();
   if (store_.fault()) throw std::runtime_error(*store_.fault() + " at exit: the last transitions are not recorded");
   if (watching()) return kExitOk;
   // A scan ends with objects still waiting when the rules their requires: names never succeeded:
@@ -214,7 +214,7 @@ int Daemon::replay() {
   auto [status, plan] = pipeline_.replay(*options_.replay);
   if (hooks.on_replayed) hooks.on_replayed(status, plan);
   if (status != 200) {
-    batch_.flush_all();
+    batch_.flush();
     return kExitConfig;
   }
   return kExitOk;
@@ -362,7 +362,7 @@ void Daemon::finish() {
   if (http_) http_->stop();
   if (s3_) s3_->stop();
   pipeline_.emit("daemon.stopped", std::nullopt, {{"pid", ::getpid()}});
-  batch_.flush_all();
+  batch_.flush();
   signals_.cancel();
   io_.stop();
 }
