@@ -115,7 +115,7 @@ class DebianPackage(unittest.TestCase):
         info = run("dpkg-deb", "-f", self.deb).stdout
         self.assertRegex(info, r"Package: hivehook\n")
         depends = re.search(r"Depends: (.*)", info).group(1)
-        for lib in ("libyaml-cpp", "libsqlite3", "libcurl4", "libssl3", "systemd", "python3"):
+        for lib in ("libyaml-cpp", "libsqlite3", "libcurl4", "libssl3", "systemd", "python3", "procps"):
             self.assertIn(lib, depends)
         conffiles = run("dpkg-deb", "--info", self.deb, "conffiles").stdout.split()
         self.assertEqual(sorted(conffiles), ["/etc/hivehook/hivehook.env", "/etc/hivehook/hivehook.yaml",
@@ -158,6 +158,26 @@ class DebianPackage(unittest.TestCase):
         if os.geteuid() == 0:
             self.assertEqual((st.st_uid, st.st_gid), (int(user.group(1)), int(user.group(2))))
         self.assertFalse(has_symbols(self.root / "usr/bin/hivehook"))
+
+    def test_every_program_the_unit_runs_is_in_the_package_or_its_dependencies(self):
+        """Regression: ExecReload=/bin/kill (procps) on a minimal Debian 12 without procps made
+        `systemctl reload hivehook` fail (found by test_service_systemd). Each Exec*= program is the
+        package's own, or comes from a package it depends on, or from an Essential package."""
+        unit = (self.root / "usr/lib/systemd/system/hivehook.service").read_text()
+        programs = [re.sub(r"^[-@:+!]+", "", m.split()[0]) for m in re.findall(r"(?m)^Exec\w+=(.*)$", unit)]
+        self.assertTrue(programs)
+        info = run("dpkg-deb", "-f", self.deb, "Depends").stdout
+        depends = {re.split(r"[ (:]", d.strip())[0] for d in info.split(",")}
+        listing = run("dpkg-deb", "-c", self.deb).stdout
+        for program in programs:
+            if re.search(r"(?m) \." + re.escape(program) + "$", listing):
+                continue
+            owner = run("dpkg", "-S", program)
+            self.assertEqual(owner.returncode, 0, f"{program}: no package of this machine has it")
+            package = owner.stdout.split(":")[0]
+            essential = run("dpkg-query", "-W", "-f=${Essential}", package).stdout.strip()
+            self.assertTrue(package in depends or essential == "yes",
+                            f"{program} comes from {package}, neither Essential nor in Depends: {info}")
 
     def test_man_page_of_the_package(self):
         page = run("man", "-l", "-P", "cat", self.root / "usr/share/man/man1/hivehook-run.1", env={"MANWIDTH": "100"})
