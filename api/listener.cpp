@@ -1,6 +1,7 @@
 #include "api/listener.h"
 
 #include <boost/asio/post.hpp>
+#include <stdexcept>
 #include <spdlog/spdlog.h>
 
 #include "api/params.h"
@@ -43,10 +44,40 @@ std::string one_line(std::string s) {
   return s;
 }
 
-int limit_param(const Query& q, int fallback, int max) {
-  if (auto v = query_value(q, "limit"))
-    if (auto n = parse_int(*v, 1, max)) return static_cast<int>(*n);
-  return fallback;
+// A query parameter the API cannot use: 400 with the reason (fault: limit=-1, before=abc,
+// latest=maybe, state=quarantine were ignored silently, answering something else than asked).
+struct BadParameter : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// An integer parameter in [min, max]; `fallback` when absent; BadParameter when malformed.
+int64_t int_param(const Query& q, const char* name, int64_t fallback, int64_t min, int64_t max) {
+  auto v = query_value(q, name);
+  if (!v) return fallback;
+  auto n = parse_int(*v, min, max);
+  if (!n)
+    throw BadParameter("'" + std::string(name) + "' must be a whole number from " + std::to_string(min) + " to " +
+                       std::to_string(max) + ", not '" + utf8_sanitize(*v) + "'");
+  return *n;
+}
+
+int limit_param(const Query& q, int fallback, int max) { return static_cast<int>(int_param(q, "limit", fallback, 1, max)); }
+
+// A flag parameter (api/params.h parse_flag); `fallback` when absent; BadParameter when neither.
+bool flag_param(const Query& q, const char* name, bool fallback) {
+  auto v = query_value(q, name);
+  if (!v) return fallback;
+  auto b = parse_flag(*v);
+  if (!b) throw BadParameter("'" + std::string(name) + "' must be 1/true/yes or 0/false/no, not '" + utf8_sanitize(*v) + "'");
+  return *b;
+}
+
+// An object state parameter: one of store/states.h's names.
+std::optional<std::string> state_param(const Query& q) {
+  auto v = query_value(q, "state");
+  if (!v) return std::nullopt;
+  if (!object_state_from(*v)) throw BadParameter("'state' must be an object state (archived, quarantined, ...), not '" + utf8_sanitize(*v) + "'");
+  return v;
 }
 
 Query query_of(const std::string& target) { return parse_query(http::target_query(target)); }
@@ -66,6 +97,13 @@ http::Options ListenerOptions::default_http_options() {
 }
 
 Listener::Listener(ListenerOptions options) : options_(std::move(options)), keepalive_timer_(pool_.get_executor()) {
+  // Every error the listener writes is JSON {"error": ...}, as docs/console.md says: the server's
+  // own (413 body too large, 400 malformed, 431 head too large) and the router's 404/405 too.
+  auto json_error = [](bhttp::status status, const std::string& message) {
+    return json_response(static_cast<int>(status), json{{"error", message}});
+  };
+  if (!options_.http.error_response) options_.http.error_response = json_error;
+  router_.set_error_response(json_error);
   routes();
 }
 
@@ -100,6 +138,8 @@ void Listener::query(std::shared_ptr<Exchange> ex,
     try {
       auto [status, body] = fn(reader(), std::string(ex->target()));
       ex->respond(json_response(status, body));
+    } catch (const BadParameter& e) {
+      ex->respond(json_response(400, json{{"error", e.what()}}));
     } catch (const std::exception& e) {
       spdlog::error("api: {} failed: {}", std::string(ex->target()), e.what());
       reader_.reset();  // a broken connection is reopened by the next request
@@ -108,11 +148,7 @@ void Listener::query(std::shared_ptr<Exchange> ex,
   });
 }
 
-std::shared_ptr<const std::vector<std::string>> Listener::secrets_in_force() const {
-  static const auto kNone = std::make_shared<const std::vector<std::string>>();
-  auto now = options_.secrets ? options_.secrets() : nullptr;
-  return now ? now : kNone;
-}
+Redactor Listener::redactor_in_force() const { return options_.redactor ? options_.redactor() : Redactor(); }
 
 void Listener::routes() {
   auto& r = router_;
@@ -186,7 +222,23 @@ void Listener::routes() {
   r.add("GET", "/api/v1/status", [this](auto ex) {
     query(ex, [this](Store& s, const std::string&) {
       auto c = status_counts(s);
+      const auto now = present_counts(s);
+      // What is true now (as `hivehook status` says it), beside the totals over every arrival ever
+      // (fault: the console's header said "18 quarantined" — every object ever — for 3 in quarantine).
+      json present = {{"in_progress", now.in_progress}, {"in_quarantine", now.in_quarantine},
+                      {"left_in_landing", now.left_in_landing}, {"running", now.running}, {"queued", now.queued},
+                      {"retry_wait", now.retry_wait}, {"waiting", now.waiting}, {"outbox_pending", now.outbox_pending},
+                      {"move_failed", now.stuck}};
+      // Health as /healthz and `status` see it, degradation included (fault: a rules file with an
+      // unset ${VAR} showed DEGRADED in `status` and /healthz, nothing in the API or console).
+      json health = {{"ok", true}, {"detail", nullptr}};
+      if (options_.health) {
+        auto [ok, why] = options_.health();
+        health = {{"ok", ok}, {"detail", why.empty() ? json(nullptr) : json(why)}};
+      }
       return std::pair<int, json>{200, json{{"version", HIVEHOOK_VERSION},
+                                            {"now", present},
+                                            {"health", health},
                                             {"objects", c.objects},
                                             {"tasks", c.tasks},
                                             {"outbox", c.outbox},
@@ -202,10 +254,9 @@ void Listener::routes() {
       f.key_prefix = query_value(q, "key");
       f.table = query_value(q, "table");
       f.partition = query_value(q, "partition");
-      f.state = query_value(q, "state");
-      if (auto v = query_value(q, "latest")) f.latest_only = parse_flag(*v).value_or(false);
-      if (auto v = query_value(q, "before"))
-        if (auto n = parse_int(*v, 1, INT64_MAX)) f.before_id = *n;
+      f.state = state_param(q);
+      f.latest_only = flag_param(q, "latest", false);
+      if (query_value(q, "before")) f.before_id = int_param(q, "before", 0, 1, INT64_MAX);
       f.limit = limit_param(q, 100, 1000);
       json arr = json::array();
       for (const auto& o : list_objects(s, f)) arr.push_back(object_json(o));
@@ -213,7 +264,7 @@ void Listener::routes() {
     });
   });
   r.add("GET", "/api/v1/objects/", [this](auto ex) {
-    query(ex, [secrets = secrets_in_force()](Store& s, const std::string& target) {
+    query(ex, [redact = redactor_in_force()](Store& s, const std::string& target) {
       auto id_text = path_parameter(http::target_path(target), "/api/v1/objects/");
       auto id = id_text ? parse_int(*id_text, 1, INT64_MAX) : std::nullopt;
       if (!id) return error(404, "no such object");
@@ -221,7 +272,7 @@ void Listener::routes() {
       if (!o) return error(404, "no object " + std::to_string(*id));
       json tasks = json::array(), runs = json::array(), history = json::array();
       for (const auto& t : s.tasks_of(*id)) tasks.push_back(task_json(t));
-      for (const auto& r : runs_of_object(s, *id)) runs.push_back(run_json(r, true, *secrets));
+      for (const auto& r : runs_of_object(s, *id)) runs.push_back(run_json(r, true, redact));
       ObjectFilter same;
       same.key_prefix = o->key;
       same.limit = 20;
@@ -234,31 +285,35 @@ void Listener::routes() {
       json events = json::array();
       for (const auto& e : list_events(s, ef))
         if (e.key == o->key) events.push_back(e.to_json());
+      // The latest arrival at the key: when it is not this object, this one was replaced (replayed,
+      // re-uploaded) and its final_path may hold the later one's file, or nothing.
+      const int64_t latest = history.empty() ? o->id : history.front().value("id", o->id);
       return std::pair<int, json>{200, json{{"object", object_json(*o)}, {"tasks", tasks}, {"runs", runs},
-                                            {"arrivals", history}, {"events", events}}};
+                                            {"arrivals", history}, {"latest_id", std::max(latest, o->id)},
+                                            {"events", events}}};
     });
   });
   r.add("GET", "/api/v1/runs", [this](auto ex) {
-    query(ex, [secrets = secrets_in_force()](Store& s, const std::string& target) {
+    query(ex, [redact = redactor_in_force()](Store& s, const std::string& target) {
       auto q = query_of(target);
       RunFilter f;
       f.key_prefix = query_value(q, "key");
       f.rule = query_value(q, "rule");
-      if (auto v = query_value(q, "failed")) f.failed_only = parse_flag(*v).value_or(false);
+      f.failed_only = flag_param(q, "failed", false);
       f.limit = limit_param(q, 50, 1000);
-      const bool output = parse_flag(query_value(q, "output").value_or("0")).value_or(false);
+      const bool output = flag_param(q, "output", false);
       json arr = json::array();
       auto runs = list_runs(s, f);
-      for (auto it = runs.rbegin(); it != runs.rend(); ++it) arr.push_back(run_json(*it, output, *secrets));  // newest first
+      for (auto it = runs.rbegin(); it != runs.rend(); ++it) arr.push_back(run_json(*it, output, redact));  // newest first
       return std::pair<int, json>{200, json{{"runs", arr}}};
     });
   });
   r.add("GET", "/api/v1/runs/", [this](auto ex) {
-    query(ex, [secrets = secrets_in_force()](Store& s, const std::string& target) {
+    query(ex, [redact = redactor_in_force()](Store& s, const std::string& target) {
       auto id = path_parameter(http::target_path(target), "/api/v1/runs/");
       auto run = id ? run_by_id(s, *id) : std::nullopt;
       if (!run) return error(404, "no such run");
-      return std::pair<int, json>{200, json{{"run", run_json(*run, true, *secrets)}}};
+      return std::pair<int, json>{200, json{{"run", run_json(*run, true, redact)}}};
     });
   });
   r.add("GET", "/api/v1/partitions", [this](auto ex) {
@@ -288,12 +343,12 @@ void Listener::routes() {
     });
   });
   r.add("GET", "/api/v1/quarantine", [this](auto ex) {
-    query(ex, [secrets = secrets_in_force()](Store& s, const std::string& target) {
+    query(ex, [redact = redactor_in_force()](Store& s, const std::string& target) {
       auto q = query_of(target);
       json arr = json::array();
       for (const auto& e : quarantine_report(s, limit_param(q, 200, 1000))) {
         json runs = json::array();
-        for (const auto& r : e.failed_runs) runs.push_back(run_json(r, true, *secrets));
+        for (const auto& r : e.failed_runs) runs.push_back(run_json(r, true, redact));
         arr.push_back({{"object", object_json(e.object)}, {"failed_runs", runs}});
       }
       return std::pair<int, json>{200, json{{"quarantine", arr}}};
@@ -302,9 +357,7 @@ void Listener::routes() {
   r.add("GET", "/api/v1/activity", [this](auto ex) {
     query(ex, [](Store& s, const std::string& target) {
       auto q = query_of(target);
-      int minutes = 60;
-      if (auto v = query_value(q, "minutes"))
-        if (auto n = parse_int(*v, 1, 24 * 60)) minutes = static_cast<int>(*n);
+      const int minutes = static_cast<int>(int_param(q, "minutes", 60, 1, 24 * 60));
       const int64_t now = unix_ms(std::chrono::system_clock::now());
       return std::pair<int, json>{200, json{{"minutes", activity_json(activity(s, now, minutes))}}};
     });

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "api/event_stream.h"
+#include "base/redactor.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "store/replay_query.h"
@@ -47,9 +48,9 @@ struct ListenerOptions {
   std::function<std::string()> metrics;      // the Prometheus exposition text
   std::function<std::pair<bool, std::string>()> health;  // (ok, why not)
   std::function<nlohmann::json()> rules;     // the rules in force: [{name, match, job, ...}]
-  // The secrets in force (RuleSet::secrets, recomputed only when the rules are reloaded), masked in
-  // job output served by the API; null or empty: nothing but the credential-like patterns.
-  std::function<std::shared_ptr<const std::vector<std::string>>()> secrets;
+  // The masking in force (base/redactor.h; the daemon's: built when the config or rules load),
+  // applied to job output, results and errors served by the API; null: the patterns only.
+  std::function<Redactor()> redactor;
   Actions actions;
   http::Options http = default_http_options();
 
@@ -79,8 +80,8 @@ class Listener {
   void keepalive();
   void post_action(std::shared_ptr<http::Exchange> ex, bool retry);
   Store& reader();
-  // options_.secrets(), never null.
-  std::shared_ptr<const std::vector<std::string>> secrets_in_force() const;
+  // options_.redactor(), or the patterns only.
+  Redactor redactor_in_force() const;
 
   ListenerOptions options_;
   EventHub hub_;

@@ -1,5 +1,8 @@
 #include "api/params.h"
 
+#include "base/clock.h"
+#include "rules/config.h"
+
 #include <openssl/crypto.h>
 
 #include <cctype>
@@ -150,6 +153,14 @@ std::optional<std::string> path_parameter(std::string_view path, std::string_vie
   return percent_decode(rest, false);
 }
 
+std::optional<int64_t> parse_since(std::string_view text, SystemTime now) {
+  auto t = parse_rfc3339(text);
+  if (!t)
+    if (auto d = parse_duration(text)) t = now - *d;
+  if (!t) return std::nullopt;
+  return unix_ms(*t);
+}
+
 std::string replay_body(const ReplayRequest& r) {
   nlohmann::json j = {{"dry_run", r.dry_run}};
   if (r.retry) {
@@ -162,6 +173,8 @@ std::string replay_body(const ReplayRequest& r) {
   if (r.filter.from) j["from"] = *r.filter.from;
   if (r.filter.to) j["to"] = *r.filter.to;
   if (r.filter.failed_only) j["failed"] = true;
+  if (r.filter.all) j["all"] = true;
+  if (r.filter.since_ms) j["since"] = format_rfc3339_ms(SystemTime(std::chrono::milliseconds(*r.filter.since_ms)));
   if (!r.filter.partition.empty()) {
     nlohmann::json parts = nlohmann::json::array();
     for (const auto& [n, v] : r.filter.partition) parts.push_back(n + "=" + v);
@@ -215,6 +228,14 @@ std::optional<ReplayRequest> parse_replay_body(std::string_view body, bool retry
     } else if (!retry && (name == "key" || name == "from" || name == "to")) {
       if (!string_of(v, name, &s)) return std::nullopt;
       (name == "key" ? req.filter.key_prefix : name == "from" ? req.filter.from : req.filter.to) = s;
+    } else if (!retry && name == "since") {
+      if (!string_of(v, name, &s)) return std::nullopt;
+      auto t = parse_since(s);
+      if (!t) return fail("'since' must be a time (2023-03-15T13:45:00Z, 2023-03-15) or an age (10m, 7d), not '" + s + "'");
+      req.filter.since_ms = *t;
+    } else if (!retry && name == "all") {
+      if (!v.is_boolean()) return fail("'all' must be true or false");
+      req.filter.all = v.get<bool>();
     } else if (!retry && name == "failed") {
       if (!v.is_boolean()) return fail("'failed' must be true or false");
       req.filter.failed_only = v.get<bool>();

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/clock.h"
 #include "store/replay_query.h"
 
 namespace hivehook::api {
@@ -54,9 +55,15 @@ std::optional<std::pair<std::string, std::string>> parse_partition_filter(std::s
 // (RFC 3986; '+' stays '+'), nullopt when `path` does not start with it, the rest is empty or holds a '/'.
 std::optional<std::string> path_parameter(std::string_view path, std::string_view prefix);
 
+// `replay --since` and the API's "since": an RFC 3339 time or date ("2023-03-15T13:45:00Z",
+// "2023-03-15"), or an age before `now` ("10m", "7d"), as unix ms; nullopt when neither.
+std::optional<int64_t> parse_since(std::string_view text, SystemTime now = std::chrono::system_clock::now());
+
 // The JSON body of POST /api/v1/replay:
 //   {"rules": ["r"] | "rule": "r", "key": "prefix", "partition": ["day=15"] | {"day": "15"},
-//    "from": "key", "to": "key", "failed": bool, "dry_run": bool}
+//    "from": "key", "to": "key", "failed": bool, "since": "RFC 3339 time or age (7d)", "all": bool,
+//    "dry_run": bool}
+// ("all": true is how a replay with no filter at all says it means the whole store)
 // and of POST /api/v1/retry: {"keys": ["k", ...]} | {"all_failed": true}, "dry_run": bool.
 // Unknown fields and wrong types are errors (*error, a sentence); nothing throws.
 std::optional<ReplayRequest> parse_replay_body(std::string_view body, bool retry, std::string* error);

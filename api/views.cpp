@@ -27,7 +27,7 @@ nlohmann::json object_json(const ObjectRecord& o) {
           {"error", text_or_null(o.error)}};
 }
 
-nlohmann::json run_json(const RunRecord& r, bool output, const std::vector<std::string>& secrets) {
+nlohmann::json run_json(const RunRecord& r, bool output, const Redactor& redact) {
   nlohmann::json j = {{"run_id", r.run_id},
                       {"object_id", r.object_id},
                       {"key", utf8_sanitize(r.key)},
@@ -39,13 +39,14 @@ nlohmann::json run_json(const RunRecord& r, bool output, const std::vector<std::
                       {"duration_ms", opt(r.duration_ms)},
                       {"exit_code", opt(r.exit_code)},
                       {"signal", opt(r.signal)},
-                      {"error", text_or_null(r.error)}};
-  j["result"] = r.result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(r.result, nullptr, false);
-  if (j["result"].is_discarded()) j["result"] = utf8_sanitize(r.result);
+                      {"error", text_or_null(redact(r.error))}};
+  const std::string result = redact(r.result);
+  j["result"] = result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(result, nullptr, false);
+  if (j["result"].is_discarded()) j["result"] = utf8_sanitize(result);
   if (output) {
-    j["stdout_tail"] = utf8_sanitize(redact_output(r.stdout_tail, secrets));
-    j["stderr_tail"] = utf8_sanitize(redact_output(r.stderr_tail, secrets));
-    j["stderr_excerpt"] = output_excerpt(r.stderr_tail, kExcerptLines, kExcerptBytes, secrets);
+    j["stdout_tail"] = utf8_sanitize(redact(r.stdout_tail));
+    j["stderr_tail"] = utf8_sanitize(redact(r.stderr_tail));
+    j["stderr_excerpt"] = output_excerpt(r.stderr_tail, kExcerptLines, kExcerptBytes, redact);
   }
   return j;
 }
@@ -65,6 +66,11 @@ nlohmann::json partition_json(const PartitionCell& c) {
                       {"updated", c.last_update_ms ? nlohmann::json(time_json(c.last_update_ms)) : nlohmann::json(nullptr)},
                       {"waiting_rules", c.waiting_rules},
                       {"late", c.late}};
+  nlohmann::json failed = nlohmann::json::array();
+  for (const auto& f : c.failed)
+    failed.push_back({{"object_id", f.object_id}, {"key", utf8_sanitize(f.key)}, {"state", f.state},
+                      {"error", f.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(utf8_sanitize(f.error))}});
+  j["failed"] = failed;
   if (c.last_run) {
     const auto& r = *c.last_run;
     j["last_run"] = {{"run_id", r.run_id}, {"rule", r.rule}, {"key", utf8_sanitize(r.key)}, {"state", r.state},
@@ -89,7 +95,7 @@ nlohmann::json task_json(const TaskRecord& t) {
           {"next_at", t.next_at ? nlohmann::json(time_json(*t.next_at)) : nlohmann::json(nullptr)}};
 }
 
-nlohmann::json rule_json(const Rule& r) {
+nlohmann::json rule_json(const Rule& r, const Redactor& redact) {
   nlohmann::json match = nlohmann::json::object();
   if (r.match.prefix) match["prefix"] = utf8_sanitize(*r.match.prefix);
   if (r.match.suffix) match["suffix"] = utf8_sanitize(*r.match.suffix);
@@ -104,7 +110,8 @@ nlohmann::json rule_json(const Rule& r) {
     job = "builtin " + b->name;
   }
   const char* success = r.on_success == SuccessAction::archive ? "archive" : r.on_success == SuccessAction::remove ? "delete" : "keep";
-  return {{"name", r.name}, {"description", utf8_sanitize(r.description)}, {"match", match}, {"job", utf8_sanitize(job)},
+  return {{"name", r.name}, {"description", utf8_sanitize(redact(r.description))}, {"match", match},
+          {"job", utf8_sanitize(redact(job))},
           {"on_success", success}, {"on_failure", r.on_failure == FailureAction::quarantine ? "quarantine" : "keep"},
           {"source", utf8_sanitize(r.source)}};
 }

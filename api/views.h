@@ -20,15 +20,18 @@ std::string time_json(int64_t unix_ms);  // "2023-03-15T13:45:12.345Z"
 // {id, key, table, partition, state, size, etag, discovered, updated, final_path, error}
 nlohmann::json object_json(const ObjectRecord& o);
 // {run_id, object_id, key, rule, attempt, state, started, ended, duration_ms, exit_code, signal,
-//  error, result} and, with `output`, {stdout_tail, stderr_tail, stderr_excerpt} (secrets masked).
-nlohmann::json run_json(const RunRecord& r, bool output, const std::vector<std::string>& secrets);
-// {table, partition, day, objects:{state: n}, updated, last_run, waiting_rules, late}
+//  error, result} and, with `output`, {stdout_tail, stderr_tail, stderr_excerpt}; error, result and
+// output masked by `redact` (base/redactor.h).
+nlohmann::json run_json(const RunRecord& r, bool output, const Redactor& redact);
+// {table, partition, day, objects:{state: n}, total, updated, last_run, waiting_rules, late,
+//  failed:[{object_id, key, state, error}]}
 nlohmann::json partition_json(const PartitionCell& c);
 nlohmann::json activity_json(const std::vector<ActivityMinute>& minutes);
 nlohmann::json task_json(const TaskRecord& t);
 // {name, description, match:{prefix, suffix, glob, partition}, job: "argv…" | "lambda handler" |
-//  "builtin name", on_success, on_failure, source} (no env values: they may hold secrets)
-nlohmann::json rule_json(const Rule& r);
+//  "builtin name", on_success, on_failure, source} (no env values: they may hold secrets; the
+//  description and the job's command masked by `redact`, base/redactor.h: ${VAR}s are expanded)
+nlohmann::json rule_json(const Rule& r, const Redactor& redact);
 
 // How many stderr lines and bytes an excerpt keeps (the console, notifications, `runs --output`).
 inline constexpr std::size_t kExcerptLines = 40;

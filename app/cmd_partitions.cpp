@@ -54,8 +54,12 @@ int run_partitions(Globals& g, const PartitionsOptions& o) {
       for (const auto& r : c.waiting_rules) w += (w.empty() ? "" : ", ") + r;
       std::printf("    waiting: %s\n", w.c_str());
     }
+    for (const auto& f : c.failed)
+      std::printf("    %s %s: %s\n", f.state.c_str(), printable(f.key).c_str(),
+                  f.error.empty() ? "(no reason recorded)" : printable(f.error).c_str());
     for (const auto& late : c.late)
-      std::printf("    LATE: %s\n", safe_dump(late).c_str());
+      std::printf("    LATE: %s expected by %s (rule %s)\n", printable(late.value("partition", "")).c_str(),
+                  late.value("deadline", "?").c_str(), late.value("rule", "?").c_str());
   }
   return kExitOk;
 }

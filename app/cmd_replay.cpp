@@ -1,5 +1,5 @@
 // `hivehook replay [--rule R] [--key PREFIX] [--partition NAME=VALUE ...] [--from KEY --to KEY]
-// [--failed] [--dry-run] [--json]`: archived or quarantined objects run again through the rules
+// [--since TIME] [--failed] [--all] [--dry-run] [--json]`: archived or quarantined objects run again through the rules
 // (after a job was fixed), as new objects that record the one they replay (DESIGN.md).
 #include <iostream>
 
@@ -12,8 +12,8 @@ namespace hivehook::cli {
 namespace {
 struct ReplayOptions {
   std::vector<std::string> rules, partitions;
-  std::string key, from, to;
-  bool failed = false, dry_run = false, json = false;
+  std::string key, from, to, since;
+  bool failed = false, all = false, dry_run = false, json = false;
 };
 
 int run_replay(Globals& g, const ReplayOptions& o) {
@@ -38,6 +38,14 @@ int run_replay(Globals& g, const ReplayOptions& o) {
     req.filter.to = o.to;
   }
   req.filter.failed_only = o.failed;
+  if (!o.since.empty()) {
+    req.filter.since_ms = api::parse_since(o.since);
+    if (!req.filter.since_ms) {
+      std::cerr << "hivehook replay: --since wants a time (2023-03-15T13:45:00Z, 2023-03-15) or an age (10m, 7d)\n";
+      return kExitUsage;
+    }
+  }
+  req.filter.all = o.all;
   req.dry_run = o.dry_run;
   return submit_replay(g, req, o.json);
 }
@@ -51,7 +59,8 @@ void add_replay(CLI::App& app, Globals& g) {
        .details = "Takes the latest object at each key that ended archived or quarantined and matches the filters, "
                   "puts its file back into landing and runs it, past the duplicate guard, as a new object that "
                   "records the one it replays (object.replayed), through the named rules (--rule) or every rule "
-                  "that matches the key now; it is then archived or quarantined as usual. When the daemon runs, it "
+                  "that matches the key now; it is then archived or quarantined as usual. With no filter at all it is "
+                  "refused unless --all says so. When the daemon runs, it "
                   "is asked over its API (http.token); otherwise this command owns the state DB until the runs "
                   "end. --dry-run prints the plan.",
        .exit_status = "0 done (or planned); 1 a replayed object failed; 2 usage error, invalid config, an unknown "
@@ -64,7 +73,9 @@ void add_replay(CLI::App& app, Globals& g) {
   cmd->add_option("--partition", o->partitions, "only keys with this partition value, NAME=VALUE (repeatable)")->type_name("NAME=VALUE");
   cmd->add_option("--from", o->from, "only keys from this one (inclusive, byte order; with --to)")->type_name("KEY");
   cmd->add_option("--to", o->to, "only keys up to this one (inclusive)")->type_name("KEY");
+  cmd->add_option("--since", o->since, "only objects that arrived from this time (RFC 3339 or YYYY-MM-DD) or this long ago (7d)")->type_name("TIME");
   cmd->add_flag("--failed", o->failed, "only quarantined objects");
+  cmd->add_flag("--all", o->all, "with no other filter: every archived and quarantined object (refused without it)");
   cmd->add_flag("--dry-run", o->dry_run, "print the plan, change nothing");
   cmd->add_flag("--json", o->json, "the plan as JSON");
   cmd->callback([&g, o] { g.exit_code = run_replay(g, *o); });

@@ -18,19 +18,20 @@ struct RunsOptions {
   int limit = 50;
 };
 
-nlohmann::json to_json(const RunRecord& r, bool output, const std::vector<std::string>& secrets) {
+nlohmann::json to_json(const RunRecord& r, bool output, const Redactor& redact) {
   nlohmann::json j = {{"run_id", r.run_id}, {"key", r.key}, {"rule", r.rule}, {"attempt", r.attempt},
                       {"state", to_string(r.state)}, {"started", time_text(r.started_at)}};
   j["ended"] = r.ended_at ? nlohmann::json(time_text(*r.ended_at)) : nlohmann::json(nullptr);
   j["duration_ms"] = r.duration_ms ? nlohmann::json(*r.duration_ms) : nlohmann::json(nullptr);
   j["exit_code"] = r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr);
   j["signal"] = r.signal ? nlohmann::json(*r.signal) : nlohmann::json(nullptr);
-  j["error"] = r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error);
-  j["result"] = r.result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(r.result, nullptr, false);
+  j["error"] = r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(redact(r.error));
+  j["result"] = r.result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(redact(r.result), nullptr, false);
+  if (j["result"].is_discarded()) j["result"] = redact(r.result);
   if (output) {
-    j["stdout_tail"] = redact_output(r.stdout_tail, secrets);
-    j["stderr_tail"] = redact_output(r.stderr_tail, secrets);
-    j["stderr_excerpt"] = output_excerpt(r.stderr_tail, api::kExcerptLines, api::kExcerptBytes, secrets);
+    j["stdout_tail"] = redact(r.stdout_tail);
+    j["stderr_tail"] = redact(r.stderr_tail);
+    j["stderr_excerpt"] = output_excerpt(r.stderr_tail, api::kExcerptLines, api::kExcerptBytes, redact);
   }
   return j;
 }
@@ -53,9 +54,10 @@ int run_runs(Globals& g, const RunsOptions& o) {
   std::vector<std::string> secrets = rules ? rules->secrets : config_secrets(*config);
   if (!rules)
     for (auto& s : environment_secrets(process_environment())) secrets.push_back(std::move(s));
+  const Redactor redact = rules ? rules->redactor : Redactor(secrets);
   if (o.json) {
     nlohmann::json arr = nlohmann::json::array();
-    for (const auto& r : runs) arr.push_back(to_json(r, o.output, secrets));
+    for (const auto& r : runs) arr.push_back(to_json(r, o.output, redact));
     std::cout << safe_dump(arr, 2) << "\n";
     return kExitOk;
   }
@@ -77,7 +79,7 @@ int run_runs(Globals& g, const RunsOptions& o) {
       auto block = [&](const char* name, const std::string& tail) {
         if (tail.empty()) return;
         std::printf("    %s:\n", name);
-        const std::string text = output_excerpt(tail, api::kExcerptLines, api::kExcerptBytes, secrets);
+        const std::string text = output_excerpt(tail, api::kExcerptLines, api::kExcerptBytes, redact);
         std::size_t start = 0;
         while (start < text.size()) {
           const std::size_t nl = text.find('\n', start);

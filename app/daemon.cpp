@@ -125,9 +125,10 @@ int run_daemon(const std::string& config_arg, const DaemonOptions& options, bool
     SystemdNotifier systemd;
     Daemon daemon(std::move(loaded->config), std::move(loaded->rules), options, std::move(rejected));
     systemd.attach(daemon);
-    daemon.hooks.on_replayed = [json](int status, const nlohmann::json& plan) {
+    const std::string prefix = options.replay && options.replay->retry ? "hivehook retry: " : "hivehook replay: ";
+    daemon.hooks.on_replayed = [json, prefix](int status, const nlohmann::json& plan) {
       print_replay(std::cout, plan, json);
-      if (status != 200) std::cerr << "hivehook: " << plan.value("error", "replay refused") << "\n";
+      if (status != 200) std::cerr << prefix << plan.value("error", "replay refused") << "\n";
     };
     return daemon.run();
   } catch (const sql::StoreError& e) {

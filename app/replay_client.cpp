@@ -6,6 +6,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <fstream>
+#include <yaml-cpp/yaml.h>
 #include <iostream>
 
 #include "api/params.h"
@@ -37,6 +38,8 @@ void print_replay(std::ostream& out, const nlohmann::json& plan, bool json) {
     }
     std::string rules;
     for (const auto& r : o["rules"]) rules += (rules.empty() ? "" : ", ") + r.get<std::string>();
+    if (o.contains("batches"))
+      for (const auto& b : o["batches"]) rules += (rules.empty() ? "" : ", ") + ("joins batch " + b.get<std::string>());
     out << "  → " << rules << "\n";
   }
 }
@@ -86,6 +89,18 @@ std::pair<int, nlohmann::json> post_to_daemon(const Config& config, const std::s
   }
 }
 
+// http.token as the config file writes it ("${HIVEHOOK_TOKEN}"), "" when it has none: tells an
+// unset variable in this shell from a config without a token.
+std::string token_as_written(const Config& config) {
+  try {
+    YAML::Node root = YAML::LoadFile(config.file.string());
+    if (root["http"] && root["http"].IsMap() && root["http"]["token"] && root["http"]["token"].IsScalar())
+      return root["http"]["token"].Scalar();
+  } catch (const std::exception&) {
+  }
+  return "";
+}
+
 }  // namespace
 
 int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
@@ -94,23 +109,37 @@ int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
   std::string role;
   auto holder = OwnerLock::holder(config->state, &role);
   const char* path = request.retry ? "/api/v1/retry" : "/api/v1/replay";
-  if (holder && role == "run") {
-    if (!config->http || config->http->token.empty()) {
-      std::cerr << "hivehook: the daemon (pid " << *holder << ") owns the state DB and has no http.token to ask it "
-                << "with: add `http: {listen: HOST:PORT, token: ...}` to the config, or stop the daemon\n";
+  const bool no_token = !config->http || config->http->token.empty();
+  // A dry run changes nothing: without a token to ask the daemon, it is planned here, from a
+  // read-only store and the rules on disk (fault: it was refused while the daemon ran).
+  if (holder && role == "run" && !(request.dry_run && no_token)) {
+    if (no_token) {
+      const std::string written = token_as_written(*config);
+      if (!written.empty())
+        error(g) << "the daemon (pid " << *holder << ") owns the state DB; the config's http.token is '" << written
+                 << "', which is empty in this shell: set it (the daemon's value) to ask the daemon\n";
+      else
+        error(g) << "the daemon (pid " << *holder << ") owns the state DB and the config has no http.token to ask it "
+                 << "with: add `http: {listen: HOST:PORT, token: ${HIVEHOOK_TOKEN}}` to the config (and restart the "
+                 << "daemon), or stop the daemon\n";
       return kExitUsage;
     }
     auto [status, reply] = post_to_daemon(*config, path, api::replay_body(request));
     if (status != 200) {
-      std::cerr << "hivehook: the daemon refused: " << reply.value("error", "HTTP " + std::to_string(status)) << "\n";
+      error(g) << "the daemon refused: " << reply.value("error", "HTTP " + std::to_string(status)) << "\n";
       return kExitUsage;
     }
     print_replay(std::cout, reply, json);
-    if (!json && !request.dry_run) std::cout << "the daemon runs them now: follow with `hivehook runs` or the console\n";
+    if (!json && !request.dry_run) {
+      if (reply.value("replayed", 0) > 0)
+        std::cout << "the daemon runs them now: follow with `hivehook runs` or the console\n";
+      else
+        std::cout << "nothing replayed\n";
+    }
     return kExitOk;
   }
-  if (holder) {
-    std::cerr << "hivehook: `hivehook " << role << "` (pid " << *holder << ") owns the state DB: try again when it ends\n";
+  if (holder && !request.dry_run) {
+    error(g) << "`hivehook " << role << "` (pid " << *holder << ") owns the state DB: try again when it ends\n";
     return kExitUsage;
   }
   if (request.dry_run) {
@@ -125,11 +154,17 @@ int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
     std::string err;
     auto plan = plan_replay(*store, *rules, config->landing, request, &err);
     if (!plan) {
-      std::cerr << "hivehook: " << err << "\n";
+      error(g) << err << "\n";
       return kExitUsage;
     }
     print_replay(std::cout, plan_json(*plan), json);
     return kExitOk;
+  }
+  // Nothing ever ran here: nothing to replay, and no store is created for it (fault: `retry
+  // --all-failed` made an empty state DB where `partitions` says there is none yet).
+  if (!state_exists(*config)) {
+    error(g) << "no state DB at " << state_display(*config) << " yet (start `hivehook run` or `hivehook scan`)\n";
+    return kExitUsage;
   }
   DaemonOptions options;
   options.mode = DaemonMode::replay;

@@ -1,5 +1,7 @@
 #include "base/host_port.h"
 
+#include <boost/asio/ip/address_v4.hpp>
+
 namespace hivehook {
 
 std::optional<HostPort> parse_host_port(const std::string& text, std::string* error) {
@@ -39,6 +41,13 @@ std::string local_url(const HostPort& address, unsigned short bound_port) {
   if (host == "::") host = "::1";
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   return "http://" + host + ":" + std::to_string(bound_port);
+}
+
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  boost::system::error_code ec;
+  const auto a = boost::asio::ip::make_address_v4(host, ec);
+  return !ec && a.is_loopback();
 }
 
 }  // namespace hivehook

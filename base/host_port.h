@@ -23,4 +23,8 @@ std::optional<HostPort> parse_host_port(const std::string& text, std::string* er
 // an IPv6 host gets brackets (RFC 3986 section 3.2.2).
 std::string local_url(const HostPort& address, unsigned short bound_port);
 
+// True for a host only this machine reaches: "localhost", 127.0.0.0/8, "::1" (RFC 6890 loopback).
+// A wildcard (0.0.0.0, ::) or any other address is reachable from other machines.
+bool is_loopback_host(const std::string& host);
+
 }  // namespace hivehook

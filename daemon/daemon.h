@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "base/timers.h"
@@ -106,8 +107,10 @@ class Daemon {
   bool watching() const { return options_.mode == DaemonMode::watch; }
   int serve();
   void apply_secrets(const Config& c);
+  void apply_redactor();
   void remove_leftovers();
   int replay();
+  bool replay_delivered();
   void announce_start();
   void status(const std::string& what);
   void start_watching();
@@ -159,6 +162,9 @@ class Daemon {
   Ticker idle_check_;
   Ticker storage_retry_;         // while the state DB refuses writes: try the batch again
   Ticker lease_;                 // cluster mode: the node's lease heartbeat
+  int64_t replay_started_ms_ = 0;                 // DaemonMode::replay: when the replay began (unix ms)
+  std::set<std::string> replayed_keys_;           // DaemonMode::replay: the keys it put back through
+  std::optional<SteadyTime> replay_runs_ended_;   // DaemonMode::replay: when its runs had all ended
   SteadyTime busy_deadline_{};   // `scan`: files still open for writing are waited for until then
   std::size_t skipped_ = 0;      // `scan`: files still open for writing after --wait
   std::vector<std::string> secrets_;

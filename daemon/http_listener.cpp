@@ -25,14 +25,11 @@ HttpListener::HttpListener(boost::asio::io_context& io, const Config& config, Pi
       now = rules_;
     }
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : now->rules) out.push_back(api::rule_json(r));
+    const Redactor redact = redactor();
+    for (const auto& r : now->rules) out.push_back(api::rule_json(r, redact));
     return out;
   };
-  o.secrets = [this]() -> std::shared_ptr<const std::vector<std::string>> {
-    std::lock_guard lock(rules_mu_);
-    if (!rules_) return nullptr;
-    return {rules_, &rules_->secrets};  // shares the rule set's lifetime: no copy per request
-  };
+  o.redactor = [this] { return redactor(); };  // a copy shares the secrets: cheap per request
   // Replays run on the loop, which owns the pipeline and the store.
   o.actions.replay = [&io, &pipeline](ReplayRequest req, api::Actions::Reply reply) {
     boost::asio::post(io, [&pipeline, req = std::move(req), reply = std::move(reply)] {
@@ -58,7 +55,11 @@ std::string HttpListener::start(int64_t last_event_id) {
   started_ = true;
   if (auto addr = parse_host_port(config_.http->listen, nullptr))
     std::ofstream(url_file()) << local_url(*addr, listener_->port()) << "\n";
-  spdlog::info("http on port {}: /metrics, /healthz, the console at /, the API at /api/v1/", listener_->port());
+  spdlog::info("http on port {} ({}): /metrics, /healthz, the console at /, the API at /api/v1/", listener_->port(),
+               config_.http->listen);
+  if (auto addr = parse_host_port(config_.http->listen, nullptr);
+      addr && !is_loopback_host(addr->host) && config_.http->token.empty())
+    spdlog::warn("{}", http_exposed_warning(config_.http->listen));
   return {};
 }
 
@@ -71,6 +72,17 @@ void HttpListener::stop() {
 }
 
 unsigned short HttpListener::port() const { return listener_->port(); }
+
+Redactor HttpListener::redactor() {
+  std::lock_guard lock(rules_mu_);
+  if (redactor_) return *redactor_;
+  return rules_ ? rules_->redactor : Redactor();
+}
+
+void HttpListener::set_redactor(Redactor redact) {
+  std::lock_guard lock(rules_mu_);
+  redactor_ = std::move(redact);
+}
 
 void HttpListener::set_rules(std::shared_ptr<const RuleSet> rules) {
   std::lock_guard lock(rules_mu_);

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ class HttpListener {
   unsigned short port() const;
   // After a reload (thread-safe): the API's /rules shows these from now on.
   void set_rules(std::shared_ptr<const RuleSet> rules);
+  // The daemon's masking (base/redactor.h), applied to what the API serves; until set, the rules'.
+  void set_redactor(Redactor redact);
   // A commit's events, in id order, to the live stream (Server-Sent Events).
   void publish(const std::vector<AuditEvent>& events);
 
@@ -49,6 +52,8 @@ class HttpListener {
   const Config& config_;
   std::mutex rules_mu_;
   std::shared_ptr<const RuleSet> rules_;  // guarded by rules_mu_: replaced on the loop, read by the API
+  std::optional<Redactor> redactor_;      // guarded by rules_mu_
+  Redactor redactor();                    // redactor_, else rules_->redactor
   std::unique_ptr<api::Listener> listener_;
   bool started_ = false;
 };

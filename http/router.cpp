@@ -48,19 +48,23 @@ void Router::dispatch(const std::shared_ptr<Exchange>& ex) const {
     best->handler(ex);
     return;
   }
-  Response res;
-  res.headers.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  auto make = [this](bhttp::status status, const std::string& message) {
+    if (error_response_) return error_response_(status, message);
+    Response res;
+    res.status = status;
+    res.headers.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    res.body = message + "\n";
+    return res;
+  };
   if (!allowed.empty()) {
     std::string allow;
     for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
-    res.status = bhttp::status::method_not_allowed;
+    Response res = make(bhttp::status::method_not_allowed, "method not allowed");
     res.headers.set(bhttp::field::allow, allow);
-    res.body = "method not allowed\n";
+    ex->respond(std::move(res));
   } else {
-    res.status = bhttp::status::not_found;
-    res.body = "not found\n";
+    ex->respond(make(bhttp::status::not_found, "not found"));
   }
-  ex->respond(std::move(res));
 }
 
 }  // namespace hivehook::http

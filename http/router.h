@@ -1,6 +1,7 @@
 // Dispatch by method and path to handlers (see http/server.h).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,10 @@ class Router {
   // The longest matching path wins; among equal paths a method-specific route wins over "".
   // A path that matches only with another method gets 405 with an Allow header; none gets 404.
   void add(std::string method, std::string path, Handler handler);
+  // How the 404 and 405 answers are written (the API's JSON {"error"}, say); default text/plain.
+  void set_error_response(std::function<Response(bhttp::status, const std::string& message)> make) {
+    error_response_ = std::move(make);
+  }
 
   // The router as a Server handler (the Router must outlive the server).
   Handler handler() const;
@@ -33,6 +38,7 @@ class Router {
     Handler handler;
   };
   std::vector<Route> routes_;
+  std::function<Response(bhttp::status, const std::string& message)> error_response_;
 };
 
 }  // namespace hivehook::http

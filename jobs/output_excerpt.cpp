@@ -1,37 +1,13 @@
 #include "jobs/output_excerpt.h"
 
-#include <regex>
-
 #include "base/utf8.h"
 
 namespace hivehook {
 
-namespace {
-
-void replace_all(std::string& text, const std::string& needle, std::string_view with) {
-  if (needle.empty()) return;
-  for (std::size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + with.size()))
-    text.replace(pos, needle.size(), with);
-}
-
-}  // namespace
-
-std::string redact_output(std::string text, const std::vector<std::string>& secrets) {
-  for (const auto& s : secrets)
-    if (s.size() >= 3) replace_all(text, s, "***");  // a 1-2 byte "secret" would shred the text
-  static const std::regex kNamed(
-      R"(((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|credentials?)[A-Za-z_]*["']?\s*[:=]\s*["']?)[^\s"',;&]+)",
-      std::regex::icase);
-  static const std::regex kBearer(R"((\bbearer\s+)[A-Za-z0-9\-._~+/]+=*)", std::regex::icase);
-  static const std::regex kUrlPassword(R"((://[^/\s:@]+:)[^@\s/]+@)");
-  text = std::regex_replace(text, kNamed, "$1***");
-  text = std::regex_replace(text, kBearer, "$1***");
-  text = std::regex_replace(text, kUrlPassword, "$1***@");
-  return text;
-}
-
-std::string output_excerpt(std::string_view tail, std::size_t max_lines, std::size_t max_bytes,
-                           const std::vector<std::string>& secrets) {
+std::string output_excerpt(std::string_view raw, std::size_t max_lines, std::size_t max_bytes, const Redactor& redact) {
+  // Masked before it is cut, so no cut leaves half a secret to show.
+  const std::string masked = redact(std::string(raw));
+  const std::string_view tail = masked;
   // Lines, with CRLF and lone CR as line ends.
   std::vector<std::string> lines(1);
   for (std::size_t i = 0; i < tail.size(); ++i) {
@@ -80,7 +56,20 @@ std::string output_excerpt(std::string_view tail, std::size_t max_lines, std::si
     out += '\n';
   }
   if (cut) out = "…\n" + out;
-  return redact_output(std::move(out), secrets);
+  return out;
+}
+
+std::string failure_reason(std::string_view error, std::string_view stderr_tail, const Redactor& redact) {
+  std::string last;
+  if (!stderr_tail.empty()) {
+    const std::string excerpt = output_excerpt(stderr_tail, 40, 4096, redact);
+    last = excerpt.empty() ? "" : excerpt.substr(0, excerpt.size() - 1);
+    last = last.substr(last.rfind('\n') == std::string::npos ? 0 : last.rfind('\n') + 1);
+    if (last == "…") last.clear();
+    if (last.size() > 300) last = utf8_sanitize(last.substr(0, 300)) + "…";
+  }
+  const std::string err = redact(std::string(error));
+  return err.empty() ? last : last.empty() ? err : err + ": " + last;
 }
 
 }  // namespace hivehook

@@ -370,6 +370,19 @@ FsStatus Tree::rename(std::string_view from, const Tree& to_tree, std::string_vi
   return {};
 }
 
+FsStatus Tree::link(std::string_view from, const Tree& to_tree, std::string_view to) const {
+  std::string_view from_name, to_name;
+  auto from_dir = open_parent(from, &from_name, "cannot link");
+  if (!from_dir) return from_dir.error();
+  auto to_dir = to_tree.open_parent(to, &to_name, "cannot link to");
+  if (!to_dir) return to_dir.error();
+  if (::linkat(from_dir->get(), std::string(from_name).c_str(), to_dir->get(), std::string(to_name).c_str(), 0) != 0) {
+    int err = errno;
+    return FsError{err, "cannot link " + path_of(from) + " as " + to_tree.path_of(to) + ": " + reason(err, root_)};
+  }
+  return {};
+}
+
 FsStatus Tree::fsync_dir(std::string_view rel) const {
   auto fd = open_dir(rel);
   if (!fd) return fd.error();

@@ -137,6 +137,9 @@ class Tree {
   // RENAME_NOREPLACE (on filesystems without it: link + unlink), EEXIST when `to` exists. EXDEV
   // when the trees are on different filesystems: the caller copies (see TempFile).
   FsStatus rename(std::string_view from, const Tree& to_tree, std::string_view to, Replace replace) const;
+  // link(2) of `from` (in this tree) as `to` in `to_tree`: a second name for the same file, never
+  // replacing one (EEXIST when `to` exists); EXDEV across filesystems.
+  FsStatus link(std::string_view from, const Tree& to_tree, std::string_view to) const;
   // fsync(2) of folder `rel`, making renames and unlinks in it durable.
   FsStatus fsync_dir(std::string_view rel) const;
 

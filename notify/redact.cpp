@@ -9,23 +9,6 @@
 namespace hivehook {
 
 namespace {
-// RFC 3986 percent-encoding of everything but unreserved characters, as a URL would carry it.
-std::string percent_encoded(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-        c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 // A sink in front of another: the message redacted, then handed on (formatting stays the inner
 // sink's).
 class RedactingSink final : public spdlog::sinks::sink {
@@ -48,24 +31,6 @@ class RedactingSink final : public spdlog::sinks::sink {
 };
 }  // namespace
 
-Redactor::Redactor(std::vector<std::string> secrets) {
-  std::vector<std::string> all;
-  for (auto& s : secrets) {
-    if (s.empty()) continue;
-    all.push_back(percent_encoded(s));
-    all.push_back(std::move(s));
-  }
-  // Longest first, so a secret containing another is replaced whole.
-  std::sort(all.begin(), all.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  all.erase(std::unique(all.begin(), all.end()), all.end());
-  secrets_ = std::make_shared<const std::vector<std::string>>(std::move(all));
-}
-
-std::string Redactor::operator()(std::string text) const {
-  if (empty()) return text;
-  return notify_detail::redact(std::move(text), *secrets_);
-}
-
 void install_log_redaction(Redactor redact) {
   auto logger = spdlog::default_logger();
   for (auto& sink : logger->sinks()) {
@@ -79,12 +44,7 @@ void install_log_redaction(Redactor redact) {
 namespace hivehook::notify_detail {
 
 std::string redact(std::string text, const std::vector<std::string>& secrets) {
-  for (const auto& s : secrets) {
-    if (s.empty()) continue;
-    for (size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + 3))
-      text.replace(pos, s.size(), "***");
-  }
-  return text;
+  return Redactor(secrets)(std::move(text));
 }
 
 std::string url_password(const std::string& url) {

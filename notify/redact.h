@@ -1,25 +1,13 @@
 // Secrets (webhook signing keys, SMTP passwords, URL credentials, every ${VAR} of a notify target)
-// never reach details, logs, the store or jobs.
+// never reach details, logs, the store or jobs: all masked by the one Redactor (base/redactor.h).
 #pragma once
 
-#include <memory>
 #include <string>
 #include <vector>
 
+#include "base/redactor.h"
+
 namespace hivehook {
-
-// Replaces every occurrence of each secret — as written, and percent-encoded as it appears inside a
-// URL — with "***". Cheap to copy; callable from any thread.
-class Redactor {
- public:
-  Redactor() = default;
-  explicit Redactor(std::vector<std::string> secrets);
-  std::string operator()(std::string text) const;
-  bool empty() const { return !secrets_ || secrets_->empty(); }
-
- private:
-  std::shared_ptr<const std::vector<std::string>> secrets_;
-};
 
 // Wraps every sink of spdlog's default logger so each log line passes through `redact` (a later
 // call replaces the previous redactor).
@@ -29,7 +17,7 @@ void install_log_redaction(Redactor redact);
 
 namespace hivehook::notify_detail {
 
-// Replaces every occurrence of each non-empty secret in `text` with "***".
+// `text` through Redactor(secrets) (base/redactor.h): the secrets and the credential patterns masked.
 std::string redact(std::string text, const std::vector<std::string>& secrets);
 
 // The password part of a URL's userinfo ("scheme://user:PASS@host"), or "".

@@ -27,6 +27,22 @@ void Expectations::start(std::shared_ptr<const RuleSet> rules) {
   refresh_gauge();
 }
 
+// The table an expectation's partitions belong to (DESIGN.md: the late event's detail names the
+// table and the partition): the first segment of the rule's match prefix ("heartbeat/" →
+// "heartbeat") or, without one, of its glob when that segment is literal; "" when neither names one.
+namespace {
+std::string expect_table(const Rule& r) {
+  for (const auto* pattern : {r.match.prefix ? &*r.match.prefix : nullptr, r.match.glob ? &*r.match.glob : nullptr}) {
+    if (!pattern) continue;
+    const auto slash = pattern->find('/');
+    if (slash == std::string::npos) continue;
+    std::string first = pattern->substr(0, slash);
+    if (first.find_first_of("*?[{\\") == std::string::npos) return first;
+  }
+  return "";
+}
+}  // namespace
+
 // Deadlines in (checked_until, now]: each partition not arrived is late, once. The clock is read
 // once: the same instant decides what is due and which deadline the next timer waits for (read
 // twice, a timer firing a hair before a deadline found it not due, and the second reading, past
@@ -49,7 +65,8 @@ void Expectations::check(const std::string& name) {
       if (state_.expected(name, partition)) continue;  // arrived in time (or raised already)
       ExpectedPartition p{name, partition, "late", unix_ms(s.deadline(start)), clock_.now_ms()};
       pipeline_.emit("expect.late", std::nullopt,
-                     {{"partition", partition}, {"deadline", format_rfc3339_ms(s.deadline(start))}}, name);
+                     {{"table", expect_table(*r)}, {"partition", partition}, {"deadline", format_rfc3339_ms(s.deadline(start))}},
+                     name);
       state_.put_expected(p);
       raised = true;
       notify(*r, "expect.late", p, "");
@@ -86,7 +103,8 @@ void Expectations::on_admitted(const ObjectRecord& rec, const ObjectKey& key, co
     ExpectedPartition p{r->name, *partition, "arrived", had ? had->deadline : 0, clock_.now_ms()};
     if (had && had->state == "late") {
       pipeline_.emit("expect.arrived", rec.key,
-                     {{"partition", *partition}, {"deadline", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(had->deadline)))},
+                     {{"table", expect_table(*r)}, {"partition", *partition},
+                      {"deadline", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(had->deadline)))},
                       {"late_by_ms", clock_.now_ms() - had->deadline}},
                      r->name);
       state_.put_expected(p);

@@ -126,6 +126,31 @@ MoveResult LocalFileOps::restore(const std::filesystem::path& from, const std::s
     const Tree& t = tree(area);
     const std::filesystem::path rel = from.lexically_normal().lexically_relative(t.root());
     if (rel.empty() || rel.is_absolute() || *rel.begin() == "..") continue;
+    // An archived file stays where it is: landing gets a second name for it (a hard link), so a
+    // replay that fails quarantines the link and the good copy keeps its place in the archive; one
+    // that succeeds finds the same file at its archive key and drops the link (move_object: an
+    // identical file there counts as moved). Across filesystems (no link) it moves, as before.
+    if (area == Area::archive) {
+      MoveResult r;
+      if (auto made = landing_.make_dirs(std::filesystem::path(key).parent_path().string()); !made) {
+        r.error = made.message();
+        r.code = made.code();
+        return r;
+      }
+      auto linked = t.link(rel.string(), landing_, key);
+      if (linked) {
+        r.ok = true;
+        r.final_key = key;
+        r.final_path = landing_.root() / key;
+        return r;
+      }
+      if (linked.code() != EXDEV) {
+        r.error = linked.message();
+        r.code = linked.code();
+        r.source_missing = linked.code() == ENOENT && !t.stat(rel.string());
+        return r;
+      }
+    }
     // Beneath both trees, across filesystems too, never over a file that landed at the key meanwhile.
     return move_object(t, rel.string(), landing_, key, "");
   }

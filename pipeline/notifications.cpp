@@ -47,14 +47,10 @@ void Pipeline::put_in_outbox(const Active& a, const std::string& event, const st
         {"outcome", outcome}};
     if ((run.state == RunState::failed || run.state == RunState::timed_out) && !run.stderr_tail.empty()) {
       // Why it failed, readably: the last line the job wrote (a Python exception, say) and the end of
-      // its stderr, bounded and with the secrets in force (RuleSet::secrets) and credential-like
-      // values masked.
+      // its stderr, bounded and masked by the one Redactor in force (base/redactor.h).
       const std::string excerpt =
-          output_excerpt(run.stderr_tail, kNotifyExcerptLines, kNotifyExcerptBytes, rules_->secrets);
-      std::string last = excerpt.substr(0, excerpt.size() - 1);
-      last = last.substr(last.rfind('\n') == std::string::npos ? 0 : last.rfind('\n') + 1);
-      if (last.size() > 300) last = last.substr(0, 300) + "…";
-      body["reason"] = run.error.empty() ? last : last.empty() ? run.error : run.error + ": " + last;
+          output_excerpt(run.stderr_tail, kNotifyExcerptLines, kNotifyExcerptBytes, redactor());
+      body["reason"] = failure_reason(run.error, run.stderr_tail, redactor());
       body["stderr_excerpt"] = excerpt;
     }
     o.body = safe_dump(body);

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "jobs/backoff.h"
+#include "jobs/output_excerpt.h"
 #include "pipeline/active.h"
 
 namespace hivehook {
@@ -153,7 +154,8 @@ Outcome Pipeline::quarantine(const Active& a) {
     there = std::filesystem::relative(moved.final_path, files_.path(Area::quarantine, "")).string();
   }
   Outcome o;
-  auto report = safe_dump(error_report(a.rec, a.failed_runs, clock_.now()), 2);
+  // Masked as everything written is (fault: its stderr_tail held the job's passwords in clear).
+  auto report = redactor()(safe_dump(error_report(a.rec, a.failed_runs, clock_.now()), 2));
   if (auto w = files_.write_error_json(there, report, mode ? mode : 0600); !w) {
     o.failed = true;
     o.error = w.message();
@@ -170,6 +172,11 @@ void Pipeline::record_outcome(Active& a, Outcome o) {
   unstick(a);
   a.rec.final_path = o.final_path;
   a.rec.error.clear();
+  // A failed object says why (fault: a quarantined file's error was null everywhere it is shown):
+  // each failed rule and its reason, "sales-load: exited with code 3: ValueError: …".
+  if (o.state == ObjectState::quarantined || o.state == ObjectState::failed_kept)
+    for (const auto& r : a.failed_runs)
+      a.rec.error += (a.rec.error.empty() ? "" : "; ") + r.rule + ": " + failure_reason(r.error, r.stderr_tail, redactor());
   a.rec.failed_since.reset();
   transition(a.rec, o.state, o.detail);
   enqueue_notifications(a, o.state, plan_final_action(a).notify);

@@ -86,6 +86,11 @@ class Pipeline {
   void set_ignore(std::vector<std::string> patterns) { config_.ignore = std::move(patterns); }
   // Names of environment variables jobs never get (the notify targets' ${VAR}s).
   void set_secret_env(std::set<std::string> names) { config_.secret_env = std::move(names); }
+  // The one masking (base/redactor.h) for what the pipeline writes outside the store (quarantine's
+  // <key>.error.json, notification excerpts): the daemon's, which keeps the secrets of earlier
+  // configs too; until set, the rules' own (RuleSet::redactor).
+  void set_redactor(Redactor redact) { redactor_ = std::move(redact); }
+  const Redactor& redactor() const { return redactor_ ? *redactor_ : rules_->redactor; }
 
   // Records an audit event in the current batch.
   void emit(std::string event, const std::optional<std::string>& key = std::nullopt,
@@ -240,6 +245,7 @@ class Pipeline {
   Config config_;
   static constexpr std::size_t kNotifyExcerptLines = 20, kNotifyExcerptBytes = 2048;
   std::shared_ptr<const RuleSet> rules_;
+  std::optional<Redactor> redactor_;
   Store& store_;
   CommitBatch& batch_;
   PipelineStats& stats_;

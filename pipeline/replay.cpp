@@ -29,8 +29,9 @@ std::pair<int, nlohmann::json> Pipeline::replay(const ReplayRequest& request) {
       item.skip = "the object is gone from the store";
       continue;
     }
-    // Back into landing, never over a file that landed at the key meanwhile.
-    auto moved = files_.restore(item.from, item.key);
+    // Back into landing, never over a file that landed at the key meanwhile (an unmatched file
+    // never left it).
+    auto moved = item.from_state == "unmatched" ? MoveResult{.ok = true} : files_.restore(item.from, item.key);
     if (!moved.ok) {
       item.skip = moved.error;
       spdlog::warn("replay of {}: {}", item.key, item.skip);

@@ -21,6 +21,7 @@ struct ReplayItem {
   std::string from_state;         // archived | quarantined
   std::filesystem::path from;     // where its file is now (the object's final path)
   std::vector<std::string> rules; // the rules it runs through
+  std::vector<std::string> batches; // the batch rules whose group it joins again (a marker: only those)
   std::string skip;               // why it is not replayed ("" = it is)
 };
 
@@ -31,15 +32,21 @@ struct ReplayPlan {
 };
 
 // The plan, or nullopt with *error (a sentence) for a request that cannot be planned: a named
-// rule that does not exist, a retry key that is not quarantined. Items that cannot run (no rule
+// rule that does not exist, a retry key that is not quarantined, a replay with no filter at all
+// that is not a dry run and does not say `all` (store/replay_query.h unfiltered()). Items that cannot run (no rule
 // matches the key any more, the file is gone, a file is in landing at that key) are kept with
 // `skip` set, so the plan tells why.
-//   replay: the named rules that match each key, else every rule that matches it now;
+//   replay: the named rules that match each key, else every rule that matches it now; batch rules
+//           (named, or every one when none is named) the key joins again — a group's marker is
+//           replayed too, after its group's files, so the batch is rebuilt and runs again;
+//           a quarantined object whose failed rules are not all in the replay is skipped (it
+//           would be archived as if they had passed: `retry` runs them);
 //   retry:  the rules whose task failed on that object (that still exist), nothing else.
 std::optional<ReplayPlan> plan_replay(Store& store, const RuleSet& rules, const std::filesystem::path& landing,
                                       const ReplayRequest& request, std::string* error);
 
-// {"retry", "dry_run", "objects": [{of_object, key, from_state, from, rules, skipped}], "replayed": n, "skipped": n}
+// {"retry", "dry_run", "objects": [{of_object, key, from_state, from, rules, batches, skipped}], "replayed": n,
+//  "skipped": n} ("replayed": how many are, or with dry_run would be, replayed)
 nlohmann::json plan_json(const ReplayPlan& plan);
 
 }  // namespace hivehook

@@ -131,4 +131,11 @@ std::string S3Config::endpoint_url() const {
   return hp ? local_url(*hp, hp->port) : "";
 }
 
+std::string http_exposed_warning(const std::string& listen) {
+  return "http.listen " + listen + " is reachable from other machines and there is no http.token: anyone who "
+         "reaches it reads the console and the API (runs, job output, keys, rules); reads never need the token, so "
+         "bind 127.0.0.1 and put an authenticating reverse proxy in front, or set http.token (replay and retry) and "
+         "firewall the port (docs/console.md)";
+}
+
 }  // namespace hivehook

@@ -85,6 +85,11 @@ struct HttpConfig {
   std::string token;   // the bearer token POST /api/v1/replay and /retry need; "" = the API is read-only
 };
 
+// The warning `check` and the daemon's start-up give when http.listen is reachable beyond this
+// machine (not loopback) and there is no http.token: who reaches it reads runs, output, keys and
+// rules (masked, but still the pipeline's inner workings).
+std::string http_exposed_warning(const std::string& listen);
+
 struct Config {
   std::filesystem::path file;  // the config file itself (absolute)
   // landing, archive, quarantine: absolute. state: an absolute SQLite path, or a postgresql:// URL

@@ -384,9 +384,14 @@ const Mapping<Config>& config_schema() {
                .description = "Logging of the daemon.", .nested = "log",
                .set = [](Config& c, const Value& v, Reader& rd) { schema::parse_mapping(v.node, log_schema(), c.log, rd); }},
           },
-      .finish = [](Config&, const YAML::Node& node, Reader& rd) {
+      .finish = [](Config& c, const YAML::Node& node, Reader& rd) {
         if (node["http"] && node["metrics"])
           rd.error(node["metrics"].Mark(), "'metrics' is the short form of 'http: {listen: ...}': give one of them");
+        // Beyond loopback without a token (issue 15, fault 3): said, not refused (a reverse proxy
+        // with its own authentication in front is a fair set-up).
+        if (c.http && c.http->token.empty())
+          if (auto addr = parse_host_port(c.http->listen, nullptr); addr && !is_loopback_host(addr->host))
+            rd.warning((node["http"] ? node["http"] : node["metrics"]).Mark(), http_exposed_warning(c.http->listen));
       },
   };
   return m;

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/redactor.h"
 #include "landing/key.h"
 #include "orchestration/cron.h"
 #include "orchestration/expectation.h"
@@ -121,10 +122,11 @@ struct RuleSet {
   std::vector<Rule> rules;                   // in load order (files sorted, then order in file)
   std::vector<std::filesystem::path> files;  // the files read
   std::vector<RulesSource> sources;          // what they held, to keep as the last good rules
-  // Masked wherever job output is shown (rules/secrets.h), computed once per load: the config's
+  // Masked at every outlet (base/redactor.h, rules/secrets.h), computed once per load: the config's
   // secrets, the credential-named values of every rule's job.env and of this process's
   // environment (which jobs inherit).
   std::vector<std::string> secrets;
+  Redactor redactor;  // masks `secrets` and the credential patterns (base/redactor.h): the one masking
   const Rule* find(std::string_view name) const;
 };
 

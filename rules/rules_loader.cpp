@@ -84,6 +84,7 @@ std::optional<RuleSet> parse_sources(std::vector<RulesSource> sources, Diagnosti
     return a.size() != b.size() ? a.size() > b.size() : a < b;  // longest first: a secret inside another is masked whole
   });
   set.secrets.erase(std::unique(set.secrets.begin(), set.secrets.end()), set.secrets.end());
+  set.redactor = Redactor(set.secrets);
   check_rule_graph(set.rules, local);
   bool failed = local.has_errors();
   local.sort();

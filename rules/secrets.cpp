@@ -31,6 +31,7 @@ std::vector<std::string> config_secrets(const Config& c) {
     }
   }
   if (c.http) add(c.http->token);
+  for (const auto& v : c.secret_values) add(v);  // every ${VAR} of a notify target
   return out;
 }
 

@@ -1,6 +1,5 @@
-// The secrets masked wherever job output is shown (jobs/output_excerpt.h: `runs --output`, the
-// console and /api/v1, failure notifications). Computed once per load of the config and rules
-// (RuleSet::secrets), never per message.
+// The literal secrets masked at every outlet by the one Redactor (base/redactor.h). Computed once
+// per load of the config and rules (RuleSet::secrets, RuleSet::redactor), never per message.
 #pragma once
 
 #include <map>
@@ -17,7 +16,8 @@ namespace hivehook {
 // (any case), e.g. DB_PASSWORD, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, GITHUB_TOKEN.
 bool credential_name(std::string_view name);
 
-// The secrets a config holds: webhook secrets and header values, SMTP passwords, the HTTP token.
+// The secrets a config holds: webhook secrets and header values, SMTP passwords, the HTTP token,
+// the value of every ${VAR} in a notify target (Config::secret_values).
 std::vector<std::string> config_secrets(const Config& c);
 
 // The values of the credential-named variables (credential_name) in `env`, e.g. a rule's

@@ -23,7 +23,7 @@ std::vector<ActivityMinute> activity(Store& store, int64_t now_ms, int minutes) 
     if (auto* m = slot(ot.int64(0))) ++m->files;
   // Runs that ended in the window started in it or before: look back one hour for the long ones.
   auto rt = db.prepare(
-      "SELECT r.ended_at, r.state, o.discovered_at FROM runs r JOIN objects o ON o.id = r.object_id"
+      "SELECT r.ended_at, r.state, o.discovered_at, r.started_at, r.attempt FROM runs r JOIN objects o ON o.id = r.object_id"
       " WHERE r.id >= ? AND r.ended_at IS NOT NULL");
   rt.bind(1, first_id_at_or_after(store, "runs", "started_at", first - 3600 * 1000));
   std::vector<std::vector<int64_t>> latencies(out.size());
@@ -33,7 +33,10 @@ std::vector<ActivityMinute> activity(Store& store, int64_t now_ms, int minutes) 
     ++m->runs;
     const std::string state = rt.text(1);
     if (state == "failed" || state == "timed_out") ++m->failures;
-    latencies[static_cast<std::size_t>(m - out.data())].push_back(std::max<int64_t>(0, rt.int64(0) - rt.int64(2)));
+    // File → job: from discovery to the first attempt's start (not its end: a job's own duration is
+    // not the daemon's latency; a retry's start includes its backoff).
+    if (rt.int64(4) == 1)
+      latencies[static_cast<std::size_t>(m - out.data())].push_back(std::max<int64_t>(0, rt.int64(3) - rt.int64(2)));
   }
   for (std::size_t i = 0; i < out.size(); ++i) {
     auto& l = latencies[i];

@@ -1,5 +1,5 @@
 // Activity over time for the console's charts (GET /api/v1/activity): per minute, files that
-// arrived, runs that ended and failed, and the latency from a file's discovery to its run's end.
+// arrived, runs that ended and failed, and the latency from a file's discovery to its job's start.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,7 @@ struct ActivityMinute {
   int64_t files = 0;           // objects discovered in it
   int64_t runs = 0;            // runs that ended in it
   int64_t failures = 0;        // of those, failed or timed out
-  int64_t latency_p50_ms = 0;  // discovery → run end, over the runs that ended in it (0: none)
+  int64_t latency_p50_ms = 0;  // discovery → first attempt's start, over the runs that ended in it (0: none)
   int64_t latency_max_ms = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "landing/key.h"
 #include "landing/key_order.h"
@@ -81,12 +82,14 @@ std::vector<PartitionCell> partition_matrix(Store& store, const PartitionFilter&
   const std::string prefix = filter.table ? *filter.table + "/" : "";
   // The latest object at each key.
   auto st = db.prepare(
-      "SELECT o.id, o.key, o.state, o.updated_at FROM objects o"
+      "SELECT o.id, o.key, o.state, o.updated_at, o.error FROM objects o"
       " JOIN (SELECT MAX(id) AS id FROM objects WHERE substr(key, 1, length(CAST(? AS TEXT))) = ?"
       " GROUP BY key) m ON o.id = m.id");
   st.bind(1, prefix).bind(2, prefix);
   std::map<std::pair<std::string, std::string>, PartitionCell, CellOrder> cells;
   std::unordered_map<int64_t, PartitionCell*> by_object;
+  std::unordered_set<int64_t> failed_objects;
+  std::unordered_map<PartitionCell*, PartitionCell::LastRun> last_failed;
   while (st.step()) {
     const std::string key = st.text(1);
     std::string table = key_table(key);
@@ -97,9 +100,14 @@ std::vector<PartitionCell> partition_matrix(Store& store, const PartitionFilter&
       cell.partition = partition;
       cell.day = partition_day(partition);
     }
-    ++cell.objects[st.text(2)];
+    const std::string state = st.text(2);
+    ++cell.objects[state];
     cell.last_update_ms = std::max(cell.last_update_ms, st.int64(3));
     by_object[st.int64(0)] = &cell;
+    if (state == "quarantined" || state == "failed_kept" || state == "failed" || state == "move_failed") {
+      cell.failed.push_back({st.int64(0), key, state, st.is_null(4) ? std::string() : st.text(4)});
+      failed_objects.insert(st.int64(0));
+    }
   }
   // The newest run on each cell's objects.
   auto rt = db.prepare(
@@ -111,8 +119,12 @@ std::vector<PartitionCell> partition_matrix(Store& store, const PartitionFilter&
     if (it == by_object.end()) continue;
     PartitionCell::LastRun r{rt.text(1), rt.text(2), rt.text(3), rt.text(4), rt.int64(5), std::nullopt};
     if (!rt.is_null(6)) r.ended_at = rt.int64(6);
-    it->second->last_run = std::move(r);
+    PartitionCell* cell = it->second;
+    if ((r.state == "failed" || r.state == "timed_out") && failed_objects.count(rt.int64(0)))
+      last_failed[cell] = r;  // shown rather than a later success of another rule
+    cell->last_run = std::move(r);
   }
+  for (auto& [cell, r] : last_failed) cell->last_run = std::move(r);
   // Rules whose task has not ended.
   auto tt = db.prepare("SELECT object_id, rule FROM tasks WHERE state NOT IN ('succeeded', 'failed', 'skipped')");
   while (tt.step()) {

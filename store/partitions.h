@@ -26,7 +26,15 @@ struct PartitionCell {
     int64_t started_at = 0;
     std::optional<int64_t> ended_at;
   };
-  std::optional<LastRun> last_run;         // the newest run on any of them
+  // The newest failed run on a failed one (quarantined, failed_kept, failed) when the cell holds
+  // any — a quarantined day never reads as succeeded because another rule ended later —, else the
+  // newest run on any of them.
+  std::optional<LastRun> last_run;
+  struct Failed {
+    int64_t object_id = 0;
+    std::string key, state, error;  // error: ObjectRecord::error (each failed rule and why)
+  };
+  std::vector<Failed> failed;  // the cell's failed objects (quarantined, failed_kept, failed, move_failed)
   std::vector<std::string> waiting_rules;  // rules whose task on one of them has not ended (queued, running, ...)
   // Expectations (rule `expect:`) raised late for this partition and not yet arrived: the detail of
   // each open `expect.late` event. The event's detail names {"table", "partition"} (DESIGN.md).

@@ -4,15 +4,21 @@
 
 namespace hivehook {
 
+bool unfiltered(const ReplayFilter& f) {
+  return f.rules.empty() && !f.key_prefix && f.partition.empty() && !f.from && !f.to && !f.failed_only && !f.since_ms;
+}
+
 std::vector<ObjectRecord> replay_candidates(Store& store, const ReplayFilter& f) {
   std::string sql =
       "SELECT o.id, o.key, o.size, o.etag, o.state, o.final_path, o.error, o.discovered_at, o.updated_at"
-      " FROM objects o WHERE o.final_path IS NOT NULL AND o.final_path != ''";
-  sql += f.failed_only ? " AND o.state = 'quarantined'" : " AND o.state IN ('archived', 'quarantined')";
+      " FROM objects o WHERE ((o.final_path IS NOT NULL AND o.final_path != '') OR o.state = 'unmatched')";
+  // unmatched: left in landing when no rule matched it; a rule added since can run it (fault 18).
+  sql += f.failed_only ? " AND o.state = 'quarantined'" : " AND o.state IN ('archived', 'quarantined', 'unmatched')";
   // Positional parameters only (`?`, numbered in order): the PostgreSQL backend numbers them $1, $2...
   if (f.key_prefix) sql += " AND substr(o.key, 1, length(CAST(? AS TEXT))) = ?";
   if (f.from) sql += " AND o.key >= ?";
   if (f.to) sql += " AND o.key <= ?";
+  if (f.since_ms) sql += " AND o.discovered_at >= ?";
   sql += " AND o.id = (SELECT MAX(id) FROM objects WHERE key = o.key) ORDER BY o.key";
   auto st = store.db().prepare(sql);
   int i = 1;
@@ -22,6 +28,7 @@ std::vector<ObjectRecord> replay_candidates(Store& store, const ReplayFilter& f)
   }
   if (f.from) st.bind(i++, *f.from);
   if (f.to) st.bind(i++, *f.to);
+  if (f.since_ms) st.bind(i++, *f.since_ms);
   std::vector<ObjectRecord> out;
   while (st.step() && static_cast<int>(out.size()) < f.limit) {
     ObjectRecord o;

@@ -1,5 +1,5 @@
 // Which objects a replay takes (`hivehook replay`, POST /api/v1/replay): the latest object at each
-// key that ended archived or quarantined, narrowed by key prefix, partition values and a key range.
+// key that ended archived, quarantined or unmatched, narrowed by key prefix, partition values and a key range.
 #pragma once
 
 #include <optional>
@@ -17,6 +17,8 @@ struct ReplayFilter {
   std::vector<std::pair<std::string, std::string>> partition;  // --partition NAME=VALUE (decoded values; all must hold)
   std::optional<std::string> from, to;                         // --from KEY --to KEY: keys in [from, to], byte order
   bool failed_only = false;                                    // --failed: quarantined objects only
+  std::optional<int64_t> since_ms;                             // --since: discovered at or after (unix ms)
+  bool all = false;                                            // --all: no filter, on purpose (see unfiltered())
   int limit = 100000;                                          // most objects in one replay
 };
 
@@ -28,8 +30,14 @@ struct ReplayRequest {
   bool dry_run = false;           // plan only
 };
 
-// The objects, in key order. An object qualifies when it is the latest at its key, its state is
-// archived or quarantined (quarantined only with failed_only), and it has a final path.
+// True when nothing narrows the filter (no rule, key, partition, range, --since or --failed): a replay of
+// every archived and quarantined object in the store. plan_replay refuses it (unless a dry run)
+// when `all` is not set, so an empty API body or a bare `hivehook replay` cannot rerun the store.
+bool unfiltered(const ReplayFilter& filter);
+
+// The objects, in key order. An object qualifies when it is the latest at its key and its state
+// is archived or quarantined with a final path, or unmatched (its file left in landing, for a rule
+// added since); quarantined only with failed_only.
 std::vector<ObjectRecord> replay_candidates(Store& store, const ReplayFilter& filter);
 
 }  // namespace hivehook

@@ -36,7 +36,7 @@ struct ObjectRecord {
   int64_t discovered_at = 0;
   int64_t updated_at = 0;
   std::string final_path;
-  std::string error;     // why it is ignored, or the last failed move
+  std::string error;     // why it is ignored, the last failed move, or (quarantined, failed_kept) why its rules failed
   std::string action;    // the final action decided with the outcome (archive|delete|keep|quarantine|keep_failed|duplicate)
   int move_attempts = 0;  // failed moves so far
   std::optional<int64_t> failed_since;  // unix ms of the first failed move while move_failed

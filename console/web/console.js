@@ -129,10 +129,30 @@ function compareKeys(a, b) {
   }
   return sa.length - sb.length;
 }
+// The grid shows kGridColumns columns at a time (the newest first; older and newer pages), each
+// cell found through an index: 3,000 days x 200 tables drew 614,652 cells in ~20 s, scanning every
+// cell for every table and column (issue 15, fault 12).
+const kGridColumns = 31;
+let gridPage = 0;  // 0: the newest columns
 async function loadPartitions() {
   gridData = (await api('partitions')).partitions;
+  const colOf = (c) => c.day || c.partition || '(none)';
   const tables = [...new Set(gridData.map((c) => c.table))].sort(compareKeys);
-  const cols = [...new Set(gridData.map((c) => c.day || c.partition || '(none)'))].sort(compareKeys);
+  const allCols = [...new Set(gridData.map(colOf))].sort(compareKeys);
+  const pages = Math.max(1, Math.ceil(allCols.length / kGridColumns));
+  gridPage = Math.min(gridPage, pages - 1);
+  const end = allCols.length - gridPage * kGridColumns;
+  const cols = allCols.slice(Math.max(0, end - kGridColumns), end);
+  const index = new Map();
+  for (const c of gridData) {
+    const k = c.table + '\u0000' + colOf(c);
+    if (!index.has(k)) index.set(k, []);
+    index.get(k).push(c);
+  }
+  const pager = $('grid-pager');
+  const page = (delta, label) => el('button', {class: 'link', disabled: (delta > 0 ? gridPage + 1 >= pages : gridPage === 0) || undefined,
+    onclick: () => { gridPage += delta; loadPartitions().catch((e) => toast(e.message)); }}, label);
+  pager.replaceChildren(...(pages > 1 ? [page(1, '‹ older'), ` columns ${Math.max(1, end - kGridColumns + 1)}–${end} of ${allCols.length} `, page(-1, 'newer ›')] : []));
   const grid = $('grid');
   grid.replaceChildren(el('caption', {class: 'sr'}, 'Partitions: rows are tables, columns are days'),
     el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'table'), cols.map((c) => el('th', {scope: 'col'}, c)))));
@@ -141,7 +161,7 @@ async function loadPartitions() {
   for (const t of tables) {
     const tr = el('tr', {}, el('th', {scope: 'row'}, t || '(root)'));
     for (const c of cols) {
-      const cells = gridData.filter((x) => x.table === t && (x.day || x.partition || '(none)') === c);
+      const cells = index.get(t + '\u0000' + c) || [];
       if (!cells.length) { tr.append(el('td')); continue; }
       const objects = {};
       for (const x of cells) for (const [s, n] of Object.entries(x.objects)) objects[s] = (objects[s] || 0) + n;
@@ -183,33 +203,74 @@ async function showCell(table, cells) {
 async function loadObject(id) {
   const body = $('object-body');
   body.replaceChildren(el('p', {}, 'loading…'));
-  const d = await api('objects/' + encodeURIComponent(id));
+  let d;
+  try {
+    d = await api('objects/' + encodeURIComponent(id));
+  } catch (e) {  // an unknown id, the daemon down: said where the view is, not left "loading…"
+    $('object-h').textContent = 'Object ' + id;
+    body.replaceChildren(el('p', {class: 'error', role: 'alert'}, 'Cannot show object ' + id + ': ' + e.message));
+    return;
+  }
   const o = d.object;
+  const superseded = d.latest_id !== undefined && d.latest_id !== o.id;
   $('object-h').textContent = o.key;
   const facts = el('dl', {class: 'facts'}, ...[['state', stateBadge(o.state)], ['size', o.size + ' bytes'], ['eTag', o.etag],
-    ['discovered', shortTime(o.discovered)], ['updated', shortTime(o.updated)], ['now at', o.final_path || '–'], ['error', o.error || '–']]
+    ['discovered', shortTime(o.discovered)], ['updated', shortTime(o.updated)],
+    [superseded ? 'was at' : 'now at', o.final_path || '–'], ['error', o.error || '–']]
     .flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  const notes = [];
+  if (superseded) notes.push(el('p', {class: 'note', role: 'note'}, 'A later arrival at this key replaced this one: ',
+    el('a', {href: '#object/' + d.latest_id}, 'object ' + d.latest_id), '. Replay acts on the latest arrival.'));
   const runs = d.runs.map((r) => el('div', {class: 'card'}, el('h3', {}, `${r.rule} · try ${r.attempt} · `, stateBadge(r.state)),
     el('p', {}, `started ${shortTime(r.started)}, ${ms(r.duration_ms)}, exit ${r.exit_code ?? '–'}`), runOutput(r)));
+  const tasks = el('table', {class: 'list'}, el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'Rule'), el('th', {scope: 'col'}, 'State'),
+    el('th', {scope: 'col'}, 'Attempts'))), el('tbody', {}, d.tasks.map((t) => el('tr', {}, el('td', {}, t.rule), el('td', {}, stateBadge(t.state)), el('td', {}, t.attempts)))));
+  const others = d.arrivals.filter((a) => a.id !== o.id);
+  const arrivals = el('table', {class: 'list'}, el('tbody', {}, others.map((a) => el('tr', {}, el('td', {}, el('a', {href: '#object/' + a.id}, 'object ' + a.id)),
+    el('td', {}, stateBadge(a.state)), el('td', {}, shortTime(a.discovered))))));
   const events = el('table', {class: 'list'}, el('tbody', {}, d.events.map((e) => el('tr', {}, el('td', {}, shortTime(e.time)), el('td', {}, e.event), el('td', {}, e.rule || ''), el('td', {class: 'key'}, e.detail ? JSON.stringify(e.detail) : '')))));
   const actions = [];
-  if (['archived', 'quarantined'].includes(o.state)) actions.push(el('button', {class: 'primary', onclick: () => replay(o.key)}, 'Replay through the current rules'));
-  body.replaceChildren(facts, ...actions, el('h3', {}, 'Runs'), runs.length ? el('div', {}, runs) : el('p', {class: 'hint'}, 'no runs'),
+  if (!superseded && ['archived', 'quarantined'].includes(o.state)) actions.push(replayButton(o.key, 'Replay through the current rules'));
+  body.replaceChildren(facts, ...notes, ...actions, el('h3', {}, 'Tasks'), d.tasks.length ? tasks : el('p', {class: 'hint'}, 'no tasks'),
+    el('h3', {}, 'Runs'), runs.length ? el('div', {}, runs) : el('p', {class: 'hint'}, 'no runs'),
+    el('h3', {}, 'Earlier and later arrivals at this key'), others.length ? arrivals : el('p', {class: 'hint'}, 'none'),
     el('h3', {}, 'Events'), events);
 }
 
 // ---- quarantine and replay ----
 const token = () => sessionStorage.getItem('hivehook-token') || '';
+let canAct = null;  // the daemon has an http.token (from /api/v1/status); null until known
+// Why replay is not possible now, or '' when it is.
+function replayBlocked() {
+  if (canAct === false) return 'Replay is off: the daemon has no http.token (see docs/console.md).';
+  if (!token()) return 'Enter the API token (http.token) at the top to enable replay.';
+  return '';
+}
+function replayButton(key, label, after) {
+  const why = replayBlocked();
+  return el('button', {class: 'primary', 'aria-label': label === 'Replay' ? 'Replay ' + key : undefined, disabled: !!why, title: why || undefined,
+    onclick: () => replay(key).then(after || (() => {}))}, label);
+}
 async function replay(key) {
-  if (!token()) { toast('Enter the API token (http.token) at the top to replay.'); $('token').focus(); return; }
-  const r = await fetch('/api/v1/replay', {method: 'POST', headers: {'Content-Type': 'application/json', Authorization: 'Bearer ' + token()},
-    body: JSON.stringify({from: key, to: key})});
+  const why = replayBlocked();
+  if (why) { toast(why); if (canAct !== false) $('token').focus(); return; }
+  let r;
+  try {
+    r = await fetch('/api/v1/replay', {method: 'POST', headers: {'Content-Type': 'application/json', Authorization: 'Bearer ' + token()},
+      body: JSON.stringify({from: key, to: key})});
+  } catch (e) {
+    toast('Cannot reach the daemon: ' + e.message);
+    return;
+  }
   const body = await r.json().catch(() => ({}));
+  if (r.status === 401) { toast('The token was refused: it is not the daemon\'s http.token.'); $('token').focus(); return; }
+  if (r.status === 403) { canAct = false; toast(body.error || 'Replay is off: the daemon has no http.token.'); return; }
   if (!r.ok) { toast('Replay refused: ' + (body.error || r.status)); return; }
-  toast(`Replaying ${body.objects ? body.objects.length : 0} object(s): ${key}`);
+  const skipped = (body.objects || []).filter((o) => o.skipped);
+  toast(skipped.length ? `Not replayed: ${key}: ${skipped[0].skipped}` : `Replaying ${body.replayed || 0} object(s): ${key}`);
 }
 async function loadQuarantine() {
-  $('act-hint').textContent = token() ? 'Replay runs a file again through the rules in force, as a new object (object.replayed).' : 'Enter the API token at the top to enable replay.';
+  $('act-hint').textContent = replayBlocked() || 'Replay runs a file again through the rules in force, as a new object (object.replayed).';
   const {quarantine} = await api('quarantine');
   const list = $('quarantine-list');
   if (!quarantine.length) { list.replaceChildren(el('p', {class: 'hint'}, 'Nothing is quarantined.')); return; }
@@ -218,7 +279,7 @@ async function loadQuarantine() {
     return el('article', {class: 'card', 'data-key': o.key}, el('h3', {}, el('a', {href: '#object/' + o.id}, o.key)),
       el('p', {}, el('strong', {}, 'Error: '), o.error || (last && last.error) || 'failed'),
       last ? runOutput(last) : null,
-      el('button', {class: 'primary', 'aria-label': 'Replay ' + o.key, onclick: () => replay(o.key).then(loadQuarantine)}, 'Replay'));
+      replayButton(o.key, 'Replay', loadQuarantine));
   }));
 }
 
@@ -265,8 +326,14 @@ async function loadRules() {
 // ---- status line and the live event stream ----
 async function loadSummary() {
   const s = await api('status');
-  const parts = Object.entries(s.objects).map(([k, n]) => `${n} ${k}`);
-  $('summary').textContent = `v${s.version} · objects: ${parts.join(', ') || 'none'} · running: ${s.runs_in_flight}`;
+  const n = s.now;
+  const could = canAct;
+  canAct = s.can_act;
+  if (could === null && canAct === false && location.hash.startsWith('#quarantine')) loadQuarantine().catch(() => {});
+  const health = s.health.detail ? ' · ' + (s.health.ok ? '' : 'UNHEALTHY: ') + s.health.detail.split('\n')[0] : '';
+  $('summary').textContent = `v${s.version} · now: ${n.in_quarantine} in quarantine, ${n.in_progress} in progress, ${n.running} running, ${n.outbox_pending} notifications pending${health}`;
+  $('summary').title = 'Every arrival so far, by state: ' + (Object.entries(s.objects).map(([k, c]) => `${c} ${k}`).join(', ') || 'none');
+  $('summary').classList.toggle('degraded', !s.health.ok || !!s.health.detail);
 }
 let refreshTimer = null;
 function refreshSoon() {

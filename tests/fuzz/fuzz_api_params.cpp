@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     case 6: {
       if (in.size() > 8192) return 0;  // tails are bounded (64 KiB); keep the regexes' time per input small
-      std::string x = output_excerpt(in, 5, 200, {"secret-value"});
+      std::string x = output_excerpt(in, 5, 200, Redactor({"secret-value"}));
       if (x.find("secret-value") != std::string::npos) std::abort();
       // "…\n" + at most 200 bytes of lines (each grown at most 4x by \xNN escapes) + the mask's "***"s
       if (x.size() > 4 + 4 * 200 + 4 * 200) std::abort();

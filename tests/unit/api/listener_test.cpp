@@ -124,7 +124,7 @@ class ListenerTest : public ::testing::Test {
       return {false, "event loop stalled\nfor 9000 ms"};
     };
     o.rules = [] { return nlohmann::json::array({{{"name", "etl"}, {"match", {{"prefix", "sales/"}}}, {"job", "etl.py"}}}); };
-    o.secrets = [] { return std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"TOPSECRET"}); };
+    o.redactor = [] { return Redactor({"TOPSECRET"}); };
     o.actions = std::move(actions);
     o.http.idle_timeout = 2s;
     listener_ = std::make_unique<api::Listener>(std::move(o));
@@ -304,6 +304,30 @@ TEST_F(ListenerTest, ReplayAndRetryNeedTheToken) {
   EXPECT_NE(json_of(bad)["error"].get<std::string>().find("bogus"), std::string::npos);
   EXPECT_EQ(calls, 2);
   EXPECT_EQ(request(port(), "GET", "/api/v1/replay").status, 405);
+}
+
+// Issue 15, fault 15: bad parameters were ignored (limit=-1 read as the default, state=quarantine
+// answered []), and 405/413 were text/plain although every API error is JSON {"error"}.
+TEST_F(ListenerTest, BadParametersAre400AndEveryErrorIsJson) {
+  start("tok-123", {});
+  for (const char* target : {"/api/v1/objects?limit=-1", "/api/v1/objects?limit=abc", "/api/v1/objects?limit=100000000",
+                             "/api/v1/objects?before=abc", "/api/v1/objects?latest=maybe",
+                             "/api/v1/objects?state=quarantine", "/api/v1/runs?failed=perhaps", "/api/v1/runs?output=2",
+                             "/api/v1/activity?minutes=0", "/api/v1/quarantine?limit=0"}) {
+    auto r = request(port(), "GET", target);
+    EXPECT_EQ(r.status, 400) << target;
+    EXPECT_NE(r.head.find("application/json"), std::string::npos) << target;
+    EXPECT_FALSE(json_of(r)["error"].get<std::string>().empty()) << target;
+  }
+  EXPECT_EQ(request(port(), "GET", "/api/v1/objects?state=quarantined&latest=1&limit=5").status, 200);
+  auto r405 = request(port(), "GET", "/api/v1/replay");
+  EXPECT_EQ(r405.status, 405);
+  EXPECT_NE(r405.head.find("application/json"), std::string::npos);
+  EXPECT_EQ(json_of(r405)["error"], "method not allowed");
+  auto r413 = request(port(), "POST", "/api/v1/replay", "Authorization: Bearer tok-123\r\n", std::string(70000, ' '));
+  EXPECT_EQ(r413.status, 413);
+  EXPECT_NE(r413.head.find("application/json"), std::string::npos);
+  EXPECT_NE(json_of(r413)["error"].get<std::string>().find("larger than"), std::string::npos);
 }
 
 TEST_F(ListenerTest, WithoutATokenTheApiIsReadOnly) {

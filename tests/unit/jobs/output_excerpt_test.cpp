@@ -37,7 +37,7 @@ TEST(OutputExcerpt, SecretsAreMasked) {
   std::string text =
       "connecting to postgresql://etl:hunter2@db/warehouse\npassword=letmein token: abc123 api_key=\"k-9\"\n"
       "Authorization: Bearer eyJhbGciOi.x-y\nAWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI\nthe hook secret is S3CR3T-VALUE\n";
-  std::string x = output_excerpt(text, 40, 4096, {"S3CR3T-VALUE"});
+  std::string x = output_excerpt(text, 40, 4096, Redactor({"S3CR3T-VALUE"}));
   for (const char* leaked : {"hunter2", "letmein", "abc123", "k-9", "eyJhbGciOi", "wJalrXUtnFEMI", "S3CR3T-VALUE"})
     EXPECT_EQ(x.find(leaked), std::string::npos) << leaked << " in:\n" << x;
   EXPECT_NE(x.find("postgresql://etl:***@db/warehouse"), std::string::npos) << x;

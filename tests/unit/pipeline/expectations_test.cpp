@@ -3,6 +3,7 @@
 // daemon was down is raised once at start-up.
 #include "harness.h"
 #include "pipeline/expectations.h"
+#include "store/partitions.h"
 
 namespace hivehook::test {
 namespace {
@@ -71,6 +72,23 @@ TEST(Expectations, ALatePartitionIsRaisedAtItsDeadlineAndClearedWhenItArrives) {
   EXPECT_NE(t.metrics().find("hivehook_expectations_late 0"), std::string::npos);
   t.h.land("transactions/year=2024/month=01/day=01/t2.csv");
   EXPECT_EQ(t.h.events("expect.arrived").size(), 1u) << "only the first object clears it";
+}
+
+// Issue 15, fault 6: late partitions showed under "(landing root)" (the event named no table), so
+// `partitions --table` and the console's grid row of the table never showed them.
+TEST(Expectations, TheLateEventNamesItsTableSoTheGridShowsItUnderTheTable) {
+  ExpectHarness t;
+  t.h.land("transactions/year=2023/month=12/day=31/t.csv");
+  t.h.advance(30h);
+  auto events = t.h.store->events_after(0, 100000);
+  nlohmann::json detail;
+  for (const auto& ev : events)
+    if (ev.event == "expect.late") detail = ev.detail;
+  EXPECT_EQ(detail["table"], "transactions");
+  bool shown = false;
+  for (const auto& c : partition_matrix(*t.h.store, PartitionFilter{.table = "transactions"}))
+    if (c.partition == "year=2024/month=01/day=01") shown = !c.late.empty() && c.table == "transactions";
+  EXPECT_TRUE(shown) << "the late day is a cell of its table";
 }
 
 TEST(Expectations, AnOnTimeArrivalRaisesNothing) {

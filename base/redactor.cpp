@@ -1,0 +1,81 @@
+#include "base/redactor.h"
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+#include <string_view>
+
+namespace hivehook {
+
+namespace {
+// RFC 3986 percent-encoding of everything but unreserved characters, as a URL would carry it.
+std::string percent_encoded(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+void replace_all(std::string& text, const std::string& needle) {
+  for (std::size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 3))
+    text.replace(pos, needle.size(), "***");
+}
+
+// Lower-cased words one of the patterns needs; text without any skips the regular expressions.
+bool may_hold_pattern(const std::string& text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (std::string_view w : {"passw", "pwd", "secret", "token", "key", "credential", "bearer", "://"})
+    if (lower.find(w) != std::string::npos) return true;
+  return false;
+}
+
+const std::vector<std::string>& no_secrets() {
+  static const std::vector<std::string> none;
+  return none;
+}
+}  // namespace
+
+Redactor::Redactor(std::vector<std::string> secrets) {
+  secrets.erase(std::remove_if(secrets.begin(), secrets.end(), [](const std::string& s) { return s.size() < 3; }),
+                secrets.end());
+  std::vector<std::string> all;
+  for (const auto& s : secrets) {
+    all.push_back(s);
+    all.push_back(percent_encoded(s));
+  }
+  // Longest first, so a secret containing another is replaced whole.
+  std::sort(all.begin(), all.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  given_ = std::make_shared<const std::vector<std::string>>(std::move(secrets));
+  literals_ = std::make_shared<const std::vector<std::string>>(std::move(all));
+}
+
+const std::vector<std::string>& Redactor::secrets() const { return given_ ? *given_ : no_secrets(); }
+
+std::string Redactor::operator()(std::string text) const {
+  if (literals_)
+    for (const auto& s : *literals_) replace_all(text, s);
+  if (!may_hold_pattern(text)) return text;
+  static const std::regex kNamed(
+      R"(((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|credentials?)[A-Za-z_]*["']?\s*[:=]\s*["']?)[^\s"',;&*]+)",
+      std::regex::icase);
+  static const std::regex kBearer(R"((\bbearer\s+)[A-Za-z0-9\-._~+/]+=*)", std::regex::icase);
+  static const std::regex kUrlPassword(R"((://[^/\s:@"]+:)[^@\s/"]+@)");
+  text = std::regex_replace(text, kNamed, "$1***");
+  text = std::regex_replace(text, kBearer, "$1***");
+  text = std::regex_replace(text, kUrlPassword, "$1***@");
+  return text;
+}
+
+}  // namespace hivehook

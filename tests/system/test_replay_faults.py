@@ -1,0 +1,375 @@
+"""Regressions for the faults a new user found in replay and the console (issue 15's test
+report): an unfiltered replay that reran the whole store, secrets shown in clear at outlets the
+masking missed, an offline replay that waited for the whole outbox. Real daemon, real HTTP, the
+real CLI."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+import unittest
+
+from harness import BIN, free_port, wait_until
+from test_console import TOKEN, ConsoleDeployment, get_json, http
+
+PY = sys.executable
+
+
+class UnfilteredReplayTest(unittest.TestCase):
+    RULES = """\
+        rules:
+          - name: load
+            match: {prefix: t/}
+            job: {command: [/bin/true]}
+        """
+
+    def setUp(self):
+        self.d = ConsoleDeployment(rules=self.RULES)
+
+    def tearDown(self):
+        self.d.cleanup()
+
+    def test_replay_with_no_filter_is_refused_unless_all_is_said(self):
+        d = self.d
+        d.drop("t/a.csv", "1\n")
+        d.drop("t/b.csv", "2\n")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        archived = d.count_objects("archived")
+        self.assertEqual(archived, 2)
+
+        # No daemon: a bare `hivehook replay` is refused and changes nothing; a dry run still plans.
+        r = d.cli("replay")
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn(b"no filter", r.stderr)
+        self.assertIn(b"--all", r.stderr)
+        self.assertEqual(d.events("object.replayed"), [])
+        plan = json.loads(d.cli("replay", "--dry-run", "--json", check=True).stdout)
+        self.assertEqual(plan["replayed"], 2)
+        # A time filter (fault 18): what arrived in the last hour, or from a date on.
+        self.assertEqual(json.loads(d.cli("replay", "--since", "1h", "--dry-run", "--json", check=True).stdout)["replayed"], 2)
+        self.assertEqual(json.loads(d.cli("replay", "--since", "2099-01-01", "--dry-run", "--json", check=True).stdout)["objects"], [])
+        self.assertEqual(d.cli("replay", "--since", "last tuesday").returncode, 2)
+
+        # The daemon: an empty body and {} are refused (400, JSON error); nothing replayed.
+        d.start()
+        for body in (None, {}):
+            status, out = http(d.port, "POST", "/api/v1/replay", body=body, token=TOKEN)
+            self.assertEqual(status, 400, out)
+            self.assertIn("no filter", json.loads(out)["error"])
+        status, out = http(d.port, "POST", "/api/v1/replay", body={"since": "soon"}, token=TOKEN)
+        self.assertEqual(status, 400, out)
+        self.assertIn("'since' must be a time", json.loads(out)["error"])
+        r = d.cli("replay")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"no filter", r.stderr)
+        time.sleep(0.5)  # had anything started, its object.replayed would be recorded by now
+        self.assertEqual(d.events("object.replayed"), [])
+        # The token's variable unset in this shell (fault 14): said so, not "the config has no
+        # http.token"; a dry run needs no token (it changes nothing) and is planned here.
+        r = d.cli("replay", "--key", "t/", env={"HIVEHOOK_TOKEN": ""})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"http.token is '${HIVEHOOK_TOKEN}', which is empty in this shell", r.stderr)
+        self.assertTrue(r.stderr.startswith(b"hivehook replay: "), r.stderr)
+        r = d.cli("replay", "--key", "t/", "--dry-run", env={"HIVEHOOK_TOKEN": ""})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"would replay 2 object(s)", r.stdout)
+        # A misspelt rule gets a suggestion (fault 17).
+        r = d.cli("replay", "--rule", "lod")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"hivehook replay: the daemon refused: no rule named 'lod' is in force (did you mean 'load'?)",
+                      r.stderr)
+        # Said explicitly: everything is replayed.
+        status, out = http(d.port, "POST", "/api/v1/replay", body={"all": True}, token=TOKEN)
+        self.assertEqual(status, 200, out)
+        self.assertEqual(json.loads(out)["replayed"], 2)
+        wait_until(lambda: d.count_objects("archived") == 4, message="both replayed")
+        r = d.cli("replay", "--all", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["replayed"], 2)
+        wait_until(lambda: d.count_objects("archived") == 6, message="replayed again")
+        self.assertEqual(d.stop(), 0)
+
+
+    def test_a_file_recorded_unmatched_is_replayed_once_a_rule_matches_it(self):
+        d = self.d
+        d.drop("u/x.csv", "3\n")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        self.assertEqual(d.count_objects("unmatched"), 1)
+        d.write_rules(self.RULES + """\
+          - name: later
+            match: {prefix: u/}
+            job: {command: [/bin/true]}
+        """)
+        r = d.cli("replay", "--key", "u/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"replay 1 object(s)\n  u/x.csv  (unmatched", r.stdout)
+        self.assertEqual(d.count_objects("archived"), 1)
+        self.assertEqual(d.files(d.archive), [b"u/x.csv"])
+
+
+SECRETS = {"HOOK_SECRET": "hooksecret-abc123", "HOOK_APIKEY": "apikey-zyx-98765",
+           "WAREHOUSE": "postgresql://etl:pg-pass-778899@127.0.0.1:5432/wh"}
+LEAKS = ["hooksecret-abc123", "apikey-zyx-98765", "pg-pass-778899", "hunter2-very-secret", "tok-abcdef-123456"]
+
+
+class SecretsAtEveryOutletTest(unittest.TestCase):
+    def setUp(self):
+        self.d = ConsoleDeployment(rules="rules: []\n")
+        port = free_port()  # nothing listens: the notification fails, its detail is stored
+        self.d.config.write_text(self.d.config.read_text() + f"""\
+notify:
+  ops-hook:
+    webhook: http://127.0.0.1:{port}/hook
+    secret: ${{HOOK_SECRET}}
+    headers: {{X-Api-Key: "${{HOOK_APIKEY}}"}}
+    max_attempts: 1
+""")
+        script = ('echo "DB_PASSWORD is $DB_PASSWORD token=$MY_TOKEN" >&2; '
+                  'printf \'{"pw":"%s","warehouse":"%s","rows":3}\' "$DB_PASSWORD" "$1" > "$HIVEHOOK_RESULT"; '
+                  f'if [ -e {self.d.dir}/broken ]; then echo "Traceback: boom $2" >&2; exit 3; fi')
+        self.d.write_rules(f"""\
+            rules:
+              - name: sales-load
+                description: "loads into ${{WAREHOUSE}}"
+                match: {{prefix: sales/, suffix: .csv}}
+                job:
+                  command: [/bin/sh, -c, '{script}', sh, "${{WAREHOUSE}}", "--api-key=${{HOOK_APIKEY}}"]
+                  env: {{DB_PASSWORD: hunter2-very-secret, MY_TOKEN: tok-abcdef-123456}}
+                retries: 0
+                on_success: {{action: archive, notify: [ops-hook]}}
+                on_failure: {{action: quarantine, notify: [ops-hook]}}
+            """)
+
+    def tearDown(self):
+        self.d.cleanup()
+
+    def assert_masked(self, where, text):
+        if isinstance(text, bytes):
+            text = text.decode(errors="replace")
+        for s in LEAKS:
+            self.assertNotIn(s, text, f"{s} in clear in {where}")
+
+    def test_secrets_never_reach_rules_api_quarantine_report_results_or_audit_events(self):
+        d = self.d
+        d.start(env=SECRETS)
+        (d.dir / "broken").write_text("1")
+        d.drop("sales/day=01/a.csv", "1\n")
+        wait_until(lambda: d.count_objects("quarantined") == 1, message="quarantined")
+        (d.dir / "broken").unlink()
+        d.drop("sales/day=02/b.csv", "2\n")
+        wait_until(lambda: d.count_objects("archived") == 1, message="archived")
+        wait_until(lambda: len(d.events("notify.dead")) == 2, message="both notifications given up")
+
+        # The rules, as the API and the console show them: the ${VAR}s expanded, and masked.
+        status, body = http(d.port, "GET", "/api/v1/rules")
+        self.assertEqual(status, 200)
+        self.assert_masked("/api/v1/rules", body)
+        (rule,) = json.loads(body)["rules"]
+        self.assertEqual(rule["description"], "loads into postgresql://etl:***@127.0.0.1:5432/wh")
+        # Quarantine's report beside the file.
+        (report,) = [p for p in d.quarantine.rglob("*.error.json")]
+        self.assert_masked(str(report), report.read_text())
+        self.assertIn("DB_PASSWORD is ***", report.read_text())
+        # Run results and output: the API, the CLI.
+        status, body = http(d.port, "GET", "/api/v1/runs?output=1")
+        self.assert_masked("/api/v1/runs", body)
+        runs = json.loads(body)["runs"]
+        ok = [r for r in runs if r["state"] == "succeeded"][0]
+        self.assertEqual(ok["result"]["pw"], "***")
+        self.assertEqual(ok["result"]["rows"], 3)
+        for args in (("runs", "--json", "--output"), ("runs", "--output"), ("audit", "--json")):
+            r = d.cli(*args, env=SECRETS)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assert_masked("hivehook " + " ".join(args), r.stdout)
+        # Audit events: the store, audit.jsonl, the daemon's log.
+        self.assert_masked("events", repr(d.events()))
+        (succeeded,) = d.events("run.succeeded")
+        self.assertEqual(succeeded[2]["result"]["rows"], 3)
+        self.assert_masked("audit.jsonl", (d.dir / "state" / "audit.jsonl").read_text())
+        self.assertEqual(d.stop(), 0)
+        self.assert_masked("the daemon's log", d.log.read_text(errors="replace"))
+
+
+class OfflineReplayExitTest(unittest.TestCase):
+    def test_offline_replay_exits_when_its_runs_end_not_when_the_outbox_is_empty(self):
+        port = free_port()  # the receiver is down: notifications are retried and stay pending
+        d = ConsoleDeployment(rules="""\
+            rules:
+              - name: ok
+                match: {prefix: a/}
+                job: {command: [/bin/true]}
+                on_success: {action: archive, notify: [hook]}
+              - name: quiet
+                match: {prefix: b/}
+                job: {command: [/bin/true]}
+            """)
+        self.addCleanup(d.cleanup)
+        d.config.write_text(d.config.read_text() + f"""\
+notify:
+  hook:
+    webhook: http://127.0.0.1:{port}/down
+    max_attempts: 1000
+    backoff: {{initial: 100ms, max: 300ms}}
+""")
+        d.start()
+        d.drop("a/old.csv", "1\n")
+        d.drop("b/x.csv", "2\n")
+        wait_until(lambda: d.count_objects("archived") == 2, message="both archived")
+        wait_until(lambda: len(d.events("notify.retry_scheduled")) >= 1, message="the notification is retried")
+        self.assertEqual(d.stop(), 0)
+        # A replay whose objects raise no notification ends with its runs, though the outbox holds one.
+        t0 = time.monotonic()
+        r = d.cli("replay", "--key", "b/", timeout=25)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertLess(time.monotonic() - t0, 20)
+        self.assertIn(b"older notification(s) in the outbox are left for the daemon", r.stderr + r.stdout)
+        # One that raises one it cannot deliver waits a bounded time for it, then says it is left.
+        t0 = time.monotonic()
+        r = d.cli("replay", "--key", "a/", timeout=80)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"not delivered within 30 s: left in the outbox", r.stderr + r.stdout)
+        self.assertEqual(d.count_objects("archived"), 4)
+        self.assertLess(time.monotonic() - t0, 70)
+
+
+class QuarantinedPartitionTest(unittest.TestCase):
+    def test_quarantined_partition_does_not_read_as_succeeded_and_shows_why(self):
+        from test_console import RULES as LOAD
+        d = ConsoleDeployment(rules=LOAD + f"""\
+      - name: sales-audit
+        match: {{prefix: sales/, suffix: .csv}}
+        job:
+          command: [{PY}, -c, "import time; time.sleep(0.5)"]
+        retries: 0
+""")
+        self.addCleanup(d.cleanup)
+        key = "sales/year=2024/month=03/day=04/a.csv"
+        d.drop(key, "id,amount\n1,oops\n")
+        self.assertEqual(d.cli("scan").returncode, 1)
+        (cell,) = json.loads(d.cli("partitions", "--table", "sales", "--json", check=True).stdout)
+        self.assertEqual(cell["objects"], {"quarantined": 1})
+        # sales-audit ended last, succeeded; the cell's run is the one that failed.
+        self.assertEqual((cell["last_run"]["rule"], cell["last_run"]["state"]), ("sales-load", "failed"))
+        (failed,) = cell["failed"]
+        self.assertEqual((failed["key"], failed["state"]), (key, "quarantined"))
+        self.assertIn("sales-load: exited with code 1: ValueError: row 1: amount 'oops' is not a number", failed["error"])
+        text = d.cli("partitions", "--table", "sales", check=True).stdout.decode()
+        self.assertIn("failed sales-load", text)
+        self.assertNotIn("succeeded", text)
+        self.assertIn(f"quarantined {key}: sales-load: exited with code 1: ValueError", text)
+        # The console reads the object's error (the cell's Error column, the object view).
+        d.start()
+        (obj,) = get_json(d.port, "/api/v1/objects?table=sales&latest=1")["objects"]
+        self.assertIn("ValueError: row 1", obj["error"])
+
+        # The status line says what is in quarantine now, not every object ever (fault 10) ...
+        status = get_json(d.port, "/api/v1/status")
+        self.assertEqual(status["now"]["in_quarantine"], 1)
+        self.assertEqual(status["health"], {"ok": True, "detail": None})
+        (d.dir / "fixed").write_text("1")
+        r = d.cli("retry", key)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: get_json(d.port, "/api/v1/status")["now"]["in_quarantine"] == 0,
+                   message="the retried file leaves quarantine")
+        self.assertEqual(get_json(d.port, "/api/v1/status")["objects"]["quarantined"], 1, "the totals still count it")
+        # ... and a degraded daemon says so there too (fault 11).
+        d.write_rules("""\
+            rules:
+              - name: broken
+                description: "loads into ${HH_TEST_UNSET_WAREHOUSE}"
+                match: {prefix: x/}
+                job: {command: [/bin/true]}
+            """, name="zz-broken.yaml")
+        detail = wait_until(lambda: get_json(d.port, "/api/v1/status")["health"]["detail"], message="degraded")
+        self.assertIn("degraded", detail)
+        self.assertEqual(d.stop(), 0)
+
+
+class ReplayBatchAndArchiveTest(unittest.TestCase):
+    def test_replay_reaches_batch_rules_and_rebuilds_the_batch_with_its_marker(self):
+        from harness import Deployment
+        d = Deployment("")
+        self.addCleanup(d.cleanup)
+        runs = d.dir / "runs"
+        runs.mkdir()
+        d.config.write_text(d.config.read_text() + "http:\n  listen: 127.0.0.1:0\n  token: ${HIVEHOOK_TOKEN}\n")
+        d.write_rules(f"""\
+            rules:
+              - name: load
+                match: {{glob: "sales/day=*/*.csv"}}
+                job: {{command: [/bin/true]}}
+              - name: daily
+                match: {{glob: "sales/day=*/*"}}
+                batch: {{group: "{{table}}/{{partition.day}}", when: {{marker: _SUCCESS}}}}
+                job: {{command: [/bin/sh, -c, 'cat > "$0/$HIVEHOOK_RUN_ID.json"', "{runs}"]}}
+            """)
+        env = {"HIVEHOOK_TOKEN": TOKEN}
+        d.start(env=env)
+        d.drop("sales/day=13/a.csv", "1\n")
+        d.drop("sales/day=13/b.csv", "2\n")
+        wait_until(lambda: d.count_objects("archived") == 2, message="loaded")
+        d.drop("sales/day=13/_SUCCESS", "")
+        wait_until(lambda: len(d.events("batch.succeeded")) == 1, message="the batch ran")
+        # The plan names the marker (it joins the batch again), after the group's files.
+        plan = json.loads(d.cli("replay", "--partition", "day=13", "--dry-run", "--json", env=env, check=True).stdout)
+        self.assertEqual([(o["key"], o["rules"], o["batches"], o["skipped"]) for o in plan["objects"]],
+                         [("sales/day=13/a.csv", ["load"], ["daily"], None),
+                          ("sales/day=13/b.csv", ["load"], ["daily"], None),
+                          ("sales/day=13/_SUCCESS", [], ["daily"], None)])
+        # Naming only the batch rule is not "the named rules do not match the key".
+        plan = json.loads(d.cli("replay", "--rule", "daily", "--partition", "day=13", "--dry-run", "--json", env=env,
+                                check=True).stdout)
+        self.assertEqual(plan["replayed"], 3)
+        # Replayed for real: the batch is rebuilt and runs again, nothing is left collecting.
+        r = d.cli("replay", "--partition", "day=13", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: len(d.events("batch.succeeded")) == 2, message="the batch ran again")
+        events = [json.loads(p.read_text()) for p in runs.glob("*.json")]
+        self.assertEqual(len(events), 2)
+        for e in events:
+            self.assertEqual(sorted(o["key"] for o in e["hivehook"]["objects"]),
+                             ["sales/day=13/a.csv", "sales/day=13/b.csv"])
+        status = d.cli("status", env=env).stdout.decode()
+        self.assertNotIn("collecting", status)
+        self.assertEqual(d.stop(), 0)
+
+    def test_a_failed_replay_keeps_the_good_archived_copy_in_its_place(self):
+        d = ConsoleDeployment(rules="")
+        self.addCleanup(d.cleanup)
+        d.write_rules(f"""\
+            rules:
+              - name: load
+                match: {{prefix: t/}}
+                job: {{command: [/bin/sh, -c, 'test ! -e {d.dir}/broken']}}
+                retries: 0
+            """)
+        d.drop("t/day=01/a.csv", "good bytes\n")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        archived = d.archive / "t/day=01/a.csv"
+        self.assertEqual(archived.read_text(), "good bytes\n")
+        (old_id, old_path), = d.query("SELECT id, final_path FROM objects WHERE state='archived'")
+        # The fixed job is broken again: the replay fails and is quarantined, the archived copy stays.
+        (d.dir / "broken").write_text("1")
+        r = d.cli("replay", "--key", "t/")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(archived.read_text(), "good bytes\n", "the good copy keeps its place in the archive")
+        self.assertTrue(os.path.exists(old_path))
+        self.assertEqual(d.files(d.quarantine), [b"t/day=01/a.csv", b"t/day=01/a.csv.error.json"])
+        self.assertEqual(d.files(d.landing), [])
+        # Fixed: replayed from quarantine, archived at the key; one file there, nothing left behind.
+        (d.dir / "broken").unlink()
+        r = d.cli("retry", "--all-failed")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(d.files(d.archive), [b"t/day=01/a.csv"])
+        self.assertEqual(d.files(d.quarantine), [])
+        # A successful replay from the archive leaves one file in the archive, not two.
+        r = d.cli("replay", "--key", "t/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(d.files(d.archive), [b"t/day=01/a.csv"])
+        self.assertEqual(d.files(d.landing), [])
+        self.assertEqual(d.count_objects("archived"), 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
