@@ -63,7 +63,8 @@ void add_replay(CLI::App& app, Globals& g) {
                   "refused unless --all says so. When the daemon runs, it "
                   "is asked over its API (http.token); otherwise this command owns the state DB until the runs "
                   "end. --dry-run prints the plan.",
-       .exit_status = "0 done (or planned); 1 a replayed object failed; 2 usage error, invalid config, an unknown "
+       .exit_status = "0 done (or planned), also when nothing matched or every match was skipped (the last "
+                      "line says so); 1 a replayed object failed; 2 usage error, invalid config, an unknown "
                       "rule, or the daemon refused.",
        .examples = "  hivehook replay --rule transactions-etl --partition year=2023 --partition month=03 --dry-run\n"
                    "  hivehook replay --from transactions/year=2023/month=03/day=01/ --to transactions/year=2023/month=03/day=07/~"});

@@ -37,7 +37,8 @@ void add_retry(CLI::App& app, Globals& g) {
                   "whose run failed on it; the rules that succeeded do not run again. When the daemon runs, it is "
                   "asked over its API (http.token); otherwise this command owns the state DB until the runs end. "
                   "--dry-run prints the plan.",
-       .exit_status = "0 done (or planned); 1 a retried object failed again; 2 usage error, invalid config, a key "
+       .exit_status = "0 done (or planned), also when nothing is in quarantine or every match was skipped "
+                      "(the last line says so); 1 a retried object failed again; 2 usage error, invalid config, a key "
                       "that is not quarantined, or the daemon refused.",
        .examples = "  hivehook retry transactions/year=2023/month=03/day=16/transactions_2023-03-16.csv\n"
                    "  hivehook retry --all-failed --dry-run"});

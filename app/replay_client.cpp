@@ -42,6 +42,16 @@ void print_replay(std::ostream& out, const nlohmann::json& plan, bool json) {
       for (const auto& b : o["batches"]) rules += (rules.empty() ? "" : ", ") + ("joins batch " + b.get<std::string>());
     out << "  → " << rules << "\n";
   }
+  // Nothing run is not a failure (exit 0, as `retry --all-failed` with nothing in quarantine), but
+  // it is said in words, not left to a "0 object(s)" count.
+  if (dry || plan.value("replayed", 0) > 0) return;
+  const int skipped = plan.value("skipped", 0);
+  if (skipped > 0)
+    out << "nothing " << (retry ? "retried" : "replayed") << ": " << (skipped == 1 ? "the one match was" : "every match was")
+        << " skipped (the reason is on its line)\n";
+  else
+    out << "nothing " << (retry ? "retried" : "replayed") << ": no " << (retry ? "quarantined" : "archived, quarantined or unmatched")
+        << " object matches\n";
 }
 
 namespace cli {
@@ -130,12 +140,8 @@ int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
       return kExitUsage;
     }
     print_replay(std::cout, reply, json);
-    if (!json && !request.dry_run) {
-      if (reply.value("replayed", 0) > 0)
-        std::cout << "the daemon runs them now: follow with `hivehook runs` or the console\n";
-      else
-        std::cout << "nothing replayed\n";
-    }
+    if (!json && !request.dry_run && reply.value("replayed", 0) > 0)
+      std::cout << "the daemon runs them now: follow with `hivehook runs` or the console\n";
     return kExitOk;
   }
   if (holder && !request.dry_run) {

@@ -18,6 +18,7 @@ int submit_replay(Globals& g, const ReplayRequest& request, bool json);
 }  // namespace hivehook::cli
 
 namespace hivehook {
-// The plan (pipeline/replay_plan.h's JSON) for people, or as JSON.
+// The plan (pipeline/replay_plan.h's JSON) for people, or as JSON. For people, a real run that
+// replayed nothing ends with why: every match skipped, or nothing matched.
 void print_replay(std::ostream& out, const nlohmann::json& plan, bool json);
 }  // namespace hivehook

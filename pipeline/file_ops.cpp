@@ -165,6 +165,12 @@ FsStatus LocalFileOps::write_error_json(const std::string& key, const std::strin
 
 std::optional<std::string> LocalFileOps::find_moved(Area area, const std::string& key, int64_t id,
                                                     const FileIdentity& was) {
+  // The object's file still at its key in landing is not moved, whatever else shares its inode: a
+  // replay from the archive gives the archived file a second name in landing (restore), and the
+  // good copy at the archive key must not be taken for this object's finished move (that left the
+  // replayed file in landing after a successful replay or retry).
+  if (auto here = landing_.stat(key); here && S_ISREG(here->st_mode) && static_cast<uint64_t>(here->st_ino) == was.inode)
+    return std::nullopt;
   for (const auto& candidate : {key, collision_name(key, std::to_string(id))}) {
     auto st = tree(area).stat(candidate);
     if (st && S_ISREG(st->st_mode) && static_cast<uint64_t>(st->st_ino) == was.inode &&

@@ -79,14 +79,16 @@ class FileOps {
   virtual MoveResult move(const std::string& key, Area to, const std::string& unique_suffix) = 0;
   // Deletes landing/<key>.
   virtual MoveResult remove(const std::string& key) = 0;
-  // A replay: moves `from` (an archived or quarantined object's file, beneath the archive or the
-  // quarantine) back to landing/<key>, creating partition folders, never over a different file
-  // already there (archive/mover.h move_object, also across filesystems). `error` says why not.
+  // A replay: puts `from` (an archived or quarantined object's file, beneath the archive or the
+  // quarantine) back at landing/<key>, creating partition folders, never over a different file
+  // already there. An archived file gets a second name (link(2)) and keeps its place; a quarantined
+  // one, or one on another filesystem, moves (archive/mover.h move_object). `error` says why not.
   virtual MoveResult restore(const std::filesystem::path& from, const std::string& key) = 0;
   // Writes quarantine/<key>.error.json with `mode` (key: where the object went in quarantine).
   virtual FsStatus write_error_json(const std::string& key, const std::string& json, mode_t mode) = 0;
   // After a crash between a move and its commit: the object is already in `area`, under its key or
-  // "<key>~<id>", recognised by inode and size. Its key there, or nullopt.
+  // "<key>~<id>", recognised by inode and size. Its key there, or nullopt; nullopt too while
+  // landing/<key> is still that file (a replay's hard link shares the archived copy's inode).
   virtual std::optional<std::string> find_moved(Area area, const std::string& key, int64_t id, const FileIdentity& was) = 0;
 };
 

@@ -31,7 +31,9 @@ std::pair<int, nlohmann::json> Pipeline::replay(const ReplayRequest& request) {
     }
     // Back into landing, never over a file that landed at the key meanwhile (an unmatched file
     // never left it).
-    auto moved = item.from_state == "unmatched" ? MoveResult{.ok = true} : files_.restore(item.from, item.key);
+    MoveResult moved;
+    moved.ok = item.from_state == "unmatched";
+    if (!moved.ok) moved = files_.restore(item.from, item.key);
     if (!moved.ok) {
       item.skip = moved.error;
       spdlog::warn("replay of {}: {}", item.key, item.skip);

@@ -129,16 +129,18 @@ class CheckMatch(unittest.TestCase):
     def test_http_listen_beyond_loopback_without_a_token_is_warned(self):
         # Issue 15, fault 3: `check` said OK for a console open to the network, silently.
         self.write("rules/a.yaml", "rules:\n  - {name: a, match: {prefix: a/}, job: {command: [/bin/true]}}\n")
+        cfg = (self.dir / "hivehook.yaml").read_text()  # its notify target's URL holds "http:" too
         for listen, warned in (("0.0.0.0:9464", True), ("192.0.2.10:9464", True), ("127.0.0.1:9464", False),
                                ("localhost:9464", False), ("[::1]:9464", False)):
-            cfg = (self.dir / "hivehook.yaml").read_text().split("http:")[0].rstrip("\n")
-            (self.dir / "hivehook.yaml").write_text(cfg + f"\nhttp: {{listen: \"{listen}\"}}\n")
+            (self.dir / "hivehook.yaml").write_text(cfg + f"http: {{listen: \"{listen}\"}}\n")
             r = self.check()
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual("is reachable from other machines and there is no http.token" in r.stderr, warned,
                              (listen, r.stderr))
-        (self.dir / "hivehook.yaml").write_text(cfg + "\nhttp: {listen: \"0.0.0.0:9464\", token: 0123456789abcdef}\n")
-        self.assertNotIn("reachable from other machines", self.check().stderr)
+        (self.dir / "hivehook.yaml").write_text(cfg + "http: {listen: \"0.0.0.0:9464\", token: 0123456789abcdef}\n")
+        r = self.check()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("reachable from other machines", r.stderr)
 
     # --- match ---
     def test_match_text_and_json(self):

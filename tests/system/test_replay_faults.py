@@ -81,6 +81,7 @@ class UnfilteredReplayTest(unittest.TestCase):
         self.assertEqual(status, 200, out)
         self.assertEqual(json.loads(out)["replayed"], 2)
         wait_until(lambda: d.count_objects("archived") == 4, message="both replayed")
+        self.assertEqual(d.files(d.landing), [], "a replayed file leaves landing when it is archived")
         r = d.cli("replay", "--all", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(r.stdout)["replayed"], 2)
@@ -93,7 +94,7 @@ class UnfilteredReplayTest(unittest.TestCase):
         d.drop("u/x.csv", "3\n")
         self.assertEqual(d.cli("scan").returncode, 0)
         self.assertEqual(d.count_objects("unmatched"), 1)
-        d.write_rules(self.RULES + """\
+        d.write_rules(self.RULES.rstrip(" ") + """\
           - name: later
             match: {prefix: u/}
             job: {command: [/bin/true]}
@@ -104,6 +105,42 @@ class UnfilteredReplayTest(unittest.TestCase):
         self.assertEqual(d.count_objects("archived"), 1)
         self.assertEqual(d.files(d.archive), [b"u/x.csv"])
 
+
+    def test_a_replay_that_runs_nothing_exits_0_and_says_why_and_its_dry_run_counts_the_same(self):
+        d = self.d
+        d.drop("t/a.csv", "1\n")
+        d.drop("t/b.csv", "2\n")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        d.drop("t/a.csv", "a different file\n")  # landed since: t/a.csv's replay is skipped
+        # The dry run's counts are the real run's: one replayed, one skipped, the same fields.
+        plan = json.loads(d.cli("replay", "--key", "t/", "--dry-run", "--json", check=True).stdout)
+        r = d.cli("replay", "--key", "t/", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        done = json.loads(r.stdout)
+        self.assertEqual((plan["dry_run"], done["dry_run"]), (True, False))
+        self.assertEqual((plan["replayed"], plan["skipped"]), (1, 1))
+        self.assertEqual((done["replayed"], done["skipped"]), (plan["replayed"], plan["skipped"]))
+        self.assertEqual([(o["key"], o["skipped"]) for o in done["objects"]],
+                         [(o["key"], o["skipped"]) for o in plan["objects"]])
+        # Every match skipped: nothing ran, nothing failed — exit 0, and said in words.
+        r = d.cli("replay", "--key", "t/a")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"skipped: a file is in landing at this key", r.stdout)
+        self.assertIn(b"nothing replayed: the one match was skipped", r.stdout)
+        r = d.cli("replay", "--key", "nothing/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"nothing replayed: no archived, quarantined or unmatched object matches", r.stdout)
+        r = d.cli("retry", "--all-failed")  # as retry with nothing in quarantine
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"nothing retried: no quarantined object matches", r.stdout)
+        # The same through the running daemon.
+        d.start()
+        wait_until(lambda: d.count_objects("archived") == 4, message="the file in landing is taken in")
+        r = d.cli("replay", "--key", "nothing/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"nothing replayed: no archived, quarantined or unmatched object matches", r.stdout)
+        self.assertNotIn(b"the daemon runs them now", r.stdout)
+        self.assertEqual(d.stop(), 0)
 
 SECRETS = {"HOOK_SECRET": "hooksecret-abc123", "HOOK_APIKEY": "apikey-zyx-98765",
            "WAREHOUSE": "postgresql://etl:pg-pass-778899@127.0.0.1:5432/wh"}

@@ -123,6 +123,23 @@ TEST(SideEffectFailure, AFailedArchiveMoveIsMoveFailedRetriedWithBackoffNeverKep
   EXPECT_TRUE(h.events("object.kept").empty()) << "a failed move is never recorded as kept";
 }
 
+// Issue 15 (a replay's file left in landing): a replay from the archive gives the archived file a
+// second name in landing (link(2)); once archived, the copy at the archive key shares its inode and
+// was taken for this object's finished move, so the landing name stayed.
+TEST(SideEffectFailure, AFileWithASecondNameInTheArchiveIsStillMovedOutOfLanding) {
+  PipelineHarness h(kArchive);
+  h.put("t/a.csv", "good bytes");
+  std::filesystem::create_directories(h.files->path(Area::archive, "t"));
+  std::filesystem::create_hard_link(h.files->path(Area::landing, "t/a.csv"), h.files->path(Area::archive, "t/a.csv"));
+  h.pipeline->offer("t/a.csv");
+  h.drain();
+  h.runner.finish(0, 0);
+  h.drain();
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::archived);
+  EXPECT_FALSE(h.exists(Area::landing, "t/a.csv")) << "the landing name is dropped";
+  EXPECT_TRUE(h.exists(Area::archive, "t/a.csv"));
+}
+
 TEST(SideEffectFailure, AFailedMoveIsRetriedAfterARestart) {
   PipelineHarness h(kArchive);
   h.files->on_move = [](const std::string&, Area, LocalFileOps&) -> std::optional<MoveResult> {
