@@ -22,7 +22,9 @@ bool path_within(const fs::path& inner, const fs::path& outer) {
 std::string display_path(const fs::path& path) {
   std::error_code ec;
   fs::path cwd = fs::current_path(ec);
-  if (!ec && path.is_absolute() && path_within(path, cwd) && path != cwd)
+  // Not from "/" (a service's working directory under systemd): "etc/hivehook/rules/x.yaml" would
+  // read as a path relative to wherever the operator stands.
+  if (!ec && path.is_absolute() && cwd != cwd.root_path() && path_within(path, cwd) && path != cwd)
     return path.lexically_relative(cwd).string();
   return path.string();
 }

@@ -356,8 +356,10 @@ class ServiceUnderSystemd(unittest.TestCase):
         self.assertRegex(body, r"^degraded: ")
         status = c.sh("hivehook status -c /etc/hivehook/hivehook.yaml").stdout
         self.assertRegex(status, r"(?m)^rules: +DEGRADED: rules on disk rejected", status)
-        errors = [e for e in c.journal_lines(r"30-broken\.yaml") if e["PRIORITY"] == "3"]
-        self.assertTrue(errors, "the rejected file named at priority err")
+        self.assertIn("/etc/hivehook/rules/30-broken.yaml:1:", status, "named by its absolute path")
+        errors = [e for e in c.journal_lines(r"(^|\s)/etc/hivehook/rules/30-broken\.yaml:1:\d+: error")
+                  if e["PRIORITY"] == "3"]
+        self.assertTrue(errors, "the rejected file named (absolute path) at priority err")
         # The rules in force are the last good ones: reports/ still runs.
         c.sh("echo y > /var/lib/hivehook/landing/reports/r2.txt")
         wait_until((c.root / "var/lib/hivehook/archive/reports/r2.txt").exists, timeout=60,

@@ -276,6 +276,21 @@ TEST(Config, LenientLoadKeepsGoing) {
   EXPECT_EQ(c->rules, dir.path() / "rules");
 }
 
+// Regression: under systemd the working directory is "/", and the rejected rules file showed as
+// "etc/hivehook/rules/30-broken.yaml:1:16" in the journal and `status` (found by
+// tests/system/test_service_systemd.py). From "/" paths stay absolute; below another folder, relative.
+TEST(Config, DisplayPathFromTheRootFolderStaysAbsolute) {
+  auto before = std::filesystem::current_path();
+  ASSERT_EQ(chdir("/"), 0);
+  std::string from_root = display_path("/etc/hivehook/rules/30-broken.yaml");
+  TempDir dir;
+  ASSERT_EQ(chdir(dir.path().c_str()), 0);
+  std::string from_dir = display_path(dir.path() / "rules" / "a.yaml");
+  std::filesystem::current_path(before);
+  EXPECT_EQ(from_root, "/etc/hivehook/rules/30-broken.yaml");
+  EXPECT_EQ(from_dir, "rules/a.yaml");
+}
+
 TEST(Config, ResolveConfigPath) {
   ::setenv("HIVEHOOK_CONFIG", "/etc/hh.yaml", 1);
   EXPECT_EQ(resolve_config_path("x.yaml"), "x.yaml");
