@@ -1,7 +1,8 @@
 // `hivehook partitions [--table T] [--json]`: per table and partition, the objects by state, the
 // last run, late expectations and the rules still waiting ("which days are loaded?").
-#include <cstdio>
+#include <algorithm>
 #include <iostream>
+#include <string_view>
 
 #include "api/views.h"
 #include "app/cli_support.h"
@@ -10,6 +11,17 @@
 namespace hivehook::cli {
 
 namespace {
+// Columns on a terminal: UTF-8 continuation bytes take no column of their own.
+std::size_t display_width(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+  return n;
+}
+std::string padded(const std::string& s, std::size_t width) {
+  const std::size_t w = display_width(s);
+  return w >= width ? s : s + std::string(width - w, ' ');
+}
+
 struct PartitionsOptions {
   std::string table;
   bool json = false;
@@ -33,33 +45,44 @@ int run_partitions(Globals& g, const PartitionsOptions& o) {
     std::cout << "no objects\n";
     return kExitOk;
   }
-  std::string table;
-  for (const auto& c : cells) {
-    if (c.table != table || &c == &cells.front()) {
-      table = c.table;
-      std::printf("%s%s\n", &c == &cells.front() ? "" : "\n", table.empty() ? "(landing root)" : printable(table).c_str());
-      std::printf("  %-34s  %-30s  %s\n", "PARTITION", "OBJECTS", "LAST RUN");
-    }
+  // Per table, the columns as wide as its longest partition name and object counts (a fixed width
+  // pushed every later column right for names longer than it).
+  auto name_of = [](const PartitionCell& c) { return c.partition.empty() ? std::string("(none)") : printable(c.partition); };
+  auto objects_of = [](const PartitionCell& c) {
     std::string objects;
     for (const auto& [state, n] : c.objects) objects += (objects.empty() ? "" : ", ") + std::to_string(n) + " " + state;
-    if (objects.empty()) objects = "none arrived";
-    std::string last = "-";
-    if (c.last_run)
-      last = c.last_run->state + " " + c.last_run->rule + " " +
-             time_text(c.last_run->ended_at.value_or(c.last_run->started_at));
-    std::string name = c.partition.empty() ? "(none)" : printable(c.partition);
-    std::printf("  %-34s  %-30s  %s\n", name.c_str(), objects.c_str(), last.c_str());
-    if (!c.waiting_rules.empty()) {
-      std::string w;
-      for (const auto& r : c.waiting_rules) w += (w.empty() ? "" : ", ") + r;
-      std::printf("    waiting: %s\n", w.c_str());
+    return objects.empty() ? std::string("none arrived") : objects;
+  };
+  for (std::size_t begin = 0; begin < cells.size();) {
+    std::size_t end = begin;
+    std::size_t name_w = std::string_view("PARTITION").size(), objects_w = std::string_view("OBJECTS").size();
+    for (; end < cells.size() && cells[end].table == cells[begin].table; ++end) {
+      name_w = std::max(name_w, display_width(name_of(cells[end])));
+      objects_w = std::max(objects_w, display_width(objects_of(cells[end])));
     }
-    for (const auto& f : c.failed)
-      std::printf("    %s %s: %s\n", f.state.c_str(), printable(f.key).c_str(),
-                  f.error.empty() ? "(no reason recorded)" : printable(f.error).c_str());
-    for (const auto& late : c.late)
-      std::printf("    LATE: %s expected by %s (rule %s)\n", printable(late.value("partition", "")).c_str(),
-                  late.value("deadline", "?").c_str(), late.value("rule", "?").c_str());
+    const std::string& table = cells[begin].table;
+    std::cout << (begin == 0 ? "" : "\n") << (table.empty() ? "(landing root)" : printable(table)) << "\n";
+    std::cout << "  " << padded("PARTITION", name_w) << "  " << padded("OBJECTS", objects_w) << "  LAST RUN\n";
+    for (std::size_t i = begin; i < end; ++i) {
+      const auto& c = cells[i];
+      std::string last = "-";
+      if (c.last_run)
+        last = c.last_run->state + " " + c.last_run->rule + " " +
+               time_text(c.last_run->ended_at.value_or(c.last_run->started_at));
+      std::cout << "  " << padded(name_of(c), name_w) << "  " << padded(objects_of(c), objects_w) << "  " << last << "\n";
+      if (!c.waiting_rules.empty()) {
+        std::string w;
+        for (const auto& r : c.waiting_rules) w += (w.empty() ? "" : ", ") + r;
+        std::cout << "    waiting: " << w << "\n";
+      }
+      for (const auto& f : c.failed)
+        std::cout << "    " << f.state << " " << printable(f.key) << ": "
+                  << (f.error.empty() ? std::string("(no reason recorded)") : printable(f.error)) << "\n";
+      for (const auto& late : c.late)
+        std::cout << "    LATE: " << printable(late.value("partition", "")) << " expected by "
+                  << late.value("deadline", "?") << " (rule " << late.value("rule", "?") << ")\n";
+    }
+    begin = end;
   }
   return kExitOk;
 }

@@ -99,7 +99,7 @@ void print_late(const nlohmann::json& late) {
 }
 
 // Open batches (DESIGN.md "Orchestration"): groups of a `batch:` rule collecting objects, complete
-// and waiting for their members' own rules, or running.
+// and waiting for their members' own rules, running, or waiting out a retry's backoff (`next_at`).
 nlohmann::json batches_json(Store& store) {
   nlohmann::json out = nlohmann::json::array();
   BatchState batches(store);
@@ -107,6 +107,8 @@ nlohmann::json batches_json(Store& store) {
     for (const auto& b : batches.unfinished())
       out.push_back({{"rule", b.rule}, {"group", b.group}, {"generation", b.generation}, {"state", b.state},
                      {"members", b.members}, {"marker_seen", b.marker_seen}, {"reason", b.reason},
+                     {"attempts", b.attempts},
+                     {"next_at", b.next_at ? nlohmann::json(time_text(*b.next_at)) : nlohmann::json(nullptr)},
                      {"opened_at", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(b.opened_at)))},
                      {"last_member_at", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(b.last_member_at)))}});
   } catch (const sql::StoreError&) {
@@ -115,18 +117,69 @@ nlohmann::json batches_json(Store& store) {
   return out;
 }
 
-void print_batches(const nlohmann::json& batches) {
+// Batches abandoned in the last 24 hours (docs/decisions.md "A batch whose rule changed"): their
+// rule was removed or lost `batch:`, or its `batch.group` changed (their members moved to the
+// groups the new template renders).
+constexpr int64_t kAbandonedShownMs = 24 * 3600 * 1000;
+nlohmann::json abandoned_json(Store& store) {
+  nlohmann::json out = nlohmann::json::array();
+  BatchState batches(store);
+  try {
+    for (const auto& b : batches.abandoned_since(SystemClock::instance().now_ms() - kAbandonedShownMs))
+      out.push_back({{"rule", b.rule}, {"group", b.group}, {"generation", b.generation}, {"members", b.members},
+                     {"reason", b.reason}, {"abandoned_at", time_text(b.completed_at)}});
+  } catch (const sql::StoreError&) {
+  }
+  return out;
+}
+
+// What a running batch is doing: its run running, or waiting out the backoff after a failed attempt
+// (`next_at`; with no daemon running, a time passed means "at the next start").
+std::string running_what(const nlohmann::json& b, bool daemon_running) {
+  if (b["next_at"].is_null()) return "running";
+  const int64_t attempts = b["attempts"].get<int64_t>();
+  if (!daemon_running) return "attempt " + std::to_string(attempts) + " ended, runs again at the daemon's next start";
+  return "in retry backoff after attempt " + std::to_string(attempts) + " failed, next attempt at " +
+         b["next_at"].get<std::string>();
+}
+
+void print_batches(const nlohmann::json& batches, const nlohmann::json& abandoned, bool daemon_running) {
   for (const auto& b : batches) {
     const std::string state = b["state"].get<std::string>();
     std::string what = state == "open" ? "collecting"
                        : state == "complete" && b["members"].get<int64_t>() == 0
                            ? "complete (" + b["reason"].get<std::string>() + "), waiting for its first data file"
                        : state == "complete" ? "complete (" + b["reason"].get<std::string>() + "), waiting for its members' rules"
-                                             : "running";
+                                             : running_what(b, daemon_running);
     std::cout << "batch:    " << b["rule"].get<std::string>() << ": " << b["group"].get<std::string>() << ": "
               << plural(b["members"].get<int64_t>(), "object", "objects") << ", " << what << " (since "
               << b["opened_at"].get<std::string>() << ")\n";
   }
+  for (const auto& b : abandoned)
+    std::cout << "batch:    " << b["rule"].get<std::string>() << ": " << b["group"].get<std::string>() << ": "
+              << plural(b["members"].get<int64_t>(), "object", "objects") << ", ABANDONED at "
+              << b["abandoned_at"].get<std::string>() << ": " << b["reason"].get<std::string>()
+              << " (audit batch.abandoned lists its members)\n";
+}
+
+// Schedules with a firing open: its run running, or waiting out a retry's backoff.
+nlohmann::json schedules_json(Store& store) {
+  nlohmann::json out = nlohmann::json::array();
+  OrchestrationState orchestration(store);
+  try {
+    for (const auto& r : orchestration.open_schedules())
+      out.push_back({{"rule", r.rule}, {"scheduled_time", time_text(r.open_for)}, {"attempts", r.attempts},
+                     {"catch_up", r.catch_up},
+                     {"next_at", r.next_at ? nlohmann::json(time_text(*r.next_at)) : nlohmann::json(nullptr)}});
+  } catch (const sql::StoreError&) {
+  }
+  return out;
+}
+
+void print_schedules(const nlohmann::json& schedules, bool daemon_running) {
+  for (const auto& r : schedules)
+    std::cout << "schedule: " << r["rule"].get<std::string>() << ": the firing for "
+              << r["scheduled_time"].get<std::string>() << ", " << running_what(r, daemon_running) << "\n";
 }
 
 // The last 20 notifications given up on.
@@ -305,6 +358,8 @@ int run_status(Globals& g, bool json) {
   out["stuck"] = stuck_json(*store);
   out["ignored"] = ignored_json(*store);
   out["batches"] = batches_json(*store);
+  out["abandoned_batches"] = abandoned_json(*store);
+  out["schedules"] = schedules_json(*store);
   out["nodes"] = nodes_json(*store);
   if (json) {
     std::cout << safe_dump(out, 2) << "\n";
@@ -317,7 +372,8 @@ int run_status(Globals& g, bool json) {
   print_counts(now, c, pid.has_value());
   print_waiting(out["waiting"]);
   print_late(out["late"]);
-  print_batches(out["batches"]);
+  print_schedules(out["schedules"], pid.has_value());
+  print_batches(out["batches"], out["abandoned_batches"], pid.has_value());
   print_problems(out);
   return kExitOk;
 }
@@ -332,14 +388,17 @@ void add_status(CLI::App& app, Globals& g) {
                   "rules: whether the daemon runs the rules on disk, or the last good rules because those on disk "
                   "were rejected (DEGRADED, with the errors).\n\n"
                   "now: objects in landing being processed, objects in quarantine now (the latest arrival at their "
-                  "key; what retry --all-failed would move), runs running, tasks queued for a worker, tasks in their "
-                  "retry backoff, tasks waiting on the rules their after:/requires: name; notifications not yet "
+                  "key; what retry --all-failed would move), runs running, tasks queued for a worker, tasks, batch runs "
+                  "and schedule firings in their retry backoff, tasks waiting on the rules their after:/requires: name; notifications not yet "
                   "delivered.\n\n"
                   "waiting: per rule, the objects whose run waits for the rules its after:/requires: name, what "
                   "they wait for, and the key that is released first.\n\n"
                   "late: partitions an `expect:` rule expected whose deadline passed before they arrived.\n\n"
+                  "schedule: the open firings of `schedule:` rules: running, or in retry backoff after a failed "
+                  "attempt.\n\n"
                   "batch: the open batches of `batch:` rules: collecting objects, complete and waiting for their "
-                  "members' own rules, or running.\n\n"
+                  "members' own rules, running, or in retry backoff after a failed attempt; and batches abandoned "
+                  "in the last 24 hours because their rule was removed, lost `batch:`, or changed `batch.group`.\n\n"
                   "totals: every object by final state since the state DB was created (history: a quarantined "
                   "object that was retried still counts as quarantined there), notifications sent and given up; "
                   "then dead notifications, objects whose final move is failing (move_failed, retried with "

@@ -2,12 +2,46 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <set>
 #include <sstream>
 
 namespace hivehook {
 
 namespace {
+// A rule's orchestration keys (DESIGN.md "Orchestration"), each as one comparable string: key
+// name (after, requires, batch, schedule, expect, timezone) -> its value ("" when not set).
+std::map<std::string, std::string> orchestration_parts(const Rule& r) {
+  std::map<std::string, std::string> out;
+  auto part = [&](const char* key, auto write) {
+    std::ostringstream s;
+    write(s);
+    out[key] = s.str();
+  };
+  part("after", [&](auto& s) { for (auto& a : r.after) s << a << '\x1f'; });
+  part("requires", [&](auto& s) { for (auto& q : r.required_rules) s << q << '\x1f'; });
+  part("batch", [&](auto& s) {
+    if (r.batch)
+      s << r.batch->group.text() << '\x1f' << static_cast<int>(r.batch->when) << '\x1f' << r.batch->marker << '\x1f'
+        << r.batch->count << '\x1f' << r.batch->quiet.count();
+  });
+  part("schedule", [&](auto& s) { if (r.schedule) s << r.schedule->cron.text() << '\x1f' << r.schedule->catch_up; });
+  part("expect", [&](auto& s) {
+    if (!r.expect) return;
+    s << r.expect->partition_text << '\x1f' << r.expect->schedule.every.count() << '\x1f'
+      << r.expect->schedule.by.count() << '\x1f' << r.expect->schedule.zone.name() << '\x1f';
+    for (auto& n : r.expect->notify) s << n << '\x1f';
+  });
+  part("timezone", [&](auto& s) { s << r.timezone.name(); });
+  return out;
+}
+
+std::string orchestration_fingerprint(const Rule& r) {
+  std::string s;
+  for (auto& [k, v] : orchestration_parts(r)) s += k + ':' + v + '\x1e';
+  return s;
+}
+
 // Everything that makes a rule behave as it does, as one comparable string.
 std::string fingerprint(const Rule& r) {
   std::ostringstream s;
@@ -28,6 +62,7 @@ std::string fingerprint(const Rule& r) {
     << static_cast<int>(r.on_success) << static_cast<int>(r.on_failure) << r.notify_each_run;
   for (auto& n : r.notify_success) s << "ns:" << n;
   for (auto& n : r.notify_failure) s << "nf:" << n;
+  s << orchestration_fingerprint(r);
   return s.str();
 }
 }  // namespace
@@ -45,16 +80,25 @@ nlohmann::json describe_rules(const RuleSet& rules, const RuleSet* before) {
   nlohmann::json out = {{"rules", names}};
   if (!before) return out;
   nlohmann::json added = nlohmann::json::array(), removed = nlohmann::json::array(), changed = nlohmann::json::array();
+  nlohmann::json orchestration = nlohmann::json::object();
   for (const auto& r : rules.rules) {
     const Rule* old = before->find(r.name);
     if (!old) added.push_back(r.name);
     else if (fingerprint(*old) != fingerprint(r)) changed.push_back(r.name);
+    if (!old) continue;
+    // Which orchestration keys changed, per rule: {"daily": ["batch"]}.
+    const auto was = orchestration_parts(*old), now = orchestration_parts(r);
+    nlohmann::json keys = nlohmann::json::array();
+    for (const auto& [k, v] : now)
+      if (was.at(k) != v) keys.push_back(k);
+    if (!keys.empty()) orchestration[r.name] = keys;
   }
   for (const auto& r : before->rules)
     if (!rules.find(r.name)) removed.push_back(r.name);
   out["added"] = added;
   out["removed"] = removed;
   out["changed"] = changed;
+  out["orchestration_changed"] = orchestration;
   return out;
 }
 

@@ -24,7 +24,10 @@ namespace hivehook {
 // success). The rules are read from the path of the config in force (`rules:` itself needs a
 // restart). nullopt, with file:line:col messages in `diags`, when either is invalid.
 std::optional<RuleSet> reload_rules(const Config& config, Diagnostics& diags, std::optional<Config>* fresh);
-// {"rules":[names], "added":[...], "removed":[...], "changed":[...]} (diff against `before` when given).
+// {"rules":[names], "added":[...], "removed":[...], "changed":[...], "orchestration_changed":
+// {rule: [keys]}} (diff against `before` when given). `changed` lists every rule whose behaviour
+// changed, its orchestration keys (after, requires, batch, schedule, expect, timezone) included;
+// `orchestration_changed` names, per such rule, which of those keys changed.
 nlohmann::json describe_rules(const RuleSet& rules, const RuleSet* before);
 // {"errors":["file:line:col: message", ...]}
 nlohmann::json diagnostics_json(const Diagnostics& diags);

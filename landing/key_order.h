@@ -3,7 +3,7 @@
 // order puts "10" before "9"; a person reading a calendar expects the numeric order. This is the
 // one comparator every place that orders or compares partition values uses (`requires:` releases,
 // recovery's queue, `status`'s first waiting key, batch listings, `partitions`, the API), so they
-// never disagree. The console's grid mirrors it in console/web/console.js (compareValues).
+// never disagree. The console's grid mirrors it in console/web/console.js (compareKeys).
 #pragma once
 
 #include <compare>
@@ -19,8 +19,10 @@ std::strong_ordering compare_partition_values(std::string_view a, std::string_vi
 
 // Two keys, or partition paths ("year=2023/month=3"), or batch groups ("sales/2023/9"): segment by
 // segment ('/'-separated); each segment splits after its first '=' into a name ("day=", or "" for
-// a segment without '=') compared by bytes, then a value compared by compare_partition_values. A
-// key that is a prefix of the other (fewer segments) comes first. A total order.
+// a segment without '=') compared by bytes, then a value compared as compare_partition_values does
+// but with zero padding ignored at every level ("month=03/day=2" after "month=3/day=1": the same
+// month, so the day decides). A key that is a prefix of the other (fewer segments) comes first;
+// keys equal at every level that way are ordered by bytes ("month=03" before "month=3"). A total order.
 std::strong_ordering compare_keys(std::string_view a, std::string_view b);
 
 // std::less-style wrapper for sorts and ordered containers.

@@ -88,4 +88,11 @@ std::optional<SystemTime> last_firing_between(const CronExpression& cron, const 
   return best;
 }
 
+std::size_t count_firings_between(const CronExpression& cron, const TimeZone& zone, SystemTime after, SystemTime until,
+                                  std::size_t limit) {
+  std::size_t n = 0;
+  for (auto at = next_firing(cron, zone, after); at && *at <= until && n < limit; at = next_firing(cron, zone, *at)) ++n;
+  return n;
+}
+
 }  // namespace hivehook

@@ -55,4 +55,10 @@ std::optional<SystemTime> next_firing(const CronExpression& cron, const TimeZone
 std::optional<SystemTime> last_firing_between(const CronExpression& cron, const TimeZone& zone, SystemTime after,
                                               SystemTime until);
 
+// How many firings of `cron` in `zone` fall in (after, until], counting at most `limit` (a result
+// equal to `limit` means "at least that many": an every-second schedule down for a month missed
+// millions, and counting them would walk every one).
+std::size_t count_firings_between(const CronExpression& cron, const TimeZone& zone, SystemTime after, SystemTime until,
+                                  std::size_t limit);
+
 }  // namespace hivehook

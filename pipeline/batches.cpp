@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "pipeline/run_outcome.h"
 
 namespace hivehook {
@@ -48,14 +50,84 @@ nlohmann::json Batches::describe(const BatchRecord& b) const {
   return {{"group", b.group}, {"generation", b.generation}, {"members", b.members}};
 }
 
+// docs/decisions.md "A batch whose rule changed". Batches not yet running whose rule is gone, or
+// lost `batch:`, are abandoned: nothing would ever complete or run them. Those whose members render
+// another group under the rule's `batch.group` now are abandoned too, and their members join the
+// groups they render now (a member the rule no longer matches, or whose key lacks a column the new
+// template names, joins none and is named in `left_out`). Running batches end as they are (a retry
+// finds the rule gone: `batch.failed`). Members are objects with their own rules: abandoning their
+// batch holds or fails none of them.
+void Batches::reconcile() {
+  if (!rules_) return;
+  for (auto b : state_.unfinished()) {
+    if (b.state == "running") continue;
+    const Rule* r = rule(b.rule);
+    auto members = state_.members(b);
+    if (!r) {
+      const Rule* plain = rules_->find(b.rule);
+      abandon(b, members, plain ? "the rule no longer has batch:" : "the rule was removed", nullptr);
+      continue;
+    }
+    // Every member renders the batch's group (they joined it by rendering it): one tells.
+    std::optional<std::string> now_group;
+    if (!members.empty())
+      if (auto k = parse_key(members.front().key)) now_group = r->batch->group.render(*k, jobs_.config.bucket);
+    if (members.empty() || now_group == b.group) continue;
+    abandon(b, members, "batch.group changed to \"" + r->batch->group.text() + "\"", r);
+  }
+}
+
+void Batches::abandon(BatchRecord& b, const std::vector<BatchMember>& members, const std::string& reason,
+                      const Rule* regroup_by) {
+  quiet_.erase(id_of(b));
+  nlohmann::json keys = nlohmann::json::array(), groups = nlohmann::json::array(), left_out = nlohmann::json::array();
+  struct Move {
+    std::string group;
+    ObjectRecord rec;
+    bool marker;
+  };
+  std::vector<Move> moves;
+  for (const auto& m : members) {
+    keys.push_back(m.key);
+    if (!regroup_by) continue;
+    auto k = parse_key(m.key);
+    auto g = k && rule_matches(regroup_by->match, *k) ? regroup_by->batch->group.render(*k, jobs_.config.bucket)
+                                                       : std::nullopt;
+    if (!g) {
+      left_out.push_back(m.key);
+      continue;
+    }
+    if (std::find(groups.begin(), groups.end(), *g) == groups.end()) groups.push_back(*g);
+    ObjectRecord rec;
+    rec.id = m.object_id;
+    rec.key = m.key;
+    const bool marker = regroup_by->batch->when == BatchSpec::When::marker && k->name == regroup_by->batch->marker;
+    moves.push_back({*g, std::move(rec), marker});
+  }
+  nlohmann::json detail = {{"group", b.group}, {"generation", b.generation}, {"state", b.state},
+                           {"members", b.members}, {"keys", keys}, {"reason", reason}};
+  if (regroup_by) detail["regrouped_to"] = groups, detail["left_out"] = left_out;
+  jobs_.pipeline.emit("batch.abandoned", std::nullopt, std::move(detail), b.rule);
+  b.state = "abandoned";
+  b.reason = reason;
+  b.completed_at = jobs_.clock.now_ms();
+  state_.put(b);
+  spdlog::warn("batch {} {}: abandoned ({}), {} member(s){}", b.rule, b.group, reason, members.size(),
+               regroup_by ? " moved to " + std::to_string(groups.size()) + " group(s)" : "");
+  for (auto& m : moves) join(*regroup_by, m.group, m.rec, m.marker);
+  jobs_.batch.request();
+}
+
 void Batches::start(std::shared_ptr<const RuleSet> rules, bool run_jobs) {
   rules_ = std::move(rules);
-  run_jobs_ = run_jobs;
   stopping_ = false;
+  run_jobs_ = false;  // members moved by reconcile() complete batches; the loop below runs them, once
+  reconcile();
+  run_jobs_ = run_jobs;
   const int64_t now = jobs_.clock.now_ms();
   for (auto b : state_.unfinished()) {
     const Rule* r = rule(b.rule);
-    if (!r) continue;  // its rule is gone (or not a batch rule now): left as it is, `status` shows it
+    if (!r) continue;  // a running batch whose rule is gone: its run finds it gone (batch.failed)
     if (b.state == "open") {
       arm_quiet(*r, b);  // a quiet time that passed while down completes it now
       if (b.state == "open" && r->batch->when == BatchSpec::When::count && b.members >= r->batch->count) {
@@ -88,10 +160,19 @@ void Batches::start(std::shared_ptr<const RuleSet> rules, bool run_jobs) {
 void Batches::set_rules(std::shared_ptr<const RuleSet> rules) {
   rules_ = std::move(rules);
   quiet_.clear();
+  reconcile();
   for (auto b : state_.unfinished()) {
     const Rule* r = rule(b.rule);
-    if (r && b.state == "open") arm_quiet(*r, b);
+    if (!r || b.state != "open") continue;
+    arm_quiet(*r, b);
+    // `when:` may have changed to a count this batch already has.
+    if (b.state == "open" && r->batch->when == BatchSpec::When::count && b.members >= r->batch->count) {
+      jobs_.pipeline.emit("batch.completed", std::nullopt, {{"group", b.group}, {"generation", b.generation},
+                                                       {"members", b.members}, {"reason", "count"}}, b.rule);
+      complete(b, "count");
+    }
   }
+  jobs_.batch.request();
 }
 
 void Batches::stop() {

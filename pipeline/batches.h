@@ -19,9 +19,15 @@
 // opens its next generation (a new batch). Runs start only under `run` (a one-shot `scan` collects
 // and completes batches; the next `run` runs them).
 //
+// Rule edits (a reload, or an edit while the daemon was down): a batch not yet running whose rule
+// was removed or lost `batch:` is abandoned (`batch.abandoned`, its members listed; they keep their
+// own rules' outcomes); one whose members render another group under a changed `batch.group` is
+// abandoned and its members join the groups they render now. `status` shows abandoned batches for
+// 24 hours (docs/decisions.md "A batch whose rule changed").
+//
 // Audit events (docs/decisions.md): batch.opened, batch.joined, batch.completed, batch.started,
-// batch.resumed, batch.succeeded, batch.failed, batch.skipped; and run.* for its runs (the run's
-// key is the group).
+// batch.resumed, batch.succeeded, batch.failed, batch.skipped, batch.abandoned; and run.* for its
+// runs (the run's key is the group).
 #pragma once
 
 #include <filesystem>
@@ -77,6 +83,11 @@ class Batches {
   static Id id_of(const BatchRecord& b) { return {b.rule, b.group, b.generation}; }
   const Rule* rule(const std::string& name) const;
   void join(const Rule& r, const std::string& group, const ObjectRecord& rec, bool marker);
+  // Abandons the batches a reload (or an edit while down) left without a rule or in a stale group.
+  void reconcile();
+  // `batch.abandoned` with `reason`; `regroup_by` set: each member joins the group it renders now.
+  void abandon(BatchRecord& b, const std::vector<BatchMember>& members, const std::string& reason,
+               const Rule* regroup_by);
   void arm_quiet(const Rule& r, const BatchRecord& b);
   void complete(BatchRecord& b, const std::string& reason);
   // Complete, and every member ended: run it (or skip it when a member failed).

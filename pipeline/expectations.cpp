@@ -20,6 +20,7 @@ Expectations::Expectations(const Config& config, Store& store, CommitBatch& batc
 void Expectations::start(std::shared_ptr<const RuleSet> rules) {
   rules_ = std::move(rules);
   timers_by_rule_.clear();
+  forget_stale();
   for (const auto& r : rules_->rules) {
     if (!r.expect) continue;
     check(r.name);
@@ -42,6 +43,42 @@ std::string expect_table(const Rule& r) {
   return "";
 }
 }  // namespace
+
+// A rule edit (a reload, or an edit while the daemon was down) must not leave alerts nobody can
+// clear: the expectations of rules removed or without `expect:` now are forgotten (`expect.removed`,
+// each late partition `expect.cleared`); a late partition the rule's current template cannot name
+// (its partition changed) is cleared. Seen again, an expectation starts from then (`expect.added`).
+void Expectations::forget_stale() {
+  for (const auto& name : state_.expectation_rules()) {
+    const Rule* r = rules_->find(name);
+    if (r && r->expect) {
+      for (const auto& p : state_.late(name)) {
+        auto key = parse_key("t/" + p.partition + "/f");
+        if (key && r->expect->schedule.partition_of(*key) == p.partition) continue;
+        clear(name, p, "the rule's expect.partition changed to \"" + r->expect->partition_text + "\"");
+      }
+      continue;
+    }
+    const std::string reason = r ? "the rule's expect: was removed" : "the rule was removed";
+    auto late = state_.late(name);
+    nlohmann::json partitions = nlohmann::json::array();
+    for (const auto& p : late) partitions.push_back(p.partition);
+    pipeline_.emit("expect.removed", std::nullopt, {{"reason", reason}, {"late", partitions}}, name);
+    for (const auto& p : late) clear(name, p, reason);
+    state_.forget_expectation(name);
+    spdlog::info("expect {}: forgotten ({}), {} late partition(s) cleared", name, reason, late.size());
+  }
+  batch_.request();
+}
+
+void Expectations::clear(const std::string& rule, const ExpectedPartition& p, const std::string& reason) {
+  pipeline_.emit("expect.cleared", std::nullopt,
+                 {{"partition", p.partition},
+                  {"deadline", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(p.deadline)))},
+                  {"reason", reason}},
+                 rule);
+  state_.remove_expected(rule, p.partition);
+}
 
 // Deadlines in (checked_until, now]: each partition not arrived is late, once. The clock is read
 // once: the same instant decides what is due and which deadline the next timer waits for (read

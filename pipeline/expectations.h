@@ -5,7 +5,10 @@
 // object finally arrives, `expect.arrived` clears it. The gauge `hivehook_expectations_late` counts
 // the late ones. Durable (OrchestrationState): how far each rule's deadlines were checked, and each
 // expected partition's state — a deadline that passed while the daemon was down is raised once at
-// start-up; an expectation seen for the first time starts checking from now.
+// start-up; an expectation seen for the first time starts checking from now. A rule edit that
+// removes the rule or its `expect:` forgets the expectation (`expect.removed`) and clears its late
+// partitions (`expect.cleared`, the gauge drops); a changed partition template clears the late
+// partitions it can no longer name.
 #pragma once
 
 #include <map>
@@ -37,6 +40,10 @@ class Expectations {
   void stop() { timers_by_rule_.clear(); }
 
  private:
+  // Expectations a rule edit left stale: forgotten, their late partitions cleared.
+  void forget_stale();
+  // `expect.cleared`: a late partition's alert dropped without its partition arriving.
+  void clear(const std::string& rule, const ExpectedPartition& p, const std::string& reason);
   void check(const std::string& rule);
   // Arms the rule's timer for its first deadline after `now` (the instant check() decided at).
   void arm(const Rule& rule, SystemTime now);

@@ -11,6 +11,9 @@ namespace hivehook {
 namespace {
 constexpr const char* kAccount = "000000000000";  // a local stand-in, as LocalStack uses
 constexpr const char* kRegion = "us-east-1";
+// Missed firings counted one by one up to this many (an every-second schedule down for a day
+// missed 86,400); past it, `schedule.skipped` says "at least" (missed_at_least).
+constexpr std::size_t kMissedCountLimit = 100000;
 
 std::string rfc3339_seconds(SystemTime t) {
   std::string ms = format_rfc3339_ms(t);  // 2026-11-30T02:00:00.000Z
@@ -85,15 +88,26 @@ void Schedules::start(std::shared_ptr<const RuleSet> rules) {
         });
       }
     } else if (auto due = next_firing(r.schedule->cron, r.timezone, from_ms(row->last_fired_for)); due && *due <= now) {
+      auto latest = last_firing_between(r.schedule->cron, r.timezone, from_ms(row->last_fired_for), now);
       if (r.schedule->catch_up) {
         // Once, however many were missed, for the LATEST missed time (Airflow's catchup=False: the
         // latest interval; a nightly refresh wants today's, not the oldest day's). It covers them all.
-        auto latest = last_firing_between(r.schedule->cron, r.timezone, from_ms(row->last_fired_for), now);
         fire(r.name, latest.value_or(*due), true, now, *due);
       } else {
-        jobs_.pipeline.emit("schedule.skipped", std::nullopt,
-                       {{"scheduled_time", format_rfc3339_ms(*due)}, {"reason", "missed while the daemon was down (catch_up: false)"}},
-                       r.name);
+        // One event for every time missed: how many, the oldest and the latest (scheduled_time is
+        // the oldest, as before).
+        const std::size_t missed =
+            count_firings_between(r.schedule->cron, r.timezone, from_ms(row->last_fired_for), now, kMissedCountLimit);
+        nlohmann::json detail = {{"scheduled_time", format_rfc3339_ms(*due)},
+                                 {"missed", missed},
+                                 {"missed_since", format_rfc3339_ms(*due)},
+                                 {"missed_until", format_rfc3339_ms(latest.value_or(*due))},
+                                 {"reason", "missed while the daemon was down (catch_up: false)"}};
+        if (missed >= kMissedCountLimit) detail["missed_at_least"] = true;
+        jobs_.pipeline.emit("schedule.skipped", std::nullopt, std::move(detail), r.name);
+        spdlog::info("schedule {}: {}{} firing(s) from {} to {} missed while down, skipped (catch_up: false)", r.name,
+                     missed >= kMissedCountLimit ? "at least " : "", missed, format_rfc3339_ms(*due),
+                     format_rfc3339_ms(latest.value_or(*due)));
         row->last_fired_for = unix_ms(now);
         state_.put_schedule(*row);
       }

@@ -135,6 +135,16 @@ std::vector<BatchRecord> BatchState::unfinished(const std::string& rule) {
   return out;
 }
 
+std::vector<BatchRecord> BatchState::abandoned_since(int64_t since_ms) {
+  auto st = store_.db().cached(std::string("SELECT ") + kColumns +
+                                " FROM batches WHERE state = 'abandoned' AND completed_at >= ?"
+                                " ORDER BY completed_at DESC");
+  st->bind(1, since_ms);
+  std::vector<BatchRecord> out;
+  while (st->step()) out.push_back(read_batch(*st));
+  return out;
+}
+
 std::vector<BatchRecord> BatchState::of_object(int64_t object_id) {
   static const std::string kSql =
       "SELECT " + columns_of("b.") +

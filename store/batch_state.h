@@ -21,13 +21,13 @@ struct BatchRecord {
   std::string rule;
   std::string group;           // the rendered `batch.group` template, e.g. "transactions/2023/03/15"
   int64_t generation = 1;
-  std::string state = "open";  // open | complete | running | succeeded | failed | skipped
+  std::string state = "open";  // open | complete | running | succeeded | failed | skipped | abandoned
   int64_t opened_at = 0;       // unix ms: the first member joined
   int64_t last_member_at = 0;  // unix ms: the latest member joined (`quiet` counts from here)
   int members = 0;             // objects collected, the marker not counted
   bool marker_seen = false;
-  std::string reason;          // what completed it: marker | count | quiet ("" while open)
-  int64_t completed_at = 0;    // unix ms (0 while open)
+  std::string reason;          // what completed it: marker | count | quiet ("" while open); abandoned: why
+  int64_t completed_at = 0;    // unix ms (0 while open); abandoned: when
   int attempts = 0;            // runs started
   int interrupted = 0;         // of those, cut off by a crash or shutdown (not held against retries)
   std::optional<int64_t> next_at;  // unix ms of the next attempt (a retry, or a run cut off)
@@ -63,6 +63,9 @@ class BatchState {
   std::vector<BatchMember> members(const BatchRecord& b);
   // Batches not ended (open, complete, running), oldest first; `rule` empty: every rule.
   std::vector<BatchRecord> unfinished(const std::string& rule = "");
+  // Batches abandoned at or after `since_ms` (unix ms; their rule or its batch.group changed),
+  // newest first.
+  std::vector<BatchRecord> abandoned_since(int64_t since_ms);
   // The unfinished batches an object belongs to.
   std::vector<BatchRecord> of_object(int64_t object_id);
 

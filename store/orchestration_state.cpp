@@ -42,6 +42,18 @@ void OrchestrationState::put_schedule(const ScheduleRecord& r) {
   });
 }
 
+std::vector<ScheduleRecord> OrchestrationState::open_schedules() {
+  std::vector<ScheduleRecord> out;
+  std::vector<std::string> rules;
+  {
+    auto st = store_.db().cached("SELECT rule FROM schedules WHERE open = 1 ORDER BY rule");
+    while (st->step()) rules.push_back(st->text(0));
+  }
+  for (const auto& r : rules)
+    if (auto row = schedule(r)) out.push_back(std::move(*row));
+  return out;
+}
+
 std::optional<int64_t> OrchestrationState::expect_checked_until(const std::string& rule) {
   auto st = store_.db().cached("SELECT checked_until FROM expectation_checks WHERE rule = ?");
   st->bind(1, rule);
@@ -93,6 +105,37 @@ std::vector<ExpectedPartition> OrchestrationState::late(const std::string& rule)
   std::vector<ExpectedPartition> out;
   while (st->step()) out.push_back(read_expected(*st));
   return out;
+}
+
+std::vector<std::string> OrchestrationState::expectation_rules() {
+  auto st = store_.db().cached(
+      "SELECT rule FROM expectation_checks UNION SELECT rule FROM expected_partitions ORDER BY 1");
+  std::vector<std::string> out;
+  while (st->step()) out.push_back(st->text(0));
+  return out;
+}
+
+void OrchestrationState::remove_expected(const std::string& rule, const std::string& partition) {
+  require_batch();
+  store_.write([this, rule, partition] {
+    auto st = store_.db().cached("DELETE FROM expected_partitions WHERE rule = ? AND partition = ?");
+    st->bind(1, rule).bind(2, partition);
+    st->run();
+  });
+}
+
+void OrchestrationState::forget_expectation(const std::string& rule) {
+  require_batch();
+  store_.write([this, rule] {
+    {
+      auto checks = store_.db().cached("DELETE FROM expectation_checks WHERE rule = ?");
+      checks->bind(1, rule);
+      checks->run();
+    }
+    auto parts = store_.db().cached("DELETE FROM expected_partitions WHERE rule = ?");
+    parts->bind(1, rule);
+    parts->run();
+  });
 }
 
 }  // namespace hivehook

@@ -41,6 +41,8 @@ class OrchestrationState {
   std::optional<ScheduleRecord> schedule(const std::string& rule);
   // Writes (inserts or replaces) the row. Throws std::logic_error outside a batch.
   void put_schedule(const ScheduleRecord& r);
+  // Schedules with a firing open (running, or waiting out a retry's backoff), by rule name.
+  std::vector<ScheduleRecord> open_schedules();
 
   // How far (unix ms) the rule's deadlines have been checked; nullopt: never.
   std::optional<int64_t> expect_checked_until(const std::string& rule);
@@ -49,6 +51,13 @@ class OrchestrationState {
   void put_expected(const ExpectedPartition& p);
   // Expected partitions late now (not arrived), oldest deadline first; `rule` empty: every rule.
   std::vector<ExpectedPartition> late(const std::string& rule = "");
+  // Rules with expectation state (checked, arrived or late), by name.
+  std::vector<std::string> expectation_rules();
+  // Removes one expected partition's row (a late alert cleared without its partition arriving).
+  void remove_expected(const std::string& rule, const std::string& partition);
+  // Forgets the rule's expectation: how far it was checked and every expected partition. Seen
+  // again, it starts checking from then (`expect.added`). Throws std::logic_error outside a batch.
+  void forget_expectation(const std::string& rule);
 
  private:
   void require_batch() const;

@@ -134,6 +134,15 @@ PresentCounts present_counts(Store& store) {
     std::string s = tasks.text(0);
     (s == "queued" ? c.queued : s == "retry_wait" ? c.retry_wait : c.waiting) = tasks.int64(1);
   }
+  // Batch runs and schedule firings waiting out a retry's backoff (their next attempt is stored;
+  // they have no task row). A state DB from before orchestration has neither table.
+  try {
+    auto batches = db.prepare("SELECT COUNT(*) FROM batches WHERE state='running' AND next_at IS NOT NULL");
+    if (batches.step()) c.retry_wait += batches.int64(0);
+    auto schedules = db.prepare("SELECT COUNT(*) FROM schedules WHERE open=1 AND next_at IS NOT NULL");
+    if (schedules.step()) c.retry_wait += schedules.int64(0);
+  } catch (const sql::StoreError&) {
+  }
   auto runs = db.prepare("SELECT COUNT(*) FROM runs WHERE state='started'");
   if (runs.step()) c.running = runs.int64(0);
   auto stuck = db.prepare("SELECT COUNT(*) FROM objects WHERE state='move_failed'");

@@ -46,7 +46,7 @@ struct PresentCounts {
   int64_t in_quarantine = 0;    // keys whose latest arrival is quarantined (what `retry --all-failed` moves)
   int64_t running = 0;          // runs started and not ended
   int64_t queued = 0;           // tasks waiting for a worker
-  int64_t retry_wait = 0;       // tasks waiting out their backoff
+  int64_t retry_wait = 0;       // tasks, batch runs and schedule firings waiting out their retry backoff
   int64_t waiting = 0;          // tasks waiting for the rules their after:/requires: name
   int64_t outbox_pending = 0;   // notifications not yet delivered nor given up
   int64_t stuck = 0;            // decided objects whose final move failed and is being retried (move_failed)

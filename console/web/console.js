@@ -108,26 +108,26 @@ function dominant(objects) {
 // The order of landing/key_order.h (compare_keys): segment by segment, the name before '=' by
 // bytes, then the value — numerically when both are digits (day=9 before day=10), an integer
 // before a non-integer, else by bytes.
-function compareValues(a, b) {
+function compareNumbers(a, b) {  // partition values: integers numerically ("03" equals "3"), before text
   const da = /^[0-9]+$/.test(a), db = /^[0-9]+$/.test(b);
   if (da !== db) return da ? -1 : 1;
   if (da) {
-    const x = a.replace(/^0+(?=.)/, ''), y = b.replace(/^0+(?=.)/, '');
-    if (x.length !== y.length) return x.length - y.length;
-    if (x !== y) return x < y ? -1 : 1;
+    a = a.replace(/^0+(?=.)/, ''); b = b.replace(/^0+(?=.)/, '');
+    if (a.length !== b.length) return a.length - b.length;
   }
   return a === b ? 0 : a < b ? -1 : 1;
 }
-function compareKeys(a, b) {
+function compareKeys(a, b) {  // landing/key_order.cpp compare_keys: every level by value, then bytes
   const sa = a.split('/'), sb = b.split('/');
   for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
     const ea = sa[i].indexOf('='), eb = sb[i].indexOf('=');
     const na = ea < 0 ? '' : sa[i].slice(0, ea + 1), nb = eb < 0 ? '' : sb[i].slice(0, eb + 1);
     if (na !== nb) return na < nb ? -1 : 1;
-    const c = compareValues(sa[i].slice(na.length), sb[i].slice(nb.length));
+    const c = compareNumbers(sa[i].slice(na.length), sb[i].slice(nb.length));
     if (c) return c;
   }
-  return sa.length - sb.length;
+  if (sa.length !== sb.length) return sa.length - sb.length;
+  return a === b ? 0 : a < b ? -1 : 1;
 }
 // The grid shows kGridColumns columns at a time (the newest first; older and newer pages), each
 // cell found through an index: 3,000 days x 200 tables drew 614,652 cells in ~20 s, scanning every

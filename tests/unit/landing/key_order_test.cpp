@@ -32,6 +32,20 @@ TEST(KeyOrder, ZeroPaddedAndUnpaddedValuesCompareNumerically) {
   EXPECT_TRUE(less("t/month=2/x", "t/month=03/x"));
 }
 
+// The fault: with month=03 and month=3 in one listing, the tie between the two spellings of March
+// was broken by bytes at the month level, so month=03/day=20 came before month=3/day=1.
+TEST(KeyOrder, MixedZeroPaddingAcrossLevelsOrdersByTheLevelBelowNotByBytes) {
+  EXPECT_TRUE(less("t/year=2023/month=3/day=1/a.csv", "t/year=2023/month=03/day=20/a.csv"));
+  EXPECT_TRUE(less("t/year=2023/month=03/day=1/a.csv", "t/year=2023/month=3/day=20/a.csv"));
+  EXPECT_TRUE(less("t/year=2023/month=03/day=9", "t/year=2023/month=3/day=10"));
+  EXPECT_TRUE(less("t/year=2023/month=3/day=9", "t/year=2023/month=03/day=10"));
+  EXPECT_TRUE(less("sales/2023/3/9", "sales/2023/03/10"));
+  // Equal at every level: bytes decide, so the order stays total.
+  EXPECT_TRUE(less("t/month=03/day=1", "t/month=3/day=1"));
+  EXPECT_TRUE(less("t/month=03/day=1", "t/month=3/day=01"));
+  EXPECT_TRUE(compare_keys("t/month=03/day=1", "t/month=3/day=01") != 0);
+}
+
 TEST(KeyOrder, NonIntegersCompareByBytes) {
   EXPECT_TRUE(compare_partition_values("a10", "a9") < 0);  // not natural sort: bytes
   EXPECT_TRUE(compare_partition_values("2023-03-09", "2023-03-10") < 0);
@@ -61,7 +75,8 @@ TEST(KeyOrder, NamesThenValuesThenFewerSegmentsFirst) {
 TEST(KeyOrder, IsATotalOrderOverMixedValues) {
   std::vector<std::string> v = {"t/day=9",  "t/day=10", "t/day=1a", "t/day=09", "t/day=",  "t/day=a",
                                 "t/day=9/x", "t/x",     "t/9",      "t/10",     "u",       "t/day=0",
-                                "t/day=00", "t/1a",     "t",        "t/day=9.5", "t/day=-1"};
+                                "t/day=00", "t/1a",     "t",        "t/day=9.5", "t/day=-1",
+                                "t/day=09/x", "t/day=9/y", "t/day=09/y", "t/m=3/d=10", "t/m=03/d=9", "t/m=3/d=09"};
   for (const auto& a : v)
     for (const auto& b : v) {
       EXPECT_EQ(compare_keys(a, b) < 0, compare_keys(b, a) > 0) << a << " " << b;

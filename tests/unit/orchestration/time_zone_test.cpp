@@ -105,5 +105,23 @@ TEST(TimeZone, CatchUpFiringIsTheLatestMissedNotTheOldest) {
   EXPECT_FALSE(last_firing_between(*CronExpression::parse("0 0 30 2 *"), TimeZone{}, utc(2024, 1, 1), utc(2025, 1, 1)));
 }
 
+// catch_up: false named only the first missed time; it now says how many were missed.
+TEST(TimeZone, CatchUpFalseCountsEveryMissedFiringUpToALimit) {
+  auto nightly = *CronExpression::parse("0 2 * * *");
+  // Down from the 10th at noon to the 14th at 09:00: 02:00 of the 11th..14th, four times.
+  EXPECT_EQ(count_firings_between(nightly, TimeZone{}, utc(2024, 3, 10, 12), utc(2024, 3, 14, 9), 100000), 4u);
+  // The span's start is excluded, its end included.
+  EXPECT_EQ(count_firings_between(nightly, TimeZone{}, utc(2024, 3, 11, 2), utc(2024, 3, 14, 2), 100000), 3u);
+  EXPECT_EQ(count_firings_between(nightly, TimeZone{}, utc(2024, 3, 14, 2), utc(2024, 3, 14, 9), 100000), 0u);
+  // Every second for a day: 86,400, or the limit when it is lower ("at least").
+  auto every = *CronExpression::parse("* * * * * *");
+  EXPECT_EQ(count_firings_between(every, TimeZone{}, utc(2024, 3, 10), utc(2024, 3, 11), 100000), 86400u);
+  EXPECT_EQ(count_firings_between(every, TimeZone{}, utc(2024, 3, 10), utc(2024, 3, 11), 1000), 1000u);
+  // A zone's repeated hour fires once (Europe/Berlin, 2024-10-27 02:30 happens twice).
+  EXPECT_EQ(count_firings_between(*CronExpression::parse("30 2 * * *"), zone("Europe/Berlin"), utc(2024, 10, 26, 12),
+                                  utc(2024, 10, 27, 12), 100000),
+            1u);
+}
+
 }  // namespace
 }  // namespace hivehook
