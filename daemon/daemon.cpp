@@ -101,7 +101,7 @@ Daemon::~Daemon() = default;
 int Daemon::run() {
   if (int rc = start(); rc != kExitOk) return rc;
   io_.run();
-  batch_.flush();
+  batch_.flush_all();
   if (store_.fault()) throw std::runtime_error(*store_.fault() + " at exit: the last transitions are not recorded");
   if (watching()) return kExitOk;
   // A scan ends with objects still waiting when the rules their requires: names never succeeded:
@@ -236,7 +236,7 @@ int Daemon::replay() {
       if (o["skipped"].is_null()) replayed_keys_.insert(o.value("key", ""));
   if (hooks.on_replayed) hooks.on_replayed(status, plan);
   if (status != 200) {
-    batch_.flush();
+    batch_.flush_all();
     return kExitConfig;
   }
   return kExitOk;
@@ -410,7 +410,7 @@ void Daemon::finish() {
   if (http_) http_->stop();
   if (s3_) s3_->stop();
   pipeline_.emit("daemon.stopped", std::nullopt, {{"pid", ::getpid()}});
-  batch_.flush();
+  batch_.flush_all();
   signals_.cancel();
   io_.stop();
 }

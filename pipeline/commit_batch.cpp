@@ -2,6 +2,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 #include "store/audit_log.h"
 #include "store/store.h"
 
@@ -33,9 +35,35 @@ void CommitBatch::flush() {
   if (audit_) audit_->append(events);
   if (on_committed) on_committed(events.size());
   if (on_events && !events.empty()) on_events(events);
-  auto effects = std::move(effects_);
+  for (auto& fn : effects_) ready_.push_back(std::move(fn));
   effects_.clear();
-  for (auto& fn : effects) fn();
+  if (!continuing_) run_ready();
+}
+
+// Posts its own continuation before running its share, so that a flush the effects request (they
+// record transitions) comes after the remaining effects and commits all of them at once.
+void CommitBatch::run_ready() {
+  continuing_ = false;
+  std::size_t n = std::min(ready_.size(), kEffectsPerTurn);
+  if (ready_.size() > n) {
+    continuing_ = true;
+    boost::asio::post(io_, [this] { run_ready(); });
+  }
+  while (n-- > 0 && !ready_.empty()) {
+    auto fn = std::move(ready_.front());
+    ready_.pop_front();
+    fn();
+  }
+}
+
+void CommitBatch::flush_all() {
+  flush();
+  if (store_.fault()) return;
+  while (!ready_.empty()) {
+    auto fn = std::move(ready_.front());
+    ready_.pop_front();
+    fn();
+  }
 }
 
 }  // namespace hivehook

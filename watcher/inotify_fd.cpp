@@ -13,9 +13,13 @@
 namespace hivehook {
 
 namespace {
-constexpr std::size_t kBufferSize = 64 * 1024;
-// Reads per readiness wake-up before yielding back to the loop (other handlers get a turn).
-constexpr int kReadsPerWakeup = 8;
+// One read of at most this many bytes per readiness wake-up, then back to the loop (timers, child
+// reaping, /healthz get a turn): about 128 events of 16-character names, each of which may admit a
+// file (a stat, a lookup, a hash, a transition). 64 KiB x 8 reads handed ~16,000 events to one
+// callback during an overflow burst and held the loop for seconds (issue 10, fault 8). inotify(7)
+// needs at least sizeof(struct inotify_event) + NAME_MAX + 1 bytes for one event.
+constexpr std::size_t kBufferSize = 4096;
+constexpr int kReadsPerWakeup = 1;
 }  // namespace
 
 struct InotifyFd::Impl : std::enable_shared_from_this<Impl> {

@@ -58,5 +58,44 @@ TEST(CommitBatch, AnUncommittedBatchIsRolledBackWhenTheStoreGoesAway) {
   EXPECT_EQ(events[0].event, "daemon.started");
 }
 
+// Issue 10, the overflow stall: a rescan admitted thousands of files in one loop turn and the
+// flush that committed them ran every move and spawn in one callback (the loop held 9-21 s, /healthz
+// unanswered). Side effects now run kEffectsPerTurn per turn, other handlers in between, in order.
+TEST(CommitBatch, AnOverflowBurstsSideEffectsYieldToTheLoopBetweenTurns) {
+  TempDir dir;
+  ManualClock clock;
+  Store store(dir.path() / "s.db", Store::Mode::owner, clock);
+  boost::asio::io_context io;
+  CommitBatch batch(io, store, nullptr);
+  std::vector<int> ran;
+  const int n = 3 * static_cast<int>(CommitBatch::kEffectsPerTurn) + 5;
+  for (int i = 0; i < n; ++i) batch.after_commit([&ran, i] { ran.push_back(i); });
+  std::size_t seen_by_other_handler = 0;
+  boost::asio::post(io, [&] { seen_by_other_handler = ran.size(); });  // a timer, a reap, /healthz
+  io.run_one();  // the flush: one turn's share
+  EXPECT_EQ(ran.size(), CommitBatch::kEffectsPerTurn);
+  io.run_one();  // the other handler got its turn before the rest
+  EXPECT_EQ(seen_by_other_handler, CommitBatch::kEffectsPerTurn);
+  // An effect of the next commit waits for the effects of this one.
+  batch.after_commit([&ran] { ran.push_back(-1); });
+  io.run();
+  ASSERT_EQ(ran.size(), static_cast<std::size_t>(n) + 1);
+  for (int i = 0; i < n; ++i) EXPECT_EQ(ran[i], i);
+  EXPECT_EQ(ran.back(), -1);
+  EXPECT_EQ(batch.effects_waiting(), 0u);
+}
+
+TEST(CommitBatch, AtShutdownEveryCommittedSideEffectRunsBeforeTheLoopStops) {
+  TempDir dir;
+  ManualClock clock;
+  Store store(dir.path() / "s.db", Store::Mode::owner, clock);
+  boost::asio::io_context io;
+  CommitBatch batch(io, store, nullptr);
+  int ran = 0;
+  for (std::size_t i = 0; i < 5 * CommitBatch::kEffectsPerTurn; ++i) batch.after_commit([&ran] { ++ran; });
+  batch.flush_all();
+  EXPECT_EQ(ran, static_cast<int>(5 * CommitBatch::kEffectsPerTurn));
+}
+
 }  // namespace
 }  // namespace hivehook::test
