@@ -375,6 +375,7 @@ bool Daemon::waited_for_busy_files() {
     pipeline_.emit("object.skipped", key, {{"reason", "still open for writing after --wait"}});
   }
   skipped_ = busy.size();
+  pipeline_.forget_busy();
   return true;
 }
 

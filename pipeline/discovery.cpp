@@ -155,7 +155,7 @@ std::optional<ObjectKey> Pipeline::classify(const std::string& key, const FileIn
     record_ignored(key, info, std::string("cannot look at it: ") + std::strerror(info.error));
     return std::nullopt;
   }
-  if (!info.exists) return std::nullopt;  // gone again: nothing landed
+  if (!info.exists) return unmark_busy(key), std::nullopt;  // gone again: nothing landed
   if (key.size() > kMaxKeyBytes) return record_ignored(key, info, "key longer than 1,024 bytes"), std::nullopt;
   if (info.kind == EntryKind::symlink) return record_ignored(key, info, "symlink"), std::nullopt;
   if (info.kind != EntryKind::regular) return record_ignored(key, info, "not a regular file"), std::nullopt;
@@ -175,16 +175,16 @@ std::optional<ObjectKey> Pipeline::classify(const std::string& key, const FileIn
   std::string why;
   switch (files_.probe(key, &why)) {
     case Admission::complete:
-      busy_.erase(key);
+      unmark_busy(key);
       return parsed;
-    case Admission::busy:  // its close event (or the next scan) brings it back
-      busy_.insert(key);
+    case Admission::busy:  // its close event, or its next look, brings it back
+      mark_busy(key);
       return std::nullopt;
     case Admission::unreadable:
       record_ignored(key, info, "cannot read: " + why);
       [[fallthrough]];
     case Admission::gone:
-      busy_.erase(key);
+      unmark_busy(key);
       return std::nullopt;
   }
   return std::nullopt;
@@ -270,8 +270,8 @@ void Pipeline::hashed(const ObjectKey& key, const FileInfo& info, const std::opt
                       std::optional<Hashed> h, int err, const std::string& error) {
   if (h) return admit(key, *h, last);
   if (err == ENOENT || err == ENOTDIR || err == ELOOP) return;  // gone meanwhile
-  if (err == EAGAIN) {  // written to while it was read: its close event (or the next scan) brings it back
-    busy_.insert(key.key);
+  if (err == EAGAIN) {  // changed while it was read: its close event, or its next look, brings it back
+    mark_busy(key.key);
     return;
   }
   record_ignored(key.key, info, "cannot read: " + error);
@@ -280,7 +280,7 @@ void Pipeline::hashed(const ObjectKey& key, const FileInfo& info, const std::opt
 void Pipeline::admit(const ObjectKey& key, const Hashed& h, const std::optional<ObjectRecord>& last) {
   auto matched = match_rules(*rules_, key);  // the rules may have changed while it was hashed
   if (active_by_key_.count(key.key) || (matched.empty() && match_batch_rules(*rules_, key).empty())) return;
-  busy_.erase(key.key);
+  unmark_busy(key.key);
   if (!claimed(new_record(0, key.key, h.id, 0))) return;
   // The same content at the same key, already processed and archived — a re-upload, or the very
   // file back in landing after power loss undid its rename: recorded, moved, never re-run.
@@ -351,7 +351,7 @@ bool Pipeline::claimed(const ObjectRecord& rec) {
     case Store::Claim::mine:
       return true;
     case Store::Claim::taken:  // another node recorded this very file first: it is that node's
-      busy_.erase(rec.key);
+      unmark_busy(rec.key);
       return false;
     case Store::Claim::busy: {
       const std::string key = rec.key;
@@ -363,6 +363,30 @@ bool Pipeline::claimed(const ObjectRecord& rec) {
     }
   }
   return false;
+}
+
+// Issue 10 (trust under faults): a file the scan of a new folder found changed within the last
+// two seconds, written by another user (no lease), was left "for its close event" — which had
+// come before the folder was watched — and sat in landing until the next reconcile (10 minutes).
+void Pipeline::mark_busy(const std::string& key) {
+  busy_.insert(key);
+  if (busy_rechecks_.count(key)) return;  // its next look is already due
+  busy_rechecks_[key] = timers_.after(kRecentWindow, [this, key] {
+    busy_rechecks_.erase(key);
+    if (!busy_.count(key)) return;
+    offer(key, Hint::scanned);
+    if (busy_.count(key)) mark_busy(key);  // still not admitted (or not looked at: the store is down)
+  });
+}
+
+void Pipeline::unmark_busy(const std::string& key) {
+  busy_.erase(key);
+  busy_rechecks_.erase(key);
+}
+
+void Pipeline::forget_busy() {
+  busy_.clear();
+  busy_rechecks_.clear();
 }
 
 std::vector<std::string> Pipeline::keys_in_discovery() const {

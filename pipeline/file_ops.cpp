@@ -14,7 +14,7 @@
 namespace hivehook {
 
 namespace {
-constexpr int64_t kRecentNs = 2'000'000'000;  // without leases: changed this recently = still being written
+constexpr int64_t kRecentNs = std::chrono::nanoseconds(kRecentWindow).count();
 
 Tree open_tree(const std::filesystem::path& root) {
   auto t = Tree::open(root);
@@ -28,7 +28,7 @@ EntryKind kind_of(mode_t mode) {
 
 bool not_there(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
 
-// No lease possible: a file changed within the last two seconds may still be being written.
+// No lease possible: a file changed within the last kRecentWindow may still be being written.
 Admission by_recency(const struct stat& st) {
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -42,10 +43,16 @@ struct FileInfo {
   int error = 0;  // errno when the lookup failed for another reason than "not there" (EACCES, ENAMETOOLONG)
 };
 
+// Where no lease can say whether a writer still has a file open (not the file's owner, a
+// filesystem without leases), a file changed within this window counts as still being written.
+inline constexpr std::chrono::seconds kRecentWindow{2};
+
 // Whether a file found by a scan may be admitted (DESIGN.md "Complete").
 enum class Admission {
   complete,    // nobody has it open for writing
-  busy,        // a writer has it open: wait for its close event (or the next look)
+  busy,        // a writer has it open, or (no lease possible) it changed within kRecentWindow: the
+               // pipeline looks again every kRecentWindow (its close event may bring it back sooner,
+               // but none comes when the writer closed it before its folder was watched)
   gone,        // not there any more
   unreadable,  // cannot be opened (EACCES, ENAMETOOLONG, ...): *why says so
 };
@@ -69,7 +76,7 @@ class FileOps {
   virtual FsResult<std::vector<DirEntry>> list(const std::string& dir) = 0;
   // Is landing/<key> complete? A read lease (fcntl F_SETLEASE F_RDLCK) is refused while any
   // process has the file open for writing; where leases are not allowed (not the file's owner,
-  // a filesystem without them) a change within the last two seconds counts as busy.
+  // a filesystem without them) a change within the last kRecentWindow counts as busy.
   virtual Admission probe(const std::string& key, std::string* why) = 0;
   // The eTag (hex MD5) of landing/<key>, and the identity of what was read. nullopt and *error
   // (*err: errno; EAGAIN when the file changed while being read) when it cannot be read.

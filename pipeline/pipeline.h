@@ -68,9 +68,14 @@ class Pipeline {
   void scan(const std::filesystem::path& dir);
   // Scans under way (for tests and status).
   std::size_t scans_in_progress() const { return scans_.size(); }
-  // Keys a scan found still open for writing and left for their close event (`scan --wait` looks
-  // at them again); a key leaves the set when it is admitted or gone.
+  // Keys the admission check found still being written. Each is offered again every
+  // kRecentWindow (file_ops.h) until it is admitted or gone — its close event may bring it back
+  // sooner, but none comes when the writer closed it before its folder was watched, or when no
+  // lease could tell (another owner's file): then only this look admits it. `scan --wait` also
+  // looks at them itself.
   const std::set<std::string>& busy() const { return busy_; }
+  // Stops looking at the busy keys (`scan --wait` is over: they are reported as skipped).
+  void forget_busy();
   // Every failed move, now (the reconcile scan calls it; each also retries on its own backoff).
   void retry_moves();
   // Objects whose move failed and is being retried (for status and /healthz).
@@ -158,6 +163,9 @@ class Pipeline {
   // Cluster mode: objects are inserted once, whichever node saw the file first (Store::claim_object).
   // False when `rec` (a new arrival at its key) is not this node's to record: another node recorded
   // that very file (dropped), or is recording an object of its key right now (offered again shortly).
+  // A key enters and leaves busy_ only here: entering arms its next look.
+  void mark_busy(const std::string& key);
+  void unmark_busy(const std::string& key);
   bool claimed(const ObjectRecord& rec);
   void settle(const std::string& key, Hint hint, const FileInfo& info, Duration quiet);
   void on_settled(const std::string& key, Hint hint, Duration quiet);
@@ -265,6 +273,7 @@ class Pipeline {
   std::unordered_set<std::string> hashing_;
   std::vector<std::unique_ptr<ScanRun>> scans_;  // scans under way, each walking in slices
   std::set<std::string> busy_;
+  std::unordered_map<std::string, TimerHandle> busy_rechecks_;  // one per busy key: its next look
   std::set<int64_t> stuck_;  // objects in move_failed
   std::atomic<int64_t> oldest_failure_ms_{0};
   std::map<std::pair<int64_t, std::string>, TimerHandle> retry_timers_;

@@ -258,8 +258,13 @@ class DebianPackage(unittest.TestCase):
             r = subprocess.run(uploader, cwd=landing, capture_output=True, text=True, timeout=60)
             self.assertEqual(r.returncode, 0, r.stderr)
             archive = root / "var/lib/hivehook/archive"
-            wait_until(lambda: (archive / "incoming/a.csv").exists() and (archive / "lambda/b.json").exists(),
-                       timeout=60, message="both files archived")
+            try:
+                wait_until(lambda: (archive / "incoming/a.csv").exists() and (archive / "lambda/b.json").exists(),
+                           timeout=60, message="both files archived")
+            except AssertionError as e:  # what the daemon did, and what is where, says why
+                listing = "\n".join(str(p.relative_to(root)) for p in sorted((root / "var/lib/hivehook").rglob("*")))
+                raise AssertionError(f"{e}\n--- files:\n{listing}\n--- daemon.log:\n"
+                                     + (self.work / "daemon.log").read_text()) from None
             r = run(root / "usr/bin/hivehook", "runs", "--json", "-c", root / "etc/hivehook/hivehook.yaml")
             self.assertIn('"ok": 1', r.stdout, r.stderr)
         finally:

@@ -107,6 +107,56 @@ TEST(Settle, AFileGoneWhileSettlingLeavesNothing) {
   EXPECT_TRUE(h.pipeline->idle());
 }
 
+// Found as test_package's "timed out waiting for both files archived": the daemon (user hivehook)
+// saw the uploader's new folder only after the file was renamed into it. The scan of the folder
+// could get no lease on another user's file and it had changed within two seconds: busy, "for its
+// close event" — which had come before the folder was watched. It sat in landing, silently, until
+// the next reconcile (10 minutes). A busy key is now looked at again every kRecentWindow.
+TEST(Discovery, ABusyFileWhoseCloseEventCameBeforeItsFolderWasWatchedIsLookedAtAgain) {
+  PipelineHarness h(R"(rules:
+  - name: noop
+    match: {prefix: t/}
+    job: {builtin: noop}
+    on_success: {action: archive}
+)");
+  bool recent = true;  // what LocalFileOps::probe says of another user's file changed just now
+  int probes = 0;
+  h.files->on_probe = [&](const std::string&) -> std::optional<Admission> {
+    ++probes;
+    return recent ? std::optional<Admission>(Admission::busy) : std::nullopt;
+  };
+  h.put("t/d=1/a.csv");  // already closed and renamed in: no event will come for it
+  h.pipeline->scan(h.dir.path() / "landing/t");  // the new folder's scan
+  h.drain();
+  EXPECT_FALSE(h.state("t/d=1/a.csv"));
+  EXPECT_EQ(h.pipeline->busy().count("t/d=1/a.csv"), 1u);
+  h.advance(kRecentWindow);  // still changed too recently: looked at again later
+  EXPECT_FALSE(h.state("t/d=1/a.csv"));
+  EXPECT_EQ(probes, 2);
+  recent = false;  // quiet for long enough now
+  h.advance(kRecentWindow);
+  EXPECT_EQ(h.state("t/d=1/a.csv"), ObjectState::archived);
+  EXPECT_TRUE(h.exists(Area::archive, "t/d=1/a.csv"));
+  EXPECT_TRUE(h.pipeline->busy().empty());
+  h.advance(10 * kRecentWindow);
+  EXPECT_EQ(probes, 3) << "an admitted key is not looked at again";
+}
+
+// A busy file deleted before it was complete leaves the busy set (`scan --wait` reported such a
+// file as skipped, still open for writing, after it was long gone).
+TEST(Discovery, ABusyFileThatIsDeletedIsNoLongerBusy) {
+  PipelineHarness h(kNoop);
+  h.files->on_probe = [&](const std::string&) -> std::optional<Admission> { return Admission::busy; };
+  h.put("t/a.csv");
+  h.pipeline->scan(h.config.landing);
+  h.drain();
+  ASSERT_EQ(h.pipeline->busy().size(), 1u);
+  std::filesystem::remove(h.dir.path() / "landing/t/a.csv");
+  h.advance(kRecentWindow);
+  EXPECT_TRUE(h.pipeline->busy().empty());
+  EXPECT_FALSE(h.state("t/a.csv"));
+}
+
 // Fault 8 (an overflow rescan of 100,000 files held the loop for 6-14 s): a scan walks in slices
 // and yields to the loop between them; everything is still found, in key order.
 TEST(Scan, OverflowRescanYieldsToTheLoopBetweenSlicesAndStillFindsEverything) {
