@@ -114,6 +114,9 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertIn(b"hivehook_objects_discovered_total", metrics)
         sse = SseReader(d.port)
+        # The stream starts after the last event committed when the daemon took the request: wait
+        # for its head, or under load the files' first events can commit before it and be missed.
+        wait_until(lambda: b"retry: " in sse.raw, message="the event stream open")
         d.drop("sales/year=2024/month=03/day=14/a.csv", "id,amount\n1,10\n")
         d.drop("sales/year=2024/month=03/day=15/b.csv", "id,amount\n1,oops\n")
         wait_until(lambda: d.count_objects("archived") == 1 and d.count_objects("quarantined") == 1, message="outcomes")
