@@ -1,10 +1,12 @@
 // ListBuckets, ListObjects (V1 and V2), GetBucketLocation.
+#include <atomic>
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/utf8.h"
 #include "s3/call.h"
 #include "s3/checksum.h"
 #include "s3/listing.h"
@@ -73,9 +75,18 @@ void Service::list_objects(const std::shared_ptr<Call>& c, bool v2) {
       q.skip_prefix = q.start_after;
   }
   q.latest_versions = !c->bucket->writable;
+  q.url_encoded = url;
   boost::asio::post(pool_, [this, c, q, v2, url, token] {
     ListPage page = list_tree(*c->bucket->tree, q);
     for (const auto& e : page.errors) spdlog::warn("s3: listing {}: {}", c->bucket->name, e);
+    if (!page.unlisted.empty()) {
+      static std::atomic<bool> told{false};
+      if (!told.exchange(true))
+        spdlog::warn("s3: listing {} leaves out files whose names are no S3 key (not UTF-8{}), e.g. '{}': they are "
+                     "intact on disk, but unreachable through the S3 API; rename them to UTF-8 names to list them "
+                     "(docs/s3.md \"Keys\"; logged once)",
+                     c->bucket->name, url ? "" : ", or a control character XML cannot carry", utf8_sanitize(page.unlisted.front()));
+    }
     auto enc = [url](const std::string& s) { return url ? uri_encode(s, false) : s; };
     const auto& r = c->req;
     XmlWriter w;

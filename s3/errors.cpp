@@ -59,8 +59,13 @@ S3Error invalid_argument(std::string message, const std::string& name, const std
   return e;
 }
 S3Error invalid_uri(std::string message) { return make(400, "InvalidURI", std::move(message)); }
-S3Error no_such_bucket(const std::string& bucket) {
-  return make(404, "NoSuchBucket", "The specified bucket does not exist").with("BucketName", bucket);
+S3Error no_such_bucket(const std::string& bucket, const std::vector<std::string>& existing) {
+  std::string message = "The specified bucket does not exist";
+  if (!existing.empty()) {
+    message += ": this endpoint serves ";
+    for (std::size_t i = 0; i < existing.size(); ++i) message += (i ? ", '" : "'") + existing[i] + "'";
+  }
+  return make(404, "NoSuchBucket", message).with("BucketName", bucket);
 }
 S3Error no_such_key(const std::string& key) {
   return make(404, "NoSuchKey", "The specified key does not exist.").with("Key", key);

@@ -36,7 +36,9 @@ S3Error authorization_query_malformed(std::string message);
 S3Error invalid_request(std::string message);
 S3Error invalid_argument(std::string message, const std::string& name = "", const std::string& value = "");
 S3Error invalid_uri(std::string message);
-S3Error no_such_bucket(const std::string& bucket);
+// `existing`: the buckets there are, named in the message (S3 names none; a local user's typo is
+// likelier than a missing bucket).
+S3Error no_such_bucket(const std::string& bucket, const std::vector<std::string>& existing = {});
 S3Error no_such_key(const std::string& key);
 S3Error no_such_upload(const std::string& upload_id);
 S3Error invalid_part(std::string message);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "base/utf8.h"
 #include "s3/versions.h"
 
 namespace hivehook::s3 {
@@ -13,6 +14,16 @@ namespace hivehook::s3 {
 namespace {
 
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+
+// A character XML 1.0 cannot carry, even as a reference: C0 controls but tab, LF and CR
+// (https://www.w3.org/TR/xml/#charsets).
+bool has_xml_unsafe_control(const std::string& name) {
+  for (char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return true;
+  }
+  return false;
+}
 
 class Walker {
  public:
@@ -38,6 +49,10 @@ class Walker {
     std::map<std::string, Version> latest;  // latest_versions: the key's name -> its latest version
     for (auto& e : *entries) {
       if (is_temp_name(e.name)) continue;
+      if (!is_valid_utf8(e.name) || (!q_.url_encoded && has_xml_unsafe_control(e.name))) {
+        if (page_.unlisted.size() < 100) page_.unlisted.push_back(dir.path_of(e.name));
+        continue;
+      }
       if (e.type == EntryType::directory) {
         items.push_back({e.name + "/", e.type, e.name});
       } else if (e.type == EntryType::regular && !q_.latest_versions) {

@@ -29,6 +29,9 @@ struct ListQuery {
   // archive and quarantine: each key once, as its latest stored version (s3/versions.h); the
   // "<key>~<object id>" files of older versions are not listed.
   bool latest_versions = false;
+  // The listing is sent with encoding-type=url, so names holding control characters (which XML 1.0
+  // cannot carry) can be listed exactly, %-encoded. Without it they are left out.
+  bool url_encoded = false;
 };
 
 struct ListPage {
@@ -40,10 +43,15 @@ struct ListPage {
   std::string last;
   bool last_is_prefix = false;
   std::vector<std::string> errors;  // folders that could not be read (skipped), one sentence each
+  // Files and folders left out because their names are no S3 key: not UTF-8 (S3 keys are UTF-8;
+  // a client decodes such a key into another, which it then cannot fetch), or, without
+  // url_encoded, holding a character XML 1.0 cannot carry. Their paths in the tree.
+  std::vector<std::string> unlisted;
 };
 
 // Walks `tree` beneath its fd (symlinks and non-regular files are not objects; neither are
-// hivehook's temporary files; empty folders yield nothing). Subtrees outside the prefix or before
+// hivehook's temporary files, nor files whose names are no S3 key (ListPage::unlisted); empty
+// folders yield nothing). Subtrees outside the prefix or before
 // start_after are never opened.
 ListPage list_tree(const Tree& tree, const ListQuery& query);
 

@@ -8,6 +8,13 @@
 
 namespace hivehook::s3 {
 
+std::optional<int> parse_part_number(const std::string& s) {
+  if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  const int n = std::stoi(s);
+  if (n < 1 || n > kMaxParts) return std::nullopt;
+  return n;
+}
+
 namespace {
 
 std::string new_id() {

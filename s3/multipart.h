@@ -23,6 +23,9 @@ namespace hivehook::s3 {
 inline constexpr int kMaxParts = 10000;
 inline constexpr std::uint64_t kMinPartBytes = 5ULL << 20;  // every part but the last
 
+// A partNumber parameter: an integer 1..10000; nullopt otherwise.
+std::optional<int> parse_part_number(const std::string& s);
+
 struct Part {
   int number = 0;
   std::string etag;      // hex MD5 of the part

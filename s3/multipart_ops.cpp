@@ -21,13 +21,6 @@ namespace {
 
 constexpr const char* kOwner = "hivehook";
 
-std::optional<int> part_number(const std::string& s) {
-  if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  const int n = std::stoi(s);
-  if (n < 1 || n > kMaxParts) return std::nullopt;
-  return n;
-}
-
 // Appends all of `in` to `out` (copy_file_range, in the kernel; read/write where it cannot).
 bool append_file(int in, int out, std::uint64_t size, std::string* error) {
   std::uint64_t done = 0;
@@ -84,7 +77,7 @@ void Service::create_multipart(const std::shared_ptr<Call>& c) {
 
 void Service::upload_part(const std::shared_ptr<Call>& c) {
   const std::string id = c->req.param("uploadId");
-  auto number = part_number(c->req.param("partNumber"));
+  auto number = parse_part_number(c->req.param("partNumber"));
   if (!number)
     return c->fail(errors::invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber",
                                             c->req.param("partNumber")));
@@ -192,7 +185,7 @@ void Service::list_parts(const std::shared_ptr<Call>& c) {
   auto upload = uploads_.get(id);
   if (!upload) return c->fail(errors::no_such_upload(id));
   int marker = 0;
-  if (c->req.has("part-number-marker")) marker = part_number(c->req.param("part-number-marker")).value_or(0);
+  if (c->req.has("part-number-marker")) marker = parse_part_number(c->req.param("part-number-marker")).value_or(0);
   std::size_t max = 1000;
   if (c->req.has("max-parts")) {
     const std::string m = c->req.param("max-parts");

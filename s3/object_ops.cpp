@@ -1,4 +1,5 @@
-// PutObject, GetObject/HeadObject, DeleteObject, DeleteObjects, CopyObject.
+// PutObject, GetObject/HeadObject, DeleteObject, DeleteObjects, CopyObject, UploadPartCopy, and an
+// object's (empty) tagging.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -299,30 +300,103 @@ void Service::delete_objects(const std::shared_ptr<Call>& c) {
   });
 }
 
-void Service::copy_object(const std::shared_ptr<Call>& c) {
-  if (auto bad = write_request_problem(c)) return c->fail(*bad);
-  const WriteConditions cond = write_conditions(*c->ex);
-  std::string source(c->ex->header("x-amz-copy-source"));
+// x-amz-copy-source: "bucket/key" or "/bucket/key", %-encoded, optionally "?versionId=null"
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html). The bucket must be one of
+// the three; the key one a read may name.
+std::optional<S3Error> Service::copy_source(const Call& c, const Bucket** bucket, std::string* key) const {
+  std::string source(c.ex->header("x-amz-copy-source"));
   if (auto q = source.find('?'); q != std::string::npos) {
     const std::string version = source.substr(q + 1);
     source.resize(q);
     if (version != "versionId=null" && !version.empty())
-      return c->fail(errors::invalid_argument("hivehook keeps no object versions", "x-amz-copy-source", version));
+      return errors::invalid_argument("hivehook keeps no object versions", "x-amz-copy-source", version);
   }
   auto decoded = percent_decode(source);
-  if (!decoded) return c->fail(errors::invalid_argument("Invalid copy source encoding", "x-amz-copy-source", source));
+  if (!decoded) return errors::invalid_argument("Invalid copy source encoding", "x-amz-copy-source", source);
   std::string src = *decoded;
   if (!src.empty() && src.front() == '/') src.erase(0, 1);
   const std::size_t slash = src.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == src.size())
-    return c->fail(errors::invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
-                                            "x-amz-copy-source", source));
-  const std::string src_bucket = src.substr(0, slash), src_key = src.substr(slash + 1);
-  const Bucket* from = nullptr;
+    return errors::invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+                                    "x-amz-copy-source", source);
+  const std::string src_bucket = src.substr(0, slash);
+  *key = src.substr(slash + 1);
+  *bucket = nullptr;
   for (const auto& b : buckets_)
-    if (b.name == src_bucket) from = &b;
-  if (!from) return c->fail(errors::no_such_bucket(src_bucket));
-  if (auto bad = read_key_problem(src_key)) return c->fail(*bad);
+    if (b.name == src_bucket) *bucket = &b;
+  if (!*bucket) return errors::no_such_bucket(src_bucket, bucket_names());
+  return read_key_problem(*key);
+}
+
+namespace {
+
+// Copies `length` bytes of `in` from `offset` to the end of `out`, hashing them: their binary MD5
+// (16 bytes; hex, it is the copy's eTag), or the error to answer (507 on a full disk).
+std::variant<std::string, S3Error> copy_and_hash(int in, std::uint64_t offset, std::uint64_t length, int out,
+                                                 const std::string& what) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md5(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr);
+  std::vector<char> buf(1 << 20);
+  std::uint64_t done = 0;
+  while (done < length) {
+    const ssize_t n = ::pread(in, buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length - done)),
+                              static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errors::internal_error("cannot read " + what + ": " + std::strerror(errno));
+    if (n == 0) return errors::internal_error("cannot read " + what + ": it became shorter while being copied");
+    EVP_DigestUpdate(md5.get(), buf.data(), static_cast<std::size_t>(n));
+    for (ssize_t off = 0; off < n;) {
+      const ssize_t w = ::write(out, buf.data() + off, static_cast<std::size_t>(n - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        const int err = errno;
+        if (err == ENOSPC || err == EDQUOT) return S3Error{507, "InsufficientStorage", std::strerror(err), {}};
+        return errors::internal_error("cannot write the copy: " + std::string(std::strerror(err)));
+      }
+      off += w;
+    }
+    done += static_cast<std::uint64_t>(n);
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(md5.get(), md, &len);
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+
+// x-amz-copy-source-range "bytes=first-last" (zero-based, inclusive; both required) of an object of
+// `size` bytes (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html). Absent:
+// the whole object. InvalidArgument when malformed or outside the object, as S3 answers.
+std::variant<Range, S3Error> copy_source_range(std::string_view h, std::uint64_t size) {
+  if (h.empty()) return Range{0, size};
+  auto malformed = [&] {
+    return errors::invalid_argument("The x-amz-copy-source-range value must be of the form bytes=first-last where first "
+                                    "and last are the zero-based offsets of the first and last bytes to copy",
+                                    "x-amz-copy-source-range", std::string(h));
+  };
+  if (h.substr(0, 6) != "bytes=") return malformed();
+  const std::string_view spec = h.substr(6);
+  const std::size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return malformed();
+  auto num = [](std::string_view s) -> std::optional<std::uint64_t> {
+    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    return std::stoull(std::string(s));
+  };
+  auto first = num(spec.substr(0, dash)), last = num(spec.substr(dash + 1));
+  if (!first || !last || *last < *first) return malformed();
+  if (*last >= size)
+    return errors::invalid_argument("Range specified is not valid for source object of size: " + std::to_string(size),
+                                    "x-amz-copy-source-range", std::string(h));
+  return Range{*first, *last - *first + 1};
+}
+
+}  // namespace
+
+void Service::copy_object(const std::shared_ptr<Call>& c) {
+  if (auto bad = write_request_problem(c)) return c->fail(*bad);
+  const WriteConditions cond = write_conditions(*c->ex);
+  const Bucket* from = nullptr;
+  std::string src_key;
+  if (auto bad = copy_source(*c, &from, &src_key)) return c->fail(*bad);
   std::string directive(c->ex->header("x-amz-metadata-directive"));
   if (directive.empty()) directive = "COPY";
   if (directive != "COPY" && directive != "REPLACE")
@@ -345,30 +419,10 @@ void Service::copy_object(const std::shared_ptr<Call>& c) {
     const ObjectAttrs attrs = directive == "COPY" ? ObjectAttrs::read(in->get()) : ObjectAttrs::from_request(c->ex->request());
     auto tmp = TempFile::create(landing_, "");
     if (!tmp) return c->fail(errors::internal_error("cannot store the copy: " + tmp.message()));
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md5(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr);
-    std::vector<char> buf(1 << 20);
-    while (true) {
-      const ssize_t n = ::read(in->get(), buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return c->fail(errors::internal_error("cannot read " + from->tree->path_of(src_key) + ": " + std::strerror(errno)));
-      if (n == 0) break;
-      EVP_DigestUpdate(md5.get(), buf.data(), static_cast<std::size_t>(n));
-      for (ssize_t off = 0; off < n;) {
-        const ssize_t w = ::write(tmp->fd(), buf.data() + off, static_cast<std::size_t>(n - off));
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-          const int err = errno;
-          if (err == ENOSPC || err == EDQUOT) return c->fail(S3Error{507, "InsufficientStorage", std::strerror(err), {}});
-          return c->fail(errors::internal_error("cannot write " + tmp->path() + ": " + std::strerror(err)));
-        }
-        off += w;
-      }
-    }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(md5.get(), md, &len);
-    const std::string etag = hex_encode(std::string_view(reinterpret_cast<char*>(md), len));
+    auto copied = copy_and_hash(in->get(), 0, static_cast<std::uint64_t>(src_st.st_size), tmp->fd(),
+                                from->tree->path_of(src_key));
+    if (auto* e = std::get_if<S3Error>(&copied)) return c->fail(*e);
+    const std::string etag = hex_encode(std::get<std::string>(copied));
     if (auto err = publish(*tmp, c->req.key, etag, attrs, cond)) return c->fail(*err);
     auto st = landing_.stat(c->req.key);
     const auto modified = st ? mtime_of(*st) : std::chrono::system_clock::now();
@@ -377,6 +431,87 @@ void Service::copy_object(const std::shared_ptr<Call>& c) {
                      .element("LastModified", iso8601(modified))
                      .element("ETag", "\"" + etag + "\"")
                      .str());
+  });
+}
+
+// UploadPartCopy (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html): part
+// `partNumber` of upload `uploadId` is bytes of an existing object (all of it, or
+// x-amz-copy-source-range), under the same x-amz-copy-source-if-* conditions as CopyObject. The
+// AWS CLI's `s3 cp/mv/sync` between buckets and boto3's managed copy() use it for objects at or
+// above their multipart threshold (8 MiB). The part's eTag is the MD5 of the bytes copied.
+void Service::upload_part_copy(const std::shared_ptr<Call>& c) {
+  const std::string id = c->req.param("uploadId");
+  auto number = parse_part_number(c->req.param("partNumber"));
+  if (!number)
+    return c->fail(errors::invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber",
+                                            c->req.param("partNumber")));
+  if (auto err = uploads_.check(id, c->bucket->name, c->req.key)) return c->fail(*err);
+  if (auto bad = refused_write_header(c->ex->request())) return c->fail(*bad);
+  const Bucket* from = nullptr;
+  std::string src_key;
+  if (auto bad = copy_source(*c, &from, &src_key)) return c->fail(*bad);
+  boost::asio::post(pool_, [this, c, id, n = *number, from, src_key] {
+    auto in = open_object(*from, src_key);
+    if (!in) {
+      if (in.code() == ELOOP) return c->fail(errors::access_denied("A symlink is on the source key's path"));
+      return c->fail(errors::no_such_key(src_key));
+    }
+    struct stat src_st;
+    if (::fstat(in->get(), &src_st) != 0) return c->fail(errors::internal_error(std::strerror(errno)));
+    auto src_etag = etags_.etag(in->get(), src_st);
+    if (!src_etag) return c->fail(errors::internal_error("cannot read " + from->tree->path_of(src_key)));
+    if (auto failed = copy_source_problem(*c->ex, *src_etag, mtime_of(src_st))) return c->fail(*failed);
+    auto range = copy_source_range(c->ex->header("x-amz-copy-source-range"), static_cast<std::uint64_t>(src_st.st_size));
+    if (auto* e = std::get_if<S3Error>(&range)) return c->fail(*e);
+    const Range r = std::get<Range>(range);
+    if (r.length > kMaxObjectBytes) return c->fail(errors::entity_too_large(kMaxObjectBytes));
+    auto tmp = uploads_.part_file(id);
+    if (!tmp) {
+      if (tmp.code() == ENOENT) return c->fail(errors::no_such_upload(id));
+      return c->fail(errors::internal_error("cannot store the part: " + tmp.message()));
+    }
+    auto copied = copy_and_hash(in->get(), r.first, r.length, tmp->fd(), from->tree->path_of(src_key));
+    if (auto* e = std::get_if<S3Error>(&copied)) return c->fail(*e);
+    if (settings_.fsync && ::fdatasync(tmp->fd()) != 0) {
+      const int err = errno;
+      if (err == ENOSPC || err == EDQUOT) return c->fail(S3Error{507, "InsufficientStorage", std::strerror(err), {}});
+      return c->fail(errors::internal_error("cannot fsync the part: " + std::string(std::strerror(err))));
+    }
+    Part p;
+    p.number = n;
+    p.md5_raw = std::get<std::string>(copied);
+    p.etag = hex_encode(p.md5_raw);
+    p.size = r.length;
+    p.last_modified = std::chrono::system_clock::now();
+    if (auto err = uploads_.add_part(id, p, std::move(*tmp))) return c->fail(*err);
+    c->reply_xml(XmlWriter()
+                     .open("CopyPartResult", kS3Namespace)
+                     .element("LastModified", iso8601(p.last_modified))
+                     .element("ETag", "\"" + p.etag + "\"")
+                     .str());
+  });
+}
+
+// GetObjectTagging (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html):
+// hivehook refuses tags on every write, so an existing object's TagSet is empty. NoSuchKey when
+// there is no object.
+void Service::get_object_tagging(const std::shared_ptr<Call>& c) {
+  if (auto bad = read_key_problem(c->req.key)) return c->fail(*bad);
+  boost::asio::post(pool_, [this, c] {
+    auto in = open_object(*c->bucket, c->req.key);
+    if (!in) return c->fail(errors::no_such_key(c->req.key));
+    c->reply_xml(XmlWriter().open("Tagging", kS3Namespace).open("TagSet").close().str());
+  });
+}
+
+// DeleteObjectTagging: 204, the object keeps having no tags. PutObjectTagging is refused in
+// dispatch (NotImplemented, as x-amz-tagging on a write is).
+void Service::delete_object_tagging(const std::shared_ptr<Call>& c) {
+  if (auto bad = read_key_problem(c->req.key)) return c->fail(*bad);
+  boost::asio::post(pool_, [this, c] {
+    auto in = open_object(*c->bucket, c->req.key);
+    if (!in) return c->fail(errors::no_such_key(c->req.key));
+    c->reply(status_only(http::bhttp::status::no_content));
   });
 }
 

@@ -29,6 +29,9 @@ const char* operation_name(Operation op) {
     case Operation::CompleteMultipartUpload: return "CompleteMultipartUpload";
     case Operation::AbortMultipartUpload: return "AbortMultipartUpload";
     case Operation::ListParts: return "ListParts";
+    case Operation::GetObjectTagging: return "GetObjectTagging";
+    case Operation::PutObjectTagging: return "PutObjectTagging";
+    case Operation::DeleteObjectTagging: return "DeleteObjectTagging";
     case Operation::Unsupported: return "Unsupported";
   }
   return "Unsupported";
@@ -78,6 +81,17 @@ Operation classify(bhttp::verb method, const S3Request& r, const bhttp::fields& 
   if (r.bucket.empty()) {
     if (method == bhttp::verb::get) return Operation::ListBuckets;
     return nope(std::string(bhttp::to_string(method)) + " /");
+  }
+  // An object's tags (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html):
+  // hivehook keeps none, but clients read them (the AWS CLI's `s3 cp` between buckets asks for the
+  // source's tags before a multipart copy), so reading answers the truth: no tags.
+  if (r.has("tagging") && !r.key.empty()) {
+    switch (method) {
+      case bhttp::verb::get: return Operation::GetObjectTagging;
+      case bhttp::verb::put: return Operation::PutObjectTagging;
+      case bhttp::verb::delete_: return Operation::DeleteObjectTagging;
+      default: break;
+    }
   }
   // Sub-resources S3 has that hivehook does not emulate.
   static const char* kUnsupported[] = {"acl", "policy", "cors", "lifecycle", "tagging", "website", "logging",

@@ -36,6 +36,9 @@ enum class Operation {
   CompleteMultipartUpload,
   AbortMultipartUpload,
   ListParts,
+  GetObjectTagging,     // always an empty TagSet: hivehook keeps no object tags
+  PutObjectTagging,     // refused (NotImplemented), as x-amz-tagging on a write is
+  DeleteObjectTagging,  // 204: an object without tags stays without
   Unsupported,
 };
 

@@ -152,6 +152,12 @@ Service::Service(ServiceSettings settings, boost::asio::thread_pool& pool)
 
 Service::~Service() = default;
 
+std::vector<std::string> Service::bucket_names() const {
+  std::vector<std::string> names;
+  for (const auto& b : buckets_) names.push_back(b.name);
+  return names;
+}
+
 std::chrono::system_clock::time_point Service::now() const { return settings_.clock(); }
 
 std::size_t Service::clear_leftovers() {
@@ -187,7 +193,7 @@ void Service::handle(std::shared_ptr<http::Exchange> ex) {
       if (c->op == Operation::CreateBucket)
         return c->fail(errors::access_denied("hivehook serves exactly three buckets (landing, archive, quarantine); "
                                              "it cannot create '" + c->req.bucket + "'"));
-      return c->fail(errors::no_such_bucket(c->req.bucket));
+      return c->fail(errors::no_such_bucket(c->req.bucket, bucket_names()));
     }
   }
   try {
@@ -206,6 +212,9 @@ void Service::dispatch(const std::shared_ptr<Call>& c) {
     case Operation::CreateMultipartUpload:
     case Operation::UploadPart:
     case Operation::CompleteMultipartUpload:
+    case Operation::UploadPartCopy:
+    case Operation::PutObjectTagging:
+    case Operation::DeleteObjectTagging:
       if (!c->bucket->writable)
         return c->fail(errors::access_denied("The " + c->bucket->role + " bucket is hivehook's to write: objects arrive "
                                              "there when hivehook has processed them"));
@@ -240,7 +249,12 @@ void Service::dispatch(const std::shared_ptr<Call>& c) {
     case Operation::CompleteMultipartUpload: return complete_multipart(c);
     case Operation::AbortMultipartUpload: return abort_multipart(c);
     case Operation::ListParts: return list_parts(c);
-    case Operation::UploadPartCopy: return c->fail(errors::not_implemented("UploadPartCopy"));
+    case Operation::UploadPartCopy: return upload_part_copy(c);
+    case Operation::GetObjectTagging: return get_object_tagging(c);
+    case Operation::PutObjectTagging:
+      return c->fail(errors::not_implemented("PutObjectTagging: hivehook keeps no object tags (objects have an empty "
+                                             "TagSet, and x-amz-tagging on a write is refused the same way)"));
+    case Operation::DeleteObjectTagging: return delete_object_tagging(c);
     case Operation::Unsupported: return c->fail(errors::not_implemented("this request"));
   }
 }
@@ -258,7 +272,9 @@ void Service::receive(const std::shared_ptr<Call>& c, TempFile file, std::functi
                          case http::BodyEnd::timed_out:
                            return c->fail(S3Error{400, "RequestTimeout",
                                                   "Your socket connection to the server was not read from or written to "
-                                                  "within the timeout period. Idle connections will be closed.", {}});
+                                                  "within the timeout period. Idle connections will be closed. (" +
+                                                      r.message + ")",
+                                                  {}});
                          default: return c->fail(errors::incomplete_body(r.message));
                        }
                      }

@@ -78,6 +78,7 @@ class Service {
   std::vector<std::string> expire_uploads();
 
   const std::vector<Bucket>& buckets() const { return buckets_; }
+  std::vector<std::string> bucket_names() const;  // landing's, archive's, quarantine's
   struct Call;  // one request in flight (service.cpp)
 
  private:
@@ -88,6 +89,12 @@ class Service {
   void delete_object(const std::shared_ptr<Call>& c);
   void delete_objects(const std::shared_ptr<Call>& c);
   void copy_object(const std::shared_ptr<Call>& c);
+  void upload_part_copy(const std::shared_ptr<Call>& c);
+  void get_object_tagging(const std::shared_ptr<Call>& c);
+  void delete_object_tagging(const std::shared_ptr<Call>& c);
+  // The object x-amz-copy-source names (CopyObject, UploadPartCopy): its bucket and key, or the
+  // error to answer (InvalidArgument for a malformed header or a version, NoSuchBucket).
+  std::optional<S3Error> copy_source(const Call& c, const Bucket** bucket, std::string* key) const;
   // bucket_ops.cpp
   void list_buckets(const std::shared_ptr<Call>& c);
   void list_objects(const std::shared_ptr<Call>& c, bool v2);

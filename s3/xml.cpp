@@ -1,5 +1,7 @@
 #include "s3/xml.h"
 
+#include "base/utf8.h"
+
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
 #include <sstream>
@@ -8,7 +10,10 @@ namespace hivehook::s3 {
 
 namespace pt = boost::property_tree;
 
-std::string xml_escape(std::string_view text) {
+std::string xml_escape(std::string_view raw) {
+  // Never an invalid document: bytes that are not UTF-8 become U+FFFD.
+  const std::string sanitized = is_valid_utf8(raw) ? std::string() : utf8_sanitize(raw);
+  const std::string_view text = sanitized.empty() ? raw : std::string_view(sanitized);
   std::string out;
   out.reserve(text.size());
   for (char ch : text) {

@@ -13,8 +13,9 @@ inline constexpr const char* kS3Namespace = "http://s3.amazonaws.com/doc/2006-03
 
 // Writes an XML document element by element: open/close nest, text escapes &, <, >, quotes; tab,
 // LF and CR become character references; the other control characters, which XML 1.0 cannot carry
-// even as references, become U+FFFD (list with encoding-type=url to see such keys exactly). Call
-// str() once at the end.
+// even as references, and bytes that are not UTF-8 become U+FFFD, so the document is always
+// well-formed (listings leave out names that would need that: s3/listing.h). Call str() once at
+// the end.
 class XmlWriter {
  public:
   XmlWriter();  // starts with the XML declaration

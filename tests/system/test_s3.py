@@ -15,6 +15,7 @@ import time
 import unittest
 import urllib.error
 import urllib.request
+import xml.dom.minidom
 
 import boto3
 import botocore
@@ -277,6 +278,110 @@ class S3Api(unittest.TestCase):
         self.rclone("deletefile", "hh:landing/kept/rclone/one.csv")
         self.assertFalse((self.d.landing / "kept/rclone/one.csv").exists())
 
+    # --- server-side copy of a large object (F1) ------------------------------------------------
+    def test_cli_cp_mv_and_boto3_copy_of_64_mib_are_not_refused_tagging_or_upload_part_copy(self):
+        """aws s3 cp/mv between buckets ask for the source's tags (GetObjectTagging), then copy an object
+        >= 8 MiB in parts (UploadPartCopy), as does boto3's managed copy(): both were 501."""
+        self.aws("s3", "cp", "big.bin", "s3://landing/bigcopy/src.bin")
+        self.wait_processed("bigcopy/src.bin")
+        cli_etag = multipart_etag(self.big, 8 << 20)  # the CLI's and boto3's 8 MiB parts
+        # archive -> landing, then landing -> landing with mv (the source goes).
+        self.aws("s3", "cp", "s3://archive/bigcopy/src.bin", "s3://landing/kept/bigcopy/cp.bin")
+        self.assert_processed_once("kept/bigcopy/cp.bin", cli_etag, BIG, b"kept")
+        self.assertEqual(md5((self.d.landing / "kept/bigcopy/cp.bin").read_bytes()), md5(self.big))
+        self.aws("s3", "mv", "s3://landing/kept/bigcopy/cp.bin", "s3://landing/kept/bigcopy/mv.bin")
+        self.assert_processed_once("kept/bigcopy/mv.bin", cli_etag, BIG, b"kept")
+        self.assertEqual(md5((self.d.landing / "kept/bigcopy/mv.bin").read_bytes()), md5(self.big))
+        self.assertFalse((self.d.landing / "kept/bigcopy/cp.bin").exists())
+        # boto3's managed copy (multipart over 8 MiB: UploadPartCopy with x-amz-copy-source-range).
+        s3 = self.boto()
+        s3.copy({"Bucket": "archive", "Key": "bigcopy/src.bin"}, "landing", "kept/bigcopy/boto.bin")
+        self.assert_processed_once("kept/bigcopy/boto.bin", cli_etag, BIG, b"kept")
+        got = s3.get_object(Bucket="landing", Key="kept/bigcopy/boto.bin")["Body"].read()
+        self.assertEqual(md5(got), md5(self.big))
+        # Tags: none to read, and writing them is refused as x-amz-tagging on a write is.
+        self.assertEqual(s3.get_object_tagging(Bucket="archive", Key="bigcopy/src.bin")["TagSet"], [])
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.put_object_tagging(Bucket="landing", Key="kept/bigcopy/boto.bin",
+                                  Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+        self.assertEqual(cm.exception.response["Error"]["Code"], "NotImplemented")
+        self.assertIn("no object tags", cm.exception.response["Error"]["Message"])
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.get_object_tagging(Bucket="archive", Key="bigcopy/nope.bin")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "NoSuchKey")
+
+    def test_upload_part_copy_copies_the_source_range_it_is_given(self):
+        s3 = self.boto()
+        src = bytes(range(256)) * (24 * 1024 * 1024 // 256)  # 24 MiB, every byte's place visible
+        s3.put_object(Bucket="landing", Key="kept/upc/src.bin", Body=src)
+        self.wait_processed("kept/upc/src.bin", b"kept")
+        key = "kept/upc/joined.bin"
+        up = s3.create_multipart_upload(Bucket="landing", Key=key)["UploadId"]
+        source = {"Bucket": "landing", "Key": "kept/upc/src.bin"}
+        ranges = [(7, 7 + (5 << 20) - 1), (0, (6 << 20) - 1), (len(src) - 10, len(src) - 1)]
+        parts = []
+        for n, (a, b) in enumerate(ranges, 1):
+            out = s3.upload_part_copy(Bucket="landing", Key=key, UploadId=up, PartNumber=n, CopySource=source,
+                                      CopySourceRange=f"bytes={a}-{b}")
+            self.assertEqual(out["CopyPartResult"]["ETag"], '"' + md5(src[a:b + 1]) + '"')
+            parts.append({"PartNumber": n, "ETag": out["CopyPartResult"]["ETag"]})
+        for bad in (f"bytes=0-{len(src)}", "bytes=5-", "bytes=9-3", "0-10"):
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                s3.upload_part_copy(Bucket="landing", Key=key, UploadId=up, PartNumber=9, CopySource=source,
+                                    CopySourceRange=bad)
+            self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument", bad)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.upload_part_copy(Bucket="landing", Key=key, UploadId=up, PartNumber=9,
+                                CopySource={"Bucket": "landing", "Key": "kept/upc/nope.bin"})
+        self.assertEqual(cm.exception.response["Error"]["Code"], "NoSuchKey")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.upload_part_copy(Bucket="landing", Key=key, UploadId=up, PartNumber=9, CopySource=source,
+                                CopySourceIfMatch='"' + "0" * 32 + '"')
+        self.assertEqual(cm.exception.response["Error"]["Code"], "PreconditionFailed")
+        s3.complete_multipart_upload(Bucket="landing", Key=key, UploadId=up, MultipartUpload={"Parts": parts})
+        self.wait_processed(key, b"kept")
+        want = b"".join(src[a:b + 1] for a, b in ranges)
+        self.assertEqual((self.d.landing / key).read_bytes(), want)
+
+    # --- dropped files whose names are no S3 key (F4) ------------------------------------------
+    def test_listing_next_to_a_non_utf8_or_control_character_name_is_well_formed_xml_and_every_key_fetchable(self):
+        """A dropped Latin-1 name put its raw byte into <Key> (s3cmd's listing crashed on malformed XML)
+        and was listed to aws/rclone as a key they could not fetch; a control character came back as
+        U+FFFD, another key."""
+        names = {b"lat1-\xe9t\xe9.csv": b"latin1\n", b"ctl-\x01.csv": b"ctl\n", b"plain.csv": b"plain\n"}
+        (self.d.landing / "odd").mkdir(exist_ok=True)
+        for name, data in names.items():
+            tmp = os.path.join(bytes(self.d.staging), name)
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.rename(tmp, os.path.join(bytes(self.d.landing), b"odd", name))
+        archived = os.path.join(bytes(self.d.archive), b"odd")
+        wait_until(lambda: os.path.isdir(archived) and set(os.listdir(archived)) >= set(names), timeout=120,
+                   message="the odd names archived")
+        # s3cmd lists without encoding-type=url: well-formed, the neighbour listed, the odd names left out.
+        out = self.s3cmd("ls", "s3://archive/odd/").stdout
+        self.assertIn(b"s3://archive/odd/plain.csv", out)
+        self.assertNotIn(b"lat1", out)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        req = botocore.awsrequest.AWSRequest(method="GET", url=f"{self.endpoint}/archive?prefix=odd%2F")
+        botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(KEY_ID, SECRET), "s3", "us-east-1").add_auth(req)
+        conn.request("GET", "/archive?prefix=odd%2F", headers=dict(req.headers))
+        body = conn.getresponse().read()
+        keys = [k.firstChild.data for k in xml.dom.minidom.parseString(body).getElementsByTagName("Key")]
+        self.assertEqual(keys, ["odd/plain.csv"])
+        # With encoding-type=url (aws, boto3, rclone send it) the control character is listed exactly,
+        # and every key listed is fetched: whole-prefix copies succeed.
+        s3 = self.boto()
+        listed = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="archive", Prefix="odd/")["Contents"])
+        self.assertEqual(listed, ["odd/ctl-\x01.csv", "odd/plain.csv"])
+        for key in listed:
+            self.assertEqual(s3.get_object(Bucket="archive", Key=key)["Body"].read(), names[key[4:].encode()])
+        self.aws("s3", "cp", "--recursive", "s3://archive/odd/", "odd-aws/")
+        self.assertEqual((self.work / "odd-aws/plain.csv").read_bytes(), b"plain\n")
+        self.rclone("copy", "hh:archive/odd", "odd-rclone")
+        self.assertEqual((self.work / "odd-rclone/plain.csv").read_bytes(), b"plain\n")
+        self.assertIn(b"leaves out files whose names are no S3 key", self.d.log.read_bytes())
+
     # --- refusals ------------------------------------------------------------------------------
     def test_wrong_secret_unknown_key_and_expired_presigned_url(self):
         with self.assertRaises(botocore.exceptions.ClientError) as cm:
@@ -387,6 +492,9 @@ class S3Api(unittest.TestCase):
         # Reads: missing keys and buckets, conditions, the archive's eTag after a rename.
         self.assertEqual(code(s3.get_object, Bucket="archive", Key="nope/x"), "NoSuchKey")
         self.assertEqual(code(s3.list_objects_v2, Bucket="nosuchbucket"), "NoSuchBucket")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:  # names the buckets there are
+            s3.list_objects_v2(Bucket="retail-landing")
+        self.assertIn("'landing', 'archive', 'quarantine'", cm.exception.response["Error"]["Message"])
         s3.put_object(Bucket="landing", Key="kept/edges/cond.txt", Body=b"cond")
         self.wait_processed("kept/edges/cond.txt", b"kept")
         etag = s3.head_object(Bucket="landing", Key="kept/edges/cond.txt")["ETag"]

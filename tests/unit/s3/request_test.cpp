@@ -57,7 +57,11 @@ TEST(S3Request, OperationsByMethodAndSubresource) {
   EXPECT_EQ(op_of(verb::head, "/b/k"), Operation::HeadObject);
   EXPECT_EQ(op_of(verb::delete_, "/b/k"), Operation::DeleteObject);
   EXPECT_EQ(op_of(verb::get, "/b?acl"), Operation::Unsupported);
-  EXPECT_EQ(op_of(verb::put, "/b/k?tagging"), Operation::Unsupported);
+  EXPECT_EQ(op_of(verb::put, "/b?tagging"), Operation::Unsupported);  // bucket tags
+  EXPECT_EQ(op_of(verb::get, "/b/k?tagging"), Operation::GetObjectTagging);
+  EXPECT_EQ(op_of(verb::put, "/b/k?tagging"), Operation::PutObjectTagging);
+  EXPECT_EQ(op_of(verb::delete_, "/b/k?tagging"), Operation::DeleteObjectTagging);
+  EXPECT_EQ(op_of(verb::put, "/b/k?partNumber=1&uploadId=x", {{"x-amz-copy-source", "/a/b"}}), Operation::UploadPartCopy);
 }
 
 TEST(S3Keys, TheSameRulesAsDroppedFilesPlusS3sLimit) {
