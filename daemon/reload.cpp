@@ -126,13 +126,6 @@ bool same_targets(const std::map<std::string, NotifyTarget>& a, const std::map<s
   return true;
 }
 
-std::string s3_fingerprint(const std::optional<S3Config>& s3) {
-  if (!s3) return "";
-  return nlohmann::json({s3->listen, s3->access_key_id, s3->secret_access_key, s3->region, s3->fsync,
-                         s3->multipart_expiry.count()})
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 std::string shown(const std::optional<std::string>& v) { return v ? *v : "(none)"; }
 std::string shown(const std::optional<std::filesystem::path>& p) { return p ? p->string() : "(none)"; }
 
@@ -184,7 +177,7 @@ ConfigChanges apply_live_settings(Config& in_force, const Config& fresh) {
   auto token = [](const std::optional<HttpConfig>& h) { return h ? h->token : std::string(); };
   compare(r, "http.listen", listen(in_force.http), listen(fresh.http));
   if (token(in_force.http) != token(fresh.http)) r.push_back("http.token");  // never its value
-  if (s3_fingerprint(in_force.s3) != s3_fingerprint(fresh.s3)) r.push_back("s3");
+  if (in_force.s3 != fresh.s3) r.push_back("s3");
   compare(r, "log.format", in_force.log.format, fresh.log.format);
   return c;
 }

@@ -295,7 +295,28 @@ void Connection::read_body(std::uint64_t seq, Exchange::DataFn on_data, Exchange
   });
 }
 
+bool Connection::body_rate_ok(std::uint64_t got, std::string* why) {
+  const auto& o = state_->options;
+  rate_bytes_ += got;
+  if (o.min_body_bytes_per_second == 0) return true;
+  const auto now = std::chrono::steady_clock::now();
+  const auto elapsed = now - rate_since_;
+  if (elapsed < o.body_rate_window) return true;
+  const double seconds = std::chrono::duration<double>(elapsed).count();
+  if (static_cast<double>(rate_bytes_) >= static_cast<double>(o.min_body_bytes_per_second) * seconds) {
+    rate_since_ = now;
+    rate_bytes_ = 0;
+    return true;
+  }
+  *why = "the request body arrived at " + std::to_string(static_cast<std::uint64_t>(static_cast<double>(rate_bytes_) / seconds)) +
+         " bytes/s over the last " + std::to_string(static_cast<long long>(seconds)) + " s, under the minimum of " +
+         std::to_string(o.min_body_bytes_per_second) + " bytes/s";
+  return false;
+}
+
 void Connection::start_body() {
+  rate_since_ = std::chrono::steady_clock::now();
+  rate_bytes_ = 0;
   const auto& req = parser_->get();
   const bool expect = req.version() >= 11 && beast::iequals(req[bhttp::field::expect], "100-continue");
   if (expect && !continue_sent_ && buffer_.size() == 0) {
@@ -331,6 +352,10 @@ void Connection::read_piece() {
                                                                     std::to_string(self->body_limit_) + " bytes"});
       if (!self->on_data_(std::string_view(self->in_.data(), got)))
         return self->finish_body(BodyResult{BodyEnd::stopped, "the handler stopped reading the body"});
+      if (std::string why; !ec && !self->parser_->is_done() && !self->body_rate_ok(got, &why)) {
+        spdlog::info("http: closing a connection from {}: {}", self->remote_.address().to_string(), why);
+        return self->finish_body(BodyResult{BodyEnd::timed_out, why});
+      }
     }
     if (ec) {
       if (ec == beast::error::timeout)

@@ -107,6 +107,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Exchange::DoneFn on_done_;
   std::uint64_t body_limit_ = 0;
   std::uint64_t body_read_ = 0;
+  // Options::min_body_bytes_per_second: the current window's start and the body bytes since.
+  std::chrono::steady_clock::time_point rate_since_{};
+  std::uint64_t rate_bytes_ = 0;
+  // Counts `got` body bytes; false when a full window has passed below the floor (*why says so).
+  bool body_rate_ok(std::uint64_t got, std::string* why);
   std::vector<char> in_;   // body pieces
   std::vector<char> out_;  // streamed response pieces
   std::shared_ptr<Open> open_;

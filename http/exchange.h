@@ -40,7 +40,7 @@ struct Response {
 enum class BodyEnd {
   complete,       // every byte was delivered to the sink
   client_closed,  // the connection closed or reset before the end
-  timed_out,      // no byte arrived for Options::idle_timeout
+  timed_out,      // no byte arrived for Options::idle_timeout, or under Options::min_body_bytes_per_second
   too_large,      // over Options::max_body_bytes or the limit given to read_body
   malformed,      // bad chunked framing
   stopped,        // the sink returned false, or the server is stopping

@@ -10,7 +10,8 @@
 //
 // Limits (Options): the request head must arrive within header_timeout and fit max_header_bytes
 // (431); a body over max_body_bytes is refused (413); a connection that stays silent for
-// idle_timeout (waiting for a request, inside a body, or not reading a response) is closed; at most
+// idle_timeout (waiting for a request, inside a body, or not reading a response) is closed, and so
+// is one whose body arrives slower than min_body_bytes_per_second; at most
 // max_connections connections, max_connections_per_client of them from one IP address (beyond
 // that a new connection gets 503 and is closed, or with evict_waiting_when_full takes the place of
 // the connection that has waited longest without a request). Sockets are asynchronous: a slow client holds a
@@ -34,6 +35,15 @@ struct Options {
   std::chrono::milliseconds header_timeout{10'000};  // from the head's first byte to its end
   std::chrono::milliseconds idle_timeout{60'000};    // between requests, and the longest stall of a read or write
   std::uint64_t max_body_bytes = 6ULL << 30;          // per request, after chunked decoding
+  // The slowest request body accepted: a body whose bytes arrive at under min_body_bytes_per_second,
+  // averaged over each body_rate_window (checked as bytes arrive), ends with BodyEnd::timed_out and
+  // the connection closes, so a client trickling a byte now and then (never silent for
+  // idle_timeout) cannot hold a connection slot forever. The receive side of what S3 answers with
+  // RequestTimeout, Apache's mod_reqtimeout MinRate, nginx's client_body_timeout. 0: no floor
+  // (silence is still idle_timeout's). Responses need none: a write that has not finished within
+  // idle_timeout closes the connection.
+  std::uint64_t min_body_bytes_per_second = 0;
+  std::chrono::milliseconds body_rate_window{30'000};
   std::size_t max_connections = 1024;
   std::size_t max_connections_per_client = 128;      // per remote IP address
   // Over either connection limit, close the connection that has waited longest for a request head

@@ -69,11 +69,14 @@ struct S3Config {
   std::string region = "us-east-1";
   bool fsync = true;                                  // an object is on disk before the client's 200
   Duration multipart_expiry = std::chrono::hours(24);  // idle multipart uploads are aborted after this
-  std::size_t max_connections_per_client = 128;        // per remote IP address (loopback clients share one)
+  std::size_t max_connections_per_client = 512;        // per remote IP address (loopback clients share one)
 
   // "http://127.0.0.1:9000" for clients on this machine (a wildcard listen address becomes loopback),
   // e.g. AWS_ENDPOINT_URL_S3 for jobs.
   std::string endpoint_url() const;
+  // Every field: a reload compares whole sections, so a key added here is never silently ignored
+  // on SIGHUP (the S3 endpoint applies none without a restart).
+  bool operator==(const S3Config&) const = default;
 };
 
 // True when a config's `state:` names a PostgreSQL database ("postgresql://", "postgres://").

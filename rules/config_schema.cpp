@@ -147,10 +147,11 @@ const Mapping<S3Config>& s3_schema() {
            .description = "A multipart upload with no new part for this long is aborted and its parts removed.",
            .min = 60000,
            .set = [](S3Config& s, const Value& v, Reader&) { s.multipart_expiry = v.dur; }},
-          {.key = "max_connections_per_client", .type = Type::integer, .default_text = "128",
-           .description = "Most connections open at once from one client IP address (beyond: 503 SlowDown); every "
-                          "client on this machine shares the loopback address's budget. At most 1024, the "
-                          "endpoint's total.",
+          {.key = "max_connections_per_client", .type = Type::integer, .default_text = "512",
+           .description = "Most connections open at once from one client IP address; every client on this machine "
+                          "shares the loopback address's budget. Beyond it, the connection that has waited longest "
+                          "for a request is closed to make room, or, when every one is busy, the new one gets 503 "
+                          "SlowDown. At most 1024, the endpoint's total.",
            .min = 1, .max = 1024,
            .set = [](S3Config& s, const Value& v, Reader&) { s.max_connections_per_client = std::size_t(v.num); }},
       }};

@@ -24,6 +24,8 @@ ServerSettings settings_from(const Config& config) {
   s.service.multipart_expiry = std::chrono::duration_cast<std::chrono::seconds>(c.multipart_expiry);
   s.service.ignore = config.ignore;
   s.http.max_connections_per_client = c.max_connections_per_client;
+  // Abandoned uploads go within a minute of their expiry (the sweep is a scan of a map in memory).
+  s.sweep_every = std::min<std::chrono::seconds>(std::chrono::seconds(60), s.service.multipart_expiry);
   return s;
 }
 
@@ -32,6 +34,11 @@ Server::Server(ServerSettings settings) : settings_(std::move(settings)), pool_(
   // A 5 GiB part in aws-chunked coding is a little larger than 5 GiB.
   o.max_body_bytes = std::max<std::uint64_t>(o.max_body_bytes, kMaxObjectBytes + (64ULL << 20));
   o.server_name = "hivehook";
+  // Slots are for clients that use them (docs/decisions.md, "S3: slow clients and the loopback
+  // budget"): a body slower than 1 KiB/s over 30 s is RequestTimeout, and over a connection
+  // limit the connection that has waited longest for a request makes room for the new one.
+  if (o.min_body_bytes_per_second == 0) o.min_body_bytes_per_second = kMinUploadBytesPerSecond;
+  o.evict_waiting_when_full = true;
   if (!o.error_response) {
     o.error_response = [](bhttp::status status, const std::string& message) {
       S3Error e;

@@ -19,8 +19,13 @@ struct ServerSettings {
   ServiceSettings service;
   http::Options http;      // S3's defaults: see settings_from
   unsigned pool_threads = 2;
-  std::chrono::seconds sweep_every{600};  // how often idle multipart uploads are expired
+  std::chrono::seconds sweep_every{60};  // how often idle multipart uploads are expired
 };
+
+// The slowest upload body the endpoint accepts, averaged over each 30 s (http::Options::
+// min_body_bytes_per_second): slower is RequestTimeout. 1 KiB/s is a modem's pace, far below any
+// real client (a loaded loopback moves MB/s), and far above a trickler's byte every few seconds.
+inline constexpr std::uint64_t kMinUploadBytesPerSecond = 1024;
 
 // The settings for the daemon's config (`s3:` section, trees, bucket; staging in the state folder,
 // "<state dir>/s3-uploads").

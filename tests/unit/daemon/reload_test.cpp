@@ -58,6 +58,20 @@ TEST(ApplyLiveSettings, ANotifyTargetsSecretChangeIsANotifyChange) {
   EXPECT_EQ(std::get<WebhookTarget>(in_force.notify["ops"].kind).secret, "b");
 }
 
+// A SIGHUP changing only s3.max_connections_per_client was silently ignored (a new user's test,
+// issue 12): every key of the s3 section needs a restart and is named.
+TEST(ApplyLiveSettings, AnyChangedS3KeyIncludingMaxConnectionsPerClientIsNamedAsNeedingARestart) {
+  Config in_force = base();
+  in_force.s3 = S3Config{.listen = "127.0.0.1:9000", .max_connections_per_client = 4};
+  Config fresh = in_force;
+  fresh.s3->max_connections_per_client = 5;
+  auto c = apply_live_settings(in_force, fresh);
+  EXPECT_EQ(c.restart_needed, std::vector<std::string>{"s3"});
+  EXPECT_EQ(in_force.s3->max_connections_per_client, 4u);
+  Config same = in_force;
+  EXPECT_TRUE(apply_live_settings(in_force, same).restart_needed.empty());
+}
+
 TEST(ApplyLiveSettings, SettingsFixedAtStartUpKeepTheirOldValueAndAreNamed) {
   Config in_force = base();
   Config fresh = base();

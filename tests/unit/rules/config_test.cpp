@@ -337,14 +337,14 @@ TEST(Config, S3SectionWithItsDefaultsAndItsErrors) {
   EXPECT_TRUE(c->s3->fsync);
   EXPECT_EQ(c->s3->multipart_expiry, std::chrono::hours(24));
   EXPECT_EQ(c->s3->endpoint_url(), "http://127.0.0.1:9000");
-  EXPECT_EQ(c->s3->max_connections_per_client, 128u);
+  EXPECT_EQ(c->s3->max_connections_per_client, 512u);
   // Every loopback client shares one address's budget: configurable (issue 12).
   auto more = minimal_config(dir, "s3: {listen: \"127.0.0.1:9000\", access_key_id: k, secret_access_key: s, "
-                                  "max_connections_per_client: 512}\n");
+                                  "max_connections_per_client: 1000}\n");
   Diagnostics dm;
   auto cm = load_config(more, dm);
   ASSERT_TRUE(cm) << dm.str();
-  EXPECT_EQ(cm->s3->max_connections_per_client, 512u);
+  EXPECT_EQ(cm->s3->max_connections_per_client, 1000u);
   auto too_many = minimal_config(dir, "s3: {listen: \"127.0.0.1:9000\", access_key_id: k, secret_access_key: s, "
                                       "max_connections_per_client: 5000}\n");
   Diagnostics dt;
