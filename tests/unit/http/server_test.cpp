@@ -183,6 +183,44 @@ TEST(Server, IdleKeepAliveConnectionIsClosed) {
   EXPECT_TRUE(eventually([&] { return f.server->connections() == 0; }));
 }
 
+// A client trickling a byte now and then is never silent for idle_timeout: without a rate floor it
+// held its connection for as long as it liked (issue 12, a new user's slowloris). Below
+// min_body_bytes_per_second over a window the body ends timed_out and the connection closes; a
+// body that keeps the pace is read whole.
+TEST(Server, BodyTricklingUnderTheMinimumRateEndsTimedOutAndTheConnectionCloses) {
+  Fixture f({.idle_timeout = 5s, .min_body_bytes_per_second = 1000, .body_rate_window = 400ms});
+  std::atomic<int> timed_out{0};
+  f.router.add("PUT", "/up", [&](std::shared_ptr<Exchange> ex) {
+    auto total = std::make_shared<std::size_t>(0);
+    ex->read_body([total](std::string_view p) { *total += p.size(); return true; },
+                  [&, ex, total](const BodyResult& r) {
+                    if (r.end == BodyEnd::timed_out) ++timed_out;
+                    ex->respond({.body = r.ok() ? std::to_string(*total) : r.message});
+                  });
+  });
+  f.start();
+  Client slow(f.port());
+  slow.send("PUT /up HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n");
+  std::string answer;
+  for (int i = 0; i < 40 && answer.empty(); ++i) {  // a byte every 100 ms: 10 bytes/s
+    slow.send("z");
+    pollfd p{slow.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) answer = slow.response();
+  }
+  EXPECT_NE(answer.find("bytes/s"), std::string::npos) << answer;
+  EXPECT_EQ(timed_out.load(), 1);
+  EXPECT_TRUE(slow.closed_by_server());
+  // At the pace of the floor and above, over several windows: read whole.
+  Client steady(f.port());
+  steady.send("PUT /up HTTP/1.1\r\nHost: h\r\nContent-Length: 60000\r\n\r\n");
+  for (int i = 0; i < 12; ++i) {  // 5,000 bytes every 100 ms: 50 times the floor, for 1.2 s
+    steady.send(std::string(5000, 'y'));
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(body_of(steady.response()), "60000");
+  EXPECT_EQ(timed_out.load(), 1);
+}
+
 // The body reaches the sink in bounded pieces, never whole: Content-Length and chunked alike.
 TEST(Server, BodyIsStreamedInBoundedPieces) {
   Fixture f({.body_chunk_bytes = 64 * 1024});
