@@ -43,6 +43,15 @@ bool EventHub::subscribe(int64_t after_id, Sink sink) {
   return true;
 }
 
+void EventHub::close() {
+  std::vector<Sink> sinks;
+  {
+    std::lock_guard lock(mu_);
+    sinks.swap(sinks_);
+  }
+  // The sinks are destroyed here, outside the lock.
+}
+
 std::size_t EventHub::subscribers() const {
   std::lock_guard lock(mu_);
   return sinks_.size();

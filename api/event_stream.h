@@ -39,6 +39,11 @@ class EventHub {
   // the caller reads them from the store and subscribes again from the last one it sent.
   bool subscribe(int64_t after_id, Sink sink);
   std::size_t subscribers() const;
+  // Drops every subscriber (and what its sink holds: a stream's connection). The listener calls it
+  // while its HTTP server's io_context still exists: a connection outliving that io_context would
+  // cancel its timer on a destroyed timer service at destruction (found by ASan in
+  // ListenerTest.EventsStreamLiveAndResumeAfterLastEventId).
+  void close();
 
  private:
   std::size_t keep_;

@@ -121,6 +121,8 @@ void Listener::stop() {
   stopped_ = true;
   asio::post(pool_, [this] { keepalive_timer_.cancel(); });
   if (server_) server_->stop();
+  // The open event streams go before the server's io_context does (EventHub::close).
+  hub_.close();
   pool_.join();
   reader_.reset();
 }

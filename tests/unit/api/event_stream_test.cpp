@@ -1,5 +1,7 @@
 // The SSE hub: ordered delivery, resume from the ring, and the hand-over to the store when a
 // resume id is older than the ring.
+#include <memory>
+
 #include <gtest/gtest.h>
 
 #include "api/event_stream.h"
@@ -52,6 +54,17 @@ TEST(EventHub, ASinkThatRefusesIsDropped) {
   hub.publish(events(1, 3));
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(hub.subscribers(), 0u);
+}
+
+TEST(EventHub, CloseDropsEverySubscriberAndWhatItsSinkHolds) {
+  EventHub hub;
+  auto held = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = held;
+  hub.subscribe(0, [held = std::move(held)](const AuditEvent&) { return true; });
+  ASSERT_EQ(hub.subscribers(), 1u);
+  hub.close();
+  EXPECT_EQ(hub.subscribers(), 0u);
+  EXPECT_TRUE(watch.expired());
 }
 
 TEST(EventHub, MessagesAreOneSseEventEach) {
