@@ -66,4 +66,11 @@ void CommitBatch::flush_all() {
   }
 }
 
+void CommitBatch::drain(int max_rounds) {
+  for (int round = 0; round < max_rounds; ++round) {
+    flush_all();
+    if (store_.fault() || effects_.empty()) return;
+  }
+}
+
 }  // namespace hivehook

@@ -33,6 +33,10 @@ class CommitBatch {
   void flush();
   // flush(), then every side effect still waiting, before returning (shutdown: the loop stops next).
   void flush_all();
+  // flush_all() until no side effect is left, those that the side effects themselves asked for
+  // included (a job's outcome -> its archive move -> the move's transition): at shutdown, before
+  // the daemon's last event. Stops early while the store cannot write; at most `max_rounds` rounds.
+  void drain(int max_rounds = 64);
   // Side effects whose commit is durable and that have not run yet.
   std::size_t effects_waiting() const { return ready_.size(); }
   // Called after each commit with the number of events written (metrics, observers).

@@ -97,5 +97,24 @@ TEST(CommitBatch, AtShutdownEveryCommittedSideEffectRunsBeforeTheLoopStops) {
   EXPECT_EQ(ran, static_cast<int>(5 * CommitBatch::kEffectsPerTurn));
 }
 
+// system_pg.test_pipeline.test_sigterm_lets_running_jobs_finish saw object.archived after
+// daemon.stopped: the job's outcome was committed at shutdown and its archive move, run then,
+// recorded a transition after the daemon's last event. drain() runs effects that effects ask for.
+TEST(CommitBatch, DrainAtShutdownRunsTheSideEffectsThatSideEffectsAskFor) {
+  TempDir dir;
+  ManualClock clock;
+  Store store(dir.path() / "s.db", Store::Mode::owner, clock);
+  boost::asio::io_context io;
+  CommitBatch batch(io, store, nullptr);
+  std::vector<std::string> ran;
+  batch.after_commit([&] {
+    ran.push_back("outcome's effect: the move");
+    batch.after_commit([&] { ran.push_back("the move's own effect"); });
+  });
+  batch.drain();
+  EXPECT_EQ(ran, (std::vector<std::string>{"outcome's effect: the move", "the move's own effect"}));
+  EXPECT_EQ(batch.effects_waiting(), 0u);
+}
+
 }  // namespace
 }  // namespace hivehook::test
