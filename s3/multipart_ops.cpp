@@ -75,13 +75,24 @@ void Service::create_multipart(const std::shared_ptr<Call>& c) {
                    .str());
 }
 
+std::optional<int> Service::checked_part_number(const std::shared_ptr<Call>& c, const std::string& upload_id) {
+  auto number = parse_part_number(c->req.param("partNumber"));
+  if (!number) {
+    c->fail(errors::invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber",
+                                     c->req.param("partNumber")));
+    return std::nullopt;
+  }
+  if (auto err = uploads_.check(upload_id, c->bucket->name, c->req.key)) {
+    c->fail(*err);
+    return std::nullopt;
+  }
+  return number;
+}
+
 void Service::upload_part(const std::shared_ptr<Call>& c) {
   const std::string id = c->req.param("uploadId");
-  auto number = parse_part_number(c->req.param("partNumber"));
-  if (!number)
-    return c->fail(errors::invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber",
-                                            c->req.param("partNumber")));
-  if (auto err = uploads_.check(id, c->bucket->name, c->req.key)) return c->fail(*err);
+  auto number = checked_part_number(c, id);
+  if (!number) return;
   auto tmp = uploads_.part_file(id);
   if (!tmp) {
     if (tmp.code() == ENOENT) return c->fail(errors::no_such_upload(id));

@@ -406,20 +406,13 @@ void Service::copy_object(const std::shared_ptr<Call>& c) {
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's "
         "metadata, storage class, website redirect location or encryption attributes."));
   boost::asio::post(pool_, [this, c, from, src_key, directive, cond] {
-    auto in = open_object(*from, src_key);
-    if (!in) {
-      if (in.code() == ELOOP) return c->fail(errors::access_denied("A symlink is on the source key's path"));
-      return c->fail(errors::no_such_key(src_key));
-    }
-    struct stat src_st;
-    if (::fstat(in->get(), &src_st) != 0) return c->fail(errors::internal_error(std::strerror(errno)));
-    auto src_etag = etags_.etag(in->get(), src_st);
-    if (!src_etag) return c->fail(errors::internal_error("cannot read " + from->tree->path_of(src_key)));
-    if (auto failed = copy_source_problem(*c->ex, *src_etag, mtime_of(src_st))) return c->fail(*failed);
-    const ObjectAttrs attrs = directive == "COPY" ? ObjectAttrs::read(in->get()) : ObjectAttrs::from_request(c->ex->request());
+    auto in = open_copy_source(c, *from, src_key);
+    if (!in) return;
+    const struct stat& src_st = in->st;
+    const ObjectAttrs attrs = directive == "COPY" ? ObjectAttrs::read(in->fd.get()) : ObjectAttrs::from_request(c->ex->request());
     auto tmp = TempFile::create(landing_, "");
     if (!tmp) return c->fail(errors::internal_error("cannot store the copy: " + tmp.message()));
-    auto copied = copy_and_hash(in->get(), 0, static_cast<std::uint64_t>(src_st.st_size), tmp->fd(),
+    auto copied = copy_and_hash(in->fd.get(), 0, static_cast<std::uint64_t>(src_st.st_size), tmp->fd(),
                                 from->tree->path_of(src_key));
     if (auto* e = std::get_if<S3Error>(&copied)) return c->fail(*e);
     const std::string etag = hex_encode(std::get<std::string>(copied));
@@ -434,6 +427,31 @@ void Service::copy_object(const std::shared_ptr<Call>& c) {
   });
 }
 
+std::optional<Service::OpenedSource> Service::open_copy_source(const std::shared_ptr<Call>& c, const Bucket& from,
+                                                               const std::string& key) {
+  auto in = open_object(from, key);
+  if (!in) {
+    if (in.code() == ELOOP) c->fail(errors::access_denied("A symlink is on the source key's path"));
+    else c->fail(errors::no_such_key(key));
+    return std::nullopt;
+  }
+  OpenedSource src{std::move(*in), {}};
+  if (::fstat(src.fd.get(), &src.st) != 0) {
+    c->fail(errors::internal_error(std::strerror(errno)));
+    return std::nullopt;
+  }
+  auto etag = etags_.etag(src.fd.get(), src.st);
+  if (!etag) {
+    c->fail(errors::internal_error("cannot read " + from.tree->path_of(key)));
+    return std::nullopt;
+  }
+  if (auto failed = copy_source_problem(*c->ex, *etag, mtime_of(src.st))) {
+    c->fail(*failed);
+    return std::nullopt;
+  }
+  return src;
+}
+
 // UploadPartCopy (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html): part
 // `partNumber` of upload `uploadId` is bytes of an existing object (all of it, or
 // x-amz-copy-source-range), under the same x-amz-copy-source-if-* conditions as CopyObject. The
@@ -441,26 +459,16 @@ void Service::copy_object(const std::shared_ptr<Call>& c) {
 // above their multipart threshold (8 MiB). The part's eTag is the MD5 of the bytes copied.
 void Service::upload_part_copy(const std::shared_ptr<Call>& c) {
   const std::string id = c->req.param("uploadId");
-  auto number = parse_part_number(c->req.param("partNumber"));
-  if (!number)
-    return c->fail(errors::invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber",
-                                            c->req.param("partNumber")));
-  if (auto err = uploads_.check(id, c->bucket->name, c->req.key)) return c->fail(*err);
+  auto number = checked_part_number(c, id);
+  if (!number) return;
   if (auto bad = refused_write_header(c->ex->request())) return c->fail(*bad);
   const Bucket* from = nullptr;
   std::string src_key;
   if (auto bad = copy_source(*c, &from, &src_key)) return c->fail(*bad);
   boost::asio::post(pool_, [this, c, id, n = *number, from, src_key] {
-    auto in = open_object(*from, src_key);
-    if (!in) {
-      if (in.code() == ELOOP) return c->fail(errors::access_denied("A symlink is on the source key's path"));
-      return c->fail(errors::no_such_key(src_key));
-    }
-    struct stat src_st;
-    if (::fstat(in->get(), &src_st) != 0) return c->fail(errors::internal_error(std::strerror(errno)));
-    auto src_etag = etags_.etag(in->get(), src_st);
-    if (!src_etag) return c->fail(errors::internal_error("cannot read " + from->tree->path_of(src_key)));
-    if (auto failed = copy_source_problem(*c->ex, *src_etag, mtime_of(src_st))) return c->fail(*failed);
+    auto in = open_copy_source(c, *from, src_key);
+    if (!in) return;
+    const struct stat& src_st = in->st;
     auto range = copy_source_range(c->ex->header("x-amz-copy-source-range"), static_cast<std::uint64_t>(src_st.st_size));
     if (auto* e = std::get_if<S3Error>(&range)) return c->fail(*e);
     const Range r = std::get<Range>(range);
@@ -470,7 +478,7 @@ void Service::upload_part_copy(const std::shared_ptr<Call>& c) {
       if (tmp.code() == ENOENT) return c->fail(errors::no_such_upload(id));
       return c->fail(errors::internal_error("cannot store the part: " + tmp.message()));
     }
-    auto copied = copy_and_hash(in->get(), r.first, r.length, tmp->fd(), from->tree->path_of(src_key));
+    auto copied = copy_and_hash(in->fd.get(), r.first, r.length, tmp->fd(), from->tree->path_of(src_key));
     if (auto* e = std::get_if<S3Error>(&copied)) return c->fail(*e);
     if (settings_.fsync && ::fdatasync(tmp->fd()) != 0) {
       const int err = errno;

@@ -95,6 +95,18 @@ class Service {
   // The object x-amz-copy-source names (CopyObject, UploadPartCopy): its bucket and key, or the
   // error to answer (InvalidArgument for a malformed header or a version, NoSuchBucket).
   std::optional<S3Error> copy_source(const Call& c, const Bucket** bucket, std::string* key) const;
+  // The copy source opened on the pool: its fd and fstat, once its x-amz-copy-source-if-*
+  // conditions hold. nullopt when `c` has been answered (NoSuchKey, AccessDenied for a symlink on
+  // the path, PreconditionFailed/NotModified, InternalError).
+  struct OpenedSource {
+    UniqueFd fd;
+    struct stat st;
+  };
+  std::optional<OpenedSource> open_copy_source(const std::shared_ptr<Call>& c, const Bucket& from,
+                                               const std::string& key);
+  // UploadPart's and UploadPartCopy's part number, once the upload exists for this bucket and key;
+  // nullopt when `c` has been answered (InvalidArgument, NoSuchUpload).
+  std::optional<int> checked_part_number(const std::shared_ptr<Call>& c, const std::string& upload_id);
   // bucket_ops.cpp
   void list_buckets(const std::shared_ptr<Call>& c);
   void list_objects(const std::shared_ptr<Call>& c, bool v2);
