@@ -10,7 +10,7 @@ DEMO_TARGETS = hivehook hivehook-etl hivehook-gen
 # PostgreSQL module is built with it).
 PACKAGE_EXAMPLES = hivehook-etl hivehook-gen
 
-.PHONY: deps configure build test demo install deb bench soak fuzz clean
+.PHONY: deps configure build test test-sanitize demo install deb bench soak fuzz clean
 
 deps:
 	@scripts/install-deps
@@ -26,6 +26,16 @@ build: configure
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# CI's sanitizer job: the unit and system tests again on an ASan + UBSan build (its own folder,
+# build-asan/). Left out: the PostgreSQL re-runs and the packaging tests (the package of an ASan
+# binary is not what ships); any sanitizer report fails the test that triggered it.
+SANITIZE_BUILD ?= build-asan
+test-sanitize: deps
+	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHIVEHOOK_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 1800 -L 'unit|system' \
+	  -LE 'systemd|postgresql' -E '^system\.test_(package|performance_doc)$$'
 
 demo: configure
 	cmake --build $(BUILD) -j $(JOBS) --target $(DEMO_TARGETS)
