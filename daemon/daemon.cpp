@@ -117,20 +117,7 @@ int Daemon::run() {
 int Daemon::start() {
   if (int rc = serve(); rc != kExitOk) return rc;
   batch_.on_committed = [this](std::size_t) { outbox_.poke(); };
-  reloader_.on_reloading = [this] {
-    if (hooks.on_reloading) hooks.on_reloading();
-  };
-  reloader_.on_reloaded = [this] {
-    orchestrate();
-    if (hooks.on_reloaded) hooks.on_reloaded();
-  };
-  reloader_.on_applied = [this](const RuleSet& rules) {
-    apply_redactor();  // the new rules' job.env secrets
-    lambda_.set_workers(config_.workers);
-    lambda_.set_rules(rules);  // warm environments of changed or removed functions are retired
-    if (http_) http_->set_rules(reloader_.rules());  // the API's /rules
-  };
-  health_.add_degradation([this] { return reloader_.degraded(); });
+  wire_reloads();
   watch_storage();
   keep_lease();
   add_health_checks();
@@ -139,17 +126,7 @@ int Daemon::start() {
   reloader_.start(std::move(rules_rejected_at_start_));
   status("recovering");
   pipeline_.recover();
-  // Orchestration beyond one object: expectations see every admitted object; batches collect
-  // every admitted object a batch rule matches and hear when each ends. Nothing is evaluated (no
-  // deadline raised, no batch completed or run, no schedule fired) until the start-up scan has
-  // admitted what landed while the daemon was down: orchestrate() runs when ready, below.
-  // Schedules and batch runs start only under `run` (a one-shot scan fires nothing).
-  pipeline_.on_admitted = [this](const ObjectRecord& rec, const ObjectKey& key, const std::vector<const Rule*>& rules) {
-    expectations_.on_admitted(rec, key, rules);
-    batches_.on_admitted(rec, key);
-  };
-  pipeline_.on_ended = [this](const ObjectRecord& rec) { batches_.on_ended(rec); };
-  orchestrate();
+  wire_orchestration();
   if (watching()) start_watching();
   if (options_.mode == DaemonMode::replay) {
     status("replaying");
@@ -168,7 +145,46 @@ int Daemon::start() {
   if (!watching()) finish_when_idle();  // `scan`: done when idle
   outbox_.start();
   if (watching()) spdlog::info("watching {} ({} folders)", config_.landing.string(), watch_->watch_count());
-  // Ready (systemd READY=1) once the start-up scan, which walks in slices on the loop, is done.
+  ready_after_scan();
+  return kExitOk;
+}
+
+// What an applied reload changes beyond the rules the pipeline holds: secrets to mask, Lambda's
+// workers and functions, the API's rules, the orchestration's rules.
+void Daemon::wire_reloads() {
+  reloader_.on_reloading = [this] {
+    if (hooks.on_reloading) hooks.on_reloading();
+  };
+  reloader_.on_reloaded = [this] {
+    orchestrate();
+    if (hooks.on_reloaded) hooks.on_reloaded();
+  };
+  reloader_.on_applied = [this](const RuleSet& rules) {
+    apply_redactor();  // the new rules' job.env secrets
+    lambda_.set_workers(config_.workers);
+    lambda_.set_rules(rules);  // warm environments of changed or removed functions are retired
+    if (http_) http_->set_rules(reloader_.rules());  // the API's /rules
+  };
+  health_.add_degradation([this] { return reloader_.degraded(); });
+}
+
+// Orchestration beyond one object: expectations see every admitted object; batches collect every
+// admitted object a batch rule matches and hear when each ends. Nothing is evaluated (no deadline
+// raised, no batch completed or run, no schedule fired) until the start-up scan has admitted what
+// landed while the daemon was down: orchestrate() runs when ready (ready_after_scan). Schedules and
+// batch runs start only under `run` (a one-shot scan fires nothing).
+void Daemon::wire_orchestration() {
+  pipeline_.on_admitted = [this](const ObjectRecord& rec, const ObjectKey& key, const std::vector<const Rule*>& rules) {
+    expectations_.on_admitted(rec, key, rules);
+    batches_.on_admitted(rec, key);
+  };
+  pipeline_.on_ended = [this](const ObjectRecord& rec) { batches_.on_ended(rec); };
+  orchestrate();
+}
+
+// Ready (systemd READY=1) once the start-up scan, which walks in slices on the loop, is done; then
+// the orchestration is handed the rules (it evaluates from here on).
+void Daemon::ready_after_scan() {
   ready_wait_.start(timers_, std::chrono::milliseconds(5), [this] {
     if (pipeline_.scans_in_progress() > 0) return true;
     scanned_ = true;
@@ -176,7 +192,6 @@ int Daemon::start() {
     if (hooks.on_ready) hooks.on_ready();
     return false;
   });
-  return kExitOk;
 }
 
 // The HTTP listener (/metrics, /healthz, the console, /api/v1) and the S3 API, each on its own

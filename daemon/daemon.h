@@ -106,6 +106,9 @@ class Daemon {
  private:
   bool watching() const { return options_.mode == DaemonMode::watch; }
   int serve();
+  void wire_reloads();
+  void wire_orchestration();
+  void ready_after_scan();
   void apply_secrets(const Config& c);
   void apply_redactor();
   void remove_leftovers();
