@@ -288,10 +288,17 @@ void Listener::routes() {
       for (const auto& e : list_events(s, ef))
         if (e.key == o->key) events.push_back(e.to_json());
       // The latest arrival at the key: when it is not this object, this one was replaced (replayed,
-      // re-uploaded) and its final_path may hold the later one's file, or nothing.
-      const int64_t latest = history.empty() ? o->id : history.front().value("id", o->id);
+      // re-uploaded) and its final_path may hold the later one's file, or nothing. A `duplicate`
+      // (the same bytes re-dropped) replaced nothing: it is never the latest (kLatestArrivalClause).
+      int64_t latest = o->state == ObjectState::duplicate ? 0 : o->id;
+      for (const auto& h : history)
+        if (h.value("state", "") != "duplicate") {
+          latest = std::max(latest, h.value("id", int64_t{0}));
+          break;
+        }
+      if (latest == 0) latest = o->id;  // its arrival is older than the 20 arrivals listed
       return std::pair<int, json>{200, json{{"object", object_json(*o)}, {"tasks", tasks}, {"runs", runs},
-                                            {"arrivals", history}, {"latest_id", std::max(latest, o->id)},
+                                            {"arrivals", history}, {"latest_id", latest},
                                             {"events", events}}};
     });
   });

@@ -31,7 +31,7 @@ void add_retry(CLI::App& app, Globals& g) {
   auto* cmd = add_command(
       app, g,
       {.name = "retry",
-       .summary = "Run quarantined objects again through only the rules that failed on them",
+       .summary = "Run quarantined objects again through only the rules that failed on them (and the after: steps skipped behind them)",
        .details = "Each quarantined object (the latest arrival at its key) goes back into landing at its key and "
                   "runs, as a new object that records the one it replays (object.replayed), through the rules "
                   "whose run failed on it; the rules that succeeded do not run again. When the daemon runs, it is "

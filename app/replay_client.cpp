@@ -51,7 +51,7 @@ void print_replay(std::ostream& out, const nlohmann::json& plan, bool json) {
         << " skipped (the reason is on its line)\n";
   else
     out << "nothing " << (retry ? "retried" : "replayed") << ": no " << (retry ? "quarantined" : "archived, quarantined or unmatched")
-        << " object matches\n";
+        << " object matches the filters\n";
 }
 
 namespace cli {

@@ -41,7 +41,10 @@ struct ReplayPlan {
 //           replayed too, after its group's files, so the batch is rebuilt and runs again;
 //           a quarantined object whose failed rules are not all in the replay is skipped (it
 //           would be archived as if they had passed: `retry` runs them);
-//   retry:  the rules whose task failed on that object (that still exist), nothing else.
+//           rules named (--rule) narrow the candidates: keys they do not match are not listed;
+//   retry:  the rules whose task failed on that object, and those skipped behind them (after:),
+//           that still exist; a batch the object's failure skipped is listed and its marker
+//           replayed after the files, so the batch runs again once they succeed.
 std::optional<ReplayPlan> plan_replay(Store& store, const RuleSet& rules, const std::filesystem::path& landing,
                                       const ReplayRequest& request, std::string* error);
 

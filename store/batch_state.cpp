@@ -145,17 +145,26 @@ std::vector<BatchRecord> BatchState::abandoned_since(int64_t since_ms) {
   return out;
 }
 
-std::vector<BatchRecord> BatchState::of_object(int64_t object_id) {
-  static const std::string kSql =
-      "SELECT " + columns_of("b.") +
-      " FROM batch_members m JOIN batches b ON b.rule = m.rule AND b.group_key = m.group_key"
-      " AND b.generation = m.generation WHERE m.object_id = ? AND b.state IN ('open', 'complete', 'running')";
-  auto st = store_.db().cached(kSql);
+namespace {
+std::vector<BatchRecord> batches_of_object(Store& store, int64_t object_id, const char* states) {
+  const std::string sql = "SELECT " + columns_of("b.") +
+                          " FROM batch_members m JOIN batches b ON b.rule = m.rule AND b.group_key = m.group_key"
+                          " AND b.generation = m.generation WHERE m.object_id = ? AND b.state IN (" + states + ")";
+  auto st = store.db().cached(sql);
   st->bind(1, object_id);
   std::vector<BatchRecord> out;
   while (st->step()) out.push_back(read_batch(*st));
   sort_batches(out);
   return out;
+}
+}  // namespace
+
+std::vector<BatchRecord> BatchState::of_object(int64_t object_id) {
+  return batches_of_object(store_, object_id, "'open', 'complete', 'running'");
+}
+
+std::vector<BatchRecord> BatchState::skipped_of_object(int64_t object_id) {
+  return batches_of_object(store_, object_id, "'skipped'");
 }
 
 }  // namespace hivehook

@@ -68,6 +68,8 @@ class BatchState {
   std::vector<BatchRecord> abandoned_since(int64_t since_ms);
   // The unfinished batches an object belongs to.
   std::vector<BatchRecord> of_object(int64_t object_id);
+  // The batches an object belongs to that were skipped (a member failed), oldest first.
+  std::vector<BatchRecord> skipped_of_object(int64_t object_id);
 
  private:
   void require_batch() const;

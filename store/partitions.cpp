@@ -1,6 +1,5 @@
 #include "store/partitions.h"
 
-#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -77,92 +76,122 @@ std::string partition_day(const std::string& partition) {
   return "";
 }
 
-std::vector<PartitionCell> partition_matrix(Store& store, const PartitionFilter& filter) {
-  auto& db = store.db();
-  const std::string prefix = filter.table ? *filter.table + "/" : "";
-  // The latest object at each key.
-  auto st = db.prepare(
-      "SELECT o.id, o.key, o.state, o.updated_at, o.error FROM objects o"
-      " JOIN (SELECT MAX(id) AS id FROM objects WHERE substr(key, 1, length(CAST(? AS TEXT))) = ?"
-      " GROUP BY key) m ON o.id = m.id");
-  st.bind(1, prefix).bind(2, prefix);
-  std::map<std::pair<std::string, std::string>, PartitionCell, CellOrder> cells;
+namespace {
+
+using CellMap = std::map<std::pair<std::string, std::string>, PartitionCell, CellOrder>;
+
+// What partition_matrix reads from the store, one step per table: the cells and, for the later
+// steps, which cell each object belongs to.
+struct MatrixBuild {
+  Store& store;
+  const PartitionFilter& filter;
+  std::string prefix;  // "<table>/" under a filter, else "" (every key)
+  CellMap cells;
   std::unordered_map<int64_t, PartitionCell*> by_object;
   std::unordered_set<int64_t> failed_objects;
-  std::unordered_map<PartitionCell*, PartitionCell::LastRun> last_failed;
-  while (st.step()) {
-    const std::string key = st.text(1);
-    std::string table = key_table(key);
-    std::string partition = key_partition(key);
-    auto& cell = cells[{table, partition}];
-    if (cell.objects.empty()) {
-      cell.table = table;
-      cell.partition = partition;
-      cell.day = partition_day(partition);
+
+  PartitionCell& cell(const std::string& table, const std::string& partition) {
+    auto& c = cells[{table, partition}];
+    if (c.table.empty() && c.partition.empty()) {
+      c.table = table;
+      c.partition = partition;
+      c.day = partition_day(partition);
     }
-    const std::string state = st.text(2);
-    ++cell.objects[state];
-    cell.last_update_ms = std::max(cell.last_update_ms, st.int64(3));
-    by_object[st.int64(0)] = &cell;
-    if (state == "quarantined" || state == "failed_kept" || state == "failed" || state == "move_failed") {
-      cell.failed.push_back({st.int64(0), key, state, st.is_null(4) ? std::string() : st.text(4)});
-      failed_objects.insert(st.int64(0));
+    return c;
+  }
+
+  // The latest arrival at each key (a re-upload or replay supersedes the earlier arrival; a
+  // re-drop of the same bytes, `duplicate`, does not: store.h kLatestArrivalClause).
+  void read_objects() {
+    auto st = store.db().prepare(
+        "SELECT o.id, o.key, o.state, o.updated_at, o.error FROM objects o"
+        " JOIN (SELECT MAX(id) AS id FROM objects WHERE substr(key, 1, length(CAST(? AS TEXT))) = ?"
+        " AND state <> 'duplicate' GROUP BY key) m ON o.id = m.id");
+    st.bind(1, prefix).bind(2, prefix);
+    while (st.step()) {
+      const std::string key = st.text(1);
+      auto& c = cell(key_table(key), key_partition(key));
+      const std::string state = st.text(2);
+      ++c.objects[state];
+      c.last_update_ms = std::max(c.last_update_ms, st.int64(3));
+      by_object[st.int64(0)] = &c;
+      if (state == "quarantined" || state == "failed_kept" || state == "failed" || state == "move_failed") {
+        c.failed.push_back({st.int64(0), key, state, st.is_null(4) ? std::string() : st.text(4)});
+        failed_objects.insert(st.int64(0));
+      }
     }
   }
-  // The newest run on each cell's objects.
-  auto rt = db.prepare(
-      "SELECT object_id, run_id, rule, key, state, started_at, ended_at FROM runs"
-      " WHERE substr(key, 1, length(CAST(? AS TEXT))) = ? ORDER BY id");
-  rt.bind(1, prefix).bind(2, prefix);
-  while (rt.step()) {
-    auto it = by_object.find(rt.int64(0));
-    if (it == by_object.end()) continue;
-    PartitionCell::LastRun r{rt.text(1), rt.text(2), rt.text(3), rt.text(4), rt.int64(5), std::nullopt};
-    if (!rt.is_null(6)) r.ended_at = rt.int64(6);
-    PartitionCell* cell = it->second;
-    if ((r.state == "failed" || r.state == "timed_out") && failed_objects.count(rt.int64(0)))
-      last_failed[cell] = r;  // shown rather than a later success of another rule
-    cell->last_run = std::move(r);
+
+  // The newest run on each cell's objects; on a cell with a failed object, its newest failed run
+  // (shown rather than a later success of another rule).
+  void read_last_runs() {
+    auto rt = store.db().prepare(
+        "SELECT object_id, run_id, rule, key, state, started_at, ended_at FROM runs"
+        " WHERE substr(key, 1, length(CAST(? AS TEXT))) = ? ORDER BY id");
+    rt.bind(1, prefix).bind(2, prefix);
+    std::unordered_map<PartitionCell*, PartitionCell::LastRun> last_failed;
+    while (rt.step()) {
+      auto it = by_object.find(rt.int64(0));
+      if (it == by_object.end()) continue;
+      PartitionCell::LastRun r{rt.text(1), rt.text(2), rt.text(3), rt.text(4), rt.int64(5), std::nullopt};
+      if (!rt.is_null(6)) r.ended_at = rt.int64(6);
+      if ((r.state == "failed" || r.state == "timed_out") && failed_objects.count(rt.int64(0)))
+        last_failed[it->second] = r;
+      it->second->last_run = std::move(r);
+    }
+    for (auto& [c, r] : last_failed) c->last_run = std::move(r);
   }
-  for (auto& [cell, r] : last_failed) cell->last_run = std::move(r);
+
   // Rules whose task has not ended.
-  auto tt = db.prepare("SELECT object_id, rule FROM tasks WHERE state NOT IN ('succeeded', 'failed', 'skipped')");
-  while (tt.step()) {
-    auto it = by_object.find(tt.int64(0));
-    if (it == by_object.end()) continue;
-    auto& w = it->second->waiting_rules;
-    std::string rule = tt.text(1);
-    if (std::find(w.begin(), w.end(), rule) == w.end()) w.push_back(std::move(rule));
-  }
-  // Expectations late and not arrived since (the last event per rule and partition decides).
-  auto et = db.prepare("SELECT event, rule, detail FROM events WHERE event IN ('expect.late', 'expect.arrived') ORDER BY id");
-  std::map<std::tuple<std::string, std::string, std::string>, nlohmann::json> open;
-  while (et.step()) {
-    auto detail = nlohmann::json::parse(et.text(2), nullptr, false);
-    if (!detail.is_object()) continue;
-    const std::string table = detail.value("table", ""), partition = detail.value("partition", "");
-    auto id = std::make_tuple(et.text(1), table, partition);
-    if (et.text(0) == "expect.late") {
-      detail["rule"] = et.text(1);
-      open[id] = detail;
-    } else {
-      open.erase(id);
+  void read_waiting_rules() {
+    auto tt = store.db().prepare("SELECT object_id, rule FROM tasks WHERE state NOT IN ('succeeded', 'failed', 'skipped')");
+    while (tt.step()) {
+      auto it = by_object.find(tt.int64(0));
+      if (it == by_object.end()) continue;
+      auto& w = it->second->waiting_rules;
+      std::string rule = tt.text(1);
+      if (std::find(w.begin(), w.end(), rule) == w.end()) w.push_back(std::move(rule));
     }
   }
-  for (auto& [id, detail] : open) {
-    const auto& [rule, table, partition] = id;
-    if (filter.table && table != *filter.table) continue;
-    auto& cell = cells[{table, partition}];
-    if (cell.table.empty() && cell.partition.empty()) {
-      cell.table = table;
-      cell.partition = partition;
-      cell.day = partition_day(partition);
+
+  // Expectations late and still open: the last event per rule and partition decides. The partition
+  // arriving (`expect.arrived`) or its alert dropped (`expect.cleared`: the rule or its expect:
+  // removed or changed) closes it.
+  void read_late_expectations() {
+    auto et = store.db().prepare(
+        "SELECT event, rule, detail FROM events"
+        " WHERE event IN ('expect.late', 'expect.arrived', 'expect.cleared') ORDER BY id");
+    std::map<std::pair<std::string, std::string>, nlohmann::json> open;  // (rule, partition) → detail
+    while (et.step()) {
+      auto detail = nlohmann::json::parse(et.text(2), nullptr, false);
+      if (!detail.is_object()) continue;
+      auto id = std::make_pair(et.text(1), detail.value("partition", ""));
+      if (et.text(0) == "expect.late") {
+        detail["rule"] = et.text(1);
+        open[id] = detail;
+      } else {
+        open.erase(id);
+      }
     }
-    cell.late.push_back(detail);
+    for (auto& [id, detail] : open) {
+      const std::string table = detail.value("table", "");
+      if (filter.table && table != *filter.table) continue;
+      cell(table, id.second).late.push_back(detail);
+    }
   }
+};
+
+}  // namespace
+
+std::vector<PartitionCell> partition_matrix(Store& store, const PartitionFilter& filter) {
+  MatrixBuild m{store, filter, filter.table ? *filter.table + "/" : "", {}, {}, {}};
+  m.read_objects();
+  m.read_last_runs();
+  m.read_waiting_rules();
+  m.read_late_expectations();
   std::vector<PartitionCell> out;
-  out.reserve(cells.size());
-  for (auto& [_, c] : cells) out.push_back(std::move(c));
+  out.reserve(m.cells.size());
+  for (auto& [_, c] : m.cells) out.push_back(std::move(c));
   return out;
 }
 

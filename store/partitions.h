@@ -36,8 +36,8 @@ struct PartitionCell {
   };
   std::vector<Failed> failed;  // the cell's failed objects (quarantined, failed_kept, failed, move_failed)
   std::vector<std::string> waiting_rules;  // rules whose task on one of them has not ended (queued, running, ...)
-  // Expectations (rule `expect:`) raised late for this partition and not yet arrived: the detail of
-  // each open `expect.late` event. The event's detail names {"table", "partition"} (DESIGN.md).
+  // Expectations (rule `expect:`) raised late for this partition and neither arrived nor cleared
+  // since (`expect.arrived`, `expect.cleared`): the detail of each open `expect.late` event. The event's detail names {"table", "partition"} (DESIGN.md).
   std::vector<nlohmann::json> late;
 };
 

@@ -98,7 +98,7 @@ std::vector<ObjectRecord> ignored_objects(Store& store, int limit) {
 std::vector<ObjectRecord> quarantined_objects(Store& store, const std::optional<std::string>& key) {
   std::string sql =
       "SELECT o.id, o.key, o.final_path FROM objects o WHERE o.state='quarantined'"
-      " AND o.id = (SELECT MAX(id) FROM objects WHERE key = o.key)";
+      " AND " + std::string(kLatestArrivalClause);
   if (key) sql += " AND o.key = ?";
   sql += " ORDER BY o.key";
   auto st = store.db().prepare(sql);
@@ -120,8 +120,8 @@ PresentCounts present_counts(Store& store) {
   auto& db = store.db();
   // The latest arrival per key, for the states that describe where a key's file is now.
   auto latest = db.prepare(
-      "SELECT o.state, COUNT(*) FROM objects o WHERE o.state IN ('quarantined','unmatched','kept','failed_kept')"
-      " AND o.id = (SELECT MAX(id) FROM objects WHERE key = o.key) GROUP BY o.state");
+      std::string("SELECT o.state, COUNT(*) FROM objects o WHERE o.state IN ('quarantined','unmatched','kept','failed_kept')"
+                  " AND ") + kLatestArrivalClause + " GROUP BY o.state");
   while (latest.step()) {
     if (latest.text(0) == "quarantined") c.in_quarantine = latest.int64(1);
     else c.left_in_landing += latest.int64(1);
@@ -193,7 +193,7 @@ std::vector<ObjectRecord> list_objects(Store& store, const ObjectFilter& f) {
   if (prefix) sql += std::string(" AND ") + kPrefixClause;
   if (f.state) sql += " AND state = ?";
   if (f.before_id > 0) sql += " AND id < ?";
-  if (f.latest_only) sql += " AND id = (SELECT MAX(id) FROM objects WHERE key = o.key)";
+  if (f.latest_only) sql += std::string(" AND ") + kLatestArrivalClause;
   sql += " ORDER BY id DESC";
   auto st = store.db().prepare(sql);
   int i = 1;
@@ -243,8 +243,8 @@ std::map<std::string, std::vector<RunRecord>> recent_runs_by_rule(Store& store, 
 
 std::vector<QuarantineEntry> quarantine_report(Store& store, int limit) {
   auto st = store.db().prepare(std::string("SELECT ") + kObjectColumns +
-                               " FROM objects o WHERE o.state = 'quarantined'"
-                               " AND o.id = (SELECT MAX(id) FROM objects WHERE key = o.key) ORDER BY o.id DESC LIMIT ?");
+                               " FROM objects o WHERE o.state = 'quarantined' AND " + kLatestArrivalClause +
+                               " ORDER BY o.id DESC LIMIT ?");
   st.bind(1, limit);
   std::vector<QuarantineEntry> out;
   std::map<int64_t, std::size_t> index;

@@ -4,22 +4,30 @@
 
 namespace hivehook {
 
+// An empty string filters nothing: `{"key": ""}` (a script's unset variable) is no filter (issue 15
+// retest, F23: it replayed the whole store past this guard).
 bool unfiltered(const ReplayFilter& f) {
-  return f.rules.empty() && !f.key_prefix && f.partition.empty() && !f.from && !f.to && !f.failed_only && !f.since_ms;
+  auto none = [](const std::optional<std::string>& v) { return !v || v->empty(); };
+  return f.rules.empty() && none(f.key_prefix) && f.partition.empty() && none(f.from) && none(f.to) && !f.failed_only &&
+         !f.since_ms;
 }
 
 std::vector<ObjectRecord> replay_candidates(Store& store, const ReplayFilter& f) {
   std::string sql =
       "SELECT o.id, o.key, o.size, o.etag, o.state, o.final_path, o.error, o.discovered_at, o.updated_at"
-      " FROM objects o WHERE ((o.final_path IS NOT NULL AND o.final_path != '') OR o.state = 'unmatched')";
+      " FROM objects o WHERE ((o.final_path IS NOT NULL AND o.final_path != '')"
+      " OR o.state IN ('unmatched', 'pending', 'succeeded', 'failed'))";
   // unmatched: left in landing when no rule matched it; a rule added since can run it (fault 18).
-  sql += f.failed_only ? " AND o.state = 'quarantined'" : " AND o.state IN ('archived', 'quarantined', 'unmatched')";
+  // pending, succeeded, failed: being processed — listed so the plan says so, never replayed
+  // (issue 15 retest, F17: "nothing matches" hid why).
+  sql += f.failed_only ? " AND o.state = 'quarantined'"
+                       : " AND o.state IN ('archived', 'quarantined', 'unmatched', 'pending', 'succeeded', 'failed')";
   // Positional parameters only (`?`, numbered in order): the PostgreSQL backend numbers them $1, $2...
   if (f.key_prefix) sql += " AND substr(o.key, 1, length(CAST(? AS TEXT))) = ?";
   if (f.from) sql += " AND o.key >= ?";
   if (f.to) sql += " AND o.key <= ?";
   if (f.since_ms) sql += " AND o.discovered_at >= ?";
-  sql += " AND o.id = (SELECT MAX(id) FROM objects WHERE key = o.key) ORDER BY o.key";
+  sql += std::string(" AND ") + kLatestArrivalClause + " ORDER BY o.key";
   auto st = store.db().prepare(sql);
   int i = 1;
   if (f.key_prefix) {

@@ -243,6 +243,13 @@ ObjectRecord read_object_row(sql::Statement& st);  // columns: kObjectColumns
 inline constexpr const char* kObjectColumns =
     "id,key,size,mtime_ns,inode,etag,sequencer,state,discovered_at,updated_at,final_path,error,ctime_ns,action,"
     "move_attempts,failed_since";
+// "o is the latest arrival at its key" (objects aliased `o`): the newest object at the key that is
+// not a `duplicate`. A re-drop of the same bytes is recorded and its landing copy deleted; it
+// replaced nothing, so the object it duplicates stays the key's arrival for replay, retry, the
+// partition grid, quarantine and the present counts (issue 15 retest, F1: a re-sent day vanished
+// from replay plans and read as "1 duplicate, not loaded" in `partitions`).
+inline constexpr const char* kLatestArrivalClause =
+    "o.id = (SELECT MAX(id) FROM objects WHERE key = o.key AND state <> 'duplicate')";
 AuditEvent read_event_row(sql::Statement& st);  // columns: id,time,event,key,rule,run_id,attempt,detail
 RunRecord read_run_row(sql::Statement& st);     // columns: kRunColumns
 OutboxRecord read_outbox_row(sql::Statement& st);  // columns: kOutboxColumns

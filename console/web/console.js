@@ -219,7 +219,9 @@ async function loadObject(id) {
     [superseded ? 'was at' : 'now at', o.final_path || '–'], ['error', o.error || '–']]
     .flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   const notes = [];
-  if (superseded) notes.push(el('p', {class: 'note', role: 'note'}, 'A later arrival at this key replaced this one: ',
+  if (o.state === 'duplicate') notes.push(el('p', {class: 'note', role: 'note'}, 'The same bytes as this key\'s arrival, ',
+    el('a', {href: '#object/' + d.latest_id}, 'object ' + d.latest_id), ', dropped again: recorded and left alone (its landing copy deleted). Replay acts on that object.'));
+  else if (superseded) notes.push(el('p', {class: 'note', role: 'note'}, 'A later arrival at this key replaced this one: ',
     el('a', {href: '#object/' + d.latest_id}, 'object ' + d.latest_id), '. Replay acts on the latest arrival.'));
   const runs = d.runs.map((r) => el('div', {class: 'card'}, el('h3', {}, `${r.rule} · try ${r.attempt} · `, stateBadge(r.state)),
     el('p', {}, `started ${shortTime(r.started)}, ${ms(r.duration_ms)}, exit ${r.exit_code ?? '–'}`), runOutput(r)));

@@ -51,7 +51,9 @@ class UnfilteredReplayTest(unittest.TestCase):
 
         # The daemon: an empty body and {} are refused (400, JSON error); nothing replayed.
         d.start()
-        for body in (None, {}):
+        # An empty string is no filter either (retest F23: {"key": ""}, a script's unset variable,
+        # replayed the whole store).
+        for body in (None, {}, {"key": ""}, {"key": "", "rules": []}, {"from": "", "to": ""}):
             status, out = http(d.port, "POST", "/api/v1/replay", body=body, token=TOKEN)
             self.assertEqual(status, 400, out)
             self.assertIn("no filter", json.loads(out)["error"])
@@ -408,3 +410,148 @@ class ReplayBatchAndArchiveTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ReplayRetestFaultsTest(unittest.TestCase):
+    """Issue 15's second new-user test (/work/findings/15.md): retry dropped the rules skipped behind
+    the failed one (F14) and a skipped batch's marker (F15); a re-dropped duplicate hid its day from
+    replay and `partitions` (F1); naming a rule listed every other key as skipped (F12)."""
+
+    def deployment(self, rules):
+        from harness import Deployment
+        d = Deployment(rules)
+        self.addCleanup(d.cleanup)
+        return d
+
+    def test_retry_runs_the_rules_skipped_behind_the_failed_one(self):
+        from harness import Deployment
+        d = Deployment("")
+        self.addCleanup(d.cleanup)
+        mode, b_log, c_log = d.dir / "mode", d.dir / "b.log", d.dir / "c.log"
+        mode.write_text("fail\n")
+        d.write_rules(f"""\
+            rules:
+              - name: chain-a
+                match: {{prefix: chain/}}
+                job: {{command: [/bin/sh, -c, 'grep -q ok "$0" || {{ echo "ValueError: a broke" >&2; exit 65; }}', "{mode}"]}}
+                retries: 0
+              - name: chain-b
+                match: {{prefix: chain/}}
+                after: [chain-a]
+                job: {{command: [/bin/sh, -c, 'echo b ran >> "$0"', "{b_log}"]}}
+              - name: chain-c
+                match: {{prefix: chain/}}
+                job: {{command: [/bin/sh, -c, 'echo c ran >> "$0"', "{c_log}"]}}
+            """)
+        key = "chain/day=2024-09-01/c.csv"
+        d.drop(key, "1\n")
+        self.assertEqual(d.cli("scan").returncode, 1)
+        self.assertEqual(d.count_objects("quarantined"), 1)
+        self.assertFalse(b_log.exists())
+        mode.write_text("ok\n")
+        plan = json.loads(d.cli("retry", key, "--dry-run", "--json", check=True).stdout)
+        self.assertEqual([o["rules"] for o in plan["objects"]], [["chain-a", "chain-b"]])
+        r = d.cli("retry", key)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(b_log.read_text(), "b ran\n", "the load step behind the fixed one ran")
+        self.assertEqual(c_log.read_text(), "c ran\n", "the rule that had succeeded did not run twice")
+        self.assertEqual(d.files(d.archive), [key.encode()])
+        self.assertEqual(d.files(d.quarantine), [])
+
+    def test_retry_of_a_member_of_a_skipped_batch_runs_the_whole_batch_with_its_marker(self):
+        from harness import Deployment
+        d = Deployment("")
+        self.addCleanup(d.cleanup)
+        mode, summary = d.dir / "mode", d.dir / "summary.json"
+        mode.write_text("fail\n")
+        d.config.write_text(d.config.read_text() + "http:\n  listen: 127.0.0.1:0\n  token: ${HIVEHOOK_TOKEN}\n")
+        d.write_rules(f"""\
+            rules:
+              - name: bt-load
+                match: {{glob: "bt/day=*/*.csv"}}
+                job: {{command: [/bin/sh, -c, 'case "$1" in *one*) grep -q ok "$0" || exit 65;; esac', "{mode}", "{{key}}"]}}
+                retries: 0
+              - name: bt-summary
+                match: {{glob: "bt/day=*/*"}}
+                batch: {{group: "{{partition.day}}", when: {{marker: _SUCCESS}}}}
+                job: {{command: [/bin/sh, -c, 'cat > "$0"', "{summary}"]}}
+            """)
+        env = {"HIVEHOOK_TOKEN": TOKEN}
+        d.start(env=env)
+        d.drop("bt/day=2024-10-01/one.csv", "1\n")
+        d.drop("bt/day=2024-10-01/two.csv", "2\n")
+        wait_until(lambda: d.count_objects("quarantined") == 1 and d.count_objects("archived") == 1,
+                   message="one member failed, one loaded")
+        d.drop("bt/day=2024-10-01/_SUCCESS", "")
+        wait_until(lambda: len(d.events("batch.skipped")) == 1, message="the batch was skipped")
+        mode.write_text("ok\n")
+        plan = json.loads(d.cli("retry", "--all-failed", "--dry-run", "--json", env=env, check=True).stdout)
+        self.assertEqual([(o["key"], o["rules"], o["batches"], o["skipped"]) for o in plan["objects"]],
+                         [("bt/day=2024-10-01/one.csv", ["bt-load"], ["bt-summary"], None),
+                          ("bt/day=2024-10-01/two.csv", [], ["bt-summary"], None),
+                          ("bt/day=2024-10-01/_SUCCESS", [], ["bt-summary"], None)])
+        r = d.cli("retry", "--all-failed", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: len(d.events("batch.succeeded")) == 1, message="the day's batch ran once its member was fixed")
+        event = json.loads(summary.read_text())
+        self.assertEqual(sorted(o["key"] for o in event["hivehook"]["objects"]),
+                         ["bt/day=2024-10-01/one.csv", "bt/day=2024-10-01/two.csv"], "the whole day, not the retried file alone")
+        self.assertNotIn("collecting", d.cli("status", env=env).stdout.decode())
+        ((load_runs,),) = d.query("SELECT COUNT(*) FROM runs WHERE rule = 'bt-load' AND key = ?", "bt/day=2024-10-01/two.csv")
+        self.assertEqual(load_runs, 1, "the member that had loaded did not run again")
+        self.assertEqual(d.stop(), 0)
+
+    def test_a_re_dropped_duplicate_keeps_its_day_in_replay_plans_and_partitions(self):
+        d = self.deployment("""\
+            rules:
+              - name: sales-load
+                match: {prefix: sales/}
+                job: {command: [/bin/true]}
+            """)
+        key = "sales/year=2024/month=03/day=01/a.csv"
+        d.drop(key, "id,amount\n1,9.99\n")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        d.drop(key, "id,amount\n1,9.99\n")  # the same bytes again: a duplicate, its copy deleted
+        self.assertEqual(d.cli("scan").returncode, 0)
+        self.assertEqual(d.count_objects("duplicate"), 1)
+        plan = json.loads(d.cli("replay", "--key", key, "--dry-run", "--json", check=True).stdout)
+        self.assertEqual([(o["key"], o["from_state"], o["skipped"]) for o in plan["objects"]], [(key, "archived", None)])
+        (cell,) = json.loads(d.cli("partitions", "--table", "sales", "--json", check=True).stdout)
+        self.assertEqual(cell["objects"], {"archived": 1}, "the day is loaded, not '1 duplicate'")
+        self.assertEqual(cell["last_run"]["rule"], "sales-load")
+
+    def test_replay_naming_a_rule_lists_only_the_keys_it_matches(self):
+        d = self.deployment("""\
+            rules:
+              - name: sales-load
+                match: {prefix: sales/}
+                job: {command: [/bin/true]}
+              - name: bulk-load
+                match: {prefix: bulk/}
+                job: {command: [/bin/true]}
+            """)
+        for i in range(5):
+            d.drop(f"bulk/day={i}/f.csv", f"{i}\n")
+        d.drop("sales/day=1/a.csv", "1\n")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        plan = json.loads(d.cli("replay", "--rule", "sales-load", "--dry-run", "--json", check=True).stdout)
+        self.assertEqual([o["key"] for o in plan["objects"]], ["sales/day=1/a.csv"])
+        self.assertEqual((plan["replayed"], plan["skipped"]), (1, 0))
+        r = d.cli("replay", "--rule", "sales-load", "--key", "bulk/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"nothing replayed: no archived, quarantined or unmatched object matches the filters", r.stdout)
+
+    def test_a_replay_of_a_key_being_processed_says_so(self):
+        d = self.deployment("""\
+            rules:
+              - name: slow
+                match: {prefix: slow/}
+                job: {command: [/bin/sleep, "20"]}
+            """)
+        d.start()
+        d.drop("slow/day=1/x.csv", "1\n")
+        wait_until(lambda: len(d.events("run.started")) == 1, message="the job runs")
+        plan = json.loads(d.cli("replay", "--key", "slow/", "--dry-run", "--json", check=True).stdout)
+        ((key, skipped),) = [(o["key"], o["skipped"]) for o in plan["objects"]]
+        self.assertEqual(key, "slow/day=1/x.csv")
+        self.assertRegex(skipped, r"^it is being processed \(object \d+ is pending\)$")

@@ -91,6 +91,30 @@ TEST(Expectations, TheLateEventNamesItsTableSoTheGridShowsItUnderTheTable) {
   EXPECT_TRUE(shown) << "the late day is a cell of its table";
 }
 
+// The grid kept showing a late day after its alert was cleared by a rule edit (`expect.cleared`):
+// partition_matrix closed a late alert only on `expect.arrived`.
+TEST(Expectations, ALateAlertClearedByARuleEditLeavesThePartitionGrid) {
+  ExpectHarness t;
+  t.h.land("transactions/year=2023/month=12/day=31/t.csv");
+  t.h.advance(30h);
+  auto late_cells = [&] {
+    int n = 0;
+    for (const auto& c : partition_matrix(*t.h.store)) n += static_cast<int>(c.late.size());
+    return n;
+  };
+  ASSERT_EQ(late_cells(), 1);
+  std::string yaml = kDaily;
+  yaml.erase(yaml.find("    expect:"));
+  write_file(t.h.dir.path() / "rules.yaml", yaml);
+  Diagnostics diags;
+  auto r = load_rules(t.h.config.rules, t.h.config, diags);
+  ASSERT_TRUE(r) << diags.str();
+  t.e->set_rules(std::make_shared<const RuleSet>(std::move(*r)));
+  t.h.drain();
+  ASSERT_EQ(t.h.events("expect.cleared").size(), 1u);
+  EXPECT_EQ(late_cells(), 0) << "a cleared alert is no longer late in the grid";
+}
+
 TEST(Expectations, AnOnTimeArrivalRaisesNothing) {
   ExpectHarness t;
   t.h.land("transactions/year=2023/month=12/day=31/t.csv");
