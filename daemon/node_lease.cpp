@@ -1,7 +1,9 @@
-// Cluster mode (docs/cluster.md): the node's lease, renewed by every batch and, between batches, by
-// this heartbeat every third of it. A renewal that finds the lease lost (the node was stopped or cut
-// off past it, and its work may be another node's now) is fatal: the daemon stops with exit 70, and
-// its service manager starts it again as a new epoch.
+// Cluster mode (docs/cluster.md): the node's lease. On PostgreSQL the store's LeaseKeeper renews it
+// on its own connection and thread every third of it, so no batch, however long, starves it
+// (docs/decisions.md); a renewal that finds it lost (the node was stopped or cut off past it, and
+// its work may be another node's now) is fatal: the daemon stops with exit 70, and its service
+// manager starts it again as a new epoch. On SQLite (one node) the loop renews it between batches.
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.h"
@@ -9,10 +11,19 @@
 namespace hivehook {
 
 void Daemon::keep_lease() {
+  const bool kept = store_.keep_lease([this](const std::string& why) {
+    // On the keeper's thread: the loop stops with the failure (a batch of the lost epoch is
+    // refused by its own check in any case, whichever comes first).
+    boost::asio::post(io_, [why] {
+      spdlog::critical("{}", why);
+      throw sql::StoreError(why, SQLITE_PERM, "55P03");
+    });
+  });
+  if (kept) return;
   const auto every = std::max<Duration>(config_.node_lease / 3, std::chrono::milliseconds(100));
   lease_.start(timers_, every, [this] {
     try {
-      store_.renew_lease();  // false: a batch is open (it renews), or the storage refused (next beat)
+      store_.renew_lease();  // false: no node, a batch is open, or the storage refused (next beat)
     } catch (const sql::StoreError& e) {
       spdlog::critical("{}", e.what());
       throw;

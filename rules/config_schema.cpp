@@ -325,9 +325,9 @@ const Mapping<Config>& config_schema() {
                },
                .set = [](Config& c, const Value& v, Reader&) { c.node = v.str; }},
               {.key = "node_lease", .type = Type::duration, .default_text = "15s",
-               .description = "Cluster mode: how long a node's work stays its own without a renewal (every "
-                              "batch renews it, and a heartbeat every third of it). A node stopped longer "
-                              "(a pause, a partition) has its batches refused and stops.",
+               .description = "Cluster mode: how long a node's work stays its own without a renewal (renewed "
+                              "every third of it on a connection of its own, whatever the batches do). A node "
+                              "stopped or cut off longer (a pause, a partition) has its batches refused and stops.",
                .min = 1000, .max = 3'600'000,
                .set = [](Config& c, const Value& v, Reader&) { c.node_lease = v.dur; }},
               {.key = "shutdown_grace", .type = Type::duration, .default_text = "30s",

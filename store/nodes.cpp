@@ -65,6 +65,11 @@ std::string renew_lease_sql(sql::Dialect d) {
   return sql;
 }
 
+std::string check_lease_sql() {
+  return "SELECT 1 FROM nodes WHERE name = ? AND epoch = ? AND state = 'live' AND lease_until > " +
+         now_ms(sql::Dialect::postgresql) + " FOR KEY SHARE";
+}
+
 void leave_cluster(sql::Db& db, const std::string& node, int64_t epoch) {
   try {
     if (db.in_transaction()) return;

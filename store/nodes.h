@@ -1,9 +1,10 @@
 // Cluster mode (docs/cluster.md): the nodes sharing one state. Each node has a row in `nodes` with
 // its epoch — bumped at every start, and by a takeover, so it fences: a batch carries the epoch it
-// started with, and is refused once the row holds another — and its lease, renewed by the first
-// statement of every batch and by a heartbeat. On PostgreSQL the lease is kept on the server's
-// clock (clock_timestamp()), so the nodes' clocks never have to agree; on SQLite (one node only)
-// on SQLite's.
+// started with, and is refused once the row holds another — and its lease. On PostgreSQL the lease
+// is renewed by a keeper on its own connection and thread (store/lease_keeper.h) and checked, not
+// renewed, at both ends of every batch (check_lease_sql); it is kept on the server's clock
+// (clock_timestamp()), so the nodes' clocks never have to agree. On SQLite (one node only) the
+// daemon's loop renews it between batches, on SQLite's clock.
 #pragma once
 
 #include <chrono>
@@ -40,8 +41,18 @@ int64_t node_lock_key(uint32_t cls, const std::string& node);
 int64_t register_node(sql::Db& db, const NodeOptions& node);
 
 // The statement that renews `node`'s lease at `epoch` (bind: lease ms, name, epoch). On PostgreSQL it
-// changes nothing once the epoch moved on or the lease ran out (the node lost its work to others).
+// changes nothing once the epoch moved on or the lease ran out (the node lost its work to others):
+// a lease that ran out is never renewed again. It takes the row's FOR NO KEY UPDATE lock, which
+// a batch's check (below) does not conflict with and a takeover's FOR UPDATE does.
 std::string renew_lease_sql(sql::Dialect dialect);
+
+// PostgreSQL: the statement a batch runs first and again just before its COMMIT (bind: name,
+// epoch): a row while `node` is live at `epoch` with its lease running, none once it was lost. It
+// takes the node row's FOR KEY SHARE lock until the batch ends: a renewal on the keeper's
+// connection goes on beside it (no conflict with FOR NO KEY UPDATE), while a takeover (SELECT ...
+// FOR UPDATE on the row) waits for the batch — or skips the node — so a batch either commits
+// before a takeover or is refused. (PostgreSQL manual, "Explicit Locking", row-level lock modes.)
+std::string check_lease_sql();
 
 // `node` stopped cleanly: its row says so and its lease ends now. Never throws.
 void leave_cluster(sql::Db& db, const std::string& node, int64_t epoch);

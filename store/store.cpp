@@ -140,7 +140,8 @@ Store::Store(const std::filesystem::path& path, Mode mode, const Clock& clock, s
     }
     if (node_) {
       epoch_ = register_node(db_, *node_);
-      renew_ = db_.prepare(renew_lease_sql(db_.dialect()));
+      if (is_postgres()) check_lease_ = db_.prepare(check_lease_sql());
+      else renew_ = db_.prepare(renew_lease_sql(db_.dialect()));
     } else if (schema_version(db_) > kSchemaVersion) {
       throw sql::StoreError("state DB " + display() + " is newer than this hivehook", SQLITE_ERROR);
     }
@@ -206,6 +207,7 @@ std::string Store::display() const {
 
 Store::~Store() {
   batch_.reset();
+  keeper_.reset();  // no renewal after the node has left
   if (node_ && epoch_ && !fault_) leave_cluster(db_, node_->name, epoch_);
 }
 
@@ -214,22 +216,37 @@ std::optional<std::string> Store::node_param() const {
   return node_->name;
 }
 
-// The lease's renewal (store/nodes.h). It updates the node's own row, which a takeover updates too:
-// PostgreSQL's row lock orders the two, so either this batch renewed in time or it is refused.
-void Store::renew_in_batch() {
-  renew_.bind(1, static_cast<int64_t>(node_->lease.count())).bind(2, node_->name).bind(3, epoch_);
-  renew_.run();
-  if (db_.changes() != 1)
-    throw sql::StoreError("state DB " + display() + ": node " + node_->name + " lost its lease (epoch " +
-                              std::to_string(epoch_) + "): its work may be another node's now, so this batch is "
-                              "refused whole; the node stops",
-                          SQLITE_PERM, "55P03");
+// The lease's check in a batch (store/nodes.h check_lease_sql). It locks the node's row FOR KEY
+// SHARE until the batch ends: the keeper's renewals go on beside it, a takeover (FOR UPDATE) waits
+// for the batch or skips the node, so either this batch commits first or it is refused.
+void Store::check_lease_in_batch() {
+  auto& st = check_lease_;
+  st.bind(1, node_->name).bind(2, epoch_);
+  const bool held = st.step();
+  st.reset();
+  if (!held) throw lease_lost();
+}
+
+sql::StoreError Store::lease_lost() const {
+  return sql::StoreError("state DB " + display() + ": node " + node_->name + " lost its lease (epoch " +
+                             std::to_string(epoch_) + "): its work may be another node's now, so this batch is "
+                             "refused whole; the node stops",
+                         SQLITE_PERM, "55P03");
+}
+
+bool Store::keep_lease(LeaseKeeper::OnLost on_lost) {
+  if (!node_ || !is_postgres() || mode_ != Mode::owner) return false;
+  if (!keeper_) keeper_ = std::make_unique<LeaseKeeper>(path_.string(), display(), node_->name, epoch_, node_->lease,
+                                                        std::move(on_lost));
+  return true;
 }
 
 bool Store::renew_lease() {
-  if (!node_ || in_batch() || fault_) return false;
+  if (!node_ || is_postgres() || in_batch() || fault_) return false;
   try {
-    renew_in_batch();
+    renew_.bind(1, static_cast<int64_t>(node_->lease.count())).bind(2, node_->name).bind(3, epoch_);
+    renew_.run();
+    if (db_.changes() != 1) throw lease_lost();
     return true;
   } catch (const sql::StoreError& e) {
     if (storage_fault(e.code())) return false;
@@ -282,7 +299,7 @@ void Store::ensure_batch() {
   batch_.emplace(db_, q(Q::begin), q(Q::commit), q(Q::rollback));
   if (!node_ || !is_postgres()) return;
   try {
-    renew_in_batch();
+    check_lease_in_batch();
   } catch (...) {
     batch_.reset();
     throw;
@@ -346,9 +363,9 @@ std::vector<AuditEvent> Store::commit() {
     }
     if (batch_) {
       // The lease is checked again as the batch's last statement: a node stopped in the middle of
-      // a batch for longer than its lease (its renewal at the start was made in time) must not
-      // commit it. Until COMMIT the node's row stays locked, so no takeover can come in between.
-      if (node_ && is_postgres()) renew_in_batch();
+      // a batch for longer than its lease (its check at the start passed) must not commit it.
+      // Until COMMIT the node's row stays locked FOR KEY SHARE, so no takeover comes in between.
+      if (node_ && is_postgres()) check_lease_in_batch();
       batch_->commit();
     }
     batch_.reset();

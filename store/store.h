@@ -16,6 +16,7 @@
 
 #include "base/clock.h"
 #include "store/event.h"
+#include "store/lease_keeper.h"
 #include "store/nodes.h"
 #include "store/sql.h"
 #include "store/states.h"
@@ -101,8 +102,8 @@ class Store {
   // manual one). `node` (owner only; store/nodes.h): the owner is that node of a cluster — it is
   // registered with a new epoch, its writer lock is its own (PostgreSQL: other nodes write beside
   // it), every object, run, event and notification it writes carries its name, recovery and delivery
-  // read only its own, and on PostgreSQL every batch renews its lease first and is refused whole
-  // once the lease was lost (lease_lost()). Without one, the store is the state's single writer.
+  // read only its own, and on PostgreSQL every batch checks its lease first and last and is
+  // refused whole once the lease was lost. Without one, the store is the state's single writer.
   Store(const std::filesystem::path& path, Mode mode, const Clock& clock = SystemClock::instance(),
         std::optional<NodeOptions> node = std::nullopt);
   ~Store();  // an uncommitted batch is rolled back
@@ -117,9 +118,16 @@ class Store {
   // The node this owner is ("" without one) and its epoch (the fencing token; 0 without a node).
   const std::string& node() const { return node_ ? node_->name : empty_; }
   int64_t epoch() const { return epoch_; }
-  // Renews the node's lease now, outside a batch (the heartbeat; a batch renews it itself). False
-  // when the store is busy with a batch or the storage refused (tried again at the next beat);
-  // throws sql::StoreError (SQLITE_PERM) when the lease was lost: the node must stop.
+  // Keeps the node's lease renewed on its own schedule (PostgreSQL node: a LeaseKeeper, on its own
+  // connection and thread; `on_lost` is called on that thread, once, with the message, when the
+  // lease was found lost — the node must stop). Returns false where there is none to keep that way
+  // (no node, or SQLite: renew_lease() from the loop). Throws sql::StoreError when the keeper's
+  // connection cannot be opened.
+  bool keep_lease(LeaseKeeper::OnLost on_lost);
+  // SQLite: renews the node's lease now, outside a batch (the loop's heartbeat). False when there is
+  // no node, a keeper renews it (PostgreSQL), the store is busy with a batch, or the storage
+  // refused (tried again at the next beat); throws sql::StoreError (SQLITE_PERM) when the lease
+  // was lost: the node must stop.
   bool renew_lease();
   // Objects inserted once across the cluster: before recording a new object for `key` with identity
   // `o` (its size, mtime, ctime, inode), the caller claims it. taken: another node already recorded
@@ -205,9 +213,10 @@ class Store {
   static const std::string kSql[static_cast<int>(Q::count)];
   sql::Statement& q(Q id);
   void ensure_batch();
-  // The first statement of every batch on a PostgreSQL node: renews the lease, or throws
-  // StoreError (SQLITE_PERM) when it was lost.
-  void renew_in_batch();
+  // The first statement of every batch on a PostgreSQL node, and its last before COMMIT: checks
+  // the lease (store/nodes.h check_lease_sql), or throws StoreError (SQLITE_PERM) when it was lost.
+  void check_lease_in_batch();
+  sql::StoreError lease_lost() const;
   int64_t take_sequence_id(std::vector<int64_t>& pool, const char* table);
   std::optional<std::string> node_param() const;
   // Runs an UPDATE and checks it changed exactly one row (`what` names it in the error).
@@ -231,7 +240,9 @@ class Store {
   int64_t epoch_ = 0;
   std::string empty_;
   std::vector<int64_t> object_ids_;  // PostgreSQL: ids reserved from the objects' sequence, next last
-  sql::Statement renew_;
+  sql::Statement renew_;        // SQLite: the loop's renewal (renew_lease)
+  sql::Statement check_lease_;  // PostgreSQL: the batches' check
+  std::unique_ptr<LeaseKeeper> keeper_;  // PostgreSQL: the renewals, on their own connection and thread
   std::vector<AuditEvent> batch_events_;
   std::vector<std::function<void()>> journal_;  // every write since the last commit
   std::optional<std::string> fault_;

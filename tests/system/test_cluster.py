@@ -190,6 +190,47 @@ class Cluster(unittest.TestCase):
         self.assertEqual(a.stop(), 0)
 
 
+    def test_a_batch_held_past_the_lease_no_longer_starves_its_renewal_and_the_node_goes_on(self):
+        """The fault: a PostgreSQL node lost its 15 s lease and exited 70 during a 10,000-file burst at
+        load 7-8: one batch held the whole burst, batches renewed the lease only at their start, and the
+        heartbeat skipped while a batch was open (and could not run while the loop was busy). Here a real
+        table lock holds one batch of the node open for four of its 1 s leases (its INSERT waits): the
+        lease must stay renewed meanwhile, and the batch commit, the node go on."""
+        self.d = d = Deployment("", backend="postgresql")
+        log = d.dir / "runs.log"
+        d.write_rules(recording_rules(log))
+        a = self.node("a", lease="1s").start()
+        now = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+        holder = harness.pg_connect(d.pg_url)
+        lease_left = []
+        try:
+            # EXCLUSIVE: reads go on (the test's, the node's own checks); the node's INSERT waits.
+            holder.cursor().execute("LOCK TABLE objects IN EXCLUSIVE MODE")
+            d.drop("t/held.csv")
+            wait_until(lambda: d.query("SELECT COUNT(*) FROM pg_locks WHERE NOT granted"
+                                       " AND relation = 'objects'::regclass")[0][0] >= 1,
+                       message="the node's batch waits on the lock")
+            (held_at,) = d.query(f"SELECT {now}")[0]
+
+            def four_leases_later():
+                (left, db_now) = d.query(f"SELECT lease_until - {now}, {now} FROM nodes WHERE name = 'a'")[0]
+                lease_left.append(left)
+                return db_now > held_at + 4000
+            wait_until(four_leases_later, timeout=60, interval=0.1, message="four leases passed")
+            self.assertTrue(a.running(), a.log.read_text(errors="replace"))
+        finally:
+            holder.rollback()
+            holder.close()
+        # The lease never ran out while the batch was held (the old heartbeat let it run out after 1 s).
+        self.assertGreater(min(lease_left), 0, lease_left)
+        wait_until(lambda: d.count_objects("archived") == 1, timeout=60, message="archived after the lock")
+        self.assertTrue(a.running())
+        self.assertNotIn("lost its lease", a.log.read_text(errors="replace"))
+        self.assertEqual(d.query("SELECT epoch, state FROM nodes WHERE name = 'a'"), [(1, b"live")])
+        self.assertEqual(d.query("SELECT state FROM runs"), [(b"succeeded",)])
+        self.assertEqual(a.stop(), 0)
+
+
 class ClusterChaos(unittest.TestCase):
     """The chaos test (issue 17): three nodes on one landing tree and one PostgreSQL state; during the
     flow nodes are killed with SIGKILL at random and started again (as their service manager would),
