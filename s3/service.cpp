@@ -10,6 +10,7 @@
 
 #include "landing/etag.h"
 #include "landing/key.h"
+#include "rules/s3_buckets.h"
 #include "http/router.h"
 #include "s3/call.h"
 #include "s3/object_key.h"
@@ -141,13 +142,11 @@ Service::Service(ServiceSettings settings, boost::asio::thread_pool& pool)
   buckets_.push_back({settings_.landing_bucket, "landing", &landing_, true, created_of(landing_)});
   buckets_.push_back({settings_.archive.filename().string(), "archive", &archive_, false, created_of(archive_)});
   buckets_.push_back({settings_.quarantine.filename().string(), "quarantine", &quarantine_, false, created_of(quarantine_)});
-  for (std::size_t i = 0; i < buckets_.size(); ++i) {
-    if (buckets_[i].name.empty()) throw std::runtime_error("s3: the " + buckets_[i].role + " bucket has no name");
-    for (std::size_t j = 0; j < i; ++j)
-      if (buckets_[i].name == buckets_[j].name)
-        throw std::runtime_error("s3: the " + buckets_[j].role + " and " + buckets_[i].role + " buckets would both be named '" +
-                                 buckets_[i].name + "': give their folders different names (or set `bucket`)");
-  }
+  // The same check as the config loader's (`hivehook check`), for settings built another way.
+  if (auto problems = s3_bucket_problems(settings_.landing, settings_.landing_bucket, settings_.archive,
+                                         settings_.quarantine);
+      !problems.empty())
+    throw std::runtime_error("s3: " + problems.front().message);
 }
 
 Service::~Service() = default;

@@ -67,7 +67,9 @@ struct Bucket {
 class Service {
  public:
   // Opens the trees (and creates the staging folder). Throws std::runtime_error with a sentence
-  // naming the path when a tree cannot be opened or two buckets would have the same name.
+  // naming the path when a tree cannot be opened, or saying what to rename when a bucket's name
+  // breaks S3's naming rules or two buckets would have the same name (s3_bucket_problems, the
+  // check `hivehook check` makes too).
   Service(ServiceSettings settings, boost::asio::thread_pool& pool);
   ~Service();
 
