@@ -3,6 +3,7 @@
 
 #include "base/host_port.h"
 #include "base/node_name.h"
+#include "rules/s3_buckets.h"
 #include "rules/schemas.h"
 #include "rules/yaml_reader.h"
 
@@ -53,26 +54,106 @@ YAML::Mark mark_of(const YAML::Node& root, const char* key) {
   return YAML::Mark::null_mark();
 }
 
+// A path as the daemon will reach it: symlinks in the part that exists resolved, the rest
+// normalised (the daemon creates what is missing below the resolved part).
+fs::path resolved(const fs::path& p) {
+  std::error_code ec;
+  fs::path r = fs::weakly_canonical(p, ec);
+  if (ec) r = p.lexically_normal();
+  if (!r.has_filename() && r.has_relative_path()) r = r.parent_path();  // "a/b/" is "a/b"
+  return r;
+}
+
+// "'a/b'", or "'a/b' (resolves to '/x/b')" when a symlink takes it elsewhere.
+std::string shown(const fs::path& configured, const fs::path& real) {
+  std::string s = "'" + display_path(configured) + "'";
+  if (real != configured.lexically_normal()) s += " (resolves to '" + display_path(real) + "')";
+  return s;
+}
+
+// The folders hivehook serves or scans (landing, archive, quarantine) and the places it writes its
+// own files outside them (state, state_dir, audit_log): no tree inside another, none of its own
+// files inside a tree, no tree inside a folder of its own it writes and clears. Compared after
+// resolving symlinks, as the daemon's file operations will.
+void check_overlaps(const Config& c, const YAML::Node& root, schema::Reader& rd) {
+  struct Place {
+    std::string key;
+    fs::path path, real;
+  };
+  auto place = [](std::string key, const fs::path& p) { return Place{std::move(key), p, resolved(p)}; };
+  auto mark = [&root](std::initializer_list<const char*> keys) {
+    for (const char* k : keys)
+      if (auto m = mark_of(root, k); !m.is_null()) return m;
+    return YAML::Mark::null_mark();
+  };
+  const Place trees[] = {place("landing", c.landing), place("archive", c.archive), place("quarantine", c.quarantine)};
+  auto tree_text = [&](const Place& t) { return t.key == "landing" ? std::string("landing") : t.key + " " + shown(t.path, t.real); };
+
+  // Trees: archive and quarantine inside landing; landing inside either; one inside the other.
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < 3; ++j) {
+      if (i == j) continue;
+      const Place& in = trees[i];
+      const Place& out = trees[j];
+      if (!path_within(in.real, out.real)) continue;
+      if (in.real == out.real) {
+        if (i > j) rd.error(mark({in.key.c_str()}), in.key + " " + shown(in.path, in.real) + " is the same folder as " +
+                                                        out.key + ": each needs its own folder, none inside another");
+      } else if (out.key == "landing") {
+        rd.error(mark({in.key.c_str()}), in.key + " " + shown(in.path, in.real) +
+                                             " is inside landing: its files would be picked up as new objects");
+      } else {
+        rd.error(mark({in.key.c_str()}), in.key + (in.key == "landing" ? "" : " " + shown(in.path, in.real)) +
+                                             " is inside " + tree_text(out) +
+                                             ": each needs its own folder, none inside another");
+      }
+    }
+
+  // Its own files: what the daemon writes outside the trees.
+  std::vector<std::pair<Place, YAML::Mark>> own;
+  const bool postgres = is_postgres_state(c.state.string());
+  if (!postgres) own.push_back({place("state", c.state), mark({"state"})});
+  // state_dir defaults to the SQLite file's folder: the state's own check covers it then.
+  const bool state_dir_given = !mark_of(root, "state_dir").is_null();
+  if (postgres || state_dir_given) own.push_back({place("state_dir", c.state_dir), mark({"state_dir", "state"})});
+  if (c.audit_log) own.push_back({place("audit_log", *c.audit_log), mark({"audit_log"})});
+  for (const auto& [p, m] : own)
+    for (const auto& t : trees) {
+      if (!path_within(p.real, t.real)) continue;
+      if (t.key == "landing")
+        rd.error(m, p.key + " " + shown(p.path, p.real) + " is inside landing: its files would be picked up as new objects");
+      else
+        rd.error(m, p.key + " " + shown(p.path, p.real) + " is inside " + tree_text(t) +
+                        ": hivehook's own files would sit among the " + (t.key == "archive" ? "archived" : "quarantined") +
+                        " objects, served as objects of the " + t.key + " bucket by the S3 API; put it outside landing, "
+                        "archive and quarantine");
+    }
+
+  // Folders of its own it fills and clears (job results, S3 upload staging): no tree inside them.
+  const Place cleared[] = {place("state_dir", c.state_dir / "results"), place("state_dir", c.state_dir / "s3-uploads")};
+  for (const auto& t : trees)
+    for (const auto& f : cleared)
+      if (path_within(t.real, f.real))
+        rd.error(mark({t.key.c_str()}), t.key + " " + shown(t.path, t.real) + " is inside " + shown(f.path, f.real) +
+                                            ", where hivehook keeps (and clears) its own files");
+  if (!postgres)
+    for (const auto& t : trees)
+      if (path_within(t.real, resolved(c.state)))
+        rd.error(mark({t.key.c_str()}), t.key + " " + shown(t.path, t.real) + " is the state file's path");
+}
+
 // Checks that need several keys at once.
 void check_layout(const Config& c, const YAML::Node& root, schema::Reader& rd) {
   std::error_code ec;
   if (!fs::exists(c.rules, ec))
     rd.error(mark_of(root, "rules"), "rules: '" + display_path(c.rules) + "' does not exist (a file or a folder of *.yaml)");
-  struct Place {
-    const char* key;
-    fs::path path;
-  };
-  std::vector<Place> inside{{"archive", c.archive}, {"quarantine", c.quarantine},
-                            {"state", is_postgres_state(c.state.string()) ? c.state_dir : c.state},
-                            {"rules", c.rules}};
-  if (c.audit_log) inside.push_back({"audit_log", *c.audit_log});
-  for (const auto& p : inside) {
-    if (path_within(p.path, c.landing))
-      rd.error(mark_of(root, p.key), std::string(p.key) + " '" + display_path(p.path) +
+  if (path_within(resolved(c.rules), resolved(c.landing)))
+    rd.error(mark_of(root, "rules"), "rules '" + display_path(c.rules) +
                                          "' is inside landing: its files would be picked up as new objects");
-    else if (std::string(p.key) != "rules" && std::string(p.key) != "audit_log" && path_within(c.landing, p.path))
-      rd.error(mark_of(root, "landing"), "landing is inside " + std::string(p.key) + " '" + display_path(p.path) + "'");
-  }
+  check_overlaps(c, root, rd);
+  if (c.s3)
+    for (const auto& p : s3_bucket_problems(c.landing, c.bucket, c.archive, c.quarantine))
+      rd.error(mark_of(root, p.key == "bucket" && !root["bucket"] ? "landing" : p.key.c_str()), "s3: " + p.message);
 }
 
 std::optional<Config> load(const fs::path& file, Diagnostics& out, bool lenient) {

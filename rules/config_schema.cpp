@@ -269,10 +269,13 @@ const Mapping<Config>& config_schema() {
                .description = "The watched root; a file's key is its path below this folder.",
                .set = [](Config& c, const Value& v, Reader&) { c.landing = v.str; }},
               {.key = "archive", .type = Type::path, .default_text = "archive",
-               .description = "Where objects go after success (`archive/<key>`).",
+               .description = "Where objects go after success (`archive/<key>`). Landing, archive and quarantine are "
+                              "three separate folders, none inside another (symlinks resolved).",
                .set = [](Config& c, const Value& v, Reader&) { c.archive = v.str; }},
               {.key = "quarantine", .type = Type::path, .default_text = "quarantine",
-               .description = "Where objects go after failure, with `<key>.error.json` beside them.",
+               .description = "Where objects go after failure, with `<key>.error.json` beside them. With `s3:`, the "
+                              "archive and quarantine buckets are named after these folders' last components: "
+                              "they must differ and follow S3's bucket naming rules.",
                .set = [](Config& c, const Value& v, Reader&) { c.quarantine = v.str; }},
               {.key = "state", .default_text = "state/hivehook.db",
                .description = "The audit/checkpoint store: a SQLite file (a path, relative to this file's "
@@ -286,12 +289,16 @@ const Mapping<Config>& config_schema() {
               {.key = "state_dir", .type = Type::path, .default_text = "the state file's folder, or state/",
                .description = "This node's local files beside the store: job result files, S3 upload staging. "
                               "Defaults to the SQLite file's folder, or `state/` beside the config for a "
-                              "PostgreSQL state.",
+                              "PostgreSQL state. Like `state` and `audit_log`, never inside landing, archive or "
+                              "quarantine (its files would become objects, served by the S3 API).",
                .set = [](Config& c, const Value& v, Reader&) { c.state_dir = std::filesystem::path(v.str); }},
-              {.key = "audit_log", .type = Type::path, .description = "Optional JSON-lines mirror of audit events.",
+              {.key = "audit_log", .type = Type::path, .description = "Optional JSON-lines mirror of audit events. Never inside landing, archive or quarantine.",
                .set = [](Config& c, const Value& v, Reader&) { c.audit_log = std::filesystem::path(v.str); }},
               {.key = "bucket", .default_text = "landing's folder name",
-               .description = "Reported as `s3.bucket.name` in job events.", .nonempty = true,
+               .description = "Reported as `s3.bucket.name` in job events; with `s3:`, the landing bucket's name (only "
+                              "that one), which must follow S3's bucket naming rules (3 to 63 lowercase letters, "
+                              "digits, `.` and `-`) and differ from the archive's and quarantine's.",
+               .nonempty = true,
                .check = [](const Value& v, Reader&) -> std::optional<std::string> {
                  if (v.str.find('/') != std::string::npos) return "'bucket' must not contain '/'";
                  return std::nullopt;

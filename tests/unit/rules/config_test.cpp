@@ -359,3 +359,145 @@ TEST(Config, S3SectionWithItsDefaultsAndItsErrors) {
   EXPECT_NE(all.find("secret_access_key"), std::string::npos) << all;
   ::unsetenv("HH_S3_SECRET");
 }
+
+// ---- Where the daemon's own files and the trees may be (issue 12, F12, F13) ---------------------
+
+namespace {
+bool has_error_containing(const Diagnostics& d, const std::string& text) {
+  for (const auto& x : d.items())
+    if (x.severity == Diagnostic::Severity::error && x.message.find(text) != std::string::npos) return true;
+  return false;
+}
+}  // namespace
+
+// F12: staged S3 upload parts and job result files became new objects.
+TEST(Config, StateDirInsideLandingIsRejected) {
+  TempDir dir;
+  auto file = minimal_config(dir, "state_dir: landing/sd\n");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 5, 12,
+                      "state_dir '" + display_path(dir.path() / "landing/sd") +
+                          "' is inside landing: its files would be picked up as new objects"));
+}
+
+// F13: the S3 API served the SQLite store and other clients' staged parts.
+TEST(Config, StateAndStateDirInsideArchiveOrQuarantineAreRejected) {
+  TempDir dir;
+  auto file = minimal_config(dir, "state: archive/st/hivehook.db\nstate_dir: quarantine/sd\n");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 5, 8,
+                      "state '" + display_path(dir.path() / "archive/st/hivehook.db") + "' is inside archive '" +
+                          display_path(dir.path() / "archive") +
+                          "': hivehook's own files would sit among the archived objects, served as objects of the "
+                          "archive bucket by the S3 API; put it outside landing, archive and quarantine"));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 6, 12,
+                      "state_dir '" + display_path(dir.path() / "quarantine/sd") + "' is inside quarantine '" +
+                          display_path(dir.path() / "quarantine") +
+                          "': hivehook's own files would sit among the quarantined objects, served as objects of the "
+                          "quarantine bucket by the S3 API; put it outside landing, archive and quarantine"));
+}
+
+TEST(Config, AuditLogInsideArchiveIsRejected) {
+  TempDir dir;
+  auto file = minimal_config(dir, "audit_log: archive/audit.jsonl\n");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(has_error_containing(d, "audit_log '" + display_path(dir.path() / "archive/audit.jsonl") +
+                                          "' is inside archive")) << d.str();
+}
+
+// F13: "the three trees should not nest" (`quarantine: archive/q` passed).
+TEST(Config, TreesInsideEachOtherAreRejected) {
+  TempDir dir;
+  auto file = minimal_config(dir, "quarantine: archive/q\n");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 5, 13,
+                      "quarantine '" + display_path(dir.path() / "archive/q") + "' is inside archive '" +
+                          display_path(dir.path() / "archive") + "': each needs its own folder, none inside another"));
+  TempDir dir2;
+  file = minimal_config(dir2, "archive: shared\nquarantine: shared/\n");
+  Diagnostics d2;
+  EXPECT_FALSE(load_config(file, d2));
+  EXPECT_TRUE(has_error_containing(d2, "is the same folder as archive")) << d2.str();
+}
+
+// The daemon's file operations follow symlinks: so does the check.
+TEST(Config, StateDirReachingLandingThroughASymlinkIsRejected) {
+  TempDir dir;
+  auto file = minimal_config(dir, "state_dir: link/sd\n");
+  std::filesystem::create_directory_symlink(dir.path() / "landing", dir.path() / "link");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(has_error_containing(d, "state_dir '" + display_path(dir.path() / "link/sd") + "' (resolves to '" +
+                                          display_path(std::filesystem::canonical(dir.path()) / "landing/sd") +
+                                          "') is inside landing")) << d.str();
+}
+
+TEST(Config, TreesInsideTheFoldersHivehookClearsAreRejected) {
+  TempDir dir;
+  auto file = minimal_config(dir, "state_dir: sd\narchive: sd/s3-uploads/a\n");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(has_error_containing(d, "archive '" + display_path(dir.path() / "sd/s3-uploads/a") + "' is inside '" +
+                                          display_path(dir.path() / "sd/s3-uploads") +
+                                          "', where hivehook keeps (and clears) its own files")) << d.str();
+}
+
+TEST(Config, UsualLayoutsStillPass) {
+  for (const char* extra : {"", "state: hivehook.db\n", "state_dir: state\n", "state: state/x.db\nstate_dir: st\n",
+                            "audit_log: audit.jsonl\n", "archive: done/archive\nquarantine: done/quarantine\n"}) {
+    TempDir dir;
+    auto file = minimal_config(dir, extra);
+    Diagnostics d;
+    EXPECT_TRUE(load_config(file, d)) << extra << d.str();
+  }
+}
+
+// F5: `check` said "config OK" for what `run` refused; now the loader (check and run) reports it.
+TEST(Config, S3BucketCollisionIsAConfigErrorAtItsKey) {
+  TempDir dir;
+  auto file = minimal_config(dir, "archive: a/out\nquarantine: b/out\ns3: {listen: \"127.0.0.1:9000\", "
+                                  "access_key_id: k, secret_access_key: s}\n");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 6, 13,
+                      "s3: the archive and quarantine buckets would both be named 'out' (each is named after its "
+                      "folder's last component): rename the archive or the quarantine folder (e.g. `quarantine: " +
+                          display_path(dir.path() / "b/quarantine") + "`); `bucket` names only the landing bucket"));
+  TempDir dir2;
+  file = minimal_config(dir2, "bucket: archive\ns3: {listen: \"127.0.0.1:9000\", access_key_id: k, secret_access_key: s}\n");
+  Diagnostics d2;
+  EXPECT_FALSE(load_config(file, d2));
+  EXPECT_TRUE(HasDiag(d2, "hivehook.yaml", 5, 9,
+                      "s3: the landing and archive buckets would both be named 'archive': set `bucket:` to another "
+                      "name for the landing bucket (or rename the archive folder: its bucket is named after it)"));
+}
+
+// F6: a landing folder S3 clients cannot address as a bucket.
+TEST(Config, S3InvalidBucketNameIsAConfigErrorSuggestingBucket) {
+  TempDir dir;
+  dir.mkdir("My Landing");
+  auto file = dir.write("hivehook.yaml", "landing: My Landing\ns3: {listen: \"127.0.0.1:9000\", access_key_id: k, "
+                                         "secret_access_key: s}\n");
+  dir.mkdir("rules");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 1, 10,
+                      "s3: the landing bucket would be named 'My Landing', after the landing folder, which S3 clients "
+                      "cannot address: it has uppercase 'M' (S3 bucket names are 3 to 63 lowercase letters, digits, "
+                      "'.' and '-', beginning and ending with a letter or digit); set `bucket:` to a valid name (e.g. "
+                      "`bucket: my-landing`)"));
+  // Without s3: the name is only a label in job events.
+  dir.write("hivehook.yaml", "landing: My Landing\nbucket: ab\n");
+  Diagnostics d2;
+  EXPECT_TRUE(load_config(file, d2)) << d2.str();
+  dir.write("hivehook.yaml", "landing: My Landing\nbucket: ab\ns3: {listen: \"127.0.0.1:9000\", access_key_id: k, "
+                             "secret_access_key: s}\n");
+  Diagnostics d3;
+  EXPECT_FALSE(load_config(file, d3));
+  EXPECT_TRUE(has_error_containing(d3, "s3: bucket 'ab' is not a name S3 clients can address: it has 2 characters"))
+      << d3.str();
+}
