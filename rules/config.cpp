@@ -54,6 +54,13 @@ YAML::Mark mark_of(const YAML::Node& root, const char* key) {
   return YAML::Mark::null_mark();
 }
 
+// The place of the first of `keys` the file gives (a null mark when it gives none of them).
+YAML::Mark first_mark(const YAML::Node& root, std::initializer_list<const char*> keys) {
+  for (const char* k : keys)
+    if (auto m = mark_of(root, k); !m.is_null()) return m;
+  return YAML::Mark::null_mark();
+}
+
 // A path as the daemon will reach it: symlinks in the part that exists resolved, the rest
 // normalised (the daemon creates what is missing below the resolved part).
 fs::path resolved(const fs::path& p) {
@@ -81,13 +88,12 @@ void check_overlaps(const Config& c, const YAML::Node& root, schema::Reader& rd)
     fs::path path, real;
   };
   auto place = [](std::string key, const fs::path& p) { return Place{std::move(key), p, resolved(p)}; };
-  auto mark = [&root](std::initializer_list<const char*> keys) {
-    for (const char* k : keys)
-      if (auto m = mark_of(root, k); !m.is_null()) return m;
-    return YAML::Mark::null_mark();
-  };
+  auto mark = [&root](std::initializer_list<const char*> keys) { return first_mark(root, keys); };
+  // (each error at the key to change, else at the other key involved: a default is not in the file)
   const Place trees[] = {place("landing", c.landing), place("archive", c.archive), place("quarantine", c.quarantine)};
-  auto tree_text = [&](const Place& t) { return t.key == "landing" ? std::string("landing") : t.key + " " + shown(t.path, t.real); };
+  auto tree_text = [&](const Place& t) {
+    return t.key == "landing" ? std::string("landing") : t.key + " " + shown(t.path, t.real);
+  };
 
   // Trees: archive and quarantine inside landing; landing inside either; one inside the other.
   for (std::size_t i = 0; i < 3; ++i)
@@ -97,35 +103,42 @@ void check_overlaps(const Config& c, const YAML::Node& root, schema::Reader& rd)
       const Place& out = trees[j];
       if (!path_within(in.real, out.real)) continue;
       if (in.real == out.real) {
-        if (i > j) rd.error(mark({in.key.c_str()}), in.key + " " + shown(in.path, in.real) + " is the same folder as " +
-                                                        out.key + ": each needs its own folder, none inside another");
+        if (i > j)
+          rd.error(mark({in.key.c_str(), out.key.c_str()}), in.key + " " + shown(in.path, in.real) +
+                                                                " is the same folder as " + out.key +
+                                                                ": each needs its own folder, none inside another");
       } else if (out.key == "landing") {
-        rd.error(mark({in.key.c_str()}), in.key + " " + shown(in.path, in.real) +
-                                             " is inside landing: its files would be picked up as new objects");
+        rd.error(
+            mark({in.key.c_str(), out.key.c_str()}),
+            in.key + " " + shown(in.path, in.real) + " is inside landing: its files would be picked up as new objects");
       } else {
-        rd.error(mark({in.key.c_str()}), in.key + (in.key == "landing" ? "" : " " + shown(in.path, in.real)) +
-                                             " is inside " + tree_text(out) +
-                                             ": each needs its own folder, none inside another");
+        rd.error(mark({in.key.c_str(), out.key.c_str()}),
+                 in.key + (in.key == "landing" ? "" : " " + shown(in.path, in.real)) + " is inside " + tree_text(out) +
+                     ": each needs its own folder, none inside another");
       }
     }
 
   // Its own files: what the daemon writes outside the trees.
-  std::vector<std::pair<Place, YAML::Mark>> own;
+  std::vector<std::pair<Place, const char*>> own;  // and the key of its own default
   const bool postgres = is_postgres_state(c.state.string());
-  if (!postgres) own.push_back({place("state", c.state), mark({"state"})});
+  if (!postgres) own.push_back({place("state", c.state), "state"});
   // state_dir defaults to the SQLite file's folder: the state's own check covers it then.
   const bool state_dir_given = !mark_of(root, "state_dir").is_null();
-  if (postgres || state_dir_given) own.push_back({place("state_dir", c.state_dir), mark({"state_dir", "state"})});
-  if (c.audit_log) own.push_back({place("audit_log", *c.audit_log), mark({"audit_log"})});
-  for (const auto& [p, m] : own)
+  if (postgres || state_dir_given) own.push_back({place("state_dir", c.state_dir), "state"});
+  if (c.audit_log) own.push_back({place("audit_log", *c.audit_log), "audit_log"});
+  for (const auto& [p, from] : own)
     for (const auto& t : trees) {
       if (!path_within(p.real, t.real)) continue;
+      const YAML::Mark m = mark({p.key.c_str(), from, t.key.c_str()});
       if (t.key == "landing")
-        rd.error(m, p.key + " " + shown(p.path, p.real) + " is inside landing: its files would be picked up as new objects");
+        rd.error(
+            m, p.key + " " + shown(p.path, p.real) + " is inside landing: its files would be picked up as new objects");
       else
         rd.error(m, p.key + " " + shown(p.path, p.real) + " is inside " + tree_text(t) +
-                        ": hivehook's own files would sit among the " + (t.key == "archive" ? "archived" : "quarantined") +
-                        " objects, served as objects of the " + t.key + " bucket by the S3 API; put it outside landing, "
+                        ": hivehook's own files would sit among the " +
+                        (t.key == "archive" ? "archived" : "quarantined") + " objects, served as objects of the " +
+                        t.key +
+                        " bucket by the S3 API; put it outside landing, "
                         "archive and quarantine");
     }
 
@@ -134,26 +147,29 @@ void check_overlaps(const Config& c, const YAML::Node& root, schema::Reader& rd)
   for (const auto& t : trees)
     for (const auto& f : cleared)
       if (path_within(t.real, f.real))
-        rd.error(mark({t.key.c_str()}), t.key + " " + shown(t.path, t.real) + " is inside " + shown(f.path, f.real) +
-                                            ", where hivehook keeps (and clears) its own files");
+        rd.error(mark({t.key.c_str(), "state_dir", "state"}), t.key + " " + shown(t.path, t.real) + " is inside " +
+                                                                  shown(f.path, f.real) +
+                                                                  ", where hivehook keeps (and clears) its own files");
   if (!postgres)
     for (const auto& t : trees)
       if (path_within(t.real, resolved(c.state)))
-        rd.error(mark({t.key.c_str()}), t.key + " " + shown(t.path, t.real) + " is the state file's path");
+        rd.error(mark({t.key.c_str(), "state"}), t.key + " " + shown(t.path, t.real) + " is the state file's path");
 }
 
 // Checks that need several keys at once.
 void check_layout(const Config& c, const YAML::Node& root, schema::Reader& rd) {
   std::error_code ec;
   if (!fs::exists(c.rules, ec))
-    rd.error(mark_of(root, "rules"), "rules: '" + display_path(c.rules) + "' does not exist (a file or a folder of *.yaml)");
+    rd.error(mark_of(root, "rules"),
+             "rules: '" + display_path(c.rules) + "' does not exist (a file or a folder of *.yaml)");
   if (path_within(resolved(c.rules), resolved(c.landing)))
-    rd.error(mark_of(root, "rules"), "rules '" + display_path(c.rules) +
-                                         "' is inside landing: its files would be picked up as new objects");
+    rd.error(first_mark(root, {"rules", "landing"}),
+             "rules '" + display_path(c.rules) + "' is inside landing: its files would be picked up as new objects");
   check_overlaps(c, root, rd);
   if (c.s3)
     for (const auto& p : s3_bucket_problems(c.landing, c.bucket, c.archive, c.quarantine))
-      rd.error(mark_of(root, p.key == "bucket" && !root["bucket"] ? "landing" : p.key.c_str()), "s3: " + p.message);
+      // At the key to change; a default folder's problem at the other folder of the pair.
+      rd.error(first_mark(root, {p.key.c_str(), "archive", "quarantine", "landing"}), "s3: " + p.message);
 }
 
 std::optional<Config> load(const fs::path& file, Diagnostics& out, bool lenient) {

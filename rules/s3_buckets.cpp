@@ -42,8 +42,9 @@ bool looks_like_ipv4(std::string_view s) {
 constexpr std::array<std::string_view, 3> kReservedPrefixes{"xn--", "sthree-", "amzn-s3-demo-"};
 constexpr std::array<std::string_view, 5> kReservedSuffixes{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"};
 
-constexpr const char* kRule = "S3 bucket names are 3 to 63 lowercase letters, digits, '.' and '-', beginning and "
-                              "ending with a letter or digit";
+constexpr const char* kRule =
+    "S3 bucket names are 3 to 63 lowercase letters, digits, '.' and '-', beginning and "
+    "ending with a letter or digit";
 
 }  // namespace
 
@@ -87,7 +88,7 @@ std::string suggested_bucket_name(std::string_view name) {
     trim();
   }
   if (out.empty()) out = "bucket";
-  while (out.size() < 3) out += '0';
+  if (out.size() < 3) out += "-bucket";
   if (looks_like_ipv4(out)) out = "ip-" + out;
   for (auto p : kReservedPrefixes)
     if (out.substr(0, p.size()) == p) out = "b-" + out;
@@ -115,8 +116,9 @@ std::vector<BucketProblem> s3_bucket_problems(const std::filesystem::path& landi
     const std::string suggestion = suggested_bucket_name(b.name);
     if (b.role != "landing")
       out.push_back({b.role, "the " + b.role + " bucket would be named '" + b.name + "', after the " + b.role +
-                                 " folder, which S3 clients cannot address: " + *why + "; rename the folder (e.g. to '" +
-                                 suggestion + "'): the archive and quarantine buckets are named after their folders, "
+                                 " folder, which S3 clients cannot address: " + *why +
+                                 "; rename the folder (e.g. to '" + suggestion +
+                                 "'): the archive and quarantine buckets are named after their folders, "
                                  "`bucket` names only the landing bucket"});
     else if (landing_from_folder)
       out.push_back({"landing", "the landing bucket would be named '" + b.name +

@@ -20,8 +20,9 @@ namespace hivehook {
 std::optional<std::string> bucket_name_problem(std::string_view name);
 
 // A valid bucket name close to `name`, for a suggestion: lowercased, each run of other characters
-// as one '-', trimmed to begin and end with a letter or digit, at most 63 characters, padded to 3
-// ("my-landing" for "My Landing", "upper-case" for "UPPER_case", "ab0" for "ab").
+// as one '-', trimmed to begin and end with a letter or digit, at most 63 characters, "-bucket"
+// added when shorter than 3 ("my-landing" for "My Landing", "upper-case" for "UPPER_case",
+// "ab-bucket" for "ab").
 std::string suggested_bucket_name(std::string_view name);
 
 // One reason the three buckets cannot be served: `key` is the config key to point at and to

@@ -501,3 +501,25 @@ TEST(Config, S3InvalidBucketNameIsAConfigErrorSuggestingBucket) {
   EXPECT_TRUE(has_error_containing(d3, "s3: bucket 'ab' is not a name S3 clients can address: it has 2 characters"))
       << d3.str();
 }
+
+// A problem of a default folder (not in the file) is reported at the other key involved, not at
+// "hivehook.yaml:" without a place.
+TEST(Config, LayoutErrorOfADefaultFolderPointsAtTheKeyInTheFile) {
+  TempDir dir;
+  auto file = minimal_config(dir, "archive: x/quarantine\ns3: {listen: \"127.0.0.1:9000\", access_key_id: k, "
+                                  "secret_access_key: s}\n");
+  Diagnostics d;
+  EXPECT_FALSE(load_config(file, d));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 5, 10,
+                      "s3: the archive and quarantine buckets would both be named 'quarantine' (each is named after "
+                      "its folder's last component): rename the archive or the quarantine folder (e.g. `archive: " +
+                          display_path(dir.path() / "x/archive") + "`); `bucket` names only the landing bucket"));
+  TempDir dir2;
+  dir2.mkdir("rules");
+  file = dir2.write("hivehook.yaml", "landing: .\n");
+  Diagnostics d2;
+  EXPECT_FALSE(load_config(file, d2));
+  EXPECT_TRUE(HasDiag(d2, "hivehook.yaml", 1, 10,
+                      "state '" + display_path(dir2.path() / "state/hivehook.db") +
+                          "' is inside landing: its files would be picked up as new objects"));
+}

@@ -33,7 +33,7 @@ TEST(BucketNameRules, NamesClientsCannotAddressAreRefusedWithTheRuleBroken) {
 TEST(BucketNameRules, SuggestionsAreValidNames) {
   EXPECT_EQ(suggested_bucket_name("My Landing"), "my-landing");
   EXPECT_EQ(suggested_bucket_name("UPPER_case"), "upper-case");
-  EXPECT_EQ(suggested_bucket_name("ab"), "ab0");
+  EXPECT_EQ(suggested_bucket_name("ab"), "ab-bucket");
   for (const char* bad : {"My Landing", "UPPER_case", "ab", "", "--", "a..b", "192.168.5.4", "xn--x", "x-s3alias",
                           "caf\xc3\xa9", "_x_"})
     EXPECT_EQ(bucket_name_problem(suggested_bucket_name(bad)), std::nullopt) << bad << " -> " << suggested_bucket_name(bad);
