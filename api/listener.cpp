@@ -109,11 +109,11 @@ Listener::Listener(ListenerOptions options) : options_(std::move(options)), keep
 
 Listener::~Listener() { stop(); }
 
-std::string Listener::start() {
+http::StartError Listener::start() {
   server_ = std::make_unique<http::Server>(router_.handler(), options_.http);
   if (auto err = server_->start(options_.listen); !err.empty()) return err;
   keepalive();
-  return "";
+  return {};
 }
 
 void Listener::stop() {

@@ -64,7 +64,7 @@ class Listener {
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
-  std::string start();  // "" or a sentence (bad address, port in use)
+  http::StartError start();  // empty, or a sentence (bad address, port in use) and whether it is in use
   void stop();
   unsigned short port() const;
   // The daemon publishes committed events here (thread-safe).

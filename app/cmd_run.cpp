@@ -68,10 +68,12 @@ void add_run(CLI::App& app, Globals& g) {
            "A brand-new state DB beside an archive, quarantine or audit log that show an earlier one is refused "
            "(a lost DB must not silently re-run everything still in landing) unless --new-state is given.\n\n"
            "Logs go to stderr (log.format: text or json; with syslog priorities under journald).",
-       .exit_status = "0 stopped by a signal; 2 invalid config, invalid rules with --strict or with no last good "
+       .exit_status = "0 stopped by a signal; 2 invalid config (an unparsable listen address, or one that is not "
+                      "this machine's, included), invalid rules with --strict or with no last good "
                       "rules kept, another process owns the state DB, or the state DB is missing beside an earlier "
                       "archive; 70 a fatal fault at run time (the message names the file), which a supervisor "
-                      "restarts.",
+                      "restarts; 75 (EX_TEMPFAIL) the metrics/http.listen or s3.listen address is in use by another "
+                      "process at start-up, which a supervisor restarts (it listens once the port is free).",
        .examples = "  hivehook run -c /etc/hivehook/hivehook.yaml\n  hivehook run --strict\n"
                    "  hivehook run --new-state   # after deliberately starting over"});
   auto options = std::make_shared<DaemonOptions>();

@@ -59,7 +59,7 @@ std::optional<RulesRejection> fall_back_to_kept_rules(Loaded& loaded) {
   }
   loaded.rules = std::make_shared<const RuleSet>(std::move(*rules));
   auto errors = diagnostics_json(loaded.rule_diags)["errors"].get<std::vector<std::string>>();
-  return RulesRejection{SystemClock::instance().now_ms(), std::move(errors), kept->kept_at_ms};
+  return RulesRejection{SystemClock::instance().now_ms(), std::move(errors), kept->kept_at_ms, {}};  // the rules files
 }
 
 bool holds_a_file(const std::filesystem::path& dir) {

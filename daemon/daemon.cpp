@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "notify/redact.h"
+#include "rules/config_keys.h"
 
 namespace hivehook {
 
@@ -195,23 +196,28 @@ void Daemon::ready_after_scan() {
 }
 
 // The HTTP listener (/metrics, /healthz, the console, /api/v1) and the S3 API, each on its own
-// threads. Cannot listen: a config error.
+// threads. Cannot listen: a config error (exit 2), unless the address is only busy (exit 75,
+// EX_TEMPFAIL: the service manager starts it again; docs/decisions.md "A busy port at start").
 int Daemon::serve() {
+  // "hivehook: metrics: cannot listen on 127.0.0.1:9464: Address already in use (...)", the key as
+  // the config file has it.
+  auto refused = [](const std::string& key, const http::StartError& err) {
+    std::cerr << "hivehook: " << key << ": " << err.message;
+    if (err.address_in_use)
+      std::cerr << " (another process holds it: exit " << kExitTempFail
+                << ", a service manager starts hivehook again; `ss -ltnp` names the holder)";
+    std::cerr << "\n";
+    return err.address_in_use ? kExitTempFail : kExitConfig;
+  };
   if (config_.http) {
     http_ = std::make_unique<HttpListener>(io_, config_, stats_, health_, pipeline_, reloader_.rules());
-    if (auto err = http_->start(store_.last_event_id()); !err.empty()) {
-      std::cerr << "hivehook: http: cannot listen on " << config_.http->listen << ": " << err << "\n";
-      return kExitConfig;
-    }
+    if (auto err = http_->start(store_.last_event_id()); !err.empty()) return refused(listen_key(config_.file), err);
     batch_.on_events = [this](const std::vector<AuditEvent>& events) { http_->publish(events); };
     apply_redactor();
   }
   if (config_.s3) {
     s3_ = std::make_unique<s3::Server>(s3::settings_from(config_));
-    if (auto err = s3_->start(); !err.empty()) {
-      std::cerr << "hivehook: s3: cannot serve on " << config_.s3->listen << ": " << err << "\n";
-      return kExitConfig;
-    }
+    if (auto err = s3_->start(); !err.empty()) return refused("s3", err);
     spdlog::info("S3 API on {}", s3_->endpoint_url());
     // Lambda functions reach it as AWS's SDKs would: AWS_ENDPOINT_URL_S3 and the configured key.
     lambda_.set_aws(local_aws(config_, s3_->endpoint_url()));

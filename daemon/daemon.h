@@ -59,11 +59,14 @@ struct DaemonOptions {
 };
 
 // Exit codes (DESIGN.md, sysexits.h): 0 ok, 1 some object failed (scan), 2 usage/config error at
-// start-up, 70 (EX_SOFTWARE) a fatal fault at run time, which a supervisor restarts.
+// start-up, 70 (EX_SOFTWARE) a fatal fault at run time, 75 (EX_TEMPFAIL) a listening address
+// (metrics/http.listen, s3.listen) in use by another process at start-up; a supervisor restarts
+// on 70 and 75, never on 2 (the unit's RestartPreventExitStatus=2).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailures = 1;
 inline constexpr int kExitConfig = 2;
 inline constexpr int kExitRuntime = 70;
+inline constexpr int kExitTempFail = 75;
 
 // Hooks for the service manager (systemd sd_notify): called on the loop thread.
 struct DaemonHooks {

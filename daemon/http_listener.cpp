@@ -1,5 +1,7 @@
 #include "daemon/http_listener.h"
 
+#include "rules/config_keys.h"
+
 #include <boost/asio/post.hpp>
 #include <fstream>
 #include <spdlog/spdlog.h>
@@ -49,7 +51,7 @@ std::filesystem::path http_address_file(const Config& config) {
 
 std::filesystem::path HttpListener::url_file() const { return http_address_file(config_); }
 
-std::string HttpListener::start(int64_t last_event_id) {
+http::StartError HttpListener::start(int64_t last_event_id) {
   listener_->events().set_last_id(last_event_id);
   if (auto err = listener_->start(); !err.empty()) return err;
   started_ = true;
@@ -59,7 +61,7 @@ std::string HttpListener::start(int64_t last_event_id) {
                config_.http->listen);
   if (auto addr = parse_host_port(config_.http->listen, nullptr);
       addr && !is_loopback_host(addr->host) && config_.http->token.empty())
-    spdlog::warn("{}", http_exposed_warning(config_.http->listen));
+    spdlog::warn("{}", http_exposed_warning(listen_key(config_.file), config_.http->listen));
   return {};
 }
 

@@ -34,9 +34,9 @@ class HttpListener {
                Pipeline& pipeline, std::shared_ptr<const RuleSet> rules);
   ~HttpListener();  // stop()
 
-  // Listens; "" or why it cannot (bad address, port in use). `last_event_id`: the store's newest
+  // Listens; empty, or why it cannot (bad address, port in use: http::StartError). `last_event_id`: the store's newest
   // event id, where the live stream's ids continue.
-  std::string start(int64_t last_event_id);
+  http::StartError start(int64_t last_event_id);
   void stop();
   unsigned short port() const;
   // After a reload (thread-safe): the API's /rules shows these from now on.

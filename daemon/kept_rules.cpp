@@ -59,6 +59,7 @@ void record_rules_rejected(Store& store, RulesRejection rejection) {
   nlohmann::json value = {{"since", rejection.since_ms},
                           {"errors", rejection.errors},
                           {"running_kept_at", rejection.running_kept_at_ms}};
+  if (!rejection.config_file.empty()) value["config_file"] = rejection.config_file;
   put_meta(store, kRejected, value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
@@ -73,17 +74,22 @@ std::optional<RulesRejection> rules_rejected(Store& store) {
     r.since_ms = j.value("since", int64_t{0});
     r.errors = j.value("errors", std::vector<std::string>{});
     r.running_kept_at_ms = j.value("running_kept_at", int64_t{0});
+    r.config_file = j.value("config_file", std::string());
   } catch (const nlohmann::json::exception& e) {
     r.errors = {std::string("unreadable record of the rejection: ") + e.what()};
   }
   return r;
 }
 
+std::string rejected_what(const RulesRejection& r) {
+  return r.config_file.empty() ? "rules on disk" : "config file " + r.config_file;
+}
+
 std::string describe_rejection(const RulesRejection& r) {
-  std::string s = "rules on disk rejected since " + time_text(r.since_ms) + " (" + std::to_string(r.errors.size()) +
-                  (r.errors.size() == 1 ? " error" : " errors");
+  std::string s = rejected_what(r) + " rejected since " + time_text(r.since_ms) + " (" +
+                  std::to_string(r.errors.size()) + (r.errors.size() == 1 ? " error" : " errors");
   if (!r.errors.empty()) s += "; first: " + r.errors.front();
-  s += "); running the last good rules";
+  s += r.config_file.empty() ? "); running the last good rules" : "); running the previous config and the last good rules";
   if (r.running_kept_at_ms > 0) s += " kept at " + time_text(r.running_kept_at_ms);
   return s;
 }

@@ -29,6 +29,9 @@ struct RulesRejection {
   int64_t since_ms = 0;             // the first rejection since the last good load (Unix ms)
   std::vector<std::string> errors;  // "file:line:col: message"
   int64_t running_kept_at_ms = 0;   // the rules in force were kept at this time (0: unknown)
+  // What was refused: the rules files (empty), or the config file itself (its path): a reload
+  // reads the config file first, and when it is invalid the rules are not read at all.
+  std::string config_file;
 };
 
 // Keeps `rules` as the last good rules (owner).
@@ -47,7 +50,11 @@ void clear_rules_rejected(Store& store);
 std::optional<RulesRejection> rules_rejected(Store& store);
 
 // "rules on disk rejected (2 errors; first: rules/a.yaml:3:5: ...); running the last good rules kept at
-// 2026-11-30T10:00:00Z" — the one-line form for /healthz, STATUS= and `status`.
+// 2026-11-30T10:00:00Z", or "config file /etc/hivehook/hivehook.yaml rejected (...); running the
+// previous config and the last good rules kept at ..." — the one-line form for /healthz, STATUS=
+// and `status`, naming what was refused.
 std::string describe_rejection(const RulesRejection& r);
+// What was refused, for a label: "config file /etc/hivehook/hivehook.yaml" or "rules on disk".
+std::string rejected_what(const RulesRejection& r);
 
 }  // namespace hivehook

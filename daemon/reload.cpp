@@ -1,5 +1,7 @@
 #include "daemon/reload.h"
 
+#include "rules/config_keys.h"
+
 #include <spdlog/spdlog.h>
 
 #include <map>
@@ -157,25 +159,31 @@ ConfigChanges apply_live_settings(Config& in_force, const Config& fresh) {
   if (in_force.ignore != fresh.ignore) c.applied.push_back("ignore");
   compare(c.applied, "log.level", in_force.log.level, fresh.log.level);
   compare(c.applied, "shutdown_grace", in_force.shutdown_grace, fresh.shutdown_grace);
+  compare(c.applied, "move_alert_after", in_force.move_alert_after, fresh.move_alert_after);
   in_force.workers = fresh.workers;
   in_force.notify = fresh.notify;
   in_force.ignore = fresh.ignore;
   in_force.log.level = fresh.log.level;
   in_force.shutdown_grace = fresh.shutdown_grace;
+  in_force.move_alert_after = fresh.move_alert_after;  // /healthz reads it from the config in force
   // Fixed at start-up: open files, watches, listening sockets, other threads' copies.
   auto& r = c.restart_needed;
   compare(r, "landing", in_force.landing, fresh.landing);
   compare(r, "archive", in_force.archive, fresh.archive);
   compare(r, "quarantine", in_force.quarantine, fresh.quarantine);
   compare(r, "state", in_force.state, fresh.state);
+  compare(r, "state_dir", in_force.state_dir, fresh.state_dir);
   compare(r, "audit_log", in_force.audit_log, fresh.audit_log);
   compare(r, "bucket", in_force.bucket, fresh.bucket);
   compare(r, "rules", in_force.rules, fresh.rules);
   compare(r, "reconcile", in_force.reconcile, fresh.reconcile);
-  // `metrics: HOST:PORT` is the short form of http.listen, so that is the name a change is told by.
+  compare(r, "node", in_force.node, fresh.node);
+  compare(r, "node_lease", in_force.node_lease, fresh.node_lease);
+  // The listen address by the key the operator wrote (`metrics:` or `http: {listen:}`), as the file
+  // has it now (or had it, when the section was removed).
   auto listen = [](const std::optional<HttpConfig>& h) { return h ? std::optional(h->listen) : std::nullopt; };
   auto token = [](const std::optional<HttpConfig>& h) { return h ? h->token : std::string(); };
-  compare(r, "http.listen", listen(in_force.http), listen(fresh.http));
+  compare(r, listen_key(fresh.file).c_str(), listen(in_force.http), listen(fresh.http));
   if (token(in_force.http) != token(fresh.http)) r.push_back("http.token");  // never its value
   if (in_force.s3 != fresh.s3) r.push_back("s3");
   compare(r, "log.format", in_force.log.format, fresh.log.format);
@@ -217,11 +225,19 @@ void Reloader::reload() {
   std::optional<Config> fresh;
   auto next = reload_rules(config_, d, &fresh);
   if (!next) {
+    // Which was refused: the config file (then the rules were not read), or the rules files.
+    const std::string config_file = fresh ? std::string() : config_.file.string();
     auto errors = diagnostics_json(d);
+    errors["rejected"] = config_file.empty() ? "rules" : "config";
+    if (!config_file.empty()) errors["config_file"] = config_file;
     pipeline_.emit("rules.rejected", std::nullopt, errors);
     stats_.m.rule_reloads.labels({"rejected"}).inc();
-    spdlog::error("rules rejected, the previous rules stay in force:\n{}", d.str());
-    set_degraded(RulesRejection{clock_.now_ms(), errors["errors"].get<std::vector<std::string>>(), kept_at_ms_});
+    if (config_file.empty())
+      spdlog::error("rules rejected, the previous rules and config stay in force:\n{}", d.str());
+    else
+      spdlog::error("config file {} rejected, the previous config and rules stay in force:\n{}", config_file, d.str());
+    set_degraded(RulesRejection{clock_.now_ms(), errors["errors"].get<std::vector<std::string>>(), kept_at_ms_,
+                                config_file});
     if (on_reloaded) on_reloaded();
     return;
   }

@@ -40,9 +40,11 @@ struct ConfigChanges {
 };
 
 // Copies the settings that can change while running from `fresh` into `in_force` — rules'
-// contents, workers, notify, ignore, log.level, shutdown_grace — and lists the others that differ
-// (landing, archive, quarantine, state, audit_log, bucket, rules (the path), reconcile, http (metrics),
-// s3, log.format): those keep their old value until the daemon is restarted.
+// contents, workers, notify, ignore, log.level, shutdown_grace, move_alert_after — and lists the
+// others that differ (landing, archive, quarantine, state, state_dir, audit_log, bucket, rules (the
+// path), reconcile, node, node_lease, metrics or http.listen, http.token, s3, log.format): those keep
+// their old value until the daemon is restarted. Every setting is named by the key the config file
+// uses (`metrics` when the file says `metrics: HOST:PORT`), never by an internal field's name.
 ConfigChanges apply_live_settings(Config& in_force, const Config& fresh);
 
 // Applies a reload to the running daemon: valid rules replace the old ones for objects discovered

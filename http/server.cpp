@@ -89,28 +89,28 @@ Server::Server(Handler handler, Options options) : state_(std::make_shared<State
 
 Server::~Server() { stop(); }
 
-std::string Server::listen(asio::io_context& io, const std::string& host_port) {
+StartError Server::listen(asio::io_context& io, const std::string& host_port) {
   std::string err;
   auto addr = parse_host_port(host_port, &err);
-  if (!addr) return err;
+  if (!addr) return {err};
   error_code ec;
   tcp::resolver resolver(io);
   auto results = resolver.resolve(addr->host, std::to_string(addr->port), tcp::resolver::numeric_service, ec);
-  if (ec || results.empty()) return "cannot resolve " + addr->host + ": " + (ec ? ec.message() : "no address");
+  if (ec || results.empty()) return {"cannot resolve " + addr->host + ": " + (ec ? ec.message() : "no address")};
   const tcp::endpoint ep = results.begin()->endpoint();
   auto acceptor = std::make_unique<tcp::acceptor>(io);
   if (acceptor->open(ep.protocol(), ec) || acceptor->set_option(tcp::acceptor::reuse_address(true), ec) ||
       acceptor->bind(ep, ec) || acceptor->listen(asio::socket_base::max_listen_connections, ec))
-    return "cannot listen on " + host_port + ": " + ec.message();
+    return {"cannot listen on " + host_port + ": " + ec.message(), ec == asio::error::address_in_use};
   state_->port = acceptor->local_endpoint(ec).port();
   state_->acceptor = std::move(acceptor);
   state_->accept_backoff = std::make_unique<asio::steady_timer>(io);
   accept_next(state_, io);
-  return "";
+  return {};
 }
 
-std::string Server::start(const std::string& host_port) {
-  if (state_->acceptor) return "the server is already started";
+StartError Server::start(const std::string& host_port) {
+  if (state_->acceptor) return {"the server is already started"};
   state_->own_io = std::make_unique<asio::io_context>(static_cast<int>(state_->options.threads));
   if (auto err = listen(*state_->own_io, host_port); !err.empty()) {
     state_->own_io.reset();
@@ -126,11 +126,11 @@ std::string Server::start(const std::string& host_port) {
       }
       --st->running_threads;
     });
-  return "";
+  return {};
 }
 
-std::string Server::start(asio::io_context& io, const std::string& host_port) {
-  if (state_->acceptor) return "the server is already started";
+StartError Server::start(asio::io_context& io, const std::string& host_port) {
+  if (state_->acceptor) return {"the server is already started"};
   return listen(io, host_port);
 }
 

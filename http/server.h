@@ -24,7 +24,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <ostream>
 #include <string>
+#include <string_view>
 
 #include "http/exchange.h"
 
@@ -60,6 +62,20 @@ struct Options {
   std::function<Response(bhttp::status, const std::string& message)> error_response;
 };
 
+// Why Server::start failed; an empty message on success. `address_in_use`: the address is valid
+// but another socket holds it (EADDRINUSE) -- a condition of the moment (an old instance still
+// closing, another service that started first) that a later start may not meet. Every other
+// failure is the address's own (unparsable, unresolvable, a port it may not bind, an address that
+// is not this machine's) and a later start would repeat it.
+struct StartError {
+  std::string message;  // "cannot listen on 127.0.0.1:9464: Address already in use"
+  bool address_in_use = false;
+
+  bool empty() const { return message.empty(); }
+  friend bool operator==(const StartError& e, std::string_view s) { return e.message == s; }
+  friend std::ostream& operator<<(std::ostream& o, const StartError& e) { return o << e.message; }
+};
+
 class Server {
  public:
   explicit Server(Handler handler, Options options = {});
@@ -68,12 +84,13 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds "HOST:PORT" (port 0 picks a free one; see base/host_port.h) and serves on
-  // Options::threads threads of the server's own io_context. Returns "" on success, else a sentence
-  // (bad address, address in use, ...). Never throws.
-  std::string start(const std::string& host_port);
+  // Options::threads threads of the server's own io_context. Returns an empty StartError on
+  // success, else a sentence (bad address, address in use, ...) and whether the address is in use.
+  // Never throws.
+  StartError start(const std::string& host_port);
   // The same on an io_context the caller runs (e.g. a component's own loop); stop() must be called
   // before that io_context is destroyed.
-  std::string start(boost::asio::io_context& io, const std::string& host_port);
+  StartError start(boost::asio::io_context& io, const std::string& host_port);
   // Closes the listener and every connection (bodies in flight end with BodyEnd::stopped) and joins
   // the server's own threads. Idempotent.
   void stop();
@@ -84,7 +101,7 @@ class Server {
   struct State;  // shared with the connections (http/connection.cpp)
 
  private:
-  std::string listen(boost::asio::io_context& io, const std::string& host_port);
+  StartError listen(boost::asio::io_context& io, const std::string& host_port);
   std::shared_ptr<State> state_;
 };
 

@@ -14,7 +14,7 @@ class Listener final : public RuntimeApiServer {
                 std::move(options)) {}
   ~Listener() override { close(); }
 
-  std::string start(boost::asio::io_context& io) { return server_.start(io, "127.0.0.1:0"); }
+  std::string start(boost::asio::io_context& io) { return server_.start(io, "127.0.0.1:0").message; }
   void serve(const std::shared_ptr<ExecutionEnvironment>& env) override { *target_ = env; }
   std::string address() const override { return "127.0.0.1:" + std::to_string(server_.port()); }
   void close() override { server_.stop(); }

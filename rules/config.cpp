@@ -3,6 +3,7 @@
 
 #include "base/host_port.h"
 #include "base/node_name.h"
+#include "rules/config_keys.h"
 #include "rules/s3_buckets.h"
 #include "rules/schemas.h"
 #include "rules/yaml_reader.h"
@@ -230,11 +231,6 @@ std::string S3Config::endpoint_url() const {
   return hp ? local_url(*hp, hp->port) : "";
 }
 
-std::string http_exposed_warning(const std::string& listen) {
-  return "http.listen " + listen + " is reachable from other machines and there is no http.token: anyone who "
-         "reaches it reads the console and the API (runs, job output, keys, rules); reads never need the token, so "
-         "bind 127.0.0.1 and put an authenticating reverse proxy in front, or set http.token (replay and retry) and "
-         "firewall the port (docs/console.md)";
-}
+std::string http_exposed_warning(const std::string& listen) { return http_exposed_warning("http.listen", listen); }
 
 }  // namespace hivehook

@@ -8,6 +8,7 @@
 
 #include "base/host_port.h"
 #include "base/node_name.h"
+#include "rules/config_keys.h"
 #include "rules/schemas.h"
 
 namespace hivehook {
@@ -399,7 +400,7 @@ const Mapping<Config>& config_schema() {
         // with its own authentication in front is a fair set-up).
         if (c.http && c.http->token.empty())
           if (auto addr = parse_host_port(c.http->listen, nullptr); addr && !is_loopback_host(addr->host))
-            rd.warning((node["http"] ? node["http"] : node["metrics"]).Mark(), http_exposed_warning(c.http->listen));
+            rd.warning((node["http"] ? node["http"] : node["metrics"]).Mark(), http_exposed_warning(listen_key(node), c.http->listen));
       },
   };
   return m;

@@ -63,11 +63,11 @@ Server::Server(ServerSettings settings) : settings_(std::move(settings)), pool_(
 
 Server::~Server() { stop(); }
 
-std::string Server::start() {
+http::StartError Server::start() {
   try {
     service_ = std::make_unique<Service>(settings_.service, pool_);
   } catch (const std::exception& e) {
-    return e.what();
+    return {e.what()};
   }
   if (const std::size_t n = service_->clear_leftovers(); n > 0)
     spdlog::info("s3: removed {} unfinished upload(s) left by a previous run", n);
@@ -79,7 +79,7 @@ std::string Server::start() {
   }
   sweep_ = std::make_unique<boost::asio::steady_timer>(pool_.get_executor());
   schedule_sweep();
-  return "";
+  return {};
 }
 
 void Server::schedule_sweep() {

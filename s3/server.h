@@ -37,8 +37,9 @@ class Server {
   ~Server();  // stop()
 
   // Opens the trees, removes what a previous run left (temporary files in landing, multipart
-  // parts), binds and serves. "" on success, else a sentence (address in use, folder missing, ...).
-  std::string start();
+  // parts), binds and serves. Empty on success, else a sentence (address in use, folder missing,
+  // ...) and whether the address is in use (http::StartError).
+  http::StartError start();
   // Stops accepting, ends the requests in flight (their temporary files vanish), joins the threads.
   void stop();
 

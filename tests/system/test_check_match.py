@@ -137,6 +137,11 @@ class CheckMatch(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual("is reachable from other machines and there is no http.token" in r.stderr, warned,
                              (listen, r.stderr))
+            if warned:
+                self.assertIn(f"http.listen {listen} is reachable", r.stderr)
+        # Issue 16 F5's kind: the warning names the key as the file writes it.
+        (self.dir / "hivehook.yaml").write_text(cfg + "metrics: 0.0.0.0:9464\n")
+        self.assertIn("metrics 0.0.0.0:9464 is reachable from other machines", self.check().stderr)
         (self.dir / "hivehook.yaml").write_text(cfg + "http: {listen: \"0.0.0.0:9464\", token: 0123456789abcdef}\n")
         r = self.check()
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -168,14 +168,16 @@ class ConfigReload(unittest.TestCase):
         detail = d.events("rules.loaded")[-1][2]
         self.assertEqual(detail["config"]["applied"],
                          ["workers (1 -> 3)", "ignore", "log.level (info -> debug)", "shutdown_grace (10s -> 7s)"])
+        # Issue 16 F5: named by the key the file uses (`metrics:`), not the internal http.listen.
         self.assertEqual(detail["config"]["restart_needed"],
-                         [f"http.listen (127.0.0.1:{self.port} -> 127.0.0.1:{other})"])
+                         [f"metrics (127.0.0.1:{self.port} -> 127.0.0.1:{other})"])
         log = d.log.read_text()
         self.assertIn("config reloaded: applied now: workers (1 -> 3), ignore, log.level (info -> debug), "
                       "shutdown_grace (10s -> 7s)", log)
         self.assertRegex(log, r"config changed but needs a restart to apply \(the old values stay in force\): "
-                              r"http\.listen \(127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+\)")
-        # http.listen (metrics: is its short form) needs a restart: still served where it was.
+                              r"metrics \(127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+\)")
+        self.assertNotIn("http.listen", log)
+        # metrics (the short form of http.listen) needs a restart: still served where it was.
         self.assertEqual(healthz(self.port), (200, "ok\n"))
         # ignore applies at once: a .skip file is left alone, a later .csv is processed.
         d.drop("t/a.skip")
@@ -187,7 +189,23 @@ class ConfigReload(unittest.TestCase):
         wait_until(lambda: " debug " in d.log.read_text(), message="a debug line")
         self.assertEqual(d.stop(), 0)
 
+    def test_http_listen_change_is_named_http_listen(self):
+        """The long form keeps its own name (the key comes from what the file says)."""
+        d = self.d
+        d.config.write_text(d.config.read_text().replace(f"metrics: 127.0.0.1:{self.port}",
+                                                         f"http: {{listen: '127.0.0.1:{self.port}'}}"))
+        d.start()
+        other = free_port()
+        d.config.write_text(d.config.read_text().replace(f"127.0.0.1:{self.port}", f"127.0.0.1:{other}"))
+        self.reload()
+        self.assertEqual(d.events("rules.loaded")[-1][2]["config"]["restart_needed"],
+                         [f"http.listen (127.0.0.1:{self.port} -> 127.0.0.1:{other})"])
+        self.assertEqual(d.stop(), 0)
+
     def test_an_invalid_config_edit_is_rejected_whole(self):
+        """Issue 16 F1: a refused config file was logged as "rules rejected, the previous rules stay
+        in force" and shown as "rules on disk rejected": the log, /healthz, STATUS= (the same
+        line) and `status` name the config file; a refused rules file is still named as rules."""
         d = self.d
         d.start()
         original = d.config.read_text()
@@ -195,6 +213,28 @@ class ConfigReload(unittest.TestCase):
         self.reload()
         self.assertEqual(len(d.events("rules.rejected")), 1)
         self.assertRegex(d.events("rules.rejected")[0][2]["errors"][0], r"hivehook\.yaml:\d+:\d+: ")
+        self.assertEqual(d.events("rules.rejected")[0][2]["rejected"], "config")
+        log = d.log.read_text()
+        self.assertIn(f"config file {d.config} rejected, the previous config and rules stay in force:", log)
+        self.assertNotIn("rules rejected", log)
+        code, body = healthz(self.port)
+        self.assertEqual(code, 200)
+        self.assertTrue(body.startswith(f"degraded: config file {d.config} rejected since "), body)
+        self.assertIn("running the previous config and the last good rules", body)
+        text = d.cli("status", check=True).stdout.decode()
+        self.assertRegex(text, rf"(?m)^config: +DEGRADED: config file {re.escape(str(d.config))} rejected since ")
+        self.assertNotRegex(text, r"(?m)^rules: +DEGRADED")
+        status = json.loads(d.cli("status", "--json", check=True).stdout)
+        self.assertEqual((status["rules"]["rejected"], status["rules"]["config_file"]), ("config", str(d.config)))
+        # The config valid again, a rules file broken: now the rules are what is refused.
+        d.config.write_text(original)
+        d.write_rules(BROKEN)
+        wait_until(lambda: healthz(self.port)[1].startswith("degraded: rules on disk rejected"),
+                   message="the rules named as refused")
+        self.assertIn("rules rejected, the previous rules and config stay in force:", d.log.read_text())
+        self.assertEqual(d.events("rules.rejected")[-1][2]["rejected"], "rules")
+        d.write_rules(GOOD)
+        wait_until(lambda: healthz(self.port) == (200, "ok\n"), message="healthy once both are valid")
         # Valid again, with a change needing a restart only.
         d.config.write_text(original.replace("shutdown_grace: 10s", "shutdown_grace: 10s\nreconcile: 1m"))
         self.reload()

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "daemon/kept_rules.h"
 #include "daemon/reload.h"
@@ -94,6 +95,50 @@ TEST(ApplyLiveSettings, SettingsFixedAtStartUpKeepTheirOldValueAndAreNamed) {
   EXPECT_EQ(in_force.log.format, "text");
 }
 
+// Issue 16 F5: a changed `metrics: HOST:PORT` was logged as `http.listen (a -> b)`, a key the
+// operator's file does not have. The name comes from how the file writes it.
+TEST(ApplyLiveSettings, AListenAddressChangeIsNamedByTheKeyTheConfigFileUses) {
+  const fs::path dir = fs::temp_directory_path() / ("hivehook-reload-keys-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "landing");
+  auto load = [&](const std::string& text) {
+    std::ofstream(dir / "hivehook.yaml") << "landing: landing\n" << text;
+    Diagnostics d;
+    auto c = load_config(dir / "hivehook.yaml", d);
+    EXPECT_TRUE(c) << d.str();
+    return *c;
+  };
+  Config in_force = load("metrics: 127.0.0.1:9464\n");
+  Config fresh = load("metrics: 127.0.0.1:9465\n");
+  EXPECT_EQ(apply_live_settings(in_force, fresh).restart_needed,
+            std::vector<std::string>{"metrics (127.0.0.1:9464 -> 127.0.0.1:9465)"});
+  in_force = load("http: {listen: '127.0.0.1:9464'}\n");
+  fresh = load("http: {listen: '127.0.0.1:9465'}\n");
+  EXPECT_EQ(apply_live_settings(in_force, fresh).restart_needed,
+            std::vector<std::string>{"http.listen (127.0.0.1:9464 -> 127.0.0.1:9465)"});
+  fresh = load("");  // removed: neither key is in the file any more, so the long name
+  EXPECT_EQ(apply_live_settings(in_force, fresh).restart_needed,
+            std::vector<std::string>{"http.listen (127.0.0.1:9464 -> (none))"});
+  fs::remove_all(dir);
+}
+
+// Keys a reload ignored without a word: node, node_lease and state_dir are named as needing a
+// restart, move_alert_after applies at once.
+TEST(ApplyLiveSettings, EveryTopLevelKeyIsEitherAppliedOrNamed) {
+  Config in_force = base();
+  Config fresh = base();
+  fresh.node = "other";
+  fresh.node_lease = std::chrono::seconds(30);
+  fresh.state_dir = "/var/lib/hivehook/elsewhere";
+  fresh.move_alert_after = std::chrono::minutes(1);
+  auto c = apply_live_settings(in_force, fresh);
+  EXPECT_EQ(c.applied, std::vector<std::string>{"move_alert_after (5m -> 1m)"});
+  EXPECT_EQ(c.restart_needed, (std::vector<std::string>{"state_dir ( -> /var/lib/hivehook/elsewhere)",
+                                                         "node ( -> other)", "node_lease (15s -> 30s)"}));
+  EXPECT_EQ(in_force.move_alert_after, std::chrono::minutes(1));
+  EXPECT_EQ(in_force.node, "");
+}
+
 class KeptRulesTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -152,6 +197,23 @@ TEST_F(KeptRulesTest, RejectionKeepsItsFirstTimeUntilCleared) {
             "the last good rules kept at 1970-01-01T00:00:00.500Z");
   clear_rules_rejected(store);
   EXPECT_FALSE(rules_rejected(store));
+}
+
+// Issue 16 F1: a refused config file was described as "rules on disk rejected". What was refused
+// is kept with the rejection and named wherever it is described (log, STATUS=, /healthz, status).
+TEST_F(KeptRulesTest, ARefusedConfigFileIsNamedAsTheConfigFileNotAsRules) {
+  Store store(db(), Store::Mode::owner);
+  record_rules_rejected(store, {1000, {"/etc/hivehook/hivehook.yaml:3:4: error: y"}, 500, "/etc/hivehook/hivehook.yaml"});
+  auto r = rules_rejected(store);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->config_file, "/etc/hivehook/hivehook.yaml");
+  EXPECT_EQ(rejected_what(*r), "config file /etc/hivehook/hivehook.yaml");
+  EXPECT_EQ(describe_rejection(*r),
+            "config file /etc/hivehook/hivehook.yaml rejected since 1970-01-01T00:00:01.000Z (1 error; first: "
+            "/etc/hivehook/hivehook.yaml:3:4: error: y); running the previous config and the last good rules kept at "
+            "1970-01-01T00:00:00.500Z");
+  record_rules_rejected(store, {2000, {"r.yaml:1:1: error: z"}, 500});  // then the rules
+  EXPECT_EQ(rejected_what(*rules_rejected(store)), "rules on disk");
 }
 
 TEST_F(KeptRulesTest, AnUnreadableKeptValueIsSaidNotThrown) {

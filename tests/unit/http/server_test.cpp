@@ -484,9 +484,27 @@ TEST(Server, StartFailsWithAClearSentence) {
   Server a(router.handler()), b(router.handler());
   ASSERT_EQ(a.start("127.0.0.1:0"), "");
   auto err = b.start("127.0.0.1:" + std::to_string(a.port()));
-  EXPECT_NE(err.find("cannot listen"), std::string::npos) << err;
+  EXPECT_NE(err.message.find("cannot listen"), std::string::npos) << err;
   Server c(router.handler());
-  EXPECT_NE(c.start("nonsense").find("invalid listen address"), std::string::npos);
+  EXPECT_NE(c.start("nonsense").message.find("invalid listen address"), std::string::npos);
+}
+
+// Issue 16 F2: a port in use at start made the daemon exit 2 (a config error, never restarted by
+// the unit). The server tells "in use by another socket" (of the moment) from an address that
+// cannot work, so the daemon can exit 75 for the first and 2 for the others.
+TEST(Server, AnAddressInUseIsToldApartFromABadAddress) {
+  Router router;
+  Server a(router.handler()), b(router.handler());
+  ASSERT_EQ(a.start("127.0.0.1:0"), "");
+  auto busy = b.start("127.0.0.1:" + std::to_string(a.port()));
+  EXPECT_TRUE(busy.address_in_use) << busy;
+  EXPECT_EQ(busy.message, "cannot listen on 127.0.0.1:" + std::to_string(a.port()) + ": Address already in use");
+  for (const char* bad : {"nonsense", "192.0.2.7:9464"}) {  // unparsable; not this machine's (EADDRNOTAVAIL)
+    Server c(router.handler());
+    auto err = c.start(bad);
+    EXPECT_FALSE(err.empty()) << bad;
+    EXPECT_FALSE(err.address_in_use) << bad << ": " << err;
+  }
 }
 
 }  // namespace
