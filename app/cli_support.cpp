@@ -4,6 +4,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "base/path_access.h"
 #include "store/event.h"
 #include "store/postgres.h"
 
@@ -83,15 +84,27 @@ std::optional<Config> load_config_or_report(Globals& g) {
   return config;
 }
 
-bool state_exists(const Config& config) {
-  std::error_code ec;
-  if (!is_postgres_state(config.state.string())) return std::filesystem::exists(config.state, ec);
+StateAccess state_access(const Config& config, std::string* why) {
+  if (!is_postgres_state(config.state.string())) {
+    auto probe = probe_read_access(config.state);
+    if (why) *why = probe.why;
+    return probe.state == PathAccess::State::absent     ? StateAccess::absent
+           : probe.state == PathAccess::State::readable ? StateAccess::present
+                                                        : StateAccess::unreadable;
+  }
   try {
     Store probe(config.state, Store::Mode::reader);
-    return true;
+    return StateAccess::present;
   } catch (const sql::StoreError& e) {
-    return e.code() != SQLITE_NOTFOUND;  // an unreachable server is reported by open_reader
+    // an unreachable server is reported by open_reader
+    return e.code() == SQLITE_NOTFOUND ? StateAccess::absent : StateAccess::present;
   }
+}
+
+bool state_exists(const Config& config) { return state_access(config) != StateAccess::absent; }
+
+std::string unreadable_state_message(const Config& config, const std::string& why) {
+  return "cannot read the state DB " + state_display(config) + ": " + why;
 }
 
 std::string state_display(const Config& config) {
@@ -99,8 +112,15 @@ std::string state_display(const Config& config) {
 }
 
 std::unique_ptr<Store> open_reader(const Config& config, Globals& g) {
-  if (!state_exists(config)) {
+  std::string why;
+  const auto access = state_access(config, &why);
+  if (access == StateAccess::absent) {
     error(g) << "no state DB at " << state_display(config) << " yet (start `hivehook run` or `hivehook scan`)\n";
+    g.exit_code = kExitUsage;
+    return nullptr;
+  }
+  if (access == StateAccess::unreadable) {
+    error(g) << unreadable_state_message(config, why) << "\n";
     g.exit_code = kExitUsage;
     return nullptr;
   }

@@ -46,10 +46,20 @@ std::ostream& error(const Globals& g);
 
 // Loads the config; on error prints the diagnostics and sets g.exit_code = 2.
 std::optional<Config> load_config_or_report(Globals& g);  // lenient: secrets may be unset
-// Opens the state DB read-only; nullptr (message printed, exit 2) when there is none yet.
+// Opens the state DB read-only; nullptr (message printed, exit 2) when there is none yet ("no state
+// DB at ... yet") or when this user may not read it ("cannot read the state DB ...: permission
+// denied on ...: run as root or as a member of group ..."): the two are never confused.
 std::unique_ptr<Store> open_reader(const Config& config, Globals& g);
-// Whether the state exists yet: the SQLite file, or hivehook's tables in the PostgreSQL database.
+// Whether the state is there to read: absent (none yet), present, or unreadable (*why says what
+// refused this user). The SQLite file as this process sees it, or hivehook's tables in the
+// PostgreSQL database (an unreachable server is `present`: opening it says why).
+enum class StateAccess { absent, present, unreadable };
+StateAccess state_access(const Config& config, std::string* why = nullptr);
+// Whether the state may exist: not known to be absent (present, or there but unreadable to this
+// user). Never false only because a folder on the way denies this user.
 bool state_exists(const Config& config);
+// "cannot read the state DB P: permission denied on ...", for a state_access that is unreadable.
+std::string unreadable_state_message(const Config& config, const std::string& why);
 // The state for messages: the SQLite path, or the PostgreSQL URL with its password masked.
 std::string state_display(const Config& config);
 // "2023-03-15T13:45:12.345Z" from unix ms.

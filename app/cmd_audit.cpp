@@ -46,9 +46,9 @@ int run_audit(Globals& g, const AuditOptions& o) {
   if (!o.rule.empty()) f.rule = o.rule;
   if (!o.key.empty()) f.key_prefix = o.key;
   std::unique_ptr<Store> store;
-  // Following may start before the daemon has created its DB.
+  // Following may start before the daemon has created its DB (but not wait on one it may not read).
   while (!(store = open_reader(*config, g))) {
-    if (!o.follow) return kExitUsage;
+    if (!o.follow || state_access(*config) != StateAccess::absent) return kExitUsage;
     g.exit_code = kExitOk;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
@@ -74,7 +74,7 @@ void add_audit(CLI::App& app, Globals& g) {
        .details = "Every step hivehook takes is an audit event in the store (object.discovered, run.started, "
                   "run.succeeded, object.archived, notify.sent, rules.loaded, ...), the same events as the config's "
                   "audit_log mirror. Works while the daemon runs; with -f it waits for the state DB to appear.",
-       .exit_status = "0 printed; 2 invalid config, no state DB yet (without -f), or an invalid --since.",
+       .exit_status = "0 printed; 2 invalid config, no state DB yet (without -f), a state DB this user may not read, or an invalid --since.",
        .examples = "  hivehook audit --since 10m --rule transactions-etl\n"
                    "  hivehook audit -f --key transactions/ --json"});
   auto o = std::make_shared<AuditOptions>();

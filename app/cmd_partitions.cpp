@@ -96,7 +96,7 @@ void add_partitions(CLI::App& app, Globals& g) {
        .details = "Which days are loaded: for each table (a key's first segment) and hive partition (its name=value "
                   "segments), the latest object at each key counted by state, the newest run on them, expectations "
                   "raised late and not yet arrived, and the rules whose run has not ended. Works while the daemon runs.",
-       .exit_status = "0 printed; 2 invalid config or no state DB yet.",
+       .exit_status = "0 printed; 2 invalid config, no state DB yet, or a state DB this user may not read.",
        .examples = "  hivehook partitions --table transactions\n  hivehook partitions --json"});
   auto o = std::make_shared<PartitionsOptions>();
   cmd->add_option("--table", o->table, "only this table (the key's first segment)")->type_name("TABLE");

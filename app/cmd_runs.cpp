@@ -104,7 +104,7 @@ void add_runs(CLI::App& app, Globals& g) {
                   "interrupted), rule, attempt, exit code or signal, duration and key; then the error and the "
                   "result JSON the job wrote to $HIVEHOOK_RESULT, and with --output the tail of its stderr. "
                   "--json prints exact figures (duration_ms) for scripts.",
-       .exit_status = "0 printed; 2 invalid config or no state DB yet.",
+       .exit_status = "0 printed; 2 invalid config, no state DB yet, or a state DB this user may not read.",
        .examples = "  hivehook runs --failed --output\n"
                    "  hivehook runs --rule transactions-etl --limit 0 --json"});
   auto o = std::make_shared<RunsOptions>();

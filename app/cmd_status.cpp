@@ -22,6 +22,8 @@ std::string plural(int64_t n, const char* one, const char* many) {
 nlohmann::json rules_json(const std::optional<RulesRejection>& rejected) {
   nlohmann::json rules = {{"degraded", rejected.has_value()}};
   if (rejected) {
+    rules["rejected"] = rejected->config_file.empty() ? "rules" : "config";
+    if (!rejected->config_file.empty()) rules["config_file"] = rejected->config_file;
     rules["rejected_since"] = time_text(rejected->since_ms);
     rules["errors"] = rejected->errors;
     if (rejected->running_kept_at_ms > 0) rules["in_force_kept_at"] = time_text(rejected->running_kept_at_ms);
@@ -230,7 +232,7 @@ nlohmann::json ignored_json(Store& store) {
 
 void print_rules(const std::optional<RulesRejection>& rejected, bool running) {
   if (rejected) {
-    std::cout << "rules:    DEGRADED: " << describe_rejection(*rejected)
+    std::cout << (rejected->config_file.empty() ? "rules:    " : "config:   ") << "DEGRADED: " << describe_rejection(*rejected)
               << (running ? "" : " (when the daemon last ran)") << "\n";
     for (const auto& e : rejected->errors) std::cout << "          " << printable(e) << "\n";
   } else {
@@ -331,6 +333,12 @@ void print_nodes(const nlohmann::json& nodes) {
 int run_status(Globals& g, bool json) {
   auto config = load_config_or_report(g);
   if (!config) return kExitUsage;
+  // A DB this user may not read says so: never "not running / no state DB yet" about a daemon that
+  // runs behind a folder this user cannot enter.
+  if (std::string why; state_access(*config, &why) == StateAccess::unreadable) {
+    error(g) << unreadable_state_message(*config, why) << "\n";
+    return kExitUsage;
+  }
   std::string role;
   auto pid = OwnerLock::holder(config->state, &role);
   std::unique_ptr<Store> store;
@@ -404,7 +412,8 @@ void add_status(CLI::App& app, Globals& g) {
                   "then dead notifications, objects whose final move is failing (move_failed, retried with "
                   "backoff), files recorded as ignored with the reason, and the latest failed runs.\n\n"
                   "Works while the daemon runs (the store is read, never written).",
-       .exit_status = "0 printed (also when no state DB exists yet); 2 invalid config or an unreadable state DB.",
+       .exit_status = "0 printed (also when no state DB exists yet); 2 invalid config, or a state DB this user may not "
+                      "read (the message names the folder or file that refused, and its group).",
        .examples = "  hivehook status\n  hivehook status --json | jq .now"});
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "one JSON object");

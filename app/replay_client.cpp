@@ -116,6 +116,11 @@ std::string token_as_written(const Config& config) {
 int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
   auto config = load_config_or_report(g);
   if (!config) return kExitUsage;
+  // A state DB this user may not read: said so, never taken for "no daemon runs" or "none yet".
+  if (std::string why; state_access(*config, &why) == StateAccess::unreadable) {
+    error(g) << unreadable_state_message(*config, why) << "\n";
+    return kExitUsage;
+  }
   std::string role;
   auto holder = OwnerLock::holder(config->state, &role);
   const char* path = request.retry ? "/api/v1/retry" : "/api/v1/replay";

@@ -86,8 +86,7 @@ void RuleJobs::end_run(RunRecord& run, RunState to, nlohmann::json detail, const
   stats.m.runs_finished.labels({run.rule, std::string(to_string(to))}).inc();
   if (run.duration_ms && to != RunState::interrupted)
     stats.m.run_duration.labels({run.rule}).observe(static_cast<double>(*run.duration_ms) / 1000.0);
-  spdlog::info("{}: run -> {} | REPORT rule={} attempt={} run_id={} duration_ms={}", what, to_string(to), run.rule,
-               run.attempt, run.run_id, run.duration_ms.value_or(0));
+  spdlog::info("{}: run -> {} | REPORT {}", what, to_string(to), report_fields(run));
 }
 
 std::optional<Duration> RuleJobs::retry_after(const Rule* rule_now, const ProcessResult& r, const RunRecord& run,

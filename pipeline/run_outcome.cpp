@@ -49,4 +49,12 @@ nlohmann::json run_detail(const RunRecord& run) {
   if (!run.result.empty()) detail["result"] = nlohmann::json::parse(run.result, nullptr, false);
   return detail;
 }
+std::string report_fields(const RunRecord& run) {
+  std::string s = "rule=" + run.rule + " attempt=" + std::to_string(run.attempt) + " run_id=" + run.run_id;
+  if (run.duration_ms) s += " duration_ms=" + std::to_string(*run.duration_ms);
+  if (run.exit_code) s += " exit_code=" + std::to_string(*run.exit_code);
+  if (run.signal) s += " signal=" + std::to_string(*run.signal);
+  return s;
+}
+
 }  // namespace hivehook

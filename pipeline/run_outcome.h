@@ -23,5 +23,10 @@ bool succeeded(const ProcessResult& r);
 void fill_outcome(RunRecord& run, ProcessResult& r, int64_t now_ms);
 // The detail of a run's end event: duration_ms, exit_code, signal, error, result.
 nlohmann::json run_detail(const RunRecord& run);
+// The fields of a run's REPORT line (one per run end, as Lambda's): "rule=R attempt=N run_id=ID
+// duration_ms=MS exit_code=C signal=S". duration_ms only when known: a run cut off by a crash has
+// no measured end (recovery records it interrupted at the next start), so it has none -- never a
+// made-up 0; likewise exit_code and signal only when there is one.
+std::string report_fields(const RunRecord& run);
 
 }  // namespace hivehook

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "pipeline/active.h"
+#include "pipeline/run_outcome.h"
 
 namespace hivehook {
 
@@ -88,10 +89,7 @@ void Pipeline::run_transition(RunRecord& run, RunState to, nlohmann::json detail
   if (run.duration_ms && to != RunState::interrupted)
     stats_.m.run_duration.labels({run.rule}).observe(static_cast<double>(*run.duration_ms) / 1000.0);
   // One line per run end, as Lambda's REPORT line: rule, key, outcome, duration.
-  spdlog::info("{}: run {} -> {} | REPORT rule={} attempt={} run_id={} duration_ms={}{}{}", log_key(run.key),
-               to_string(from), to_string(to), run.rule, run.attempt, run.run_id, run.duration_ms.value_or(0),
-               run.exit_code ? " exit_code=" + std::to_string(*run.exit_code) : std::string(),
-               run.signal ? " signal=" + std::to_string(*run.signal) : std::string());
+  spdlog::info("{}: run {} -> {} | REPORT {}", log_key(run.key), to_string(from), to_string(to), report_fields(run));
   batch_.request();
 }
 

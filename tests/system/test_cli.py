@@ -261,6 +261,52 @@ class StatusRunsScan(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("no state DB yet", r.stdout.decode())
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to run the commands as other users")
+    def test_status_by_a_user_who_cannot_read_the_state_is_not_told_the_daemon_is_down(self):
+        """Issue 16 F3: `hivehook status` by a user outside the service's group said `daemon: not
+        running` / `no state DB yet` (exit 0) while the daemon ran: exists() is false when a folder
+        on the way denies the user. Every command that opens the store tells "none yet" from
+        "cannot read it" (naming the folder, its owner and group), exit 2; a member of the group
+        reads it; a state that does not exist yet is still "no state DB yet"."""
+        self.d = d = Deployment("rules: [{name: n, match: {prefix: t/}, job: {builtin: noop}}]\n")
+        if d.pg_url:
+            self.skipTest("file permissions of a SQLite state")
+        group = 4242  # the service's group, as the package's `hivehook` is
+        os.chmod(d.dir, 0o755)  # the config, as /etc/hivehook/ is, readable by all
+        for f in [d.config, *(d.dir / "rules").iterdir()]:
+            os.chmod(f, 0o644)
+        (d.dir / "state").mkdir(mode=0o750)
+        os.chown(d.dir / "state", 0, group)
+
+        def as_user(gid, *args):
+            cmd = ["setpriv", "--reuid=65534", f"--regid={gid}", "--clear-groups", "--", BIN, *args, "-c", str(d.config)]
+            e = {k: v for k, v in os.environ.items() if k != "HIVEHOOK_CONFIG"}
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=e)
+
+        # No DB yet: said as before, to whoever may look into the folder.
+        r = as_user(group, "status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no state DB yet", r.stdout)
+        d.start()  # the daemon runs (its DB, -wal and -shm in state/)
+        d.drop("t/a.csv")
+        wait_until(lambda: (d.archive / "t/a.csv").exists(), message="a.csv archived")
+        for command in (["status"], ["status", "--json"], ["runs"], ["audit"], ["partitions"],
+                        ["retry", "--all-failed", "--dry-run"]):
+            with self.subTest(command=command):
+                r = as_user(65534, *command)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertNotIn("not running", r.stdout)
+                self.assertNotIn("no state DB", r.stdout + r.stderr)
+                self.assertRegex(r.stderr, rf"cannot read the state DB {re.escape(str(d.dir))}/state/hivehook\.db: "
+                                           rf"permission denied on {re.escape(str(d.dir))}/state \(drwxr-x--- "
+                                           rf"root:\S+\): run as root or as a member of group \S+")
+        # A member of the group reads it while the daemon runs.
+        r = as_user(group, "status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"daemon: +running \(pid \d+")
+        self.assertRegex(r.stdout, r"totals: +archived=1")
+        self.assertEqual(d.stop(), 0)
+
     def test_scan_prints_one_summary_line_and_runs_shows_human_durations(self):
         self.d = d = Deployment("""\
             rules:

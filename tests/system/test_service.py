@@ -8,6 +8,7 @@ Exit codes: the unit's RestartPreventExitStatus= holds exactly the codes of usag
 
 Run: cd tests/system && HIVEHOOK_BIN=/path/to/hivehook /usr/bin/python3 -m unittest -v test_service
 """
+import json
 import os
 import pathlib
 import re
@@ -208,6 +209,43 @@ class ReportLine(unittest.TestCase):
         self.assertEqual(found, [("bad", "1", "failed", "3"), ("bad", "2", "failed", "3"),
                                  ("good", "1", "succeeded", "0")], reports)
 
+    def test_interrupted_run_duration_is_never_a_made_up_zero(self):
+        """Issue 16 F6: a run cut off by kill -9 of the daemon was reported `duration_ms=0` when
+        recovery marked it interrupted (`runs` showed `-`). Its end was never seen: REPORT, `runs
+        --json` and the store agree that the duration is unknown (no field, null, NULL). A run
+        interrupted by a shutdown was seen ending: it has its elapsed time, everywhere alike."""
+        self.d = d = Deployment("""\
+            rules:
+              - name: slow
+                match: {prefix: t/}
+                job: {command: [/bin/sleep, '30']}
+            """, config_extra="shutdown_grace: 1s\n")
+        self.addCleanup(d.cleanup)
+        d.start()
+        d.drop("t/a.csv")
+        wait_until(lambda: d.query("SELECT COUNT(*) FROM runs WHERE state = 'started' AND pid IS NOT NULL")[0][0] == 1,
+                   message="the job running")
+        d.kill9()
+        d.start()  # recovery: the cut-off run is interrupted, attempt 2 starts
+        wait_until(lambda: d.query("SELECT COUNT(*) FROM runs WHERE state = 'interrupted'")[0][0] == 1,
+                   message="the run recorded interrupted")
+        wait_until(lambda: d.query("SELECT COUNT(*) FROM runs WHERE state = 'started' AND attempt = 2")[0][0] == 1,
+                   message="attempt 2 running")
+        self.assertEqual(d.stop(), 0)  # shutdown cuts attempt 2 off after shutdown_grace
+        rows = d.query("SELECT attempt, state, duration_ms FROM runs ORDER BY attempt")
+        self.assertEqual([(a, s) for a, s, _ in rows], [(1, b"interrupted"), (2, b"interrupted")], rows)
+        self.assertIsNone(rows[0][2], "the crash's run: no measured end")
+        self.assertIsNotNone(rows[1][2], "the shutdown's run: seen ending")
+        self.assertGreaterEqual(rows[1][2], 900)
+        reports = [l for l in d.log.read_text().splitlines() if "REPORT rule=slow" in l]
+        self.assertEqual(len(reports), 2, reports)
+        self.assertRegex(reports[0], r"-> interrupted \| REPORT rule=slow attempt=1 run_id=[0-9a-f-]{36}$")
+        self.assertRegex(reports[1], rf"-> interrupted \| REPORT rule=slow attempt=2 run_id=[0-9a-f-]{{36}} "
+                                     rf"duration_ms={rows[1][2]}( |$)")
+        runs = json.loads(d.cli("runs", "--json", check=True).stdout)
+        by_attempt = {r["attempt"]: r["duration_ms"] for r in (runs if isinstance(runs, list) else runs["runs"])}
+        self.assertEqual(by_attempt, {1: None, 2: rows[1][2]})
+
 
 class ExitCodes(unittest.TestCase):
     """Restart=always with RestartPreventExitStatus=: systemd restarts on every exit but usage and
@@ -233,6 +271,34 @@ class ExitCodes(unittest.TestCase):
         r = d.cli("run")
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn(b"workers", r.stderr)
+
+    def test_a_busy_metrics_or_s3_port_exits_75_and_is_restarted_a_bad_address_exits_2(self):
+        """Issue 16 F2: the metrics port held by another process at start was exit 2, which the unit
+        never restarts, so the service stayed down after the port was freed. EADDRINUSE is of the
+        moment: exit 75 (EX_TEMPFAIL, restarted); an address that cannot work stays exit 2. The
+        message names the key as the config file writes it, once (it said "cannot listen on X:
+        cannot listen on X")."""
+        holder = socket.socket()
+        self.addCleanup(holder.close)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = f"127.0.0.1:{holder.getsockname()[1]}"
+        cases = [(f"metrics: {busy}\n", "metrics", 75),
+                 (f"http: {{listen: '{busy}'}}\n", "http.listen", 75),
+                 (f"s3: {{listen: '{busy}', access_key_id: k, secret_access_key: s}}\n", "s3", 75),
+                 ("metrics: 192.0.2.7:9464\n", "metrics", 2)]  # TEST-NET-1: not this machine's (EADDRNOTAVAIL)
+        for extra, key, code in cases:
+            with self.subTest(extra=extra):
+                d = Deployment("rules: []\n", config_extra=extra)
+                self.addCleanup(d.cleanup)
+                r = d.cli("run", timeout=60)
+                err = r.stderr.decode()
+                self.assertEqual(r.returncode, code, err)
+                self.assertRegex(err, rf"(?m)^hivehook: {re.escape(key)}: cannot listen on ")
+                self.assertEqual(err.count("cannot listen on"), 1, err)
+                if code == 75:
+                    self.assertIn("Address already in use", err)
+        self.assertNotIn("75", re.findall(r"(?m)^RestartPreventExitStatus=(.*)$", self.unit())[0].split())
 
     def test_a_fault_that_may_clear_exits_70_and_is_restarted(self):
         """landing is not a folder (a mount not up yet): not a config error the unit gives up on."""

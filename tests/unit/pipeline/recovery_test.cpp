@@ -1,6 +1,7 @@
 // Recovery after each kind of crash point: the daemon dies (nothing uncommitted survives, running
 // jobs are lost) and a fresh one recovers from the store and the files alone.
 #include "harness.h"
+#include "pipeline/run_outcome.h"
 
 namespace hivehook::test {
 namespace {
@@ -24,6 +25,25 @@ TEST(Recovery, ARunCutOffByACrashIsInterruptedAndRunAgain) {
   h.runner.finish(0, 1);  // an interruption is not held against retries: one retry is still owed
   h.drain();
   EXPECT_EQ(h.events("run.retry_scheduled").size(), 1u);
+}
+
+// Issue 16 F6: the REPORT line of a run cut off by a crash said duration_ms=0. Its end was never
+// seen: the store keeps no duration and the REPORT line has no duration_ms field, never a made-up 0.
+TEST(Recovery, ARunCutOffByACrashHasNoDurationNotAZeroOne) {
+  PipelineHarness h(kJob);
+  h.land("t/a.csv");
+  ASSERT_EQ(h.runner.started(), 1);
+  h.restart();
+  auto cut = h.store->runs_in_state(RunState::interrupted);
+  ASSERT_EQ(cut.size(), 1u);
+  EXPECT_FALSE(cut[0].duration_ms.has_value());
+  EXPECT_TRUE(cut[0].ended_at.has_value()) << "when recovery recorded it";
+  const std::string report = report_fields(cut[0]);
+  EXPECT_EQ(report.find("duration_ms"), std::string::npos) << report;
+  EXPECT_EQ(report, "rule=etl attempt=1 run_id=" + cut[0].run_id);
+  cut[0].duration_ms = 1234;
+  cut[0].exit_code = 3;
+  EXPECT_EQ(report_fields(cut[0]), "rule=etl attempt=1 run_id=" + cut[0].run_id + " duration_ms=1234 exit_code=3");
 }
 
 TEST(Recovery, ACrashBeforeTheDiscoveryCommitLosesNothing) {

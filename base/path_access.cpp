@@ -1,0 +1,63 @@
+#include "base/path_access.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace hivehook {
+
+namespace {
+
+std::string user_name(uid_t uid) {
+  if (const passwd* p = ::getpwuid(uid)) return p->pw_name;
+  return std::to_string(uid);
+}
+
+std::string group_name(gid_t gid) {
+  if (const group* g = ::getgrgid(gid)) return g->gr_name;
+  return std::to_string(gid);
+}
+
+// "drwxr-x---", as ls -l shows the mode.
+std::string mode_text(const struct stat& st) {
+  std::string s = S_ISDIR(st.st_mode) ? "d" : "-";
+  const char* rwx = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i) s += (st.st_mode & (0400 >> i)) ? rwx[i] : '-';
+  return s;
+}
+
+// "permission denied on P (drwxr-x--- hivehook:hivehook): run as root or as a member of group hivehook"
+std::string denied_on(const std::filesystem::path& p, const struct stat& st) {
+  const std::string group = group_name(st.st_gid);
+  return "permission denied on " + p.string() + " (" + mode_text(st) + " " + user_name(st.st_uid) + ":" + group +
+         "): run as root or as a member of group " + group;
+}
+
+}  // namespace
+
+PathAccess probe_read_access(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (::access(path.c_str(), R_OK) == 0) return {PathAccess::State::readable, ""};
+    return {PathAccess::State::denied, denied_on(path, st)};
+  }
+  const int err = errno;
+  if (err == ENOENT || err == ENOTDIR) return {PathAccess::State::absent, ""};
+  if (err == EACCES) {
+    // The first folder on the way this process may not search names the fix.
+    std::filesystem::path walked;
+    for (const auto& part : path.parent_path()) {
+      walked /= part;
+      struct stat dir {};
+      if (::stat(walked.c_str(), &dir) != 0) break;
+      if (::access(walked.c_str(), X_OK) != 0) return {PathAccess::State::denied, denied_on(walked, dir)};
+    }
+  }
+  return {PathAccess::State::denied, std::string(std::strerror(err)) + " on " + path.string()};
+}
+
+}  // namespace hivehook
