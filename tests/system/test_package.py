@@ -61,13 +61,16 @@ class Install(unittest.TestCase):
             self.assertTrue((root / program).is_file(), program)
             self.assertFalse(has_symbols(root / program), f"{program} installed stripped")
         pages = sorted(p.name for p in (root / "share/man/man1").iterdir())
-        self.assertIn("hivehook.1", pages)
-        self.assertIn("hivehook-run.1", pages)
+        self.assertIn("hivehook.1.gz", pages)
+        self.assertIn("hivehook-run.1.gz", pages)
+        self.assertTrue(all(p.endswith(".1.gz") for p in pages), pages)
         self.assertTrue((root / "share/bash-completion/completions/hivehook").is_file())
         self.assertTrue((root / "share/zsh/vendor-completions/_hivehook").is_file())
         unit = (root / "lib/systemd/system/hivehook.service").read_text()
         self.assertIn("ExecStart=/opt/hh/bin/hivehook run -c /etc/hivehook/hivehook.yaml", unit)
         self.assertNotIn("@BINDIR@", unit)
+        self.assertNotIn("@DOCDIR@", unit)
+        self.assertIn("/opt/hh/share/doc/hivehook/runbook.md.gz", unit, "the docs where this prefix has them")
         self.assertTrue((root / "lib/sysusers.d/hivehook.conf").is_file())
         self.assertTrue((root / "lib/tmpfiles.d/hivehook.conf").is_file())
         etc = self.dest / "etc/hivehook"
@@ -78,6 +81,25 @@ class Install(unittest.TestCase):
         r = run(binary, "check", "-c", etc / "hivehook.yaml")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("config OK: 1 rule", r.stdout)
+
+    def test_every_doc_path_the_installed_files_name_is_installed(self):
+        """Issue 16 F4: the packaged example config said "Every key: docs/config-reference.md", which
+        the package did not install (and the unit said "docs/runbook.md"). Every path under the
+        docs folder that an installed text file names exists in the install tree, for the prefix
+        it was installed with; no file points into the source tree's docs/."""
+        install(self.dest, "/opt/hh")
+        texts = [p for p in self.dest.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml", ".service", ".conf", ".env")]
+        self.assertTrue(texts)
+        named = set()
+        for f in texts:
+            text = f.read_text(errors="replace")
+            self.assertNotRegex(text, r"(?<![\w/])docs/[\w-]+\.md(?!\.gz| \(installed| in the source)",
+                                f"{f} names a file of the source tree")
+            self.assertNotIn("@DOCDIR@", text, f)
+            named |= set(re.findall(r"(/opt/hh/share/doc/hivehook/[\w.-]+)", text))
+        self.assertIn("/opt/hh/share/doc/hivehook/config-reference.md.gz", named)
+        for path in sorted(named):
+            self.assertTrue((self.dest / path.lstrip("/")).is_file(), f"{path} is named but not installed")
 
     def test_reinstall_keeps_an_edited_config(self):
         install(self.dest)
@@ -128,8 +150,35 @@ class DebianPackage(unittest.TestCase):
                      "./usr/lib/hivehook/hivehook-etl-postgresql.so", "./usr/share/hivehook/lambda_bootstrap.py",
                      "./usr/share/hivehook/lambda/python/bootstrap.py",
                      "./usr/share/hivehook/lambda/nodejs/bootstrap.mjs",
-                     "./usr/lib/systemd/system/hivehook.service", "./usr/share/man/man1/hivehook-run.1"):
+                     "./usr/lib/systemd/system/hivehook.service", "./usr/share/man/man1/hivehook-run.1.gz"):
             self.assertRegex(listing, r"(?m) " + re.escape(path) + "$", path)
+
+    def test_debian_policy_docs_man_pages_compressed_copyright(self):
+        """Issue 16 F8 (lintian's errors): man pages gzip -9n (policy 12.1), /usr/share/doc/hivehook/
+        with copyright and changelog.Debian.gz, docs larger than 4 kB compressed (policy 12.3), and
+        the config reference the example config points to among them."""
+        listing = run("dpkg-deb", "-c", self.deb).stdout
+        paths = re.findall(r"(?m) \./(\S+)$", listing)
+        pages = [p for p in paths if p.startswith("usr/share/man/")]
+        self.assertTrue(pages)
+        self.assertEqual([p for p in pages if not p.endswith("/") and not p.endswith(".gz")], [])
+        for doc in ("copyright", "changelog.Debian.gz", "README.md.gz", "config-reference.md.gz", "runbook.md.gz"):
+            self.assertIn(f"usr/share/doc/hivehook/{doc}", paths, doc)
+        self.assertEqual(self.dpkg.returncode, 0, self.dpkg.stdout + self.dpkg.stderr)
+        doc = self.root / "usr/share/doc/hivehook"
+        import gzip
+        for gz in [*doc.glob("*.gz"), *(self.root / "usr/share/man/man1").glob("*.gz")]:
+            raw = gz.read_bytes()
+            self.assertEqual(raw[:2], b"\x1f\x8b", gz)
+            self.assertEqual(raw[4:8], b"\0\0\0\0", f"{gz}: no time stamp (gzip -n)")
+            self.assertEqual(raw[8], 2, f"{gz}: gzip -9")
+            gzip.decompress(raw)
+        self.assertIn("| `landing` |", gzip.decompress((doc / "config-reference.md.gz").read_bytes()).decode())
+        self.assertRegex(gzip.decompress((doc / "changelog.Debian.gz").read_bytes()).decode(),
+                         r"^hivehook \(\d+\.\d+\.\d+\) ")
+        self.assertRegex((doc / "copyright").read_text(), r"^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/")
+        config = (self.root / "etc/hivehook/hivehook.yaml").read_text()
+        self.assertIn("/usr/share/doc/hivehook/config-reference.md.gz", config)
 
     def test_packaged_etl_finds_its_postgresql_module(self):
         """hivehook-etl from the scratch root loads <prefix>/lib/hivehook/hivehook-etl-postgresql.so: the
@@ -180,7 +229,7 @@ class DebianPackage(unittest.TestCase):
                             f"{program} comes from {package}, neither Essential nor in Depends: {info}")
 
     def test_man_page_of_the_package(self):
-        page = run("man", "-l", "-P", "cat", self.root / "usr/share/man/man1/hivehook-run.1", env={"MANWIDTH": "100"})
+        page = run("man", "-l", "-P", "cat", self.root / "usr/share/man/man1/hivehook-run.1.gz", env={"MANWIDTH": "100"})
         self.assertEqual(page.returncode, 0, page.stderr)
         self.assertIn("hivehook-run - Run the daemon", re.sub(r".\x08", "", page.stdout))
 

@@ -26,6 +26,7 @@ import pathlib
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -343,6 +344,50 @@ class ServiceUnderSystemd(unittest.TestCase):
         log(f"kill -9 {before['MainPID']}: restarted as {after['MainPID']}")
         wait_until(lambda: healthz()[0] == 200, timeout=30, message="/healthz 200 after the restart")
 
+    def test_4b_a_busy_metrics_port_at_start_is_retried_until_it_is_free(self):
+        """Issue 16 F2: the metrics port held by another process at start was exit 2
+        (RestartPreventExitStatus=2): the unit failed for good and stayed down after the port was
+        freed. Now exit 75: systemd restarts it every RestartSec= until it can listen."""
+        c = self.c
+        c.sh(f"systemctl stop {UNIT}")
+        holder = socket.socket()  # the container shares the host's network (and holds the host lock)
+        try:
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            holder.bind(("127.0.0.1", 9464))
+            holder.listen()
+            before = int(c.show("NRestarts")["NRestarts"])
+            c.sh(f"systemctl start --no-block {UNIT}")
+            refused = wait_until(lambda: c.journal_lines(r"^hivehook: metrics: cannot listen on 127\.0\.0\.1:9464: "
+                                                         r"Address already in use"), timeout=60,
+                                 message="the busy port in the journal")
+            self.assertEqual(refused[-1]["MESSAGE"].count("cannot listen on"), 1, refused[-1]["MESSAGE"])
+            wait_until(lambda: int(c.show("NRestarts")["NRestarts"]) > before, timeout=60,
+                       message="systemd restarting it while the port is busy")
+            wait_until(lambda: c.show("ExecMainStatus")["ExecMainStatus"] == "75", timeout=30,
+                       message="exit status 75 (EX_TEMPFAIL)")
+        finally:
+            holder.close()
+        wait_until(self.active, timeout=60, message="active once the port is free")
+        wait_until(lambda: healthz()[0] == 200, timeout=30, message="/healthz 200 on the freed port")
+
+    def test_4c_status_by_a_user_who_may_not_read_the_state_says_so(self):
+        """Issue 16 F3: `hivehook status` by a user outside group hivehook said "daemon: not running"
+        / "no state DB yet" (exit 0) while the service ran. It names what refused it, exit 2; root
+        and a member of the group read the status."""
+        c = self.c
+        c.sh("id nobodyelse >/dev/null 2>&1 || useradd --no-create-home nobodyelse")
+        r = c.sh("runuser -u nobodyelse -- hivehook status", check=False)
+        log(f"status as a user outside the group: exit {r.returncode}: {r.stderr.strip()}")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertNotIn("not running", r.stdout)
+        self.assertIn("cannot read the state DB /var/lib/hivehook/state/hivehook.db: permission denied on "
+                      "/var/lib/hivehook (drwxr-x--- hivehook:hivehook): run as root or as a member of group hivehook",
+                      r.stderr)
+        for who in ("", "runuser -u hivehook -- ", "runuser -u uploader -- "):
+            r = c.sh(f"{who}hivehook status", check=False)
+            self.assertEqual(r.returncode, 0, f"{who}: {r.stdout}{r.stderr}")
+            self.assertRegex(r.stdout, r"daemon: +running \(pid \d+", who)
+
     def test_5_broken_rules_on_disk_start_on_the_last_good_rules_degraded(self):
         c = self.c
         broken = c.root / "etc/hivehook/rules/30-broken.yaml"
@@ -373,6 +418,13 @@ class ServiceUnderSystemd(unittest.TestCase):
         r = self.c.sh("MANPAGER=cat MANWIDTH=80 man hivehook-run")
         self.assertRegex(r.stdout, r"NAME\s+hivehook-run")
         self.assertIn("--strict", r.stdout)
+        self.assertRegex(re.sub(r"\s+", " ", r.stdout), r"75 \(EX_TEMPFAIL\) the metrics/http\.listen or s3\.listen "
+                                                        r"address is in use")
+        # Issue 16 F4: the config reference the example config points to is where it says.
+        config = self.c.sh("cat /etc/hivehook/hivehook.yaml").stdout
+        self.assertIn("zless /usr/share/doc/hivehook/config-reference.md.gz", config)
+        ref = self.c.sh("zcat /usr/share/doc/hivehook/config-reference.md.gz").stdout
+        self.assertIn("| `landing` |", ref)
 
     def test_7_systemd_analyze_security_rating(self):
         r = self.c.sh(f"systemd-analyze security {UNIT} --no-pager", check=False)
