@@ -48,7 +48,7 @@ std::ostream& error(const Globals& g);
 std::optional<Config> load_config_or_report(Globals& g);  // lenient: secrets may be unset
 // Opens the state DB read-only; nullptr (message printed, exit 2) when there is none yet ("no state
 // DB at ... yet") or when this user may not read it ("cannot read the state DB ...: permission
-// denied on ...: run as root or as a member of group ..."): the two are never confused.
+// denied on ...: run as root or as user ..."): the two are never confused.
 std::unique_ptr<Store> open_reader(const Config& config, Globals& g);
 // Whether the state is there to read: absent (none yet), present, or unreadable (*why says what
 // refused this user). The SQLite file as this process sees it, or hivehook's tables in the

@@ -30,11 +30,13 @@ std::string mode_text(const struct stat& st) {
   return s;
 }
 
-// "permission denied on P (drwxr-x--- hivehook:hivehook): run as root or as a member of group hivehook"
+// "permission denied on P (drwxr-x--- hivehook:hivehook): run as root or as user hivehook". The
+// owner, not the group: the state DB is created 0600 (store/store.cpp), so membership of the
+// folder's group would only move the refusal down to the DB file.
 std::string denied_on(const std::filesystem::path& p, const struct stat& st) {
-  const std::string group = group_name(st.st_gid);
-  return "permission denied on " + p.string() + " (" + mode_text(st) + " " + user_name(st.st_uid) + ":" + group +
-         "): run as root or as a member of group " + group;
+  const std::string owner = user_name(st.st_uid);
+  return "permission denied on " + p.string() + " (" + mode_text(st) + " " + owner + ":" + group_name(st.st_gid) +
+         "): run as root or as user " + owner;
 }
 
 }  // namespace

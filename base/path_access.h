@@ -18,7 +18,8 @@ struct PathAccess {
   };
   State state = State::absent;
   // For `denied`: "permission denied on /var/lib/hivehook (drwxr-x--- hivehook:hivehook): run as
-  // root or as a member of group hivehook" -- the folder or file that refused, its mode and owner.
+  // root or as user hivehook" -- the folder or file that refused, its mode, owner and group, and who
+  // may read it (root, or its owner).
   std::string why;
 };
 

@@ -266,8 +266,9 @@ class StatusRunsScan(unittest.TestCase):
         """Issue 16 F3: `hivehook status` by a user outside the service's group said `daemon: not
         running` / `no state DB yet` (exit 0) while the daemon ran: exists() is false when a folder
         on the way denies the user. Every command that opens the store tells "none yet" from
-        "cannot read it" (naming the folder, its owner and group), exit 2; a member of the group
-        reads it; a state that does not exist yet is still "no state DB yet"."""
+        "cannot read it" (naming the folder or file that refused, its mode, owner and group, and
+        who may read it), exit 2; a member of the folder's group is refused by the DB file itself
+        (0600); its owner reads it; a state that does not exist yet is still "no state DB yet"."""
         self.d = d = Deployment("rules: [{name: n, match: {prefix: t/}, job: {builtin: noop}}]\n")
         if d.pg_url:
             self.skipTest("file permissions of a SQLite state")
@@ -299,12 +300,17 @@ class StatusRunsScan(unittest.TestCase):
                 self.assertNotIn("no state DB", r.stdout + r.stderr)
                 self.assertRegex(r.stderr, rf"cannot read the state DB {re.escape(str(d.dir))}/state/hivehook\.db: "
                                            rf"permission denied on {re.escape(str(d.dir))}/state \(drwxr-x--- "
-                                           rf"root:\S+\): run as root or as a member of group \S+")
-        # A member of the group reads it while the daemon runs.
+                                           rf"root:\S+\): run as root or as user root")
+        # A member of the folder's group enters it; the DB (0600, the daemon's) refuses, and is named.
         r = as_user(group, "status")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn(f"permission denied on {d.dir}/state/hivehook.db (-rw------- root:root): run as root or as "
+                      "user root", r.stderr)
+        # Its owner reads it while the daemon runs.
+        r = d.cli("status")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout, r"daemon: +running \(pid \d+")
-        self.assertRegex(r.stdout, r"totals: +archived=1")
+        self.assertRegex(r.stdout.decode(), r"daemon: +running \(pid \d+")
+        self.assertRegex(r.stdout.decode(), r"totals: +archived=1")
         self.assertEqual(d.stop(), 0)
 
     def test_scan_prints_one_summary_line_and_runs_shows_human_durations(self):

@@ -219,7 +219,8 @@ class ReportLine(unittest.TestCase):
               - name: slow
                 match: {prefix: t/}
                 job: {command: [/bin/sleep, '30']}
-            """, config_extra="shutdown_grace: 1s\n")
+            """)
+        d.config.write_text(d.config.read_text().replace("shutdown_grace: 10s", "shutdown_grace: 1s"))
         self.addCleanup(d.cleanup)
         d.start()
         d.drop("t/a.csv")

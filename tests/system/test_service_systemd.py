@@ -373,7 +373,7 @@ class ServiceUnderSystemd(unittest.TestCase):
     def test_4c_status_by_a_user_who_may_not_read_the_state_says_so(self):
         """Issue 16 F3: `hivehook status` by a user outside group hivehook said "daemon: not running"
         / "no state DB yet" (exit 0) while the service ran. It names what refused it, exit 2; root
-        and a member of the group read the status."""
+        and the service user read the status."""
         c = self.c
         c.sh("id nobodyelse >/dev/null 2>&1 || useradd --no-create-home nobodyelse")
         r = c.sh("runuser -u nobodyelse -- hivehook status", check=False)
@@ -381,9 +381,14 @@ class ServiceUnderSystemd(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertNotIn("not running", r.stdout)
         self.assertIn("cannot read the state DB /var/lib/hivehook/state/hivehook.db: permission denied on "
-                      "/var/lib/hivehook (drwxr-x--- hivehook:hivehook): run as root or as a member of group hivehook",
+                      "/var/lib/hivehook (drwxr-x--- hivehook:hivehook): run as root or as user hivehook",
                       r.stderr)
-        for who in ("", "runuser -u hivehook -- ", "runuser -u uploader -- "):
+        # An uploader (group hivehook) enters the folder, but the DB is the service user's (0600).
+        r = c.sh("runuser -u uploader -- hivehook status", check=False)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("permission denied on /var/lib/hivehook/state/hivehook.db (-rw------- hivehook:hivehook): "
+                      "run as root or as user hivehook", r.stderr)
+        for who in ("", "runuser -u hivehook -- "):
             r = c.sh(f"{who}hivehook status", check=False)
             self.assertEqual(r.returncode, 0, f"{who}: {r.stdout}{r.stderr}")
             self.assertRegex(r.stdout, r"daemon: +running \(pid \d+", who)
