@@ -3,8 +3,9 @@ debootstrap, booted with systemd-nspawn (systemd as PID 1 in the container), the
 does on a fresh server: `apt install ./hivehook_*.deb` (the package `make deb` builds from this
 tree, its dependencies resolved by apt from the Debian mirror), `systemctl enable --now hivehook`,
 a file dropped in the landing run and archived, `systemctl reload` applying rules and config,
-`kill -9` of the main process restarted by systemd, a broken rules file on disk started on the last
-good rules and reported degraded (`status`, STATUS=, /healthz), the run-end REPORT line in journald
+`kill -9` of the main process restarted by systemd, the metrics port held by another process at
+start retried (exit 75) until it is free, `status` by a user who may not read the state told so
+(not "not running"), a broken rules file on disk started on the last good rules and reported degraded (`status`, STATUS=, /healthz), the run-end REPORT line in journald
 with its priority, `man hivehook-run`, `systemd-analyze security hivehook` (the rating printed),
 and `apt remove`.
 
