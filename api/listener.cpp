@@ -89,9 +89,14 @@ http::Options ListenerOptions::default_http_options() {
   o.header_timeout = std::chrono::seconds(5);
   o.idle_timeout = std::chrono::seconds(30);
   o.max_body_bytes = kMaxActionBody;
+  // A replay/retry body is a few hundred bytes sent at once: one trickled slower than 1 KiB/s over
+  // 5 s holds a connection for nothing (issue 15 finding F13) and ends with 408-like BodyEnd::timed_out.
+  o.min_body_bytes_per_second = 1024;
+  o.body_rate_window = std::chrono::seconds(5);
   o.max_connections = 512;
   o.max_connections_per_client = 256;
   o.evict_waiting_when_full = true;
+  o.evict_open_responses_when_full = true;  // event streams resume with Last-Event-ID
   o.threads = 2;
   return o;
 }

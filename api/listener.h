@@ -7,8 +7,9 @@
 // `Authorization: Bearer <http.token>`; without a configured token they are refused (403).
 // Limits: the io threads never block; a client waiting too long for its request head is cut off
 // (header_timeout), idle connections close (idle_timeout), and when the connection limits are
-// reached the connection that has waited longest without a request makes room for a new one, so
-// slow or idle clients cannot lock out /healthz.
+// reached the connection that has waited longest without a request makes room for a new one (when
+// none waits, the oldest event stream: its client resumes with Last-Event-ID), so slow or idle
+// clients and open console tabs cannot lock out /healthz; a closed connection frees its slot at once.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>

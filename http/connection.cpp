@@ -1,6 +1,9 @@
 #include "http/connection.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <boost/asio/dispatch.hpp>
 #include <deque>
@@ -151,8 +154,10 @@ Connection::Connection(asio::ip::tcp::socket socket, std::shared_ptr<Server::Sta
   counted_ = true;
 }
 
-Connection::~Connection() {
-  if (!counted_) return;
+Connection::~Connection() { release_slot(); }
+
+void Connection::release_slot() {
+  if (!counted_.exchange(false)) return;
   std::lock_guard lock(state_->mu);
   auto it = state_->per_client.find(remote_.address());
   if (it != state_->per_client.end() && --it->second == 0) state_->per_client.erase(it);
@@ -185,6 +190,14 @@ bool Connection::evict(std::int64_t since) {
   return true;
 }
 
+bool Connection::evict_stream(std::int64_t since) {
+  if (since == 0 || !streaming_since_.compare_exchange_strong(since, 0)) return false;
+  spdlog::info("http: closing the oldest event stream of {} to make room for a new connection (it resumes "
+               "with Last-Event-ID)", remote_.address().to_string());
+  shut();
+  return true;
+}
+
 void Connection::mark_waiting() {
   std::int64_t none = 0;
   const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
@@ -199,6 +212,10 @@ void Connection::close_now() {
   error_code ec;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   stream_.close();
+  // The slot goes with the socket (fault: a closed event stream, its connection still held by the
+  // event hub's subscriber until the next audit event, kept counting against the limits; 256 console
+  // loads on a quiet pipeline locked /healthz out with 503).
+  release_slot();
 }
 
 // Waiting for a request: idle_timeout applies until its first byte, header_timeout after.
@@ -265,6 +282,11 @@ void Connection::on_head(error_code ec) {
                   e.what());
     ex->respond(state_->error(bhttp::status::internal_server_error, "internal error"));
   }
+  // A body announced and nobody reading it: the request is not all here, and the client may be
+  // trickling it. Evictable like a head still arriving, until a handler reads the body (fault: GETs
+  // announcing a 60000-byte body, sent a byte a second and reopened when closed, held every slot
+  // while their answers waited, and /healthz got 503).
+  if (body_ == Body::unread) mark_waiting();
 }
 
 void Connection::read_body(std::uint64_t seq, Exchange::DataFn on_data, Exchange::DoneFn done,
@@ -283,6 +305,7 @@ void Connection::read_body(std::uint64_t seq, Exchange::DataFn on_data, Exchange
       if (done) done(BodyResult{BodyEnd::stopped, "the body was already read or answered"});
       return;
     }
+    self->waiting_since_ = 0;  // read now: the request is in hand (an eviction meanwhile closes it anyway)
     self->on_data_ = std::move(on_data);
     self->on_done_ = std::move(done);
     if (limit) self->body_limit_ = std::min(self->body_limit_, *limit);
@@ -524,6 +547,10 @@ void Connection::after_response(bool keep_alive) {
     // reads our response instead of a reset, then close.
     error_code ec;
     stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    // Answered, only draining for the client's sake: the first to make room when the limits are
+    // reached (fault: GETs with a trickled body, answered at once, lingered unevictable and a
+    // reopening flood of them kept /healthz at 503).
+    mark_waiting();
     return linger(std::chrono::steady_clock::now() + kLingerTotal);
   }
   close_now();
@@ -588,7 +615,24 @@ void Connection::respond_open(std::uint64_t seq, Response head, std::function<vo
     o->msg.body().more = true;
     o->ser.emplace(o->msg);
     self->open_ = std::move(o);
+    const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+    self->streaming_since_ = now == 0 ? 1 : now;
+    self->watch_peer();
     self->send_open();
+  });
+}
+
+void Connection::watch_peer() {
+  stream_.socket().async_wait(asio::ip::tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+    if (ec || self->closed_ || !self->open_) return;  // closed, or the response is over: nothing to watch
+    char c;
+    const ssize_t n = ::recv(self->stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->watch_peer();
+    if (n <= 0) {  // the client closed (EOF) or reset: the response has nobody to go to
+      spdlog::debug("http: {} left an open response", self->remote_.address().to_string());
+      return self->close_now();
+    }
+    // A pipelined request: it stays in the socket and is read once this response ends.
   });
 }
 
@@ -650,6 +694,7 @@ void Connection::send_open() {
 }
 
 void Connection::close_open() {
+  streaming_since_ = 0;
   auto o = std::move(open_);
   open_.reset();
   if (!o) return;

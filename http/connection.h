@@ -57,12 +57,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void write_open(std::uint64_t seq, std::string data);
   void end_open(std::uint64_t seq, bool cut);  // cut: close the connection, no last chunk
 
-  // Since when (steady clock, ns) the connection waits for a request head; 0 while a request is in
-  // hand. For Options::evict_waiting_when_full.
+  // Since when (steady clock, ns) the connection waits for a request: its head, a body no handler
+  // reads (yet), or, answered, lingers to drain one; 0 while a request is in hand. For
+  // Options::evict_waiting_when_full.
   std::int64_t waiting_since() const { return waiting_since_.load(); }
   boost::asio::ip::address client() const { return remote_.address(); }
   // Claims this connection for eviction if it still waits since `since`; then closes it.
   bool evict(std::int64_t since);
+  // Since when (steady clock, ns) an open-ended response (respond_open) streams; 0 when none does.
+  // For Options::evict_open_responses_when_full.
+  std::int64_t streaming_since() const { return streaming_since_.load(); }
+  // Claims this connection for eviction if its open-ended response still streams since `since`.
+  bool evict_stream(std::int64_t since);
 
  private:
   enum class Body { none, unread, reading, done, failed };
@@ -84,6 +90,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void after_response(bool keep_alive);
   void linger(std::chrono::steady_clock::time_point until);
   void close_now();
+  // Gives back the connection's slot in the server's counts (at close, or at destruction at the
+  // latest): a closed connection no longer counts against the limits, whoever still holds it.
+  void release_slot();
+  // While an open-ended response streams, nothing reads the socket: wait for it to turn readable,
+  // so a client that leaves (EOF, reset) closes the connection at once, not at the next write.
+  void watch_peer();
   bool keep_alive_now() const;
   template <class Message>
   void finish_headers(Message& m, bool keep_alive) const;
@@ -92,7 +104,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::beast::flat_buffer buffer_;
   std::shared_ptr<Server::State> state_;
   boost::asio::ip::tcp::endpoint remote_;
-  bool counted_ = false;
+  std::atomic<bool> counted_{false};
 
   std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
   std::uint64_t seq_ = 0;  // the current request's number on this connection
@@ -116,6 +128,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<char> out_;  // streamed response pieces
   std::shared_ptr<Open> open_;
   std::atomic<std::int64_t> waiting_since_{0};
+  std::atomic<std::int64_t> streaming_since_{0};
 };
 
 }  // namespace hivehook::http

@@ -18,20 +18,28 @@ namespace {
 void accept_next(const std::shared_ptr<Server::State>& st, asio::io_context& io);
 
 // Closes the connection (of `address`, when `same_client`) that has waited longest for a request
-// head. False when every candidate is busy with a request.
-bool evict_longest_waiting(const std::shared_ptr<Server::State>& st, bool same_client,
-                           const asio::ip::address& address) {
-  std::vector<std::pair<std::int64_t, std::shared_ptr<Connection>>> candidates;  // (waiting since, connection)
+// head, or (`streams`) the one whose open-ended response started longest ago. False when there is
+// no such connection.
+bool evict_longest(const std::shared_ptr<Server::State>& st, bool same_client, const asio::ip::address& address,
+                   bool streams) {
+  std::vector<std::pair<std::int64_t, std::shared_ptr<Connection>>> candidates;  // (since, connection)
   {
     std::lock_guard lock(st->mu);
     for (auto& [_, weak] : st->live)
       if (auto c = weak.lock(); c && (!same_client || c->client() == address))
-        if (const std::int64_t since = c->waiting_since(); since != 0) candidates.emplace_back(since, std::move(c));
+        if (const std::int64_t since = streams ? c->streaming_since() : c->waiting_since(); since != 0)
+          candidates.emplace_back(since, std::move(c));
   }
   std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [since, c] : candidates)
-    if (c->evict(since)) return true;  // else it got a request meanwhile: try the next
+    if (streams ? c->evict_stream(since) : c->evict(since)) return true;  // else it moved on meanwhile: the next
   return false;
+}
+
+bool make_room(const std::shared_ptr<Server::State>& st, bool same_client, const asio::ip::address& address) {
+  if (!st->options.evict_waiting_when_full) return false;
+  if (evict_longest(st, same_client, address, false)) return true;
+  return st->options.evict_open_responses_when_full && evict_longest(st, same_client, address, true);
 }
 
 void on_accept(const std::shared_ptr<Server::State>& st, asio::io_context& io, error_code ec, tcp::socket socket) {
@@ -58,7 +66,7 @@ void on_accept(const std::shared_ptr<Server::State>& st, asio::io_context& io, e
   const std::size_t total = st->total.load();
   auto conn = std::make_shared<Connection>(std::move(socket), st);
   const bool full = total >= st->options.max_connections, client_full = from_client >= st->options.max_connections_per_client;
-  if ((full || client_full) && st->options.evict_waiting_when_full && evict_longest_waiting(st, client_full, address)) {
+  if ((full || client_full) && make_room(st, client_full, address)) {
     conn->start();
   } else if (full) {
     conn->refuse(bhttp::status::service_unavailable,

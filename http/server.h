@@ -14,7 +14,10 @@
 // is one whose body arrives slower than min_body_bytes_per_second; at most
 // max_connections connections, max_connections_per_client of them from one IP address (beyond
 // that a new connection gets 503 and is closed, or with evict_waiting_when_full takes the place of
-// the connection that has waited longest without a request). Sockets are asynchronous: a slow client holds a
+// the connection that has waited longest without a request, and with evict_open_responses_when_full
+// of the oldest open-ended response when none waits). A connection's slot is freed when its socket
+// closes, whoever still holds the connection (a producer's BodyWriter); an open-ended response
+// notices its client leaving at once. Sockets are asynchronous: a slow client holds a
 // connection slot, never a thread. Keep-alive and pipelining per RFC 9112; Expect: 100-continue per
 // RFC 9110 section 10.1.1.
 #pragma once
@@ -48,12 +51,19 @@ struct Options {
   std::chrono::milliseconds body_rate_window{30'000};
   std::size_t max_connections = 1024;
   std::size_t max_connections_per_client = 128;      // per remote IP address
-  // Over either connection limit, close the connection that has waited longest for a request head
-  // (idle between requests, or still sending its head) to make room, instead of refusing the new
+  // Over either connection limit, close the connection that has waited longest for a request
+  // (idle between requests, still sending its head, sending a body no handler reads, or lingering
+  // after its answer to drain one) to make room, instead of refusing the new
   // one; refuse (503) only when every connection is busy with a request. This keeps clients that
   // hold connections open without asking anything (slowloris; every local client shares 127.0.0.1)
   // from locking out a prompt one such as a health probe.
   bool evict_waiting_when_full = false;
+  // With evict_waiting_when_full, when no connection waits for a request, close the one whose
+  // open-ended response (Exchange::respond_open: an event stream) started longest ago instead of
+  // refusing: an EventSource client reconnects and resumes with Last-Event-ID, while long-lived
+  // streams (console tabs; every user behind one reverse proxy shares its address) would otherwise
+  // fill the connection limits and lock out a health probe.
+  bool evict_open_responses_when_full = false;
   std::size_t body_chunk_bytes = 256 * 1024;         // largest piece handed to a body sink
   unsigned threads = 2;                               // io threads (when the server runs its own io_context)
   std::string server_name = "hivehook";               // the Server header

@@ -169,49 +169,107 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(d.stop(), 0)
 
     def test_slow_and_idle_clients_do_not_starve_healthz(self):
-        """Hundreds of local connections that send nothing or trickle a request head, while
-        /healthz is probed on fresh connections: every probe is answered."""
+        """Hundreds of local connections that send nothing or trickle a request head, kept at that
+        number while /healthz is probed on fresh connections (one the daemon closes, by eviction
+        or a timeout, is opened again, as a slowloris client does): every probe is answered by the
+        health check. The probes wait generously: a busy machine may make an answer slow; only a
+        refusal or no answer at all is a failure. (It failed under load when 5 s probes in a fixed
+        8 s window had to get more than 20 answers: docs/decisions.md, "The slow-client tests wait,
+        they do not time".)"""
         d = self.d
         d.start()
-        held = []
-        for i in range(400):
-            s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+        flood_size = 400  # over the listener's 256 connections from one address
+
+        def open_flood(i):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=60)
             if i % 2:
                 s.sendall(b"GET /metrics HTTP/1.1\r\nHo")
-            held.append(s)
+            s.setblocking(False)
+            return s
+
+        held = [open_flood(i) for i in range(flood_size)]
+        closed_by_daemon = [0]
         stop = threading.Event()
 
-        def trickle():
-            while not stop.is_set():
-                for s in held[1::2]:
+        def sweep(reopen):
+            for i, s in enumerate(held):
+                try:
+                    s.recv(1, socket.MSG_PEEK)  # data (a 503, a 408) or b"" (closed): done with
+                    gone = True
+                except BlockingIOError:
+                    gone = False  # still open, nothing said
+                except OSError:
+                    gone = True
+                if gone and s.fileno() != -1:
+                    s.close()
+                    closed_by_daemon[0] += 1
+                if gone and reopen:
+                    try:
+                        held[i] = open_flood(i)
+                    except OSError:
+                        pass  # tried again next round
+                elif not gone and i % 2:
                     try:
                         s.send(b"s")
                     except OSError:
                         pass
+
+        def keep_flooding():
+            while not stop.is_set():
+                sweep(reopen=True)
                 stop.wait(0.5)
 
-        t = threading.Thread(target=trickle, daemon=True)
+        t = threading.Thread(target=keep_flooding, daemon=True)
         t.start()
-        answered, failed = 0, []
-        deadline = time.monotonic() + 8
-        while time.monotonic() < deadline:
-            try:
-                status, body = http(d.port, "GET", "/healthz", timeout=5)
-                if status == 200 and body == b"ok\n":
-                    answered += 1
-                else:
-                    failed.append(status)
-            except OSError as e:
-                failed.append(repr(e))
-            time.sleep(0.05)
-        stop.set()
-        t.join()
-        for s in held:
-            s.close()
-        self.assertEqual(failed, [], f"{answered} probes answered")
-        self.assertGreater(answered, 20)
+        answers = []
+        try:
+            for _ in range(30):
+                try:
+                    answers.append(http(d.port, "GET", "/healthz", timeout=120))
+                except OSError as e:
+                    answers.append((None, repr(e).encode()))
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            t.join()
+            sweep(reopen=False)
+            for s in held:
+                s.close()
+        # The health check's own verdict, not the listener's refusal: "ok", or the daemon's loop
+        # reported stalled by a machine too busy to run it (then /healthz did answer).
+        refused = [a for a in answers if not (a == (200, b"ok\n") or (a[0] == 503 and a[1].startswith(b"event loop stalled")))]
+        self.assertEqual(refused, [], f"{len(answers) - len(refused)} of {len(answers)} probes answered")
+        # The flood did press on the limit: the daemon closed at least the connections over it.
+        self.assertGreaterEqual(closed_by_daemon[0], flood_size - 256)
         self.assertEqual(d.stop(), 0)
 
+
+    def test_closed_and_open_event_streams_do_not_lock_out_healthz(self):
+        """Issue 15 finding F2: 300 console loads one after the other on a quiet pipeline (each
+        opens /api/v1/events and closes it) left /healthz, /metrics and / at 503 "too many
+        connections from 127.0.0.1 (256)" until the next audit event; 300 open streams from one
+        address (console tabs behind a proxy) locked /healthz out too."""
+        d = self.d
+        d.start()
+        for i in range(300):
+            with socket.create_connection(("127.0.0.1", d.port), timeout=120) as s:
+                s.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n")
+                head = s.recv(200)
+                self.assertTrue(head.startswith(b"HTTP/1.1 200"), (i, head))
+        for path in ("/healthz", "/metrics", "/"):
+            self.assertEqual(http(d.port, "GET", path, timeout=120)[0], 200, path)
+        streams = []
+        try:
+            for i in range(300):
+                s = socket.create_connection(("127.0.0.1", d.port), timeout=120)
+                s.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n")
+                streams.append(s)
+            for _ in range(5):
+                self.assertEqual(http(d.port, "GET", "/healthz", timeout=120), (200, b"ok\n"))
+        finally:
+            for s in streams:
+                s.close()
+        self.assertEqual(d.stop(), 0)
 
 # Two rules on the same keys: sales-load fails on a bad amount until the job is fixed, sales-count
 # always succeeds; a retry must run sales-load again and leave sales-count alone.

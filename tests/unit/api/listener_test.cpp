@@ -2,6 +2,7 @@
 // console's files, the JSON API, Server-Sent Events with resume, and the token on POSTs.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -21,14 +22,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int connect_to(unsigned short port) {
+// `recv_timeout_s`: how long a read waits before giving up (the reply then counts as none).
+int connect_to(unsigned short port, long recv_timeout_s = 10) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  timeval tv{10, 0};
+  timeval tv{recv_timeout_s, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   return fd;
 }
@@ -40,8 +42,8 @@ struct Reply {
 
 // One request with Connection: close; the whole response read until EOF.
 Reply request(unsigned short port, const std::string& method, const std::string& target, const std::string& headers = "",
-              const std::string& body = "") {
-  int fd = connect_to(port);
+              const std::string& body = "", long recv_timeout_s = 10) {
+  int fd = connect_to(port, recv_timeout_s);
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" + headers;
   if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n" + body;
@@ -338,23 +340,117 @@ TEST_F(ListenerTest, WithoutATokenTheApiIsReadOnly) {
   EXPECT_EQ(json_of(request(port(), "GET", "/api/v1/status"))["can_act"], false);
 }
 
-// Many connections that send nothing, or a request head one byte at a time, while /healthz is
-// probed: every probe is answered (the waiting connections make room for it).
+// Issue 15 finding F2: a closed event stream kept counting against the connection limits until the
+// next audit event (the hub's subscriber held its connection): 300 console loads one after the
+// other on a quiet pipeline, then /healthz, /metrics and / were 503 "too many connections".
+TEST_F(ListenerTest, ClosedEventStreamsDoNotHoldConnectionSlots) {
+  start();
+  for (int i = 0; i < 300; ++i) {
+    int fd = connect_to(port(), 120);
+    const std::string req = "GET /api/v1/events HTTP/1.1\r\nHost: t\r\n\r\n";
+    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    char buf[256];
+    ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0) << "stream " << i;
+    ::close(fd);
+  }
+  for (const char* target : {"/healthz", "/metrics", "/"})
+    EXPECT_EQ(request(port(), "GET", target, "", "", 120).status, 200) << target;
+}
+
+// Issue 15 finding F2: 300 open event streams from one address (console tabs behind one proxy) took
+// every connection slot and /healthz got 503. The oldest stream makes room now.
+TEST_F(ListenerTest, OpenEventStreamsDoNotLockOutHealthz) {
+  start();
+  std::vector<int> streams;
+  for (int i = 0; i < 300; ++i) {
+    int fd = connect_to(port(), 120);
+    const std::string req = "GET /api/v1/events HTTP/1.1\r\nHost: t\r\n\r\n";
+    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    streams.push_back(fd);
+  }
+  for (int i = 0; i < 10; ++i) {
+    auto r = request(port(), "GET", "/healthz", "", "", 120);
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  for (int fd : streams) ::close(fd);
+}
+
+// Issue 15 finding F13: GETs that announce a body and trickle it are answered at once, then the
+// connection lingered (draining the body for the client's sake) and could not be evicted, so a
+// reopening flood of them kept /healthz at 503. A lingering connection makes room now.
+TEST_F(ListenerTest, SlowRequestBodiesDoNotStarveHealthz) {
+  start();
+  auto open_slow_body = [&] {
+    int fd = connect_to(port(), 120);
+    const std::string req = "GET /api/v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n{";
+    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    return fd;
+  };
+  std::vector<int> flood;
+  for (int i = 0; i < 300; ++i) flood.push_back(open_slow_body());
+  int answered = 0;
+  std::vector<std::string> failed;
+  for (int i = 0; i < 20; ++i) {
+    for (auto& fd : flood) {  // keep the flood in force: one the listener closed is opened again
+      pollfd p{fd, POLLRDHUP, 0};
+      ASSERT_GE(::poll(&p, 1, 0), 0);
+      if (p.revents != 0) {
+        ::close(fd);
+        fd = open_slow_body();
+      } else {
+        ::send(fd, " ", 1, MSG_NOSIGNAL);
+      }
+    }
+    auto r = request(port(), "GET", "/healthz", "", "", 120);
+    if (r.status == 200) ++answered;
+    else failed.push_back(std::to_string(r.status) + " " + r.body);
+  }
+  EXPECT_EQ(answered, 20) << ::testing::PrintToString(failed);
+  for (int fd : flood) ::close(fd);
+}
+
+// Many connections that send nothing, or a request head one byte at a time, kept at that number
+// while /healthz is probed (one the listener closed, by eviction or a timeout, is opened again, as
+// a slowloris client does): every probe is answered. The probes wait generously (2 min): a busy
+// machine may make an answer slow, and only a refusal or no answer at all is a failure. (It failed
+// under load when its probes gave up after 10 s and the flood was opened only once: see
+// docs/decisions.md, "The slow-client tests wait, they do not time".)
 TEST_F(ListenerTest, SlowAndIdleClientsDoNotStarveHealthz) {
   start();
-  std::vector<int> idle;
-  const int kFlood = 600;  // more than the listener's per-client and total limits
-  for (int i = 0; i < kFlood; ++i) {
+  const int kFlood = 600;  // more than the listener's per-client (256) and total (512) limits
+  auto open_flood = [&](int i) {
     int fd = connect_to(port());
     if (i % 2 == 0) ::send(fd, "GET /healthz HTTP/1.1\r\nHo", 25, MSG_NOSIGNAL);  // a head that never ends
-    idle.push_back(fd);
-  }
+    return fd;
+  };
+  std::vector<int> flood;
+  for (int i = 0; i < kFlood; ++i) flood.push_back(open_flood(i));
+  // A flood connection the listener has answered (503) or closed reads as ready: open it again.
+  int reopened = 0;
+  auto keep_flooding = [&] {
+    std::vector<pollfd> fds;
+    for (int fd : flood) fds.push_back({fd, POLLIN | POLLRDHUP, 0});
+    ASSERT_GE(::poll(fds.data(), fds.size(), 0), 0);
+    for (std::size_t i = 0; i < fds.size(); ++i)
+      if (fds[i].revents != 0) {
+        ::close(flood[i]);
+        flood[i] = open_flood(static_cast<int>(i));
+        ++reopened;
+      }
+  };
   int answered = 0;
+  std::vector<std::string> failed;
   for (int i = 0; i < 50; ++i) {
-    auto r = request(port(), "GET", "/healthz");
-    if (r.status == 200) ++answered;
-    ::send(idle[static_cast<std::size_t>(i)], "s", 1, MSG_NOSIGNAL);
+    keep_flooding();
+    auto r = request(port(), "GET", "/healthz", "", "", 120);
+    if (r.status == 200 && r.body == "ok\n") ++answered;
+    else failed.push_back(std::to_string(r.status) + " " + r.body);
+    ::send(flood[static_cast<std::size_t>(i)], "s", 1, MSG_NOSIGNAL);  // one more byte of a head, or a first one
   }
-  EXPECT_EQ(answered, 50);
-  for (int fd : idle) ::close(fd);
+  EXPECT_EQ(answered, 50) << ::testing::PrintToString(failed);
+  // The flood did press on the limits: the listener closed (or refused) at least those over its
+  // per-client limit, each seen here as a flood connection to open again.
+  keep_flooding();
+  EXPECT_GE(reopened, kFlood - 256);
+  for (int fd : flood) ::close(fd);
 }

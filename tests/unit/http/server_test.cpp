@@ -632,6 +632,65 @@ TEST(Server, WhenFullTheLongestWaitingConnectionMakesRoom) {
   EXPECT_TRUE(idle[0]->closed_by_server());
 }
 
+// Issue 15 finding F2: a closed event stream kept its connection slot while the event hub still
+// held its writer (until the next event), so 256 console loads on a quiet pipeline locked /healthz
+// out (503). Now the client's leaving is seen at once, without a write, and the slot goes with the
+// socket although the producer still holds the writer.
+TEST(Server, AClosedOpenResponseFreesItsSlotWhileTheProducerStillHoldsIt) {
+  Fixture f({.max_connections_per_client = 2});
+  std::vector<std::shared_ptr<BodyWriter>> held;  // never written to, never released until the end
+  std::atomic<int> closed{0};
+  std::mutex mu;
+  f.router.add("GET", "/events", [&](auto ex) {
+    std::lock_guard lock(mu);
+    held.push_back(ex->respond_open({}, [&] { ++closed; }));
+  });
+  f.router.add("GET", "/healthz", [](auto ex) { ex->respond({.body = "ok"}); });
+  f.start();
+  for (int i = 0; i < 5; ++i) {  // more than the limit, one after the other
+    Client c(f.port());
+    c.send("GET /events HTTP/1.1\r\nHost: h\r\n\r\n");
+    ASSERT_EQ(status_line(c.response()), "HTTP/1.1 200 OK");
+  }
+  EXPECT_TRUE(eventually([&] { return closed.load() == 5 && f.server->connections() == 0; }, 60s))
+      << closed.load() << " closed, " << f.server->connections() << " connections";
+  for (int i = 0; i < 2; ++i) {
+    Client c(f.port());
+    c.send("GET /healthz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(status_line(c.response()), "HTTP/1.1 200 OK");
+  }
+  std::lock_guard lock(mu);
+  for (auto& w : held) EXPECT_FALSE(w->write("data: late\n\n"));
+}
+
+// Issue 15 finding F2: open event streams (console tabs; every user behind one reverse proxy shares
+// its address) filled the per-client limit and /healthz got 503. With evict_open_responses_when_full
+// the oldest stream makes room (its client resumes with Last-Event-ID).
+TEST(Server, WhenFullOfOpenResponsesTheOldestStreamMakesRoom) {
+  Fixture f({.max_connections_per_client = 2, .evict_waiting_when_full = true, .evict_open_responses_when_full = true});
+  std::vector<std::shared_ptr<BodyWriter>> open;
+  std::mutex mu;
+  f.router.add("GET", "/events", [&](auto ex) {
+    std::lock_guard lock(mu);
+    open.push_back(ex->respond_open({}));
+  });
+  f.router.add("GET", "/healthz", [](auto ex) { ex->respond({.body = "ok"}); });
+  f.start();
+  std::vector<std::unique_ptr<Client>> streams;
+  for (int i = 0; i < 2; ++i) {
+    streams.push_back(std::make_unique<Client>(f.port()));
+    streams.back()->send("GET /events HTTP/1.1\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(status_line(streams.back()->response()), "HTTP/1.1 200 OK");
+  }
+  Client probe(f.port());
+  probe.send("GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(status_line(probe.response()), "HTTP/1.1 200 OK");
+  EXPECT_TRUE(streams[0]->closed_by_server());  // the oldest stream
+  std::lock_guard lock(mu);
+  EXPECT_TRUE(open[1]->write("data: still here\n\n"));
+  for (auto& w : open) w->end();
+}
+
 TEST(Server, WhenFullAndEveryConnectionIsBusyTheNewOneGets503) {
   Fixture f({.max_connections_per_client = 2, .evict_waiting_when_full = true});
   std::vector<std::shared_ptr<BodyWriter>> open;
