@@ -78,7 +78,10 @@ std::string atext(std::string_view s) {
 
 std::string mail_subject(const Notification& n) {
   std::string event = field(n.body, "event", n.event.c_str());
-  std::string s = "[hivehook] " + outcome(event) + " " + field(n.body, "rule", "-") + ": " + field(n.body, "key", "-");
+  // An expectation's mails (late, arrived, cleared) name its partition, so they share a subject.
+  const bool alert = event.rfind("expect.", 0) == 0 && n.body.is_object() && n.body.contains("partition");
+  std::string s = "[hivehook] " + outcome(event) + " " + field(n.body, "rule", "-") + ": " +
+                  (alert ? field(n.body, "partition", "-") : field(n.body, "key", "-"));
   return one_line(utf8_sanitize(s));
 }
 
@@ -216,6 +219,12 @@ std::string compose_mail(const SmtpTarget& target, const Notification& n, System
   m += "To: " + to + "\r\n";
   m += "Subject: " + encode_header_text(mail_subject(n)) + "\r\n";
   m += "Message-ID: <" + atext(n.delivery_id) + "@hivehook>\r\n";
+  // An alert resolved (expect.arrived / expect.cleared) answers the mail that raised it (RFC 5322
+  // 3.6.4), so mail clients thread "late" and "arrived" together.
+  if (std::string late = field(n.body, "late_delivery_id", ""); !late.empty()) {
+    m += "In-Reply-To: <" + atext(late) + "@hivehook>\r\n";
+    m += "References: <" + atext(late) + "@hivehook>\r\n";
+  }
   m += "MIME-Version: 1.0\r\n";
   m += "Content-Type: text/plain; charset=UTF-8\r\n";
   m += std::string("Content-Transfer-Encoding: ") + (eight_bit ? "8bit" : "quoted-printable") + "\r\n";

@@ -10,6 +10,8 @@
 namespace hivehook::notify_detail {
 
 // "[hivehook] SUCCEEDED <rule>: <key>" (or FAILED ...), UTF-8, control characters replaced by spaces.
+// An expectation's notification names its partition instead: "[hivehook] LATE <rule>: <partition>"
+// (ARRIVED, CLEARED), the same subject for the alert's raising and its resolution.
 std::string mail_subject(const Notification& n);
 
 // An unstructured header value: kept as-is when it is printable ASCII that fits a line, otherwise
@@ -25,7 +27,8 @@ std::string envelope_address(const std::string& address);
 // The plain-text body: one "field: value" a line, result pretty-printed; LF line ends.
 std::string mail_body_text(const Notification& n);
 
-// The whole message, headers and body, CRLF line ends. The body is 8bit when every line is valid
+// The whole message, headers and body, CRLF line ends. A body with `late_delivery_id` (an
+// expectation's alert resolved) gets In-Reply-To and References naming that mail's Message-ID. The body is 8bit when every line is valid
 // UTF-8 and short enough, quoted-printable otherwise.
 std::string compose_mail(const SmtpTarget& target, const Notification& n, SystemTime now);
 

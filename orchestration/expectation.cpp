@@ -136,10 +136,63 @@ std::optional<std::string> ExpectationSchedule::partition_of(const ObjectKey& ke
   for (const auto& s : partition) {
     auto v = key.partition_value(s.name);
     if (!v) return std::nullopt;
+    std::string value(*v);
+    // A column that is one token ("{mm}") names a number: an unpadded value (`month=3`, as Spark's
+    // partitionBy writes integer columns) is the partition render zero-pads ("month=03").
+    for (size_t t = 0; t < std::size(kTokens); ++t) {
+      const size_t width = t == 0 ? 4 : 2;
+      if (s.value != "{" + std::string(kTokens[t]) + "}" || value.empty() || value.size() >= width) continue;
+      if (value.find_first_not_of("0123456789") == std::string::npos) value.insert(0, width - value.size(), '0');
+    }
     if (!out.empty()) out += '/';
-    out += s.name + "=" + *v;
+    out += s.name + "=" + value;
   }
   return out;
+}
+
+std::optional<LocalSeconds> ExpectationSchedule::period_of(std::string_view text) const {
+  // Each token is a fixed number of digits (render zero-pads), so one left-to-right walk parses it.
+  int fields[5] = {-1, -1, -1, 0, 0};  // yyyy mm dd hh mi
+  size_t at = 0;
+  for (size_t n = 0; n < partition.size(); ++n) {
+    const auto& seg = partition[n];
+    if (n > 0) {
+      if (at >= text.size() || text[at] != '/') return std::nullopt;
+      ++at;
+    }
+    if (text.compare(at, seg.name.size() + 1, seg.name + "=") != 0) return std::nullopt;
+    at += seg.name.size() + 1;
+    for (size_t i = 0; i < seg.value.size(); ++i) {
+      if (seg.value[i] != '{') {
+        if (at >= text.size() || text[at] != seg.value[i]) return std::nullopt;
+        ++at;
+        continue;
+      }
+      size_t close = seg.value.find('}', i);
+      std::string_view tok = std::string_view(seg.value).substr(i + 1, close - i - 1);
+      size_t which = 0;
+      while (which < 5 && kTokens[which] != tok) ++which;
+      const size_t width = which == 0 ? 4 : 2;
+      if (which == 5 || at + width > text.size()) return std::nullopt;
+      int v = 0;
+      for (size_t k = 0; k < width; ++k) {
+        char c = text[at + k];
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + (c - '0');
+      }
+      fields[which] = v;
+      at += width;
+      i = close;
+    }
+  }
+  if (at != text.size() || fields[0] < 0 || fields[1] < 0 || fields[2] < 0 || fields[3] > 23 || fields[4] > 59)
+    return std::nullopt;
+  year_month_day ymd{year(fields[0]), month(unsigned(fields[1])), day(unsigned(fields[2]))};
+  if (!ymd.ok()) return std::nullopt;
+  LocalSeconds start = local_days(ymd) + hours(fields[3]) + minutes(fields[4]);
+  // Aligned on this `every`, and naming it exactly (a token used twice with two values does not).
+  if (period_start(start) != start || render(start) != text) return std::nullopt;
+  return start;
 }
 
 std::vector<LocalSeconds> ExpectationSchedule::due_between(SystemTime since, SystemTime now, size_t limit) const {

@@ -56,7 +56,15 @@ struct ExpectationSchedule {
   std::string render(LocalSeconds start) const;
   // The expected-partition string an arrived key stands for: its values of the template's names,
   // in the template's order ("year=2023/month=03/day=15"); nullopt when the key lacks one of them.
+  // A column whose template is one token takes an unpadded number as render writes it: `month=3`
+  // stands for "month=03" (Spark's partitionBy writes integer columns unpadded).
   std::optional<std::string> partition_of(const ObjectKey& key) const;
+  // The start of the period whose partition is `partition` (the inverse of render): nullopt when
+  // this schedule has no such period — the template cannot name it (other columns, other literal
+  // text, not a date), or it names a time that does not start a period of `every` ("hour=05" under
+  // `every: 1d`, "minute=30" under `every: 1h`). Used when `every`/`by`/`partition` change, to
+  // judge an alert raised under the old definition by the new one.
+  std::optional<LocalSeconds> period_of(std::string_view partition) const;
 
   // Periods whose deadline lies in (since, now], oldest first, at most `limit` (the newest ones
   // when there are more).

@@ -5,13 +5,23 @@
 // object finally arrives, `expect.arrived` clears it. The gauge `hivehook_expectations_late` counts
 // the late ones. Durable (OrchestrationState): how far each rule's deadlines were checked, and each
 // expected partition's state — a deadline that passed while the daemon was down is raised once at
-// start-up; an expectation seen for the first time starts checking from now. A rule edit that
-// removes the rule or its `expect:` forgets the expectation (`expect.removed`) and clears its late
-// partitions (`expect.cleared`, the gauge drops); a changed partition template clears the late
-// partitions it can no longer name.
+// start-up; an expectation seen for the first time starts checking from now.
+//
+// An alert raised is resolved by the same channel: `expect.arrived` and `expect.cleared` are sent
+// to the targets that were sent its `expect.late` (found in the outbox), with the same `alert_id`
+// and the late notification's delivery id (`late_delivery_id`; a mail answers it: In-Reply-To).
+//
+// Rule edits (a reload, or an edit made while the daemon was down): a rule that lost `expect:` or
+// was removed forgets its expectation (`expect.removed`) and clears its late partitions
+// (`expect.cleared`); a rule whose `every`/`by`/`partition`/`timezone` changed has its late
+// partitions judged again by the new definition — cleared when it no longer names them or their
+// deadline has not passed under it — and the periods late under the new definition since the
+// expectation was first seen are raised. The definition last in force is kept in the store (meta
+// `expect.definition:<rule>`), so an edit made while the daemon was down is seen at its start.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,12 +52,24 @@ class Expectations {
  private:
   // Expectations a rule edit left stale: forgotten, their late partitions cleared.
   void forget_stale();
+  // The rule's late partitions judged by its current definition (cleared when they no longer hold),
+  // and its definition stored. Returns, when `every`/`by`/`timezone` changed, the instant (unix ms)
+  // the expectation was first seen: check() then raises every period late under the new definition
+  // since then, not only those whose deadline came after the last check.
+  std::optional<int64_t> redefine(const Rule& rule, SystemTime now);
   // `expect.cleared`: a late partition's alert dropped without its partition arriving.
   void clear(const std::string& rule, const ExpectedPartition& p, const std::string& reason);
-  void check(const std::string& rule);
+  // `raise_since` (unix ms): also look at deadlines after it, not only after the last check.
+  void check(const std::string& rule, std::optional<int64_t> raise_since = std::nullopt);
   // Arms the rule's timer for its first deadline after `now` (the instant check() decided at).
   void arm(const Rule& rule, SystemTime now);
-  void notify(const Rule& rule, const std::string& event, const ExpectedPartition& p, const std::string& key);
+  // `expect.late` to the rule's `expect.notify` targets.
+  void notify_late(const Rule& rule, const ExpectedPartition& p);
+  // `expect.arrived` / `expect.cleared` to the targets told that `p` (the late row) was late.
+  void notify_resolved(const std::string& rule, const std::string& event, const ExpectedPartition& p,
+                       const std::string& key, const std::string& reason);
+  void enqueue(const std::string& target, const std::string& event, const std::string& rule, const std::string& key,
+               nlohmann::json body);
   void refresh_gauge();
 
   Config config_;

@@ -108,7 +108,7 @@ const Mapping<ExpectSpec>& expect_schema() {
                  e.schedule.partition = *parse_partition_template(v.str, nullptr);
                }},
               {.key = "notify", .type = Type::string_list, .default_text = "[]",
-               .description = "Targets told of `expect.late` and `expect.arrived`.", .scalar_as_list = true,
+               .description = "Targets told of `expect.late`; those told a partition was late are told when its alert clears (`expect.arrived`, `expect.cleared`).", .scalar_as_list = true,
                .check = [](const Value& v, Reader& rd) -> std::optional<std::string> {
                  check_notify_targets(v, rd);
                  return std::nullopt;

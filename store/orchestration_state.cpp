@@ -115,6 +115,21 @@ std::vector<std::string> OrchestrationState::expectation_rules() {
   return out;
 }
 
+std::vector<LateNotice> OrchestrationState::late_notices(const std::string& rule, const std::string& partition,
+                                                         int64_t since_ms) {
+  auto st = store_.db().cached(
+      "SELECT target, delivery_id FROM outbox WHERE event = 'expect.late' AND rule = ? AND key = ?"
+      " AND created_at >= ? ORDER BY target, id");
+  st->bind(1, rule).bind(2, partition).bind(3, since_ms);
+  std::vector<LateNotice> out;
+  while (st->step()) {
+    LateNotice n{st->text(0), st->text(1)};
+    if (!out.empty() && out.back().target == n.target) out.back() = std::move(n);
+    else out.push_back(std::move(n));
+  }
+  return out;
+}
+
 void OrchestrationState::remove_expected(const std::string& rule, const std::string& partition) {
   require_batch();
   store_.write([this, rule, partition] {

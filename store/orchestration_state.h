@@ -34,6 +34,12 @@ struct ExpectedPartition {
   int64_t changed_at = 0; // unix ms
 };
 
+// One `expect.late` notification put in the outbox: who was told, under which delivery id.
+struct LateNotice {
+  std::string target;
+  std::string delivery_id;
+};
+
 class OrchestrationState {
  public:
   explicit OrchestrationState(Store& store) : store_(store) {}
@@ -53,6 +59,12 @@ class OrchestrationState {
   std::vector<ExpectedPartition> late(const std::string& rule = "");
   // Rules with expectation state (checked, arrived or late), by name.
   std::vector<std::string> expectation_rules();
+  // The `expect.late` notifications of this late partition (outbox rows with that event, rule and
+  // key = partition, created at or after `since_ms`, the late row's changed_at): the latest per
+  // target, by target name. Those targets were told "late"; they are the ones to tell "arrived" or
+  // "cleared", whatever the rule's `expect.notify` says now (or whether the rule still exists).
+  // Scans the outbox (no index on event): it runs once per late partition resolved.
+  std::vector<LateNotice> late_notices(const std::string& rule, const std::string& partition, int64_t since_ms);
   // Removes one expected partition's row (a late alert cleared without its partition arriving).
   void remove_expected(const std::string& rule, const std::string& partition);
   // Forgets the rule's expectation: how far it was checked and every expected partition. Seen

@@ -104,3 +104,33 @@ TEST(MailMessage, TlsModeSelectsTheUrlScheme) {
   t.tls = TlsMode::starttls;
   EXPECT_EQ(smtp_curl_url(t), "smtp://127.0.0.1:2525");
 }
+
+// Gap of issue 14: the mail of a late partition said "LATE r: -" (an alert has no key), and its
+// resolution ("ARRIVED r: <the file>") shared neither subject nor thread with it.
+TEST(MailMessage, AnExpectationsMailsShareTheirSubjectAndTheResolutionAnswersTheLateMail) {
+  SmtpTarget t;
+  t.from = "h@example.com";
+  t.to = {"a@example.com"};
+  Notification late;
+  late.delivery_id = "late-1";
+  late.event = "expect.late";
+  late.body = {{"event", "expect.late"}, {"rule", "tx"}, {"key", nullptr}, {"partition", "year=2024/month=01/day=01"}};
+  EXPECT_EQ(mail_subject(late), "[hivehook] LATE tx: year=2024/month=01/day=01");
+  std::string m = compose_mail(t, late, std::chrono::system_clock::now());
+  EXPECT_EQ(m.find("In-Reply-To:"), std::string::npos) << "the alert itself answers nothing";
+
+  Notification cleared = late;
+  cleared.delivery_id = "cleared-1";
+  cleared.event = "expect.cleared";
+  cleared.body["event"] = "expect.cleared";
+  cleared.body["late_delivery_id"] = "late-1";
+  EXPECT_EQ(mail_subject(cleared), "[hivehook] CLEARED tx: year=2024/month=01/day=01");
+  m = compose_mail(t, cleared, std::chrono::system_clock::now());
+  EXPECT_NE(m.find("In-Reply-To: <late-1@hivehook>\r\nReferences: <late-1@hivehook>\r\n"), std::string::npos) << m;
+
+  Notification arrived = cleared;
+  arrived.body["event"] = "expect.arrived";
+  arrived.body["key"] = "tx/year=2024/month=01/day=01/t.csv";
+  EXPECT_EQ(mail_subject(arrived), "[hivehook] ARRIVED tx: year=2024/month=01/day=01");
+  EXPECT_NE(mail_body_text(arrived).find("key: tx/year=2024/month=01/day=01/t.csv\n"), std::string::npos);
+}

@@ -91,5 +91,52 @@ TEST(Expectation, ChecksEveryAndTemplate) {
   EXPECT_EQ(parse_time_of_day("23:59:59"), hours(23) + minutes(59) + seconds(59));
 }
 
+// period_of is render's inverse: it judges an alert raised under an older `every`/`partition`.
+TEST(Expectation, PeriodOfInvertsRenderAndRefusesWhatIsNoPeriodOfEvery) {
+  auto e = daily();
+  EXPECT_EQ(e.period_of("year=2023/month=03/day=15"), local(2023, 3, 15));
+  EXPECT_EQ(e.period_of("year=2024/month=02/day=29"), local(2024, 2, 29));
+  EXPECT_FALSE(e.period_of("year=2023/month=02/day=29")) << "not a date";
+  EXPECT_FALSE(e.period_of("year=2023/month=3/day=15")) << "render zero-pads";
+  EXPECT_FALSE(e.period_of("year=2023/month=03")) << "a column short";
+  EXPECT_FALSE(e.period_of("year=2023/month=03/day=15/hour=00")) << "a column more";
+  EXPECT_FALSE(e.period_of("dt=2023-03-15")) << "another template";
+
+  ExpectationSchedule h;
+  h.every = hours(2);
+  h.partition = *parse_partition_template("dt={yyyy}-{mm}-{dd}/hour={hh}h", nullptr);
+  EXPECT_EQ(h.period_of("dt=2023-03-15/hour=04h"), local(2023, 3, 15, 4));
+  EXPECT_FALSE(h.period_of("dt=2023-03-15/hour=05h")) << "05:00 starts no period of every: 2h";
+  EXPECT_FALSE(h.period_of("dt=2023-03-15/hour=24h"));
+  EXPECT_FALSE(h.period_of("dt=2023-03-15/hour=04")) << "the literal 'h' is missing";
+
+  auto hourly_named_daily = daily();
+  hourly_named_daily.partition = *parse_partition_template("day={yyyy}{mm}{dd}/hour={hh}", nullptr);
+  EXPECT_EQ(hourly_named_daily.period_of("day=20230315/hour=00"), local(2023, 3, 15));
+  EXPECT_FALSE(hourly_named_daily.period_of("day=20230315/hour=07")) << "every: 1d starts at midnight only";
+
+  ExpectationSchedule twice;
+  twice.partition = *parse_partition_template("a={dd}/b={dd}/y={yyyy}/m={mm}", nullptr);
+  EXPECT_EQ(twice.period_of("a=15/b=15/y=2023/m=03"), local(2023, 3, 15));
+  EXPECT_FALSE(twice.period_of("a=15/b=16/y=2023/m=03")) << "one token, two values";
+}
+
+// F4 of issue 14's new-user test: a Spark-style unpadded `minute=1` did not satisfy `{mi}`, so a
+// false expect.late was raised and never cleared.
+TEST(Expectation, AnUnpaddedPartitionValueSatisfiesItsToken) {
+  ExpectationSchedule e;
+  e.every = minutes(1);
+  e.partition = *parse_partition_template("year={yyyy}/month={mm}/day={dd}/hour={hh}/minute={mi}", nullptr);
+  EXPECT_EQ(e.partition_of(*parse_key("hb/year=2026/month=11/day=30/hour=23/minute=1/x")),
+            "year=2026/month=11/day=30/hour=23/minute=01");
+  EXPECT_EQ(e.partition_of(*parse_key("hb/year=2026/month=3/day=5/hour=0/minute=00/x")),
+            "year=2026/month=03/day=05/hour=00/minute=00");
+  EXPECT_EQ(e.partition_of(*parse_key("hb/year=2026/month=3x/day=5/hour=0/minute=0/x")),
+            "year=2026/month=3x/day=05/hour=00/minute=00") << "not a number: kept as it is";
+  auto compact = daily();
+  compact.partition = *parse_partition_template("dt={yyyy}{mm}{dd}", nullptr);
+  EXPECT_EQ(compact.partition_of(*parse_key("t/dt=2026035/x")), "dt=2026035") << "several tokens: no padding guessed";
+}
+
 }  // namespace
 }  // namespace hivehook
