@@ -68,7 +68,8 @@ Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonOption
       outbox_(io_, store_, batch_, stats_, config_.notify, {.clock = clock_, .timers = timers_, .deliver = nullptr, .offload = nullptr}),
       reloader_(config_, rules, pipeline_, outbox_, stats_, store_, clock_),
       health_(clock_, timers_, stats_, is_postgres_state(config_.state.string()) ? config_.state_dir : config_.state),
-      shutdown_(clock_, timers_, pipeline_, config_.shutdown_grace, [this] { stop_inputs(); }, [this] { finish(); }) {
+      shutdown_(clock_, timers_, pipeline_, config_.shutdown_grace, [this] { return jobs_running(); },
+                [this] { stop_inputs(); }, [this] { finish(); }) {
   apply_secrets(config_);
   reloader_.on_config_applied = [this](const Config& fresh) { apply_secrets(fresh); };
 }
@@ -234,7 +235,7 @@ std::string Daemon::status_line() const {
   std::string s = (watching() ? "watching " : options_.mode == DaemonMode::replay ? "replaying into " : "scanning ") + config_.landing.string() + ": " +
                   std::to_string(rules.rules.size()) + (rules.rules.size() == 1 ? " rule, " : " rules, ") +
                   std::to_string(pipeline_.running()) + (pipeline_.running() == 1 ? " job running" : " jobs running");
-  if (shutdown_.stopping()) s = "stopping: " + std::to_string(pipeline_.running()) + " job(s) still running";
+  if (shutdown_.stopping()) s = "stopping: " + std::to_string(jobs_running()) + " job(s) still running";
   if (auto why = reloader_.degraded()) s += "; degraded: " + *why;
   return s;
 }
@@ -416,6 +417,10 @@ void Daemon::orchestrate() {
     if (watching()) schedules_.set_rules(rules);
   }
 }
+
+// Object runs, batch runs and scheduled runs in flight: what a shutdown waits for (issue 14, F12 of
+// the new-user test: counting object runs alone, SIGTERM killed a nightly schedule's job at once).
+std::size_t Daemon::jobs_running() const { return pipeline_.running() + batches_.running() + schedules_.running(); }
 
 void Daemon::stop_inputs() {
   schedules_.stop();

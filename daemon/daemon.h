@@ -129,6 +129,7 @@ class Daemon {
   void finish_when_idle();
   bool waited_for_busy_files();
   void stop_inputs();
+  std::size_t jobs_running() const;
   void finish();
   void export_lambda_totals();
   // Hands the rules in force to schedules, expectations and batches (once the start-up scan is

@@ -94,11 +94,18 @@ void Pipeline::release_waiting(Active* only) {
       int64_t id;
       std::string rule;
       std::optional<std::string> doomed_by;
+      bool rule_removed = false;
     };
     std::vector<Ready> ready;
     auto look = [&](Active& a) {
       for (auto& t : a.tasks) {
         if (t.state != TaskState::waiting) continue;
+        // Its rule was removed while it waited: it can never run under the rules in force, so it
+        // ends now, as a restart ends it (issue 14, F2 of the new-user test: it waited forever live).
+        if (!rules_->find(t.rule)) {
+          ready.push_back({a.rec.key, a.rec.id, t.rule, std::nullopt, true});
+          continue;
+        }
         Blockers b = blockers(a, t);
         if (b.doomed_by || (b.after.empty() && b.requires_.empty()))
           ready.push_back({a.rec.key, a.rec.id, t.rule, b.doomed_by});
@@ -121,7 +128,11 @@ void Pipeline::release_waiting(Active* only) {
     for (auto& r : ready) {
       Active& a = *active_.at(r.id);
       TaskRecord& t = *a.task(r.rule);
-      if (r.doomed_by) {
+      if (r.rule_removed) {
+        task_transition(a, t, TaskState::skipped, {{"reason", "the rule was removed while this task waited"}});
+        ended.push_back(r.id);
+        changed = true;
+      } else if (r.doomed_by) {
         const TaskRecord* cause = a.task(*r.doomed_by);
         task_transition(a, t, TaskState::skipped,
                         {{"because", *r.doomed_by}, {"its_state", cause ? to_string(cause->state) : "gone"}});

@@ -142,7 +142,7 @@ bool plan_rules(Store& store, const RuleSet& rules, const ReplayFilter& filter, 
   if (o.state != ObjectState::quarantined) return true;
   std::string missing;
   for (const auto& t : store.tasks_of(o.id))
-    if (t.state == TaskState::failed && rules.find(t.rule) &&
+    if ((t.state == TaskState::failed || t.state == TaskState::skipped) && rules.find(t.rule) &&
         std::find(item.rules.begin(), item.rules.end(), t.rule) == item.rules.end())
       missing += (missing.empty() ? "" : ", ") + t.rule;
   if (!missing.empty())

@@ -118,14 +118,24 @@ void Schedules::start(std::shared_ptr<const RuleSet> rules) {
 }
 
 void Schedules::set_rules(std::shared_ptr<const RuleSet> rules) {
+  std::shared_ptr<const RuleSet> before = std::move(rules_);
   rules_ = std::move(rules);
   next_.clear();
   const SystemTime now = jobs_.clock.now();
   for (const auto& r : rules_->rules) {
     if (!r.schedule) continue;
-    if (!state_.schedule(r.name)) {
+    auto row = state_.schedule(r.name);
+    if (!row) {
       jobs_.pipeline.emit("schedule.added", std::nullopt, {{"schedule", r.schedule->cron.text()}}, r.name);
       state_.put_schedule(closed_row(r.name, unix_ms(now)));
+    } else if (const Rule* old = before ? before->find(r.name) : nullptr;
+               !row->open && (!old || !old->schedule || old->schedule->cron.text() != r.schedule->cron.text() ||
+                              old->timezone.name() != r.timezone.name())) {
+      // A changed schedule takes effect now: its times before the edit passed while the daemon was
+      // up under the old one — not missed, so no later start catches them up (issue 14, F13 of the
+      // new-user test: moved from 02:00 to 03:00 at 10:00, a restart before 03:00 ran it at once).
+      row->last_fired_for = std::max<int64_t>(row->last_fired_for, unix_ms(now));
+      state_.put_schedule(*row);
     }
     arm(r, now);
   }

@@ -249,3 +249,30 @@ TEST(After, UnderFanOutAcrossManyObjectsEachObjectKeepsItsOwnOrder) {
 
 }  // namespace
 }  // namespace hivehook::test
+
+namespace hivehook::test {
+namespace {
+
+// F2 of issue 14's new-user test: a rule removed by a reload left its waiting objects waiting
+// forever in the running daemon (only a restart settled them).
+TEST(Requires, RemovingAWaitingRuleOnReloadEndsItsWaitingTasks) {
+  PipelineHarness h(kRequires);
+  h.land(day_key(1));
+  h.land(day_key(2));
+  EXPECT_TRUE(h.runner.jobs().empty());
+  std::string yaml = kRequires;
+  yaml.erase(yaml.find("  - name: facts\n"));
+  write_file(h.dir.path() / "rules.yaml", yaml);
+  Diagnostics diags;
+  auto r = load_rules(h.config.rules, h.config, diags);
+  ASSERT_TRUE(r) << diags.str();
+  h.pipeline->set_rules(std::make_shared<const RuleSet>(std::move(*r)));
+  h.drain();
+  EXPECT_EQ(h.events("task.skipped").size(), 2u);
+  EXPECT_TRUE(h.runner.jobs().empty()) << "the removed rule's job does not run";
+  EXPECT_EQ(h.state(day_key(1)), ObjectState::quarantined);
+  EXPECT_EQ(h.state(day_key(2)), ObjectState::quarantined);
+}
+
+}  // namespace
+}  // namespace hivehook::test

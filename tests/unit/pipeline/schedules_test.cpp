@@ -205,3 +205,36 @@ TEST(Schedules, RequiresMayNameAScheduleRule) {
 
 }  // namespace
 }  // namespace hivehook::test
+
+namespace hivehook::test {
+namespace {
+
+// F13 of issue 14's new-user test: a schedule edited while the daemon was up, then a restart: the
+// start "caught up" the new expression's time that had passed before the edit (counted from the
+// last firing under the old expression), a spurious run outside the job's window.
+TEST(Schedules, AnEditedScheduleDoesNotCatchUpATimeThatPassedBeforeTheEdit) {
+  ScheduleHarness t(kNightly);
+  t.h.advance(10h);  // 02:00 fired; now 10:00
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  t.h.runner.finish(0, 0);
+  t.h.drain();
+  std::string moved = kNightly;
+  moved.replace(moved.find("0 2 * * *"), 9, "0 3 * * *");
+  write_file(t.h.dir.path() / "rules.yaml", moved);
+  Diagnostics diags;
+  auto rules = load_rules(t.h.config.rules, t.h.config, diags);
+  ASSERT_TRUE(rules) << diags.str();
+  t.h.rules = std::make_shared<const RuleSet>(std::move(*rules));
+  t.s->set_rules(t.h.rules);
+  t.h.drain();
+  t.down_for(1h);  // restarted at 11:00: 03:00 today passed before the edit, while the daemon was up
+  EXPECT_EQ(t.fired().size(), 1u) << "nothing caught up";
+  EXPECT_TRUE(t.h.runner.jobs().empty());
+  t.h.advance(16h);  // 03:00 the next night
+  ASSERT_EQ(t.fired().size(), 2u);
+  EXPECT_EQ(t.fired().back()["scheduled_time"], "2024-01-02T03:00:00.000Z");
+  EXPECT_EQ(t.fired().back()["catch_up"], false);
+}
+
+}  // namespace
+}  // namespace hivehook::test

@@ -1,0 +1,79 @@
+"""Faults a new user found trying orchestration from the README (issue 14, /work/findings/14.md,
+second session), each pinned on the real daemon under the name of the fault."""
+import time
+import unittest
+
+from harness import Deployment, wait_until
+
+
+class NewUserFaults(unittest.TestCase):
+    def setUp(self):
+        self.d = None
+
+    def tearDown(self):
+        if self.d:
+            self.d.cleanup()
+
+    # F12: the shutdown counted object runs only; with no object job running, SIGTERM stopped the
+    # daemon at once and killed a running schedule or batch job (run again from scratch at start).
+    def test_sigterm_lets_running_schedule_and_batch_jobs_finish_within_shutdown_grace(self):
+        self.d = d = Deployment("")
+        log = d.dir / "term.log"
+        job = f'echo "$0 start" >> {log}; sleep 2; echo "$0 end" >> {log}'
+        d.write_rules(f"""\
+            rules:
+              - name: nightly
+                schedule: "*/2 * * * * *"
+                job: {{command: [/bin/sh, -c, '{job}', nightly], timeout: 60s}}
+              - name: daily
+                match: {{glob: "t/day=*/*"}}
+                batch: {{group: "{{partition.day}}", when: {{count: 1}}}}
+                job: {{command: [/bin/sh, -c, '{job}', daily], timeout: 60s}}
+            """)
+        d.start()
+        wait_until(lambda: log.exists() and "nightly start" in log.read_text(), message="the schedule's job started")
+        d.drop("t/day=1/a.csv")
+        wait_until(lambda: "daily start" in log.read_text(), message="the batch's job started")
+        self.assertEqual(d.stop(), 0)
+        lines = log.read_text().splitlines()
+        self.assertEqual(lines.count("nightly start"), lines.count("nightly end"), lines)
+        self.assertEqual(lines.count("daily start"), lines.count("daily end"), lines)
+        self.assertEqual(d.events("run.interrupted"), [])
+        self.assertEqual(d.query("SELECT COUNT(*) FROM runs WHERE state='started'")[0][0], 0)
+        stopped = [line for line in d.log.read_text().splitlines() if "stopping (SIGTERM)" in line]
+        self.assertRegex(stopped[-1], r"stopping \(SIGTERM\): [1-9]\d* job\(s\) running")
+
+
+    # F17: `retry` ran only the failed rule; the dependant its failure had skipped never ran, and the
+    # object was archived as succeeded.
+    def test_retry_runs_the_after_dependants_the_failure_skipped(self):
+        self.d = d = Deployment("")
+        fixed, log = d.dir / "fixed", d.dir / "ran.log"
+        d.write_rules(f"""\
+            rules:
+              - name: a
+                match: {{prefix: x/}}
+                job: {{command: [/bin/sh, -c, 'echo a >> {log}']}}
+              - name: b
+                match: {{prefix: x/}}
+                after: [a]
+                retries: 0
+                job: {{command: [/bin/sh, -c, 'test -e {fixed} && echo b >> {log}']}}
+              - name: d
+                match: {{prefix: x/}}
+                after: [b]
+                job: {{command: [/bin/sh, -c, 'echo d >> {log}']}}
+            """)
+        d.start()
+        d.drop("x/2")
+        wait_until(lambda: d.count_objects("quarantined") == 1, message="b failed, d skipped, quarantined")
+        self.assertEqual([e[2]["because"] for e in d.events("task.skipped")], ["b"])
+        self.assertEqual(d.stop(), 0)
+        fixed.write_text("")
+        d.cli("retry", "x/2", check=True, timeout=60)
+        self.assertEqual(log.read_text().split(), ["a", "b", "d"], "b retried, then d, which it had skipped")
+        self.assertEqual(d.count_objects("archived"), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
