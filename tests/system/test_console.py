@@ -462,6 +462,15 @@ class ConsoleInChromiumTest(unittest.TestCase):
                                 timeout=30, message="the partition grid")[0]
         self.assertIn("1 quarantined", label)
         self.assertIn("st-quarantined", cls)
+        # Every cell can be seen, whatever its state (issue 15 finding F3: late and unmatched cells
+        # were white on white: no colour rule for their state). misc/ matches no rule: unmatched.
+        d.drop("misc/year=2024/month=03/day=16/m.csv", "x\n")
+        wait_until(fresh(lambda: [c for c in find("#grid button") if "unmatched" in c.get_attribute("aria-label")]),
+                   timeout=30, message="the unmatched cell")
+        invisible = b.execute_script(
+            "return [...document.querySelectorAll('#grid button')].filter(c => {"
+            " const s = getComputedStyle(c); return s.color === s.backgroundColor; }).map(c => c.getAttribute('aria-label'));")
+        self.assertEqual(invisible, [])
         wait_until(lambda: click(lambda: day15()[0]), timeout=30, message="the cell opened")
         wait_until(fresh(lambda: "sales/year=2024/month=03/day=15/bad.csv" in b.find_element(By.ID, "cell").text),
                    timeout=30, message="the cell's objects")
