@@ -392,6 +392,7 @@ def chromium_driver():
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage", "--window-size=1280,900"):
         opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's console, for b.get_log("browser")
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
 
 
@@ -438,6 +439,8 @@ class ConsoleInChromiumTest(unittest.TestCase):
                 return False
         wait_until(lambda: find("#live.on"), timeout=30, message="the live event stream connects")
         wait_until(lambda: len(find("#runs-body tr")) == 1, timeout=30, message="the first run listed")
+        # Loading the console logs no error (issue 15 finding F9: a 404 for /favicon.ico each time).
+        self.assertEqual([e["message"] for e in b.get_log("browser") if e["level"] == "SEVERE"], [])
 
         # A run appears live (no reload), with its output readable.
         d.drop("sales/year=2024/month=03/day=14/a.csv", "id,amount\n1,10\n")
