@@ -1,6 +1,8 @@
 #include "api/listener.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
+#include <map>
 #include <stdexcept>
 #include <spdlog/spdlog.h>
 
@@ -82,6 +84,33 @@ std::optional<std::string> state_param(const Query& q) {
 
 Query query_of(const std::string& target) { return parse_query(http::target_query(target)); }
 
+// The query parameters each GET path takes (docs/console.md's table); any other is a 400 naming it
+// (issue 15 finding F10: `runs?rules=nope`, a typo for `rule`, answered every run; `objects?foo=1`
+// everything). Paths below /api/v1/objects/ and /api/v1/runs/ take none.
+void check_parameters(const std::string& target) {
+  static const std::map<std::string_view, std::vector<std::string_view>> kTaken = {
+      {"/api/v1/status", {}},
+      {"/api/v1/objects", {"key", "table", "partition", "state", "latest", "before", "limit"}},
+      {"/api/v1/runs", {"key", "rule", "failed", "output", "limit"}},
+      {"/api/v1/partitions", {"table"}},
+      {"/api/v1/rules", {}},
+      {"/api/v1/quarantine", {"limit"}},
+      {"/api/v1/activity", {"minutes"}},
+      {"/api/v1/events", {"after"}},
+  };
+  const std::string_view path = http::target_path(target);
+  auto it = kTaken.find(path);
+  const std::vector<std::string_view> none;
+  const auto& taken = it == kTaken.end() ? none : it->second;
+  for (const auto& [name, _] : query_of(target))
+    if (std::find(taken.begin(), taken.end(), name) == taken.end()) {
+      std::string list;
+      for (auto t : taken) list += (list.empty() ? "" : ", ") + std::string(t);
+      throw BadParameter("unknown parameter '" + utf8_sanitize(name) + "' for " + std::string(path) +
+                         (list.empty() ? " (it takes none)" : " (it takes: " + list + ")"));
+    }
+}
+
 }  // namespace
 
 http::Options ListenerOptions::default_http_options() {
@@ -143,6 +172,7 @@ void Listener::query(std::shared_ptr<Exchange> ex,
                      std::function<std::pair<int, json>(Store&, const std::string&)> fn) {
   asio::post(pool_, [this, ex = std::move(ex), fn = std::move(fn)] {
     try {
+      check_parameters(std::string(ex->target()));
       auto [status, body] = fn(reader(), std::string(ex->target()));
       ex->respond(json_response(status, body));
     } catch (const BadParameter& e) {
@@ -386,8 +416,15 @@ void Listener::routes() {
 void Listener::serve_events(std::shared_ptr<Exchange> ex) {
   auto q = query_of(std::string(ex->target()));
   std::optional<int64_t> after = parse_event_id(ex->header("Last-Event-ID"));
-  if (!after)
-    if (auto v = query_value(q, "after")) after = parse_event_id(*v);
+  try {
+    check_parameters(std::string(ex->target()));
+    if (auto v = query_value(q, "after"); v && !after) {
+      after = parse_event_id(*v);
+      if (!after) throw BadParameter("'after' must be an event id (a whole number), not '" + utf8_sanitize(*v) + "'");
+    }
+  } catch (const BadParameter& e) {
+    return ex->respond(json_response(400, json{{"error", e.what()}}));
+  }
   Response head;
   head.headers.set(bhttp::field::content_type, "text/event-stream; charset=utf-8");
   head.headers.set(bhttp::field::cache_control, "no-store");

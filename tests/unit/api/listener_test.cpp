@@ -332,6 +332,25 @@ TEST_F(ListenerTest, BadParametersAre400AndEveryErrorIsJson) {
   EXPECT_NE(json_of(r413)["error"].get<std::string>().find("larger than"), std::string::npos);
 }
 
+// Issue 15 finding F10: a parameter a path does not take was ignored (`runs?rules=nope`, a typo
+// for `rule`, answered every run), and so was a malformed `after` on the event stream.
+TEST_F(ListenerTest, UnknownParametersAre400NotIgnored) {
+  start();
+  for (const char* target : {"/api/v1/runs?rules=nope&limit=1", "/api/v1/objects?foo=1", "/api/v1/status?x=1",
+                             "/api/v1/objects/1?verbose=1", "/api/v1/events?after=abc", "/api/v1/events?from=3"}) {
+    auto r = request(port(), "GET", target);
+    EXPECT_EQ(r.status, 400) << target;
+    EXPECT_NE(r.head.find("application/json"), std::string::npos) << target;
+  }
+  EXPECT_NE(json_of(request(port(), "GET", "/api/v1/runs?rules=nope"))["error"].get<std::string>().find("'rules'"),
+            std::string::npos);
+  // What the console asks for still works.
+  for (const char* target : {"/api/v1/runs?limit=100", "/api/v1/objects?table=sales&partition=p&latest=1&limit=500",
+                             "/api/v1/activity?minutes=60", "/api/v1/partitions", "/api/v1/quarantine",
+                             "/api/v1/status", "/api/v1/rules"})
+    EXPECT_EQ(request(port(), "GET", target).status, 200) << target;
+}
+
 TEST_F(ListenerTest, WithoutATokenTheApiIsReadOnly) {
   start("", {});
   auto r = request(port(), "POST", "/api/v1/replay", "Authorization: Bearer anything\r\n", "{}");
