@@ -5,7 +5,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <yaml-cpp/yaml.h>
 #include <iostream>
 
@@ -130,9 +132,19 @@ int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
   if (holder && role == "run" && !(request.dry_run && no_token)) {
     if (no_token) {
       const std::string written = token_as_written(*config);
-      if (!written.empty())
+      // "${VAR}": is VAR empty here, or set to a value the config refuses (issue 15 finding F8: a
+      // 5-character token was reported "empty in this shell")?
+      static const std::regex kVariable(R"(^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$)");
+      std::smatch var;
+      const bool is_variable = std::regex_match(written, var, kVariable);
+      const char* value = is_variable ? std::getenv(var[1].str().c_str()) : nullptr;
+      if (is_variable && (!value || !*value))
         error(g) << "the daemon (pid " << *holder << ") owns the state DB; the config's http.token is '" << written
                  << "', which is empty in this shell: set it (the daemon's value) to ask the daemon\n";
+      else if (!written.empty())
+        error(g) << "the daemon (pid " << *holder << ") owns the state DB; the config's http.token is '" << written
+                 << "'" << (is_variable ? ", set in this shell to a value the config refuses" : ", which the config refuses")
+                 << " (a token has at least 12 characters): set it to the daemon's token to ask the daemon\n";
       else
         error(g) << "the daemon (pid " << *holder << ") owns the state DB and the config has no http.token to ask it "
                  << "with: add `http: {listen: HOST:PORT, token: ${HIVEHOOK_TOKEN}}` to the config (and restart the "

@@ -244,6 +244,20 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(d.stop(), 0)
 
 
+    def test_replay_with_a_token_too_short_says_so_not_empty(self):
+        """Issue 15 finding F8: with HIVEHOOK_TOKEN set to a 5-character value (the config refuses
+        tokens under 12 characters), replay said the variable "is empty in this shell"."""
+        d = self.d
+        d.start()
+        r = d.cli("replay", "--failed", env={"HIVEHOOK_TOKEN": "wrong"})
+        err = r.stderr.decode()
+        self.assertEqual(r.returncode, 2, err)
+        self.assertNotIn("empty in this shell", err)
+        self.assertIn("at least 12 characters", err)
+        r = d.cli("replay", "--failed", env={"HIVEHOOK_TOKEN": ""})
+        self.assertIn("empty in this shell", r.stderr.decode())
+        self.assertEqual(d.stop(), 0)
+
     def test_closed_and_open_event_streams_do_not_lock_out_healthz(self):
         """Issue 15 finding F2: 300 console loads one after the other on a quiet pipeline (each
         opens /api/v1/events and closes it) left /healthz, /metrics and / at 503 "too many
