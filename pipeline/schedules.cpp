@@ -134,6 +134,12 @@ void Schedules::set_rules(std::shared_ptr<const RuleSet> rules) {
       // A changed schedule takes effect now: its times before the edit passed while the daemon was
       // up under the old one — not missed, so no later start catches them up (issue 14, F13 of the
       // new-user test: moved from 02:00 to 03:00 at 10:00, a restart before 03:00 ran it at once).
+      auto next = next_firing(r.schedule->cron, r.timezone, now);
+      jobs_.pipeline.emit("schedule.changed", std::nullopt,
+                          {{"schedule", r.schedule->cron.text()},
+                           {"timezone", r.timezone.name()},
+                           {"next", next ? nlohmann::json(format_rfc3339_ms(*next)) : nlohmann::json(nullptr)}},
+                          r.name);
       row->last_fired_for = std::max<int64_t>(row->last_fired_for, unix_ms(now));
       state_.put_schedule(*row);
     }

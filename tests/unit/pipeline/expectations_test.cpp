@@ -311,15 +311,19 @@ TEST(Expectations, AnEarlierByOnReloadRaisesWhatIsNowLateEvenBeforeTheLastCheck)
 
 // Gap 2: a shorter `every` — an alert for a period the new `every` does not have is cleared.
 TEST(Expectations, AChangedEveryClearsAnAlertForAPeriodItNoLongerHas) {
-  const std::string hourly =
-      "    expect: {every: 1h, by: \"00:10\", partition: \"year={yyyy}/month={mm}/day={dd}/hour={hh}\", notify: [ops]}\n";
+  const std::string hourly = R"(rules:
+  - name: transactions
+    match: {glob: "transactions/year=*/month=*/day=*/hour=*/*.csv"}
+    job: {command: [/bin/true]}
+    expect: {every: 1h, by: "00:10", partition: "year={yyyy}/month={mm}/day={dd}/hour={hh}", notify: [ops]}
+)";
   ExpectHarness t;
-  t.edit_rules(daily_with(hourly));
+  t.edit_rules(hourly);
   t.h.advance(2h + 10min);  // 02:10: Dec 31's hour 23 (due 00:10), hours 00 and 01 late
   ASSERT_EQ(t.h.events("expect.late").size(), 3u);
   std::string two_hourly = hourly;
   two_hourly.replace(two_hourly.find("1h"), 2, "2h");
-  t.edit_rules(daily_with(two_hourly));
+  t.edit_rules(two_hourly);
   auto cleared = t.details("expect.cleared");
   ASSERT_EQ(cleared.size(), 2u);
   EXPECT_EQ(cleared[0]["partition"], "year=2023/month=12/day=31/hour=23");

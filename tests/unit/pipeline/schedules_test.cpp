@@ -227,6 +227,7 @@ TEST(Schedules, AnEditedScheduleDoesNotCatchUpATimeThatPassedBeforeTheEdit) {
   t.h.rules = std::make_shared<const RuleSet>(std::move(*rules));
   t.s->set_rules(t.h.rules);
   t.h.drain();
+  ASSERT_EQ(t.h.events("schedule.changed").size(), 1u);
   t.down_for(1h);  // restarted at 11:00: 03:00 today passed before the edit, while the daemon was up
   EXPECT_EQ(t.fired().size(), 1u) << "nothing caught up";
   EXPECT_TRUE(t.h.runner.jobs().empty());
