@@ -72,9 +72,18 @@ void Schedules::start(std::shared_ptr<const RuleSet> rules) {
     if (row->open) {
       // A firing not ended before the daemon stopped: it runs again (a new attempt).
       // It is the firing of this start: it also covers the times missed while down (one firing).
-      jobs_.pipeline.emit("schedule.resumed", std::nullopt,
-                     {{"scheduled_time", format_rfc3339_ms(from_ms(row->open_for))}, {"attempts", row->attempts}},
-                     r.name);
+      nlohmann::json resumed = {{"scheduled_time", format_rfc3339_ms(from_ms(row->open_for))}, {"attempts", row->attempts}};
+      // The times that came due while the daemon was down behind this open firing: it stands for
+      // them, and says so (issue 14, F7 of the new-user test: they left no trace at all).
+      const SystemTime covered = from_ms(std::max(row->last_fired_for, row->open_for));
+      if (auto first = next_firing(r.schedule->cron, r.timezone, covered); first && *first <= now) {
+        const std::size_t missed = count_firings_between(r.schedule->cron, r.timezone, covered, now, kMissedCountLimit);
+        resumed["missed"] = missed;
+        if (missed >= kMissedCountLimit) resumed["missed_at_least"] = true;
+        resumed["missed_since"] = format_rfc3339_ms(*first);
+        resumed["missed_until"] = format_rfc3339_ms(last_firing_between(r.schedule->cron, r.timezone, covered, now).value_or(*first));
+      }
+      jobs_.pipeline.emit("schedule.resumed", std::nullopt, std::move(resumed), r.name);
       if (!row->next_at) row->interrupted += 1;  // cut off, not failed: not held against retries
       row->last_fired_for = std::max<int64_t>(row->last_fired_for, unix_ms(now));
       state_.put_schedule(*row);

@@ -239,3 +239,29 @@ TEST(Schedules, AnEditedScheduleDoesNotCatchUpATimeThatPassedBeforeTheEdit) {
 
 }  // namespace
 }  // namespace hivehook::test
+
+namespace hivehook::test {
+namespace {
+
+// F7 of issue 14's new-user test: times that came due while the daemon was down, behind a firing
+// still open, were neither fired nor skipped: no trace. The resumed firing stands for them and says so.
+TEST(Schedules, AResumedFiringSaysWhichTimesItStandsFor) {
+  ScheduleHarness t(kNightly);
+  t.h.advance(2h);
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  t.down_for(48h);  // the 02:00 firing cut off; Jan 2 and Jan 3 02:00 came due while down
+  nlohmann::json resumed;
+  for (const auto& e : t.h.store->events_after(0, 100000))
+    if (e.event == "schedule.resumed") resumed = e.detail;
+  EXPECT_EQ(resumed["scheduled_time"], "2024-01-01T02:00:00.000Z");
+  EXPECT_EQ(resumed["missed"], 2);
+  EXPECT_EQ(resumed["missed_since"], "2024-01-02T02:00:00.000Z");
+  EXPECT_EQ(resumed["missed_until"], "2024-01-03T02:00:00.000Z");
+  t.h.runner.finish(0, 0);
+  t.h.drain();
+  t.down_for(1h);  // a restart with nothing open: no resumed event, nothing missed
+  EXPECT_EQ(t.h.events("schedule.resumed").size(), 1u);
+}
+
+}  // namespace
+}  // namespace hivehook::test
