@@ -260,6 +260,16 @@ void finish_orchestration(Rule& r, const YAML::Node& node, Reader& rd) {
     for (const char* key : {"batch", "after", "requires", "expect", "settle"})
       if (node[key]) rd.error(node[key].Mark(), std::string("'") + key + "' does not apply to a schedule rule (it runs on a clock, not on objects)");
   }
+  // A batch or scheduled run moves no file: each member's own rules decide where it goes, and a
+  // schedule has none. `action` there is ignored (issue 14, F18 of the new-user test): said, not
+  // refused, so a rules file written before stays valid; `notify` there is used.
+  if (r.batch || r.schedule)
+    for (const char* block : {"on_success", "on_failure"})
+      if (node[block] && node[block].IsMap() && node[block]["action"])
+        rd.warning(node[block]["action"].Mark(),
+                   std::string("'") + block + ".action' does nothing on a " + (r.batch ? "batch" : "schedule") +
+                       " rule: " + (r.batch ? "each member's own rules decide where its file goes" : "it has no file") +
+                       " (only 'notify' is used here)");
   if (node["timezone"] && !r.schedule && !r.expect)
     rd.warning(node["timezone"].Mark(), "'timezone' applies only to 'schedule' and 'expect'");
   if (r.batch && node["after"])

@@ -219,3 +219,26 @@ TEST_F(OrchestrationCheck, ScheduleAndBatchRulesDoNotRunPerObject) {
   ASSERT_EQ(batches.size(), 1u);
   EXPECT_EQ(batches[0]->name, "summary");
 }
+
+// F18 of issue 14's new-user test: `on_success.action: delete` on a batch rule was accepted and
+// silently ignored (the members were archived by their own rules).
+TEST_F(OrchestrationCheck, AnActionOnABatchOrScheduleRuleIsWarnedAsDoingNothing) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: b\n"
+                             "    match: {glob: \"t/day=*/*\"}\n"
+                             "    batch: {group: \"{partition.day}\", when: {count: 2}}\n") +
+                 kJob +
+                 "    on_success: {action: delete}\n"
+                 "  - name: s\n"
+                 "    schedule: \"@daily\"\n" +
+                 kJob +
+                 "    on_failure: {action: keep, notify: []}\n");
+  ASSERT_TRUE(rs) << diags.str();
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 6, 26,
+                      "'on_success.action' does nothing on a batch rule: each member's own rules decide where its file "
+                      "goes (only 'notify' is used here)", Diagnostic::Severity::warning))
+      << diags.str();
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 10, 26,
+                      "'on_failure.action' does nothing on a schedule rule: it has no file (only 'notify' is used here)", Diagnostic::Severity::warning))
+      << diags.str();
+}
