@@ -146,6 +146,7 @@ int Daemon::start() {
   handle_signals();
   if (!watching()) finish_when_idle();  // `scan`: done when idle
   outbox_.start();
+  if (watching()) take_over_expired_nodes();
   if (watching()) spdlog::info("watching {} ({} folders)", config_.landing.string(), watch_->watch_count());
   ready_after_scan();
   return kExitOk;

@@ -125,6 +125,9 @@ class Daemon {
   // Cluster mode: renews the node's lease every third of it (daemon/node_lease.cpp); a lease found
   // lost stops the daemon (exit 70).
   void keep_lease();
+  // Cluster mode on PostgreSQL (`run` only): every half lease, takes over the work of the nodes
+  // whose lease ran out (Pipeline::take_over_expired_nodes), and has the outbox deliver what it took.
+  void take_over_expired_nodes();
   void add_health_checks();
   void finish_when_idle();
   bool waited_for_busy_files();
@@ -168,7 +171,8 @@ class Daemon {
   boost::asio::signal_set signals_{io_, SIGINT, SIGTERM, SIGHUP};
   Ticker idle_check_;
   Ticker storage_retry_;         // while the state DB refuses writes: try the batch again
-  Ticker lease_;                 // cluster mode: the node's lease heartbeat
+  Ticker lease_;                 // cluster mode: the node's lease heartbeat (SQLite)
+  Ticker takeover_;              // cluster mode: looks for nodes whose lease ran out
   int64_t replay_started_ms_ = 0;                 // DaemonMode::replay: when the replay began (unix ms)
   std::set<std::string> replayed_keys_;           // DaemonMode::replay: the keys it put back through
   std::optional<SteadyTime> replay_runs_ended_;   // DaemonMode::replay: when its runs had all ended

@@ -32,4 +32,14 @@ void Daemon::keep_lease() {
   });
 }
 
+void Daemon::take_over_expired_nodes() {
+  if (!store_.is_postgres() || store_.node().empty()) return;
+  const auto every = std::max<Duration>(config_.node_lease / 2, std::chrono::milliseconds(500));
+  takeover_.start(timers_, every, [this] {
+    if (shutdown_.stopping()) return false;
+    if (pipeline_.take_over_expired_nodes() > 0) outbox_.poke();
+    return true;
+  });
+}
+
 }  // namespace hivehook

@@ -58,6 +58,13 @@ class Pipeline {
   // Restart recovery (DESIGN.md): interrupted runs marked and re-queued, pending objects queued,
   // decided-but-unmoved objects moved without re-running.
   void recover();
+  // Cluster mode on PostgreSQL: takes over the work of the nodes whose lease ran out (pipeline/
+  // takeover.cpp): their started runs are recorded interrupted (event run.interrupted, reason
+  // "node N lost its lease") and their tasks queued again here, their unfinished objects loaded as
+  // recovery loads this node's own, their pending notifications delivered by this node from now on.
+  // Returns the number of nodes taken over. A failure to reach PostgreSQL is logged and tried again
+  // at the next call; throws sql::StoreError (SQLITE_PERM) when this node lost its own lease.
+  std::size_t take_over_expired_nodes();
   // A hint that landing/<key> may hold a new object.
   void offer(const std::string& key, Hint hint = Hint::written);
   // Walks a folder of landing (absolute, inside landing) in key order, offering every file as
@@ -235,7 +242,15 @@ class Pipeline {
   const Rule* rule_now(const Active& a, const std::string& name) const;
   // recovery (recovery.cpp)
   void recover_interrupted_runs();
-  void recover_objects();
+  // Loads the unfinished objects of this node (`only`: those it accepts) into memory: re-queues
+  // their open tasks, moves the decided ones.
+  void recover_objects(const std::function<bool(const ObjectRecord&)>& only = nullptr);
+  // A run cut off (by a crash, or its node's lost lease) recorded interrupted with `error` and the
+  // event's `detail`; its running task queued again, counting the interruption.
+  void record_interrupted(RunRecord run, const std::string& error, nlohmann::json detail);
+  // What is left of a cut-off run's processes on this host, killed (its recorded process group, and
+  // any group whose environment carries its run id).
+  static void kill_leftovers(const RunRecord& run);
   // A task of a recovered object to queue again: its key (for key order), object id and rule.
   struct QueuedTask {
     std::string key;

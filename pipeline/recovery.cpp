@@ -28,13 +28,14 @@ void kill_group(const RunRecord& run, int pgid, uint64_t start_time) {
   }
 }
 
+}  // namespace
+
 // The recorded group, and any group whose processes carry the run's id in their environment (the
 // crash may have come between the spawn and the commit of its pid).
-void kill_leftovers(const RunRecord& run) {
+void Pipeline::kill_leftovers(const RunRecord& run) {
   if (run.pgid) kill_group(run, static_cast<int>(*run.pgid), static_cast<uint64_t>(run.proc_start.value_or(0)));
   for (int pgid : groups_of_run(run.run_id)) kill_group(run, pgid, 0);
 }
-}  // namespace
 
 void Pipeline::recover() {
   succeeded_rules_.clear();
@@ -50,25 +51,30 @@ void Pipeline::recover() {
 void Pipeline::recover_interrupted_runs() {
   for (auto run : store_.runs_in_state(RunState::started)) {
     kill_leftovers(run);
-    run.ended_at = clock_.now_ms();
-    run.error = "the daemon stopped while the run was in flight";
-    run_transition(run, RunState::interrupted, {{"reason", "recovered after restart"}});
-    for (auto& t : store_.tasks_of(run.object_id)) {
-      if (t.rule == run.rule && t.state == TaskState::running) {
-        t.state = TaskState::queued;
-        t.interrupted += 1;
-        store_.update_task(t);
-      }
+    record_interrupted(run, "the daemon stopped while the run was in flight", {{"reason", "recovered after restart"}});
+  }
+}
+
+void Pipeline::record_interrupted(RunRecord run, const std::string& error, nlohmann::json detail) {
+  run.ended_at = clock_.now_ms();
+  run.error = error;
+  run_transition(run, RunState::interrupted, std::move(detail));
+  for (auto& t : store_.tasks_of(run.object_id)) {
+    if (t.rule == run.rule && t.state == TaskState::running) {
+      t.state = TaskState::queued;
+      t.interrupted += 1;
+      store_.update_task(t);
     }
   }
 }
 
 // 2. Objects not yet at their end: re-queue their open tasks, or act when decided (a move that
 //    failed before the restart is tried again now).
-void Pipeline::recover_objects() {
+void Pipeline::recover_objects(const std::function<bool(const ObjectRecord&)>& only) {
   size_t requeued = 0, finishing = 0;
   std::vector<QueuedTask> queued;  // in the order they were queued
   for (auto& rec : store_.unfinished_objects()) {
+    if (only && !only(rec)) continue;
     auto parsed = parse_key(rec.key);
     if (!parsed) continue;
     Active& a = restore_active(rec, std::move(*parsed));

@@ -15,6 +15,10 @@ std::string now_ms(sql::Dialect d) {
 
 }  // namespace
 
+const char* const kUnfinishedObject =
+    "(state IN ('pending','succeeded','failed','move_failed') OR (state = 'duplicate' AND action = 'duplicate'"
+    " AND final_path IS NULL))";
+
 int64_t node_lock_key(uint32_t cls, const std::string& node) {
   uint32_t h = 2166136261u;  // FNV-1a, 32 bits
   for (unsigned char c : node) {
@@ -44,11 +48,11 @@ int64_t register_node(sql::Db& db, const NodeOptions& node) {
   // What no live node owns becomes this node's (see the header).
   const std::string unowned = d == sql::Dialect::postgresql ? "node IS NULL" : "COALESCE(node, '') <> ?";
   const bool bind_name = d != sql::Dialect::postgresql;
-  for (const char* table_where :
-       {"objects SET node = ? WHERE (state IN ('pending','succeeded','failed','move_failed') OR (state = 'duplicate'"
-        " AND action = 'duplicate' AND final_path IS NULL)) AND ",
-        "runs SET node = ? WHERE state = 'started' AND ", "outbox SET node = ? WHERE state = 'pending' AND "}) {
-    auto u = db.prepare(std::string("UPDATE ") + table_where + unowned);
+  for (const std::string& table_where :
+       {std::string("objects SET node = ? WHERE ") + kUnfinishedObject + " AND ",
+        std::string("runs SET node = ? WHERE state = 'started' AND "),
+        std::string("outbox SET node = ? WHERE state = 'pending' AND ")}) {
+    auto u = db.prepare("UPDATE " + table_where + unowned);
     u.bind(1, node.name);
     if (bind_name) u.bind(2, node.name);
     u.run();
@@ -63,6 +67,50 @@ std::string renew_lease_sql(sql::Dialect d) {
                     " + ? WHERE name = ? AND epoch = ? AND state = 'live'";
   if (d == sql::Dialect::postgresql) sql += " AND lease_until > " + now;
   return sql;
+}
+
+std::vector<Takeover> take_over_expired_nodes(sql::Db& db, const std::string& me, int64_t my_epoch) {
+  const std::string now = now_ms(sql::Dialect::postgresql);
+  std::vector<Takeover> out;
+  sql::Transaction tx(db);
+  auto mine = db.prepare(check_lease_sql());
+  mine.bind(1, me).bind(2, my_epoch);
+  if (!mine.step())
+    throw sql::StoreError("node " + me + " lost its lease (epoch " + std::to_string(my_epoch) +
+                              "): it takes no other node's work over; the node stops",
+                          SQLITE_PERM, "55P03");
+  mine.reset();
+  auto expired = db.prepare("SELECT name, epoch, host FROM nodes WHERE state = 'live' AND lease_until < " + now +
+                            " AND name <> ? ORDER BY name FOR UPDATE SKIP LOCKED");
+  expired.bind(1, me);
+  while (expired.step()) {
+    Takeover t;
+    t.node = expired.text(0);
+    t.epoch = expired.int64(1);
+    t.host = expired.text(2);
+    out.push_back(std::move(t));
+  }
+  expired.reset();
+  for (auto& t : out) {
+    auto fence = db.prepare("UPDATE nodes SET epoch = epoch + 1, state = 'expired' WHERE name = ?");
+    fence.bind(1, t.node);
+    fence.run();
+    auto runs = db.prepare("UPDATE runs SET node = ? WHERE node = ? AND state = 'started' RETURNING run_id");
+    runs.bind(1, me).bind(2, t.node);
+    while (runs.step()) t.run_ids.push_back(runs.text(0));
+    runs.reset();
+    auto objects = db.prepare(std::string("UPDATE objects SET node = ? WHERE node = ? AND ") + kUnfinishedObject +
+                              " RETURNING id");
+    objects.bind(1, me).bind(2, t.node);
+    while (objects.step()) t.object_ids.push_back(objects.int64(0));
+    objects.reset();
+    auto outbox = db.prepare("UPDATE outbox SET node = ? WHERE node = ? AND state = 'pending'");
+    outbox.bind(1, me).bind(2, t.node);
+    outbox.run();
+    t.notifications = db.changes();
+  }
+  tx.commit();
+  return out;
 }
 
 std::string check_lease_sql() {

@@ -54,6 +54,31 @@ std::string renew_lease_sql(sql::Dialect dialect);
 // before a takeover or is refused. (PostgreSQL manual, "Explicit Locking", row-level lock modes.)
 std::string check_lease_sql();
 
+// The WHERE clause of an object that has not reached its end (pending, decided but not moved, a
+// duplicate not yet set aside): what recovery re-queues and a takeover moves to the taker.
+extern const char* const kUnfinishedObject;
+
+// What a takeover took from one node whose lease ran out.
+struct Takeover {
+  std::string node, host;                // the node taken over, and the host it ran on
+  int64_t epoch = 0;                     // the epoch it had; now epoch + 1, state 'expired'
+  std::vector<std::string> run_ids;      // its started runs, now the taker's (to record interrupted)
+  std::vector<int64_t> object_ids;       // its unfinished objects, now the taker's
+  int64_t notifications = 0;             // its pending outbox rows, now the taker's
+};
+
+// PostgreSQL: takes over, in one transaction on `db`, the work of every other node still 'live'
+// whose lease ran out (on the server's clock). Each such node's row is locked FOR UPDATE SKIP
+// LOCKED — so two live nodes never take one node over twice, and a node with a batch still open
+// (its row held FOR KEY SHARE: its process is stopped, not dead, or its session not yet ended) is
+// skipped until that batch ends — its epoch is bumped (its later batches and renewals are refused:
+// the fencing token moved on) and its state set 'expired'; its started runs, unfinished objects and
+// pending notifications become `me`'s. The caller records the runs interrupted and loads the
+// objects, as its own recovery does. First checks that `me` at `my_epoch` still holds its own lease
+// (throws StoreError SQLITE_PERM when not: a node that lost its lease takes nothing over). Returns
+// one entry per node taken over, none mostly.
+std::vector<Takeover> take_over_expired_nodes(sql::Db& db, const std::string& me, int64_t my_epoch);
+
 // `node` stopped cleanly: its row says so and its lease ends now. Never throws.
 void leave_cluster(sql::Db& db, const std::string& node, int64_t epoch);
 

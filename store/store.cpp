@@ -241,6 +241,19 @@ bool Store::keep_lease(LeaseKeeper::OnLost on_lost) {
   return true;
 }
 
+std::vector<Takeover> Store::take_over_expired_nodes() {
+  if (!node_ || !is_postgres() || mode_ != Mode::owner) return {};
+  try {
+    if (!takeover_db_) {
+      takeover_db_ = sql::open_postgres(path_.string());
+      takeover_db_.exec("SET application_name = 'hivehook takeover " + node_->name + "'");
+    }
+    return hivehook::take_over_expired_nodes(takeover_db_, node_->name, epoch_);
+  } catch (const sql::StoreError& e) {
+    throw sql::StoreError("state DB " + display() + ": " + e.what(), e.code(), e.sqlstate());
+  }
+}
+
 bool Store::renew_lease() {
   if (!node_ || is_postgres() || in_batch() || fault_) return false;
   try {
@@ -370,7 +383,10 @@ std::vector<AuditEvent> Store::commit() {
     }
     batch_.reset();
   } catch (const sql::StoreError& e) {
-    if (!storage_fault(e.code())) throw;
+    if (!storage_fault(e.code())) {
+      batch_.reset();  // rolled back now: a batch refused (a lost lease) holds no lock on the node's row
+      throw;
+    }
     fault_.reset();
     degrade(e);
     return out;

@@ -129,6 +129,13 @@ class Store {
   // refused (tried again at the next beat); throws sql::StoreError (SQLITE_PERM) when the lease
   // was lost: the node must stop.
   bool renew_lease();
+  // Cluster mode on PostgreSQL: takes over the work of every other node whose lease ran out
+  // (store/nodes.h take_over_expired_nodes), on a connection of its own, committed at once whatever
+  // batch is open on the store's own; its rows are read through the store right after (they are
+  // this node's now). Returns one entry per node taken over (none mostly; always none without a
+  // node or on SQLite). Throws sql::StoreError: SQLITE_PERM when this node lost its own lease, a
+  // storage fault's code when PostgreSQL could not be reached (try again later).
+  std::vector<Takeover> take_over_expired_nodes();
   // Objects inserted once across the cluster: before recording a new object for `key` with identity
   // `o` (its size, mtime, ctime, inode), the caller claims it. taken: another node already recorded
   // that very file (drop it); busy: another node is recording an object of that key right now, or
@@ -242,7 +249,8 @@ class Store {
   std::vector<int64_t> object_ids_;  // PostgreSQL: ids reserved from the objects' sequence, next last
   sql::Statement renew_;        // SQLite: the loop's renewal (renew_lease)
   sql::Statement check_lease_;  // PostgreSQL: the batches' check
-  std::unique_ptr<LeaseKeeper> keeper_;  // PostgreSQL: the renewals, on their own connection and thread
+  std::unique_ptr<LeaseKeeper> keeper_;
+  sql::Db takeover_db_;  // PostgreSQL: the takeovers' connection, opened at the first  // PostgreSQL: the renewals, on their own connection and thread
   std::vector<AuditEvent> batch_events_;
   std::vector<std::function<void()>> journal_;  // every write since the last commit
   std::optional<std::string> fault_;

@@ -231,6 +231,104 @@ class Cluster(unittest.TestCase):
         self.assertEqual(a.stop(), 0)
 
 
+class Takeover(unittest.TestCase):
+    """A live node takes over the work of a node whose lease ran out: its started runs are recorded
+    interrupted and run again by the live node, its unfinished objects and notifications become the live
+    node's, and its epoch moves on, so its late outcome is refused."""
+
+    def setUp(self):
+        try:
+            harness.pg_server_url()
+        except Exception as e:
+            self.skipTest(f"no PostgreSQL: {e}")
+        self.nodes, self.d = [], None
+
+    def tearDown(self):
+        for n in self.nodes:
+            n.kill()
+        if self.d:
+            self.d.cleanup()
+
+    def deploy(self, files):
+        """Node a alone records `files` and starts their runs, which wait until `go` exists; then b starts
+        (it finds the files recorded by a and leaves them). Returns (a, b, go, log, run ids of a)."""
+        self.d = d = Deployment("", backend="postgresql")
+        log, go = d.dir / "runs.log", d.dir / "go"
+        d.write_rules(f"""\
+            rules:
+              - name: record
+                match: {{prefix: t/}}
+                job:
+                  command: [/bin/sh, -c, 'while [ ! -e "$1" ]; do sleep 0.05; done; printf "%s\\0" "$2" >> "$0"',
+                            "{log}", "{go}", "{{key}}"]
+                  timeout: 120s
+            """)
+        a = Node(d, "a", lease="2s")
+        b = Node(d, "b", lease="2s")
+        self.nodes += [a, b]
+        a.start()
+        for k in files:
+            d.drop(k, content=k.encode())
+        wait_until(lambda: d.query("SELECT COUNT(*) FROM runs WHERE state = 'started' AND node = 'a'")[0][0] == len(files),
+                   message="a's runs started")
+        runs = sorted(r.decode() for (r,) in d.query("SELECT run_id FROM runs"))
+        b.start()
+        return a, b, go, log, runs
+
+    def test_a_node_killed_with_runs_in_flight_has_them_interrupted_and_run_again_by_a_live_node(self):
+        files = [f"t/k{i}.csv" for i in range(3)]
+        a, b, go, log, a_runs = self.deploy(files)
+        d = self.d
+        a.proc.kill()  # kill -9: its session ends, its lease runs out 2 s after its last renewal
+        a.wait()
+        go.touch()  # the runs b starts again finish at once
+        wait_until(lambda: d.count_objects("archived") == len(files), timeout=60,
+                   message=f"archived by b (have {d.count_objects('archived')})")
+        self.assertEqual(d.query("SELECT epoch, state FROM nodes WHERE name = 'a'"), [(2, b"expired")])
+        # a's runs: interrupted (recorded by b, naming a); each object's task ran again on b and succeeded.
+        rows = d.query("SELECT run_id, state, node, error FROM runs ORDER BY started_at")
+        self.assertEqual(sorted(r[0].decode() for r in rows if r[1] == b"interrupted"), a_runs)
+        for run_id, state, node, error in rows:
+            self.assertEqual(node, b"b", run_id)
+            if state == b"interrupted":
+                self.assertIn(b"node a lost its lease", error)
+        self.assertEqual(sorted(r[1] for r in rows), [b"interrupted"] * 3 + [b"succeeded"] * 3)
+        self.assertEqual(d.query("SELECT COUNT(*) FROM events WHERE event = 'run.interrupted' AND node = 'b'"), [(3,)])
+        self.assertEqual(d.query("SELECT DISTINCT node FROM objects"), [(b"b",)])
+        self.assertEqual(sorted(os.fsencode(k) for k in files), d.files(d.archive))
+        self.assertIn("node a (epoch 1", b.log.read_text(errors="replace"))
+        # a started again (as its service manager would) has nothing of its own left and goes on.
+        a.start()
+        self.assertEqual(d.query("SELECT epoch, state FROM nodes WHERE name = 'a'"), [(3, b"live")])
+        d.drop("t/after.csv")
+        wait_until(lambda: d.count_objects("archived") == len(files) + 1, timeout=60, message="the next file archived")
+        self.assertEqual(a.stop(), 0)
+        self.assertEqual(b.stop(), 0)
+
+    def test_a_node_stopped_past_its_lease_is_taken_over_and_its_late_outcome_refused_by_its_epoch(self):
+        a, b, go, log, a_runs = self.deploy(["t/late.csv"])
+        d = self.d
+        try:
+            a.proc.send_signal(signal.SIGSTOP)
+            # b takes over: a's run is interrupted, b runs the task again (it waits for `go` too).
+            wait_until(lambda: d.query("SELECT state FROM runs WHERE run_id = ?", a_runs[0]) == [(b"interrupted",)],
+                       timeout=60, message="a's run interrupted by b")
+            self.assertEqual(d.query("SELECT epoch, state FROM nodes WHERE name = 'a'"), [(2, b"expired")])
+            go.touch()  # a's job (still its child) and b's both finish: a's outcome comes late
+            wait_until(lambda: d.count_objects("archived") == 1, timeout=60, message="archived by b")
+            wait_until(lambda: log.read_bytes().count(b"\0") == 2, timeout=60, message="a's job finished too")
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        # a's late outcome is refused by its epoch: it stops (exit 70), nothing of it recorded.
+        self.assertEqual(a.wait(timeout=60), 70)
+        self.assertIn("lost its lease", a.log.read_text(errors="replace"))
+        self.assertEqual(d.query("SELECT state, node FROM runs WHERE run_id = ?", a_runs[0]), [(b"interrupted", b"b")])
+        self.assertEqual(sorted(d.query("SELECT state FROM runs")), [(b"interrupted",), (b"succeeded",)])
+        self.assertEqual(d.query("SELECT COUNT(*) FROM events WHERE node = 'a' AND event LIKE 'run.%' AND event <> 'run.started'"), [(0,)])
+        self.assertEqual(d.files(d.archive), [b"t/late.csv"])
+        self.assertEqual(b.stop(), 0)
+
+
 class ClusterChaos(unittest.TestCase):
     """The chaos test (issue 17): three nodes on one landing tree and one PostgreSQL state; during the
     flow nodes are killed with SIGKILL at random and started again (as their service manager would),

@@ -421,6 +421,61 @@ TEST_F(PostgresStoreTest, AnOpenBatchHoldsOffATakeoverButNotTheLeaseRenewal) {
   EXPECT_EQ(lost, 0);
 }
 
+// Takeover (store/nodes.h): a live node takes the work of a node whose lease ran out, once, fencing it.
+TEST_F(PostgresStoreTest, AnExpiredNodesWorkIsTakenOverOnceAndItsLateBatchIsRefused) {
+  Store a(url_, Store::Mode::owner, SystemClock::instance(), node("a", 1000));
+  Store b(url_, Store::Mode::owner, SystemClock::instance(), node("b"));
+  Store c(url_, Store::Mode::owner, SystemClock::instance(), node("c"));
+  auto o = object(a, "t/dead.csv");
+  a.insert_object(o);
+  a.insert_task(TaskRecord{o.id, "r", 0, TaskState::running, 1, 0, std::nullopt, {}});
+  RunRecord r;
+  r.run_id = new_uuid();
+  r.object_id = o.id;
+  r.key = o.key;
+  r.rule = "r";
+  r.started_at = 5;
+  a.insert_run(r);
+  a.commit();
+  EXPECT_TRUE(b.take_over_expired_nodes().empty());  // a's lease runs
+  ::usleep(1'300'000);                               // a is stopped past its 1 s lease
+  auto taken = b.take_over_expired_nodes();
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].node, "a");
+  EXPECT_EQ(taken[0].epoch, 1);
+  EXPECT_EQ(taken[0].run_ids, std::vector<std::string>{r.run_id});
+  EXPECT_EQ(taken[0].object_ids, std::vector<int64_t>{o.id});
+  EXPECT_TRUE(c.take_over_expired_nodes().empty());  // taken once
+  ASSERT_EQ(b.runs_in_state(RunState::started).size(), 1u);
+  ASSERT_EQ(b.unfinished_objects().size(), 1u);
+  EXPECT_TRUE(a.unfinished_objects().empty());
+  // a's late outcome is refused by its epoch.
+  r.state = RunState::succeeded;
+  EXPECT_THROW(
+      {
+        a.finish_run(r);
+        a.commit();
+      },
+      sql::StoreError);
+  auto nodes = list_nodes(b.db());
+  EXPECT_EQ(nodes[0].state, "expired");
+  EXPECT_EQ(nodes[0].epoch, 2);
+}
+
+// A node whose batch is still open (stopped inside it) holds its row: it is not taken over until
+// that batch ends, so the batch either commits first or is refused.
+TEST_F(PostgresStoreTest, ANodeWithABatchOpenIsNotTakenOverUntilTheBatchEnds) {
+  Store a(url_, Store::Mode::owner, SystemClock::instance(), node("a", 1000));
+  Store b(url_, Store::Mode::owner, SystemClock::instance(), node("b"));
+  AuditEvent e;
+  e.event = "object.discovered";
+  a.add_event(e);  // a batch open, as when a node is stopped in the middle of one
+  ::usleep(1'300'000);
+  EXPECT_TRUE(b.take_over_expired_nodes().empty());
+  EXPECT_THROW(a.commit(), sql::StoreError);  // its lease ran out: refused, rolled back
+  EXPECT_EQ(b.take_over_expired_nodes().size(), 1u);
+}
+
 TEST_F(PostgresStoreTest, AnObjectIsInsertedOnceWhicheverNodeSawTheFileFirst) {
   Store a(url_, Store::Mode::owner, SystemClock::instance(), node("a"));
   Store b(url_, Store::Mode::owner, SystemClock::instance(), node("b"));
