@@ -51,4 +51,23 @@ std::string base64(std::string_view raw) {
   return out;
 }
 
+std::string shell_quoted(std::string_view raw) {
+  static const char* digits = "0123456789abcdef";
+  std::string out = "$'";
+  for (char ch : raw) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\'' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c >= 0x20 && c < 0x7F) {
+      out += ch;
+    } else {
+      out += "\\x";
+      out += digits[c >> 4];
+      out += digits[c & 0xF];
+    }
+  }
+  return out + "'";
+}
+
 }  // namespace hivehook

@@ -1,5 +1,5 @@
-// Byte encodings written in one place: hex (eTags, signatures, request ids) and base64 (RFC 4648
-// section 4, through OpenSSL's EVP_EncodeBlock).
+// Byte encodings written in one place: hex (eTags, signatures, request ids), base64 (RFC 4648
+// section 4, through OpenSSL's EVP_EncodeBlock) and shell quoting of raw file names.
 #pragma once
 
 #include <cstddef>
@@ -20,5 +20,9 @@ int hex_digit(char c);
 std::optional<std::string> percent_decode(std::string_view s);
 // Standard base64 with '=' padding, no line breaks.
 std::string base64(std::string_view raw);
+// `raw` as one word for bash and other POSIX-like shells that know ANSI-C quoting ($'...', bash(1)
+// "QUOTING"): printable ASCII kept, '\'' and '\\' escaped, every other byte as \xHH. Lets a log
+// line name a file whose name is not UTF-8 so it can be pasted into a command.
+std::string shell_quoted(std::string_view raw);
 
 }  // namespace hivehook

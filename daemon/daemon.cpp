@@ -71,7 +71,11 @@ Daemon::Daemon(Config config, std::shared_ptr<const RuleSet> rules, DaemonOption
       shutdown_(clock_, timers_, pipeline_, config_.shutdown_grace, [this] { return jobs_running(); },
                 [this] { stop_inputs(); }, [this] { finish(); }) {
   apply_secrets(config_);
-  reloader_.on_config_applied = [this](const Config& fresh) { apply_secrets(fresh); };
+  reloader_.on_config_applied = [this](const Config& fresh) {
+    apply_secrets(fresh);
+    // `ignore` applies at once to uploads too: the S3 API refuses the keys hivehook would skip.
+    if (s3_ && s3_->service()) s3_->service()->set_ignore(config_.ignore);
+  };
 }
 
 // Notification secrets are redacted from every log line and everything the store writes, and

@@ -144,12 +144,12 @@ void BodyWriter::end() {
 
 // ---- Connection ---------------------------------------------------------------------------------
 
-Connection::Connection(asio::ip::tcp::socket socket, std::shared_ptr<Server::State> state)
-    : stream_(std::move(socket)), state_(std::move(state)) {
+Connection::Connection(asio::ip::tcp::socket socket, std::shared_ptr<Server::State> state, ClientId client)
+    : stream_(std::move(socket)), state_(std::move(state)), client_(std::move(client)) {
   error_code ec;
   remote_ = stream_.socket().remote_endpoint(ec);
   std::lock_guard lock(state_->mu);
-  ++state_->per_client[remote_.address()];
+  ++state_->per_client[client_];
   ++state_->total;
   counted_ = true;
 }
@@ -159,7 +159,7 @@ Connection::~Connection() { release_slot(); }
 void Connection::release_slot() {
   if (!counted_.exchange(false)) return;
   std::lock_guard lock(state_->mu);
-  auto it = state_->per_client.find(remote_.address());
+  auto it = state_->per_client.find(client_);
   if (it != state_->per_client.end() && --it->second == 0) state_->per_client.erase(it);
   --state_->total;
   state_->live.erase(this);

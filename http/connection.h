@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/peer_process.h"
 #include "http/server.h"
 
 namespace hivehook::http {
@@ -23,7 +24,8 @@ struct Server::State {
   Options options;
 
   std::mutex mu;  // guards the maps below
-  std::map<boost::asio::ip::address, std::size_t> per_client;
+  std::map<ClientId, std::size_t> per_client;
+  SocketOwners socket_owners;  // for Options::local_clients_by_process
   std::map<Connection*, std::weak_ptr<Connection>> live;
   std::atomic<std::size_t> total{0};
   std::atomic<bool> stopping{false};
@@ -40,7 +42,8 @@ struct Server::State {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<Server::State> state);
+  // `client`: whose budget the connection counts against (http/peer_process.h).
+  Connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<Server::State> state, ClientId client);
   ~Connection();
 
   void start();                                // serve requests
@@ -61,7 +64,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // reads (yet), or, answered, lingers to drain one; 0 while a request is in hand. For
   // Options::evict_waiting_when_full.
   std::int64_t waiting_since() const { return waiting_since_.load(); }
-  boost::asio::ip::address client() const { return remote_.address(); }
+  const ClientId& client() const { return client_; }
   // Claims this connection for eviction if it still waits since `since`; then closes it.
   bool evict(std::int64_t since);
   // Since when (steady clock, ns) an open-ended response (respond_open) streams; 0 when none does.
@@ -104,6 +107,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::beast::flat_buffer buffer_;
   std::shared_ptr<Server::State> state_;
   boost::asio::ip::tcp::endpoint remote_;
+  ClientId client_;
   std::atomic<bool> counted_{false};
 
   std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;

@@ -17,16 +17,15 @@ namespace {
 
 void accept_next(const std::shared_ptr<Server::State>& st, asio::io_context& io);
 
-// Closes the connection (of `address`, when `same_client`) that has waited longest for a request
+// Closes the connection (of `client`, when `same_client`) that has waited longest for a request
 // head, or (`streams`) the one whose open-ended response started longest ago. False when there is
 // no such connection.
-bool evict_longest(const std::shared_ptr<Server::State>& st, bool same_client, const asio::ip::address& address,
-                   bool streams) {
+bool evict_longest(const std::shared_ptr<Server::State>& st, bool same_client, const ClientId& client, bool streams) {
   std::vector<std::pair<std::int64_t, std::shared_ptr<Connection>>> candidates;  // (since, connection)
   {
     std::lock_guard lock(st->mu);
     for (auto& [_, weak] : st->live)
-      if (auto c = weak.lock(); c && (!same_client || c->client() == address))
+      if (auto c = weak.lock(); c && (!same_client || c->client() == client))
         if (const std::int64_t since = streams ? c->streaming_since() : c->waiting_since(); since != 0)
           candidates.emplace_back(since, std::move(c));
   }
@@ -36,10 +35,10 @@ bool evict_longest(const std::shared_ptr<Server::State>& st, bool same_client, c
   return false;
 }
 
-bool make_room(const std::shared_ptr<Server::State>& st, bool same_client, const asio::ip::address& address) {
+bool make_room(const std::shared_ptr<Server::State>& st, bool same_client, const ClientId& client) {
   if (!st->options.evict_waiting_when_full) return false;
-  if (evict_longest(st, same_client, address, false)) return true;
-  return st->options.evict_open_responses_when_full && evict_longest(st, same_client, address, true);
+  if (evict_longest(st, same_client, client, false)) return true;
+  return st->options.evict_open_responses_when_full && evict_longest(st, same_client, client, true);
 }
 
 void on_accept(const std::shared_ptr<Server::State>& st, asio::io_context& io, error_code ec, tcp::socket socket) {
@@ -56,23 +55,26 @@ void on_accept(const std::shared_ptr<Server::State>& st, asio::io_context& io, e
   }
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  const auto address = socket.remote_endpoint(ignored).address();
+  const auto remote = socket.remote_endpoint(ignored);
+  const ClientId client = st->options.local_clients_by_process
+                              ? identify_client(socket.local_endpoint(ignored), remote, st->socket_owners)
+                              : ClientId{remote.address()};
   std::size_t from_client = 0;
   {
     std::lock_guard lock(st->mu);
-    auto it = st->per_client.find(address);
+    auto it = st->per_client.find(client);
     if (it != st->per_client.end()) from_client = it->second;
   }
   const std::size_t total = st->total.load();
-  auto conn = std::make_shared<Connection>(std::move(socket), st);
+  auto conn = std::make_shared<Connection>(std::move(socket), st, client);
   const bool full = total >= st->options.max_connections, client_full = from_client >= st->options.max_connections_per_client;
-  if ((full || client_full) && make_room(st, client_full, address)) {
+  if ((full || client_full) && make_room(st, client_full, client)) {
     conn->start();
   } else if (full) {
     conn->refuse(bhttp::status::service_unavailable,
                  "too many connections (" + std::to_string(st->options.max_connections) + ")");
   } else if (from_client >= st->options.max_connections_per_client) {
-    conn->refuse(bhttp::status::service_unavailable, "too many connections from " + address.to_string() + " (" +
+    conn->refuse(bhttp::status::service_unavailable, "too many connections from " + client.to_string() + " (" +
                                                          std::to_string(st->options.max_connections_per_client) + ")");
   } else {
     conn->start();

@@ -12,7 +12,8 @@
 // (431); a body over max_body_bytes is refused (413); a connection that stays silent for
 // idle_timeout (waiting for a request, inside a body, or not reading a response) is closed, and so
 // is one whose body arrives slower than min_body_bytes_per_second; at most
-// max_connections connections, max_connections_per_client of them from one IP address (beyond
+// max_connections connections, max_connections_per_client of them from one IP address, or with
+// local_clients_by_process from one process on this machine (beyond
 // that a new connection gets 503 and is closed, or with evict_waiting_when_full takes the place of
 // the connection that has waited longest without a request, and with evict_open_responses_when_full
 // of the oldest open-ended response when none waits). A connection's slot is freed when its socket
@@ -64,6 +65,11 @@ struct Options {
   // streams (console tabs; every user behind one reverse proxy shares its address) would otherwise
   // fill the connection limits and lock out a health probe.
   bool evict_open_responses_when_full = false;
+  // Count a client on this machine (a loopback connection: every local client has address
+  // 127.0.0.1) per process, not per address, against max_connections_per_client: one local
+  // process holding its maximum leaves the others theirs (http/peer_process.h: sock_diag and
+  // /proc; by uid when the process's fds cannot be read).
+  bool local_clients_by_process = false;
   std::size_t body_chunk_bytes = 256 * 1024;         // largest piece handed to a body sink
   unsigned threads = 2;                               // io threads (when the server runs its own io_context)
   std::string server_name = "hivehook";               // the Server header

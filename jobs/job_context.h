@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "landing/etag.h"
 #include "landing/key.h"
 #include "rules/rule.h"
 
@@ -23,6 +24,9 @@ struct RunContext {
   std::uint64_t size = 0;
   std::string etag;             // hex MD5 of the content
   std::string sequencer;        // increasing per key (hex, as S3)
+  // How the S3 API created the object (eventName and the request ids its client got); unset for a
+  // file dropped into landing: eventName ObjectCreated:Put (DESIGN.md), ids derived from the run.
+  std::optional<UploadEvent> upload;
   SystemTime event_time;        // discovery time
   std::string rule;
   std::string run_id;

@@ -60,12 +60,15 @@ nlohmann::json make_s3_event(const RunContext& ctx) {
       {"eventSource", "aws:s3"},
       {"awsRegion", utf8_sanitize(ctx.region)},
       {"eventTime", format_rfc3339_ms(ctx.event_time)},
-      {"eventName", "ObjectCreated:Put"},
+      {"eventName", ctx.upload ? utf8_sanitize(ctx.upload->event_name) : std::string("ObjectCreated:Put")},
       {"userIdentity", {{"principalId", "hivehook"}}},
       {"requestParameters", {{"sourceIPAddress", "127.0.0.1"}}},
       {"responseElements",
-       {{"x-amz-request-id", hex_upper(digest.data(), 8)},
-        {"x-amz-id-2", base64({reinterpret_cast<const char*>(digest.data()), digest.size()})}}},
+       // An upload's: the ids its client got in the response, as S3's event carries them.
+       {{"x-amz-request-id",
+         ctx.upload ? utf8_sanitize(ctx.upload->request_id) : hex_upper(digest.data(), 8)},
+        {"x-amz-id-2", ctx.upload ? utf8_sanitize(ctx.upload->id2)
+                                  : base64({reinterpret_cast<const char*>(digest.data()), digest.size()})}}},
       {"s3",
        {{"s3SchemaVersion", "1.0"},
         {"configurationId", utf8_sanitize(ctx.rule)},

@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
 #include <memory>
+#include <vector>
 
 #include "base/encoding.h"
 #include "base/unique_fd.h"
@@ -69,34 +71,102 @@ std::optional<std::string> file_md5_hex(const std::filesystem::path& path, std::
 
 std::optional<std::string> fd_md5_hex(int fd, std::string* error) { return md5_of(fd, -1, error); }
 
-bool record_etag(int fd, const std::string& etag) {
+namespace {
+
+// A field of the record: printable ASCII without spaces, 1 to 64 bytes.
+bool plausible_field(const std::string& f) {
+  if (f.empty() || f.size() > 64) return false;
+  for (char ch : f)
+    if (ch <= ' ' || ch > '~') return false;
+  return true;
+}
+
+}  // namespace
+
+std::optional<EtagRecord> parse_etag_record(std::string_view value) {
+  std::vector<std::string_view> fields;
+  for (std::size_t from = 0;;) {
+    const std::size_t space = value.find(' ', from);
+    fields.push_back(value.substr(from, space == std::string_view::npos ? std::string_view::npos : space - from));
+    if (space == std::string_view::npos) break;
+    from = space + 1;
+  }
+  if (fields.size() != 4 && fields.size() != 7) return std::nullopt;
+  auto number = [](std::string_view s, std::uint64_t* out) {
+    // Canonical decimal (no sign, no leading zero), below 2^63: fits both signed and unsigned.
+    if (s.empty() || s.size() > 19 || (s.size() > 1 && s[0] == '0')) return false;
+    std::uint64_t v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    *out = v;
+    return true;
+  };
+  EtagRecord r;
+  r.etag = std::string(fields[0]);
+  std::uint64_t mtime = 0;
+  if (!plausible_etag(r.etag) || !number(fields[1], &r.size) || !number(fields[2], &mtime) || !number(fields[3], &r.inode))
+    return std::nullopt;
+  r.mtime_ns = static_cast<std::int64_t>(mtime);
+  if (fields.size() == 7) {
+    UploadEvent e{std::string(fields[4]), std::string(fields[5]), std::string(fields[6])};
+    if (!plausible_field(e.event_name) || !plausible_field(e.request_id) || !plausible_field(e.id2)) return std::nullopt;
+    r.event = std::move(e);
+  }
+  return r;
+}
+
+std::string format_etag_record(const EtagRecord& r) {
+  if (!plausible_etag(r.etag) || r.mtime_ns < 0) return "";
+  std::string value = r.etag + " " + std::to_string(r.size) + " " + std::to_string(r.mtime_ns) + " " + std::to_string(r.inode);
+  if (r.event) {
+    if (!plausible_field(r.event->event_name) || !plausible_field(r.event->request_id) || !plausible_field(r.event->id2))
+      return "";
+    value += " " + r.event->event_name + " " + r.event->request_id + " " + r.event->id2;
+  }
+  return value;
+}
+
+bool record_etag(int fd, const std::string& etag, const UploadEvent* event) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return false;
-  char value[128];
-  const int n = std::snprintf(value, sizeof value, "%s %lld %lld %llu", etag.c_str(), static_cast<long long>(st.st_size),
-                              static_cast<long long>(mtime_ns(st)), static_cast<unsigned long long>(st.st_ino));
-  if (n <= 0 || static_cast<std::size_t>(n) >= sizeof value) {
+  EtagRecord r{etag, static_cast<std::uint64_t>(st.st_size), mtime_ns(st), static_cast<std::uint64_t>(st.st_ino), {}};
+  if (event) r.event = *event;
+  const std::string value = format_etag_record(r);
+  if (value.empty()) {
     errno = EINVAL;
     return false;
   }
-  return ::fsetxattr(fd, kEtagXattr, value, static_cast<std::size_t>(n), 0) == 0;
+  return ::fsetxattr(fd, kEtagXattr, value.data(), value.size(), 0) == 0;
 }
 
-std::optional<std::string> recorded_etag(int fd, const struct stat& st) {
-  char value[128];
-  const ssize_t n = ::fgetxattr(fd, kEtagXattr, value, sizeof value - 1);
+namespace {
+
+// The record on `fd`, when it is bound to `st` (size, mtime, inode).
+std::optional<EtagRecord> valid_record(int fd, const struct stat& st) {
+  char value[512];
+  const ssize_t n = ::fgetxattr(fd, kEtagXattr, value, sizeof value);
   if (n <= 0) return std::nullopt;
-  value[n] = '\0';
-  char etag[64];
-  long long size = -1, mtime = -1;
-  unsigned long long ino = 0;
-  if (std::sscanf(value, "%63s %lld %lld %llu", etag, &size, &mtime, &ino) != 4) return std::nullopt;
-  if (size != static_cast<long long>(st.st_size) || mtime != static_cast<long long>(mtime_ns(st)) ||
-      ino != static_cast<unsigned long long>(st.st_ino))
+  auto r = parse_etag_record(std::string_view(value, static_cast<std::size_t>(n)));
+  if (!r || r->size != static_cast<std::uint64_t>(st.st_size) || r->mtime_ns != mtime_ns(st) ||
+      r->inode != static_cast<std::uint64_t>(st.st_ino))
     return std::nullopt;
-  std::string e(etag);
-  if (!plausible_etag(e)) return std::nullopt;
-  return e;
+  return r;
+}
+
+}  // namespace
+
+std::optional<std::string> recorded_etag(int fd, const struct stat& st) {
+  auto r = valid_record(fd, st);
+  if (!r) return std::nullopt;
+  return r->etag;
+}
+
+std::optional<UploadEvent> recorded_upload_event(int fd, const struct stat& st) {
+  auto r = valid_record(fd, st);
+  if (!r) return std::nullopt;
+  return r->event;
 }
 
 std::optional<std::string> fd_etag(int fd, std::string* error) {

@@ -115,6 +115,15 @@ std::optional<Hashed> LocalFileOps::hash(const std::string& key, int* err, std::
   return Hashed{std::move(*etag), identity_of(after), after.st_mode};
 }
 
+std::optional<UploadEvent> LocalFileOps::upload_event(const std::string& key, const FileIdentity& was) {
+  auto fd = landing_.open_regular(key);
+  struct stat st;
+  if (!fd || ::fstat(fd->get(), &st) != 0) return std::nullopt;
+  const FileIdentity now = identity_of(st);
+  if (now.inode != was.inode || now.size != was.size || now.mtime_ns != was.mtime_ns) return std::nullopt;
+  return recorded_upload_event(fd->get(), st);
+}
+
 MoveResult LocalFileOps::move(const std::string& key, Area to, const std::string& unique_suffix) {
   return move_object(landing_, key, tree(to), unique_suffix);
 }

@@ -16,6 +16,7 @@
 
 #include "archive/mover.h"
 #include "landing/beneath.h"
+#include "landing/etag.h"
 #include "landing/scan.h"
 
 namespace hivehook {
@@ -97,6 +98,9 @@ class FileOps {
   // "<key>~<id>", recognised by inode and size. Its key there, or nullopt; nullopt too while
   // landing/<key> is still that file (a replay's hard link shares the archived copy's inode).
   virtual std::optional<std::string> find_moved(Area area, const std::string& key, int64_t id, const FileIdentity& was) = 0;
+  // How the S3 API created landing/<key> (landing/etag.h's record), when it did and the file is
+  // still the one discovered (`was`: inode, size, mtime); nullopt for a dropped or rewritten file.
+  virtual std::optional<UploadEvent> upload_event(const std::string& key, const FileIdentity& was) = 0;
 };
 
 // FileOps on the configured folders, each opened once as a beneath-tree.
@@ -115,6 +119,7 @@ class LocalFileOps final : public FileOps {
   MoveResult restore(const std::filesystem::path& from, const std::string& key) override;
   FsStatus write_error_json(const std::string& key, const std::string& json, mode_t mode) override;
   std::optional<std::string> find_moved(Area area, const std::string& key, int64_t id, const FileIdentity& was) override;
+  std::optional<UploadEvent> upload_event(const std::string& key, const FileIdentity& was) override;
 
   const Tree& tree(Area area) const;
 

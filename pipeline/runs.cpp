@@ -69,6 +69,7 @@ void Pipeline::dispatch(Active& a, const Rule& rule, const RunRecord& run) {
   ctx.size = a.rec.size;
   ctx.etag = a.rec.etag;
   ctx.sequencer = a.rec.sequencer;
+  ctx.upload = files_.upload_event(a.key.key, {a.rec.inode, a.rec.size, a.rec.mtime_ns, a.rec.ctime_ns});
   ctx.event_time = SystemTime(std::chrono::milliseconds(a.rec.discovered_at));
   ctx.rule = run.rule;
   ctx.run_id = run.run_id;

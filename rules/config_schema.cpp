@@ -149,8 +149,8 @@ const Mapping<S3Config>& s3_schema() {
            .min = 60000,
            .set = [](S3Config& s, const Value& v, Reader&) { s.multipart_expiry = v.dur; }},
           {.key = "max_connections_per_client", .type = Type::integer, .default_text = "512",
-           .description = "Most connections open at once from one client IP address; every client on this machine "
-                          "shares the loopback address's budget. Beyond it, the connection that has waited longest "
+           .description = "Most connections open at once from one client: one IP address, or for a client on this "
+                          "machine (every local client connects from 127.0.0.1) one process. Beyond it, the connection that has waited longest "
                           "for a request is closed to make room, or, when every one is busy, the new one gets 503 "
                           "SlowDown. At most 1024, the endpoint's total.",
            .min = 1, .max = 1024,

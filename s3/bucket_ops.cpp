@@ -1,11 +1,15 @@
 // ListBuckets, ListObjects (V1 and V2), GetBucketLocation.
-#include <atomic>
 #include <fcntl.h>
 #include <sys/stat.h>
+
+#include <filesystem>
+#include <mutex>
+#include <set>
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/encoding.h"
 #include "base/utf8.h"
 #include "s3/call.h"
 #include "s3/checksum.h"
@@ -22,6 +26,39 @@ constexpr const char* kOwner = "hivehook";
 std::chrono::system_clock::time_point from_ns(std::int64_t ns) {
   return std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns)));
+}
+
+// Tells the operator, once per file, about files a listing left out (ListPage::unlisted: absolute
+// paths) and what to do about each: the path as a shell word (its bytes as they are) and a rename
+// to paste. S3 keys are UTF-8 (docs/decisions.md, "S3: file names that are no S3 key").
+void warn_unlisted(const std::string& bucket, const std::vector<std::string>& unlisted) {
+  static std::mutex mu;
+  static std::set<std::string> warned;
+  std::vector<std::string> fresh;
+  {
+    std::lock_guard lock(mu);
+    for (const auto& path : unlisted) {
+      if (warned.size() >= 10000) break;  // enough said; the rest stay quiet
+      if (warned.insert(path).second) fresh.push_back(path);
+    }
+  }
+  for (const auto& path : fresh) {
+    if (!is_valid_utf8(path)) {
+      const std::filesystem::path p(path);
+      const std::string suggested = (p.parent_path() / latin1_to_utf8(p.filename().string())).string();
+      spdlog::warn("s3: bucket '{}' does not list {}: its name is not UTF-8, and S3 keys are UTF-8 text, so no S3 client "
+                   "can ask for it (hivehook processes it like any file, and it is intact on disk). To reach it through "
+                   "the API, give it a UTF-8 name, e.g. if it is Latin-1 (a Windows share's): mv -n -- {} {} "
+                   "(a whole tree: convmv -f latin1 -t utf8 -r --notest DIR). Renamed in landing it is a new "
+                   "arrival and is processed again; in archive or quarantine it is only renamed (docs/s3.md \"Keys\")",
+                   bucket, shell_quoted(path), shell_quoted(path), shell_quoted(suggested));
+    } else {
+      spdlog::warn("s3: bucket '{}' lists {} only to clients that ask for encoding-type=url (the AWS CLI, boto3 and "
+                   "rclone do): its name has a control character, which XML 1.0 cannot carry. Rename it without one "
+                   "to list it to every client (docs/s3.md \"Keys\")",
+                   bucket, shell_quoted(path));
+    }
+  }
 }
 
 }  // namespace
@@ -79,14 +116,7 @@ void Service::list_objects(const std::shared_ptr<Call>& c, bool v2) {
   boost::asio::post(pool_, [this, c, q, v2, url, token] {
     ListPage page = list_tree(*c->bucket->tree, q);
     for (const auto& e : page.errors) spdlog::warn("s3: listing {}: {}", c->bucket->name, e);
-    if (!page.unlisted.empty()) {
-      static std::atomic<bool> told{false};
-      if (!told.exchange(true))
-        spdlog::warn("s3: listing {} leaves out files whose names are no S3 key (not UTF-8{}), e.g. '{}': they are "
-                     "intact on disk, but unreachable through the S3 API; rename them to UTF-8 names to list them "
-                     "(docs/s3.md \"Keys\"; logged once)",
-                     c->bucket->name, url ? "" : ", or a control character XML cannot carry", utf8_sanitize(page.unlisted.front()));
-    }
+    warn_unlisted(c->bucket->name, page.unlisted);
     auto enc = [url](const std::string& s) { return url ? uri_encode(s, false) : s; };
     const auto& r = c->req;
     XmlWriter w;

@@ -14,7 +14,8 @@ namespace hivehook::s3 {
 
 struct Service::Call {
   std::shared_ptr<http::Exchange> ex;
-  std::string request_id;  // x-amz-request-id
+  std::string request_id;  // x-amz-request-id: 16 upper-case hex digits, as S3's
+  std::string id2;         // x-amz-id-2: base64 of 48 random bytes, S3's "extended request id"
   std::string resource;    // the request path, for error documents
   S3Request req;
   Operation op = Operation::Unsupported;
@@ -30,6 +31,9 @@ struct Service::Call {
   void fail(const S3Error& e) const;
   // Adds the common headers to a response built elsewhere (file bodies).
   void stamp(http::Response& r) const;
+  // What an object this request creates is recorded with (landing/etag.h), so the job's event
+  // names the operation and the request ids this response carries.
+  UploadEvent upload_event(const char* event_name) const { return {event_name, request_id, id2}; }
 };
 
 // A response with only a status (204 and the like).

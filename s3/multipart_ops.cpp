@@ -7,6 +7,7 @@
 
 #include <boost/asio/post.hpp>
 #include <cstring>
+#include <set>
 #include <spdlog/spdlog.h>
 
 #include "s3/call.h"
@@ -165,7 +166,8 @@ void Service::complete_multipart(const std::shared_ptr<Call>& c) {
           return fail(errors::internal_error("cannot assemble part " + std::to_string(p->number) + ": " + err));
         }
       }
-      if (auto err = publish(*tmp, c->req.key, etag, upload.attrs, write_conditions(*c->ex))) return fail(*err);
+      if (auto err = publish(*tmp, c->req.key, etag, upload.attrs, write_conditions(*c->ex),
+                              c->upload_event("ObjectCreated:CompleteMultipartUpload"))) return fail(*err);
       uploads_.remove(id);
       spdlog::debug("s3: CompleteMultipartUpload {}/{} ({} parts, eTag {})", c->bucket->name, c->req.key, parts.size(), etag);
       const std::string host(c->ex->header("host"));
@@ -237,21 +239,31 @@ void Service::list_parts(const std::shared_ptr<Call>& c) {
 
 void Service::list_uploads(const std::shared_ptr<Call>& c) {
   const std::string prefix = c->req.param("prefix");
+  const std::string delimiter = c->req.param("delimiter");
   XmlWriter w;
   w.open("ListMultipartUploadsResult", kS3Namespace)
       .element("Bucket", c->bucket->name)
       .element("KeyMarker", "")
       .element("UploadIdMarker", "")
-      .element("Prefix", prefix)
-      .element("MaxUploads", "1000")
-      .element("IsTruncated", "false");
+      .element("Prefix", prefix);
+  if (!delimiter.empty()) w.element("Delimiter", delimiter);
+  w.element("MaxUploads", "1000").element("IsTruncated", "false");
+  // With a delimiter, the uploads of keys that go on past it after the prefix are rolled up into
+  // one CommonPrefixes entry each (S3 API reference, ListMultipartUploads), as ListObjects does.
+  std::set<std::string> common;
   for (const auto& u : uploads_.list(c->bucket->name)) {
     if (u.key.compare(0, prefix.size(), prefix) != 0) continue;
+    if (!delimiter.empty())
+      if (const std::size_t at = u.key.find(delimiter, prefix.size()); at != std::string::npos) {
+        common.insert(u.key.substr(0, at + delimiter.size()));
+        continue;
+      }
     w.open("Upload").element("Key", u.key).element("UploadId", u.id);
     w.open("Initiator").element("ID", kOwner).element("DisplayName", kOwner).close();
     w.open("Owner").element("ID", kOwner).element("DisplayName", kOwner).close();
     w.element("StorageClass", "STANDARD").element("Initiated", iso8601(u.initiated)).close();
   }
+  for (const auto& p : common) w.open("CommonPrefixes").element("Prefix", p).close();
   c->reply_xml(w.str());
 }
 

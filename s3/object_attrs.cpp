@@ -57,6 +57,13 @@ ObjectAttrs ObjectAttrs::from_request(const boost::beast::http::fields& request)
   return a;
 }
 
+std::size_t ObjectAttrs::user_metadata_bytes() const {
+  std::size_t n = 0;
+  for (const auto& [name, value] : headers)
+    if (name.rfind("x-amz-meta-", 0) == 0) n += name.size() - 11 + value.size();
+  return n;
+}
+
 bool ObjectAttrs::write(int fd) const {
   if (headers.empty()) return true;
   const std::string json = nlohmann::json(headers).dump();

@@ -18,6 +18,7 @@ namespace hivehook::s3 {
 
 inline constexpr const char* kAttrsXattr = "user.hivehook.s3";
 inline constexpr const char* kDefaultContentType = "binary/octet-stream";  // S3's default
+inline constexpr std::size_t kMaxUserMetadataBytes = 2048;  // S3's limit: 2 KB (400 MetadataTooLarge)
 
 struct ObjectAttrs {
   std::map<std::string, std::string> headers;  // lower-case names: content-type, cache-control, x-amz-meta-*
@@ -25,8 +26,12 @@ struct ObjectAttrs {
 
   // The storable headers of an upload request (Content-Encoding "aws-chunked" is transport, not kept).
   static ObjectAttrs from_request(const boost::beast::http::fields& request);
-  // Written to / read from the xattr of `fd`; write returns false when the filesystem refuses (the
-  // object then has no metadata, which is logged by the caller).
+  // The size S3 limits user-defined metadata by (AWS doc "Working with object metadata"): the
+  // bytes of every x-amz-meta-* name (without the prefix) and value, summed.
+  std::size_t user_metadata_bytes() const;
+  // Written to / read from the xattr of `fd`; write returns false (errno kept) when the filesystem
+  // refuses: E2BIG/ENOSPC when the headers do not fit beside the file (ext4 keeps about 4 KB of
+  // attributes per file), ENOTSUP without user xattrs.
   bool write(int fd) const;
   static ObjectAttrs read(int fd);
 };

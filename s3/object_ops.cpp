@@ -119,6 +119,11 @@ WriteConditions write_conditions(const http::Exchange& ex) {
 std::optional<S3Error> Service::write_request_problem(const std::shared_ptr<Call>& c) const {
   if (auto bad = writable_key_problem(c->req.key)) return bad;
   if (auto bad = refused_write_header(c->ex->request())) return bad;
+  if (const std::size_t n = ObjectAttrs::from_request(c->ex->request()).user_metadata_bytes(); n > kMaxUserMetadataBytes)
+    return S3Error{400, "MetadataTooLarge",
+                   "Your metadata headers exceed the maximum allowed metadata size: the x-amz-meta-* names and values "
+                   "take " + std::to_string(n) + " bytes, S3 allows " + std::to_string(kMaxUserMetadataBytes),
+                   {}};
   const WriteConditions cond = write_conditions(*c->ex);
   if (!cond.if_none_match.empty() && cond.if_none_match != "*")
     return errors::not_implemented("If-None-Match on a write other than '*' (S3 accepts only '*')");
@@ -132,7 +137,7 @@ void Service::put_object(const std::shared_ptr<Call>& c) {
   if (!tmp) return c->fail(errors::internal_error("cannot store the upload: " + tmp.message()));
   auto attrs = std::make_shared<ObjectAttrs>(ObjectAttrs::from_request(c->ex->request()));
   receive(c, std::move(*tmp), [this, c, attrs, cond](std::shared_ptr<UploadSink> sink) {
-    if (auto err = publish(sink->file(), c->req.key, sink->md5_hex(), *attrs, cond)) return c->fail(*err);
+    if (auto err = publish(sink->file(), c->req.key, sink->md5_hex(), *attrs, cond, c->upload_event("ObjectCreated:Put"))) return c->fail(*err);
     spdlog::debug("s3: PutObject {}/{} ({} bytes, eTag {})", c->bucket->name, c->req.key, sink->size(), sink->md5_hex());
     http::Response r;
     r.headers.set(bhttp::field::etag, "\"" + sink->md5_hex() + "\"");
@@ -416,7 +421,7 @@ void Service::copy_object(const std::shared_ptr<Call>& c) {
                                 from->tree->path_of(src_key));
     if (auto* e = std::get_if<S3Error>(&copied)) return c->fail(*e);
     const std::string etag = hex_encode(std::get<std::string>(copied));
-    if (auto err = publish(*tmp, c->req.key, etag, attrs, cond)) return c->fail(*err);
+    if (auto err = publish(*tmp, c->req.key, etag, attrs, cond, c->upload_event("ObjectCreated:Copy"))) return c->fail(*err);
     auto st = landing_.stat(c->req.key);
     const auto modified = st ? mtime_of(*st) : std::chrono::system_clock::now();
     c->reply_xml(XmlWriter()

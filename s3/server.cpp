@@ -1,5 +1,7 @@
 #include "s3/server.h"
 
+#include <sys/resource.h>
+
 #include <spdlog/spdlog.h>
 
 #include "base/host_port.h"
@@ -39,6 +41,8 @@ Server::Server(ServerSettings settings) : settings_(std::move(settings)), pool_(
   // limit the connection that has waited longest for a request makes room for the new one.
   if (o.min_body_bytes_per_second == 0) o.min_body_bytes_per_second = kMinUploadBytesPerSecond;
   o.evict_waiting_when_full = true;
+  // Every local client connects from 127.0.0.1: each process gets its own per-client budget.
+  o.local_clients_by_process = true;
   if (!o.error_response) {
     o.error_response = [](bhttp::status status, const std::string& message) {
       S3Error e;
@@ -61,6 +65,27 @@ Server::Server(ServerSettings settings) : settings_(std::move(settings)), pool_(
   }
 }
 
+namespace {
+
+// Every connection uploading holds two descriptors (its socket and the upload's file), and a
+// multipart completion a third: `connections` of them need more than the soft RLIMIT_NOFILE most
+// systems start a process with (1,024). Raises the soft limit toward the hard one
+// (getrlimit(2)), as servers that expect many connections do; says so when the hard one is short.
+void raise_open_file_limit(std::size_t connections) {
+  const rlim_t wanted = static_cast<rlim_t>(connections) * 2 + 512;
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= wanted) return;
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, rl.rlim_max);
+  if (rl.rlim_cur > before && ::setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = before;
+  if (rl.rlim_cur < wanted)
+    spdlog::warn("s3: at most {} open files (RLIMIT_NOFILE); {} connections uploading at once need about {}: raise "
+                 "the limit (systemd: LimitNOFILE=)",
+                 static_cast<unsigned long long>(rl.rlim_cur), connections, static_cast<unsigned long long>(wanted));
+}
+
+}  // namespace
+
 Server::~Server() { stop(); }
 
 http::StartError Server::start() {
@@ -69,6 +94,7 @@ http::StartError Server::start() {
   } catch (const std::exception& e) {
     return {e.what()};
   }
+  raise_open_file_limit(settings_.http.max_connections);
   if (const std::size_t n = service_->clear_leftovers(); n > 0)
     spdlog::info("s3: removed {} unfinished upload(s) left by a previous run", n);
   http_ = std::make_unique<http::Server>([svc = service_.get()](std::shared_ptr<http::Exchange> ex) { svc->handle(std::move(ex)); },

@@ -26,6 +26,7 @@
 
 #include "http/exchange.h"
 #include "landing/beneath.h"
+#include "landing/etag.h"
 #include "s3/auth.h"
 #include "s3/errors.h"
 #include "s3/multipart.h"
@@ -78,6 +79,9 @@ class Service {
   // Removes multipart leftovers of a previous run (at start) and expires idle uploads (periodic).
   std::size_t clear_leftovers();
   std::vector<std::string> expire_uploads();
+  // The config's `ignore` globs after a reload (SIGHUP applies them at once): from now on keys they
+  // match are refused, and keys only the old list matched are accepted. Any thread.
+  void set_ignore(std::vector<std::string> ignore);
 
   const std::vector<Bucket>& buckets() const { return buckets_; }
   std::vector<std::string> bucket_names() const;  // landing's, archive's, quarantine's
@@ -127,12 +131,13 @@ class Service {
                std::function<void(std::shared_ptr<class UploadSink>)> done);
   // Makes `file` the object `key` of landing: fsync, eTag and attributes recorded, parent folders
   // created (empty folders in the way removed), renamed into place (replacing), remembered for
-  // read-after-write. `cond` is checked against the key's current object at the rename, with the
+  // read-after-write. `event` is recorded with the eTag: the job's event notification names the
+  // operation and carries the request ids of the response that created the object. `cond` is checked against the key's current object at the rename, with the
   // renames of other API writes held off. Returns the error to answer, if any (412
   // PreconditionFailed, 404 NoSuchKey for If-Match on no object, 501 for an If-None-Match other
   // than "*").
   std::optional<S3Error> publish(TempFile& file, const std::string& key, const std::string& etag,
-                                 const ObjectAttrs& attrs, const WriteConditions& cond);
+                                 const ObjectAttrs& attrs, const WriteConditions& cond, const UploadEvent& event);
   // A key a write may create in landing: S3's and the trees' rules (key_problem), not a name the
   // config's `ignore` hides from hivehook, not the name of an older version ("x~17"), and no folder
   // of it a file in archive or quarantine (where the object would go). InvalidArgument otherwise.
@@ -165,6 +170,7 @@ class Service {
     std::chrono::steady_clock::time_point at;
     std::string etag;
   };
+  mutable std::mutex ignore_mu_;  // guards settings_.ignore
   std::mutex publish_mu_;  // one API rename at a time: conditions and read-after-write see a settled key
   std::mutex recent_mu_;
   std::unordered_map<std::string, Published> recent_;

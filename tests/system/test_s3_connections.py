@@ -9,6 +9,7 @@ import select
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -38,6 +39,48 @@ def signed_put_head(port, path, length):
     lines = [f"PUT {path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
     lines += [f"{k}: {v}" for k, v in req.headers.items() if k.lower() != "host"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+# A client process holding `count` uploads open, each sending 2 KiB a second (twice the endpoint's
+# floor: legal, and busy, so no eviction frees them). Prints "holding N <answer to one more>" once
+# all are accepted, then keeps trickling until killed.
+HOG = r"""
+import resource, socket, sys, time
+sys.path.insert(0, %r)
+from test_s3_connections import signed_put_head
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+port, count = int(sys.argv[1]), int(sys.argv[2])
+socks = []
+for i in range(count):
+    s = socket.create_connection(("127.0.0.1", port))
+    head = signed_put_head(port, f"/landing/hog/h{i}.bin", 100_000_000)
+    s.sendall(head[:-2] + b"Expect: 100-continue\r\n\r\n")
+    s.settimeout(30)
+    got = b""
+    while b"\r\n\r\n" not in got:  # the server has the head and reads the body: busy, not waiting
+        piece = s.recv(4096)
+        if not piece:
+            sys.exit(f"connection {i} closed: {got!r}")
+        got += piece
+    if not got.startswith(b"HTTP/1.1 100"):
+        sys.exit(f"connection {i} answered {got[:300]!r}")
+    s.sendall(b"x" * 2048)
+    socks.append(s)
+extra = socket.create_connection(("127.0.0.1", port))
+extra.settimeout(30)
+answer = extra.recv(4096).decode(errors="replace")
+code = "SlowDown" if "<Code>SlowDown</Code>" in answer else repr(answer[:200])
+print("holding", len(socks), code, "per-process" if "from 127.0.0.1 (pid " in answer else "per-address", flush=True)
+while True:
+    started = time.monotonic()
+    for s in socks:
+        try:
+            s.sendall(b"x" * 2048)
+        except OSError as e:
+            sys.exit(f"a held upload was cut off: {e}")
+    time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
+""" % os.path.dirname(os.path.abspath(__file__))
 
 
 class S3Connections(unittest.TestCase):
@@ -121,6 +164,36 @@ class S3Connections(unittest.TestCase):
             except OSError:
                 return True
         wait_until(lambda: sum(closed(s) for s in socks) >= 1, timeout=10, message="a silent connection evicted")
+
+    def test_one_process_holding_its_512_legal_slow_uploads_leaves_another_process_room(self):
+        """Was: one local process with 512 uploads each sending 2 KiB/s (over the rate floor, busy so
+        never evicted) held all of 127.0.0.1's budget, and every other local client got SlowDown."""
+        d, port = self.start()
+        work = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-s3-conn-hog-"))
+        self.addCleanup(shutil.rmtree, work, True)
+        hog = subprocess.Popen([sys.executable, "-c", HOG, str(port), "512"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+
+        def stop_hog():
+            hog.kill()
+            hog.wait()
+        self.addCleanup(stop_hog)
+        line = hog.stdout.readline()
+        self.assertEqual(line.split()[:2], ["holding", "512"], line + hog.stderr.read() if hog.poll() is not None else line)
+        self.assertEqual(line.split()[2:], ["SlowDown", "per-process"])  # its 513th was refused: it holds its maximum
+        # A real second client, in its own process, is served: boto3 (this process) and the AWS CLI.
+        s3 = self.client(port)
+        s3.put_object(Bucket="landing", Key="fair/boto.csv", Body=b"b\n")
+        self.assertEqual(s3.get_object(Bucket="landing", Key="fair/boto.csv")["Body"].read(), b"b\n")
+        (work / "cli.csv").write_bytes(b"c\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update({"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_CONFIG_FILE": str(work / "aws-config"), "AWS_SHARED_CREDENTIALS_FILE": str(work / "none"),
+                    "HOME": str(work), "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1"})
+        r = subprocess.run([AWS, "--endpoint-url", f"http://127.0.0.1:{port}", "s3", "cp", str(work / "cli.csv"),
+                            "s3://landing/fair/cli.csv"], env=env, capture_output=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace"))
+        self.assertIsNone(hog.poll(), "the hog stopped: " + hog.stderr.read())
 
     def test_four_cli_recursive_copies_rclone_32_transfers_and_50_boto3_threads_at_once_all_succeed(self):
         """The tester's ordinary parallel use from one machine (about 120 requests at once from

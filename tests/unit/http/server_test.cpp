@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -505,6 +507,52 @@ TEST(Server, AnAddressInUseIsToldApartFromABadAddress) {
     EXPECT_FALSE(err.empty()) << bad;
     EXPECT_FALSE(err.address_in_use) << bad << ": " << err;
   }
+}
+
+// Was: one local process holding its maximum of busy connections took the whole 127.0.0.1 budget,
+// and every other local client got 503.
+TEST(Server, OneLocalProcessHoldingItsMaximumLeavesAnotherProcessItsOwnBudget) {
+  Fixture f({.max_connections_per_client = 2, .evict_waiting_when_full = true, .local_clients_by_process = true});
+  std::vector<std::shared_ptr<BodyWriter>> open;
+  std::mutex mu;
+  f.router.add("GET", "/events", [&](auto ex) {
+    std::lock_guard lock(mu);
+    open.push_back(ex->respond_open({}));
+  });
+  f.router.add("GET", "/", [](auto ex) { ex->respond({.body = "ok"}); });
+  f.start();
+  std::vector<std::unique_ptr<Client>> busy;
+  for (int i = 0; i < 2; ++i) {
+    busy.push_back(std::make_unique<Client>(f.port()));
+    busy.back()->send("GET /events HTTP/1.1\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(status_line(busy.back()->response()), "HTTP/1.1 200 OK");
+  }
+  {
+    Client extra(f.port());  // this process is at its maximum
+    EXPECT_EQ(status_line(extra.response()), "HTTP/1.1 503 Service Unavailable");
+  }
+  // Another process (same address, same user) is served: raw syscalls only after fork.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(f.port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) ::_exit(2);
+    static const char req[] = "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+    if (::send(fd, req, sizeof req - 1, 0) != static_cast<ssize_t>(sizeof req - 1)) ::_exit(3);
+    char buf[64] = {};
+    const ssize_t n = ::recv(fd, buf, 15, MSG_WAITALL);
+    ::_exit(n == 15 && std::memcmp(buf, "HTTP/1.1 200 OK", 15) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the other process was not served";
+  std::lock_guard lock(mu);
+  for (auto& w : open) w->end();
 }
 
 }  // namespace

@@ -56,6 +56,18 @@ TEST(S3Event, HasTheShapeOfAnS3Notification) {
   EXPECT_EQ(h["attempt"], 2);
 }
 
+TEST(S3Event, AnUploadNamesItsOperationAndCarriesTheRequestIdsItsClientGot) {
+  auto ctx = test::sample_context();
+  ctx.upload = UploadEvent{"ObjectCreated:Copy", "4442587FB7D0A2F9", "aWQtMi1vZi10aGUtY29weQ=="};
+  const auto& r = make_s3_event(ctx)["Records"][0];
+  EXPECT_EQ(r["eventName"], "ObjectCreated:Copy");
+  EXPECT_EQ(r["responseElements"]["x-amz-request-id"], "4442587FB7D0A2F9");
+  EXPECT_EQ(r["responseElements"]["x-amz-id-2"], "aWQtMi1vZi10aGUtY29weQ==");
+  // Every attempt of the run is told the same upload.
+  ctx.attempt = 3;
+  EXPECT_EQ(make_s3_event(ctx)["Records"][0]["responseElements"]["x-amz-request-id"], "4442587FB7D0A2F9");
+}
+
 TEST(S3Event, RequestIdsAreStablePerAttemptAndDifferAcrossAttempts) {
   auto ctx = test::sample_context();
   auto a = make_s3_event(ctx), b = make_s3_event(ctx);

@@ -86,4 +86,62 @@ TEST(Etag, GarbageInTheAttributeIsNeverTrusted) {
   EXPECT_EQ(fd_etag(fd.get()), "b1946ac92492d2347c6235b4d2611184");
 }
 
+TEST(Etag, HowTheApiCreatedTheFileIsRecordedWithItsEtagAndLostWithIt) {
+  TempDir d;
+  spit(d.path / "x", "hello\n");
+  const UploadEvent made{"ObjectCreated:CompleteMultipartUpload", "0123456789ABCDEF",
+                         "c2VjcmV0IGlkIDIgb2YgdGhlIHJlcXVlc3QgdGhhdCBtYWRlIGl0IGFsbA=="};
+  {
+    UniqueFd fd(::open((d.path / "x").c_str(), O_RDWR));
+    ASSERT_TRUE(record_etag(fd.get(), "0123456789abcdef0123456789abcdef-3", &made)) << std::strerror(errno);
+  }
+  fs::rename(d.path / "x", d.path / "y");  // the mover's rename keeps it
+  {
+    UniqueFd fd(::open((d.path / "y").c_str(), O_RDONLY));
+    struct stat st;
+    ::fstat(fd.get(), &st);
+    EXPECT_EQ(recorded_upload_event(fd.get(), st), made);
+    EXPECT_EQ(recorded_etag(fd.get(), st), "0123456789abcdef0123456789abcdef-3");
+  }
+  spit(d.path / "y", "rewritten\n");  // no longer what the API created
+  UniqueFd fd(::open((d.path / "y").c_str(), O_RDONLY));
+  struct stat st;
+  ::fstat(fd.get(), &st);
+  EXPECT_EQ(recorded_upload_event(fd.get(), st), std::nullopt);
+}
+
+TEST(Etag, AFileRecordedWithoutAnUploadEventHasNone) {
+  TempDir d;
+  spit(d.path / "x", "hello\n");
+  UniqueFd fd(::open((d.path / "x").c_str(), O_RDWR));
+  ASSERT_TRUE(record_etag(fd.get(), "b1946ac92492d2347c6235b4d2611184"));
+  struct stat st;
+  ::fstat(fd.get(), &st);
+  EXPECT_EQ(recorded_upload_event(fd.get(), st), std::nullopt);
+  EXPECT_EQ(recorded_etag(fd.get(), st), "b1946ac92492d2347c6235b4d2611184");
+  // A field that would break the record apart is refused, and the old record stays.
+  const UploadEvent spaced{"ObjectCreated:Put", "AB CD", "x"};
+  EXPECT_FALSE(record_etag(fd.get(), "b1946ac92492d2347c6235b4d2611184", &spaced));
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(recorded_etag(fd.get(), st), "b1946ac92492d2347c6235b4d2611184");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(EtagRecord, ParsesWhatItFormatsAndNothingElse) {
+  const EtagRecord r{"0123456789abcdef0123456789abcdef-3", 8388608, 1700000000123456789, 4242,
+                     UploadEvent{"ObjectCreated:Copy", "58D2FD3DF5B15B21", "aWQtMg=="}};
+  const std::string v = format_etag_record(r);
+  EXPECT_EQ(v, "0123456789abcdef0123456789abcdef-3 8388608 1700000000123456789 4242 ObjectCreated:Copy 58D2FD3DF5B15B21 aWQtMg==");
+  EXPECT_EQ(parse_etag_record(v), r);
+  EXPECT_EQ(parse_etag_record("d41d8cd98f00b204e9800998ecf8427e 0 1 2")->event, std::nullopt);
+  for (const char* bad : {"d41d8cd98f00b204e9800998ecf8427e 0 1", "d41d8cd98f00b204e9800998ecf8427e 0 01 2",
+                          "d41d8cd98f00b204e9800998ecf8427e -1 1 2", "d41d8cd98f00b204e9800998ecf8427e  0 1 2",
+                          "d41d8cd98f00b204e9800998ecf8427e 0 1 2 a b", "d41d8cd98f00b204e9800998ecf8427e 0 1 2 a b c\n",
+                          "d41d8cd98f00b204e9800998ecf8427e 99999999999999999999 1 2", "nothex 0 1 2", ""})
+    EXPECT_EQ(parse_etag_record(bad), std::nullopt) << bad;
+}
+
 }  // namespace

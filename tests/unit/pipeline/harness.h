@@ -116,6 +116,9 @@ class FaultyFiles final : public FileOps {
   std::optional<std::string> find_moved(Area area, const std::string& key, int64_t id, const FileIdentity& was) override {
     return real_.find_moved(area, key, id, was);
   }
+  std::optional<UploadEvent> upload_event(const std::string& key, const FileIdentity& was) override {
+    return real_.upload_event(key, was);
+  }
   MoveHook on_move;
   RemoveHook on_remove;
   ReportHook on_report;

@@ -1,5 +1,9 @@
 // Runs: retries and backoff timing, data errors, concurrency, on the manual clock.
+#include <fcntl.h>
+
+#include "base/unique_fd.h"
 #include "harness.h"
+#include "landing/etag.h"
 
 namespace hivehook::test {
 namespace {
@@ -108,6 +112,62 @@ TEST(Scheduling, TheJobIsToldItsKeyETagAndAttempt) {
   EXPECT_EQ(p.env.at("HIVEHOOK_ATTEMPT"), "1");
   auto event = nlohmann::json::parse(p.stdin_data);
   EXPECT_EQ(event["Records"][0]["s3"]["object"]["eTag"], "900150983cd24fb0d6963f7d28e17f72");  // md5("abc")
+}
+
+TEST(Scheduling, AnObjectTheS3ApiCreatedIsAnnouncedAsItWasCreatedAtEveryAttemptAndAfterARestart) {
+  PipelineHarness h(R"(rules:
+  - name: etl
+    match: {prefix: t/}
+    job: {command: [/bin/true]}
+    retries: 2
+    backoff: {initial: 1s, max: 1s}
+)");
+  h.put("t/multi.bin", "abc");
+  const UploadEvent made{"ObjectCreated:CompleteMultipartUpload", "44425877B7D0A2F9", "aWQtMg=="};
+  {
+    UniqueFd fd(::open((h.dir.path() / "landing/t/multi.bin").c_str(), O_RDWR | O_CLOEXEC));
+    ASSERT_TRUE(record_etag(fd.get(), "0123456789abcdef0123456789abcdef-2", &made));
+  }
+  h.pipeline->offer("t/multi.bin");
+  h.drain();
+  auto told = [&] {
+    const auto event = nlohmann::json::parse(h.runner.jobs().at(0).request.process.stdin_data);
+    return event["Records"][0];
+  };
+  ASSERT_EQ(h.runner.jobs().size(), 1u);
+  EXPECT_EQ(told()["eventName"], "ObjectCreated:CompleteMultipartUpload");
+  EXPECT_EQ(told()["responseElements"]["x-amz-request-id"], "44425877B7D0A2F9");
+  EXPECT_EQ(told()["s3"]["object"]["eTag"], "0123456789abcdef0123456789abcdef-2");
+  h.runner.finish(0, 1);  // fails: the retry is told the same
+  h.drain();
+  h.advance(std::chrono::seconds(2));
+  ASSERT_EQ(h.runner.jobs().size(), 1u);
+  EXPECT_EQ(told()["eventName"], "ObjectCreated:CompleteMultipartUpload");
+  EXPECT_EQ(told()["responseElements"]["x-amz-id-2"], "aWQtMg==");
+  h.restart();  // killed mid-run: the run started again after recovery is told the same
+  ASSERT_EQ(h.runner.jobs().size(), 1u);
+  EXPECT_EQ(told()["eventName"], "ObjectCreated:CompleteMultipartUpload");
+  EXPECT_EQ(told()["responseElements"]["x-amz-request-id"], "44425877B7D0A2F9");
+}
+
+TEST(Scheduling, AFileRewrittenAfterTheApiCreatedItIsAnnouncedAsAPlainPut) {
+  PipelineHarness h(R"(rules:
+  - name: etl
+    match: {prefix: t/}
+    job: {command: [/bin/true]}
+)");
+  h.put("t/x.csv", "abc");
+  const UploadEvent made{"ObjectCreated:Copy", "44425877B7D0A2F9", "aWQtMg=="};
+  {
+    UniqueFd fd(::open((h.dir.path() / "landing/t/x.csv").c_str(), O_RDWR | O_CLOEXEC));
+    ASSERT_TRUE(record_etag(fd.get(), "900150983cd24fb0d6963f7d28e17f72", &made));
+  }
+  h.put("t/x.csv", "abcd");
+  h.land("t/x.csv", "abcd");
+  ASSERT_EQ(h.runner.jobs().size(), 1u);
+  const auto event = nlohmann::json::parse(h.runner.jobs().at(0).request.process.stdin_data);
+  EXPECT_EQ(event["Records"][0]["eventName"], "ObjectCreated:Put");
+  EXPECT_NE(event["Records"][0]["responseElements"]["x-amz-request-id"], "44425877B7D0A2F9");
 }
 
 }  // namespace
