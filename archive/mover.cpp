@@ -164,6 +164,14 @@ FsStatus copy_across(const Tree& from, const std::string& key, const Tree& to, c
   return tmp->publish(dest, Replace::no);
 }
 
+// Brings `rel`'s ctime to now without changing its content, mode or times (chmod(2) to the mode it
+// has updates ctime). Best effort: a file the daemon does not own keeps its ctime.
+void refresh_ctime(const Tree& tree, const std::string& rel) {
+  auto fd = tree.open_regular(rel);
+  struct stat st;
+  if (fd && ::fstat(fd->get(), &st) == 0) (void)::fchmod(fd->get(), st.st_mode & 07777);
+}
+
 // One placement attempt at `dest`: rename, or copy when the trees are on different filesystems.
 FsStatus place(const Tree& from, const std::string& key, const Tree& to, const std::string& dest, bool* across) {
   if (!*across) {
@@ -206,7 +214,11 @@ MoveResult move_object(const Tree& from, const std::string& key, const Tree& to,
       return failure(placed.error());
     }
     if (!same_content(from, key, to, dest)) continue;  // a different earlier object: the next name
-    // Already moved (a crash between copy and unlink): the source is a leftover.
+    // Already there: moved before a crash between copy and unlink, or the same bytes stored again
+    // (a key re-uploaded with an earlier version's content: a revert). The stored file now stands
+    // for the newest arrival, so its ctime is brought forward (a chmod to its own mode): readers
+    // take the version stored last, by ctime, as the key's latest (s3/versions.h).
+    refresh_ctime(to, dest);
     if (auto gone = from.unlink(key); !gone && gone.code() != ENOENT) return failure(gone.error());
     return success(to, dest);
   }

@@ -159,6 +159,10 @@ std::optional<ObjectKey> Pipeline::classify(const std::string& key, const FileIn
   if (key.size() > kMaxKeyBytes) return record_ignored(key, info, "key longer than 1,024 bytes"), std::nullopt;
   if (info.kind == EntryKind::symlink) return record_ignored(key, info, "symlink"), std::nullopt;
   if (info.kind != EntryKind::regular) return record_ignored(key, info, "not a regular file"), std::nullopt;
+  // hivehook's own temporary files (".hivehook-tmp-*": an S3 upload's name for the instant
+  // between its link and its rename, which a scan of a new folder can see): never an object, and
+  // not the user's file to be told about.
+  if (is_temp_name(basename_of(key))) return unmark_busy(key), std::nullopt;
   if (is_ignored(basename_of(key), config_.ignore)) {
     // A name the `ignore` list skips on purpose (temporary files, dot files): an audit event once
     // per file while the daemon runs, never an object row (the user's choice, not a fault).

@@ -6,8 +6,9 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/versioning-workflows.html): these
 // functions find it, and ListObjects shows each key once, as its latest version.
 //
-// "Latest" is the version renamed into the tree last: the greatest ctime (rename(2) sets it; nothing
-// of hivehook changes an archived file afterwards), ties broken by the object id in the name.
+// "Latest" is the version stored last: the greatest ctime (rename(2) sets it; when the same bytes
+// arrive again, a revert, the mover keeps the stored file and brings its ctime forward, and
+// nothing else of hivehook changes an archived file), ties broken by the object id in the name.
 #pragma once
 
 #include <sys/stat.h>

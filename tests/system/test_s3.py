@@ -7,7 +7,9 @@ import http.client
 import json
 import os
 import pathlib
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -243,6 +245,103 @@ class S3Api(unittest.TestCase):
         self.assertEqual(sorted(b["Name"] for b in s3.list_buckets()["Buckets"]), ["archive", "landing", "quarantine"])
         s3.head_bucket(Bucket="quarantine")
 
+    def test_event_names_the_operation_and_carries_the_request_ids_the_client_got(self):
+        """Was: every job was told eventName ObjectCreated:Put, also for a CopyObject and a
+        CompleteMultipartUpload, and responseElements held ids no client had seen."""
+        s3 = self.boto()
+        made = {}
+        made["event/put.csv"] = ("ObjectCreated:Put", s3.put_object(Bucket="landing", Key="event/put.csv", Body=b"p\n"))
+        s3.put_object(Bucket="landing", Key="kept/event/source.csv", Body=b"c\n")
+        made["event/copy.csv"] = ("ObjectCreated:Copy", s3.copy_object(
+            Bucket="landing", Key="event/copy.csv", CopySource={"Bucket": "landing", "Key": "kept/event/source.csv"}))
+        up = s3.create_multipart_upload(Bucket="landing", Key="event/multi.bin")
+        part = s3.upload_part(Bucket="landing", Key="event/multi.bin", UploadId=up["UploadId"], PartNumber=1, Body=b"m" * 100)
+        made["event/multi.bin"] = ("ObjectCreated:CompleteMultipartUpload", s3.complete_multipart_upload(
+            Bucket="landing", Key="event/multi.bin", UploadId=up["UploadId"],
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}))
+        (self.d.landing / "event").mkdir(exist_ok=True)
+        (self.d.landing / "event/dropped.csv.tmp").write_bytes(b"d\n")
+        os.rename(self.d.landing / "event/dropped.csv.tmp", self.d.landing / "event/dropped.csv")
+        ids = set()
+        for key, (name, response) in made.items():
+            self.wait_processed(key)
+            (oid,) = self.objects(key)[0][:1]
+            record = json.loads(self.d.query("SELECT result FROM runs WHERE object_id=?", oid)[0][0])["Records"][0]
+            headers = response["ResponseMetadata"]["HTTPHeaders"]
+            self.assertEqual(record["eventName"], name, key)
+            self.assertEqual(record["responseElements"]["x-amz-request-id"], headers["x-amz-request-id"], key)
+            self.assertEqual(record["responseElements"]["x-amz-id-2"], headers["x-amz-id-2"], key)
+            ids.add(headers["x-amz-request-id"])
+        self.assertEqual(len(ids), 3)
+        # A file dropped into landing keeps DESIGN.md's ObjectCreated:Put and ids of its own.
+        self.wait_processed("event/dropped.csv")
+        (oid,) = self.objects("event/dropped.csv")[0][:1]
+        record = json.loads(self.d.query("SELECT result FROM runs WHERE object_id=?", oid)[0][0])["Records"][0]
+        self.assertEqual(record["eventName"], "ObjectCreated:Put")
+        self.assertNotIn(record["responseElements"]["x-amz-request-id"], ids)
+
+    def test_a_browser_form_upload_is_not_implemented_not_anonymous(self):
+        """Finding F9: a presigned POST (generate_presigned_post) was answered 403 'Anonymous access is
+        not allowed' although it was signed; hivehook does not serve POST Object, and now says so."""
+        post = self.boto().generate_presigned_post("landing", "form/post.txt", ExpiresIn=60)
+        boundary = "hivehookformboundary"
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                 for k, v in post["fields"].items()]
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="post.txt"\r\n'
+                     f'Content-Type: text/plain\r\n\r\nform\r\n--{boundary}--\r\n'.encode())
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request("POST", "/landing", body=b"".join(parts),
+                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        resp = conn.getresponse()
+        body = resp.read()
+        self.assertEqual(resp.status, 501, body)
+        self.assertIn(b"<Code>NotImplemented</Code>", body)
+        self.assertIn(b"presigned PUT URL", body)
+        self.assertFalse((self.d.landing / "form").exists())
+
+    def test_metadata_over_s3s_2_kb_is_refused_and_kept_headers_are_never_dropped(self):
+        """Finding F10: 12 KB of x-amz-meta-* (or 500 keys) got 200, then the metadata and the
+        Content-Type were gone (the xattr write failed and was ignored)."""
+        s3 = self.boto()
+        for meta in ({"big": "v" * 12000}, {f"k{i}": "v" for i in range(500)}, {"big": "v" * 2046}):
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                s3.put_object(Bucket="landing", Key="kept/meta/too-big.txt", Body=b"m", Metadata=meta, ContentType="text/plain")
+            self.assertEqual(cm.exception.response["Error"]["Code"], "MetadataTooLarge")
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                s3.create_multipart_upload(Bucket="landing", Key="kept/meta/too-big.bin", Metadata=meta)
+            self.assertEqual(cm.exception.response["Error"]["Code"], "MetadataTooLarge")
+        self.assertFalse((self.d.landing / "kept/meta/too-big.txt").exists())
+        s3.put_object(Bucket="landing", Key="kept/meta/fits.txt", Body=b"m", Metadata={"big": "v" * 2045},
+                      ContentType="text/plain")
+        head = s3.head_object(Bucket="landing", Key="kept/meta/fits.txt")
+        self.assertEqual(head["Metadata"], {"big": "v" * 2045})
+        self.assertEqual(head["ContentType"], "text/plain")
+        # Other headers are limited by what the filesystem keeps beside a file: served back, or refused.
+        try:
+            s3.put_object(Bucket="landing", Key="kept/meta/disposition.txt", Body=b"d", ContentType="text/plain",
+                          ContentDisposition="attachment; filename=" + "d" * 9000 + ".txt")
+        except botocore.exceptions.ClientError as e:
+            self.assertEqual(e.response["Error"]["Code"], "MetadataTooLarge")
+        else:
+            head = s3.head_object(Bucket="landing", Key="kept/meta/disposition.txt")
+            self.assertEqual(head["ContentType"], "text/plain")
+            self.assertTrue(head["ContentDisposition"].endswith("d.txt"))
+
+    def test_list_multipart_uploads_rolls_keys_up_at_the_delimiter(self):
+        """Finding F14: ListMultipartUploads ignored `delimiter`."""
+        s3 = self.boto()
+        ids = [(k, s3.create_multipart_upload(Bucket="landing", Key=k)["UploadId"])
+               for k in ["lmu/0/x.bin", "lmu/0/y.bin", "lmu/1/x.bin", "lmu/top.bin"]]
+        try:
+            page = s3.list_multipart_uploads(Bucket="landing", Prefix="lmu/", Delimiter="/")
+            self.assertEqual([p["Prefix"] for p in page["CommonPrefixes"]], ["lmu/0/", "lmu/1/"])
+            self.assertEqual([u["Key"] for u in page["Uploads"]], ["lmu/top.bin"])
+            page = s3.list_multipart_uploads(Bucket="landing", Prefix="lmu/")
+            self.assertEqual(sorted(u["Key"] for u in page["Uploads"]), sorted(k for k, _ in ids))
+        finally:
+            for k, upload_id in ids:
+                s3.abort_multipart_upload(Bucket="landing", Key=k, UploadId=upload_id)
+
     def test_s3cmd(self):
         self.s3cmd("put", "--recursive", "src/", "s3://landing/s3cmd/")
         self.s3cmd("put", "big.bin", "s3://landing/s3cmd/big.bin")  # 15 MiB parts by default
@@ -386,7 +485,17 @@ class S3Api(unittest.TestCase):
         self.assertEqual((self.work / "odd-aws/plain.csv").read_bytes(), b"plain\n")
         self.rclone("copy", "hh:archive/odd", "odd-rclone")
         self.assertEqual((self.work / "odd-rclone/plain.csv").read_bytes(), b"plain\n")
-        self.assertIn(b"leaves out files whose names are no S3 key", self.d.log.read_bytes())
+        # The operator is told, per file, what to do: the warning names the file as a shell word and
+        # gives a rename to paste (was: one warning per daemon life, the name shown with U+FFFD, which
+        # matches no file). Pasted as given, the file becomes a key every client can reach.
+        wait_until(lambda: b"is not UTF-8" in self.d.log.read_bytes(), timeout=10, message="the warning")
+        log = self.d.log.read_text(errors="replace")
+        self.assertIn("only to clients that ask for encoding-type=url", log)
+        rename = re.search(r"mv -n -- (\$'(?:[^'\\]|\\.)*') (\$'(?:[^'\\]|\\.)*')", log)
+        self.assertIsNotNone(rename, log[-3000:])
+        self.assertIn("/archive/odd/lat1-\\xe9t\\xe9.csv", rename.group(1))
+        subprocess.run(["bash", "-c", rename.group(0)], check=True)
+        self.assertEqual(s3.get_object(Bucket="archive", Key="odd/lat1-\u00e9t\u00e9.csv")["Body"].read(), b"latin1\n")
 
     # --- refusals ------------------------------------------------------------------------------
     def test_wrong_secret_unknown_key_and_expired_presigned_url(self):
@@ -650,6 +759,26 @@ class S3Api(unittest.TestCase):
                      "reup-none.csv", check=False)
         self.assertIn(b"NoSuchVersion", r.stderr)
 
+    def test_a_revert_to_an_earlier_upload_reads_as_the_latest_in_archive_and_landing(self):
+        """Finding F2: A, B, then A again to one key: the mover dropped the third as identical to the
+        stored A, so the archive kept answering B (replaced content), and landing's read-after-write
+        HEAD of the key was 404 a second after a 200 PUT."""
+        s3 = self.boto()
+        a, b = b"day,1\nA\n", b"day,1\nB corrected\n"
+        for n, body in enumerate([a, b, a], start=1):
+            s3.put_object(Bucket="landing", Key="revert/day.csv", Body=body)
+            self.wait_settled("revert/day.csv", n)
+            head = s3.head_object(Bucket="landing", Key="revert/day.csv")  # read-after-write
+            self.assertEqual(head["ETag"], f'"{md5(body)}"', f"upload {n}")
+            self.assertEqual(s3.get_object(Bucket="archive", Key="revert/day.csv")["Body"].read(), body, f"upload {n}")
+        listed = s3.list_objects_v2(Bucket="archive", Prefix="revert/")["Contents"]
+        self.assertEqual([(o["Key"], o["ETag"]) for o in listed], [("revert/day.csv", f'"{md5(a)}"')])
+        # A fourth identical upload (a duplicate of the last) changes nothing.
+        s3.put_object(Bucket="landing", Key="revert/day.csv", Body=a)
+        self.wait_settled("revert/day.csv", 4)
+        self.assertEqual(s3.head_object(Bucket="landing", Key="revert/day.csv")["ETag"], f'"{md5(a)}"')
+        self.assertEqual(s3.get_object(Bucket="archive", Key="revert/day.csv")["Body"].read(), a)
+
     def test_reupload_to_a_quarantined_key_reads_the_new_version_and_its_error(self):
         s3 = self.boto()
         s3.put_object(Bucket="landing", Key="fail/q.csv", Body=b"bad 1\n")
@@ -861,6 +990,35 @@ class S3Api(unittest.TestCase):
         out = s3.put_object(Bucket="landing", Key="kept/sum.csv", Body=b"sum\n", ChecksumAlgorithm="SHA256")
         import base64
         self.assertEqual(out["ChecksumSHA256"], base64.b64encode(hashlib.sha256(b"sum\n").digest()).decode())
+
+
+class S3Reload(unittest.TestCase):
+    def test_an_ignore_change_applied_on_sighup_applies_to_uploads_too(self):
+        """Finding F11: after `ignore` was reloaded ("applied now: ignore") the S3 API kept the old
+        globs: a name now ignored got 200 and was never processed, a name no longer ignored got 400."""
+        port = free_port()
+        d = Deployment(RULES, config_extra=f"""\
+            s3:
+              listen: 127.0.0.1:{port}
+              access_key_id: {KEY_ID}
+              secret_access_key: {SECRET}
+            """, prefix="hivehook-s3-reload-")
+        self.addCleanup(d.cleanup)
+        d.start()
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=KEY_ID,
+                          aws_secret_access_key=SECRET, region_name="us-east-1",
+                          config=Config(signature_version="s3v4", retries={"max_attempts": 1}))
+        with self.assertRaises(botocore.exceptions.ClientError):
+            s3.put_object(Bucket="landing", Key="kept/ign/x.tmp", Body=b"t")  # `*.tmp`: a default glob
+        d.config.write_text(d.config.read_text() + 'ignore: ["*.log"]\n')
+        d.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: b"applied now: ignore" in d.log.read_bytes(), timeout=30, message="the reload")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.put_object(Bucket="landing", Key="kept/ign/x.log", Body=b"l")
+        self.assertIn("'*.log'", cm.exception.response["Error"]["Message"])
+        s3.put_object(Bucket="landing", Key="kept/ign/x.tmp", Body=b"t")  # no longer ignored: processed
+        wait_until(lambda: d.query("SELECT state FROM objects WHERE key='kept/ign/x.tmp'") == [(b"kept",)],
+                   timeout=60, message="x.tmp processed")
 
 
 class S3Restart(unittest.TestCase):

@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "unit/watcher/temp_dir.h"
@@ -91,6 +93,32 @@ TEST_F(MoverTest, IdenticalExistingObjectCountsAsAlreadyMoved) {
   EXPECT_EQ(r.final_key, key);
   EXPECT_FALSE(fs::exists(in_landing(key)));
   EXPECT_FALSE(fs::exists(in_archive("t/year=2023/x.csv~2")));
+}
+
+// Finding F2 of issue 12's new-user test: a key re-uploaded with an earlier version's content (A,
+// B, A again) was dropped as identical to the stored A, and B (stored later, greater ctime) kept
+// reading as the key's latest version.
+TEST_F(MoverTest, TheSameBytesStoredAgainBecomeTheLatestStoredVersion) {
+  const std::string key = "t/x.csv";
+  land(key, "A\n");
+  ASSERT_TRUE(move_object(landing, key, archive, "1").ok);
+  land(key, "B\n");
+  ASSERT_EQ(move_object(landing, key, archive, "2").final_key, "t/x.csv~2");
+  struct stat stored_b;
+  ASSERT_EQ(::stat(in_archive("t/x.csv~2").c_str(), &stored_b), 0);
+  // ctimes come from the kernel's coarse clock: wait until it has moved past B's.
+  for (timespec now{}; ::clock_gettime(CLOCK_REALTIME_COARSE, &now) == 0 &&
+                       std::make_pair(now.tv_sec, now.tv_nsec) <= std::make_pair(stored_b.st_ctim.tv_sec, stored_b.st_ctim.tv_nsec);)
+    std::this_thread::yield();
+  land(key, "A\n");
+  auto r = move_object(landing, key, archive, "3");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.final_key, key);
+  struct stat a, b;
+  ASSERT_EQ(::stat(in_archive(key).c_str(), &a), 0);
+  ASSERT_EQ(::stat(in_archive("t/x.csv~2").c_str(), &b), 0);
+  EXPECT_GT(std::make_pair(a.st_ctim.tv_sec, a.st_ctim.tv_nsec), std::make_pair(b.st_ctim.tv_sec, b.st_ctim.tv_nsec));
+  EXPECT_EQ(read_file(in_archive(key)), "A\n");
 }
 
 TEST_F(MoverTest, MissingSourceIsReported) {

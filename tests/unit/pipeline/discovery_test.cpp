@@ -46,6 +46,19 @@ TEST(Discovery, UnmatchedKeysAreRecordedOnceAndLeftInPlace) {
   EXPECT_TRUE(h.exists(Area::landing, "other/x.csv"));
 }
 
+// Finding F1 of issue 12's new-user test: an S3 upload into a new folder sometimes left an
+// object.ignored event for the upload's ".hivehook-tmp-*" name, seen by the scan of the new folder
+// between the upload's link and its rename.
+TEST(Discovery, HivehooksOwnTemporaryFileSeenInAScanIsNotAuditedAsIgnored) {
+  PipelineHarness h(kNoop);
+  h.put("t/newdir/.hivehook-tmp-bc698065c7d52acb", "half");
+  h.pipeline->scan(h.config.landing);
+  h.drain();
+  EXPECT_TRUE(h.events("object.ignored").empty());
+  EXPECT_TRUE(h.events("object.discovered").empty());
+  EXPECT_FALSE(h.state("t/newdir/.hivehook-tmp-bc698065c7d52acb").has_value());
+}
+
 TEST(Discovery, IgnoredNamesSymlinksAndBadKeysAreRecordedOnceAndNeverTouched) {
   PipelineHarness h(kNoop);
   h.put("t/.hidden.csv");
