@@ -179,7 +179,10 @@ class S3Connections(unittest.TestCase):
             hog.wait()
         self.addCleanup(stop_hog)
         line = hog.stdout.readline()
-        self.assertEqual(line.split()[:2], ["holding", "512"], line + hog.stderr.read() if hog.poll() is not None else line)
+        if not line:
+            hog.wait(timeout=30)
+            self.fail("the hog stopped: " + hog.stderr.read())
+        self.assertEqual(line.split()[:2], ["holding", "512"], line)
         self.assertEqual(line.split()[2:], ["SlowDown", "per-process"])  # its 513th was refused: it holds its maximum
         # A real second client, in its own process, is served: boto3 (this process) and the AWS CLI.
         s3 = self.client(port)
@@ -193,7 +196,8 @@ class S3Connections(unittest.TestCase):
         r = subprocess.run([AWS, "--endpoint-url", f"http://127.0.0.1:{port}", "s3", "cp", str(work / "cli.csv"),
                             "s3://landing/fair/cli.csv"], env=env, capture_output=True, timeout=300)
         self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace"))
-        self.assertIsNone(hog.poll(), "the hog stopped: " + hog.stderr.read())
+        if hog.poll() is not None:
+            self.fail("the hog stopped: " + hog.stderr.read())
 
     def test_four_cli_recursive_copies_rclone_32_transfers_and_50_boto3_threads_at_once_all_succeed(self):
         """The tester's ordinary parallel use from one machine (about 120 requests at once from

@@ -59,7 +59,8 @@ TEST(S3Event, HasTheShapeOfAnS3Notification) {
 TEST(S3Event, AnUploadNamesItsOperationAndCarriesTheRequestIdsItsClientGot) {
   auto ctx = test::sample_context();
   ctx.upload = UploadEvent{"ObjectCreated:Copy", "4442587FB7D0A2F9", "aWQtMi1vZi10aGUtY29weQ=="};
-  const auto& r = make_s3_event(ctx)["Records"][0];
+  const nlohmann::json e = make_s3_event(ctx);
+  const auto& r = e["Records"][0];
   EXPECT_EQ(r["eventName"], "ObjectCreated:Copy");
   EXPECT_EQ(r["responseElements"]["x-amz-request-id"], "4442587FB7D0A2F9");
   EXPECT_EQ(r["responseElements"]["x-amz-id-2"], "aWQtMi1vZi10aGUtY29weQ==");
