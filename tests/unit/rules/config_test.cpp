@@ -324,64 +324,6 @@ TEST(Diagnostics, Format) {
   EXPECT_EQ(d.str(), "x:1:2: warning: w\nx:1:2: error: e\n");
 }
 
-// Findings F5 and F6 of issue 12's new-user test: `check` said "config OK" for an s3: config `run`
-// refused (two buckets with one name), and accepted a landing bucket name clients cannot address.
-TEST(Config, S3BucketsThatCollideOrThatClientsCannotNameAreReportedAtCheck) {
-  TempDir dir;
-  dir.mkdir("a");
-  dir.mkdir("b");
-  const std::string s3 = "s3: {listen: \"127.0.0.1:9000\", access_key_id: k, secret_access_key: s}\n";
-  auto same = minimal_config(dir, "archive: a/out\nquarantine: b/out\n" + s3);
-  Diagnostics d1;
-  EXPECT_FALSE(load_config(same, d1));
-  EXPECT_NE(d1.str().find("error: s3: the archive and quarantine buckets would both be named 'out': give one of the two "
-                          "folders another name"), std::string::npos) << d1.str();
-  auto landing_archive = minimal_config(dir, "bucket: archive\n" + s3);
-  Diagnostics d2;
-  EXPECT_FALSE(load_config(landing_archive, d2));
-  EXPECT_NE(d2.str().find("the landing and archive buckets would both be named 'archive': set `bucket` to another name"),
-            std::string::npos) << d2.str();
-  auto spaced = minimal_config(dir, "bucket: My Landing\n" + s3);
-  Diagnostics d3;
-  EXPECT_FALSE(load_config(spaced, d3));
-  EXPECT_NE(d3.str().find("'My Landing' (the `bucket`) is one the AWS CLI and boto3 refuse to address"), std::string::npos)
-      << d3.str();
-  EXPECT_NE(d3.str().find("set `bucket: my-landing`"), std::string::npos) << d3.str();
-  auto upper = minimal_config(dir, "bucket: UPPER_case\n" + s3);
-  Diagnostics d4;
-  EXPECT_TRUE(load_config(upper, d4)) << d4.str();  // clients accept it: a warning
-  EXPECT_NE(d4.str().find("warning: s3: the landing bucket's name 'UPPER_case' (the `bucket`) is not a valid S3 bucket name"),
-            std::string::npos) << d4.str();
-  auto without_s3 = minimal_config(dir, "archive: a/out\nquarantine: b/out\nbucket: My Landing\n");
-  Diagnostics d5;
-  EXPECT_TRUE(load_config(without_s3, d5)) << d5.str();  // no S3 API: no buckets to name
-  EXPECT_EQ(d5.str().find("s3:"), std::string::npos) << d5.str();
-}
-
-// Findings F12 and F13 of issue 12's new-user test: state_dir inside landing, and the state or
-// state_dir inside archive or quarantine, passed `check`; staged upload parts became objects, and
-// the S3 API served the store.
-TEST(Config, HivehooksOwnFilesInsideATreeAndNestedTreesAreRefused) {
-  TempDir dir;
-  auto staged = minimal_config(dir, "state_dir: landing/sd\n");
-  Diagnostics d1;
-  EXPECT_FALSE(load_config(staged, d1));
-  EXPECT_NE(d1.str().find("state_dir '"), std::string::npos) << d1.str();
-  EXPECT_NE(d1.str().find("is inside landing"), std::string::npos) << d1.str();
-  auto served = minimal_config(dir, "state: archive/st/hivehook.db\nstate_dir: quarantine/sd\n");
-  Diagnostics d2;
-  EXPECT_FALSE(load_config(served, d2));
-  EXPECT_NE(d2.str().find("is inside archive: archive holds processed objects only"), std::string::npos) << d2.str();
-  EXPECT_NE(d2.str().find("is inside quarantine: quarantine holds processed objects only"), std::string::npos) << d2.str();
-  auto nested = minimal_config(dir, "quarantine: archive/q\n");
-  Diagnostics d3;
-  EXPECT_FALSE(load_config(nested, d3));
-  EXPECT_NE(d3.str().find("must be separate folders, neither inside the other"), std::string::npos) << d3.str();
-  auto apart = minimal_config(dir, "state_dir: work\n");
-  Diagnostics d4;
-  EXPECT_TRUE(load_config(apart, d4)) << d4.str();
-}
-
 TEST(Config, S3SectionWithItsDefaultsAndItsErrors) {
   TempDir dir;
   ::setenv("HH_S3_SECRET", "from-env", 1);
