@@ -1,5 +1,7 @@
 #include "s3/object_attrs.h"
 
+#include <algorithm>
+
 #include <sys/xattr.h>
 
 #include <nlohmann/json.hpp>
@@ -78,8 +80,13 @@ ObjectAttrs ObjectAttrs::read(int fd) {
   try {
     auto j = nlohmann::json::parse(std::string_view(buf, static_cast<std::size_t>(n)));
     if (!j.is_object()) return a;
+    // The attribute is outside input (any process that can write the file can set it): a name or
+    // value that could not travel in an HTTP header (a CR/LF would split the response) is dropped.
+    auto header_safe = [](const std::string& s) {
+      return std::none_of(s.begin(), s.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F; });
+    };
     for (auto& [k, v] : j.items())
-      if (v.is_string()) a.headers[k] = v.get<std::string>();
+      if (v.is_string() && header_safe(k) && header_safe(v.get<std::string>())) a.headers[k] = v.get<std::string>();
   } catch (const nlohmann::json::exception&) {
   }
   return a;

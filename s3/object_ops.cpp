@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
@@ -205,8 +206,14 @@ void Service::get_object(const std::shared_ptr<Call>& c, bool head) {
         {"response-content-type", "content-type"}, {"response-content-disposition", "content-disposition"},
         {"response-cache-control", "cache-control"}, {"response-content-encoding", "content-encoding"},
         {"response-content-language", "content-language"}, {"response-expires", "expires"}};
-    for (const auto& [param, field] : kOverrides)
-      if (c->req.has(param)) r.headers.set(field, c->req.param(param));
+    for (const auto& [param, field] : kOverrides) {
+      if (!c->req.has(param)) continue;
+      const std::string value = c->req.param(param);
+      // A CR or LF (or any control character) would end the header early: response splitting.
+      if (std::any_of(value.begin(), value.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F; }))
+        return c->fail(errors::invalid_argument("Header values cannot contain control characters", param, ""));
+      r.headers.set(field, value);
+    }
 
     // Conditions (RFC 9110 section 13.2.2 order; S3's behaviour for each).
     const auto& ex = *c->ex;

@@ -2,6 +2,7 @@
 
 #include "base/utf8.h"
 
+#include <algorithm>
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
 #include <sstream>
@@ -77,8 +78,50 @@ std::string XmlWriter::str() {
 
 namespace {
 
+// The deepest element nesting in `body`, counted without parsing (comments, CDATA, processing
+// instructions and declarations skipped; quotes inside tags honoured). The parser below
+// (property_tree's rapidxml) recurses once per level on the calling thread's stack.
+std::size_t element_depth(std::string_view b) {
+  std::size_t depth = 0, deepest = 0;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (b[i] != '<') continue;
+    if (i + 1 < b.size() && (b[i + 1] == '!' || b[i + 1] == '?')) {
+      const char* close = b.compare(i, 4, "<!--") == 0 ? "-->" : b.compare(i, 9, "<![CDATA[") == 0 ? "]]>" : ">";
+      const std::size_t end = b.find(close, i + 2);
+      if (end == std::string_view::npos) break;
+      i = end;
+      continue;
+    }
+    const bool closing = i + 1 < b.size() && b[i + 1] == '/';
+    char quote = 0;
+    std::size_t j = i + 1;
+    for (; j < b.size(); ++j) {
+      if (quote) {
+        if (b[j] == quote) quote = 0;
+      } else if (b[j] == '"' || b[j] == '\'') {
+        quote = b[j];
+      } else if (b[j] == '>') {
+        break;
+      }
+    }
+    const bool empty_element = !closing && j < b.size() && b[j - 1] == '/';
+    if (closing) {
+      if (depth > 0) --depth;
+    } else if (!empty_element) {
+      deepest = std::max(deepest, ++depth);
+    }
+    i = j;
+  }
+  return deepest;
+}
+
 // The document element, whatever namespace prefix or attributes it carries.
 std::optional<pt::ptree> parse_root(std::string_view body, const std::string& root, std::string* error) {
+  // S3's request documents are 3 levels deep; a deeply nested body would overflow the stack.
+  if (element_depth(body) > kMaxXmlDepth) {
+    if (error) *error = "elements nested deeper than " + std::to_string(kMaxXmlDepth) + " levels";
+    return std::nullopt;
+  }
   pt::ptree tree;
   try {
     std::istringstream in{std::string(body)};

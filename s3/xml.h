@@ -39,6 +39,9 @@ struct CompletedPart {
 // <CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"..."</ETag></Part>...
 // nullopt and *error when the body is not that document.
 std::optional<std::vector<CompletedPart>> parse_complete_multipart(std::string_view body, std::string* error);
+// Request documents nested deeper than this are refused before parsing (MalformedXML): S3's are 3
+// levels deep, and the parser recurses once per level (a 100,000-deep body overflowed the stack).
+inline constexpr std::size_t kMaxXmlDepth = 16;
 
 struct DeleteRequest {
   bool quiet = false;
