@@ -111,7 +111,10 @@ Operation classify(bhttp::verb method, const S3Request& r, const bhttp::fields& 
         if (r.param("list-type") == "2") return Operation::ListObjectsV2;
         return Operation::ListObjects;
       case bhttp::verb::head: return Operation::HeadBucket;
-      case bhttp::verb::put: return Operation::CreateBucket;
+      case bhttp::verb::put:
+        // PutBucketVersioning: versioning is never enabled (GetBucketVersioning says so).
+        if (r.has("versioning")) return nope("PUT ?versioning (PutBucketVersioning: hivehook keeps versions of its own)");
+        return Operation::CreateBucket;
       case bhttp::verb::delete_: return Operation::DeleteBucket;
       case bhttp::verb::post:
         if (r.has("delete")) return Operation::DeleteObjects;

@@ -342,6 +342,44 @@ class S3Api(unittest.TestCase):
             for k, upload_id in ids:
                 s3.abort_multipart_upload(Bucket="landing", Key=k, UploadId=upload_id)
 
+    def signed(self, method, path, query="", body=b"", headers=None):
+        """A raw SigV4-signed request (body hashed), answered as (status, headers, body)."""
+        url = f"{self.endpoint}{path}" + (f"?{query}" if query else "")
+        req = botocore.awsrequest.AWSRequest(method=method, url=url, data=body, headers=headers or {})
+        botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(KEY_ID, SECRET), "s3", "us-east-1").add_auth(req)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        conn.request(method, path + (f"?{query}" if query else ""), body=body, headers=dict(req.headers))
+        resp = conn.getresponse()
+        return resp.status, resp.getheaders(), resp.read()
+
+    def test_a_deeply_nested_xml_body_is_malformed_and_the_daemon_lives(self):
+        """Finding F15: a signed DeleteObjects body nested 100,000 deep overflowed the parser's stack
+        and killed the daemon."""
+        import base64
+        body = b"<Delete>" + b"<a>" * 100000 + b"</Delete>"
+        status, _, answer = self.signed("POST", "/landing", "delete=", body,
+                                        {"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()})
+        self.assertEqual(status, 400, answer[:500])
+        self.assertIn(b"<Code>MalformedXML</Code>", answer)
+        self.assertIsNone(self.d.proc.poll(), "the daemon died")
+        self.assertEqual(self.boto().list_buckets()["ResponseMetadata"]["HTTPStatusCode"], 200)
+
+    def test_a_response_header_override_with_cr_lf_is_refused_not_injected(self):
+        """Finding F17: response-content-type=a%0D%0AX-Injected:%201 came back as two headers (and
+        %0D%0A%0D%0A split the response), presigned URLs included."""
+        s3 = self.boto()
+        s3.put_object(Bucket="landing", Key="kept/split/x.txt", Body=b"x")
+        url = s3.generate_presigned_url("get_object", Params={
+            "Bucket": "landing", "Key": "kept/split/x.txt", "ResponseContentType": "text/html\r\nSet-Cookie: session=evil"},
+            ExpiresIn=60)
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(url, timeout=30)
+        self.assertEqual(cm.exception.code, 400)
+        self.assertIsNone(cm.exception.headers.get("Set-Cookie"))
+        self.assertIn(b"InvalidArgument", cm.exception.read())
+        ok = s3.get_object(Bucket="landing", Key="kept/split/x.txt", ResponseContentType="text/plain")
+        self.assertEqual(ok["ContentType"], "text/plain")
+
     def test_s3cmd(self):
         self.s3cmd("put", "--recursive", "src/", "s3://landing/s3cmd/")
         self.s3cmd("put", "big.bin", "s3://landing/s3cmd/big.bin")  # 15 MiB parts by default

@@ -64,6 +64,15 @@ TEST(S3Request, OperationsByMethodAndSubresource) {
   EXPECT_EQ(op_of(verb::put, "/b/k?partNumber=1&uploadId=x", {{"x-amz-copy-source", "/a/b"}}), Operation::UploadPartCopy);
 }
 
+// Finding F16 of issue 12's new-user test: PUT /bucket?versioning was answered as CreateBucket
+// (409 BucketAlreadyOwnedByYou).
+TEST(S3Request, PutBucketVersioningIsNotImplementedNotCreateBucket) {
+  using bhttp::verb;
+  EXPECT_EQ(op_of(verb::put, "/b?versioning"), Operation::Unsupported);
+  EXPECT_EQ(op_of(verb::get, "/b?versioning"), Operation::GetBucketVersioning);
+  EXPECT_EQ(op_of(verb::put, "/b"), Operation::CreateBucket);
+}
+
 TEST(S3Keys, TheSameRulesAsDroppedFilesPlusS3sLimit) {
   EXPECT_FALSE(key_problem("transactions/year=2023/x.csv"));
   std::string longest;  // 1,024 bytes: five segments of 204
