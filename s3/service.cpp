@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <cstring>
 #include <ctime>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
@@ -35,6 +36,16 @@ std::string random_hex(std::size_t bytes, bool upper) {
   if (upper)
     for (char& c : h) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return h;
+}
+
+std::string random_base64(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  std::size_t got = 0;
+  while (got < bytes) {
+    ssize_t n = ::getrandom(raw.data() + got, bytes - got, 0);
+    if (n > 0) got += static_cast<std::size_t>(n);
+  }
+  return base64(raw);
 }
 
 std::chrono::system_clock::time_point created_of(const Tree& t) {
@@ -91,7 +102,7 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
 
 void Service::Call::stamp(http::Response& r) const {
   r.headers.set("x-amz-request-id", request_id);
-  r.headers.set("x-amz-id-2", request_id);
+  r.headers.set("x-amz-id-2", id2);
   r.headers.set(bhttp::field::date, http_date(std::chrono::system_clock::now()));
 }
 
@@ -166,12 +177,18 @@ std::size_t Service::clear_leftovers() {
   return n + uploads_.clear_leftovers();
 }
 
+void Service::set_ignore(std::vector<std::string> ignore) {
+  std::lock_guard lock(ignore_mu_);
+  settings_.ignore = std::move(ignore);
+}
+
 std::vector<std::string> Service::expire_uploads() { return uploads_.expire(settings_.multipart_expiry); }
 
 void Service::handle(std::shared_ptr<http::Exchange> ex) {
   auto c = std::make_shared<Call>();
   c->ex = std::move(ex);
   c->request_id = random_hex(8, true);
+  c->id2 = random_base64(48);
   c->head = c->ex->method() == bhttp::verb::head;
   c->resource = std::string(http::target_path(c->ex->target()));
   S3Error err;
@@ -180,6 +197,13 @@ void Service::handle(std::shared_ptr<http::Exchange> ex) {
   c->req = std::move(*req);
   std::string unsupported;
   c->op = classify(c->ex->method(), c->req, c->ex->request(), &unsupported);
+  // POST Object (a browser form upload): its signature is a field of the form, which hivehook does
+  // not read, so say that instead of calling the request anonymous.
+  if (c->op == Operation::Unsupported && c->ex->method() == bhttp::verb::post && c->req.key.empty() &&
+      c->ex->header("content-type").rfind("multipart/form-data", 0) == 0)
+    return c->fail(errors::not_implemented(
+        "POST Object (a browser-based upload with a POST policy, as boto3's generate_presigned_post makes): "
+        "upload with PutObject, or give the browser a presigned PUT URL (generate_presigned_url('put_object'))"));
   const std::string method(c->ex->request().method_string());
   auto auth = authenticate(AuthRequest{method, c->ex->target(), c->ex->request()}, settings_.credentials, now());
   if (auto* e = std::get_if<S3Error>(&auth)) return c->fail(*e);
@@ -285,14 +309,15 @@ void Service::receive(const std::shared_ptr<Call>& c, TempFile file, std::functi
 }
 
 std::optional<S3Error> Service::publish(TempFile& file, const std::string& key, const std::string& etag,
-                                        const ObjectAttrs& attrs, const WriteConditions& cond) {
+                                        const ObjectAttrs& attrs, const WriteConditions& cond,
+                                        const UploadEvent& event) {
   const int fd = file.fd();
   if (settings_.fsync && ::fdatasync(fd) != 0) {
     const int err = errno;
     if (err == ENOSPC || err == EDQUOT) return S3Error{507, "InsufficientStorage", std::strerror(err), {}};
     return errors::internal_error("cannot fsync " + file.path() + ": " + std::strerror(err));
   }
-  if (!record_etag(fd, etag)) {
+  if (!record_etag(fd, etag, &event)) {
     static std::once_flag warned;
     std::call_once(warned, [&] {
       spdlog::warn("s3: cannot record eTags on files in {} ({}): jobs are told the content's MD5, which differs "
@@ -300,7 +325,25 @@ std::optional<S3Error> Service::publish(TempFile& file, const std::string& key, 
                    landing_.root().string(), std::strerror(errno));
     });
   }
-  attrs.write(fd);
+  if (!attrs.write(fd)) {
+    // The headers the client set are part of the object: never drop them silently.
+    const int err = errno;
+    if (err == E2BIG || err == ENOSPC || err == ERANGE)
+      return S3Error{400, "MetadataTooLarge",
+                     "The object's headers (Content-Type, Cache-Control, ..., x-amz-meta-*) do not fit beside the file "
+                     "on this filesystem (" + std::string(std::strerror(err)) + "): send fewer or shorter ones",
+                     {}};
+    if (err == ENOTSUP || err == EOPNOTSUPP) {
+      static std::once_flag warned;
+      std::call_once(warned, [&] {
+        spdlog::warn("s3: cannot keep object headers on files in {} (no user xattrs: {}): Content-Type and "
+                     "x-amz-meta-* are not kept",
+                     landing_.root().string(), std::strerror(err));
+      });
+    } else {
+      return errors::internal_error("cannot record the object's headers: " + std::string(std::strerror(err)));
+    }
+  }
   struct stat identity {};
   ::fstat(fd, &identity);  // the inode the key will name (a rename keeps it)
   const std::size_t slash = key.rfind('/');
@@ -354,7 +397,12 @@ std::optional<S3Error> Service::writable_key_problem(const std::string& key) con
   if (auto bad = key_problem(key)) return bad;
   const std::size_t slash = key.rfind('/');
   const std::string base = slash == std::string::npos ? key : key.substr(slash + 1);
-  for (const auto& pattern : settings_.ignore)
+  std::vector<std::string> ignore;
+  {
+    std::lock_guard lock(ignore_mu_);
+    ignore = settings_.ignore;
+  }
+  for (const auto& pattern : ignore)
     if (basename_glob_match(pattern, base))
       return errors::invalid_argument("The key's name matches the ignore pattern '" + pattern +
                                           "' of hivehook's config: hivehook would never process it",
@@ -426,13 +474,23 @@ std::optional<std::pair<const Tree*, UniqueFd>> Service::follow_moved(const std:
   // The same file (inode), under the key or, when the key held an earlier object, as "key~<id>".
   for (const Tree* t : {&archive_, &quarantine_})
     if (auto v = open_identity(*t, key, p.dev, p.ino)) return std::make_pair(t, std::move(v->fd));
-  // The mover found an identical earlier file and dropped this copy: that file is the object.
+  // The mover found an identical earlier file and dropped this copy: that file is the object (the
+  // latest version, as the mover brings it forward; any version with the eTag when it could not).
   for (const Tree* t : {&archive_, &quarantine_}) {
     auto latest = open_latest(*t, key);
     struct stat st;
     if (!latest || ::fstat(latest->fd.get(), &st) != 0) continue;
     if (auto etag = etags_.etag(latest->fd.get(), st); etag && *etag == p.etag)
       return std::make_pair(t, std::move(latest->fd));
+    const std::size_t slash = key.rfind('/');
+    const std::string folder = slash == std::string::npos ? "" : key.substr(0, slash + 1);
+    auto versions = versions_of(*t, key);
+    if (!versions) continue;
+    for (const Version& v : *versions) {
+      auto fd = t->open_regular(folder + v.name);
+      if (!fd || ::fstat(fd->get(), &st) != 0) continue;
+      if (auto etag = etags_.etag(fd->get(), st); etag && *etag == p.etag) return std::make_pair(t, std::move(*fd));
+    }
   }
   return std::nullopt;
 }
