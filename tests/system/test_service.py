@@ -314,3 +314,34 @@ class ExitCodes(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class JournalPriorityTest(unittest.TestCase):
+    """Issue 16, second operator test, N4: the reasons a start fails (a config error, a busy port)
+    were written to stderr without a priority, so under systemd journald stored them at info and
+    `journalctl -p warning` showed only systemd's own "Failed" line. With stderr being the journal
+    stream ($JOURNAL_STREAM = its device:inode), each line starts with <3> (err)."""
+
+    def test_a_start_up_refusal_reaches_the_journal_as_an_error(self):
+        d = Deployment("rules: []\n")
+        self.addCleanup(d.cleanup)
+        d.config.write_text(d.config.read_text() + "no_such_key: 1\n")
+        err_path = d.dir / "stderr"
+        with open(err_path, "wb") as err:
+            st = os.fstat(err.fileno())
+            env = {**os.environ, "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}
+            env.pop("HIVEHOOK_CONFIG", None)
+            r = subprocess.run([BIN, "run", "-c", str(d.config)], stderr=err, stdout=subprocess.DEVNULL,
+                               env=env, timeout=60)
+        self.assertEqual(r.returncode, 2)
+        lines = err_path.read_bytes().decode().splitlines()
+        self.assertTrue(lines, "the refusal is said")
+        self.assertTrue(any("no_such_key" in l for l in lines), lines)
+        for line in lines:
+            self.assertTrue(line.startswith("<3>"), line)
+        # Not under journald (a terminal, a file of one's own): no prefix.
+        r = subprocess.run([BIN, "run", "-c", str(d.config)], capture_output=True, timeout=60,
+                           env={k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "HIVEHOOK_CONFIG")})
+        self.assertEqual(r.returncode, 2)
+        self.assertFalse(r.stderr.startswith(b"<3>"), r.stderr)
+
