@@ -269,16 +269,7 @@ void Expectations::notify_resolved(const std::string& rule, const std::string& e
 
 void Expectations::enqueue(const std::string& target, const std::string& event, const std::string& rule,
                            const std::string& key, nlohmann::json body) {
-  OutboxRecord o;
-  o.delivery_id = new_uuid();
-  o.target = target;
-  o.event = event;
-  o.key = key;
-  o.rule = rule;
-  body["delivery_id"] = o.delivery_id;
-  o.body = safe_dump(body);
-  o.next_at = clock_.now_ms();
-  store_.enqueue_outbox(o);
+  store_.enqueue_outbox(outbox_row(target, event, key, rule, std::move(body), clock_.now_ms()));
 }
 
 void Expectations::refresh_gauge() { late_gauge_.set(static_cast<double>(state_.late().size())); }

@@ -24,15 +24,8 @@ void Pipeline::put_in_outbox(const Active& a, const std::string& event, const st
   auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   auto text = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
   for (const auto& target : targets) {
-    OutboxRecord o;
-    o.delivery_id = new_uuid();
-    o.target = target;
-    o.event = event;
-    o.key = a.rec.key;
-    o.rule = rule;
     nlohmann::json body = {
         {"event", event},
-        {"delivery_id", o.delivery_id},
         {"time", format_rfc3339_ms(clock_.now())},
         {"rule", rule},
         {"bucket", config_.bucket},
@@ -53,9 +46,7 @@ void Pipeline::put_in_outbox(const Active& a, const std::string& event, const st
       body["reason"] = failure_reason(run.error, run.stderr_tail, redactor());
       body["stderr_excerpt"] = excerpt;
     }
-    o.body = safe_dump(body);
-    o.next_at = clock_.now_ms();
-    store_.enqueue_outbox(o);
+    store_.enqueue_outbox(outbox_row(target, event, a.rec.key, rule, std::move(body), clock_.now_ms()));
   }
 }
 

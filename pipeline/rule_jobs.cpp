@@ -105,14 +105,11 @@ void RuleJobs::notify(const std::vector<std::string>& targets, const std::string
                       const std::optional<std::string>& key, const nlohmann::json& fields, const RunRecord* run) {
   auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   for (const auto& target : targets) {
-    OutboxRecord o;
-    o.delivery_id = new_uuid();
-    o.target = target;
-    o.event = event;
-    o.key = key;
-    o.rule = rule;
-    nlohmann::json body = {{"event", event},  {"delivery_id", o.delivery_id}, {"time", format_rfc3339_ms(clock.now())},
-                           {"rule", rule},    {"bucket", config.bucket},     {"key", nullptr}};
+    nlohmann::json body = {{"event", event},
+                           {"time", format_rfc3339_ms(clock.now())},
+                           {"rule", rule},
+                           {"bucket", config.bucket},
+                           {"key", nullptr}};
     for (auto it = fields.begin(); it != fields.end(); ++it) body[it.key()] = it.value();
     if (run) {
       body["run_id"] = run->run_id;
@@ -122,9 +119,7 @@ void RuleJobs::notify(const std::vector<std::string>& targets, const std::string
       body["error"] = run->error.empty() ? nlohmann::json(nullptr) : nlohmann::json(run->error);
       body["result"] = run->result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(run->result, nullptr, false);
     }
-    o.body = safe_dump(body);
-    o.next_at = clock.now_ms();
-    store.enqueue_outbox(o);
+    store.enqueue_outbox(outbox_row(target, event, key, rule, std::move(body), clock.now_ms()));
   }
 }
 

@@ -59,6 +59,20 @@ std::optional<std::string> nonempty(const std::string& s) {
 
 }  // namespace
 
+OutboxRecord outbox_row(const std::string& target, const std::string& event, std::optional<std::string> key,
+                        const std::string& rule, nlohmann::json body, int64_t now_ms) {
+  OutboxRecord o;
+  o.delivery_id = new_uuid();
+  o.target = target;
+  o.event = event;
+  o.key = std::move(key);
+  o.rule = rule;
+  body["delivery_id"] = o.delivery_id;
+  o.body = safe_dump(body);
+  o.next_at = now_ms;
+  return o;
+}
+
 std::string new_uuid() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   uint64_t a = rng(), b = rng();

@@ -281,4 +281,10 @@ inline constexpr const char* kRunColumns =
 // A fresh random run id / delivery id (UUID v4 text, as Lambda's aws_request_id).
 std::string new_uuid();
 
+// One notification for the outbox, due now (`now_ms`, unix ms): a fresh delivery_id, also written
+// into `body` (DESIGN.md "Notifications": every body names its delivery_id), the body dumped
+// safely (store/event.h safe_dump). The one way the pipeline builds outbox rows.
+OutboxRecord outbox_row(const std::string& target, const std::string& event, std::optional<std::string> key,
+                        const std::string& rule, nlohmann::json body, int64_t now_ms);
+
 }  // namespace hivehook
