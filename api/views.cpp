@@ -27,7 +27,21 @@ nlohmann::json object_json(const ObjectRecord& o) {
           {"error", text_or_null(o.error)}};
 }
 
-nlohmann::json run_json(const RunRecord& r, bool output, const Redactor& redact) {
+namespace {
+// The last `cap` bytes of `text`: from the first line start in the kept part when there is one
+// (else from the first whole UTF-8 character). Sets `cut` when anything was dropped.
+std::string tail_of(const std::string& text, std::size_t cap, bool& cut) {
+  if (text.size() <= cap) return text;
+  cut = true;
+  std::size_t from = text.size() - cap;
+  if (auto nl = text.find('\n', from); nl != std::string::npos && nl + 1 < text.size()) from = nl + 1;
+  else
+    while (from < text.size() && (static_cast<unsigned char>(text[from]) & 0xC0) == 0x80) ++from;
+  return text.substr(from);
+}
+}  // namespace
+
+nlohmann::json run_json(const RunRecord& r, bool output, const Redactor& redact, std::size_t tail_cap) {
   nlohmann::json j = {{"run_id", r.run_id},
                       {"object_id", r.object_id},
                       {"key", utf8_sanitize(r.key)},
@@ -44,8 +58,10 @@ nlohmann::json run_json(const RunRecord& r, bool output, const Redactor& redact)
   j["result"] = result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(result, nullptr, false);
   if (j["result"].is_discarded()) j["result"] = utf8_sanitize(result);
   if (output) {
-    j["stdout_tail"] = utf8_sanitize(redact(r.stdout_tail));
-    j["stderr_tail"] = utf8_sanitize(redact(r.stderr_tail));
+    bool cut = false;
+    j["stdout_tail"] = utf8_sanitize(tail_of(redact(r.stdout_tail), tail_cap, cut));
+    j["stderr_tail"] = utf8_sanitize(tail_of(redact(r.stderr_tail), tail_cap, cut));
+    if (cut) j["output_truncated"] = true;
     j["stderr_excerpt"] = output_excerpt(r.stderr_tail, kExcerptLines, kExcerptBytes, redact);
   }
   return j;
@@ -65,7 +81,9 @@ nlohmann::json partition_json(const PartitionCell& c) {
                       {"total", total},
                       {"updated", c.last_update_ms ? nlohmann::json(time_json(c.last_update_ms)) : nlohmann::json(nullptr)},
                       {"waiting_rules", c.waiting_rules},
-                      {"late", c.late}};
+                      {"late", c.late},
+                      {"arrived_late", c.arrived_late},
+                      {"missing", c.missing}};
   nlohmann::json failed = nlohmann::json::array();
   for (const auto& f : c.failed)
     failed.push_back({{"object_id", f.object_id}, {"key", utf8_sanitize(f.key)}, {"state", f.state},

@@ -51,7 +51,7 @@ int run_partitions(Globals& g, const PartitionsOptions& o) {
   auto objects_of = [](const PartitionCell& c) {
     std::string objects;
     for (const auto& [state, n] : c.objects) objects += (objects.empty() ? "" : ", ") + std::to_string(n) + " " + state;
-    return objects.empty() ? std::string("none arrived") : objects;
+    return objects.empty() ? std::string(c.missing ? "MISSING: nothing arrived" : "none arrived") : objects;
   };
   for (std::size_t begin = 0; begin < cells.size();) {
     std::size_t end = begin;
@@ -81,6 +81,10 @@ int run_partitions(Globals& g, const PartitionsOptions& o) {
       for (const auto& late : c.late)
         std::cout << "    LATE: " << printable(late.value("partition", "")) << " expected by "
                   << late.value("deadline", "?") << " (rule " << late.value("rule", "?") << ")\n";
+      for (const auto& a : c.arrived_late)
+        std::cout << "    arrived late: " << printable(a.value("partition", "")) << " expected by "
+                  << a.value("deadline", "?") << ", late by " << a.value("late_by_ms", int64_t{0}) / 1000 << " s (rule "
+                  << a.value("rule", "?") << ")\n";
     }
     begin = end;
   }
@@ -94,8 +98,10 @@ void add_partitions(CLI::App& app, Globals& g) {
       {.name = "partitions",
        .summary = "Per table and partition: objects by state, the last run, late expectations, rules waiting",
        .details = "Which days are loaded: for each table (a key's first segment) and hive partition (its name=value "
-                  "segments), the latest object at each key counted by state, the newest run on them, expectations "
-                  "raised late and not yet arrived, and the rules whose run has not ended. Works while the daemon runs.",
+                  "segments), the latest object at each key counted by state, the run on them that ended last, "
+                  "expectations raised late and not yet arrived (and those that arrived late), the rules whose run "
+                  "has not ended, and MISSING days: days with nothing between a table's first and last day. Works "
+                  "while the daemon runs.",
        .exit_status = "0 printed; 2 invalid config, no state DB yet, or a state DB this user may not read.",
        .examples = "  hivehook partitions --table transactions\n  hivehook partitions --json"});
   auto o = std::make_shared<PartitionsOptions>();

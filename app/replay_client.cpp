@@ -171,7 +171,11 @@ int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
     Diagnostics d;
     auto rules = load_rules(config->rules, *config, d);
     if (!rules) {
-      std::cerr << d.str();
+      // Said as this command's error, with the way out (issue 15 finding F8: a bare
+      // "rules/sales.yaml:8:24: error: environment variable 'API_TOKEN' is not set", exit 2).
+      error(g) << "the dry run plans from the rules on disk here (the daemon was not asked), and they do not load "
+                  "in this shell: set the variables they name, or the config's http.token to ask the daemon:\n"
+               << d.str();
       return kExitUsage;
     }
     std::string err;

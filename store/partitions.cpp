@@ -1,5 +1,7 @@
 #include "store/partitions.h"
 
+#include <chrono>
+#include <cstdio>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -37,6 +39,47 @@ bool digits(std::string_view s) {
 }
 
 std::string pad2(std::string v) { return v.size() == 1 ? "0" + v : v; }
+
+// "YYYY-MM-DD" ↔ days since 1970-01-01.
+std::optional<std::chrono::sys_days> parse_day(const std::string& day) {
+  if (day.size() != 10) return std::nullopt;
+  std::chrono::year_month_day ymd{std::chrono::year(std::stoi(day.substr(0, 4))),
+                                  std::chrono::month(static_cast<unsigned>(std::stoi(day.substr(5, 2)))),
+                                  std::chrono::day(static_cast<unsigned>(std::stoi(day.substr(8, 2))))};
+  if (!ymd.ok()) return std::nullopt;
+  return std::chrono::sys_days(ymd);
+}
+std::string format_day(std::chrono::sys_days d) {
+  std::chrono::year_month_day ymd(d);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+// `tmpl` (a partition naming a day, partition_day) written for `day` ("YYYY-MM-DD"): its segments
+// up to the one that completes the day, with year/month/day values (as wide as written) or a
+// YYYY-MM-DD value replaced. "" when `tmpl` does not name a day that way.
+std::string partition_for_day(const std::string& tmpl, const std::string& day) {
+  std::string out;
+  bool y = false, m = false, d = false;
+  for (auto seg : segments(tmpl)) {
+    std::size_t eq = seg.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string name(seg.substr(0, eq)), value(seg.substr(eq + 1)), lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto two = [&](std::string v) { return value.size() == 1 && v[0] == '0' ? v.substr(1) : v; };
+    bool whole = false;
+    if (lower == "year" && digits(value) && value.size() == 4) value = day.substr(0, 4), y = true;
+    else if (lower == "month" && digits(value) && value.size() <= 2) value = two(day.substr(5, 2)), m = true;
+    else if (lower == "day" && digits(value) && value.size() <= 2) value = two(day.substr(8, 2)), d = true;
+    else if (value.size() >= 10 && digits(value.substr(0, 4)) && value[4] == '-' && value[7] == '-')
+      value = day, whole = true;
+    out += (out.empty() ? "" : "/") + name + "=" + value;
+    if (whole || (y && m && d)) return out;
+  }
+  return "";
+}
 
 }  // namespace
 
@@ -130,14 +173,21 @@ struct MatrixBuild {
         " WHERE substr(key, 1, length(CAST(? AS TEXT))) = ? ORDER BY id");
     rt.bind(1, prefix).bind(2, prefix);
     std::unordered_map<PartitionCell*, PartitionCell::LastRun> last_failed;
+    // Later = ended later; a run still going is later than any that ended; ties by start (id order).
+    auto later = [](const PartitionCell::LastRun& a, const std::optional<PartitionCell::LastRun>& b) {
+      return !b || a.ended_at.value_or(INT64_MAX) >= b->ended_at.value_or(INT64_MAX);
+    };
     while (rt.step()) {
       auto it = by_object.find(rt.int64(0));
       if (it == by_object.end()) continue;
       PartitionCell::LastRun r{rt.text(1), rt.text(2), rt.text(3), rt.text(4), rt.int64(5), std::nullopt};
       if (!rt.is_null(6)) r.ended_at = rt.int64(6);
-      if ((r.state == "failed" || r.state == "timed_out") && failed_objects.count(rt.int64(0)))
-        last_failed[it->second] = r;
-      it->second->last_run = std::move(r);
+      if ((r.state == "failed" || r.state == "timed_out") && failed_objects.count(rt.int64(0))) {
+        auto f = last_failed.find(it->second);
+        if (f == last_failed.end()) last_failed.emplace(it->second, r);
+        else if (later(r, f->second)) f->second = r;
+      }
+      if (later(r, it->second->last_run)) it->second->last_run = std::move(r);
     }
     for (auto& [c, r] : last_failed) c->last_run = std::move(r);
   }
@@ -171,12 +221,48 @@ struct MatrixBuild {
         open[id] = detail;
       } else {
         open.erase(id);
+        const std::string table = detail.value("table", "");
+        if (et.text(0) == "expect.arrived" && (!filter.table || table == *filter.table)) {
+          detail["rule"] = et.text(1);
+          cell(table, id.second).arrived_late.push_back(detail);
+        }
       }
     }
     for (auto& [id, detail] : open) {
       const std::string table = detail.value("table", "");
       if (filter.table && table != *filter.table) continue;
       cell(table, id.second).late.push_back(detail);
+    }
+  }
+
+  // Days between a table's first and last day with no cell: `missing` cells.
+  void add_missing_days() {
+    std::map<std::string, std::map<std::chrono::sys_days, const PartitionCell*>> days;  // table → day → a cell
+    for (const auto& [_, c] : cells)
+      if (!c.day.empty() && !c.objects.empty())
+        if (auto d = parse_day(c.day)) days[c.table].emplace(*d, &c);
+    std::vector<PartitionCell> add;
+    for (const auto& [table, by_day] : days) {
+      if (by_day.size() < 2) continue;
+      const auto first = by_day.begin()->first, last = by_day.rbegin()->first;
+      if ((last - first).count() > kMaxGapScanDays) continue;
+      const PartitionCell* before = by_day.begin()->second;
+      for (auto d = first; d <= last; d += std::chrono::days(1)) {
+        if (auto it = by_day.find(d); it != by_day.end()) {
+          before = it->second;
+          continue;
+        }
+        PartitionCell m;
+        m.table = table;
+        m.day = format_day(d);
+        m.partition = partition_for_day(before->partition, m.day);
+        m.missing = true;
+        if (!m.partition.empty()) add.push_back(std::move(m));
+      }
+    }
+    for (auto& m : add) {
+      auto& c = cell(m.table, m.partition);
+      if (c.objects.empty() && c.day == m.day) c.missing = true;  // it may hold a late expectation
     }
   }
 };
@@ -189,6 +275,7 @@ std::vector<PartitionCell> partition_matrix(Store& store, const PartitionFilter&
   m.read_last_runs();
   m.read_waiting_rules();
   m.read_late_expectations();
+  m.add_missing_days();
   std::vector<PartitionCell> out;
   out.reserve(m.cells.size());
   for (auto& [_, c] : m.cells) out.push_back(std::move(c));

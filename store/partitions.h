@@ -26,9 +26,11 @@ struct PartitionCell {
     int64_t started_at = 0;
     std::optional<int64_t> ended_at;
   };
-  // The newest failed run on a failed one (quarantined, failed_kept, failed) when the cell holds
-  // any — a quarantined day never reads as succeeded because another rule ended later —, else the
-  // newest run on any of them.
+  // The failed run that ended last on a failed one (quarantined, failed_kept, failed) when the cell
+  // holds any — a quarantined day never reads as succeeded because another rule ended later —,
+  // else the run that ended last on any of them; a run not ended yet counts as the latest (issue 15
+  // finding F7: the newest *started* run was shown, a 20 ms copy job hiding the loader that ended
+  // after it).
   std::optional<LastRun> last_run;
   struct Failed {
     int64_t object_id = 0;
@@ -39,7 +41,18 @@ struct PartitionCell {
   // Expectations (rule `expect:`) raised late for this partition and neither arrived nor cleared
   // since (`expect.arrived`, `expect.cleared`): the detail of each open `expect.late` event. The event's detail names {"table", "partition"} (DESIGN.md).
   std::vector<nlohmann::json> late;
+  // Expectations this partition met late (`expect.arrived`): the event's detail ({table, partition,
+  // deadline, late_by_ms, rule}); an SLA miss stays visible after the data came (issue 15 F19).
+  std::vector<nlohmann::json> arrived_late;
+  // A day with no object in a table that has objects on days before and after it (issue 15 F4: a
+  // day that never came was invisible, its neighbours side by side): `objects` is empty, `day` is
+  // set and `partition` is written as the day before it (the same names, the day's values).
+  bool missing = false;
 };
+
+// At most this many days from a table's first day to its last are checked for gaps: a table whose
+// days span more (a stray file decades off) gets no `missing` cells rather than thousands.
+inline constexpr int kMaxGapScanDays = 3660;
 
 struct PartitionFilter {
   std::optional<std::string> table;

@@ -32,6 +32,7 @@ std::vector<RunRecord> list_runs(Store& store, const RunFilter& f) {
   if (f.failed_only) sql += " AND state IN ('failed','timed_out')";
   if (f.key_prefix) sql += std::string(" AND ") + kPrefixClause;
   if (f.rule) sql += " AND rule = ?";
+  if (f.before_id > 0) sql += " AND id < ?";
   sql += " ORDER BY id DESC";
   if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
   auto st = store.db().prepare(sql);
@@ -41,6 +42,7 @@ std::vector<RunRecord> list_runs(Store& store, const RunFilter& f) {
     st.bind(i++, *f.key_prefix);
   }
   if (f.rule) st.bind(i++, *f.rule);
+  if (f.before_id > 0) st.bind(i++, f.before_id);
   std::vector<RunRecord> out;
   while (st.step()) out.push_back(read_run_row(st));
   std::reverse(out.begin(), out.end());

@@ -24,6 +24,7 @@ struct RunFilter {
   bool failed_only = false;              // failed, timed_out
   std::optional<std::string> key_prefix;
   std::optional<std::string> rule;
+  int64_t before_id = 0;                 // > 0: only runs whose row id is below it (a page's cursor)
   int limit = 50;                        // newest N (0: all), printed oldest first
 };
 std::vector<RunRecord> list_runs(Store& store, const RunFilter& f);

@@ -55,22 +55,35 @@ function route() {
   for (const a of document.querySelectorAll('nav a')) a.setAttribute('aria-current', a.getAttribute('href') === '#' + v ? 'page' : 'false');
   const load = {runs: loadRuns, partitions: loadPartitions, quarantine: loadQuarantine, activity: loadActivity, rules: loadRules,
     object: () => loadObject(arg)}[v];
-  Promise.resolve().then(load).catch((e) => toast('Could not load ' + v + ': ' + e.message));
+  Promise.resolve().then(load).then(() => viewError(null)).catch((e) => viewError('Could not load ' + v + ': ' + e.message));
   loadSummary().catch(() => {});  // the status line agrees with the view just opened
+}
+// A view that could not be loaded says so above it (the daemon stopped, a 500), rather than
+// showing an empty list as if it were the answer (issue 15 finding F6).
+function viewError(text) {
+  const e = $('view-error');
+  e.textContent = text || '';
+  e.hidden = !text;
 }
 
 // ---- runs, live ----
 const runRows = new Map();  // run_id → row
 function runRow(run) {
   const open = el('button', {class: 'link', 'aria-expanded': 'false', title: 'show output'}, shortTime(run.started));
-  const tr = el('tr', {'data-run': run.run_id, 'data-state': run.state},
+  const tr = el('tr', {'data-run': run.run_id, 'data-state': run.state, 'data-duration': String(run.duration_ms)},
     el('td', {}, open), el('td', {}, stateBadge(run.state)), el('td', {}, run.rule), el('td', {}, run.attempt),
     el('td', {}, run.exit_code ?? (run.signal ? 'sig' + run.signal : '–')), el('td', {}, ms(run.duration_ms)),
     el('td', {class: 'key'}, el('a', {href: '#object/' + run.object_id}, run.key)));
   open.addEventListener('click', async () => {
     const next = tr.nextElementSibling;
     if (next && next.classList.contains('output')) { next.remove(); open.setAttribute('aria-expanded', 'false'); return; }
-    const full = (await api('runs/' + encodeURIComponent(run.run_id))).run;
+    let full;
+    try {
+      full = (await api('runs/' + encodeURIComponent(run.run_id))).run;
+    } catch (e) {  // the daemon gone: said, never an uncaught rejection (issue 15 finding F6)
+      toast('Could not load the run\'s output: ' + e.message);
+      return;
+    }
     tr.after(el('tr', {class: 'output'}, el('td', {colspan: '7'}, runOutput(full))));
     open.setAttribute('aria-expanded', 'true');
   });
@@ -95,6 +108,43 @@ async function loadRuns() {
   $('runs-body').replaceChildren();
   runRows.clear();
   for (const r of runs.reverse()) putRun(r);
+}
+// Live runs under a burst (issue 15 finding F18: one GET /runs/ID per run event, 3,604 fetches
+// for an 1,800-object replay, 2,122 of them refused by the browser, the page frozen ~20 s):
+// run events only mark runs as changed; one list request at a time, at most one per
+// kRunsRefreshMs, brings every change since (the list shows 200 rows anyway). With the Runs view
+// hidden nothing is fetched; opening it loads the list afresh.
+const kRunsRefreshMs = 500;
+const changedRuns = new Set();
+let runsTimer = null, runsInFlight = false;
+function runChanged(runId) {
+  if ((location.hash.slice(1) || 'runs').split('/')[0] !== 'runs') return;  // loaded afresh when opened
+  changedRuns.add(runId);
+  if (!runsTimer && !runsInFlight) runsTimer = setTimeout(refreshRuns, kRunsRefreshMs);
+}
+async function refreshRuns() {
+  runsTimer = null;
+  if (!changedRuns.size) return;
+  const wanted = new Set(changedRuns);
+  changedRuns.clear();
+  runsInFlight = true;
+  try {
+    const {runs} = await api('runs?limit=' + Math.min(200, Math.max(50, wanted.size)));
+    for (const r of runs.reverse()) {
+      wanted.delete(r.run_id);
+      const row = runRows.get(r.run_id);
+      if (row && row.dataset.state === r.state && row.dataset.duration === String(r.duration_ms)) continue;
+      putRun(r);
+    }
+    // An older run still listed that changed (a long job ending behind a burst): a few by id.
+    for (const id of [...wanted].filter((id) => runRows.has(id)).slice(0, 5))
+      putRun((await api('runs/' + encodeURIComponent(id))).run);
+  } catch (e) {
+    for (const id of wanted) changedRuns.add(id);  // tried again when the stream is back
+  } finally {
+    runsInFlight = false;
+    if (changedRuns.size && !runsTimer && connected) runsTimer = setTimeout(refreshRuns, kRunsRefreshMs);
+  }
 }
 
 // ---- partitions ----
@@ -149,6 +199,18 @@ async function loadPartitions() {
     if (!index.has(k)) index.set(k, []);
     index.get(k).push(c);
   }
+  // Failed, late and missing cells on the other pages, each a link to its page and cell (issue 15
+  // finding F11: a table with 600 days opened the grid on a page where the other tables' failed
+  // days could not be seen, and nothing said they existed).
+  const colIndex = new Map(allCols.map((c, i) => [c, i]));
+  const pageOf = (c) => Math.floor((allCols.length - 1 - colIndex.get(colOf(c))) / kGridColumns);
+  const elsewhere = gridData.filter((c) => pageOf(c) !== gridPage && ['failed', 'late', 'missing'].includes(attention(c)));
+  const links = elsewhere.slice(0, 12).map((c) => el('button', {class: 'link', onclick: () => {
+    gridPage = pageOf(c);
+    loadPartitions().then(() => openCell(c.table, colOf(c))).catch((e) => toast(e.message));
+  }}, `${c.table} ${colOf(c)} (${attention(c) === 'failed' ? Object.keys(c.objects).filter((s) => failedStates.includes(s)).join(', ') : attention(c)})`));
+  $('grid-elsewhere').replaceChildren(...(elsewhere.length ? [`${elsewhere.length} failed, late or missing on other pages: `,
+    ...links.flatMap((l, i) => i ? [', ', l] : [l]), elsewhere.length > links.length ? ' …' : ''] : []));
   const pager = $('grid-pager');
   const page = (delta, label) => el('button', {class: 'link', disabled: (delta > 0 ? gridPage + 1 >= pages : gridPage === 0) || undefined,
     onclick: () => { gridPage += delta; loadPartitions().catch((e) => toast(e.message)); }}, label);
@@ -166,31 +228,55 @@ async function loadPartitions() {
       const objects = {};
       for (const x of cells) for (const [s, n] of Object.entries(x.objects)) objects[s] = (objects[s] || 0) + n;
       const total = Object.values(objects).reduce((a, b) => a + b, 0);
-      const st = cells.some((x) => x.late.length) && !total ? 'late' : dominant(objects);
+      const st = cells.some((x) => x.late.length) && !total ? 'late' : cells.every((x) => x.missing) ? 'missing' : dominant(objects);
       seen.add(st);
-      const words = Object.entries(objects).map(([s, n]) => n + ' ' + s).join(', ') || 'late, nothing arrived';
-      const b = el('button', {class: 'st-' + st, 'aria-pressed': 'false', 'aria-label': `${t} ${c}: ${words}`, title: words,
-        'data-table': t, 'data-col': c}, total || '!');
+      let words = Object.entries(objects).map(([s, n]) => n + ' ' + s).join(', ') ||
+        (st === 'missing' ? 'missing, nothing arrived (earlier and later days did)' : 'late, nothing arrived');
+      const lateBy = Math.max(0, ...cells.flatMap((x) => (x.arrived_late || []).map((a) => a.late_by_ms || 0)));
+      if (cells.some((x) => (x.arrived_late || []).length)) { words += `, arrived late (by ${ms(lateBy)})`; seen.add('arrived_late'); }
+      const b = el('button', {class: 'st-' + st + (lateBy || cells.some((x) => (x.arrived_late || []).length) ? ' arrived-late' : ''),
+        'aria-pressed': 'false', 'aria-label': `${t} ${c}: ${words}`, title: words,
+        'data-table': t, 'data-col': c}, total || (st === 'missing' ? '?' : '!'));
       b.addEventListener('click', () => { for (const o of grid.querySelectorAll('[aria-pressed]')) o.setAttribute('aria-pressed', 'false'); b.setAttribute('aria-pressed', 'true'); showCell(t, cells); });
       tr.append(el('td', {}, b));
     }
     tbody.append(tr);
   }
   grid.append(tbody);
-  $('legend').replaceChildren(...[...seen].sort().map((s) => stateBadge(s)));
+  $('legend').replaceChildren(...[...seen].sort().map((s) => s === 'arrived_late'
+    ? el('span', {class: 'state legend-arrived-late'}, 'arrived late') : stateBadge(s)));
   if (!tables.length) $('cell').replaceChildren(el('p', {class: 'hint'}, 'No objects yet.'));
+}
+const failedStates = ['quarantined', 'failed', 'failed_kept', 'move_failed'];
+// What a cell asks of an operator: 'failed', 'late', 'missing' or '' (nothing).
+function attention(c) {
+  if (failedStates.some((s) => c.objects[s])) return 'failed';
+  if (c.late.length && !c.total) return 'late';
+  return c.missing ? 'missing' : '';
+}
+function openCell(table, col) {
+  const b = [...$('grid').querySelectorAll('button[data-table]')].find((x) => x.dataset.table === table && x.dataset.col === col);
+  if (b) { b.click(); b.focus(); }
 }
 async function showCell(table, cells) {
   const panel = $('cell');
   panel.replaceChildren(el('p', {}, 'loading…'));
   const parts = [];
   for (const c of cells) {
-    const {objects} = await api(`objects?table=${encodeURIComponent(table)}&partition=${encodeURIComponent(c.partition)}&latest=1&limit=500`);
+    let objects;
+    try {
+      ({objects} = await api(`objects?table=${encodeURIComponent(table)}&partition=${encodeURIComponent(c.partition)}&latest=1&limit=500`));
+    } catch (e) {  // never left "loading…" (issue 15 finding F6)
+      panel.replaceChildren(el('p', {class: 'error', role: 'alert'}, `Cannot show ${table} / ${c.partition || '(no partition)'}: ${e.message}`));
+      return;
+    }
     parts.push(el('h3', {}, `${table} / ${c.partition || '(no partition)'}`));
     const facts = [];
     if (c.last_run) facts.push(el('p', {}, 'Last run: ', stateBadge(c.last_run.state), ` ${c.last_run.rule} on ${c.last_run.key} at ${shortTime(c.last_run.started)}`));
     if (c.waiting_rules.length) facts.push(el('p', {}, 'Rules still waiting: ' + c.waiting_rules.join(', ')));
     for (const l of c.late) facts.push(el('p', {}, 'Late: expected by ' + (l.by || l.deadline || '?') + ' (rule ' + l.rule + ')'));
+    for (const a of c.arrived_late || []) facts.push(el('p', {}, `Arrived late: expected by ${a.deadline || '?'}, late by ${ms(a.late_by_ms)} (rule ${a.rule})`));
+    if (c.missing) facts.push(el('p', {class: 'note', role: 'note'}, `Nothing arrived for ${c.day}, though earlier and later days of ${table} did.`));
     parts.push(...facts, el('table', {class: 'list'},
       el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'Key'), el('th', {scope: 'col'}, 'State'), el('th', {scope: 'col'}, 'Updated'), el('th', {scope: 'col'}, 'Error'))),
       el('tbody', {}, objects.map((o) => el('tr', {}, el('td', {class: 'key'}, el('a', {href: '#object/' + o.id}, o.key)),
@@ -326,12 +412,14 @@ async function loadRules() {
 }
 
 // ---- status line and the live event stream ----
+let connected = false, lostSince = null;
 async function loadSummary() {
   const s = await api('status');
   const n = s.now;
   const could = canAct;
   canAct = s.can_act;
   if (could === null && canAct === false && location.hash.startsWith('#quarantine')) loadQuarantine().catch(() => {});
+  if (lostSince) return;  // the stream is down: the header keeps saying so until it is back
   const health = s.health.detail ? ' · ' + (s.health.ok ? '' : 'UNHEALTHY: ') + s.health.detail.split('\n')[0] : '';
   $('summary').textContent = `v${s.version} · now: ${n.in_quarantine} in quarantine, ${n.in_progress} in progress, ${n.running} running, ${n.outbox_pending} notifications pending${health}`;
   $('summary').title = 'Every arrival so far, by state: ' + (Object.entries(s.objects).map(([k, c]) => `${c} ${k}`).join(', ') || 'none');
@@ -347,23 +435,51 @@ function refreshSoon() {
     if (v === 'partitions' && !$('cell').querySelector('table')) loadPartitions().catch(() => {});
     if (v === 'quarantine') loadQuarantine().catch(() => {});
     if (v === 'activity') loadActivity().catch(() => {});
+    if (v === 'rules') loadRules().catch(() => {});
   }, 1000);
 }
+// The daemon unreachable (stopped, restarting): the header says "disconnected" with the time it
+// was lost, instead of the last counts as if they were current; the stream retries (the browser's
+// EventSource, or a new one when the browser gave up) and, once back, every view is read afresh
+// (issue 15 finding F6).
+function lost() {
+  connected = false;
+  $('live').textContent = 'reconnecting…'; $('live').className = 'live off';
+  if (!lostSince) {
+    lostSince = new Date();
+    $('summary').textContent = `disconnected: the daemon is not answering (since ${lostSince.toISOString().slice(11, 19)}Z); retrying…`;
+    $('summary').classList.add('degraded');
+  }
+}
+let stream = null;
 function connect() {
-  const es = new EventSource('/api/v1/events');
-  es.onopen = () => { $('live').textContent = 'live'; $('live').className = 'live on'; };
-  es.onerror = () => { $('live').textContent = 'reconnecting…'; $('live').className = 'live off'; };
+  const es = stream = new EventSource('/api/v1/events');
+  es.onopen = () => {
+    connected = true;
+    $('live').textContent = 'live'; $('live').className = 'live on';
+    if (lostSince) { lostSince = null; route(); }  // back: every number read again
+  };
+  es.onerror = () => {
+    lost();
+    // A refused or failed answer (a 503 when full) closes an EventSource for good: open a new one.
+    if (es.readyState === EventSource.CLOSED && stream === es) setTimeout(() => { if (stream === es) connect(); }, 2000);
+  };
   es.onmessage = (m) => {
     const e = JSON.parse(m.data);
-    if (e.run_id && e.event.startsWith('run.')) api('runs/' + encodeURIComponent(e.run_id)).then((r) => putRun(r.run)).catch(() => {});
-    if (e.event.startsWith('object.') || e.event.startsWith('run.')) refreshSoon();
+    if (e.run_id && e.event.startsWith('run.')) runChanged(e.run_id);
+    // Any event may change what a view shows: a reload (rules.loaded/rejected) the Rules view and
+    // the header's health (issue 15 finding F5), an expectation the grid; refreshSoon coalesces.
+    refreshSoon();
   };
 }
+// Health can change without an event (a reload that fails before it is audited): the header is
+// read again every 15 s; a failure there is also how a dead stream is noticed.
+setInterval(() => { loadSummary().catch(() => { if (!connected) lost(); }); }, 15000);
 
 $('token').value = token();
 $('token-form').addEventListener('submit', (ev) => { ev.preventDefault(); sessionStorage.setItem('hivehook-token', $('token').value.trim()); toast($('token').value ? 'Token set for this tab.' : 'Token cleared.'); route(); });
 window.addEventListener('hashchange', () => route());
 route();
-loadSummary().catch((e) => { $('summary').textContent = 'cannot reach the API: ' + e.message; });
+loadSummary().catch((e) => { $('summary').textContent = 'cannot reach the API: ' + e.message; $('summary').classList.add('degraded'); });
 connect();
 })();

@@ -15,7 +15,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import BIN, Deployment, wait_until
+from harness import BIN, Deployment, free_port, wait_until
 
 PY = sys.executable
 TOKEN = "console-test-token-0123"
@@ -54,8 +54,8 @@ def get_json(port, path):
 
 
 class ConsoleDeployment(Deployment):
-    def __init__(self, rules=RULES, token=TOKEN):
-        super().__init__(rules, config_extra="http:\n  listen: 127.0.0.1:0\n  token: ${HIVEHOOK_TOKEN}\n",
+    def __init__(self, rules=RULES, token=TOKEN, listen="127.0.0.1:0"):
+        super().__init__(rules, config_extra=f"http:\n  listen: {listen}\n  token: ${{HIVEHOOK_TOKEN}}\n",
                          prefix="hivehook-console-")
         self.token = token
 
@@ -257,6 +257,28 @@ class ApiTest(unittest.TestCase):
         r = d.cli("replay", "--failed", env={"HIVEHOOK_TOKEN": ""})
         self.assertIn("empty in this shell", r.stderr.decode())
         self.assertEqual(d.stop(), 0)
+
+    def test_f8_a_dry_run_whose_rules_need_an_unset_variable_says_so_as_replays_error(self):
+        """Issue 15 finding F8 (rest): a dry run planned from the rules on disk needs every rule's
+        ${VAR}; with one unset it printed a bare `rules/...: error: ...` without the command's
+        prefix or a way out."""
+        d = self.d
+        d.start()
+        self.assertEqual(d.stop(), 0)
+        d.write_rules("""\
+            rules:
+              - name: needs-secret
+                match: {prefix: other/}
+                job: {command: [sh, -c, "true"], env: {API_KEY: "${HIVEHOOK_TEST_UNSET_VAR}"}}
+            """, name="secret.yaml")
+        env = {k: v for k, v in os.environ.items() if k != "HIVEHOOK_TEST_UNSET_VAR"}
+        r = subprocess.run([BIN, "replay", "--all", "--dry-run", "-c", str(d.config)], capture_output=True,
+                           env={**env, "HIVEHOOK_TOKEN": d.token}, timeout=60)
+        err = r.stderr.decode()
+        self.assertEqual(r.returncode, 2, err)
+        self.assertTrue(err.startswith("hivehook replay: "), err)
+        self.assertIn("HIVEHOOK_TEST_UNSET_VAR", err)
+        self.assertIn("http.token to ask the daemon", err)
 
     def test_closed_and_open_event_streams_do_not_lock_out_healthz(self):
         """Issue 15 finding F2: 300 console loads one after the other on a quiet pipeline (each
@@ -516,6 +538,125 @@ class ConsoleInChromiumTest(unittest.TestCase):
         wait_until(fresh(lambda: [c for c in find("#grid button") if "2024-03-15" in c.get_attribute("aria-label")
                             and "archived" in c.get_attribute("aria-label")]), timeout=30, message="the grid updated")
         self.shot("console")
+        self.assertEqual(d.stop(), 0)
+
+
+BULK_RULES = RULES + """\
+      - name: bulk
+        match: {prefix: bulk/}
+        job: {builtin: noop}
+"""
+
+# Counts the page's fetch() calls (window.__fetches), installed after the page loaded.
+COUNT_FETCHES = """
+if (!window.__fetches) { window.__fetches = 0; const f = window.fetch;
+  window.fetch = function (...a) { window.__fetches++; return f.apply(this, a); }; }
+window.__fetches = 0;"""
+
+
+@unittest.skipUnless(shutil.which("chromium") and shutil.which("chromedriver"),
+                     "chromium and chromium-driver are installed by scripts/install-deps")
+class ConsoleLiveTest(unittest.TestCase):
+    """The open console under a burst, across a reload and across a daemon stop (issue 15 F18, F5, F6)."""
+
+    def setUp(self):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.d = None
+        self.browser = None
+
+    def tearDown(self):
+        if self.browser:
+            self.browser.quit()
+        if self.d:
+            self.d.cleanup()
+
+    def open(self, d, view):
+        from selenium.webdriver.common.by import By
+        b = self.browser = chromium_driver()
+        b.get(f"http://127.0.0.1:{d.port}/#{view}")
+        self.find = lambda css: b.find_elements(By.CSS_SELECTOR, css)
+        wait_until(lambda: self.find("#live.on"), timeout=30, message="the live event stream connects")
+        return b
+
+    def text(self, id_):
+        return self.browser.execute_script(f"return document.getElementById('{id_}').textContent")
+
+    def severe(self):
+        return [e["message"] for e in self.browser.get_log("browser") if e["level"] == "SEVERE"]
+
+    def test_f18_a_burst_of_runs_is_coalesced_not_one_fetch_per_event(self):
+        d = self.d = ConsoleDeployment(BULK_RULES)
+        d.start()
+        b = self.open(d, "runs")
+        n = 600
+        for view in ("runs", "partitions"):
+            b.execute_script(f"location.hash = '#{view}';" + COUNT_FETCHES)
+            for i in range(n):
+                d.drop(f"bulk/{view}/day={i:04d}/f.csv", f"{view} {i}\n")
+            wait_until(lambda: d.count_objects("archived") >= (n if view == "runs" else 2 * n), timeout=120,
+                       message=f"the burst archived ({view} view open)")
+            if view == "runs":  # the list catches up with the burst: the newest run is shown
+                wait_until(lambda: b.execute_script(
+                    "return [...document.querySelectorAll('#runs-body tr td.key')].some(t => t.textContent.includes('day=0599/'))"),
+                    timeout=30, message="the burst's last run listed")
+                self.assertEqual(len(self.find("#runs-body tr[data-run]")), 200)
+            time.sleep(1.5)  # let a last coalesced refresh fire, so it is counted
+            fetches = b.execute_script("return window.__fetches")
+            # 1,200 run events: before, one GET /runs/ID each (3,604 fetches for 1,800 objects).
+            self.assertLess(fetches, 60, f"{fetches} fetches for {n} runs with the {view} view open")
+        self.assertEqual(self.severe(), [])
+        self.assertEqual(d.stop(), 0)
+
+    def test_f5_an_open_console_follows_a_reload(self):
+        d = self.d = ConsoleDeployment()
+        d.start()
+        self.open(d, "rules")
+        wait_until(lambda: "sales-load" in self.text("rules-list"), timeout=30, message="the rules view")
+        d.write_rules("""\
+            rules:
+              - name: extra-rule
+                match: {prefix: extra/}
+                job: {builtin: noop}
+            """, name="extra.yaml")
+        wait_until(lambda: "extra-rule" in self.text("rules-list"), timeout=30,
+                   message="the added rule shown without a page reload")
+        d.write_rules("rules:\n  - name: Bad Name\n    match: {prefix: x/}\n    job: {builtin: noop}\n", name="zz-bad.yaml")
+        wait_until(lambda: "degraded" in self.text("summary"), timeout=30,
+                   message="the rejected reload shown in the header without a page reload")
+        self.assertEqual(self.severe(), [])
+        self.assertEqual(d.stop(), 0)
+
+    def test_f6_a_stopped_daemon_shows_disconnected_and_the_console_recovers(self):
+        from selenium.webdriver.common.by import By
+        d = self.d = ConsoleDeployment(listen=f"127.0.0.1:{free_port()}")
+        d.start()
+        d.drop("sales/year=2024/month=03/day=13/a.csv", "id,amount\n1,5\n")
+        wait_until(lambda: d.count_objects("archived") == 1, message="the file archived")
+        b = self.open(d, "partitions")
+        wait_until(lambda: self.find("#grid button"), timeout=30, message="the grid")
+        wait_until(lambda: "1 in quarantine" not in self.text("summary") and "now:" in self.text("summary"),
+                   timeout=30, message="the header's counts")
+        self.assertEqual(d.stop(), 0)
+        wait_until(lambda: "disconnected" in self.text("summary"), timeout=30,
+                   message="the header says the daemon is gone, not its last counts")
+        self.assertNotIn("now:", self.text("summary"))
+        self.find("#grid button")[0].click()
+        wait_until(lambda: self.find("#cell p.error"), timeout=30, message="the cell says it cannot be shown")
+        self.assertNotIn("loading", self.text("cell"))
+        b.find_element(By.CSS_SELECTOR, 'nav a[href="#quarantine"]').click()
+        wait_until(lambda: "Could not load quarantine" in self.text("view-error"), timeout=30,
+                   message="the quarantine view says it could not be loaded")
+        self.shot_path = SHOTS / "daemon-stopped.png"
+        b.save_screenshot(str(self.shot_path))
+        # No uncaught error (was: "Uncaught TypeError: Failed to fetch"); only the failed connections
+        # themselves (net::ERR_...: refused, the stream cut) are logged by the browser.
+        self.assertEqual([m for m in self.severe() if "net::ERR_" not in m], [])
+        d.start()
+        wait_until(lambda: self.find("#live.on"), timeout=30, message="the stream back")
+        wait_until(lambda: "now:" in self.text("summary") and "disconnected" not in self.text("summary"),
+                   timeout=30, message="the header's counts read again")
+        wait_until(lambda: self.find("#view-error[hidden]") and "Nothing is quarantined" in self.text("quarantine-list"),
+                   timeout=30, message="the view read again")
         self.assertEqual(d.stop(), 0)
 
 

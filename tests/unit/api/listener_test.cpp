@@ -10,9 +10,11 @@
 #include <atomic>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "api/listener.h"
+#include "api/views.h"
 #include "base/clock.h"
 #include "store/store.h"
 
@@ -472,4 +474,102 @@ TEST_F(ListenerTest, SlowAndIdleClientsDoNotStarveHealthz) {
   keep_flooding();
   EXPECT_GE(reopened, kFlood - 256);
   for (int fd : flood) ::close(fd);
+}
+
+// Issue 15 finding F20: 300 runs printing 80 KB each made one `runs?output=1` page 41 MB and grew
+// the daemon by 180 MB. A page is now bounded in bytes (each tail capped, the page cut at a byte
+// budget), and `next_before` continues it until every run has been read, each once.
+TEST_F(ListenerTest, F20RunsWithOutputAreBoundedInBytesAndContinuedByACursor) {
+  std::string noisy;
+  for (int i = 0; noisy.size() < 80 * 1024; ++i) noisy += "line " + std::to_string(i) + " of a noisy job\n";
+  const int n = 300;
+  for (int i = 0; i < n; ++i) {
+    const std::string key = "noisy/day=" + std::to_string(i) + "/f.csv";
+    auto r = add_run(add_object(key, ObjectState::archived), key, "noisy", RunState::succeeded, noisy);
+    r.stdout_tail = noisy;
+    store_->finish_run(r);
+  }
+  start();
+  std::set<std::string> seen;
+  std::string target = "/api/v1/runs?output=1&limit=1000&rule=noisy";
+  int pages = 0;
+  while (true) {
+    auto reply = request(port(), "GET", target);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_LT(reply.body.size(), api::kRunsPageBytes + 64 * 1024);
+    auto page = json_of(reply);
+    ASSERT_FALSE(page["runs"].empty());
+    for (const auto& run : page["runs"]) {
+      EXPECT_TRUE(seen.insert(run["run_id"].get<std::string>()).second) << "a run on two pages";
+      EXPECT_LE(run["stdout_tail"].get<std::string>().size(), api::kRunsPageTailBytes);
+      EXPECT_EQ(run["output_truncated"], true);
+      // The tail is the end of the output, from a line start.
+      const std::string tail = run["stdout_tail"];
+      EXPECT_EQ(noisy.substr(noisy.size() - tail.size()), tail);
+      EXPECT_EQ(noisy[noisy.size() - tail.size() - 1], '\n');
+    }
+    ++pages;
+    if (page["next_before"].is_null()) break;
+    target = "/api/v1/runs?output=1&limit=1000&rule=noisy&before=" + std::to_string(page["next_before"].get<int64_t>());
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(n));
+  EXPECT_GT(pages, 1);
+  // One run's own answer keeps its stored tail whole; a list without output is not cut in bytes.
+  auto one = json_of(request(port(), "GET", "/api/v1/runs/" + *seen.begin()));
+  EXPECT_EQ(one["run"]["stdout_tail"], noisy);
+  auto plain = json_of(request(port(), "GET", "/api/v1/runs?limit=1000&rule=noisy"));
+  EXPECT_EQ(plain["runs"].size(), static_cast<std::size_t>(n));
+  EXPECT_TRUE(plain["next_before"].is_null());
+  auto limited = json_of(request(port(), "GET", "/api/v1/runs?limit=10&rule=noisy"));
+  EXPECT_EQ(limited["runs"].size(), 10u);
+  EXPECT_FALSE(limited["next_before"].is_null());
+}
+
+// Issue 15 findings F4, F7 and F19 in the partitions answer (the grid's and `partitions`' source):
+// a day that never came between days that did is a `missing` cell written like its neighbours;
+// LAST RUN is the run that ended last, not the one started last; a partition that met its
+// expectation late keeps that (`arrived_late`).
+TEST_F(ListenerTest, F4F7F19PartitionsShowMissingDaysTheRunThatEndedLastAndLateArrivals) {
+  for (int day : {1, 2, 3, 4, 6, 7}) {
+    const std::string key = "sales/year=2024/month=3/day=" + std::string(day < 10 ? "0" : "") + std::to_string(day) + "/a.csv";
+    int64_t id = add_object(key, ObjectState::archived);
+    // sales-load starts first and ends last; sales-copy starts after it and ends first.
+    auto load = add_run(id, key, "sales-load", RunState::succeeded, "");
+    auto copy = add_run(id, key, "sales-copy", RunState::succeeded, "");
+    load.ended_at = copy.started_at + 5000;
+    store_->finish_run(load);
+  }
+  add_object("hourly/day=2024-05-01/hour=01/a.csv", ObjectState::archived);
+  add_object("hourly/day=2024-05-03/hour=07/a.csv", ObjectState::archived);
+  AuditEvent arrived;
+  arrived.time_ms = unix_ms(std::chrono::system_clock::now());
+  arrived.event = "expect.arrived";
+  arrived.rule = "sales-load";
+  arrived.key = "sales/year=2024/month=3/day=07/a.csv";
+  arrived.detail = {{"table", "sales"}, {"partition", "year=2024/month=3/day=07"}, {"deadline", "2024-03-07T06:00:00.000Z"},
+                    {"late_by_ms", 878661}};
+  store_->add_event(arrived);
+  start();
+  auto parts = json_of(request(port(), "GET", "/api/v1/partitions"));
+  std::map<std::string, nlohmann::json> by;  // "table partition" → cell
+  for (const auto& c : parts["partitions"]) by[c["table"].get<std::string>() + " " + c["partition"].get<std::string>()] = c;
+  ASSERT_TRUE(by.count("sales year=2024/month=3/day=05")) << parts.dump(1);
+  const auto& gap = by["sales year=2024/month=3/day=05"];
+  EXPECT_EQ(gap["missing"], true);
+  EXPECT_EQ(gap["day"], "2024-03-05");
+  EXPECT_EQ(gap["total"], 0);
+  EXPECT_EQ(by["sales year=2024/month=3/day=04"]["missing"], false);
+  // Partitions below the day: the missing day is written to the day's segment only.
+  ASSERT_TRUE(by.count("hourly day=2024-05-02"));
+  EXPECT_EQ(by["hourly day=2024-05-02"]["missing"], true);
+  // In key order: day=04, then the missing day=05, then day=06.
+  std::vector<std::string> order;
+  for (const auto& c : parts["partitions"])
+    if (c["table"] == "sales") order.push_back(c["day"]);
+  EXPECT_EQ(order, (std::vector<std::string>{"2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04", "2024-03-05",
+                                             "2024-03-06", "2024-03-07"}));
+  EXPECT_EQ(by["sales year=2024/month=3/day=01"]["last_run"]["rule"], "sales-load");
+  ASSERT_EQ(by["sales year=2024/month=3/day=07"]["arrived_late"].size(), 1u);
+  EXPECT_EQ(by["sales year=2024/month=3/day=07"]["arrived_late"][0]["late_by_ms"], 878661);
+  EXPECT_EQ(by["sales year=2024/month=3/day=07"]["arrived_late"][0]["rule"], "sales-load");
 }
