@@ -204,7 +204,9 @@ async function loadPartitions() {
   // days could not be seen, and nothing said they existed).
   const colIndex = new Map(allCols.map((c, i) => [c, i]));
   const pageOf = (c) => Math.floor((allCols.length - 1 - colIndex.get(colOf(c))) / kGridColumns);
-  const elsewhere = gridData.filter((c) => pageOf(c) !== gridPage && ['failed', 'late', 'missing'].includes(attention(c)));
+  const rank = ['failed', 'late', 'missing'];  // the failed first
+  const elsewhere = gridData.filter((c) => pageOf(c) !== gridPage && rank.includes(attention(c)))
+    .sort((x, y) => rank.indexOf(attention(x)) - rank.indexOf(attention(y)));
   const links = elsewhere.slice(0, 12).map((c) => el('button', {class: 'link', onclick: () => {
     gridPage = pageOf(c);
     loadPartitions().then(() => openCell(c.table, colOf(c))).catch((e) => toast(e.message));

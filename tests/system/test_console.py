@@ -607,6 +607,58 @@ class ConsoleLiveTest(unittest.TestCase):
         self.assertEqual(self.severe(), [])
         self.assertEqual(d.stop(), 0)
 
+    def test_f4_f11_f19_the_grid_shows_missing_days_failed_days_on_other_pages_and_late_arrivals(self):
+        """Issue 15 F4: days that never came were invisible (their neighbours side by side); F11: with
+        a long-history table the grid opened on a page where another table's failed day could not be
+        seen, and nothing said it existed; F19: a partition that arrived late left no trace."""
+        import datetime
+        d = self.d = ConsoleDeployment(BULK_RULES)
+        for day in ("01", "02", "04"):
+            d.drop(f"sales/year=2024/month=03/day={day}/a.csv", "id,amount\n1,5\n")
+        d.drop("sales/year=2024/month=03/day=06/bad.csv", "id,amount\n1,oops\n")  # 03 and 05 never came
+        for i in range(40):  # newer days than sales': the grid opens on them
+            d.drop(f"bulk/day={datetime.date(2025, 1, 1) + datetime.timedelta(days=i)}/f.csv", f"{i}\n")
+        self.assertEqual(d.cli("scan").returncode, 1)  # day 06 quarantined
+        # Day 04 came after its expectation had been raised late (as pipeline/expectations.cpp records it).
+        d.execute("INSERT INTO events(time, event, key, rule, detail) VALUES (?, 'expect.arrived', ?, 'sales-load', ?)",
+                  int(time.time() * 1000), "sales/year=2024/month=03/day=04/a.csv",
+                  json.dumps({"table": "sales", "partition": "year=2024/month=03/day=04",
+                              "deadline": "2024-03-04T06:00:00.000Z", "late_by_ms": 90000}))
+        text = d.cli("partitions", "--table", "sales", check=True).stdout.decode()
+        self.assertRegex(text, r"year=2024/month=03/day=03 +MISSING: nothing arrived")
+        self.assertRegex(text, r"year=2024/month=03/day=05 +MISSING: nothing arrived")
+        self.assertIn("arrived late: year=2024/month=03/day=04 expected by 2024-03-04T06:00:00.000Z, late by 90 s "
+                      "(rule sales-load)", text)
+        d.start()
+        b = self.open(d, "partitions")
+        wait_until(lambda: self.find("#grid button"), timeout=30, message="the grid")
+        self.assertFalse([c for c in self.find("#grid button") if c.get_attribute("data-table") == "sales"],
+                         "the grid opens on bulk's newest days (the premise of F11)")
+        elsewhere = self.text("grid-elsewhere")
+        for said in ("sales 2024-03-06 (quarantined)", "sales 2024-03-03 (missing)", "sales 2024-03-05 (missing)"):
+            self.assertIn(said, elsewhere)
+        b.save_screenshot(str(SHOTS / "partitions-elsewhere.png"))
+        next(l for l in self.find("#grid-elsewhere button") if "2024-03-06" in l.text).click()
+        wait_until(lambda: "sales/year=2024/month=03/day=06/bad.csv" in self.text("cell"), timeout=30,
+                   message="the failed day's page and cell opened from the link")
+        cell = lambda day: next(c for c in self.find("#grid button")
+                                if c.get_attribute("data-table") == "sales" and c.get_attribute("data-col") == day)
+        self.assertIn("missing", cell("2024-03-03").get_attribute("aria-label"))
+        self.assertIn("st-missing", cell("2024-03-05").get_attribute("class"))
+        self.assertIn("arrived late", cell("2024-03-04").get_attribute("aria-label"))
+        invisible = b.execute_script(
+            "return [...document.querySelectorAll('#grid button')].filter(c => {"
+            " const s = getComputedStyle(c); return s.color === s.backgroundColor; }).map(c => c.getAttribute('aria-label'));")
+        self.assertEqual(invisible, [])
+        cell("2024-03-05").click()
+        wait_until(lambda: "Nothing arrived for 2024-03-05" in self.text("cell"), timeout=30, message="the missing day opened")
+        cell("2024-03-04").click()
+        wait_until(lambda: "Arrived late: expected by 2024-03-04T06:00:00.000Z" in self.text("cell"), timeout=30,
+                   message="the late day opened")
+        b.save_screenshot(str(SHOTS / "partitions-gaps.png"))
+        self.assertEqual(self.severe(), [])
+        self.assertEqual(d.stop(), 0)
+
     def test_f5_an_open_console_follows_a_reload(self):
         d = self.d = ConsoleDeployment()
         d.start()
