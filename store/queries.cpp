@@ -243,11 +243,13 @@ std::map<std::string, std::vector<RunRecord>> recent_runs_by_rule(Store& store, 
   return out;
 }
 
-std::vector<QuarantineEntry> quarantine_report(Store& store, int limit) {
+std::vector<QuarantineEntry> quarantine_report(Store& store, int limit, int64_t before_id, std::size_t max_runs) {
   auto st = store.db().prepare(std::string("SELECT ") + kObjectColumns +
                                " FROM objects o WHERE o.state = 'quarantined' AND " + kLatestArrivalClause +
-                               " ORDER BY o.id DESC LIMIT ?");
-  st.bind(1, limit);
+                               (before_id > 0 ? " AND o.id < ?" : "") + " ORDER BY o.id DESC LIMIT ?");
+  int i = 1;
+  if (before_id > 0) st.bind(i++, before_id);
+  st.bind(i++, limit);
   std::vector<QuarantineEntry> out;
   std::map<int64_t, std::size_t> index;
   while (st.step()) {
@@ -266,7 +268,11 @@ std::vector<QuarantineEntry> quarantine_report(Store& store, int limit) {
   rt.bind(1, from);
   while (rt.step()) {
     RunRecord r = read_run_row(rt);
-    if (auto it = index.find(r.object_id); it != index.end()) out[it->second].failed_runs.push_back(std::move(r));
+    if (auto it = index.find(r.object_id); it != index.end()) {
+      auto& runs = out[it->second].failed_runs;
+      if (max_runs > 0 && runs.size() == max_runs) runs.erase(runs.begin());
+      runs.push_back(std::move(r));
+    }
   }
   return out;
 }

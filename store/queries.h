@@ -99,7 +99,10 @@ struct QuarantineEntry {
   ObjectRecord object;
   std::vector<RunRecord> failed_runs;  // the failed/timed-out runs of that object, oldest first
 };
-std::vector<QuarantineEntry> quarantine_report(Store& store, int limit = 200);
+// The newest `limit` of them, newest first; `before_id` > 0: only objects whose id is below it (a
+// page's cursor); `max_runs` > 0: each keeps only its last `max_runs` failed runs (a file retried
+// a hundred times is not a hundred runs' output in memory).
+std::vector<QuarantineEntry> quarantine_report(Store& store, int limit = 200, int64_t before_id = 0, std::size_t max_runs = 0);
 
 // The smallest id of `table` whose `time_column` (unix ms, non-decreasing with the id, as
 // objects.discovered_at, runs.started_at and events.time are) is >= since_ms; one past the last

@@ -361,10 +361,11 @@ async function replay(key) {
 }
 async function loadQuarantine() {
   $('act-hint').textContent = replayBlocked() || 'Replay runs a file again through the rules in force, as a new object (object.replayed).';
-  const {quarantine} = await api('quarantine');
+  const {quarantine, next_before: more} = await api('quarantine');
   const list = $('quarantine-list');
   if (!quarantine.length) { list.replaceChildren(el('p', {class: 'hint'}, 'Nothing is quarantined.')); return; }
-  list.replaceChildren(...quarantine.map(({object: o, failed_runs: runs}) => {
+  list.replaceChildren(...(more ? [el('p', {class: 'note', role: 'note'}, `The newest ${quarantine.length} quarantined files; more are quarantined ` +
+    '(hivehook retry --all-failed --dry-run lists them all).')] : []), ...quarantine.map(({object: o, failed_runs: runs}) => {
     const last = runs[runs.length - 1];
     return el('article', {class: 'card', 'data-key': o.key}, el('h3', {}, el('a', {href: '#object/' + o.id}, o.key)),
       el('p', {}, el('strong', {}, 'Error: '), o.error || (last && last.error) || 'failed'),

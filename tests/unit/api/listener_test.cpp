@@ -573,3 +573,41 @@ TEST_F(ListenerTest, F4F7F19PartitionsShowMissingDaysTheRunThatEndedLastAndLateA
   EXPECT_EQ(by["sales year=2024/month=3/day=07"]["arrived_late"][0]["late_by_ms"], 878661);
   EXPECT_EQ(by["sales year=2024/month=3/day=07"]["arrived_late"][0]["rule"], "sales-load");
 }
+
+// The same kind as F20 in /api/v1/quarantine: every quarantined object came with every failed run's
+// whole output (a file retried five times with 80 KB of stderr: 400 KB an object). Its last three
+// failed runs, tails capped, the page cut at the byte budget with `next_before`.
+TEST_F(ListenerTest, F20QuarantineIsBoundedInBytesAndContinuedByACursor) {
+  std::string noisy;
+  for (int i = 0; noisy.size() < 80 * 1024; ++i) noisy += "Traceback line " + std::to_string(i) + "\n";
+  const int n = 120;
+  for (int i = 0; i < n; ++i) {
+    const std::string key = "bad/day=" + std::to_string(i) + "/f.csv";
+    int64_t id = add_object(key, ObjectState::quarantined, "etl: exited with code 65");
+    for (int attempt = 0; attempt < 5; ++attempt) add_run(id, key, "etl", RunState::failed, noisy);
+  }
+  start();
+  std::set<int64_t> seen;
+  std::string target = "/api/v1/quarantine?limit=1000";
+  int pages = 0;
+  while (true) {
+    auto reply = request(port(), "GET", target);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_LT(reply.body.size(), api::kRunsPageBytes + 128 * 1024);
+    auto page = json_of(reply);
+    ASSERT_FALSE(page["quarantine"].empty());
+    for (const auto& e : page["quarantine"]) {
+      EXPECT_TRUE(seen.insert(e["object"]["id"].get<int64_t>()).second) << "an object on two pages";
+      EXPECT_EQ(e["failed_runs"].size(), 3u);
+      for (const auto& r : e["failed_runs"]) EXPECT_LE(r["stderr_tail"].get<std::string>().size(), api::kRunsPageTailBytes);
+    }
+    ++pages;
+    if (page["next_before"].is_null()) break;
+    target = "/api/v1/quarantine?limit=1000&before=" + std::to_string(page["next_before"].get<int64_t>());
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(n));
+  EXPECT_GT(pages, 1);
+  auto small = json_of(request(port(), "GET", "/api/v1/quarantine?limit=7"));
+  EXPECT_EQ(small["quarantine"].size(), 7u);
+  EXPECT_FALSE(small["next_before"].is_null());
+}
