@@ -245,7 +245,10 @@ struct MatrixBuild {
     for (const auto& [table, by_day] : days) {
       if (by_day.size() < 2) continue;
       const auto first = by_day.begin()->first, last = by_day.rbegin()->first;
-      if ((last - first).count() > kMaxGapScanDays) continue;
+      const auto span = (last - first).count() + 1;
+      // A table with fewer days than half its span is not daily (weekly, monthly on day=01, a
+      // stray old file): its gaps are its cadence, not missing days.
+      if (span > kMaxGapScanDays || static_cast<int64_t>(by_day.size()) * 2 < span) continue;
       const PartitionCell* before = by_day.begin()->second;
       for (auto d = first; d <= last; d += std::chrono::days(1)) {
         if (auto it = by_day.find(d); it != by_day.end()) {

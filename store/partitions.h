@@ -44,14 +44,16 @@ struct PartitionCell {
   // Expectations this partition met late (`expect.arrived`): the event's detail ({table, partition,
   // deadline, late_by_ms, rule}); an SLA miss stays visible after the data came (issue 15 F19).
   std::vector<nlohmann::json> arrived_late;
-  // A day with no object in a table that has objects on days before and after it (issue 15 F4: a
-  // day that never came was invisible, its neighbours side by side): `objects` is empty, `day` is
-  // set and `partition` is written as the day before it (the same names, the day's values).
+  // A day with no object in a daily table that has objects on days before and after it (issue 15
+  // F4: a day that never came was invisible, its neighbours side by side): `objects` is empty,
+  // `day` is set and `partition` is written as the day before it (the same names, the day's
+  // values). A table counts as daily when it has objects on at least half the days from its first
+  // to its last (a weekly or monthly table's gaps are its cadence).
   bool missing = false;
 };
 
 // At most this many days from a table's first day to its last are checked for gaps: a table whose
-// days span more (a stray file decades off) gets no `missing` cells rather than thousands.
+// days span more gets no `missing` cells rather than thousands.
 inline constexpr int kMaxGapScanDays = 3660;
 
 struct PartitionFilter {

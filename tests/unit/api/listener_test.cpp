@@ -541,6 +541,7 @@ TEST_F(ListenerTest, F4F7F19PartitionsShowMissingDaysTheRunThatEndedLastAndLateA
   }
   add_object("hourly/day=2024-05-01/hour=01/a.csv", ObjectState::archived);
   add_object("hourly/day=2024-05-03/hour=07/a.csv", ObjectState::archived);
+  for (int day : {1, 8, 15, 22}) add_object("weekly/year=2024/month=02/day=" + std::to_string(day) + "/a.csv", ObjectState::archived);
   AuditEvent arrived;
   arrived.time_ms = unix_ms(std::chrono::system_clock::now());
   arrived.event = "expect.arrived";
@@ -562,6 +563,14 @@ TEST_F(ListenerTest, F4F7F19PartitionsShowMissingDaysTheRunThatEndedLastAndLateA
   // Partitions below the day: the missing day is written to the day's segment only.
   ASSERT_TRUE(by.count("hourly day=2024-05-02"));
   EXPECT_EQ(by["hourly day=2024-05-02"]["missing"], true);
+  // A table with objects on fewer than half its days is not daily: no missing cells.
+  int weekly = 0;
+  for (const auto& c : parts["partitions"])
+    if (c["table"] == "weekly") {
+      ++weekly;
+      EXPECT_EQ(c["missing"], false) << c.dump();
+    }
+  EXPECT_EQ(weekly, 4);
   // In key order: day=04, then the missing day=05, then day=06.
   std::vector<std::string> order;
   for (const auto& c : parts["partitions"])
