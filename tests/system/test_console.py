@@ -524,7 +524,7 @@ class ConsoleInChromiumTest(unittest.TestCase):
         token.send_keys(TOKEN)
         b.find_element(By.CSS_SELECTOR, "#token-form button").click()
         (d.dir / "fixed").write_text("1")  # the job now accepts the file (console_job.py reads this marker)
-        wait_until(lambda: click(lambda: find('#quarantine-list article button.primary')[0]), timeout=30,
+        wait_until(lambda: click(lambda: find('#quarantine-list article button.primary:not([disabled])')[0]), timeout=30,
                    message="the replay button clicked")
         wait_until(lambda: d.query("SELECT COUNT(*) FROM objects WHERE key=? AND state='archived'",
                                    "sales/year=2024/month=03/day=15/bad.csv")[0][0] == 1,
