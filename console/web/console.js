@@ -428,14 +428,23 @@ async function loadSummary() {
   $('summary').title = 'Every arrival so far, by state: ' + (Object.entries(s.objects).map(([k, c]) => `${c} ${k}`).join(', ') || 'none');
   $('summary').classList.toggle('degraded', !s.health.ok || !!s.health.detail);
 }
-let refreshTimer = null;
+let refreshTimer = null, gridLoadedAt = 0, gridLoadMs = 0;
 function refreshSoon() {
   if (refreshTimer) return;
   refreshTimer = setTimeout(() => {
     refreshTimer = null;
     loadSummary().catch(() => {});
     const v = (location.hash.slice(1) || 'runs').split('/')[0];
-    if (v === 'partitions' && !$('cell').querySelector('table')) loadPartitions().catch(() => {});
+    // The grid is the costly view (every cell of every table): under a stream of events it is
+    // redrawn at most once per 3× what its last load and drawing took, 1 s at least.
+    if (v === 'partitions' && !$('cell').querySelector('table')) {
+      const wait = gridLoadedAt + Math.max(1000, 3 * gridLoadMs) - Date.now();
+      if (wait > 0) { setTimeout(refreshSoon, wait); } else {  // the last events of a burst are drawn too
+        const t0 = Date.now();
+        gridLoadedAt = t0;
+        loadPartitions().then(() => { gridLoadMs = Date.now() - t0; }).catch(() => {});
+      }
+    }
     if (v === 'quarantine') loadQuarantine().catch(() => {});
     if (v === 'activity') loadActivity().catch(() => {});
     if (v === 'rules') loadRules().catch(() => {});
