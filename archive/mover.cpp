@@ -1,7 +1,10 @@
 #include "archive/mover.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>  // FICLONE
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -138,8 +141,34 @@ MoveResult success(const Tree& to, const std::string& key) {
   return r;
 }
 
-// Across filesystems: the bytes, mode, owner and times of `key` in a temporary file published as
-// `dest` in `to` (never replacing). EEXIST when `dest` exists.
+// The bytes of `in` into `out`: a reflink (ioctl FICLONE: the copy shares the source's blocks,
+// copy-on-write, so it costs no space and no time) where the filesystem offers it (btrfs, XFS with
+// reflink, bcachefs, ...), else a byte copy — after checking that the destination's filesystem has
+// room for it, so a lack of space is one clear sentence before anything is written rather than a
+// half-written file. Either way writing to one never changes the other.
+FsStatus copy_bytes(int in, const struct stat& st, const std::string& from_name, int out, const std::string& to_name,
+                    const std::string& to_dir) {
+  if (::ioctl(out, FICLONE, in) == 0) return {};
+  struct statvfs vfs;
+  if (::fstatvfs(out, &vfs) == 0) {
+    const uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    if (free_bytes < static_cast<uint64_t>(st.st_size))
+      return FsError{ENOSPC, "cannot copy " + from_name + " to " + to_name + ": " + std::strerror(ENOSPC) + " (" +
+                                 to_dir + " has " + std::to_string(free_bytes) + " bytes free, the file needs " +
+                                 std::to_string(st.st_size) + ")"};
+  }
+  std::vector<char> buf(128 * 1024);
+  for (std::size_t n = buf.size(); n == buf.size();) {
+    if (!read_full(in, buf.data(), buf.size(), &n)) return FsError{errno, "cannot read " + from_name + ": " + std::strerror(errno)};
+    if (n > 0 && !write_full(out, buf.data(), n))
+      return FsError{errno, "cannot write " + to_name + ": " + std::strerror(errno)};
+  }
+  return {};
+}
+
+// A copy of `key`'s bytes, mode, owner (where permitted) and times in a temporary file published
+// as `dest` in `to` (never replacing: EEXIST when `dest` exists). Used across filesystems by a move
+// and by copy_object.
 FsStatus copy_across(const Tree& from, const std::string& key, const Tree& to, const std::string& dest) {
   auto in = from.open_regular(key);
   if (!in) return in.error();
@@ -148,13 +177,9 @@ FsStatus copy_across(const Tree& from, const std::string& key, const Tree& to, c
   remove_stale_temp_files(to, parent_of(dest));
   auto tmp = TempFile::create(to, parent_of(dest), st.st_mode & 07777);
   if (!tmp) return tmp.error();
-  std::vector<char> buf(128 * 1024);
-  for (std::size_t n = buf.size(); n == buf.size();) {
-    if (!read_full(in->get(), buf.data(), buf.size(), &n))
-      return FsError{errno, "cannot read " + from.path_of(key) + ": " + std::strerror(errno)};
-    if (n > 0 && !write_full(tmp->fd(), buf.data(), n))
-      return FsError{errno, "cannot write " + to.path_of(dest) + ": " + std::strerror(errno)};
-  }
+  if (auto copied = copy_bytes(in->get(), st, from.path_of(key), tmp->fd(), to.path_of(dest), to.path_of(parent_of(dest)));
+      !copied)
+    return copied;
   if (::fchown(tmp->fd(), st.st_uid, st.st_gid) != 0 && errno != EPERM)  // as mv: kept where permitted
     return FsError{errno, "cannot set the owner of " + to.path_of(dest) + ": " + std::strerror(errno)};
   ::fchmod(tmp->fd(), st.st_mode & 07777);  // after fchown, which may clear set-id bits
@@ -225,6 +250,25 @@ MoveResult move_object(const Tree& from, const std::string& key, const Tree& to,
   if (unique_suffix.empty()) return failure(FsError{EEXIST, "a different file is at " + to.path_of(dest_key) + " already"});
   return failure(FsError{EEXIST, "cannot find a free name for " + to.path_of(dest_key) + " after " +
                                      std::to_string(kMaxCandidates) + " tries"});
+}
+
+MoveResult copy_object(const Tree& from, const std::string& key, const Tree& to, const std::string& dest_key) {
+  auto src = from.stat(key);
+  if (!src) return source_failure(src.error());
+  if (!S_ISREG(src->st_mode)) return failure(FsError{EINVAL, from.path_of(key) + " is not a regular file"});
+  if (auto made = to.make_dirs(parent_of(dest_key)); !made) return failure(made.error());
+  auto copied = copy_across(from, key, to, dest_key);
+  if (copied.code() == EEXIST)
+    return failure(FsError{EEXIST, "a file is at " + to.path_of(dest_key) + " already"});
+  if (!copied) {
+    if (copied.code() == ENOENT) {
+      auto still = from.stat(key);
+      if (!still) return source_failure(still.error());
+    }
+    return failure(copied.error());
+  }
+  (void)to.fsync_dir(parent_of(dest_key));
+  return success(to, dest_key);
 }
 
 FsStatus write_error_json(const Tree& tree, const std::string& key, const std::string& json, mode_t mode) {

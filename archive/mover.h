@@ -39,6 +39,15 @@ MoveResult move_object(const Tree& from, const std::string& key, const Tree& to,
 MoveResult move_object(const Tree& from, const std::string& key, const Tree& to, const std::string& dest_key,
                        const std::string& unique_suffix);
 
+// An independent copy of `key` of `from` at `dest_key` of `to` (creating partition folders), for a
+// file that must stay where it is while a job gets bytes of its own (a replay or retry from the
+// archive or the quarantine: findings 15 F21): a reflink (FICLONE) where the filesystem supports
+// it, else a byte copy after a free-space check (ENOSPC: "... No space left on device (<folder>
+// has N bytes free, the file needs M)"), with mode, owner where permitted and times kept,
+// published with one rename. Writing to the copy never changes the source (unlike a hard link).
+// Never replaces: EEXIST when a file is at `dest_key` already. source_missing when `key` is gone.
+MoveResult copy_object(const Tree& from, const std::string& key, const Tree& to, const std::string& dest_key);
+
 // Writes `<key>.error.json` in `tree` with one rename (temporary file, fsync, rename), replacing an
 // older one, with mode `mode` (the object's own, so a 0600 file's error report is not
 // world-readable). Pass the key the object went to (its final_key).

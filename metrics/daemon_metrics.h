@@ -21,6 +21,7 @@ struct DaemonMetrics {
   Gauge& jobs_queued;                  // hivehook_jobs_queued
   // Faults (DESIGN.md "Faults at run time")
   Family<Counter>& move_failures;      // hivehook_move_failures_total{action}: archive|delete|quarantine|duplicate
+  Family<Counter>& object_loops;       // hivehook_object_loops_total{rule}: versions quarantined because the job kept rewriting its input
   Gauge& objects_stuck;                // hivehook_objects_stuck: decided, not moved (move_failed)
   Gauge& state_db_writable;            // hivehook_state_db_writable: 1, or 0 while writes fail
   Gauge& loop_max_stall;               // hivehook_event_loop_max_stall_seconds: longest loop stall seen

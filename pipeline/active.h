@@ -43,6 +43,16 @@ struct Outcome {
   std::string error;
 };
 
+// How many versions in a row a job may write to its own input (each one a new arrival that runs
+// again) before the next version is quarantined instead of run (findings 15 F22). AWS stops a
+// Lambda function's recursive S3 loop after about 16 invocations; a file pipeline's job that
+// rewrites its input is a bug, or an in-place step whose second run would only repeat it, so 3.
+inline constexpr int kSelfRewriteLimit = 3;
+// A new version whose ctime is at most this much older than its object's first run start still
+// counts as written during the run (file times come from the kernel's coarse clock, up to a tick
+// behind the clock the run's start is read from).
+inline constexpr int64_t kOwnRunSlackMs = 20;
+
 // The ignored names already announced by pipeline `p` (`forget`: drop them, at its end). Kept
 // beside the Pipeline so its header (and everything including it) stays as it is.
 std::unordered_set<std::string>& ignored_names_seen(const Pipeline* p, bool forget = false);
@@ -59,6 +69,11 @@ struct Pipeline::Active {
   int in_flight = 0;                               // its runs handed to a runner, not yet ended
   mode_t mode = 0;                                 // the file's mode when read (0: not known)
   TimerHandle move_retry;                          // while move_failed: the next attempt
+  int64_t first_run_ms = 0;                        // wall ms its first run started (0: none yet)
+  int self_rewrites = 0;                           // versions before it at its key written by their own run, in a row (F22)
+  std::vector<std::string> loop_rules;             // recorded, not run: the rules whose job kept rewriting its input
+  std::string quarantined_original;                // a retry from the quarantine: the original's key there
+  std::string failure_reason;                      // why it failed when no run says so (a loop)
 
   FileIdentity identity() const { return {rec.inode, rec.size, rec.mtime_ns, rec.ctime_ns}; }
 

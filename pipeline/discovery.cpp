@@ -155,7 +155,10 @@ std::optional<ObjectKey> Pipeline::classify(const std::string& key, const FileIn
     record_ignored(key, info, std::string("cannot look at it: ") + std::strerror(info.error));
     return std::nullopt;
   }
-  if (!info.exists) return unmark_busy(key), std::nullopt;  // gone again: nothing landed
+  if (!info.exists) {  // gone again: nothing landed
+    self_rewrites_.erase(key);
+    return unmark_busy(key), std::nullopt;
+  }
   if (key.size() > kMaxKeyBytes) return record_ignored(key, info, "key longer than 1,024 bytes"), std::nullopt;
   if (info.kind == EntryKind::symlink) return record_ignored(key, info, "symlink"), std::nullopt;
   if (info.kind != EntryKind::regular) return record_ignored(key, info, "not a regular file"), std::nullopt;
@@ -289,16 +292,60 @@ void Pipeline::admit(const ObjectKey& key, const Hashed& h, const std::optional<
   // The same content at the same key, already processed and archived — a re-upload, or the very
   // file back in landing after power loss undid its rename: recorded, moved, never re-run.
   bool archived_content = last && (last->state == ObjectState::archived || last->state == ObjectState::duplicate);
+  SelfRewrites prior;  // the versions before it written by their own run (F22)
+  if (auto it = self_rewrites_.find(key.key); it != self_rewrites_.end()) {
+    prior = std::move(it->second);
+    self_rewrites_.erase(it);
+  }
   if (archived_content && last->etag == h.etag && last->size == h.id.size) {
     ObjectRecord rec = new_record(store_.next_object_id(), key.key, h.id, clock_.now_ms());
     rec.etag = h.etag;
     return admit_duplicate(rec, *last);
   }
-  start_object(key, h, matched, nullptr);
+  if (prior.generations >= kSelfRewriteLimit) return admit_looping(key, h, matched, prior.rules, prior.generations);
+  start_object(key, h, matched, nullptr, prior.generations);
+}
+
+void Pipeline::admit_looping(const ObjectKey& key, const Hashed& h, const std::vector<const Rule*>& matched,
+                             const std::vector<std::string>& writers, int generations) {
+  ObjectRecord rec = new_record(store_.next_object_id(), key.key, h.id, clock_.now_ms());
+  rec.etag = h.etag;
+  rec.state = ObjectState::pending;
+  auto a = std::make_unique<Active>();
+  a->key = key;
+  a->path = files_.path(Area::landing, key.key);
+  a->ruleset = rules_;
+  a->mode = h.mode;
+  a->self_rewrites = generations;
+  a->loop_rules = writers;
+  if (a->loop_rules.empty())
+    for (const Rule* r : matched) a->loop_rules.push_back(r->name);
+  std::string names;
+  for (const auto& n : a->loop_rules) names += (names.empty() ? "" : ", ") + n;
+  a->failure_reason = "the job of " + names + " rewrote its own input " + std::to_string(generations) +
+                      " times in a row (each write during its run made a new version, which ran again); this version "
+                      "is quarantined, not run";
+  a->rec = std::move(rec);
+  record_new(a->rec, {{"size", a->rec.size}, {"etag", a->rec.etag}, {"sequencer", a->rec.sequencer}, {"rules", a->loop_rules}});
+  emit("object.loop_detected", key.key,
+       {{"object", a->rec.id}, {"generations", generations}, {"rules", a->loop_rules}, {"reason", a->failure_reason}});
+  for (const auto& n : a->loop_rules) stats_.m.object_loops.labels({n}).inc();
+  spdlog::warn("{}: the job of rule {} rewrote its own input {} times in a row; object {} (the last version) is "
+               "quarantined, not run: a job must not write to its input (write to another key or folder)",
+               key.key, names, generations, a->rec.id);
+  a->decided = true;
+  a->rec.action = action::quarantine;
+  transition(a->rec, ObjectState::failed,
+             {{"outcome", "failed"}, {"action", action::quarantine}, {"reason", a->failure_reason}});
+  const int64_t id = a->rec.id;
+  active_by_key_[key.key] = id;
+  active_.emplace(id, std::move(a));
+  ++finishing_;
+  batch_.after_commit([this, id] { apply_final_action(id); });
 }
 
 void Pipeline::start_object(const ObjectKey& key, const Hashed& h, const std::vector<const Rule*>& matched,
-                            const ReplayOrigin* replay) {
+                            const ReplayOrigin* replay, int self_rewrites) {
   ObjectRecord rec = new_record(store_.next_object_id(), key.key, h.id, clock_.now_ms());
   rec.etag = h.etag;
   auto a = std::make_unique<Active>();
@@ -306,6 +353,8 @@ void Pipeline::start_object(const ObjectKey& key, const Hashed& h, const std::ve
   a->path = files_.path(Area::landing, key.key);
   a->ruleset = rules_;
   a->mode = h.mode;
+  a->self_rewrites = self_rewrites;
+  if (replay) a->quarantined_original = replay->quarantined;
   nlohmann::json rule_names = nlohmann::json::array();
   for (const Rule* r : matched) {
     TaskRecord t;

@@ -135,37 +135,24 @@ MoveResult LocalFileOps::restore(const std::filesystem::path& from, const std::s
     const Tree& t = tree(area);
     const std::filesystem::path rel = from.lexically_normal().lexically_relative(t.root());
     if (rel.empty() || rel.is_absolute() || *rel.begin() == "..") continue;
-    // An archived file stays where it is: landing gets a second name for it (a hard link), so a
-    // replay that fails quarantines the link and the good copy keeps its place in the archive; one
-    // that succeeds finds the same file at its archive key and drops the link (move_object: an
-    // identical file there counts as moved). Across filesystems (no link) it moves, as before.
-    if (area == Area::archive) {
-      MoveResult r;
-      if (auto made = landing_.make_dirs(std::filesystem::path(key).parent_path().string()); !made) {
-        r.error = made.message();
-        r.code = made.code();
-        return r;
-      }
-      auto linked = t.link(rel.string(), landing_, key);
-      if (linked) {
-        r.ok = true;
-        r.final_key = key;
-        r.final_path = landing_.root() / key;
-        return r;
-      }
-      if (linked.code() != EXDEV) {
-        r.error = linked.message();
-        r.code = linked.code();
-        r.source_missing = linked.code() == ENOENT && !t.stat(rel.string());
-        return r;
-      }
-    }
-    // Beneath both trees, across filesystems too, never over a file that landed at the key meanwhile.
-    return move_object(t, rel.string(), landing_, key, "");
+    // The kept file stays where it is and landing gets a copy of its own (a reflink where the
+    // filesystem has them), so a job that writes to its input changes the copy, never the
+    // archive's good copy or the quarantined original (findings 15 F21: a hard link shared the
+    // archived file's bytes with the job). A replay that succeeds finds the same bytes at its
+    // archive key and drops the copy (move_object: an identical file there counts as moved).
+    return copy_object(t, rel.string(), landing_, key);
   }
   MoveResult r;
-  r.error = "cannot move " + from.string() + " back into landing: it is in neither the archive nor the quarantine";
+  r.error = "cannot copy " + from.string() + " back into landing: it is in neither the archive nor the quarantine";
   return r;
+}
+
+FsStatus LocalFileOps::remove_kept(Area area, const std::string& key) {
+  const Tree& t = tree(area);
+  if (auto gone = t.unlink(key); !gone && gone.code() != ENOENT) return gone;
+  if (area == Area::quarantine)
+    if (auto gone = t.unlink(key + ".error.json"); !gone && gone.code() != ENOENT) return gone;
+  return {};
 }
 
 FsStatus LocalFileOps::write_error_json(const std::string& key, const std::string& json, mode_t mode) {
@@ -175,9 +162,9 @@ FsStatus LocalFileOps::write_error_json(const std::string& key, const std::strin
 std::optional<std::string> LocalFileOps::find_moved(Area area, const std::string& key, int64_t id,
                                                     const FileIdentity& was) {
   // The object's file still at its key in landing is not moved, whatever else shares its inode: a
-  // replay from the archive gives the archived file a second name in landing (restore), and the
-  // good copy at the archive key must not be taken for this object's finished move (that left the
-  // replayed file in landing after a successful replay or retry).
+  // hard link between landing and the archive (made by hand, or by a replay of hivehook before
+  // findings 15 F21, which linked instead of copying) must not be taken for this object's
+  // finished move (that left the replayed file in landing after a successful replay or retry).
   if (auto here = landing_.stat(key); here && S_ISREG(here->st_mode) && static_cast<uint64_t>(here->st_ino) == was.inode)
     return std::nullopt;
   for (const auto& candidate : {key, collision_name(key, std::to_string(id))}) {

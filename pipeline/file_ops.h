@@ -87,11 +87,16 @@ class FileOps {
   virtual MoveResult move(const std::string& key, Area to, const std::string& unique_suffix) = 0;
   // Deletes landing/<key>.
   virtual MoveResult remove(const std::string& key) = 0;
-  // A replay: puts `from` (an archived or quarantined object's file, beneath the archive or the
-  // quarantine) back at landing/<key>, creating partition folders, never over a different file
-  // already there. An archived file gets a second name (link(2)) and keeps its place; a quarantined
-  // one, or one on another filesystem, moves (archive/mover.h move_object). `error` says why not.
+  // A replay or retry: puts a copy of `from` (an archived or quarantined object's file, beneath the
+  // archive or the quarantine) at landing/<key>, creating partition folders, never over a file
+  // already there. The one way a kept file goes back into landing for a run: `from` keeps its
+  // place and the job gets bytes of its own (archive/mover.h copy_object: a reflink, else a copy
+  // after a free-space check), so a job that writes to its input cannot change the kept copy
+  // (findings 15 F21). `error` says why not (ENOSPC names the free and needed bytes).
   virtual MoveResult restore(const std::filesystem::path& from, const std::string& key) = 0;
+  // Removes <area>/<key> (archive or quarantine) and, in the quarantine, its .error.json: a
+  // quarantined original once its retry has ended elsewhere. A file already gone is not an error.
+  virtual FsStatus remove_kept(Area area, const std::string& key) = 0;
   // Writes quarantine/<key>.error.json with `mode` (key: where the object went in quarantine).
   virtual FsStatus write_error_json(const std::string& key, const std::string& json, mode_t mode) = 0;
   // After a crash between a move and its commit: the object is already in `area`, under its key or
@@ -117,6 +122,7 @@ class LocalFileOps final : public FileOps {
   MoveResult move(const std::string& key, Area to, const std::string& unique_suffix) override;
   MoveResult remove(const std::string& key) override;
   MoveResult restore(const std::filesystem::path& from, const std::string& key) override;
+  FsStatus remove_kept(Area area, const std::string& key) override;
   FsStatus write_error_json(const std::string& key, const std::string& json, mode_t mode) override;
   std::optional<std::string> find_moved(Area area, const std::string& key, int64_t id, const FileIdentity& was) override;
   std::optional<UploadEvent> upload_event(const std::string& key, const FileIdentity& was) override;

@@ -66,6 +66,11 @@ FinalPlan Pipeline::plan_final_action(const Active& a) const {
     quarantine = quarantine || (!plan.success && r->on_failure == FailureAction::quarantine);
     for (auto& n : plan.success ? r->notify_success : r->notify_failure) plan.notify.push_back(n);
   }
+  for (const auto& name : a.loop_rules)  // recorded, not run: its rules' failure targets hear of it
+    if (const Rule* r = rule_for(a, name)) {
+      known = true;
+      for (auto& n : r->notify_failure) plan.notify.push_back(n);
+    }
   if (plan.success) plan.action = !known || archive ? action::archive : action::remove;
   if (plan.success && keep) plan.action = action::keep;
   if (!plan.success) plan.action = !known || quarantine ? action::quarantine : action::keep_failed;
@@ -155,7 +160,9 @@ Outcome Pipeline::quarantine(const Active& a) {
   }
   Outcome o;
   // Masked as everything written is (fault: its stderr_tail held the job's passwords in clear).
-  auto report = redactor()(safe_dump(error_report(a.rec, a.failed_runs, clock_.now()), 2));
+  nlohmann::json err = error_report(a.rec, a.failed_runs, clock_.now());
+  if (!a.failure_reason.empty()) err["error"] = a.failure_reason;
+  auto report = redactor()(safe_dump(err, 2));
   if (auto w = files_.write_error_json(there, report, mode ? mode : 0600); !w) {
     o.failed = true;
     o.error = w.message();
@@ -177,7 +184,16 @@ void Pipeline::record_outcome(Active& a, Outcome o) {
   if (o.state == ObjectState::quarantined || o.state == ObjectState::failed_kept)
     for (const auto& r : a.failed_runs)
       a.rec.error += (a.rec.error.empty() ? "" : "; ") + r.rule + ": " + failure_reason(r.error, r.stderr_tail, redactor());
+  if (o.state == ObjectState::quarantined && !a.failure_reason.empty()) a.rec.error = a.failure_reason;
   a.rec.failed_since.reset();
+  // A retry from the quarantine ran on a copy: the original (and its report) goes once the retried
+  // object has ended in its place — unless it ended there itself, or its file vanished.
+  if (!a.quarantined_original.empty() && o.state != ObjectState::vanished &&
+      o.final_path != files_.path(Area::quarantine, a.quarantined_original).string()) {
+    if (auto gone = files_.remove_kept(Area::quarantine, a.quarantined_original); !gone)
+      spdlog::warn("{}: the retried object ended {}, but its quarantined original could not be removed: {}", a.rec.key,
+                   to_string(o.state), gone.message());
+  }
   transition(a.rec, o.state, o.detail);
   enqueue_notifications(a, o.state, plan_final_action(a).notify);
   forget(a);
@@ -229,6 +245,7 @@ void Pipeline::unstick(Active& a, bool leave) {
 void Pipeline::end_early(Active& a, ObjectState to, nlohmann::json detail) {
   unstick(a);
   const std::string key = a.rec.key;
+  if (to != ObjectState::superseded) self_rewrites_.erase(key);
   transition(a.rec, to, std::move(detail));
   forget(a);
   if (to == ObjectState::superseded) boost::asio::post(io_, [this, key] { offer(key, Hint::scanned); });
@@ -243,8 +260,27 @@ bool Pipeline::still_there(Active& a) {
   FileIdentity was = a.identity();
   if (was.ctime_ns == 0) was.ctime_ns = now.id.ctime_ns;  // recorded before identities had a ctime
   if (now.id == was) return true;
-  end_early(a, ObjectState::superseded,
-            {{"note", "a different file is at the key now (replaced or rewritten since discovery); it is a new arrival"}});
+  // Written during the object's own run (its new ctime is not older than the first run's start):
+  // the job, most likely, wrote to its input. Counted per key, so the loop a job that always
+  // writes to its input would make (each version a new arrival that runs again: F22) is stopped
+  // after kSelfRewriteLimit versions (admit_looping).
+  nlohmann::json detail = {
+      {"note", "a different file is at the key now (replaced or rewritten since discovery); it is a new arrival"}};
+  if (a.first_run_ms > 0 && now.id.ctime_ns / 1'000'000 >= a.first_run_ms - kOwnRunSlackMs) {
+    SelfRewrites& s = self_rewrites_[a.rec.key];
+    s.generations = a.self_rewrites + 1;
+    s.rules.clear();
+    for (const auto& t : a.tasks)
+      if (t.attempts > 0) s.rules.push_back(t.rule);
+    detail["rewritten_during_its_run"] = true;
+    detail["in_a_row"] = s.generations;
+    detail["note"] = "the file at the key was rewritten during this object's own run (a job writing to its input?): "
+                     "the new version is a new arrival (" + std::to_string(s.generations) + " in a row; after " +
+                     std::to_string(kSelfRewriteLimit) + " the next is quarantined, not run)";
+  } else {
+    self_rewrites_.erase(a.rec.key);
+  }
+  end_early(a, ObjectState::superseded, std::move(detail));
   return false;
 }
 

@@ -182,16 +182,24 @@ class Pipeline {
   // `last`: the key's last object, looked up once by offer_checked (only this loop writes it).
   void admit(const ObjectKey& key, const Hashed& h, const std::optional<ObjectRecord>& last);
   void admit_duplicate(ObjectRecord rec, const ObjectRecord& of);
+  // A job that rewrites its own input (findings 15 F22): the key's new version appeared during the
+  // run of the object it replaced, `generations` times in a row (kSelfRewriteLimit): it is recorded,
+  // not run, and quarantined with the reason (object.loop_detected, a warning naming key and rules,
+  // hivehook_object_loops_total{rule}).
+  void admit_looping(const ObjectKey& key, const Hashed& h, const std::vector<const Rule*>& matched,
+                     const std::vector<std::string>& writers, int generations);
   // What a replayed object records (`object.replayed`).
   struct ReplayOrigin {
     int64_t of_object = 0;
     std::string from;
     bool retry = false;
+    std::string quarantined;  // `from` as a key of the quarantine, when it is there
   };
   // A new pending object with one task per rule in `matched`. `replay`: the object is a replay
   // (admitted past the duplicate guard), and `object.replayed` is recorded.
+  // `self_rewrites`: versions before it at the key written by their own run, in a row (F22).
   void start_object(const ObjectKey& key, const Hashed& h, const std::vector<const Rule*>& matched,
-                    const ReplayOrigin* replay);
+                    const ReplayOrigin* replay, int self_rewrites = 0);
   // runs (runs.cpp)
   void pump();
   void start_run(int64_t object_id, const std::string& rule_name);
@@ -296,7 +304,15 @@ class Pipeline {
   std::unordered_map<std::string, int> retired_limits_;
   // Rules that have succeeded at least once on any object (the store's rule_successes).
   std::unordered_set<std::string> succeeded_rules_;
-  std::map<std::string, int64_t> waiting_by_rule_;  // tasks waiting now, per rule (the gauge)
+  std::map<std::string, int64_t> waiting_by_rule_;
+  // Keys whose last object ended superseded by a version written during its own run (F22): how
+  // many such generations in a row, and the rules that ran on the last one. Taken by the key's next
+  // arrival; dropped when the key's file is gone or ends any other way.
+  struct SelfRewrites {
+    int generations = 0;
+    std::vector<std::string> rules;
+  };
+  std::unordered_map<std::string, SelfRewrites> self_rewrites_;  // tasks waiting now, per rule (the gauge)
   bool starting_allowed_ = true;
   bool killing_ = false;
   uint64_t failures_ = 0;

@@ -29,8 +29,10 @@ std::pair<int, nlohmann::json> Pipeline::replay(const ReplayRequest& request) {
       item.skip = "the object is gone from the store";
       continue;
     }
-    // Back into landing, never over a file that landed at the key meanwhile (an unmatched file
-    // never left it).
+    // A copy back into landing, never over a file that landed at the key meanwhile (an unmatched
+    // file never left it). The archived or quarantined file keeps its place (FileOps::restore); a
+    // quarantined original (and its error report) is removed once the retried object has ended
+    // archived, quarantined again, deleted or kept — and stays when the job rewrote its copy.
     MoveResult moved;
     moved.ok = item.from_state == "unmatched";
     if (!moved.ok) moved = files_.restore(item.from, item.key);
@@ -39,8 +41,6 @@ std::pair<int, nlohmann::json> Pipeline::replay(const ReplayRequest& request) {
       spdlog::warn("replay of {}: {}", item.key, item.skip);
       continue;
     }
-    std::error_code ec;
-    if (item.from_state == "quarantined") std::filesystem::remove(item.from.string() + ".error.json", ec);
     int err = 0;
     std::string why;
     auto h = files_.hash(item.key, &err, &why);  // its identity and mode as landed again (same bytes)
@@ -51,7 +51,11 @@ std::pair<int, nlohmann::json> Pipeline::replay(const ReplayRequest& request) {
     std::vector<const Rule*> rules;
     for (const auto& name : item.rules)
       if (const Rule* r = rules_->find(name)) rules.push_back(r);
-    ReplayOrigin origin{item.of_object, item.from.string(), request.retry};
+    ReplayOrigin origin{item.of_object, item.from.string(), request.retry, {}};
+    if (item.from_state == "quarantined") {
+      const auto rel = item.from.lexically_normal().lexically_relative(files_.path(Area::quarantine, "").lexically_normal());
+      if (!rel.empty() && !rel.is_absolute() && *rel.begin() != "..") origin.quarantined = rel.generic_string();
+    }
     start_object(*key, *h, rules, &origin);
   }
   return {200, plan_json(*plan)};

@@ -39,6 +39,7 @@ void Pipeline::start_run(int64_t object_id, const std::string& rule_name) {
   run.rule = rule_name;
   run.attempt = task->attempts + 1;
   run.started_at = clock_.now_ms();
+  if (!a.first_run_ms) a.first_run_ms = run.started_at;
   task->attempts = run.attempt;
   task->next_at.reset();
   record_run_start(run);

@@ -2,13 +2,14 @@
 report): an unfiltered replay that reran the whole store, secrets shown in clear at outlets the
 masking missed, an offline replay that waited for the whole outbox. Real daemon, real HTTP, the
 real CLI."""
+import hashlib
 import json
 import os
 import sys
 import time
 import unittest
 
-from harness import free_port, wait_until
+from harness import free_port, scrape, wait_until
 from test_console import TOKEN, ConsoleDeployment, get_json, http
 
 PY = sys.executable
@@ -555,3 +556,176 @@ class ReplayRetestFaultsTest(unittest.TestCase):
         ((key, skipped),) = [(o["key"], o["skipped"]) for o in plan["objects"]]
         self.assertEqual(key, "slow/day=1/x.csv")
         self.assertRegex(skipped, r"^it is being processed \(object \d+ is pending\)$")
+
+
+class JobWritesItsInputTest(unittest.TestCase):
+    """Findings 15 F21 and F22: a job that writes to its own input. A replay hard-linked the
+    archived copy into landing, so the job rewrote the archive's good copy (F21); and each write
+    made the key "rewritten" — a new arrival that ran again — 355 runs in 3 s, forever (F22).
+    Real daemon, real sh jobs appending to "$1"."""
+
+    MUTATE = "echo MUTATED >> \"$1\""
+
+    def deployment(self, rules):
+        d = ConsoleDeployment(rules=rules)
+        self.addCleanup(d.cleanup)
+        return d
+
+    def loop_over(self, d, key):
+        (ev,) = wait_until(lambda: [e for e in d.events("object.loop_detected") if e[1] in (key, key.encode())],
+                           message="the loop stopped")
+        wait_until(lambda: d.query("SELECT state FROM objects WHERE id=?", ev[2]["object"]) == [(b"quarantined",)],
+                   message="the last version quarantined")
+        return ev
+
+    def test_F21_a_replay_job_writing_to_its_input_never_changes_the_archived_copy(self):
+        d = self.deployment("""\
+            rules:
+              - name: orders
+                match: {prefix: orders/}
+                job: {command: [/bin/true]}
+            """)
+        key = "orders/year=2024/month=6/day=2/o.csv"
+        d.drop(key, "2\n")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        archived = d.archive / key
+        ((etag,),) = d.query("SELECT etag FROM objects WHERE state='archived'")
+        d.write_rules(f"""\
+            rules:
+              - name: orders
+                match: {{prefix: orders/}}
+                job: {{command: [/bin/true]}}
+              - name: mut
+                match: {{prefix: orders/}}
+                job: {{command: [sh, -c, '{self.MUTATE}; exit 1', sh, "{{path}}"]}}
+                retries: 0
+            """)
+        d.start()
+        r = d.cli("replay", "--key", key, "--rule", "mut", "--rule", "orders")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.loop_over(d, key)
+        self.assertEqual(archived.read_text(), "2\n", "the archive's good copy is never the job's to write")
+        self.assertEqual(os.stat(archived).st_nlink, 1)
+        self.assertEqual(hashlib.md5(archived.read_bytes()).hexdigest(), etag.decode())
+        # The replayed object ran on a copy of its own; the job's writes are on that copy's versions.
+        (quarantined,) = [p for p in d.files(d.quarantine) if not p.endswith(b".error.json")]
+        self.assertEqual((d.quarantine / quarantined.decode()).read_text(), "2\n" + "MUTATED\n" * 3)
+        self.assertEqual(d.stop(), 0)
+
+    def test_F21_a_retry_job_writing_to_its_input_never_changes_the_quarantined_original(self):
+        d = self.deployment("""\
+            rules:
+              - name: load
+                match: {prefix: t/}
+                job: {command: [/bin/false]}
+                retries: 0
+            """)
+        key = "t/day=01/a.csv"
+        d.drop(key, "bad bytes\n")
+        self.assertEqual(d.cli("scan").returncode, 1)
+        original = d.quarantine / key
+        report = d.quarantine / (key + ".error.json")
+        self.assertTrue(report.exists())
+        d.write_rules(f"""\
+            rules:
+              - name: load
+                match: {{prefix: t/}}
+                job: {{command: [sh, -c, '{self.MUTATE}; exit 1', sh, "{{path}}"]}}
+                retries: 0
+            """)
+        d.start()
+        r = d.cli("retry", key)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.loop_over(d, key)
+        self.assertEqual(original.read_text(), "bad bytes\n", "the quarantined original is never the job's to write")
+        self.assertTrue(report.exists(), "its report stays beside it")
+        self.assertEqual(d.stop(), 0)
+        # A fixed job: the retried copy runs once, and ends in the original's place (one file, no report).
+        d.drop("t/day=02/b.csv", "bad too\n")
+        d.write_rules("""\
+            rules:
+              - name: load
+                match: {prefix: t/day=02/}
+                job: {command: [/bin/false]}
+                retries: 0
+            """)
+        self.assertEqual(d.cli("scan").returncode, 1)
+        d.write_rules("""\
+            rules:
+              - name: load
+                match: {prefix: t/}
+                job: {command: [/bin/true]}
+            """)
+        r = d.cli("retry", "t/day=02/b.csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual((d.archive / "t/day=02/b.csv").read_text(), "bad too\n")
+        self.assertNotIn(b"t/day=02/b.csv", d.files(d.quarantine))
+        self.assertNotIn(b"t/day=02/b.csv.error.json", d.files(d.quarantine))
+
+    def test_F21_a_replay_that_finds_no_room_in_landing_says_so_and_keeps_the_archived_copy(self):
+        d = self.deployment("""\
+            rules:
+              - name: load
+                match: {prefix: t/}
+                job: {command: [/bin/true]}
+            """)
+        key = "t/day=01/big.csv"
+        d.drop(key, b"x" * (600 * 1024))
+        self.assertEqual(d.cli("scan").returncode, 0)
+        d.mount_tmpfs(d.landing, size="512k")  # skips with a clear message where it cannot mount
+        r = d.cli("replay", "--key", key)
+        out = (r.stdout + r.stderr).decode()
+        self.assertIn("bytes free, the file needs 614400", out)
+        self.assertEqual((d.archive / key).stat().st_size, 600 * 1024)
+        self.assertEqual(d.files(d.landing), [])
+
+    def test_F22_a_job_writing_to_its_input_stops_after_three_versions_quarantined_not_looping(self):
+        d = self.deployment(f"""\
+            rules:
+              - name: mut2
+                match: {{prefix: mut2/}}
+                job: {{command: [sh, -c, '{self.MUTATE}', sh, "{{path}}"]}}
+                on_success: {{action: archive}}
+            """)
+        d.start()
+        key = "mut2/day=1/f.txt"
+        d.drop(key, "1\n")
+        _, _, detail = self.loop_over(d, key)
+        self.assertEqual(detail["rules"], ["mut2"])
+        self.assertEqual(detail["generations"], 3)
+        self.assertIn("rewrote its own input 3 times in a row", detail["reason"])
+        metrics = scrape(d.port)
+        self.assertEqual(metrics.get('hivehook_object_loops_total{rule="mut2"}'), 1.0)
+        self.assertEqual(d.stop(), 0)
+        # Stopped, not slowed: three runs, three superseded versions, the fourth quarantined unrun.
+        states = [s.decode() for (s,) in d.query("SELECT state FROM objects WHERE key=? ORDER BY id", key)]
+        self.assertEqual(states, ["superseded"] * 3 + ["quarantined"])
+        self.assertEqual(len(d.events("run.started")), 3)
+        for _, _, sup in d.events("object.superseded"):
+            self.assertTrue(sup["rewritten_during_its_run"])
+        # Nothing lost: the last version and why, in the quarantine; a warning names key and rule.
+        self.assertEqual((d.quarantine / key).read_text(), "1\n" + "MUTATED\n" * 3)
+        report = json.loads((d.quarantine / (key + ".error.json")).read_text())
+        self.assertIn("rewrote its own input 3 times", report["error"])
+        ((error,),) = d.query("SELECT error FROM objects WHERE state='quarantined'")
+        self.assertIn(b"rewrote its own input", error)
+        log = d.log.read_text(errors="replace")
+        self.assertRegex(log, r"warn.*mut2/day=1/f\.txt: the job of rule mut2 rewrote its own input 3 times")
+
+    def test_F22_a_job_that_rewrites_its_input_once_runs_again_once_and_is_archived(self):
+        # An in-place step (marks, normalises) whose second run leaves the file alone: the contract
+        # "a file rewritten at its key makes the old object superseded" holds, and the loop guard
+        # never trips.
+        d = self.deployment("""\
+            rules:
+              - name: mark
+                match: {prefix: m/}
+                job: {command: [sh, -c, 'grep -q MARK "$1" || echo MARK >> "$1"', sh, "{path}"]}
+            """)
+        key = "m/day=1/f.txt"
+        d.drop(key, "1\n")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        states = [s.decode() for (s,) in d.query("SELECT state FROM objects WHERE key=? ORDER BY id", key)]
+        self.assertEqual(states, ["superseded", "archived"])
+        self.assertEqual((d.archive / key).read_text(), "1\nMARK\n")
+        self.assertEqual(d.events("object.loop_detected"), [])

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 #include <string>
 #include <thread>
@@ -290,6 +291,51 @@ TEST_F(MoverTest, DeleteRemovesAndReportsMissing) {
   auto dir = delete_object(landing, "t");
   EXPECT_FALSE(dir.ok);
   EXPECT_TRUE(fs::is_directory(in_landing("t")));
+}
+
+// Findings 15 F21: a replay gave landing a hard link to the archived file, so a job writing to its
+// input rewrote the archive's good copy. copy_object's copy is a file of its own.
+TEST_F(MoverTest, F21_ACopyIsIndependentOfItsSourceAndKeepsModeAndTimes) {
+  const std::string key = "t/day=1/a.csv";
+  fs::create_directories(in_archive("t/day=1"));
+  write_file(in_archive(key), "good bytes\n");
+  ASSERT_EQ(::chmod(in_archive(key).c_str(), 0640), 0);
+  struct timespec times[2] = {{1000, 0}, {1700000000, 123}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, in_archive(key).c_str(), times, 0), 0);
+  auto r = copy_object(archive, key, landing, key);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.final_path, in_landing(key));
+  struct stat src, dst;
+  ASSERT_EQ(::stat(in_archive(key).c_str(), &src), 0);
+  ASSERT_EQ(::stat(in_landing(key).c_str(), &dst), 0);
+  EXPECT_NE(src.st_ino, dst.st_ino);
+  EXPECT_EQ(src.st_nlink, 1u);
+  EXPECT_EQ(dst.st_mode & 07777, 0640u);
+  EXPECT_EQ(dst.st_mtim.tv_sec, 1700000000);
+  {
+    std::FILE* f = std::fopen(in_landing(key).c_str(), "a");
+    ASSERT_NE(f, nullptr);
+    std::fputs("MUTATED\n", f);
+    std::fclose(f);
+  }
+  EXPECT_EQ(read_file(in_archive(key)), "good bytes\n") << "writing to the copy never changes the source";
+  EXPECT_EQ(read_file(in_landing(key)), "good bytes\nMUTATED\n");
+}
+
+TEST_F(MoverTest, F21_ACopyNeverReplacesAFileAtItsDestinationAndReportsAMissingSource) {
+  const std::string key = "t/a.csv";
+  fs::create_directories(in_archive("t"));
+  write_file(in_archive(key), "archived");
+  land(key, "landed meanwhile");
+  auto r = copy_object(archive, key, landing, key);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.code, EEXIST);
+  EXPECT_NE(r.error.find("a file is at " + in_landing(key).string() + " already"), std::string::npos) << r.error;
+  EXPECT_EQ(read_file(in_landing(key)), "landed meanwhile");
+  auto gone = copy_object(archive, "t/missing.csv", landing, "t/missing.csv");
+  EXPECT_FALSE(gone.ok);
+  EXPECT_TRUE(gone.source_missing);
+  expect_no_temp_files();
 }
 
 }  // namespace

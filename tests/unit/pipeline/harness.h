@@ -108,6 +108,7 @@ class FaultyFiles final : public FileOps {
   MoveResult restore(const std::filesystem::path& from, const std::string& key) override {
     return real_.restore(from, key);
   }
+  FsStatus remove_kept(Area area, const std::string& key) override { return real_.remove_kept(area, key); }
   FsStatus write_error_json(const std::string& key, const std::string& json, mode_t mode) override {
     if (on_report)
       if (auto r = on_report(key)) return *r;
