@@ -4,6 +4,7 @@
 #include "app/cli_support.h"
 #include "daemon/kept_rules.h"
 #include "store/batch_state.h"
+#include "store/leader_lock.h"
 #include "store/nodes.h"
 #include "store/schema.h"
 #include "store/orchestration_state.h"
@@ -301,13 +302,15 @@ void print_problems(const nlohmann::json& out) {
   }
 }
 
-// Cluster mode: every node that has used the state, whether it is live (its lease runs), its epoch
-// and how long its lease has left (docs/cluster.md).
+// Cluster mode: every node that has used the state, whether it is live (its lease runs), its epoch,
+// how long its lease has left and whether it leads (holds the leader lock; docs/cluster.md).
 nlohmann::json nodes_json(Store& store) {
   nlohmann::json out = nlohmann::json::array();
   if (schema_version(store.db()) < 6) return out;
+  const auto leader = LeaderLock::leader(store.db());
   for (const auto& n : list_nodes(store.db())) {
     out.push_back({{"name", n.name}, {"live", n.live()}, {"state", n.live() ? "live" : n.state == "live" ? "expired" : n.state},
+                   {"leader", leader && *leader == n.name},
                    {"pid", n.pid}, {"host", n.host}, {"role", n.role}, {"epoch", n.epoch},
                    {"started", time_text(n.started_at)}, {"heartbeat", time_text(n.heartbeat_at)},
                    {"lease_left_ms", std::max<int64_t>(n.lease_until - n.now_ms, 0)}});
@@ -324,6 +327,7 @@ void print_nodes(const nlohmann::json& nodes) {
               << n["role"].get<std::string>() << "), epoch " << n["epoch"].get<int64_t>();
     if (n["live"].get<bool>())
       std::cout << ", lease " << human_duration(n["lease_left_ms"].get<int64_t>()) << " left";
+    if (n.value("leader", false)) std::cout << ", leader (reconcile scans, schedules, expectations)";
     else
       std::cout << ", last heartbeat " << n["heartbeat"].get<std::string>();
     std::cout << "\n";

@@ -132,6 +132,7 @@ int Daemon::start() {
   reloader_.start(std::move(rules_rejected_at_start_));
   status("recovering");
   pipeline_.recover();
+  lead();
   wire_orchestration();
   if (watching()) start_watching();
   if (options_.mode == DaemonMode::replay) {
@@ -333,6 +334,7 @@ void Daemon::announce_start() {
 
 void Daemon::start_watching() {
   watch_ = std::make_unique<LandingWatch>(io_, timers_, config_, pipeline_, stats_);
+  watch_->leads = [this] { return leading_; };  // cluster mode: the leader's reconcile scans cover every host's writes
   watch_->start();
   rules_watcher_ = std::make_unique<RulesWatcher>(io_, timers_, config_.rules, [this] {
     if (!shutdown_.stopping()) reloader_.reload();
@@ -412,14 +414,14 @@ void Daemon::orchestrate() {
   if (!scanned_) return batches_.collect(rules);  // the start-up scan still admits what landed meanwhile
   const bool first = !orchestrated_;
   orchestrated_ = rules;
+  // Expectations and schedules: the leader's alone (daemon/leadership.cpp); batches: every node's.
   if (first) {
-    expectations_.start(rules);
+    start_leading_orchestration();
     batches_.start(rules, watching());
-    if (watching()) schedules_.start(rules);
   } else {
-    expectations_.set_rules(rules);
+    if (leading_) expectations_.set_rules(rules);
     batches_.set_rules(rules);
-    if (watching()) schedules_.set_rules(rules);
+    if (watching() && leading_) schedules_.set_rules(rules);
   }
 }
 

@@ -31,6 +31,7 @@
 #include "rules/config.h"
 #include "s3/server.h"
 #include "store/audit_log.h"
+#include "store/leader_lock.h"
 #include "store/store.h"
 #include "watcher/rules_watcher.h"
 
@@ -128,6 +129,13 @@ class Daemon {
   // Cluster mode on PostgreSQL (`run` only): every half lease, takes over the work of the nodes
   // whose lease ran out (Pipeline::take_over_expired_nodes), and has the outbox deliver what it took.
   void take_over_expired_nodes();
+  // Cluster mode on PostgreSQL (`run` only): one node leads (store/leader_lock.h) — it alone runs the
+  // reconcile scans, fires schedules and raises expectations (daemon/leadership.cpp). Tried at once
+  // at start-up, then every quarter lease; without a cluster (SQLite, `scan`) this daemon leads.
+  void lead();
+  void try_lead();
+  // What the leader alone does, handed the rules in force (after the start-up scan).
+  void start_leading_orchestration();
   void add_health_checks();
   void finish_when_idle();
   bool waited_for_busy_files();
@@ -173,6 +181,10 @@ class Daemon {
   Ticker storage_retry_;         // while the state DB refuses writes: try the batch again
   Ticker lease_;                 // cluster mode: the node's lease heartbeat (SQLite)
   Ticker takeover_;              // cluster mode: looks for nodes whose lease ran out
+  Ticker leadership_;            // cluster mode: tries (or checks) the leader lock
+  std::unique_ptr<LeaderLock> leader_;  // cluster mode on PostgreSQL: the leader lock's session
+  bool leading_ = true;          // this daemon leads (always, without a cluster)
+  metrics::Gauge* leader_gauge_ = nullptr;  // hivehook_cluster_leader
   int64_t replay_started_ms_ = 0;                 // DaemonMode::replay: when the replay began (unix ms)
   std::set<std::string> replayed_keys_;           // DaemonMode::replay: the keys it put back through
   std::optional<SteadyTime> replay_runs_ended_;   // DaemonMode::replay: when its runs had all ended

@@ -40,7 +40,7 @@ void LandingWatch::start() {
   stats_.m.unwatched_directories.set(static_cast<double>(watcher_.unwatched_count()));
   if (config_.reconcile.count() > 0)
     reconcile_.start(timers_, config_.reconcile, [this] {
-      rescan("reconcile");
+      if (!leads || leads()) rescan("reconcile");
       pipeline_.retry_moves();  // a failed move is also tried again on every reconcile
       return true;
     });

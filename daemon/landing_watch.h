@@ -3,6 +3,8 @@
 // folders inotify could not watch (e.g. beyond fs.inotify.max_user_watches).
 #pragma once
 
+#include <functional>
+
 #include <boost/asio/io_context.hpp>
 #include <memory>
 
@@ -23,6 +25,9 @@ class LandingWatch {
   void start();
   void stop();
   std::size_t watch_count() const;
+  // Cluster mode: whether this node leads; the periodic reconcile scan runs only on the leader (a
+  // failed move is still retried on every node, each its own). Unset: always.
+  std::function<bool()> leads;
 
  private:
   void on_overflow();

@@ -69,7 +69,9 @@ void Schedules::start(std::shared_ptr<const RuleSet> rules) {
       row = closed_row(r.name, unix_ms(now));
       state_.put_schedule(*row);
     }
-    if (row->open) {
+    if (row->open && in_flight_.count(r.name)) {
+      // Its run is still in flight here (leadership left this node and came back): it ends as it is.
+    } else if (row->open) {
       // A firing not ended before the daemon stopped: it runs again (a new attempt).
       // It is the firing of this start: it also covers the times missed while down (one firing).
       nlohmann::json resumed = {{"scheduled_time", format_rfc3339_ms(from_ms(row->open_for))}, {"attempts", row->attempts}};
@@ -157,6 +159,11 @@ void Schedules::set_rules(std::shared_ptr<const RuleSet> rules) {
   jobs_.batch.request();
 }
 
+void Schedules::pause() {
+  next_.clear();
+  retry_.clear();
+}
+
 void Schedules::stop() {
   stopping_ = true;
   next_.clear();
@@ -234,7 +241,9 @@ void Schedules::start_run(const std::string& name) {
                                                   {"HIVEHOOK_SCHEDULED_TIME", format_rfc3339_ms(scheduled_for)}};
   auto req = jobs_.request(*r, run, ctx, env,
                            safe_dump(scheduled_event(name, run.run_id, run.attempt, scheduled_for, row->catch_up)));
+  in_flight_.insert(name);
   jobs_.launch(*r, std::move(req), result, [this, name, run](ProcessResult pr, std::filesystem::path file) {
+    in_flight_.erase(name);
     on_exit(name, run, file, std::move(pr));
   });
 }

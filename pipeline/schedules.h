@@ -14,6 +14,8 @@
 // target invocation at a time. Scheduled runs do not count against `workers` (they are few).
 #pragma once
 
+#include <set>
+
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -45,6 +47,10 @@ class Schedules {
   // Shutdown: no new firings or retries; a run that ends badly from now on is interrupted and runs
   // again at the next start.
   void stop();
+  // Cluster mode: this node no longer leads (daemon/leadership.cpp): no new firings or retries here
+  // (the new leader's start() takes the open firings up), a run in flight ends as it is. start()
+  // again when leadership comes back.
+  void pause();
   std::size_t running() const { return jobs_.running(); }
 
  private:
@@ -64,6 +70,7 @@ class Schedules {
   std::map<std::string, TimerHandle> next_;    // per rule: its next firing
   std::map<std::string, TimerHandle> retry_;   // per rule: its open firing's next attempt
   bool stopping_ = false;
+  std::set<std::string> in_flight_;  // rules whose firing has a run in flight on this node
 };
 
 // The EventBridge `Scheduled Event` a scheduled job gets on stdin (AWS "EventBridge Scheduler:

@@ -476,6 +476,101 @@ class ClusterChaos(unittest.TestCase):
               f"interrupted runs {sum(interrupted.values())}")
 
 
+class Leader(unittest.TestCase):
+    """One node leads (docs/cluster.md "The leader"): it alone runs the reconcile scans, fires schedules and
+    raises expectations; killed (`kill -9`) or stopped past its lease (`SIGSTOP`), another node leads within
+    about a lease; a schedule fires once cluster-wide throughout, a late partition is raised once."""
+
+    def setUp(self):
+        try:
+            harness.pg_server_url()
+        except Exception as e:
+            self.skipTest(f"no PostgreSQL: {e}")
+        self.nodes, self.d = [], None
+
+    def tearDown(self):
+        for n in self.nodes:
+            if n.running():
+                n.proc.send_signal(signal.SIGCONT)
+            n.kill()
+        if self.d:
+            self.d.cleanup()
+
+    def leaders(self):
+        """The nodes `status --json` says lead (from pg_locks: the leader lock's session)."""
+        s = json.loads(self.d.cli("status", "--json", check=True).stdout)
+        return [n["name"] for n in s["nodes"] if n.get("leader")]
+
+    def fired(self):
+        """(scheduled_time, node) of every schedule.fired event."""
+        return [(json.loads(dt)["scheduled_time"], n.decode())
+                for n, dt in self.d.query("SELECT node, detail FROM events WHERE event = 'schedule.fired' ORDER BY id")]
+
+    def test_one_leader_fires_each_schedule_once_and_is_replaced_after_kill_9_and_sigstop(self):
+        self.d = d = Deployment("", config_extra="reconcile: 1s\n", backend="postgresql")
+        d.write_rules("""\
+            rules:
+              - name: tick
+                schedule: "* * * * * *"
+                job: {builtin: noop}
+              - name: minutes
+                match: {prefix: t/}
+                job: {builtin: noop}
+                expect:
+                  every: 1m
+                  by: "00:00:01"
+                  partition: "year={yyyy}/month={mm}/day={dd}/hour={hh}/minute={mi}"
+            """)
+        a, b, c = (Node(d, n, lease="2s") for n in ("a", "b", "c"))
+        self.nodes += [a, b, c]
+        a.start()  # alone: it takes the leader lock at start-up
+        b.start()
+        c.start()
+        self.assertEqual(self.leaders(), ["a"])
+        self.assertIn("leader (reconcile scans, schedules, expectations)", d.cli("status", check=True).stdout.decode())
+        wait_until(lambda: len(self.fired()) >= 3, message="three firings")
+        wait_until(lambda: d.query("SELECT COUNT(*) FROM events WHERE event = 'watch.rescan' AND node = 'a'")[0][0] >= 2,
+                   message="a's reconcile scans")
+        # Only the leader fires and reconciles.
+        self.assertEqual({n for _, n in self.fired()}, {"a"})
+        self.assertEqual(d.query("SELECT DISTINCT node FROM events WHERE event IN ('watch.rescan', 'expect.added')"),
+                         [(b"a",)])
+
+        # kill -9: its session ends with it, so the lock is free at once; b or c leads at its next try.
+        a.proc.kill()
+        a.wait()
+        killed_at = time.monotonic()
+        wait_until(lambda: len(self.leaders()) == 1, timeout=10, interval=0.1, message="a new leader after kill -9")
+        print(f"leader after kill -9 in {time.monotonic() - killed_at:.2f} s (lease 2 s)")
+        (second,) = self.leaders()
+        self.assertIn(second, ("b", "c"))
+        wait_until(lambda: any(n == second for _, n in self.fired()), message=f"{second} fires")
+
+        # SIGSTOP past the lease: its session lives on, holding the lock, until the last node, seeing
+        # its lease run out, ends that session and leads.
+        stopped = b if second == "b" else c
+        last = c if stopped is b else b
+        stopped_at = time.monotonic()
+        stopped.pause_past_lease(2000)
+        wait_until(lambda: self.leaders() == [last.name], timeout=10, interval=0.1,
+                   message=f"{last.name} leads after {stopped.name} stopped past its lease")
+        print(f"leader after SIGSTOP in {time.monotonic() - stopped_at:.2f} s (lease 2 s)")
+        wait_until(lambda: any(n == last.name for _, n in self.fired()), message=f"{last.name} fires")
+        stopped.proc.send_signal(signal.SIGCONT)
+        self.assertEqual(stopped.wait(), 70)  # its lease was lost: it stops, its session was ended
+
+        # Every scheduled second fired once cluster-wide, whichever node fired it.
+        times = [t for t, _ in self.fired()]
+        self.assertEqual(len(times), len(set(times)), "a scheduled time fired twice")
+        # The minute running at start-up is late one second after it ends: raised once, by one node.
+        late = wait_until(lambda: d.query("SELECT node, detail FROM events WHERE event = 'expect.late'"), timeout=75,
+                          message="expect.late")
+        partitions = [json.loads(dt)["partition"] for _, dt in late]
+        self.assertEqual(len(partitions), len(set(partitions)), "a late partition raised twice")
+        self.assertLessEqual({n for n, _ in late}, {b"b", b"c"})  # raised by whichever led at its deadline
+        self.assertEqual(last.stop(), 0)
+
+
 class ClusterOnSqlite(unittest.TestCase):
     def tearDown(self):
         if getattr(self, "d", None):
