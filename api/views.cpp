@@ -89,6 +89,11 @@ nlohmann::json partition_json(const PartitionCell& c) {
     failed.push_back({{"object_id", f.object_id}, {"key", utf8_sanitize(f.key)}, {"state", f.state},
                       {"error", f.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(utf8_sanitize(f.error))}});
   j["failed"] = failed;
+  nlohmann::json batches = nlohmann::json::array();
+  for (const auto& b : c.batches)
+    batches.push_back({{"rule", b.rule}, {"group", utf8_sanitize(b.group)}, {"generation", b.generation},
+                       {"state", b.state}, {"attempts", b.attempts}});
+  j["batches"] = batches;
   if (c.last_run) {
     const auto& r = *c.last_run;
     j["last_run"] = {{"run_id", r.run_id}, {"rule", r.rule}, {"key", utf8_sanitize(r.key)}, {"state", r.state},

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "app/cli_support.h"
+#include "app/schedule_times.h"
 #include "app/env_file.h"
 #include "rules/rule.h"
 
@@ -74,6 +75,9 @@ int run_check(const Globals& g, const CheckOptions& o) {
   if (warnings) std::cout << ", " << warnings << (warnings == 1 ? " warning" : " warnings");
   if (!o.env_files.empty()) std::cout << "; environment: " << env_vars << " variable" << (env_vars == 1 ? "" : "s") << " from --env-file";
   std::cout << "\n";
+  // When each schedule fires next, in UTC: a cron expression and its zone, checked without waiting
+  // for them (issue 14, F6 of the new-user test).
+  print_schedule_times(schedule_times(*rules, nullptr, SystemClock::instance().now(), 3), false);
   return kExitOk;
 }
 

@@ -123,7 +123,11 @@ void print_json(const ObjectKey& key, const Config& config, const std::string& i
     Waits w = waits_of(*r, hits);
     nlohmann::ordered_json j{{"name", r->name}, {"job", job_kind(r->job)}, {"source", r->source},
                              {"after", w.after}, {"requires", w.requires_}};
-    if (r->expect) j["expect"] = {{"partition", r->expect->partition_text}};
+    if (r->expect)  // all the text form says (issue 14, F16 of the new-user test: only the partition was here)
+      j["expect"] = {{"partition", r->expect->partition_text},
+                     {"every", format_duration(r->expect->schedule.every)},
+                     {"by", format_duration(r->expect->schedule.by)},
+                     {"timezone", r->timezone.name()}};
     out["rules"].push_back(std::move(j));
   }
   out["batches"] = nlohmann::ordered_json::array();

@@ -78,6 +78,18 @@ int run_partitions(Globals& g, const PartitionsOptions& o) {
       for (const auto& f : c.failed)
         std::cout << "    " << f.state << " " << printable(f.key) << ": "
                   << (f.error.empty() ? std::string("(no reason recorded)") : printable(f.error)) << "\n";
+      for (const auto& b : c.batches) {
+        const std::string what = b.state == "skipped"     ? "SKIPPED: a member failed (audit batch.skipped names it)"
+                                 : b.state == "failed"    ? "FAILED after " + std::to_string(b.attempts) + " attempt(s)"
+                                 : b.state == "succeeded" ? "succeeded"
+                                 : b.state == "running"   ? "running"
+                                 : b.state == "abandoned" ? "abandoned (its rule changed)"
+                                 : b.state == "complete"  ? "complete, waiting for its members' rules"
+                                                          : "collecting";
+        std::cout << "    batch " << b.rule << " " << printable(b.group)
+                  << (b.generation > 1 ? " (generation " + std::to_string(b.generation) + ")" : "") << ": " << what
+                  << "\n";
+      }
       for (const auto& late : c.late)
         std::cout << "    LATE: " << printable(late.value("partition", "")) << " expected by "
                   << late.value("deadline", "?") << " (rule " << late.value("rule", "?") << ")\n";
@@ -100,8 +112,9 @@ void add_partitions(CLI::App& app, Globals& g) {
        .details = "Which days are loaded: for each table (a key's first segment) and hive partition (its name=value "
                   "segments), the latest object at each key counted by state, the run on them that ended last, "
                   "expectations raised late and not yet arrived (and those that arrived late), the rules whose run "
-                  "has not ended, and MISSING days: days with nothing between a table's first and last day. Works "
-                  "while the daemon runs.",
+                  "has not ended, the batches of `batch:` rules holding its objects (the newest generation of each: "
+                  "collecting, running, succeeded, SKIPPED because a member failed, FAILED), and MISSING days: days "
+                  "with nothing between a table's first and last day. Works while the daemon runs.",
        .exit_status = "0 printed; 2 invalid config, no state DB yet, or a state DB this user may not read.",
        .examples = "  hivehook partitions --table transactions\n  hivehook partitions --json"});
   auto o = std::make_shared<PartitionsOptions>();

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "app/cli_support.h"
+#include "app/schedule_times.h"
 #include "daemon/kept_rules.h"
 #include "store/batch_state.h"
 #include "store/leader_lock.h"
@@ -107,13 +108,29 @@ nlohmann::json batches_json(Store& store) {
   nlohmann::json out = nlohmann::json::array();
   BatchState batches(store);
   try {
-    for (const auto& b : batches.unfinished())
+    for (const auto& b : batches.unfinished()) {
+      // Every member's own rules ended: a complete batch waits only for a daemon to run it (F16 of
+      // issue 14's new-user test: offline it read "waiting for its members' rules").
+      bool members_ended = b.members > 0;
+      for (const auto& m : b.state == "complete" ? batches.members(b) : std::vector<BatchMember>{})
+        if (m.object_state == "pending" || m.object_state == "succeeded" || m.object_state == "failed" ||
+            m.object_state == "move_failed" || m.object_state.empty())
+          members_ended = false;
+      // A running batch with no run started waits for a worker (`workers`, the rule's concurrency).
+      bool run_started = false;
+      if (b.state == "running") {
+        auto st = store.db().prepare("SELECT 1 FROM runs WHERE rule = ? AND key = ? AND object_id = 0 AND state = 'started'");
+        st.bind(1, b.rule).bind(2, b.group);
+        run_started = st.step();
+      }
       out.push_back({{"rule", b.rule}, {"group", b.group}, {"generation", b.generation}, {"state", b.state},
+                     {"members_ended", b.state == "complete" && members_ended}, {"run_started", run_started},
                      {"members", b.members}, {"marker_seen", b.marker_seen}, {"reason", b.reason},
                      {"attempts", b.attempts},
                      {"next_at", b.next_at ? nlohmann::json(time_text(*b.next_at)) : nlohmann::json(nullptr)},
                      {"opened_at", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(b.opened_at)))},
                      {"last_member_at", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(b.last_member_at)))}});
+    }
   } catch (const sql::StoreError&) {
     // a state DB not yet migrated by a newer daemon has no batches
   }
@@ -139,6 +156,8 @@ nlohmann::json abandoned_json(Store& store) {
 // What a running batch is doing: its run running, or waiting out the backoff after a failed attempt
 // (`next_at`; with no daemon running, a time passed means "at the next start").
 std::string running_what(const nlohmann::json& b, bool daemon_running) {
+  if (b["next_at"].is_null() && b.contains("run_started") && !b["run_started"].get<bool>())
+    return daemon_running ? "queued for a worker" : "runs at the daemon's next start";
   if (b["next_at"].is_null()) return "running";
   const int64_t attempts = b["attempts"].get<int64_t>();
   if (!daemon_running) return "attempt " + std::to_string(attempts) + " ended, runs again at the daemon's next start";
@@ -152,6 +171,9 @@ void print_batches(const nlohmann::json& batches, const nlohmann::json& abandone
     std::string what = state == "open" ? "collecting"
                        : state == "complete" && b["members"].get<int64_t>() == 0
                            ? "complete (" + b["reason"].get<std::string>() + "), waiting for its first data file"
+                       : state == "complete" && b["members_ended"].get<bool>()
+                           ? "complete (" + b["reason"].get<std::string>() + "), its members ended: " +
+                                 (daemon_running ? "runs now" : "runs at the daemon's next start")
                        : state == "complete" ? "complete (" + b["reason"].get<std::string>() + "), waiting for its members' rules"
                                              : running_what(b, daemon_running);
     std::cout << "batch:    " << b["rule"].get<std::string>() << ": " << b["group"].get<std::string>() << ": "
@@ -170,10 +192,15 @@ nlohmann::json schedules_json(Store& store) {
   nlohmann::json out = nlohmann::json::array();
   OrchestrationState orchestration(store);
   try {
-    for (const auto& r : orchestration.open_schedules())
+    for (const auto& r : orchestration.open_schedules()) {
+      auto st = store.db().prepare("SELECT 1 FROM runs WHERE rule = ? AND key = '' AND object_id = 0 AND state = 'started'");
+      st.bind(1, r.rule);
+      const bool run_started = st.step();
       out.push_back({{"rule", r.rule}, {"scheduled_time", time_text(r.open_for)}, {"attempts", r.attempts},
+                     {"run_started", run_started},
                      {"catch_up", r.catch_up},
                      {"next_at", r.next_at ? nlohmann::json(time_text(*r.next_at)) : nlohmann::json(nullptr)}});
+    }
   } catch (const sql::StoreError&) {
   }
   return out;
@@ -372,6 +399,15 @@ int run_status(Globals& g, bool json) {
   out["batches"] = batches_json(*store);
   out["abandoned_batches"] = abandoned_json(*store);
   out["schedules"] = schedules_json(*store);
+  // Every schedule of the rules on disk: its last firing and its next times (F6 of issue 14's
+  // new-user test: an idle schedule showed nowhere). Rules that do not load show none.
+  {
+    Diagnostics ignored;
+    if (auto rules = load_rules(config->rules, *config, ignored))
+      out["schedule_times"] = schedule_times(*rules, store.get(), SystemClock::instance().now(), 1);
+    else
+      out["schedule_times"] = nlohmann::json::array();
+  }
   out["nodes"] = nodes_json(*store);
   if (json) {
     std::cout << safe_dump(out, 2) << "\n";
@@ -384,6 +420,7 @@ int run_status(Globals& g, bool json) {
   print_counts(now, c, pid.has_value());
   print_waiting(out["waiting"]);
   print_late(out["late"]);
+  print_schedule_times(out["schedule_times"], true);
   print_schedules(out["schedules"], pid.has_value());
   print_batches(out["batches"], out["abandoned_batches"], pid.has_value());
   print_problems(out);
@@ -406,8 +443,10 @@ void add_status(CLI::App& app, Globals& g) {
                   "waiting: per rule, the objects whose run waits for the rules its after:/requires: name, what "
                   "they wait for, and the key that is released first.\n\n"
                   "late: partitions an `expect:` rule expected whose deadline passed before they arrived.\n\n"
-                  "schedule: the open firings of `schedule:` rules: running, or in retry backoff after a failed "
-                  "attempt.\n\n"
+                  "schedule: every `schedule:` rule of the rules on disk, the scheduled time of its last firing "
+                  "(and its latest run's state) and its next firing time (a time missed while no daemon ran is "
+                  "said: the next start catches it up); then the open firings: running, queued for a worker, or "
+                  "in retry backoff after a failed attempt.\n\n"
                   "batch: the open batches of `batch:` rules: collecting objects, complete and waiting for their "
                   "members' own rules, running, or in retry backoff after a failed attempt; and batches abandoned "
                   "in the last 24 hours because their rule was removed, lost `batch:`, or changed `batch.group`.\n\n"

@@ -68,8 +68,17 @@ bool parse_value(std::string_view s, size_t& i, const FieldSpec& f, size_t base,
         return true;
       }
   }
-  std::string what = start < s.size() ? "'" + std::string(s.substr(start, std::max<size_t>(end - start, 1))) + "'"
-                                      : "nothing";
+  // What was found, as a whole character: a UTF-8 sequence (a non-ASCII digit such as '٣') is
+  // echoed whole, never its first byte alone (issue 14, F16 of the new-user test).
+  size_t len = std::max<size_t>(end - start, 1);
+  if (end == start && start < s.size()) {
+    const auto lead = static_cast<unsigned char>(s[start]);
+    const size_t seq = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    len = std::min(seq, s.size() - start);
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[start + k]) & 0xC0) != 0x80) len = 1;  // not a valid sequence: one byte
+  }
+  std::string what = start < s.size() ? "'" + std::string(s.substr(start, len)) + "'" : "nothing";
   return fail(error, base + start,
               "expected a " + std::string(f.name) + " (" + std::to_string(f.min) + "-" + std::to_string(f.max) +
                   (f.names ? std::string(f.names == &kMonthNames ? " or jan-dec" : " or sun-sat") : "") +

@@ -92,7 +92,10 @@ class Batches {
   void complete(BatchRecord& b, const std::string& reason);
   // Complete, and every member ended: run it (or skip it when a member failed).
   void maybe_run(BatchRecord b);
+  bool replacement_coming(const BatchMember& m);
+  // Queues the batch's next attempt for a worker; run_admitted() starts it once one is free.
   void start_run(const Id& id);
+  void run_admitted(const Id& id);
   void on_exit(const Id& id, RunRecord run, const std::filesystem::path& result_file, ProcessResult r);
   std::optional<BatchRecord> load(const Id& id);
   void notify(const Rule& r, const std::string& event, const BatchRecord& b, const RunRecord* run,

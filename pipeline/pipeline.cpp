@@ -83,7 +83,7 @@ void Pipeline::forget(Active& a) {
 
 void Pipeline::refresh_gauges() {
   stats_.m.jobs_queued.set(static_cast<double>(scheduler_.queued()));
-  stats_.m.jobs_running.set(static_cast<double>(running()));
+  stats_.m.jobs_running.set(static_cast<double>(running() + rule_jobs_running_));
 }
 
 const Rule* Pipeline::rule_for(const Active& a, const std::string& name) const {

@@ -142,6 +142,14 @@ class Pipeline {
   // A rule succeeded on something other than an object (a scheduled run): kept as its first
   // success when it is one, and whatever `requires:` it releases is released.
   void note_rule_success(const std::string& rule, int64_t object_id);
+  // A batch's or a schedule firing's run (no object) waiting for a worker: `start` is called once
+  // `workers` and the rule's `concurrency` allow it — the same admission as object runs, FIFO with
+  // them (issue 14, F14 of the new-user test) — and never after stop_starting(). From then on the
+  // run holds one of the rule's slots until rule_job_ended(rule) gives it back (its job ended, or
+  // `start` found nothing to run). Counted in hivehook_jobs_queued while it waits, and in
+  // hivehook_jobs_running while it holds its slot.
+  void queue_rule_job(const std::string& rule, std::function<void()> start);
+  void rule_job_ended(const std::string& rule);
 
  private:
   struct Active;  // an object between discovery and its final action
@@ -318,6 +326,10 @@ class Pipeline {
   uint64_t failures_ = 0;
   int finishing_ = 0;        // final actions committed but not yet applied
   std::size_t in_flight_ = 0;  // jobs handed to a runner whose exit has not been recorded yet
+  // Batch and scheduled runs waiting for a worker (by ticket), and how many hold a slot now.
+  std::map<uint64_t, std::function<void()>> rule_jobs_queued_;
+  uint64_t next_rule_job_ = 1;
+  std::size_t rule_jobs_running_ = 0;
 };
 
 }  // namespace hivehook

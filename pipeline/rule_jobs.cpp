@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "jobs/backoff.h"
 #include "pipeline/run_outcome.h"
 
@@ -53,8 +55,22 @@ JobRequest RuleJobs::request(const Rule& r, const RunRecord& run, const RunConte
   return req;
 }
 
+void RuleJobs::when_admitted(const std::string& rule, std::function<void()> start) {
+  pipeline.queue_rule_job(rule, [this, rule, start = std::move(start)] {
+    admitted_ = true;
+    start();
+    if (std::exchange(admitted_, false)) pipeline.rule_job_ended(rule);  // it launched nothing
+  });
+}
+
 void RuleJobs::launch(const Rule& r, JobRequest req, const std::filesystem::path& result,
-                      std::function<void(ProcessResult, std::filesystem::path)> done) {
+                      std::function<void(ProcessResult, std::filesystem::path)> done_in) {
+  // The slot this run was admitted with is given back after its outcome is recorded.
+  auto done = [this, holds = std::exchange(admitted_, false), rule = req.rule, done_in = std::move(done_in)](
+                  ProcessResult pr, std::filesystem::path file) {
+    done_in(std::move(pr), std::move(file));
+    if (holds) pipeline.rule_job_ended(rule);
+  };
   if (std::holds_alternative<BuiltinJob>(r.job.kind)) {
     ProcessResult ok;
     ok.spawned = true;

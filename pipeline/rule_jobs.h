@@ -1,8 +1,9 @@
 // What a rule's job does alike when it runs for something other than one object — a batch of
 // objects (batches.h) or a clock (schedules.h): its run row and `run.*` events, its start on the
 // rule's runner once the store has committed, the outcome read back, the retry decision and the
-// notification body. Object runs have their own path (runs.cpp: workers, tasks, moves). One place
-// for these, so batch and scheduled runs cannot drift apart. (Internal to pipeline/.)
+// notification body. Object runs have their own path (runs.cpp: tasks, moves); all runs share one
+// admission — `workers` in total and each rule's `concurrency` (Pipeline::queue_rule_job). One
+// place for these, so batch and scheduled runs cannot drift apart. (Internal to pipeline/.)
 #pragma once
 
 #include <filesystem>
@@ -35,6 +36,11 @@ class RuleJobs {
   RuleJobs(const Config& config, Store& store, CommitBatch& batch, PipelineStats& stats, Pipeline& pipeline,
            Seams seams);
 
+  // Calls `start` once a worker is free for `rule` (Pipeline::queue_rule_job: `workers`, the rule's
+  // `concurrency`, FIFO with object runs). A launch() inside `start` holds that slot until its job
+  // ends; when `start` launches nothing (the batch or firing found nothing to run), the slot is
+  // given back at once.
+  void when_admitted(const std::string& rule, std::function<void()> start);
   // Attempt `attempt` of `rule`'s job: a run row (object_id 0; `key`: the batch's group, "" for a
   // schedule) inserted, its `run.started` event (with `detail`) and metric.
   RunRecord begin_run(const std::string& rule, const std::string& key, int attempt, nlohmann::json detail);
@@ -42,8 +48,9 @@ class RuleJobs {
   JobRequest request(const Rule& r, const RunRecord& run, const RunContext& ctx,
                      const std::map<std::string, std::string>& env, std::string stdin_data) const;
   // Starts the job once the batch has committed, on the rule's runner; `done` runs on the loop with
-  // the process result and `result` (the run's result file). A builtin job ends at once, inside
-  // this call, succeeded (and with no result file).
+  // the process result and `result` (the run's result file), then the worker slot it was admitted
+  // with (when_admitted) is given back. A builtin job ends at once, inside this call, succeeded
+  // (and with no result file).
   void launch(const Rule& r, JobRequest req, const std::filesystem::path& result,
               std::function<void(ProcessResult, std::filesystem::path)> done);
   // The file a run's job writes its result JSON to ($HIVEHOOK_RESULT).
@@ -79,6 +86,7 @@ class RuleJobs {
   JobRunner* lambda_runner_;
   std::mt19937_64 rng_{std::random_device{}()};
   std::size_t in_flight_ = 0;
+  bool admitted_ = false;  // inside when_admitted's `start`: the next launch() takes its slot
 };
 
 }  // namespace hivehook

@@ -18,8 +18,30 @@ void Pipeline::pump() {
     auto retired = retired_limits_.find(rule);
     return retired != retired_limits_.end() ? retired->second : 0;
   };
-  while (auto t = scheduler_.pop(limit_of)) start_run(t->object_id, t->rule);
+  while (auto t = scheduler_.pop(limit_of)) {
+    if (t->job == 0) {
+      start_run(t->object_id, t->rule);
+      continue;
+    }
+    auto job = rule_jobs_queued_.extract(t->job);
+    ++rule_jobs_running_;
+    if (job.empty()) rule_job_ended(t->rule);  // (cannot happen: a ticket is queued once)
+    else job.mapped()();
+  }
   refresh_gauges();
+}
+
+void Pipeline::queue_rule_job(const std::string& rule, std::function<void()> start) {
+  const uint64_t ticket = next_rule_job_++;
+  rule_jobs_queued_.emplace(ticket, std::move(start));
+  scheduler_.push_job(ticket, rule);
+  pump();
+}
+
+void Pipeline::rule_job_ended(const std::string& rule) {
+  scheduler_.finished(rule);
+  if (rule_jobs_running_ > 0) --rule_jobs_running_;
+  pump();
 }
 
 void Pipeline::start_run(int64_t object_id, const std::string& rule_name) {

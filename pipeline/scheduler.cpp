@@ -7,6 +7,11 @@ void Scheduler::push(int64_t object_id, const std::string& rule) {
   ++queued_;
 }
 
+void Scheduler::push_job(uint64_t job, const std::string& rule) {
+  ready_[rule].push_back(TaskRef{0, rule, next_order_++, job});
+  ++queued_;
+}
+
 std::optional<TaskRef> Scheduler::pop(const std::function<int(const std::string&)>& limit_of) {
   if (running_total_ >= static_cast<std::size_t>(workers_) || queued_ == 0) return std::nullopt;
   std::deque<TaskRef>* best = nullptr;

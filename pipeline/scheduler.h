@@ -1,5 +1,8 @@
 // Which task runs next: `workers` jobs at most in total, a rule's `concurrency` at most per rule,
-// FIFO within a rule and, across rules, the oldest ready task first.
+// FIFO within a rule and, across rules, the oldest ready task first. A task is an object's run of a
+// rule, or a run that is no object's — a batch's or a schedule firing's (`job` set): all of them
+// share the one admission (issue 14, F14 of the new-user test: batch and scheduled runs ignored
+// `workers` and `concurrency`).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +18,7 @@ struct TaskRef {
   int64_t object_id = 0;
   std::string rule;
   uint64_t order = 0;  // assigned by push(): discovery (or re-queue) order
+  uint64_t job = 0;    // a batch or scheduled run (object_id 0): its ticket (push_job); 0 for an object's task
 };
 
 class Scheduler {
@@ -24,6 +28,8 @@ class Scheduler {
 
   // A task is ready to run.
   void push(int64_t object_id, const std::string& rule);
+  // A batch or scheduled run of `rule` is ready to run; `job` (non-zero) names it when pop() returns it.
+  void push_job(uint64_t job, const std::string& rule);
   // The next task allowed to start now, or nullopt. `limit_of(rule)` is the rule's concurrency (0: none).
   // The caller must call finished(rule) when that run ends.
   std::optional<TaskRef> pop(const std::function<int(const std::string&)>& limit_of);

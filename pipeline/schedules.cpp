@@ -28,6 +28,14 @@ ScheduleRecord closed_row(const std::string& rule, int64_t covered_ms) {
   r.last_fired_for = covered_ms;
   return r;
 }
+// `schedule.added`: the expression, its zone and its first firing time (F6 of issue 14's new-user
+// test: the event said only the expression).
+nlohmann::json added_detail(const Rule& r, SystemTime now) {
+  auto next = next_firing(r.schedule->cron, r.timezone, now);
+  return {{"schedule", r.schedule->cron.text()},
+          {"timezone", r.timezone.name()},
+          {"next", next ? nlohmann::json(format_rfc3339_ms(*next)) : nlohmann::json(nullptr)}};
+}
 }  // namespace
 
 nlohmann::json scheduled_event(const std::string& rule, const std::string& run_id, int attempt, SystemTime scheduled_for,
@@ -65,7 +73,7 @@ void Schedules::start(std::shared_ptr<const RuleSet> rules) {
     if (!r.schedule) continue;
     auto row = state_.schedule(r.name);
     if (!row) {  // first sight: a baseline, nothing fires for the past
-      jobs_.pipeline.emit("schedule.added", std::nullopt, {{"schedule", r.schedule->cron.text()}}, r.name);
+      jobs_.pipeline.emit("schedule.added", std::nullopt, added_detail(r, now), r.name);
       row = closed_row(r.name, unix_ms(now));
       state_.put_schedule(*row);
     }
@@ -137,7 +145,7 @@ void Schedules::set_rules(std::shared_ptr<const RuleSet> rules) {
     if (!r.schedule) continue;
     auto row = state_.schedule(r.name);
     if (!row) {
-      jobs_.pipeline.emit("schedule.added", std::nullopt, {{"schedule", r.schedule->cron.text()}}, r.name);
+      jobs_.pipeline.emit("schedule.added", std::nullopt, added_detail(r, now), r.name);
       state_.put_schedule(closed_row(r.name, unix_ms(now)));
     } else if (const Rule* old = before ? before->find(r.name) : nullptr;
                !row->open && (!old || !old->schedule || old->schedule->cron.text() != r.schedule->cron.text() ||
@@ -208,7 +216,12 @@ void Schedules::fire(const std::string& name, SystemTime scheduled_for, bool cat
   start_run(name);
 }
 
+// Each attempt waits for a worker as object runs do (`workers`, the rule's `concurrency`).
 void Schedules::start_run(const std::string& name) {
+  jobs_.when_admitted(name, [this, name] { run_admitted(name); });
+}
+
+void Schedules::run_admitted(const std::string& name) {
   const Rule* r = rule(name);
   auto row = state_.schedule(name);
   if (stopping_ || !row || !row->open) return;

@@ -11,7 +11,8 @@
 // A failed run is retried per the rule's `retries`/`backoff` (the retry time is stored); the
 // rule's `on_success`/`on_failure` notify targets hear of the firing's outcome; a firing
 // that comes due while the previous one is still open is skipped (`schedule.skipped`), as one
-// target invocation at a time. Scheduled runs do not count against `workers` (they are few).
+// target invocation at a time. A firing's run waits for a worker as object runs do: `workers` and
+// the rule's `concurrency` hold for it too (it starts late when every worker is busy).
 #pragma once
 
 #include <set>
@@ -59,7 +60,9 @@ class Schedules {
   // (a catch-up covers everything missed while down; `missed_since`: the oldest of those times).
   void fire(const std::string& rule, SystemTime scheduled_for, bool catch_up, SystemTime covers_until,
             std::optional<SystemTime> missed_since = std::nullopt);
+  // Queues the open firing's next attempt for a worker; run_admitted() starts it once one is free.
   void start_run(const std::string& rule);
+  void run_admitted(const std::string& rule);
   void on_exit(const std::string& rule, RunRecord run, const std::filesystem::path& result_file, ProcessResult r);
   const Rule* rule(const std::string& name) const;
   void notify(const Rule& r, const std::string& event, const RunRecord& run, const ScheduleRecord& row);

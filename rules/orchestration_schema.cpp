@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "landing/key.h"
 #include "rules/schemas.h"
 
 namespace hivehook {
@@ -28,9 +29,16 @@ YAML::Mark mark_inside(const YAML::Node& scalar, size_t offset) {
   return m;
 }
 
-std::optional<std::string> check_rule_names(const Value& v, Reader&) {
+std::optional<std::string> check_rule_names(const Value& v, Reader& rd) {
   for (const auto& n : v.list)
     if (n.empty()) return std::string("a rule name must not be empty");
+  // A name twice is harmless but is a slip (issue 14, F10 of the new-user test: it passed silently).
+  for (size_t i = 0; i < v.list.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (v.list[i] == v.list[j] && i < v.list_marks.size()) {
+        rd.warning(v.list_marks[i], "'" + v.list[i] + "' is named twice in this list");
+        break;
+      }
   return std::nullopt;
 }
 
@@ -254,12 +262,14 @@ std::vector<Field<Rule>> orchestration_rule_fields() {
   };
 }
 
+void orchestration_keys_together(const YAML::Node& node, Reader& rd) {
+  if (!node.IsMap() || !node["schedule"]) return;
+  for (const char* key : {"batch", "after", "requires", "expect", "settle"})
+    if (node[key]) rd.error(node[key].Mark(), std::string("'") + key + "' does not apply to a schedule rule (it runs on a clock, not on objects)");
+}
+
 void finish_orchestration(Rule& r, const YAML::Node& node, Reader& rd) {
   if (r.expect) r.expect->schedule.zone = r.timezone;
-  if (r.schedule) {
-    for (const char* key : {"batch", "after", "requires", "expect", "settle"})
-      if (node[key]) rd.error(node[key].Mark(), std::string("'") + key + "' does not apply to a schedule rule (it runs on a clock, not on objects)");
-  }
   // A batch or scheduled run moves no file: each member's own rules decide where it goes, and a
   // schedule has none. `action` there is ignored (issue 14, F18 of the new-user test): said, not
   // refused, so a rules file written before stays valid; `notify` there is used.
@@ -281,7 +291,48 @@ void finish_orchestration(Rule& r, const YAML::Node& node, Reader& rd) {
         rd.error(at.Mark(), std::string(what) + " names partition '" + n + "', which no key matched by this rule has" +
                                 (r.match.glob ? " (its glob '" + *r.match.glob + "' has no '" + n + "=' folder)" : ""));
   };
-  if (r.batch && node["batch"]["group"]) produce(r.batch->group.partition_names(), node["batch"]["group"], "batch.group");
+  // A marker the rule never sees never completes a batch (issue 14, F11 of the new-user test: a
+  // `*.csv` glob with `marker: _SUCCESS`, or `marker: .done` under the default ignore `.*`).
+  if (r.batch && r.batch->when == BatchSpec::When::marker && node["batch"]["when"]["marker"]) {
+    const YAML::Node& at = node["batch"]["when"]["marker"];
+    const std::string& marker = r.batch->marker;
+    if (r.match.glob) {
+      const std::string& g = *r.match.glob;
+      const std::string last = g.substr(g.rfind('/') == std::string::npos ? 0 : g.rfind('/') + 1);
+      if (last != "**" && !basename_glob_match(last, marker))
+        rd.error(at.Mark(), "batch.when.marker '" + marker + "' is a file this rule never matches (the file part '" +
+                                last + "' of its glob does not match it): the batch would never complete. Widen the " +
+                                "match to the group's folder (e.g. '" + g.substr(0, g.size() - last.size()) + "*')");
+    }
+    if (r.match.suffix && r.match.suffix->find('/') == std::string::npos &&
+        (marker.size() < r.match.suffix->size() ||
+         marker.compare(marker.size() - r.match.suffix->size(), std::string::npos, *r.match.suffix) != 0))
+      rd.error(at.Mark(), "batch.when.marker '" + marker + "' is a file this rule never matches (it does not end with " +
+                              "the rule's suffix '" + *r.match.suffix + "'): the batch would never complete");
+    if (rd.config)
+      for (const auto& pattern : rd.config->ignore)
+        if (basename_glob_match(pattern, marker)) {
+          rd.error(at.Mark(), "batch.when.marker '" + marker + "' is an ignored name (the config's ignore pattern '" +
+                                  pattern + "'): it is never processed, so the batch would never complete. Name " +
+                                  "another marker, or drop the pattern from 'ignore'");
+          break;
+        }
+  }
+  if (r.batch && node["batch"]["group"]) {
+    const YAML::Node& at = node["batch"]["group"];
+    produce(r.batch->group.partition_names(), at, "batch.group");
+    // A key the rule matches that lacks a column of the group joins no group: refused, as it would
+    // be archived with no batch (issue 14, F3 of the new-user test). Checked after "cannot produce".
+    for (const auto& n : r.batch->group.partition_names())
+      if (match_can_produce_partition(r.match, n) && !match_always_has_partition(r.match, n))
+        rd.error(at.Mark(), "batch.group names partition '" + n + "', which a key this rule matches can lack (its match " +
+                                "does not require a '" + n + "=' folder): such a key would join no group. Narrow the " +
+                                "match, e.g. a glob with a '" + n + "=*' folder");
+    if (r.batch->group.uses_table() && !match_always_has_table(r.match))
+      rd.error(at.Mark(), std::string("batch.group names {table}, which a key this rule matches can lack (a top-level "
+                                      "file has no table): such a key would join no group. Narrow the match to files "
+                                      "in a folder, e.g. a glob such as 'TABLE/*'"));
+  }
   if (r.expect && node["expect"]["partition"]) {
     std::vector<std::string> names;
     for (const auto& s : r.expect->schedule.partition) names.push_back(s.name);

@@ -150,6 +150,14 @@ std::vector<const Rule*> match_batch_rules(const RuleSet& rules, const ObjectKey
 // when it provably cannot: a glob without a '**' segment none of whose folder segments can begin
 // with "name=". Used by `check` for batch groups and expected partitions.
 bool match_can_produce_partition(const MatchSpec& match, std::string_view name);
+// Does EVERY key this match accepts carry partition column `name`? True when the match names it
+// (`partition:`), or its glob (not starting with '**') or its prefix has a folder below the table
+// that begins with "name=". Used by `check`: a batch group naming a column a matched key can lack
+// would collect that key into no group (issue 14, F3 of the new-user test).
+bool match_always_has_partition(const MatchSpec& match, std::string_view name);
+// Does every key this match accepts have a table (a first folder)? True when its glob has two
+// segments other than '**', its prefix has a '/', or it names a partition column.
+bool match_always_has_table(const MatchSpec& match);
 
 // Checks across rules (after:/requires: name known rules, no cycles, after: names no schedule or
 // batch rule); each problem at the file:line:col where the name was written.

@@ -34,6 +34,52 @@ bool match_can_produce_partition(const MatchSpec& match, std::string_view name) 
 
 namespace {
 
+std::vector<std::string_view> segments(std::string_view g) {
+  std::vector<std::string_view> segs;
+  for (size_t start = 0;;) {
+    size_t slash = g.find('/', start);
+    segs.push_back(g.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return segs;
+}
+
+}  // namespace
+
+bool match_always_has_partition(const MatchSpec& match, std::string_view name) {
+  for (const auto& [n, _] : match.partition)
+    if (n == name) return true;
+  const std::string prefix = std::string(name) + "=";
+  auto folder_names_it = [&](const std::vector<std::string_view>& segs, size_t folders) {
+    for (size_t i = 1; i < folders; ++i)
+      if (segs[i].substr(0, prefix.size()) == prefix) return true;
+    return false;
+  };
+  if (match.glob) {
+    // A fixed folder (not the table's, not the file) that begins with "name=": below a leading
+    // '**' it could be the table, so only without one.
+    auto segs = segments(*match.glob);
+    if (segs[0] != "**" && segs.size() >= 2 && folder_names_it(segs, segs.size() - 1)) return true;
+  }
+  if (match.prefix) {
+    auto segs = segments(*match.prefix);  // the part after the last '/' is not a whole folder yet
+    if (segs.size() >= 2 && folder_names_it(segs, segs.size() - 1)) return true;
+  }
+  return false;
+}
+
+bool match_always_has_table(const MatchSpec& match) {
+  if (!match.partition.empty()) return true;  // partition folders lie below a table
+  if (match.glob) {
+    auto segs = segments(*match.glob);
+    if (std::count_if(segs.begin(), segs.end(), [](std::string_view s) { return s != "**"; }) >= 2) return true;
+  }
+  return match.prefix && match.prefix->find('/') != std::string::npos;
+}
+
+namespace {
+
 struct Edge {
   const Rule* to;
   const SourceAt* at;

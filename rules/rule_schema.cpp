@@ -434,6 +434,7 @@ const Mapping<Rule>& rule_schema() {
           },
       .exactly_one_of = {{"match", "schedule"}},
       .finish = finish_orchestration,
+      .keys_together = orchestration_keys_together,
   });
   return m;
 }

@@ -103,6 +103,9 @@ struct Mapping {
   std::vector<std::vector<std::string_view>> at_least_one_of;
   // Cross-field checks once every key is read (only called when the keys themselves were valid).
   std::function<void(T&, const YAML::Node&, Reader&)> finish;
+  // Checks of which keys are present together, made even when a value was invalid, so that `check`
+  // reports both problems of one mapping at once (issue 14, F10 of the new-user test).
+  std::function<void(const YAML::Node&, Reader&)> keys_together;
 };
 
 // --- type-independent parts (schema.cpp) ---
@@ -208,6 +211,7 @@ bool parse_mapping(const YAML::Node& node, const Mapping<T>& schema, T& out, Rea
   }
   check_groups(schema.exactly_one_of, schema.at_least_one_of, present, schema.name, node.Mark(), rd);
 
+  if (schema.keys_together) schema.keys_together(node, rd);
   for (auto& [field, v] : values) field->set(out, v, rd);
   if (schema.finish && rd.error_count() == errors_before) schema.finish(out, node, rd);
   return rd.error_count() == errors_before;

@@ -24,6 +24,9 @@ const schema::Mapping<BackoffPolicy>& backoff_schema(bool for_notify);
 // table's `finish`); their doc sections.
 std::vector<schema::Field<Rule>> orchestration_rule_fields();
 void finish_orchestration(Rule& r, const YAML::Node& node, schema::Reader& rd);
+// The keys a schedule rule does not take (batch, after, requires, expect, settle), refused even when
+// another of the rule's values was invalid (the rule table's `keys_together`).
+void orchestration_keys_together(const YAML::Node& node, schema::Reader& rd);
 // Every name in a `notify:` list must be a target of the config's `notify:` (reported at each).
 void check_notify_targets(const schema::Value& v, schema::Reader& rd);
 

@@ -204,6 +204,29 @@ struct MatrixBuild {
     }
   }
 
+  // The newest generation of each batch holding one of the cell's objects (the marker aside).
+  void read_batches() {
+    try {
+      auto bt = store.db().prepare(
+          "SELECT m.object_id, b.rule, b.group_key, b.generation, b.state, b.attempts FROM batch_members m"
+          " JOIN batches b ON b.rule = m.rule AND b.group_key = m.group_key AND b.generation = m.generation"
+          " WHERE m.marker = 0 AND substr(m.key, 1, length(CAST(? AS TEXT))) = ?");
+      bt.bind(1, prefix).bind(2, prefix);
+      while (bt.step()) {
+        auto it = by_object.find(bt.int64(0));
+        if (it == by_object.end()) continue;
+        PartitionCell::Batch b{bt.text(1), bt.text(2), bt.text(4), bt.int64(3), static_cast<int>(bt.int64(5))};
+        auto& list = it->second->batches;
+        auto same = std::find_if(list.begin(), list.end(),
+                                 [&](const PartitionCell::Batch& x) { return x.rule == b.rule && x.group == b.group; });
+        if (same == list.end()) list.push_back(std::move(b));
+        else if (b.generation > same->generation) *same = std::move(b);
+      }
+    } catch (const sql::StoreError&) {
+      // a state DB not yet migrated by a newer daemon has no batches
+    }
+  }
+
   // Expectations late and still open: the last event per rule and partition decides. The partition
   // arriving (`expect.arrived`) or its alert dropped (`expect.cleared`: the rule or its expect:
   // removed or changed) closes it.
@@ -278,6 +301,7 @@ std::vector<PartitionCell> partition_matrix(Store& store, const PartitionFilter&
   m.read_last_runs();
   m.read_waiting_rules();
   m.read_late_expectations();
+  m.read_batches();
   m.add_missing_days();
   std::vector<PartitionCell> out;
   out.reserve(m.cells.size());

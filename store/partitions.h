@@ -50,6 +50,15 @@ struct PartitionCell {
   // values). A table counts as daily when it has objects on at least half the days from its first
   // to its last (a weekly or monthly table's gaps are its cadence).
   bool missing = false;
+  // The batches (`batch:` rules) holding the cell's objects, the newest generation per rule and
+  // group: whether the day's summary ran, was skipped or failed (issue 14, F8 of the new-user test:
+  // `partitions` said nothing of them).
+  struct Batch {
+    std::string rule, group, state;  // state: open | complete | running | succeeded | failed | skipped | abandoned
+    int64_t generation = 1;
+    int attempts = 0;
+  };
+  std::vector<Batch> batches;
 };
 
 // At most this many days from a table's first day to its last are checked for gaps: a table whose

@@ -143,6 +143,16 @@ PresentCounts present_counts(Store& store) {
     if (batches.step()) c.retry_wait += batches.int64(0);
     auto schedules = db.prepare("SELECT COUNT(*) FROM schedules WHERE open=1 AND next_at IS NOT NULL");
     if (schedules.step()) c.retry_wait += schedules.int64(0);
+    // Batch runs and firings waiting for a worker (`workers`, the rule's concurrency): running in
+    // their table, no retry due, no run started yet.
+    auto queued_batches = db.prepare(
+        "SELECT COUNT(*) FROM batches b WHERE b.state='running' AND b.next_at IS NULL AND NOT EXISTS"
+        " (SELECT 1 FROM runs r WHERE r.rule = b.rule AND r.key = b.group_key AND r.object_id = 0 AND r.state='started')");
+    if (queued_batches.step()) c.queued += queued_batches.int64(0);
+    auto queued_firings = db.prepare(
+        "SELECT COUNT(*) FROM schedules s WHERE s.open=1 AND s.next_at IS NULL AND NOT EXISTS"
+        " (SELECT 1 FROM runs r WHERE r.rule = s.rule AND r.key = '' AND r.object_id = 0 AND r.state='started')");
+    if (queued_firings.step()) c.queued += queued_firings.int64(0);
   } catch (const sql::StoreError&) {
   }
   auto runs = db.prepare("SELECT COUNT(*) FROM runs WHERE state='started'");

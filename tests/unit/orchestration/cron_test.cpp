@@ -188,6 +188,17 @@ TEST(Cron, RefusesWithAClearMessageAndWhere) {
   }
 }
 
+// Issue 14, F16 of the new-user test: "٣ * * * *" (an Arabic-Indic three) was refused as "found
+// '\xD9'", the first byte of its UTF-8 sequence. The whole character is echoed.
+TEST(Cron, ANonAsciiCharacterIsEchoedWholeNotItsFirstByte_F16) {
+  CronError err;
+  EXPECT_FALSE(CronExpression::parse("\xD9\xA3 * * * *", &err));
+  EXPECT_EQ(err.message, "expected a minute (0-59) but found '\xD9\xA3'");
+  EXPECT_EQ(err.offset, 0u);
+  EXPECT_FALSE(CronExpression::parse("\xD9 * * * *", &err));  // a broken sequence: one byte, as it is
+  EXPECT_EQ(err.message, "expected a minute (0-59) but found '\xD9'");
+}
+
 TEST(Cron, MatchesAgreesWithNext) {
   const char* exprs[] = {"*/7 3-20/3 */5 * mon,wed", "0 0 1,15 * 5", "@weekly", "15 10 * feb-apr 1-5"};
   for (const char* e : exprs) {

@@ -6,6 +6,7 @@
 
 #include "harness.h"
 #include "pipeline/batches.h"
+#include "store/partitions.h"
 
 namespace hivehook::test {
 namespace {
@@ -247,6 +248,124 @@ TEST(Batches, AFailedRunIsRetriedThenFails) {
   ASSERT_EQ(t.batch_jobs().size(), 1u);
   t.finish_batch(1);
   EXPECT_EQ(t.h.events("batch.failed").size(), 1u);
+}
+
+// Issue 14, F14 of the new-user test: batch runs ignored `workers` and the rule's `concurrency` —
+// four complete days of a `concurrency: 1` batch rule ran four summaries at once with `workers: 1`.
+// They now wait for a worker like object runs, counted as queued meanwhile.
+TEST(Batches, BatchRunsObeyWorkersAndTheRulesConcurrency_F14) {
+  BatchHarness t(R"(rules:
+  - name: other
+    match: {prefix: o/}
+    job: {command: [/bin/true]}
+  - name: daily
+    match: {glob: "t/day=*/*"}
+    batch: {group: "{partition.day}", when: {count: 1}}
+    concurrency: 1
+    job: {command: [/bin/echo, "{group}"]}
+)");
+  for (const char* day : {"1", "2", "3"}) t.h.land(std::string("t/day=") + day + "/a");
+  t.h.drain();
+  EXPECT_EQ(t.h.events("batch.started").size(), 3u) << "three days complete";
+  ASSERT_EQ(t.batch_jobs().size(), 1u) << "concurrency: 1 — one summary at a time";
+  EXPECT_EQ(t.h.stats->m.jobs_queued.value(), 2.0) << "the other two wait for the rule's slot";
+  EXPECT_EQ(t.h.stats->m.jobs_running.value(), 1.0);
+  EXPECT_EQ(t.h.events("run.started").size(), 1u) << "a queued batch has no run yet";
+  t.finish_batch();
+  ASSERT_EQ(t.batch_jobs().size(), 1u) << "the next day's summary starts when the first ends";
+  t.finish_batch();
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  t.finish_batch();
+  EXPECT_TRUE(t.batch_jobs().empty());
+  EXPECT_EQ(t.h.events("batch.succeeded").size(), 3u);
+  EXPECT_EQ(t.h.stats->m.jobs_queued.value(), 0.0);
+  EXPECT_EQ(t.h.stats->m.jobs_running.value(), 0.0);
+}
+
+TEST(Batches, ABatchRunWaitsForAWorkerHeldByAnObjectRun_F14) {
+  BatchHarness t(R"(rules:
+  - name: other
+    match: {prefix: o/}
+    job: {command: [/bin/true]}
+  - name: daily
+    match: {glob: "t/day=*/*"}
+    batch: {group: "{partition.day}", when: {count: 1}}
+    job: {command: [/bin/echo, "{group}"]}
+)");
+  // `workers: 1` by a reload, as an operator would set it.
+  t.h.pipeline->set_workers(1);
+  t.h.land("o/x");
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  t.h.land("t/day=1/a");
+  EXPECT_EQ(t.h.events("batch.started").size(), 1u);
+  EXPECT_TRUE(t.batch_jobs().empty()) << "workers: 1 is taken by the object run";
+  t.h.land("o/y");
+  EXPECT_EQ(t.h.runner.jobs().size(), 1u);
+  t.h.runner.finish(0);  // o/x ends: the batch was ready first, so it runs before o/y
+  t.h.drain();
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  EXPECT_EQ(t.h.runner.jobs()[0].request.rule, "daily") << "FIFO across rules: the batch became ready before o/y";
+  t.finish_batch();
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  EXPECT_EQ(t.h.runner.jobs()[0].request.rule, "other");
+}
+
+// Issue 14, F5 of the new-user test: a.csv rewritten while its load ran, then _SUCCESS. The old
+// version ended superseded, the batch ran at once over it, and the current file opened generation
+// 2, which waited forever for a marker that had already come. Now the new version takes the old
+// one's place in the batch, which runs once, after the new version's load, over it.
+TEST(Batches, AFileRewrittenBeforeItsMarkerIsBatchedAsItsCurrentVersion_F5) {
+  BatchHarness t(rules_with("{marker: _SUCCESS}"));
+  t.h.land("sales/day=01/a.csv", "v1");
+  t.h.land("sales/day=01/b.csv", "b");
+  ASSERT_EQ(t.h.runner.jobs().size(), 2u) << "both loads run";
+  t.h.put("sales/day=01/a.csv", "version 2, longer");  // rewritten while its load runs
+  t.h.land("sales/day=01/_SUCCESS");
+  EXPECT_EQ(t.h.events("batch.completed").size(), 1u);
+  t.finish_loads();  // v1's load ends: v1 is superseded, v2 is offered, admitted and its load starts
+  t.h.drain();
+  EXPECT_EQ(t.h.events("object.superseded").size(), 1u);
+  EXPECT_TRUE(t.batch_jobs().empty()) << "the batch waits for the current version of a.csv";
+  EXPECT_EQ(t.h.events("batch.opened").size(), 1u) << "no second generation";
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u) << "v2's load";
+  t.finish_loads();
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  const JobRequest job = t.batch_jobs()[0];
+  EXPECT_EQ(BatchHarness::record_keys(job), (std::vector<std::string>{"sales/day=01/b.csv", "sales/day=01/a.csv"}))
+      << "each key once, at its current version";
+  auto e = nlohmann::json::parse(job.process.stdin_data);
+  for (const auto& o : e["hivehook"]["objects"]) EXPECT_EQ(o["state"], "archived") << o.dump();
+  EXPECT_EQ(e["hivehook"]["objects"][1]["size"], 17) << "the rewritten file's size";
+  t.finish_batch();
+  EXPECT_EQ(t.h.events("batch.succeeded").size(), 1u);
+  EXPECT_TRUE(t.h.events("batch.opened").size() == 1u) << "nothing left collecting";
+}
+
+// Issue 14, F8 of the new-user test: `partitions` said nothing of a day's batch — a summary skipped
+// because a member failed read "LAST RUN -". Each cell now lists the batches holding its objects.
+TEST(Batches, APartitionShowsItsSkippedBatch_F8) {
+  BatchHarness t(rules_with("{marker: _SUCCESS}"));
+  t.h.land("sales/day=01/a.csv");
+  t.h.land("sales/day=02/a.csv");
+  t.h.land("sales/day=01/_SUCCESS");
+  t.h.land("sales/day=02/_SUCCESS");
+  // day 01's load fails (retries: 0), day 02's succeeds
+  for (std::size_t i = 0; i < t.h.runner.jobs().size();) {
+    const auto& req = t.h.runner.jobs()[i].request;
+    if (req.rule != "load") { ++i; continue; }
+    const bool fail = req.process.env.count("HIVEHOOK_KEY") && req.process.env.at("HIVEHOOK_KEY") == "sales/day=01/a.csv";
+    t.h.runner.finish(i, fail ? 1 : 0);
+  }
+  t.h.drain();
+  t.h.drain();
+  ASSERT_EQ(t.h.events("batch.skipped").size(), 1u);
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  t.finish_batch();
+  std::map<std::string, std::string> state_of;
+  for (const auto& c : partition_matrix(*t.h.store, PartitionFilter{.table = "sales"}))
+    for (const auto& b : c.batches) state_of[c.partition] = b.rule + " " + b.group + " " + b.state;
+  EXPECT_EQ(state_of["day=01"], "daily sales/01 skipped");
+  EXPECT_EQ(state_of["day=02"], "daily sales/02 succeeded");
 }
 
 }  // namespace

@@ -203,6 +203,29 @@ TEST(Schedules, RequiresMayNameAScheduleRule) {
   EXPECT_EQ(t.h.runner.jobs().size(), 1u) << "released by the scheduled run's success";
 }
 
+// What README and docs/decisions.md say of a schedule edited while the daemon was down: the next
+// start cannot tell when the edit was made, so it measures from the last firing — a time of the new
+// expression since then is caught up once, and nothing older.
+TEST(Schedules, AScheduleEditedWhileTheDaemonWasDownCatchesUpFromItsLastFiring) {
+  ScheduleHarness t(kNightly);
+  t.h.advance(3h);  // 02:00 fired; now 03:00
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  t.h.runner.finish(0, 0);
+  t.h.drain();
+  t.s.reset();
+  std::string moved = kNightly;
+  moved.replace(moved.find("0 2 * * *"), 9, "30 2 * * *");
+  write_file(t.h.dir.path() / "rules.yaml", moved);
+  Diagnostics diags;
+  auto rules = load_rules(t.h.config.rules, t.h.config, diags);
+  ASSERT_TRUE(rules) << diags.str();
+  t.h.rules = std::make_shared<const RuleSet>(std::move(*rules));
+  t.down_for(1h);  // edited while down; started at 04:00
+  ASSERT_EQ(t.fired().size(), 2u);
+  EXPECT_EQ(t.fired().back()["scheduled_time"], "2024-01-01T02:30:00.000Z") << "the new time since the last firing";
+  EXPECT_EQ(t.fired().back()["catch_up"], true);
+}
+
 }  // namespace
 }  // namespace hivehook::test
 
@@ -261,6 +284,54 @@ TEST(Schedules, AResumedFiringSaysWhichTimesItStandsFor) {
   t.h.drain();
   t.down_for(1h);  // a restart with nothing open: no resumed event, nothing missed
   EXPECT_EQ(t.h.events("schedule.resumed").size(), 1u);
+}
+
+// Issue 14, F14 of the new-user test: a schedule's run started beside an object run with
+// `workers: 1`. It now waits for the worker (and starts late, for the time it stands for).
+TEST(Schedules, AScheduledRunWaitsForAWorker_F14) {
+  ScheduleHarness t(R"(rules:
+  - name: tick
+    schedule: "*/10 * * * * *"
+    job: {command: [/bin/true]}
+  - name: other
+    match: {prefix: o/}
+    job: {command: [/bin/true]}
+)");
+  t.h.pipeline->set_workers(1);
+  t.h.land("o/x");
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  t.h.advance(10s);
+  EXPECT_EQ(t.fired().size(), 1u) << "it fires at its time";
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u) << "but its run waits for the one worker";
+  EXPECT_EQ(t.h.stats->m.jobs_queued.value(), 1.0);
+  t.h.runner.finish(0);
+  t.h.drain();
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  const JobRequest& req = t.h.runner.jobs()[0].request;
+  EXPECT_EQ(req.rule, "tick");
+  EXPECT_EQ(req.process.env.at("HIVEHOOK_SCHEDULED_TIME"), "2024-01-01T00:00:10.000Z") << "the time it stands for";
+}
+
+TEST(Schedules, TwoSchedulesFiringTogetherShareOneWorker_F14) {
+  ScheduleHarness t(R"(rules:
+  - name: a
+    schedule: "*/10 * * * * *"
+    job: {command: [/bin/true]}
+  - name: b
+    schedule: "*/10 * * * * *"
+    job: {command: [/bin/true]}
+)");
+  t.h.pipeline->set_workers(1);
+  t.h.advance(10s);
+  EXPECT_EQ(t.fired().size(), 2u);
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u) << "workers: 1 holds for scheduled runs";
+  t.h.runner.finish(0);
+  t.h.drain();
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  t.h.runner.finish(0);
+  t.h.drain();
+  EXPECT_TRUE(t.h.runner.jobs().empty());
+  EXPECT_EQ(t.h.events("run.succeeded").size(), 2u);
 }
 
 }  // namespace

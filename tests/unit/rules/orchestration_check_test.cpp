@@ -101,7 +101,7 @@ TEST_F(OrchestrationCheck, BatchGroupNamingAPartitionTheGlobCannotProduce) {
                  kJob +
                  "    batch:\n"
                  "      group: \"{table}/{partition.year}/{partition.day}\"\n"
-                 "      when: {marker: _SUCCESS}\n");
+                 "      when: {count: 4}\n");
   EXPECT_FALSE(rs);
   EXPECT_TRUE(HasDiag(diags, "r.yaml", 6, 14,
                       "batch.group names partition 'day', which no key matched by this rule has (its glob "
@@ -112,10 +112,117 @@ TEST_F(OrchestrationCheck, BatchGroupNamingAPartitionTheGlobCannotProduce) {
 TEST_F(OrchestrationCheck, BatchGroupWithAGlobThatCrossesFoldersIsFine) {
   auto rs = load(std::string("rules:\n"
                              "  - name: daily-summary\n"
-                             "    match: {glob: \"transactions/**/*.csv\"}\n") +
+                             "    match: {glob: \"transactions/**/day=*/*.csv\"}\n") +
                  kJob +
                  "    batch: {group: \"{table}/{partition.day}\", when: {count: 4}}\n");
   EXPECT_TRUE(rs) << diags.str();
+}
+
+// Issue 14, F3 of the new-user test: `match: {prefix: t/}` with `group: "{partition.day}"`, and
+// `glob: "*.csv"` (top-level files, no table) with `group: "{table}"`, were accepted; a matched key
+// lacking the column was archived with no batch and no word. Refused at the group.
+TEST_F(OrchestrationCheck, BatchGroupNamingAColumnAMatchedKeyCanLackIsRefused_F3) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: b\n"
+                             "    match: {prefix: t/}\n"
+                             "    batch: {group: \"{partition.day}\", when: {count: 2}}\n") +
+                 kJob +
+                 "  - name: r\n"
+                 "    match: {glob: \"*.csv\"}\n"
+                 "    batch: {group: \"{table}\", when: {count: 2}}\n" +
+                 kJob +
+                 "  - name: c\n"
+                 "    match: {glob: \"transactions/**/*.csv\"}\n"
+                 "    batch: {group: \"{partition.day}\", when: {count: 2}}\n" +
+                 kJob +
+                 "  - name: fine\n"
+                 "    match: {prefix: u/day=}\n"
+                 "    batch: {group: \"{table}\", when: {count: 2}}\n" + kJob);
+  EXPECT_FALSE(rs);
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 4, 20,
+                      "batch.group names partition 'day', which a key this rule matches can lack (its match does not "
+                      "require a 'day=' folder): such a key would join no group. Narrow the match, e.g. a glob with a "
+                      "'day=*' folder"));
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 8, 20,
+                      "batch.group names {table}, which a key this rule matches can lack (a top-level file has no "
+                      "table): such a key would join no group. Narrow the match to files in a folder, e.g. a glob "
+                      "such as 'TABLE/*'"));
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 12, 20,
+                      "batch.group names partition 'day', which a key this rule matches can lack (its match does not "
+                      "require a 'day=' folder): such a key would join no group. Narrow the match, e.g. a glob with a "
+                      "'day=*' folder"));
+  EXPECT_EQ(error_count(diags), 3) << diags.str();
+}
+
+TEST(MatchGuarantees, WhichMatchesAlwaysCarryAColumnOrATable_F3) {
+  auto glob = [](std::string g) { MatchSpec m; m.glob = std::move(g); return m; };
+  auto prefix = [](std::string p) { MatchSpec m; m.prefix = std::move(p); return m; };
+  EXPECT_TRUE(match_always_has_partition(glob("t/day=*/*"), "day"));
+  EXPECT_TRUE(match_always_has_partition(glob("t/year=*/**/day=*/*.csv"), "day"));
+  EXPECT_FALSE(match_always_has_partition(glob("t/*/*"), "day")) << "a folder that may be day=, or not";
+  EXPECT_FALSE(match_always_has_partition(glob("**/day=*/*"), "day")) << "below a leading ** it could be the table";
+  EXPECT_FALSE(match_always_has_partition(glob("t/day=*"), "day")) << "the file, not a folder";
+  EXPECT_TRUE(match_always_has_partition(prefix("t/day=2024/"), "day"));
+  EXPECT_FALSE(match_always_has_partition(prefix("t/day="), "day")) << "t/day=1 may be a file";
+  EXPECT_TRUE(match_always_has_table(glob("t/*")));
+  EXPECT_FALSE(match_always_has_table(glob("*.csv")));
+  EXPECT_FALSE(match_always_has_table(glob("**/*.csv")));
+  EXPECT_TRUE(match_always_has_table(prefix("t/")));
+  EXPECT_FALSE(match_always_has_table(prefix("t")));
+  MatchSpec none;
+  EXPECT_FALSE(match_always_has_table(none));
+}
+
+// Issue 14, F11 of the new-user test: a marker the rule never sees — outside its glob, or an
+// ignored name — was accepted, and its batches collected forever.
+TEST_F(OrchestrationCheck, AMarkerTheRuleNeverSeesIsRefused_F11) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: b\n"
+                             "    match: {glob: \"t/day=*/*.csv\"}\n"
+                             "    batch: {group: \"{partition.day}\", when: {marker: _SUCCESS}}\n") +
+                 kJob +
+                 "  - name: c\n"
+                 "    match: {glob: \"u/day=*/*\"}\n"
+                 "    batch: {group: \"{partition.day}\", when: {marker: .done}}\n" +
+                 kJob +
+                 "  - name: d\n"
+                 "    match: {glob: \"v/day=*/*\", suffix: .csv}\n"
+                 "    batch: {group: \"{partition.day}\", when: {marker: _SUCCESS}}\n" +
+                 kJob +
+                 "  - name: fine\n"
+                 "    match: {glob: \"w/day=*/*\"}\n"
+                 "    batch: {group: \"{partition.day}\", when: {marker: _SUCCESS}}\n" + kJob);
+  EXPECT_FALSE(rs);
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 4, 54,
+                      "batch.when.marker '_SUCCESS' is a file this rule never matches (the file part '*.csv' of its "
+                      "glob does not match it): the batch would never complete. Widen the match to the group's "
+                      "folder (e.g. 't/day=*/*')"));
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 8, 54,
+                      "batch.when.marker '.done' is an ignored name (the config's ignore pattern '.*'): it is never "
+                      "processed, so the batch would never complete. Name another marker, or drop the pattern from "
+                      "'ignore'"));
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 12, 54,
+                      "batch.when.marker '_SUCCESS' is a file this rule never matches (it does not end with the "
+                      "rule's suffix '.csv'): the batch would never complete"));
+  EXPECT_EQ(error_count(diags), 3) << diags.str();
+}
+
+// Issue 14, F10 of the new-user test: two problems in one rule — `batch` on a schedule rule and a
+// group without a placeholder — were reported one at a time; a name twice in `requires:` passed.
+TEST_F(OrchestrationCheck, TwoProblemsOfOneRuleAreReportedTogether_F10) {
+  auto rs = load(std::string("rules:\n"
+                             "  - {name: s, schedule: \"@daily\", batch: {group: \"x\", when: {count: 2}}, job: {builtin: noop}}\n"
+                             "  - name: d\n"
+                             "    match: {prefix: d/}\n") +
+                 kJob +
+                 "  - name: t\n"
+                 "    match: {prefix: t/}\n"
+                 "    requires: [d, d]\n" + kJob);
+  EXPECT_FALSE(rs);
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 2, 42, "'batch' does not apply to a schedule rule (it runs on a clock, not on objects)"))
+      << diags.str();
+  EXPECT_EQ(error_count(diags), 2) << "and the group's own problem: " << diags.str();
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 8, 19, "'d' is named twice in this list", Diagnostic::Severity::warning));
 }
 
 TEST_F(OrchestrationCheck, ScheduleRuleTakesNoMatchAndOnlyItsKeys) {
