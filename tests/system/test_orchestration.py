@@ -199,7 +199,10 @@ class Orchestration(unittest.TestCase):
         self.assertIn("rules/rules.yaml:16:33: error: bad schedule: unexpected 'x' in day of week field", err)
         self.assertIn("rules/rules.yaml:25:16: error: cycle in 'after:'/'requires:': load -> report -> load "
                       "(each would wait for the other forever)", err)
-        self.assertIn("config invalid: 5 errors", r.stdout.decode())
+        # F11 of the new-user test: the marker is outside the rule's '*.csv' glob, so no batch completes.
+        self.assertIn("rules/rules.yaml:14:62: error: batch.when.marker '_SUCCESS' is a file this rule never matches",
+                      err)
+        self.assertIn("config invalid: 6 errors", r.stdout.decode())
 
     def test_match_explains_order_and_waits(self):
         d = Deployment("""\
