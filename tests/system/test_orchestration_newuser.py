@@ -43,6 +43,39 @@ class NewUserFaults(unittest.TestCase):
         stopped = [line for line in d.log.read_text().splitlines() if "stopping (SIGTERM)" in line]
         self.assertRegex(stopped[-1], r"stopping \(SIGTERM\): [1-9]\d* job\(s\) running")
 
+    # F14: batch and schedule jobs ignored `workers` and the rule's `concurrency`: with `workers: 1`
+    # a schedule, a batch and an object job ran at once, and four days of a `concurrency: 1` batch
+    # rule ran four summaries at once. Every job now waits for the one worker: never two at once.
+    def test_batch_and_schedule_jobs_obey_workers_and_concurrency(self):
+        self.d = d = Deployment("", config_extra="workers: 1\n")
+        log = d.dir / "wk.log"
+        job = f'echo "$0 start" >> {log}; sleep 1; echo "$0 end" >> {log}'
+        d.write_rules(f"""\
+            rules:
+              - name: s
+                schedule: "*/3 * * * * *"
+                job: {{command: [/bin/sh, -c, '{job}', s], timeout: 60s}}
+              - name: b
+                match: {{glob: "t/day=*/*"}}
+                batch: {{group: "{{partition.day}}", when: {{count: 1}}}}
+                concurrency: 1
+                job: {{command: [/bin/sh, -c, '{job}', b], timeout: 60s}}
+              - name: o
+                match: {{prefix: o/}}
+                job: {{command: [/bin/sh, -c, '{job}', o], timeout: 60s}}
+            """)
+        d.start()
+        d.drop("o/x")
+        for day in (1, 2, 3):
+            d.drop(f"t/day={day}/a")
+        wait_until(lambda: log.exists() and log.read_text().count("b end") == 3 and "o end" in log.read_text()
+                   and "s end" in log.read_text(), timeout=60, message="every job ran")
+        self.assertEqual(d.stop(), 0)
+        running = 0
+        for line in log.read_text().splitlines():
+            running += 1 if line.endswith(" start") else -1
+            self.assertLessEqual(running, 1, f"two jobs at once with workers: 1:\n{log.read_text()}")
+
 
     # F17: `retry` ran only the failed rule; the dependant its failure had skipped never ran, and the
     # object was archived as succeeded.
