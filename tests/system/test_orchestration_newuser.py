@@ -76,6 +76,36 @@ class NewUserFaults(unittest.TestCase):
             running += 1 if line.endswith(" start") else -1
             self.assertLessEqual(running, 1, f"two jobs at once with workers: 1:\n{log.read_text()}")
 
+    # F6: nothing showed when a schedule fires next or last fired: `status` listed a schedule only
+    # while a firing was open, and `schedule.added` named neither the zone nor the next time.
+    def test_check_and_status_say_when_each_schedule_fires(self):
+        self.d = d = Deployment("")
+        d.write_rules("""\
+            rules:
+              - name: berlin
+                schedule: "0 0 * * *"
+                timezone: Europe/Berlin
+                job: {builtin: noop}
+              - name: tick
+                schedule: "* * * * * *"
+                job: {builtin: noop}
+            """)
+        out = d.cli("check", check=True).stdout.decode()
+        line = [x for x in out.splitlines() if x.startswith("schedule: berlin")]
+        self.assertEqual(len(line), 1, out)
+        self.assertRegex(line[0], r'^schedule: berlin "0 0 \* \* \*" \(Europe/Berlin\): next '
+                                  r'\d{4}-\d\d-\d\dT2[23]:00:00\.000Z, ', "Berlin midnight is 22:00 or 23:00 UTC")
+        d.start()
+        wait_until(lambda: d.events("run.succeeded"), message="tick fired")
+        status = d.cli("status", check=True).stdout.decode()
+        self.assertRegex(status, r"schedule: tick: last fired for \S+ \(succeeded\), next \S+")
+        self.assertRegex(status, r"schedule: berlin: never fired yet, next \S+T2[23]:00:00\.000Z")
+        berlin = [e[2] for e in d.events("schedule.added") if e[2]["schedule"] == "0 0 * * *"]
+        self.assertEqual(len(berlin), 1)
+        self.assertEqual(berlin[0]["timezone"], "Europe/Berlin")
+        self.assertRegex(berlin[0]["next"], r"T2[23]:00:00\.000Z$")
+        self.assertEqual(d.stop(), 0)
+
 
     # F17: `retry` ran only the failed rule; the dependant its failure had skipped never ran, and the
     # object was archived as succeeded.
