@@ -106,6 +106,36 @@ class NewUserFaults(unittest.TestCase):
         self.assertRegex(berlin[0]["next"], r"T2[23]:00:00\.000Z$")
         self.assertEqual(d.stop(), 0)
 
+    # F5: a.csv rewritten while its load ran, then _SUCCESS: the batch ran over the superseded
+    # version before the current one was loaded, and the current one waited forever in generation 2.
+    def test_a_file_rewritten_before_its_marker_is_summarised_once_at_its_current_version(self):
+        self.d = d = Deployment("")
+        log = d.dir / "sup.log"
+        d.write_rules(f"""\
+            rules:
+              - name: load
+                match: {{glob: "t/day=*/*.csv"}}
+                job: {{command: [/bin/sh, -c, 'sleep 2; echo "load $(cat "$0")" >> {log}', "{{path}}"], timeout: 60s}}
+              - name: sum
+                match: {{glob: "t/day=*/*"}}
+                batch: {{group: "{{partition.day}}", when: {{marker: _SUCCESS}}}}
+                job: {{command: [/bin/sh, -c, 'echo "sum $(cat | tr -d " \\n" | grep -o "\\"state\\":\\"[a-z]*\\"" | tr "\\n" " ")" >> {log}'], timeout: 60s}}
+            """)
+        d.start()
+        d.drop("t/day=1/a.csv", b"v1\n")
+        wait_until(lambda: d.events("run.started"), message="v1's load started")
+        d.drop("t/day=1/a.csv", b"v2\n")
+        d.drop("t/day=1/_SUCCESS", b"")
+        wait_until(lambda: d.events("batch.succeeded"), timeout=60, message="the day's summary ran")
+        lines = log.read_text().splitlines()
+        self.assertEqual(lines[-1], 'sum "state":"archived" ', lines)
+        self.assertEqual([x for x in lines if x.startswith("load")][-1], "load v2", lines)
+        self.assertLess(lines.index("load v2"), len(lines) - 1, "the summary ran after v2's load")
+        self.assertEqual(sum(x.startswith("sum") for x in lines), 1, lines)
+        self.assertEqual(len(d.events("batch.opened")), 1, "no second generation")
+        self.assertEqual(d.query("SELECT COUNT(*) FROM batches WHERE state IN ('open','complete')")[0][0], 0)
+        self.assertEqual(d.stop(), 0)
+
 
     # F17: `retry` ran only the failed rule; the dependant its failure had skipped never ran, and the
     # object was archived as succeeded.
