@@ -34,8 +34,10 @@ class InotifyFd {
   // inotify_add_watch: the watch descriptor, or -1 with errno set.
   int add_watch(const std::string& path, uint32_t mask);
   void rm_watch(int wd);  // EINVAL (already gone) is not an error
-  // Starts (or resumes) reading: each readiness wake-up reads one 4 KiB buffer (about 128 events),
-  // calls `on_event` per event on the loop thread, then yields to the loop's other handlers.
+  // Starts (or resumes) reading: each readiness wake-up reads one 4 KiB buffer (about 128 events)
+  // and calls `on_event` per event on the loop thread, in order, for at most ~10 ms at a time:
+  // the rest of the buffer is handed out in later loop turns (after the loop's other handlers)
+  // before anything new is read.
   void read(Handler on_event);
   // While paused nothing is read, so the kernel queue fills and eventually overflows
   // (IN_Q_OVERFLOW): a test seam.
