@@ -130,6 +130,7 @@ int Daemon::start() {
   remove_leftovers();
   announce_start();
   reloader_.start(std::move(rules_rejected_at_start_));
+  share_concurrency();
   status("recovering");
   pipeline_.recover();
   lead();

@@ -32,6 +32,7 @@
 #include "s3/server.h"
 #include "store/audit_log.h"
 #include "store/leader_lock.h"
+#include "store/rule_slots.h"
 #include "store/store.h"
 #include "watcher/rules_watcher.h"
 
@@ -136,6 +137,8 @@ class Daemon {
   void try_lead();
   // What the leader alone does, handed the rules in force (after the start-up scan).
   void start_leading_orchestration();
+  // Cluster mode on PostgreSQL: rules' `concurrency` as cluster-wide slots (daemon/cluster_concurrency.cpp).
+  void share_concurrency();
   void add_health_checks();
   void finish_when_idle();
   bool waited_for_busy_files();
@@ -183,6 +186,7 @@ class Daemon {
   Ticker takeover_;              // cluster mode: looks for nodes whose lease ran out
   Ticker leadership_;            // cluster mode: tries (or checks) the leader lock
   std::unique_ptr<LeaderLock> leader_;  // cluster mode on PostgreSQL: the leader lock's session
+  std::unique_ptr<RuleSlots> slots_;   // cluster mode on PostgreSQL: the concurrency slots' session
   bool leading_ = true;          // this daemon leads (always, without a cluster)
   metrics::Gauge* leader_gauge_ = nullptr;  // hivehook_cluster_leader
   int64_t replay_started_ms_ = 0;                 // DaemonMode::replay: when the replay began (unix ms)

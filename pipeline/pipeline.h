@@ -94,6 +94,13 @@ class Pipeline {
   void set_rules(std::shared_ptr<const RuleSet> rules);
   const RuleSet& rules() const { return *rules_; }
   void set_workers(int workers);
+  // Cluster mode: rules' `concurrency` holds across the nodes (store/rule_slots.h): `claim(rule,
+  // limit)` takes a cluster-wide slot before a run of a limited rule starts, `release(rule)` gives
+  // it back when the run ends. While tasks wait for slots other nodes hold, the queue is looked at
+  // again every kSlotWait (no run ending on this node would wake it).
+  void share_concurrency(std::function<bool(const std::string&, int)> claim,
+                         std::function<void(const std::string&)> release);
+  static constexpr Duration kSlotWait = std::chrono::milliseconds(100);
   // The `ignore` patterns (basename globs) for files discovered from now on (a reload).
   void set_ignore(std::vector<std::string> patterns) { config_.ignore = std::move(patterns); }
   // Names of environment variables jobs never get (the notify targets' ${VAR}s).
@@ -300,6 +307,8 @@ class Pipeline {
   std::unordered_map<int64_t, std::unique_ptr<Active>> active_;
   std::unordered_map<std::string, int64_t> active_by_key_;
   std::unordered_map<std::string, Settling> settling_;
+  TimerHandle slot_wait_;  // cluster mode: the next look at tasks waiting for a cluster-wide slot
+  bool slot_wait_armed_ = false;
   std::unordered_map<std::string, TimerHandle> claim_retries_;  // keys another node was recording: offered again
   std::unordered_set<std::string> hashing_;
   std::vector<std::unique_ptr<ScanRun>> scans_;  // scans under way, each walking in slices

@@ -28,6 +28,13 @@ void Pipeline::pump() {
     if (job.empty()) rule_job_ended(t->rule);  // (cannot happen: a ticket is queued once)
     else job.mapped()();
   }
+  if (scheduler_.waiting_for_slots() && !slot_wait_armed_) {
+    slot_wait_armed_ = true;
+    slot_wait_ = timers_.after(kSlotWait, [this] {
+      slot_wait_armed_ = false;
+      pump();
+    });
+  }
   refresh_gauges();
 }
 
@@ -42,6 +49,12 @@ void Pipeline::rule_job_ended(const std::string& rule) {
   scheduler_.finished(rule);
   if (rule_jobs_running_ > 0) --rule_jobs_running_;
   pump();
+}
+
+void Pipeline::share_concurrency(std::function<bool(const std::string&, int)> claim,
+                                 std::function<void(const std::string&)> release) {
+  scheduler_.claim = std::move(claim);
+  scheduler_.release = std::move(release);
 }
 
 void Pipeline::start_run(int64_t object_id, const std::string& rule_name) {

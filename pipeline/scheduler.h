@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace hivehook {
@@ -25,6 +26,11 @@ class Scheduler {
  public:
   explicit Scheduler(int workers) : workers_(workers) {}
   void set_workers(int workers) { workers_ = workers; }
+  // Cluster mode (store/rule_slots.h): a task of a rule with a limit starts only once `claim(rule,
+  // limit)` says a cluster-wide slot is this node's; `release(rule)` gives it back when the run
+  // ends (finished()). Unset: the limit holds on this node alone.
+  std::function<bool(const std::string& rule, int limit)> claim;
+  std::function<void(const std::string& rule)> release;
 
   // A task is ready to run.
   void push(int64_t object_id, const std::string& rule);
@@ -38,6 +44,9 @@ class Scheduler {
   std::size_t queued() const { return queued_; }
   std::size_t running() const { return running_total_; }
   int running(const std::string& rule) const;
+  // Tasks the last pop() left queued because their rule's cluster-wide slots were all taken (by
+  // other nodes): the caller looks again shortly, since no run ending here will wake it.
+  bool waiting_for_slots() const { return waiting_for_slots_; }
 
  private:
   int workers_;
@@ -46,6 +55,8 @@ class Scheduler {
   std::size_t running_total_ = 0;
   std::map<std::string, std::deque<TaskRef>> ready_;
   std::map<std::string, int> running_;
+  std::map<std::string, int> claimed_;  // runs per rule holding a cluster-wide slot
+  bool waiting_for_slots_ = false;
 };
 
 }  // namespace hivehook

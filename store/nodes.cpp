@@ -108,6 +108,15 @@ std::vector<Takeover> take_over_expired_nodes(sql::Db& db, const std::string& me
     outbox.bind(1, me).bind(2, t.node);
     outbox.run();
     t.notifications = db.changes();
+    // Its cluster-wide concurrency slots (store/rule_slots.h) are held by a session of its own,
+    // which a stopped node keeps: ended, so that its runs, run again here, find their slots free.
+    auto slots = db.prepare(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND split_part(application_name, ' ', 1) = 'hivehook' AND split_part(application_name, ' ', 3) = 'slots'"
+        " AND split_part(application_name, ' ', 4) = ?");
+    slots.bind(1, t.node);
+    while (slots.step()) {
+    }
   }
   tx.commit();
   return out;

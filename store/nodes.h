@@ -73,8 +73,9 @@ struct Takeover {
 // (its row held FOR KEY SHARE: its process is stopped, not dead, or its session not yet ended) is
 // skipped until that batch ends — its epoch is bumped (its later batches and renewals are refused:
 // the fencing token moved on) and its state set 'expired'; its started runs, unfinished objects and
-// pending notifications become `me`'s. The caller records the runs interrupted and loads the
-// objects, as its own recovery does. First checks that `me` at `my_epoch` still holds its own lease
+// pending notifications become `me`'s, and the session holding its cluster-wide concurrency slots
+// (store/rule_slots.h) is ended. The caller records the runs interrupted and loads the objects, as
+// its own recovery does. First checks that `me` at `my_epoch` still holds its own lease
 // (throws StoreError SQLITE_PERM when not: a node that lost its lease takes nothing over). Returns
 // one entry per node taken over, none mostly.
 std::vector<Takeover> take_over_expired_nodes(sql::Db& db, const std::string& me, int64_t my_epoch);

@@ -13,6 +13,8 @@
 #include <set>
 
 #include "store/audit_log.h"
+#include "store/leader_lock.h"
+#include "store/rule_slots.h"
 #include "store/nodes.h"
 #include "store/owner_lock.h"
 #include "store/postgres.h"
@@ -620,6 +622,46 @@ TEST_F(PostgresStoreTest, TranslatesTheSharedDdl) {
   EXPECT_TRUE(sql::is_postgres_url("postgres://u@h/d"));
   EXPECT_FALSE(sql::is_postgres_url("state/hivehook.db"));
   EXPECT_EQ(sql::redact_url("postgresql://u:secret@h:5/d"), "postgresql://u:***@h:5/d");
+}
+
+// Cluster mode: a rule's concurrency as slots shared by the nodes; a node's slots go with its session.
+TEST_F(PostgresStoreTest, ARulesSlotsAreSharedByTheNodesAndFreedWithTheSession) {
+  Store init(url_, Store::Mode::owner, SystemClock::instance(), node("init"));  // the schema
+  RuleSlots a(url_, "a", std::chrono::milliseconds(5000));
+  auto b = std::make_unique<RuleSlots>(url_, "b", std::chrono::milliseconds(5000));
+  EXPECT_TRUE(a.claim("heavy", 2));
+  EXPECT_TRUE(b->claim("heavy", 2));
+  EXPECT_FALSE(a.claim("heavy", 2));  // both slots are held, one by each node
+  EXPECT_TRUE(a.claim("other", 1));   // another rule's slots are its own
+  EXPECT_EQ(a.held("heavy"), 1);
+  a.release("heavy");
+  EXPECT_EQ(a.held("heavy"), 0);
+  EXPECT_TRUE(a.claim("heavy", 2));
+  EXPECT_FALSE(a.claim("heavy", 2));
+  b.reset();  // b's session ends (its process died): its slot is free
+  EXPECT_TRUE(a.claim("heavy", 2));
+  EXPECT_EQ(a.held("heavy"), 2);
+}
+
+// Cluster mode: one leader at a time; a leader whose lease ran out (stopped, not dead: its session
+// lives) is unseated by the next candidate; a leader whose session ends is replaced.
+TEST_F(PostgresStoreTest, OneLeaderAtATimeAndALeaderWhoseLeaseRanOutIsUnseated) {
+  Store a(url_, Store::Mode::owner, SystemClock::instance(), node("a", 1000));
+  Store b(url_, Store::Mode::owner, SystemClock::instance(), node("b", 60000));
+  LeaderLock la(url_, "a", std::chrono::milliseconds(1000));
+  auto lb = std::make_unique<LeaderLock>(url_, "b", std::chrono::milliseconds(60000));
+  EXPECT_FALSE(LeaderLock::leader(a.db()));
+  EXPECT_TRUE(la.hold());
+  EXPECT_FALSE(lb->hold());  // a leads, its lease runs
+  EXPECT_TRUE(la.hold());    // and it still holds the lock
+  EXPECT_EQ(LeaderLock::leader(b.db()), std::optional<std::string>("a"));
+  ::usleep(1'300'000);  // a is not renewed past its 1 s lease (a stopped process)
+  EXPECT_TRUE(lb->hold());
+  EXPECT_EQ(LeaderLock::leader(b.db()), std::optional<std::string>("b"));
+  EXPECT_FALSE(la.hold());  // its session was ended: it leads no more
+  lb.reset();  // b's session ends (killed): the lock is free
+  LeaderLock lc(url_, "b", std::chrono::milliseconds(60000));
+  EXPECT_TRUE(lc.hold());
 }
 
 }  // namespace

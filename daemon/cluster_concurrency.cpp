@@ -1,0 +1,25 @@
+// Cluster mode (docs/cluster.md "Per-rule concurrency across the cluster"): on a PostgreSQL state
+// shared by named nodes, a rule's `concurrency:` is a number of cluster-wide slots (advisory locks,
+// store/rule_slots.h): a run of the rule starts on a node only once that node holds one of them,
+// and gives it back when it ends. Without a cluster the limit is this daemon's alone.
+#include <spdlog/spdlog.h>
+
+#include "daemon/daemon.h"
+
+namespace hivehook {
+
+void Daemon::share_concurrency() {
+  if (!store_.is_postgres() || store_.node().empty()) return;
+  slots_ = std::make_unique<RuleSlots>(config_.state.string(), store_.node(),
+                                       std::chrono::duration_cast<std::chrono::milliseconds>(config_.node_lease));
+  pipeline_.share_concurrency(
+      [this](const std::string& rule, int limit) {
+        const bool got = slots_->claim(rule, limit);
+        if (!got && !slots_->error().empty())
+          spdlog::warn("rule {}: cannot take a concurrency slot (tried again shortly): {}", rule, slots_->error());
+        return got;
+      },
+      [this](const std::string& rule) { slots_->release(rule); });
+}
+
+}  // namespace hivehook
