@@ -2,6 +2,7 @@
 // shared by named nodes, a rule's `concurrency:` is a number of cluster-wide slots (advisory locks,
 // store/rule_slots.h): a run of the rule starts on a node only once that node holds one of them,
 // and gives it back when it ends. Without a cluster the limit is this daemon's alone.
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.h"
@@ -20,6 +21,11 @@ void Daemon::share_concurrency() {
         return got;
       },
       [this](const std::string& rule) { slots_->release(rule); });
+  // A slot another node gives back: look at the queue at once, not at the next 100 ms look.
+  listener_ = std::make_unique<NotifyListener>(config_.state.string(), store_.node(), [this](const std::string& payload) {
+    // (set_workers pumps the queue: the runs the slots now allow start.)
+    if (payload.rfind("slot ", 0) == 0) boost::asio::post(io_, [this] { pipeline_.set_workers(config_.workers); });
+  });
 }
 
 }  // namespace hivehook

@@ -32,6 +32,7 @@
 #include "s3/server.h"
 #include "store/audit_log.h"
 #include "store/leader_lock.h"
+#include "store/notify_listener.h"
 #include "store/rule_slots.h"
 #include "store/store.h"
 #include "watcher/rules_watcher.h"
@@ -186,6 +187,7 @@ class Daemon {
   Ticker takeover_;              // cluster mode: looks for nodes whose lease ran out
   Ticker leadership_;            // cluster mode: tries (or checks) the leader lock
   std::unique_ptr<LeaderLock> leader_;  // cluster mode on PostgreSQL: the leader lock's session
+  std::unique_ptr<NotifyListener> listener_;  // cluster mode on PostgreSQL: LISTEN hivehook (wake-ups)
   std::unique_ptr<RuleSlots> slots_;   // cluster mode on PostgreSQL: the concurrency slots' session
   bool leading_ = true;          // this daemon leads (always, without a cluster)
   metrics::Gauge* leader_gauge_ = nullptr;  // hivehook_cluster_leader

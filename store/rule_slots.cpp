@@ -81,6 +81,11 @@ void RuleSlots::release(const std::string& rule) {
     auto st = db_.prepare("SELECT pg_advisory_unlock(" + std::to_string(rule_slot_key(rule)) + ", " +
                           std::to_string(slot) + ")");
     st.step();
+    st.reset();
+    // Nodes waiting for a slot of this rule look again now (store/notify_listener.h).
+    auto wake = db_.prepare("SELECT pg_notify('hivehook', ?)");
+    wake.bind(1, "slot " + rule);
+    wake.step();
   } catch (const sql::StoreError& e) {
     error_ = e.what();  // the session is gone, and the lock with it
   }

@@ -32,7 +32,8 @@ class RuleSlots {
   // held before a reconnect (a server restart ends the session and its locks) are taken again first.
   // Never throws.
   bool claim(const std::string& rule, int limit);
-  // Releases one slot of `rule` this node holds (any: they are interchangeable). Never throws.
+  // Releases one slot of `rule` this node holds (any: they are interchangeable), and tells the nodes
+  // (NOTIFY hivehook, payload "slot RULE": store/notify_listener.h). Never throws.
   void release(const std::string& rule);
   // Slots of `rule` this node holds.
   int held(const std::string& rule) const;

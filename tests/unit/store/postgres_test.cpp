@@ -10,10 +10,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <set>
 
 #include "store/audit_log.h"
 #include "store/leader_lock.h"
+#include "store/notify_listener.h"
 #include "store/rule_slots.h"
 #include "store/nodes.h"
 #include "store/owner_lock.h"
@@ -638,8 +640,13 @@ TEST_F(PostgresStoreTest, ARulesSlotsAreSharedByTheNodesAndFreedWithTheSession) 
   EXPECT_EQ(a.held("heavy"), 0);
   EXPECT_TRUE(a.claim("heavy", 2));
   EXPECT_FALSE(a.claim("heavy", 2));
-  b.reset();  // b's session ends (its process died): its slot is free
-  EXPECT_TRUE(a.claim("heavy", 2));
+  b.reset();  // b's session ends (its process died): its slot is free once the server has ended it
+  bool got = false;
+  for (int i = 0; i < 100 && !got; ++i) {
+    got = a.claim("heavy", 2);
+    if (!got) ::usleep(20'000);
+  }
+  EXPECT_TRUE(got);
   EXPECT_EQ(a.held("heavy"), 2);
 }
 
@@ -662,6 +669,28 @@ TEST_F(PostgresStoreTest, OneLeaderAtATimeAndALeaderWhoseLeaseRanOutIsUnseated) 
   lb.reset();  // b's session ends (killed): the lock is free
   LeaderLock lc(url_, "b", std::chrono::milliseconds(60000));
   EXPECT_TRUE(lc.hold());
+}
+
+// Cluster mode: a slot given back is heard by every listening node (NOTIFY hivehook "slot RULE").
+TEST_F(PostgresStoreTest, ASlotGivenBackIsHeardByTheListeningNodes) {
+  Store init(url_, Store::Mode::owner, SystemClock::instance(), node("init"));
+  std::mutex mu;
+  std::vector<std::string> heard;
+  NotifyListener listen(url_, "b", [&](const std::string& payload) {
+    std::lock_guard<std::mutex> l(mu);
+    heard.push_back(payload);
+  });
+  RuleSlots a(url_, "a", std::chrono::milliseconds(5000));
+  ASSERT_TRUE(a.claim("heavy", 1));
+  // The listener connects on its own thread: give back (and take again) until it has heard one.
+  for (int i = 0; i < 100 && listen.received() == 0; ++i) {
+    a.release("heavy");
+    ::usleep(50'000);
+    ASSERT_TRUE(a.claim("heavy", 1));
+  }
+  ASSERT_GT(listen.received(), 0u);
+  std::lock_guard<std::mutex> l(mu);
+  EXPECT_EQ(heard.front(), "slot heavy");
 }
 
 }  // namespace
