@@ -9,7 +9,7 @@ What is measured (the same two workloads bench.py runs for the watchers):
            job started, and until the last object was archived (the store's updated_at); the
            daemon's CPU seconds.
 The ratio printed is PostgreSQL / SQLite (latency: higher is slower; files/s: lower is slower).
-Cluster mode (several nodes) is not built: the 1/2/3-node figures of issue 17 are not measured.
+Cluster mode's 1/2/3-node figures are bench/cluster/bench_nodes.py's.
 
 Called by bench/run (which builds the stamp tool); alone:
   /usr/bin/python3 bench/bench_state.py --hivehook build/hivehook --stamp STAMP [--quick] [--results DIR]
