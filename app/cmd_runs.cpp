@@ -1,5 +1,6 @@
 // `hivehook runs [--failed] [--key PREFIX] [--rule R] [--limit N] [--json]`: run history.
 #include <cstdio>
+#include <map>
 #include <iostream>
 
 #include "api/views.h"
@@ -8,6 +9,7 @@
 #include "rules/rule.h"
 #include "rules/secrets.h"
 #include "store/queries.h"
+#include "store/schema.h"
 
 namespace hivehook::cli {
 
@@ -36,6 +38,25 @@ nlohmann::json to_json(const RunRecord& r, bool output, const Redactor& redact) 
   return j;
 }
 
+// Cluster mode: the node that ran each run (the runs table's `node`, migration 6), by run id; empty
+// before the migration.
+std::map<std::string, std::string> run_nodes(Store& store, const std::vector<RunRecord>& runs) {
+  std::map<std::string, std::string> out;
+  if (runs.empty() || schema_version(store.db()) < 6) return out;
+  if (runs.size() > 200) {  // --limit 0 and the like: one pass over the table, not a round trip per run
+    auto all = store.db().prepare("SELECT run_id, node FROM runs WHERE node IS NOT NULL");
+    while (all.step()) out[all.text(0)] = all.text(1);
+    return out;
+  }
+  auto st = store.db().prepare("SELECT node FROM runs WHERE run_id = ?");
+  for (const auto& r : runs) {
+    st.bind(1, r.run_id);
+    if (st.step() && !st.is_null(0)) out[r.run_id] = st.text(0);
+    st.reset();
+  }
+  return out;
+}
+
 int run_runs(Globals& g, const RunsOptions& o) {
   auto config = load_config_or_report(g);
   if (!config) return kExitUsage;
@@ -47,6 +68,13 @@ int run_runs(Globals& g, const RunsOptions& o) {
   if (!o.rule.empty()) f.rule = o.rule;
   f.limit = o.limit;
   auto runs = list_runs(*store, f);
+  const auto nodes = run_nodes(*store, runs);
+  // The NODE column on a PostgreSQL state, which several nodes may share (docs/cluster.md).
+  const bool shared = store->is_postgres();
+  auto node_of = [&](const RunRecord& r) {
+    auto it = nodes.find(r.run_id);
+    return it == nodes.end() ? std::string() : it->second;
+  };
   // The secrets the daemon masks: the config's and the rules' (a rules file that does not load
   // leaves the config's and this environment's credential-named values).
   Diagnostics ignored;
@@ -57,7 +85,12 @@ int run_runs(Globals& g, const RunsOptions& o) {
   const Redactor redact = rules ? rules->redactor : Redactor(secrets);
   if (o.json) {
     nlohmann::json arr = nlohmann::json::array();
-    for (const auto& r : runs) arr.push_back(to_json(r, o.output, redact));
+    for (const auto& r : runs) {
+      auto j = to_json(r, o.output, redact);
+      const std::string node = node_of(r);
+      j["node"] = node.empty() ? nlohmann::json(nullptr) : nlohmann::json(node);
+      arr.push_back(std::move(j));
+    }
     std::cout << safe_dump(arr, 2) << "\n";
     return kExitOk;
   }
@@ -65,10 +98,12 @@ int run_runs(Globals& g, const RunsOptions& o) {
     std::cout << "no runs\n";
     return kExitOk;
   }
+  if (shared) std::printf("%-12s  ", "NODE");
   std::printf("%-24s  %-11s  %-20s  %3s  %6s  %9s  %s\n", "STARTED", "STATE", "RULE", "TRY", "EXIT", "DURATION", "KEY");
   for (const auto& r : runs) {
     std::string exit = r.exit_code ? std::to_string(*r.exit_code) : r.signal ? "sig" + std::to_string(*r.signal) : "-";
     std::string dur = r.duration_ms ? human_duration(*r.duration_ms) : "-";
+    if (shared) std::printf("%-12s  ", node_of(r).empty() ? "-" : node_of(r).c_str());
     std::printf("%-24s  %-11s  %-20s  %3d  %6s  %9s  %s\n", time_text(r.started_at).c_str(),
                 std::string(to_string(r.state)).c_str(), r.rule.c_str(), r.attempt, exit.c_str(), dur.c_str(),
                 printable(r.key).c_str());

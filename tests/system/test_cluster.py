@@ -146,6 +146,13 @@ class Cluster(unittest.TestCase):
         by_node = dict(d.query("SELECT node, COUNT(*) FROM objects GROUP BY node"))
         self.assertLessEqual(set(by_node), {b"a", b"b", b"c"})
         print(f"objects by node: {by_node}")
+        # runs shows each run's node (NODE column; --json "node"), as the database has it.
+        runs = json.loads(d.cli("runs", "--json", "--limit", "0", check=True).stdout)
+        self.assertEqual(sorted((r["run_id"], r["node"]) for r in runs),
+                         sorted((i.decode(), n.decode()) for i, n in d.query("SELECT run_id, node FROM runs")))
+        table = d.cli("runs", "--limit", "5", check=True).stdout.decode().splitlines()
+        self.assertTrue(table[0].startswith("NODE"), table[0])
+        self.assertIn(table[1].split()[0], ("a", "b", "c"))
         # status lists the nodes and their leases.
         s = json.loads(d.cli("status", "--json", check=True).stdout)
         self.assertEqual([(n["name"], n["state"]) for n in s["nodes"]], [("a", "live"), ("b", "live"), ("c", "live")])
