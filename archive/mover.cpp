@@ -5,13 +5,17 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include "landing/etag.h"
 
 // Paths are handed to the kernel as bytes: keys may hold newlines, quotes, non-UTF-8, a leading
 // '-'; nothing here goes through a shell.
@@ -166,9 +170,48 @@ FsStatus copy_bytes(int in, const struct stat& st, const std::string& from_name,
   return {};
 }
 
-// A copy of `key`'s bytes, mode, owner (where permitted) and times in a temporary file published
-// as `dest` in `to` (never replacing: EEXIST when `dest` exists). Used across filesystems by a move
-// and by copy_object.
+// Marks an error document hivehook wrote (value: the object's key), so a later report for the key
+// may replace it while a file of the same name that is an object never is.
+constexpr const char* kErrorDocumentXattr = "user.hivehook.error_document";
+
+// Whether `rel` is an error document about `key` that hivehook wrote, or does not exist (false
+// for any other file: an object). Documents written before the mark are recognised by their
+// content: a JSON object whose "key" is `key` and that has an "object_id".
+bool is_error_document(const Tree& tree, const std::string& rel, const std::string& key) {
+  auto fd = tree.open_regular(rel);
+  if (!fd) return fd.code() == ENOENT;
+  char mark[4096];
+  const ssize_t n = ::fgetxattr(fd->get(), kErrorDocumentXattr, mark, sizeof mark);
+  if (n >= 0) return std::string_view(mark, static_cast<std::size_t>(n)) == key;
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0 || st.st_size > (1 << 20)) return false;
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  if (!read_full(fd->get(), text.data(), text.size(), &got)) return false;
+  text.resize(got);
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  return doc.is_object() && doc.contains("object_id") && doc.value("key", std::string()) == key;
+}
+
+// Copies the user.* extended attributes of `from` to `to` (best effort: a filesystem without user
+// xattrs, or an attribute too large for it, is skipped; mv(1) warns and goes on the same way).
+void copy_user_xattrs(int from, int to) {
+  std::vector<char> names(64 * 1024);
+  const ssize_t n = ::flistxattr(from, names.data(), names.size());
+  if (n <= 0) return;
+  std::vector<char> value(64 * 1024);
+  for (ssize_t at = 0; at < n;) {
+    const char* name = names.data() + at;
+    at += static_cast<ssize_t>(std::strlen(name)) + 1;
+    if (std::strncmp(name, "user.", 5) != 0) continue;
+    const ssize_t len = ::fgetxattr(from, name, value.data(), value.size());
+    if (len >= 0) (void)::fsetxattr(to, name, value.data(), static_cast<std::size_t>(len), 0);
+  }
+}
+
+// A copy of `key`'s bytes, mode, owner (where permitted), times and user.* xattrs (the eTag record
+// rebound to the copy) in a temporary file published as `dest` in `to` (never replacing: EEXIST
+// when `dest` exists). Used across filesystems by a move and by copy_object.
 FsStatus copy_across(const Tree& from, const std::string& key, const Tree& to, const std::string& dest) {
   auto in = from.open_regular(key);
   if (!in) return in.error();
@@ -185,6 +228,8 @@ FsStatus copy_across(const Tree& from, const std::string& key, const Tree& to, c
   ::fchmod(tmp->fd(), st.st_mode & 07777);  // after fchown, which may clear set-id bits
   const struct timespec times[2] = {st.st_atim, st.st_mtim};
   ::futimens(tmp->fd(), times);
+  copy_user_xattrs(in->get(), tmp->fd());  // as mv(1) does: an upload's headers (user.hivehook.s3) go along
+  carry_etag_record(in->get(), st, tmp->fd());  // and its eTag and how it was created, bound to the copy
   if (::fsync(tmp->fd()) != 0) return FsError{errno, "cannot fsync " + to.path_of(dest) + ": " + std::strerror(errno)};
   return tmp->publish(dest, Replace::no);
 }
@@ -284,7 +329,21 @@ FsStatus write_error_json(const Tree& tree, const std::string& key, const std::s
   if (!write_full(tmp->fd(), json.data(), json.size()) || ::fchmod(tmp->fd(), mode & 0666) != 0 ||
       ::fsync(tmp->fd()) != 0)
     return FsError{errno, "cannot write " + tree.path_of(name) + ": " + std::strerror(errno)};
-  if (auto published = tmp->publish(name, Replace::yes); !published) return published;
+  (void)::fsetxattr(tmp->fd(), kErrorDocumentXattr, key.data(), key.size(), 0);
+  // The name may hold a quarantined object (a key ending in ".error.json"): never replace that
+  // (objects are never overwritten); then the report goes to the first free "<key>.error-<n>.json".
+  std::string target = name;
+  for (int n = 2;; ++n) {
+    const bool ours = is_error_document(tree, target, key);
+    auto published = tmp->publish(target, ours ? Replace::yes : Replace::no);
+    if (published) break;
+    if (published.code() != EEXIST || n > 1000) return published;
+    if (is_error_document(tree, target, key)) continue;  // ours after all (written meanwhile): replace it
+    target = key + ".error-" + std::to_string(n) + ".json";
+    if (basename_of(target).size() > kNameMax)
+      return FsError{ENAMETOOLONG, "cannot write the error file for " + tree.path_of(key) + ": " + tree.path_of(name) +
+                                       " is an object and no other name fits in 255 bytes"};
+  }
   return tree.fsync_dir(parent_of(name));
 }
 

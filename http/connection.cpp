@@ -150,6 +150,7 @@ Connection::Connection(asio::ip::tcp::socket socket, std::shared_ptr<Server::Sta
   remote_ = stream_.socket().remote_endpoint(ec);
   std::lock_guard lock(state_->mu);
   ++state_->per_client[client_];
+  if (client_.uid != static_cast<uid_t>(-1)) ++state_->per_user[client_.uid];
   ++state_->total;
   counted_ = true;
 }
@@ -161,6 +162,9 @@ void Connection::release_slot() {
   std::lock_guard lock(state_->mu);
   auto it = state_->per_client.find(client_);
   if (it != state_->per_client.end() && --it->second == 0) state_->per_client.erase(it);
+  if (client_.uid != static_cast<uid_t>(-1))
+    if (auto u = state_->per_user.find(client_.uid); u != state_->per_user.end() && --u->second == 0)
+      state_->per_user.erase(u);
   --state_->total;
   state_->live.erase(this);
 }

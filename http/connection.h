@@ -25,6 +25,7 @@ struct Server::State {
 
   std::mutex mu;  // guards the maps below
   std::map<ClientId, std::size_t> per_client;
+  std::map<uid_t, std::size_t> per_user;  // connections of local peers, by their uid
   SocketOwners socket_owners;  // for Options::local_clients_by_process
   std::map<Connection*, std::weak_ptr<Connection>> live;
   std::atomic<std::size_t> total{0};

@@ -17,15 +17,26 @@ namespace {
 
 void accept_next(const std::shared_ptr<Server::State>& st, asio::io_context& io);
 
-// Closes the connection (of `client`, when `same_client`) that has waited longest for a request
-// head, or (`streams`) the one whose open-ended response started longest ago. False when there is
-// no such connection.
-bool evict_longest(const std::shared_ptr<Server::State>& st, bool same_client, const ClientId& client, bool streams) {
+// Whose connections may give way to a new one: anyone's, the same client's, or the same local user's.
+enum class Among { anyone, client, user };
+
+bool among(Among who, const ClientId& c, const ClientId& client) {
+  switch (who) {
+    case Among::anyone: return true;
+    case Among::client: return c == client;
+    case Among::user: return c.uid == client.uid;
+  }
+  return false;
+}
+
+// Closes the connection (among `who`) that has waited longest for a request head, or (`streams`)
+// the one whose open-ended response started longest ago. False when there is no such connection.
+bool evict_longest(const std::shared_ptr<Server::State>& st, Among who, const ClientId& client, bool streams) {
   std::vector<std::pair<std::int64_t, std::shared_ptr<Connection>>> candidates;  // (since, connection)
   {
     std::lock_guard lock(st->mu);
     for (auto& [_, weak] : st->live)
-      if (auto c = weak.lock(); c && (!same_client || c->client() == client))
+      if (auto c = weak.lock(); c && among(who, c->client(), client))
         if (const std::int64_t since = streams ? c->streaming_since() : c->waiting_since(); since != 0)
           candidates.emplace_back(since, std::move(c));
   }
@@ -35,10 +46,10 @@ bool evict_longest(const std::shared_ptr<Server::State>& st, bool same_client, c
   return false;
 }
 
-bool make_room(const std::shared_ptr<Server::State>& st, bool same_client, const ClientId& client) {
+bool make_room(const std::shared_ptr<Server::State>& st, Among who, const ClientId& client) {
   if (!st->options.evict_waiting_when_full) return false;
-  if (evict_longest(st, same_client, client, false)) return true;
-  return st->options.evict_open_responses_when_full && evict_longest(st, same_client, client, true);
+  if (evict_longest(st, who, client, false)) return true;
+  return st->options.evict_open_responses_when_full && evict_longest(st, who, client, true);
 }
 
 void on_accept(const std::shared_ptr<Server::State>& st, asio::io_context& io, error_code ec, tcp::socket socket) {
@@ -59,23 +70,35 @@ void on_accept(const std::shared_ptr<Server::State>& st, asio::io_context& io, e
   const ClientId client = st->options.local_clients_by_process
                               ? identify_client(socket.local_endpoint(ignored), remote, st->socket_owners)
                               : ClientId{remote.address()};
-  std::size_t from_client = 0;
+  std::size_t from_client = 0, from_user = 0;
+  const bool local_user = st->options.local_clients_by_process && st->options.max_connections_per_local_user > 0 &&
+                          client.uid != static_cast<uid_t>(-1);
   {
     std::lock_guard lock(st->mu);
     auto it = st->per_client.find(client);
     if (it != st->per_client.end()) from_client = it->second;
+    if (local_user)
+      if (auto u = st->per_user.find(client.uid); u != st->per_user.end()) from_user = u->second;
   }
   const std::size_t total = st->total.load();
   auto conn = std::make_shared<Connection>(std::move(socket), st, client);
-  const bool full = total >= st->options.max_connections, client_full = from_client >= st->options.max_connections_per_client;
-  if ((full || client_full) && make_room(st, client_full, client)) {
+  const bool full = total >= st->options.max_connections,
+             client_full = from_client >= st->options.max_connections_per_client,
+             user_full = local_user && from_user >= st->options.max_connections_per_local_user;
+  // Room is made among the connections of whoever is at a limit: the client's own, else its user's.
+  const Among who = client_full ? Among::client : user_full ? Among::user : Among::anyone;
+  if ((full || client_full || user_full) && make_room(st, who, client)) {
     conn->start();
+  } else if (client_full) {
+    conn->refuse(bhttp::status::service_unavailable, "too many connections from " + client.to_string() + " (" +
+                                                         std::to_string(st->options.max_connections_per_client) + ")");
+  } else if (user_full) {
+    conn->refuse(bhttp::status::service_unavailable,
+                 "too many connections from user " + std::to_string(client.uid) + " on this machine (" +
+                     std::to_string(st->options.max_connections_per_local_user) + ", all its processes together)");
   } else if (full) {
     conn->refuse(bhttp::status::service_unavailable,
                  "too many connections (" + std::to_string(st->options.max_connections) + ")");
-  } else if (from_client >= st->options.max_connections_per_client) {
-    conn->refuse(bhttp::status::service_unavailable, "too many connections from " + client.to_string() + " (" +
-                                                         std::to_string(st->options.max_connections_per_client) + ")");
   } else {
     conn->start();
   }

@@ -13,7 +13,8 @@
 // idle_timeout (waiting for a request, inside a body, or not reading a response) is closed, and so
 // is one whose body arrives slower than min_body_bytes_per_second; at most
 // max_connections connections, max_connections_per_client of them from one IP address, or with
-// local_clients_by_process from one process on this machine (beyond
+// local_clients_by_process from one process on this machine, and max_connections_per_local_user
+// from one user's processes together (beyond
 // that a new connection gets 503 and is closed, or with evict_waiting_when_full takes the place of
 // the connection that has waited longest without a request, and with evict_open_responses_when_full
 // of the oldest open-ended response when none waits). A connection's slot is freed when its socket
@@ -70,6 +71,12 @@ struct Options {
   // process holding its maximum leaves the others theirs (http/peer_process.h: sock_diag and
   // /proc; by uid when the process's fds cannot be read).
   bool local_clients_by_process = false;
+  // With local_clients_by_process: the most connections all the processes of one user (uid) on
+  // this machine may hold together (0: no such cap). Below max_connections, so one user — however
+  // many processes, a forking client included — always leaves other users the rest, e.g. the
+  // service account's uploads or root's checks (docs/decisions.md, "S3: the connection budget
+  // of a user").
+  std::size_t max_connections_per_local_user = 0;
   std::size_t body_chunk_bytes = 256 * 1024;         // largest piece handed to a body sink
   unsigned threads = 2;                               // io threads (when the server runs its own io_context)
   std::string server_name = "hivehook";               // the Server header

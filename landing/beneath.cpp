@@ -503,6 +503,8 @@ FsStatus TempFile::publish(std::string_view rel, Replace replace) {
   fd_.reset();  // closed before it appears: the watcher's IN_CLOSE_WRITE never names the final key
   if (rename_at(dir_.get(), name_.c_str(), final_dir->get(), std::string(final_name).c_str(), replace) != 0) {
     int err = errno;
+    // Still ours under its temporary name: open it again, so it can be written and published again.
+    if (int fd = ::openat(dir_.get(), name_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW); fd >= 0) fd_.reset(fd);
     return FsError{err, "cannot move " + path() + " to " + tree_->path_of(rel) + ": " + reason(err, tree_->root())};
   }
   published_ = true;

@@ -177,8 +177,9 @@ class TempFile {
   // Makes the file visible as `rel` (in the tree it was created in; its folder must exist) with
   // one rename: Replace::yes replaces an existing file, Replace::no fails with EEXIST. Write, fsync
   // and set attributes (xattrs, times) first: publish closes fd() before the rename, so a watcher's
-  // IN_CLOSE_WRITE never names the final key. On failure the TempFile may be published again
-  // (e.g. after make_dirs) or discarded.
+  // IN_CLOSE_WRITE never names the final key. On failure the TempFile may be written, published
+  // again (e.g. after make_dirs) or discarded: fd() is open again (the file, under a temporary
+  // name beside `rel` when the rename failed).
   FsStatus publish(std::string_view rel, Replace replace);
   // Removes the named temp (an unnamed one vanishes when closed). Idempotent.
   void discard();

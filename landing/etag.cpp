@@ -169,6 +169,21 @@ std::optional<UploadEvent> recorded_upload_event(int fd, const struct stat& st) 
   return r->event;
 }
 
+std::optional<UploadEvent> file_upload_event(const std::filesystem::path& path, std::string_view etag) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  struct stat st;
+  if (!fd || ::fstat(fd.get(), &st) != 0) return std::nullopt;
+  auto r = valid_record(fd.get(), st);
+  if (!r || r->etag != etag) return std::nullopt;
+  return r->event;
+}
+
+bool carry_etag_record(int from, const struct stat& from_st, int to) {
+  auto r = valid_record(from, from_st);
+  if (!r) return false;
+  return record_etag(to, r->etag, r->event ? &*r->event : nullptr);
+}
+
 std::optional<std::string> fd_etag(int fd, std::string* error) {
   struct stat st;
   if (::fstat(fd, &st) != 0) {

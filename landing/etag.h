@@ -60,6 +60,14 @@ bool record_etag(int fd, const std::string& etag, const UploadEvent* event = nul
 // size, mtime and inode it was recorded for; nullopt for a file dropped into a tree, rewritten or
 // copied since.
 std::optional<UploadEvent> recorded_upload_event(int fd, const struct stat& st);
+// How the S3 API created the file at `path` (opened O_NOFOLLOW), when that was recorded, the file
+// is still the one recorded (as recorded_upload_event) and its recorded eTag is `etag` (the object
+// the caller means: a batch member where it ended, in archive or quarantine); else nullopt.
+std::optional<UploadEvent> file_upload_event(const std::filesystem::path& path, std::string_view etag);
+// Carries the valid eTag record of `from` (open, its stat `from_st`) to `to`: a copy of it across
+// filesystems with the same size and mtime (set them first), so the record is bound to `to`'s
+// inode. False (nothing written) when `from` has no valid record or `to` cannot take it.
+bool carry_etag_record(int from, const struct stat& from_st, int to);
 // The eTag recorded on `fd`, when there is one and the file still has the size, mtime and inode it
 // was recorded for (a rewrite in place or a copy invalidates it); else nullopt.
 std::optional<std::string> recorded_etag(int fd, const struct stat& st);

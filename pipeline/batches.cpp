@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "landing/etag.h"
 #include "pipeline/run_outcome.h"
 
 namespace hivehook {
@@ -409,6 +410,7 @@ void Batches::run_admitted(const Id& id) {
     }
   }
   ctx.bucket = jobs_.config.bucket;
+  if (jobs_.config.s3) ctx.region = jobs_.config.s3->region;
   ctx.rule = b->rule;
   ctx.run_id = run.run_id;
   ctx.attempt = run.attempt;
@@ -495,6 +497,11 @@ nlohmann::json Batches::batch_event(const Config& config, const BatchRecord& b, 
     else ctx.key.key = m.key;
     ctx.path = m.final_path;
     ctx.bucket = config.bucket;
+    if (config.s3) ctx.region = config.s3->region;
+    // How the S3 API created the member (PutObject, CopyObject, CompleteMultipartUpload and the
+    // ids its client got), recorded on the file and carried where it ended; a dropped file: Put.
+    ctx.upload = file_upload_event(m.final_path.empty() ? config.landing / m.key : std::filesystem::path(m.final_path),
+                                   m.etag);
     ctx.size = static_cast<std::uint64_t>(m.size);
     ctx.etag = m.etag;
     ctx.sequencer = m.sequencer;

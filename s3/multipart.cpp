@@ -117,6 +117,8 @@ std::optional<S3Error> MultipartUploads::add_part(const std::string& id, Part pa
   std::lock_guard lock(mu_);
   auto it = uploads_.find(id);
   if (it == uploads_.end() || it->second.completing) return errors::no_such_upload(id);
+  part.generation = ++generations_;
+  part.staged = true;
   if (auto st = file.publish(part_name(id, part.number), Replace::yes); !st.ok()) {
     if (st.code() == ENOENT) return errors::no_such_upload(id);
     return errors::internal_error("cannot store the part: " + st.message());
@@ -157,6 +159,48 @@ void MultipartUploads::cancel_complete(const std::string& id) {
   if (it != uploads_.end()) it->second.completing = false;
 }
 
+void MultipartUploads::set_assembly(const std::string& id, std::shared_ptr<Assembly> a) {
+  std::lock_guard lock(mu_);
+  auto it = uploads_.find(id);
+  if (it != uploads_.end()) it->second.assembly = std::move(a);
+}
+
+void MultipartUploads::moved_to_assembly(const std::string& id, int number, std::uint64_t generation) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = uploads_.find(id);
+    if (it == uploads_.end()) return;
+    auto p = it->second.parts.find(number);
+    if (p == it->second.parts.end() || p->second.generation != generation) return;
+    p->second.staged = false;
+  }
+  (void)staging_.unlink(part_name(id, number));
+}
+
+bool MultipartUploads::completing(const std::string& id, const std::string& bucket, const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = uploads_.find(id);
+  return it != uploads_.end() && it->second.completing && it->second.bucket == bucket && it->second.key == key;
+}
+
+void MultipartUploads::remember_completed(const std::string& id, CompletedUpload c) {
+  std::lock_guard lock(mu_);
+  if (completed_.size() >= 10000) {  // the oldest goes
+    auto oldest = completed_.begin();
+    for (auto it = completed_.begin(); it != completed_.end(); ++it)
+      if (it->second.at < oldest->second.at) oldest = it;
+    completed_.erase(oldest);
+  }
+  completed_[id] = std::move(c);
+}
+
+std::optional<CompletedUpload> MultipartUploads::completed(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = completed_.find(id);
+  if (it == completed_.end()) return std::nullopt;
+  return it->second;
+}
+
 void MultipartUploads::remove_folder(const std::string& id) {
   if (valid_id(id)) remove_tree(staging_, id);
 }
@@ -183,6 +227,11 @@ std::vector<std::string> MultipartUploads::expire(std::chrono::steady_clock::dur
         ++it;
       }
     }
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = completed_.begin(); it != completed_.end();)
+      it = now - it->second.at > expiry ? completed_.erase(it) : std::next(it);
   }
   for (const auto& id : gone) remove_folder(id);
   return gone;

@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <spdlog/spdlog.h>
 
@@ -22,44 +24,75 @@ namespace {
 
 constexpr const char* kOwner = "hivehook";
 
-// Appends all of `in` to `out` (copy_file_range, in the kernel; read/write where it cannot).
-bool append_file(int in, int out, std::uint64_t size, std::string* error) {
+// Copies `size` bytes of `in` from `in_off` to `out` at `out_off` (copy_file_range, in the kernel;
+// pread/pwrite where it cannot). False with *error (strerror's sentence) on failure.
+bool copy_range(int in, std::uint64_t in_off, int out, std::uint64_t out_off, std::uint64_t size, std::string* error) {
   std::uint64_t done = 0;
+  bool plain = false;
+  std::vector<char> buf;
   while (done < size) {
-    const ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, static_cast<std::size_t>(std::min<std::uint64_t>(size - done, 1ULL << 30)), 0);
-    if (n > 0) {
-      done += static_cast<std::uint64_t>(n);
-      continue;
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size - done, 1ULL << 30));
+    if (!plain) {
+      loff_t from = static_cast<loff_t>(in_off + done), to = static_cast<loff_t>(out_off + done);
+      const ssize_t n = ::copy_file_range(in, &from, out, &to, want, 0);
+      if (n > 0) {
+        done += static_cast<std::uint64_t>(n);
+        continue;
+      }
+      if (n == 0) break;
+      if (errno == EINTR) continue;
+      if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
+        *error = std::strerror(errno);
+        return false;
+      }
+      plain = true;
+      buf.resize(1 << 20);
     }
-    if (n == 0) break;
-    if (errno == EINTR) continue;
-    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
+    const ssize_t r = ::pread(in, buf.data(), std::min(buf.size(), want), static_cast<off_t>(in_off + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
       *error = std::strerror(errno);
       return false;
     }
-    // Fallback: plain copy.
-    std::vector<char> buf(1 << 20);
-    while (done < size) {
-      const ssize_t r = ::read(in, buf.data(), buf.size());
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      for (ssize_t off = 0; off < r;) {
-        const ssize_t w = ::write(out, buf.data() + off, static_cast<std::size_t>(r - off));
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-          *error = std::strerror(errno);
-          return false;
-        }
-        off += w;
+    if (r == 0) break;
+    for (ssize_t off = 0; off < r;) {
+      const ssize_t w = ::pwrite(out, buf.data() + off, static_cast<std::size_t>(r - off),
+                                 static_cast<off_t>(out_off + done + static_cast<std::uint64_t>(off)));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        *error = std::strerror(errno);
+        return false;
       }
-      done += static_cast<std::uint64_t>(r);
+      off += w;
     }
+    done += static_cast<std::uint64_t>(r);
   }
   if (done != size) {
     *error = "a part is shorter than when it was uploaded";
     return false;
   }
   return true;
+}
+
+// Bytes an unprivileged writer may still use on the filesystem holding `path` (statvfs f_bavail);
+// nullopt when it cannot be asked.
+std::optional<std::uint64_t> free_bytes(const std::filesystem::path& path) {
+  struct statvfs v {};
+  if (::statvfs(path.c_str(), &v) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
+}
+
+bool same_filesystem(const std::filesystem::path& a, const std::filesystem::path& b) {
+  struct stat sa {}, sb {};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev;
+}
+
+S3Error no_room(const std::string& what, std::uint64_t need, std::uint64_t free, const std::filesystem::path& where) {
+  return S3Error{507, "InsufficientStorage",
+                 what + " needs " + std::to_string(need) + " bytes free on the filesystem of " + where.string() + ", " +
+                     std::to_string(free) + " are free (a multipart upload needs its parts and, to be completed, "
+                     "room for its largest part beside them; docs/s3.md, \"What an upload becomes\")",
+                 {}};
 }
 
 }  // namespace
@@ -112,20 +145,76 @@ void Service::upload_part(const std::shared_ptr<Call>& c) {
     http::Response r;
     r.headers.set(http::bhttp::field::etag, "\"" + p.etag + "\"");
     c->reply(std::move(r));
+  }, [this, id, n = *number](std::uint64_t declared) {
+    return part_space_problem(id, n, declared);
   });
+}
+
+std::optional<S3Error> Service::part_space_problem(const std::string& id, int number, std::uint64_t declared) {
+  auto upload = uploads_.get(id);
+  if (!upload) return std::nullopt;  // add_part answers NoSuchUpload
+  std::uint64_t others = 0, largest = declared;
+  for (const auto& [n, p] : upload->parts) {
+    if (n == number || !p.staged) continue;  // replaced by this one / already in landing's file
+    others += p.size;
+    largest = std::max(largest, p.size);
+  }
+  if (same_filesystem(settings_.staging, settings_.landing)) {
+    // The other parts are here already and this one is about to be written; completing moves
+    // them one at a time into landing's file, each freed once copied: room for the largest.
+    const std::uint64_t need = declared + largest;
+    auto free = free_bytes(settings_.landing);
+    if (free && *free < need) return no_room("Completing this multipart upload", need, *free, settings_.landing);
+    return std::nullopt;
+  }
+  // Staging elsewhere (this part checked there); landing's filesystem receives all the parts.
+  const std::uint64_t need = others + declared;
+  auto free = free_bytes(settings_.landing);
+  if (free && *free < need) return no_room("Completing this multipart upload", need, *free, settings_.landing);
+  return std::nullopt;
 }
 
 void Service::complete_multipart(const std::shared_ptr<Call>& c) {
   const std::string id = c->req.param("uploadId");
-  if (auto err = uploads_.check(id, c->bucket->name, c->req.key)) return c->fail(*err);
-  c->ex->read_body_to_string(4 << 20, [this, c, id](const http::BodyResult& r, std::string body) {
+  // Another request is completing it (a client retrying a Complete whose answer is slow): 503,
+  // which SDKs retry, and by then the completion is remembered (below).
+  auto busy = [&] {
+    return S3Error{503, "SlowDown", "This upload is being completed by another request: retry shortly", {}};
+  };
+  if (uploads_.completing(id, c->bucket->name, c->req.key)) return c->fail(busy());
+  if (auto err = uploads_.check(id, c->bucket->name, c->req.key)) {
+    auto done = uploads_.completed(id);
+    if (!done || done->bucket != c->bucket->name || done->key != c->req.key) return c->fail(*err);
+  }
+  c->ex->read_body_to_string(4 << 20, [this, c, id, busy](const http::BodyResult& r, std::string body) {
     if (!r.ok()) return c->fail(errors::malformed_xml(r.message));
-    boost::asio::post(pool_, [this, c, id, body = std::move(body)] {
+    boost::asio::post(pool_, [this, c, id, busy, body = std::move(body)] {
       std::string why;
       auto listed = parse_complete_multipart(body, &why);
       if (!listed) return c->fail(errors::malformed_xml(why));
+      std::vector<std::pair<int, std::string>> asked;
+      for (const auto& p : *listed) asked.emplace_back(p.part_number, p.etag);
+      auto answer = [&](const std::string& etag) {
+        const std::string host(c->ex->header("host"));
+        c->reply_xml(XmlWriter()
+                         .open("CompleteMultipartUploadResult", kS3Namespace)
+                         .element("Location", "http://" + host + "/" + uri_encode(c->bucket->name, true) + "/" +
+                                                  uri_encode(c->req.key, false))
+                         .element("Bucket", c->bucket->name)
+                         .element("Key", c->req.key)
+                         .element("ETag", "\"" + etag + "\"")
+                         .str());
+      };
       auto taken = uploads_.begin_complete(id, c->bucket->name, c->req.key);
-      if (auto* e = std::get_if<S3Error>(&taken)) return c->fail(*e);
+      if (auto* e = std::get_if<S3Error>(&taken)) {
+        // Completed already: the same list is a retry whose answer was lost, answered the same.
+        if (auto done = uploads_.completed(id); done && done->bucket == c->bucket->name && done->key == c->req.key) {
+          if (done->parts == asked) return answer(done->etag);
+          return c->fail(errors::no_such_upload(id));
+        }
+        if (uploads_.completing(id, c->bucket->name, c->req.key)) return c->fail(busy());
+        return c->fail(*e);
+      }
       const Upload upload = std::move(std::get<Upload>(taken));
       auto fail = [&](const S3Error& e) {
         uploads_.cancel_complete(id);
@@ -155,30 +244,84 @@ void Service::complete_multipart(const std::shared_ptr<Call>& c) {
       EVP_Digest(concat.data(), concat.size(), md, &len, EVP_md5(), nullptr);
       const std::string etag = hex_encode(std::string_view(reinterpret_cast<char*>(md), len)) + "-" + std::to_string(parts.size());
 
-      auto tmp = TempFile::create(landing_, "");
-      if (!tmp) return fail(errors::internal_error("cannot assemble the upload: " + tmp.message()));
-      for (const Part* p : parts) {
-        auto in = uploads_.staging().open_regular(MultipartUploads::part_name(id, p->number));
-        if (!in) return fail(errors::internal_error("part " + std::to_string(p->number) + " is gone: " + in.message()));
-        std::string err;
-        if (!append_file(in->get(), tmp->fd(), p->size, &err)) {
-          if (err == std::strerror(ENOSPC)) return fail(S3Error{507, "InsufficientStorage", err, {}});
-          return fail(errors::internal_error("cannot assemble part " + std::to_string(p->number) + ": " + err));
+      // The object is assembled in a file of landing's tree. Parts move into it in the listed order
+      // and each staging file is removed as soon as its bytes are in, so this needs the largest
+      // part's room beside the parts (on one filesystem), never the upload's size twice. A kept
+      // Assembly (from a completion that failed after moving parts) is extended when it holds the
+      // start of this list; otherwise (another list) a new file is assembled by copying, leaving
+      // the kept one whole until this completion succeeds.
+      std::shared_ptr<Assembly> kept = upload.assembly;
+      std::size_t have = 0;
+      if (kept)
+        while (have < kept->pieces.size() && have < parts.size() && kept->pieces[have].number == parts[have]->number &&
+               kept->pieces[have].generation == parts[have]->generation)
+          ++have;
+      const bool extend = !kept || have == kept->pieces.size();
+      std::uint64_t need = 0;
+      const bool one_fs = same_filesystem(settings_.staging, settings_.landing);
+      for (std::size_t i = extend ? have : 0; i < parts.size(); ++i)
+        need = (one_fs && extend) ? std::max(need, parts[i]->size) : need + parts[i]->size;
+      if (auto free = free_bytes(settings_.landing); free && *free < need)
+        return fail(no_room("CompleteMultipartUpload", need, *free, settings_.landing));
+      auto copy_failed = [&](int number, const std::string& err) {
+        if (err == std::strerror(ENOSPC) || err == std::strerror(EDQUOT))
+          return fail(S3Error{507, "InsufficientStorage", "cannot assemble part " + std::to_string(number) + ": " + err, {}});
+        return fail(errors::internal_error("cannot assemble part " + std::to_string(number) + ": " + err));
+      };
+      std::optional<TempFile> copy;  // the new file when not extending
+      TempFile* target = nullptr;
+      if (extend) {
+        if (!kept) {
+          auto tmp = TempFile::create(landing_, "");
+          if (!tmp) return fail(errors::internal_error("cannot assemble the upload: " + tmp.message()));
+          kept = std::make_shared<Assembly>(std::move(*tmp));
+          uploads_.set_assembly(id, kept);
         }
+        for (std::size_t i = have; i < parts.size(); ++i) {
+          const Part* p = parts[i];
+          auto in = uploads_.staging().open_regular(MultipartUploads::part_name(id, p->number));
+          if (!in) return fail(errors::internal_error("part " + std::to_string(p->number) + " is gone: " + in.message()));
+          std::string err;
+          if (!copy_range(in->get(), 0, kept->file.fd(), kept->size, p->size, &err)) {
+            (void)::ftruncate(kept->file.fd(), static_cast<off_t>(kept->size));  // the pieces moved stay whole
+            return copy_failed(p->number, err);
+          }
+          kept->pieces.push_back({p->number, p->generation, kept->size, p->size});
+          kept->size += p->size;
+          uploads_.moved_to_assembly(id, p->number, p->generation);
+        }
+        target = &kept->file;
+      } else {
+        auto tmp = TempFile::create(landing_, "");
+        if (!tmp) return fail(errors::internal_error("cannot assemble the upload: " + tmp.message()));
+        copy.emplace(std::move(*tmp));
+        std::uint64_t at = 0;
+        for (const Part* p : parts) {
+          std::string err;
+          bool ok = false;
+          if (p->staged) {
+            auto in = uploads_.staging().open_regular(MultipartUploads::part_name(id, p->number));
+            if (!in) return fail(errors::internal_error("part " + std::to_string(p->number) + " is gone: " + in.message()));
+            ok = copy_range(in->get(), 0, copy->fd(), at, p->size, &err);
+          } else {
+            const Assembly::Piece* piece = nullptr;
+            for (const auto& q : kept->pieces)
+              if (q.number == p->number && q.generation == p->generation) piece = &q;
+            if (!piece) return fail(errors::internal_error("part " + std::to_string(p->number) + " is gone"));
+            ok = copy_range(kept->file.fd(), piece->offset, copy->fd(), at, p->size, &err);
+          }
+          if (!ok) return copy_failed(p->number, err);
+          at += p->size;
+        }
+        target = &*copy;
       }
-      if (auto err = publish(*tmp, c->req.key, etag, upload.attrs, write_conditions(*c->ex),
+      if (auto err = publish(*target, c->req.key, etag, upload.attrs, write_conditions(*c->ex),
                               c->upload_event("ObjectCreated:CompleteMultipartUpload"))) return fail(*err);
+      uploads_.remember_completed(id, CompletedUpload{c->bucket->name, c->req.key, etag, asked,
+                                                      std::chrono::steady_clock::now()});
       uploads_.remove(id);
       spdlog::debug("s3: CompleteMultipartUpload {}/{} ({} parts, eTag {})", c->bucket->name, c->req.key, parts.size(), etag);
-      const std::string host(c->ex->header("host"));
-      c->reply_xml(XmlWriter()
-                       .open("CompleteMultipartUploadResult", kS3Namespace)
-                       .element("Location", "http://" + host + "/" + uri_encode(c->bucket->name, true) + "/" +
-                                                uri_encode(c->req.key, false))
-                       .element("Bucket", c->bucket->name)
-                       .element("Key", c->req.key)
-                       .element("ETag", "\"" + etag + "\"")
-                       .str());
+      answer(etag);
     });
   });
 }

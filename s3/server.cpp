@@ -43,6 +43,10 @@ Server::Server(ServerSettings settings) : settings_(std::move(settings)), pool_(
   o.evict_waiting_when_full = true;
   // Every local client connects from 127.0.0.1: each process gets its own per-client budget.
   o.local_clients_by_process = true;
+  // ... and all of one user's processes together at most three quarters of the total (or the
+  // per-client budget, when that was raised above it): another user always finds a quarter free.
+  if (o.max_connections_per_local_user == 0)
+    o.max_connections_per_local_user = std::max(o.max_connections_per_client, o.max_connections * 3 / 4);
   if (!o.error_response) {
     o.error_response = [](bhttp::status status, const std::string& message) {
       S3Error e;

@@ -1,6 +1,9 @@
 #include "s3/service.h"
 
+#include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -24,6 +27,10 @@ namespace hivehook::s3 {
 namespace bhttp = boost::beast::http;
 
 namespace {
+
+// A file name's 255 bytes less the longest suffix hivehook adds to it: "~" + a 20-digit object
+// id + "-" + 4 digits + ".error.json" = 37 bytes, rounded up.
+constexpr std::size_t kMaxObjectNameBytes = 215;
 
 std::string random_hex(std::size_t bytes, bool upper) {
   std::string raw(bytes, '\0');
@@ -282,10 +289,25 @@ void Service::dispatch(const std::shared_ptr<Call>& c) {
   }
 }
 
-void Service::receive(const std::shared_ptr<Call>& c, TempFile file, std::function<void(std::shared_ptr<UploadSink>)> done) {
+void Service::receive(const std::shared_ptr<Call>& c, TempFile file, std::function<void(std::shared_ptr<UploadSink>)> done,
+                      Admit admit) {
   auto made = UploadSink::create(c->auth, c->ex->request(), std::move(file));
   if (auto* e = std::get_if<S3Error>(&made)) return c->fail(*e);
   std::shared_ptr<UploadSink> sink = std::move(std::get<std::unique_ptr<UploadSink>>(made));
+  // No room for the declared length: refused now, before the client sends it all. (A check, not
+  // a reservation: fallocate would let a client that declares 5 GiB and sends nothing take the
+  // disk from everyone until its connection is cut.)
+  if (auto n = sink->declared_size(); n && *n > 0) {
+    struct statvfs v {};
+    if (::fstatvfs(sink->file().fd(), &v) == 0 && static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize < *n)
+      return c->fail(S3Error{507, "InsufficientStorage",
+                             "No space left to store the " + std::to_string(*n) + " bytes of this " +
+                                 (c->op == Operation::UploadPart ? "part" : "object") + ": " +
+                                 std::to_string(static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize) + " are free",
+                             {}});
+  }
+  if (admit)
+    if (auto err = admit(sink->declared_size().value_or(0))) return c->fail(*err);
   c->ex->read_body([sink](std::string_view piece) { return sink->on_data(piece); },
                    [this, c, sink, done = std::move(done)](const http::BodyResult& r) {
                      if (!r.ok()) {
@@ -410,6 +432,15 @@ std::optional<S3Error> Service::writable_key_problem(const std::string& key) con
   if (version_base(base))
     return errors::invalid_argument("Names ending in ~<digits> are the names hivehook gives the older versions of a key "
                                     "in archive and quarantine",
+                                    "key", key.substr(0, 200));
+  // Room for the names hivehook derives from it in archive and quarantine (a later version
+  // "name~<object id>-<n>", an error document "name~<object id>.error.json"): a longer name
+  // would have to be cut there, and the cut name read as another key.
+  if (base.size() > kMaxObjectNameBytes)
+    return errors::invalid_argument("The key's last part (the file name) is " + std::to_string(base.size()) +
+                                        " bytes; at most " + std::to_string(kMaxObjectNameBytes) +
+                                        " are accepted, leaving room in 255 for the names hivehook gives its later "
+                                        "versions and error documents (name~<id>.error.json)",
                                     "key", key.substr(0, 200));
   // Where the object goes when processed: no folder of the key may be a file there.
   for (std::size_t end = key.find('/'); end != std::string::npos; end = key.find('/', end + 1)) {

@@ -126,9 +126,17 @@ class Service {
   void list_uploads(const std::shared_ptr<Call>& c);
 
   // Streams the request body into `file` through an UploadSink, then calls `done` on the pool
-  // with the finished sink (or answers the error itself).
+  // with the finished sink (or answers the error itself). Before reading any of the body, a
+  // declared length the filesystem has no room for is `507 InsufficientStorage` at once, not
+  // after the client sent it all; then `admit` (if given) is asked with the declared length
+  // (bytes, 0 when unknown), and an error it returns is the answer.
+  using Admit = std::function<std::optional<S3Error>(std::uint64_t declared)>;
   void receive(const std::shared_ptr<Call>& c, TempFile file,
-               std::function<void(std::shared_ptr<class UploadSink>)> done);
+               std::function<void(std::shared_ptr<class UploadSink>)> done, Admit admit = {});
+  // Whether UploadPart of `declared` bytes as part `number` of upload `id` leaves room to complete
+  // the upload (see MultipartUploads: its parts plus its largest part on one filesystem, its size
+  // on landing's when staging is elsewhere); 507 InsufficientStorage saying how much otherwise.
+  std::optional<S3Error> part_space_problem(const std::string& id, int number, std::uint64_t declared);
   // Makes `file` the object `key` of landing: fsync, eTag and attributes recorded, parent folders
   // created (empty folders in the way removed), renamed into place (replacing), remembered for
   // read-after-write. `event` is recorded with the eTag: the job's event notification names the

@@ -38,6 +38,9 @@ class UploadSink {
   std::optional<S3Error> finish();
 
   const std::optional<S3Error>& error() const { return error_; }
+  // The body's length as the request declares it (Content-Length, or x-amz-decoded-content-length
+  // for aws-chunked), in bytes; nullopt for a chunked body of unknown length.
+  std::optional<std::uint64_t> declared_size() const { return expected_size_; }
   std::uint64_t size() const { return size_; }
   const std::string& md5_hex() const { return md5_hex_; }  // after finish()
   std::string md5_raw() const;                            // 16 bytes, after finish()

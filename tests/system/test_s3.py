@@ -592,6 +592,27 @@ class S3Api(unittest.TestCase):
         self.assertFalse((self.d.dir / "escape").exists())
         self.assertFalse((self.d.dir / "x").exists())
 
+    def test_a_file_name_too_long_for_its_versions_and_error_documents_is_refused(self):
+        """Retest R4: a 255-byte file name was accepted, and hivehook then cut it to name a later
+        version (read back as a key nobody uploaded, the stale version served) and could not name
+        its error document (move_failed for ever). File names are limited to 215 bytes."""
+        s3 = self.boto()
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.put_object(Bucket="landing", Key="kept/long/" + "n" * 212 + ".csv", Body=b"x")  # 216 bytes
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument")
+        self.assertIn("at most 215", cm.exception.response["Error"]["Message"])
+        key = "fail/long/" + "n" * 211 + ".csv"  # 215 bytes: two failures, both versions and errors kept
+        s3.put_object(Bucket="landing", Key=key, Body=b"A")
+        self.wait_processed(key, b"quarantined")
+        s3.put_object(Bucket="landing", Key=key, Body=b"B")
+        wait_until(lambda: len(self.d.query("SELECT id FROM objects WHERE key=? AND state='quarantined'", key)) == 2,
+                   timeout=60, message="the second version quarantined")
+        self.assertEqual(s3.get_object(Bucket="quarantine", Key=key)["Body"].read(), b"B")
+        names = sorted(os.listdir(self.d.quarantine / "fail/long"))
+        self.assertEqual(len([n for n in names if n.endswith(".error.json")]), 2, names)
+        self.assertEqual([o["Key"] for o in s3.list_objects_v2(Bucket="quarantine", Prefix="fail/long/")["Contents"]
+                          if not o["Key"].endswith(".error.json")], [key])
+
     def test_s3_error_codes_of_the_edges(self):
         s3 = self.boto()
 
@@ -1023,6 +1044,56 @@ class S3Api(unittest.TestCase):
             s3.put_object(Bucket="landing", Key="ign/x.csv~12", Body=b"x")
         self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument")
 
+    def test_an_error_document_never_replaces_a_quarantined_object_named_like_one(self):
+        """Retest R7 (data loss): an object whose key ends in .error.json was quarantined, then the
+        key without the suffix failed too and its error document replaced that object's bytes."""
+        s3 = self.boto()
+        s3.put_object(Bucket="landing", Key="fail/ej/c.csv.error.json", Body=b'{"user":"object"}')
+        self.wait_processed("fail/ej/c.csv.error.json", b"quarantined")
+        s3.put_object(Bucket="landing", Key="fail/ej/c.csv", Body=b"c")
+        self.wait_processed("fail/ej/c.csv", b"quarantined")
+        q = self.d.quarantine / "fail/ej"
+        self.assertEqual((q / "c.csv.error.json").read_bytes(), b'{"user":"object"}')
+        report = json.loads((q / "c.csv.error-2.json").read_text())
+        self.assertEqual(report["key"], "fail/ej/c.csv")
+        # A second failure of the same key replaces its own report, never the object.
+        s3.put_object(Bucket="landing", Key="fail/ej/c.csv", Body=b"c2")
+        wait_until(lambda: len(self.d.query("SELECT id FROM objects WHERE key='fail/ej/c.csv' AND state='quarantined'")) == 2,
+                   timeout=60, message="the second c.csv quarantined")
+        self.assertEqual((q / "c.csv.error.json").read_bytes(), b'{"user":"object"}')
+
+    def test_a_complete_multipart_upload_repeated_after_it_succeeded_answers_the_same(self):
+        """Retest R11: a retried CompleteMultipartUpload (its first answer lost) got 404 NoSuchUpload
+        for an object that exists and ran its job; concurrent ones too. S3's is idempotent."""
+        s3 = self.boto()
+        key = "twice/t.bin"
+        u = s3.create_multipart_upload(Bucket="landing", Key=key)["UploadId"]
+        parts = {"Parts": [{"PartNumber": 1, "ETag": s3.upload_part(Bucket="landing", Key=key, UploadId=u, PartNumber=1,
+                                                                     Body=b"abc")["ETag"]}]}
+        first = s3.complete_multipart_upload(Bucket="landing", Key=key, UploadId=u, MultipartUpload=parts)["ETag"]
+        again = s3.complete_multipart_upload(Bucket="landing", Key=key, UploadId=u, MultipartUpload=parts)["ETag"]
+        self.assertEqual(again, first)
+        self.assert_processed_once(key, first.strip('"'), 3)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:  # another list is not a retry
+            s3.complete_multipart_upload(Bucket="landing", Key=key, UploadId=u, MultipartUpload={
+                "Parts": [{"PartNumber": 1, "ETag": md5(b"xyz")}]})
+        self.assertEqual(cm.exception.response["Error"]["Code"], "NoSuchUpload")
+        # Three at once (SDKs retry the 503 a Complete gets while another one runs): all succeed.
+        import concurrent.futures
+        key = "twice/c.bin"
+        u = s3.create_multipart_upload(Bucket="landing", Key=key)["UploadId"]
+        body = os.urandom(6 * 1024 * 1024)
+        parts = {"Parts": [{"PartNumber": n, "ETag": s3.upload_part(Bucket="landing", Key=key, UploadId=u, PartNumber=n,
+                                                                     Body=body)["ETag"]} for n in (1, 2)]}
+        retrying = boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                                region_name="us-east-1", config=Config(signature_version="s3v4",
+                                                                       retries={"max_attempts": 10, "mode": "standard"}))
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            etags = list(pool.map(lambda _: retrying.complete_multipart_upload(
+                Bucket="landing", Key=key, UploadId=u, MultipartUpload=parts)["ETag"], range(3)))
+        self.assertEqual(etags, [f'"{multipart_etag(body + body, len(body))}"'] * 3)
+        self.assert_processed_once(key, multipart_etag(body + body, len(body)), 2 * len(body))
+
     def test_put_object_echoes_the_checksum_it_verified(self):
         s3 = self.boto()
         out = s3.put_object(Bucket="landing", Key="kept/sum.csv", Body=b"sum\n", ChecksumAlgorithm="SHA256")
@@ -1057,6 +1128,185 @@ class S3Reload(unittest.TestCase):
         s3.put_object(Bucket="landing", Key="kept/ign/x.tmp", Body=b"t")  # no longer ignored: processed
         wait_until(lambda: d.query("SELECT state FROM objects WHERE key='kept/ign/x.tmp'") == [(b"kept",)],
                    timeout=60, message="x.tmp processed")
+
+
+class S3DiskSpace(unittest.TestCase):
+    """Finding F8: a multipart upload needed twice its size free and found out only at
+    CompleteMultipartUpload (507 after every byte was sent). Landing and the part staging
+    (state_dir) share one small tmpfs here, as they share a disk in a real deployment."""
+    MIB = 1024 * 1024
+
+    def setUp(self):
+        port = free_port()
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.d = Deployment("""\
+            rules:
+              - name: everything
+                match: {glob: "**"}
+                job: {command: [/bin/sh, -c, 'cat > /dev/null']}
+                on_success: {action: archive}
+            """, config_extra=f"""\
+            state_dir: disk/state
+            s3: {{listen: "127.0.0.1:{port}", access_key_id: {KEY_ID}, secret_access_key: {SECRET}}}
+            """, prefix="hivehook-s3-disk-")
+        self.addCleanup(self.d.cleanup)
+        self.disk = self.d.mount_tmpfs(self.d.dir / "disk", "44m")  # 46,137,344 bytes
+        self.d.config.write_text(self.d.config.read_text().replace("landing: landing\n", "landing: disk/landing\n"))
+        self.d.landing = self.disk / "landing"
+        self.d.landing.mkdir()
+        self.d.start()
+        self.work = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-s3-disk-src-"))
+        self.addCleanup(shutil.rmtree, self.work, True)
+        self.s3 = boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                               region_name="us-east-1", config=Config(signature_version="s3v4", retries={"max_attempts": 1}))
+
+    def disk_files(self):
+        return [p for p in self.disk.rglob("*") if p.is_file()]
+
+    def test_a_multipart_upload_of_two_thirds_of_the_free_space_completes(self):
+        """30 MB in four parts (the AWS CLI's 8 MiB) on a 44 MiB filesystem: the parts and, while
+        completing, one part's room beside them fit; twice the size (60 MB) would not."""
+        data = os.urandom(30_000_000)
+        (self.work / "f30.bin").write_bytes(data)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update({"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_CONFIG_FILE": str(self.work / "aws-config"), "AWS_SHARED_CREDENTIALS_FILE": str(self.work / "none"),
+                    "HOME": str(self.work)})
+        r = subprocess.run([AWS, "--endpoint-url", self.endpoint, "s3", "cp", "--no-progress", str(self.work / "f30.bin"),
+                            "s3://landing/a/f30.bin"], capture_output=True, env=env, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace") + self.d.log.read_text(errors="replace")[-2000:])
+        etag = multipart_etag(data, 8 * self.MIB)
+        wait_until(lambda: self.d.query("SELECT state, etag FROM objects WHERE key='a/f30.bin'") == [(b"archived", etag.encode())],
+                   timeout=120, message="a/f30.bin archived with its multipart eTag")
+        self.assertEqual(md5((self.d.archive / "a/f30.bin").read_bytes()), md5(data))
+        self.assertEqual(self.disk_files(), [])  # no part, no temporary file left on the disk
+
+    def test_an_upload_that_could_not_be_completed_is_refused_at_the_part_not_at_completion(self):
+        """Five 8 MiB parts on 44 MiB: the fifth would fit, but completing would then need another
+        8 MiB beside the parts: it is refused (507, before its body is stored) at UploadPart. Four
+        parts still complete, and a refused upload can be aborted leaving nothing."""
+        up = self.s3.create_multipart_upload(Bucket="landing", Key="b/f.bin")["UploadId"]
+        part = os.urandom(8 * self.MIB)
+        etags = []
+        for n in range(1, 5):
+            etags.append(self.s3.upload_part(Bucket="landing", Key="b/f.bin", UploadId=up, PartNumber=n, Body=part)["ETag"])
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            self.s3.upload_part(Bucket="landing", Key="b/f.bin", UploadId=up, PartNumber=5, Body=part)
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 507)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InsufficientStorage")
+        self.assertIn("largest part", cm.exception.response["Error"]["Message"])
+        parts = self.s3.list_parts(Bucket="landing", Key="b/f.bin", UploadId=up)["Parts"]
+        self.assertEqual([p["PartNumber"] for p in parts], [1, 2, 3, 4])
+        self.s3.complete_multipart_upload(Bucket="landing", Key="b/f.bin", UploadId=up, MultipartUpload={
+            "Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]})
+        wait_until(lambda: self.d.query("SELECT state FROM objects WHERE key='b/f.bin'") == [(b"archived",)],
+                   timeout=120, message="b/f.bin archived")
+        self.assertEqual(md5((self.d.archive / "b/f.bin").read_bytes()), md5(part * 4))
+        # Refused outright: a part the disk cannot hold at all, before its body is stored.
+        up = self.s3.create_multipart_upload(Bucket="landing", Key="c/g.bin")["UploadId"]
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            self.s3.upload_part(Bucket="landing", Key="c/g.bin", UploadId=up, PartNumber=1, Body=os.urandom(50 * self.MIB))
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InsufficientStorage")
+        self.s3.abort_multipart_upload(Bucket="landing", Key="c/g.bin", UploadId=up)
+        self.assertEqual(self.disk_files(), [])
+
+    def test_a_completion_that_fails_after_moving_parts_can_be_retried(self):
+        """The parts move into landing's file as the completion goes; when it then fails (here an
+        If-None-Match: * on a key that exists: 412) the upload keeps what moved, and completing it
+        again gives the whole object, byte for byte."""
+        self.s3.put_object(Bucket="landing", Key="d/taken.bin", Body=b"first")
+        up = self.s3.create_multipart_upload(Bucket="landing", Key="d/taken.bin")["UploadId"]
+        parts = [os.urandom(5 * self.MIB), os.urandom(5 * self.MIB), b"tail"]
+        listed = [{"PartNumber": n, "ETag": self.s3.upload_part(Bucket="landing", Key="d/taken.bin", UploadId=up,
+                                                                 PartNumber=n, Body=b)["ETag"]}
+                  for n, b in enumerate(parts, 1)]
+        wait_until(lambda: self.d.query("SELECT state FROM objects WHERE key='d/taken.bin'") == [(b"archived",)],
+                   timeout=60, message="the first d/taken.bin archived")
+        cond = boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                            region_name="us-east-1", config=Config(signature_version="s3v4", retries={"max_attempts": 1}))
+
+        def add(request, **_):
+            request.headers["If-None-Match"] = "*"
+        cond.meta.events.register("before-sign.s3.CompleteMultipartUpload", add)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:  # read-after-write: the key holds "first"
+            cond.complete_multipart_upload(Bucket="landing", Key="d/taken.bin", UploadId=up, MultipartUpload={"Parts": listed})
+        self.assertEqual(cm.exception.response["Error"]["Code"], "PreconditionFailed")
+        staged = self.d.dir / "disk" / "state" / "s3-uploads" / up
+        self.assertEqual(list(staged.iterdir()), [])  # every part moved into the assembly
+        self.assertEqual([p["PartNumber"] for p in self.s3.list_parts(Bucket="landing", Key="d/taken.bin", UploadId=up)["Parts"]],
+                         [1, 2, 3])
+        # A re-uploaded part replaces the moved one, and the retry assembles what is listed now.
+        parts[2] = b"new tail"
+        listed[2]["ETag"] = self.s3.upload_part(Bucket="landing", Key="d/taken.bin", UploadId=up, PartNumber=3,
+                                                Body=parts[2])["ETag"]
+        self.s3.complete_multipart_upload(Bucket="landing", Key="d/taken.bin", UploadId=up, MultipartUpload={"Parts": listed})
+        wait_until(lambda: len(self.d.query("SELECT id FROM objects WHERE key='d/taken.bin' AND state='archived'")) == 2,
+                   timeout=60, message="the multipart d/taken.bin archived")
+        got = self.s3.get_object(Bucket="archive", Key="d/taken.bin")["Body"].read()
+        self.assertEqual(md5(got), md5(b"".join(parts)))
+        self.assertEqual(self.disk_files(), [])
+
+
+class S3BatchRecords(unittest.TestCase):
+    """A batch run's Records[] said ObjectCreated:Put (with ids of their own, and awsRegion "local")
+    for every member, even one created by CompleteMultipartUpload or CopyObject: each record names
+    how its member was created and the request ids its client got, as a single object's event does,
+    also when archive is on another filesystem (the mover's copy carries the record along)."""
+
+    def check(self, archive_elsewhere):
+        port = free_port()
+        d = Deployment("", config_extra=f"""\
+            s3: {{listen: "127.0.0.1:{port}", access_key_id: {KEY_ID}, secret_access_key: {SECRET}}}
+            """, prefix="hivehook-s3-batch-")
+        self.addCleanup(d.cleanup)
+        runs = d.dir / "runs"
+        runs.mkdir()
+        d.write_rules(f"""\
+            rules:
+              - name: load
+                match: {{glob: "sales/day=*/*.csv"}}
+                job: {{command: [/bin/sh, -c, 'cat >/dev/null']}}
+              - name: daily
+                match: {{glob: "sales/day=*/*"}}
+                batch: {{group: "{{table}}/{{partition.day}}", when: {{marker: _SUCCESS}}}}
+                job: {{command: [/bin/sh, -c, 'cat > "$0/$HIVEHOOK_RUN_ID.json"', "{runs}"]}}
+            """)
+        if archive_elsewhere:
+            d.mount_tmpfs(d.archive, "16m")
+        d.start()
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=KEY_ID,
+                          aws_secret_access_key=SECRET, region_name="us-east-1",
+                          config=Config(signature_version="s3v4", retries={"max_attempts": 1}))
+        ids = {}
+        r = s3.put_object(Bucket="landing", Key="sales/day=01/put.csv", Body=b"p\n")
+        ids["sales/day%3D01/put.csv"] = ("ObjectCreated:Put", r["ResponseMetadata"]["RequestId"])
+        up = s3.create_multipart_upload(Bucket="landing", Key="sales/day=01/mp.csv")["UploadId"]
+        e = s3.upload_part(Bucket="landing", Key="sales/day=01/mp.csv", UploadId=up, PartNumber=1, Body=b"m\n")["ETag"]
+        r = s3.complete_multipart_upload(Bucket="landing", Key="sales/day=01/mp.csv", UploadId=up,
+                                         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e}]})
+        ids["sales/day%3D01/mp.csv"] = ("ObjectCreated:CompleteMultipartUpload", r["ResponseMetadata"]["RequestId"])
+        r = s3.copy_object(Bucket="landing", Key="sales/day=01/copy.csv",
+                           CopySource={"Bucket": "landing", "Key": "sales/day=01/put.csv"})
+        ids["sales/day%3D01/copy.csv"] = ("ObjectCreated:Copy", r["ResponseMetadata"]["RequestId"])
+        for key in ("sales/day=01/put.csv", "sales/day=01/mp.csv", "sales/day=01/copy.csv"):
+            wait_until(lambda: d.query("SELECT state FROM objects WHERE key=?", key) == [(b"archived",)], timeout=60,
+                       message=f"{key} archived")
+        s3.put_object(Bucket="landing", Key="sales/day=01/_SUCCESS", Body=b"")
+        files = wait_until(lambda: list(runs.glob("*.json")), timeout=60, message="the batch run")
+        event = json.loads(files[0].read_text())
+        got = {rec["s3"]["object"]["key"]: (rec["eventName"], rec["responseElements"]["x-amz-request-id"])
+               for rec in event["Records"]}
+        self.assertEqual(got, ids)
+        self.assertEqual({rec["awsRegion"] for rec in event["Records"]}, {"us-east-1"})
+        # The archive bucket serves the multipart eTag the client got, wherever archive is.
+        self.assertEqual(s3.head_object(Bucket="archive", Key="sales/day=01/mp.csv")["ETag"],
+                         f'"{multipart_etag(b"m" + bytes([10]), 5 * 1024 * 1024)}"')
+
+    def test_batch_records_name_how_each_member_was_created(self):
+        self.check(archive_elsewhere=False)
+
+    def test_batch_records_name_how_each_member_was_created_when_archive_is_another_filesystem(self):
+        self.check(archive_elsewhere=True)
 
 
 class S3Restart(unittest.TestCase):

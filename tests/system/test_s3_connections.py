@@ -51,6 +51,7 @@ from test_s3_connections import signed_put_head
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
 port, count = int(sys.argv[1]), int(sys.argv[2])
+probe = sys.argv[3:] != ["noprobe"]  # ask for one more connection once all are held
 socks = []
 for i in range(count):
     s = socket.create_connection(("127.0.0.1", port))
@@ -67,11 +68,16 @@ for i in range(count):
         sys.exit(f"connection {i} answered {got[:300]!r}")
     s.sendall(b"x" * 2048)
     socks.append(s)
-extra = socket.create_connection(("127.0.0.1", port))
-extra.settimeout(30)
-answer = extra.recv(4096).decode(errors="replace")
-code = "SlowDown" if "<Code>SlowDown</Code>" in answer else repr(answer[:200])
-print("holding", len(socks), code, "per-process" if "from 127.0.0.1 (pid " in answer else "per-address", flush=True)
+if probe:
+    extra = socket.create_connection(("127.0.0.1", port))
+    extra.settimeout(30)
+    answer = extra.recv(4096).decode(errors="replace")
+    code = "SlowDown" if "<Code>SlowDown</Code>" in answer else repr(answer[:200])
+    budget = ("per-user" if "from user " in answer else "per-process" if "from 127.0.0.1 (pid " in answer
+              else "per-address")
+    print("holding", len(socks), code, budget, flush=True)
+else:
+    print("holding", len(socks), flush=True)
 while True:
     started = time.monotonic()
     for s in socks:
@@ -198,6 +204,50 @@ class S3Connections(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace"))
         if hog.poll() is not None:
             self.fail("the hog stopped: " + hog.stderr.read())
+
+    def test_many_processes_of_one_user_leave_another_user_a_quarter_of_the_connections(self):
+        """Was: the budget was per process only, so many processes of one user (or one that forks)
+        could fill all 1,024 connections with legal slow uploads and lock every other user out.
+        Now one user's processes together hold at most 768: three processes of user `nobody`
+        holding 256 busy uploads each are at that cap (a new connection of theirs gets SlowDown
+        saying so, though each process is far under its own 512), and root's clients are served."""
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run the clients as another user")
+        d, port = self.start()
+        work = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-s3-conn-users-"))
+        self.addCleanup(shutil.rmtree, work, True)
+        hogs = []
+
+        def stop_hogs():
+            for h in hogs:
+                h.kill()
+                h.wait()
+        self.addCleanup(stop_hogs)
+        for i in range(3):
+            hog = subprocess.Popen([sys.executable, "-c", HOG, str(port), "256"] + (["noprobe"] if i < 2 else []),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, user=65534, group=65534,
+                                   cwd="/")
+            hogs.append(hog)
+            line = hog.stdout.readline()
+            if not line:
+                hog.wait(timeout=30)
+                self.fail(f"hog {i} stopped: " + hog.stderr.read())
+            self.assertEqual(line.split()[:2], ["holding", "256"], line)
+        self.assertEqual(line.split()[2:], ["SlowDown", "per-user"])  # the user's 769th, from a process at 256
+        s3 = self.client(port)
+        s3.put_object(Bucket="landing", Key="users/boto.csv", Body=b"b\n")
+        self.assertEqual(s3.get_object(Bucket="landing", Key="users/boto.csv")["Body"].read(), b"b\n")
+        (work / "cli.csv").write_bytes(b"c\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update({"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_CONFIG_FILE": str(work / "aws-config"), "AWS_SHARED_CREDENTIALS_FILE": str(work / "none"),
+                    "HOME": str(work), "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1"})
+        r = subprocess.run([AWS, "--endpoint-url", f"http://127.0.0.1:{port}", "s3", "cp", str(work / "cli.csv"),
+                            "s3://landing/users/cli.csv"], env=env, capture_output=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace"))
+        for i, h in enumerate(hogs):
+            if h.poll() is not None:
+                self.fail(f"hog {i} stopped: " + h.stderr.read())
 
     def test_four_cli_recursive_copies_rclone_32_transfers_and_50_boto3_threads_at_once_all_succeed(self):
         """The tester's ordinary parallel use from one machine (about 120 requests at once from

@@ -246,6 +246,21 @@ TEST_F(MoverTest, AcrossFilesystemsCopiesKeepingModeOwnerAndTimes) {
   expect_no_temp_files();
 }
 
+// Retest R7 (data loss): the error document of key K replaced a quarantined object stored at
+// K.error.json (a key ending in ".error.json"); objects are never overwritten.
+TEST_F(MoverTest, AnErrorDocumentNeverReplacesAnObjectOfItsName) {
+  land("t/q.csv.error.json", R"({"user":"object"})");
+  ASSERT_TRUE(move_object(landing, "t/q.csv.error.json", archive, "1").ok);
+  ASSERT_TRUE(write_error_json(archive, "t/q.csv", R"({"key":"t/q.csv","object_id":2})", 0600).ok());
+  EXPECT_EQ(read_file(in_archive("t/q.csv.error.json")), R"({"user":"object"})");
+  EXPECT_EQ(read_file(in_archive("t/q.csv.error-2.json")), R"({"key":"t/q.csv","object_id":2})");
+  // The next report for the key replaces its own document, still not the object.
+  ASSERT_TRUE(write_error_json(archive, "t/q.csv", R"({"key":"t/q.csv","object_id":3})", 0600).ok());
+  EXPECT_EQ(read_file(in_archive("t/q.csv.error.json")), R"({"user":"object"})");
+  EXPECT_EQ(read_file(in_archive("t/q.csv.error-2.json")), R"({"key":"t/q.csv","object_id":3})");
+  expect_no_temp_files();
+}
+
 TEST_F(MoverTest, ErrorJsonIsWrittenAtomicallyWithTheObjectsModeAndReplaced) {
   const std::string key = "t/year=2023/x.csv";
   ASSERT_TRUE(write_error_json(archive, key, R"({"error":"one"})", 0600).ok());
