@@ -613,6 +613,29 @@ class S3Api(unittest.TestCase):
         self.assertEqual([o["Key"] for o in s3.list_objects_v2(Bucket="quarantine", Prefix="fail/long/")["Contents"]
                           if not o["Key"].endswith(".error.json")], [key])
 
+    def test_reads_in_a_large_archive_folder_follow_new_versions_and_reverts(self):
+        """Retest R14: every GET/HEAD of an archived key listed its whole folder; a large folder's
+        names are now kept while the folder is unchanged. Whatever is kept, a read still answers
+        the latest version: after a new version arrives (a new name) and after a revert (no new
+        name, the stored file's ctime brought forward)."""
+        s3 = self.boto()
+        folder = self.d.archive / "large"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(600):
+            (folder / f"other{i:04}.csv").write_bytes(b"o")
+        def settled():  # the folder unchanged for longer than the 100 ms a kept listing needs
+            return time.time() - folder.stat().st_mtime > 0.15
+        key = "large/x.csv"
+        for n, body in enumerate([b"A", b"B", b"A"], 1):
+            s3.put_object(Bucket="landing", Key=key, Body=body)
+            wait_until(lambda: len(self.d.query("SELECT id FROM objects WHERE key=? AND state IN ('archived','duplicate')",
+                                                key)) == n, timeout=60, message=f"upload {n} processed")
+            wait_until(settled, timeout=10, message="the folder settled")
+            for _ in range(2):  # the second read from the kept listing
+                self.assertEqual(s3.get_object(Bucket="archive", Key=key)["Body"].read(), body, n)
+                self.assertEqual(s3.head_object(Bucket="archive", Key=key)["ETag"], f'"{md5(body)}"')
+        self.assertEqual(s3.get_object(Bucket="archive", Key="large/other0599.csv")["Body"].read(), b"o")
+
     def test_s3_error_codes_of_the_edges(self):
         s3 = self.boto()
 
