@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -317,11 +318,26 @@ MoveResult copy_object(const Tree& from, const std::string& key, const Tree& to,
 }
 
 FsStatus write_error_json(const Tree& tree, const std::string& key, const std::string& json, mode_t mode) {
-  const std::string name = key + ".error.json";
+  // The documents' names start from the key; for a file name too long to take the suffixes
+  // (".error.json", ".error-<n>.json") within NAME_MAX, from a shortened stem that names it
+  // uniquely (retest R4: such an object was stuck in move_failed for ever): its first bytes (cut
+  // at a UTF-8 boundary), "~h" and 16 hex digits of a hash of the whole name. "~h..." is never a
+  // version's "~<digits>", so the name is not read as a version of another key.
+  std::string stem = key;
+  if (basename_of(key).size() + std::string_view(".error-1000.json").size() > kNameMax) {
+    const std::string base = basename_of(key);
+    std::uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
+    for (unsigned char c : base) h = (h ^ c) * 1099511628211ULL;
+    std::size_t cut = kNameMax - std::string_view(".error-1000.json").size() - 18;
+    while (cut > 0 && (static_cast<unsigned char>(base[cut]) & 0xC0) == 0x80) --cut;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    const std::string dir = parent_of(key);
+    stem = (dir.empty() ? "" : dir + "/") + base.substr(0, cut) + "~h" + hex;
+  }
+  const std::string name = stem + ".error.json";
   if (auto problem = relative_path_problem(name); !problem.empty())
     return FsError{EINVAL, "cannot write the error file for " + key + ": " + problem};
-  if (basename_of(name).size() > kNameMax)
-    return FsError{ENAMETOOLONG, "cannot write the error file for " + tree.path_of(key) + ": the name would exceed 255 bytes"};
   if (auto made = tree.make_dirs(parent_of(name)); !made) return made;
   remove_stale_temp_files(tree, parent_of(name));
   auto tmp = TempFile::create(tree, parent_of(name), mode & 0666);
@@ -337,12 +353,9 @@ FsStatus write_error_json(const Tree& tree, const std::string& key, const std::s
     const bool ours = is_error_document(tree, target, key);
     auto published = tmp->publish(target, ours ? Replace::yes : Replace::no);
     if (published) break;
-    if (published.code() != EEXIST || n > 1000) return published;
+    if (published.code() != EEXIST || n >= 1000) return published;
     if (is_error_document(tree, target, key)) continue;  // ours after all (written meanwhile): replace it
-    target = key + ".error-" + std::to_string(n) + ".json";
-    if (basename_of(target).size() > kNameMax)
-      return FsError{ENAMETOOLONG, "cannot write the error file for " + tree.path_of(key) + ": " + tree.path_of(name) +
-                                       " is an object and no other name fits in 255 bytes"};
+    target = stem + ".error-" + std::to_string(n) + ".json";
   }
   return tree.fsync_dir(parent_of(name));
 }

@@ -592,7 +592,7 @@ class S3Api(unittest.TestCase):
         self.assertFalse((self.d.dir / "escape").exists())
         self.assertFalse((self.d.dir / "x").exists())
 
-    def test_a_file_name_too_long_for_its_versions_and_error_documents_is_refused(self):
+    def test_r4_a_file_name_too_long_for_its_versions_and_error_documents_is_refused(self):
         """Retest R4: a 255-byte file name was accepted, and hivehook then cut it to name a later
         version (read back as a key nobody uploaded, the stale version served) and could not name
         its error document (move_failed for ever). File names are limited to 215 bytes."""
@@ -612,6 +612,15 @@ class S3Api(unittest.TestCase):
         self.assertEqual(len([n for n in names if n.endswith(".error.json")]), 2, names)
         self.assertEqual([o["Key"] for o in s3.list_objects_v2(Bucket="quarantine", Prefix="fail/long/")["Contents"]
                           if not o["Key"].endswith(".error.json")], [key])
+        # A file dropped into landing with a 255-byte name (no S3 rule stops it) is quarantined, not
+        # stuck in move_failed: its error document goes under a shortened name ("~h<hash>").
+        dropped = "fail/longd/" + "n" * 251 + ".csv"
+        self.d.drop(dropped, b"D")
+        self.wait_processed(dropped, b"quarantined")
+        docs = [n for n in os.listdir(self.d.quarantine / "fail/longd") if n.endswith(".error.json")]
+        self.assertEqual(len(docs), 1, docs)
+        self.assertIn("~h", docs[0])
+        self.assertEqual(json.loads((self.d.quarantine / "fail/longd" / docs[0]).read_text())["key"], dropped)
 
     def test_reads_in_a_large_archive_folder_follow_new_versions_and_reverts(self):
         """Retest R14: every GET/HEAD of an archived key listed its whole folder; a large folder's
@@ -1067,7 +1076,7 @@ class S3Api(unittest.TestCase):
             s3.put_object(Bucket="landing", Key="ign/x.csv~12", Body=b"x")
         self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument")
 
-    def test_an_error_document_never_replaces_a_quarantined_object_named_like_one(self):
+    def test_r7_an_error_document_never_replaces_a_quarantined_object_named_like_one(self):
         """Retest R7 (data loss): an object whose key ends in .error.json was quarantined, then the
         key without the suffix failed too and its error document replaced that object's bytes."""
         s3 = self.boto()
@@ -1084,6 +1093,14 @@ class S3Api(unittest.TestCase):
         wait_until(lambda: len(self.d.query("SELECT id FROM objects WHERE key='fail/ej/c.csv' AND state='quarantined'")) == 2,
                    timeout=60, message="the second c.csv quarantined")
         self.assertEqual((q / "c.csv.error.json").read_bytes(), b'{"user":"object"}')
+        # The same for files dropped into landing (the archive layer's naming, not S3's).
+        self.d.drop("fail/ejd/d.csv.error.json", b'{"dropped":"object"}')
+        self.wait_processed("fail/ejd/d.csv.error.json", b"quarantined")
+        self.d.drop("fail/ejd/d.csv", b"d")
+        self.wait_processed("fail/ejd/d.csv", b"quarantined")
+        q = self.d.quarantine / "fail/ejd"
+        self.assertEqual((q / "d.csv.error.json").read_bytes(), b'{"dropped":"object"}')
+        self.assertEqual(json.loads((q / "d.csv.error-2.json").read_text())["key"], "fail/ejd/d.csv")
 
     def test_a_complete_multipart_upload_repeated_after_it_succeeded_answers_the_same(self):
         """Retest R11: a retried CompleteMultipartUpload (its first answer lost) got 404 NoSuchUpload
