@@ -541,11 +541,12 @@ void Listener::keepalive() {
 // ---- replay and retry ---------------------------------------------------------------------------
 
 void Listener::post_action(std::shared_ptr<Exchange> ex, bool retry) {
-  if (options_.token.empty())
+  if (options_.token.empty() && options_.local_token.empty())
     return ex->respond(json_response(403, json{{"error", "replay and retry are turned off: set http.token in the config "
                                                          "and send it as 'Authorization: Bearer <token>'"}}));
   auto presented = bearer_token(ex->header("Authorization"));
-  if (!presented || !token_matches(*presented, options_.token)) {
+  const auto accepted = [&](const std::string& token) { return !token.empty() && token_matches(*presented, token); };
+  if (!presented || !(accepted(options_.token) || accepted(options_.local_token))) {
     auto res = json_response(401, json{{"error", "replay and retry need 'Authorization: Bearer <http.token>'"}});
     res.headers.set(bhttp::field::www_authenticate, "Bearer realm=\"hivehook\"");
     return ex->respond(std::move(res));

@@ -4,7 +4,8 @@
 //
 // Reads go to the store through a read-only connection on the listener's own query thread, so
 // neither the daemon's loop nor the io threads wait on SQLite. Replay and retry are POSTs that need
-// `Authorization: Bearer <http.token>`; without a configured token they are refused (403).
+// `Authorization: Bearer <http.token>` (or the daemon's local token, for the CLI on this machine);
+// without either they are refused (403).
 // Limits: the io threads never block; a client waiting too long for its request head is cut off
 // (header_timeout), idle connections close (idle_timeout), and when the connection limits are
 // reached the connection that has waited longest without a request makes room for a new one (when
@@ -44,7 +45,10 @@ struct Actions {
 
 struct ListenerOptions {
   std::string listen;                        // "HOST:PORT"
-  std::string token;                         // http.token; "" = read-only API
+  std::string token;                         // http.token; "" = read-only API (unless local_token)
+  // The daemon's local token (daemon/http_listener.h, http_local_token_file): accepted as well as
+  // http.token for replay and retry, from the CLI of a user who may read the state folder; "" = none.
+  std::string local_token;
   std::filesystem::path state;               // the store (opened read-only here)
   std::function<std::string()> metrics;      // the Prometheus exposition text
   std::function<std::pair<bool, std::string>()> health;  // (ok, why not)

@@ -1,8 +1,14 @@
 #include "app/cli_support.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <sstream>
+
+#include "app/env_file.h"
 
 #include "base/path_access.h"
 #include "store/event.h"
@@ -53,6 +59,9 @@ std::string footer_of(const CommandDoc& d) {
 CLI::App* add_command(CLI::App& app, Globals& g, CommandDoc doc) {
   CLI::App* cmd = app.add_subcommand(doc.name, doc.summary + ".");
   cmd->add_option("-c,--config", g.config, kConfigHelp)->type_name("FILE");
+  // One FILE per --env-file (repeatable): `match --env-file F KEY` must leave KEY to the command.
+  if (doc.reads_config)
+    cmd->add_option("--env-file", g.env_files, kEnvFileHelp)->type_name("FILE")->allow_extra_args(false);
   if (std::string f = footer_of(doc); !f.empty()) cmd->footer("\n" + f);
   cmd->preparse_callback([&g, name = doc.name](std::size_t) { g.command = name; });
   registry().push_back(std::move(doc));
@@ -65,7 +74,43 @@ std::ostream& error(const Globals& g) {
   return std::cerr << "hivehook" << (g.command.empty() ? "" : " " + g.command) << ": ";
 }
 
+namespace {
+// systemd's PATH for system services (systemd.exec(5), "Environment variables in spawned processes").
+constexpr const char* kServicePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}  // namespace
+
+int apply_env_files(Globals& g) {
+  if (g.env_vars >= 0) return g.env_vars;
+  if (g.env_files.empty()) return g.env_vars = 0;
+  g.config = resolve_config_path(g.config).string();  // $HIVEHOOK_CONFIG, before the environment goes
+  std::vector<std::pair<std::string, std::string>> vars;
+  for (const auto& f : g.env_files) {
+    // "-": standard input, already open (`runuser -u hivehook -- hivehook run --env-file - < FILE`
+    // reads root's 0600 file through the shell's redirection; /dev/stdin would be opened again, as hivehook).
+    std::stringstream text;
+    if (f == "-") {
+      text << std::cin.rdbuf();
+    } else {
+      std::ifstream in(f, std::ios::binary);
+      if (!in) {
+        error(g) << "cannot read --env-file '" << f << "': " << std::strerror(errno) << "\n";
+        g.exit_code = kExitUsage;
+        return -1;
+      }
+      text << in.rdbuf();
+    }
+    EnvFile parsed = parse_env_file(text.str());
+    for (const auto& w : parsed.warnings) std::cerr << f << ":" << w.line << ": warning: " << w.text << "\n";
+    vars.insert(vars.end(), parsed.vars.begin(), parsed.vars.end());
+  }
+  ::clearenv();
+  ::setenv("PATH", kServicePath, 1);
+  for (const auto& [k, v] : vars) ::setenv(k.c_str(), v.c_str(), 1);
+  return g.env_vars = static_cast<int>(vars.size());
+}
+
 std::optional<Config> load_config_or_report(Globals& g) {
+  if (apply_env_files(g) < 0) return std::nullopt;
   // Read-only commands need the paths, not the notify secrets: a missing ${HOOK_SECRET} in the
   // operator's shell must not stop `status` from answering.
   Diagnostics diags;

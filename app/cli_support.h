@@ -25,6 +25,7 @@ struct CommandDoc {
   std::string exit_status = {};  // "0 ...; 1 ...; 2 ..."
   std::string examples = {};  // "  hivehook status --json\n  ..."
   std::vector<std::string> words = {};  // what completion offers for the positional arguments ("bash", "zsh")
+  bool reads_config = true;  // takes --env-file (every command that loads the config)
 };
 
 // Adds subcommand `doc.name` with -c/--config (shown in its --help), names it in Globals::command
@@ -44,7 +45,19 @@ std::string wrap(const std::string& text, size_t width = 100);
 // std::cerr, after printing "hivehook <command>: ".
 std::ostream& error(const Globals& g);
 
-// Loads the config; on error prints the diagnostics and sets g.exit_code = 2.
+// --env-file's help text (the same on every command that reads the config).
+inline constexpr const char* kEnvFileHelp =
+    "take the environment from this systemd EnvironmentFile= (repeatable; - is standard input), e.g. the "
+    "service's /etc/hivehook/hivehook.env, instead of the shell";
+
+// With --env-file: replaces this process's environment with what a service started with those
+// EnvironmentFile=s sees (systemd's PATH, then each file's variables, nothing from the shell),
+// once; -c's default ($HIVEHOOK_CONFIG) is resolved first. Returns the number of variables set (0
+// without --env-file), or -1 (message printed, g.exit_code = 2) when a file cannot be read.
+// Lines systemd would ignore are warned about as FILE:LINE: warning: ...
+int apply_env_files(Globals& g);
+
+// Loads the config (after apply_env_files); on error prints the diagnostics and sets g.exit_code = 2.
 std::optional<Config> load_config_or_report(Globals& g);  // lenient: secrets may be unset
 // Opens the state DB read-only; nullptr (message printed, exit 2) when there is none yet ("no state
 // DB at ... yet") or when this user may not read it ("cannot read the state DB ...: permission

@@ -1,5 +1,14 @@
 // `hivehook check [--env-file FILE]`: validate the config and its rules, every problem at file:line:col.
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -14,45 +23,82 @@ namespace hivehook::cli {
 
 namespace {
 
-struct CheckOptions {
-  std::vector<std::string> env_files;
-};
+namespace fs = std::filesystem;
 
-// systemd's PATH for system services (systemd.exec(5), "Environment variables in spawned processes").
-constexpr const char* kServicePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-// Replaces this process's environment with what a service started with these EnvironmentFile=s
-// would see: systemd's PATH, then each file's variables. Returns the variable count, or -1 (message printed).
-int use_env_files(const Globals& g, const std::vector<std::string>& files) {
-  std::vector<std::pair<std::string, std::string>> vars;
-  for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    if (!in) {
-      error(g) << "cannot read --env-file '" << f << "'\n";
-      return -1;
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    EnvFile parsed = parse_env_file(text.str());
-    for (const auto& w : parsed.warnings) std::cerr << f << ":" << w.line << ": warning: " << w.text << "\n";
-    vars.insert(vars.end(), parsed.vars.begin(), parsed.vars.end());
+// Issue 16 N13: `check --env-file` ("what the service will see") said OK for a config the service
+// user could not read; the service then failed at its next start. The files the service reads
+// (the config, the rules files) are opened here as that user: in a child that takes its uid, gid and
+// groups (initgroups(3)), as systemd's User= does. Returns "PATH: why" for each file it may not
+// read; nullopt when this process cannot tell (not root, and not that user).
+std::optional<std::vector<std::string>> unreadable_for(const passwd& user, const std::vector<fs::path>& files) {
+  if (::geteuid() == user.pw_uid) {
+    std::vector<std::string> out;
+    for (const auto& f : files)
+      if (::access(f.c_str(), R_OK) != 0) out.push_back(f.string() + ": " + std::strerror(errno));
+    return out;
   }
-  ::clearenv();
-  ::setenv("PATH", kServicePath, 1);
-  for (const auto& [k, v] : vars) ::setenv(k.c_str(), v.c_str(), 1);
-  return static_cast<int>(vars.size());
+  if (::geteuid() != 0) return std::nullopt;
+  int fds[2];
+  if (::pipe(fds) != 0) return std::nullopt;
+  const pid_t pid = ::fork();
+  if (pid < 0) return std::nullopt;
+  if (pid == 0) {
+    ::close(fds[0]);
+    if (::initgroups(user.pw_name, user.pw_gid) != 0 || ::setgid(user.pw_gid) != 0 || ::setuid(user.pw_uid) != 0)
+      ::_exit(3);
+    std::string out;
+    for (const auto& f : files) {
+      const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) ::close(fd);
+      else out += f.string() + ": " + std::strerror(errno) + "\n";
+    }
+    const char* p = out.data();
+    for (size_t left = out.size(); left > 0;) {
+      const ssize_t n = ::write(fds[1], p, left);
+      if (n <= 0) ::_exit(4);
+      p += n, left -= static_cast<size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  std::vector<std::string> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) out.push_back(line);
+  return out;
 }
 
-int run_check(const Globals& g, const CheckOptions& o) {
-  namespace fs = std::filesystem;
-  fs::path file = resolve_config_path(g.config);  // before the environment is replaced: $HIVEHOOK_CONFIG
+// Issue 16 N11: an environment file others may read (its secrets) was not mentioned.
+void warn_readable_env_files(const Globals& g) {
+  for (const auto& f : g.env_files) {
+    struct stat st;
+    if (f == "-" || ::stat(f.c_str(), &st) != 0 || (st.st_mode & 077) == 0) continue;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    std::cerr << f << ": warning: mode " << mode << ": others may read the secrets in it (chmod 600 " << f << ")\n";
+  }
+}
+
+int run_check(Globals& g) {
+  const int env_vars = apply_env_files(g);  // resolves -c's default ($HIVEHOOK_CONFIG) first
+  if (env_vars < 0) return kExitUsage;
+  fs::path file = resolve_config_path(g.config);
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) {
     error(g) << "config file '" << file.string() << "' not found (use -c FILE or $HIVEHOOK_CONFIG)\n";
     return kExitUsage;
   }
-  int env_vars = 0;
-  if (!o.env_files.empty() && (env_vars = use_env_files(g, o.env_files)) < 0) return kExitUsage;
   Diagnostics diags;
   auto config = load_config_lenient(file, diags);
   std::optional<RuleSet> rules;
@@ -66,6 +112,32 @@ int run_check(const Globals& g, const CheckOptions& o) {
               << (warnings == 1 ? " warning" : " warnings") << "\n";
     return kExitFailure;
   }
+  // For the service (--env-file): may its user read what it will read? Errors, not OK.
+  if (!g.env_files.empty()) {
+    warn_readable_env_files(g);
+    if (const passwd* pw = ::getpwnam(g.service_user.c_str())) {
+      passwd user = *pw;
+      std::string name = user.pw_name;
+      user.pw_name = name.data();
+      std::vector<fs::path> files{config->file};
+      files.insert(files.end(), rules->files.begin(), rules->files.end());
+      auto refused = unreadable_for(user, files);
+      if (!refused) {
+        std::cerr << "note: cannot tell whether user " << name << " (the service's) may read the config and rules: "
+                  << "run check as root or as " << name << "\n";
+      } else if (!refused->empty()) {
+        for (const auto& r : *refused)
+          std::cerr << r << ": error: user " << name << " (the service's) cannot read it: the service would not "
+                    << "start (chgrp " << name << " and chmod g+r, or chmod 644 if it holds no secret)\n";
+        std::cout << "config invalid for the service: " << refused->size() << " file(s) user " << name
+                  << " cannot read\n";
+        return kExitFailure;
+      }
+    } else if (g.service_user != "hivehook") {
+      error(g) << "--user: no user '" << g.service_user << "' on this machine\n";
+      return kExitUsage;
+    }
+  }
   fs::path shown = config->rules.lexically_relative(config->file.parent_path());
   if (shown.empty() || shown.begin()->string() == "..") shown = config->rules;
   std::string where = shown.string() + (fs::is_directory(config->rules, ec) ? "/" : "");
@@ -73,7 +145,7 @@ int run_check(const Globals& g, const CheckOptions& o) {
   std::cout << "config OK: " << n << (n == 1 ? " rule" : " rules") << " from " << where << " (" << files
             << (files == 1 ? " file" : " files") << ")";
   if (warnings) std::cout << ", " << warnings << (warnings == 1 ? " warning" : " warnings");
-  if (!o.env_files.empty()) std::cout << "; environment: " << env_vars << " variable" << (env_vars == 1 ? "" : "s") << " from --env-file";
+  if (!g.env_files.empty()) std::cout << "; environment: " << env_vars << " variable" << (env_vars == 1 ? "" : "s") << " from --env-file";
   std::cout << "\n";
   // When each schedule fires next, in UTC: a cron expression and its zone, checked without waiting
   // for them (issue 14, F6 of the new-user test).
@@ -84,7 +156,6 @@ int run_check(const Globals& g, const CheckOptions& o) {
 }  // namespace
 
 void add_check(CLI::App& app, Globals& g) {
-  auto o = std::make_shared<CheckOptions>();
   CLI::App* cmd = add_command(
       app, g,
       {.name = "check",
@@ -95,15 +166,17 @@ void add_check(CLI::App& app, Globals& g) {
            "a relative file argument (scripts/etl.py) missing from the job's cwd, an unknown placeholder.\n\n"
            "${VAR} in the config and rules expands from the environment. With --env-file, the environment is the "
            "one the service would get: systemd's PATH plus the file's variables (systemd's EnvironmentFile= "
-           "format), and nothing from the calling shell.",
+           "format), and nothing from the calling shell; and the config and rules files must be readable by the "
+           "service's user (--user, default hivehook): checked as that user when run as root or as it, else a note "
+           "says it could not be told. An environment file others may read is warned about (it holds secrets).",
        .exit_status = "0 valid (warnings allowed); 1 errors in the config or rules; 2 usage error (no config file, "
                       "unreadable --env-file).",
        .examples = "  hivehook check -c hivehook.yaml\n"
                    "  sudo hivehook check -c /etc/hivehook/hivehook.yaml --env-file /etc/hivehook/hivehook.env"});
-  cmd->add_option("--env-file", o->env_files,
-                  "take the environment from this systemd EnvironmentFile= (repeatable) instead of the shell")
-      ->type_name("FILE");
-  cmd->callback([&g, o] { g.exit_code = run_check(g, *o); });
+  cmd->add_option("--user", g.service_user,
+                  "with --env-file: the service's user, who must be able to read the config and rules (default hivehook)")
+      ->type_name("USER");
+  cmd->callback([&g] { g.exit_code = run_check(g); });
 }
 
 }  // namespace hivehook::cli

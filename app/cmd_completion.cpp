@@ -17,7 +17,8 @@ void add_completion(CLI::App& app, Globals& g) {
        .exit_status = "0 printed; 2 an unknown shell.",
        .examples = "  source <(hivehook completion bash)\n"
                    "  hivehook completion zsh > ~/.zfunc/_hivehook",
-       .words = {"bash", "zsh"}});
+       .words = {"bash", "zsh"},
+       .reads_config = false});
   cmd->add_option("SHELL", *shell, "bash or zsh")->required()->check(CLI::IsMember({"bash", "zsh"}));
   cmd->callback([&app, shell] {
     std::cout << (*shell == "bash" ? bash_completion(app) : zsh_completion(app));

@@ -144,7 +144,7 @@ void print_json(const ObjectKey& key, const Config& config, const std::string& i
   std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
-int run_match(const Globals& g, const MatchOptions& o) {
+int run_match(Globals& g, const MatchOptions& o) {
   namespace fs = std::filesystem;
   std::string error;
   auto key = parse_key(o.key, &error);
@@ -152,6 +152,7 @@ int run_match(const Globals& g, const MatchOptions& o) {
     cli::error(g) << "invalid key '" << o.key << "': " << error << "\n";
     return kExitUsage;
   }
+  if (apply_env_files(g) < 0) return kExitUsage;
   fs::path file = resolve_config_path(g.config);
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) {
@@ -159,10 +160,17 @@ int run_match(const Globals& g, const MatchOptions& o) {
     return kExitUsage;
   }
   Diagnostics diags;
-  auto config = load_config(file, diags);
+  // Lenient: matching needs the paths and the rules, not the notify secrets (issue 16 N10: an unset
+  // ${OPS_HOOK_SECRET} in the ops shell made `match` refuse).
+  auto config = load_config_lenient(file, diags);
   std::optional<RuleSet> rules;
-  if (config) rules = load_rules(config->rules, *config, diags);
-  if (!config || !rules) {
+  // Only an unset variable is tolerated; any other error in the config still refuses.
+  bool config_errors = !config;
+  for (const auto& d : diags.items())
+    if (d.severity == Diagnostic::Severity::error && d.message.find("' is not set") == std::string::npos)
+      config_errors = true;
+  if (config && !config_errors) rules = load_rules(config->rules, *config, diags);
+  if (config_errors || !rules) {
     std::cerr << diags.str();
     cli::error(g) << "the config or rules are invalid (see `hivehook check`)\n";
     return kExitUsage;

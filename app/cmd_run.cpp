@@ -1,5 +1,10 @@
 // `hivehook run` (the daemon) and `hivehook scan` (one shot, then a one-line summary).
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 
 #include "app/cli_support.h"
@@ -46,6 +51,33 @@ void print_scan_summary(Globals& g, int64_t started_ms, int64_t ended_ms) {
   std::cout << "\n";
 }
 
+// Issue 16 N2: `hivehook run` as root over the service's folders (the runbook's foreground run)
+// made root-owned archive/quarantine folders that the service, user hivehook, then could not move
+// files into. As root, the state folder (else landing, archive, quarantine) must be root's; when it
+// belongs to another user, refuse and say how to run as that user. True when refused (printed).
+bool refused_root_over_service_state(Globals& g) {
+  if (::geteuid() != 0) return false;
+  Diagnostics ignored;  // the daemon reports the config's errors itself
+  auto config = load_config_lenient(resolve_config_path(g.config), ignored);
+  if (!config) return false;
+  std::vector<std::filesystem::path> places;
+  if (!is_postgres_state(config->state.string())) places.push_back(config->state.parent_path());
+  places.insert(places.end(), {config->landing, config->archive, config->quarantine});
+  for (const auto& p : places) {
+    struct stat st;
+    if (p.empty() || ::stat(p.c_str(), &st) != 0 || st.st_uid == 0) continue;
+    const passwd* pw = ::getpwuid(st.st_uid);
+    const std::string user = pw ? pw->pw_name : std::to_string(st.st_uid);
+    error(g) << "running as root, but " << p.string() << " belongs to user " << user << " (the service's user): "
+             << "folders and files made by root there would later refuse that user's moves (Permission denied). "
+             << "Run it as " << user << ", with the service's secrets: runuser -u " << user << " -- hivehook " << g.command
+             << " -c " << resolve_config_path(g.config).string()
+             << " --env-file - < /etc/hivehook/hivehook.env; or use the service (systemctl start hivehook)\n";
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void add_run(CLI::App& app, Globals& g) {
@@ -73,7 +105,9 @@ void add_run(CLI::App& app, Globals& g) {
                       "rules kept, another process owns the state DB, or the state DB is missing beside an earlier "
                       "archive; 70 a fatal fault at run time (the message names the file), which a supervisor "
                       "restarts; 75 (EX_TEMPFAIL) the metrics/http.listen or s3.listen address is in use by another "
-                      "process at start-up, which a supervisor restarts (it listens once the port is free).",
+                      "process at start-up, which a supervisor restarts (it listens once the port is free). As root, it refuses "
+                      "(2) when the state folder, landing, archive or quarantine belong to another user (the "
+                      "service's): run it as that user.",
        .examples = "  hivehook run -c /etc/hivehook/hivehook.yaml\n  hivehook run --strict\n"
                    "  hivehook run --new-state   # after deliberately starting over"});
   auto options = std::make_shared<DaemonOptions>();
@@ -83,7 +117,14 @@ void add_run(CLI::App& app, Globals& g) {
   cmd->add_option("--node", options->node,
                   "this daemon's node name (cluster mode: daemons of different names share one PostgreSQL state; "
                   "default: the config's node:, else the host name)");
-  cmd->callback([&g, options] { g.exit_code = run_daemon(g.config, *options); });
+  cmd->callback([&g, options] {
+    if (apply_env_files(g) < 0) return;
+    if (refused_root_over_service_state(g)) {
+      g.exit_code = kExitUsage;
+      return;
+    }
+    g.exit_code = run_daemon(g.config, *options);
+  });
 }
 
 void add_scan(CLI::App& app, Globals& g) {
@@ -114,6 +155,11 @@ void add_scan(CLI::App& app, Globals& g) {
       return;
     }
     options->scan_wait = *d;
+    if (apply_env_files(g) < 0) return;
+    if (refused_root_over_service_state(g)) {
+      g.exit_code = kExitUsage;
+      return;
+    }
     int64_t started = wall_ms();
     g.exit_code = run_daemon(g.config, *options);
     if (g.exit_code != kExitUsage) print_scan_summary(g, started, wall_ms());

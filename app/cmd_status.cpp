@@ -1,4 +1,5 @@
 // `hivehook status [--json]`: the daemon, what is happening now, and the totals since the state DB began.
+#include <filesystem>
 #include <iostream>
 
 #include "app/cli_support.h"
@@ -385,6 +386,13 @@ int run_status(Globals& g, bool json) {
                    << state_display(*config) << "\n";
     return kExitOk;
   }
+  // The landing folder itself gone (renamed or deleted): the daemon watches nothing until it is back
+  // (issue 16 N12: `status` said all was well). EACCES is not "missing": this user cannot tell.
+  std::error_code landing_ec;
+  const auto landing_type = std::filesystem::status(config->landing, landing_ec).type();
+  const bool landing_missing = !landing_ec ? landing_type != std::filesystem::file_type::directory
+                                           : landing_ec == std::errc::no_such_file_or_directory;
+  out["landing"] = {{"path", config->landing.string()}, {"missing", landing_missing}};
   auto rejected = rules_rejected(*store);
   auto now = present_counts(*store);
   auto c = status_counts(*store);
@@ -416,6 +424,9 @@ int run_status(Globals& g, bool json) {
   std::cout << "daemon:   " << (pid ? "running (pid " + std::to_string(*pid) + ", " + role + ")" : "not running") << "\n"
             << "state:    " << state_display(*config) << "\n";
   print_nodes(out["nodes"]);
+  if (landing_missing)
+    std::cout << "landing:  DEGRADED: " << config->landing.string() << " is missing (renamed or deleted): "
+              << (pid ? "nothing is watched or run until it is back" : "`hivehook run` refuses to start") << "\n";
   print_rules(rejected, pid.has_value());
   print_counts(now, c, pid.has_value());
   print_waiting(out["waiting"]);
@@ -434,6 +445,8 @@ void add_status(CLI::App& app, Globals& g) {
       {.name = "status",
        .summary = "The daemon, what is happening now, and the totals so far",
        .details = "daemon: whether a run or scan owns the state DB, and its pid.\n\n"
+                  "landing: DEGRADED when the landing folder itself is missing (renamed or deleted; the daemon "
+                  "watches it again within a second of its return).\n\n"
                   "rules: whether the daemon runs the rules on disk, or the last good rules because those on disk "
                   "were rejected (DEGRADED, with the errors).\n\n"
                   "now: objects in landing being processed, objects in quarantine now (the latest arrival at their "

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 namespace hivehook::cli {
 
@@ -17,6 +18,9 @@ inline constexpr int kExitUsage = 2;
 struct Globals {
   std::string config;   // -c FILE (else $HIVEHOOK_CONFIG, else ./hivehook.yaml, else /etc/hivehook/hivehook.yaml)
   std::string command;  // the subcommand being run ("status"), for error messages
+  std::vector<std::string> env_files;  // --env-file FILE... (systemd's EnvironmentFile= format)
+  int env_vars = -1;                    // after apply_env_files: how many variables they set
+  std::string service_user = "hivehook";  // check --user: who must be able to read the config
   int exit_code = kExitOk;
 };
 

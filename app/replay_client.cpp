@@ -64,7 +64,8 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 
 // POST the request to the running daemon's API; (status, JSON body) or (0, {"error"}) when unreachable.
-std::pair<int, nlohmann::json> post_to_daemon(const Config& config, const std::string& path, const std::string& body) {
+std::pair<int, nlohmann::json> post_to_daemon(const Config& config, const std::string& token, const std::string& path,
+                                              const std::string& body) {
   const HttpConfig& http = *config.http;
   // The daemon writes the address it is bound to beside the state DB (also when the config says port 0).
   std::string listen = http.listen;
@@ -86,7 +87,7 @@ std::pair<int, nlohmann::json> post_to_daemon(const Config& config, const std::s
     bhttp::request<bhttp::string_body> req(bhttp::verb::post, path, 11);
     req.set(bhttp::field::host, host);
     req.set(bhttp::field::content_type, "application/json");
-    req.set(bhttp::field::authorization, "Bearer " + http.token);
+    req.set(bhttp::field::authorization, "Bearer " + token);
     req.body() = body;
     req.prepare_payload();
     bhttp::write(stream, req);
@@ -113,6 +114,15 @@ std::string token_as_written(const Config& config) {
   return "";
 }
 
+// The running daemon's local token (daemon/http_listener.h), "" when this user may not read it or
+// the daemon writes none (an older one, or no HTTP listener).
+std::string local_token(const Config& config) {
+  std::ifstream in(http_local_token_file(config));
+  std::string token;
+  if (in) std::getline(in, token);
+  return token.size() == 64 ? token : "";
+}
+
 }  // namespace
 
 int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
@@ -126,7 +136,13 @@ int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
   std::string role;
   auto holder = OwnerLock::holder(config->state, &role);
   const char* path = request.retry ? "/api/v1/retry" : "/api/v1/replay";
-  const bool no_token = !config->http || config->http->token.empty();
+  // The config's http.token; when the config writes none (the packaged `metrics: HOST:PORT`), the
+  // daemon's local token, readable by root and the service user (issue 16 N9). A token the config
+  // names but this shell lacks is said so below (the operator meant that token).
+  std::string token = config->http ? config->http->token : "";
+  if (token.empty() && config->http && holder && role == "run" && token_as_written(*config).empty())
+    token = local_token(*config);
+  const bool no_token = !config->http || token.empty();
   // A dry run changes nothing: without a token to ask the daemon, it is planned here, from a
   // read-only store and the rules on disk (fault: it was refused while the daemon ran).
   if (holder && role == "run" && !(request.dry_run && no_token)) {
@@ -140,18 +156,22 @@ int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
       const char* value = is_variable ? std::getenv(var[1].str().c_str()) : nullptr;
       if (is_variable && (!value || !*value))
         error(g) << "the daemon (pid " << *holder << ") owns the state DB; the config's http.token is '" << written
-                 << "', which is empty in this shell: set it (the daemon's value) to ask the daemon\n";
+                 << "', which is empty in this shell: set it (the daemon's value), or pass the service's "
+                 << "--env-file, to ask the daemon\n";
       else if (!written.empty())
         error(g) << "the daemon (pid " << *holder << ") owns the state DB; the config's http.token is '" << written
                  << "'" << (is_variable ? ", set in this shell to a value the config refuses" : ", which the config refuses")
                  << " (a token has at least 12 characters): set it to the daemon's token to ask the daemon\n";
+      else if (!config->http)
+        error(g) << "the daemon (pid " << *holder << ") owns the state DB and the config has no http listener to ask "
+                 << "it through: " << kHttpListenerSuggestion << " (and restart the daemon), or stop the daemon\n";
       else
-        error(g) << "the daemon (pid " << *holder << ") owns the state DB and the config has no http.token to ask it "
-                 << "with: add `http: {listen: HOST:PORT, token: ${HIVEHOOK_TOKEN}}` to the config (and restart the "
-                 << "daemon), or stop the daemon\n";
+        error(g) << "the daemon (pid " << *holder << ") owns the state DB and this user may not read its local token "
+                 << http_local_token_file(*config).string() << ": run as root or as the daemon's user, or give "
+                 << "the config an http.token (" << kHttpListenerSuggestion << ") and set it here\n";
       return kExitUsage;
     }
-    auto [status, reply] = post_to_daemon(*config, path, api::replay_body(request));
+    auto [status, reply] = post_to_daemon(*config, token, path, api::replay_body(request));
     if (status != 200) {
       error(g) << "the daemon refused: " << reply.value("error", "HTTP " + std::to_string(status)) << "\n";
       return kExitUsage;

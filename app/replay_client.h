@@ -6,11 +6,21 @@
 
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <string>
 
 #include "app/commands.h"
 #include "store/replay_query.h"
 
 namespace hivehook::cli {
+
+// The config line that gives a daemon an API that may act (issue 16 N9: the message suggested
+// `http: {listen: HOST:PORT, token: ${HIVEHOOK_TOKEN}}`, which is not YAML: '}' ends a plain scalar
+// in a flow mapping). Quoted, it is valid YAML the config accepts (unit RetrySuggestion.*).
+inline constexpr const char* kHttpListenerYaml = R"(http: {listen: "127.0.0.1:9464", token: "${HIVEHOOK_TOKEN}"})";
+// What the refusal says to do with it.
+inline const std::string kHttpListenerSuggestion =
+    std::string("replace `metrics: ...` with `") + kHttpListenerYaml + "`, HIVEHOOK_TOKEN (12 characters or more) "
+    "in the service's environment file";
 
 // Returns the exit code: 0 done (or planned), 1 some replayed object failed, 2 usage/config/refused.
 int submit_replay(Globals& g, const ReplayRequest& request, bool json);

@@ -3,7 +3,8 @@
 // Replay and retry requests are carried out on the loop (Pipeline::replay); committed audit events
 // are published to the API's live stream; the rules in force are read through a snapshot that
 // reloads replace. While it serves, http_address_file() holds the URL `hivehook replay`/`retry` use
-// to reach this daemon (the bound port, also when the config says port 0).
+// to reach this daemon (the bound port, also when the config says port 0), and
+// http_local_token_file() the token they may use to ask it.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -26,6 +27,12 @@ namespace hivehook {
 // Where the running daemon writes its listener's URL ("http://127.0.0.1:PORT"): "<state>.http"
 // beside a SQLite state, "<state_dir>/http-address" with a PostgreSQL state (node-local).
 std::filesystem::path http_address_file(const Config& config);
+// Where the running daemon keeps its local token ("<state>.http-token", "<state_dir>/http-token"):
+// 64 hex digits from OpenSSL's RAND_bytes, new at each start, mode 0600 (the daemon's user), removed
+// at stop. The API accepts it for replay and retry as it accepts http.token, so `hivehook retry`
+// works for root and the service user (who may read the state folder, and so could write the state
+// DB anyway) without a token in the config (issue 16 N9; docs/decisions.md).
+std::filesystem::path http_local_token_file(const Config& config);
 
 class HttpListener {
  public:
@@ -48,6 +55,7 @@ class HttpListener {
 
  private:
   std::filesystem::path url_file() const;
+  void write_local_token(const std::string& token);
 
   const Config& config_;
   std::mutex rules_mu_;
@@ -56,6 +64,7 @@ class HttpListener {
   Redactor redactor();                    // redactor_, else rules_->redactor
   std::unique_ptr<api::Listener> listener_;
   bool started_ = false;
+  std::string local_token_;  // what http_local_token_file() holds while serving
 };
 
 }  // namespace hivehook

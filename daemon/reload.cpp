@@ -259,7 +259,7 @@ void Reloader::reload() {
   pipeline_.emit("rules.loaded", std::nullopt, detail);
   stats_.m.rule_reloads.labels({"loaded"}).inc();
   stats_.m.rules_loaded.set(static_cast<double>(rules_->rules.size()));
-  spdlog::info("rules reloaded: {} rule(s)", rules_->rules.size());
+  spdlog::info("rules reloaded: {} rule{}", rules_->rules.size(), rules_->rules.size() == 1 ? "" : "s");
   auto join = [](const std::vector<std::string>& v) {
     std::string s;
     for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;

@@ -63,7 +63,9 @@ const Mapping<HttpConfig>& http_schema() {
           {.key = "token",
            .description = "Bearer token that `POST /api/v1/replay` and `/retry` (the console's replay button, and "
                           "`hivehook replay`/`retry` while the daemon runs) must send; without it the API is "
-                          "read-only. Write it as `${HIVEHOOK_TOKEN}`; at least 12 characters.",
+                          "read-only, except to the daemon's local token (`<state>.http-token`, mode 0600), which "
+                          "`replay`/`retry` run as root or the daemon's user use. Write it as `${HIVEHOOK_TOKEN}`; "
+                          "at least 12 characters.",
            .check = [](const Value& v, Reader&) -> std::optional<std::string> {
              if (v.str.size() < 12) return "'token' must have at least 12 characters";
              return std::nullopt;

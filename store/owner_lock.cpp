@@ -47,8 +47,16 @@ std::optional<OwnerLock> OwnerLock::acquire(const std::filesystem::path& db_path
   bool db_locked = !db;
   for (int i = 0; db && i < 60 && !(db_locked = ::flock(db.get(), LOCK_EX | LOCK_NB) == 0); ++i) ::usleep(50 * 1000);
   if (!db_locked) {
-    if (error) *error = "state DB " + db_path.string() + " (" + canonical_db(db_path).string() +
-                        ") is owned by another hivehook" + one_owner;
+    if (error) {
+      // The owner's pid from its lock file; the real path only when it differs (issue 16 N11: the
+      // path was printed twice, and no pid).
+      std::string owner;
+      if (UniqueFd lf(::open(lock_path(db_path).c_str(), O_RDONLY | O_CLOEXEC)); lf) owner = read_all(lf.get());
+      while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) owner.pop_back();
+      const auto real = canonical_db(db_path);
+      *error = "state DB " + db_path.string() + (real == db_path ? std::string() : " (" + real.string() + ")") +
+               " is owned by another hivehook" + (owner.empty() ? std::string() : " (pid " + owner + ")") + one_owner;
+    }
     return std::nullopt;
   }
   UniqueFd fd(::open(lock_path(db_path).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));

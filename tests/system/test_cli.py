@@ -197,6 +197,75 @@ class Check(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("hivehook check: cannot read --env-file", r.stderr)
 
+    def test_env_file_on_every_command_that_reads_the_config_issue16_N10(self):
+        """Issue 16 N10: `match` (which the installed rules file recommends) refused once the config
+        named ${VAR}s set only in the service's environment file, and did not take --env-file;
+        retry/replay/scan/status did not either."""
+        self.rules("rules: [{name: a, match: {prefix: a/}, job: {builtin: noop}}]\n")
+        for cmd in ("run", "scan", "check", "match", "status", "audit", "runs", "retry", "partitions", "replay"):
+            self.assertIn("--env-file", hivehook(cmd, "--help").stdout, cmd)
+        r = hivehook("match", "-c", str(self.dir / "hivehook.yaml"), "a/x.csv")  # HOOK_URL, HOOK_SECRET unset
+        self.assertEqual(r.returncode, 0, r.stderr)  # matching needs no notify secret
+        self.assertIn("a", r.stdout)
+        env = self.dir / "hivehook.env"
+        env.write_text("HOOK_URL=http://127.0.0.1:9/hook\nHOOK_SECRET=x\n")
+        os.chmod(env, 0o600)
+        r = hivehook("match", "--env-file", str(env), "a/x.csv", "-c", str(self.dir / "hivehook.yaml"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "")
+        # Any other config error still refuses.
+        (self.dir / "hivehook.yaml").write_text("landing: landing\nworkerz: 3\n")
+        r = hivehook("match", "-c", str(self.dir / "hivehook.yaml"), "a/x.csv")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown key 'workerz'", r.stderr)
+        # --env-file - reads standard input (runuser ... --env-file - < /etc/hivehook/hivehook.env).
+        (self.dir / "hivehook.yaml").write_text("landing: landing\nnotify:\n  hook: {webhook: \"${HOOK_URL}\"}\n")
+        r = subprocess.run([BIN, "check", "-c", str(self.dir / "hivehook.yaml"), "--env-file", "-"],
+                           input="HOOK_URL=http://127.0.0.1:9/x\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("environment: 1 variable from --env-file", r.stdout)
+
+    def test_check_warns_about_an_env_file_others_may_read_issue16_N11(self):
+        self.rules("rules: [{name: a, match: {prefix: a/}, job: {builtin: noop}}]\n")
+        env = self.dir / "hivehook.env"
+        env.write_text("HOOK_URL=http://h/\nHOOK_SECRET=x\n")
+        os.chmod(env, 0o644)
+        r = self.check("--env-file", str(env))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"{env}: warning: mode 0644: others may read the secrets in it (chmod 600 {env})", r.stderr)
+        os.chmod(env, 0o600)
+        self.assertNotIn("warning", self.check("--env-file", str(env)).stderr)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root: checks as another user")
+    def test_check_for_the_service_says_when_its_user_cannot_read_the_config_issue16_N13(self):
+        """Issue 16 N13: `check --env-file` ("what the service will see") said OK for a config
+        mode 0600 that the service user could not read; the service then failed at its next start."""
+        self.rules("rules: [{name: a, match: {prefix: a/}, job: {builtin: noop}}]\n")
+        env = self.dir / "hivehook.env"
+        env.write_text("HOOK_URL=http://h/\nHOOK_SECRET=x\n")
+        os.chmod(env, 0o600)
+        os.chmod(self.dir, 0o755)
+        os.chmod(self.dir / "rules", 0o755)
+        os.chmod(self.dir / "rules" / "r.yaml", 0o644)
+        config = self.dir / "hivehook.yaml"
+        os.chmod(config, 0o644)
+        r = self.check("--env-file", str(env), "--user", "nobody")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        os.chmod(config, 0o600)
+        r = self.check("--env-file", str(env), "--user", "nobody")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"{config}: Permission denied: error: user nobody (the service's) cannot read it", r.stderr)
+        self.assertIn("config invalid for the service: 1 file(s) user nobody cannot read", r.stdout)
+        os.chmod(config, 0o644)
+        os.chmod(self.dir / "rules" / "r.yaml", 0o600)
+        r = self.check("--env-file", str(env), "--user", "nobody")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("r.yaml: Permission denied: error: user nobody", r.stderr)
+        # Without --env-file it is a check of the config, not of the service: as before.
+        self.assertEqual(self.check(env={"HOOK_URL": "http://h/", "HOOK_SECRET": "x"}).returncode, 0)
+        r = self.check("--env-file", str(env), "--user", "no-such-user-here")
+        self.assertEqual(r.returncode, 2)
+
     def test_warns_when_a_relative_file_argument_is_missing_from_the_jobs_cwd(self):
         """cwd defaults to the rules file's folder: a script path written relative to the config's
         folder instead would only fail at run time (and be quarantined after its retries)."""
