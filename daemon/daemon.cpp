@@ -1,5 +1,7 @@
 #include "daemon/daemon.h"
 
+#include "daemon/folder_access.h"
+
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -136,6 +138,7 @@ int Daemon::start() {
   lead();
   wire_orchestration();
   if (watching()) start_watching();
+  for (const auto& w : folder_access_warnings(config_)) spdlog::warn("{}", w);
   if (options_.mode == DaemonMode::replay) {
     status("replaying");
     if (int rc = replay(); rc != kExitOk) return rc;
@@ -153,7 +156,10 @@ int Daemon::start() {
   if (!watching()) finish_when_idle();  // `scan`: done when idle
   outbox_.start();
   if (watching()) take_over_expired_nodes();
-  if (watching()) spdlog::info("watching {} ({} folders)", config_.landing.string(), watch_->watch_count());
+  if (watching()) {
+    const auto n = watch_->watch_count();
+    spdlog::info("watching {} ({} folder{})", config_.landing.string(), n, n == 1 ? "" : "s");
+  }
   ready_after_scan();
   return kExitOk;
 }
@@ -175,6 +181,7 @@ void Daemon::wire_reloads() {
     if (http_) http_->set_rules(reloader_.rules());  // the API's /rules
   };
   health_.add_degradation([this] { return reloader_.degraded(); });
+  health_.add_degradation([this] { return landing_missing(); });
 }
 
 // Orchestration beyond one object: expectations see every admitted object; batches collect every
@@ -213,7 +220,7 @@ int Daemon::serve() {
     std::cerr << "hivehook: " << key << ": " << err.message;
     if (err.address_in_use)
       std::cerr << " (another process holds it: exit " << kExitTempFail
-                << ", a service manager starts hivehook again; `ss -ltnp` names the holder)";
+                << ", a service manager starts hivehook again; `ss -ltnp` (package iproute2) names the holder)";
     std::cerr << "\n";
     return err.address_in_use ? kExitTempFail : kExitConfig;
   };
@@ -237,6 +244,13 @@ void Daemon::status(const std::string& what) {
   if (hooks.on_status) hooks.on_status(what);
 }
 
+// Thread-safe (a gauge): /healthz asks from the listener's threads.
+std::optional<std::string> Daemon::landing_missing() const {
+  if (stats_.m.landing_missing.value() <= 0) return std::nullopt;
+  return "the landing folder " + config_.landing.string() +
+         " is missing (renamed or deleted): nothing is watched or run until it is back";
+}
+
 std::string Daemon::status_line() const {
   const auto& rules = *reloader_.rules();
   std::string s = (watching() ? "watching " : options_.mode == DaemonMode::replay ? "replaying into " : "scanning ") + config_.landing.string() + ": " +
@@ -244,6 +258,7 @@ std::string Daemon::status_line() const {
                   std::to_string(pipeline_.running()) + (pipeline_.running() == 1 ? " job running" : " jobs running");
   if (shutdown_.stopping()) s = "stopping: " + std::to_string(jobs_running()) + " job(s) still running";
   if (auto why = reloader_.degraded()) s += "; degraded: " + *why;
+  if (auto why = landing_missing()) s += "; degraded: " + *why;
   return s;
 }
 

@@ -108,6 +108,8 @@ class Daemon {
   // One line for the service manager's STATUS=: "watching /srv/landing: 3 rules, 2 jobs running"
   // (and why it is degraded, when it is). On the loop thread.
   std::string status_line() const;
+  // Why the daemon is degraded because the landing folder itself is missing, or nullopt.
+  std::optional<std::string> landing_missing() const;
 
  private:
   bool watching() const { return options_.mode == DaemonMode::watch; }

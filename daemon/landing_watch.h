@@ -1,6 +1,7 @@
 // Keeps the pipeline fed from landing: inotify events, the scan of each new folder, the full
 // rescan after an inotify queue overflow, the periodic reconcile scan, and periodic scans of the
-// folders inotify could not watch (e.g. beyond fs.inotify.max_user_watches).
+// folders inotify could not watch (e.g. beyond fs.inotify.max_user_watches), and the landing folder
+// looked for every second while it is missing (renamed or deleted; hivehook_landing_missing).
 #pragma once
 
 #include <functional>
@@ -31,6 +32,7 @@ class LandingWatch {
 
  private:
   void on_overflow();
+  void on_landing_lost();
   void cover_unwatched();
   void rescan(const char* reason);
 
@@ -39,7 +41,7 @@ class LandingWatch {
   Pipeline& pipeline_;
   PipelineStats& stats_;
   InotifyWatcher watcher_;
-  Ticker reconcile_, unwatched_;
+  Ticker reconcile_, unwatched_, landing_back_;
 };
 
 }  // namespace hivehook

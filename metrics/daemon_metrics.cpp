@@ -48,6 +48,8 @@ DaemonMetrics::DaemonMetrics(Registry& r)
       unwatched_directories(r.gauge("hivehook_unwatched_directories",
                                     "Folders under landing without an inotify watch (e.g. past max_user_watches), "
                                     "covered by periodic scans.")),
+      landing_missing(r.gauge("hivehook_landing_missing",
+                              "1 while the landing folder itself is missing (renamed or deleted): nothing is watched.")),
       watch_overflows(r.counter("hivehook_watch_overflows_total", "inotify queue overflows (each causes a rescan).")),
       scans(r.counter_family("hivehook_scans_total", "Full scans of landing, by reason.", {"reason"})),
       rule_reloads(r.counter_family("hivehook_rules_reloads_total", "Rules reloads, by result.", {"result"})),

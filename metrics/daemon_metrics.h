@@ -39,6 +39,7 @@ struct DaemonMetrics {
   // Watching and rules
   Gauge& watched_directories;          // hivehook_watched_directories
   Gauge& unwatched_directories;        // hivehook_unwatched_directories: could not be watched (scanned instead)
+  Gauge& landing_missing;              // hivehook_landing_missing: 1 while the landing folder itself is gone
   Counter& watch_overflows;            // hivehook_watch_overflows_total
   Family<Counter>& scans;              // hivehook_scans_total{reason}: startup|overflow|reconcile|new_directory|manual
   Family<Counter>& rule_reloads;       // hivehook_rules_reloads_total{result}: loaded|rejected

@@ -5,6 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -113,9 +116,36 @@ void Pipeline::offer(const std::string& key, Hint hint) {
 }
 
 // Recorded once (per identity, across restarts) as object.ignored with the reason; never run.
+namespace {
+std::string user_name(uid_t uid) {
+  if (const passwd* pw = ::getpwuid(uid)) return pw->pw_name;
+  return std::to_string(uid);
+}
+std::string group_name(gid_t gid) {
+  if (const group* gr = ::getgrgid(gid)) return gr->gr_name;
+  return std::to_string(gid);
+}
+
+// Issue 16 N8: an upload this daemon may not read (written elsewhere with umask 027/077, then
+// renamed in: a rename keeps the file's own group and mode) was one info line. It is a warning
+// that names the owner, group and mode, and what the uploader should do.
+void warn_unreadable(const std::string& key, const FileInfo& info, const std::string& why) {
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.mode & 07777));
+  spdlog::warn("\"{}\": {} (owner {}, group {}, mode {}; this daemon runs as user {}): recorded as ignored, not "
+               "run. Uploads must be readable by the daemon's group: write the temporary file inside landing "
+               "(name.part, then rename), or chgrp {} and chmod g+r before the rename into landing. Once it is "
+               "readable the next reconcile scan takes it, or at once: mv it to name.part and back",
+               key, why, user_name(info.uid), group_name(info.gid), mode, user_name(::geteuid()),
+               group_name(::getegid()));
+}
+}  // namespace
+
 void Pipeline::record_ignored(const std::string& key, const FileInfo& info, const std::string& why) {
   auto last = store_.last_object(key);
   if (last && last->state == ObjectState::ignored && same_identity(*last, info.id)) return;
+  if (why.rfind("cannot read: ", 0) == 0 && why.find("Permission denied") != std::string::npos)
+    warn_unreadable(key, info, why);
   if (!claimed(new_record(0, key, info.id, 0))) return;
   ObjectRecord o = new_record(store_.next_object_id(), key, info.id, clock_.now_ms());
   o.state = ObjectState::ignored;
@@ -277,7 +307,9 @@ void Pipeline::hashed(const ObjectKey& key, const FileInfo& info, const std::opt
                       std::optional<Hashed> h, int err, const std::string& error) {
   if (h) return admit(key, *h, last);
   if (err == ENOENT || err == ENOTDIR || err == ELOOP) return;  // gone meanwhile
-  if (err == EAGAIN) {  // changed while it was read: its close event, or its next look, brings it back
+  // Changed while it was read, or not readable yet while it is still being copied (issue 16 N1): its
+  // close event, or its next look, brings it back.
+  if (err == EAGAIN || ((err == EACCES || err == EPERM) && changed_recently(info.id))) {
     mark_busy(key.key);
     return;
   }

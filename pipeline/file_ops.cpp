@@ -30,12 +30,15 @@ bool not_there(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP
 
 // No lease possible: a file changed within the last kRecentWindow may still be being written.
 Admission by_recency(const struct stat& st) {
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
-  const FileIdentity id = identity_of(st);
-  return now - std::max(id.mtime_ns, id.ctime_ns) < kRecentNs ? Admission::busy : Admission::complete;
+  return changed_recently(identity_of(st)) ? Admission::busy : Admission::complete;
 }
 }  // namespace
+
+bool changed_recently(const FileIdentity& id) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  return now - std::max(id.mtime_ns, id.ctime_ns) < kRecentNs;
+}
 
 FileIdentity identity_of(const struct stat& st) {
   return FileIdentity{static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
@@ -74,6 +77,8 @@ FileInfo LocalFileOps::stat(const std::string& key) {
   info.kind = kind_of(st->st_mode);
   info.id = identity_of(*st);
   info.mode = st->st_mode;
+  info.uid = st->st_uid;
+  info.gid = st->st_gid;
   return info;
 }
 
@@ -84,6 +89,10 @@ Admission LocalFileOps::probe(const std::string& key, std::string* why) {
   if (!fd) {
     if (not_there(fd.code())) return Admission::gone;
     if (why) *why = fd.message();
+    // Not readable yet may be "still being copied": cp and mv across filesystems create the copy
+    // 0600 and set its mode when done (issue 16 N1: recorded "ignored" although it then ran).
+    if (fd.code() == EACCES || fd.code() == EPERM)
+      if (auto st = landing_.stat(key); st && changed_recently(identity_of(*st))) return Admission::busy;
     return Admission::unreadable;
   }
   // A read lease is granted only while no process has the file open for writing (fcntl(2)).

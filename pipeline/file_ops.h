@@ -41,12 +41,18 @@ struct FileInfo {
   EntryKind kind = EntryKind::other;
   FileIdentity id;
   mode_t mode = 0;
+  uid_t uid = 0;  // owner and group, for messages about a file the daemon may not read
+  gid_t gid = 0;
   int error = 0;  // errno when the lookup failed for another reason than "not there" (EACCES, ENAMETOOLONG)
 };
 
 // Where no lease can say whether a writer still has a file open (not the file's owner, a
 // filesystem without leases), a file changed within this window counts as still being written.
 inline constexpr std::chrono::seconds kRecentWindow{2};
+// Whether `id` changed (mtime or ctime) within the last kRecentWindow of the system clock: a file
+// this process may not open yet (cp/mv across filesystems make their copy 0600 until it is done)
+// counts as still being written rather than unreadable (issue 16 N1).
+bool changed_recently(const FileIdentity& id);
 
 // Whether a file found by a scan may be admitted (DESIGN.md "Complete").
 enum class Admission {
@@ -55,7 +61,7 @@ enum class Admission {
                // pipeline looks again every kRecentWindow (its close event may bring it back sooner,
                // but none comes when the writer closed it before its folder was watched)
   gone,        // not there any more
-  unreadable,  // cannot be opened (EACCES, ENAMETOOLONG, ...): *why says so
+  unreadable,  // cannot be opened (EACCES, ENAMETOOLONG, ...) and unchanged for kRecentWindow: *why says so
 };
 
 // The eTag of the bytes read and the identity of the file they were read from.

@@ -117,6 +117,7 @@ void OutboxSender::record(const OutboxRecord& o, const NotifyTarget& target, con
     store_.record_delivery(o.id, attempt, true, res.status, res.detail, "sent", now);
     e.event = "notify.sent";
     stats_.m.notifications.labels({o.target, "sent"}).inc();
+    if (attempt > 1) spdlog::info("notification {} to {} delivered on attempt {}", o.delivery_id, o.target, attempt);
   } else if (res.give_up || attempt >= target.max_attempts || now - o.created_at >= target.max_age.count()) {
     store_.record_delivery(o.id, attempt, false, res.status, res.detail, "dead", now);
     e.event = "notify.dead";
@@ -129,6 +130,14 @@ void OutboxSender::record(const OutboxRecord& o, const NotifyTarget& target, con
     e.event = "notify.retry_scheduled";
     stats_.m.notifications.labels({o.target, "retry"}).inc();
     e.detail["at"] = format_rfc3339_ms(SystemTime(std::chrono::milliseconds(now + delay.count())));
+    // Issue 16 N5: failed deliveries were only in the audit log. The first failure of a delivery is
+    // a warning (journalctl -p warning shows it), later ones info; giving up is a warning above.
+    std::string why = res.detail.size() > 200 ? res.detail.substr(0, 200) + "..." : res.detail;
+    if (attempt == 1)
+      spdlog::warn("notification {} to {} failed: {}; retried with backoff (up to {} attempts; the audit log has each)",
+                   o.delivery_id, o.target, why, target.max_attempts);
+    else
+      spdlog::info("notification {} to {} failed again (attempt {}): {}", o.delivery_id, o.target, attempt, why);
   }
   store_.add_event(std::move(e));
   batch_.request();

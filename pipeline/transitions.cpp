@@ -41,7 +41,11 @@ void Pipeline::transition(ObjectRecord& rec, ObjectState to, nlohmann::json deta
   if (from == to && to != ObjectState::move_failed) return;
   if (auto event = object_event(to); !event.empty()) emit(std::string(event), rec.key, std::move(detail));
   if (is_terminal(to)) stats_.m.objects_finished.labels({std::string(to_string(to))}).inc();
-  spdlog::info("{}: {} -> {}", log_key(rec.key), to_string(from), to_string(to));
+  // A file that failed for good is what an operator most wants at `journalctl -p warning` (issue 16,
+  // N4's addendum: a quarantine was info only).
+  const bool failed_for_good = to == ObjectState::quarantined || to == ObjectState::failed_kept;
+  spdlog::log(failed_for_good ? spdlog::level::warn : spdlog::level::info, "{}: {} -> {}", log_key(rec.key),
+              to_string(from), to_string(to));
   if (is_terminal(to) && on_ended) on_ended(rec);  // batches wait for their members here
 }
 

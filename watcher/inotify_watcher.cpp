@@ -58,6 +58,7 @@ struct InotifyWatcher::Impl {
   bool at_limit = false;             // the watch limit was hit and reported; quiet until all are watched again
   bool running = false;
   bool paused = false;
+  bool root_missing = false;  // the landing folder was renamed or deleted and is not watched again yet
   // Completion handlers hold a weak reference: a handler queued before destruction does nothing.
   std::shared_ptr<int> life = std::make_shared<int>(0);
 
@@ -98,10 +99,18 @@ struct InotifyWatcher::Impl {
   int add_watch(const std::string& dir, bool* limit_reported) {
     const uint32_t mask = dir == landing ? kRootMask : kFolderMask;
     int wd = fd->add_watch(dir, mask);
-    if (wd >= 0) return wd;
+    if (wd >= 0) {
+      if (dir == landing) root_missing = false;
+      return wd;
+    }
     const int err = errno;
     const WatchFailure failure = classify_watch_errno(err);
-    if (failure == WatchFailure::gone) return -1;  // nothing left to watch
+    // Nothing left to watch; but a missing landing stays set aside, tried again until it is back
+    // (issue 16 N12: it was dropped here, and nothing was watched again until a restart).
+    if (failure == WatchFailure::gone) {
+      if (dir == landing) unwatched.insert(dir);
+      return -1;
+    }
     unwatched.insert(dir);
     if (failure == WatchFailure::limit) {
       if (*limit_reported || at_limit) return -1;
@@ -175,9 +184,9 @@ struct InotifyWatcher::Impl {
   // paths that no longer exist. Drop them all; landing becomes an unwatched folder, watched again
   // by retry_unwatched() once it exists again (periodic scans cover it meanwhile).
   void lose_root(const char* what) {
-    spdlog::error("the landing folder {} was {}, which is not supported: nothing is watched until it is back "
-                  "(retried with the periodic scan)",
+    spdlog::error("the landing folder {} was {}: nothing is watched until it is back (looked for every second)",
                   landing, what);
+    root_missing = true;
     for (int wd : table.wds()) fd->rm_watch(wd);
     table.clear();
     unwatched.clear();
@@ -234,6 +243,7 @@ struct InotifyWatcher::Impl {
     if (ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
       if (dir == landing) {
         lose_root(ev.mask & IN_DELETE_SELF ? "deleted" : "renamed");
+        if (cb.on_landing_lost) cb.on_landing_lost();
       } else if (ev.mask & IN_DELETE_SELF) {
         table.erase_wd(ev.wd);
       }
@@ -271,6 +281,7 @@ void InotifyWatcher::start() { impl_->start(); }
 void InotifyWatcher::stop() { impl_->stop(); }
 std::size_t InotifyWatcher::watch_count() const { return impl_->table.size(); }
 std::size_t InotifyWatcher::unwatched_count() const { return impl_->unwatched.size(); }
+bool InotifyWatcher::landing_missing() const { return impl_->root_missing; }
 
 std::vector<std::filesystem::path> InotifyWatcher::unwatched_dirs() const {
   return {impl_->unwatched.begin(), impl_->unwatched.end()};

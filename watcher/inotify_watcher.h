@@ -28,6 +28,9 @@ struct WatcherCallbacks {
   // inotify_add_watch failed (e.g. ENOSPC: max_user_watches). The subtree is not watched; the
   // caller keeps it covered by periodic scans. `message` says which limit and how to raise it.
   std::function<void(const std::filesystem::path& dir, const std::string& message)> on_watch_error;
+  // The landing folder itself was renamed or deleted: nothing is watched until retry_unwatched()
+  // finds it again (landing_missing() says so meanwhile).
+  std::function<void()> on_landing_lost;
 };
 
 class InotifyWatcher {
@@ -43,6 +46,8 @@ class InotifyWatcher {
   std::size_t watch_count() const;
   // Folders whose watch could not be added (covered by periodic scans instead).
   std::size_t unwatched_count() const;
+  // The landing folder was renamed or deleted and is not watched again yet.
+  bool landing_missing() const;
   // The top folders of the unwatched subtrees.
   std::vector<std::filesystem::path> unwatched_dirs() const;
   // Tries to watch the unwatched folders again (e.g. after the limit was raised, or the landing

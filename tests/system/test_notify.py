@@ -191,6 +191,38 @@ class Notify(unittest.TestCase):
                      d.cli("status", "--json").stdout.decode()):
             self.assertNotIn(SECRET, text)
 
+    def test_failed_deliveries_are_in_the_log_issue16_N5(self):
+        """Issue 16 N5: a webhook target failing for 30 s left nothing in the journal (only the
+        audit log): the first failure of a delivery is a warning, later ones info, the delivery info."""
+        port = free_port()
+        d = self.deployment("""\
+            rules:
+              - name: load
+                match: {prefix: t/}
+                job: {command: [/bin/true]}
+                on_success: {action: archive, notify: [hook]}
+            """, f"""\
+              hook:
+                webhook: http://127.0.0.1:{port}/hook
+                timeout: 2s
+                max_attempts: 100
+                backoff: {{initial: 100ms, max: 300ms}}
+            """)
+        d.start()
+        d.drop("t/a.csv")
+        wait_until(lambda: len(d.events("notify.retry_scheduled")) >= 3, message="retries while down")
+        log = d.log.read_text()
+        warned = [l for l in log.splitlines() if " warning " in l and "to hook failed:" in l]
+        self.assertEqual(len(warned), 1, log)
+        self.assertRegex(warned[0], r"notification [0-9a-f-]+ to hook failed: .*retried with backoff")
+        self.assertRegex(log, r" info notification [0-9a-f-]+ to hook failed again \(attempt 2\)")
+        rec = Receiver(port, d.dir / "hooks.jsonl")
+        self.procs.append(rec.start())
+        wait_until(lambda: len(d.events("notify.sent")) == 1, message="delivered")
+        wait_until(lambda: re.search(r"notification [0-9a-f-]+ to hook delivered on attempt \d+", d.log.read_text()),
+                   message="the delivery in the log")
+        self.assertEqual(d.stop(), 0)
+
     def test_kill_9_while_deliveries_pending_then_all_delivered_none_lost(self):
         port = free_port()
         d = self.deployment("""\

@@ -1,0 +1,21 @@
+// Start-up warnings about the folders the daemon moves files between (issue 16 N3): a folder on a
+// file system that is read-only for this process (under systemd's ProtectSystem=strict, any path
+// outside StateDirectory= and ReadWritePaths=), and an archive or quarantine on another mount than
+// landing, where every move is a copy and a delete instead of a rename (rename(2) fails with EXDEV
+// across mounts; systemd makes each ReadWritePaths= entry its own bind mount).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "rules/config.h"
+
+namespace hivehook {
+
+// The warnings for this config's landing, archive and quarantine, as this process sees them
+// (each folder, or its nearest existing parent when not created yet). Empty when all is well.
+// Read-only: access(2) W_OK failing with EROFS. Mounts: statx(2) STATX_MNT_ID (Linux 5.8).
+std::vector<std::string> folder_access_warnings(const Config& config);
+
+}  // namespace hivehook

@@ -1,0 +1,239 @@
+"""Regressions for issue 16's second operator test of the Debian package (/work/findings/16.md),
+without systemd: a real daemon on real folders, the real CLI. The packaged service's own run of
+the same paths is in test_service_systemd.
+
+- N9: `hivehook retry` refused on a config with `metrics: HOST:PORT` (no http.token): it now asks
+  the daemon with the daemon's local token (<state>.http-token, 0600), as root or the daemon's user.
+- N12: the landing folder moved away and back was not watched until the next reconcile scan while
+  /healthz, STATUS= and `status` said all was well.
+- N1: a file still being copied (0600 until done, as cp/mv across filesystems make it) into a new
+  folder was recorded "ignored ... cannot read" although it then ran.
+- N8: an upload the daemon may not read is a warning naming owner, group, mode and what to do.
+- N2: `run`/`scan` as root over folders of the service's user are refused (they left root-owned
+  folders the service could not use).
+"""
+import os
+import pathlib
+import pwd
+import re
+import shutil
+import stat
+import subprocess
+import textwrap
+import time
+import unittest
+
+from harness import BIN, Deployment, free_port, healthz, scrape, wait_until
+
+FAILING = """\
+    rules:
+      - name: load
+        match: {prefix: t/}
+        job: {command: [/bin/sh, -c, "test -e ../fixed"]}
+        retries: 0
+    """
+
+
+class RetryOnAMetricsOnlyConfig(unittest.TestCase):
+    def setUp(self):
+        self.port = free_port()
+        self.d = Deployment(FAILING, config_extra=f"metrics: 127.0.0.1:{self.port}\n", prefix="hivehook-n9-")
+        self.addCleanup(self.d.cleanup)
+
+    def test_retry_of_a_quarantined_file_without_http_token_issue16_N9(self):
+        d = self.d
+        d.start()
+        token_file = pathlib.Path(str(d.dir / "state/hivehook.db") + ".http-token")
+        wait_until(token_file.exists, timeout=30, message="the daemon's local token file")
+        self.assertEqual(stat.S_IMODE(token_file.stat().st_mode), 0o600, "readable by the daemon's user only")
+        self.assertRegex(token_file.read_text(), r"^[0-9a-f]{64}\n$")
+        d.drop("t/a.csv", "1\n")
+        wait_until(lambda: (d.quarantine / "t/a.csv").exists(), timeout=60, message="t/a.csv quarantined")
+        (d.dir / "fixed").write_text("1")
+        r = d.cli("retry", "t/a.csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"retry 1 object(s)", r.stdout)
+        wait_until(lambda: (d.archive / "t/a.csv").exists(), timeout=60, message="t/a.csv archived after the retry")
+        # The API itself still refuses callers without a token: read-only for everyone else.
+        import urllib.request
+        import urllib.error
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/v1/retry", data=b"{}", method="POST")
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req, timeout=10)
+        self.assertEqual(refused.exception.code, 401)
+        # Without the token file (a user who may not read it): said so, with a valid suggestion.
+        token_file.unlink()
+        r = d.cli("retry", "t/a.csv")
+        self.assertEqual(r.returncode, 2)
+        err = r.stderr.decode()
+        self.assertIn("may not read its local token", err)
+        self.assertIn('`http: {listen: "127.0.0.1:9464", token: "${HIVEHOOK_TOKEN}"}`', err)
+        self.assertEqual(d.stop(), 0)
+        self.assertFalse(pathlib.Path(str(d.dir / "state/hivehook.db") + ".http").exists())
+
+
+class LandingMovedAwayAndBack(unittest.TestCase):
+    def setUp(self):
+        self.port = free_port()
+        self.d = Deployment("""\
+            rules:
+              - name: load
+                match: {prefix: t/}
+                job: {command: [/bin/true]}
+            """, config_extra=f"metrics: 127.0.0.1:{self.port}\nreconcile: 10m\n", prefix="hivehook-n12-")
+        self.addCleanup(self.d.cleanup)
+
+    def test_landing_moved_away_and_back_is_watched_again_and_degraded_meanwhile_issue16_N12(self):
+        d = self.d
+        (d.landing / "t").mkdir()
+        d.start()
+        wait_until(lambda: healthz(self.port) == (200, "ok\n"), timeout=30, message="/healthz ok")
+        away = d.dir / "landing.old"
+        os.rename(d.landing, away)
+        code, body = wait_until(lambda: (h := healthz(self.port))[1].startswith("degraded") and h, timeout=30,
+                                message="/healthz degraded while landing is missing")
+        self.assertEqual(code, 200)
+        self.assertIn(f"the landing folder {d.landing} is missing", body)
+        self.assertEqual(scrape(self.port)["hivehook_landing_missing"], 1)
+        status = d.cli("status", check=True).stdout.decode()
+        self.assertRegex(status, r"(?m)^landing: +DEGRADED: .* is missing \(renamed or deleted\)")
+        self.assertIn(b'"missing": true', d.cli("status", "--json", check=True).stdout)
+        os.rename(away, d.landing)
+        back = time.monotonic()
+        (d.staging / "a").write_text("1\n")
+        os.rename(d.staging / "a", d.landing / "t/a.csv")
+        wait_until(lambda: (d.archive / "t/a.csv").exists(), timeout=30,
+                   message="a file dropped after landing came back archived (not at the 10-minute reconcile)")
+        self.assertLess(time.monotonic() - back, 30)
+        wait_until(lambda: healthz(self.port) == (200, "ok\n"), timeout=30, message="/healthz ok again")
+        self.assertEqual(scrape(self.port)["hivehook_landing_missing"], 0)
+        self.assertNotIn("DEGRADED", d.cli("status", check=True).stdout.decode())
+        log = d.log.read_text()
+        self.assertIn(f"the landing folder {d.landing} is back: watched again", log)
+        self.assertEqual(d.stop(), 0)
+
+
+def as_user(user):
+    return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "--"]
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: the daemon runs as another user than the uploader")
+class UnreadableUploads(unittest.TestCase):
+    """The daemon as user nobody (as the service runs as hivehook); files made by root."""
+
+    def setUp(self):
+        self.user = pwd.getpwnam("nobody")
+        self.d = Deployment("""\
+            rules:
+              - name: load
+                match: {prefix: t/}
+                job: {command: [/bin/true]}
+            """, prefix="hivehook-n1-")
+        self.addCleanup(self.d.cleanup)
+        d = self.d
+        os.chmod(d.dir, 0o755)
+        for p in [d.dir, *d.dir.rglob("*")]:
+            os.chown(p, self.user.pw_uid, self.user.pw_gid)
+        if not os.access(BIN, os.X_OK) or subprocess.run(
+                [*as_user(self.user), BIN, "--version"], capture_output=True).returncode != 0:
+            self.skipTest(f"user nobody cannot run {BIN}")
+
+    def start(self):
+        d = self.d
+        d.logf = open(d.log, "ab")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HIVEHOOK_")}
+        d.proc = subprocess.Popen([*as_user(self.user), BIN, "run", "-c", str(d.config)], stdout=d.logf,
+                                  stderr=d.logf, env=env)
+        wait_until(lambda: d.proc.poll() is not None or "watching " in d.log.read_text(errors="replace"),
+                   timeout=30, message="daemon ready")
+        self.assertIsNone(d.proc.poll(), d.log.read_text())
+
+    def test_a_file_still_being_copied_into_a_new_folder_is_not_recorded_ignored_issue16_N1(self):
+        d = self.d
+        self.start()
+        # As `mv` across filesystems makes it: the copy is 0600 (root's) until it is complete,
+        # in a folder that has just appeared (the daemon scans it at once).
+        folder = d.staging / "day=5"
+        folder.mkdir()
+        os.chmod(folder, 0o777)
+        big = folder / "big.csv"
+        big.write_bytes(b"x" * 1000)
+        os.chmod(big, 0o600)
+        (d.landing / "t").mkdir()
+        os.chown(d.landing / "t", self.user.pw_uid, self.user.pw_gid)
+        os.rename(folder, d.landing / "t" / "day=5")
+        time.sleep(0.5)  # the copy goes on for a moment (no condition to wait for: a writer's pace)
+        with open(d.landing / "t/day=5/big.csv", "ab") as f:
+            f.write(b"y" * 1000)
+        os.chmod(d.landing / "t/day=5/big.csv", 0o644)  # done: cp/mv set the mode last
+        wait_until(lambda: (d.archive / "t/day=5/big.csv").exists(), timeout=60, message="big.csv archived")
+        self.assertEqual(d.count_objects("ignored"), 0, d.log.read_text())
+        self.assertNotIn("cannot read", d.log.read_text())
+
+    def test_an_upload_the_daemon_may_not_read_is_a_warning_with_what_to_do_issue16_N8(self):
+        d = self.d
+        self.start()
+        (d.landing / "t").mkdir()
+        os.chown(d.landing / "t", self.user.pw_uid, self.user.pw_gid)
+        f = d.staging / "d.csv"
+        f.write_text("7\n")
+        os.chmod(f, 0o640)  # umask 027, written elsewhere, renamed in: the owner's group, not the daemon's
+        os.rename(f, d.landing / "t/d.csv")
+        line = wait_until(lambda: [l for l in d.log.read_text().splitlines() if '"t/d.csv": cannot read' in l],
+                          timeout=30, message="the warning")[0]
+        self.assertRegex(line, r"\bwarn")
+        self.assertIn("owner root, group root, mode 0640; this daemon runs as user nobody", line)
+        self.assertIn("write the temporary file inside landing", line)
+        self.assertEqual(d.count_objects("ignored"), 1)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: mounts")
+class FoldersOnOtherMounts(unittest.TestCase):
+    def test_archive_on_another_mount_and_a_read_only_quarantine_are_warned_at_start_issue16_N3(self):
+        """Issue 16 N3: the runbook's drop-in (ReadWritePaths=/srv/landing /srv/archive) made every
+        archive move a copy and a delete (separate mounts), and a folder left read-only
+        (ProtectSystem=strict) was only found at the first move."""
+        d = Deployment("rules: []\n", prefix="hivehook-n3-")
+        self.addCleanup(d.cleanup)
+        d.archive.mkdir()
+        d.quarantine.mkdir()
+        d.mount_tmpfs(d.archive)
+        d.mount_tmpfs(d.quarantine, options="ro")
+        d.start()
+        log = d.log.read_text()
+        self.assertRegex(log, rf"warning archive {re.escape(str(d.archive))} is on another mount than landing .*"
+                              r"copy, then a delete .*ReadWritePaths=")
+        self.assertRegex(log, rf"warning quarantine {re.escape(str(d.quarantine))} is on a file system that is "
+                              r"read-only for this process: every move into it will fail; .*ReadWritePaths=")
+        self.assertEqual(d.stop(), 0)
+        # One file system, one mount: no warning.
+        d2 = Deployment("rules: []\n", prefix="hivehook-n3-")
+        self.addCleanup(d2.cleanup)
+        d2.start()
+        self.assertNotIn("another mount", d2.log.read_text())
+        self.assertEqual(d2.stop(), 0)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root")
+class RootOverTheServicesFolders(unittest.TestCase):
+    def test_run_as_root_over_folders_of_the_service_user_is_refused_issue16_N2(self):
+        d = Deployment("rules: []\n", prefix="hivehook-n2-")
+        self.addCleanup(d.cleanup)
+        (d.dir / "state").mkdir()
+        nobody = pwd.getpwnam("nobody")
+        os.chown(d.dir / "state", nobody.pw_uid, nobody.pw_gid)
+        for cmd in ("run", "scan"):
+            r = d.cli(cmd, timeout=60)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            err = r.stderr.decode()
+            self.assertIn(f"hivehook {cmd}: running as root, but {d.dir / 'state'} belongs to user nobody", err)
+            self.assertIn(f"runuser -u nobody -- hivehook {cmd} -c {d.config} --env-file - < /etc/hivehook/hivehook.env",
+                          err)
+        self.assertFalse(d.archive.exists(), "nothing made as root")
+        # The same folders as root's own (a developer's checkout): runs as before.
+        os.chown(d.dir / "state", 0, 0)
+        self.assertEqual(d.cli("scan", timeout=60).returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
