@@ -324,7 +324,7 @@ class ServiceUnderSystemd(unittest.TestCase):
         config.write_text(config.read_text().replace("workers: 4", "workers: 2"))
         c.sh("hivehook check -c /etc/hivehook/hivehook.yaml --env-file /etc/hivehook/hivehook.env")
         c.sh(f"systemctl reload {UNIT}")
-        wait_until(lambda: c.journal_lines(r"rules reloaded: 2 rule\(s\)"), timeout=30, message="rules reloaded")
+        wait_until(lambda: c.journal_lines(r"rules reloaded: 2 rules"), timeout=30, message="rules reloaded")
         applied = wait_until(lambda: c.journal_lines(r"config reloaded: applied now: .*workers"), timeout=30,
                              message="config reloaded")
         self.assertEqual(applied[-1]["PRIORITY"], "6")
@@ -393,6 +393,73 @@ class ServiceUnderSystemd(unittest.TestCase):
             r = c.sh(f"{who}hivehook status", check=False)
             self.assertEqual(r.returncode, 0, f"{who}: {r.stdout}{r.stderr}")
             self.assertRegex(r.stdout, r"daemon: +running \(pid \d+", who)
+
+    def test_4d_retry_of_a_quarantined_file_works_on_the_packaged_service(self):
+        """Issue 16 N9: the runbook's `hivehook retry KEY` for a quarantined file was refused on the
+        packaged config (`metrics:`, no http.token), suggesting a config line that was not YAML.
+        As root it now asks the daemon with the daemon's local token; nothing to configure."""
+        c = self.c
+        rules = c.root / "etc/hivehook/rules/25-failing.yaml"
+        rules.write_text("rules:\n  - name: failing\n    match: {prefix: bad/}\n"
+                         "    job: {command: [/bin/sh, -c, 'test -e /var/lib/hivehook/fixed']}\n    retries: 0\n")
+        c.sh(f"systemctl reload {UNIT}")
+        wait_until(lambda: c.journal_lines(r"rules reloaded: 3 rules"), timeout=30, message="the failing rule loaded")
+        c.sh("mkdir -p /var/lib/hivehook/landing/bad && echo 1 > /var/lib/hivehook/landing/bad/b.csv")
+        wait_until((c.root / "var/lib/hivehook/quarantine/bad/b.csv").exists, timeout=60, message="bad/b.csv quarantined")
+        # N4's addendum: a file quarantined is a warning (journalctl -p warning shows it).
+        line = wait_until(lambda: c.journal_lines(r'"bad/b\.csv": failed -> quarantined'), timeout=30,
+                          message="the quarantine in the journal")[-1]
+        self.assertEqual(line["PRIORITY"], "4")
+        c.sh("touch /var/lib/hivehook/fixed")
+        r = c.sh("hivehook retry bad/b.csv", check=False)
+        log(f"hivehook retry bad/b.csv: exit {r.returncode}: {r.stdout.strip()} {r.stderr.strip()}")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("retry 1 object(s)", r.stdout)
+        wait_until((c.root / "var/lib/hivehook/archive/bad/b.csv").exists, timeout=60,
+                   message="bad/b.csv archived after the retry")
+        # Issue 16 N10: match takes the service's environment file (the config's ${VAR}s).
+        r = c.sh("hivehook match --env-file /etc/hivehook/hivehook.env bad/b.csv")
+        self.assertIn("failing", r.stdout)
+        before = len(c.journal_lines(r"rules reloaded: 2 rules"))
+        rules.unlink()
+        c.sh(f"systemctl reload {UNIT}")
+        wait_until(lambda: len(c.journal_lines(r"rules reloaded: 2 rules")) > before, timeout=30,
+                   message="back to two rules")
+
+    def test_4e_landing_moved_away_and_back_is_degraded_then_watched_again(self):
+        """Issue 16 N12: landing moved away and back: nothing ran until the 10-minute reconcile,
+        while STATUS=, /healthz and `status` said all was well."""
+        c = self.c
+        c.sh("mv /var/lib/hivehook/landing /var/lib/hivehook/landing.old")
+        wait_until(lambda: "degraded: the landing folder /var/lib/hivehook/landing is missing"
+                   in c.show("StatusText")["StatusText"], timeout=30, message="STATUS= degraded")
+        self.assertRegex(healthz()[1], r"^degraded: the landing folder")
+        self.assertRegex(c.sh("hivehook status").stdout, r"(?m)^landing: +DEGRADED")
+        c.sh("mv /var/lib/hivehook/landing.old /var/lib/hivehook/landing")
+        c.sh("mkdir -p /var/lib/hivehook/landing/incoming && echo z > /var/lib/hivehook/landing/incoming/z.csv")
+        wait_until((c.root / "var/lib/hivehook/archive/incoming/z.csv").exists, timeout=30,
+                   message="z.csv archived within seconds of landing's return")
+        wait_until(lambda: "degraded" not in c.show("StatusText")["StatusText"], timeout=30, message="STATUS= ok")
+        wait_until(lambda: healthz() == (200, "ok\n"), timeout=30, message="/healthz ok")
+
+    def test_4f_check_for_the_service_and_run_as_root_refused(self):
+        """Issue 16 N13: `check --env-file` said OK for a config user hivehook may not read.
+        N2: a foreground `run` as root over the service's folders left root-owned folders."""
+        c = self.c
+        c.sh("chmod 600 /etc/hivehook/hivehook.yaml")
+        try:
+            r = c.sh("hivehook check --env-file /etc/hivehook/hivehook.env", check=False)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("/etc/hivehook/hivehook.yaml: Permission denied: error: user hivehook (the service's) "
+                          "cannot read it", r.stderr)
+        finally:
+            c.sh("chmod 644 /etc/hivehook/hivehook.yaml")
+        self.assertEqual(c.sh("hivehook check --env-file /etc/hivehook/hivehook.env", check=False).returncode, 0)
+        r = c.sh("hivehook run", check=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("belongs to user hivehook", r.stderr)
+        self.assertIn("runuser -u hivehook -- hivehook run -c /etc/hivehook/hivehook.yaml --env-file - "
+                      "< /etc/hivehook/hivehook.env", r.stderr)
 
     def test_5_broken_rules_on_disk_start_on_the_last_good_rules_degraded(self):
         c = self.c
