@@ -320,7 +320,7 @@ async function loadObject(id) {
     el('td', {}, stateBadge(a.state)), el('td', {}, shortTime(a.discovered))))));
   const events = el('table', {class: 'list'}, el('tbody', {}, d.events.map((e) => el('tr', {}, el('td', {}, shortTime(e.time)), el('td', {}, e.event), el('td', {}, e.rule || ''), el('td', {class: 'key'}, e.detail ? JSON.stringify(e.detail) : '')))));
   const actions = [];
-  if (!superseded && ['archived', 'quarantined'].includes(o.state)) actions.push(replayButton(o.key, 'Replay through the current rules'));
+  if (!superseded && ['archived', 'quarantined'].includes(o.state)) actions.push(actionButtons(o.key, o.state));
   body.replaceChildren(facts, ...notes, ...actions, el('h3', {}, 'Tasks'), d.tasks.length ? tasks : el('p', {class: 'hint'}, 'no tasks'),
     el('h3', {}, 'Runs'), runs.length ? el('div', {}, runs) : el('p', {class: 'hint'}, 'no runs'),
     el('h3', {}, 'Earlier and later arrivals at this key'), others.length ? arrivals : el('p', {class: 'hint'}, 'none'),
@@ -332,35 +332,78 @@ const token = () => sessionStorage.getItem('hivehook-token') || '';
 let canAct = null;  // the daemon has an http.token (from /api/v1/status); null until known
 // Why replay is not possible now, or '' when it is.
 function replayBlocked() {
-  if (canAct === false) return 'Replay is off: the daemon has no http.token (see docs/console.md).';
-  if (!token()) return 'Enter the API token (http.token) at the top to enable replay.';
+  if (canAct === false) return 'Replay and retry are off: the daemon has no http.token (see docs/console.md).';
+  if (!token()) return 'Enter the API token (http.token) at the top to enable replay and retry.';
   return '';
 }
-function replayButton(key, label, after) {
+// The actions on one file: Retry first for a quarantined one (POST /api/v1/retry: only the rules
+// that failed and those skipped behind them), Replay (every rule that matches it, those that
+// already succeeded too). Each asks the API for its plan (dry_run) and says which rules it will
+// run before it runs them (issue 15 C1: a non-idempotent step ran twice from the console).
+// A confirmation being shown ({kind, key, rules}): kept here so a live re-render of the list
+// (an event, the token entered) shows it again rather than dropping it.
+let pending = null;
+function actionButtons(key, state, after) {
   const why = replayBlocked();
-  return el('button', {class: 'primary', 'aria-label': label === 'Replay' ? 'Replay ' + key : undefined, disabled: !!why, title: why || undefined,
-    onclick: () => replay(key).then(after || (() => {}))}, label);
+  const box = el('div', {class: 'actions', 'data-state': state});
+  const fill = () => {
+    after = after || (() => {});
+    if (pending && pending.key === key && !why) return box.replaceChildren(...confirmation(pending, fill, after));
+    const button = (kind, primary) => el('button', {class: primary ? 'primary' : 'secondary', 'data-action': kind,
+      'aria-label': (kind === 'retry' ? 'Retry ' : 'Replay ') + key, disabled: !!why, title: why || undefined,
+      onclick: () => propose(kind, key, fill)}, kind === 'retry' ? 'Retry failed rules' : 'Replay all rules');
+    box.replaceChildren(...(state === 'quarantined' ? [button('retry', true), button('replay', false)] : [button('replay', true)]));
+  };
+  fill();
+  return box;
 }
-async function replay(key) {
+async function act(kind, key, dryRun) {
   const why = replayBlocked();
-  if (why) { toast(why); if (canAct !== false) $('token').focus(); return; }
+  if (why) { toast(why); if (canAct !== false) $('token').focus(); return null; }
   let r;
   try {
-    r = await fetch('/api/v1/replay', {method: 'POST', headers: {'Content-Type': 'application/json', Authorization: 'Bearer ' + token()},
-      body: JSON.stringify({from: key, to: key})});
+    r = await fetch('/api/v1/' + kind, {method: 'POST', headers: {'Content-Type': 'application/json', Authorization: 'Bearer ' + token()},
+      body: JSON.stringify(kind === 'retry' ? {keys: [key], dry_run: dryRun} : {from: key, to: key, dry_run: dryRun})});
   } catch (e) {
     toast('Cannot reach the daemon: ' + e.message);
-    return;
+    return null;
   }
   const body = await r.json().catch(() => ({}));
-  if (r.status === 401) { toast('The token was refused: it is not the daemon\'s http.token.'); $('token').focus(); return; }
-  if (r.status === 403) { canAct = false; toast(body.error || 'Replay is off: the daemon has no http.token.'); return; }
-  if (!r.ok) { toast('Replay refused: ' + (body.error || r.status)); return; }
-  const skipped = (body.objects || []).filter((o) => o.skipped);
-  toast(skipped.length ? `Not replayed: ${key}: ${skipped[0].skipped}` : `Replaying ${body.replayed || 0} object(s): ${key}`);
+  const what = kind === 'retry' ? 'Retry' : 'Replay';
+  if (r.status === 401) { toast('The token was refused: it is not the daemon\'s http.token.'); $('token').focus(); return null; }
+  if (r.status === 403) { canAct = false; toast(body.error || 'Replay and retry are off: the daemon has no http.token.'); return null; }
+  if (!r.ok) { toast(what + ' refused: ' + (body.error || r.status)); return null; }
+  return body;
+}
+// The plan first (a dry run), then a confirmation naming the rules, in place of the buttons.
+async function propose(kind, key, fill) {
+  const plan = await act(kind, key, true);
+  if (!plan) return;
+  const o = (plan.objects || []).find((x) => x.key === key) || (plan.objects || [])[0];
+  if (!o || o.skipped) { toast(`Not ${kind === 'retry' ? 'retried' : 'replayed'}: ${key}: ${o ? o.skipped : 'not in the plan'}`); return; }
+  pending = {kind, key, rules: o.rules || []};
+  fill();
+}
+function confirmation({kind, key, rules}, fill, after) {
+  const says = kind === 'retry'
+    ? `Retry runs ${rules.join(', ')} on ${key}: the rules that failed and those skipped behind them; rules that succeeded do not run again.`
+    : `Replay runs ${rules.join(', ')} on ${key}: every rule that matches it, those that already succeeded on it too.`;
+  return [el('p', {class: 'note confirm', role: 'alert', 'data-rules': rules.join(',')}, says),
+    el('button', {class: 'primary', 'data-confirm': kind, onclick: async () => {
+      pending = null;
+      const done = await act(kind, key, false);
+      if (done) {
+        const skipped = (done.objects || []).filter((x) => x.skipped);
+        toast(skipped.length ? `Not ${kind === 'retry' ? 'retried' : 'replayed'}: ${key}: ${skipped[0].skipped}`
+          : `${kind === 'retry' ? 'Retrying' : 'Replaying'} ${done.replayed || 0} object(s) through ${rules.join(', ')}: ${key}`);
+      }
+      fill();
+      after();
+    }}, `${kind === 'retry' ? 'Retry' : 'Replay'} now`),
+    el('button', {class: 'secondary', 'data-cancel': kind, onclick: () => { pending = null; fill(); }}, 'Cancel')];
 }
 async function loadQuarantine() {
-  $('act-hint').textContent = replayBlocked() || 'Replay runs a file again through the rules in force, as a new object (object.replayed).';
+  $('act-hint').textContent = replayBlocked() || 'Retry runs only the rules that failed on a file (and those skipped behind them); Replay runs every rule that matches it again. Each says which rules before it runs them.';
   const {quarantine, next_before: more} = await api('quarantine');
   const list = $('quarantine-list');
   if (!quarantine.length) { list.replaceChildren(el('p', {class: 'hint'}, 'Nothing is quarantined.')); return; }
@@ -370,7 +413,7 @@ async function loadQuarantine() {
     return el('article', {class: 'card', 'data-key': o.key}, el('h3', {}, el('a', {href: '#object/' + o.id}, o.key)),
       el('p', {}, el('strong', {}, 'Error: '), o.error || (last && last.error) || 'failed'),
       last ? runOutput(last) : null,
-      replayButton(o.key, 'Replay', loadQuarantine));
+      actionButtons(o.key, 'quarantined', loadQuarantine));
   }));
 }
 

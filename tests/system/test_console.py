@@ -525,7 +525,9 @@ class ConsoleInChromiumTest(unittest.TestCase):
         b.find_element(By.CSS_SELECTOR, "#token-form button").click()
         (d.dir / "fixed").write_text("1")  # the job now accepts the file (console_job.py reads this marker)
         wait_until(lambda: click(lambda: find('#quarantine-list article button.primary:not([disabled])')[0]), timeout=30,
-                   message="the replay button clicked")
+                   message="the retry button clicked")
+        wait_until(lambda: click(lambda: find('#quarantine-list article button[data-confirm]')[0]), timeout=30,
+                   message="the retry confirmed")
         wait_until(lambda: d.query("SELECT COUNT(*) FROM objects WHERE key=? AND state='archived'",
                                    "sales/year=2024/month=03/day=15/bad.csv")[0][0] == 1,
                    timeout=60, message="the replayed file archived")
@@ -545,6 +547,15 @@ BULK_RULES = RULES + """\
       - name: bulk
         match: {prefix: bulk/}
         job: {builtin: noop}
+"""
+
+# A copy step that appends the key to the deployment's copy.log each time it runs (not idempotent).
+COPY_RULES = RULES + f"""\
+      - name: sales-copy
+        match: {{prefix: sales/, suffix: .csv}}
+        job:
+          command: [{PY}, -c, 'import pathlib, sys; d = next(q for q in pathlib.Path(sys.argv[2]).parents if (q / "hivehook.yaml").exists()); print(sys.argv[1], file=open(d / "copy.log", "a"))', "{{key}}", "{{path}}"]
+        retries: 0
 """
 
 # Counts the page's fetch() calls (window.__fetches), installed after the page loaded.
@@ -604,6 +615,45 @@ class ConsoleLiveTest(unittest.TestCase):
             fetches = b.execute_script("return window.__fetches")
             # 1,200 run events: before, one GET /runs/ID each (3,604 fetches for 1,800 objects).
             self.assertLess(fetches, 60, f"{fetches} fetches for {n} runs with the {view} view open")
+        self.assertEqual(self.severe(), [])
+        self.assertEqual(d.stop(), 0)
+
+    def test_c1_quarantine_retry_runs_only_the_failed_rule_and_each_action_names_its_rules(self):
+        """Issue 15 C1: the console's only action on a quarantined file was Replay, which ran again a
+        copy step that had already succeeded on it, and nothing said which rules would run."""
+        d = self.d = ConsoleDeployment(COPY_RULES)
+        copy_log = d.dir / "copy.log"
+        d.drop("sales/year=2024/month=03/day=15/bad.csv", "id,amount\n1,oops\n")
+        self.assertEqual(d.cli("scan").returncode, 1)
+        key = "sales/year=2024/month=03/day=15/bad.csv"
+        self.assertEqual(copy_log.read_text().count(key), 1)  # sales-copy succeeded, sales-load failed
+        (d.dir / "fixed").write_text("1")
+        d.start()
+        b = self.open(d, "quarantine")
+        from selenium.webdriver.common.by import By
+        b.find_element(By.ID, "token").send_keys(TOKEN)
+        b.find_element(By.CSS_SELECTOR, "#token-form button").click()
+        first = lambda css: wait_until(lambda: self.find(css), timeout=30, message=css)[0]
+        # Retry is the primary action; Replay, the other one, says it runs the copy again, and is cancelled.
+        self.assertEqual(first('#quarantine-list article button.primary:not([disabled])').get_attribute("data-action"), "retry")
+        first('#quarantine-list article button[data-action="replay"]:not([disabled])').click()
+        said = first('#quarantine-list .confirm')
+        self.assertEqual(said.get_attribute("data-rules"), "sales-load,sales-copy")
+        self.assertIn("Replay runs sales-load, sales-copy on " + key, said.text)
+        first('#quarantine-list button[data-cancel]').click()
+        first('#quarantine-list article button[data-action="retry"]:not([disabled])').click()
+        said = first('#quarantine-list .confirm')
+        self.assertEqual(said.get_attribute("data-rules"), "sales-load")
+        self.assertIn("Retry runs sales-load on " + key, said.text)
+        self.assertEqual(d.events("object.replayed"), [])  # the plans changed nothing
+        b.save_screenshot(str(SHOTS / "quarantine-retry-confirm.png"))
+        first('#quarantine-list button[data-confirm="retry"]').click()
+        wait_until(lambda: d.query("SELECT COUNT(*) FROM objects WHERE key=? AND state='archived'", key)[0][0] == 1,
+                   timeout=60, message="the retried file archived")
+        (replayed,) = d.events("object.replayed")
+        self.assertEqual((replayed[2]["retry"], replayed[2]["rules"]), (True, ["sales-load"]))
+        self.assertEqual(copy_log.read_text().count(key), 1, "sales-copy ran again")
+        wait_until(lambda: "Nothing is quarantined" in self.text("quarantine-list"), timeout=30, message="the list empties")
         self.assertEqual(self.severe(), [])
         self.assertEqual(d.stop(), 0)
 
