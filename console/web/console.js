@@ -55,6 +55,7 @@ function route() {
   for (const a of document.querySelectorAll('nav a')) a.setAttribute('aria-current', a.getAttribute('href') === '#' + v ? 'page' : 'false');
   const load = {runs: loadRuns, partitions: loadPartitions, quarantine: loadQuarantine, activity: loadActivity, rules: loadRules,
     object: () => loadObject(arg)}[v];
+  if (v === 'partitions') gridAtNewest = true;  // the grid opens on its newest column
   Promise.resolve().then(load).then(() => viewError(null)).catch((e) => viewError('Could not load ' + v + ': ' + e.message));
   loadSummary().catch(() => {});  // the status line agrees with the view just opened
 }
@@ -199,27 +200,24 @@ async function loadPartitions() {
     if (!index.has(k)) index.set(k, []);
     index.get(k).push(c);
   }
-  // Failed, late and missing cells on the other pages, each a link to its page and cell (issue 15
-  // finding F11: a table with 600 days opened the grid on a page where the other tables' failed
-  // days could not be seen, and nothing said they existed).
+  // Failed, late and missing cells on the other pages, or on this one but scrolled out of view,
+  // each a link to its page and cell (issue 15 finding F11: a table with 600 days opened the grid on
+  // a page where the other tables' failed days could not be seen, and nothing said they existed;
+  // C3: those on this page but beyond the scrolled box's edge were not listed either).
   const colIndex = new Map(allCols.map((c, i) => [c, i]));
   const pageOf = (c) => Math.floor((allCols.length - 1 - colIndex.get(colOf(c))) / kGridColumns);
   const rank = ['failed', 'late', 'missing'];  // the failed first
-  const elsewhere = gridData.filter((c) => pageOf(c) !== gridPage && rank.includes(attention(c)))
-    .sort((x, y) => rank.indexOf(attention(x)) - rank.indexOf(attention(y)));
-  const links = elsewhere.slice(0, 12).map((c) => el('button', {class: 'link', onclick: () => {
-    gridPage = pageOf(c);
-    loadPartitions().then(() => openCell(c.table, colOf(c))).catch((e) => toast(e.message));
-  }}, `${c.table} ${colOf(c)} (${attention(c) === 'failed' ? Object.keys(c.objects).filter((s) => failedStates.includes(s)).join(', ') : attention(c)})`));
-  $('grid-elsewhere').replaceChildren(...(elsewhere.length ? [`${elsewhere.length} failed, late or missing on other pages: `,
-    ...links.flatMap((l, i) => i ? [', ', l] : [l]), elsewhere.length > links.length ? ' …' : ''] : []));
+  gridProblems = gridData.filter((c) => rank.includes(attention(c)))
+    .sort((x, y) => rank.indexOf(attention(x)) - rank.indexOf(attention(y)))
+    .map((c) => ({table: c.table, col: colOf(c), page: pageOf(c),
+      label: `${c.table} ${colOf(c)} (${attention(c) === 'failed' ? Object.keys(c.objects).filter((s) => failedStates.includes(s)).join(', ') : attention(c)})`}));
   const pager = $('grid-pager');
   const page = (delta, label) => el('button', {class: 'link', disabled: (delta > 0 ? gridPage + 1 >= pages : gridPage === 0) || undefined,
-    onclick: () => { gridPage += delta; loadPartitions().catch((e) => toast(e.message)); }}, label);
+    onclick: () => { gridPage += delta; gridAtNewest = true; loadPartitions().catch((e) => toast(e.message)); }}, label);
   pager.replaceChildren(...(pages > 1 ? [page(1, '‹ older'), ` columns ${Math.max(1, end - kGridColumns + 1)}–${end} of ${allCols.length} `, page(-1, 'newer ›')] : []));
   const grid = $('grid');
   grid.replaceChildren(el('caption', {class: 'sr'}, 'Partitions: rows are tables, columns are days'),
-    el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'table'), cols.map((c) => el('th', {scope: 'col'}, c)))));
+    el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'table'), cols.map((c) => el('th', {scope: 'col', 'data-col': c}, c)))));
   const tbody = el('tbody');
   const seen = new Set();
   for (const t of tables) {
@@ -245,10 +243,42 @@ async function loadPartitions() {
     tbody.append(tr);
   }
   grid.append(tbody);
+  // Scrolled to the newest column (issue 15 C3: the box opened at its left edge, the newest days
+  // beyond the right one), unless the operator has scrolled away from it: a live redraw keeps that.
+  const box = grid.parentElement;
+  box.scrollLeft = gridAtNewest ? box.scrollWidth : gridScrollLeft;
+  showElsewhere();
   $('legend').replaceChildren(...[...seen].sort().map((s) => s === 'arrived_late'
     ? el('span', {class: 'state legend-arrived-late'}, 'arrived late') : stateBadge(s)));
   if (!tables.length) $('cell').replaceChildren(el('p', {class: 'hint'}, 'No objects yet.'));
 }
+let gridProblems = [];  // [{table, col, page, label}]: every failed, late or missing cell, the failed first
+let gridAtNewest = true, gridScrollLeft = 0;  // the grid box's scroll, kept across live redraws
+// The list above the grid: problem cells on other pages or outside the box's visible width.
+function showElsewhere() {
+  const box = $('grid').parentElement, view = box.getBoundingClientRect();
+  const shown = new Set([...$('grid').querySelectorAll('thead th[data-col]')].filter((th) => {
+    const r = th.getBoundingClientRect();
+    return r.right > view.left + 2 && r.left < view.right - 2;
+  }).map((th) => th.dataset.col));
+  const away = gridProblems.filter((p) => p.page !== gridPage || !shown.has(p.col));
+  const links = away.slice(0, 12).map((p) => el('button', {class: 'link', onclick: () => {
+    if (p.page === gridPage) return openCell(p.table, p.col);
+    gridPage = p.page;
+    gridAtNewest = true;
+    loadPartitions().then(() => openCell(p.table, p.col)).catch((e) => toast(e.message));
+  }}, p.label));
+  $('grid-elsewhere').replaceChildren(...(away.length ? [`${away.length} failed, late or missing on other pages or scrolled out of view: `,
+    ...links.flatMap((l, i) => i ? [', ', l] : [l]), away.length > links.length ? ' …' : ''] : []));
+}
+let elsewhereFrame = 0;
+$('grid').parentElement.addEventListener('scroll', (ev) => {
+  const box = ev.currentTarget;
+  gridAtNewest = box.scrollLeft + box.clientWidth >= box.scrollWidth - 2;
+  gridScrollLeft = box.scrollLeft;
+  if (!elsewhereFrame) elsewhereFrame = requestAnimationFrame(() => { elsewhereFrame = 0; showElsewhere(); });
+});
+window.addEventListener('resize', () => { if (!elsewhereFrame) elsewhereFrame = requestAnimationFrame(() => { elsewhereFrame = 0; showElsewhere(); }); });
 const failedStates = ['quarantined', 'failed', 'failed_kept', 'move_failed'];
 // What a cell asks of an operator: 'failed', 'late', 'missing' or '' (nothing).
 function attention(c) {

@@ -709,6 +709,49 @@ class ConsoleLiveTest(unittest.TestCase):
         self.assertEqual(self.severe(), [])
         self.assertEqual(d.stop(), 0)
 
+    def test_c3_the_grid_opens_on_its_newest_column_and_lists_problem_cells_scrolled_out_of_view(self):
+        """Issue 15 C3: with a long-history table the grid's box opened scrolled to the left of its
+        page, the newest days (another table's failed and missing ones) beyond the right edge, and
+        the list above the grid named only cells on other pages."""
+        import datetime
+        d = self.d = ConsoleDeployment(BULK_RULES)
+        for i in range(30):  # bulk 2024-02-01..03-01, but for 02-07 (missing, on the left of the newest page)
+            day = datetime.date(2024, 2, 1) + datetime.timedelta(days=i)
+            if day != datetime.date(2024, 2, 7):
+                d.drop(f"bulk/day={day}/f.csv", f"{i}\n")
+        for day in ("02", "04"):
+            d.drop(f"sales/year=2024/month=03/day={day}/a.csv", "id,amount\n1,5\n")
+        d.drop("sales/year=2024/month=03/day=06/bad.csv", "id,amount\n1,oops\n")  # 03 and 05 never came
+        self.assertEqual(d.cli("scan").returncode, 1)
+        d.start()
+        b = self.open(d, "partitions")
+        wait_until(lambda: self.find("#grid button"), timeout=30, message="the grid")
+        in_view = """
+          const box = document.getElementById('grid').parentElement.getBoundingClientRect();
+          return [...document.querySelectorAll('#grid button[data-table]')].filter(c => {
+            const r = c.getBoundingClientRect(); return r.left >= box.left && r.right <= box.right; })
+            .map(c => c.dataset.table + ' ' + c.dataset.col);"""
+        self.assertIn("columns 5–35 of 35", self.text("grid-pager"))  # the newest page holds both tables
+        self.assertTrue(b.execute_script("const b = document.getElementById('grid').parentElement; return b.scrollWidth > b.clientWidth"),
+                        "the page is wider than the window (the premise)")
+        wait_until(lambda: "sales 2024-03-06" in b.execute_script(in_view), timeout=30, message="the newest column in view")
+        visible = b.execute_script(in_view)
+        self.assertIn("sales 2024-03-05", visible)
+        self.assertNotIn("bulk 2024-02-07", visible)
+        elsewhere = self.text("grid-elsewhere")
+        self.assertIn("bulk 2024-02-07 (missing)", elsewhere)
+        self.assertNotIn("sales 2024-03-06", elsewhere)  # in view: not listed
+        b.save_screenshot(str(SHOTS / "partitions-newest.png"))
+        next(l for l in self.find("#grid-elsewhere button") if "2024-02-07" in l.text).click()
+        wait_until(lambda: "Nothing arrived for 2024-02-07" in self.text("cell"), timeout=30, message="the missing day opened")
+        wait_until(lambda: "bulk 2024-02-07" in b.execute_script(in_view), timeout=30, message="the missing day scrolled into view")
+        # Now the newest days are out of view to the right: they are the ones listed.
+        wait_until(lambda: "sales 2024-03-06 (quarantined)" in self.text("grid-elsewhere"), timeout=30,
+                   message="the failed day, scrolled out of view, listed")
+        self.assertNotIn("bulk 2024-02-07", self.text("grid-elsewhere"))
+        self.assertEqual(self.severe(), [])
+        self.assertEqual(d.stop(), 0)
+
     def test_f5_an_open_console_follows_a_reload(self):
         d = self.d = ConsoleDeployment()
         d.start()
