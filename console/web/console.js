@@ -185,6 +185,7 @@ function compareKeys(a, b) {  // landing/key_order.cpp compare_keys: every level
 // cell for every table and column (issue 15, fault 12).
 const kGridColumns = 31;
 let gridPage = 0;  // 0: the newest columns
+let gridOpened = null;  // {table, col}: the cell whose panel is open
 async function loadPartitions() {
   gridData = (await api('partitions')).partitions;
   const colOf = (c) => c.day || c.partition || '(none)';
@@ -216,6 +217,12 @@ async function loadPartitions() {
     onclick: () => { gridPage += delta; gridAtNewest = true; loadPartitions().catch((e) => toast(e.message)); }}, label);
   pager.replaceChildren(...(pages > 1 ? [page(1, '‹ older'), ` columns ${Math.max(1, end - kGridColumns + 1)}–${end} of ${allCols.length} `, page(-1, 'newer ›')] : []));
   const grid = $('grid');
+  // The focused and the opened cell, found again after the redraw (issue 15 C6: a live event sent
+  // a keyboard user's focus back to the page's top).
+  const focused = grid.contains(document.activeElement) && document.activeElement.dataset.table !== undefined
+    ? document.activeElement.dataset : null;
+  const at = (d) => d && [...grid.querySelectorAll('button[data-table]')].find((x) => x.dataset.table === d.table && x.dataset.col === d.col);
+  const focusedAt = focused && {table: focused.table, col: focused.col};
   grid.replaceChildren(el('caption', {class: 'sr'}, 'Partitions: rows are tables, columns are days'),
     el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'table'), cols.map((c) => el('th', {scope: 'col', 'data-col': c}, c)))));
   const tbody = el('tbody');
@@ -237,12 +244,16 @@ async function loadPartitions() {
       const b = el('button', {class: 'st-' + st + (lateBy || cells.some((x) => (x.arrived_late || []).length) ? ' arrived-late' : ''),
         'aria-pressed': 'false', 'aria-label': `${t} ${c}: ${words}`, title: words,
         'data-table': t, 'data-col': c}, total || (st === 'missing' ? '?' : '!'));
-      b.addEventListener('click', () => { for (const o of grid.querySelectorAll('[aria-pressed]')) o.setAttribute('aria-pressed', 'false'); b.setAttribute('aria-pressed', 'true'); showCell(t, cells); });
+      b.addEventListener('click', () => { for (const o of grid.querySelectorAll('[aria-pressed]')) o.setAttribute('aria-pressed', 'false'); b.setAttribute('aria-pressed', 'true'); gridOpened = {table: t, col: c}; showCell(t, cells); });
       tr.append(el('td', {}, b));
     }
     tbody.append(tr);
   }
   grid.append(tbody);
+  const opened = at(gridOpened);
+  if (opened) opened.setAttribute('aria-pressed', 'true');
+  const refocus = at(focusedAt);
+  if (refocus) refocus.focus({preventScroll: true});
   // Scrolled to the newest column (issue 15 C3: the box opened at its left edge, the newest days
   // beyond the right one), unless the operator has scrolled away from it: a live redraw keeps that.
   const box = grid.parentElement;
@@ -564,6 +575,9 @@ setInterval(() => { loadSummary().catch(() => { if (!connected) lost(); }); }, 1
 $('token').value = token();
 $('token-form').addEventListener('submit', (ev) => { ev.preventDefault(); sessionStorage.setItem('hivehook-token', $('token').value.trim()); toast($('token').value ? 'Token set for this tab.' : 'Token cleared.'); route(); });
 window.addEventListener('hashchange', () => route());
+// The skip link focuses the content of the view on screen; its #main would be a route (issue 15 C8:
+// it switched the view to Runs).
+document.querySelector('a.skip').addEventListener('click', (ev) => { ev.preventDefault(); $('main').focus(); });
 route();
 loadSummary().catch((e) => { $('summary').textContent = 'cannot reach the API: ' + e.message; $('summary').classList.add('degraded'); });
 connect();

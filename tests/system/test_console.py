@@ -752,6 +752,35 @@ class ConsoleLiveTest(unittest.TestCase):
         self.assertEqual(self.severe(), [])
         self.assertEqual(d.stop(), 0)
 
+    def test_c6_c8_keyboard_focus_survives_a_live_redraw_and_the_skip_link_keeps_the_view(self):
+        """Issue 15 C6: a grid redraw for a live event sent a keyboard user's focus to <body>; C8: the
+        skip link's #main was taken as a route and showed the Runs view."""
+        from selenium.webdriver.common.keys import Keys
+        d = self.d = ConsoleDeployment(BULK_RULES)
+        for day in ("01", "02", "03"):
+            d.drop(f"bulk/day=2024-03-{day}/f.csv", f"{day}\n")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        d.start()
+        b = self.open(d, "partitions")
+        b.execute_script("document.querySelector('a.skip').focus()")  # as the first Tab of the page does
+        self.assertEqual(b.switch_to.active_element.text, "Skip to content")
+        b.switch_to.active_element.send_keys(Keys.ENTER)
+        self.assertEqual(b.execute_script("return location.hash"), "#partitions")
+        self.assertEqual(b.switch_to.active_element.get_attribute("id"), "main")
+        self.assertFalse(b.execute_script("return document.getElementById('partitions').hidden"))
+        cell = "[...document.querySelectorAll('#grid button[data-table]')].find(c => c.dataset.col === '2024-03-' + arguments[0])"
+        wait_until(lambda: b.execute_script(f"return !!{cell}", "02"), timeout=30, message="the grid")
+        b.execute_script(f"const c = {cell}; c.focus(); window.__was = c;", "02")  # as Tab would
+        d.drop("bulk/day=2024-03-04/f.csv", "04\n")  # a live event: the grid is drawn again
+        wait_until(lambda: d.count_objects("archived") == 4, timeout=30, message="the new file archived")
+        wait_until(lambda: [c for c in self.find("#grid button[data-table]") if c.get_attribute("data-col") == "2024-03-04"],
+                   timeout=30, message="the new day drawn")
+        self.assertTrue(b.execute_script("return !document.contains(window.__was)"), "the grid was redrawn")
+        self.assertEqual(b.execute_script("const a = document.activeElement; return [a.tagName, a.dataset.table, a.dataset.col]"),
+                         ["BUTTON", "bulk", "2024-03-02"])
+        self.assertEqual(self.severe(), [])
+        self.assertEqual(d.stop(), 0)
+
     def test_f5_an_open_console_follows_a_reload(self):
         d = self.d = ConsoleDeployment()
         d.start()
