@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <spdlog/spdlog.h>
 
@@ -309,19 +310,42 @@ void Listener::routes() {
       if (!o) return error(404, "no object " + std::to_string(*id));
       json tasks = json::array(), runs = json::array(), history = json::array();
       for (const auto& t : s.tasks_of(*id)) tasks.push_back(task_json(t));
-      for (const auto& r : runs_of_object(s, *id)) runs.push_back(run_json(r, true, redact));
+      std::set<std::string> own_runs;
+      for (const auto& r : runs_of_object(s, *id)) {
+        own_runs.insert(r.run_id);
+        runs.push_back(run_json(r, true, redact));
+      }
       ObjectFilter same;
       same.key_prefix = o->key;
       same.limit = 20;
-      for (const auto& other : list_objects(s, same))
-        if (other.key == o->key) history.push_back(object_json(other));
+      // This arrival's events: at its key exactly, from its discovery (1 s before, for the clock
+      // granularity, but not before the previous arrival's) to the next arrival's; a run's events
+      // only for its own runs (issue 15 C7: a replay's and earlier arrivals' events were listed as
+      // this object's, and on a busy key earlier arrivals' used up the page).
+      int64_t since = o->discovered_at - 1000;
+      std::optional<int64_t> until;
+      for (const auto& other : list_objects(s, same)) {
+        if (other.key != o->key) continue;
+        history.push_back(object_json(other));
+        if (other.id > o->id) until = until ? std::min(*until, other.discovered_at) : other.discovered_at;
+        if (other.id < o->id) since = std::max(since, other.discovered_at + 1);
+      }
       EventFilter ef;
       ef.key_prefix = o->key;
-      ef.since_ms = o->discovered_at - 1000;
-      ef.limit = 200;
+      ef.since_ms = since;
+      ef.limit = 500;
       json events = json::array();
-      for (const auto& e : list_events(s, ef))
-        if (e.key == o->key) events.push_back(e.to_json());
+      for (int pages = 0; pages < 20 && events.size() < 200; ++pages) {
+        auto page = list_events(s, ef);
+        for (const auto& e : page) {
+          ef.after_id = e.id;
+          if (until && e.time_ms >= *until) break;
+          if (e.key != o->key || (e.run_id && !own_runs.count(*e.run_id))) continue;
+          events.push_back(e.to_json());
+          if (events.size() == 200) break;
+        }
+        if (page.size() < static_cast<std::size_t>(ef.limit) || (until && !page.empty() && page.back().time_ms >= *until)) break;
+      }
       // The latest arrival at the key: when it is not this object, this one was replaced (replayed,
       // re-uploaded) and its final_path may hold the later one's file, or nothing. A `duplicate`
       // (the same bytes re-dropped) replaced nothing: it is never the latest (kLatestArrivalClause).

@@ -634,20 +634,22 @@ class ConsoleLiveTest(unittest.TestCase):
         b.find_element(By.ID, "token").send_keys(TOKEN)
         b.find_element(By.CSS_SELECTOR, "#token-form button").click()
         first = lambda css: wait_until(lambda: self.find(css), timeout=30, message=css)[0]
+        click = lambda css: wait_until(lambda: b.execute_script(  # in one step: a live re-render leaves no stale handle
+            "const e = document.querySelector(arguments[0]); if (e) e.click(); return !!e;", css), timeout=30, message=css)
         # Retry is the primary action; Replay, the other one, says it runs the copy again, and is cancelled.
         self.assertEqual(first('#quarantine-list article button.primary:not([disabled])').get_attribute("data-action"), "retry")
-        first('#quarantine-list article button[data-action="replay"]:not([disabled])').click()
+        click('#quarantine-list article button[data-action="replay"]:not([disabled])')
         said = first('#quarantine-list .confirm')
         self.assertEqual(said.get_attribute("data-rules"), "sales-load,sales-copy")
         self.assertIn("Replay runs sales-load, sales-copy on " + key, said.text)
-        first('#quarantine-list button[data-cancel]').click()
-        first('#quarantine-list article button[data-action="retry"]:not([disabled])').click()
+        click('#quarantine-list button[data-cancel]')
+        click('#quarantine-list article button[data-action="retry"]:not([disabled])')
         said = first('#quarantine-list .confirm')
         self.assertEqual(said.get_attribute("data-rules"), "sales-load")
         self.assertIn("Retry runs sales-load on " + key, said.text)
         self.assertEqual(d.events("object.replayed"), [])  # the plans changed nothing
         b.save_screenshot(str(SHOTS / "quarantine-retry-confirm.png"))
-        first('#quarantine-list button[data-confirm="retry"]').click()
+        click('#quarantine-list button[data-confirm="retry"]')
         wait_until(lambda: d.query("SELECT COUNT(*) FROM objects WHERE key=? AND state='archived'", key)[0][0] == 1,
                    timeout=60, message="the retried file archived")
         (replayed,) = d.events("object.replayed")
@@ -742,7 +744,9 @@ class ConsoleLiveTest(unittest.TestCase):
         self.assertIn("bulk 2024-02-07 (missing)", elsewhere)
         self.assertNotIn("sales 2024-03-06", elsewhere)  # in view: not listed
         b.save_screenshot(str(SHOTS / "partitions-newest.png"))
-        next(l for l in self.find("#grid-elsewhere button") if "2024-02-07" in l.text).click()
+        wait_until(lambda: b.execute_script(  # in one step: the list is redrawn on scroll, a handle could go stale
+            "const l = [...document.querySelectorAll('#grid-elsewhere button')].find(l => l.textContent.includes('2024-02-07'));"
+            " if (l) l.click(); return !!l;"), timeout=30, message="the listed day clicked")
         wait_until(lambda: "Nothing arrived for 2024-02-07" in self.text("cell"), timeout=30, message="the missing day opened")
         wait_until(lambda: "bulk 2024-02-07" in b.execute_script(in_view), timeout=30, message="the missing day scrolled into view")
         # Now the newest days are out of view to the right: they are the ones listed.
@@ -773,8 +777,7 @@ class ConsoleLiveTest(unittest.TestCase):
         b.execute_script(f"const c = {cell}; c.focus(); window.__was = c;", "02")  # as Tab would
         d.drop("bulk/day=2024-03-04/f.csv", "04\n")  # a live event: the grid is drawn again
         wait_until(lambda: d.count_objects("archived") == 4, timeout=30, message="the new file archived")
-        wait_until(lambda: [c for c in self.find("#grid button[data-table]") if c.get_attribute("data-col") == "2024-03-04"],
-                   timeout=30, message="the new day drawn")
+        wait_until(lambda: b.execute_script(f"return !!{cell}", "04"), timeout=30, message="the new day drawn")  # no stale handles
         self.assertTrue(b.execute_script("return !document.contains(window.__was)"), "the grid was redrawn")
         self.assertEqual(b.execute_script("const a = document.activeElement; return [a.tagName, a.dataset.table, a.dataset.col]"),
                          ["BUTTON", "bulk", "2024-03-02"])

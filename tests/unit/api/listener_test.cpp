@@ -620,3 +620,52 @@ TEST_F(ListenerTest, F20QuarantineIsBoundedInBytesAndContinuedByACursor) {
   EXPECT_EQ(small["quarantine"].size(), 7u);
   EXPECT_FALSE(small["next_before"].is_null());
 }
+
+// Issue 15 C7: an object's page listed a later arrival's (a replay's) events as its own, and on a
+// busy key the 200 events from "discovered − 1 s" were all earlier arrivals', none of its own.
+TEST_F(ListenerTest, C7AnObjectsEventsAreItsOwnNotOtherArrivalsAtItsKey) {
+  const std::string key = "bulk/day=2099-01-01/h.csv";
+  auto event = [&](int64_t time, const std::string& name, std::optional<std::string> run_id = std::nullopt,
+                   const std::string& k = "") {
+    AuditEvent e;
+    e.time_ms = time;
+    e.event = name;
+    e.key = k.empty() ? key : k;
+    e.run_id = std::move(run_id);
+    e.detail = nlohmann::json::object();
+    store_->add_event(e);
+  };
+  // Three arrivals 20 ms apart; the middle one's page is read. The earlier arrival's run ends
+  // after the middle one was discovered; a longer key (h.csv.bak) shares the prefix.
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    ObjectRecord o;
+    o.id = store_->next_object_id();
+    o.key = key;
+    o.size = 3;
+    o.etag = "e" + std::to_string(i);
+    o.sequencer = "1";
+    o.discovered_at = 1'000'000 + 20 * i;
+    o.state = ObjectState::pending;
+    store_->insert_object(o);
+    ids.push_back(o.id);
+  }
+  auto first_run = add_run(ids[0], key, "bulk", RunState::succeeded, "");
+  auto own_run = add_run(ids[1], key, "bulk", RunState::succeeded, "");
+  for (int i = 0; i < 300; ++i) event(1'000'000 - 500 + i, "run.output", first_run.run_id);  // before it: not its own
+  event(1'000'000, "object.discovered");
+  event(1'000'005, "object.discovered", std::nullopt, key + ".bak");
+  for (int i = 0; i < 300; ++i) event(1'000'000 + 10, "run.output", first_run.run_id);  // the earlier one's, after it
+  event(1'000'020, "object.discovered");  // the middle one
+  event(1'000'021, "run.started", own_run.run_id);
+  event(1'000'030, "run.succeeded", own_run.run_id);
+  event(1'000'031, "object.archived");
+  event(1'000'040, "object.discovered");  // the next arrival (its replay)
+  event(1'000'041, "object.archived");
+  start();
+  auto detail = json_of(request(port(), "GET", "/api/v1/objects/" + std::to_string(ids[1])));
+  std::vector<std::string> names;
+  for (const auto& e : detail["events"]) names.push_back(e["event"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"object.discovered", "run.started", "run.succeeded", "object.archived"}))
+      << detail["events"].dump();
+}
