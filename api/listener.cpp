@@ -139,6 +139,7 @@ Listener::Listener(ListenerOptions options) : options_(std::move(options)), keep
   };
   if (!options_.http.error_response) options_.http.error_response = json_error;
   router_.set_error_response(json_error);
+  hub_.set_post([this](std::function<void()> task) { asio::post(fanout_, std::move(task)); });
   routes();
 }
 
@@ -156,8 +157,11 @@ void Listener::stop() {
   stopped_ = true;
   asio::post(pool_, [this] { keepalive_timer_.cancel(); });
   if (server_) server_->stop();
-  // The open event streams go before the server's io_context does (EventHub::close).
+  // The open event streams go before the server's io_context does (EventHub::close); events
+  // published from now on are kept in the ring only.
+  hub_.set_post(nullptr);
   hub_.close();
+  fanout_.join();
   pool_.join();
   reader_.reset();
 }
@@ -526,7 +530,7 @@ void Listener::serve_events(std::shared_ptr<Exchange> ex) {
 void Listener::attach(std::shared_ptr<http::BodyWriter> writer, int64_t after) {
   asio::post(pool_, [this, writer, after]() mutable {
     for (int rounds = 0; rounds < 1000 && !writer->closed(); ++rounds) {
-      auto sink = [writer](const AuditEvent& e) { return writer->write(sse_message(e)); };
+      auto sink = [writer](const SseEvent& e) { return writer->write(*e.message); };
       if (hub_.subscribe(after, sink)) return;
       // Older than the ring: from the store, then try again from the last one sent.
       EventFilter f;

@@ -93,6 +93,9 @@ class Listener {
   http::Router router_;
   std::unique_ptr<http::Server> server_;
   boost::asio::thread_pool pool_{1};
+  // The event fan-out's own thread (EventHub::Post): neither the daemon's loop nor the query thread
+  // pays for the open streams (issue 15 finding C5).
+  boost::asio::thread_pool fanout_{1};
   std::unique_ptr<Store> reader_;  // used on pool_ only
   boost::asio::steady_timer keepalive_timer_;
   std::mutex streams_mu_;
