@@ -52,6 +52,13 @@ bool make_room(const std::shared_ptr<Server::State>& st, Among who, const Client
   return st->options.evict_open_responses_when_full && evict_longest(st, who, client, true);
 }
 
+// With Options::max_connections_per_local_user: a process holding fewer than kLightClient
+// connections is light, and may go past its user's budget (retest R16: two greedy processes of one
+// user filled the user's 768 and every other process of that user, a probe or a CLI, got
+// SlowDown), up to all but kOtherUsersReserve of the total, which stays other users'.
+constexpr std::size_t kLightClient = 32;
+constexpr std::size_t kOtherUsersReserve = 64;
+
 void on_accept(const std::shared_ptr<Server::State>& st, asio::io_context& io, error_code ec, tcp::socket socket) {
   if (st->stopping) return;
   if (ec) {
@@ -84,7 +91,11 @@ void on_accept(const std::shared_ptr<Server::State>& st, asio::io_context& io, e
   auto conn = std::make_shared<Connection>(std::move(socket), st, client);
   const bool full = total >= st->options.max_connections,
              client_full = from_client >= st->options.max_connections_per_client,
-             user_full = local_user && from_user >= st->options.max_connections_per_local_user;
+             user_full = local_user && from_user >= (from_client < kLightClient
+                                                             ? std::max(st->options.max_connections_per_local_user,
+                                                                        st->options.max_connections -
+                                                                            std::min(st->options.max_connections, kOtherUsersReserve))
+                                                             : st->options.max_connections_per_local_user);
   // Room is made among the connections of whoever is at a limit: the client's own, else its user's.
   const Among who = client_full ? Among::client : user_full ? Among::user : Among::anyone;
   if ((full || client_full || user_full) && make_room(st, who, client)) {

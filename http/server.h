@@ -72,10 +72,11 @@ struct Options {
   // /proc; by uid when the process's fds cannot be read).
   bool local_clients_by_process = false;
   // With local_clients_by_process: the most connections all the processes of one user (uid) on
-  // this machine may hold together (0: no such cap). Below max_connections, so one user — however
-  // many processes, a forking client included — always leaves other users the rest, e.g. the
-  // service account's uploads or root's checks (docs/decisions.md, "S3: the connection budget
-  // of a user").
+  // this machine may hold together (0: no such cap). Below max_connections, so one user's busy
+  // processes, however many, leave other users the rest, e.g. the service account's uploads or
+  // root's checks. A process holding fewer than 32 connections (a probe, one CLI) may go past it
+  // up to all but 64 of max_connections, so a user's greedy processes never lock out that user's
+  // light ones (docs/decisions.md, "S3: the connection budget of a user").
   std::size_t max_connections_per_local_user = 0;
   std::size_t body_chunk_bytes = 256 * 1024;         // largest piece handed to a body sink
   unsigned threads = 2;                               // io threads (when the server runs its own io_context)

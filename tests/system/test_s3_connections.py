@@ -249,6 +249,45 @@ class S3Connections(unittest.TestCase):
             if h.poll() is not None:
                 self.fail(f"hog {i} stopped: " + h.stderr.read())
 
+    def test_r16_two_greedy_processes_of_a_user_leave_that_users_other_processes_room(self):
+        """Retest R16 (a regression of the per-user budget): two processes of one user holding 512
+        and 256 busy uploads filled the user's 768, and every other process of that same user (a
+        probe, the AWS CLI: on a one-user machine, every client) got SlowDown. A process holding
+        few connections may now go past its user's budget, up to all but 64 of the total."""
+        d, port = self.start()
+        work = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-s3-conn-r16-"))
+        self.addCleanup(shutil.rmtree, work, True)
+        hogs = []
+
+        def stop_hogs():
+            for h in hogs:
+                h.kill()
+                h.wait()
+        self.addCleanup(stop_hogs)
+        for count, extra in (("512", []), ("256", ["noprobe"])):
+            hog = subprocess.Popen([sys.executable, "-c", HOG, str(port), count] + extra, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+            hogs.append(hog)
+            line = hog.stdout.readline()
+            if not line:
+                hog.wait(timeout=30)
+                self.fail("a hog stopped: " + hog.stderr.read())
+            self.assertEqual(line.split()[:2], ["holding", count], line)
+        s3 = self.client(port)
+        s3.put_object(Bucket="landing", Key="r16/boto.csv", Body=b"b\n")
+        self.assertEqual(s3.get_object(Bucket="landing", Key="r16/boto.csv")["Body"].read(), b"b\n")
+        (work / "cli.csv").write_bytes(b"c\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update({"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_CONFIG_FILE": str(work / "aws-config"), "AWS_SHARED_CREDENTIALS_FILE": str(work / "none"),
+                    "HOME": str(work), "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1"})
+        r = subprocess.run([AWS, "--endpoint-url", f"http://127.0.0.1:{port}", "s3", "cp", str(work / "cli.csv"),
+                            "s3://landing/r16/cli.csv"], env=env, capture_output=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace"))
+        for h in hogs:
+            if h.poll() is not None:
+                self.fail("a hog stopped: " + h.stderr.read())
+
     def test_four_cli_recursive_copies_rclone_32_transfers_and_50_boto3_threads_at_once_all_succeed(self):
         """The tester's ordinary parallel use from one machine (about 120 requests at once from
         127.0.0.1) met SlowDown under the old default budget of 128 and the CLI gave up on a file."""
