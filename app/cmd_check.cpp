@@ -90,6 +90,46 @@ void warn_readable_env_files(const Globals& g) {
   }
 }
 
+// Issue 16 retest P4: a job file under /home or /tmp exists for root's `check` but not for the
+// service: the packaged unit has ProtectHome=yes (/home, /root, /run/user hidden) and PrivateTmp=yes
+// (/tmp, /var/tmp its own). With --env-file (checking for the service), each rule's cwd, Lambda code
+// folder and absolute (or cwd-relative) command arguments there are warned about.
+int warn_hidden_from_the_service(const RuleSet& rules) {
+  static const std::pair<const char*, const char*> kHidden[] = {
+      {"/home/", "ProtectHome=yes hides it from the service"},
+      {"/root/", "ProtectHome=yes hides it from the service"},
+      {"/run/user/", "ProtectHome=yes hides it from the service"},
+      {"/tmp/", "PrivateTmp=yes gives the service its own /tmp"},
+      {"/var/tmp/", "PrivateTmp=yes gives the service its own /var/tmp"}};
+  int warnings = 0;
+  for (const auto& r : rules.rules) {
+    std::vector<fs::path> paths{r.job.cwd};
+    if (const auto* c = std::get_if<CommandJob>(&r.job.kind)) {
+      for (const auto& a : c->argv) {
+        if (a.empty() || a.find('{') != std::string::npos || a.find("://") != std::string::npos) continue;
+        fs::path p = fs::path(a).is_absolute() ? fs::path(a) : r.job.cwd / a;
+        std::error_code ec;
+        if (fs::path(a).is_absolute() || fs::exists(p, ec)) paths.push_back(p);
+      }
+    } else if (const auto* l = std::get_if<LambdaJob>(&r.job.kind)) {
+      paths.push_back(l->code);
+    }
+    for (const auto& p : paths) {
+      const std::string s = p.lexically_normal().string() + "/";
+      for (const auto& [prefix, why] : kHidden) {
+        if (s.rfind(prefix, 0) != 0) continue;
+        std::cerr << r.source << ": warning: rule '" << r.name << "': " << p.lexically_normal().string()
+                  << " is under " << std::string(prefix).substr(0, std::string(prefix).size() - 1) << ", which the "
+                  << "service's jobs cannot see (the packaged unit: " << why << "): keep job files under "
+                  << "/etc/hivehook, /opt or /usr/local\n";
+        ++warnings;
+        break;
+      }
+    }
+  }
+  return warnings;
+}
+
 int run_check(Globals& g) {
   const int env_vars = apply_env_files(g);  // resolves -c's default ($HIVEHOOK_CONFIG) first
   if (env_vars < 0) return kExitUsage;
@@ -110,11 +150,18 @@ int run_check(Globals& g) {
   if (errors > 0 || !rules) {
     std::cout << "config invalid: " << errors << (errors == 1 ? " error" : " errors") << ", " << warnings
               << (warnings == 1 ? " warning" : " warnings") << "\n";
+    // Unset ${VAR}s in an ops shell: the service's values are in its environment file (retest P7).
+    bool unset = false;
+    for (const auto& d : diags.items()) unset = unset || d.message.find("' is not set") != std::string::npos;
+    if (unset && g.env_files.empty())
+      std::cerr << "note: the service's variables are in its environment file: hivehook check --env-file "
+                   "/etc/hivehook/hivehook.env\n";
     return kExitFailure;
   }
   // For the service (--env-file): may its user read what it will read? Errors, not OK.
   if (!g.env_files.empty()) {
     warn_readable_env_files(g);
+    warnings += warn_hidden_from_the_service(*rules);
     if (const passwd* pw = ::getpwnam(g.service_user.c_str())) {
       passwd user = *pw;
       std::string name = user.pw_name;
@@ -126,9 +173,14 @@ int run_check(Globals& g) {
         std::cerr << "note: cannot tell whether user " << name << " (the service's) may read the config and rules: "
                   << "run check as root or as " << name << "\n";
       } else if (!refused->empty()) {
+        const std::string config_file = config->file.string();
         for (const auto& r : *refused)
-          std::cerr << r << ": error: user " << name << " (the service's) cannot read it: the service would not "
-                    << "start (chgrp " << name << " and chmod g+r, or chmod 644 if it holds no secret)\n";
+          std::cerr << r << ": error: user " << name << " (the service's) cannot read it: "
+                    << (r.rfind(config_file + ":", 0) == 0
+                            ? "the service would not start"
+                            : "the service would start on its last good rules, degraded (after fixing it: systemctl "
+                              "reload hivehook)")
+                    << " (chgrp " << name << " and chmod g+r, or chmod 644 if it holds no secret)\n";
         std::cout << "config invalid for the service: " << refused->size() << " file(s) user " << name
                   << " cannot read\n";
         return kExitFailure;

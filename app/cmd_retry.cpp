@@ -15,7 +15,7 @@ struct RetryOptions {
 
 int run_retry(Globals& g, const RetryOptions& o) {
   if (o.keys.empty() == !o.all_failed) {
-    error(g) << "give KEY... or --all-failed\n";
+    error(g) << "give KEY... or --all-failed\nRun 'hivehook retry --help' for usage.\n";
     return kExitUsage;
   }
   ReplayRequest req;

@@ -303,7 +303,7 @@ void print_faults(const nlohmann::json& stuck, const nlohmann::json& ignored) {
                 << s["attempts"].get<int>() << " attempt(s)  " << s["error"].get<std::string>() << "\n";
   }
   if (!ignored.empty()) {
-    std::cout << "ignored files (recorded once, never run):\n";
+    std::cout << "ignored files (recorded once, not run; fixed and run since: not listed):\n";
     for (auto& i : ignored)
       std::cout << "  " << i["time"].get<std::string>() << "  " << printable(i["key"].get<std::string>()) << "  "
                 << i["reason"].get<std::string>() << "\n";

@@ -349,7 +349,7 @@ void Daemon::announce_start() {
 }
 
 void Daemon::start_watching() {
-  watch_ = std::make_unique<LandingWatch>(io_, timers_, config_, pipeline_, stats_);
+  watch_ = std::make_unique<LandingWatch>(io_, timers_, config_, pipeline_, stats_, [this] { files_.reopen_landing(); });
   watch_->leads = [this] { return leading_; };  // cluster mode: the leader's reconcile scans cover every host's writes
   watch_->start();
   rules_watcher_ = std::make_unique<RulesWatcher>(io_, timers_, config_.rules, [this] {

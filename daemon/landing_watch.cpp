@@ -1,13 +1,15 @@
 #include "daemon/landing_watch.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 namespace hivehook {
 
 namespace {
 constexpr auto kUnwatchedEvery = std::chrono::seconds(5);
-// A missing landing folder is looked for this often, so files dropped once it is back run at once.
-constexpr auto kLandingBackEvery = std::chrono::seconds(1);
+// How often the folder at landing's path is compared with the one watched (and, while it is
+// missing, looked for), so files dropped once it is back run at once.
+constexpr auto kLandingCheckEvery = std::chrono::seconds(1);
 
 WatcherCallbacks callbacks(Pipeline& pipeline, PipelineStats& stats, std::function<void()> on_overflow,
                            std::function<void()> on_landing_lost) {
@@ -31,8 +33,9 @@ WatcherCallbacks callbacks(Pipeline& pipeline, PipelineStats& stats, std::functi
 }  // namespace
 
 LandingWatch::LandingWatch(boost::asio::io_context& io, Timers& timers, const Config& config, Pipeline& pipeline,
-                           PipelineStats& stats)
-    : timers_(timers),
+                           PipelineStats& stats, std::function<void()> reopen_landing)
+    : reopen_landing_(std::move(reopen_landing)),
+      timers_(timers),
       config_(config),
       pipeline_(pipeline),
       stats_(stats),
@@ -40,6 +43,12 @@ LandingWatch::LandingWatch(boost::asio::io_context& io, Timers& timers, const Co
 
 void LandingWatch::start() {
   watcher_.start();
+  struct stat st {};
+  if (::stat(config_.landing.c_str(), &st) == 0) watched_ = {st.st_dev, st.st_ino};
+  landing_check_.start(timers_, kLandingCheckEvery, [this] {
+    check_landing();
+    return true;
+  });
   stats_.m.watched_directories.set(static_cast<double>(watcher_.watch_count()));
   stats_.m.unwatched_directories.set(static_cast<double>(watcher_.unwatched_count()));
   if (config_.reconcile.count() > 0)
@@ -58,7 +67,7 @@ void LandingWatch::stop() {
   watcher_.stop();
   reconcile_.stop();
   unwatched_.stop();
-  landing_back_.stop();
+  landing_check_.stop();
 }
 
 std::size_t LandingWatch::watch_count() const { return watcher_.watch_count(); }
@@ -77,25 +86,42 @@ void LandingWatch::rescan(const char* reason) {
 }
 
 // The landing folder itself went away (renamed or deleted): degraded (/healthz, STATUS=, the
-// hivehook_landing_missing gauge) and looked for every second; once back it is watched and scanned.
+// hivehook_landing_missing gauge) until check_landing() finds a folder at its path again.
 void LandingWatch::on_landing_lost() {
+  if (stats_.m.landing_missing.value() > 0) return;
   stats_.m.landing_missing.set(1);
   stats_.m.watched_directories.set(0);
   pipeline_.emit("watch.error", std::nullopt,
                  {{"dir", config_.landing.string()}, {"error", "the landing folder is missing (renamed or deleted)"}});
-  landing_back_.start(timers_, kLandingBackEvery, [this] {
-    watcher_.retry_unwatched();  // scans it (on_new_dir) when it is watched again
-    if (watcher_.landing_missing()) return true;
-    stats_.m.landing_missing.set(0);
-    stats_.m.watched_directories.set(static_cast<double>(watcher_.watch_count()));
-    stats_.m.unwatched_directories.set(static_cast<double>(watcher_.unwatched_count()));
-    spdlog::warn("the landing folder {} is back: watched again ({} folders) and scanned", config_.landing.string(),
-                 watcher_.watch_count());
-    return false;
-  });
+}
+
+// Every second: is the folder at landing's path the one watched? Renamed away or deleted (also
+// when no inotify event said so: a folder deleted while open gets none), or replaced by another:
+// degraded. A folder there again (moved back or made anew): the file operations and the watches
+// move to it, and it is scanned (issue 16 N12, retest P5).
+void LandingWatch::check_landing() {
+  struct stat st {};
+  const bool present = ::stat(config_.landing.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  const std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
+  if (!watcher_.landing_missing()) {
+    if (present && id == watched_) return;
+    watcher_.drop_landing(present ? "replaced by another folder" : "deleted");  // logs the error
+    on_landing_lost();
+  }
+  if (!present) return;
+  reopen_landing_();            // jobs, moves and scans use the folder now at the path
+  watcher_.retry_unwatched();   // watches it and scans it (on_new_dir)
+  if (watcher_.landing_missing()) return;
+  watched_ = id;
+  stats_.m.landing_missing.set(0);
+  stats_.m.watched_directories.set(static_cast<double>(watcher_.watch_count()));
+  stats_.m.unwatched_directories.set(static_cast<double>(watcher_.unwatched_count()));
+  spdlog::warn("the landing folder {} is back: watched again ({} folder{}) and scanned", config_.landing.string(),
+               watcher_.watch_count(), watcher_.watch_count() == 1 ? "" : "s");
 }
 
 void LandingWatch::cover_unwatched() {
+  if (watcher_.landing_missing()) return;  // check_landing() brings it back (file operations first)
   if (watcher_.unwatched_count() > 0) {
     watcher_.retry_unwatched();
     for (const auto& dir : watcher_.unwatched_dirs()) pipeline_.scan(dir);

@@ -7,7 +7,11 @@
 #include <functional>
 
 #include <boost/asio/io_context.hpp>
+#include <sys/types.h>
+
+#include <functional>
 #include <memory>
+#include <utility>
 
 #include "base/timers.h"
 #include "pipeline/pipeline.h"
@@ -19,8 +23,10 @@ namespace hivehook {
 
 class LandingWatch {
  public:
+  // `reopen_landing`: the file operations move to the folder now at landing's path
+  // (FileOps::reopen_landing), before it is watched and scanned again.
   LandingWatch(boost::asio::io_context& io, Timers& timers, const Config& config, Pipeline& pipeline,
-               PipelineStats& stats);
+               PipelineStats& stats, std::function<void()> reopen_landing);
   // Watches every folder of landing (throws std::system_error when landing cannot be watched),
   // then keeps the reconcile and unwatched-folder timers.
   void start();
@@ -33,6 +39,7 @@ class LandingWatch {
  private:
   void on_overflow();
   void on_landing_lost();
+  void check_landing();
   void cover_unwatched();
   void rescan(const char* reason);
 
@@ -41,7 +48,9 @@ class LandingWatch {
   Pipeline& pipeline_;
   PipelineStats& stats_;
   InotifyWatcher watcher_;
-  Ticker reconcile_, unwatched_, landing_back_;
+  std::function<void()> reopen_landing_;
+  Ticker reconcile_, unwatched_, landing_check_;
+  std::pair<dev_t, ino_t> watched_{};  // the landing folder watched (stat(2) of its path)
 };
 
 }  // namespace hivehook

@@ -235,7 +235,12 @@ void Reloader::reload() {
     if (config_file.empty())
       spdlog::error("rules rejected, the previous rules and config stay in force:\n{}", d.str());
     else
-      spdlog::error("config file {} rejected, the previous config and rules stay in force:\n{}", config_file, d.str());
+      spdlog::error("config file {} rejected, the previous config and rules stay in force:\n{}{}", config_file, d.str(),
+                    // An unset ${VAR}: the environment file is read only when the service starts (retest P7).
+                    d.str().find("' is not set") != std::string::npos
+                        ? "(a variable is not set: under systemd the EnvironmentFile= is read only at start; after "
+                          "editing it, systemctl restart hivehook)\n"
+                        : "");
     set_degraded(RulesRejection{clock_.now_ms(), errors["errors"].get<std::vector<std::string>>(), kept_at_ms_,
                                 config_file});
     if (on_reloaded) on_reloaded();

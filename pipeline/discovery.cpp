@@ -133,9 +133,10 @@ void warn_unreadable(const std::string& key, const FileInfo& info, const std::st
   char mode[8];
   std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.mode & 07777));
   spdlog::warn("\"{}\": {} (owner {}, group {}, mode {}; this daemon runs as user {}): recorded as ignored, not "
-               "run. Uploads must be readable by the daemon's group: write the temporary file inside landing "
-               "(name.part, then rename), or chgrp {} and chmod g+r before the rename into landing. Once it is "
-               "readable the next reconcile scan takes it, or at once: mv it to name.part and back",
+               "run. Uploads must be readable by the daemon's group: write the file inside landing as name.part "
+               "(cat or cp --no-preserve=mode; a plain cp keeps a private source's mode), then rename it; or chgrp "
+               "{} and chmod g+r before the rename. Once it is readable the next reconcile scan takes it, or at "
+               "once: mv it to name.part and back",
                key, why, user_name(info.uid), group_name(info.gid), mode, user_name(::geteuid()),
                group_name(::getegid()));
 }

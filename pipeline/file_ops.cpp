@@ -9,6 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include "landing/etag.h"
 
 namespace hivehook {
@@ -49,6 +51,16 @@ FileIdentity identity_of(const struct stat& st) {
 LocalFileOps::LocalFileOps(const std::filesystem::path& landing, const std::filesystem::path& archive,
                            const std::filesystem::path& quarantine)
     : landing_(open_tree(landing)), archive_(open_tree(archive)), quarantine_(open_tree(quarantine)) {}
+
+void LocalFileOps::reopen_landing() {
+  auto fresh = Tree::open(landing_.root());
+  if (!fresh) {
+    spdlog::warn("cannot open the landing folder again: {}", fresh.message());
+    return;
+  }
+  if (::dup3(fresh->fd(), landing_.fd(), O_CLOEXEC) < 0)
+    spdlog::warn("cannot open the landing folder again: dup3: {}", std::strerror(errno));
+}
 
 const Tree& LocalFileOps::tree(Area area) const {
   switch (area) {

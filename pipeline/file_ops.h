@@ -112,6 +112,10 @@ class FileOps {
   // How the S3 API created landing/<key> (landing/etag.h's record), when it did and the file is
   // still the one discovered (`was`: inode, size, mtime); nullopt for a dropped or rewritten file.
   virtual std::optional<UploadEvent> upload_event(const std::string& key, const FileIdentity& was) = 0;
+  // The landing folder at its path is another one now (renamed away and made anew, deleted and
+  // made again): work on that one from now on (issue 16 retest P5: the old folder's descriptor was
+  // kept, so the new folder's files were never seen). Default: nothing (fakes have no descriptor).
+  virtual void reopen_landing() {}
 };
 
 // FileOps on the configured folders, each opened once as a beneath-tree.
@@ -132,6 +136,9 @@ class LocalFileOps final : public FileOps {
   FsStatus write_error_json(const std::string& key, const std::string& json, mode_t mode) override;
   std::optional<std::string> find_moved(Area area, const std::string& key, int64_t id, const FileIdentity& was) override;
   std::optional<UploadEvent> upload_event(const std::string& key, const FileIdentity& was) override;
+  // Opens the folder now at landing's path and puts it in place of the old one's descriptor with
+  // dup3(2), atomically, so threads using the tree meanwhile see one or the other, never a closed fd.
+  void reopen_landing() override;
 
   const Tree& tree(Area area) const;
 

@@ -94,7 +94,12 @@ std::vector<ObjectRecord> stuck_objects(Store& store, int limit) {
 }
 
 std::vector<ObjectRecord> ignored_objects(Store& store, int limit) {
-  return objects_where(store, "state='ignored' ORDER BY id DESC", limit);
+  // Only where the ignored file is still the latest arrival at its key: one fixed since (chmod,
+  // renamed in again) ran as a new object and is not "never run" (issue 16 retest P2).
+  return objects_where(store,
+                       "state='ignored' AND id = (SELECT MAX(l.id) FROM objects l WHERE l.key = objects.key "
+                       "AND l.state <> 'duplicate') ORDER BY id DESC",
+                       limit);
 }
 
 std::vector<ObjectRecord> quarantined_objects(Store& store, const std::optional<std::string>& key) {

@@ -69,7 +69,8 @@ std::map<std::string, int64_t> objects_updated_since(Store& store, int64_t since
 
 // Objects whose final move failed and is being retried (move_failed), oldest failure first.
 std::vector<ObjectRecord> stuck_objects(Store& store, int limit);
-// Objects recorded as ignored (unreadable, too long a key, symlinks...), newest first.
+// Objects recorded as ignored (unreadable, too long a key, symlinks...) that are still the latest
+// arrival at their key (not since fixed and run), newest first.
 std::vector<ObjectRecord> ignored_objects(Store& store, int limit);
 
 // Objects whose latest arrival at their key ended quarantined.

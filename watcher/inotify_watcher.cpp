@@ -282,6 +282,9 @@ void InotifyWatcher::stop() { impl_->stop(); }
 std::size_t InotifyWatcher::watch_count() const { return impl_->table.size(); }
 std::size_t InotifyWatcher::unwatched_count() const { return impl_->unwatched.size(); }
 bool InotifyWatcher::landing_missing() const { return impl_->root_missing; }
+void InotifyWatcher::drop_landing(const char* what) {
+  if (impl_->running) impl_->lose_root(what);
+}
 
 std::vector<std::filesystem::path> InotifyWatcher::unwatched_dirs() const {
   return {impl_->unwatched.begin(), impl_->unwatched.end()};

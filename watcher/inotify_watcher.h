@@ -48,6 +48,10 @@ class InotifyWatcher {
   std::size_t unwatched_count() const;
   // The landing folder was renamed or deleted and is not watched again yet.
   bool landing_missing() const;
+  // The caller found another folder (or none) at landing's path while the watches are on the old
+  // one (deleted while this process held it open: no IN_DELETE_SELF comes): drops every watch as
+  // after a rename; retry_unwatched() watches the folder at the path again.
+  void drop_landing(const char* what);
   // The top folders of the unwatched subtrees.
   std::vector<std::filesystem::path> unwatched_dirs() const;
   // Tries to watch the unwatched folders again (e.g. after the limit was raised, or the landing

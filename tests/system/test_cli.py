@@ -236,6 +236,37 @@ class Check(unittest.TestCase):
         os.chmod(env, 0o600)
         self.assertNotIn("warning", self.check("--env-file", str(env)).stderr)
 
+    def test_check_for_the_service_warns_about_job_files_the_unit_hides_issue16_P4(self):
+        """Issue 16 retest P4: a job script in /home or /tmp exists for root's `check` but not for the
+        service (ProtectHome=yes, PrivateTmp=yes): `check --env-file` said OK, the jobs failed."""
+        scripts = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-p4-", dir="/tmp"))
+        self.addCleanup(shutil.rmtree, scripts, True)
+        (scripts / "v.py").write_text("print(1)\n")
+        self.rules(f"""\
+            rules:
+              - name: home-job
+                match: {{prefix: a/}}
+                job: {{command: [python3, /home/ops/validate.py, "{{path}}"]}}
+              - name: tmp-job
+                match: {{prefix: b/}}
+                job: {{command: [python3, v.py, "{{path}}"], cwd: {scripts}}}
+              - name: fine
+                match: {{prefix: c/}}
+                job: {{command: [/bin/true]}}
+            """)
+        env = self.dir / "hivehook.env"
+        env.write_text("HOOK_URL=http://h/\nHOOK_SECRET=x\n")
+        os.chmod(env, 0o600)
+        r = self.check("--env-file", str(env))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("rule 'home-job': /home/ops/validate.py is under /home, which the service's jobs cannot see "
+                      "(the packaged unit: ProtectHome=yes hides it from the service)", r.stderr)
+        self.assertIn(f"rule 'tmp-job': {scripts} is under /tmp", r.stderr)
+        self.assertIn(f"rule 'tmp-job': {scripts}/v.py is under /tmp", r.stderr)
+        self.assertNotIn("'fine'", r.stderr)
+        # Without --env-file it checks the config, not the service: no such warning.
+        self.assertNotIn("cannot see", self.check(env={"HOOK_URL": "http://h/", "HOOK_SECRET": "x"}).stderr)
+
     @unittest.skipUnless(os.geteuid() == 0, "needs root: checks as another user")
     def test_check_for_the_service_says_when_its_user_cannot_read_the_config_issue16_N13(self):
         """Issue 16 N13: `check --env-file` ("what the service will see") said OK for a config
@@ -261,6 +292,7 @@ class Check(unittest.TestCase):
         r = self.check("--env-file", str(env), "--user", "nobody")
         self.assertEqual(r.returncode, 1)
         self.assertIn("r.yaml: Permission denied: error: user nobody", r.stderr)
+        self.assertIn("the service would start on its last good rules, degraded", r.stderr)  # retest P3
         # Without --env-file it is a check of the config, not of the service: as before.
         self.assertEqual(self.check(env={"HOOK_URL": "http://h/", "HOOK_SECRET": "x"}).returncode, 0)
         r = self.check("--env-file", str(env), "--user", "no-such-user-here")

@@ -113,6 +113,52 @@ class LandingMovedAwayAndBack(unittest.TestCase):
         self.assertEqual(d.stop(), 0)
 
 
+class LandingMadeAnew(unittest.TestCase):
+    """Issue 16 retest P5: a landing folder made anew at its path (after a rename, or an `rm -rf`
+    while the daemon held the old one open: no inotify event at all) was never watched: the daemon
+    kept the old folder's descriptor and scanned landing.old's files."""
+
+    def setUp(self):
+        self.port = free_port()
+        self.d = Deployment("""\
+            rules:
+              - name: load
+                match: {prefix: t/}
+                job: {command: [/bin/true]}
+            """, config_extra=f"metrics: 127.0.0.1:{self.port}\nreconcile: 10m\n", prefix="hivehook-p5-")
+        self.addCleanup(self.d.cleanup)
+
+    def drop_and_wait(self, name):
+        d = self.d
+        (d.landing / "t").mkdir(exist_ok=True)
+        (d.staging / name).write_text(name + "\n")
+        os.rename(d.staging / name, d.landing / "t" / name)
+        wait_until(lambda: (d.archive / "t" / name).exists(), timeout=30,
+                   message=f"t/{name} in the folder now at landing's path archived")
+
+    def test_landing_renamed_away_then_made_anew_and_deleted_then_made_again_issue16_P5(self):
+        d = self.d
+        d.start()
+        wait_until(lambda: healthz(self.port) == (200, "ok\n"), timeout=30, message="/healthz ok")
+        os.rename(d.landing, d.dir / "landing.old")
+        d.landing.mkdir()
+        self.drop_and_wait("a.csv")
+        self.assertFalse((d.dir / "landing.old/t/a.csv").exists())
+        # Deleted (the daemon holds it open: no IN_DELETE_SELF), then made again.
+        shutil.rmtree(d.landing)
+        wait_until(lambda: healthz(self.port)[1].startswith("degraded"), timeout=30,
+                   message="/healthz degraded after rm -rf landing")
+        self.assertIn("was deleted", d.log.read_text())
+        d.landing.mkdir()
+        self.drop_and_wait("b.csv")
+        wait_until(lambda: healthz(self.port) == (200, "ok\n"), timeout=30, message="/healthz ok again")
+        # Made anew at once (never seen missing): replaced by another folder.
+        os.rename(d.landing, d.dir / "landing.2")
+        d.landing.mkdir()
+        self.drop_and_wait("c.csv")
+        self.assertEqual(d.stop(), 0)
+
+
 def as_user(user):
     return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "--"]
 
@@ -183,8 +229,17 @@ class UnreadableUploads(unittest.TestCase):
                           timeout=30, message="the warning")[0]
         self.assertRegex(line, r"\bwarn")
         self.assertIn("owner root, group root, mode 0640; this daemon runs as user nobody", line)
-        self.assertIn("write the temporary file inside landing", line)
+        self.assertIn("write the file inside landing as name.part (cat or cp --no-preserve=mode", line)
         self.assertEqual(d.count_objects("ignored"), 1)
+        self.assertIn("t/d.csv", d.cli("status", check=True).stdout.decode())
+        # Fixed as the warning says: run, archived, and no longer listed as ignored (retest P2).
+        os.chmod(d.landing / "t/d.csv", 0o644)
+        os.rename(d.landing / "t/d.csv", d.landing / "t/d.csv.part")
+        os.rename(d.landing / "t/d.csv.part", d.landing / "t/d.csv")
+        wait_until(lambda: (d.archive / "t/d.csv").exists(), timeout=30, message="t/d.csv archived once readable")
+        status = d.cli("status", check=True).stdout.decode()
+        self.assertNotIn("ignored files", status, "a file fixed and run since is not 'not run' (issue 16 retest P2)")
+        self.assertRegex(status, r"ignored=1\b", "the totals keep the history")
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root: mounts")
