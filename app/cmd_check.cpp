@@ -114,8 +114,12 @@ int warn_hidden_from_the_service(const RuleSet& rules) {
     } else if (const auto* l = std::get_if<LambdaJob>(&r.job.kind)) {
       paths.push_back(l->code);
     }
+    // Beside the rules file itself (the default cwd): where the config lives is not this check's
+    // business (a config in /tmp is a test's, not a service's).
+    const std::string rules_dir = fs::path(r.source.substr(0, r.source.rfind(':'))).parent_path().lexically_normal().string() + "/";
     for (const auto& p : paths) {
       const std::string s = p.lexically_normal().string() + "/";
+      if (s.rfind(rules_dir, 0) == 0) continue;
       for (const auto& [prefix, why] : kHidden) {
         if (s.rfind(prefix, 0) != 0) continue;
         std::cerr << r.source << ": warning: rule '" << r.name << "': " << p.lexically_normal().string()
