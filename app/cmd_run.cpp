@@ -51,6 +51,8 @@ void print_scan_summary(Globals& g, int64_t started_ms, int64_t ended_ms) {
   std::cout << "\n";
 }
 
+}  // namespace
+
 // Issue 16 N2: `hivehook run` as root over the service's folders (the runbook's foreground run)
 // made root-owned archive/quarantine folders that the service, user hivehook, then could not move
 // files into. As root, the state folder (else landing, archive, quarantine) must be root's; when it
@@ -77,8 +79,6 @@ bool refused_root_over_service_state(Globals& g) {
   }
   return false;
 }
-
-}  // namespace
 
 void add_run(CLI::App& app, Globals& g) {
   auto* cmd = add_command(

@@ -58,6 +58,9 @@ void print_replay(std::ostream& out, const nlohmann::json& plan, bool json) {
 
 namespace cli {
 
+// app/cmd_run.cpp: as root over the service user's folders, refuse (printed; true when refused).
+bool refused_root_over_service_state(Globals& g);
+
 namespace {
 
 namespace beast = boost::beast;
@@ -207,6 +210,9 @@ int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
     print_replay(std::cout, plan_json(*plan), json);
     return kExitOk;
   }
+  // No daemon: this command would run one, as this user. As root over the service's folders that
+  // would run every pending job as root and leave root-owned folders (issue 16 retest P13, as N2).
+  if (refused_root_over_service_state(g)) return kExitUsage;
   // Nothing ever ran here: nothing to replay, and no store is created for it (fault: `retry
   // --all-failed` made an empty state DB where `partitions` says there is none yet).
   if (!state_exists(*config)) {

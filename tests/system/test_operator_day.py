@@ -284,6 +284,12 @@ class RootOverTheServicesFolders(unittest.TestCase):
             self.assertIn(f"hivehook {cmd}: running as root, but {d.dir / 'state'} belongs to user nobody", err)
             self.assertIn(f"runuser -u nobody -- hivehook {cmd} -c {d.config} --env-file - < /etc/hivehook/hivehook.env",
                           err)
+        # Retest P13: retry/replay with no daemon running would run one, as root, too.
+        for args in (("retry", "--all-failed"), ("replay", "--all")):
+            r = d.cli(*args, timeout=60)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(f"hivehook {args[0]}: running as root, but {d.dir / 'state'} belongs to user nobody",
+                          r.stderr.decode())
         self.assertFalse(d.archive.exists(), "nothing made as root")
         # The same folders as root's own (a developer's checkout): runs as before.
         os.chown(d.dir / "state", 0, 0)
