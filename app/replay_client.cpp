@@ -126,6 +126,91 @@ std::string local_token(const Config& config) {
   return token.size() == 64 ? token : "";
 }
 
+// Why the daemon cannot be asked without a token, and the way out: the config's `${VAR}` empty in
+// this shell, a token the config refuses, no http listener, or a local token this user may not read.
+void explain_missing_token(Globals& g, const Config& config, pid_t holder) {
+  const std::string written = token_as_written(config);
+  // "${VAR}": is VAR empty here, or set to a value the config refuses (issue 15 finding F8: a
+  // 5-character token was reported "empty in this shell")?
+  static const std::regex kVariable(R"(^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$)");
+  std::smatch var;
+  const bool is_variable = std::regex_match(written, var, kVariable);
+  const char* value = is_variable ? std::getenv(var[1].str().c_str()) : nullptr;
+  if (is_variable && (!value || !*value))
+    error(g) << "the daemon (pid " << holder << ") owns the state DB; the config's http.token is '" << written
+             << "', which is empty in this shell: set it (the daemon's value), or pass the service's "
+             << "--env-file, to ask the daemon\n";
+  else if (!written.empty())
+    error(g) << "the daemon (pid " << holder << ") owns the state DB; the config's http.token is '" << written
+             << "'" << (is_variable ? ", set in this shell to a value the config refuses" : ", which the config refuses")
+             << " (a token has at least 12 characters): set it to the daemon's token to ask the daemon\n";
+  else if (!config.http)
+    error(g) << "the daemon (pid " << holder << ") owns the state DB and the config has no http listener to ask "
+             << "it through: " << kHttpListenerSuggestion << " (and restart the daemon), or stop the daemon\n";
+  else
+    error(g) << "the daemon (pid " << holder << ") owns the state DB and this user may not read its local token "
+             << http_local_token_file(config).string() << ": run as root or as the daemon's user, or give "
+             << "the config an http.token (" << kHttpListenerSuggestion << ") and set it here\n";
+}
+
+// The replay or retry posted to the running daemon, which plans and runs it.
+int ask_daemon(Globals& g, const Config& config, const std::string& token, const ReplayRequest& request, bool json) {
+  const char* path = request.retry ? "/api/v1/retry" : "/api/v1/replay";
+  auto [status, reply] = post_to_daemon(config, token, path, api::replay_body(request));
+  if (status != 200) {
+    error(g) << "the daemon refused: " << reply.value("error", "HTTP " + std::to_string(status)) << "\n";
+    return kExitUsage;
+  }
+  print_replay(std::cout, reply, json);
+  if (!json && !request.dry_run && reply.value("replayed", 0) > 0)
+    std::cout << "the daemon runs them now: follow with `hivehook runs` or the console\n";
+  return kExitOk;
+}
+
+// A dry run planned here, from a read-only store and the rules on disk: it changes nothing, so it
+// needs no daemon (fault: it was refused while the daemon ran).
+int plan_here(Globals& g, const Config& config, const ReplayRequest& request, bool json) {
+  auto store = open_reader(config, g);
+  if (!store) return kExitUsage;
+  Diagnostics d;
+  auto rules = load_rules(config.rules, config, d);
+  if (!rules) {
+    // Said as this command's error, with the way out (issue 15 finding F8: a bare
+    // "rules/sales.yaml:8:24: error: environment variable 'API_TOKEN' is not set", exit 2).
+    error(g) << "the dry run plans from the rules on disk here (the daemon was not asked), and they do not load "
+                "in this shell: set the variables they name, or the config's http.token to ask the daemon:\n"
+             << d.str();
+    return kExitUsage;
+  }
+  std::string err;
+  auto plan = plan_replay(*store, *rules, config.landing, request, &err);
+  if (!plan) {
+    error(g) << err << "\n";
+    return kExitUsage;
+  }
+  print_replay(std::cout, plan_json(*plan), json);
+  return kExitOk;
+}
+
+// No daemon runs: this command runs the replay itself, as a daemon in replay mode that ends when
+// the replayed objects have.
+int run_here(Globals& g, const Config& config, const ReplayRequest& request, bool json) {
+  // As root over the service's folders that would run every pending job as root and leave
+  // root-owned folders (issue 16 retest P13, as N2).
+  if (refused_root_over_service_state(g)) return kExitUsage;
+  // Nothing ever ran here: nothing to replay, and no store is created for it (fault: `retry
+  // --all-failed` made an empty state DB where `partitions` says there is none yet).
+  if (!state_exists(config)) {
+    error(g) << "no state DB at " << state_display(config) << " yet (start `hivehook run` or `hivehook scan`)\n";
+    return kExitUsage;
+  }
+  DaemonOptions options;
+  options.mode = DaemonMode::replay;
+  options.strict = true;
+  options.replay = request;
+  return run_daemon(g.config, options, json);
+}
+
 }  // namespace
 
 int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
@@ -138,92 +223,25 @@ int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
   }
   std::string role;
   auto holder = OwnerLock::holder(config->state, &role);
-  const char* path = request.retry ? "/api/v1/retry" : "/api/v1/replay";
+  const bool daemon_runs = holder && role == "run";
   // The config's http.token; when the config writes none (the packaged `metrics: HOST:PORT`), the
   // daemon's local token, readable by root and the service user (issue 16 N9). A token the config
-  // names but this shell lacks is said so below (the operator meant that token).
+  // names but this shell lacks is said so (the operator meant that token).
   std::string token = config->http ? config->http->token : "";
-  if (token.empty() && config->http && holder && role == "run" && token_as_written(*config).empty())
-    token = local_token(*config);
+  if (token.empty() && config->http && daemon_runs && token_as_written(*config).empty()) token = local_token(*config);
   const bool no_token = !config->http || token.empty();
-  // A dry run changes nothing: without a token to ask the daemon, it is planned here, from a
-  // read-only store and the rules on disk (fault: it was refused while the daemon ran).
-  if (holder && role == "run" && !(request.dry_run && no_token)) {
-    if (no_token) {
-      const std::string written = token_as_written(*config);
-      // "${VAR}": is VAR empty here, or set to a value the config refuses (issue 15 finding F8: a
-      // 5-character token was reported "empty in this shell")?
-      static const std::regex kVariable(R"(^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$)");
-      std::smatch var;
-      const bool is_variable = std::regex_match(written, var, kVariable);
-      const char* value = is_variable ? std::getenv(var[1].str().c_str()) : nullptr;
-      if (is_variable && (!value || !*value))
-        error(g) << "the daemon (pid " << *holder << ") owns the state DB; the config's http.token is '" << written
-                 << "', which is empty in this shell: set it (the daemon's value), or pass the service's "
-                 << "--env-file, to ask the daemon\n";
-      else if (!written.empty())
-        error(g) << "the daemon (pid " << *holder << ") owns the state DB; the config's http.token is '" << written
-                 << "'" << (is_variable ? ", set in this shell to a value the config refuses" : ", which the config refuses")
-                 << " (a token has at least 12 characters): set it to the daemon's token to ask the daemon\n";
-      else if (!config->http)
-        error(g) << "the daemon (pid " << *holder << ") owns the state DB and the config has no http listener to ask "
-                 << "it through: " << kHttpListenerSuggestion << " (and restart the daemon), or stop the daemon\n";
-      else
-        error(g) << "the daemon (pid " << *holder << ") owns the state DB and this user may not read its local token "
-                 << http_local_token_file(*config).string() << ": run as root or as the daemon's user, or give "
-                 << "the config an http.token (" << kHttpListenerSuggestion << ") and set it here\n";
-      return kExitUsage;
-    }
-    auto [status, reply] = post_to_daemon(*config, token, path, api::replay_body(request));
-    if (status != 200) {
-      error(g) << "the daemon refused: " << reply.value("error", "HTTP " + std::to_string(status)) << "\n";
-      return kExitUsage;
-    }
-    print_replay(std::cout, reply, json);
-    if (!json && !request.dry_run && reply.value("replayed", 0) > 0)
-      std::cout << "the daemon runs them now: follow with `hivehook runs` or the console\n";
-    return kExitOk;
+  // A dry run without a token to ask the daemon is planned here.
+  if (daemon_runs && !(request.dry_run && no_token)) {
+    if (!no_token) return ask_daemon(g, *config, token, request, json);
+    explain_missing_token(g, *config, *holder);
+    return kExitUsage;
   }
   if (holder && !request.dry_run) {
     error(g) << "`hivehook " << role << "` (pid " << *holder << ") owns the state DB: try again when it ends\n";
     return kExitUsage;
   }
-  if (request.dry_run) {
-    auto store = open_reader(*config, g);
-    if (!store) return kExitUsage;
-    Diagnostics d;
-    auto rules = load_rules(config->rules, *config, d);
-    if (!rules) {
-      // Said as this command's error, with the way out (issue 15 finding F8: a bare
-      // "rules/sales.yaml:8:24: error: environment variable 'API_TOKEN' is not set", exit 2).
-      error(g) << "the dry run plans from the rules on disk here (the daemon was not asked), and they do not load "
-                  "in this shell: set the variables they name, or the config's http.token to ask the daemon:\n"
-               << d.str();
-      return kExitUsage;
-    }
-    std::string err;
-    auto plan = plan_replay(*store, *rules, config->landing, request, &err);
-    if (!plan) {
-      error(g) << err << "\n";
-      return kExitUsage;
-    }
-    print_replay(std::cout, plan_json(*plan), json);
-    return kExitOk;
-  }
-  // No daemon: this command would run one, as this user. As root over the service's folders that
-  // would run every pending job as root and leave root-owned folders (issue 16 retest P13, as N2).
-  if (refused_root_over_service_state(g)) return kExitUsage;
-  // Nothing ever ran here: nothing to replay, and no store is created for it (fault: `retry
-  // --all-failed` made an empty state DB where `partitions` says there is none yet).
-  if (!state_exists(*config)) {
-    error(g) << "no state DB at " << state_display(*config) << " yet (start `hivehook run` or `hivehook scan`)\n";
-    return kExitUsage;
-  }
-  DaemonOptions options;
-  options.mode = DaemonMode::replay;
-  options.strict = true;
-  options.replay = request;
-  return run_daemon(g.config, options, json);
+  if (request.dry_run) return plan_here(g, *config, request, json);
+  return run_here(g, *config, request, json);
 }
 
 }  // namespace cli

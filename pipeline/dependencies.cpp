@@ -85,42 +85,36 @@ void Pipeline::note_rule_success(const std::string& rule, int64_t object_id) {
   boost::asio::post(io_, [this] { pump(); });
 }
 
+void Pipeline::collect_released(Active& a, std::vector<ReleasedTask>& ready) {
+  for (auto& t : a.tasks) {
+    if (t.state != TaskState::waiting) continue;
+    // Its rule was removed while it waited: it can never run under the rules in force, so it
+    // ends now, as a restart ends it (issue 14, F2 of the new-user test: it waited forever live).
+    if (!rules_->find(t.rule)) {
+      ready.push_back({a.rec.key, a.rec.id, t.rule, std::nullopt, true});
+      continue;
+    }
+    Blockers b = blockers(a, t);
+    if (b.doomed_by || (b.after.empty() && b.requires_.empty()))
+      ready.push_back({a.rec.key, a.rec.id, t.rule, b.doomed_by});
+    else if (std::string now = safe_dump(b.json()); now != t.waiting_for) {
+      t.waiting_for = now;  // still waiting, for less than before
+      task_transition(a, t, TaskState::waiting);
+    }
+  }
+}
+
 void Pipeline::release_waiting(Active* only) {
   // A skip can doom a later task of the same object: repeat until nothing changes.
   for (bool changed = true; changed;) {
     changed = false;
-    struct Ready {
-      std::string key;
-      int64_t id;
-      std::string rule;
-      std::optional<std::string> doomed_by;
-      bool rule_removed = false;
-    };
-    std::vector<Ready> ready;
-    auto look = [&](Active& a) {
-      for (auto& t : a.tasks) {
-        if (t.state != TaskState::waiting) continue;
-        // Its rule was removed while it waited: it can never run under the rules in force, so it
-        // ends now, as a restart ends it (issue 14, F2 of the new-user test: it waited forever live).
-        if (!rules_->find(t.rule)) {
-          ready.push_back({a.rec.key, a.rec.id, t.rule, std::nullopt, true});
-          continue;
-        }
-        Blockers b = blockers(a, t);
-        if (b.doomed_by || (b.after.empty() && b.requires_.empty()))
-          ready.push_back({a.rec.key, a.rec.id, t.rule, b.doomed_by});
-        else if (std::string now = safe_dump(b.json()); now != t.waiting_for) {
-          t.waiting_for = now;  // still waiting, for less than before
-          task_transition(a, t, TaskState::waiting);
-        }
-      }
-    };
-    if (only) look(*only);
+    std::vector<ReleasedTask> ready;
+    if (only) collect_released(*only, ready);
     else
-      for (auto& [id, a] : active_) look(*a);
+      for (auto& [id, a] : active_) collect_released(*a, ready);
     // Released in key order (landing/key_order.h: day=9 before day=10, so daily keys go in date
     // order), then by arrival; a rule with concurrency 1 starts them in this order.
-    std::sort(ready.begin(), ready.end(), [](const Ready& x, const Ready& y) {
+    std::sort(ready.begin(), ready.end(), [](const ReleasedTask& x, const ReleasedTask& y) {
       const auto c = compare_keys(x.key, y.key);
       return c != 0 ? c < 0 : x.id < y.id;
     });

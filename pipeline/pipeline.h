@@ -262,6 +262,17 @@ class Pipeline {
   void on_task_ended(Active& a, const TaskRecord& t);
   // Every waiting task whose wait is over, released in key order (or skipped); `only`: one object.
   void release_waiting(Active* only = nullptr);
+  // A waiting task whose wait has ended: released to run, skipped because a task it waited for can
+  // no longer succeed (`doomed_by`), or ended because its rule was removed.
+  struct ReleasedTask {
+    std::string key;
+    int64_t id;
+    std::string rule;
+    std::optional<std::string> doomed_by;
+    bool rule_removed = false;
+  };
+  // Adds `a`'s waiting tasks whose wait has ended to `ready`; the others' `waiting_for` is updated.
+  void collect_released(Active& a, std::vector<ReleasedTask>& ready);
   const Rule* rule_now(const Active& a, const std::string& name) const;
   // recovery (recovery.cpp)
   void recover_interrupted_runs();

@@ -66,6 +66,65 @@ const Rule* Schedules::rule(const std::string& name) const {
   return r && r->schedule ? r : nullptr;
 }
 
+// A firing not ended before the daemon stopped: it runs again (a new attempt). It is the firing
+// of this start: it also covers the times missed while down (one firing).
+void Schedules::resume_open_firing(const Rule& r, ScheduleRecord& row, SystemTime now) {
+  nlohmann::json resumed = {{"scheduled_time", format_rfc3339_ms(from_ms(row.open_for))}, {"attempts", row.attempts}};
+  // The times that came due while the daemon was down behind this open firing: it stands for
+  // them, and says so (issue 14, F7 of the new-user test: they left no trace at all).
+  const SystemTime covered = from_ms(std::max(row.last_fired_for, row.open_for));
+  if (auto first = next_firing(r.schedule->cron, r.timezone, covered); first && *first <= now) {
+    const std::size_t missed = count_firings_between(r.schedule->cron, r.timezone, covered, now, kMissedCountLimit);
+    resumed["missed"] = missed;
+    if (missed >= kMissedCountLimit) resumed["missed_at_least"] = true;
+    resumed["missed_since"] = format_rfc3339_ms(*first);
+    resumed["missed_until"] = format_rfc3339_ms(last_firing_between(r.schedule->cron, r.timezone, covered, now).value_or(*first));
+  }
+  jobs_.pipeline.emit("schedule.resumed", std::nullopt, std::move(resumed), r.name);
+  if (!row.next_at) row.interrupted += 1;  // cut off, not failed: not held against retries
+  row.last_fired_for = std::max<int64_t>(row.last_fired_for, unix_ms(now));
+  state_.put_schedule(row);
+  const int64_t at = row.next_at.value_or(0);
+  if (at <= unix_ms(now)) {
+    start_run(r.name);
+  } else {
+    retry_[r.name] = jobs_.timers.after(Duration(at - unix_ms(now)), [this, name = r.name] {
+      retry_.erase(name);
+      start_run(name);
+    });
+  }
+}
+
+// The times that came due while the daemon was down (none open): one catch-up firing for the
+// latest of them, or one `schedule.skipped` event for all (catch_up: false).
+void Schedules::catch_up_missed(const Rule& r, ScheduleRecord& row, SystemTime now) {
+  auto due = next_firing(r.schedule->cron, r.timezone, from_ms(row.last_fired_for));
+  if (!due || *due > now) return;
+  auto latest = last_firing_between(r.schedule->cron, r.timezone, from_ms(row.last_fired_for), now);
+  if (r.schedule->catch_up) {
+    // Once, however many were missed, for the LATEST missed time (Airflow's catchup=False: the
+    // latest interval; a nightly refresh wants today's, not the oldest day's). It covers them all.
+    fire(r.name, latest.value_or(*due), true, now, *due);
+  } else {
+    // One event for every time missed: how many, the oldest and the latest (scheduled_time is
+    // the oldest, as before).
+    const std::size_t missed =
+        count_firings_between(r.schedule->cron, r.timezone, from_ms(row.last_fired_for), now, kMissedCountLimit);
+    nlohmann::json detail = {{"scheduled_time", format_rfc3339_ms(*due)},
+                             {"missed", missed},
+                             {"missed_since", format_rfc3339_ms(*due)},
+                             {"missed_until", format_rfc3339_ms(latest.value_or(*due))},
+                             {"reason", "missed while the daemon was down (catch_up: false)"}};
+    if (missed >= kMissedCountLimit) detail["missed_at_least"] = true;
+    jobs_.pipeline.emit("schedule.skipped", std::nullopt, std::move(detail), r.name);
+    spdlog::info("schedule {}: {}{} firing(s) from {} to {} missed while down, skipped (catch_up: false)", r.name,
+                 missed >= kMissedCountLimit ? "at least " : "", missed, format_rfc3339_ms(*due),
+                 format_rfc3339_ms(latest.value_or(*due)));
+    row.last_fired_for = unix_ms(now);
+    state_.put_schedule(row);
+  }
+}
+
 void Schedules::start(std::shared_ptr<const RuleSet> rules) {
   rules_ = std::move(rules);
   const SystemTime now = jobs_.clock.now();
@@ -80,56 +139,9 @@ void Schedules::start(std::shared_ptr<const RuleSet> rules) {
     if (row->open && in_flight_.count(r.name)) {
       // Its run is still in flight here (leadership left this node and came back): it ends as it is.
     } else if (row->open) {
-      // A firing not ended before the daemon stopped: it runs again (a new attempt).
-      // It is the firing of this start: it also covers the times missed while down (one firing).
-      nlohmann::json resumed = {{"scheduled_time", format_rfc3339_ms(from_ms(row->open_for))}, {"attempts", row->attempts}};
-      // The times that came due while the daemon was down behind this open firing: it stands for
-      // them, and says so (issue 14, F7 of the new-user test: they left no trace at all).
-      const SystemTime covered = from_ms(std::max(row->last_fired_for, row->open_for));
-      if (auto first = next_firing(r.schedule->cron, r.timezone, covered); first && *first <= now) {
-        const std::size_t missed = count_firings_between(r.schedule->cron, r.timezone, covered, now, kMissedCountLimit);
-        resumed["missed"] = missed;
-        if (missed >= kMissedCountLimit) resumed["missed_at_least"] = true;
-        resumed["missed_since"] = format_rfc3339_ms(*first);
-        resumed["missed_until"] = format_rfc3339_ms(last_firing_between(r.schedule->cron, r.timezone, covered, now).value_or(*first));
-      }
-      jobs_.pipeline.emit("schedule.resumed", std::nullopt, std::move(resumed), r.name);
-      if (!row->next_at) row->interrupted += 1;  // cut off, not failed: not held against retries
-      row->last_fired_for = std::max<int64_t>(row->last_fired_for, unix_ms(now));
-      state_.put_schedule(*row);
-      const int64_t at = row->next_at.value_or(0);
-      if (at <= unix_ms(now)) {
-        start_run(r.name);
-      } else {
-        retry_[r.name] = jobs_.timers.after(Duration(at - unix_ms(now)), [this, name = r.name] {
-          retry_.erase(name);
-          start_run(name);
-        });
-      }
-    } else if (auto due = next_firing(r.schedule->cron, r.timezone, from_ms(row->last_fired_for)); due && *due <= now) {
-      auto latest = last_firing_between(r.schedule->cron, r.timezone, from_ms(row->last_fired_for), now);
-      if (r.schedule->catch_up) {
-        // Once, however many were missed, for the LATEST missed time (Airflow's catchup=False: the
-        // latest interval; a nightly refresh wants today's, not the oldest day's). It covers them all.
-        fire(r.name, latest.value_or(*due), true, now, *due);
-      } else {
-        // One event for every time missed: how many, the oldest and the latest (scheduled_time is
-        // the oldest, as before).
-        const std::size_t missed =
-            count_firings_between(r.schedule->cron, r.timezone, from_ms(row->last_fired_for), now, kMissedCountLimit);
-        nlohmann::json detail = {{"scheduled_time", format_rfc3339_ms(*due)},
-                                 {"missed", missed},
-                                 {"missed_since", format_rfc3339_ms(*due)},
-                                 {"missed_until", format_rfc3339_ms(latest.value_or(*due))},
-                                 {"reason", "missed while the daemon was down (catch_up: false)"}};
-        if (missed >= kMissedCountLimit) detail["missed_at_least"] = true;
-        jobs_.pipeline.emit("schedule.skipped", std::nullopt, std::move(detail), r.name);
-        spdlog::info("schedule {}: {}{} firing(s) from {} to {} missed while down, skipped (catch_up: false)", r.name,
-                     missed >= kMissedCountLimit ? "at least " : "", missed, format_rfc3339_ms(*due),
-                     format_rfc3339_ms(latest.value_or(*due)));
-        row->last_fired_for = unix_ms(now);
-        state_.put_schedule(*row);
-      }
+      resume_open_firing(r, *row, now);
+    } else {
+      catch_up_missed(r, *row, now);
     }
     arm(r, now);
   }

@@ -56,6 +56,8 @@ class Schedules {
 
  private:
   void arm(const Rule& rule, SystemTime after);
+  void resume_open_firing(const Rule& r, ScheduleRecord& row, SystemTime now);
+  void catch_up_missed(const Rule& r, ScheduleRecord& row, SystemTime now);
   // `scheduled_for`: the time the event names; `covers_until`: every time up to this one is done
   // (a catch-up covers everything missed while down; `missed_since`: the oldest of those times).
   void fire(const std::string& rule, SystemTime scheduled_for, bool catch_up, SystemTime covers_until,
