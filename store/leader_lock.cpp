@@ -18,13 +18,6 @@ const std::string kLeaderRow =
 // application_name "hivehook PID leader NODE": its fourth word.
 const char* const kLeaderNode = "split_part(a.application_name, ' ', 4)";
 
-// In the URL, so that a reconnect (libpq PQreset) keeps it.
-std::string with_application_name(const std::string& url, const std::string& name) {
-  std::string sep = url.find('?') == std::string::npos ? "?" : "&";
-  std::string enc;
-  for (char c : name) enc += c == ' ' ? std::string("%20") : std::string(1, c);
-  return url + sep + "application_name=" + enc;
-}
 }  // namespace
 
 LeaderLock::LeaderLock(std::string url, std::string node, std::chrono::milliseconds lease)
@@ -32,7 +25,7 @@ LeaderLock::LeaderLock(std::string url, std::string node, std::chrono::milliseco
 
 bool LeaderLock::hold() {
   try {
-    if (!db_) db_ = sql::open_postgres(with_application_name(url_, "hivehook " + std::to_string(::getpid()) + " leader " + node_));
+    if (!db_) db_ = sql::open_postgres(sql::with_application_name(url_, "hivehook " + std::to_string(::getpid()) + " leader " + node_));
     db_.exec("SET statement_timeout = " + std::to_string(lease_.count()));
     if (held_) {
       auto st = db_.prepare("SELECT 1 FROM pg_locks l WHERE " + kLeaderRow + " AND l.pid = pg_backend_pid()");

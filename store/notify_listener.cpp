@@ -6,16 +6,10 @@
 
 #include <chrono>
 
+#include "store/postgres.h"
+
 namespace hivehook {
 
-namespace {
-std::string with_application_name(const std::string& url, const std::string& name) {
-  std::string sep = url.find('?') == std::string::npos ? "?" : "&";
-  std::string enc;
-  for (char c : name) enc += c == ' ' ? std::string("%20") : std::string(1, c);
-  return url + sep + "application_name=" + enc;
-}
-}  // namespace
 
 NotifyListener::NotifyListener(std::string url, std::string node, OnNotify on_notify)
     : url_(std::move(url)), node_(std::move(node)), on_notify_(std::move(on_notify)) {
@@ -28,7 +22,7 @@ NotifyListener::~NotifyListener() {
 }
 
 void NotifyListener::run() {
-  const std::string url = with_application_name(url_, "hivehook " + std::to_string(::getpid()) + " listen " + node_);
+  const std::string url = sql::with_application_name(url_, "hivehook " + std::to_string(::getpid()) + " listen " + node_);
   PGconn* conn = nullptr;
   auto drop = [&] {
     if (conn) PQfinish(conn);

@@ -3,8 +3,8 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cctype>
+#include <cstdlib>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -335,6 +335,29 @@ bool is_postgres_url(std::string_view state) {
 }
 
 std::string redact_url(const std::string& url) { return mask(url); }
+
+std::string with_application_name(const std::string& url, const std::string& name) {
+  if (!is_postgres_url(url)) {
+    std::string quoted;
+    for (char c : name) {
+      if (c == '\'' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    return url + " application_name='" + quoted + "'";
+  }
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string enc;
+  for (unsigned char c : name) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      enc += static_cast<char>(c);
+    } else {
+      enc += '%';
+      enc += kHex[c >> 4];
+      enc += kHex[c & 15];
+    }
+  }
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "application_name=" + enc;
+}
 
 Db open_postgres(const std::string& url) {
   PGconn* c = PQconnectdb(url.c_str());

@@ -24,6 +24,13 @@ namespace hivehook::sql {
 // True for "postgresql://..." and "postgres://..." (the URI schemes libpq accepts).
 bool is_postgres_url(std::string_view state);
 
+// `url` with the session's application_name set to `name`, so that it survives a reconnect (libpq
+// PQreset reuses the connection string) and other sessions can read it from pg_stat_activity. A
+// URI gets a percent-encoded `application_name` query parameter (RFC 3986 section 2.1; libpq's
+// "Connection URIs"); a key=value string gets `application_name='...'` (quotes and backslashes
+// escaped, libpq's "Keyword/Value Connection Strings").
+std::string with_application_name(const std::string& url, const std::string& name);
+
 // Connects. Throws StoreError (SQLITE_CANTOPEN) with libpq's message, the password masked.
 Db open_postgres(const std::string& url);
 

@@ -8,14 +8,6 @@
 
 namespace hivehook {
 
-namespace {
-std::string with_application_name(const std::string& url, const std::string& name) {
-  std::string sep = url.find('?') == std::string::npos ? "?" : "&";
-  std::string enc;
-  for (char c : name) enc += c == ' ' ? std::string("%20") : std::string(1, c);
-  return url + sep + "application_name=" + enc;
-}
-}  // namespace
 
 int32_t rule_slot_key(const std::string& rule) {
   uint32_t h = 2166136261u;  // FNV-1a, 32 bits
@@ -52,7 +44,7 @@ void RuleSlots::retake_after_reconnect() {
 
 bool RuleSlots::claim(const std::string& rule, int limit) {
   try {
-    if (!db_) db_ = sql::open_postgres(with_application_name(url_, "hivehook " + std::to_string(::getpid()) + " slots " + node_));
+    if (!db_) db_ = sql::open_postgres(sql::with_application_name(url_, "hivehook " + std::to_string(::getpid()) + " slots " + node_));
     db_.exec("SET statement_timeout = " + std::to_string(lease_.count()));
     retake_after_reconnect();
     auto& mine = held_[rule];

@@ -624,6 +624,13 @@ TEST_F(PostgresStoreTest, TranslatesTheSharedDdl) {
   EXPECT_TRUE(sql::is_postgres_url("postgres://u@h/d"));
   EXPECT_FALSE(sql::is_postgres_url("state/hivehook.db"));
   EXPECT_EQ(sql::redact_url("postgresql://u:secret@h:5/d"), "postgresql://u:***@h:5/d");
+  // One way to name a session (leader lock, rule slots, NOTIFY listener): percent-encoded in a URI,
+  // quoted in a key=value string.
+  EXPECT_EQ(sql::with_application_name("postgresql://u@h/d", "hivehook 42 leader n-1"),
+            "postgresql://u@h/d?application_name=hivehook%2042%20leader%20n-1");
+  EXPECT_EQ(sql::with_application_name("postgresql://u@h/d?sslmode=disable", "a&b=c"),
+            "postgresql://u@h/d?sslmode=disable&application_name=a%26b%3Dc");
+  EXPECT_EQ(sql::with_application_name("host=h dbname=d", "it's"), "host=h dbname=d application_name='it\\'s'");
 }
 
 // Cluster mode: a rule's concurrency as slots shared by the nodes; a node's slots go with its session.
