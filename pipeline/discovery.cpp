@@ -339,16 +339,21 @@ void Pipeline::admit(const ObjectKey& key, const Hashed& h, const std::optional<
   start_object(key, h, matched, nullptr, prior.generations);
 }
 
-void Pipeline::admit_looping(const ObjectKey& key, const Hashed& h, const std::vector<const Rule*>& matched,
-                             const std::vector<std::string>& writers, int generations) {
-  ObjectRecord rec = new_record(store_.next_object_id(), key.key, h.id, clock_.now_ms());
-  rec.etag = h.etag;
-  rec.state = ObjectState::pending;
+std::unique_ptr<Pipeline::Active> Pipeline::new_arrival(const ObjectKey& key, const Hashed& h) {
   auto a = std::make_unique<Active>();
+  a->rec = new_record(store_.next_object_id(), key.key, h.id, clock_.now_ms());
+  a->rec.etag = h.etag;
   a->key = key;
   a->path = files_.path(Area::landing, key.key);
   a->ruleset = rules_;
   a->mode = h.mode;
+  return a;
+}
+
+void Pipeline::admit_looping(const ObjectKey& key, const Hashed& h, const std::vector<const Rule*>& matched,
+                             const std::vector<std::string>& writers, int generations) {
+  auto a = new_arrival(key, h);
+  a->rec.state = ObjectState::pending;
   a->self_rewrites = generations;
   a->loop_rules = writers;
   if (a->loop_rules.empty())
@@ -358,7 +363,6 @@ void Pipeline::admit_looping(const ObjectKey& key, const Hashed& h, const std::v
   a->failure_reason = "the job of " + names + " rewrote its own input " + std::to_string(generations) +
                       " times in a row (each write during its run made a new version, which ran again); this version "
                       "is quarantined, not run";
-  a->rec = std::move(rec);
   record_new(a->rec, {{"size", a->rec.size}, {"etag", a->rec.etag}, {"sequencer", a->rec.sequencer}, {"rules", a->loop_rules}});
   emit("object.loop_detected", key.key,
        {{"object", a->rec.id}, {"generations", generations}, {"rules", a->loop_rules}, {"reason", a->failure_reason}});
@@ -379,13 +383,8 @@ void Pipeline::admit_looping(const ObjectKey& key, const Hashed& h, const std::v
 
 void Pipeline::start_object(const ObjectKey& key, const Hashed& h, const std::vector<const Rule*>& matched,
                             const ReplayOrigin* replay, int self_rewrites) {
-  ObjectRecord rec = new_record(store_.next_object_id(), key.key, h.id, clock_.now_ms());
-  rec.etag = h.etag;
-  auto a = std::make_unique<Active>();
-  a->key = key;
-  a->path = files_.path(Area::landing, key.key);
-  a->ruleset = rules_;
-  a->mode = h.mode;
+  auto a = new_arrival(key, h);
+  ObjectRecord& rec = a->rec;
   a->self_rewrites = self_rewrites;
   if (replay) a->quarantined_original = replay->quarantined;
   nlohmann::json rule_names = nlohmann::json::array();
@@ -398,7 +397,6 @@ void Pipeline::start_object(const ObjectKey& key, const Hashed& h, const std::ve
     rule_names.push_back(r->name);
   }
   rec.state = ObjectState::pending;
-  a->rec = std::move(rec);
   record_new(a->rec, {{"size", a->rec.size}, {"etag", a->rec.etag}, {"sequencer", a->rec.sequencer}, {"rules", rule_names}});
   if (replay)
     emit("object.replayed", key.key,

@@ -201,6 +201,9 @@ class Pipeline {
   // run of the object it replaced, `generations` times in a row (kSelfRewriteLimit): it is recorded,
   // not run, and quarantined with the reason (object.loop_detected, a warning naming key and rules,
   // hivehook_object_loops_total{rule}).
+  // A new object for the file at `key` as hashed (`h`): its row (next id, identity, eTag) and the
+  // in-memory state every admission starts from; not yet recorded or in active_.
+  std::unique_ptr<Active> new_arrival(const ObjectKey& key, const Hashed& h);
   void admit_looping(const ObjectKey& key, const Hashed& h, const std::vector<const Rule*>& matched,
                      const std::vector<std::string>& writers, int generations);
   // What a replayed object records (`object.replayed`).

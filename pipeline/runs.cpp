@@ -10,7 +10,6 @@
 
 namespace hivehook {
 
-
 void Pipeline::pump() {
   if (!starting_allowed_ || store_.fault()) return;  // no new runs while the state DB cannot record them
   auto limit_of = [this](const std::string& rule) {
