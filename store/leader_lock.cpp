@@ -33,9 +33,10 @@ bool LeaderLock::hold() {
       if (held_) return true;
     }
     // A leader whose node's lease ran out (stopped, cut off, killed without its session ending
-    // yet) is no leader: its session is ended, which releases the lock.
+    // yet) is no leader: its session is ended, waiting (up to 5 s, PostgreSQL 14+) until it has, so
+    // the lock is free when the try below runs (it was taken a moment later: a flaky unit test).
     auto unseat = db_.prepare(
-        "SELECT pg_terminate_backend(a.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE " +
+        "SELECT pg_terminate_backend(a.pid, 5000) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE " +
         kLeaderRow + " AND a.pid <> pg_backend_pid() AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.name = " +
         kLeaderNode + " AND n.state = 'live' AND n.lease_until > CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT))");
     while (unseat.step()) {
