@@ -107,8 +107,9 @@ int run_runs(Globals& g, const RunsOptions& o) {
     std::printf("%-24s  %-11s  %-20s  %3d  %6s  %9s  %s\n", time_text(r.started_at).c_str(),
                 std::string(to_string(r.state)).c_str(), r.rule.c_str(), r.attempt, exit.c_str(), dur.c_str(),
                 printable(r.key).c_str());
-    if (!r.error.empty()) std::printf("    error:  %s\n", printable(r.error).c_str());
-    if (!r.result.empty()) std::printf("    result: %s\n", r.result.c_str());
+    // Masked again as read (as --json and the API do): rows written before a secret was known.
+    if (!r.error.empty()) std::printf("    error:  %s\n", printable(redact(r.error)).c_str());
+    if (!r.result.empty()) std::printf("    result: %s\n", redact(r.result).c_str());
     if (o.output) {
       // Real lines, the end of each stream, bounded and with secrets masked (as the console shows them).
       auto block = [&](const char* name, const std::string& tail) {

@@ -17,13 +17,18 @@ namespace hivehook {
 bool credential_name(std::string_view name);
 
 // The secrets a config holds: webhook secrets and header values, SMTP passwords, the HTTP token,
-// the value of every ${VAR} in a notify target (Config::secret_values).
+// the S3 API's secret_access_key (jobs and Lambda functions are handed it), the password of a
+// postgresql:// state URL, the value of every ${VAR} in a notify target (Config::secret_values).
 std::vector<std::string> config_secrets(const Config& c);
 
 // The values of the credential-named variables (credential_name) in `env`, e.g. a rule's
 // job.env, or this process's environment, which every job inherits. Values shorter than 4
 // bytes are left out: masking them would shred ordinary text.
 std::vector<std::string> environment_secrets(const std::map<std::string, std::string>& env);
+
+// The password a URL carries ("scheme://user:PASS@host", RFC 3986 section 3.2.1, or libpq's
+// "?password=PASS" query parameter), percent-decoded; "" when it has none.
+std::string url_password(std::string_view url);
 
 // This process's environment (environ) as a map.
 std::map<std::string, std::string> process_environment();

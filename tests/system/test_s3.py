@@ -1349,6 +1349,85 @@ class S3BatchRecords(unittest.TestCase):
         self.check(archive_elsewhere=True)
 
 
+class S3SecretMasking(unittest.TestCase):
+    """R13 (issue 12 re-test): the S3 secret key was masked in a job's stdout (only when the daemon's
+    own environment happened to hold it) but stored and served in clear in the job's result
+    ($HIVEHOOK_RESULT, a Lambda's return value): `runs`, /api/v1/runs, the state DB. The config's
+    s3.secret_access_key is now one of the secrets the one Redactor masks at every outlet."""
+
+    SECRET_IN_CONFIG = "r13-secret-only-in-the-config"
+
+    def test_r13_the_s3_secret_a_job_or_lambda_prints_or_returns_is_masked_everywhere_it_is_stored_or_served(self):
+        s3_port, http_port, hook_port = free_port(), free_port(), free_port()
+        secret = self.SECRET_IN_CONFIG
+        d = Deployment("", config_extra=f"""\
+            metrics: 127.0.0.1:{http_port}
+            notify:
+              hook: {{webhook: "http://127.0.0.1:{hook_port}/nobody-listens", max_attempts: 1}}
+            s3: {{listen: "127.0.0.1:{s3_port}", access_key_id: {KEY_ID}, secret_access_key: {secret}}}
+            """, prefix="hivehook-s3-r13-")
+        self.addCleanup(d.cleanup)
+        fn = d.dir / "fn"
+        fn.mkdir()
+        (fn / "leak.py").write_text(
+            "import os\n"
+            "def handler(event, context):\n"
+            "    print('secret is', os.environ['AWS_SECRET_ACCESS_KEY'])\n"
+            "    return {'s': os.environ['AWS_SECRET_ACCESS_KEY'], 't': 'a ' + os.environ['AWS_SECRET_ACCESS_KEY'] + ' b'}\n")
+        # The job is told the secret through its argv, as a job reading the config would know it.
+        (d.dir / "leak.sh").write_text(
+            'echo "stdout says $1"; echo "stderr says $1" >&2\n'
+            'printf \'{"s": "%s", "t": "a %s b"}\' "$1" "$1" > "$HIVEHOOK_RESULT"\n'
+            'exit "$2"\n')
+        d.write_rules(f"""\
+            rules:
+              - name: leakcmd
+                match: {{prefix: leakcmd/}}
+                job: {{command: [/bin/sh, "{d.dir / 'leak.sh'}", {secret}, "0"]}}
+                on_success: {{action: archive}}
+              - name: leakfail
+                match: {{prefix: leakfail/}}
+                job: {{command: [/bin/sh, "{d.dir / 'leak.sh'}", {secret}, "1"]}}
+                retries: 0
+                on_failure: {{action: quarantine, notify: [hook]}}
+              - name: leaklambda
+                match: {{prefix: leaklambda/}}
+                job:
+                  lambda: {{handler: leak.handler, code: "{fn}", runtime: python3}}
+                on_success: {{action: archive}}
+            """)
+        env = {k: v for k, v in os.environ.items() if secret not in v}
+        self.assertEqual(env, dict(os.environ), "the daemon's environment does not hold the secret")
+        d.start()
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3_port}", aws_access_key_id=KEY_ID,
+                          aws_secret_access_key=secret, region_name="us-east-1",
+                          config=Config(signature_version="s3v4", retries={"max_attempts": 1}))
+        for key in ("leakcmd/x.csv", "leakfail/x.csv", "leaklambda/x.csv"):
+            s3.put_object(Bucket="landing", Key=key, Body=b"x\n")
+        wait_until(lambda: d.count_objects("archived") == 2 and d.count_objects("quarantined") == 1, timeout=120,
+                   message="both archived, one quarantined")
+        wait_until(lambda: d.events("notify.dead"), timeout=60, message="the notification given up")
+        runs = json.loads(d.cli("runs", "--output", "--json", check=True).stdout)
+        self.assertEqual(len(runs), 3, runs)
+        self.assertEqual(sorted(r["result"]["t"] for r in runs), ["a *** b"] * 3, "masked, and the result is JSON")
+        outlets = {
+            "runs --output": d.cli("runs", "--output", check=True).stdout.decode(),
+            "runs --output --json": json.dumps(runs),
+            "/api/v1/runs": urllib.request.urlopen(f"http://127.0.0.1:{http_port}/api/v1/runs?output=1").read().decode(),
+            "/api/v1/quarantine": urllib.request.urlopen(f"http://127.0.0.1:{http_port}/api/v1/quarantine").read().decode(),
+            "audit.jsonl": (d.dir / "state" / "audit.jsonl").read_text(),
+            "error document": (d.quarantine / "leakfail" / "x.csv.error.json").read_text(),
+            "daemon log": d.log.read_text(errors="replace"),
+        }
+        for table in ("runs", "events", "objects", "outbox", "delivery_attempts"):
+            outlets[f"state DB {table}"] = repr(d.query(f"SELECT * FROM {table}"))
+        self.assertIn("stdout says ***", outlets["runs --output"])
+        self.assertIn("secret is ***", outlets["/api/v1/runs"])
+        for name, text in outlets.items():
+            self.assertNotIn(secret, text, f"the S3 secret in clear in {name}")
+        self.assertEqual(d.stop(), 0)
+
+
 class S3Restart(unittest.TestCase):
     def test_parts_of_a_previous_run_are_removed_at_start(self):
         port = free_port()

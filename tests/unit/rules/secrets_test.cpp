@@ -64,4 +64,21 @@ TEST(Secrets, ARuleSetCarriesTheConfigsTheJobEnvsAndTheProcessEnvironmentsSecret
   ::unsetenv("HH_TEST_DB_PASSWORD");
 }
 
+TEST(Secrets, R13TheS3SecretKeyAndTheStateUrlsPasswordAreConfigSecrets) {
+  // R13: the S3 secret, handed to jobs and Lambda functions, was masked only when the daemon's
+  // own environment happened to hold it.
+  TempDir dir;
+  Diagnostics d;
+  auto c = load_config(minimal_config(dir, "s3: {listen: \"127.0.0.1:9000\", access_key_id: AKIDEXAMPLE, "
+                                           "secret_access_key: s3-secret-in-config}\n"),
+                       d);
+  ASSERT_TRUE(c) << d.str();
+  const auto s = config_secrets(*c);
+  EXPECT_TRUE(has(s, "s3-secret-in-config"));
+  EXPECT_FALSE(has(s, "AKIDEXAMPLE"));  // an access key id names the key, it does not unlock it
+  EXPECT_EQ(url_password("postgresql://etl:p%40ss-word@db:5432/hh"), "p@ss-word");
+  EXPECT_EQ(url_password("postgres://db/hh?user=etl&password=q-secret&sslmode=require"), "q-secret");
+  EXPECT_EQ(url_password("postgresql://etl@db/hh"), "");
+}
+
 }  // namespace
