@@ -38,14 +38,42 @@ bool may_hold_pattern(const std::string& text) {
   return false;
 }
 
+// The value after a credential-like name, unless the name is an identifier's ("access_key_id",
+// "AWS_ACCESS_KEY_ID": it names a key, it does not unlock anything).
+std::string mask_named_values(const std::string& text) {
+  static const std::regex kNamed(
+      R"(((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|credentials?)([A-Za-z_]*)["']?\s*[:=]\s*["']?)[^\s"',;&*]+)",
+      std::regex::icase);
+  std::string out;
+  auto last = text.cbegin();
+  for (std::sregex_iterator it(text.begin(), text.end(), kNamed), end; it != end; ++it) {
+    const auto& m = *it;
+    out.append(last, m[0].first);
+    const std::string tail = m[2].str();
+    const bool id = tail.size() >= 2 && std::tolower(static_cast<unsigned char>(tail[tail.size() - 2])) == 'i' &&
+                    std::tolower(static_cast<unsigned char>(tail.back())) == 'd';
+    out += id ? m[0].str() : m[1].str() + "***";
+    last = m[0].second;
+  }
+  out.append(last, text.cend());
+  return out;
+}
+
 const std::vector<std::string>& no_secrets() {
   static const std::vector<std::string> none;
   return none;
 }
 }  // namespace
 
+bool maskable_secret(std::string_view value) {
+  if (value.size() < kMinSecretBytes) return false;
+  const bool plain_word = value.size() <= kMaxPlainWordBytes &&
+                          std::all_of(value.begin(), value.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+  return !plain_word;
+}
+
 Redactor::Redactor(std::vector<std::string> secrets) {
-  secrets.erase(std::remove_if(secrets.begin(), secrets.end(), [](const std::string& s) { return s.size() < 3; }),
+  secrets.erase(std::remove_if(secrets.begin(), secrets.end(), [](const std::string& s) { return !maskable_secret(s); }),
                 secrets.end());
   std::vector<std::string> all;
   for (const auto& s : secrets) {
@@ -67,12 +95,9 @@ std::string Redactor::operator()(std::string text) const {
   if (literals_)
     for (const auto& s : *literals_) replace_all(text, s);
   if (!may_hold_pattern(text)) return text;
-  static const std::regex kNamed(
-      R"(((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|credentials?)[A-Za-z_]*["']?\s*[:=]\s*["']?)[^\s"',;&*]+)",
-      std::regex::icase);
   static const std::regex kBearer(R"((\bbearer\s+)[A-Za-z0-9\-._~+/]+=*)", std::regex::icase);
   static const std::regex kUrlPassword(R"((://[^/\s:@"]+:)[^@\s/"]+@)");
-  text = std::regex_replace(text, kNamed, "$1***");
+  text = mask_named_values(text);
   text = std::regex_replace(text, kBearer, "$1***");
   text = std::regex_replace(text, kUrlPassword, "$1***@");
   return text;

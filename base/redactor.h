@@ -8,23 +8,35 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hivehook {
 
 // Masks, with "***":
 //  - every literal secret (the config's webhook secrets and header values, SMTP passwords, the
-//    HTTP token, the values of every ${VAR} in a notify target, the credential-named variables of
-//    rules' job.env and of this process's environment: rules/secrets.h), as written and
-//    percent-encoded as a URL carries it; literals shorter than 3 bytes are ignored (they would
-//    shred ordinary text);
+//    HTTP token, the S3 secret key, the values of every ${VAR} in a notify target, the
+//    credential-named variables of rules' job.env and of this process's environment:
+//    rules/secrets.h), as written and percent-encoded as a URL carries it; a literal that
+//    maskable_secret() refuses is ignored;
 //  - the value after a credential-like name ("password=…", "token: …", "AWS_SECRET_ACCESS_KEY=…",
 //    "api_key …", `"pw_token": "…"`), stopping at white space, quotes, ',', ';' or '&' (so JSON
-//    stays JSON);
+//    stays JSON); not after an identifier's name ending in "id" ("access_key_id=AKID…");
 //  - "Bearer <token>" (RFC 6750 section 2.1);
 //  - a URL's password ("scheme://user:PASS@host", RFC 3986 section 3.2.1).
 // The patterns run only on text holding one of their trigger words (a cheap scan first), so text
 // without any costs a few substring searches. Cheap to copy (shares its secrets); thread-safe.
+// Literals shorter than this are never masked: they would shred ordinary text.
+inline constexpr std::size_t kMinSecretBytes = 6;
+// A value of only lower-case letters a-z up to this long is a plain word ("hivehook", "admin",
+// "minio", "changeme"): never masked, since masking it would turn every path and message holding
+// the word into "***" (and so give the value away) while guarding nothing anyone could not guess.
+inline constexpr std::size_t kMaxPlainWordBytes = 10;
+
+// True when `value` may be masked as a literal secret: at least kMinSecretBytes long and not a
+// plain word (above). The rule is docs/console.md "Masked secrets" (issue 12 re-test, R1).
+bool maskable_secret(std::string_view value);
+
 class Redactor {
  public:
   Redactor() = default;  // patterns only

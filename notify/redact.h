@@ -20,9 +20,6 @@ namespace hivehook::notify_detail {
 // `text` through Redactor(secrets) (base/redactor.h): the secrets and the credential patterns masked.
 std::string redact(std::string text, const std::vector<std::string>& secrets);
 
-// The password part of a URL's userinfo ("scheme://user:PASS@host"), or "".
-std::string url_password(const std::string& url);
-
 // Control characters (CR, LF, NUL ...) replaced by spaces: safe inside one header line or log line.
 std::string one_line(std::string text);
 

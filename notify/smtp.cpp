@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/url_password.h"
 #include "notify/curl_easy.h"
 #include "notify/mail_message.h"
 #include "notify/redact.h"

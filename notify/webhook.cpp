@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/url_password.h"
 #include "notify/curl_easy.h"
 #include "notify/redact.h"
 

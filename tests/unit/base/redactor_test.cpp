@@ -22,11 +22,11 @@ TEST(Redactor, SecretsInAJobResultAreMaskedAndTheResultStaysJson) {
 }
 
 TEST(Redactor, CredentialNamedValuesBearerTokensAndPercentEncodedSecretsAreMasked) {
-  const Redactor redact({"a b/c"});
+  const Redactor redact({"a b/c-9"});
   const std::string masked = redact(
       "DB_PASSWORD is x token=tok-abcdef-123456 --api-key=k-42 Authorization: Bearer eyJ.x-y "
-      "https://h/?q=a%20b%2Fc and a b/c");
-  for (const char* leaked : {"tok-abcdef", "k-42", "eyJ", "a%20b%2Fc", "a b/c"})
+      "https://h/?q=a%20b%2Fc-9 and a b/c-9");
+  for (const char* leaked : {"tok-abcdef", "k-42", "eyJ", "a%20b%2Fc-9", "a b/c-9"})
     EXPECT_EQ(masked.find(leaked), std::string::npos) << leaked << " in " << masked;
 }
 
@@ -37,6 +37,23 @@ TEST(Redactor, MaskingTwiceChangesNothingAndPlainTextIsLeftAlone) {
   const std::string plain = "loaded 42 rows into sales/year=2024/day=01\n";
   EXPECT_EQ(redact(plain), plain);
   EXPECT_EQ(Redactor({"ab"})("ab cd"), "ab cd");  // a 2-byte "secret" would shred the text
+}
+
+TEST(Redactor, R1AccessKeyIdsShortValuesAndPlainWordsAreNeverMasked) {
+  // R1: an access key id (or any plain word) masked as a secret made every path holding it
+  // unreadable (/var/lib/***/archive/...) and gave the value away.
+  const Redactor redact({"hivehook", "minioadmin", "admin", "abcde", "hunter2", "S3cr3t/Key+40"});
+  EXPECT_EQ(redact("/var/lib/hivehook/archive/up/hivehook-report.csv minioadmin admin abcde"),
+            "/var/lib/hivehook/archive/up/hivehook-report.csv minioadmin admin abcde");
+  EXPECT_EQ(redact("pw hunter2 key S3cr3t/Key+40"), "pw *** key ***");
+  EXPECT_EQ(redact("AWS_ACCESS_KEY_ID=AKIDR1EXAMPLE access_key_id: AKIDR1EXAMPLE"),
+            "AWS_ACCESS_KEY_ID=AKIDR1EXAMPLE access_key_id: AKIDR1EXAMPLE");
+  EXPECT_EQ(redact("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI secret_access_key: wJalrXUtnFEMI"),
+            "AWS_SECRET_ACCESS_KEY=*** secret_access_key: ***");
+  EXPECT_FALSE(maskable_secret("hivehook"));
+  EXPECT_FALSE(maskable_secret("short"));
+  EXPECT_TRUE(maskable_secret("Hivehook"));
+  EXPECT_TRUE(maskable_secret("correcthorsebattery"));  // a pass phrase longer than a plain word
 }
 
 }  // namespace hivehook
