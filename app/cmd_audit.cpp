@@ -1,5 +1,9 @@
 // `hivehook audit [-f] [--since T] [--rule R] [--key PREFIX] [--json]`: print and follow audit events.
+#include <algorithm>
+#include <chrono>
+#include <deque>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "app/cli_support.h"
@@ -21,11 +25,64 @@ void print(const AuditEvent& e, bool json) {
   }
   std::cout << time_text(e.time_ms) << "  " << e.event;
   if (e.key) std::cout << "  " << printable(*e.key);
+  if (e.node) std::cout << "  node=" << *e.node;
   if (e.rule) std::cout << "  rule=" << *e.rule;
   if (e.attempt) std::cout << "  attempt=" << *e.attempt;
   if (e.run_id) std::cout << "  run=" << *e.run_id;
   if (!e.detail.is_null()) std::cout << "  " << safe_dump(e.detail);
   std::cout << "\n";
+}
+
+// Prints the events after f.after_id, then (-f) those committed since, every 100 ms. On PostgreSQL
+// several nodes take event ids from one sequence and commit them in their own order, so an event
+// can become visible below an id already printed: for kGapWindow the follower remembers the ids it
+// printed and, every kGapLookEvery, reads again from the oldest id it still looks at, printing what
+// it had not (late, after higher ids). No event is printed twice.
+void follow_events(Store& store, EventFilter f, const AuditOptions& o) {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kGapWindow = std::chrono::seconds(30);
+  constexpr auto kGapLookEvery = std::chrono::seconds(1);
+  constexpr std::size_t kMaxRemembered = 100000;
+  const bool gaps = o.follow && store.is_postgres();
+  int64_t high = f.after_id, floor = f.after_id;
+  std::set<int64_t> printed;                                // ids in (floor, high] printed
+  std::deque<std::pair<Clock::time_point, int64_t>> marks;  // (when, high then)
+  auto next_look = Clock::now() + kGapLookEvery;
+  auto print_after = [&](int64_t after) {  // every page after `after`, unprinted events only
+    for (f.after_id = after;;) {
+      auto events = list_events(store, f);
+      for (const auto& e : events) {
+        if (e.id <= floor || printed.count(e.id)) continue;
+        print(e, o.json);
+        if (gaps) printed.insert(e.id);
+        high = std::max(high, e.id);
+      }
+      if (events.size() < static_cast<size_t>(f.limit)) return;
+      f.after_id = events.back().id;
+    }
+  };
+  for (;;) {
+    const auto now = Clock::now();
+    const bool look = gaps && now >= next_look;
+    if (look) {
+      next_look = now + kGapLookEvery;
+      while (!marks.empty() && marks.front().first + kGapWindow <= now) {
+        floor = std::max(floor, marks.front().second);
+        marks.pop_front();
+      }
+      printed.erase(printed.begin(), printed.upper_bound(floor));
+    }
+    const int64_t before = high;
+    print_after(look ? floor : high);
+    if (gaps && high != before) marks.emplace_back(now, high);
+    while (printed.size() > kMaxRemembered) {  // a long history printed at once: look only near its end
+      floor = *printed.begin();
+      printed.erase(printed.begin());
+    }
+    std::cout.flush();
+    if (!o.follow) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 int run_audit(Globals& g, const AuditOptions& o) {
@@ -52,16 +109,7 @@ int run_audit(Globals& g, const AuditOptions& o) {
     g.exit_code = kExitOk;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
-  for (;;) {
-    auto events = list_events(*store, f);
-    for (const auto& e : events) print(e, o.json);
-    if (!events.empty()) f.after_id = events.back().id;
-    std::cout.flush();
-    if (events.size() < static_cast<size_t>(f.limit)) {
-      if (!o.follow) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
+  follow_events(*store, f, o);
   return kExitOk;
 }
 }  // namespace

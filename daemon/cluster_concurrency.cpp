@@ -1,7 +1,8 @@
 // Cluster mode (docs/cluster.md "Per-rule concurrency across the cluster"): on a PostgreSQL state
 // shared by named nodes, a rule's `concurrency:` is a number of cluster-wide slots (advisory locks,
 // store/rule_slots.h): a run of the rule starts on a node only once that node holds one of them,
-// and gives it back when it ends. Without a cluster the limit is this daemon's alone.
+// and gives it back when it ends. Without a cluster the limit is this daemon's alone. The same
+// LISTEN connection wakes a node when another one records a rule's first success (`requires:`).
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
@@ -25,6 +26,14 @@ void Daemon::share_concurrency() {
   listener_ = std::make_unique<NotifyListener>(config_.state.string(), store_.node(), [this](const std::string& payload) {
     // (set_workers pumps the queue: the runs the slots now allow start.)
     if (payload.rfind("slot ", 0) == 0) boost::asio::post(io_, [this] { pipeline_.set_workers(config_.workers); });
+    // The leader stopped: try to lead now, not at the next quarter-lease try.
+    if (payload == "leader")
+      boost::asio::post(io_, [this] {
+        if (leader_ && !shutdown_.stopping()) try_lead();
+      });
+    // Another node recorded a rule's first success: what waits for it here (`requires:`) starts now.
+    if (payload.rfind("success ", 0) == 0)
+      boost::asio::post(io_, [this, rule = payload.substr(8)] { pipeline_.rules_succeeded_elsewhere({rule}); });
   });
 }
 

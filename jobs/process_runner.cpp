@@ -3,6 +3,8 @@
 // threads, no signal handlers, no blocking waitpid.
 #include "jobs/process_runner.h"
 
+#include "jobs/job_groups.h"
+
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -244,6 +246,7 @@ void ProcessRunner::Impl::maybe_finish(const std::shared_ptr<Child>& c) {
   error_code ignored;
   c->stdin_pipe.close(ignored);
   children.erase(c->pid);
+  job_groups::remove(c->pid);
   // Posted, so on_exit never runs inside our own handler chain (it may call start() again).
   asio::post(io, [result = result_of(*c), cb = std::move(c->on_exit)]() mutable { cb(std::move(result)); });
 }
@@ -290,6 +293,7 @@ ProcessRunner::~ProcessRunner() {
   // left here is killed; pending handlers see orphaned and do nothing.
   for (auto& [pid, c] : impl_->children) {
     c->orphaned = true;
+    job_groups::remove(pid);
     if (!c->reaped) {
       kill_group(pid, SIGKILL);
       int status;
@@ -335,6 +339,7 @@ ChildIdentity ProcessRunner::start(ProcessSpec spec, std::function<void(ProcessR
   }
   spdlog::debug("started pid {}: {}", c->pid, spec.argv[0]);
   impl_->children.emplace(c->pid, c);
+  job_groups::add(c->pid);
   impl_->begin(c);
   ChildIdentity id{c->pid, c->pid, 0};
   if (auto st = read_proc_stat(c->pid)) id.start_time = st->start_time;

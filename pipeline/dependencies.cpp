@@ -85,6 +85,14 @@ void Pipeline::note_rule_success(const std::string& rule, int64_t object_id) {
   boost::asio::post(io_, [this] { pump(); });
 }
 
+void Pipeline::rules_succeeded_elsewhere(const std::vector<std::string>& rules) {
+  bool any = false;
+  for (const auto& r : rules) any |= succeeded_rules_.insert(r).second;
+  if (!any) return;
+  release_waiting();
+  boost::asio::post(io_, [this] { pump(); });
+}
+
 void Pipeline::collect_released(Active& a, std::vector<ReleasedTask>& ready) {
   for (auto& t : a.tasks) {
     if (t.state != TaskState::waiting) continue;

@@ -131,6 +131,10 @@ class Pipeline {
   bool idle() const;
   // Objects with a task waiting for after:/requires: (what `scan` reports as left waiting).
   std::size_t waiting_objects() const;
+  // Cluster mode: rules whose first success another node recorded (its NOTIFY, or a look at the
+  // store's rule_successes): the objects of this node whose `requires:` waited only for them are
+  // released and start. Rules already known change nothing.
+  void rules_succeeded_elsewhere(const std::vector<std::string>& rules);
   // Keys discovered but not admitted yet (still being written, settling, or hashed off the loop).
   std::vector<std::string> keys_in_discovery() const;
   std::size_t running() const;

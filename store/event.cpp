@@ -16,6 +16,7 @@ nlohmann::json AuditEvent::to_json() const {
   j["time"] = format_rfc3339_ms(SystemTime(std::chrono::milliseconds(time_ms)));
   j["event"] = event;
   if (key) j["key"] = *key;
+  if (node) j["node"] = *node;
   if (rule) j["rule"] = *rule;
   if (run_id) j["run_id"] = *run_id;
   if (attempt) j["attempt"] = *attempt;
@@ -62,6 +63,10 @@ std::string AuditEvent::to_line() const {
   if (key) {
     out += ",\"key\":";
     str(out, *key);
+  }
+  if (node) {
+    out += ",\"node\":";
+    str(out, *node);
   }
   if (rule) {
     out += ",\"rule\":";

@@ -15,8 +15,11 @@ struct AuditEvent {
   std::optional<std::string> key, rule, run_id;
   std::optional<int> attempt;
   nlohmann::json detail;  // null when none
+  // Cluster mode (PostgreSQL state with nodes, docs/cluster.md): the node that wrote the event.
+  // Unset on SQLite, whose single daemon is the writer of every event.
+  std::optional<std::string> node;
 
-  // {"id","time","event","key","rule","run_id","attempt","detail"}, absent fields left out.
+  // {"id","time","event","key","node","rule","run_id","attempt","detail"}, absent fields left out.
   nlohmann::json to_json() const;
   // One line for audit.jsonl (invalid UTF-8 in keys replaced, never throws).
   std::string to_line() const;

@@ -23,6 +23,15 @@ const char* const kLeaderNode = "split_part(a.application_name, ' ', 4)";
 LeaderLock::LeaderLock(std::string url, std::string node, std::chrono::milliseconds lease)
     : url_(std::move(url)), node_(std::move(node)), lease_(lease) {}
 
+LeaderLock::~LeaderLock() {
+  if (!held_) return;
+  try {
+    db_.exec("SELECT pg_advisory_unlock(" + std::to_string(kLeaderLockKey) + ")");
+    db_.exec("SELECT pg_notify('hivehook', 'leader')");
+  } catch (const sql::StoreError&) {
+  }
+}
+
 bool LeaderLock::hold() {
   try {
     if (!db_) db_ = sql::open_postgres(sql::with_application_name(url_, "hivehook " + std::to_string(::getpid()) + " leader " + node_));

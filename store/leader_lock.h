@@ -27,6 +27,12 @@ class LeaderLock {
   // name (its session's application_name is "hivehook PID leader NODE", which status and other
   // candidates read); `lease`: the node's lease, the statement timeout of every attempt.
   LeaderLock(std::string url, std::string node, std::chrono::milliseconds lease);
+  // A leader stopping (a clean stop: a killed one's session just ends) gives the lock back and
+  // sends `NOTIFY hivehook, 'leader'`, so a candidate tries at once instead of at its next
+  // quarter-lease try (store/notify_listener.h). Errors are ignored: the session ends anyway.
+  ~LeaderLock();
+  LeaderLock(const LeaderLock&) = delete;
+  LeaderLock& operator=(const LeaderLock&) = delete;
 
   // One attempt, on the caller's thread (at most one statement timeout, `lease`, or libpq's
   // connect_timeout): true while this node holds the leader lock. Held before: checks that its

@@ -20,7 +20,9 @@ LeaseKeeper::LeaseKeeper(const std::string& url, std::string display, std::strin
       on_lost_(std::move(on_lost)) {
   db_.exec("SET application_name = 'hivehook lease " + node_ + "'");
   renew_ = db_.prepare(renew_lease_sql(sql::Dialect::postgresql));
+  deadline_ = std::chrono::steady_clock::now() + lease_;  // the node registered (or renewed) just before
   thread_ = std::thread([this] { run(); });
+  fence_ = std::thread([this] { watch_deadline(); });
 }
 
 LeaseKeeper::~LeaseKeeper() { stop(); }
@@ -32,6 +34,30 @@ void LeaseKeeper::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (fence_.joinable()) fence_.join();
+}
+
+void LeaseKeeper::lose(const std::string& why) {
+  if (lost_.exchange(true)) return;
+  if (on_lost_) on_lost_(why);
+}
+
+void LeaseKeeper::watch_deadline() {
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    const auto deadline = deadline_;
+    if (cv_.wait_until(l, deadline, [&] { return stopping_ || deadline_ != deadline; })) {
+      if (stopping_) return;
+      continue;  // renewed: wait for the new deadline
+    }
+    l.unlock();
+    const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - deadline + lease_);
+    lose("state DB " + display_ + ": node " + node_ + " lost its lease (epoch " + std::to_string(epoch_) + "): no renewal "
+         "succeeded for " + std::to_string(late.count()) + " ms (node_lease " + std::to_string(lease_.count()) +
+         " ms; the database unreachable or the process stopped), so by its own clock its work may be another "
+         "node's now; the node stops");
+    return;
+  }
 }
 
 bool LeaseKeeper::renew_once() {
@@ -53,15 +79,20 @@ void LeaseKeeper::run() {
       std::unique_lock<std::mutex> l(mu_);
       if (cv_.wait_for(l, wait, [this] { return stopping_; })) return;
     }
+    if (lost_) return;
     try {
+      const auto sent = std::chrono::steady_clock::now();
       if (!renew_once()) {
-        lost_ = true;
-        if (on_lost_)
-          on_lost_("state DB " + display_ + ": node " + node_ + " lost its lease (epoch " + std::to_string(epoch_) +
+        lose("state DB " + display_ + ": node " + node_ + " lost its lease (epoch " + std::to_string(epoch_) +
                    "): its renewal found it run out or taken over; its work may be another node's now, so the "
                    "node stops");
         return;
       }
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        deadline_ = std::max(deadline_, sent + lease_);
+      }
+      cv_.notify_all();
       ++renewals_;
       if (failing) spdlog::info("node {}: lease renewed again", node_);
       failing = false;

@@ -21,9 +21,13 @@ namespace hivehook {
 
 class LeaseKeeper {
  public:
-  // Called once, on the keeper's thread, when a renewal changed nothing: the lease ran out (the
+  // Called once, on a keeper's thread, when a renewal changed nothing — the lease ran out (the
   // process was stopped, or the database unreachable, for longer than the lease) or another node
-  // took this one's work over (its epoch moved on). `why` is a whole message naming the node.
+  // took this one's work over (its epoch moved on) — or when, by this process's own monotonic
+  // clock, a lease has passed since the last renewal that succeeded was sent (the database does
+  // not answer, or the process was stopped): the server's lease ends no earlier than that, so the
+  // node learns it is fenced before any other node can take its work over, without reaching the
+  // database (a partition). `why` is a whole message naming the node.
   using OnLost = std::function<void(const std::string& why)>;
 
   // Opens a PostgreSQL connection of its own to `url` (throws sql::StoreError SQLITE_CANTOPEN as
@@ -50,6 +54,9 @@ class LeaseKeeper {
 
  private:
   void run();
+  // The fence's thread: waits for the local deadline (moved by each renewal) and loses the lease there.
+  void watch_deadline();
+  void lose(const std::string& why);
   // One renewal: true renewed, false lost; throws sql::StoreError on a fault.
   bool renew_once();
 
@@ -64,7 +71,9 @@ class LeaseKeeper {
   bool stopping_ = false;
   std::atomic<bool> lost_{false};
   std::atomic<uint64_t> renewals_{0};
+  std::chrono::steady_clock::time_point deadline_;  // under mu_: last renewal's send + lease
   std::thread thread_;
+  std::thread fence_;
 };
 
 }  // namespace hivehook

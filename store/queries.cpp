@@ -50,7 +50,7 @@ std::vector<RunRecord> list_runs(Store& store, const RunFilter& f) {
 }
 
 std::vector<AuditEvent> list_events(Store& store, const EventFilter& f) {
-  std::string sql = "SELECT id,time,event,key,rule,run_id,attempt,detail FROM events WHERE id > ?";
+  std::string sql = std::string("SELECT ") + event_columns(store.is_postgres()) + " FROM events WHERE id > ?";
   if (f.since_ms) sql += " AND time >= ?";
   if (f.rule) sql += " AND rule = ?";
   if (f.key_prefix) sql += std::string(" AND ") + kPrefixClause;
@@ -66,7 +66,7 @@ std::vector<AuditEvent> list_events(Store& store, const EventFilter& f) {
   }
   st.bind(i++, f.limit);
   std::vector<AuditEvent> out;
-  while (st.step()) out.push_back(read_event_row(st));
+  while (st.step()) out.push_back(read_event_row(st, store.is_postgres()));
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <limits>
 #include <random>
 
 #include "base/clock.h"
@@ -85,7 +86,11 @@ std::string new_uuid() {
   return buf;
 }
 
-AuditEvent read_event_row(sql::Statement& st) {
+const char* event_columns(bool with_node) {
+  return with_node ? "id,time,event,key,rule,run_id,attempt,detail,node" : "id,time,event,key,rule,run_id,attempt,detail";
+}
+
+AuditEvent read_event_row(sql::Statement& st, bool with_node) {
   AuditEvent e;
   e.id = st.int64(0);
   e.time_ms = st.int64(1);
@@ -96,6 +101,7 @@ AuditEvent read_event_row(sql::Statement& st) {
   if (!st.is_null(6)) e.attempt = static_cast<int>(st.int64(6));
   if (!st.is_null(7)) e.detail = nlohmann::json::parse(st.text(7), nullptr, false);
   if (e.detail.is_discarded()) e.detail = nullptr;
+  if (with_node) e.node = opt_text(st, 8);
   return e;
 }
 
@@ -419,6 +425,7 @@ int64_t Store::add_event(AuditEvent e) {
     // The id comes from the table's sequence when the row is written (several nodes insert events;
     // a batch written again gets fresh ones), and is set on the event the commit returns.
     e.id = 0;
+    e.node = node_param();
     const size_t index = batch_events_.size();
     batch_events_.push_back(e);
     struct Unpush {  // refused (not a storage fault): the event is not part of the batch
@@ -518,6 +525,13 @@ void Store::record_rule_success(const std::string& rule, int64_t object_id) {
     auto& st = q(Q::insert_rule_success);
     st.bind(1, rule).bind(2, now).bind(3, object_id);
     st.run();
+    if (node_ && is_postgres()) {
+      // Other nodes' objects waiting for this rule (`requires:`) are released within milliseconds:
+      // a NOTIFY in the batch is delivered when it commits (store/notify_listener.h).
+      auto wake = db_.prepare("SELECT pg_notify('hivehook', ?)");
+      wake.bind(1, "success " + rule);
+      wake.step();
+    }
   });
 }
 
@@ -724,14 +738,27 @@ int64_t Store::last_event_id() {
 }
 
 std::vector<AuditEvent> Store::events_after(int64_t after_id, int limit, bool mine) {
-  auto st = db_.prepare(std::string("SELECT id,time,event,key,rule,run_id,attempt,detail FROM events WHERE id>?") +
-                        (mine && node_ && is_postgres() ? " AND node=?" : "") + " ORDER BY id LIMIT ?");
-  st.bind(1, after_id);
-  if (mine && node_ && is_postgres()) st.bind(2, node_->name).bind(3, limit);
-  else st.bind(2, limit);
+  return events_between(after_id, std::numeric_limits<int64_t>::max(), limit, mine);
+}
+
+std::vector<AuditEvent> Store::events_between(int64_t after_id, int64_t up_to_id, int limit, bool mine) {
+  const bool by_node = mine && node_ && is_postgres();
+  auto st = db_.prepare(std::string("SELECT ") + event_columns(is_postgres()) + " FROM events WHERE id>? AND id<=?" +
+                        (by_node ? " AND node=?" : "") + " ORDER BY id LIMIT ?");
+  st.bind(1, after_id).bind(2, up_to_id);
+  if (by_node) st.bind(3, node_->name).bind(4, limit);
+  else st.bind(3, limit);
   std::vector<AuditEvent> out;
-  while (st.step()) out.push_back(read_event_row(st));
+  while (st.step()) out.push_back(read_event_row(st, is_postgres()));
   return out;
+}
+
+int64_t Store::count_events_between(int64_t after_id, int64_t up_to_id, bool mine) {
+  const bool by_node = mine && node_ && is_postgres();
+  auto st = db_.prepare(std::string("SELECT COUNT(*) FROM events WHERE id>? AND id<=?") + (by_node ? " AND node=?" : ""));
+  st.bind(1, after_id).bind(2, up_to_id);
+  if (by_node) st.bind(3, node_->name);
+  return st.step() ? st.int64(0) : 0;
 }
 
 }  // namespace hivehook

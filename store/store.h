@@ -184,7 +184,8 @@ class Store {
   // The process a run was spawned as (pid, pgid, proc_start of `r`).
   void record_run_process(const RunRecord& r);
   // The first success of a rule on any object, kept forever (what `requires:` waits for); a later
-  // success changes nothing.
+  // success changes nothing. Cluster mode: also `NOTIFY hivehook, 'success RULE'` at the commit, so
+  // that the other nodes release the objects waiting for it at once.
   void record_rule_success(const std::string& rule, int64_t object_id);
   void enqueue_outbox(const OutboxRecord& o);
   // One delivery attempt's outcome; state/next_at say what happens next.
@@ -208,6 +209,11 @@ class Store {
   int64_t last_event_id();
   // Events with id > after_id, oldest first (`mine`: only those this node wrote).
   std::vector<AuditEvent> events_after(int64_t after_id, int limit, bool mine = false);
+  // Events with after_id < id <= up_to_id, oldest first (`mine` as above); at most `limit`.
+  std::vector<AuditEvent> events_between(int64_t after_id, int64_t up_to_id, int limit, bool mine = false);
+  // How many events have after_id < id <= up_to_id (`mine` as above): one indexed count, for the
+  // audit mirror's look for events that became visible below ids it already mirrored.
+  int64_t count_events_between(int64_t after_id, int64_t up_to_id, bool mine = false);
 
  private:
   // Every statement the store runs, prepared once at open and reused (kSql holds the texts).
@@ -269,7 +275,10 @@ inline constexpr const char* kObjectColumns =
 // from replay plans and read as "1 duplicate, not loaded" in `partitions`).
 inline constexpr const char* kLatestArrivalClause =
     "o.id = (SELECT MAX(id) FROM objects WHERE key = o.key AND state <> 'duplicate')";
-AuditEvent read_event_row(sql::Statement& st);  // columns: id,time,event,key,rule,run_id,attempt,detail
+// Columns: id,time,event,key,rule,run_id,attempt,detail, then node when `with_node` (PostgreSQL).
+AuditEvent read_event_row(sql::Statement& st, bool with_node = false);
+// The select list read_event_row reads (with node on a PostgreSQL state).
+const char* event_columns(bool with_node);
 RunRecord read_run_row(sql::Statement& st);     // columns: kRunColumns
 OutboxRecord read_outbox_row(sql::Statement& st);  // columns: kOutboxColumns
 inline constexpr const char* kOutboxColumns =

@@ -8,9 +8,12 @@ import json
 import os
 import pathlib
 import random
+import select
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -197,6 +200,42 @@ class Cluster(unittest.TestCase):
         self.assertEqual(a.stop(), 0)
 
 
+    def test_a_requires_wait_on_one_node_is_released_by_a_success_recorded_on_another(self):
+        """Issue 17 "requires: holding across the cluster": b's object waits for a rule that first succeeds
+        on a; a's NOTIFY at that commit releases it at once (the fallback look comes only every half
+        lease, 30 s here, past this test's wait)."""
+        self.d = d = Deployment("", backend="postgresql")
+        log = d.dir / "runs.log"
+        d.write_rules(f"""\
+            rules:
+              - name: load
+                match: {{prefix: load/}}
+                job: {{command: [/bin/sh, -c, 'printf "load %s\\n" "$1" >> "$0"', "{log}", "{{key}}"]}}
+              - name: report
+                match: {{prefix: report/}}
+                requires: [load]
+                job: {{command: [/bin/sh, -c, 'printf "report %s\\n" "$1" >> "$0"', "{log}", "{{key}}"]}}
+            """)
+        a = self.node("a", lease="60s")
+        b = self.node("b", lease="60s").start()
+        d.drop("report/r1.csv")  # only b runs: b records it, and it waits for `load`
+        wait_until(lambda: d.query("SELECT objects.node, tasks.state FROM tasks JOIN objects ON objects.id = tasks.object_id"
+                                   " WHERE tasks.rule = 'report'") == [(b"b", b"waiting")],
+                   message="b's report waits for load")
+        a.start()
+        b.proc.send_signal(signal.SIGSTOP)  # so that a records the load file (b drops it when it resumes)
+        try:
+            d.drop("load/l1.csv")
+            wait_until(lambda: d.query("SELECT node FROM objects WHERE key = 'load/l1.csv' AND state = 'archived'")
+                       == [(b"a",)], message="a ran load")
+        finally:
+            b.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: d.query("SELECT node, state FROM objects WHERE key = 'report/r1.csv'") == [(b"b", b"archived")],
+                   timeout=20, message="b's report released by a's success")
+        self.assertEqual(log.read_text().splitlines(), ["load load/l1.csv", "report report/r1.csv"])
+        self.assertEqual(a.stop(), 0)
+        self.assertEqual(b.stop(), 0)
+
     def test_a_batch_held_past_the_lease_no_longer_starves_its_renewal_and_the_node_goes_on(self):
         """The fault: a PostgreSQL node lost its 15 s lease and exited 70 during a 10,000-file burst at
         load 7-8: one batch held the whole burst, batches renewed the lease only at their start, and the
@@ -334,6 +373,127 @@ class Takeover(unittest.TestCase):
         self.assertEqual(sorted(d.query("SELECT state FROM runs")), [(b"interrupted",), (b"succeeded",)])
         self.assertEqual(d.query("SELECT COUNT(*) FROM events WHERE node = 'a' AND event LIKE 'run.%' AND event <> 'run.started'"), [(0,)])
         self.assertEqual(d.files(d.archive), [b"t/late.csv"])
+        self.assertEqual(b.stop(), 0)
+
+
+class PartitionProxy:
+    """A TCP relay on loopback between one node and PostgreSQL that can partition them: while
+    partitioned it forwards nothing either way and closes nothing (packets lost, as when a link goes
+    down), and forwards what was held once healed."""
+
+    def __init__(self, target_port):
+        self.target = ("127.0.0.1", target_port)
+        self.open = threading.Event()
+        self.open.set()
+        self.stopping = False
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+
+    def _pump(self, a, b):
+        peers = {a: b, b: a}
+        while not self.stopping:
+            self.open.wait()
+            ready, _, _ = select.select([a, b], [], [], 0.05)
+            for s in ready:
+                if not self.open.is_set():
+                    break
+                data = s.recv(65536)
+                if not data:
+                    a.close(), b.close()
+                    return
+                peers[s].sendall(data)
+
+    def partition(self):
+        self.open.clear()
+
+    def heal(self):
+        self.open.set()
+
+    def close(self):
+        self.stopping = True
+        self.open.set()
+        self.listener.close()
+
+
+class Fencing(unittest.TestCase):
+    """A node cut off from PostgreSQL (a network partition, made by a relay that stops forwarding) kills
+    its running jobs once a lease has passed since its last renewal by its own clock, before a live node
+    can take their tasks over: the same task never runs on two nodes at once across the partition."""
+
+    def setUp(self):
+        try:
+            harness.pg_server_url()
+        except Exception as e:
+            self.skipTest(f"no PostgreSQL: {e}")
+        self.nodes, self.d, self.proxy = [], None, None
+
+    def tearDown(self):
+        if self.proxy:
+            self.proxy.heal()
+        for n in self.nodes:
+            n.kill()
+        if self.proxy:
+            self.proxy.close()
+        if self.d:
+            self.d.cleanup()
+
+    def test_a_node_partitioned_from_postgres_kills_its_jobs_before_its_work_is_taken_over(self):
+        self.d = d = Deployment("", backend="postgresql")
+        log, go = d.dir / "runs.log", d.dir / "go"
+        # Each run notes its pid; a run that finds an earlier run of its file still alive notes an overlap.
+        d.write_rules(f"""\
+            rules:
+              - name: record
+                match: {{prefix: t/}}
+                job:
+                  command: [/bin/sh, -c, 'p="$0.pid"; if [ -e "$p" ] && [ -e "/proc/$(cat "$p")" ] && ! grep -q ") Z " "/proc/$(cat "$p")/stat"; then echo overlap >> "$0.overlap"; fi; echo $$ > "$p"; while [ ! -e "$1" ]; do sleep 0.05; done; printf "%s\\0" "$2" >> "$0"',
+                            "{log}", "{go}", "{{key}}"]
+                  timeout: 120s
+            """)
+        port = int(d.pg_url.rsplit(":", 1)[1].split("/", 1)[0])
+        self.proxy = PartitionProxy(port)
+        a = Node(d, "a", lease="2s")
+        a.config.write_text(a.config.read_text().replace(f":{port}/", f":{self.proxy.port}/"))
+        b = Node(d, "b", lease="2s")
+        self.nodes += [a, b]
+        a.start()
+        d.drop("t/k.csv")
+        wait_until(lambda: pathlib.Path(f"{log}.pid").exists(), message="a's job started")
+        a_job = int(pathlib.Path(f"{log}.pid").read_text())
+        b.start()
+        self.proxy.partition()
+
+        def alive(pid):
+            try:  # a zombie is dead, not yet reaped
+                return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+            except FileNotFoundError:
+                return False
+        wait_until(lambda: not alive(a_job), timeout=30, message="a's job killed while a is cut off")
+        self.assertTrue(a.running(), "a is cut off, not dead: it learns it is fenced by its own clock")
+        # b takes the task over and runs it again: the earlier run was gone when it started.
+        wait_until(lambda: d.query("SELECT COUNT(*) FROM runs WHERE node = 'b' AND state = 'started'")[0][0] == 1,
+                   timeout=60, message="b runs the task again")
+        go.touch()
+        wait_until(lambda: d.count_objects("archived") == 1, timeout=60, message="archived by b")
+        self.assertFalse(pathlib.Path(f"{log}.overlap").exists(), "the task ran on two nodes at once")
+        self.assertEqual(log.read_bytes().count(b"\0"), 1, "a's job was killed before it could finish")
+        self.proxy.heal()
+        self.assertEqual(a.wait(timeout=60), 70)
+        text = a.log.read_text(errors="replace")
+        self.assertIn("lost its lease", text)
+        self.assertIn("killed its 1 running job(s)", text)
         self.assertEqual(b.stop(), 0)
 
 

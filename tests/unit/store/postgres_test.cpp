@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -258,6 +259,52 @@ TEST_F(PostgresStoreTest, AuditLogMirrorsCommits) {
   audit.append(s.commit());
   AuditLog reopened(log, s);
   EXPECT_EQ(reopened.last_id(), 3);
+}
+
+// The fault of system.test_postgres on a real server: PostgreSQL's sequences do not commit in
+// order. A transaction that took an event id first commits after the store's batch with a higher
+// id was mirrored; and a commit reported failed that happened is never appended. Both are in
+// audit.jsonl afterwards, once each.
+TEST_F(PostgresStoreTest, AuditLogMirrorMissedEventsCommittedOutOfIdOrder) {
+  Store s(url_, Store::Mode::owner);
+  fs::path log = *dir_ / (name_ + "-audit.jsonl");
+  auto ids_in_file = [&] {
+    std::vector<int64_t> ids;
+    std::ifstream in(log);
+    for (std::string l; std::getline(in, l);) ids.push_back(nlohmann::json::parse(l)["id"].get<int64_t>());
+    return ids;
+  };
+  auto discovered = [&](const std::string& key) {
+    AuditEvent e;
+    e.event = "object.discovered";
+    e.key = key;
+    s.add_event(e);
+  };
+  AuditLog audit(log, s);
+  discovered("a");
+  audit.append(s.commit());
+  auto other = sql::open_postgres(url_);  // a concurrent transaction takes the next id, commits late
+  other.exec("BEGIN");
+  auto ins = other.prepare("INSERT INTO events(time, event, key) VALUES(1, 'object.discovered', 'slow') RETURNING id");
+  ASSERT_TRUE(ins.step());
+  const int64_t slow = ins.int64(0);
+  ins.reset();
+  discovered("b");
+  s.commit();  // committed, reported failed: never appended
+  discovered("c");
+  audit.append(s.commit());
+  auto ids = ids_in_file();
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_GT(ids[1], slow);
+  other.exec("COMMIT");
+  audit.fill_gaps();
+  audit.fill_gaps();
+  ids = ids_in_file();
+  ASSERT_EQ(ids.size(), 4u);
+  EXPECT_EQ(ids[3], slow);
+  AuditLog reopened(log, s);
+  EXPECT_EQ(ids_in_file().size(), 4u);
+  EXPECT_EQ(reopened.last_id(), ids[2]);
 }
 
 TEST_F(PostgresStoreTest, OneOwnerAtATimeByAdvisoryLock) {
