@@ -409,11 +409,15 @@ class PartitionProxy:
             for s in ready:
                 if not self.open.is_set():
                     break
-                data = s.recv(65536)
+                try:
+                    data = s.recv(65536)
+                    if data:
+                        peers[s].sendall(data)
+                except OSError:
+                    data = b""
                 if not data:
                     a.close(), b.close()
                     return
-                peers[s].sendall(data)
 
     def partition(self):
         self.open.clear()
@@ -458,7 +462,7 @@ class Fencing(unittest.TestCase):
               - name: record
                 match: {{prefix: t/}}
                 job:
-                  command: [/bin/sh, -c, 'p="$0.pid"; if [ -e "$p" ] && [ -e "/proc/$(cat "$p")" ] && ! grep -q ") Z " "/proc/$(cat "$p")/stat"; then echo overlap >> "$0.overlap"; fi; echo $$ > "$p"; while [ ! -e "$1" ]; do sleep 0.05; done; printf "%s\\0" "$2" >> "$0"',
+                  command: [/bin/sh, -c, 'p="$0.pid"; if [ -e "$p" ] && [ -e "/proc/$(cat "$p")" ] && ! grep -q ") Z " "/proc/$(cat "$p")/stat"; then echo overlap >> "$0.overlap"; fi; echo $$$$ > "$p"; while [ ! -e "$1" ]; do sleep 0.05; done; printf "%s\\0" "$2" >> "$0"',
                             "{log}", "{go}", "{{key}}"]
                   timeout: 120s
             """)
@@ -470,7 +474,8 @@ class Fencing(unittest.TestCase):
         self.nodes += [a, b]
         a.start()
         d.drop("t/k.csv")
-        wait_until(lambda: pathlib.Path(f"{log}.pid").exists(), message="a's job started")
+        wait_until(lambda: pathlib.Path(f"{log}.pid").exists()
+                   and pathlib.Path(f"{log}.pid").read_text().strip().isdigit(), message="a's job started")
         a_job = int(pathlib.Path(f"{log}.pid").read_text())
         b.start()
         self.proxy.partition()
