@@ -233,6 +233,12 @@ class Cluster(unittest.TestCase):
         wait_until(lambda: d.query("SELECT node, state FROM objects WHERE key = 'report/r1.csv'") == [(b"b", b"archived")],
                    timeout=20, message="b's report released by a's success")
         self.assertEqual(log.read_text().splitlines(), ["load load/l1.csv", "report report/r1.csv"])
+        # `audit` shows each event's node (issue 17): the text form and --json, as the database has it.
+        events = [json.loads(l) for l in d.cli("audit", "--json", check=True).stdout.splitlines() if l]
+        by_id = {i: n.decode() for (i, n) in d.query("SELECT id, node FROM events")}
+        self.assertEqual({e["id"]: e["node"] for e in events}, by_id)
+        self.assertEqual({e["node"] for e in events if e.get("key") == "report/r1.csv"}, {"b"})
+        self.assertIn(b"node=a", d.cli("audit", "--key", "load/", check=True).stdout)
         self.assertEqual(a.stop(), 0)
         self.assertEqual(b.stop(), 0)
 
