@@ -48,8 +48,11 @@ install: configure
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)" --component hivehook --strip
 
 # hivehook_<version>_<arch>.deb in this folder (CPack; `apt install ./hivehook_*.deb`).
+# The version names the commit (0.1.0+git<date>.<sha>, cmake/version.cmake): the previous package
+# is removed first, so `apt install ./hivehook_*.deb` names one file, the new one.
 deb: configure
 	cmake --build $(BUILD) -j $(JOBS) --target hivehook hivehook_docs $(PACKAGE_EXAMPLES)
+	rm -f $(BUILD)/packages/hivehook_*.deb hivehook_*.deb
 	cd $(BUILD) && cpack -G DEB --config CPackConfig.cmake
 	cp $(BUILD)/packages/hivehook_*.deb .
 

@@ -1,4 +1,5 @@
 #include "app/cli_app.h"
+#include "base/build_info.h"
 
 #include <iostream>
 #include <optional>
@@ -62,7 +63,7 @@ void build_cli(CLI::App& app, Globals& g) {
   app.description("hivehook: " + doc.summary + ".");
   app.footer("\n" + wrap(doc.details + "\n\nExit status: " + doc.exit_status +
                          "\n\nRun 'hivehook COMMAND --help' for a command's options, or 'man hivehook-COMMAND'."));
-  app.set_version_flag("--version", std::string("hivehook ") + HIVEHOOK_VERSION);
+  app.set_version_flag("--version", version_line());  // version and commit (issue 16 P15)
   app.require_subcommand(1);
   app.fallthrough();  // -c works before or after the command
   app.add_option("-c,--config", g.config, kConfigHelp)->type_name("FILE");

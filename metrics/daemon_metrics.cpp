@@ -1,4 +1,5 @@
 #include "metrics/daemon_metrics.h"
+#include "base/build_info.h"
 
 #include <chrono>
 
@@ -57,12 +58,10 @@ DaemonMetrics::DaemonMetrics(Registry& r)
       rules_degraded(r.gauge("hivehook_rules_degraded",
                              "1 while the rules on disk are rejected and the last good rules run instead.")),
       start_time(r.gauge("hivehook_start_time_seconds", "When the daemon started, Unix seconds.")),
-      build_info(r.gauge_family("hivehook_build_info", "Always 1; the version as a label.", {"version"})) {
+      build_info(r.gauge_family("hivehook_build_info", "Always 1; the version and the commit as labels.", {"version", "revision"})) {
   using namespace std::chrono;
   start_time.set(duration<double>(system_clock::now().time_since_epoch()).count());
-#ifdef HIVEHOOK_VERSION
-  build_info.labels({HIVEHOOK_VERSION}).set(1);
-#endif
+  build_info.labels({std::string(build_version()), std::string(build_commit())}).set(1);
 }
 
 }  // namespace hivehook::metrics
