@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/params.h"
+#include "api/read_auth.h"
 #include "api/views.h"
 #include "base/clock.h"
 #include "console/assets.h"
@@ -145,8 +146,25 @@ Listener::Listener(ListenerOptions options) : options_(std::move(options)), keep
 
 Listener::~Listener() { stop(); }
 
+// http.read_auth: token (issue 16 P11): a read below /api/ without a token is a 401 before the
+// router sees it; POSTs (replay, retry) are left to post_action, which takes the header only.
+http::Handler Listener::guard_reads(http::Handler inner) {
+  return [this, inner = std::move(inner)](std::shared_ptr<Exchange> ex) {
+    if (!read_auth_guards(ex->target()) || ex->method() == bhttp::verb::post ||
+        presents_token(*ex, options_.token, options_.local_token, /*cookie_allowed=*/true))
+      return inner(std::move(ex));
+    auto res = json_response(401, json{{"error", "reading the API needs a token (http.read_auth: token): send "
+                                                 "'Authorization: Bearer <http.token>', or enter the token in the "
+                                                 "console"}});
+    res.headers.set(bhttp::field::www_authenticate, "Bearer realm=\"hivehook\"");
+    ex->respond(std::move(res));
+  };
+}
+
 http::StartError Listener::start() {
-  server_ = std::make_unique<http::Server>(router_.handler(), options_.http);
+  http::Handler handler = router_.handler();
+  if (options_.read_needs_token) handler = guard_reads(std::move(handler));
+  server_ = std::make_unique<http::Server>(std::move(handler), options_.http);
   if (auto err = server_->start(options_.listen); !err.empty()) return err;
   keepalive();
   return {};

@@ -49,6 +49,8 @@ struct ListenerOptions {
   // The daemon's local token (daemon/http_listener.h, http_local_token_file): accepted as well as
   // http.token for replay and retry, from the CLI of a user who may read the state folder; "" = none.
   std::string local_token;
+  // http.read_auth: token — GETs below /api/ need `token` or `local_token` too (api/read_auth.h).
+  bool read_needs_token = false;
   std::filesystem::path state;               // the store (opened read-only here)
   std::function<std::string()> metrics;      // the Prometheus exposition text
   std::function<std::pair<bool, std::string>()> health;  // (ok, why not)
@@ -83,6 +85,7 @@ class Listener {
   void serve_events(std::shared_ptr<http::Exchange> ex);
   void attach(std::shared_ptr<http::BodyWriter> writer, int64_t after);
   void keepalive();
+  http::Handler guard_reads(http::Handler inner);
   void post_action(std::shared_ptr<http::Exchange> ex, bool retry);
   Store& reader();
   // options_.redactor(), or the patterns only.

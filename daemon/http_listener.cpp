@@ -34,6 +34,7 @@ HttpListener::HttpListener(boost::asio::io_context& io, const Config& config, Pi
   api::ListenerOptions o;
   o.listen = config.http->listen;
   o.token = config.http->token;
+  o.read_needs_token = config.http->read_needs_token;
   o.local_token = random_token();
   local_token_ = o.local_token;
   o.state = config.state;

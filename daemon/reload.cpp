@@ -185,6 +185,8 @@ ConfigChanges apply_live_settings(Config& in_force, const Config& fresh) {
   auto token = [](const std::optional<HttpConfig>& h) { return h ? h->token : std::string(); };
   compare(r, listen_key(fresh.file).c_str(), listen(in_force.http), listen(fresh.http));
   if (token(in_force.http) != token(fresh.http)) r.push_back("http.token");  // never its value
+  auto read_auth = [](const std::optional<HttpConfig>& h) { return h && h->read_needs_token; };
+  if (read_auth(in_force.http) != read_auth(fresh.http)) r.push_back("http.read_auth");
   if (in_force.s3 != fresh.s3) r.push_back("s3");
   compare(r, "log.format", in_force.log.format, fresh.log.format);
   return c;

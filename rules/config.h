@@ -86,6 +86,9 @@ bool is_postgres_state(std::string_view state);
 struct HttpConfig {
   std::string listen;  // "HOST:PORT", as base/host_port.h parses it
   std::string token;   // the bearer token POST /api/v1/replay and /retry need; "" = the API is read-only
+  // http.read_auth: token — the API's reads (GET /api/v1/...) need http.token or the daemon's local
+  // token too; /metrics, /healthz and the console's own files stay open (issue 16 P11). false = open.
+  bool read_needs_token = false;
 };
 
 // The warning `check` and the daemon's start-up give when http.listen is reachable beyond this

@@ -51,6 +51,17 @@ std::optional<std::string> host_port_check(const Value& v, std::string_view key,
   return std::nullopt;
 }
 
+// Whether two HOST:PORT listen addresses would take the same socket: the same port (not 0, "any")
+// and the same host, or either a wildcard (0.0.0.0, ::, which takes the port on every address);
+// "localhost" counts as 127.0.0.1.
+bool listen_addresses_collide(const std::string& a, const std::string& b) {
+  auto x = parse_host_port(a, nullptr), y = parse_host_port(b, nullptr);
+  if (!x || !y || x->port == 0 || x->port != y->port) return false;
+  auto norm = [](std::string h) { return h == "localhost" ? std::string("127.0.0.1") : h; };
+  auto wildcard = [](const std::string& h) { return h.empty() || h == "0.0.0.0" || h == "::"; };
+  return norm(x->host) == norm(y->host) || wildcard(x->host) || wildcard(y->host);
+}
+
 const Mapping<HttpConfig>& http_schema() {
   static const Mapping<HttpConfig> m{
       .name = "http",
@@ -71,6 +82,15 @@ const Mapping<HttpConfig>& http_schema() {
              return std::nullopt;
            },
            .set = [](HttpConfig& h, const Value& v, Reader&) { h.token = v.str; }},
+          {.key = "read_auth", .default_text = "open",
+           .description = "Who may read the API (`GET /api/v1/...`: runs with job output, keys, rules, events): "
+                          "`open` — whoever reaches the port; `token` — only with `Authorization: Bearer` "
+                          "`http.token` or the daemon's local token (the console asks for it). `/metrics`, "
+                          "`/healthz` and the console's page stay open either way (Prometheus, probes). The "
+                          "packaged config has `token`: on a shared server the loopback port is every local "
+                          "user's.",
+           .choices = {"open", "token"},
+           .set = [](HttpConfig& h, const Value& v, Reader&) { h.read_needs_token = v.str == "token"; }},
       }};
   return m;
 }
@@ -295,7 +315,10 @@ const Mapping<Config>& config_schema() {
                               "PostgreSQL state. Like `state` and `audit_log`, never inside landing, archive or "
                               "quarantine (its files would become objects, served by the S3 API).",
                .set = [](Config& c, const Value& v, Reader&) { c.state_dir = std::filesystem::path(v.str); }},
-              {.key = "audit_log", .type = Type::path, .description = "Optional JSON-lines mirror of audit events. Never inside landing, archive or quarantine.",
+              {.key = "audit_log", .type = Type::path, .description = "Optional JSON-lines mirror of audit events. Never inside landing, archive or quarantine. "
+                                                                             "Rotate it by renaming it and sending SIGHUP (`systemctl reload`; the "
+                                                                             "package's /etc/logrotate.d/hivehook does): the daemon reopens the path "
+                                                                             "and goes on in the new file.",
                .set = [](Config& c, const Value& v, Reader&) { c.audit_log = std::filesystem::path(v.str); }},
               {.key = "bucket", .default_text = "landing's folder name",
                .description = "Reported as `s3.bucket.name` in job events; with `s3:`, the landing bucket's name (only "
@@ -398,6 +421,13 @@ const Mapping<Config>& config_schema() {
       .finish = [](Config& c, const YAML::Node& node, Reader& rd) {
         if (node["http"] && node["metrics"])
           rd.error(node["metrics"].Mark(), "'metrics' is the short form of 'http: {listen: ...}': give one of them");
+        // s3.listen on the HTTP listener's address (issue 12 retest R9): `run` could never start
+        // (its second bind fails), and exit 75 sent the operator looking for "another process".
+        if (c.http && c.s3 && node["s3"] && node["s3"].IsMap() && node["s3"]["listen"])
+          if (listen_addresses_collide(c.http->listen, c.s3->listen))
+            rd.error(node["s3"]["listen"].Mark(),
+                     "'s3.listen' (" + c.s3->listen + ") and '" + listen_key(node) + "' (" + c.http->listen +
+                         ") name the same port: each needs its own (e.g. s3.listen on another port)");
         // Beyond loopback without a token (issue 15, fault 3): said, not refused (a reverse proxy
         // with its own authentication in front is a fair set-up).
         if (c.http && c.http->token.empty())

@@ -5,9 +5,20 @@
 const $ = (id) => document.getElementById(id);
 const api = (path) => fetch('/api/v1/' + path, {headers: {Accept: 'application/json'}}).then(async (r) => {
   const body = await r.json().catch(() => ({}));
+  if (r.status === 401) readTokenNeeded();  // http.read_auth: token (issue 16 P11)
   if (!r.ok) throw new Error(body.error || r.status + ' ' + r.statusText);
   return body;
 });
+// http.read_auth: token (issue 16 P11): reads need the token too. The one entered at the top is
+// sent on reads as the cookie hivehook_token (an EventSource cannot send an Authorization header;
+// the daemon takes the cookie for reads only); a 401 asks for it.
+function readTokenNeeded() {
+  const f = document.getElementById('token');
+  if (f && document.activeElement !== f) { f.setAttribute('aria-invalid', 'true'); f.focus(); }
+}
+function setReadCookie(t) {
+  document.cookie = 'hivehook_token=' + encodeURIComponent(t) + '; path=/api/; SameSite=Strict' + (t ? '' : '; max-age=0');
+}
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -573,7 +584,8 @@ function connect() {
 setInterval(() => { loadSummary().catch(() => { if (!connected) lost(); }); }, 15000);
 
 $('token').value = token();
-$('token-form').addEventListener('submit', (ev) => { ev.preventDefault(); sessionStorage.setItem('hivehook-token', $('token').value.trim()); toast($('token').value ? 'Token set for this tab.' : 'Token cleared.'); route(); });
+if (token()) setReadCookie(token());
+$('token-form').addEventListener('submit', (ev) => { ev.preventDefault(); sessionStorage.setItem('hivehook-token', $('token').value.trim()); setReadCookie(token()); $('token').removeAttribute('aria-invalid'); toast($('token').value ? 'Token set for this tab.' : 'Token cleared.'); route(); loadSummary().catch(() => {}); });
 window.addEventListener('hashchange', () => route());
 // The skip link focuses the content of the view on screen; its #main would be a route (issue 15 C8:
 // it switched the view to Runs).

@@ -293,6 +293,20 @@ class ServiceUnderSystemd(unittest.TestCase):
         self.assertIn("750 hivehook:hivehook /var/lib/hivehook\n", ls)
         self.assertIn("2770 hivehook:hivehook /var/lib/hivehook/landing\n", ls)
         wait_until(lambda: healthz()[0] == 200, timeout=30, message="/healthz 200")
+        # Issue 16 P15: the package's version names the commit, and so does the installed binary.
+        version = c.sh("dpkg-query -W -f '${Version}' hivehook").stdout.strip()
+        self.assertIn(f"hivehook {version} (commit ", c.sh("hivehook --version").stdout)
+        # Retest P11: the packaged config (http.read_auth: token) keeps the API's reads to token
+        # holders; /metrics stays open for Prometheus. (The container shares the host's network.)
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(METRICS + "/api/v1/runs", timeout=5)
+        self.assertEqual(refused.exception.code, 401)
+        with urllib.request.urlopen(METRICS + "/metrics", timeout=5) as r:
+            self.assertEqual(r.status, 200)
+        token = c.sh("cat /var/lib/hivehook/state/hivehook.db.http-token").stdout.strip()
+        req = urllib.request.Request(METRICS + "/api/v1/runs", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            self.assertEqual(r.status, 200)
 
     def test_2_a_file_dropped_by_an_uploader_is_run_archived_and_reported_in_the_journal(self):
         """An uploader in group hivehook (as the tmpfiles comment says), with a strict umask."""
@@ -358,7 +372,7 @@ class ServiceUnderSystemd(unittest.TestCase):
             holder.listen()
             before = int(c.show("NRestarts")["NRestarts"])
             c.sh(f"systemctl start --no-block {UNIT}")
-            refused = wait_until(lambda: c.journal_lines(r"^hivehook: metrics: cannot listen on 127\.0\.0\.1:9464: "
+            refused = wait_until(lambda: c.journal_lines(r"^hivehook: http\.listen: cannot listen on 127\.0\.0\.1:9464: "
                                                          r"Address already in use"), timeout=60,
                                  message="the busy port in the journal")
             self.assertEqual(refused[-1]["MESSAGE"].count("cannot listen on"), 1, refused[-1]["MESSAGE"])

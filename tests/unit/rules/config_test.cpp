@@ -523,3 +523,25 @@ TEST(Config, LayoutErrorOfADefaultFolderPointsAtTheKeyInTheFile) {
                       "state '" + display_path(dir2.path() / "state/hivehook.db") +
                           "' is inside landing: its files would be picked up as new objects"));
 }
+
+// Issue 12 retest R9: s3.listen on the HTTP listener's address passed `check`, and `run` exited 75
+// ("another process holds it"), restarted for ever by the unit. A config error at s3.listen now.
+TEST(Config, S3ListenOnTheMetricsAddressIsAConfigErrorNamingBothKeys) {
+  TempDir dir;
+  const std::string s3 = "s3:\n  access_key_id: k\n  secret_access_key: s\n  listen: ";
+  Diagnostics d;
+  EXPECT_FALSE(load_config(minimal_config(dir, "metrics: 127.0.0.1:45555\n" + s3 + "127.0.0.1:45555\n"), d));
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 8, 11,
+                      "'s3.listen' (127.0.0.1:45555) and 'metrics' (127.0.0.1:45555) name the same port: each needs "
+                      "its own (e.g. s3.listen on another port)"))
+      << d.str();
+  TempDir dir2;  // the long form is named as written; a wildcard takes the port on every address
+  Diagnostics d2;
+  EXPECT_FALSE(load_config(minimal_config(dir2, "http: {listen: \"127.0.0.1:45555\"}\n" + s3 + "\"0.0.0.0:45555\"\n"), d2));
+  EXPECT_NE(d2.str().find("and 'http.listen' (127.0.0.1:45555) name the same port"), std::string::npos) << d2.str();
+  for (const char* fine : {"127.0.0.1:45556", "127.0.0.2:45555"}) {
+    TempDir dir3;
+    Diagnostics d3;
+    EXPECT_TRUE(load_config(minimal_config(dir3, "metrics: 127.0.0.1:45555\n" + s3 + fine + "\n"), d3)) << d3.str();
+  }
+}
