@@ -11,12 +11,15 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 
 #include "app/cli_support.h"
 #include "app/schedule_times.h"
 #include "app/env_file.h"
+#include "base/path_access.h"
+#include "daemon/folder_access.h"
 #include "rules/rule.h"
 
 namespace hivehook::cli {
@@ -26,57 +29,92 @@ namespace {
 namespace fs = std::filesystem;
 
 // Issue 16 N13: `check --env-file` ("what the service will see") said OK for a config the service
-// user could not read; the service then failed at its next start. The files the service reads
-// (the config, the rules files) are opened here as that user: in a child that takes its uid, gid and
-// groups (initgroups(3)), as systemd's User= does. Returns "PATH: why" for each file it may not
-// read; nullopt when this process cannot tell (not root, and not that user).
-std::optional<std::vector<std::string>> unreadable_for(const passwd& user, const std::vector<fs::path>& files) {
+// user could not read; the service then failed at its next start. What the service needs is probed
+// here as that user: in a child that takes its uid, gid and groups (initgroups(3)), as systemd's
+// User= does. `probe` runs as the user and returns one line per problem; nullopt when this process
+// cannot tell (not root, and not that user).
+std::optional<std::vector<std::string>> as_user(const passwd& user, const std::function<std::string()>& probe) {
+  std::string text;
   if (::geteuid() == user.pw_uid) {
-    std::vector<std::string> out;
-    for (const auto& f : files)
-      if (::access(f.c_str(), R_OK) != 0) out.push_back(f.string() + ": " + std::strerror(errno));
-    return out;
-  }
-  if (::geteuid() != 0) return std::nullopt;
-  int fds[2];
-  if (::pipe(fds) != 0) return std::nullopt;
-  const pid_t pid = ::fork();
-  if (pid < 0) return std::nullopt;
-  if (pid == 0) {
+    text = probe();
+  } else {
+    if (::geteuid() != 0) return std::nullopt;
+    int fds[2];
+    if (::pipe(fds) != 0) return std::nullopt;
+    const pid_t pid = ::fork();
+    if (pid < 0) return std::nullopt;
+    if (pid == 0) {
+      ::close(fds[0]);
+      if (::initgroups(user.pw_name, user.pw_gid) != 0 || ::setgid(user.pw_gid) != 0 || ::setuid(user.pw_uid) != 0)
+        ::_exit(3);
+      const std::string out = probe();
+      const char* p = out.data();
+      for (size_t left = out.size(); left > 0;) {
+        const ssize_t n = ::write(fds[1], p, left);
+        if (n <= 0) ::_exit(4);
+        p += n, left -= static_cast<size_t>(n);
+      }
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      text.append(buf, static_cast<size_t>(n));
+    }
     ::close(fds[0]);
-    if (::initgroups(user.pw_name, user.pw_gid) != 0 || ::setgid(user.pw_gid) != 0 || ::setuid(user.pw_uid) != 0)
-      ::_exit(3);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  }
+  std::vector<std::string> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) out.push_back(line);
+  return out;
+}
+
+// "PATH: why" for each file the user may not open for reading.
+std::optional<std::vector<std::string>> unreadable_for(const passwd& user, const std::vector<fs::path>& files) {
+  return as_user(user, [&files] {
     std::string out;
     for (const auto& f : files) {
       const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd >= 0) ::close(fd);
       else out += f.string() + ": " + std::strerror(errno) + "\n";
     }
-    const char* p = out.data();
-    for (size_t left = out.size(); left > 0;) {
-      const ssize_t n = ::write(fds[1], p, left);
-      if (n <= 0) ::_exit(4);
-      p += n, left -= static_cast<size_t>(n);
+    return out;
+  });
+}
+
+// Issue 16 retest P8: landing, archive or quarantine that the service's user may not write (a
+// root-made folder elsewhere: EACCES) or, missing, may not create. "E\tmessage" when the service
+// would not start (it makes missing folders at start), "W\tmessage" when every move would fail.
+std::optional<std::vector<std::string>> unwritable_folders_for(const passwd& user, const Config& config) {
+  const std::string name = user.pw_name;
+  const group* gr = ::getgrgid(user.pw_gid);
+  const std::string group_name = gr ? gr->gr_name : std::to_string(user.pw_gid);
+  return as_user(user, [&config, name, group_name] {
+    std::string out;
+    const std::pair<const char*, fs::path> folders[] = {
+        {"landing", config.landing}, {"archive", config.archive}, {"quarantine", config.quarantine}};
+    for (const auto& [key, path] : folders) {
+      const fs::path at = nearest_existing(path);
+      const PathAccess a = probe_write_access(at);
+      if (a.state != PathAccess::State::denied) continue;
+      const std::string why = a.refused.empty() ? a.why : a.refused;
+      if (at != fs::absolute(path).lexically_normal())
+        out += "E\t" + std::string(key) + " " + path.string() + " does not exist, and user " + name +
+               " (the service's) cannot create it: " + why + ": the service would not start (as root: install -d -o " +
+               name + " -g " + group_name + " " + path.string() + ")\n";
+      else
+        out += "W\t" + std::string(key) + " " + path.string() + ": user " + name + " (the service's) cannot write it: " +
+               why + ": every move " + (std::string(key) == "landing" ? "out of" : "into") + " it would fail (as root: chown " +
+               name + ": " + path.string() + ")\n";
     }
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-  std::vector<std::string> out;
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) out.push_back(line);
-  return out;
+    return out;
+  });
 }
 
 // Issue 16 N11: an environment file others may read (its secrets) was not mentioned.
@@ -187,6 +225,19 @@ int run_check(Globals& g) {
                     << " (chgrp " << name << " and chmod g+r, or chmod 644 if it holds no secret)\n";
         std::cout << "config invalid for the service: " << refused->size() << " file(s) user " << name
                   << " cannot read\n";
+        return kExitFailure;
+      }
+      // The folders it moves files between (issue 16 retest P8). Under systemd, a folder outside
+      // /var/lib/hivehook also needs the unit's ReadWritePaths= (ProtectSystem=strict): runbook.
+      int folder_errors = 0;
+      for (const auto& line : unwritable_folders_for(user, *config).value_or(std::vector<std::string>{})) {
+        const bool fatal = line.rfind("E\t", 0) == 0;
+        std::cerr << config->file.string() << ": " << (fatal ? "error: " : "warning: ") << line.substr(2) << "\n";
+        (fatal ? folder_errors : warnings)++;
+      }
+      if (folder_errors) {
+        std::cout << "config invalid for the service: " << folder_errors << " folder(s) user " << name
+                  << " cannot create\n";
         return kExitFailure;
       }
     } else if (g.service_user != "hivehook") {

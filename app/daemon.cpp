@@ -8,6 +8,8 @@
 #include "base/node_name.h"
 #include "app/logging.h"
 #include "app/systemd_notify.h"
+#include "base/path_access.h"
+#include "daemon/folder_access.h"
 #include "daemon/kept_rules.h"
 #include "daemon/reload.h"
 #include "app/replay_client.h"
@@ -84,6 +86,21 @@ std::optional<std::string> lost_state(const Config& c) {
          ": an earlier state seems lost, and starting afresh would re-run everything still in landing. "
          "Restore the DB, or start anew with `hivehook run --new-state`";
 }
+
+// Why the SQLite state DB could not be opened, when it is a permission (issue 16 retest P10: the
+// fatal line gave SQLite's "unable to open database file" while `status` named the file, its mode
+// and owner): the same probe as status (base/path_access.h), and who this daemon runs as.
+std::optional<std::string> state_permission_fault(const std::filesystem::path& state) {
+  const PathAccess a = probe_database_access(state);
+  if (a.state != PathAccess::State::denied || a.refused.empty()) return std::nullopt;
+  const std::string user = process_user_name();
+  const std::string path = a.refused_path.string();
+  std::error_code ec;
+  const bool folder = std::filesystem::is_directory(path, ec);
+  return "cannot open the state DB " + state.string() + ": " + a.refused + ", and this daemon runs as " +
+         process_user() + ": give it back to that user (as root: chown " + user + ": " + path + " && chmod " +
+         (folder ? "u+rwx " : "u+rw ") + path + "), or run the daemon as user " + a.owner;
+}
 }  // namespace
 
 int run_daemon(const std::string& config_arg, const DaemonOptions& options, bool json) {
@@ -120,8 +137,17 @@ int run_daemon(const std::string& config_arg, const DaemonOptions& options, bool
     if (!rejected) return kExitConfig;
   }
   const bool postgres_state = is_postgres_state(config.state.string());  // (config is moved into the daemon)
+  const std::filesystem::path state = config.state;
+  auto fatal = [&](const std::exception& e) {
+    auto why = postgres_state ? std::nullopt : state_permission_fault(state);
+    spdlog::critical("fatal: {}", why ? *why + " (" + e.what() + ")" : std::string(e.what()));
+    return kExitRuntime;
+  };
   try {
-    for (const auto& dir : {config.landing, config.archive, config.quarantine}) std::filesystem::create_directories(dir);
+    if (auto cannot = make_folders(config)) {
+      std::cerr << "hivehook: " << *cannot << "\n";
+      return kExitConfig;  // not a fault a restart mends: fix the folder or the unit, then start
+    }
     SystemdNotifier systemd;
     Daemon daemon(std::move(loaded->config), std::move(loaded->rules), options, std::move(rejected));
     systemd.attach(daemon);
@@ -138,11 +164,9 @@ int run_daemon(const std::string& config_arg, const DaemonOptions& options, bool
       std::cerr << "hivehook: " << e.what() << "\n";
       return kExitConfig;
     }
-    spdlog::critical("fatal: {}", e.what());
-    return kExitRuntime;
+    return fatal(e);
   } catch (const std::exception& e) {
-    spdlog::critical("fatal: {}", e.what());
-    return kExitRuntime;
+    return fatal(e);
   }
 }
 

@@ -1,4 +1,5 @@
 #include "daemon/daemon.h"
+#include "base/build_info.h"
 
 #include "daemon/folder_access.h"
 
@@ -342,8 +343,9 @@ void Daemon::add_health_checks() {
 void Daemon::announce_start() {
   const auto& rules = *reloader_.rules();
   stats_.m.rules_loaded.set(static_cast<double>(rules.rules.size()));
+  spdlog::info("{}, pid {}", version_line(), ::getpid());  // what runs (issue 16 P15)
   pipeline_.emit("daemon.started", std::nullopt,
-                 {{"pid", ::getpid()}, {"version", HIVEHOOK_VERSION}, {"mode", watching() ? "run" : options_.mode == DaemonMode::replay ? "replay" : "scan"},
+                 {{"pid", ::getpid()}, {"version", std::string(build_version())}, {"commit", std::string(build_commit())}, {"mode", watching() ? "run" : options_.mode == DaemonMode::replay ? "replay" : "scan"},
                   {"landing", config_.landing.string()}, {"rules", rules.rules.size()}});
   pipeline_.emit("rules.loaded", std::nullopt, describe_rules(rules, nullptr));
 }
@@ -358,14 +360,28 @@ void Daemon::start_watching() {
   rules_watcher_->start();
 }
 
-// SIGTERM/SIGINT drain and stop; SIGHUP reloads the config and the rules (daemon/reload.h).
+// SIGTERM/SIGINT drain and stop; SIGHUP reopens the audit log (a log rotation's postrotate) and
+// reloads the config and the rules (daemon/reload.h).
 void Daemon::handle_signals() {
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    if (sig != SIGHUP) shutdown_.begin(sig == SIGINT ? "SIGINT" : "SIGTERM");
-    else if (!shutdown_.stopping()) reloader_.reload();
+    if (sig != SIGHUP) {
+      shutdown_.begin(sig == SIGINT ? "SIGINT" : "SIGTERM");
+    } else if (!shutdown_.stopping()) {
+      reopen_audit_log();
+      reloader_.reload();
+    }
     handle_signals();
   });
+}
+
+void Daemon::reopen_audit_log() {
+  if (!audit_) return;
+  try {
+    if (audit_->reopen()) spdlog::info("audit log {} reopened: a new file (the old one was rotated)", config_.audit_log->string());
+  } catch (const std::runtime_error& e) {
+    spdlog::error("{}: still writing to the file open before", e.what());
+  }
 }
 
 // One shot: done once the pipeline is idle, every notification is delivered or dead, and the

@@ -162,6 +162,7 @@ class Daemon {
   Ticker ready_wait_;  // polls until the start-up scan is done, then says ready once
   Store store_;
   std::unique_ptr<AuditLog> audit_;
+  void reopen_audit_log();  // SIGHUP: a rotated audit_log is followed to its new file
   CommitBatch batch_;
   PipelineStats stats_;
   LocalFileOps files_;

@@ -1,5 +1,7 @@
 #include "daemon/folder_access.h"
 
+#include "base/path_access.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,13 +14,7 @@ namespace hivehook {
 namespace {
 namespace fs = std::filesystem;
 
-// The folder itself, or its nearest existing parent (archive/ is made at the first move).
-fs::path existing(const fs::path& p) {
-  fs::path at = fs::absolute(p).lexically_normal();
-  std::error_code ec;
-  while (!at.empty() && !fs::exists(at, ec) && at != at.root_path()) at = at.parent_path();
-  return at;
-}
+fs::path existing(const fs::path& p) { return nearest_existing(p); }
 
 std::optional<uint64_t> mount_id(const fs::path& p) {
   struct statx stx {};
@@ -31,16 +27,42 @@ constexpr const char* kDropIn =
     "ReadWritePaths= naming one common parent of landing, archive and quarantine";
 }  // namespace
 
+fs::path nearest_existing(const fs::path& p) {
+  fs::path at = fs::absolute(p).lexically_normal();
+  std::error_code ec;
+  while (!at.empty() && !fs::exists(at, ec) && at != at.root_path()) at = at.parent_path();
+  return at;
+}
+
+std::optional<std::string> make_folders(const Config& config) {
+  const std::pair<const char*, fs::path> folders[] = {
+      {"landing", config.landing}, {"archive", config.archive}, {"quarantine", config.quarantine}};
+  for (const auto& [key, path] : folders) {
+    std::error_code ec;
+    fs::create_directories(path, ec);
+    if (!ec) continue;
+    return "cannot create the " + std::string(key) + " folder " + path.string() + ": " + ec.message() +
+           " (this daemon runs as " + process_user() + "). Make it for that user (as root: install -d -o " +
+           process_user_name() + " -g " + process_group_name() + " " + path.string() + "), and " + kDropIn;
+  }
+  return std::nullopt;
+}
+
 std::vector<std::string> folder_access_warnings(const Config& config) {
   std::vector<std::string> out;
   const std::pair<const char*, fs::path> folders[] = {
       {"landing", config.landing}, {"archive", config.archive}, {"quarantine", config.quarantine}};
   for (const auto& [key, path] : folders) {
     const fs::path at = existing(path);
-    if (::access(at.c_str(), W_OK) != 0 && errno == EROFS)
+    const std::string moves = std::string("every move ") + (std::string(key) == "landing" ? "out of" : "into") + " it will fail";
+    if (::access(at.c_str(), W_OK) != 0 && errno == EROFS) {
       out.push_back(std::string(key) + " " + path.string() + " is on a file system that is read-only for this "
-                    "process: every move " + (std::string(key) == "landing" ? "out of" : "into") + " it will fail; " +
-                    kDropIn);
+                    "process: " + moves + "; " + kDropIn);
+    } else if (PathAccess a = probe_write_access(at); a.state == PathAccess::State::denied && !a.refused.empty()) {
+      const std::string user = process_user_name();
+      out.push_back(std::string(key) + " " + path.string() + " is not writable for this daemon, " + process_user() +
+                    ": " + a.refused + ": " + moves + "; as root: chown " + user + ": " + a.refused_path.string());
+    }
   }
   const auto landing_mount = mount_id(existing(config.landing));
   for (const auto& [key, path] : {folders[1], folders[2]}) {

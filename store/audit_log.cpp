@@ -71,16 +71,22 @@ AuditLog::AuditLog(const std::filesystem::path& path, Store& store) : path_(path
   std::filesystem::create_directories(path.parent_path(), ec);
   fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!fd_) throw std::runtime_error("cannot open audit log " + path.string() + ": " + std::strerror(errno));
-  auto ids = repair_tail(fd_.get());
-  if (!ids.empty()) {
-    // The file's last lines are the ids known mirrored: events of the table among them that the
-    // file lacks (an earlier incarnation missed them) are appended by the fill_gaps() below.
-    last_id_ = *std::max_element(ids.begin(), ids.end());
-    floor_ = *std::min_element(ids.begin(), ids.end()) - 1;
-    mirrored_.insert(ids.begin(), ids.end());
-    marks_.emplace_back(Clock::now(), last_id_);
-  }
+  struct stat st {};
+  // An empty file is a new one (rotated away, or audit_log just set): it starts with the next event.
+  if (::fstat(fd_.get(), &st) == 0 && st.st_size == 0) last_id_ = floor_ = store_.last_event_id();
+  else take_tail(repair_tail(fd_.get()));
   catch_up();  // events committed after the last mirrored line, and missed ones among the last lines
+}
+
+// The file's last lines are the ids known mirrored: events of the table among them that the file
+// lacks (an earlier incarnation missed them) are appended by fill_gaps().
+void AuditLog::take_tail(const std::vector<int64_t>& ids) {
+  if (ids.empty()) return;
+  last_id_ = *std::max_element(ids.begin(), ids.end());
+  floor_ = *std::min_element(ids.begin(), ids.end()) - 1;
+  mirrored_ = std::set<int64_t>(ids.begin(), ids.end());
+  marks_.clear();
+  marks_.emplace_back(Clock::now(), last_id_);
 }
 
 AuditLog::~AuditLog() {
@@ -89,6 +95,26 @@ AuditLog::~AuditLog() {
   } catch (const std::exception& e) {
     spdlog::debug("audit log {}: last look for late events failed: {}", path_.string(), e.what());
   }
+}
+
+bool AuditLog::reopen() {
+  UniqueFd fresh(::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!fresh) throw std::runtime_error("cannot reopen audit log " + path_.string() + ": " + std::strerror(errno));
+  struct stat now {}, open_one {};
+  if (::fstat(fresh.get(), &now) == 0 && ::fstat(fd_.get(), &open_one) == 0 && now.st_dev == open_one.st_dev &&
+      now.st_ino == open_one.st_ino)
+    return false;  // the same file: nothing rotated
+  // An empty file continues from the next event (the ids written to the old one stay mirrored);
+  // a file with events (moved back) catches up what it lacks.
+  std::vector<int64_t> ids;
+  if (now.st_size > 0) ids = repair_tail(fresh.get());
+  fd_ = std::move(fresh);
+  if (!ids.empty()) {
+    take_tail(ids);
+    behind_ = true;
+  }
+  if (behind_) catch_up();
+  return true;
 }
 
 // Everything the store holds after the last mirrored line, and what became visible below it.

@@ -10,6 +10,11 @@
 // kGapWindow it remembers which ids below the mark it wrote and looks (one COUNT at most every
 // kGapLookEvery) for events that appeared among them since, appending those late. No id is ever
 // written twice; a line appended late comes after lines with higher ids.
+//
+// Rotation (issue 16 retest P12): reopen() (the daemon's SIGHUP, logrotate's postrotate) moves the
+// mirror to the file now at the path, continuing there from the next event; an empty or missing
+// file at open (rotated away while the daemon was stopped) starts at the store's newest event,
+// never the whole history again.
 #pragma once
 
 #include <chrono>
@@ -48,6 +53,11 @@ class AuditLog {
   // that is not in the file yet. append() calls it every kGapLookEvery; tests call it directly.
   // Throws std::runtime_error (write) or sql::StoreError (read).
   void fill_gaps();
+  // Opens the path again (created 0600 when missing). When it names another file than the one open
+  // (renamed away by a log rotation), the mirror continues in the new one: from the next event when
+  // it is empty, else from its last line (catching up what it lacks). Returns true when it switched
+  // files. Throws std::runtime_error when the path cannot be opened (the old file stays in use).
+  bool reopen();
   // The highest id in the file.
   int64_t last_id() const { return last_id_; }
 
@@ -57,6 +67,7 @@ class AuditLog {
   void write_new(const std::vector<AuditEvent>& events);
   void catch_up();
   void advance_floor(Clock::time_point now);
+  void take_tail(const std::vector<int64_t>& ids);
 
   std::filesystem::path path_;
   Store& store_;

@@ -7,6 +7,7 @@ Run: cd tests/system && HIVEHOOK_BIN=/path/to/hivehook /usr/bin/python3 -m unitt
 import json
 import os
 import pathlib
+import pwd
 import re
 import shutil
 import subprocess
@@ -33,6 +34,23 @@ def help_options(text):
 
 
 class Errors(unittest.TestCase):
+    def test_version_names_the_package_version_and_the_commit_issue16_P15(self):
+        """--version names what runs: the package version (it changes with every commit, so a rebuilt
+        .deb upgrades) and the commit it was built from."""
+        r = hivehook("--version")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        source = pathlib.Path(os.environ.get("HIVEHOOK_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
+        git = subprocess.run(["git", "-C", str(source), "log", "-1", "--format=%H %cd",
+                              "--date=format-local:%Y%m%d%H%M%S"], capture_output=True, text=True,
+                             env={**os.environ, "TZ": "UTC"})
+        if git.returncode != 0:  # a source tarball: the project version alone
+            self.assertRegex(r.stdout, r"^hivehook \d+\.\d+\.\d+ \(commit unknown\)\n$")
+            return
+        sha, stamp = git.stdout.split()
+        d = stamp
+        self.assertEqual(r.stdout, f"hivehook 0.1.0+git{stamp}.{sha[:12]} (commit {sha}, "
+                                   f"{d[:4]}-{d[4:6]}-{d[6:8]}T{d[8:10]}:{d[10:12]}:{d[12:]}Z)\n")
+
     def test_unknown_command_is_named_with_a_suggestion(self):
         r = hivehook("stauts")
         self.assertEqual(r.returncode, 2)
@@ -280,6 +298,10 @@ class Check(unittest.TestCase):
         os.chmod(self.dir / "rules" / "r.yaml", 0o644)
         config = self.dir / "hivehook.yaml"
         os.chmod(config, 0o644)
+        nobody = pwd.getpwnam("nobody")
+        for folder in ("landing", "archive", "quarantine"):  # the service's, as the package makes them
+            (self.dir / folder).mkdir()
+            os.chown(self.dir / folder, nobody.pw_uid, nobody.pw_gid)
         r = self.check("--env-file", str(env), "--user", "nobody")
         self.assertEqual(r.returncode, 0, r.stderr)
         os.chmod(config, 0o600)
@@ -297,6 +319,44 @@ class Check(unittest.TestCase):
         self.assertEqual(self.check(env={"HOOK_URL": "http://h/", "HOOK_SECRET": "x"}).returncode, 0)
         r = self.check("--env-file", str(env), "--user", "no-such-user-here")
         self.assertEqual(r.returncode, 2)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root: checks as another user")
+    def test_check_for_the_service_says_which_folders_its_user_cannot_write_or_create_issue16_P8(self):
+        """Retest P8: folders elsewhere, made by root (0755) or not made at all where the service
+        user cannot create them: `check --env-file` said OK; the service then failed every move, or
+        did not start. As the service's user: a folder it cannot write is a warning, one it cannot
+        create an error (the service would not start)."""
+        self.rules("rules: [{name: a, match: {prefix: a/}, job: {builtin: noop}}]\n")
+        env = self.dir / "hivehook.env"
+        env.write_text("HOOK_URL=http://h/\nHOOK_SECRET=x\n")
+        os.chmod(env, 0o600)
+        for p in (self.dir, self.dir / "rules"):
+            os.chmod(p, 0o755)
+        os.chmod(self.dir / "rules" / "r.yaml", 0o644)
+        os.chmod(self.dir / "hivehook.yaml", 0o644)
+        nobody = pwd.getpwnam("nobody")
+        (self.dir / "landing").mkdir()
+        os.chown(self.dir / "landing", nobody.pw_uid, nobody.pw_gid)
+        (self.dir / "archive").mkdir(mode=0o755)  # root's, as `mkdir` by an admin leaves it
+        os.chmod(self.dir / "archive", 0o755)
+        r = self.check("--env-file", str(env), "--user", "nobody")
+        quarantine, archive = self.dir / "quarantine", self.dir / "archive"
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"error: quarantine {quarantine} does not exist, and user nobody (the service's) cannot "
+                      f"create it: permission denied on {self.dir} (drwxr-xr-x root:root): the service would not "
+                      f"start (as root: install -d -o nobody -g nogroup {quarantine})", r.stderr)
+        self.assertIn(f"warning: archive {archive}: user nobody (the service's) cannot write it: permission denied "
+                      f"on {archive} (drwxr-xr-x root:root): every move into it would fail (as root: chown nobody: "
+                      f"{archive})", r.stderr)
+        self.assertIn("config invalid for the service: 1 folder(s) user nobody cannot create", r.stdout)
+        (self.dir / "quarantine").mkdir()
+        os.chown(self.dir / "quarantine", nobody.pw_uid, nobody.pw_gid)
+        r = self.check("--env-file", str(env), "--user", "nobody")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("1 warning", r.stdout)
+        os.chown(archive, nobody.pw_uid, nobody.pw_gid)
+        r = self.check("--env-file", str(env), "--user", "nobody")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
 
     def test_warns_when_a_relative_file_argument_is_missing_from_the_jobs_cwd(self):
         """cwd defaults to the rules file's folder: a script path written relative to the config's

@@ -72,6 +72,134 @@ class RetryOnAMetricsOnlyConfig(unittest.TestCase):
         self.assertFalse(pathlib.Path(str(d.dir / "state/hivehook.db") + ".http").exists())
 
 
+class ReadAuthToken(unittest.TestCase):
+    """Retest P11: the packaged config's metrics port served runs, job stderr, keys and rules to every
+    local user while the CLI refused them. `http.read_auth: token` keeps the API's reads to token
+    holders; /metrics, /healthz and the console's page stay open."""
+
+    def get(self, path, headers=None):
+        import urllib.error
+        import urllib.request
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.read().decode(), dict(r.headers)
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(), dict(e.headers)
+
+    def test_reads_of_the_api_need_the_token_under_read_auth_token_issue16_P11(self):
+        self.port = free_port()
+        token = "a-long-enough-token-!x"  # not token68: the cookie carries it percent-encoded
+        d = Deployment(FAILING, config_extra=textwrap.dedent(f"""\
+            http:
+              listen: 127.0.0.1:{self.port}
+              token: "{token}"
+              read_auth: token
+            """), prefix="hivehook-p11-")
+        self.addCleanup(d.cleanup)
+        self.assertEqual(d.cli("check").returncode, 0, d.cli("check").stderr)
+        d.start()
+        d.drop("t/a.csv", "1\n")
+        wait_until(lambda: (d.quarantine / "t/a.csv").exists(), timeout=60, message="t/a.csv quarantined")
+        for path in ("/api/v1/runs", "/api/v1/runs?failed=1&output=1", "/api/v1/objects", "/api/v1/rules",
+                     "/api/v1/status", "/api/v1/events", "/api/v1/nope"):
+            status, body, headers = self.get(path)
+            self.assertEqual(status, 401, f"{path}: {body}")
+            self.assertIn("http.read_auth: token", body)
+            self.assertEqual(headers.get("WWW-Authenticate"), 'Bearer realm="hivehook"')
+            self.assertNotIn("t/a.csv", body)
+        status, _, _ = self.get("/api/v1/runs", {"Authorization": "Bearer wrong-token-xxxxxxxx"})
+        self.assertEqual(status, 401)
+        # Prometheus and probes, and the console's own page (it asks for the token), stay open.
+        for path in ("/metrics", "/healthz", "/", "/console/console.js"):
+            status, body, _ = self.get(path)
+            self.assertEqual(status, 200, f"{path}: {body[:200]}")
+        # With the token: the configured one, or the daemon's local one (the CLI's).
+        status, body, _ = self.get("/api/v1/runs?failed=1", {"Authorization": f"Bearer {token}"})
+        self.assertEqual(status, 200, body)
+        self.assertIn("t/a.csv", body)
+        local = pathlib.Path(str(d.dir / "state/hivehook.db") + ".http-token").read_text().strip()
+        status, body, _ = self.get("/api/v1/objects", {"Authorization": f"Bearer {local}"})
+        self.assertEqual(status, 200, body)
+        # The console's cookie (its EventSource cannot send a header) is taken for reads...
+        import urllib.parse
+        cookie = {"Cookie": "other=1; hivehook_token=" + urllib.parse.quote(token, safe="")}
+        status, body, _ = self.get("/api/v1/status", cookie)
+        self.assertEqual(status, 200, body)
+        # ... but never for replay or retry (a POST needs the Authorization header).
+        import urllib.error
+        import urllib.request
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/v1/retry", data=b'{"keys": ["t/a.csv"]}',
+                                     method="POST", headers={**cookie, "Content-Type": "application/json"})
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req, timeout=10)
+        self.assertEqual(refused.exception.code, 401)
+        # The CLI's retry still works: it uses the daemon's local token.
+        (d.dir / "fixed").write_text("1")
+        r = d.cli("retry", "t/a.csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: (d.archive / "t/a.csv").exists(), timeout=60, message="t/a.csv archived after the retry")
+        self.assertEqual(d.stop(), 0)
+
+    def test_read_auth_open_is_the_default_and_other_values_are_refused_issue16_P11(self):
+        self.port = free_port()
+        d = Deployment("rules: []\n", config_extra=f"metrics: 127.0.0.1:{self.port}\n", prefix="hivehook-p11-")
+        self.addCleanup(d.cleanup)
+        d.start()
+        status, body, _ = self.get("/api/v1/runs")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(d.stop(), 0)
+        d.config.write_text(d.config.read_text().replace(f"metrics: 127.0.0.1:{self.port}",
+                                                         f"http: {{listen: 127.0.0.1:{self.port}, read_auth: tokens}}"))
+        r = d.cli("check")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex((r.stdout + r.stderr).decode(), r"hivehook\.yaml:\d+:\d+: .*read_auth.*open.*token")
+
+
+class AuditLogRotation(unittest.TestCase):
+    def test_audit_log_renamed_then_sighup_continues_in_a_new_file_issue16_P12(self):
+        """Retest P12: after logrotate's rename and the reload, the daemon kept appending to the
+        renamed file and made no new audit.jsonl. SIGHUP now reopens it: new events in a new file,
+        none written twice; a restart on an empty (rotated) file does not write the history again."""
+        import json
+        import signal
+        d = Deployment("rules:\n  - name: keep\n    match: {prefix: t/}\n    job: {command: [/bin/true]}\n",
+                       prefix="hivehook-p12-")
+        self.addCleanup(d.cleanup)
+        audit = d.dir / "state/audit.jsonl"
+        d.start()
+        d.drop("t/one.csv", "1\n")
+        wait_until(lambda: (d.archive / "t/one.csv").exists(), timeout=60, message="t/one.csv archived")
+        wait_until(lambda: b"object.archived" in audit.read_bytes(), timeout=30, message="its events mirrored")
+        rotated = d.dir / "state/audit.jsonl.1"
+        os.rename(audit, rotated)
+        d.proc.send_signal(signal.SIGHUP)
+        wait_until(audit.exists, timeout=30, message="a new audit.jsonl after SIGHUP")
+        wait_until(lambda: "audit log" in d.log.read_text() and "reopened" in d.log.read_text(), timeout=30,
+                   message="the reopen logged")
+        d.drop("t/two.csv", "2\n")
+        wait_until(lambda: b'"t/two.csv"' in audit.read_bytes() and b"object.archived" in audit.read_bytes(),
+                   timeout=60, message="t/two.csv's events in the new file")
+        old = [json.loads(line) for line in rotated.read_text().splitlines()]
+        new = [json.loads(line) for line in audit.read_text().splitlines()]
+        self.assertFalse([e for e in old if e.get("key") == "t/two.csv"], "nothing new in the rotated file")
+        self.assertFalse([e for e in new if e.get("key") == "t/one.csv"], "nothing old written again")
+        self.assertEqual(new[0]["id"], max(e["id"] for e in old) + 1,
+                         "the new file starts at the next event: none lost, none twice")
+        self.assertEqual(stat.S_IMODE(audit.stat().st_mode), 0o600)
+        # Rotated while stopped (logrotate's `create` leaves an empty file): the next start writes
+        # from its own events on, not every event the store holds.
+        self.assertEqual(d.stop(), 0)
+        last = max(json.loads(line)["id"] for line in audit.read_text().splitlines())
+        os.rename(audit, d.dir / "state/audit.jsonl.2")
+        audit.write_text("")
+        d.start()
+        wait_until(lambda: b"daemon.started" in audit.read_bytes(), timeout=30, message="the start in the new file")
+        ids = [json.loads(line)["id"] for line in audit.read_text().splitlines()]
+        self.assertGreater(min(ids), last, "no event of before the restart written again")
+        self.assertEqual(d.stop(), 0)
+
+
 class LandingMovedAwayAndBack(unittest.TestCase):
     def setUp(self):
         self.port = free_port()
@@ -240,6 +368,82 @@ class UnreadableUploads(unittest.TestCase):
         status = d.cli("status", check=True).stdout.decode()
         self.assertNotIn("ignored files", status, "a file fixed and run since is not 'not run' (issue 16 retest P2)")
         self.assertRegex(status, r"ignored=1\b", "the totals keep the history")
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: the daemon runs as another user than root")
+class TheServiceUsersFolders(unittest.TestCase):
+    """Retest P8 and P10: the daemon as user nobody (as the service runs as hivehook), faced with
+    folders and a state DB that root made."""
+
+    def setUp(self):
+        self.user = pwd.getpwnam("nobody")
+        self.d = Deployment("rules:\n  - name: load\n    match: {prefix: t/}\n    job: {command: [/bin/true]}\n",
+                            prefix="hivehook-p8-")
+        self.addCleanup(self.d.cleanup)
+        d = self.d
+        os.chmod(d.dir, 0o755)
+        for p in [d.dir, *d.dir.rglob("*")]:
+            os.chown(p, self.user.pw_uid, self.user.pw_gid)
+        if subprocess.run([*as_user(self.user), BIN, "--version"], capture_output=True).returncode != 0:
+            self.skipTest(f"user nobody cannot run {BIN}")
+
+    def run_as_nobody(self, *args, timeout=60):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HIVEHOOK_")}
+        return subprocess.run([*as_user(self.user), BIN, *args, "-c", str(self.d.config)], capture_output=True,
+                              text=True, timeout=timeout, env=env)
+
+    def test_folders_the_daemon_cannot_create_or_write_are_named_with_the_user_and_the_fix_issue16_P8(self):
+        d = self.d
+        # A quarantine in a folder root made (0755): nobody cannot create it -> one clear line, exit 2
+        # (not a raw "filesystem error" in a restart loop).
+        rootonly = d.dir / "srv"
+        rootonly.mkdir()
+        os.chown(rootonly, 0, 0)
+        os.chmod(rootonly, 0o755)
+        d.config.write_text(d.config.read_text().replace("quarantine: quarantine", f"quarantine: {rootonly}/quarantine"))
+        r = self.run_as_nobody("scan")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn(f"hivehook: cannot create the quarantine folder {rootonly}/quarantine: Permission denied (this "
+                      f"daemon runs as user nobody (uid {self.user.pw_uid})). Make it for that user (as root: "
+                      f"install -d -o nobody -g nogroup {rootonly}/quarantine), and under systemd", r.stderr)
+        self.assertIn("ReadWritePaths=", r.stderr)
+        self.assertNotIn("filesystem error", r.stderr)
+        # Made by root (0755, as `mkdir` leaves it): the daemon starts, and says at once that every
+        # move into it will fail (EACCES; before, only EROFS was warned about).
+        (rootonly / "quarantine").mkdir()
+        os.chmod(rootonly / "quarantine", 0o755)
+        r = self.run_as_nobody("scan")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stderr, rf"warning quarantine {re.escape(str(rootonly))}/quarantine is not writable for this "
+                                   rf"daemon, user nobody \(uid {self.user.pw_uid}\): permission denied on "
+                                   rf"{re.escape(str(rootonly))}/quarantine \(drwxr-xr-x root:root\): every move into "
+                                   rf"it will fail; as root: chown nobody: {re.escape(str(rootonly))}/quarantine")
+        self.assertNotIn("warning archive", r.stderr, "the daemon's own folders: no warning")
+
+    def test_state_db_the_daemon_may_not_open_is_named_with_owner_mode_and_user_issue16_P10(self):
+        d = self.d
+        r = self.run_as_nobody("scan")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        db = d.dir / "state/hivehook.db"
+        os.chown(db, 0, 0)  # as `chown root:` or a root-run sqlite3 leaves it
+        os.chmod(db, 0o600)
+        r = self.run_as_nobody("run")
+        self.assertEqual(r.returncode, 70, r.stderr)
+        diagnosis = f"permission denied on {db} (-rw------- root:root)"
+        self.assertIn(f"fatal: cannot open the state DB {db}: {diagnosis}, and this daemon runs as user nobody "
+                      f"(uid {self.user.pw_uid}): give it back to that user (as root: chown nobody: {db} && chmod "
+                      f"u+rw {db}), or run the daemon as user root", r.stderr)
+        # The same diagnosis `status` gives (one helper: base/path_access.h).
+        status = self.run_as_nobody("status")
+        self.assertEqual(status.returncode, 2)
+        self.assertIn(diagnosis, status.stderr)
+        # Its owner's, but mode 000.
+        os.chown(db, self.user.pw_uid, self.user.pw_gid)
+        os.chmod(db, 0)
+        r = self.run_as_nobody("run")
+        self.assertEqual(r.returncode, 70, r.stderr)
+        self.assertIn(f"permission denied on {db} (---------- nobody:nogroup), and this daemon runs as user nobody",
+                      r.stderr)
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root: mounts")

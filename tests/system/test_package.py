@@ -73,6 +73,7 @@ class Install(unittest.TestCase):
         self.assertIn("/opt/hh/share/doc/hivehook/runbook.md.gz", unit, "the docs where this prefix has them")
         self.assertTrue((root / "lib/sysusers.d/hivehook.conf").is_file())
         self.assertTrue((root / "lib/tmpfiles.d/hivehook.conf").is_file())
+        self.assertIn("postrotate", (self.dest / "etc/logrotate.d/hivehook").read_text(), "the audit log's rotation")
         etc = self.dest / "etc/hivehook"
         self.assertTrue((etc / "hivehook.yaml").is_file())
         self.assertTrue((etc / "rules/10-example.yaml").is_file())
@@ -139,9 +140,24 @@ class DebianPackage(unittest.TestCase):
         depends = re.search(r"Depends: (.*)", info).group(1)
         for lib in ("libyaml-cpp", "libsqlite3", "libcurl4", "libssl3", "systemd", "python3", "procps"):
             self.assertIn(lib, depends)
+        # The version changes with the source (issue 16 P15): 0.1.0+git<commit date>.<sha>, and the
+        # packaged binary's --version names the same version and the commit.
+        version = re.search(r"Version: (.*)", info).group(1)
+        git = run("git", "-C", SOURCE, "log", "-1", "--format=%H %cd", "--date=format-local:%Y%m%d%H%M%S",
+                  env={"TZ": "UTC"})
+        if git.returncode == 0:
+            sha, stamp = git.stdout.split()
+            self.assertEqual(version, f"0.1.0+git{stamp}.{sha[:12]}")
+            arch = run("dpkg", "--print-architecture").stdout.strip()
+            self.assertEqual(self.deb.name, f"hivehook_{version}_{arch}.deb")
+            r = run(self.root / "usr/bin/hivehook", "--version")
+            self.assertTrue(r.stdout.startswith(f"hivehook {version} (commit {sha}, "), r.stdout + r.stderr)
+        else:
+            self.assertRegex(version, r"^\d+\.\d+\.\d+$")
         conffiles = run("dpkg-deb", "--info", self.deb, "conffiles").stdout.split()
         self.assertEqual(sorted(conffiles), ["/etc/hivehook/hivehook.env", "/etc/hivehook/hivehook.yaml",
-                                             "/etc/hivehook/rules/10-example.yaml"])
+                                             "/etc/hivehook/rules/10-example.yaml", "/etc/logrotate.d/hivehook"])
+        self.assertIn("Recommends: logrotate", info)
 
     def test_runtime_files_are_in_the_package(self):
         """What jobs need at run time: the Lambda bootstraps, the example's ETL and its PostgreSQL module."""
@@ -281,7 +297,8 @@ class DebianPackage(unittest.TestCase):
         config = (root / "etc/hivehook/hivehook.yaml").read_text()
         port = free_port()
         config = config.replace("/var/lib/hivehook", str(root / "var/lib/hivehook"))
-        config = config.replace("metrics: 127.0.0.1:9464", f"metrics: 127.0.0.1:{port}")
+        config = config.replace("listen: 127.0.0.1:9464", f"listen: 127.0.0.1:{port}")
+        self.assertIn(f"listen: 127.0.0.1:{port}", config)
         (root / "etc/hivehook/hivehook.yaml").write_text(config)
         (root / "etc/hivehook/handlers").mkdir()
         (root / "etc/hivehook/handlers/h.py").write_text("def handler(event, context):\n    return {'ok': 1}\n")
