@@ -89,7 +89,7 @@ class ReadAuthToken(unittest.TestCase):
 
     def test_reads_of_the_api_need_the_token_under_read_auth_token_issue16_P11(self):
         self.port = free_port()
-        token = "a-long-enough-token-!x"  # not token68: the cookie carries it percent-encoded
+        token = "a-long.token+with/slash~x"  # "+" and "/": the cookie carries it percent-encoded
         d = Deployment(FAILING, config_extra=textwrap.dedent(f"""\
             http:
               listen: 127.0.0.1:{self.port}
