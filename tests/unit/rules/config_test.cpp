@@ -531,7 +531,7 @@ TEST(Config, S3ListenOnTheMetricsAddressIsAConfigErrorNamingBothKeys) {
   const std::string s3 = "s3:\n  access_key_id: k\n  secret_access_key: s\n  listen: ";
   Diagnostics d;
   EXPECT_FALSE(load_config(minimal_config(dir, "metrics: 127.0.0.1:45555\n" + s3 + "127.0.0.1:45555\n"), d));
-  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 8, 11,
+  EXPECT_TRUE(HasDiag(d, "hivehook.yaml", 9, 11,
                       "'s3.listen' (127.0.0.1:45555) and 'metrics' (127.0.0.1:45555) name the same port: each needs "
                       "its own (e.g. s3.listen on another port)"))
       << d.str();
