@@ -191,7 +191,7 @@ class DebianPackage(unittest.TestCase):
             gzip.decompress(raw)
         self.assertIn("| `landing` |", gzip.decompress((doc / "config-reference.md.gz").read_bytes()).decode())
         self.assertRegex(gzip.decompress((doc / "changelog.Debian.gz").read_bytes()).decode(),
-                         r"^hivehook \(\d+\.\d+\.\d+\) ")
+                         r"^hivehook \(\d+\.\d+\.\d+(\+git\d{14}\.[0-9a-f]{12})?\) ")  # the package's version
         self.assertRegex((doc / "copyright").read_text(), r"^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/")
         config = (self.root / "etc/hivehook/hivehook.yaml").read_text()
         self.assertIn("/usr/share/doc/hivehook/config-reference.md.gz", config)
