@@ -110,8 +110,8 @@ void add_run(CLI::App& app, Globals& g) {
                       "rules kept, another process owns the state DB, or the state DB is missing beside an earlier "
                       "archive; 70 a fatal fault at run time (the message names the file), which a supervisor "
                       "restarts; 75 (EX_TEMPFAIL) the metrics/http.listen or s3.listen address is in use by another "
-                      "process at start-up, which a supervisor restarts (it listens once the port is free). 2 also: a landing, archive "
-                      "or quarantine folder that cannot be created (the message names it, the user and ReadWritePaths=). As root, it refuses "
+                      "process at start-up, which a supervisor restarts (it listens once the port is free). A landing, archive or "
+                      "quarantine folder that cannot be created is 70 (the message names it, the user and ReadWritePaths=). As root, it refuses "
                       "(2) when the state folder, landing, archive or quarantine belong to another user (the "
                       "service's): run it as that user.",
        .examples = "  hivehook run -c /etc/hivehook/hivehook.yaml\n  hivehook run --strict\n"

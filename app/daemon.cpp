@@ -145,8 +145,9 @@ int run_daemon(const std::string& config_arg, const DaemonOptions& options, bool
   };
   try {
     if (auto cannot = make_folders(config)) {
-      std::cerr << "hivehook: " << *cannot << "\n";
-      return kExitConfig;  // not a fault a restart mends: fix the folder or the unit, then start
+      // A fault that may clear (a mount not up yet): 70, restarted, with what to do said once a try.
+      spdlog::critical("fatal: {}", *cannot);
+      return kExitRuntime;
     }
     SystemdNotifier systemd;
     Daemon daemon(std::move(loaded->config), std::move(loaded->rules), options, std::move(rejected));

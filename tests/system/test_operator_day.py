@@ -394,16 +394,16 @@ class TheServiceUsersFolders(unittest.TestCase):
 
     def test_folders_the_daemon_cannot_create_or_write_are_named_with_the_user_and_the_fix_issue16_P8(self):
         d = self.d
-        # A quarantine in a folder root made (0755): nobody cannot create it -> one clear line, exit 2
-        # (not a raw "filesystem error" in a restart loop).
+        # A quarantine in a folder root made (0755): nobody cannot create it -> one clear line (not a
+        # raw "filesystem error"); exit 70, restarted, as a mount not up yet would be.
         rootonly = d.dir / "srv"
         rootonly.mkdir()
         os.chown(rootonly, 0, 0)
         os.chmod(rootonly, 0o755)
         d.config.write_text(d.config.read_text().replace("quarantine: quarantine", f"quarantine: {rootonly}/quarantine"))
         r = self.run_as_nobody("scan")
-        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
-        self.assertIn(f"hivehook: cannot create the quarantine folder {rootonly}/quarantine: Permission denied (this "
+        self.assertEqual(r.returncode, 70, r.stdout + r.stderr)
+        self.assertIn(f"fatal: cannot create the quarantine folder {rootonly}/quarantine: Permission denied (this "
                       f"daemon runs as user nobody (uid {self.user.pw_uid})). Make it for that user (as root: "
                       f"install -d -o nobody -g nogroup {rootonly}/quarantine), and under systemd", r.stderr)
         self.assertIn("ReadWritePaths=", r.stderr)
