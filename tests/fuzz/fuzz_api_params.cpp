@@ -1,6 +1,7 @@
 // fuzz-link: hivehook_api
 // libFuzzer entry point for the HTTP inputs hivehook parses itself (Boost.Beast parses requests):
-// query strings, Last-Event-ID, bearer tokens, partition filters, path parameters, replay/retry
+// query strings, Last-Event-ID, bearer tokens and the console's token cookie (http.read_auth),
+// partition filters, path parameters, replay/retry
 // bodies, and the job output the API and notifications turn into readable excerpts.
 // The first byte picks the parser; the rest is its input.
 #include <cstddef>
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "api/params.h"
+#include "api/read_auth.h"
 #include "jobs/output_excerpt.h"
 
 using namespace hivehook;
@@ -40,6 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       auto t = bearer_token(in);
       if (t && (t->empty() || t->find_first_of(" \t\r\n") != std::string::npos)) std::abort();
       if (t && !token_matches(*t, *t)) std::abort();
+      // The same bytes as a Cookie: header: the token cookie's value, percent-decoded, never grows.
+      auto c = cookie_value(in, kTokenCookie);
+      if (c && c->size() > in.size()) std::abort();
       break;
     }
     case 3: {
