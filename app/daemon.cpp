@@ -1,6 +1,8 @@
 #include "app/daemon.h"
 
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <spdlog/spdlog.h>
 
@@ -71,13 +73,35 @@ bool holds_a_file(const std::filesystem::path& dir) {
   return false;
 }
 
+// The mark an SQLite state DB leaves beside itself when it is first used: `.<name>.created` in its
+// folder (hidden, so `rm state/hivehook.db*` leaves it), for a pipeline whose rules only keep or
+// delete and that writes no audit log, where nothing else shows that there was an earlier state
+// (findings 10-retest T5). None for a PostgreSQL state (the server keeps it).
+std::optional<std::filesystem::path> state_mark(const Config& c) {
+  if (is_postgres_state(c.state.string())) return std::nullopt;
+  return c.state.parent_path() / ("." + c.state.filename().string() + ".created");
+}
+
+// Leaves the mark, once the store is open (best effort: a folder that cannot take it only loses
+// this one check).
+void leave_state_mark(const std::optional<std::filesystem::path>& mark, const std::string& state) {
+  std::error_code ec;
+  if (!mark || std::filesystem::exists(*mark, ec)) return;
+  std::ofstream out(*mark);
+  out << "hivehook's state DB " << state << " was created here. If it is gone, the state was lost: "
+      << "`hivehook run` refuses to start (docs/runbook.md, \"A lost state DB\").\n";
+}
+
 // A lost state DB must not silently re-run everything still in landing: a brand-new store beside
-// an archive, a quarantine or an audit log that show an earlier one is refused unless asked for.
+// an archive, a quarantine, an audit log or the state's own mark that show an earlier one is
+// refused unless asked for.
 std::optional<std::string> lost_state(const Config& c) {
   std::error_code ec;
   if (cli::state_exists(c)) return std::nullopt;
   std::string seen;
-  if (holds_a_file(c.archive)) seen = "the archive " + c.archive.string() + " holds files";
+  if (auto mark = state_mark(c); mark && std::filesystem::exists(*mark, ec))
+    seen = "its mark " + mark->string() + " shows that it existed";
+  else if (holds_a_file(c.archive)) seen = "the archive " + c.archive.string() + " holds files";
   else if (holds_a_file(c.quarantine)) seen = "the quarantine " + c.quarantine.string() + " holds files";
   else if (c.audit_log && std::filesystem::file_size(*c.audit_log, ec) > 0 && !ec)
     seen = "the audit log " + c.audit_log->string() + " has events";
@@ -143,6 +167,7 @@ int run_daemon(const std::string& config_arg, const DaemonOptions& options, bool
     spdlog::critical("fatal: {}", why ? *why + " (" + e.what() + ")" : std::string(e.what()));
     return kExitRuntime;
   };
+  const auto mark = state_mark(config);
   try {
     if (auto cannot = make_folders(config)) {
       // A fault that may clear (a mount not up yet): 70, restarted, with what to do said once a try.
@@ -151,6 +176,7 @@ int run_daemon(const std::string& config_arg, const DaemonOptions& options, bool
     }
     SystemdNotifier systemd;
     Daemon daemon(std::move(loaded->config), std::move(loaded->rules), options, std::move(rejected));
+    leave_state_mark(mark, state.string());  // the store is open (made now, or there already)
     systemd.attach(daemon);
     const std::string prefix = options.replay && options.replay->retry ? "hivehook retry: " : "hivehook replay: ";
     daemon.hooks.on_replayed = [json, prefix](int status, const nlohmann::json& plan) {

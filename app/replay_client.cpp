@@ -1,10 +1,5 @@
 #include "app/replay_client.h"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -14,7 +9,7 @@
 #include "api/params.h"
 #include "app/cli_support.h"
 #include "app/daemon.h"
-#include "base/host_port.h"
+#include "app/daemon_http.h"
 #include "daemon/http_listener.h"
 #include "pipeline/replay_plan.h"
 #include "rules/rule.h"
@@ -63,46 +58,14 @@ bool refused_root_over_service_state(Globals& g);
 
 namespace {
 
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
-
 // POST the request to the running daemon's API; (status, JSON body) or (0, {"error"}) when unreachable.
 std::pair<int, nlohmann::json> post_to_daemon(const Config& config, const std::string& token, const std::string& path,
                                               const std::string& body) {
-  const HttpConfig& http = *config.http;
-  // The daemon writes the address it is bound to beside the state DB (also when the config says port 0).
-  std::string listen = http.listen;
-  if (std::ifstream in(http_address_file(config)); in) {
-    std::string url;
-    if (std::getline(in, url) && url.rfind("http://", 0) == 0) listen = url.substr(7);
-  }
-  std::string err;
-  auto addr = parse_host_port(listen, &err);
-  if (!addr) return {0, {{"error", err}}};
-  if (addr->port == 0) return {0, {{"error", "http.listen has port 0 and the daemon's address file is missing"}}};
-  try {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::resolver resolver(io);
-    std::string host = addr->host == "0.0.0.0" ? "127.0.0.1" : addr->host == "::" ? "::1" : addr->host;
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(30));
-    stream.connect(resolver.resolve(host, std::to_string(addr->port)));
-    bhttp::request<bhttp::string_body> req(bhttp::verb::post, path, 11);
-    req.set(bhttp::field::host, host);
-    req.set(bhttp::field::content_type, "application/json");
-    req.set(bhttp::field::authorization, "Bearer " + token);
-    req.body() = body;
-    req.prepare_payload();
-    bhttp::write(stream, req);
-    beast::flat_buffer buf;
-    bhttp::response<bhttp::string_body> res;
-    bhttp::read(stream, buf, res);
-    auto j = nlohmann::json::parse(res.body(), nullptr, false);
-    if (j.is_discarded()) j = {{"error", res.body()}};
-    return {static_cast<int>(res.result_int()), j};
-  } catch (const std::exception& e) {
-    return {0, {{"error", "cannot reach the daemon at " + listen + ": " + e.what()}}};
-  }
+  auto reply = ask_daemon_http(config, "POST", path, token, body, std::chrono::seconds(30));
+  if (reply.status == 0) return {0, {{"error", reply.error}}};
+  auto j = nlohmann::json::parse(reply.body, nullptr, false);
+  if (j.is_discarded()) j = {{"error", reply.body}};
+  return {reply.status, j};
 }
 
 // http.token as the config file writes it ("${HIVEHOOK_TOKEN}"), "" when it has none: tells an

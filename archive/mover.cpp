@@ -210,10 +210,24 @@ void copy_user_xattrs(int from, int to) {
   }
 }
 
+// The mark a cross-filesystem move leaves on its copy: which landing file it was a copy of.
+constexpr const char* kOriginXattr = "user.hivehook.origin";
+
+std::string origin_mark(const MovedFrom& m) {
+  return std::to_string(m.inode) + ":" + std::to_string(m.size) + ":" + std::to_string(m.mtime_ns);
+}
+
+int64_t mtime_ns_of(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
 // A copy of `key`'s bytes, mode, owner (where permitted), times and user.* xattrs (the eTag record
 // rebound to the copy) in a temporary file published as `dest` in `to` (never replacing: EEXIST
-// when `dest` exists). Used across filesystems by a move and by copy_object.
-FsStatus copy_across(const Tree& from, const std::string& key, const Tree& to, const std::string& dest) {
+// when `dest` exists). Used across filesystems by a move (`mark_origin`: the copy is marked with
+// the source's identity, see is_moved_copy_of) and by copy_object (never marked: a mark copied
+// from its source is removed).
+FsStatus copy_across(const Tree& from, const std::string& key, const Tree& to, const std::string& dest,
+                     bool mark_origin) {
   auto in = from.open_regular(key);
   if (!in) return in.error();
   struct stat st;
@@ -231,6 +245,12 @@ FsStatus copy_across(const Tree& from, const std::string& key, const Tree& to, c
   ::futimens(tmp->fd(), times);
   copy_user_xattrs(in->get(), tmp->fd());  // as mv(1) does: an upload's headers (user.hivehook.s3) go along
   carry_etag_record(in->get(), st, tmp->fd());  // and its eTag and how it was created, bound to the copy
+  if (mark_origin) {
+    const std::string mark = origin_mark({static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size), mtime_ns_of(st)});
+    (void)::fsetxattr(tmp->fd(), kOriginXattr, mark.data(), mark.size(), 0);  // best effort, as every xattr
+  } else {
+    (void)::fremovexattr(tmp->fd(), kOriginXattr);
+  }
   if (::fsync(tmp->fd()) != 0) return FsError{errno, "cannot fsync " + to.path_of(dest) + ": " + std::strerror(errno)};
   return tmp->publish(dest, Replace::no);
 }
@@ -250,7 +270,7 @@ FsStatus place(const Tree& from, const std::string& key, const Tree& to, const s
     if (st.code() != EXDEV) return st;
     *across = true;
   }
-  auto st = copy_across(from, key, to, dest);
+  auto st = copy_across(from, key, to, dest, /*mark_origin=*/true);
   if (!st) return st;
   if (auto synced = to.fsync_dir(parent_of(dest)); !synced) return synced;  // durable before the source goes
   return from.unlink(key);
@@ -303,7 +323,7 @@ MoveResult copy_object(const Tree& from, const std::string& key, const Tree& to,
   if (!src) return source_failure(src.error());
   if (!S_ISREG(src->st_mode)) return failure(FsError{EINVAL, from.path_of(key) + " is not a regular file"});
   if (auto made = to.make_dirs(parent_of(dest_key)); !made) return failure(made.error());
-  auto copied = copy_across(from, key, to, dest_key);
+  auto copied = copy_across(from, key, to, dest_key, /*mark_origin=*/false);
   if (copied.code() == EEXIST)
     return failure(FsError{EEXIST, "a file is at " + to.path_of(dest_key) + " already"});
   if (!copied) {
@@ -315,6 +335,18 @@ MoveResult copy_object(const Tree& from, const std::string& key, const Tree& to,
   }
   (void)to.fsync_dir(parent_of(dest_key));
   return success(to, dest_key);
+}
+
+bool is_moved_copy_of(const Tree& tree, const std::string& rel, const MovedFrom& source, bool source_gone) {
+  auto fd = tree.open_regular(rel);
+  struct stat st;
+  if (!fd || ::fstat(fd->get(), &st) != 0 || static_cast<uint64_t>(st.st_size) != source.size) return false;
+  char mark[96];
+  const ssize_t n = ::fgetxattr(fd->get(), kOriginXattr, mark, sizeof mark);
+  if (n >= 0) return std::string_view(mark, static_cast<std::size_t>(n)) == origin_mark(source);
+  // A filesystem without user xattrs keeps no mark: the copy kept the source's mtime, which is
+  // enough only once the source is gone from landing (a file there is never taken for moved).
+  return errno == ENOTSUP && source_gone && mtime_ns_of(st) == source.mtime_ns;
 }
 
 FsStatus write_error_json(const Tree& tree, const std::string& key, const std::string& json, mode_t mode) {

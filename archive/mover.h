@@ -48,6 +48,22 @@ MoveResult move_object(const Tree& from, const std::string& key, const Tree& to,
 // Never replaces: EEXIST when a file is at `dest_key` already. source_missing when `key` is gone.
 MoveResult copy_object(const Tree& from, const std::string& key, const Tree& to, const std::string& dest_key);
 
+// A landing file as a move found it: inode, size in bytes, mtime in nanoseconds since the epoch.
+struct MovedFrom {
+  uint64_t inode = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+};
+
+// Whether `rel` in `tree` is the copy a cross-filesystem move_object made of the landing file
+// `source`: the copy is marked (xattr user.hivehook.origin = "inode:size:mtime_ns" of the source,
+// all three because a freed landing inode is soon reused). On a filesystem without user xattrs,
+// the same size and mtime (the copy keeps both), and only when `source_gone` (no file at the key in
+// landing). A rename keeps the inode: compare inodes for that. Used to recognise a move that a
+// crash or a failed later step (an error report that could not be written) left unrecorded
+// (findings 10-retest T2: such a copy was taken for a file that vanished).
+bool is_moved_copy_of(const Tree& tree, const std::string& rel, const MovedFrom& source, bool source_gone);
+
 // Writes `<key>.error.json` in `tree` with one rename (temporary file, fsync, rename), replacing an
 // older one, with mode `mode` (the object's own, so a 0600 file's error report is not
 // world-readable). Pass the key the object went to (its final_key).

@@ -186,13 +186,15 @@ std::optional<std::string> LocalFileOps::find_moved(Area area, const std::string
   // hard link between landing and the archive (made by hand, or by a replay of hivehook before
   // findings 15 F21, which linked instead of copying) must not be taken for this object's
   // finished move (that left the replayed file in landing after a successful replay or retry).
-  if (auto here = landing_.stat(key); here && S_ISREG(here->st_mode) && static_cast<uint64_t>(here->st_ino) == was.inode)
-    return std::nullopt;
+  auto here = landing_.stat(key);
+  if (here && S_ISREG(here->st_mode) && static_cast<uint64_t>(here->st_ino) == was.inode) return std::nullopt;
+  const bool gone = !here && here.code() == ENOENT;
   for (const auto& candidate : {key, collision_name(key, std::to_string(id))}) {
     auto st = tree(area).stat(candidate);
-    if (st && S_ISREG(st->st_mode) && static_cast<uint64_t>(st->st_ino) == was.inode &&
-        static_cast<uint64_t>(st->st_size) == was.size)
-      return candidate;
+    if (!st || !S_ISREG(st->st_mode) || static_cast<uint64_t>(st->st_size) != was.size) continue;
+    if (static_cast<uint64_t>(st->st_ino) == was.inode) return candidate;  // renamed
+    // Copied across filesystems (findings 10-retest T2: its inode is the copy's own).
+    if (is_moved_copy_of(tree(area), candidate, {was.inode, was.size, was.mtime_ns}, gone)) return candidate;
   }
   return std::nullopt;
 }

@@ -105,8 +105,10 @@ class FileOps {
   virtual FsStatus remove_kept(Area area, const std::string& key) = 0;
   // Writes quarantine/<key>.error.json with `mode` (key: where the object went in quarantine).
   virtual FsStatus write_error_json(const std::string& key, const std::string& json, mode_t mode) = 0;
-  // After a crash between a move and its commit: the object is already in `area`, under its key or
-  // "<key>~<id>", recognised by inode and size. Its key there, or nullopt; nullopt too while
+  // After a crash between a move and its commit (or a move whose error report then failed): the
+  // object is already in `area`, under its key or "<key>~<id>", recognised by inode and size after
+  // a rename, by the copy's origin mark after a copy across filesystems (archive/mover.h
+  // is_moved_copy_of). Its key there, or nullopt; nullopt too while
   // landing/<key> is still that file (a replay's hard link shares the archived copy's inode).
   virtual std::optional<std::string> find_moved(Area area, const std::string& key, int64_t id, const FileIdentity& was) = 0;
   // How the S3 API created landing/<key> (landing/etag.h's record), when it did and the file is

@@ -319,6 +319,35 @@ class FaultsAtRunTime(unittest.TestCase):
         self.assertEqual(os.stat(report).st_mode & 0o777, 0o600, "error.json is as private as the file")
         self.assertEqual(json.loads(report.read_text())["failed_runs"][0]["exit_code"], 65)
 
+    def test_t2_a_quarantine_whose_error_report_fails_across_filesystems_is_retried_not_vanished(self):
+        # Findings 10-retest T2: quarantine on a filesystem of its own with room for the file but
+        # not for its .error.json. The copy is made and landing's file unlinked, then the report
+        # fails: move_failed. The retry must recognise the copy (its inode is not landing's) and
+        # write the report, never record the object as vanished while it sits in quarantine.
+        self.d = d = Deployment("""\
+            rules:
+              - name: bad
+                match: {prefix: t/}
+                job: {command: [/bin/sh, -c, 'exit 65']}
+            """)
+        d.mount_tmpfs(d.quarantine, "1m")
+        (d.quarantine / "t").mkdir()
+        vfs = os.statvfs(d.quarantine)
+        free = vfs.f_bavail * vfs.f_frsize
+        body = os.urandom(free)  # fills the quarantine to its last block: no room for the report
+        d.drop("t/g.csv", body)
+        self.assertEqual(d.cli("scan").returncode, 1)
+        self.assertEqual(d.count_objects("move_failed"), 1, "the report failed: a failed move")
+        self.assertEqual((d.quarantine / "t/g.csv").read_bytes(), body, "the copy is in quarantine")
+        self.assertFalse((d.landing / "t/g.csv").exists())
+        d.remount(d.quarantine, "size=4m")
+        self.assertEqual(d.cli("scan").returncode, 1, "the retry of the final action")
+        self.assertEqual(d.count_objects("vanished"), 0, "never vanished while it is in quarantine")
+        self.assertEqual(d.count_objects("quarantined"), 1)
+        report = json.loads((d.quarantine / "t/g.csv.error.json").read_text())
+        self.assertEqual(report["failed_runs"][0]["exit_code"], 65)
+        self.assertEqual(d.files(d.quarantine), [b"t/g.csv", b"t/g.csv.error.json"])
+
     def test_failed_delete_is_retried_not_recorded_as_deleted(self):
         self.d = d = Deployment("")
         gate, log = d.dir / "gate", d.dir / "runs.jsonl"
@@ -376,10 +405,18 @@ class FaultsAtRunTime(unittest.TestCase):
         self.assertIn(str(d.dir / "state/hivehook.db"), body, "/healthz names the DB")
         self.assertIsNone(d.proc.poll(), "the daemon keeps running")
         self.assertEqual(scrape(port)["hivehook_state_db_writable"], 0)
+        # Findings 10-retest T4: `status` reads the DB's last state, so it asks the daemon too.
+        st = d.cli("status")
+        self.assertEqual(st.returncode, 0, st.stderr)
+        self.assertIn(b"health:   FAILING (/healthz 503)", st.stdout)
+        self.assertIn(str(d.dir / "state/hivehook.db").encode(), st.stdout, "status names the DB")
+        st_json = json.loads(d.cli("status", "--json").stdout)
+        self.assertEqual(st_json["health"]["status"], 503)
         d.remount(d.dir / "state", "size=64m")
         wait_until(lambda: healthz(port)[0] == 200, timeout=30, message="resumed")
         wait_until(lambda: d.count_objects("archived") == n, timeout=120, message=f"all {n} archived")
         self.assertEqual(d.files(d.landing), [])
+        self.assertIn(b"health:   ok", d.cli("status").stdout)
 
     def test_state_disk_full_at_start_exits_70_naming_the_db(self):
         self.d = d = Deployment(self.NOOP)
@@ -483,6 +520,33 @@ class OneOwner(unittest.TestCase):
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
+
+
+    def test_t5_a_lost_db_of_a_keep_only_pipeline_without_an_audit_log_is_refused(self):
+        # Findings 10-retest T5: nothing in archive, quarantine or an audit log shows the earlier
+        # state when every rule keeps its files and no audit log is written; the state's own mark
+        # (hidden, beside the DB: `rm state/hivehook.db*` leaves it) must.
+        d = Deployment("""\
+            rules:
+              - name: keep
+                match: {prefix: k/}
+                job: {builtin: noop}
+                on_success: {action: keep}
+            """)
+        self.ds = [d]
+        d.config.write_text(d.config.read_text().replace("audit_log: state/audit.jsonl\n", ""))
+        for i in range(3):
+            d.drop(f"k/d=1/f{i}.csv")
+        self.assertEqual(d.cli("scan").returncode, 0)
+        self.assertEqual(d.count_objects("kept"), 3)
+        self.assertTrue((d.dir / "state/.hivehook.db.created").exists(), "the state's mark")
+        for suffix in ("", "-wal", "-shm"):
+            pathlib.Path(str(d.dir / "state/hivehook.db") + suffix).unlink(missing_ok=True)
+        r = d.cli("scan")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"seems lost", r.stderr)
+        self.assertIn(b"--new-state", r.stderr)
+        self.assertFalse((d.dir / "state/hivehook.db").exists(), "nothing was re-run or recorded")
 
 
 class SilentSkips(unittest.TestCase):

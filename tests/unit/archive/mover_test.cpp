@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -367,6 +368,43 @@ TEST_F(MoverTest, F21_ACopyNeverReplacesAFileAtItsDestinationAndReportsAMissingS
   EXPECT_FALSE(gone.ok);
   EXPECT_TRUE(gone.source_missing);
   expect_no_temp_files();
+}
+
+
+// Findings 10-retest T2: a move across filesystems whose next step failed (or a crash before its
+// commit) is recognised by the copy's origin mark, never by its inode (the copy has its own).
+TEST_F(MoverTest, T2ACopyAcrossFilesystemsIsRecognisedByItsOriginMark) {
+  if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  TempDir shm("/dev/shm");
+  struct stat a, b;
+  ASSERT_EQ(::stat(shm.path().c_str(), &a), 0);
+  ASSERT_EQ(::stat(tmp.path().c_str(), &b), 0);
+  if (a.st_dev == b.st_dev) GTEST_SKIP() << "/dev/shm and /tmp are the same filesystem";
+  Tree src_tree = open_tree(shm.path());
+  const std::string key = "t/d=1/g.csv";
+  fs::create_directories((shm.path() / key).parent_path());
+  write_file(shm.path() / key, "rows\n");
+  struct stat src;
+  ASSERT_EQ(::stat((shm.path() / key).c_str(), &src), 0);
+  const MovedFrom was{static_cast<uint64_t>(src.st_ino), static_cast<uint64_t>(src.st_size),
+                      static_cast<int64_t>(src.st_mtim.tv_sec) * 1'000'000'000 + src.st_mtim.tv_nsec};
+
+  auto r = move_object(src_tree, key, archive, "1");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(is_moved_copy_of(archive, key, was, /*source_gone=*/true));
+  EXPECT_TRUE(is_moved_copy_of(archive, key, was, /*source_gone=*/false)) << "the mark is exact";
+  MovedFrom other = was;
+  other.inode += 1;  // another landing file (or the same inode number reused by a later one)
+  EXPECT_FALSE(is_moved_copy_of(archive, key, other, true));
+  other = was;
+  other.mtime_ns += 1;
+  EXPECT_FALSE(is_moved_copy_of(archive, key, other, true));
+
+  // A replay's copy back into landing is not marked: it is not a move of any landing file.
+  auto back = copy_object(archive, key, src_tree, key);
+  ASSERT_TRUE(back.ok) << back.error;
+  char mark[96];
+  EXPECT_LT(::getxattr((shm.path() / key).c_str(), "user.hivehook.origin", mark, sizeof mark), 0);
 }
 
 }  // namespace
