@@ -86,6 +86,12 @@ std::optional<std::string> state_param(const Query& q) {
 
 Query query_of(const std::string& target) { return parse_query(http::target_query(target)); }
 
+// Whether a runs request asks for job output (`output` set to a true flag): a heavy read.
+bool asks_output(std::string_view target) {
+  auto v = query_value(query_of(std::string(target)), "output");
+  return v && parse_flag(*v).value_or(false);
+}
+
 // The query parameters each GET path takes (docs/console.md's table); any other is a 400 naming it
 // (issue 15 finding F10: `runs?rules=nope`, a typo for `rule`, answered every run; `objects?foo=1`
 // everything). Paths below /api/v1/objects/ and /api/v1/runs/ take none.
@@ -104,13 +110,20 @@ void check_parameters(const std::string& target) {
   auto it = kTaken.find(path);
   const std::vector<std::string_view> none;
   const auto& taken = it == kTaken.end() ? none : it->second;
-  for (const auto& [name, _] : query_of(target))
+  const Query q = query_of(target);
+  for (const auto& [name, _] : q)
     if (std::find(taken.begin(), taken.end(), name) == taken.end()) {
       std::string list;
       for (auto t : taken) list += (list.empty() ? "" : ", ") + std::string(t);
       throw BadParameter("unknown parameter '" + utf8_sanitize(name) + "' for " + std::string(path) +
                          (list.empty() ? " (it takes none)" : " (it takes: " + list + ")"));
     }
+  // Each parameter once (issue 15 finding C9: `limit=1&limit=2` answered with the last, the other
+  // ignored silently; a script appending its own `limit` to a default one got whichever came last).
+  for (const auto& [name, _] : q)
+    if (auto n = query_values(q, name).size(); n > 1)
+      throw BadParameter("parameter '" + utf8_sanitize(name) + "' is given " + std::to_string(n) +
+                         " times; give it once");
 }
 
 }  // namespace
@@ -128,6 +141,9 @@ http::Options ListenerOptions::default_http_options() {
   o.max_connections_per_client = 256;
   o.evict_waiting_when_full = true;
   o.evict_open_responses_when_full = true;  // event streams resume with Last-Event-ID
+  // A replay/retry body still arriving is evictable like a head still arriving (issue 15 finding
+  // C2: a token holder's trickled POST bodies held every slot for the 5 s rate window).
+  o.evict_reading_bodies_when_full = true;
   o.threads = 2;
   return o;
 }
@@ -181,28 +197,32 @@ void Listener::stop() {
   hub_.close();
   fanout_.join();
   pool_.join();
+  heavy_.join();
   reader_.reset();
+  heavy_reader_.reset();
 }
 
 unsigned short Listener::port() const { return server_ ? server_->port() : 0; }
 
-Store& Listener::reader() {
-  if (!reader_) reader_ = std::make_unique<Store>(options_.state, Store::Mode::reader);
-  return *reader_;
+Store& Listener::reader(Lane lane) {
+  auto& r = lane == Lane::heavy ? heavy_reader_ : reader_;
+  if (!r) r = std::make_unique<Store>(options_.state, Store::Mode::reader);
+  return *r;
 }
 
 void Listener::query(std::shared_ptr<Exchange> ex,
-                     std::function<std::pair<int, json>(Store&, const std::string&)> fn) {
-  asio::post(pool_, [this, ex = std::move(ex), fn = std::move(fn)] {
+                     std::function<std::pair<int, json>(Store&, const std::string&)> fn, Lane lane) {
+  auto& pool = lane == Lane::heavy ? heavy_ : pool_;
+  asio::post(pool, [this, ex = std::move(ex), fn = std::move(fn), lane] {
     try {
       check_parameters(std::string(ex->target()));
-      auto [status, body] = fn(reader(), std::string(ex->target()));
+      auto [status, body] = fn(reader(lane), std::string(ex->target()));
       ex->respond(json_response(status, body));
     } catch (const BadParameter& e) {
       ex->respond(json_response(400, json{{"error", e.what()}}));
     } catch (const std::exception& e) {
       spdlog::error("api: {} failed: {}", std::string(ex->target()), e.what());
-      reader_.reset();  // a broken connection is reopened by the next request
+      (lane == Lane::heavy ? heavy_reader_ : reader_).reset();  // a broken connection is reopened by the next request
       ex->respond(json_response(500, json{{"error", std::string("the store could not be read: ") + e.what()}}));
     }
   });
@@ -219,6 +239,7 @@ void Listener::routes() {
     res.headers.set(bhttp::field::cache_control, "no-store");
     try {
       res.body = options_.metrics ? options_.metrics() : std::string();
+      res.body += tokens_.prometheus();
     } catch (const std::exception& e) {
       spdlog::error("metrics: rendering failed: {}", e.what());
       res.status = bhttp::status::internal_server_error;
@@ -296,15 +317,22 @@ void Listener::routes() {
         auto [ok, why] = options_.health();
         health = {{"ok", ok}, {"detail", why.empty() ? json(nullptr) : json(why)}};
       }
-      return std::pair<int, json>{200, json{{"version", HIVEHOOK_VERSION},
-                                            {"now", present},
-                                            {"health", health},
-                                            {"objects", c.objects},
-                                            {"tasks", c.tasks},
-                                            {"outbox", c.outbox},
-                                            {"runs_in_flight", c.runs_in_flight},
-                                            {"last_event_id", hub_.last_id()},
-                                            {"can_act", !options_.token.empty()}}};
+      json body = {{"version", HIVEHOOK_VERSION},
+                   {"now", present},
+                   {"health", health},
+                   {"objects", c.objects},
+                   {"tasks", c.tasks},
+                   {"outbox", c.outbox},
+                   {"runs_in_flight", c.runs_in_flight},
+                   {"last_event_id", hub_.last_id()},
+                   {"can_act", !options_.token.empty()}};
+      // Batches and schedules as `hivehook status --json` has them (issue 14 F16).
+      for (const char* k : {"batches", "abandoned_batches", "schedules", "schedule_times"}) body[k] = json::array();
+      if (options_.orchestration) {
+        json orchestration = options_.orchestration(s);
+        for (auto& [k, v] : orchestration.items()) body[k] = std::move(v);
+      }
+      return std::pair<int, json>{200, body};
     });
   });
   r.add("GET", "/api/v1/objects", [this](auto ex) {
@@ -381,7 +409,7 @@ void Listener::routes() {
       return std::pair<int, json>{200, json{{"object", object_json(*o)}, {"tasks", tasks}, {"runs", runs},
                                             {"arrivals", history}, {"latest_id", latest},
                                             {"events", events}}};
-    });
+    }, Lane::heavy);
   });
   r.add("GET", "/api/v1/runs", [this](auto ex) {
     query(ex, [redact = redactor_in_force()](Store& s, const std::string& target) {
@@ -428,7 +456,7 @@ void Listener::routes() {
       json body = {{"runs", arr}};
       body["next_before"] = more ? json(last_id) : json(nullptr);
       return std::pair<int, json>{200, body};
-    });
+    }, asks_output(ex->target()) ? Lane::heavy : Lane::light);
   });
   r.add("GET", "/api/v1/runs/", [this](auto ex) {
     query(ex, [redact = redactor_in_force()](Store& s, const std::string& target) {
@@ -436,7 +464,7 @@ void Listener::routes() {
       auto run = id ? run_by_id(s, *id) : std::nullopt;
       if (!run) return error(404, "no such run");
       return std::pair<int, json>{200, json{{"run", run_json(*run, true, redact)}}};
-    });
+    }, Lane::heavy);
   });
   r.add("GET", "/api/v1/partitions", [this](auto ex) {
     query(ex, [](Store& s, const std::string& target) {
@@ -502,7 +530,7 @@ void Listener::routes() {
       json body = {{"quarantine", arr}};
       body["next_before"] = more ? json(before) : json(nullptr);
       return std::pair<int, json>{200, body};
-    });
+    }, Lane::heavy);
   });
   r.add("GET", "/api/v1/activity", [this](auto ex) {
     query(ex, [](Store& s, const std::string& target) {
@@ -545,29 +573,30 @@ void Listener::serve_events(std::shared_ptr<Exchange> ex) {
   attach(writer, after.value_or(hub_.last_id()));
 }
 
-void Listener::attach(std::shared_ptr<http::BodyWriter> writer, int64_t after) {
-  asio::post(pool_, [this, writer, after]() mutable {
-    for (int rounds = 0; rounds < 1000 && !writer->closed(); ++rounds) {
-      auto sink = [writer](const SseEvent& e) { return writer->write(*e.message); };
-      if (hub_.subscribe(after, sink)) return;
-      // Older than the ring: from the store, then try again from the last one sent.
-      EventFilter f;
-      f.after_id = after;
-      f.limit = 500;
-      std::vector<AuditEvent> events;
-      try {
-        events = list_events(reader(), f);
-      } catch (const std::exception& e) {
-        spdlog::error("api: events after {}: {}", after, e.what());
-        reader_.reset();
-        return writer->end();
-      }
-      if (events.empty()) after = hub_.last_id();  // gone from the store too: continue with the newest
-      for (const auto& e : events) {
-        if (!writer->write(sse_message(e))) return;
-        after = e.id;
-      }
+void Listener::attach(std::shared_ptr<http::BodyWriter> writer, int64_t after, int rounds) {
+  asio::post(heavy_, [this, writer, after, rounds]() mutable {
+    if (writer->closed() || rounds >= 1000) return;
+    auto sink = [writer](const SseEvent& e) { return writer->write(*e.message); };
+    if (hub_.subscribe(after, sink)) return;
+    // Older than the ring: one page from the store, then the next turn (behind the heavy reads
+    // queued meanwhile) tries again from the last one sent.
+    EventFilter f;
+    f.after_id = after;
+    f.limit = 500;
+    std::vector<AuditEvent> events;
+    try {
+      events = list_events(reader(Lane::heavy), f);
+    } catch (const std::exception& e) {
+      spdlog::error("api: events after {}: {}", after, e.what());
+      heavy_reader_.reset();
+      return writer->end();
     }
+    if (events.empty()) after = hub_.last_id();  // gone from the store too: continue with the newest
+    for (const auto& e : events) {
+      if (!writer->write(sse_message(e))) return;
+      after = e.id;
+    }
+    attach(writer, after, rounds + 1);
   });
 }
 
@@ -586,13 +615,26 @@ void Listener::keepalive() {
 
 // ---- replay and retry ---------------------------------------------------------------------------
 
+void Listener::respond_locked_out(const std::shared_ptr<Exchange>& ex, std::chrono::seconds left) {
+  auto res = json_response(429, json{{"error", "too many refused tokens from this address: tokens from it are not "
+                                               "checked for " + std::to_string(left.count()) + " s more"}});
+  res.headers.set(bhttp::field::retry_after, std::to_string(left.count()));
+  ex->respond(std::move(res));
+}
+
 void Listener::post_action(std::shared_ptr<Exchange> ex, bool retry) {
   if (options_.token.empty() && options_.local_token.empty())
     return ex->respond(json_response(403, json{{"error", "replay and retry are turned off: set http.token in the config "
                                                          "and send it as 'Authorization: Bearer <token>'"}}));
   auto presented = bearer_token(ex->header("Authorization"));
   const auto accepted = [&](const std::string& token) { return !token.empty() && token_matches(*presented, token); };
-  if (!presented || !(accepted(options_.token) || accepted(options_.local_token))) {
+  const std::string address = ex->remote().address().to_string();
+  const bool local = presented && accepted(options_.local_token);
+  if (!local && !ex->header("Authorization").empty())
+    if (auto left = tokens_.locked(address)) return respond_locked_out(ex, *left);
+  if (!presented || !(accepted(options_.token) || local)) {
+    if (!ex->header("Authorization").empty())
+      tokens_.refused(address, std::string(ex->request().method_string()) + " " + std::string(http::target_path(ex->target())));
     auto res = json_response(401, json{{"error", "replay and retry need 'Authorization: Bearer <http.token>'"}});
     res.headers.set(bhttp::field::www_authenticate, "Bearer realm=\"hivehook\"");
     return ex->respond(std::move(res));

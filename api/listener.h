@@ -5,7 +5,8 @@
 // Reads go to the store through a read-only connection on the listener's own query thread, so
 // neither the daemon's loop nor the io threads wait on SQLite. Replay and retry are POSTs that need
 // `Authorization: Bearer <http.token>` (or the daemon's local token, for the CLI on this machine);
-// without either they are refused (403).
+// without either they are refused (403); refused tokens are counted, logged and, past a limit,
+// lock their address out for a while (api/token_guard.h).
 // Limits: the io threads never block; a client waiting too long for its request head is cut off
 // (header_timeout), idle connections close (idle_timeout), and when the connection limits are
 // reached the connection that has waited longest without a request makes room for a new one (when
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "api/event_stream.h"
+#include "api/token_guard.h"
 #include "base/redactor.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -55,6 +57,10 @@ struct ListenerOptions {
   std::function<std::string()> metrics;      // the Prometheus exposition text
   std::function<std::pair<bool, std::string>()> health;  // (ok, why not)
   std::function<nlohmann::json()> rules;     // the rules in force: [{name, match, job, ...}]
+  // Batches and schedules for GET /api/v1/status, read from `store` (the query thread's):
+  // {batches, abandoned_batches, schedules, schedule_times} as daemon/status_report.h makes them;
+  // unset: those four are empty lists.
+  std::function<nlohmann::json(Store& store)> orchestration;
   // The masking in force (base/redactor.h; the daemon's: built when the config or rules load),
   // applied to job output, results and errors served by the API; null: the patterns only.
   std::function<Redactor()> redactor;
@@ -79,27 +85,41 @@ class Listener {
 
  private:
   void routes();
-  // Runs `fn(store)` on the query thread and answers with its (status, JSON).
+  // Where a read runs: `light` (status, lists, the grid: milliseconds) or `heavy` (job output,
+  // an object's page, the quarantine, an event stream's history from the store), each on its own
+  // thread and read-only store connection, so no number of heavy reads queued by one client makes
+  // the console's small reads wait behind them (issue 15 finding C4).
+  enum class Lane { light, heavy };
+  // Runs `fn(store)` on `lane`'s thread and answers with its (status, JSON).
   void query(std::shared_ptr<http::Exchange> ex,
-             std::function<std::pair<int, nlohmann::json>(Store&, const std::string& target)> fn);
+             std::function<std::pair<int, nlohmann::json>(Store&, const std::string& target)> fn,
+             Lane lane = Lane::light);
   void serve_events(std::shared_ptr<http::Exchange> ex);
-  void attach(std::shared_ptr<http::BodyWriter> writer, int64_t after);
+  // Subscribes `writer` to the events after `after`; those older than the hub's ring are read
+  // from the store first, one page per task on the heavy lane (so a stream reading history takes
+  // turns with the other heavy reads). `rounds`: pages read so far (at most 1000 per attach).
+  void attach(std::shared_ptr<http::BodyWriter> writer, int64_t after, int rounds = 0);
   void keepalive();
   http::Handler guard_reads(http::Handler inner);
   void post_action(std::shared_ptr<http::Exchange> ex, bool retry);
-  Store& reader();
+  // 429 Too Many Requests with Retry-After: `left` (TokenGuard::locked).
+  static void respond_locked_out(const std::shared_ptr<http::Exchange>& ex, std::chrono::seconds left);
+  Store& reader(Lane lane);
   // options_.redactor(), or the patterns only.
   Redactor redactor_in_force() const;
 
   ListenerOptions options_;
   EventHub hub_;
+  TokenGuard tokens_;  // refused bearer tokens per client address (issue 15 finding C10)
   http::Router router_;
   std::unique_ptr<http::Server> server_;
   boost::asio::thread_pool pool_{1};
   // The event fan-out's own thread (EventHub::Post): neither the daemon's loop nor the query thread
   // pays for the open streams (issue 15 finding C5).
   boost::asio::thread_pool fanout_{1};
-  std::unique_ptr<Store> reader_;  // used on pool_ only
+  boost::asio::thread_pool heavy_{1};  // Lane::heavy
+  std::unique_ptr<Store> reader_;        // used on pool_ only
+  std::unique_ptr<Store> heavy_reader_;  // used on heavy_ only
   boost::asio::steady_timer keepalive_timer_;
   std::mutex streams_mu_;
   std::vector<std::weak_ptr<http::BodyWriter>> streams_;

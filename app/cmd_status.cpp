@@ -6,6 +6,7 @@
 #include "app/daemon_http.h"
 #include "app/schedule_times.h"
 #include "daemon/kept_rules.h"
+#include "daemon/status_report.h"
 #include "store/batch_state.h"
 #include "store/leader_lock.h"
 #include "store/nodes.h"
@@ -104,57 +105,6 @@ void print_late(const nlohmann::json& late) {
               << " (due " << l["deadline"].get<std::string>() << ")\n";
 }
 
-// Open batches (DESIGN.md "Orchestration"): groups of a `batch:` rule collecting objects, complete
-// and waiting for their members' own rules, running, or waiting out a retry's backoff (`next_at`).
-nlohmann::json batches_json(Store& store) {
-  nlohmann::json out = nlohmann::json::array();
-  BatchState batches(store);
-  try {
-    for (const auto& b : batches.unfinished()) {
-      // Every member's own rules ended: a complete batch waits only for a daemon to run it (F16 of
-      // issue 14's new-user test: offline it read "waiting for its members' rules").
-      bool members_ended = b.members > 0;
-      for (const auto& m : b.state == "complete" ? batches.members(b) : std::vector<BatchMember>{})
-        if (m.object_state == "pending" || m.object_state == "succeeded" || m.object_state == "failed" ||
-            m.object_state == "move_failed" || m.object_state.empty())
-          members_ended = false;
-      // A running batch with no run started waits for a worker (`workers`, the rule's concurrency).
-      bool run_started = false;
-      if (b.state == "running") {
-        auto st = store.db().prepare("SELECT 1 FROM runs WHERE rule = ? AND key = ? AND object_id = 0 AND state = 'started'");
-        st.bind(1, b.rule).bind(2, b.group);
-        run_started = st.step();
-      }
-      out.push_back({{"rule", b.rule}, {"group", b.group}, {"generation", b.generation}, {"state", b.state},
-                     {"members_ended", b.state == "complete" && members_ended}, {"run_started", run_started},
-                     {"members", b.members}, {"marker_seen", b.marker_seen}, {"reason", b.reason},
-                     {"attempts", b.attempts},
-                     {"next_at", b.next_at ? nlohmann::json(time_text(*b.next_at)) : nlohmann::json(nullptr)},
-                     {"opened_at", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(b.opened_at)))},
-                     {"last_member_at", format_rfc3339_ms(SystemTime(std::chrono::milliseconds(b.last_member_at)))}});
-    }
-  } catch (const sql::StoreError&) {
-    // a state DB not yet migrated by a newer daemon has no batches
-  }
-  return out;
-}
-
-// Batches abandoned in the last 24 hours (docs/decisions.md "A batch whose rule changed"): their
-// rule was removed or lost `batch:`, or its `batch.group` changed (their members moved to the
-// groups the new template renders).
-constexpr int64_t kAbandonedShownMs = 24 * 3600 * 1000;
-nlohmann::json abandoned_json(Store& store) {
-  nlohmann::json out = nlohmann::json::array();
-  BatchState batches(store);
-  try {
-    for (const auto& b : batches.abandoned_since(SystemClock::instance().now_ms() - kAbandonedShownMs))
-      out.push_back({{"rule", b.rule}, {"group", b.group}, {"generation", b.generation}, {"members", b.members},
-                     {"reason", b.reason}, {"abandoned_at", time_text(b.completed_at)}});
-  } catch (const sql::StoreError&) {
-  }
-  return out;
-}
-
 // What a running batch is doing: its run running, or waiting out the backoff after a failed attempt
 // (`next_at`; with no daemon running, a time passed means "at the next start").
 std::string running_what(const nlohmann::json& b, bool daemon_running) {
@@ -187,25 +137,6 @@ void print_batches(const nlohmann::json& batches, const nlohmann::json& abandone
               << plural(b["members"].get<int64_t>(), "object", "objects") << ", ABANDONED at "
               << b["abandoned_at"].get<std::string>() << ": " << b["reason"].get<std::string>()
               << " (audit batch.abandoned lists its members)\n";
-}
-
-// Schedules with a firing open: its run running, or waiting out a retry's backoff.
-nlohmann::json schedules_json(Store& store) {
-  nlohmann::json out = nlohmann::json::array();
-  OrchestrationState orchestration(store);
-  try {
-    for (const auto& r : orchestration.open_schedules()) {
-      auto st = store.db().prepare("SELECT 1 FROM runs WHERE rule = ? AND key = '' AND object_id = 0 AND state = 'started'");
-      st.bind(1, r.rule);
-      const bool run_started = st.step();
-      out.push_back({{"rule", r.rule}, {"scheduled_time", time_text(r.open_for)}, {"attempts", r.attempts},
-                     {"run_started", run_started},
-                     {"catch_up", r.catch_up},
-                     {"next_at", r.next_at ? nlohmann::json(time_text(*r.next_at)) : nlohmann::json(nullptr)}});
-    }
-  } catch (const sql::StoreError&) {
-  }
-  return out;
 }
 
 void print_schedules(const nlohmann::json& schedules, bool daemon_running) {
@@ -395,9 +326,9 @@ void add_store_parts(nlohmann::json& out, Store& store, const Config& config, co
   out["late"] = late_json(store);
   out["stuck"] = stuck_json(store);
   out["ignored"] = ignored_json(store);
-  out["batches"] = batches_json(store);
-  out["abandoned_batches"] = abandoned_json(store);
-  out["schedules"] = schedules_json(store);
+  out["batches"] = open_batches_json(store);
+  out["abandoned_batches"] = abandoned_batches_json(store);
+  out["schedules"] = open_schedules_json(store);
   // Every schedule of the rules on disk: its last firing and its next times (F6 of issue 14's
   // new-user test: an idle schedule showed nowhere). Rules that do not load show none.
   Diagnostics ignored;

@@ -6,18 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "base/clock.h"
-#include "rules/rule.h"
-#include "store/store.h"
+#include "daemon/status_report.h"
 
 namespace hivehook::cli {
 
-// One object per schedule rule of `rules`, by rule order: {rule, schedule, timezone, next: [the
-// next `count` firing times, RFC 3339 ms, from `now`]}; with `store` also {last_fired_for (the
-// scheduled time of its last firing, null: never fired), last_run_state (its latest run's state,
-// null: none), missed (a time came due while no daemon ran: the next start catches it up, or skips
-// it with catch_up: false), catch_up}.
-nlohmann::json schedule_times(const RuleSet& rules, Store* store, SystemTime now, int count);
+// schedule_times (daemon/status_report.h): the JSON both `check` and `status` print.
+using hivehook::schedule_times;
 
 // `check`: "schedule: NAME "CRON" (ZONE): next T1, T2, T3". `status`: "schedule: NAME: last fired
 // for T (succeeded), next T2".

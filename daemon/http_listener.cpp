@@ -13,6 +13,7 @@
 
 #include "api/views.h"
 #include "base/host_port.h"
+#include "daemon/status_report.h"
 
 namespace hivehook {
 
@@ -50,6 +51,18 @@ HttpListener::HttpListener(boost::asio::io_context& io, const Config& config, Pi
     const Redactor redact = redactor();
     for (const auto& r : now->rules) out.push_back(api::rule_json(r, redact));
     return out;
+  };
+  // The same batches and schedules as `hivehook status` (issue 14 F16), on the rules in force.
+  o.orchestration = [this](Store& store) {
+    std::shared_ptr<const RuleSet> now;
+    {
+      std::lock_guard lock(rules_mu_);
+      now = rules_;
+    }
+    return nlohmann::json{{"batches", open_batches_json(store)},
+                          {"abandoned_batches", abandoned_batches_json(store)},
+                          {"schedules", open_schedules_json(store)},
+                          {"schedule_times", schedule_times(*now, &store, SystemClock::instance().now(), 1)}};
   };
   o.redactor = [this] { return redactor(); };  // a copy shares the secrets: cheap per request
   // Replays run on the loop, which owns the pipeline and the store.

@@ -309,7 +309,10 @@ void Connection::read_body(std::uint64_t seq, Exchange::DataFn on_data, Exchange
       if (done) done(BodyResult{BodyEnd::stopped, "the body was already read or answered"});
       return;
     }
-    self->waiting_since_ = 0;  // read now: the request is in hand (an eviction meanwhile closes it anyway)
+    // Read now: the request is in hand (an eviction meanwhile closes it anyway) -- or, with
+    // evict_reading_bodies_when_full, only once the body is complete (finish_body).
+    if (self->state_->options.evict_reading_bodies_when_full) self->mark_waiting();
+    else self->waiting_since_ = 0;
     self->on_data_ = std::move(on_data);
     self->on_done_ = std::move(done);
     if (limit) self->body_limit_ = std::min(self->body_limit_, *limit);
@@ -403,6 +406,7 @@ void Connection::read_piece() {
 
 void Connection::finish_body(BodyResult result) {
   body_ = result.ok() ? Body::done : Body::failed;
+  if (result.ok()) waiting_since_ = 0;  // the whole request is in hand (evict_reading_bodies_when_full)
   auto done = std::move(on_done_);
   on_done_ = nullptr;
   on_data_ = nullptr;

@@ -66,6 +66,12 @@ struct Options {
   // streams (console tabs; every user behind one reverse proxy shares its address) would otherwise
   // fill the connection limits and lock out a health probe.
   bool evict_open_responses_when_full = false;
+  // With evict_waiting_when_full, a connection whose body a handler is reading also counts as
+  // waiting (since its head arrived) until the body is complete: for small request bodies (the
+  // console's replay POSTs, sent at once), so that clients trickling bodies past an authorisation
+  // check cannot hold every slot until min_body_bytes_per_second's window ends (issue 15 finding
+  // C2: /healthz got 503 for 5 s). Not for uploads, which may take long and must not be cut off.
+  bool evict_reading_bodies_when_full = false;
   // Count a client on this machine (a loopback connection: every local client has address
   // 127.0.0.1) per process, not per address, against max_connections_per_client: one local
   // process holding its maximum leaves the others theirs (http/peer_process.h: sock_diag and

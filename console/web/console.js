@@ -509,6 +509,35 @@ async function loadRules() {
       : el('p', {class: 'hint'}, 'nothing matched recently'))));
 }
 
+// ---- batches and schedules (issue 14 F16): from /api/v1/status, as `hivehook status` says them ----
+function batchWhat(b) {
+  if (b.state === 'open') return 'collecting';
+  if (b.state === 'complete' && b.members === 0) return `complete (${b.reason}), waiting for its first data file`;
+  if (b.state === 'complete') return `complete (${b.reason}), ` + (b.members_ended ? 'its members ended: runs now' : "waiting for its members' rules");
+  return firingWhat(b);
+}
+function firingWhat(f) {
+  if (f.next_at === null && f.run_started === false) return 'queued for a worker';
+  if (f.next_at === null) return 'running';
+  return `in retry backoff after attempt ${f.attempts} failed, next attempt at ${shortTime(f.next_at)}`;
+}
+function renderOrchestration(s) {
+  const batches = (s.batches || []).map((b) => el('li', {class: 'batch'}, el('strong', {}, b.rule), ': ', el('code', {}, b.group),
+    `: ${b.members} object${b.members === 1 ? '' : 's'}, `, stateBadge(b.state), ' ', batchWhat(b), ` (since ${shortTime(b.opened_at)})`));
+  for (const b of s.abandoned_batches || [])
+    batches.push(el('li', {class: 'batch'}, el('strong', {}, b.rule), ': ', el('code', {}, b.group),
+      `: ${b.members} object${b.members === 1 ? '' : 's'}, `, stateBadge('abandoned'), ` at ${shortTime(b.abandoned_at)}: ${b.reason}`));
+  $('batches-list').replaceChildren(...(batches.length ? batches : [el('li', {class: 'hint'}, 'no open batches')]));
+  const open = new Map((s.schedules || []).map((f) => [f.rule, f]));
+  const schedules = (s.schedule_times || []).map((t) => el('li', {class: 'schedule'}, el('strong', {}, t.rule), ' ',
+    el('code', {}, t.schedule), ` (${t.timezone}): `,
+    t.last_fired_for ? ['last fired for ', shortTime(t.last_fired_for), ' ', t.last_run_state ? stateBadge(t.last_run_state) : null] : 'never fired yet',
+    t.missed ? (t.catch_up ? ', a time missed while no daemon ran fires once at the next start' : ', times missed while no daemon ran are skipped') : null,
+    ', next ', t.next.length ? t.next.map(shortTime).join(', ') : 'never',
+    open.has(t.rule) ? ` · the firing for ${shortTime(open.get(t.rule).scheduled_time)}: ${firingWhat(open.get(t.rule))}` : null));
+  $('schedules-list').replaceChildren(...(schedules.length ? schedules : [el('li', {class: 'hint'}, 'no schedule: rules')]));
+}
+
 // ---- status line and the live event stream ----
 let connected = false, lostSince = null;
 async function loadSummary() {
@@ -516,6 +545,7 @@ async function loadSummary() {
   const n = s.now;
   const could = canAct;
   canAct = s.can_act;
+  renderOrchestration(s);
   if (could === null && canAct === false && location.hash.startsWith('#quarantine')) loadQuarantine().catch(() => {});
   if (lostSince) return;  // the stream is down: the header keeps saying so until it is back
   const health = s.health.detail ? ' · ' + (s.health.ok ? '' : 'UNHEALTHY: ') + s.health.detail.split('\n')[0] : '';

@@ -120,6 +120,8 @@ class ListenerTest : public ::testing::Test {
     api::ListenerOptions o;
     o.listen = "127.0.0.1:0";
     o.token = std::move(token);
+    o.local_token = local_token_;
+    o.orchestration = orchestration_;
     o.state = dir_ / "hivehook.db";
     o.metrics = [] { return std::string("# TYPE up gauge\nup 1\n"); };
     o.health = [this]() -> std::pair<bool, std::string> {
@@ -139,6 +141,8 @@ class ListenerTest : public ::testing::Test {
   fs::path dir_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<api::Listener> listener_;
+  std::string local_token_;
+  std::function<nlohmann::json(Store&)> orchestration_;
   std::atomic<bool> healthy_{true};
   std::atomic<bool> degraded_{false};
 };
@@ -150,7 +154,7 @@ TEST_F(ListenerTest, MetricsAndHealthzAnswerAsBefore) {
   auto m = request(port(), "GET", "/metrics");
   EXPECT_EQ(m.status, 200);
   EXPECT_NE(m.head.find("Content-Type: text/plain; version=0.0.4; charset=utf-8"), std::string::npos);
-  EXPECT_EQ(m.body, "# TYPE up gauge\nup 1\n");
+  EXPECT_EQ(m.body.substr(0, 21), "# TYPE up gauge\nup 1\n");  // the daemon's, then the listener's own counters
   auto h = request(port(), "GET", "/healthz");
   EXPECT_EQ(h.status, 200);
   EXPECT_EQ(h.body, "ok\n");
@@ -310,6 +314,36 @@ TEST_F(ListenerTest, ReplayAndRetryNeedTheToken) {
   EXPECT_EQ(request(port(), "GET", "/api/v1/replay").status, 405);
 }
 
+// Issue 15 finding C10: 300 wrong tokens were answered 401 at full speed with no log line and no
+// metric. Now they are counted on /metrics, and after 10 within a minute the address gets 429 with
+// Retry-After without its token being compared -- except the daemon's local token (the CLI).
+TEST_F(ListenerTest, C10RefusedTokensAreCountedAndLockTheAddressOutButNotTheLocalToken) {
+  std::atomic<int> calls{0};
+  api::Actions actions;
+  actions.replay = [&](ReplayRequest, api::Actions::Reply reply) {
+    ++calls;
+    reply(200, {{"ok", true}});
+  };
+  local_token_ = "local-token-0123456789";
+  start("tok-123456789", actions);
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(request(port(), "POST", "/api/v1/replay", "Authorization: Bearer guess-" + std::to_string(i) + "\r\n",
+                      "{}").status, 401);
+  EXPECT_EQ(request(port(), "POST", "/api/v1/replay", "", "{}").status, 401) << "no token: not a guess";
+  auto locked = request(port(), "POST", "/api/v1/replay", "Authorization: Bearer tok-123456789\r\n", "{}");
+  EXPECT_EQ(locked.status, 429) << "even the right token is not compared while locked out";
+  EXPECT_NE(locked.head.find("Retry-After: "), std::string::npos) << locked.head;
+  EXPECT_NE(json_of(locked)["error"].get<std::string>().find("too many refused tokens"), std::string::npos);
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(request(port(), "POST", "/api/v1/replay", "Authorization: Bearer local-token-0123456789\r\n",
+                    R"({"dry_run":true})").status, 200);
+  EXPECT_EQ(calls, 1);
+  auto metrics = request(port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("hivehook_http_refused_tokens_total 10\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("hivehook_http_token_lockouts_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("up 1\n"), std::string::npos) << "the daemon's own metrics are still there";
+}
+
 // Issue 15, fault 15: bad parameters were ignored (limit=-1 read as the default, state=quarantine
 // answered []), and 405/413 were text/plain although every API error is JSON {"error"}.
 TEST_F(ListenerTest, BadParametersAre400AndEveryErrorIsJson) {
@@ -351,6 +385,90 @@ TEST_F(ListenerTest, UnknownParametersAre400NotIgnored) {
                              "/api/v1/activity?minutes=60", "/api/v1/partitions", "/api/v1/quarantine",
                              "/api/v1/status", "/api/v1/rules"})
     EXPECT_EQ(request(port(), "GET", target).status, 200) << target;
+}
+
+// Issue 15 finding C9: `runs?limit=1&limit=2` answered with 2 runs, the first value ignored
+// silently; a repeated parameter is a 400 that names it, on every path (the event stream too).
+TEST_F(ListenerTest, C9ARepeatedParameterIs400NamingItNotTheLastValue) {
+  auto id = add_object("sales/a.csv", ObjectState::archived);
+  add_run(id, "sales/a.csv", "etl", RunState::succeeded, "");
+  add_run(id, "sales/a.csv", "etl", RunState::succeeded, "");
+  start();
+  for (const char* target : {"/api/v1/runs?limit=1&limit=2", "/api/v1/objects?key=a&key=b",
+                             "/api/v1/events?after=1&after=2", "/api/v1/activity?minutes=5&minutes=5"}) {
+    auto r = request(port(), "GET", target);
+    ASSERT_EQ(r.status, 400) << target << " " << r.body;
+    const std::string name = std::string(target).substr(std::string(target).find('?') + 1,
+                                                        std::string(target).find('=') - std::string(target).find('?') - 1);
+    EXPECT_NE(json_of(r)["error"].get<std::string>().find("'" + name + "' is given 2 times"), std::string::npos)
+        << r.body;
+  }
+  EXPECT_EQ(json_of(request(port(), "GET", "/api/v1/runs?limit=1"))["runs"].size(), 1u);
+}
+
+// Issue 15 finding C4: with every API read on one thread, one client's parallel `runs?output=1`
+// reads (1 MB pages) made the console's `status` wait behind all of them. Heavy reads have their
+// own lane: `status`, asked after 16 of them are queued, is answered before they all are.
+// (Not a timing: it counts which answers had begun when status's arrived.)
+TEST_F(ListenerTest, C4HeavyReadsQueuedByOneClientDoNotHoldUpTheSmallOnes) {
+  const std::string big(64 * 1024, 'x');
+  for (int i = 0; i < 200; ++i) {
+    auto id = add_object("sales/" + std::to_string(i) + ".csv", ObjectState::archived);
+    add_run(id, "sales/" + std::to_string(i) + ".csv", "etl", RunState::failed, big);
+  }
+  start();
+  std::vector<int> heavy;
+  const std::string req = "GET /api/v1/runs?output=1&limit=1000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  for (int i = 0; i < 16; ++i) {
+    heavy.push_back(connect_to(port(), 120));
+    ::send(heavy.back(), req.data(), req.size(), MSG_NOSIGNAL);
+  }
+  {  // the first heavy answer has begun: the others' heads were sent before, they are queued
+    std::vector<pollfd> p;
+    for (int fd : heavy) p.push_back({fd, POLLIN, 0});
+    ASSERT_GT(::poll(p.data(), p.size(), 120'000), 0);
+  }
+  auto status = request(port(), "GET", "/api/v1/status", "", "", 120);
+  EXPECT_EQ(status.status, 200);
+  int begun = 0;
+  for (int fd : heavy) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) ++begun;
+  }
+  EXPECT_LT(begun, 16) << "status waited for every heavy read queued before it";
+  for (int fd : heavy) {  // and every heavy read is answered in full
+    std::string all;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) all.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    EXPECT_EQ(all.substr(0, 12), "HTTP/1.1 200");
+    EXPECT_NE(all.find("\"next_before\""), std::string::npos);
+  }
+}
+
+// Issue 14 F16: the status carries the daemon's batches and schedules (daemon/status_report.h,
+// the CLI's own), read on the query thread's store; without a daemon behind it, empty lists.
+TEST_F(ListenerTest, F16StatusCarriesBatchesAndSchedulesOrEmptyLists) {
+  start();
+  auto bare = json_of(request(port(), "GET", "/api/v1/status"));
+  for (const char* k : {"batches", "abandoned_batches", "schedules", "schedule_times"})
+    EXPECT_EQ(bare[k], nlohmann::json::array()) << k;
+  listener_->stop();
+  std::atomic<int> calls{0};
+  orchestration_ = [&](Store& s) {
+    ++calls;
+    EXPECT_FALSE(s.object(999).has_value()) << "a store to read from";
+    return nlohmann::json{{"batches", {{{"rule", "daily"}, {"group", "sales/01"}, {"members", 2}}}},
+                          {"schedule_times", {{{"rule", "nightly"}, {"next", {"2026-12-02T01:30:00.000Z"}}}}}};
+  };
+  start();
+  auto full = json_of(request(port(), "GET", "/api/v1/status"));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(full["batches"][0]["group"], "sales/01");
+  EXPECT_EQ(full["schedule_times"][0]["rule"], "nightly");
+  EXPECT_EQ(full["schedules"], nlohmann::json::array()) << "what it does not give stays an empty list";
+  EXPECT_TRUE(full.contains("now"));
 }
 
 TEST_F(ListenerTest, WithoutATokenTheApiIsReadOnly) {
@@ -428,6 +546,45 @@ TEST_F(ListenerTest, SlowRequestBodiesDoNotStarveHealthz) {
   }
   EXPECT_EQ(answered, 20) << ::testing::PrintToString(failed);
   for (int fd : flood) ::close(fd);
+}
+
+// Issue 15 finding C2: the same flood as POST /api/v1/replay with the right token, so the handler
+// reads each body: those connections were not evictable while their bodies trickled, and /healthz
+// got 503 for the 5 s of the body-rate window. A body being read is evictable until complete.
+TEST_F(ListenerTest, C2TokenHoldersSlowReplayBodiesDoNotStarveHealthz) {
+  api::Actions actions;
+  actions.replay = [](ReplayRequest, api::Actions::Reply reply) { reply(200, {{"ok", true}}); };
+  start("tok-123456789", actions);
+  auto open_slow_body = [&] {
+    int fd = connect_to(port(), 120);
+    const std::string req = "POST /api/v1/replay HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok-123456789\r\n"
+                            "Content-Length: 60000\r\n\r\n{";
+    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    return fd;
+  };
+  std::vector<int> flood;
+  for (int i = 0; i < 300; ++i) flood.push_back(open_slow_body());
+  int answered = 0;
+  std::vector<std::string> failed;
+  for (int i = 0; i < 20; ++i) {
+    for (auto& fd : flood) {  // keep the flood in force: one the listener closed is opened again
+      pollfd p{fd, POLLRDHUP, 0};
+      ASSERT_GE(::poll(&p, 1, 0), 0);
+      if (p.revents != 0) {
+        ::close(fd);
+        fd = open_slow_body();
+      } else {
+        ::send(fd, " ", 1, MSG_NOSIGNAL);
+      }
+    }
+    auto r = request(port(), "GET", "/healthz", "", "", 120);
+    if (r.status == 200) ++answered;
+    else failed.push_back(std::to_string(r.status) + " " + r.body);
+  }
+  EXPECT_EQ(answered, 20) << ::testing::PrintToString(failed);
+  for (int fd : flood) ::close(fd);
+  // A replay body sent at once is still served.
+  EXPECT_EQ(request(port(), "POST", "/api/v1/replay", "Authorization: Bearer tok-123456789\r\n", "{\"all\":true}").status, 200);
 }
 
 // Many connections that send nothing, or a request head one byte at a time, kept at that number
