@@ -1,6 +1,7 @@
 #include "api/event_stream.h"
 
 #include <algorithm>
+#include <map>
 
 namespace hivehook::api {
 
@@ -65,16 +66,33 @@ void EventHub::fan_out() {
     front = ring_.empty() ? 0 : ring_.front().id;
   }
   if (batch.empty()) return;
+  // Each subscriber is handed the events after its `last` as ONE message: the concatenation of
+  // that suffix of the batch, built once per distinct suffix and shared (most subscribers are at
+  // the same place, so one string serves them all), instead of one message, copy and write per
+  // event per stream (issue 15 finding C5, measured: 100 streams took 20 s to get a 3,000-event
+  // burst the daemon had processed in 2.5 s).
+  std::map<std::size_t, SseEvent> suffixes;  // by the index of the suffix's first event
+  auto suffix = [&](std::size_t from) -> const SseEvent& {
+    auto [it, fresh] = suffixes.try_emplace(from);
+    if (fresh) {
+      std::size_t bytes = 0;
+      for (std::size_t i = from; i < batch.size(); ++i) bytes += batch[i].message->size();
+      auto text = std::make_shared<std::string>();
+      text->reserve(bytes);
+      for (std::size_t i = from; i < batch.size(); ++i) *text += *batch[i].message;
+      it->second = {batch.back().id, std::move(text)};
+    }
+    return it->second;
+  };
   std::erase_if(subs_, [&](Subscriber& s) {
     if (s.last >= batch.back().id) return false;
     // Events after `last` already left the ring: this subscriber fell too far behind. Dropping it
     // ends its stream; the client resumes with Last-Event-ID from the store.
     if (front > s.last + 1) return true;
-    for (const auto& m : batch) {
-      if (m.id <= s.last) continue;
-      if (!s.sink(m)) return true;
-      s.last = m.id;
-    }
+    auto first = std::upper_bound(batch.begin(), batch.end(), s.last,
+                                  [](int64_t last, const SseEvent& m) { return last < m.id; });
+    if (!s.sink(suffix(static_cast<std::size_t>(first - batch.begin())))) return true;
+    s.last = batch.back().id;
     return false;
   });
 }

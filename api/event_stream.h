@@ -49,8 +49,11 @@ class EventHub {
   // sink (they run in the posted fan-out). Ids already published are skipped.
   void publish(const std::vector<AuditEvent>& events);
 
-  // A subscriber: called with each event in id order, on the fan-out's thread (or, for the ring's
-  // events, on subscribe's caller); it must only queue. Returning false unsubscribes it.
+  // A subscriber: called with the events in id order, on the fan-out's thread (or, for the ring's
+  // events, on subscribe's caller); it must only queue. Returning false unsubscribes it. The
+  // fan-out hands it several events at once as one SseEvent: `message` the SSE messages of every
+  // event after the subscriber's last, concatenated (shared by the subscribers at the same place),
+  // `id` the last one's.
   using Sink = std::function<bool(const SseEvent&)>;
   // Subscribes to the events after `after_id`: those still in the ring are handed to `sink` first.
   // Returns false (and does not subscribe) when events after `after_id` have already left the ring:

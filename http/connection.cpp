@@ -678,8 +678,11 @@ void Connection::send_open() {
     return bhttp::async_write_header(stream_, *o->ser, std::move(written));
   }
   if (!o->queue.empty()) {
+    // Everything queued goes out as one chunk, one write: a stream fed many small pieces (SSE
+    // events) while the last write was in flight costs one write, not one per piece.
     o->current = std::move(o->queue.front());
     o->queue.pop_front();
+    for (; !o->queue.empty(); o->queue.pop_front()) o->current += o->queue.front();
     o->backlog->fetch_sub(o->current.size());
     body.data = o->current.data();
     body.size = o->current.size();
