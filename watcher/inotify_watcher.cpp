@@ -1,5 +1,6 @@
 #include "watcher/inotify_watcher.h"
 
+#include <boost/asio/post.hpp>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -29,6 +30,23 @@ constexpr uint32_t kFolderMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_M
                                  IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
 // The landing root may itself be a symlink the user configured (e.g. to another disk): follow it.
 constexpr uint32_t kRootMask = kFolderMask & ~IN_DONT_FOLLOW;
+// The overflow's resync walks the tree in slices of at most this long (and of kResyncSliceSteps
+// steps, the clock read once per so many), yielding to the loop between them, as inotify events
+// are handed out (inotify_fd.cpp) and scans walk (pipeline/landing_scan.h): one walk of a tree
+// with a 100,000-file folder held the loop for 786 ms (docs/performance.md).
+constexpr auto kResyncSlice = std::chrono::milliseconds(10);
+constexpr std::size_t kResyncSliceSteps = 2048;
+constexpr std::size_t kResyncClockEvery = 64;
+
+// A walk adding watches to a subtree, one step at a time: each folder is watched before it is
+// listed, so a child created meanwhile is either listed or reported by an event.
+struct TreeWalk {
+  std::vector<std::string> stack;                // folders still to watch and list
+  std::optional<fs::directory_iterator> listing;  // the folder being listed
+  std::string listing_dir;
+  std::unordered_set<int> seen;  // every wd watched (or found watched) by this walk
+  bool limit_reported = false;   // the watch limit reported once per walk
+};
 
 std::string join(const std::string& dir, std::string_view name) {
   std::string out = dir;
@@ -77,7 +95,7 @@ struct InotifyWatcher::Impl {
     fd.emplace(io);
     fd->pause(paused);
     running = true;
-    add_tree(landing, /*force=*/true, nullptr);
+    add_tree(landing, /*force=*/true);
     std::weak_ptr<int> alive = life;
     fd->read([this, alive](const InotifyEvent& ev) {
       handle(ev);
@@ -87,6 +105,7 @@ struct InotifyWatcher::Impl {
 
   void stop() {
     running = false;
+    resyncing.reset();
     fd.reset();  // closing the inotify fd drops every watch at once
     table.clear();
     unwatched.clear();
@@ -123,48 +142,69 @@ struct InotifyWatcher::Impl {
     return -1;
   }
 
-  // Watches `top` and every real folder below it (symlinks never followed), each folder watched
-  // before it is listed so a child created meanwhile is either listed or reported by an event.
-  // Unless `force`, stops early when `top` is already watched under this very path (its subtree
-  // then is too). Returns true when `top` is now newly watched. `seen` collects every wd.
-  bool add_tree(const std::string& top, bool force, std::unordered_set<int>* seen, bool* limit_reported_in = nullptr) {
+  // Watches `top` and every real folder below it (symlinks never followed), all at once (start,
+  // a new folder, a retry). Unless `force`, stops early when `top` is already watched under this
+  // very path (its subtree then is too). Returns true when `top` is now newly watched.
+  bool add_tree(const std::string& top, bool force, bool* limit_reported_in = nullptr) {
     if (!running) return false;
-    std::vector<std::string> stack{top};
-    bool top_new = false;
-    bool local_limit_reported = false;
-    bool& limit_reported = limit_reported_in ? *limit_reported_in : local_limit_reported;
-    while (!stack.empty()) {
-      std::string dir = std::move(stack.back());
-      stack.pop_back();
-      // At the watch limit, folders already watched still succeed (the kernel returns their wd):
-      // the walk goes on so a resync keeps them.
-      int wd = add_watch(dir, &limit_reported);
-      if (wd < 0) continue;  // not descended: the subtree is in `unwatched` (or gone)
-      if (seen) seen->insert(wd);
-      if (dir == top) {
-        const std::string* known = table.path_of(wd);
-        if (known && *known == dir && !force) return false;
-        top_new = true;
-      }
-      table.set(wd, dir);
-      unwatched.erase(dir);
+    TreeWalk w;
+    if (limit_reported_in) w.limit_reported = *limit_reported_in;
+    const std::string* before = nullptr;
+    if (!force) {
+      const int wd = fd->add_watch(top, top == landing ? kRootMask : kFolderMask);  // its wd if watched already
+      before = wd >= 0 ? table.path_of(wd) : nullptr;
+      if (before && *before == top) return false;
+    }
+    w.stack.push_back(top);
+    while (step(w)) {
+    }
+    if (limit_reported_in) *limit_reported_in = w.limit_reported;
+    return !w.seen.empty();
+  }
+
+  // One step of `w`: the next entry of the folder being listed (a sub-folder is pushed), or the
+  // next folder watched and opened. False when the walk is done.
+  bool step(TreeWalk& w) {
+    if (w.listing) {
       std::error_code ec;
-      fs::directory_iterator it(dir, ec), end;
+      auto& it = *w.listing;
+      if (it == fs::directory_iterator()) {
+        w.listing.reset();
+        return true;
+      }
+      std::error_code type_ec;
+      // symlink_status: lstat semantics (usually free from d_type), so symlinks are never followed.
+      if (it->symlink_status(type_ec).type() == fs::file_type::directory)
+        w.stack.push_back(join(w.listing_dir, it->path().filename().native()));
+      it.increment(ec);
       if (ec) {
         if (classify_watch_errno(ec.value()) != WatchFailure::gone)
-          spdlog::warn("cannot list {}: {}; it is covered by the periodic scan", dir, ec.message());
-        continue;
+          spdlog::warn("listing {} stopped: {}", w.listing_dir, ec.message());
+        w.listing.reset();
       }
-      for (; it != end; it.increment(ec)) {
-        std::error_code type_ec;
-        // symlink_status: lstat semantics (usually free from d_type), so symlinks are never followed.
-        if (it->symlink_status(type_ec).type() == fs::file_type::directory)
-          stack.push_back(join(dir, it->path().filename().native()));
-      }
-      if (ec && classify_watch_errno(ec.value()) != WatchFailure::gone)
-        spdlog::warn("listing {} stopped: {}", dir, ec.message());
+      return true;
     }
-    return top_new;
+    if (w.stack.empty() || !running) return false;
+    std::string dir = std::move(w.stack.back());
+    w.stack.pop_back();
+    // At the watch limit, folders already watched still succeed (the kernel returns their wd):
+    // the walk goes on so a resync keeps them.
+    const int wd = add_watch(dir, &w.limit_reported);
+    if (wd < 0) return true;  // not descended: the subtree is in `unwatched` (or gone)
+    w.seen.insert(wd);
+    if (resyncing && &w != &resyncing->walk) resyncing->walk.seen.insert(wd);  // kept by the resync's pruning
+    table.set(wd, dir);
+    unwatched.erase(dir);
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    if (ec) {
+      if (classify_watch_errno(ec.value()) != WatchFailure::gone)
+        spdlog::warn("cannot list {}: {}; it is covered by the periodic scan", dir, ec.message());
+      return true;
+    }
+    w.listing.emplace(std::move(it));
+    w.listing_dir = std::move(dir);
+    return true;
   }
 
   void drop_subtree(const std::string& path) {
@@ -187,6 +227,7 @@ struct InotifyWatcher::Impl {
     spdlog::error("the landing folder {} was {}: nothing is watched until it is back (looked for every second)",
                   landing, what);
     root_missing = true;
+    resyncing.reset();  // nothing left to walk; the folder, once back, is watched and scanned anew
     for (int wd : table.wds()) fd->rm_watch(wd);
     table.clear();
     unwatched.clear();
@@ -195,15 +236,54 @@ struct InotifyWatcher::Impl {
 
   // After an overflow, events (new folders, moves) were lost: walk the whole tree again, re-adding
   // watches (the kernel returns the existing wd for a watched folder) and dropping watches on
-  // folders that are no longer where we thought.
+  // folders that are no longer where we thought; then on_overflow (the caller's rescan). The walk
+  // goes in slices (kResyncSlice), events are handled between them (a folder they watch is kept);
+  // an overflow during the walk walks once more after it.
+  struct Resync {
+    TreeWalk walk;
+    bool again = false;
+    std::size_t slices = 0;
+  };
+  std::optional<Resync> resyncing;
+
   void resync() {
-    std::unordered_set<int> seen;
-    add_tree(landing, /*force=*/true, &seen);
+    if (resyncing) {
+      resyncing->again = true;
+      return;
+    }
+    resyncing.emplace();
+    resyncing->walk.stack.push_back(landing);
+    resync_slice();
+  }
+
+  void resync_slice() {
+    if (!running || !resyncing) return;
+    const auto until = std::chrono::steady_clock::now() + kResyncSlice;
+    for (std::size_t n = 1; step(resyncing->walk); ++n) {
+      if (n < kResyncSliceSteps && (n % kResyncClockEvery != 0 || std::chrono::steady_clock::now() < until)) continue;
+      ++resyncing->slices;
+      std::weak_ptr<int> alive = life;
+      boost::asio::post(io, [this, alive] {
+        if (!alive.expired()) resync_slice();
+      });
+      return;
+    }
+    resync_done();
+  }
+
+  void resync_done() {
+    const std::unordered_set<int> seen = std::move(resyncing->walk.seen);
+    const bool again = resyncing->again;
+    const std::size_t slices = resyncing->slices + 1;
+    resyncing.reset();
     for (int wd : table.wds()) {
       if (seen.count(wd)) continue;
       table.erase_wd(wd);
       fd->rm_watch(wd);
     }
+    if (again) return resync();  // events were lost during the walk: once more
+    spdlog::info("inotify resync after the overflow done: {} folders watched ({} slices)", table.size(), slices);
+    if (cb.on_overflow) cb.on_overflow();
   }
 
   void retry_unwatched() {
@@ -213,7 +293,7 @@ struct InotifyWatcher::Impl {
     bool limit_reported = false;  // once for the whole retry, not once per folder
     for (const auto& dir : retry) {
       if (!running) return;
-      if (add_tree(dir, /*force=*/true, nullptr, &limit_reported) && cb.on_new_dir) {
+      if (add_tree(dir, /*force=*/true, &limit_reported) && cb.on_new_dir) {
         cb.on_new_dir(dir);
         if (alive.expired()) return;
       }
@@ -228,8 +308,7 @@ struct InotifyWatcher::Impl {
     const std::string name(ev.name);
     if (ev.mask & IN_Q_OVERFLOW) {
       spdlog::warn("inotify queue overflowed (fs.inotify.max_queued_events): events were lost, rescanning");
-      resync();
-      if (cb.on_overflow) cb.on_overflow();
+      resync();  // on_overflow once the walk is done
       return;
     }
     if (ev.mask & IN_IGNORED) {  // the kernel dropped the watch (folder deleted, unmounted, rm_watch)
@@ -260,7 +339,7 @@ struct InotifyWatcher::Impl {
         drop_subtree(path);
       } else if (ev.mask & (IN_CREATE | IN_MOVED_TO)) {
         // Watch the whole subtree first, then report it once so the caller scans it.
-        if (add_tree(path, /*force=*/false, nullptr) && cb.on_new_dir) cb.on_new_dir(path);
+        if (add_tree(path, /*force=*/false) && cb.on_new_dir) cb.on_new_dir(path);
       }
       return;
     }
@@ -282,6 +361,7 @@ void InotifyWatcher::stop() { impl_->stop(); }
 std::size_t InotifyWatcher::watch_count() const { return impl_->table.size(); }
 std::size_t InotifyWatcher::unwatched_count() const { return impl_->unwatched.size(); }
 bool InotifyWatcher::landing_missing() const { return impl_->root_missing; }
+bool InotifyWatcher::resyncing() const { return impl_->resyncing.has_value(); }
 void InotifyWatcher::drop_landing(const char* what) {
   if (impl_->running) impl_->lose_root(what);
 }

@@ -23,7 +23,8 @@ struct WatcherCallbacks {
   // because files may have landed before the watch existed.
   std::function<void(const std::filesystem::path& dir)> on_new_dir;
   // IN_Q_OVERFLOW: events were lost; the caller rescans everything. Called after the watcher has
-  // re-walked the tree (new folders whose events were lost are watched by then).
+  // re-walked the tree (new folders whose events were lost are watched by then); the walk goes in
+  // slices that yield to the loop, so this comes some loop turns after the overflow.
   std::function<void()> on_overflow;
   // inotify_add_watch failed (e.g. ENOSPC: max_user_watches). The subtree is not watched; the
   // caller keeps it covered by periodic scans. `message` says which limit and how to raise it.
@@ -48,6 +49,9 @@ class InotifyWatcher {
   std::size_t unwatched_count() const;
   // The landing folder was renamed or deleted and is not watched again yet.
   bool landing_missing() const;
+  // An overflow's resync walk is under way (in slices of at most ~10 ms, events handled between
+  // them); on_overflow is called when it is done.
+  bool resyncing() const;
   // The caller found another folder (or none) at landing's path while the watches are on the old
   // one (deleted while this process held it open: no IN_DELETE_SELF comes): drops every watch as
   // after a rename; retry_unwatched() watches the folder at the path again.
