@@ -52,6 +52,8 @@ inline constexpr int kSelfRewriteLimit = 3;
 // counts as written during the run (file times come from the kernel's coarse clock, up to a tick
 // behind the clock the run's start is read from).
 inline constexpr int64_t kOwnRunSlackMs = 20;
+// Files bigger than this are hashed off the loop thread (discovery, and the identity check of P9).
+inline constexpr uint64_t kHashOffLoopBytes = 4 << 20;
 
 // The ignored names already announced by pipeline `p` (`forget`: drop them, at its end). Kept
 // beside the Pipeline so its header (and everything including it) stays as it is.
@@ -74,6 +76,8 @@ struct Pipeline::Active {
   std::vector<std::string> loop_rules;             // recorded, not run: the rules whose job kept rewriting its input
   std::string quarantined_original;                // a retry from the quarantine: the original's key there
   std::string failure_reason;                      // why it failed when no run says so (a loop)
+  bool verifying = false;                          // its bytes are being hashed: only its ctime moved (P9)
+  std::vector<std::function<void()>> after_verify; // the steps waiting for that answer
 
   FileIdentity identity() const { return {rec.inode, rec.size, rec.mtime_ns, rec.ctime_ns}; }
 

@@ -16,18 +16,23 @@
 namespace hivehook {
 
 namespace {
-constexpr uint64_t kHashOffLoopBytes = 4 << 20;  // bigger files are hashed off the loop thread
 constexpr std::size_t kMaxKeyBytes = 1024;       // S3's limit on a key's length
 constexpr auto kScanSlice = std::chrono::milliseconds(20);  // the longest one slice of a scan holds the loop
 constexpr std::size_t kScanSliceEntries = 1000;             // folders listed + files offered per slice, at most
 
 FileIdentity identity_of(const ObjectRecord& o) { return {o.inode, o.size, o.mtime_ns, o.ctime_ns}; }
 
-// Rows written before the identity had a ctime (schema 1) compare without it.
+// Every field equal (compare_identity): used for ignored rows, whose reason may be the metadata
+// itself (a file the daemon could not read, then chmod g+r: a new look).
 bool same_identity(const ObjectRecord& o, const FileIdentity& id) {
-  FileIdentity was = identity_of(o);
-  if (was.ctime_ns == 0) was.ctime_ns = id.ctime_ns;
-  return was == id;
+  return compare_identity(identity_of(o), id) == IdentityMatch::same;
+}
+
+// The states whose file stays in landing on purpose (recorded once, not a new arrival while it is
+// the same file).
+bool left_in_landing(ObjectState s) {
+  return s == ObjectState::unmatched || s == ObjectState::kept || s == ObjectState::failed_kept ||
+         s == ObjectState::duplicate || s == ObjectState::ignored;
 }
 
 std::string sequencer_for(int64_t object_id) {
@@ -164,19 +169,36 @@ std::unordered_set<std::string>& ignored_names_seen(const Pipeline* p, bool forg
   return seen[p];
 }
 
-// Recorded already and left in landing on purpose: the same file is not a new arrival.
+// Recorded already and left in landing on purpose: the same file is not a new arrival. Only its
+// ctime moved (P9: a chmod/chown/`touch -a`): the same file if its eTag is the same, which hashing
+// tells (admit -> metadata_changed); an unmatched row has no eTag and runs nothing either way.
 bool Pipeline::known_and_left(const std::optional<ObjectRecord>& last, const FileIdentity& id) const {
-  if (!last || !same_identity(*last, id)) return false;
-  switch (last->state) {
-    case ObjectState::unmatched:
-    case ObjectState::kept:
-    case ObjectState::failed_kept:
-    case ObjectState::duplicate:
-    case ObjectState::ignored:
+  if (!last || !left_in_landing(last->state)) return false;  // else the same file back in landing (a rename lost to power loss): a new arrival
+  switch (compare_identity(identity_of(*last), id)) {
+    case IdentityMatch::same:
       return true;
-    default:
-      return false;  // the same file back in landing (a rename lost to power loss): a new arrival
+    case IdentityMatch::metadata_only:
+      return last->state == ObjectState::unmatched;
+    case IdentityMatch::different:
+      break;
   }
+  return false;
+}
+
+// P9: `h` is the file `last` recorded (left in landing), with the same bytes (eTag) and only its
+// metadata changed: its new ctime is recorded, nothing runs. Ignored rows are not taken here: their
+// reason may be the metadata (unreadable, then chmod g+r), so they are looked at anew.
+bool Pipeline::metadata_changed(const std::optional<ObjectRecord>& last, const Hashed& h) {
+  if (!last || !left_in_landing(last->state) || last->state == ObjectState::ignored) return false;
+  if (last->etag.empty() || last->etag != h.etag) return false;
+  if (compare_identity(identity_of(*last), h.id) != IdentityMatch::metadata_only) return false;
+  ObjectRecord rec = *last;
+  rec.ctime_ns = h.id.ctime_ns;
+  store_.update_object(rec);
+  batch_.request();
+  spdlog::info("{}: only its metadata changed (mode, owner or times; the same bytes, eTag {}): object {} stays {}, "
+               "not a new arrival", rec.key, rec.etag, rec.id, to_string(rec.state));
+  return true;
 }
 
 // What kind of thing landed: a key the pipeline may take (complete, regular, a valid key), or
@@ -209,9 +231,16 @@ std::optional<ObjectKey> Pipeline::classify(const std::string& key, const FileIn
   std::string err;
   auto parsed = parse_key(key, &err);
   if (!parsed) return record_ignored(key, info, "invalid key: " + err), std::nullopt;
-  if (hint == Hint::written) return parsed;
+  if (hint == Hint::written) {  // the writer's close, or a rename into place: complete
+    open_writes_.erase(key);
+    return parsed;
+  }
+  if (hint == Hint::created && info.nlink == 1) open_writes_.try_emplace(key, OpenWrite{info.id.inode, clock_.steady_now()});
   std::string why;
   switch (files_.probe(key, &why)) {
+    case Admission::quiet:  // no lease possible: the recency rule, unless a writer's close is awaited
+      if (awaiting_close(key, info)) return mark_busy(key), std::nullopt;
+      [[fallthrough]];
     case Admission::complete:
       unmark_busy(key);
       return parsed;
@@ -226,6 +255,29 @@ std::optional<ObjectKey> Pipeline::classify(const std::string& key, const FileIn
       return std::nullopt;
   }
   return std::nullopt;
+}
+
+// Issue 16 retest P14: inotify saw a writer create this file (IN_CREATE of a file with one link;
+// a hard link has two or more) and its close (IN_CLOSE_WRITE) has not come. The recency rule
+// admitted such a file while an uploader paused for more than kRecentWindow: it is not admitted
+// before its close, for up to kAwaitCloseMax; then a warning, and the recency rule decides (its
+// close event lost to an overflow, a log file never closed, a link whose other name was removed).
+bool Pipeline::awaiting_close(const std::string& key, const FileInfo& info) {
+  auto it = open_writes_.find(key);
+  if (it == open_writes_.end()) return false;
+  if (it->second.inode != info.id.inode) {  // another file at the key now, found by a scan
+    open_writes_.erase(it);
+    return false;
+  }
+  if (clock_.steady_now() - it->second.since < kAwaitCloseMax) return true;
+  if (!it->second.warned) {
+    it->second.warned = true;
+    spdlog::warn("\"{}\": created by a writer {} min ago and not closed since (no IN_CLOSE_WRITE seen): from now "
+                 "on it is admitted once unchanged for {} s, even if still open. A file written for that long "
+                 "should be written under another name (name.part) and renamed when complete",
+                 key, std::chrono::duration_cast<std::chrono::minutes>(kAwaitCloseMax).count(), kRecentWindow.count());
+  }
+  return false;
 }
 
 void Pipeline::offer_checked(const std::string& key, Hint hint, bool after_settle) {
@@ -321,7 +373,10 @@ void Pipeline::admit(const ObjectKey& key, const Hashed& h, const std::optional<
   auto matched = match_rules(*rules_, key);  // the rules may have changed while it was hashed
   if (active_by_key_.count(key.key) || (matched.empty() && match_batch_rules(*rules_, key).empty())) return;
   unmark_busy(key.key);
-  if (!claimed(new_record(0, key.key, h.id, 0))) return;
+  if (metadata_changed(last, h)) return;
+  ObjectRecord claim = new_record(0, key.key, h.id, 0);
+  claim.etag = h.etag;  // another node's record of this file with another ctime is the same file if the eTag is (P9)
+  if (!claimed(claim)) return;
   // The same content at the same key, already processed and archived — a re-upload, or the very
   // file back in landing after power loss undid its rename: recorded, moved, never re-run.
   bool archived_content = last && (last->state == ObjectState::archived || last->state == ObjectState::duplicate);
@@ -464,11 +519,13 @@ void Pipeline::mark_busy(const std::string& key) {
 }
 
 void Pipeline::unmark_busy(const std::string& key) {
+  open_writes_.erase(key);
   busy_.erase(key);
   busy_rechecks_.erase(key);
 }
 
 void Pipeline::forget_busy() {
+  open_writes_.clear();
   busy_.clear();
   busy_rechecks_.clear();
 }

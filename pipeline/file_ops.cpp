@@ -32,9 +32,16 @@ bool not_there(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP
 
 // No lease possible: a file changed within the last kRecentWindow may still be being written.
 Admission by_recency(const struct stat& st) {
-  return changed_recently(identity_of(st)) ? Admission::busy : Admission::complete;
+  return changed_recently(identity_of(st)) ? Admission::busy : Admission::quiet;
 }
 }  // namespace
+
+IdentityMatch compare_identity(const FileIdentity& recorded, const FileIdentity& now) {
+  if (recorded.inode != now.inode || recorded.size != now.size || recorded.mtime_ns != now.mtime_ns)
+    return IdentityMatch::different;
+  if (recorded.ctime_ns == 0 || recorded.ctime_ns == now.ctime_ns) return IdentityMatch::same;
+  return IdentityMatch::metadata_only;
+}
 
 bool changed_recently(const FileIdentity& id) {
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -89,6 +96,7 @@ FileInfo LocalFileOps::stat(const std::string& key) {
   info.kind = kind_of(st->st_mode);
   info.id = identity_of(*st);
   info.mode = st->st_mode;
+  info.nlink = st->st_nlink;
   info.uid = st->st_uid;
   info.gid = st->st_gid;
   return info;

@@ -25,8 +25,10 @@ namespace hivehook {
 // directory handle over one of them).
 enum class Area { landing, archive, quarantine };
 
-// A file's identity (DESIGN.md "Only complete files": Identity). Same identity = same bytes:
-// rewriting a file in place changes its mtime and ctime, replacing it changes its inode.
+// A file's identity (DESIGN.md "Only complete files": Identity). Replacing a file changes its
+// inode; rewriting it in place changes its mtime (and size, mostly) and its ctime. A change of
+// metadata only (chmod, chown, an ACL, `touch -a`) moves the ctime alone: compare_identity says so,
+// and the eTag decides (docs/decisions.md, issue 16 retest P9).
 struct FileIdentity {
   uint64_t inode = 0;
   uint64_t size = 0;
@@ -35,12 +37,26 @@ struct FileIdentity {
   bool operator==(const FileIdentity&) const = default;
 };
 
+// How the identity of the file at a key now compares with the one recorded.
+enum class IdentityMatch {
+  same,           // every field equal (a recorded ctime of 0, written before identities had one, matches any)
+  metadata_only,  // inode, size and mtime equal, the ctime moved: a chmod/chown/`touch -a` — or a
+                  // same-size rewrite within the mtime's granularity (issue 10 item 2): the caller
+                  // compares the eTag of the bytes now there with the recorded one (same eTag: the
+                  // same file, whose new ctime is recorded; else a different file)
+  different,      // inode, size or mtime differ: another file (replaced or rewritten)
+};
+// The one identity check every comparison goes through (discovery, the checks before a run and
+// before the final move).
+IdentityMatch compare_identity(const FileIdentity& recorded, const FileIdentity& now);
+
 // What lstat(2) beneath landing says about one key (symlinks never followed).
 struct FileInfo {
   bool exists = false;  // false: not there, or no longer beneath landing (a symlink on its path)
   EntryKind kind = EntryKind::other;
   FileIdentity id;
   mode_t mode = 0;
+  nlink_t nlink = 0;  // hard links (an IN_CREATE of a file with 2 or more is a link, not a writer's create)
   uid_t uid = 0;  // owner and group, for messages about a file the daemon may not read
   gid_t gid = 0;
   int error = 0;  // errno when the lookup failed for another reason than "not there" (EACCES, ENAMETOOLONG)
@@ -49,6 +65,10 @@ struct FileInfo {
 // Where no lease can say whether a writer still has a file open (not the file's owner, a
 // filesystem without leases), a file changed within this window counts as still being written.
 inline constexpr std::chrono::seconds kRecentWindow{2};
+// How long a file inotify saw a writer create waits for that writer's close (IN_CLOSE_WRITE)
+// before the recency rule decides after all, with a warning (issue 16 retest P14; docs/runbook.md
+// "A file still being written").
+inline constexpr std::chrono::minutes kAwaitCloseMax{10};
 // Whether `id` changed (mtime or ctime) within the last kRecentWindow of the system clock: a file
 // this process may not open yet (cp/mv across filesystems make their copy 0600 until it is done)
 // counts as still being written rather than unreadable (issue 16 N1).
@@ -56,7 +76,10 @@ bool changed_recently(const FileIdentity& id);
 
 // Whether a file found by a scan may be admitted (DESIGN.md "Complete").
 enum class Admission {
-  complete,    // nobody has it open for writing
+  complete,    // nobody has it open for writing (a read lease was granted)
+  quiet,       // no lease possible (not the file's owner, a filesystem without leases): unchanged for
+               // kRecentWindow, no writer known. Admitted, unless inotify saw a writer create it and
+               // its close has not come yet (issue 16 retest P14)
   busy,        // a writer has it open, or (no lease possible) it changed within kRecentWindow: the
                // pipeline looks again every kRecentWindow (its close event may bring it back sooner,
                // but none comes when the writer closed it before its folder was watched)

@@ -5,6 +5,8 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+
 #include "jobs/backoff.h"
 #include "jobs/output_excerpt.h"
 #include "pipeline/active.h"
@@ -104,7 +106,11 @@ void Pipeline::finish_object(Active& a) {
     o = quarantine(a);  // moved already: (re)writes its error report
   }
   if (!o) {
-    if (!still_there(a)) return;
+    const int64_t id = a.rec.id;
+    if (!still_there(a, [this, id] {
+          if (auto it = active_.find(id); it != active_.end() && it->second->decided) finish_object(*it->second);
+        }))
+      return;
     o = perform(a);
   }
   if (o->failed) return move_failed(a, std::move(*o));
@@ -251,19 +257,85 @@ void Pipeline::end_early(Active& a, ObjectState to, nlohmann::json detail) {
   if (to == ObjectState::superseded) boost::asio::post(io_, [this, key] { offer(key, Hint::scanned); });
 }
 
-bool Pipeline::still_there(Active& a) {
+bool Pipeline::still_there(Active& a, std::function<void()> resume) {
   FileInfo now = files_.stat(a.rec.key);
   if (!now.exists) {
     end_early(a, ObjectState::vanished, {{"error", "the file left landing (or a folder on its path was replaced)"}});
     return false;
   }
-  FileIdentity was = a.identity();
-  if (was.ctime_ns == 0) was.ctime_ns = now.id.ctime_ns;  // recorded before identities had a ctime
-  if (now.id == was) return true;
-  // Written during the object's own run (its new ctime is not older than the first run's start):
-  // the job, most likely, wrote to its input. Counted per key, so the loop a job that always
-  // writes to its input would make (each version a new arrival that runs again: F22) is stopped
-  // after kSelfRewriteLimit versions (admit_looping).
+  switch (compare_identity(a.identity(), now.id)) {
+    case IdentityMatch::same:
+      return true;
+    case IdentityMatch::metadata_only:
+      return same_content(a, now.id, std::move(resume));
+    case IdentityMatch::different:
+      break;
+  }
+  superseded(a, now.id);
+  return false;
+}
+
+// Only the ctime moved since discovery (P9): the bytes decide. Small files are hashed here, big ones
+// on the hash thread (as discovery hashes them); meanwhile the caller's step waits (`resume` runs
+// once the answer is in, and looks again).
+bool Pipeline::same_content(Active& a, const FileIdentity& now, std::function<void()> resume) {
+  if (a.verifying) {
+    a.after_verify.push_back(std::move(resume));
+    return false;
+  }
+  if (now.size <= kHashOffLoopBytes) {
+    int err = 0;
+    std::string error;
+    auto h = files_.hash(a.rec.key, &err, &error);
+    if (content_compared(a, now, h, err)) return true;
+    if (active_.count(a.rec.id)) boost::asio::post(io_, std::move(resume));  // not decided: look again
+    return false;
+  }
+  a.verifying = true;
+  a.after_verify.push_back(std::move(resume));
+  boost::asio::post(hash_pool_, [this, id = a.rec.id, key = a.rec.key, now] {
+    int err = 0;
+    std::string error;
+    auto h = files_.hash(key, &err, &error);
+    boost::asio::post(io_, [this, id, now, h = std::move(h), err] {
+      auto it = active_.find(id);
+      if (it == active_.end()) return;
+      Active& a = *it->second;
+      a.verifying = false;
+      auto resumes = std::move(a.after_verify);
+      a.after_verify.clear();
+      content_compared(a, now, h, err);
+      for (auto& r : resumes) r();  // each looks again: the same file now, or the object has ended
+    });
+  });
+  return false;
+}
+
+// The answer of same_content's hash. The same eTag (and inode, size, mtime): a change of metadata
+// only, whose new ctime is recorded: true. Other bytes: superseded. Not readable (a chmod 000, EIO):
+// nothing says the bytes changed, so inode, size and mtime decide: the same file. Changed while read
+// or gone: false, not decided (the caller looks again).
+bool Pipeline::content_compared(Active& a, const FileIdentity& now, const std::optional<Hashed>& h, int err) {
+  if (!h && (err == EAGAIN || err == ENOENT || err == ENOTDIR || err == ELOOP)) return false;
+  if (h && (h->etag != a.rec.etag || compare_identity(a.identity(), h->id) == IdentityMatch::different)) {
+    superseded(a, h->id);
+    return false;
+  }
+  const int64_t ctime = h ? h->id.ctime_ns : now.ctime_ns;
+  spdlog::info("{}: only its metadata changed since discovery (mode, owner or times; {}): object {} goes on, "
+               "not a new arrival", a.rec.key, h ? "the same bytes, eTag " + a.rec.etag : "not readable to compare, "
+               "same inode, size and mtime", a.rec.id);
+  a.rec.ctime_ns = ctime;
+  store_.update_object(a.rec);
+  batch_.request();
+  return true;
+}
+
+// The file at the key is another one now. Written during the object's own run (its new ctime is
+// not older than the first run's start): the job, most likely, wrote to its input. Counted per key,
+// so the loop a job that always writes to its input would make (each version a new arrival that
+// runs again: F22) is stopped after kSelfRewriteLimit versions (admit_looping).
+void Pipeline::superseded(Active& a, const FileIdentity& now) {
   nlohmann::json detail = {
       {"note", "a different file is at the key now (replaced or rewritten since discovery); it is a new arrival"}};
   // A version the S3 API created is a client's upload, not the job writing to its input: several
@@ -271,8 +343,8 @@ bool Pipeline::still_there(Active& a) {
   // (test_s3 test_head_after_eight_concurrent_puts_to_one_key_is_not_404 quarantined the latest
   // upload when they were counted). A job that PUTs to its own key through the S3 API is therefore
   // not stopped by this guard (docs/decisions.md).
-  const bool client_upload = files_.upload_event(a.rec.key, now.id).has_value();
-  if (!client_upload && a.first_run_ms > 0 && now.id.ctime_ns / 1'000'000 >= a.first_run_ms - kOwnRunSlackMs) {
+  const bool client_upload = files_.upload_event(a.rec.key, now).has_value();
+  if (!client_upload && a.first_run_ms > 0 && now.ctime_ns / 1'000'000 >= a.first_run_ms - kOwnRunSlackMs) {
     SelfRewrites& s = self_rewrites_[a.rec.key];
     s.generations = a.self_rewrites + 1;
     s.rules.clear();
@@ -287,7 +359,6 @@ bool Pipeline::still_there(Active& a) {
     self_rewrites_.erase(a.rec.key);
   }
   end_early(a, ObjectState::superseded, std::move(detail));
-  return false;
 }
 
 }  // namespace hivehook

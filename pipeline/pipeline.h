@@ -184,6 +184,8 @@ class Pipeline {
   void offer_checked(const std::string& key, Hint hint, bool after_settle);
   std::optional<ObjectKey> classify(const std::string& key, const FileInfo& info, Hint hint);
   bool known_and_left(const std::optional<ObjectRecord>& last, const FileIdentity& id) const;
+  bool metadata_changed(const std::optional<ObjectRecord>& last, const Hashed& h);
+  bool awaiting_close(const std::string& key, const FileInfo& info);
   void record_ignored(const std::string& key, const FileInfo& info, const std::string& why);
   void record_unmatched(const std::string& key, const FileInfo& info);
   // Cluster mode: objects are inserted once, whichever node saw the file first (Store::claim_object).
@@ -227,7 +229,12 @@ class Pipeline {
   void start_run(int64_t object_id, const std::string& rule_name);
   // Identity check before a run and before the final move: the file at the key is still the
   // object's. Else it ends superseded (replaced or rewritten) or vanished (gone); returns false.
-  bool still_there(Active& a);
+  // Only its ctime moved (P9): the eTag decides; while a big file is hashed off the loop it returns
+  // false and `resume` (the caller's step, to be tried again) runs once the answer is in.
+  bool still_there(Active& a, std::function<void()> resume);
+  bool same_content(Active& a, const FileIdentity& now, std::function<void()> resume);
+  bool content_compared(Active& a, const FileIdentity& now, const std::optional<Hashed>& h, int err);
+  void superseded(Active& a, const FileIdentity& now);
   void dispatch(Active& a, const Rule& rule, const RunRecord& run);
   void record_process(RunRecord run, const ChildIdentity& child);
   void on_run_exit(int64_t object_id, const std::string& rule_name, RunRecord run,
@@ -332,6 +339,13 @@ class Pipeline {
   std::vector<std::unique_ptr<ScanRun>> scans_;  // scans under way, each walking in slices
   std::set<std::string> busy_;
   std::unordered_map<std::string, TimerHandle> busy_rechecks_;  // one per busy key: its next look
+  // Files inotify saw a writer create (IN_CREATE, one link) whose close has not come (P14).
+  struct OpenWrite {
+    uint64_t inode = 0;
+    SteadyTime since{};
+    bool warned = false;
+  };
+  std::unordered_map<std::string, OpenWrite> open_writes_;
   std::set<int64_t> stuck_;  // objects in move_failed
   std::atomic<int64_t> oldest_failure_ms_{0};
   std::map<std::pair<int64_t, std::string>, TimerHandle> retry_timers_;

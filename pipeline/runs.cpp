@@ -61,7 +61,11 @@ void Pipeline::start_run(int64_t object_id, const std::string& rule_name) {
   TaskRecord* task = it == active_.end() ? nullptr : it->second->task(rule_name);
   // Superseded or vanished meanwhile: its queued tasks are dropped. And the file at the key must
   // still be the object's, so the eTag a job is told matches the bytes at {path}.
-  if (!task || is_terminal(it->second->rec.state) || !still_there(*it->second)) {
+  if (!task || is_terminal(it->second->rec.state) ||
+      !still_there(*it->second, [this, object_id, rule_name] {  // its metadata changed: looked at again
+        scheduler_.push(object_id, rule_name);
+        pump();
+      })) {
     scheduler_.finished(rule_name);
     return;
   }

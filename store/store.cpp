@@ -142,8 +142,8 @@ const std::string Store::kSql[] = {
     "INSERT INTO rule_successes(rule, first_at, object_id) VALUES(?,?,?) ON CONFLICT(rule) DO NOTHING",
     "SELECT rule FROM rule_successes ORDER BY rule",
     "INSERT INTO events(time,event,key,rule,run_id,attempt,detail,node) VALUES(?,?,?,?,?,?,?,?) RETURNING id",
-    "SELECT 1 FROM objects WHERE key=? AND size=? AND mtime_ns=? AND inode=? AND ctime_ns=? AND COALESCE(node,'')<>?"
-    " LIMIT 1",
+    "SELECT 1 FROM objects WHERE key=? AND size=? AND mtime_ns=? AND inode=?"
+    " AND (ctime_ns=? OR (CAST(? AS TEXT)<>'' AND etag=?)) AND COALESCE(node,'')<>? LIMIT 1",
 };
 
 Store::Store(const std::filesystem::path& path, Mode mode, const Clock& clock, std::optional<NodeOptions> node)
@@ -299,7 +299,7 @@ Store::Claim Store::claim_object(const ObjectRecord& o) {
     if (!lock.step() || lock.text(0) != "t") return Claim::busy;
     auto& st = q(Q::same_file_elsewhere);
     st.bind(1, o.key).bind(2, static_cast<int64_t>(o.size)).bind(3, o.mtime_ns).bind(4, static_cast<int64_t>(o.inode))
-        .bind(5, o.ctime_ns).bind(6, node_->name);
+        .bind(5, o.ctime_ns).bind(6, o.etag).bind(7, o.etag).bind(8, node_->name);
     const bool taken = st.step();
     st.reset();
     return taken ? Claim::taken : Claim::mine;

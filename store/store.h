@@ -137,7 +137,8 @@ class Store {
   // storage fault's code when PostgreSQL could not be reached (try again later).
   std::vector<Takeover> take_over_expired_nodes();
   // Objects inserted once across the cluster: before recording a new object for `key` with identity
-  // `o` (its size, mtime, ctime, inode), the caller claims it. taken: another node already recorded
+  // `o` (its size, mtime, inode, and its ctime, or its eTag when `o` has one: a chmod between two
+  // nodes' looks moves the ctime only, issue 16 retest P9), the caller claims it. taken: another node already recorded
   // that very file (drop it); busy: another node is recording an object of that key right now, or
   // the storage refused (offer it again shortly); mine: go on — the claim holds until the batch
   // commits. Always mine without a node or on SQLite (one writer).

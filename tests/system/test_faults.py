@@ -47,6 +47,18 @@ def gate_rules(gate, log, extra=""):
     {textwrap.indent(textwrap.dedent(extra), '    ')}"""
 
 
+def start_as_nobody(d, test):
+    """Starts d's daemon as user nobody (65534): not the owner of root's uploads, so no lease can tell
+    it whether a file is still open (the packaged service's case)."""
+    subprocess.run(["chown", "-R", "65534:65534", str(d.dir)], check=True)
+    d.logf = open(d.log, "ab")
+    d.proc = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                               BIN, "run", "-c", str(d.config)], stdout=d.logf, stderr=d.logf)
+    wait_until(lambda: d.proc.poll() is not None or "watching " in d.log.read_text(errors="replace"),
+               timeout=30, message="daemon ready")
+    test.assertIsNone(d.proc.poll(), d.log.read_text(errors="replace"))
+
+
 def job_lines(log):
     return [json.loads(l) for l in log.read_text().splitlines()] if log.exists() else []
 
@@ -220,6 +232,66 @@ class Identity(unittest.TestCase):
         self.assertEqual(x_runs[0]["told"], x_runs[0]["read"])
         states = [s.decode() for (s,) in d.query("SELECT state FROM objects WHERE key='t/x.csv' ORDER BY id")]
         self.assertEqual(states, ["superseded", "archived"])
+
+
+    def test_chmod_chown_and_touch_a_during_a_run_and_a_failing_move_run_the_job_once_P9(self):
+        # Issue 16 retest P9: a metadata change (ctime only) made the file "superseded" and its job
+        # ran again on the same bytes: once during the run, and again on each chmod/touch -a while
+        # its archive move was failing (the runbook's "fix permissions").
+        self.d = d = Deployment("", config_extra="reconcile: 1s\n")
+        gate, log = d.dir / "gate", d.dir / "runs.jsonl"
+        d.write_rules(gate_rules(gate, log))
+        d.start()
+        f = d.landing / "t/d=1/m.csv"
+        d.drop("t/d=1/m.csv", b"metadata only\n")
+        wait_until(lambda: job_lines(log), message="the run started")
+        os.chmod(f, 0o664)
+        os.chown(f, 0, 0)
+        subprocess.run(["touch", "-a", str(f)], check=True)
+        (d.archive / "t").mkdir(parents=True, exist_ok=True)
+        (d.archive / "t/d=1").write_text("a file where the archive needs a folder: the move fails")
+        gate.touch()
+        wait_until(lambda: d.count_objects("move_failed") == 1, message="the archive move failing")
+        for mode in (0o640, 0o660):
+            before = d.query("SELECT move_attempts FROM objects WHERE state='move_failed'")[0][0]
+            os.chmod(f, mode)
+            subprocess.run(["touch", "-a", str(f)], check=True)
+            wait_until(lambda: d.query("SELECT COALESCE(MAX(move_attempts),0) FROM objects")[0][0] > before,
+                       timeout=60, message="the move tried again after the chmod")
+        (d.archive / "t/d=1").unlink()
+        wait_until(lambda: d.count_objects("archived") == 1, timeout=60, message="archived once the folder is free")
+        self.assertEqual(len(job_lines(log)), 1, "one run")
+        self.assertEqual(len(d.events("object.discovered")), 1)
+        self.assertEqual(d.events("object.superseded"), [])
+        self.assertEqual((d.archive / "t/d=1/m.csv").read_bytes(), b"metadata only\n")
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root: the daemon must run as another user than the file's "
+                         "owner, so that no lease can tell it the file is closed")
+    def test_a_file_written_in_place_with_pauses_of_3_s_runs_once_on_its_whole_bytes_P14(self):
+        # Issue 16 retest P14: an uploader writing in place who paused for more than 2 s had its file
+        # admitted, run and archived while still open (the 2-s recency rule decided for a file
+        # inotify had seen created). It waits for the writer's close now.
+        self.d = d = Deployment("")
+        gate, log = d.dir / "gate", d.dir / "runs.jsonl"
+        d.write_rules(gate_rules(gate, log))
+        gate.touch()
+        os.makedirs(d.landing / "t/up", mode=0o777)
+        for folder in (d.landing / "t", d.landing / "t/up"):
+            os.chmod(folder, 0o777)  # the daemon (nobody) may move root's files out of them
+        start_as_nobody(d, self)
+        target = d.landing / "t/up/slow.csv"
+        writer = subprocess.Popen(["sh", "-c", 'exec 3>"$1"; echo part1 >&3; sleep 3; echo part2 >&3; sleep 3; '
+                                   'echo part3 >&3; exec 3>&-', "sh", str(target)])
+        self.assertEqual(writer.wait(timeout=60), 0)
+        wait_until(lambda: d.count_objects("archived") == 1, timeout=60, message="archived after its close")
+        whole = b"part1\npart2\npart3\n"
+        runs = job_lines(log)
+        self.assertEqual(len(runs), 1, runs)
+        self.assertEqual(runs[0]["bytes"], whole.decode())
+        self.assertEqual(runs[0]["told"], hashlib.md5(whole).hexdigest())
+        etag = d.query("SELECT etag FROM objects WHERE key='t/up/slow.csv'")
+        self.assertEqual([e.decode() for (e,) in etag], [hashlib.md5(whole).hexdigest()])
+        self.assertEqual((d.archive / "t/up/slow.csv").read_bytes(), whole)
 
 
 class Beneath(unittest.TestCase):
