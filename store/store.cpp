@@ -113,8 +113,8 @@ const std::string Store::kSql[] = {
     "SELECT COALESCE(MAX(id), 0) FROM events",
     "INSERT INTO events(id,time,event,key,rule,run_id,attempt,detail,node) VALUES(?,?,?,?,?,?,?,?,?)",
     std::string("INSERT INTO objects(") + kObjectColumns + ",node) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    "UPDATE objects SET state=?, updated_at=?, final_path=?, error=?, action=?, move_attempts=?, failed_since=?"
-    " WHERE id=?",
+    "UPDATE objects SET state=?, updated_at=?, final_path=?, error=?, action=?, move_attempts=?, failed_since=?,"
+    " ctime_ns=? WHERE id=?",
     "INSERT INTO tasks(object_id,rule,seq,state,attempts,interrupted,next_at,waiting_for) VALUES(?,?,?,?,?,?,?,?)",
     "UPDATE tasks SET state=?, attempts=?, interrupted=?, next_at=?, waiting_for=? WHERE object_id=? AND rule=?",
     "INSERT INTO runs(run_id,object_id,key,rule,attempt,state,started_at,node) VALUES(?,?,?,?,?,?,?,?)",
@@ -496,7 +496,8 @@ void Store::update_object(const ObjectRecord& in) {
   write([this, o, now] {
     auto& st = q(Q::update_object);
     st.bind(1, to_string(o.state)).bind(2, now).bind(3, nonempty(o.final_path)).bind(4, nonempty(o.error))
-        .bind(5, nonempty(o.action)).bind(6, o.move_attempts).bind(7, o.failed_since).bind(8, o.id);
+        .bind(5, nonempty(o.action)).bind(6, o.move_attempts).bind(7, o.failed_since).bind(8, o.ctime_ns)
+        .bind(9, o.id);  // ctime: a change of metadata only is recorded (issue 16 retest P9)
     run_update(st, "object " + std::to_string(o.id));
   });
 }
