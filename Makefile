@@ -27,14 +27,18 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
-# CI's sanitizer job: the unit and system tests again on an ASan + UBSan build (its own folder,
-# build-asan/). Left out: the PostgreSQL re-runs and the packaging tests (the package of an ASan
-# binary is not what ships); any sanitizer report fails the test that triggered it.
+# CI's sanitizer job (.ci/run, after `make test`): the unit tests, the fuzz regression replays and
+# the system tests again on an ASan + UBSan build in its own folder, build-asan/ (its objects never
+# mix with build/'s: other flags, so other ccache keys). Left out: the PostgreSQL re-runs (the same
+# daemon code over another store, already run by `make test`), and the tests of the package
+# (test_package, the systemd container: the package of an ASan binary is not what ships) and of
+# the README's figures (test_performance_doc reads documents, runs no binary). Any sanitizer report
+# fails the test that triggered it (tests/support/fail-on-sanitizer-report).
 SANITIZE_BUILD ?= build-asan
 test-sanitize: deps
 	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHIVEHOOK_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
-	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 1800 -L 'unit|system' \
+	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900 -L 'unit|system|fuzz' \
 	  -LE 'systemd|postgresql' -E '^system\.test_(package|performance_doc)$$'
 
 demo: configure

@@ -25,6 +25,23 @@ STATE_BACKEND = os.environ.get("HIVEHOOK_TEST_STATE", "sqlite")
 # Set by CMake for a -DHIVEHOOK_SANITIZE=ON build (CI's sanitizer job): ASan's shadow memory and
 # quarantine make resident-memory bounds meaningless, so checks of them are skipped (only those).
 SANITIZED = os.environ.get("HIVEHOOK_SANITIZED") == "1"
+# ASan and LSan write their reports to the test's log_path (tests/support/fail-on-sanitizer-report
+# fails the test when one exists), but GCC 12's UBSan ignores log_path and writes to stderr: the
+# daemon's stderr is a log file inside the deployment folder, deleted at cleanup. So a sanitizer
+# report found in a daemon's log or a CLI's stderr is copied beside the others before it is lost.
+SANITIZER_LOG = os.environ.get("HIVEHOOK_SANITIZER_LOG")
+_SANITIZER_MARKS = re.compile(rb"runtime error: |ERROR: (?:Address|Leak|UndefinedBehavior)Sanitizer")
+_sanitizer_copies = 0
+
+
+def keep_sanitizer_report(text, what):
+    """Copies `text` (bytes: a daemon log or a CLI's stderr) to <log_path>.<what>.<pid>.<n> when it
+    holds a sanitizer report and this is a sanitizer build's test; nothing otherwise."""
+    global _sanitizer_copies
+    if not (SANITIZED and SANITIZER_LOG and text and _SANITIZER_MARKS.search(text)):
+        return
+    _sanitizer_copies += 1
+    pathlib.Path(f"{SANITIZER_LOG}.{what}.{os.getpid()}.{_sanitizer_copies}").write_bytes(text)
 PG_CLUSTER = SOURCE / "tests" / "support" / "pg-cluster"
 _pg_server = {}
 
@@ -183,6 +200,7 @@ class Deployment:
         e.pop("HIVEHOOK_CONFIG", None)
         e.update(env or {})
         r = subprocess.run([BIN, *args, "-c", str(self.config)], capture_output=True, timeout=timeout, env=e)
+        keep_sanitizer_report(r.stderr, "cli")
         if check and r.returncode != 0:
             raise AssertionError(f"hivehook {' '.join(args)} exited {r.returncode}: {r.stderr.decode(errors='replace')}")
         return r
@@ -224,6 +242,8 @@ class Deployment:
             self.proc.wait()
         if getattr(self, "logf", None) and not self.logf.closed:
             self.logf.close()
+        if SANITIZED and self.log.exists():
+            keep_sanitizer_report(self.log.read_bytes(), "daemon-log")
         for m in reversed(self.mounts):
             subprocess.run(["umount", "-l", str(m)], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
