@@ -27,7 +27,7 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
-# CI's sanitizer job (.ci/run, after `make test`): the unit tests, the fuzz regression replays and
+# The sanitizer job (for CI after `make test`; not in .ci/run until it has run whole, timed): the unit tests, the fuzz regression replays and
 # the system tests again on an ASan + UBSan build in its own folder, build-asan/ (its objects never
 # mix with build/'s: other flags, so other ccache keys). Left out: the PostgreSQL re-runs (the same
 # daemon code over another store, already run by `make test`), and the tests of the package
