@@ -287,8 +287,9 @@ bool Pipeline::same_content(Active& a, const FileIdentity& now, std::function<vo
     int err = 0;
     std::string error;
     auto h = files_.hash(a.rec.key, &err, &error);
+    const int64_t id = a.rec.id;  // `a` is gone once content_compared has ended it (superseded)
     if (content_compared(a, now, h, err)) return true;
-    if (active_.count(a.rec.id)) boost::asio::post(io_, std::move(resume));  // not decided: look again
+    if (active_.count(id)) boost::asio::post(io_, std::move(resume));  // not decided: look again
     return false;
   }
   a.verifying = true;
