@@ -232,7 +232,18 @@ int Daemon::serve() {
     apply_redactor();
   }
   if (config_.s3) {
-    s3_ = std::make_unique<s3::Server>(s3::settings_from(config_));
+    auto settings = s3::settings_from(config_);
+    // A client's DeleteObject(s) is recorded on the loop (audit object.deleted; issue 12 re-test R10).
+    settings.service.on_removed = [this](const s3::ObjectRemoval& r) {
+      boost::asio::post(io_, [this, r] {
+        pipeline_.deleted_by_client(r.key, r.inode, {{"by", "s3"}, {"operation", r.operation},
+                                                     {"request_id", r.request_id}, {"client", r.client}});
+      });
+    };
+    settings.on_turned_away = [this](const char* reason, const std::string&, const std::string&) {
+      stats_.m.s3_refused.labels({reason}).inc();  // thread-safe: the endpoint's io threads
+    };
+    s3_ = std::make_unique<s3::Server>(std::move(settings));
     if (auto err = s3_->start(); !err.empty()) return refused("s3", err);
     spdlog::info("S3 API on {}", s3_->endpoint_url());
     // Lambda functions reach it as AWS's SDKs would: AWS_ENDPOINT_URL_S3 and the configured key.

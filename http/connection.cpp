@@ -142,6 +142,11 @@ void BodyWriter::end() {
   conn_->end_open(seq_, false);
 }
 
+void BodyWriter::keep_alive(std::string filler, std::chrono::milliseconds every) {
+  if (closed_->load() || filler.empty()) return;
+  conn_->keep_open_alive(seq_, std::move(filler), every);
+}
+
 // ---- Connection ---------------------------------------------------------------------------------
 
 Connection::Connection(asio::ip::tcp::socket socket, std::shared_ptr<Server::State> state, ClientId client)
@@ -407,6 +412,8 @@ void Connection::read_piece() {
 void Connection::finish_body(BodyResult result) {
   body_ = result.ok() ? Body::done : Body::failed;
   if (result.ok()) waiting_since_ = 0;  // the whole request is in hand (evict_reading_bodies_when_full)
+  if (result.end == BodyEnd::timed_out && state_->options.on_turned_away)
+    state_->options.on_turned_away("request_timeout", client_.to_string(), result.message);
   auto done = std::move(on_done_);
   on_done_ = nullptr;
   on_data_ = nullptr;
@@ -590,6 +597,11 @@ struct Connection::Open {
   std::function<void()> on_close;
   std::shared_ptr<std::atomic<bool>> closed;
   std::shared_ptr<std::atomic<std::size_t>> backlog;
+  // keep_alive: the filler, its period, and the writes counted since the timer was last armed.
+  std::string filler;
+  std::chrono::milliseconds every{0};
+  std::uint64_t writes = 0, writes_at_arm = 0;
+  std::unique_ptr<asio::steady_timer> keep_alive;
 };
 
 void Connection::respond_open(std::uint64_t seq, Response head, std::function<void()> on_close,
@@ -652,6 +664,31 @@ void Connection::write_open(std::uint64_t seq, std::string data) {
   });
 }
 
+void Connection::keep_open_alive(std::uint64_t seq, std::string filler, std::chrono::milliseconds every) {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), seq, filler = std::move(filler), every]() mutable {
+    if (!self->open_ || self->open_->seq != seq || self->open_->ending) return;
+    auto o = self->open_;
+    o->filler = std::move(filler);
+    o->every = std::max(every, std::chrono::milliseconds(1));
+    if (!o->keep_alive) o->keep_alive = std::make_unique<asio::steady_timer>(self->stream_.get_executor());
+    self->arm_keep_alive(o);
+  });
+}
+
+void Connection::arm_keep_alive(std::shared_ptr<Open> o) {
+  o->writes_at_arm = o->writes;
+  o->keep_alive->expires_after(o->every);
+  o->keep_alive->async_wait([self = shared_from_this(), o](error_code ec) {
+    if (ec || self->open_ != o || o->ending || self->closed_) return;  // cancelled, or the response is over
+    if (o->writes == o->writes_at_arm && o->queue.empty()) {
+      o->queue.push_back(o->filler);
+      o->backlog->fetch_add(o->filler.size());
+      self->send_open();
+    }
+    self->arm_keep_alive(o);
+  });
+}
+
 void Connection::end_open(std::uint64_t seq, bool cut) {
   asio::dispatch(stream_.get_executor(), [self = shared_from_this(), seq, cut] {
     if (!self->open_ || self->open_->seq != seq) return;
@@ -683,6 +720,7 @@ void Connection::send_open() {
     o->current = std::move(o->queue.front());
     o->queue.pop_front();
     for (; !o->queue.empty(); o->queue.pop_front()) o->current += o->queue.front();
+    ++o->writes;
     o->backlog->fetch_sub(o->current.size());
     body.data = o->current.data();
     body.size = o->current.size();
@@ -709,6 +747,7 @@ void Connection::close_open() {
   auto o = std::move(open_);
   open_.reset();
   if (!o) return;
+  if (o->keep_alive) o->keep_alive->cancel();
   o->closed->store(true);
   if (auto fn = std::move(o->on_close)) fn();
 }

@@ -60,6 +60,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                     std::shared_ptr<BodyWriter> writer);
   void write_open(std::uint64_t seq, std::string data);
   void end_open(std::uint64_t seq, bool cut);  // cut: close the connection, no last chunk
+  void keep_open_alive(std::uint64_t seq, std::string filler, std::chrono::milliseconds every);
 
   // Since when (steady clock, ns) the connection waits for a request: its head, a body no handler
   // reads (yet), or, answered, lingers to drain one; 0 while a request is in hand. For
@@ -89,6 +90,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct Open;       // a response produced over time (respond_open) in flight
   void send_open();
   void close_open();
+  void arm_keep_alive(std::shared_ptr<Open> o);
   void mark_waiting();
   void pump(std::shared_ptr<Streaming> s, std::uint64_t remaining);
   void after_response(bool keep_alive);

@@ -13,6 +13,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -69,6 +70,11 @@ class BodyWriter {
   bool write(std::string data);
   // The last chunk; after it the connection serves the client's next request. Idempotent.
   void end();
+  // From now until the response ends, queues `filler` whenever nothing was written for `every`
+  // (timed on the connection's strand, so it goes on while the producer's thread is busy): keeps a
+  // client's read timeout from firing while the body is being made. S3's CompleteMultipartUpload
+  // does this with white space (AWS S3 API reference, "CompleteMultipartUpload").
+  void keep_alive(std::string filler, std::chrono::milliseconds every);
   bool closed() const { return closed_->load(); }
   std::size_t max_backlog = 1 << 20;
 

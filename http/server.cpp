@@ -59,6 +59,13 @@ bool make_room(const std::shared_ptr<Server::State>& st, Among who, const Client
 constexpr std::size_t kLightClient = 32;
 constexpr std::size_t kOtherUsersReserve = 64;
 
+// A new connection over a limit: 503 with `message`, and Options::on_turned_away told.
+void refuse(const std::shared_ptr<Server::State>& st, Connection& conn, const char* reason, const ClientId& client,
+            std::string message) {
+  if (st->options.on_turned_away) st->options.on_turned_away(reason, client.to_string(), message);
+  conn.refuse(bhttp::status::service_unavailable, std::move(message));
+}
+
 void on_accept(const std::shared_ptr<Server::State>& st, asio::io_context& io, error_code ec, tcp::socket socket) {
   if (st->stopping) return;
   if (ec) {
@@ -101,15 +108,15 @@ void on_accept(const std::shared_ptr<Server::State>& st, asio::io_context& io, e
   if ((full || client_full || user_full) && make_room(st, who, client)) {
     conn->start();
   } else if (client_full) {
-    conn->refuse(bhttp::status::service_unavailable, "too many connections from " + client.to_string() + " (" +
-                                                         std::to_string(st->options.max_connections_per_client) + ")");
+    refuse(st, *conn, "connections_per_client", client,
+           "too many connections from " + client.to_string() + " (" +
+               std::to_string(st->options.max_connections_per_client) + ")");
   } else if (user_full) {
-    conn->refuse(bhttp::status::service_unavailable,
-                 "too many connections from user " + std::to_string(client.uid) + " on this machine (" +
-                     std::to_string(st->options.max_connections_per_local_user) + ", all its processes together)");
+    refuse(st, *conn, "connections_per_user", client,
+           "too many connections from user " + std::to_string(client.uid) + " on this machine (" +
+               std::to_string(st->options.max_connections_per_local_user) + ", all its processes together)");
   } else if (full) {
-    conn->refuse(bhttp::status::service_unavailable,
-                 "too many connections (" + std::to_string(st->options.max_connections) + ")");
+    refuse(st, *conn, "connections", client, "too many connections (" + std::to_string(st->options.max_connections) + ")");
   } else {
     conn->start();
   }

@@ -90,6 +90,12 @@ struct Options {
   // How the answers the server gives by itself look (400, 408, 413, 431, 500, 503): default
   // text/plain with the message. The S3 API renders its XML error documents here.
   std::function<Response(bhttp::status, const std::string& message)> error_response;
+  // Told of every client the server turns away by itself, for metrics and logs: `reason` is
+  // "connections_per_client", "connections_per_user" or "connections" (a new connection refused
+  // with 503 at a limit) or "request_timeout" (a body slower than min_body_bytes_per_second, or
+  // silent for idle_timeout); `client` as ClientId::to_string() ("127.0.0.1 (pid 4242)"),
+  // `message` the sentence the client was given. Called on an io thread: must not block.
+  std::function<void(const char* reason, const std::string& client, const std::string& message)> on_turned_away;
 };
 
 // Why Server::start failed; an empty message on success. `address_in_use`: the address is valid

@@ -316,7 +316,7 @@ FsResult<std::vector<DirEntry>> Tree::list_dir(std::string_view rel) const {
   return out;
 }
 
-FsStatus Tree::make_dirs(std::string_view rel, mode_t mode) const {
+FsStatus Tree::make_dirs(std::string_view rel, mode_t mode, const std::function<void(int dir_fd)>& made) const {
   if (auto problem = relative_path_problem(rel); !problem.empty())
     return FsError{EINVAL, "cannot create folder " + path_of(rel) + ": the path " + problem};
   UniqueFd cur;
@@ -325,7 +325,8 @@ FsStatus Tree::make_dirs(std::string_view rel, mode_t mode) const {
   for (std::string_view comp : components(rel)) {
     const std::string name(comp);
     const std::string_view prefix = rel.substr(0, done + comp.size());
-    if (::mkdirat(at, name.c_str(), mode) != 0 && errno != EEXIST) return error("cannot create folder", prefix, errno);
+    const bool created = ::mkdirat(at, name.c_str(), mode) == 0;
+    if (!created && errno != EEXIST) return error("cannot create folder", prefix, errno);
     int next = open_beneath(at, name, O_PATH | O_DIRECTORY, 0);
     if (next < 0) {
       int err = errno;
@@ -335,6 +336,7 @@ FsStatus Tree::make_dirs(std::string_view rel, mode_t mode) const {
     cur.reset(next);
     at = cur.get();
     done += comp.size() + 1;
+    if (created && made) made(at);
   }
   return {};
 }

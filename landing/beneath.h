@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -127,8 +128,9 @@ class Tree {
   FsResult<std::vector<DirEntry>> list_dir(std::string_view rel) const;
 
   // mkdir -p of folder `rel` with `mode` (minus umask). A component that exists and is not a folder
-  // is ENOTDIR, one that is a symlink ELOOP. "" is the root: nothing to do.
-  FsStatus make_dirs(std::string_view rel, mode_t mode = 0755) const;
+  // is ENOTDIR, one that is a symlink ELOOP. "" is the root: nothing to do. `made`, if given, is
+  // called with an O_PATH descriptor of each folder this call created (not those that existed).
+  FsStatus make_dirs(std::string_view rel, mode_t mode = 0755, const std::function<void(int dir_fd)>& made = nullptr) const;
   // unlink(2) of a non-folder (a symlink is removed itself, never its target).
   FsStatus unlink(std::string_view rel) const;
   // rmdir(2) of an empty folder.

@@ -35,6 +35,11 @@ DaemonMetrics::DaemonMetrics(Registry& r)
                                    "Lambda execution environments started (each runs the function's init).")),
       lambda_warm_starts(r.counter("hivehook_lambda_warm_starts_total",
                                    "Lambda invocations given to an environment that had run one before.")),
+      s3_refused(r.counter_family("hivehook_s3_requests_refused_total",
+                                  "S3 clients the endpoint turned away by itself: 503 SlowDown at a connection limit "
+                                  "(connections_per_client, connections_per_user, connections) or 400 "
+                                  "RequestTimeout for a body too slow (request_timeout).",
+                                  {"reason"})),
       tasks_waiting(r.gauge_family("hivehook_tasks_waiting",
                                    "Objects whose run of this rule waits for the rules its after:/requires: name.",
                                    {"rule"})),

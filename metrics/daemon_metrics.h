@@ -29,6 +29,8 @@ struct DaemonMetrics {
   Gauge& lambda_environments;          // hivehook_lambda_environments: alive now, over all functions
   Counter& lambda_cold_starts;         // hivehook_lambda_cold_starts_total: environments started (init run)
   Counter& lambda_warm_starts;         // hivehook_lambda_warm_starts_total: invocations given to an already-used environment
+  // The S3 API
+  Family<Counter>& s3_refused;         // hivehook_s3_requests_refused_total{reason}: connections_per_client|connections_per_user|connections (503 SlowDown)|request_timeout (400 RequestTimeout)
   // Orchestration (DESIGN.md "Orchestration")
   Family<Gauge>& tasks_waiting;        // hivehook_tasks_waiting{rule}: waiting for after:/requires:
   Family<Counter>& tasks_skipped;      // hivehook_tasks_skipped_total{rule}: an after: rule failed for good

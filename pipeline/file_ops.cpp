@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "landing/etag.h"
+#include "landing/made_folders.h"
 
 namespace hivehook {
 
@@ -153,11 +154,19 @@ std::optional<UploadEvent> LocalFileOps::upload_event(const std::string& key, co
   return recorded_upload_event(fd->get(), st);
 }
 
+// An object that left landing may leave folders the S3 API made for it empty: they go too
+// (landing/made_folders.h; folders a person made, or holding anything, stay).
 MoveResult LocalFileOps::move(const std::string& key, Area to, const std::string& unique_suffix) {
-  return move_object(landing_, key, tree(to), unique_suffix);
+  MoveResult r = move_object(landing_, key, tree(to), unique_suffix);
+  if (r.ok) prune_made_folders(landing_, key);
+  return r;
 }
 
-MoveResult LocalFileOps::remove(const std::string& key) { return delete_object(landing_, key); }
+MoveResult LocalFileOps::remove(const std::string& key) {
+  MoveResult r = delete_object(landing_, key);
+  if (r.ok) prune_made_folders(landing_, key);
+  return r;
+}
 
 MoveResult LocalFileOps::restore(const std::filesystem::path& from, const std::string& key) {
   for (Area area : {Area::archive, Area::quarantine}) {

@@ -83,6 +83,12 @@ class Pipeline {
   const std::set<std::string>& busy() const { return busy_; }
   // Stops looking at the busy keys (`scan --wait` is over: they are reported as skipped).
   void forget_busy();
+  // A client deleted landing/<key> (the file of inode `inode`) through the S3 API: event
+  // object.deleted with `detail` ({"by": "s3", "operation", "request_id", "client"}). The key's
+  // latest object, when it is that file and rests in landing (unmatched, kept, failed_kept,
+  // ignored), ends `deleted`, so `status` stops counting it; one still being processed keeps its
+  // course (its final action finds the file gone: vanished). On the loop. (DESIGN.md audit events.)
+  void deleted_by_client(const std::string& key, std::uint64_t inode, nlohmann::json detail);
   // Every failed move, now (the reconcile scan calls it; each also retries on its own backoff).
   void retry_moves();
   // Objects whose move failed and is being retried (for status and /healthz).

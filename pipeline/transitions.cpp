@@ -46,7 +46,9 @@ void Pipeline::transition(ObjectRecord& rec, ObjectState to, nlohmann::json deta
   const bool failed_for_good = to == ObjectState::quarantined || to == ObjectState::failed_kept;
   spdlog::log(failed_for_good ? spdlog::level::warn : spdlog::level::info, "{}: {} -> {}", log_key(rec.key),
               to_string(from), to_string(to));
-  if (is_terminal(to) && on_ended) on_ended(rec);  // batches wait for their members here
+  // Batches wait for their members here; a file deleted after its object ended (a client's delete
+  // of a kept file) ends nothing new.
+  if (is_terminal(to) && !(is_terminal(from) && to == ObjectState::deleted) && on_ended) on_ended(rec);
 }
 
 void Pipeline::record_new_task(Active& a, TaskRecord& t, nlohmann::json detail) {

@@ -10,9 +10,12 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <thread>
+#include <variant>
 #include <spdlog/spdlog.h>
 
 #include "s3/call.h"
+#include "s3/complete_reply.h"
 #include "s3/object_key.h"
 #include "s3/sigv4.h"
 #include "s3/upload_sink.h"
@@ -23,6 +26,9 @@ namespace hivehook::s3 {
 namespace {
 
 constexpr const char* kOwner = "hivehook";
+// Another request is completing the upload (a client retrying a Complete whose answer is slow):
+// 503, which SDKs retry, and by then the completion is remembered and answered the same.
+constexpr const char* kCompletingElsewhere = "This upload is being completed by another request: retry shortly";
 
 // Copies `size` bytes of `in` from `in_off` to `out` at `out_off` (copy_file_range, in the kernel;
 // pread/pwrite where it cannot). False with *error (strerror's sentence) on failure.
@@ -174,156 +180,207 @@ std::optional<S3Error> Service::part_space_problem(const std::string& id, int nu
   return std::nullopt;
 }
 
+namespace {
+
+// The upload's parts as CompleteMultipartUpload lists them: uploaded ones, eTags matching, in
+// ascending order, each but the last at least 5 MiB (S3 API reference, "CompleteMultipartUpload":
+// InvalidPart, InvalidPartOrder, EntityTooSmall).
+std::variant<std::vector<const Part*>, S3Error> listed_parts(const Upload& upload,
+                                                              const std::vector<CompletedPart>& listed) {
+  std::vector<const Part*> parts;
+  for (std::size_t i = 0; i < listed.size(); ++i) {
+    const auto& want = listed[i];
+    if (i > 0 && want.part_number <= listed[i - 1].part_number) return errors::invalid_part_order();
+    auto it = upload.parts.find(want.part_number);
+    if (it == upload.parts.end() || it->second.etag != want.etag)
+      return errors::invalid_part("One or more of the specified parts could not be found. The part may not have "
+                                  "been uploaded, or the specified entity tag may not match the part's entity tag.")
+          .with("PartNumber", std::to_string(want.part_number))
+          .with("ETag", want.etag);
+    parts.push_back(&it->second);
+  }
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i)
+    if (parts[i]->size < kMinPartBytes) return errors::entity_too_small(parts[i]->number);
+  return parts;
+}
+
+// S3's multipart eTag: the MD5 of the parts' binary MD5s, "-" and the number of parts.
+std::string multipart_etag(const std::vector<const Part*>& parts) {
+  std::string concat;
+  for (const Part* p : parts) concat += p->md5_raw;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(concat.data(), concat.size(), md, &len, EVP_md5(), nullptr);
+  return hex_encode(std::string_view(reinterpret_cast<char*>(md), len)) + "-" + std::to_string(parts.size());
+}
+
+// How a completion builds the object. Parts move into a file of landing's tree in the listed
+// order and each staging file is removed as soon as its bytes are in, so this needs the largest
+// part's room beside the parts (on one filesystem), never the upload's size twice. A kept
+// Assembly (from a completion that failed after moving parts) is extended when it holds the start
+// of this list (`have` pieces of it); otherwise (another list) a new file is assembled by copying,
+// leaving the kept one whole until this completion succeeds.
+struct AssemblyPlan {
+  std::shared_ptr<Assembly> kept;
+  std::size_t have = 0;
+  bool extend = true;
+  std::uint64_t need = 0;  // bytes landing's filesystem must have free
+};
+
+AssemblyPlan plan_assembly(const Upload& upload, const std::vector<const Part*>& parts, bool one_fs) {
+  AssemblyPlan plan;
+  plan.kept = upload.assembly;
+  if (plan.kept)
+    while (plan.have < plan.kept->pieces.size() && plan.have < parts.size() &&
+           plan.kept->pieces[plan.have].number == parts[plan.have]->number &&
+           plan.kept->pieces[plan.have].generation == parts[plan.have]->generation)
+      ++plan.have;
+  plan.extend = !plan.kept || plan.have == plan.kept->pieces.size();
+  for (std::size_t i = plan.extend ? plan.have : 0; i < parts.size(); ++i)
+    plan.need = (one_fs && plan.extend) ? std::max(plan.need, parts[i]->size) : plan.need + parts[i]->size;
+  return plan;
+}
+
+S3Error assembly_error(int number, const std::string& err) {
+  if (err == std::strerror(ENOSPC) || err == std::strerror(EDQUOT))
+    return S3Error{507, "InsufficientStorage", "cannot assemble part " + std::to_string(number) + ": " + err, {}};
+  return errors::internal_error("cannot assemble part " + std::to_string(number) + ": " + err);
+}
+
+// Copies part `p` into `out` at `at`: from its staging file, or from the kept Assembly it moved into.
+std::optional<S3Error> copy_part(const Tree& staging, const std::string& id, const Assembly* kept, const Part& p,
+                                 int out, std::uint64_t at) {
+  std::string err;
+  bool ok = false;
+  if (p.staged) {
+    auto in = staging.open_regular(MultipartUploads::part_name(id, p.number));
+    if (!in) return errors::internal_error("part " + std::to_string(p.number) + " is gone: " + in.message());
+    ok = copy_range(in->get(), 0, out, at, p.size, &err);
+  } else {
+    const Assembly::Piece* piece = nullptr;
+    if (kept)
+      for (const auto& q : kept->pieces)
+        if (q.number == p.number && q.generation == p.generation) piece = &q;
+    if (!piece) return errors::internal_error("part " + std::to_string(p.number) + " is gone");
+    ok = copy_range(kept->file.fd(), piece->offset, out, at, p.size, &err);
+  }
+  if (!ok) return assembly_error(p.number, err);
+  return std::nullopt;
+}
+
+}  // namespace
+
 void Service::complete_multipart(const std::shared_ptr<Call>& c) {
   const std::string id = c->req.param("uploadId");
-  // Another request is completing it (a client retrying a Complete whose answer is slow): 503,
-  // which SDKs retry, and by then the completion is remembered (below).
-  auto busy = [&] {
-    return S3Error{503, "SlowDown", "This upload is being completed by another request: retry shortly", {}};
-  };
-  if (uploads_.completing(id, c->bucket->name, c->req.key)) return c->fail(busy());
+  if (uploads_.completing(id, c->bucket->name, c->req.key)) return c->fail(errors::slow_down(kCompletingElsewhere));
   if (auto err = uploads_.check(id, c->bucket->name, c->req.key)) {
     auto done = uploads_.completed(id);
     if (!done || done->bucket != c->bucket->name || done->key != c->req.key) return c->fail(*err);
   }
-  c->ex->read_body_to_string(4 << 20, [this, c, id, busy](const http::BodyResult& r, std::string body) {
+  c->ex->read_body_to_string(4 << 20, [this, c, id](const http::BodyResult& r, std::string body) {
     if (!r.ok()) return c->fail(errors::malformed_xml(r.message));
-    boost::asio::post(pool_, [this, c, id, busy, body = std::move(body)] {
-      std::string why;
-      auto listed = parse_complete_multipart(body, &why);
-      if (!listed) return c->fail(errors::malformed_xml(why));
-      std::vector<std::pair<int, std::string>> asked;
-      for (const auto& p : *listed) asked.emplace_back(p.part_number, p.etag);
-      auto answer = [&](const std::string& etag) {
-        const std::string host(c->ex->header("host"));
-        c->reply_xml(XmlWriter()
-                         .open("CompleteMultipartUploadResult", kS3Namespace)
-                         .element("Location", "http://" + host + "/" + uri_encode(c->bucket->name, true) + "/" +
-                                                  uri_encode(c->req.key, false))
-                         .element("Bucket", c->bucket->name)
-                         .element("Key", c->req.key)
-                         .element("ETag", "\"" + etag + "\"")
-                         .str());
-      };
-      auto taken = uploads_.begin_complete(id, c->bucket->name, c->req.key);
-      if (auto* e = std::get_if<S3Error>(&taken)) {
-        // Completed already: the same list is a retry whose answer was lost, answered the same.
-        if (auto done = uploads_.completed(id); done && done->bucket == c->bucket->name && done->key == c->req.key) {
-          if (done->parts == asked) return answer(done->etag);
-          return c->fail(errors::no_such_upload(id));
-        }
-        if (uploads_.completing(id, c->bucket->name, c->req.key)) return c->fail(busy());
-        return c->fail(*e);
-      }
-      const Upload upload = std::move(std::get<Upload>(taken));
-      auto fail = [&](const S3Error& e) {
-        uploads_.cancel_complete(id);
-        c->fail(e);
-      };
-      // The list must name uploaded parts, in ascending order, each but the last >= 5 MiB.
-      std::vector<const Part*> parts;
-      for (std::size_t i = 0; i < listed->size(); ++i) {
-        const auto& want = (*listed)[i];
-        if (i > 0 && want.part_number <= (*listed)[i - 1].part_number) return fail(errors::invalid_part_order());
-        auto it = upload.parts.find(want.part_number);
-        if (it == upload.parts.end() || it->second.etag != want.etag)
-          return fail(errors::invalid_part("One or more of the specified parts could not be found. The part may not have "
-                                           "been uploaded, or the specified entity tag may not match the part's entity tag.")
-                          .with("PartNumber", std::to_string(want.part_number))
-                          .with("ETag", want.etag));
-        parts.push_back(&it->second);
-      }
-      for (std::size_t i = 0; i + 1 < parts.size(); ++i)
-        if (parts[i]->size < kMinPartBytes) return fail(errors::entity_too_small(parts[i]->number));
-
-      // S3's multipart eTag: the MD5 of the parts' binary MD5s, "-" and the number of parts.
-      std::string concat;
-      for (const Part* p : parts) concat += p->md5_raw;
-      unsigned char md[EVP_MAX_MD_SIZE];
-      unsigned int len = 0;
-      EVP_Digest(concat.data(), concat.size(), md, &len, EVP_md5(), nullptr);
-      const std::string etag = hex_encode(std::string_view(reinterpret_cast<char*>(md), len)) + "-" + std::to_string(parts.size());
-
-      // The object is assembled in a file of landing's tree. Parts move into it in the listed order
-      // and each staging file is removed as soon as its bytes are in, so this needs the largest
-      // part's room beside the parts (on one filesystem), never the upload's size twice. A kept
-      // Assembly (from a completion that failed after moving parts) is extended when it holds the
-      // start of this list; otherwise (another list) a new file is assembled by copying, leaving
-      // the kept one whole until this completion succeeds.
-      std::shared_ptr<Assembly> kept = upload.assembly;
-      std::size_t have = 0;
-      if (kept)
-        while (have < kept->pieces.size() && have < parts.size() && kept->pieces[have].number == parts[have]->number &&
-               kept->pieces[have].generation == parts[have]->generation)
-          ++have;
-      const bool extend = !kept || have == kept->pieces.size();
-      std::uint64_t need = 0;
-      const bool one_fs = same_filesystem(settings_.staging, settings_.landing);
-      for (std::size_t i = extend ? have : 0; i < parts.size(); ++i)
-        need = (one_fs && extend) ? std::max(need, parts[i]->size) : need + parts[i]->size;
-      if (auto free = free_bytes(settings_.landing); free && *free < need)
-        return fail(no_room("CompleteMultipartUpload", need, *free, settings_.landing));
-      auto copy_failed = [&](int number, const std::string& err) {
-        if (err == std::strerror(ENOSPC) || err == std::strerror(EDQUOT))
-          return fail(S3Error{507, "InsufficientStorage", "cannot assemble part " + std::to_string(number) + ": " + err, {}});
-        return fail(errors::internal_error("cannot assemble part " + std::to_string(number) + ": " + err));
-      };
-      std::optional<TempFile> copy;  // the new file when not extending
-      TempFile* target = nullptr;
-      if (extend) {
-        if (!kept) {
-          auto tmp = TempFile::create(landing_, "");
-          if (!tmp) return fail(errors::internal_error("cannot assemble the upload: " + tmp.message()));
-          kept = std::make_shared<Assembly>(std::move(*tmp));
-          uploads_.set_assembly(id, kept);
-        }
-        for (std::size_t i = have; i < parts.size(); ++i) {
-          const Part* p = parts[i];
-          auto in = uploads_.staging().open_regular(MultipartUploads::part_name(id, p->number));
-          if (!in) return fail(errors::internal_error("part " + std::to_string(p->number) + " is gone: " + in.message()));
-          std::string err;
-          if (!copy_range(in->get(), 0, kept->file.fd(), kept->size, p->size, &err)) {
-            (void)::ftruncate(kept->file.fd(), static_cast<off_t>(kept->size));  // the pieces moved stay whole
-            return copy_failed(p->number, err);
-          }
-          kept->pieces.push_back({p->number, p->generation, kept->size, p->size});
-          kept->size += p->size;
-          uploads_.moved_to_assembly(id, p->number, p->generation);
-        }
-        target = &kept->file;
-      } else {
-        auto tmp = TempFile::create(landing_, "");
-        if (!tmp) return fail(errors::internal_error("cannot assemble the upload: " + tmp.message()));
-        copy.emplace(std::move(*tmp));
-        std::uint64_t at = 0;
-        for (const Part* p : parts) {
-          std::string err;
-          bool ok = false;
-          if (p->staged) {
-            auto in = uploads_.staging().open_regular(MultipartUploads::part_name(id, p->number));
-            if (!in) return fail(errors::internal_error("part " + std::to_string(p->number) + " is gone: " + in.message()));
-            ok = copy_range(in->get(), 0, copy->fd(), at, p->size, &err);
-          } else {
-            const Assembly::Piece* piece = nullptr;
-            for (const auto& q : kept->pieces)
-              if (q.number == p->number && q.generation == p->generation) piece = &q;
-            if (!piece) return fail(errors::internal_error("part " + std::to_string(p->number) + " is gone"));
-            ok = copy_range(kept->file.fd(), piece->offset, copy->fd(), at, p->size, &err);
-          }
-          if (!ok) return copy_failed(p->number, err);
-          at += p->size;
-        }
-        target = &*copy;
-      }
-      if (auto err = publish(*target, c->req.key, etag, upload.attrs, write_conditions(*c->ex),
-                              c->upload_event("ObjectCreated:CompleteMultipartUpload"))) return fail(*err);
-      uploads_.remember_completed(id, CompletedUpload{c->bucket->name, c->req.key, etag, asked,
-                                                      std::chrono::steady_clock::now()});
-      uploads_.remove(id);
-      spdlog::debug("s3: CompleteMultipartUpload {}/{} ({} parts, eTag {})", c->bucket->name, c->req.key, parts.size(), etag);
-      answer(etag);
-    });
+    boost::asio::post(pool_, [this, c, id, body = std::move(body)] { complete_listed(c, id, body); });
   });
+}
+
+void Service::complete_listed(const std::shared_ptr<Call>& c, const std::string& id, const std::string& body) {
+  std::string why;
+  auto listed = parse_complete_multipart(body, &why);
+  if (!listed) return c->fail(errors::malformed_xml(why));
+  std::vector<std::pair<int, std::string>> asked;
+  for (const auto& p : *listed) asked.emplace_back(p.part_number, p.etag);
+  const std::string host(c->ex->header("host"));
+  auto result = [&](const std::string& etag) {
+    return XmlWriter()
+        .open("CompleteMultipartUploadResult", kS3Namespace)
+        .element("Location", "http://" + host + "/" + uri_encode(c->bucket->name, true) + "/" +
+                                 uri_encode(c->req.key, false))
+        .element("Bucket", c->bucket->name)
+        .element("Key", c->req.key)
+        .element("ETag", "\"" + etag + "\"")
+        .str();
+  };
+  auto taken = uploads_.begin_complete(id, c->bucket->name, c->req.key);
+  if (auto* e = std::get_if<S3Error>(&taken)) {
+    // Completed already: the same list is a retry whose answer was lost, answered the same.
+    if (auto done = uploads_.completed(id); done && done->bucket == c->bucket->name && done->key == c->req.key)
+      return done->parts == asked ? c->reply_xml(result(done->etag)) : c->fail(errors::no_such_upload(id));
+    return c->fail(uploads_.completing(id, c->bucket->name, c->req.key) ? errors::slow_down(kCompletingElsewhere) : *e);
+  }
+  const Upload upload = std::move(std::get<Upload>(taken));
+  auto checked = listed_parts(upload, *listed);
+  std::optional<S3Error> early;
+  if (auto* e = std::get_if<S3Error>(&checked)) early = *e;
+  // What can be known before assembling is answered with its own status; only what happens
+  // while assembling goes into the 200's body.
+  if (!early) early = condition_problem(c->req.key, write_conditions(*c->ex));
+  if (early) {
+    uploads_.cancel_complete(id);
+    return c->fail(*early);
+  }
+  const auto& parts = std::get<std::vector<const Part*>>(checked);
+  const std::string etag = multipart_etag(parts);
+  http::Response head;
+  c->stamp(head);
+  CompleteReply reply(*c->ex, std::move(head), settings_.complete_keep_alive);
+  if (auto err = assemble_and_publish(c, id, upload, parts, etag)) {
+    uploads_.cancel_complete(id);
+    spdlog::warn("s3: CompleteMultipartUpload {} -> 200 with {} {}: {}", c->resource, err->code, err->status,
+                 err->message);
+    return reply.fail(*err, c->resource, c->request_id);
+  }
+  uploads_.remember_completed(id, CompletedUpload{c->bucket->name, c->req.key, etag, asked,
+                                                  std::chrono::steady_clock::now()});
+  uploads_.remove(id);
+  spdlog::debug("s3: CompleteMultipartUpload {}/{} ({} parts, eTag {})", c->bucket->name, c->req.key, parts.size(), etag);
+  reply.finish(result(etag));
+}
+
+std::optional<S3Error> Service::assemble_and_publish(const std::shared_ptr<Call>& c, const std::string& id,
+                                                     const Upload& upload, const std::vector<const Part*>& parts,
+                                                     const std::string& etag) {
+  AssemblyPlan plan = plan_assembly(upload, parts, same_filesystem(settings_.staging, settings_.landing));
+  if (auto free = free_bytes(settings_.landing); free && *free < plan.need)
+    return no_room("CompleteMultipartUpload", plan.need, *free, settings_.landing);
+  auto pause = [&] {
+    if (settings_.assembly_delay.count() > 0) std::this_thread::sleep_for(settings_.assembly_delay);
+  };
+  std::optional<TempFile> copy;  // the new file when not extending the kept one
+  if (plan.extend) {
+    if (!plan.kept) {
+      auto tmp = TempFile::create(landing_, "");
+      if (!tmp) return errors::internal_error("cannot assemble the upload: " + tmp.message());
+      plan.kept = std::make_shared<Assembly>(std::move(*tmp));
+      uploads_.set_assembly(id, plan.kept);
+    }
+    Assembly& a = *plan.kept;
+    for (std::size_t i = plan.have; i < parts.size(); ++i) {
+      const Part* p = parts[i];
+      pause();
+      auto in = uploads_.staging().open_regular(MultipartUploads::part_name(id, p->number));
+      if (!in) return errors::internal_error("part " + std::to_string(p->number) + " is gone: " + in.message());
+      std::string err;
+      if (!copy_range(in->get(), 0, a.file.fd(), a.size, p->size, &err)) {
+        (void)::ftruncate(a.file.fd(), static_cast<off_t>(a.size));  // the pieces moved stay whole
+        return assembly_error(p->number, err);
+      }
+      a.pieces.push_back({p->number, p->generation, a.size, p->size});
+      a.size += p->size;
+      uploads_.moved_to_assembly(id, p->number, p->generation);
+    }
+  } else {
+    auto tmp = TempFile::create(landing_, "");
+    if (!tmp) return errors::internal_error("cannot assemble the upload: " + tmp.message());
+    copy.emplace(std::move(*tmp));
+    std::uint64_t at = 0;
+    for (const Part* p : parts) {
+      pause();
+      if (auto err = copy_part(uploads_.staging(), id, plan.kept.get(), *p, copy->fd(), at)) return err;
+      at += p->size;
+    }
+  }
+  return publish(copy ? *copy : plan.kept->file, c->req.key, etag, upload.attrs, write_conditions(*c->ex),
+                 c->upload_event("ObjectCreated:CompleteMultipartUpload"));
 }
 
 void Service::abort_multipart(const std::shared_ptr<Call>& c) {

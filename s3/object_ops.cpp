@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "landing/made_folders.h"
 #include "s3/call.h"
 #include "s3/checksum.h"
 #include "s3/object_key.h"
@@ -148,7 +149,14 @@ void Service::put_object(const std::shared_ptr<Call>& c) {
 }
 
 void Service::get_object(const std::shared_ptr<Call>& c, bool head) {
-  if (auto bad = read_key_problem(c->req.key)) return c->fail(*bad);
+  if (auto bad = read_key_problem(c->req.key)) {
+    // A key no object can have here ("dir/", a "folder marker"; an empty or ".." segment): a read
+    // of it finds no object, which S3 answers 404 NoSuchKey (API reference, "GetObject",
+    // "HeadObject"); tools probe "p/" with HEAD to tell a folder from a missing path (Hadoop S3A,
+    // s3fs). Writes of such keys stay 400 (issue 12 re-test, R2).
+    if (!c->req.key.empty() && c->req.key.size() <= kMaxKeyBytes) return c->fail(errors::no_such_key(c->req.key));
+    return c->fail(*bad);
+  }
   if (c->req.has("partNumber")) return c->fail(errors::not_implemented("GetObject/HeadObject with partNumber"));
   if (auto bad = refused_read_header(c->ex->request())) return c->fail(*bad);
   std::string version;  // versionId: "" for the latest
@@ -257,19 +265,27 @@ void Service::get_object(const std::shared_ptr<Call>& c, bool head) {
 void Service::delete_object(const std::shared_ptr<Call>& c) {
   if (auto bad = read_key_problem(c->req.key)) return c->fail(*bad);
   boost::asio::post(pool_, [this, c] {
-    forget_published(c->req.key);
-    auto st = landing_.stat(c->req.key);
-    if (st && S_ISDIR(st->st_mode)) {  // a "folder": nothing is an object there (S3: 204)
-      c->reply(status_only(bhttp::status::no_content));
-      return;
-    }
-    auto removed = landing_.unlink(c->req.key);
-    if (!removed.ok() && removed.code() != ENOENT && removed.code() != ENOTDIR) {
-      if (removed.code() == ELOOP) return c->fail(errors::access_denied("A symlink is on the key's path; hivehook never follows one"));
-      return c->fail(errors::internal_error(removed.message()));
-    }
+    if (auto err = remove_object(*c, c->req.key)) return c->fail(*err);
     c->reply(status_only(bhttp::status::no_content));
   });
+}
+
+std::optional<S3Error> Service::remove_object(const Call& c, const std::string& key) {
+  forget_published(key);
+  auto st = landing_.stat(key);
+  if (!st || S_ISDIR(st->st_mode)) return std::nullopt;  // no object, or a "folder": S3 answers 204
+  auto removed = landing_.unlink(key);
+  if (!removed.ok()) {
+    if (removed.code() == ENOENT || removed.code() == ENOTDIR) return std::nullopt;
+    if (removed.code() == ELOOP) return errors::access_denied("A symlink is on the key's path; hivehook never follows one");
+    return errors::internal_error(removed.message());
+  }
+  prune_made_folders(landing_, key);
+  if (settings_.on_removed)
+    settings_.on_removed(ObjectRemoval{key, static_cast<std::uint64_t>(st->st_ino), std::string(operation_name(c.op)),
+                                       c.request_id, c.ex->remote().address().to_string() + ":" +
+                                                         std::to_string(c.ex->remote().port())});
+  return std::nullopt;
 }
 
 void Service::delete_objects(const std::shared_ptr<Call>& c) {
@@ -291,16 +307,7 @@ void Service::delete_objects(const std::shared_ptr<Call>& c) {
       w.open("DeleteResult", kS3Namespace);
       for (const auto& key : req->keys) {
         std::optional<S3Error> err = read_key_problem(key);
-        if (!err) {
-          forget_published(key);
-          auto st = landing_.stat(key);
-          if (!(st && S_ISDIR(st->st_mode))) {
-            auto removed = landing_.unlink(key);
-            if (!removed.ok() && removed.code() != ENOENT && removed.code() != ENOTDIR)
-              err = removed.code() == ELOOP ? errors::access_denied("A symlink is on the key's path")
-                                            : errors::internal_error(removed.message());
-          }
-        }
+        if (!err) err = remove_object(*c, key);
         if (err) {
           w.open("Error").element("Key", key).element("Code", err->code).element("Message", err->message).close();
         } else if (!req->quiet) {
@@ -315,13 +322,16 @@ void Service::delete_objects(const std::shared_ptr<Call>& c) {
 // x-amz-copy-source: "bucket/key" or "/bucket/key", %-encoded, optionally "?versionId=null"
 // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html). The bucket must be one of
 // the three; the key one a read may name.
-std::optional<S3Error> Service::copy_source(const Call& c, const Bucket** bucket, std::string* key) const {
+std::optional<S3Error> Service::copy_source(const Call& c, const Bucket** bucket, std::string* key,
+                                            std::string* version) const {
   std::string source(c.ex->header("x-amz-copy-source"));
+  version->clear();
   if (auto q = source.find('?'); q != std::string::npos) {
-    const std::string version = source.substr(q + 1);
+    const std::string query = source.substr(q + 1);
     source.resize(q);
-    if (version != "versionId=null" && !version.empty())
-      return errors::invalid_argument("hivehook keeps no object versions", "x-amz-copy-source", version);
+    if (query.rfind("versionId=", 0) != 0 && !query.empty())
+      return errors::invalid_argument("The copy source takes only a versionId", "x-amz-copy-source", query);
+    if (!query.empty()) *version = query.substr(10);
   }
   auto decoded = percent_decode(source);
   if (!decoded) return errors::invalid_argument("Invalid copy source encoding", "x-amz-copy-source", source);
@@ -337,7 +347,12 @@ std::optional<S3Error> Service::copy_source(const Call& c, const Bucket** bucket
   for (const auto& b : buckets_)
     if (b.name == src_bucket) *bucket = &b;
   if (!*bucket) return errors::no_such_bucket(src_bucket, bucket_names());
-  return read_key_problem(*key);
+  if (auto bad = read_key_problem(*key)) return bad;
+  // An older version, as GetObject serves it (issue 12 re-test, R3): archive and quarantine keep them.
+  if ((*bucket)->writable && *version == "null") version->clear();  // landing keeps one: the key's object
+  if (!version->empty() && ((*bucket)->writable || version_paths(*key, *version).empty()))
+    return errors::invalid_argument("Invalid version id specified", "x-amz-copy-source", *version);
+  return std::nullopt;
 }
 
 namespace {
@@ -408,7 +423,8 @@ void Service::copy_object(const std::shared_ptr<Call>& c) {
   const WriteConditions cond = write_conditions(*c->ex);
   const Bucket* from = nullptr;
   std::string src_key;
-  if (auto bad = copy_source(*c, &from, &src_key)) return c->fail(*bad);
+  std::string src_version;
+  if (auto bad = copy_source(*c, &from, &src_key, &src_version)) return c->fail(*bad);
   std::string directive(c->ex->header("x-amz-metadata-directive"));
   if (directive.empty()) directive = "COPY";
   if (directive != "COPY" && directive != "REPLACE")
@@ -417,8 +433,8 @@ void Service::copy_object(const std::shared_ptr<Call>& c) {
     return c->fail(errors::invalid_request(
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's "
         "metadata, storage class, website redirect location or encryption attributes."));
-  boost::asio::post(pool_, [this, c, from, src_key, directive, cond] {
-    auto in = open_copy_source(c, *from, src_key);
+  boost::asio::post(pool_, [this, c, from, src_key, src_version, directive, cond] {
+    auto in = open_copy_source(c, *from, src_key, src_version);
     if (!in) return;
     const struct stat& src_st = in->st;
     const ObjectAttrs attrs = directive == "COPY" ? ObjectAttrs::read(in->fd.get()) : ObjectAttrs::from_request(c->ex->request());
@@ -440,10 +456,20 @@ void Service::copy_object(const std::shared_ptr<Call>& c) {
 }
 
 std::optional<Service::OpenedSource> Service::open_copy_source(const std::shared_ptr<Call>& c, const Bucket& from,
-                                                               const std::string& key) {
-  auto in = open_object(from, key);
+                                                               const std::string& key, const std::string& version) {
+  FsResult<UniqueFd> in = FsError{ENOENT, ""};
+  if (version.empty()) {
+    in = open_object(from, key);
+  } else {
+    for (const auto& rel : version_paths(key, version)) {
+      in = from.tree->open_regular(rel);
+      if (in || in.code() != ENOENT) break;
+    }
+  }
   if (!in) {
     if (in.code() == ELOOP) c->fail(errors::access_denied("A symlink is on the source key's path"));
+    else if (!version.empty())
+      c->fail(S3Error{404, "NoSuchVersion", "The specified version does not exist.", {}}.with("Key", key).with("VersionId", version));
     else c->fail(errors::no_such_key(key));
     return std::nullopt;
   }
@@ -476,9 +502,10 @@ void Service::upload_part_copy(const std::shared_ptr<Call>& c) {
   if (auto bad = refused_write_header(c->ex->request())) return c->fail(*bad);
   const Bucket* from = nullptr;
   std::string src_key;
-  if (auto bad = copy_source(*c, &from, &src_key)) return c->fail(*bad);
-  boost::asio::post(pool_, [this, c, id, n = *number, from, src_key] {
-    auto in = open_copy_source(c, *from, src_key);
+  std::string src_version;
+  if (auto bad = copy_source(*c, &from, &src_key, &src_version)) return c->fail(*bad);
+  boost::asio::post(pool_, [this, c, id, n = *number, from, src_key, src_version] {
+    auto in = open_copy_source(c, *from, src_key, src_version);
     if (!in) return;
     const struct stat& src_st = in->st;
     auto range = copy_source_range(c->ex->header("x-amz-copy-source-range"), static_cast<std::uint64_t>(src_st.st_size));

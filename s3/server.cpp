@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <cstdlib>
+
 #include <spdlog/spdlog.h>
 
 #include "base/host_port.h"
@@ -25,6 +27,9 @@ ServerSettings settings_from(const Config& config) {
   s.service.fsync = c.fsync;
   s.service.multipart_expiry = std::chrono::duration_cast<std::chrono::seconds>(c.multipart_expiry);
   s.service.ignore = config.ignore;
+  // A test seam (s3/service.h assembly_delay): never set in service.
+  if (const char* delay = std::getenv("HIVEHOOK_TEST_S3_ASSEMBLY_DELAY_MS"); delay && *delay)
+    s.service.assembly_delay = std::chrono::milliseconds(std::strtoll(delay, nullptr, 10));
   s.http.max_connections_per_client = c.max_connections_per_client;
   // Abandoned uploads go within a minute of their expiry (the sweep is a scan of a map in memory).
   s.sweep_every = std::min<std::chrono::seconds>(std::chrono::seconds(60), s.service.multipart_expiry);
@@ -47,6 +52,11 @@ Server::Server(ServerSettings settings) : settings_(std::move(settings)), pool_(
   // per-client budget, when that was raised above it): another user always finds a quarter free.
   if (o.max_connections_per_local_user == 0)
     o.max_connections_per_local_user = std::max(o.max_connections_per_client, o.max_connections * 3 / 4);
+  o.on_turned_away = [log = turned_away_, tell = settings_.on_turned_away](const char* reason, const std::string& client,
+                                                                          const std::string& message) {
+    log->note(reason, client, message);
+    if (tell) tell(reason, client, message);
+  };
   if (!o.error_response) {
     o.error_response = [](bhttp::status status, const std::string& message) {
       S3Error e;

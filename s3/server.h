@@ -11,6 +11,7 @@
 #include "http/server.h"
 #include "rules/config.h"
 #include "s3/service.h"
+#include "s3/turned_away_log.h"
 
 namespace hivehook::s3 {
 
@@ -20,6 +21,9 @@ struct ServerSettings {
   http::Options http;      // S3's defaults: see settings_from
   unsigned pool_threads = 2;
   std::chrono::seconds sweep_every{60};  // how often idle multipart uploads are expired
+  // Told of every client turned away (http::Options::on_turned_away; the daemon counts them:
+  // hivehook_s3_requests_refused_total{reason}). Each is also logged, rate-limited (s3/turned_away_log.h).
+  std::function<void(const char* reason, const std::string& client, const std::string& message)> on_turned_away;
 };
 
 // The slowest upload body the endpoint accepts, averaged over each 30 s (http::Options::
@@ -54,6 +58,7 @@ class Server {
   std::unique_ptr<Service> service_;
   std::unique_ptr<http::Server> http_;
   std::unique_ptr<boost::asio::steady_timer> sweep_;
+  std::shared_ptr<TurnedAwayLog> turned_away_ = std::make_shared<TurnedAwayLog>();
 };
 
 }  // namespace hivehook::s3

@@ -35,6 +35,15 @@
 
 namespace hivehook::s3 {
 
+// An object a client deleted from landing through the API (DeleteObject, DeleteObjects).
+struct ObjectRemoval {
+  std::string key;
+  std::uint64_t inode = 0;  // the file's, to tell the object recorded at the key from a newer upload
+  std::string operation;    // "DeleteObject" | "DeleteObjects"
+  std::string request_id;   // the x-amz-request-id its client got
+  std::string client;       // the client's address ("127.0.0.1:51234")
+};
+
 struct ServiceSettings {
   Credentials credentials;
   std::filesystem::path landing, archive, quarantine;  // the trees
@@ -44,6 +53,15 @@ struct ServiceSettings {
   std::chrono::seconds multipart_expiry{std::chrono::hours(24)};  // idle uploads are aborted after this
   std::vector<std::string> ignore;                     // the config's `ignore` globs: keys they match are refused
   std::function<std::chrono::system_clock::time_point()> clock;    // default: system_clock::now
+  // CompleteMultipartUpload answers 200 at once and sends a white space this often while it
+  // assembles (s3/complete_reply.h), so no client read timeout fires however long that takes.
+  std::chrono::milliseconds complete_keep_alive{1000};
+  // A test seam (0 in service): a pause before each part is moved into a completing upload, which
+  // stands in for a multi-GB assembly on a slow disk (HIVEHOOK_TEST_S3_ASSEMBLY_DELAY_MS).
+  std::chrono::milliseconds assembly_delay{0};
+  // Told (on the pool) of every object a client deleted from landing (the daemon records it:
+  // audit object.deleted, Pipeline::deleted_by_client). Unset: nothing is told.
+  std::function<void(const ObjectRemoval&)> on_removed;
 };
 
 // The preconditions of a write: If-Match / If-None-Match on PutObject, CompleteMultipartUpload and
@@ -98,9 +116,10 @@ class Service {
   void upload_part_copy(const std::shared_ptr<Call>& c);
   void get_object_tagging(const std::shared_ptr<Call>& c);
   void delete_object_tagging(const std::shared_ptr<Call>& c);
-  // The object x-amz-copy-source names (CopyObject, UploadPartCopy): its bucket and key, or the
-  // error to answer (InvalidArgument for a malformed header or a version, NoSuchBucket).
-  std::optional<S3Error> copy_source(const Call& c, const Bucket** bucket, std::string* key) const;
+  // The object x-amz-copy-source names (CopyObject, UploadPartCopy): its bucket, key and version
+  // ("" for the latest; an older one of archive or quarantine as GetObject serves it), or the
+  // error to answer (InvalidArgument for a malformed header or an unknown version id, NoSuchBucket).
+  std::optional<S3Error> copy_source(const Call& c, const Bucket** bucket, std::string* key, std::string* version) const;
   // The copy source opened on the pool: its fd and fstat, once its x-amz-copy-source-if-*
   // conditions hold. nullopt when `c` has been answered (NoSuchKey, AccessDenied for a symlink on
   // the path, PreconditionFailed/NotModified, InternalError).
@@ -109,7 +128,7 @@ class Service {
     struct stat st;
   };
   std::optional<OpenedSource> open_copy_source(const std::shared_ptr<Call>& c, const Bucket& from,
-                                               const std::string& key);
+                                               const std::string& key, const std::string& version);
   // UploadPart's and UploadPartCopy's part number, once the upload exists for this bucket and key;
   // nullopt when `c` has been answered (InvalidArgument, NoSuchUpload).
   std::optional<int> checked_part_number(const std::shared_ptr<Call>& c, const std::string& upload_id);
@@ -121,6 +140,14 @@ class Service {
   void create_multipart(const std::shared_ptr<Call>& c);
   void upload_part(const std::shared_ptr<Call>& c);
   void complete_multipart(const std::shared_ptr<Call>& c);
+  // CompleteMultipartUpload once its body is read (on the pool): the parts checked (4xx answered
+  // as such), then a 200 whose body is the result or an <Error> once assembled (s3/complete_reply.h).
+  void complete_listed(const std::shared_ptr<Call>& c, const std::string& id, const std::string& body);
+  // The listed parts moved (or copied) into one file of landing and published as the key; the
+  // error to put in the 200's body otherwise (the upload may then be completed again).
+  std::optional<S3Error> assemble_and_publish(const std::shared_ptr<Call>& c, const std::string& id,
+                                              const Upload& upload, const std::vector<const Part*>& parts,
+                                              const std::string& etag);
   void abort_multipart(const std::shared_ptr<Call>& c);
   void list_parts(const std::shared_ptr<Call>& c);
   void list_uploads(const std::shared_ptr<Call>& c);
@@ -146,6 +173,10 @@ class Service {
   // than "*").
   std::optional<S3Error> publish(TempFile& file, const std::string& key, const std::string& etag,
                                  const ObjectAttrs& attrs, const WriteConditions& cond, const UploadEvent& event);
+  // Whether `cond` holds for landing's `key` now: 412 PreconditionFailed, 404 NoSuchKey (If-Match
+  // on no object), 501 (If-None-Match other than "*"), or nullopt. publish() checks it again with
+  // other API writes held off; CompleteMultipartUpload checks it before its 200 too.
+  std::optional<S3Error> condition_problem(const std::string& key, const WriteConditions& cond);
   // A key a write may create in landing: S3's and the trees' rules (key_problem), not a name the
   // config's `ignore` hides from hivehook, not the name of an older version ("x~17"), and no folder
   // of it a file in archive or quarantine (where the object would go). InvalidArgument otherwise.
@@ -164,6 +195,10 @@ class Service {
   // `kRecentWindow`, so a client's verify-after-upload (rclone's HEAD) sees what it wrote.
   void remember_published(const std::string& key, const struct stat& identity, const std::string& etag);
   void forget_published(const std::string& key);  // DeleteObject(s): the key reads as gone at once
+  // DeleteObject(s) of landing's `key`: the file removed (a folder, or no object, is nothing to
+  // remove: S3 answers 204 all the same), the key read as gone at once, on_removed told. The error
+  // to answer otherwise (AccessDenied for a symlink on the path, InternalError).
+  std::optional<S3Error> remove_object(const Call& c, const std::string& key);
   std::optional<std::pair<const Tree*, UniqueFd>> follow_moved(const std::string& key);
 
   ServiceSettings settings_;

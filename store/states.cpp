@@ -36,6 +36,11 @@ const ObjectEdges kObjectEdges[] = {
                       O::vanished}},
     // A duplicate is decided at discovery; its move to the archive may fail like any other.
     {O::duplicate, {O::move_failed, O::superseded, O::vanished}},
+    // A file left in landing, deleted by a client through the S3 API (Pipeline::deleted_by_client).
+    {O::unmatched, {O::deleted}},
+    {O::kept, {O::deleted}},
+    {O::failed_kept, {O::deleted}},
+    {O::ignored, {O::deleted}},
 };
 
 using T = TaskState;

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -1058,6 +1059,107 @@ class S3Api(unittest.TestCase):
         r = self.s3cmd("del", "s3://landing/gone/0.csv")
         self.assertEqual(r.returncode, 0)
 
+    def test_r10_a_clients_delete_is_audited_and_the_object_no_longer_counted_in_landing(self):
+        """R10: DeleteObject/DeleteObjects left no trace, and `status` kept counting the deleted
+        objects as left in landing."""
+        s3 = self.boto()
+        keys = ["kept/r10/a.csv", "kept/r10/b.csv", "kept/r10/c.csv"]
+        for k in keys:
+            s3.put_object(Bucket="landing", Key=k, Body=k.encode())
+        for k in keys:
+            self.wait_processed(k, b"kept")
+        left = lambda: json.loads(self.d.cli("status", "--json", check=True).stdout)["now"]["left_in_landing"]  # noqa: E731
+        before = left()
+        one = s3.delete_object(Bucket="landing", Key=keys[0])["ResponseMetadata"]["RequestId"]
+        many = s3.delete_objects(Bucket="landing", Delete={"Objects": [{"Key": k} for k in keys[1:]]})
+        for k in keys:
+            wait_until(lambda: self.objects(k)[-1][1] == b"deleted", timeout=30, message=f"{k} deleted")
+        self.assertEqual(left(), before - 3)
+        deleted = {e["key"]: e for e in self.d.audit_lines() if e["event"] == "object.deleted" and e["key"] in keys}
+        self.assertEqual(set(deleted), set(keys))
+        self.assertEqual(deleted[keys[0]]["detail"]["operation"], "DeleteObject")
+        self.assertEqual(deleted[keys[0]]["detail"]["request_id"], one)
+        for k in keys[1:]:
+            self.assertEqual(deleted[k]["detail"]["operation"], "DeleteObjects")
+            self.assertEqual(deleted[k]["detail"]["request_id"], many["ResponseMetadata"]["RequestId"])
+        for e in deleted.values():
+            self.assertEqual((e["detail"]["by"], e["detail"]["was"]), ("s3", "kept"))
+            self.assertTrue(e["detail"]["client"].startswith("127.0.0.1:"), e)
+        audit = self.d.cli("audit", "--key", keys[0], check=True).stdout.decode()
+        self.assertIn("object.deleted", audit)
+        # A key with no object (deleted twice): S3 answers 204 again, and nothing more is recorded.
+        s3.delete_object(Bucket="landing", Key=keys[0])
+        self.assertEqual(len([e for e in self.d.audit_lines() if e["event"] == "object.deleted" and e["key"] == keys[0]]), 1)
+
+    def test_r12_folders_an_upload_made_go_once_its_object_left_landing_and_others_stay(self):
+        """R12: every upload left its folder chain in landing, watched for ever. Folders the API made
+        for a key go once empty and an object on their path left landing; a folder a person made, or
+        one still holding an object, stays; a key of more than 32 folders is refused."""
+        s3 = self.boto()
+        s3.put_object(Bucket="landing", Key="r12/a/b/c/x.csv", Body=b"x")
+        self.wait_processed("r12/a/b/c/x.csv")
+        wait_until(lambda: not (self.d.landing / "r12").exists(), timeout=30, message="r12/a/b/c pruned")
+        (self.d.landing / "r12user" / "mine").mkdir(parents=True)
+        s3.put_object(Bucket="landing", Key="r12user/mine/deep/x.csv", Body=b"x")
+        self.wait_processed("r12user/mine/deep/x.csv")
+        wait_until(lambda: not (self.d.landing / "r12user/mine/deep").exists(), timeout=30, message="deep pruned")
+        self.assertTrue((self.d.landing / "r12user/mine").is_dir(), "a folder a person made stays")
+        for k in ("kept/r12/shared/k.csv", "kept/r12/shared/other.csv"):
+            s3.put_object(Bucket="landing", Key=k, Body=b"k")
+            self.wait_processed(k, b"kept")
+        s3.delete_object(Bucket="landing", Key="kept/r12/shared/other.csv")
+        self.assertTrue((self.d.landing / "kept/r12/shared/k.csv").is_file(), "a folder still holding an object stays")
+        s3.delete_object(Bucket="landing", Key="kept/r12/shared/k.csv")
+        self.assertFalse((self.d.landing / "kept/r12").exists())
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.put_object(Bucket="landing", Key="deep/" + "d/" * 32 + "x", Body=b"x")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument")
+        self.assertIn("at most 32", cm.exception.response["Error"]["Message"])
+        self.assertFalse((self.d.landing / "deep").exists())
+        s3.put_object(Bucket="landing", Key="kept/" + "d/" * 31 + "x", Body=b"x")  # 32 folders: accepted
+
+    def test_r2_a_read_of_a_key_ending_in_a_slash_is_404_no_such_key_as_s3(self):
+        """R2: HEAD/GET of "dir/" answered 400; S3 answers 404 NoSuchKey, and tools probe "p/" with HEAD
+        to tell a folder from a missing path. Writes of such keys stay 400."""
+        s3 = self.boto()
+        s3.put_object(Bucket="landing", Key="kept/r2/l/a.csv", Body=b"a")
+        for key in ("kept/r2/l/", "kept/r2/nonexist/", "kept/r2//a.csv"):
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                s3.head_object(Bucket="landing", Key=key)
+            self.assertEqual(cm.exception.response["Error"]["Code"], "404", key)
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                s3.get_object(Bucket="archive", Key=key)
+            self.assertEqual(cm.exception.response["Error"]["Code"], "NoSuchKey", key)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.put_object(Bucket="landing", Key="kept/r2/m/", Body=b"")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgument")
+
+    def test_r3_copy_object_and_upload_part_copy_copy_an_archived_older_version(self):
+        """R3: CopyObject/UploadPartCopy from an archived older version was refused with "hivehook
+        keeps no object versions", though GetObject serves that very version."""
+        s3 = self.boto()
+        key = "r3/rev/day.csv"
+        s3.put_object(Bucket="landing", Key=key, Body=b"A\n")
+        self.wait_settled(key, 1)
+        s3.put_object(Bucket="landing", Key=key, Body=b"B\n")
+        self.wait_settled(key, 2)
+        latest = s3.head_object(Bucket="archive", Key=key)["VersionId"]
+        self.assertNotEqual(latest, "null")
+        for version, want in (("null", b"A\n"), (latest, b"B\n")):
+            s3.copy_object(Bucket="landing", Key=f"kept/r3/from-{version}.csv",
+                           CopySource={"Bucket": "archive", "Key": key, "VersionId": version})
+            self.assertEqual(s3.get_object(Bucket="landing", Key=f"kept/r3/from-{version}.csv")["Body"].read(), want)
+        up = s3.create_multipart_upload(Bucket="landing", Key="kept/r3/part.csv")["UploadId"]
+        part = s3.upload_part_copy(Bucket="landing", Key="kept/r3/part.csv", UploadId=up, PartNumber=1,
+                                   CopySource={"Bucket": "archive", "Key": key, "VersionId": "null"})
+        s3.complete_multipart_upload(Bucket="landing", Key="kept/r3/part.csv", UploadId=up, MultipartUpload={
+            "Parts": [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]})
+        self.assertEqual(s3.get_object(Bucket="landing", Key="kept/r3/part.csv")["Body"].read(), b"A\n")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3.copy_object(Bucket="landing", Key="kept/r3/none.csv",
+                           CopySource={"Bucket": "archive", "Key": key, "VersionId": "999999"})
+        self.assertEqual(cm.exception.response["Error"]["Code"], "NoSuchVersion")
+
     def test_keys_hivehook_ignores_are_refused_naming_the_pattern(self):
         s3 = self.boto()
         for key, pattern in [(".x.csv", ".*"), ("ign/x.tmp", "*.tmp"), ("ign/x.csv~", "*~"), ("ign/_COPYING_", "_COPYING_"),
@@ -1428,7 +1530,146 @@ class S3SecretMasking(unittest.TestCase):
         self.assertEqual(d.stop(), 0)
 
 
+    def test_r1_an_access_key_id_in_the_daemons_environment_is_not_masked_in_log_lines_and_audit_paths(self):
+        """R1: with AWS_ACCESS_KEY_ID in the daemon's environment (the usual shell of an S3 user),
+        every occurrence of the key id in log lines and audit paths became "***"; the secret key
+        in that environment is still masked."""
+        s3_port = free_port()
+        key_id, secret = "AKIDR1EXAMPLE", "r1-secret-in-the-environment"
+        d = Deployment("""\
+            rules:
+              - name: show
+                match: {prefix: up/}
+                job:
+                  command: [/bin/sh, -c, 'echo "id $AWS_ACCESS_KEY_ID secret $AWS_SECRET_ACCESS_KEY"']
+                  inherit_env: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]
+                on_success: {action: archive}
+            """, config_extra=f"""\
+            s3: {{listen: "127.0.0.1:{s3_port}", access_key_id: {key_id}, secret_access_key: {secret}}}
+            """, prefix="hivehook-s3-r1-")
+        self.addCleanup(d.cleanup)
+        d.start(env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret, "HH_R1_TOKEN": "landing"})
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3_port}", aws_access_key_id=key_id,
+                          aws_secret_access_key=secret, region_name="us-east-1",
+                          config=Config(signature_version="s3v4", retries={"max_attempts": 1}))
+        key = f"up/{key_id}/landing-report.csv"
+        s3.put_object(Bucket="landing", Key=key, Body=b"x\n")
+        wait_until(lambda: d.count_objects("archived") == 1, timeout=60, message="archived")
+        (archived,) = [e for e in d.audit_lines() if e["event"] == "object.archived"]
+        self.assertEqual(archived["detail"]["path"], str(d.archive / key))
+        log = d.log.read_text(errors="replace")
+        self.assertIn(key, log)
+        self.assertIn(str(d.landing), log, "a plain word (HH_R1_TOKEN=landing) is no secret")
+        self.assertNotIn("***", log)
+        self.assertNotIn("***", (d.dir / "state" / "audit.jsonl").read_text())
+        (run,) = json.loads(d.cli("runs", "--output", "--json", check=True).stdout)
+        self.assertIn(f"id {key_id} secret ***", run["stdout_tail"], "the secret is still masked, the id is not")
+        self.assertEqual(d.stop(), 0)
+
+
+class S3SlowCompletion(unittest.TestCase):
+    """R11 (issue 12 re-test): a CompleteMultipartUpload that outlasted the client's read timeout
+    failed the upload (ReadTimeout, then SlowDown or NoSuchUpload on the retries) though the object
+    was stored and processed. As S3 does ("CompleteMultipartUpload": the 200 and its headers at once,
+    white space while assembling, then the result, or an <Error> inside the 200), no read timeout
+    fires however long the assembly takes. The daemon's test seam pauses 2 s before each part moves
+    (HIVEHOOK_TEST_S3_ASSEMBLY_DELAY_MS), standing in for a multi-GB object on a slow disk: three
+    parts take 6 s, twice the clients' 3-s read timeout."""
+
+    MIB = 1024 * 1024
+    READ_TIMEOUT = 3
+
+    def setUp(self):
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.d = Deployment(RULES, config_extra=f"""\
+            s3: {{listen: "127.0.0.1:{self.port}", access_key_id: {KEY_ID}, secret_access_key: {SECRET}}}
+            """, prefix="hivehook-s3-slow-complete-")
+        self.addCleanup(self.d.cleanup)
+        self.d.start(env={"HIVEHOOK_TEST_S3_ASSEMBLY_DELAY_MS": "2000"})
+        self.s3 = boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                               region_name="us-east-1",
+                               config=Config(signature_version="s3v4", read_timeout=self.READ_TIMEOUT,
+                                             retries={"max_attempts": 1, "mode": "standard"}))
+        self.data = os.urandom(10 * self.MIB + 17)
+
+    def upload_parts(self, key):
+        up = self.s3.create_multipart_upload(Bucket="landing", Key=key)["UploadId"]
+        chunks = [self.data[i:i + 5 * self.MIB] for i in range(0, len(self.data), 5 * self.MIB)]
+        self.assertEqual(len(chunks), 3)
+        return up, [{"PartNumber": n, "ETag": self.s3.upload_part(Bucket="landing", Key=key, UploadId=up, PartNumber=n,
+                                                                  Body=b)["ETag"]} for n, b in enumerate(chunks, 1)]
+
+    def test_r11_a_completion_slower_than_the_clients_read_timeout_answers_200_and_keeps_the_connection_alive(self):
+        seen = {}
+
+        def keep(http_response, **_):
+            seen["status"], seen["body"] = http_response.status_code, http_response.content
+        self.s3.meta.events.register("after-call.s3.CompleteMultipartUpload", keep)
+        up, parts = self.upload_parts("k/slow.bin")
+        started = time.monotonic()
+        etag = self.s3.complete_multipart_upload(Bucket="landing", Key="k/slow.bin", UploadId=up,
+                                                 MultipartUpload={"Parts": parts})["ETag"]
+        self.assertGreater(time.monotonic() - started, self.READ_TIMEOUT, "the assembly outlasted the read timeout")
+        self.assertEqual(etag, f'"{multipart_etag(self.data, 5 * self.MIB)}"')
+        self.assertEqual(seen["status"], 200)
+        self.assertRegex(seen["body"], rb'^<\?xml version="1.0" encoding="UTF-8"\?>\n +<CompleteMultipartUploadResult ',
+                         "white space between the declaration and the result")
+        wait_until(lambda: self.d.count_objects("archived") == 1, timeout=60, message="archived")
+        self.assertEqual(md5((self.d.archive / "k/slow.bin").read_bytes()), md5(self.data))
+
+    def test_r11_aws_cli_cp_with_a_read_timeout_shorter_than_the_assembly_succeeds(self):
+        work = pathlib.Path(tempfile.mkdtemp(prefix="hivehook-s3-slow-cli-"))
+        self.addCleanup(shutil.rmtree, work, True)
+        (work / "big.bin").write_bytes(self.data)
+        (work / "aws-config").write_text("[default]\ns3 =\n    multipart_threshold = 5MB\n    multipart_chunksize = 5MB\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update({"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_CONFIG_FILE": str(work / "aws-config"), "AWS_SHARED_CREDENTIALS_FILE": str(work / "none"),
+                    "AWS_MAX_ATTEMPTS": "1", "HOME": str(work), "AWS_PAGER": ""})
+        r = subprocess.run([AWS, "--endpoint-url", self.endpoint, "--cli-read-timeout", str(self.READ_TIMEOUT), "s3", "cp",
+                            "--no-progress", str(work / "big.bin"), "s3://landing/k/cli.bin"],
+                           capture_output=True, env=env, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace"))
+        wait_until(lambda: self.d.count_objects("archived") == 1, timeout=60, message="archived")
+        self.assertEqual(md5((self.d.archive / "k/cli.bin").read_bytes()), md5(self.data))
+
+    def test_r11_an_assembly_that_fails_after_the_200_is_an_error_inside_it_and_the_upload_can_be_completed_again(self):
+        up, parts = self.upload_parts("keep-out/taken.bin")
+        cond = boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                            region_name="us-east-1", config=Config(signature_version="s3v4", read_timeout=self.READ_TIMEOUT,
+                                                                   retries={"max_attempts": 1, "mode": "standard"}))
+
+        def if_none_match(request, **_):
+            request.headers["If-None-Match"] = "*"
+        cond.meta.events.register("before-sign.s3.CompleteMultipartUpload", if_none_match)
+        outcome = {}
+
+        def complete():
+            try:
+                cond.complete_multipart_upload(Bucket="landing", Key="keep-out/taken.bin", UploadId=up,
+                                               MultipartUpload={"Parts": parts})
+                outcome["ok"] = True
+            except botocore.exceptions.ClientError as e:
+                outcome["error"] = e.response
+        t = threading.Thread(target=complete)
+        t.start()
+        staged = self.d.dir / "state" / "s3-uploads" / up
+        # The key did not exist when the Complete began (its 200 went out); it does before the publish.
+        wait_until(lambda: len(list(staged.iterdir())) < 3, timeout=30, message="the first part moved")
+        self.s3.put_object(Bucket="landing", Key="keep-out/taken.bin", Body=b"first")
+        t.join(60)
+        self.assertEqual(outcome.get("error", {}).get("Error", {}).get("Code"), "PreconditionFailed", outcome)
+        # botocore turns a 200 whose body is an <Error> into a 500 (check_for_200_error).
+        self.assertEqual(outcome["error"]["ResponseMetadata"]["HTTPStatusCode"], 500)
+        etag = self.s3.complete_multipart_upload(Bucket="landing", Key="keep-out/taken.bin", UploadId=up,
+                                                 MultipartUpload={"Parts": parts})["ETag"]
+        self.assertEqual(etag, f'"{multipart_etag(self.data, 5 * self.MIB)}"')
+        self.assertEqual(md5(self.s3.get_object(Bucket="landing", Key="keep-out/taken.bin")["Body"].read()), md5(self.data))
+
+
 class S3Restart(unittest.TestCase):
+
     def test_parts_of_a_previous_run_are_removed_at_start(self):
         port = free_port()
         d = Deployment("rules: []\n", config_extra=f"""\

@@ -15,6 +15,8 @@
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
+
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -553,6 +555,71 @@ TEST(Server, OneLocalProcessHoldingItsMaximumLeavesAnotherProcessItsOwnBudget) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << "the other process was not served";
   std::lock_guard lock(mu);
   for (auto& w : open) w->end();
+}
+
+// R5 (issue 12 re-test): clients the server turned away by itself were invisible. Every 503 at a
+// connection limit and every body cut for its rate is told to Options::on_turned_away, with the
+// reason, the client and the sentence the client got.
+TEST(Server, R5EveryClientTurnedAwayIsToldWithItsReason) {
+  std::mutex mu;
+  std::vector<std::string> told;
+  Options o{.idle_timeout = 5s, .min_body_bytes_per_second = 1000, .body_rate_window = 300ms,
+            .max_connections_per_client = 1};
+  o.on_turned_away = [&](const char* reason, const std::string& client, const std::string& message) {
+    std::lock_guard lock(mu);
+    told.push_back(std::string(reason) + "|" + client + "|" + message);
+  };
+  Fixture f(o);
+  f.router.add("PUT", "/up", [](std::shared_ptr<Exchange> ex) {
+    ex->read_body([](std::string_view) { return true; }, [ex](const BodyResult& r) { ex->respond({.body = r.message}); });
+  });
+  f.start();
+  Client slow(f.port());
+  slow.send("PUT /up HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n");
+  ASSERT_TRUE(eventually([&] { return f.server->connections() == 1; }));
+  Client extra(f.port());
+  EXPECT_EQ(status_line(extra.response()), "HTTP/1.1 503 Service Unavailable");
+  std::string answer;
+  for (int i = 0; i < 40 && answer.empty(); ++i) {  // a byte every 100 ms: under the floor
+    slow.send("z");
+    pollfd p{slow.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) answer = slow.response();
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(told.size(), 2u);
+  EXPECT_EQ(told[0].rfind("connections_per_client|127.0.0.1|too many connections from 127.0.0.1 (1)", 0), 0u) << told[0];
+  EXPECT_EQ(told[1].rfind("request_timeout|127.0.0.1|", 0), 0u) << told[1];
+}
+
+// R11 (issue 12 re-test): BodyWriter::keep_alive sends its filler whenever nothing was written for
+// its period, from the connection's strand, while the producer is busy elsewhere.
+TEST(Server, R11KeepAliveFillsSilenceWhileTheProducerIsBusy) {
+  Fixture f;
+  std::promise<std::shared_ptr<BodyWriter>> made;
+  f.router.add("POST", "/slow", [&](std::shared_ptr<Exchange> ex) {
+    auto w = ex->respond_open({});
+    w->write("<");
+    w->keep_alive(" ", 50ms);
+    made.set_value(w);
+  });
+  f.start();
+  Client c(f.port());
+  c.send("POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+  auto w = made.get_future().get();
+  std::string got;
+  char buf[4096];
+  const auto end = std::chrono::steady_clock::now() + 5s;
+  while (std::count(got.begin(), got.end(), ' ') < 3 && std::chrono::steady_clock::now() < end) {
+    pollfd p{c.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) {
+      const ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  EXPECT_GE(std::count(got.begin(), got.end(), ' '), 3) << got;
+  w->write(">");
+  w->end();
 }
 
 }  // namespace

@@ -230,5 +230,14 @@ TEST(ObjectMachine, MoveFailedIsNotFinalAndFinalStatesHaveNoWayOut) {
   }
 }
 
+// R10 (issue 12 re-test): a file left in landing that a client deletes through the S3 API ends
+// `deleted`; an object that left landing already (archived, quarantined) cannot.
+TEST(ObjectMachine, R10AFileLeftInLandingMayEndDeletedAfterItsEnd) {
+  for (ObjectState rest : {ObjectState::unmatched, ObjectState::kept, ObjectState::failed_kept, ObjectState::ignored})
+    EXPECT_TRUE(object_edge_allowed(rest, ObjectState::deleted)) << to_string(rest);
+  for (ObjectState gone : {ObjectState::archived, ObjectState::quarantined, ObjectState::vanished, ObjectState::superseded})
+    EXPECT_FALSE(object_edge_allowed(gone, ObjectState::deleted)) << to_string(gone);
+}
+
 }  // namespace
 }  // namespace hivehook::test
