@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -221,13 +223,32 @@ int64_t mtime_ns_of(const struct stat& st) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
+std::function<void()>& after_copy_hook() {
+  static std::function<void()> hook;
+  return hook;
+}
+
+// Whether the file `in` (fstat'ed as `before` when the copy began) is still that file with those
+// bytes: same device, inode, size, mtime and ctime (DESIGN "Identity"). A write in place during a
+// copy across filesystems changes size or mtime (and ctime); a rename over it changes the inode.
+bool unchanged_since(int in, const struct stat& before) {
+  struct stat now;
+  if (::fstat(in, &now) != 0) return false;
+  return now.st_dev == before.st_dev && now.st_ino == before.st_ino && now.st_size == before.st_size &&
+         now.st_mtim.tv_sec == before.st_mtim.tv_sec && now.st_mtim.tv_nsec == before.st_mtim.tv_nsec &&
+         now.st_ctim.tv_sec == before.st_ctim.tv_sec && now.st_ctim.tv_nsec == before.st_ctim.tv_nsec;
+}
+
 // A copy of `key`'s bytes, mode, owner (where permitted), times and user.* xattrs (the eTag record
 // rebound to the copy) in a temporary file published as `dest` in `to` (never replacing: EEXIST
 // when `dest` exists). Used across filesystems by a move (`mark_origin`: the copy is marked with
 // the source's identity, see is_moved_copy_of) and by copy_object (never marked: a mark copied
-// from its source is removed).
+// from its source is removed). The source is fstat'ed again once the copy is made and before it
+// is published: a source written (or replaced) meanwhile drops the copy and fails with ESTALE,
+// *rewritten set (issue 10 retest T12: the archive held the new bytes under the old eTag, or a
+// write the copy had passed was lost with the unlinked source).
 FsStatus copy_across(const Tree& from, const std::string& key, const Tree& to, const std::string& dest,
-                     bool mark_origin) {
+                     bool mark_origin, bool* rewritten = nullptr) {
   auto in = from.open_regular(key);
   if (!in) return in.error();
   struct stat st;
@@ -252,6 +273,12 @@ FsStatus copy_across(const Tree& from, const std::string& key, const Tree& to, c
     (void)::fremovexattr(tmp->fd(), kOriginXattr);
   }
   if (::fsync(tmp->fd()) != 0) return FsError{errno, "cannot fsync " + to.path_of(dest) + ": " + std::strerror(errno)};
+  if (auto& hook = after_copy_hook(); hook) hook();
+  if (!unchanged_since(in->get(), st)) {  // the temporary copy is dropped with `tmp`
+    if (rewritten) *rewritten = true;
+    return FsError{ESTALE, from.path_of(key) + " was rewritten during its move (its copy to " + to.path_of(dest) +
+                               " is dropped)"};
+  }
   return tmp->publish(dest, Replace::no);
 }
 
@@ -264,19 +291,31 @@ void refresh_ctime(const Tree& tree, const std::string& rel) {
 }
 
 // One placement attempt at `dest`: rename, or copy when the trees are on different filesystems.
-FsStatus place(const Tree& from, const std::string& key, const Tree& to, const std::string& dest, bool* across) {
+// *rewritten is set when the source changed during a copy (nothing is placed then).
+FsStatus place(const Tree& from, const std::string& key, const Tree& to, const std::string& dest, bool* across,
+               bool* rewritten) {
   if (!*across) {
     auto st = from.rename(key, to, dest, Replace::no);
     if (st.code() != EXDEV) return st;
     *across = true;
   }
-  auto st = copy_across(from, key, to, dest, /*mark_origin=*/true);
+  auto st = copy_across(from, key, to, dest, /*mark_origin=*/true, rewritten);
   if (!st) return st;
   if (auto synced = to.fsync_dir(parent_of(dest)); !synced) return synced;  // durable before the source goes
   return from.unlink(key);
 }
 
+// Whether `a` in `ta` and `b` in `tb` are one file (same device and inode): the two trees are one
+// folder reached two ways (a bind mount), so "already at the destination" is the source itself.
+bool same_file(const Tree& ta, const std::string& a, const Tree& tb, const std::string& b) {
+  auto sa = ta.stat(a);
+  auto sb = tb.stat(b);
+  return sa && sb && sa->st_dev == sb->st_dev && sa->st_ino == sb->st_ino;
+}
+
 }  // namespace
+
+void set_after_copy_hook(std::function<void()> hook) { after_copy_hook() = std::move(hook); }
 
 std::string collision_name(const std::string& key, const std::string& suffix) { return suffixed(key, suffix); }
 
@@ -294,8 +333,14 @@ MoveResult move_object(const Tree& from, const std::string& key, const Tree& to,
   const int candidates = unique_suffix.empty() ? 1 : kMaxCandidates;
   for (int attempt = 0; attempt < candidates; ++attempt) {
     const std::string dest = candidate_name(dest_key, unique_suffix, attempt);
-    auto placed = place(from, key, to, dest, &across);
+    bool rewritten = false;
+    auto placed = place(from, key, to, dest, &across, &rewritten);
     if (placed) return success(to, dest);
+    if (rewritten) {
+      MoveResult r = failure(placed.error());
+      r.source_rewritten = true;
+      return r;
+    }
     if (placed.code() != EEXIST) {
       // ENOENT names the source or the destination folder: tell them apart.
       if (placed.code() == ENOENT) {
@@ -304,6 +349,9 @@ MoveResult move_object(const Tree& from, const std::string& key, const Tree& to,
       }
       return failure(placed.error());
     }
+    if (same_file(from, key, to, dest))  // never unlink the source as "already moved" (retest T16)
+      return failure(FsError{EINVAL, from.path_of(key) + " and " + to.path_of(dest) +
+                                         " are the same file: the two folders are one (a bind mount?); not moved"});
     if (!same_content(from, key, to, dest)) continue;  // a different earlier object: the next name
     // Already there: moved before a crash between copy and unlink, or the same bytes stored again
     // (a key re-uploaded with an earlier version's content: a revert). The stored file now stands

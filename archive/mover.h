@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "landing/beneath.h"
@@ -20,7 +21,13 @@ struct MoveResult {
   std::string error;                 // when !ok: one sentence naming the file
   int code = 0;                      // when !ok: the errno (ENOSPC, EACCES, EROFS, EXDEV, EIO, ...)
   bool source_missing = false;       // the source was no longer there (or no longer beneath its tree)
+  bool source_rewritten = false;     // the source changed during a copy across filesystems (ESTALE):
+                                     // nothing was placed, the source is left as it is
 };
+
+// Test seam: called once a copy across filesystems is written and fsync'ed, just before the source
+// is checked again (a test writes to the source there). Empty (the default) in the daemon.
+void set_after_copy_hook(std::function<void()> hook);
 
 // Moves `key` of `from` to `key` of `to`, creating partition folders: rename(2) on one filesystem;
 // across filesystems a copy into a temporary file beside the destination (mode, owner where
@@ -28,7 +35,10 @@ struct MoveResult {
 // source is unlinked. Never overwrites a different earlier object: when `key` exists in `to` with
 // other content, the object goes to "<key>~<unique_suffix>" (a name that would exceed 255 bytes is
 // shortened before the "~"), and final_key says so. An identical existing file (same size and
-// content) counts as already moved.
+// content) counts as already moved — unless it is the source itself (same device and inode: the
+// trees are one folder through a bind mount), which fails (EINVAL) and leaves the source alone.
+// A source written or replaced during a copy across filesystems is not moved: source_rewritten
+// (ESTALE), the copy dropped, the source untouched (DESIGN "Identity").
 // The name an object takes beside a different earlier one at `key`: "<key>~<suffix>" (shortened to
 // fit 255 bytes).
 std::string collision_name(const std::string& key, const std::string& suffix);

@@ -248,6 +248,57 @@ TEST_F(MoverTest, AcrossFilesystemsCopiesKeepingModeOwnerAndTimes) {
   expect_no_temp_files();
 }
 
+// Issue 10 retest T12: a write in place during a copy across filesystems left the archive with the
+// new bytes under the old eTag (or lost a write the copy had passed: the source was unlinked). The
+// source is checked again after the copy: changed, the copy is dropped and the source stays.
+TEST_F(MoverTest, T12_AWriteInPlaceDuringACopyAcrossFilesystemsDropsTheCopyAndKeepsTheSource) {
+  if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  TempDir shm("/dev/shm");
+  struct stat a, b;
+  ASSERT_EQ(::stat(shm.path().c_str(), &a), 0);
+  ASSERT_EQ(::stat(tmp.path().c_str(), &b), 0);
+  if (a.st_dev == b.st_dev) GTEST_SKIP() << "/dev/shm and /tmp are the same filesystem";
+  Tree src_tree = open_tree(shm.path());
+  const std::string key = "t/d=1/big.csv";
+  const fs::path src = shm.path() / key;
+  fs::create_directories(src.parent_path());
+  write_file(src, std::string(256 * 1024, 'a'));
+  set_after_copy_hook([&] {  // a writer at offset 0, a part the copy has passed
+    std::FILE* f = std::fopen(src.c_str(), "r+");
+    std::fputs("XXXXXXXXXX", f);
+    std::fclose(f);
+  });
+  auto r = move_object(src_tree, key, archive, "1");
+  set_after_copy_hook(nullptr);
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(r.source_rewritten);
+  EXPECT_FALSE(r.source_missing);
+  EXPECT_EQ(r.code, ESTALE);
+  EXPECT_NE(r.error.find("rewritten during its move"), std::string::npos) << r.error;
+  EXPECT_FALSE(fs::exists(in_archive(key))) << "no copy of either version published";
+  ASSERT_TRUE(fs::exists(src)) << "the rewritten source is never unlinked";
+  EXPECT_EQ(read_file(src).substr(0, 10), "XXXXXXXXXX");
+  expect_no_temp_files();
+  auto again = move_object(src_tree, key, archive, "1");  // nothing writing now: moved whole
+  ASSERT_TRUE(again.ok) << again.error;
+  EXPECT_EQ(read_file(in_archive(key)).substr(0, 11), "XXXXXXXXXXa");
+}
+
+// Issue 10 retest T16: landing and the archive one folder (a bind mount of one host path as two
+// volumes): the file met itself at the destination, counted as "already moved", and the source —
+// the only copy — was unlinked. A destination that is the source's own inode fails the move.
+TEST_F(MoverTest, T16_ADestinationThatIsTheSourceItselfIsNeverTakenForAMoveDone) {
+  land("t/a.csv", "precious");
+  Tree same = open_tree(landing.root());  // the archive tree opened on landing's folder
+  auto r = move_object(landing, "t/a.csv", same, "1");
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("same file"), std::string::npos) << r.error;
+  EXPECT_EQ(read_file(in_landing("t/a.csv")), "precious");
+  auto named = move_object(landing, "t/a.csv", same, "t/a.csv", "");
+  EXPECT_FALSE(named.ok);
+  EXPECT_EQ(read_file(in_landing("t/a.csv")), "precious");
+}
+
 // Retest R7 (data loss): the error document of key K replaced a quarantined object stored at
 // K.error.json (a key ending in ".error.json"); objects are never overwritten.
 TEST_F(MoverTest, AnErrorDocumentNeverReplacesAnObjectOfItsName) {
