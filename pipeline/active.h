@@ -41,6 +41,7 @@ struct Outcome {
   nlohmann::json detail = nlohmann::json::object();
   bool failed = false;
   std::string error;
+  bool source_rewritten = false;  // the file changed during its copy across filesystems: nothing moved
 };
 
 // How many versions in a row a job may write to its own input (each one a new arrival that runs

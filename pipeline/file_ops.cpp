@@ -60,15 +60,51 @@ LocalFileOps::LocalFileOps(const std::filesystem::path& landing, const std::file
                            const std::filesystem::path& quarantine)
     : landing_(open_tree(landing)), archive_(open_tree(archive)), quarantine_(open_tree(quarantine)) {}
 
-void LocalFileOps::reopen_landing() {
-  auto fresh = Tree::open(landing_.root());
+namespace {
+// Puts the folder now at `t`'s path in place of the one `t` holds, with dup3(2) (atomic: threads
+// using the tree meanwhile see one folder or the other, never a closed descriptor).
+void reopen(const Tree& t, const char* what) {
+  auto fresh = Tree::open(t.root());
   if (!fresh) {
-    spdlog::warn("cannot open the landing folder again: {}", fresh.message());
+    spdlog::warn("cannot open the {} folder again: {}", what, fresh.message());
     return;
   }
-  if (::dup3(fresh->fd(), landing_.fd(), O_CLOEXEC) < 0)
-    spdlog::warn("cannot open the landing folder again: dup3: {}", std::strerror(errno));
+  if (::dup3(fresh->fd(), t.fd(), O_CLOEXEC) < 0)
+    spdlog::warn("cannot open the {} folder again: dup3: {}", what, std::strerror(errno));
 }
+
+// Follows the folder at `t`'s configured path (issue 10 retest T18): when it is another folder
+// than the one held (the archive rotated with `mv archive archive-2026-11 && mkdir archive`,
+// deleted and made again), the tree is reopened there, so files go where the store says they
+// are. A path that leads nowhere is an error naming it (the move waits as move_failed).
+FsStatus follow(const Tree& t, const char* what) {
+  struct stat at_path, held;
+  if (::stat(t.root().c_str(), &at_path) != 0) {
+    const int err = errno;
+    return FsError{err, std::string("the ") + what + " folder " + t.root().string() + " cannot be reached: " +
+                            std::strerror(err) + " (renamed or removed while hivehook runs?)"};
+  }
+  if (::fstat(t.fd(), &held) != 0 || (at_path.st_dev == held.st_dev && at_path.st_ino == held.st_ino)) return {};
+  spdlog::warn("the {} folder {} is another folder now (renamed away, or removed and made again): using the one "
+               "at the path from now on",
+               what, t.root().string());
+  reopen(t, what);
+  return {};
+}
+
+const char* name_of(Area area) {
+  return area == Area::archive ? "archive" : area == Area::quarantine ? "quarantine" : "landing";
+}
+
+MoveResult failed(const FsError& e) {
+  MoveResult r;
+  r.error = e.message;
+  r.code = e.code;
+  return r;
+}
+}  // namespace
+
+void LocalFileOps::reopen_landing() { reopen(landing_, "landing"); }
 
 const Tree& LocalFileOps::tree(Area area) const {
   switch (area) {
@@ -157,6 +193,7 @@ std::optional<UploadEvent> LocalFileOps::upload_event(const std::string& key, co
 // An object that left landing may leave folders the S3 API made for it empty: they go too
 // (landing/made_folders.h; folders a person made, or holding anything, stay).
 MoveResult LocalFileOps::move(const std::string& key, Area to, const std::string& unique_suffix) {
+  if (auto ok = follow(tree(to), name_of(to)); !ok) return failed(ok.error());
   MoveResult r = move_object(landing_, key, tree(to), unique_suffix);
   if (r.ok) prune_made_folders(landing_, key);
   return r;
@@ -171,6 +208,7 @@ MoveResult LocalFileOps::remove(const std::string& key) {
 MoveResult LocalFileOps::restore(const std::filesystem::path& from, const std::string& key) {
   for (Area area : {Area::archive, Area::quarantine}) {
     const Tree& t = tree(area);
+    (void)follow(t, name_of(area));
     const std::filesystem::path rel = from.lexically_normal().lexically_relative(t.root());
     if (rel.empty() || rel.is_absolute() || *rel.begin() == "..") continue;
     // The kept file stays where it is and landing gets a copy of its own (a reflink where the
@@ -187,6 +225,7 @@ MoveResult LocalFileOps::restore(const std::filesystem::path& from, const std::s
 
 FsStatus LocalFileOps::remove_kept(Area area, const std::string& key) {
   const Tree& t = tree(area);
+  if (auto ok = follow(t, name_of(area)); !ok) return ok;
   if (auto gone = t.unlink(key); !gone && gone.code() != ENOENT) return gone;
   if (area == Area::quarantine)
     if (auto gone = t.unlink(key + ".error.json"); !gone && gone.code() != ENOENT) return gone;
@@ -194,6 +233,7 @@ FsStatus LocalFileOps::remove_kept(Area area, const std::string& key) {
 }
 
 FsStatus LocalFileOps::write_error_json(const std::string& key, const std::string& json, mode_t mode) {
+  if (auto ok = follow(quarantine_, "quarantine"); !ok) return ok;
   return hivehook::write_error_json(quarantine_, key, json, mode);
 }
 
@@ -206,6 +246,7 @@ std::optional<std::string> LocalFileOps::find_moved(Area area, const std::string
   auto here = landing_.stat(key);
   if (here && S_ISREG(here->st_mode) && static_cast<uint64_t>(here->st_ino) == was.inode) return std::nullopt;
   const bool gone = !here && here.code() == ENOENT;
+  (void)follow(tree(area), name_of(area));
   for (const auto& candidate : {key, collision_name(key, std::to_string(id))}) {
     auto st = tree(area).stat(candidate);
     if (!st || !S_ISREG(st->st_mode) || static_cast<uint64_t>(st->st_size) != was.size) continue;

@@ -2,6 +2,8 @@
 // the decision), commit, then check the file is still the object's and act. A side effect that
 // fails is never a final state: the object is move_failed and the action is retried with backoff,
 // on every reconcile and after a restart.
+#include <cstring>
+
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
@@ -107,11 +109,14 @@ void Pipeline::finish_object(Active& a) {
   }
   if (!o) {
     const int64_t id = a.rec.id;
-    if (!still_there(a, [this, id] {
-          if (auto it = active_.find(id); it != active_.end() && it->second->decided) finish_object(*it->second);
-        }))
-      return;
+    auto again = [this, id] {
+      if (auto it = active_.find(id); it != active_.end() && it->second->decided) finish_object(*it->second);
+    };
+    if (!still_there(a, again)) return;
     o = perform(a);
+    // Written in place during a copy across filesystems (retest T12): the copy was dropped; the
+    // new bytes are a new arrival and this object ends superseded, as for a rewrite before the move.
+    if (o->source_rewritten && !still_there(a, again, "it was rewritten during its move")) return;
   }
   if (o->failed) return move_failed(a, std::move(*o));
   record_outcome(a, std::move(*o));
@@ -148,6 +153,7 @@ Outcome Pipeline::move_out(const Active& a, Area to, ObjectState done) {
   } else {
     o.failed = true;
     o.error = m.error;
+    o.source_rewritten = m.source_rewritten;
   }
   return o;
 }
@@ -257,8 +263,20 @@ void Pipeline::end_early(Active& a, ObjectState to, nlohmann::json detail) {
   if (to == ObjectState::superseded) boost::asio::post(io_, [this, key] { offer(key, Hint::scanned); });
 }
 
-bool Pipeline::still_there(Active& a, std::function<void()> resume) {
+bool Pipeline::still_there(Active& a, std::function<void()> resume, const std::string& why) {
   FileInfo now = files_.stat(a.rec.key);
+  if (!now.exists && now.error != 0) {
+    // Not "gone": the file could not be looked at (EACCES, EPERM, EIO on a folder on its path:
+    // retest T11 recorded such a file vanished, then ran it again once the folder was fixed).
+    // Before its run the run goes ahead (the job meets the same error); once decided the move
+    // waits as move_failed, retried, shown, until the folder is readable again.
+    if (a.rec.action.empty()) return true;
+    Outcome o;
+    o.failed = true;
+    o.error = "cannot look at " + files_.path(Area::landing, a.rec.key).string() + ": " + std::strerror(now.error);
+    move_failed(a, std::move(o));
+    return false;
+  }
   if (!now.exists) {
     end_early(a, ObjectState::vanished, {{"error", "the file left landing (or a folder on its path was replaced)"}});
     return false;
@@ -271,7 +289,7 @@ bool Pipeline::still_there(Active& a, std::function<void()> resume) {
     case IdentityMatch::different:
       break;
   }
-  superseded(a, now.id);
+  superseded(a, now.id, why);
   return false;
 }
 
@@ -336,9 +354,10 @@ bool Pipeline::content_compared(Active& a, const FileIdentity& now, const std::o
 // not older than the first run's start): the job, most likely, wrote to its input. Counted per key,
 // so the loop a job that always writes to its input would make (each version a new arrival that
 // runs again: F22) is stopped after kSelfRewriteLimit versions (admit_looping).
-void Pipeline::superseded(Active& a, const FileIdentity& now) {
+void Pipeline::superseded(Active& a, const FileIdentity& now, const std::string& why) {
   nlohmann::json detail = {
       {"note", "a different file is at the key now (replaced or rewritten since discovery); it is a new arrival"}};
+  if (!why.empty()) detail["note"] = why + ": a different file is at the key now; it is a new arrival";
   // A version the S3 API created is a client's upload, not the job writing to its input: several
   // clients putting the same key while its run goes on are ordinary rewrites, never a loop
   // (test_s3 test_head_after_eight_concurrent_puts_to_one_key_is_not_404 quarantined the latest

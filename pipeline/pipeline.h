@@ -234,13 +234,15 @@ class Pipeline {
   void pump();
   void start_run(int64_t object_id, const std::string& rule_name);
   // Identity check before a run and before the final move: the file at the key is still the
-  // object's. Else it ends superseded (replaced or rewritten) or vanished (gone); returns false.
+  // object's. Else it ends superseded (replaced or rewritten; `why` leads the audit note) or
+  // vanished (gone); returns false. A file that cannot be looked at (EACCES/EPERM/EIO on its
+  // folder) is not gone: before its run it runs, once decided its move is move_failed.
   // Only its ctime moved (P9): the eTag decides; while a big file is hashed off the loop it returns
   // false and `resume` (the caller's step, to be tried again) runs once the answer is in.
-  bool still_there(Active& a, std::function<void()> resume);
+  bool still_there(Active& a, std::function<void()> resume, const std::string& why = {});
   bool same_content(Active& a, const FileIdentity& now, std::function<void()> resume);
   bool content_compared(Active& a, const FileIdentity& now, const std::optional<Hashed>& h, int err);
-  void superseded(Active& a, const FileIdentity& now);
+  void superseded(Active& a, const FileIdentity& now, const std::string& why = {});
   void dispatch(Active& a, const Rule& rule, const RunRecord& run);
   void record_process(RunRecord run, const ChildIdentity& child);
   void on_run_exit(int64_t object_id, const std::string& rule_name, RunRecord run,

@@ -83,9 +83,14 @@ class FaultyFiles final : public FileOps {
   using RemoveHook = std::function<std::optional<MoveResult>(const std::string& key)>;
   using ReportHook = std::function<std::optional<FsStatus>(const std::string& key)>;
   using ProbeHook = std::function<std::optional<Admission>(const std::string& key)>;
+  using StatHook = std::function<std::optional<FileInfo>(const std::string& key)>;
   explicit FaultyFiles(const Config& c) : real_(c.landing, c.archive, c.quarantine) {}
   std::filesystem::path path(Area area, const std::string& key) const override { return real_.path(area, key); }
-  FileInfo stat(const std::string& key) override { return real_.stat(key); }
+  FileInfo stat(const std::string& key) override {
+    if (on_stat)
+      if (auto r = on_stat(key)) return *r;
+    return real_.stat(key);
+  }
   FsResult<std::vector<DirEntry>> list(const std::string& dir) override { return real_.list(dir); }
   Admission probe(const std::string& key, std::string* why) override {
     if (on_probe)
@@ -124,6 +129,7 @@ class FaultyFiles final : public FileOps {
   RemoveHook on_remove;
   ReportHook on_report;
   ProbeHook on_probe;
+  StatHook on_stat;
 
  private:
   LocalFileOps real_;

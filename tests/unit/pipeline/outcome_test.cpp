@@ -1,4 +1,6 @@
 // Fan-out final actions: every matching rule runs; the object's one final action waits for all.
+#include <cstdio>
+
 #include "harness.h"
 
 namespace hivehook::test {
@@ -138,6 +140,98 @@ TEST(SideEffectFailure, AFileWithASecondNameInTheArchiveIsStillMovedOutOfLanding
   EXPECT_EQ(h.state("t/a.csv"), ObjectState::archived);
   EXPECT_FALSE(h.exists(Area::landing, "t/a.csv")) << "the landing name is dropped";
   EXPECT_TRUE(h.exists(Area::archive, "t/a.csv"));
+}
+
+// Issue 10 retest T12: a write in place during a copy across filesystems put the new bytes in the
+// archive under the old eTag (or lost a write the copy had passed). The mover now reports such a
+// move as source_rewritten (archive/mover.cpp, pinned by MoverTest.T12_*): the object ends
+// superseded and the new bytes are a new arrival, run and archived under their own eTag.
+TEST(SideEffectFailure, T12_AFileRewrittenDuringItsMoveEndsSupersededAndItsNewBytesAreANewArrival) {
+  PipelineHarness h(kArchive);
+  int calls = 0;
+  h.files->on_move = [&](const std::string& key, Area, LocalFileOps& real) -> std::optional<MoveResult> {
+    if (++calls > 1) return std::nullopt;
+    std::FILE* f = std::fopen(real.path(Area::landing, key).c_str(), "r+");  // in place: same inode
+    std::fputs("rewritten", f);
+    std::fclose(f);
+    MoveResult r = failed_with(ESTALE, "landing/t/a.csv was rewritten during its move");
+    r.source_rewritten = true;
+    return r;
+  };
+  h.land("t/a.csv", "first");
+  h.runner.finish(0, 0);
+  h.drain();
+  EXPECT_EQ(h.events("object.superseded").size(), 1u);
+  EXPECT_TRUE(h.events("object.archived").empty()) << "nothing archived under the old object";
+  EXPECT_TRUE(h.events("object.move_failed").empty());
+  EXPECT_EQ(h.events("object.discovered").size(), 2u) << "the new bytes are a new arrival";
+  h.runner.finish(0, 0);
+  h.drain();
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::archived);
+  EXPECT_EQ(h.events("run.started").size(), 2u);
+}
+
+// Issue 10 retest T11: a folder on the file's path made unreadable after its run (EACCES on the
+// stat) was recorded `vanished` with the file still in landing, and ran again once fixed. It is
+// move_failed (retried, shown), then archived without a second run.
+TEST(SideEffectFailure, T11_AFolderThatCannotBeLookedAtAfterTheRunIsMoveFailedNotVanished) {
+  PipelineHarness h(kArchive);
+  h.land("t/a.csv");
+  bool denied = true;
+  h.files->on_stat = [&](const std::string&) -> std::optional<FileInfo> {
+    if (!denied) return std::nullopt;
+    FileInfo info;
+    info.error = EACCES;
+    return info;
+  };
+  h.runner.finish(0, 0);
+  h.drain();
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::move_failed);
+  EXPECT_TRUE(h.events("object.vanished").empty());
+  auto rec = h.store->last_object("t/a.csv");
+  ASSERT_TRUE(rec);
+  EXPECT_NE(rec->error.find("Permission denied"), std::string::npos) << rec->error;
+  EXPECT_EQ(h.pipeline->stuck(), 1u);
+  denied = false;  // the folder is readable again
+  h.advance(std::chrono::minutes(6));
+  EXPECT_EQ(h.state("t/a.csv"), ObjectState::archived);
+  EXPECT_EQ(h.events("run.started").size(), 1u) << "no second run";
+}
+
+// Issue 10 retest T18: the archive rotated while the daemon ran (`mv archive archive.old && mkdir
+// archive`): files went into the old folder while the store recorded the new path; removed
+// instead, every move failed until a restart with an error naming a folder that existed. The
+// trees follow the folder at their configured path, as landing's does.
+TEST(SideEffectFailure, T18_AnArchiveRotatedWhileTheDaemonRunsIsFollowedAtItsPath) {
+  PipelineHarness h(kArchive);
+  const std::filesystem::path archive = h.files->path(Area::archive, "x").parent_path();
+  const std::filesystem::path rotated = archive.parent_path() / "archive.old";
+  h.land("t/a.csv");
+  h.runner.finish(0, 0);
+  h.drain();
+  ASSERT_EQ(h.state("t/a.csv"), ObjectState::archived);
+  std::filesystem::rename(archive, rotated);
+  std::filesystem::create_directory(archive);
+  h.land("t/b.csv");
+  h.runner.finish(0, 0);
+  h.drain();
+  EXPECT_EQ(h.state("t/b.csv"), ObjectState::archived);
+  EXPECT_TRUE(std::filesystem::exists(archive / "t/b.csv")) << "where the store says it is";
+  EXPECT_FALSE(std::filesystem::exists(rotated / "t/b.csv"));
+  EXPECT_TRUE(std::filesystem::exists(rotated / "t/a.csv"));
+  std::filesystem::rename(archive, archive.parent_path() / "archive.older");  // gone, not made again
+  h.land("t/c.csv");
+  h.runner.finish(0, 0);
+  h.drain();
+  EXPECT_EQ(h.state("t/c.csv"), ObjectState::move_failed);
+  auto rec = h.store->last_object("t/c.csv");
+  ASSERT_TRUE(rec);
+  EXPECT_NE(rec->error.find("the archive folder " + archive.string() + " cannot be reached"), std::string::npos)
+      << rec->error;
+  std::filesystem::create_directory(archive);
+  h.advance(std::chrono::minutes(6));
+  EXPECT_EQ(h.state("t/c.csv"), ObjectState::archived);
+  EXPECT_TRUE(std::filesystem::exists(archive / "t/c.csv"));
 }
 
 TEST(SideEffectFailure, AFailedMoveIsRetriedAfterARestart) {
