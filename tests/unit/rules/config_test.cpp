@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -422,6 +425,26 @@ TEST(Config, TreesInsideEachOtherAreRejected) {
   Diagnostics d2;
   EXPECT_FALSE(load_config(file, d2));
   EXPECT_TRUE(has_error_containing(d2, "is the same folder as archive")) << d2.str();
+}
+
+// Issue 10 retest T16: the archive a bind mount of landing (two container volumes of one host
+// folder) passed `check`, and the mover deleted an archived file. Trees are compared by (st_dev,
+// st_ino) too, walking up from each: the same folder, or one inside another, is refused.
+TEST(Config, T16_TreesThatAreOneFolderThroughABindMountAreRejected) {
+  if (::geteuid() != 0) GTEST_SKIP() << "a bind mount needs root";
+  TempDir dir;
+  dir.mkdir("landing");
+  dir.mkdir("archive");
+  if (::mount((dir.path() / "landing").c_str(), (dir.path() / "archive").c_str(), nullptr, MS_BIND, nullptr) != 0)
+    GTEST_SKIP() << "cannot bind-mount here: " << std::strerror(errno);
+  auto file = minimal_config(dir, "archive: archive\n");
+  Diagnostics d;
+  const bool loaded = static_cast<bool>(load_config(file, d));
+  ::umount2((dir.path() / "archive").c_str(), MNT_DETACH);
+  EXPECT_FALSE(loaded);
+  EXPECT_TRUE(has_error_containing(d, "archive '" + display_path(dir.path() / "archive") + "' is the same folder as landing"))
+      << d.str();
+  EXPECT_TRUE(has_error_containing(d, "a bind mount?")) << d.str();
 }
 
 // The daemon's file operations follow symlinks: so does the check.
