@@ -137,8 +137,10 @@ struct InotifyWatcher::Impl {
       at_limit = true;
     }
     std::string message = watch_error_message(dir, err);
-    spdlog::warn("{}", message);
-    if (cb.on_watch_error) cb.on_watch_error(dir, message);
+    if (cb.on_watch_error)  // the owner logs it (the daemon: once, with its audit event; retest T6)
+      cb.on_watch_error(dir, message);
+    else
+      spdlog::warn("{}", message);
     return -1;
   }
 

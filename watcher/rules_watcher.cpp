@@ -44,13 +44,20 @@ bool RulesWatcher::start() {
   return true;
 }
 
+// The folder is compared by (st_dev, st_ino), not by its resolved path: a rules folder swapped by
+// rename (`mv rules rules.old && mv rules.new rules`) keeps the path, and the watch stayed on the
+// old folder (issue 10 retest T14: later edits ignored, the old folder's edits reloading).
 void RulesWatcher::watch_rules_dir() {
   std::error_code ec;
   auto target = std::filesystem::canonical(path_, ec);
-  if (ec || target == dir_target_) return;
+  struct stat st {};
+  if (ec || ::stat(target.c_str(), &st) != 0) return;
+  if (dir_wd_ >= 0 && target == dir_target_ && st.st_dev == dir_dev_ && st.st_ino == dir_ino_) return;
   if (dir_wd_ >= 0) fd_->rm_watch(dir_wd_);
   dir_wd_ = fd_->add_watch(target.string(), kMask);  // follows the symlink: watches its target
   dir_target_ = dir_wd_ >= 0 ? target : std::filesystem::path();
+  dir_dev_ = st.st_dev;
+  dir_ino_ = st.st_ino;
   if (dir_wd_ < 0) spdlog::warn("cannot watch rules folder {}: {}", target.string(), std::strerror(errno));
 }
 

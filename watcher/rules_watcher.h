@@ -1,8 +1,11 @@
 // Hot reload: watches the rules file (or folder of *.yaml) and calls back, debounced, after an
 // edit, whether the editor saved in place (IN_CLOSE_WRITE), wrote and renamed (IN_MOVED_TO), or the
 // rules were switched through a symlink: `ln -sfn rules-v2 rules`, or a Kubernetes ConfigMap
-// volume, whose atomic writer swaps a `..data` symlink inside the folder.
+// volume, whose atomic writer swaps a `..data` symlink inside the folder, or a folder swapped by
+// rename (`mv rules rules.old && mv rules.new rules`): the folder now at the path is watched.
 #pragma once
+
+#include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
@@ -38,6 +41,8 @@ class RulesWatcher {
   int parent_wd_ = -1;  // the folder holding the rules path (renames, symlink switches)
   int dir_wd_ = -1;     // a rules folder itself, as resolved now
   std::filesystem::path dir_target_;
+  dev_t dir_dev_ = 0;  // the watched folder's identity: a folder renamed into the path is another
+  ino_t dir_ino_ = 0;
   TimerHandle pending_;
 };
 

@@ -750,6 +750,29 @@ class RulesReload(unittest.TestCase):
         (d.dir / "rules-v2/r.yaml").write_text(self.rules_text("rule-v2-edited"))  # the new folder is watched
         wait_until(lambda: self.loaded_names()[-1] == ["rule-v2-edited"], message="edit in the new target")
 
+    def test_t14_a_rules_folder_swapped_by_rename_is_followed_at_its_path(self):
+        # Issue 10 retest T14: after `mv rules rules.old && mv rules.new rules` the watch stayed on
+        # the old folder: edits to the new one were never loaded, the old one's still reloaded.
+        self.d = d = Deployment("rules: []\n")
+        (d.dir / "rules/r.yaml").write_text(self.rules_text("one"))
+        for f in (d.dir / "rules").glob("*.yaml"):
+            if f.name != "r.yaml":
+                f.unlink()
+        d.start()
+        self.assertEqual(self.loaded_names()[-1], ["one"])
+        (d.dir / "rules.new").mkdir()
+        (d.dir / "rules.new/r.yaml").write_text(self.rules_text("two"))
+        os.rename(d.dir / "rules", d.dir / "rules.old")
+        os.rename(d.dir / "rules.new", d.dir / "rules")
+        wait_until(lambda: self.loaded_names()[-1] == ["two"], message="the swapped-in folder loaded")
+        (d.dir / "rules/r.yaml").write_text(self.rules_text("three"))
+        wait_until(lambda: self.loaded_names()[-1] == ["three"], message="an edit in the new folder reloads")
+        count = len(self.loaded_names())
+        (d.dir / "rules.old/r.yaml").write_text(self.rules_text("zzz"))  # the old folder is no longer watched
+        (d.dir / "rules/r.yaml").write_text(self.rules_text("four"))
+        wait_until(lambda: self.loaded_names()[-1] == ["four"], message="a second edit in the new folder")
+        self.assertNotIn(["zzz"], self.loaded_names()[count:])
+
     def test_rules_in_a_configmap_volume_are_reloaded_on_its_atomic_swap(self):
         self.d = d = Deployment("rules: []\n")
         vol = d.dir / "configmap"
