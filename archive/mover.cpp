@@ -305,12 +305,26 @@ FsStatus place(const Tree& from, const std::string& key, const Tree& to, const s
   return from.unlink(key);
 }
 
-// Whether `a` in `ta` and `b` in `tb` are one file (same device and inode): the two trees are one
-// folder reached two ways (a bind mount), so "already at the destination" is the source itself.
-bool same_file(const Tree& ta, const std::string& a, const Tree& tb, const std::string& b) {
+// fstat of folder `rel_dir` of `t` ("" = the root) into *out.
+bool folder_stat(const Tree& t, const std::string& rel_dir, struct stat* out) {
+  if (rel_dir.empty()) return ::fstat(t.fd(), out) == 0;
+  auto st = t.stat(rel_dir);
+  if (st) *out = *st;
+  return static_cast<bool>(st);
+}
+
+// Whether `a` in `ta` and `b` in `tb` are one directory entry: the same file (device and inode)
+// under the same name in the same folder — the two trees are one folder reached two ways (a bind
+// mount), so "already at the destination" is the source itself. A hard link between the trees
+// (a second name in another folder) is not: dropping the landing name leaves the archived one.
+bool same_entry(const Tree& ta, const std::string& a, const Tree& tb, const std::string& b) {
   auto sa = ta.stat(a);
   auto sb = tb.stat(b);
-  return sa && sb && sa->st_dev == sb->st_dev && sa->st_ino == sb->st_ino;
+  if (!sa || !sb || sa->st_dev != sb->st_dev || sa->st_ino != sb->st_ino || basename_of(a) != basename_of(b))
+    return false;
+  struct stat da, db;
+  return folder_stat(ta, parent_of(a), &da) && folder_stat(tb, parent_of(b), &db) && da.st_dev == db.st_dev &&
+         da.st_ino == db.st_ino;
 }
 
 }  // namespace
@@ -349,7 +363,7 @@ MoveResult move_object(const Tree& from, const std::string& key, const Tree& to,
       }
       return failure(placed.error());
     }
-    if (same_file(from, key, to, dest))  // never unlink the source as "already moved" (retest T16)
+    if (same_entry(from, key, to, dest))  // never unlink the source as "already moved" (retest T16)
       return failure(FsError{EINVAL, from.path_of(key) + " and " + to.path_of(dest) +
                                          " are the same file: the two folders are one (a bind mount?); not moved"});
     if (!same_content(from, key, to, dest)) continue;  // a different earlier object: the next name
