@@ -196,6 +196,8 @@ void Daemon::wire_orchestration() {
     batches_.on_admitted(rec, key);
   };
   pipeline_.on_ended = [this](const ObjectRecord& rec) { batches_.on_ended(rec); };
+  pipeline_.awaits_marker = [this](const ObjectKey& key) { return batches_.awaits_marker(key); };
+  pipeline_.on_first_success = [this](const std::string& rule) { batches_.on_first_success(rule); };
   orchestrate();
 }
 

@@ -24,16 +24,16 @@ bool member_succeeded(const std::string& state) {
 bool member_failed(const std::string& state) { return state == "quarantined" || state == "failed_kept"; }
 bool member_ended(const std::string& state) { return member_succeeded(state) || member_failed(state); }
 
-// A member rewritten before its batch ran (issue 14, F5 of the new-user test): the old version
-// ends `superseded` and the file now at its key is a new object, which joins the same batch in its
-// place (Batches::join). The batch is over the members' current versions: a superseded member a
-// newer member of the same key replaced is left out. `members` in object id order.
+// A member rewritten before its batch's job started (issue 14, F5 and G2 of the new-user tests):
+// the file now at its key is a new object, which joins the same batch in the old version's place
+// (Batches::join) — the old one superseded while it ran, or already archived. The batch is over the
+// members' current versions: a member a newer member of the same key replaced is left out.
+// `members` in object id order.
 std::vector<BatchMember> current_members(std::vector<BatchMember> members) {
   std::vector<BatchMember> out;
   for (std::size_t i = 0; i < members.size(); ++i) {
     const auto& m = members[i];
-    const bool replaced = m.object_state == "superseded" &&
-                          std::any_of(members.begin() + static_cast<std::ptrdiff_t>(i) + 1, members.end(),
+    const bool replaced = std::any_of(members.begin() + static_cast<std::ptrdiff_t>(i) + 1, members.end(),
                                       [&](const BatchMember& n) { return n.key == m.key && n.marker == m.marker; });
     if (!replaced) out.push_back(m);
   }
@@ -180,6 +180,7 @@ void Batches::set_rules(std::shared_ptr<const RuleSet> rules) {
   reconcile();
   for (auto b : state_.unfinished()) {
     const Rule* r = rule(b.rule);
+    if (r && b.state == "complete") maybe_run(b);  // its requires: may have changed
     if (!r || b.state != "open") continue;
     arm_quiet(*r, b);
     // `when:` may have changed to a count this batch already has.
@@ -222,10 +223,15 @@ void Batches::join(const Rule& r, const std::string& group, const ObjectRecord& 
   // The new version of a member rewritten before its batch ran takes that member's place, whatever
   // completed the batch (issue 14, F5 of the new-user test: it opened the next generation, which
   // waited forever for a marker that had already come, and the batch ran over the old version).
+  // "Before its batch ran" means before the job started, not before it was queued for a worker
+  // (G2 of the retest: a rewrite while the batch waited for a worker opened a generation that
+  // collected forever, and the job ran over the old version): run_admitted() checks again.
   bool replaces = false;
-  if (b && (b->state == "open" || b->state == "complete"))
+  const bool not_started =
+      b && (b->state == "open" || b->state == "complete" || (b->state == "running" && b->attempts == 0));
+  if (not_started)
     for (const auto& m : state_.members(*b))
-      if (m.key == rec.key && m.marker == marker && m.object_state == "superseded" && m.object_id < rec.id) replaces = true;
+      if (m.key == rec.key && m.marker == marker && m.object_id < rec.id) replaces = true;
   // A group's open batch takes new objects; so does one its marker completed, until it runs (a
   // data file discovered after the marker: hashed off the loop, still settling, or later in a scan).
   const bool takes =
@@ -304,6 +310,18 @@ void Batches::complete(BatchRecord& b, const std::string& reason) {
   maybe_run(b);
 }
 
+bool Batches::awaits_marker(const ObjectKey& key) {
+  if (!rules_) return false;
+  for (const Rule* r : match_batch_rules(*rules_, key)) {
+    if (r->batch->when != BatchSpec::When::marker || key.name != r->batch->marker) continue;
+    auto group = r->batch->group.render(key, jobs_.config.bucket);
+    if (!group) continue;
+    auto b = state_.latest(r->name, *group);
+    if (b && b->state == "open" && !b->marker_seen) return true;
+  }
+  return false;
+}
+
 void Batches::on_ended(const ObjectRecord& rec) {
   for (auto& b : state_.of_object(rec.id))
     if (b.state == "complete") maybe_run(b);
@@ -358,6 +376,7 @@ void Batches::maybe_run(BatchRecord b) {
     jobs_.batch.request();
     return;
   }
+  if (held_by_requires(*r, b)) return;  // on_first_success comes back
   b.state = "running";
   b.attempts = 0;
   b.interrupted = 0;
@@ -376,6 +395,46 @@ bool Batches::replacement_coming(const BatchMember& m) {
   return std::filesystem::exists(jobs_.config.landing / m.key, ec);
 }
 
+bool Batches::held_by_requires(const Rule& r, const BatchRecord& b) {
+  nlohmann::json unmet = nlohmann::json::array();
+  for (const auto& name : r.required_rules)
+    if (!jobs_.pipeline.rule_has_succeeded(name)) unmet.push_back(name);
+  if (unmet.empty()) {
+    waiting_.erase(id_of(b));
+    return false;
+  }
+  if (waiting_.insert(id_of(b)).second) {
+    jobs_.pipeline.emit("batch.waiting", std::nullopt,
+                        {{"group", b.group}, {"generation", b.generation}, {"requires", unmet}}, b.rule);
+    spdlog::info("batch {} {}: complete, waits for {} to succeed once (requires:)", b.rule, b.group, unmet.dump());
+  }
+  return true;
+}
+
+void Batches::on_first_success(const std::string& name) {
+  for (auto b : state_.unfinished()) {
+    const Rule* r = rule(b.rule);
+    if (b.state != "complete" || !r) continue;
+    if (std::find(r->required_rules.begin(), r->required_rules.end(), name) != r->required_rules.end()) maybe_run(b);
+  }
+}
+
+bool Batches::still_ready(BatchRecord& b) {
+  for (const auto& m : current_members(state_.members(b))) {
+    const bool ready = member_ended(m.object_state) && (m.marker || !member_failed(m.object_state)) &&
+                       !(m.object_state == "superseded" && replacement_coming(m));
+    if (ready) continue;
+    spdlog::info("batch {} {}: {} changed while the batch waited for a worker: it waits for it again", b.rule,
+                 b.group, m.key);
+    b.state = "complete";
+    state_.put(b);
+    jobs_.batch.request();
+    maybe_run(b);  // waits for the member (on_ended comes back), or skips the batch
+    return false;
+  }
+  return true;
+}
+
 void Batches::start_run(const Id& id) {
   jobs_.when_admitted(std::get<0>(id), [this, id] { run_admitted(id); });
 }
@@ -384,6 +443,11 @@ void Batches::run_admitted(const Id& id) {
   auto b = load(id);
   if (stopping_ || !b || b->state != "running") return;
   const Rule* r = rule(b->rule);
+  if (!r && b->attempts == 0) {  // removed while its batch waited for a worker: never ran (G11 of the retest)
+    const Rule* plain = rules_ ? rules_->find(b->rule) : nullptr;
+    abandon(*b, state_.members(*b), plain ? "the rule no longer has batch:" : "the rule was removed", nullptr);
+    return;
+  }
   if (!r) {  // the rule was removed while its batch was running: the batch ends
     b->state = "failed";
     jobs_.pipeline.emit("batch.failed", std::nullopt, {{"group", b->group}, {"generation", b->generation},
@@ -392,6 +456,7 @@ void Batches::run_admitted(const Id& id) {
     jobs_.batch.request();
     return;
   }
+  if (b->attempts == 0 && !still_ready(*b)) return;  // its slot is given back: nothing launched
   RunRecord run = jobs_.begin_run(b->rule, b->group, b->attempts + 1, {{"group", b->group}, {"generation", b->generation}});
   b->attempts = run.attempt;
   b->next_at.reset();

@@ -33,6 +33,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <tuple>
 
@@ -70,6 +71,15 @@ class Batches {
   void on_admitted(const ObjectRecord& rec, const ObjectKey& key);
   // An object reached its end (Pipeline::on_ended): the complete batches it belongs to may run.
   void on_ended(const ObjectRecord& rec);
+  // True when `key` is the marker of a batch rule matching it and that rule's group for the key
+  // has its newest generation open without a marker (collecting): the file completes it, even
+  // when its bytes equal an earlier marker's (Pipeline::awaits_marker; issue 14, G2).
+  bool awaits_marker(const ObjectKey& key);
+  // A rule succeeded for the first time (Pipeline::on_first_success): complete batches whose rule
+  // `requires:` it may run now. A batch rule's `requires:` holds its complete batches (audit
+  // `batch.waiting` {group, generation, requires}) until each named rule succeeded at least once,
+  // as it holds an object rule's tasks (issue 14, G13 of the new-user retest).
+  void on_first_success(const std::string& rule);
   std::size_t running() const { return jobs_.running(); }
 
   // The S3-style event a batch run reads on stdin: `Records[]` with one S3 event record per member
@@ -93,6 +103,12 @@ class Batches {
   // Complete, and every member ended: run it (or skip it when a member failed).
   void maybe_run(BatchRecord b);
   bool replacement_coming(const BatchMember& m);
+  // A batch queued for a worker whose job has not started (attempt 0): still complete with every
+  // member ended and none failed? Otherwise (a member rewritten while it waited, G2) it goes back
+  // to `complete` and maybe_run() decides again; false then.
+  bool still_ready(BatchRecord& b);
+  // The rule's `requires:` names a rule that never succeeded: the complete batch waits (G13).
+  bool held_by_requires(const Rule& r, const BatchRecord& b);
   // Queues the batch's next attempt for a worker; run_admitted() starts it once one is free.
   void start_run(const Id& id);
   void run_admitted(const Id& id);
@@ -107,6 +123,7 @@ class Batches {
   std::shared_ptr<const RuleSet> rules_;
   std::map<Id, TimerHandle> quiet_;  // per open quiet batch: when it completes
   std::map<Id, TimerHandle> retry_;  // per running batch: its next attempt
+  std::set<Id> waiting_;  // complete batches held by their rule's requires: (batch.waiting said once)
   bool run_jobs_ = false;
   bool stopping_ = false;
 };

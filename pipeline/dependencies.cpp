@@ -82,7 +82,10 @@ void Pipeline::note_rule_success(const std::string& rule, int64_t object_id) {
        nullptr, rule);
   release_waiting();
   // Start what was released on a turn of its own: this may run inside another run's exit.
-  boost::asio::post(io_, [this] { pump(); });
+  boost::asio::post(io_, [this, rule] {
+    if (on_first_success) on_first_success(rule);
+    pump();
+  });
 }
 
 void Pipeline::rules_succeeded_elsewhere(const std::vector<std::string>& rules) {

@@ -385,7 +385,8 @@ void Pipeline::admit(const ObjectKey& key, const Hashed& h, const std::optional<
     prior = std::move(it->second);
     self_rewrites_.erase(it);
   }
-  if (archived_content && last->etag == h.etag && last->size == h.id.size) {
+  const bool same_content = archived_content && last->etag == h.etag && last->size == h.id.size;
+  if (same_content && !(awaits_marker && awaits_marker(key))) {
     ObjectRecord rec = new_record(store_.next_object_id(), key.key, h.id, clock_.now_ms());
     rec.etag = h.etag;
     return admit_duplicate(rec, *last);

@@ -258,6 +258,11 @@ void Pipeline::end_early(Active& a, ObjectState to, nlohmann::json detail) {
   unstick(a);
   const std::string key = a.rec.key;
   if (to != ObjectState::superseded) self_rewrites_.erase(key);
+  // Its tasks that never ran end with it (issue 14, G4 of the new-user retest: a superseded
+  // object's task stayed `queued` for good, and `status` counted it queued for a worker).
+  for (auto& t : a.tasks)
+    if (t.state == TaskState::queued || t.state == TaskState::waiting || t.state == TaskState::retry_wait)
+      task_transition(a, t, TaskState::skipped, {{"reason", "the object was " + std::string(to_string(to)) + " first"}});
   transition(a.rec, to, std::move(detail));
   forget(a);
   if (to == ObjectState::superseded) boost::asio::post(io_, [this, key] { offer(key, Hint::scanned); });

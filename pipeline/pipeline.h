@@ -156,9 +156,20 @@ class Pipeline {
   // the one transition function, in the batch that records it, with its final state and path
   // (batches wait for their members here).
   std::function<void(const ObjectRecord&)> on_ended;
+  // True when `key` is the marker a batch group's newest generation is collecting for (issue 14,
+  // G2 of the new-user retest): such a file is admitted as a new object even when its content is
+  // that of the key's last archived version (every `_SUCCESS` is empty, so a re-delivered day's
+  // marker is byte-identical to the first one), never recorded as `object.duplicate` — the
+  // duplicate guard must not swallow a batch's completion signal (docs/decisions.md).
+  std::function<bool(const ObjectKey&)> awaits_marker;
   // A rule succeeded on something other than an object (a scheduled run): kept as its first
   // success when it is one, and whatever `requires:` it releases is released.
   void note_rule_success(const std::string& rule, int64_t object_id);
+  // Has `rule` succeeded at least once, ever (durable; what `requires:` waits for)?
+  bool rule_has_succeeded(const std::string& rule) const { return succeeded_rules_.count(rule) > 0; }
+  // Called on a loop turn of its own after a rule's first success ever: batches whose rule
+  // `requires:` it may run now (issue 14, G13 of the new-user retest).
+  std::function<void(const std::string&)> on_first_success;
   // A batch's or a schedule firing's run (no object) waiting for a worker: `start` is called once
   // `workers` and the rule's `concurrency` allow it — the same admission as object runs, FIFO with
   // them (issue 14, F14 of the new-user test) — and never after stop_starting(). From then on the

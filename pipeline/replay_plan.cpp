@@ -98,8 +98,13 @@ void rebuild_batches(Store& store, const std::vector<BatchRecord>& skipped, cons
     for (const auto& m : members)
       if (!m.marker && m.object_state == "quarantined" && !retried(m.object_id)) blocked = m.key;
     std::vector<ReplayItem> added;
-    for (const auto& m : members) {
+    for (std::size_t k = 0; k < members.size(); ++k) {
+      const auto& m = members[k];
       if (retried(m.object_id)) continue;
+      // A member a newer version of its key replaced in the batch is not the batch's any more.
+      if (std::any_of(members.begin() + static_cast<std::ptrdiff_t>(k) + 1, members.end(),
+                      [&](const BatchMember& n) { return n.key == m.key && n.marker == m.marker; }))
+        continue;
       auto o = store.object(m.object_id);
       if (!o || (!m.marker && !blocked.empty())) continue;
       ReplayItem item = item_of(*o, landing);
@@ -114,10 +119,34 @@ void rebuild_batches(Store& store, const std::vector<BatchRecord>& skipped, cons
     }
     if (blocked.empty())
       for (auto& i : items)
-        if (retried(i.of_object) && std::any_of(members.begin(), members.end(), [&](const BatchMember& m) { return m.object_id == i.of_object; }))
+        if (retried(i.of_object) && std::any_of(members.begin(), members.end(), [&](const BatchMember& m) { return m.object_id == i.of_object; }) &&
+            std::find(i.batches.begin(), i.batches.end(), b.rule) == i.batches.end())
           i.batches.push_back(b.rule);
     for (auto& i : added) items.push_back(std::move(i));
   }
+}
+
+// replay of some members of a marker batch that ran (issue 14, G3 of the new-user retest): the
+// replayed file opened the group's next generation, which only a marker completes, and a re-sent
+// marker was a duplicate — it collected for ever. The group's latest ended batch holding it is
+// rebuilt whole, as retry's are (rebuild_batches): its other current members and its marker join
+// again, without running their rules.
+std::vector<BatchRecord> marker_batches_replayed(Store& store, const RuleSet& rules, const std::vector<ReplayItem>& items) {
+  std::vector<BatchRecord> out;
+  BatchState batches(store);
+  for (const auto& i : items) {
+    if (!i.skip.empty()) continue;
+    for (auto& b : batches.ended_of_object(i.of_object)) {
+      const Rule* r = rules.find(b.rule);
+      if (!r || !r->batch || r->batch->when != BatchSpec::When::marker ||
+          std::find(i.batches.begin(), i.batches.end(), b.rule) == i.batches.end())
+        continue;
+      auto same = std::find_if(out.begin(), out.end(), [&](const BatchRecord& x) { return x.rule == b.rule && x.group == b.group; });
+      if (same == out.end()) out.push_back(std::move(b));
+      else if (same->generation < b.generation) *same = std::move(b);
+    }
+  }
+  return out;
 }
 
 // replay: the named rules that match the key, else every rule that matches it now, and the batch
@@ -201,6 +230,7 @@ std::optional<ReplayPlan> plan_replay(Store& store, const RuleSet& rules, const 
     check_files(item, landing);
     plan.items.push_back(std::move(item));
   }
+  if (!request.retry) skipped_batches = marker_batches_replayed(store, rules, plan.items);
   rebuild_batches(store, skipped_batches, landing, plan.items);
   markers_last(rules, plan.items);
   return plan;

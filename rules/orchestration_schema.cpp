@@ -284,6 +284,17 @@ void finish_orchestration(Rule& r, const YAML::Node& node, Reader& rd) {
     rd.warning(node["timezone"].Mark(), "'timezone' applies only to 'schedule' and 'expect'");
   if (r.batch && node["after"])
     rd.error(node["after"].Mark(), "a batch rule already runs after every other rule of its members: drop 'after'");
+  // Keys that act on each admitted object, on a rule that has no per-object run (issue 14, G9 and
+  // G14 of the new-user retest: accepted and silently ignored, or a false late alert).
+  if (r.batch && node["expect"])
+    rd.error(node["expect"].Mark(),
+             "'expect' does not apply to a batch rule (its objects are admitted for their own rules, not the "
+             "batch's): put it on the rule that loads these files (a rule with the same match and "
+             "'job: {builtin: noop}' will do)");
+  if (r.batch && node["settle"])
+    rd.error(node["settle"].Mark(),
+             "'settle' does not apply to a batch rule (a file is admitted once it settled under the object rules "
+             "matching it): put it on those rules (a rule with the same match and 'job: {builtin: noop}' will do)");
   // The partition columns a batch group or an expectation names must be ones the match can produce.
   auto produce = [&](const std::vector<std::string>& names, const YAML::Node& at, const char* what) {
     for (const auto& n : names)

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "rules/glob.h"
+#include "rules/match_overlap.h"
 #include "rules/rule.h"
 #include "rules/schema.h"
 
@@ -124,6 +125,15 @@ void check_rule_graph(const std::vector<Rule>& rules, Diagnostics& diags) {
           error(at[i], "'after:' names batch rule '" + n +
                            "', which runs once per group, not on each object (use 'requires:' to wait for its first "
                            "success)");
+          continue;
+        }
+        // A hidden cycle through a batch (G1 of the retest): the batch runs only after its members'
+        // own rules ended, and this rule's objects can be its members.
+        if (std::string_view(key) == "requires" && to->batch && !r.batch && !r.schedule &&
+            matches_may_overlap(r.match, to->match)) {
+          error(at[i], "cycle in 'requires:': " + r.name + " -> " + n + " -> " + r.name + " (batch rule '" + n +
+                           "' can take this rule's objects as members, and a batch runs only after its members' "
+                           "own rules ended: each would wait for the other forever)");
           continue;
         }
         edges[&r].push_back({to, &at[i], key});

@@ -167,4 +167,8 @@ std::vector<BatchRecord> BatchState::skipped_of_object(int64_t object_id) {
   return batches_of_object(store_, object_id, "'skipped'");
 }
 
+std::vector<BatchRecord> BatchState::ended_of_object(int64_t object_id) {
+  return batches_of_object(store_, object_id, "'succeeded', 'failed', 'skipped'");
+}
+
 }  // namespace hivehook

@@ -70,6 +70,8 @@ class BatchState {
   std::vector<BatchRecord> of_object(int64_t object_id);
   // The batches an object belongs to that were skipped (a member failed), oldest first.
   std::vector<BatchRecord> skipped_of_object(int64_t object_id);
+  // The batches an object belongs to that ended (succeeded, failed, skipped), oldest first.
+  std::vector<BatchRecord> ended_of_object(int64_t object_id);
 
  private:
   void require_batch() const;

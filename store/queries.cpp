@@ -18,7 +18,9 @@ StatusCounts status_counts(Store& store) {
   auto& db = store.db();
   auto st = db.prepare("SELECT state, COUNT(*) FROM objects GROUP BY state");
   while (st.step()) c.objects[st.text(0)] = st.int64(1);
-  auto tt = db.prepare("SELECT state, COUNT(*) FROM tasks WHERE state IN ('queued','running','retry_wait') GROUP BY state");
+  auto tt = db.prepare(
+      "SELECT t.state, COUNT(*) FROM tasks t JOIN objects o ON o.id = t.object_id WHERE t.state IN "
+      "('queued','running','retry_wait') AND o.state IN ('pending','succeeded','failed') GROUP BY t.state");
   while (tt.step()) c.tasks[tt.text(0)] = tt.int64(1);
   auto ot = db.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state");
   while (ot.step()) c.outbox[ot.text(0)] = ot.int64(1);
@@ -135,8 +137,11 @@ PresentCounts present_counts(Store& store) {
   }
   auto open = db.prepare("SELECT COUNT(*) FROM objects WHERE state IN ('pending','succeeded','failed')");
   if (open.step()) c.in_progress = open.int64(0);
+  // Tasks of objects still in progress only: an object that ended early (superseded, vanished)
+  // before its task ran left it queued in stores written before G4 of issue 14's retest was fixed.
   auto tasks = db.prepare(
-      "SELECT state, COUNT(*) FROM tasks WHERE state IN ('queued','retry_wait','waiting') GROUP BY state");
+      "SELECT t.state, COUNT(*) FROM tasks t JOIN objects o ON o.id = t.object_id WHERE t.state IN "
+      "('queued','retry_wait','waiting') AND o.state IN ('pending','succeeded','failed') GROUP BY t.state");
   while (tasks.step()) {
     std::string s = tasks.text(0);
     (s == "queued" ? c.queued : s == "retry_wait" ? c.retry_wait : c.waiting) = tasks.int64(1);

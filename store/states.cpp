@@ -52,10 +52,11 @@ struct TaskEdges {
 const TaskEdges kTaskEdges[] = {
     {std::nullopt, {T::queued, T::waiting, T::skipped}},
     {T::waiting, {T::queued, T::skipped}},
-    {T::queued, {T::running}},
+    // queued/retry_wait -> skipped: its object ended early (superseded, vanished) before it ran.
+    {T::queued, {T::running, T::skipped}},
     // running -> queued: the run was interrupted (a crash, a shutdown) and runs again.
     {T::running, {T::succeeded, T::failed, T::retry_wait, T::queued}},
-    {T::retry_wait, {T::queued}},
+    {T::retry_wait, {T::queued, T::skipped}},
 };
 
 // The audit event of each object state, in enum order.

@@ -1,5 +1,6 @@
 """Faults a new user found trying orchestration from the README (issue 14, /work/findings/14.md,
 second session), each pinned on the real daemon under the name of the fault."""
+import json
 import time
 import unittest
 
@@ -136,6 +137,71 @@ class NewUserFaults(unittest.TestCase):
         self.assertEqual(d.query("SELECT COUNT(*) FROM batches WHERE state IN ('open','complete')")[0][0], 0)
         self.assertEqual(d.stop(), 0)
 
+    # G2 (retest): a day re-delivered after its summary ran — a.csv rewritten, then a fresh empty
+    # _SUCCESS, byte-identical to the first — was recorded object.duplicate, and generation 2
+    # collected forever: the day was never summarised again.
+    def test_G2_a_redelivered_day_with_an_identical_empty_marker_is_summarised_again(self):
+        self.d = d = Deployment("")
+        log = d.dir / "sup.log"
+        d.write_rules(f"""\
+            rules:
+              - name: load
+                match: {{glob: "t/day=*/*.csv"}}
+                job: {{command: [/bin/sh, -c, 'echo "load $(cat "$0")" >> {log}', "{{path}}"], timeout: 60s}}
+              - name: sum
+                match: {{glob: "t/day=*/*"}}
+                batch: {{group: "{{partition.day}}", when: {{marker: _SUCCESS}}}}
+                job: {{command: [/bin/sh, -c, 'echo "sum $(cat | grep -o "\\"size\\":[0-9]*" | sort -u | tr "\\n" " ")" >> {log}'], timeout: 60s}}
+            """)
+        d.start()
+        d.drop("t/day=7/a.csv", b"v1\n")
+        d.drop("t/day=7/_SUCCESS", b"")
+        wait_until(lambda: d.events("batch.succeeded"), timeout=60, message="the day's first summary ran")
+        d.drop("t/day=7/a.csv", b"v2, corrected\n")
+        wait_until(lambda: len(d.events("batch.joined")) >= 3, timeout=60, message="v2 joined generation 2")
+        d.drop("t/day=7/_SUCCESS", b"")
+        wait_until(lambda: len(d.events("batch.succeeded")) == 2, timeout=60, message="generation 2's summary ran")
+        self.assertEqual(d.events("object.duplicate"), [], "the re-sent marker is not a duplicate")
+        lines = log.read_text().splitlines()
+        self.assertEqual([x for x in lines if x.startswith("sum")], ['sum "size":3 ', 'sum "size":14 '], lines)
+        self.assertEqual(d.query("SELECT COUNT(*) FROM batches WHERE state IN ('open','complete')")[0][0], 0)
+        self.assertEqual(d.stop(), 0)
+
+    # G3 (retest): `replay` of one member of a marker-batched day opened a generation that only a
+    # marker completes, and a re-sent marker was a duplicate: it collected for ever. The day's batch
+    # is rebuilt whole with its marker, as retry's are.
+    def test_G3_replay_of_one_member_of_a_marker_batch_reruns_the_whole_day(self):
+        self.d = d = Deployment("")
+        summary = d.dir / "summary.json"
+        d.write_rules(f"""\
+            rules:
+              - name: load
+                match: {{glob: "b1/day=*/*.csv"}}
+                job: {{builtin: noop}}
+              - name: sum
+                match: {{glob: "b1/day=*/*"}}
+                batch: {{group: "{{partition.day}}", when: {{marker: _SUCCESS}}}}
+                job: {{command: [/bin/sh, -c, 'cat > "$0"', "{summary}"], timeout: 60s}}
+            """)
+        d.start()
+        for name in ("a.csv", "b.csv"):
+            d.drop(f"b1/day=02/{name}")
+        wait_until(lambda: d.count_objects("archived") == 2, message="both loaded")
+        d.drop("b1/day=02/_SUCCESS", b"")
+        wait_until(lambda: d.events("batch.succeeded"), timeout=60, message="the day's summary ran")
+        self.assertEqual(d.stop(), 0)
+        plan = json.loads(d.cli("replay", "--key", "b1/day=02/a.csv", "--dry-run", "--json", check=True).stdout)
+        self.assertEqual([(o["key"], o["rules"], o["batches"], o["skipped"]) for o in plan["objects"]],
+                         [("b1/day=02/a.csv", ["load"], ["sum"], None),
+                          ("b1/day=02/b.csv", [], ["sum"], None),
+                          ("b1/day=02/_SUCCESS", [], ["sum"], None)])
+        self.assertEqual(d.cli("replay", "--key", "b1/day=02/a.csv").returncode, 0)
+        d.start()
+        wait_until(lambda: len(d.events("batch.succeeded")) == 2, timeout=60, message="the day's summary ran again")
+        event = json.loads(summary.read_text())
+        self.assertEqual(sorted(o["key"] for o in event["hivehook"]["objects"]), ["b1/day=02/a.csv", "b1/day=02/b.csv"])
+        self.assertEqual(d.query("SELECT COUNT(*) FROM batches WHERE state IN ('open','complete')")[0][0], 0)
+        self.assertEqual(d.stop(), 0)
 
     # F17: `retry` ran only the failed rule; the dependant its failure had skipped never ran, and the
     # object was archived as succeeded.

@@ -37,6 +37,8 @@ struct BatchHarness {
       b->on_admitted(rec, key);
     };
     h.pipeline->on_ended = [this](const ObjectRecord& rec) { b->on_ended(rec); };
+    h.pipeline->awaits_marker = [this](const ObjectKey& key) { return b->awaits_marker(key); };
+    h.pipeline->on_first_success = [this](const std::string& rule) { b->on_first_success(rule); };
     b->start(h.rules, true);
     h.drain();
   }
@@ -339,6 +341,112 @@ TEST(Batches, AFileRewrittenBeforeItsMarkerIsBatchedAsItsCurrentVersion_F5) {
   t.finish_batch();
   EXPECT_EQ(t.h.events("batch.succeeded").size(), 1u);
   EXPECT_TRUE(t.h.events("batch.opened").size() == 1u) << "nothing left collecting";
+}
+
+// Issue 14, G2 of the new-user retest: a day re-delivered after its summary ran (a.csv v2, then a
+// fresh empty _SUCCESS, byte-identical to the first) — the marker was recorded object.duplicate and
+// generation 2 collected forever. The marker a collecting generation waits for is never a duplicate.
+TEST(Batches, ARedeliveredDaysIdenticalEmptyMarkerCompletesGenerationTwo_G2) {
+  BatchHarness t(rules_with("{marker: _SUCCESS}"));
+  t.h.land("sales/day=01/a.csv", "v1");
+  t.h.land("sales/day=01/_SUCCESS", "");
+  t.finish_loads();
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  t.finish_batch();
+  ASSERT_EQ(t.h.events("batch.succeeded").size(), 1u);
+  t.h.land("sales/day=01/a.csv", "v2, the corrected file");
+  t.finish_loads();
+  EXPECT_EQ(t.h.events("batch.opened").size(), 2u) << "generation 2";
+  t.h.land("sales/day=01/_SUCCESS", "");
+  EXPECT_TRUE(t.h.events("object.duplicate").empty()) << "the re-sent marker completes generation 2";
+  EXPECT_EQ(t.h.events("batch.completed").size(), 2u);
+  t.finish_loads();
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  auto e = nlohmann::json::parse(t.batch_jobs()[0].process.stdin_data);
+  EXPECT_EQ(e["hivehook"]["generation"], 2);
+  ASSERT_EQ(e["hivehook"]["objects"].size(), 1u);
+  EXPECT_EQ(e["hivehook"]["objects"][0]["size"], 22) << "over v2";
+  t.finish_batch();
+  EXPECT_EQ(t.h.events("batch.succeeded").size(), 2u);
+  // A third identical marker with no generation collecting is what it was: a duplicate.
+  t.h.land("sales/day=01/_SUCCESS", "");
+  EXPECT_EQ(t.h.events("object.duplicate").size(), 1u);
+  EXPECT_EQ(t.h.events("batch.opened").size(), 2u);
+}
+
+// Issue 14, G2 of the new-user retest, the queued case: `batch.started` is recorded when the batch
+// is queued for a worker; a.csv rewritten while it waited opened generation 2 (collecting forever)
+// and the job ran over v1. The job had not started, so v2 takes v1's place and the batch runs over it.
+TEST(Batches, AFileRewrittenWhileItsBatchWaitsForAWorkerIsBatchedAsItsCurrentVersion_G2) {
+  BatchHarness t(R"(rules:
+  - name: long
+    match: {prefix: long/}
+    job: {command: [/bin/true]}
+  - name: load
+    match: {glob: "sales/day=*/*.csv"}
+    job: {command: [/bin/true]}
+  - name: daily
+    match: {glob: "sales/day=*/*"}
+    batch: {group: "{partition.day}", when: {marker: _SUCCESS}}
+    job: {command: [/bin/echo, "{group}"]}
+)");
+  t.h.pipeline->set_workers(1);
+  t.h.land("long/x1");
+  t.h.land("sales/day=03/a.csv", "v1");
+  t.h.land("sales/day=03/_SUCCESS", "");
+  t.h.runner.finish(0);  // long/x1 ends: a.csv v1's load runs
+  t.h.drain();
+  t.h.land("long/x2");
+  t.finish_loads();  // v1 archived: the batch is queued for the worker, behind long/x2
+  ASSERT_EQ(t.h.events("batch.started").size(), 1u);
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  EXPECT_EQ(t.h.runner.jobs()[0].request.rule, "long");
+  t.h.land("sales/day=03/a.csv", "v2, corrected");  // rewritten while the batch waits
+  EXPECT_EQ(t.h.events("batch.opened").size(), 1u) << "no generation 2: the job has not started";
+  t.h.runner.finish(0);  // long/x2 ends: the batch's turn, but v2 is not loaded yet
+  t.h.drain();
+  EXPECT_TRUE(t.batch_jobs().empty()) << "it waits for v2's load";
+  t.finish_loads();
+  ASSERT_EQ(t.batch_jobs().size(), 1u);
+  auto e = nlohmann::json::parse(t.batch_jobs()[0].process.stdin_data);
+  ASSERT_EQ(e["hivehook"]["objects"].size(), 1u) << "a.csv once, at its current version";
+  EXPECT_EQ(e["hivehook"]["objects"][0]["size"], 13);
+  t.finish_batch();
+  EXPECT_EQ(t.h.events("batch.succeeded").size(), 1u);
+  EXPECT_EQ(t.h.events("batch.opened").size(), 1u) << "nothing left collecting";
+}
+
+// Issue 14, G13 of the new-user retest: `requires:` on a batch rule was accepted and ignored — the
+// day's batch ran before the reference table was ever loaded. It now holds the complete batch
+// (`batch.waiting`, once) until the named rule's first success, across a restart too.
+TEST(Batches, ABatchRulesRequiresHoldsItsCompleteBatchUntilTheFirstSuccess_G13) {
+  BatchHarness t(R"(rules:
+  - name: dims
+    match: {prefix: dim/}
+    job: {command: [/bin/true]}
+  - name: daily
+    match: {glob: "t/day=*/*"}
+    requires: [dims]
+    batch: {group: "{partition.day}", when: {count: 1}}
+    job: {command: [/bin/echo, "{group}"]}
+)");
+  t.h.land("t/day=1/a");
+  EXPECT_EQ(t.h.events("batch.completed").size(), 1u);
+  EXPECT_TRUE(t.batch_jobs().empty()) << "dims never succeeded";
+  EXPECT_EQ(t.h.events("batch.waiting").size(), 1u);
+  EXPECT_TRUE(t.h.events("batch.started").empty());
+  t.down_for(1s);
+  EXPECT_TRUE(t.batch_jobs().empty()) << "still held after a restart";
+  t.h.land("dim/x");
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  t.h.runner.finish(0);  // dims' first success
+  t.h.drain();
+  t.h.drain();
+  ASSERT_EQ(t.batch_jobs().size(), 1u) << "released by dims' first success";
+  t.finish_batch();
+  EXPECT_EQ(t.h.events("batch.succeeded").size(), 1u);
+  t.h.land("t/day=2/a");  // from now on it runs at once
+  EXPECT_EQ(t.batch_jobs().size(), 1u);
 }
 
 // Issue 14, F8 of the new-user test: `partitions` said nothing of a day's batch — a summary skipped

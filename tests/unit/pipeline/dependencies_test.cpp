@@ -1,6 +1,7 @@
 // after: and requires: (DESIGN.md "Orchestration") on the seams: which tasks wait, when they are
 // released and in what order, when one is skipped, and that all of it survives a crash.
 #include "harness.h"
+#include "store/queries.h"
 
 namespace hivehook::test {
 namespace {
@@ -272,6 +273,35 @@ TEST(Requires, RemovingAWaitingRuleOnReloadEndsItsWaitingTasks) {
   EXPECT_TRUE(h.runner.jobs().empty()) << "the removed rule's job does not run";
   EXPECT_EQ(h.state(day_key(1)), ObjectState::quarantined);
   EXPECT_EQ(h.state(day_key(2)), ObjectState::quarantined);
+}
+
+}  // namespace
+}  // namespace hivehook::test
+
+namespace hivehook::test {
+namespace {
+
+// Issue 14, G4 of the new-user retest: v1 waits (requires:), is rewritten (v2), and at the release
+// v1 is superseded and v2 runs — but v1's task went waiting -> queued and stayed so: `status` said
+// "1 queued for a worker" for good. A task that never ran ends (skipped) with its object.
+TEST(Requires, ASupersededWaitingObjectLeavesNoTaskQueued_G4) {
+  PipelineHarness h(kRequires);
+  h.land(day_key(1), "v1");
+  ASSERT_EQ(h.events("task.waiting").size(), 1u);
+  h.land(day_key(1), "v2, corrected");  // rewritten while it waits: the same object until it runs
+  h.land("dim_products/p.csv");
+  finish(h, "dim_products/p.csv");
+  h.land("dim_customers/c.csv");
+  finish(h, "dim_customers/c.csv");
+  h.drain();
+  EXPECT_EQ(h.events("object.superseded").size(), 1u);
+  ASSERT_EQ(running(h), std::vector<std::string>{day_key(1)}) << "v2 runs";
+  finish(h, day_key(1));
+  EXPECT_EQ(h.state(day_key(1)), ObjectState::archived);
+  auto q = h.store->db().prepare("SELECT COUNT(*) FROM tasks WHERE state IN ('queued','waiting','retry_wait')");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.int64(0), 0) << "v1's task ended with it";
+  EXPECT_EQ(present_counts(*h.store).queued, 0);
 }
 
 }  // namespace

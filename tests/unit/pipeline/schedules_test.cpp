@@ -260,6 +260,30 @@ TEST(Schedules, AnEditedScheduleDoesNotCatchUpATimeThatPassedBeforeTheEdit) {
   EXPECT_EQ(t.fired().back()["catch_up"], false);
 }
 
+// G5 of issue 14's new-user retest: the same edit while a firing is open (a long nightly job) made
+// no schedule.changed, and the next start caught up a time of the new expression before the edit.
+TEST(Schedules, AScheduleEditedWhileAFiringIsOpenDoesNotCatchUpATimeBeforeTheEdit_G5) {
+  ScheduleHarness t(kNightly);
+  t.h.advance(10h);  // 02:00 fired; its job still runs at 10:00
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  std::string moved = kNightly;
+  moved.replace(moved.find("0 2 * * *"), 9, "0 3 * * *");
+  write_file(t.h.dir.path() / "rules.yaml", moved);
+  Diagnostics diags;
+  auto rules = load_rules(t.h.config.rules, t.h.config, diags);
+  ASSERT_TRUE(rules) << diags.str();
+  t.h.rules = std::make_shared<const RuleSet>(std::move(*rules));
+  t.s->set_rules(t.h.rules);
+  t.h.drain();
+  ASSERT_EQ(t.h.events("schedule.changed").size(), 1u) << "said while the firing is open";
+  t.h.runner.finish(0, 0);  // the open firing ends as it is
+  t.h.drain();
+  EXPECT_EQ(t.h.events("run.succeeded").size(), 1u);
+  t.down_for(1h);  // restarted at 11:00: 03:00 today passed before the edit, while the daemon was up
+  EXPECT_EQ(t.fired().size(), 1u) << "nothing caught up";
+  EXPECT_TRUE(t.h.runner.jobs().empty());
+}
+
 }  // namespace
 }  // namespace hivehook::test
 

@@ -349,3 +349,60 @@ TEST_F(OrchestrationCheck, AnActionOnABatchOrScheduleRuleIsWarnedAsDoingNothing)
                       "'on_failure.action' does nothing on a schedule rule: it has no file (only 'notify' is used here)", Diagnostic::Severity::warning))
       << diags.str();
 }
+
+// Issue 14, G1 of the new-user retest: `load` requires `summary`, a batch rule whose members are
+// load's own objects; the batch runs after its members' rules ended — a cycle `check` passed, and
+// both waited forever. Refused at the requires: entry. A batch over other objects is no cycle.
+TEST_F(OrchestrationCheck, ARequiresOfABatchRuleTakingThisRulesObjectsIsACycle_G1) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: load\n"
+                             "    match: {glob: \"t/day=*/*.csv\"}\n"
+                             "    requires: [summary]\n") +
+                 kJob +
+                 "  - name: summary\n"
+                 "    match: {glob: \"t/day=*/*\"}\n"
+                 "    batch: {group: \"{partition.day}\", when: {marker: _SUCCESS}}\n" +
+                 kJob +
+                 "  - name: other\n"
+                 "    match: {glob: \"u/day=*/*.csv\"}\n"
+                 "    requires: [summary]\n" +
+                 kJob +
+                 "  - name: json\n"
+                 "    match: {glob: \"t/day=*/*.json\"}\n"
+                 "    requires: [csvs]\n" +
+                 kJob +
+                 "  - name: csvs\n"
+                 "    match: {glob: \"t/day=*/*.csv\"}\n"
+                 "    batch: {group: \"{partition.day}\", when: {count: 2}}\n" +
+                 kJob);
+  EXPECT_FALSE(rs);
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 4, 16,
+                      "cycle in 'requires:': load -> summary -> load (batch rule 'summary' can take this rule's objects "
+                      "as members, and a batch runs only after its members' own rules ended: each would wait for the "
+                      "other forever)"))
+      << diags.str();
+  EXPECT_EQ(error_count(diags), 1) << "u/ and *.json objects are never summary's or csvs' members: " << diags.str();
+}
+
+// Issue 14, G14 and G9 of the new-user retest: `expect:` on a batch rule raised a false late alert
+// (its objects are admitted for their own rules), `settle:` on one was ignored. Both refused.
+TEST_F(OrchestrationCheck, ExpectAndSettleOnABatchRuleAreRefused_G14_G9) {
+  auto rs = load(std::string("rules:\n"
+                             "  - name: b\n"
+                             "    match: {glob: \"t/minute=*/*\"}\n"
+                             "    settle: 5s\n"
+                             "    expect: {every: 1m, by: \"00:00:03\", partition: \"minute={yyyy}{mm}{dd}{hh}{mi}\"}\n"
+                             "    batch: {group: \"{partition.minute}\", when: {count: 1}}\n") +
+                 kJob);
+  EXPECT_FALSE(rs);
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 5, 13,
+                      "'expect' does not apply to a batch rule (its objects are admitted for their own rules, not the "
+                      "batch's): put it on the rule that loads these files (a rule with the same match and "
+                      "'job: {builtin: noop}' will do)"))
+      << diags.str();
+  EXPECT_TRUE(HasDiag(diags, "r.yaml", 4, 13,
+                      "'settle' does not apply to a batch rule (a file is admitted once it settled under the object "
+                      "rules matching it): put it on those rules (a rule with the same match and 'job: {builtin: "
+                      "noop}' will do)"))
+      << diags.str();
+}
