@@ -1033,8 +1033,10 @@ class S3Api(unittest.TestCase):
         s3 = self.boto()
         s3.put_object(Bucket="landing", Key="emptied/p/x.csv", Body=b"x\n")
         self.wait_settled("emptied/p/x.csv", 1)
-        self.assertTrue((self.d.landing / "emptied/p").is_dir())  # what archiving leaves behind
-        (self.d.landing / "emptied/p/deeper").mkdir()
+        # The folders the upload made are pruned once its object left (issue 12 retest R12); empty
+        # folders a person made are left, and must not block the key either.
+        self.assertFalse((self.d.landing / "emptied/p").exists())
+        (self.d.landing / "emptied/p/deeper").mkdir(parents=True)
         s3.put_object(Bucket="landing", Key="emptied/p", Body=b"p\n")  # no object uses the name
         self.wait_settled("emptied/p", 1)
         self.assertEqual(s3.get_object(Bucket="archive", Key="emptied/p")["Body"].read(), b"p\n")
@@ -1353,9 +1355,11 @@ class S3DiskSpace(unittest.TestCase):
         self.assertEqual(self.disk_files(), [])
 
     def test_a_completion_that_fails_after_moving_parts_can_be_retried(self):
-        """The parts move into landing's file as the completion goes; when it then fails (here an
-        If-None-Match: * on a key that exists: 412) the upload keeps what moved, and completing it
-        again gives the whole object, byte for byte."""
+        """A completion refused (here an If-None-Match: * on a key that exists: 412) keeps the
+        upload: its conditions are checked before any part moves (issue 12 retest R11: the 200 of
+        a completion goes out before the assembly, so what can fail early fails early), and
+        completing it again gives the whole object, byte for byte. A failure during the assembly
+        itself is test_r11_an_assembly_that_fails_after_the_200_is_an_error_inside_it_..."""
         self.s3.put_object(Bucket="landing", Key="d/taken.bin", Body=b"first")
         up = self.s3.create_multipart_upload(Bucket="landing", Key="d/taken.bin")["UploadId"]
         parts = [os.urandom(5 * self.MIB), os.urandom(5 * self.MIB), b"tail"]
@@ -1374,7 +1378,7 @@ class S3DiskSpace(unittest.TestCase):
             cond.complete_multipart_upload(Bucket="landing", Key="d/taken.bin", UploadId=up, MultipartUpload={"Parts": listed})
         self.assertEqual(cm.exception.response["Error"]["Code"], "PreconditionFailed")
         staged = self.d.dir / "disk" / "state" / "s3-uploads" / up
-        self.assertEqual(list(staged.iterdir()), [])  # every part moved into the assembly
+        self.assertEqual(len(list(staged.iterdir())), 3)  # refused before assembling: nothing moved
         self.assertEqual([p["PartNumber"] for p in self.s3.list_parts(Bucket="landing", Key="d/taken.bin", UploadId=up)["Parts"]],
                          [1, 2, 3])
         # A re-uploaded part replaces the moved one, and the retry assembles what is listed now.

@@ -39,6 +39,14 @@ class MoverTest : public ::testing::Test {
     write_file(p, content);
   }
   fs::path in_landing(const std::string& key) const { return landing.root() / key; }
+  // "" when /dev/shm is a filesystem of its own beside the test's folder (a move between them is
+  // a copy), else why the cross-filesystem tests are skipped here.
+  std::string no_other_filesystem() const {
+    struct stat a, b;
+    if (::stat("/dev/shm", &a) != 0 || !S_ISDIR(a.st_mode)) return "no /dev/shm";
+    if (::stat(tmp.path().c_str(), &b) != 0) return "cannot stat the test's folder";
+    return a.st_dev == b.st_dev ? "/dev/shm and the test's folder are the same filesystem" : "";
+  }
   fs::path in_archive(const std::string& key) const { return archive.root() / key; }
   // No temp files left behind in the archive.
   void expect_no_temp_files() {
@@ -201,12 +209,8 @@ TEST_F(MoverTest, HostileNamesArePlainBytes) {
 }
 
 TEST_F(MoverTest, AcrossFilesystemsCopiesKeepingModeOwnerAndTimes) {
-  if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  if (auto why = no_other_filesystem(); !why.empty()) GTEST_SKIP() << why;
   TempDir shm("/dev/shm");
-  struct stat a, b;
-  ASSERT_EQ(::stat(shm.path().c_str(), &a), 0);
-  ASSERT_EQ(::stat(tmp.path().c_str(), &b), 0);
-  if (a.st_dev == b.st_dev) GTEST_SKIP() << "/dev/shm and /tmp are the same filesystem";
   Tree src_tree = open_tree(shm.path());
   const std::string key = "t/year=2023/big.csv";
   std::string content(300 * 1024 + 7, '\0');
@@ -252,12 +256,8 @@ TEST_F(MoverTest, AcrossFilesystemsCopiesKeepingModeOwnerAndTimes) {
 // new bytes under the old eTag (or lost a write the copy had passed: the source was unlinked). The
 // source is checked again after the copy: changed, the copy is dropped and the source stays.
 TEST_F(MoverTest, T12_AWriteInPlaceDuringACopyAcrossFilesystemsDropsTheCopyAndKeepsTheSource) {
-  if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  if (auto why = no_other_filesystem(); !why.empty()) GTEST_SKIP() << why;
   TempDir shm("/dev/shm");
-  struct stat a, b;
-  ASSERT_EQ(::stat(shm.path().c_str(), &a), 0);
-  ASSERT_EQ(::stat(tmp.path().c_str(), &b), 0);
-  if (a.st_dev == b.st_dev) GTEST_SKIP() << "/dev/shm and /tmp are the same filesystem";
   Tree src_tree = open_tree(shm.path());
   const std::string key = "t/d=1/big.csv";
   const fs::path src = shm.path() / key;
@@ -425,12 +425,8 @@ TEST_F(MoverTest, F21_ACopyNeverReplacesAFileAtItsDestinationAndReportsAMissingS
 // Findings 10-retest T2: a move across filesystems whose next step failed (or a crash before its
 // commit) is recognised by the copy's origin mark, never by its inode (the copy has its own).
 TEST_F(MoverTest, T2ACopyAcrossFilesystemsIsRecognisedByItsOriginMark) {
-  if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  if (auto why = no_other_filesystem(); !why.empty()) GTEST_SKIP() << why;
   TempDir shm("/dev/shm");
-  struct stat a, b;
-  ASSERT_EQ(::stat(shm.path().c_str(), &a), 0);
-  ASSERT_EQ(::stat(tmp.path().c_str(), &b), 0);
-  if (a.st_dev == b.st_dev) GTEST_SKIP() << "/dev/shm and /tmp are the same filesystem";
   Tree src_tree = open_tree(shm.path());
   const std::string key = "t/d=1/g.csv";
   fs::create_directories((shm.path() / key).parent_path());
