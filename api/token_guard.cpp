@@ -33,7 +33,7 @@ void TokenGuard::refused(const std::string& address, const std::string& what) {
   ++c.failures;
   ++c.unlogged;
   if (c.last_log == Time{} || now - c.last_log >= options_.log_every) {
-    spdlog::warn("api: refused a bearer token from {} for {} ({} refused from this address since the last such line)",
+    spdlog::warn("api: refused the token {} presented for {} ({} refused from this address since the last such line)",
                  address, what, c.unlogged);
     c.last_log = now;
     c.unlogged = 0;
@@ -48,7 +48,7 @@ void TokenGuard::refused(const std::string& address, const std::string& what) {
   c.locked_until = now + length;
   c.failures = 0;
   ++lockouts_;
-  spdlog::warn("api: {} had {} bearer tokens refused within {} s: tokens from it are not checked for {} s (429)",
+  spdlog::warn("api: {} had {} tokens refused within {} s: tokens from it are not checked for {} s (429)",
                address, options_.max_failures, options_.window.count() / 1000, length.count() / 1000);
 }
 

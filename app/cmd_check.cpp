@@ -256,7 +256,7 @@ int run_check(Globals& g) {
   std::cout << "\n";
   // When each schedule fires next, in UTC: a cron expression and its zone, checked without waiting
   // for them (issue 14, F6 of the new-user test).
-  print_schedule_times(schedule_times(*rules, nullptr, SystemClock::instance().now(), 3), false);
+  print_schedule_times(schedule_times(*rules, nullptr, SystemClock::instance().now(), 3, /*daemon_runs=*/false), false);
   return kExitOk;
 }
 

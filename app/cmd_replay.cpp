@@ -61,7 +61,7 @@ void add_replay(CLI::App& app, Globals& g) {
                   "records the one it replays (object.replayed), through the named rules (--rule) or every rule "
                   "that matches the key now; it is then archived or quarantined as usual. With no filter at all it is "
                   "refused unless --all says so. When the daemon runs, it "
-                  "is asked over its API (http.token); otherwise this command owns the state DB until the runs "
+                  "is asked over its API (its local token when this user may read it, else http.token); otherwise this command owns the state DB until the runs "
                   "end. --dry-run prints the plan.",
        .exit_status = "0 done (or planned), also when nothing matched or every match was skipped (the last "
                       "line says so); 1 a replayed object failed; 2 usage error, invalid config, an unknown "

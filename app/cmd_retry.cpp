@@ -35,7 +35,7 @@ void add_retry(CLI::App& app, Globals& g) {
        .details = "Each quarantined object (the latest arrival at its key) goes back into landing at its key and "
                   "runs, as a new object that records the one it replays (object.replayed), through the rules "
                   "whose run failed on it; the rules that succeeded do not run again. When the daemon runs, it is "
-                  "asked over its API (http.token); otherwise this command owns the state DB until the runs end. "
+                  "asked over its API (its local token when this user may read it, else http.token); otherwise this command owns the state DB until the runs end. "
                   "--dry-run prints the plan.",
        .exit_status = "0 done (or planned), also when nothing is in quarantine or every match was skipped "
                       "(the last line says so); 1 a retried object failed again; 2 usage error, invalid config, a key "

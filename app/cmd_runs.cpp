@@ -38,23 +38,11 @@ nlohmann::json to_json(const RunRecord& r, bool output, const Redactor& redact) 
   return j;
 }
 
-// Cluster mode: the node that ran each run (the runs table's `node`, migration 6), by run id; empty
-// before the migration.
+// Cluster mode: the node that ran each run (store/queries.h), by run id.
 std::map<std::string, std::string> run_nodes(Store& store, const std::vector<RunRecord>& runs) {
-  std::map<std::string, std::string> out;
-  if (runs.empty() || schema_version(store.db()) < 6) return out;
-  if (runs.size() > 200) {  // --limit 0 and the like: one pass over the table, not a round trip per run
-    auto all = store.db().prepare("SELECT run_id, node FROM runs WHERE node IS NOT NULL");
-    while (all.step()) out[all.text(0)] = all.text(1);
-    return out;
-  }
-  auto st = store.db().prepare("SELECT node FROM runs WHERE run_id = ?");
-  for (const auto& r : runs) {
-    st.bind(1, r.run_id);
-    if (st.step() && !st.is_null(0)) out[r.run_id] = st.text(0);
-    st.reset();
-  }
-  return out;
+  std::vector<std::string> ids;
+  for (const auto& r : runs) ids.push_back(r.run_id);
+  return hivehook::run_nodes(store, ids);
 }
 
 int run_runs(Globals& g, const RunsOptions& o) {

@@ -318,7 +318,7 @@ void print_health(const nlohmann::json& h) {
 
 // The parts of `status --json` read from the store and the rules on disk.
 void add_store_parts(nlohmann::json& out, Store& store, const Config& config, const PresentCounts& now,
-                     StatusCounts& c) {
+                     StatusCounts& c, bool daemon_runs) {
   add_counts(out, now, c);
   out["dead_notifications"] = dead_json(store);
   out["recent_failures"] = failures_json(store);
@@ -333,7 +333,7 @@ void add_store_parts(nlohmann::json& out, Store& store, const Config& config, co
   // new-user test: an idle schedule showed nowhere). Rules that do not load show none.
   Diagnostics ignored;
   if (auto rules = load_rules(config.rules, config, ignored))
-    out["schedule_times"] = schedule_times(*rules, &store, SystemClock::instance().now(), 1);
+    out["schedule_times"] = schedule_times(*rules, &store, SystemClock::instance().now(), 1, daemon_runs);
   else
     out["schedule_times"] = nlohmann::json::array();
   out["nodes"] = nodes_json(store);
@@ -375,7 +375,7 @@ int run_status(Globals& g, bool json) {
   out["health"] = health_json(*config, pid && role == "run");
   auto now = present_counts(*store);
   auto c = status_counts(*store);
-  add_store_parts(out, *store, *config, now, c);
+  add_store_parts(out, *store, *config, now, c, pid && role == "run");
   if (json) {
     std::cout << safe_dump(out, 2) << "\n";
     return kExitOk;

@@ -125,28 +125,48 @@ std::optional<std::string> state_permission_fault(const std::filesystem::path& s
          process_user() + ": give it back to that user (as root: chown " + user + ": " + path + " && chmod " +
          (folder ? "u+rwx " : "u+rw ") + path + "), or run the daemon as user " + a.owner;
 }
+
+// `--node NAME` (cluster mode) over the config's `node:`; false, said on stderr, when NAME is no
+// node name (the rule of base/node_name.h).
+bool apply_node_option(const DaemonOptions& options, Config& config) {
+  if (options.node.empty()) return true;
+  if (!valid_node_name(options.node)) {
+    std::cerr << "hivehook: --node: '" << options.node
+              << "' is not a node name (1-63 of A-Z a-z 0-9 . _ -, not starting with . _ -)\n";
+    return false;
+  }
+  config.node = options.node;
+  return true;
+}
+
+// The role this process takes in the state's owner lock (store/owner_lock.h), which `status` and
+// the CLI read back: "run", "scan" or "replay".
+const char* owner_role(DaemonMode mode) {
+  return mode == DaemonMode::replay ? "replay" : mode == DaemonMode::one_shot ? "scan" : "run";
+}
+
+// `hivehook replay`/`retry` run here (DaemonMode::replay): the plan on stdout once the daemon has
+// made it, a refusal on stderr.
+void print_replay_outcome(Daemon& daemon, const DaemonOptions& options, bool json) {
+  const std::string prefix = options.replay && options.replay->retry ? "hivehook retry: " : "hivehook replay: ";
+  daemon.hooks.on_replayed = [json, prefix](int status, const nlohmann::json& plan) {
+    print_replay(std::cout, plan, json);
+    if (status != 200) std::cerr << prefix << plan.value("error", "replay refused") << "\n";
+  };
+}
 }  // namespace
 
 int run_daemon(const std::string& config_arg, const DaemonOptions& options, bool json) {
   auto loaded = load(config_arg);
   if (!loaded) return kExitConfig;
-  if (!options.node.empty()) {
-    if (!valid_node_name(options.node)) {
-      std::cerr << "hivehook: --node: '" << options.node
-                << "' is not a node name (1-63 of A-Z a-z 0-9 . _ -, not starting with . _ -)\n";
-      return kExitConfig;
-    }
-    loaded->config.node = options.node;
-  }
+  if (!apply_node_option(options, loaded->config)) return kExitConfig;
   const Config& config = loaded->config;
   if (!loaded->rules && (options.strict || options.mode != DaemonMode::watch)) return kExitConfig;
   setup_logging(config.log);
   std::signal(SIGPIPE, SIG_IGN);  // a job closing its stdin early must not kill the daemon
   std::signal(SIGIO, SIG_IGN);    // a lease broken during the admission check must not either
   std::string lock_error;
-  const char* role =
-      options.mode == DaemonMode::replay ? "replay" : options.mode == DaemonMode::one_shot ? "scan" : "run";
-  auto lock = OwnerLock::acquire(config.state, role, &lock_error, config.node);
+  auto lock = OwnerLock::acquire(config.state, owner_role(options.mode), &lock_error, config.node);
   if (!lock) {
     std::cerr << "hivehook: " << lock_error << "\n";
     return kExitConfig;
@@ -178,11 +198,7 @@ int run_daemon(const std::string& config_arg, const DaemonOptions& options, bool
     Daemon daemon(std::move(loaded->config), std::move(loaded->rules), options, std::move(rejected));
     leave_state_mark(mark, state.string());  // the store is open (made now, or there already)
     systemd.attach(daemon);
-    const std::string prefix = options.replay && options.replay->retry ? "hivehook retry: " : "hivehook replay: ";
-    daemon.hooks.on_replayed = [json, prefix](int status, const nlohmann::json& plan) {
-      print_replay(std::cout, plan, json);
-      if (status != 200) std::cerr << prefix << plan.value("error", "replay refused") << "\n";
-    };
+    print_replay_outcome(daemon, options, json);
     return daemon.run();
   } catch (const sql::StoreError& e) {
     // A PostgreSQL state that cannot be reached or used at start-up is a config error, as a

@@ -116,20 +116,6 @@ void explain_missing_token(Globals& g, const Config& config, pid_t holder) {
              << "the config an http.token (" << kHttpListenerSuggestion << ") and set it here\n";
 }
 
-// The replay or retry posted to the running daemon, which plans and runs it.
-int ask_daemon(Globals& g, const Config& config, const std::string& token, const ReplayRequest& request, bool json) {
-  const char* path = request.retry ? "/api/v1/retry" : "/api/v1/replay";
-  auto [status, reply] = post_to_daemon(config, token, path, api::replay_body(request));
-  if (status != 200) {
-    error(g) << "the daemon refused: " << reply.value("error", "HTTP " + std::to_string(status)) << "\n";
-    return kExitUsage;
-  }
-  print_replay(std::cout, reply, json);
-  if (!json && !request.dry_run && reply.value("replayed", 0) > 0)
-    std::cout << "the daemon runs them now: follow with `hivehook runs` or the console\n";
-  return kExitOk;
-}
-
 // A dry run planned here, from a read-only store and the rules on disk: it changes nothing, so it
 // needs no daemon (fault: it was refused while the daemon ran).
 int plan_here(Globals& g, const Config& config, const ReplayRequest& request, bool json) {
@@ -152,6 +138,27 @@ int plan_here(Globals& g, const Config& config, const ReplayRequest& request, bo
     return kExitUsage;
   }
   print_replay(std::cout, plan_json(*plan), json);
+  return kExitOk;
+}
+
+// The replay or retry posted to the running daemon, which plans and runs it.
+int ask_daemon(Globals& g, const Config& config, const std::string& token, const ReplayRequest& request, bool json) {
+  const char* path = request.retry ? "/api/v1/retry" : "/api/v1/replay";
+  auto [status, reply] = post_to_daemon(config, token, path, api::replay_body(request));
+  // Turned away by the listener's token guard (this address sent too many wrong tokens): a dry
+  // run changes nothing, so it is planned here instead (issue 15 retest X1).
+  if (status == 429 && request.dry_run) {
+    error(g) << "the daemon turned the token away (" << reply.value("error", "HTTP 429")
+             << "); planned here from the store and the rules on disk\n";
+    return plan_here(g, config, request, json);
+  }
+  if (status != 200) {
+    error(g) << "the daemon refused: " << reply.value("error", "HTTP " + std::to_string(status)) << "\n";
+    return kExitUsage;
+  }
+  print_replay(std::cout, reply, json);
+  if (!json && !request.dry_run && reply.value("replayed", 0) > 0)
+    std::cout << "the daemon runs them now: follow with `hivehook runs` or the console\n";
   return kExitOk;
 }
 
@@ -187,11 +194,13 @@ int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
   std::string role;
   auto holder = OwnerLock::holder(config->state, &role);
   const bool daemon_runs = holder && role == "run";
-  // The config's http.token; when the config writes none (the packaged `metrics: HOST:PORT`), the
-  // daemon's local token, readable by root and the service user (issue 16 N9). A token the config
-  // names but this shell lacks is said so (the operator meant that token).
-  std::string token = config->http ? config->http->token : "";
-  if (token.empty() && config->http && daemon_runs && token_as_written(*config).empty()) token = local_token(*config);
+  // The daemon's local token when this user may read it (root and the service user; issue 16 N9),
+  // else the config's http.token. The local token comes first: the listener never locks it out, so
+  // a client guessing tokens on this host cannot lock the operator's CLI out with it (issue 15
+  // retest X1: ten refused tokens from 127.0.0.1 made `hivehook replay` a 429 too). A token the
+  // config names but this shell lacks, with no local token to read, is said so.
+  std::string token = config->http && daemon_runs ? local_token(*config) : "";
+  if (token.empty() && config->http) token = config->http->token;
   const bool no_token = !config->http || token.empty();
   // A dry run without a token to ask the daemon is planned here.
   if (daemon_runs && !(request.dry_run && no_token)) {

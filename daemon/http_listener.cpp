@@ -62,7 +62,7 @@ HttpListener::HttpListener(boost::asio::io_context& io, const Config& config, Pi
     return nlohmann::json{{"batches", open_batches_json(store)},
                           {"abandoned_batches", abandoned_batches_json(store)},
                           {"schedules", open_schedules_json(store)},
-                          {"schedule_times", schedule_times(*now, &store, SystemClock::instance().now(), 1)}};
+                          {"schedule_times", schedule_times(*now, &store, SystemClock::instance().now(), 1, /*daemon_runs=*/true)}};
   };
   o.redactor = [this] { return redactor(); };  // a copy shares the secrets: cheap per request
   // Replays run on the loop, which owns the pipeline and the store.

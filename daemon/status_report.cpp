@@ -1,8 +1,10 @@
 #include "daemon/status_report.h"
 
+
 #include "orchestration/time_zone.h"
 #include "store/batch_state.h"
 #include "store/orchestration_state.h"
+#include "store/queries.h"
 #include "store/sql.h"
 
 namespace hivehook {
@@ -29,9 +31,7 @@ nlohmann::json open_batches_json(Store& store) {
       // A running batch with no run started waits for a worker (`workers`, the rule's concurrency).
       bool run_started = false;
       if (b.state == "running") {
-        auto st = store.db().prepare("SELECT 1 FROM runs WHERE rule = ? AND key = ? AND object_id = 0 AND state = 'started'");
-        st.bind(1, b.rule).bind(2, b.group);
-        run_started = st.step();
+        run_started = run_started_for(store, b.rule, b.group);
       }
       out.push_back({{"rule", b.rule}, {"group", b.group}, {"generation", b.generation}, {"state", b.state},
                      {"members_ended", b.state == "complete" && members_ended}, {"run_started", run_started},
@@ -69,9 +69,7 @@ nlohmann::json open_schedules_json(Store& store) {
   OrchestrationState orchestration(store);
   try {
     for (const auto& r : orchestration.open_schedules()) {
-      auto st = store.db().prepare("SELECT 1 FROM runs WHERE rule = ? AND key = '' AND object_id = 0 AND state = 'started'");
-      st.bind(1, r.rule);
-      const bool run_started = st.step();
+      const bool run_started = run_started_for(store, r.rule, "");
       out.push_back({{"rule", r.rule}, {"scheduled_time", ms_text(r.open_for)}, {"attempts", r.attempts},
                      {"run_started", run_started},
                      {"catch_up", r.catch_up},
@@ -82,7 +80,7 @@ nlohmann::json open_schedules_json(Store& store) {
   return out;
 }
 
-nlohmann::json schedule_times(const RuleSet& rules, Store* store, SystemTime now, int count) {
+nlohmann::json schedule_times(const RuleSet& rules, Store* store, SystemTime now, int count, bool daemon_runs) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : rules.rules) {
     if (!r.schedule) continue;
@@ -99,13 +97,13 @@ nlohmann::json schedule_times(const RuleSet& rules, Store* store, SystemTime now
         if (auto row = state.schedule(r.name)) {
           if (row->open_for > 0) one["last_fired_for"] = format_rfc3339_ms(from_ms(row->open_for));
           // A time after the last one covered that has come: no daemon was there to fire it.
-          if (auto due = next_firing(r.schedule->cron, r.timezone, from_ms(row->last_fired_for)); due && *due <= now)
+          // While a daemon runs, a due time is being fired, not missed (a status between the time
+          // and the firing read "missed" beside "daemon: running").
+          if (auto due = next_firing(r.schedule->cron, r.timezone, from_ms(row->last_fired_for));
+              !daemon_runs && due && *due <= now)
             one["missed"] = true;
         }
-        auto st = store->db().prepare("SELECT state FROM runs WHERE rule = ? AND object_id = 0 AND key = '' "
-                                      "ORDER BY id DESC LIMIT 1");
-        st.bind(1, r.name);
-        if (st.step()) one["last_run_state"] = st.text(0);
+        if (auto last = last_firing_run_state(*store, r.name)) one["last_run_state"] = *last;
       } catch (const sql::StoreError&) {
         // a state DB not yet migrated by a newer daemon has no schedules
       }

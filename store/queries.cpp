@@ -5,6 +5,7 @@
 
 #include "landing/key_order.h"
 #include "store/partitions.h"
+#include "store/schema.h"
 
 namespace hivehook {
 
@@ -318,6 +319,36 @@ int64_t first_id_at_or_after(Store& store, const char* table, const char* time_c
     else lo = row + 1;
   }
   return lo;
+}
+
+bool run_started_for(Store& store, const std::string& rule, const std::string& key) {
+  auto st = store.db().prepare("SELECT 1 FROM runs WHERE rule = ? AND key = ? AND object_id = 0 AND state = 'started'");
+  st.bind(1, rule).bind(2, key);
+  return st.step();
+}
+
+std::optional<std::string> last_firing_run_state(Store& store, const std::string& rule) {
+  auto st = store.db().prepare("SELECT state FROM runs WHERE rule = ? AND object_id = 0 AND key = '' ORDER BY id DESC LIMIT 1");
+  st.bind(1, rule);
+  if (!st.step()) return std::nullopt;
+  return st.text(0);
+}
+
+std::map<std::string, std::string> run_nodes(Store& store, const std::vector<std::string>& run_ids) {
+  std::map<std::string, std::string> out;
+  if (run_ids.empty() || schema_version(store.db()) < 6) return out;
+  if (run_ids.size() > 200) {
+    auto all = store.db().prepare("SELECT run_id, node FROM runs WHERE node IS NOT NULL");
+    while (all.step()) out[all.text(0)] = all.text(1);
+    return out;
+  }
+  auto st = store.db().prepare("SELECT node FROM runs WHERE run_id = ?");
+  for (const auto& id : run_ids) {
+    st.bind(1, id);
+    if (st.step() && !st.is_null(0)) out[id] = st.text(0);
+    st.reset();
+  }
+  return out;
 }
 
 }  // namespace hivehook

@@ -111,4 +111,14 @@ std::vector<QuarantineEntry> quarantine_report(Store& store, int limit = 200, in
 // lookups instead of a full scan.
 int64_t first_id_at_or_after(Store& store, const char* table, const char* time_column, int64_t since_ms);
 
+// Runs of scheduled firings and batches (object_id 0): whether the rule has one started and not
+// ended for `key` (a batch's group; "" for a schedule's firing).
+bool run_started_for(Store& store, const std::string& rule, const std::string& key);
+// The state of the rule's newest schedule firing run ("" key, object 0), nullopt: none yet.
+std::optional<std::string> last_firing_run_state(Store& store, const std::string& rule);
+
+// Cluster mode: the node that ran each of `run_ids` (the runs table's `node`, migration 6), by
+// run id; empty before that migration. Over 200 ids: one pass over the table.
+std::map<std::string, std::string> run_nodes(Store& store, const std::vector<std::string>& run_ids);
+
 }  // namespace hivehook

@@ -271,6 +271,54 @@ notify:
         self.assertLess(time.monotonic() - t0, 70)
 
 
+class TokenLockoutTest(unittest.TestCase):
+    """Issue 15 retest X1: ten wrong tokens from 127.0.0.1 locked the address out (429), and with it
+    the operator's own `hivehook replay`, which sent http.token from the same address; the log line
+    about it read "refused a bearer ***" (the redactor took its own wording for a token)."""
+
+    def test_x1_a_token_guessing_client_does_not_lock_the_cli_out(self):
+        d = ConsoleDeployment(rules="""\
+            rules:
+              - name: load
+                match: {prefix: t/}
+                job: {command: [/bin/true]}
+            """)
+        self.addCleanup(d.cleanup)
+        d.start()
+        key = "t/day=2024-05-01/a.csv"
+        d.drop(key, "1\n")
+        wait_until(lambda: d.count_objects("archived") == 1, message="archived")
+        for _ in range(10):
+            self.assertEqual(http(d.port, "POST", "/api/v1/replay", body={"key": key}, token="wrong-token-0123456")[0], 401)
+        status, _ = http(d.port, "POST", "/api/v1/replay", body={"key": key}, token=TOKEN)
+        self.assertEqual(status, 429, "the address is locked out, even for the right http.token")
+
+        # The CLI asks with the daemon's local token, which no guessing client can lock out.
+        plan = json.loads(d.cli("replay", "--key", key, "--dry-run", "--json", check=True).stdout)
+        self.assertEqual(plan["replayed"], 1)
+        r = d.cli("replay", "--key", key)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: d.count_objects("archived") == 2 and len(d.events("object.replayed")) == 1,
+                   message="the replay ran")
+
+        # A user who may not read the local token sends http.token: turned away, a dry run is still
+        # planned here (it changes nothing), a real replay says why it was refused.
+        (d.dir / "state" / "hivehook.db.http-token").unlink()
+        r = d.cli("replay", "--key", key, "--dry-run", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["replayed"], 1)
+        self.assertIn(b"turned the token away", r.stderr)
+        r = d.cli("replay", "--key", key)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"too many refused tokens", r.stderr)
+        self.assertEqual(len(d.events("object.replayed")), 1)
+
+        log = d.log.read_text(errors="replace")
+        self.assertIn("refused the token 127.0.0.1 presented for POST /api/v1/replay", log)
+        self.assertIn("127.0.0.1 had 10 tokens refused within 60 s", log)
+        self.assertNotIn("bearer ***", log.lower())
+
+
 class QuarantinedPartitionTest(unittest.TestCase):
     def test_quarantined_partition_does_not_read_as_succeeded_and_shows_why(self):
         from test_console import RULES as LOAD
