@@ -164,11 +164,22 @@ Listener::~Listener() { stop(); }
 
 // http.read_auth: token (issue 16 P11): a read below /api/ without a token is a 401 before the
 // router sees it; POSTs (replay, retry) are left to post_action, which takes the header only.
+// A wrong token on a read is refused, counted and locked out as one on a POST (the same
+// TokenGuard): a token that reads also replays, so reads must not be the unguarded way to guess it
+// (issue 15 retest X2). The local token passes a lockout here too.
 http::Handler Listener::guard_reads(http::Handler inner) {
   return [this, inner = std::move(inner)](std::shared_ptr<Exchange> ex) {
-    if (!read_auth_guards(ex->target()) || ex->method() == bhttp::verb::post ||
-        presents_token(*ex, options_.token, options_.local_token, /*cookie_allowed=*/true))
-      return inner(std::move(ex));
+    if (!read_auth_guards(ex->target()) || ex->method() == bhttp::verb::post) return inner(std::move(ex));
+    const std::optional<std::string> presented = presented_token(*ex, /*cookie_allowed=*/true);
+    const auto accepted = [&](const std::string& token) { return !token.empty() && token_matches(*presented, token); };
+    if (presented && accepted(options_.local_token)) return inner(std::move(ex));
+    const std::string address = ex->remote().address().to_string();
+    if (presented) {
+      if (auto left = tokens_.locked(address)) return respond_locked_out(ex, *left);
+      if (accepted(options_.token)) return inner(std::move(ex));
+      tokens_.refused(address, std::string(ex->request().method_string()) + " " +
+                                   std::string(http::target_path(ex->target())));
+    }
     auto res = json_response(401, json{{"error", "reading the API needs a token (http.read_auth: token): send "
                                                  "'Authorization: Bearer <http.token>', or enter the token in the "
                                                  "console"}});

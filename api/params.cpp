@@ -1,5 +1,7 @@
 #include "api/params.h"
 
+#include <set>
+
 #include "base/clock.h"
 #include "rules/config.h"
 
@@ -188,8 +190,25 @@ std::optional<ReplayRequest> parse_replay_body(std::string_view body, bool retry
     if (error) *error = std::move(why);
     return std::nullopt;
   };
-  auto j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+  // A name given twice is refused, as a query parameter given twice is (issue 15 retest X3:
+  // {"dry_run": true, "dry_run": false} ran a real replay; the JSON parser keeps the last).
+  std::vector<std::set<std::string>> names;  // per object being parsed, the names seen in it
+  std::string twice;
+  auto j = nlohmann::json::parse(
+      body.begin(), body.end(),
+      [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        using E = nlohmann::json::parse_event_t;
+        if (event == E::object_start) names.emplace_back();
+        else if (event == E::object_end && !names.empty()) names.pop_back();
+        else if (event == E::key && !names.empty() && !names.back().insert(parsed.get<std::string>()).second &&
+                 twice.empty())
+          twice = parsed.get<std::string>();
+        return true;
+      },
+      false);
   if (j.is_discarded() || !j.is_object()) return fail("the body must be a JSON object");
+  if (!twice.empty()) return fail("'" + twice + "' is given more than once");
+  if (j.contains("rule") && j.contains("rules")) return fail("give 'rule' or 'rules', not both");
   ReplayRequest req;
   req.retry = retry;
   auto string_of = [&](const nlohmann::json& v, const std::string& name, std::string* out) -> bool {

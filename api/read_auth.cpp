@@ -22,10 +22,15 @@ std::optional<std::string> cookie_value(std::string_view header, std::string_vie
   return std::nullopt;
 }
 
-bool presents_token(const http::Exchange& ex, const std::string& token, const std::string& local_token,
-                    bool cookie_allowed) {
+std::optional<std::string> presented_token(const http::Exchange& ex, bool cookie_allowed) {
   std::optional<std::string> presented = bearer_token(ex.header("Authorization"));
   if (!presented && cookie_allowed) presented = cookie_value(ex.header("Cookie"), kTokenCookie);
+  return presented;
+}
+
+bool presents_token(const http::Exchange& ex, const std::string& token, const std::string& local_token,
+                    bool cookie_allowed) {
+  const std::optional<std::string> presented = presented_token(ex, cookie_allowed);
   if (!presented) return false;
   return token_matches(*presented, token) || token_matches(*presented, local_token);
 }

@@ -25,6 +25,10 @@ bool read_auth_guards(std::string_view target);
 /// nullopt when absent. (RFC 6265 section 5.4: "; "-separated name=value pairs.)
 std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name);
 
+/// The token the request presents: its `Authorization: Bearer` value or, when `cookie_allowed` and
+/// there is no such header, the kTokenCookie cookie; nullopt when it presents none.
+std::optional<std::string> presented_token(const http::Exchange& ex, bool cookie_allowed);
+
 /// Whether the request presents `token` or `local_token` (either may be "" = none), by the
 /// Authorization header or, when `cookie_allowed`, the kTokenCookie cookie. Constant-time compares.
 bool presents_token(const http::Exchange& ex, const std::string& token, const std::string& local_token,

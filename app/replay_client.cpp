@@ -188,6 +188,12 @@ int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
   if (!config) return kExitUsage;
   // A state DB this user may not read: said so, never taken for "no daemon runs" or "none yet".
   if (std::string why; state_access(*config, &why) == StateAccess::unreadable) {
+    // Neither the DB nor its lock can be read here, so whether a daemon runs is asked of its
+    // port: one that answers is sent the config's http.token (issue 15 retest X4: a user with the
+    // token but not the state folder could not replay, not even a dry run).
+    if (config->http && !config->http->token.empty() &&
+        ask_daemon_http(*config, "GET", "/healthz", "", "", std::chrono::seconds(3)).status != 0)
+      return ask_daemon(g, *config, config->http->token, request, json);
     error(g) << unreadable_state_message(*config, why) << "\n";
     return kExitUsage;
   }

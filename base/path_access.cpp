@@ -37,7 +37,7 @@ PathAccess denied_on(const std::filesystem::path& p, const struct stat& st) {
   const std::string owner = user_name(st.st_uid);
   PathAccess a{PathAccess::State::denied, "", "permission denied on " + p.string() + " (" + mode_text(st) + " " +
                                                   owner + ":" + group_name(st.st_gid) + ")", owner, p};
-  a.why = a.refused + ": run as root or as user " + owner;
+  a.why = a.refused + (owner == "root" ? std::string(": run as root") : ": run as root or as user " + owner);
   return a;
 }
 

@@ -229,9 +229,20 @@ int Daemon::serve() {
   };
   if (config_.http) {
     http_ = std::make_unique<HttpListener>(io_, config_, stats_, health_, pipeline_, reloader_.rules());
-    if (auto err = http_->start(store_.last_event_id()); !err.empty()) return refused(listen_key(config_.file), err);
-    batch_.on_events = [this](const std::vector<AuditEvent>& events) { http_->publish(events); };
-    apply_redactor();
+    auto err = http_->start(store_.last_event_id());
+    if (!err.empty() && err.address_in_use && !watching()) {
+      // `hivehook scan` or an offline replay/retry beside a process on the daemon's port (issue
+      // 15 retest X5: exit 75 and the service manager's advice): it needs no listener to do its
+      // work, so it does it without one.
+      spdlog::warn("{}: {}: this {} runs without the HTTP listener", listen_key(config_.file), err.message,
+                   options_.mode == DaemonMode::replay ? "replay" : "scan");
+      http_.reset();
+    } else if (!err.empty()) {
+      return refused(listen_key(config_.file), err);
+    } else {
+      batch_.on_events = [this](const std::vector<AuditEvent>& events) { http_->publish(events); };
+      apply_redactor();
+    }
   }
   if (config_.s3) {
     auto settings = s3::settings_from(config_);

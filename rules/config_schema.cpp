@@ -29,6 +29,15 @@ bool is_name(std::string_view s) {
 }
 
 std::optional<std::string> url_scheme_check(std::string_view url, std::initializer_list<std::string_view> schemes) {
+  // White space or a control character: no URL holds one (RFC 3986 section 2; curl refuses it at
+  // every delivery, "URL using bad/illegal format"). The usual source is a `# comment` after the
+  // value in an environment file, which systemd keeps as part of the value (issue 16 retest P1).
+  // The URL itself is not repeated: it may hold a password.
+  for (std::size_t i = 0; i < url.size(); ++i)
+    if (static_cast<unsigned char>(url[i]) <= 0x20 || url[i] == 0x7f)
+      return std::string("URL has ") + (url[i] == ' ' ? "a space" : "a control character") + " at character " +
+             std::to_string(i + 1) + ", which no URL may hold (in an environment file, a '# comment' after a value " +
+             "is part of the value, as systemd reads EnvironmentFile=)";
   for (auto s : schemes)
     if (url.substr(0, s.size()) == s && url.size() > s.size()) return std::nullopt;
   std::string want;

@@ -319,6 +319,127 @@ class TokenLockoutTest(unittest.TestCase):
         self.assertNotIn("bearer ***", log.lower())
 
 
+class ApiRetest2Test(unittest.TestCase):
+    """Issue 15's third new-user test (/work/findings/15-retest2.md): wrong tokens on reads were
+    never counted nor locked out (X2); a replay body naming dry_run twice ran for real (X3); a user
+    with http.token but not the state folder could not replay (X4); an offline replay beside a
+    process on the daemon's port exited 75 (X5)."""
+
+    RULES = """\
+        rules:
+          - name: load
+            match: {prefix: t/}
+            job: {command: [/bin/true]}
+        """
+
+    def deployment(self, **kw):
+        d = ConsoleDeployment(rules=self.RULES, **kw)
+        self.addCleanup(d.cleanup)
+        return d
+
+    def test_x2_wrong_tokens_on_reads_are_counted_and_locked_out(self):
+        d = self.deployment()
+        d.config.write_text(d.config.read_text().replace("  token: ${HIVEHOOK_TOKEN}\n",
+                                                         "  token: ${HIVEHOOK_TOKEN}\n  read_auth: token\n"))
+        d.start()
+        self.assertEqual(http(d.port, "GET", "/api/v1/runs")[0], 401, "no token: refused, not counted")
+        self.assertEqual(http(d.port, "GET", "/api/v1/runs", token=TOKEN)[0], 200)
+        for _ in range(10):
+            self.assertEqual(http(d.port, "GET", "/api/v1/runs", token="wrong-token-0123456")[0], 401)
+        status, body = http(d.port, "GET", "/api/v1/runs", token=TOKEN)
+        self.assertEqual(status, 429, "locked out: the right token is not compared either")
+        self.assertIn("too many refused tokens", json.loads(body)["error"])
+        self.assertEqual(http(d.port, "POST", "/api/v1/replay", body={"key": "t/"}, token=TOKEN)[0], 429)
+        local = (d.dir / "state" / "hivehook.db.http-token").read_text().strip()
+        self.assertEqual(http(d.port, "GET", "/api/v1/runs", token=local)[0], 200, "the local token passes")
+        self.assertEqual(http(d.port, "GET", "/healthz")[0], 200)
+        metrics = http(d.port, "GET", "/metrics")[1].decode()
+        self.assertRegex(metrics, r"hivehook_http_refused_tokens_total 10\b")
+        self.assertRegex(metrics, r"hivehook_http_token_lockouts_total 1\b")
+        self.assertIn("refused the token 127.0.0.1 presented for GET /api/v1/runs", d.log.read_text(errors="replace"))
+
+    def test_x3_a_replay_body_naming_a_field_twice_is_refused(self):
+        import urllib.request
+        d = self.deployment()
+        d.start()
+        d.drop("t/day=2024-05-01/a.csv", "1\n")
+        wait_until(lambda: d.count_objects("archived") == 1, message="archived")
+
+        def post(raw):
+            req = urllib.request.Request(f"http://127.0.0.1:{d.port}/api/v1/replay", method="POST", data=raw.encode(),
+                                         headers={"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    return r.status, r.read()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read()
+
+        status, body = post('{"key": "t/", "dry_run": true, "dry_run": false}')
+        self.assertEqual(status, 400, body)
+        self.assertIn("'dry_run' is given more than once", json.loads(body)["error"])
+        self.assertEqual(post('{"key": "t/", "rule": "load", "rules": ["load"]}')[0], 400)
+        self.assertEqual(post('{"key": "t/", "dry_run": true}')[0], 200)
+        self.assertEqual(d.events("object.replayed"), [])
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to run the CLI as another user")
+    def test_x4_a_user_with_the_token_but_not_the_state_folder_replays_through_the_daemon(self):
+        import subprocess
+        from harness import BIN
+        d = self.deployment(listen=f"127.0.0.1:{free_port()}")  # a port the config names (:0's is in state/)
+        if d.pg_url:
+            self.skipTest("file permissions of a SQLite state")
+        os.chmod(d.dir, 0o755)
+        for f in [d.config, *(d.dir / "rules").iterdir()]:
+            os.chmod(f, 0o644)
+        (d.dir / "state").mkdir(mode=0o700, exist_ok=True)
+        os.chmod(d.dir / "state", 0o700)
+        d.start()
+        key = "t/day=2024-05-01/a.csv"
+        d.drop(key, "1\n")
+        wait_until(lambda: d.count_objects("archived") == 1, message="archived")
+
+        def as_nobody(*args, token=TOKEN):
+            env = {k: v for k, v in os.environ.items() if k != "HIVEHOOK_CONFIG"}
+            env["HIVEHOOK_TOKEN"] = token
+            cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", BIN, *args, "-c", str(d.config)]
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+
+        r = as_nobody("replay", "--key", key, "--dry-run", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["replayed"], 1)
+        r = as_nobody("replay", "--key", key)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: len(d.events("object.replayed")) == 1 and d.count_objects("archived") == 2,
+                   message="the replay ran")
+        # Without the token, the state folder's refusal is said, as before.
+        r = as_nobody("replay", "--key", key, "--dry-run", token="")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cannot read the state DB", r.stderr)
+        self.assertIn("): run as root\n", r.stderr)
+
+    def test_x5_an_offline_replay_runs_beside_a_process_on_the_daemons_port(self):
+        import socket
+        port = free_port()
+        d = self.deployment(listen=f"127.0.0.1:{port}")
+        d.start()
+        key = "t/day=2024-05-01/a.csv"
+        d.drop(key, "1\n")
+        wait_until(lambda: d.count_objects("archived") == 1, message="archived")
+        self.assertEqual(d.stop(), 0)
+        holder = socket.socket()
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        self.addCleanup(holder.close)
+        r = d.cli("replay", "--key", key, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(d.count_objects("archived"), 2)
+        self.assertEqual(len(d.events("object.replayed")), 1)
+        # The daemon itself still refuses a busy port (exit 75, for its service manager).
+        proc_rc = d.cli("run", timeout=30).returncode
+        self.assertEqual(proc_rc, 75)
+
+
 class QuarantinedPartitionTest(unittest.TestCase):
     def test_quarantined_partition_does_not_read_as_succeeded_and_shows_why(self):
         from test_console import RULES as LOAD

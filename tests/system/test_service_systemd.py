@@ -528,7 +528,7 @@ class ServiceUnderSystemd(unittest.TestCase):
         wait_until(lambda: int(self.c.show("WatchdogTimestampMonotonic")["WatchdogTimestampMonotonic"]) > first,
                    timeout=10, message="WATCHDOG=1 received by systemd")
 
-    def test_9_apt_remove_stops_the_service_and_keeps_config_and_state(self):
+    def test_9_apt_remove_stops_the_service_and_keeps_config_and_state_and_a_reinstall_starts_it(self):
         c = self.c
         c.sh("DEBIAN_FRONTEND=noninteractive apt-get remove -y hivehook", timeout=300)
         self.assertNotEqual(c.sh(f"systemctl is-active {UNIT}", check=False).stdout.strip(), "active")
@@ -536,6 +536,11 @@ class ServiceUnderSystemd(unittest.TestCase):
         self.assertTrue((c.root / "etc/hivehook/hivehook.yaml").exists(), "conffiles stay until purge")
         self.assertTrue((c.root / "var/lib/hivehook/archive/incoming/day=1/orders.csv").exists(), "state kept")
         self.assertIsNone(healthz()[0], "nothing listens on the metrics port any more")
+        # Issue 16 retest P2: installed again after `apt remove`, the enabled service runs again
+        # (postinst's try-restart left it enabled but stopped).
+        c.sh(f"cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y ./{self.deb.name}", timeout=600)
+        wait_until(self.active, timeout=60, message="hivehook active again after a reinstall")
+        wait_until(lambda: healthz()[0] == 200, timeout=30, message="/healthz 200 after a reinstall")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 // The daemon's HTTP listener over loopback with a real store: /metrics and /healthz as before, the
 // console's files, the JSON API, Server-Sent Events with resume, and the token on POSTs.
 #include <gtest/gtest.h>
+
+#include "unit/support/temp_dir.h"
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -69,15 +71,10 @@ nlohmann::json json_of(const Reply& r) { return nlohmann::json::parse(r.body); }
 class ListenerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hivehook-api-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     store_ = std::make_unique<Store>(dir_ / "hivehook.db", Store::Mode::owner);
   }
   void TearDown() override {
     if (listener_) listener_->stop();
-    fs::remove_all(dir_);
   }
   int64_t add_object(const std::string& key, ObjectState state, const std::string& error = "") {
     ObjectRecord o;
@@ -138,7 +135,7 @@ class ListenerTest : public ::testing::Test {
   }
   unsigned short port() const { return listener_->port(); }
 
-  fs::path dir_;
+  test::TempDir dir_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<api::Listener> listener_;
   std::string local_token_;

@@ -90,3 +90,17 @@ TEST(Params, ReplayAndRetryBodies) {
   EXPECT_FALSE(parse_replay_body("{}", true, &err));
   EXPECT_FALSE(parse_replay_body(R"({"rule":"x","all_failed":true})", true, &err));
 }
+
+// Issue 15 retest X3: {"dry_run": true, "dry_run": false} ran a real replay (the parser kept the
+// last); a name given twice, at any depth, is refused as a repeated query parameter is.
+TEST(ReplayBody, X3_AFieldGivenTwiceIsRefused) {
+  std::string err;
+  EXPECT_FALSE(parse_replay_body(R"({"key":"t/","dry_run":true,"dry_run":false})", false, &err));
+  EXPECT_EQ(err, "'dry_run' is given more than once");
+  EXPECT_FALSE(parse_replay_body(R"({"partition":{"day":"01","day":"02"}})", false, &err));
+  EXPECT_EQ(err, "'day' is given more than once");
+  EXPECT_FALSE(parse_replay_body(R"({"key":"t/","rule":"a","rules":["b"]})", false, &err));
+  // The same name in two objects is not a repeat.
+  EXPECT_TRUE(parse_replay_body(R"({"partition":{"key":"01"},"key":"t/"})", false, &err)) << err;
+  EXPECT_TRUE(parse_replay_body(R"({"key":"t/","dry_run":true})", false, &err)) << err;
+}

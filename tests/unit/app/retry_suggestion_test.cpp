@@ -3,6 +3,8 @@
 // in a flow mapping): followed literally it made the config invalid and the restarted service failed.
 #include <gtest/gtest.h>
 
+#include "unit/support/temp_dir.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,7 +15,8 @@
 namespace fs = std::filesystem;
 
 TEST(RetrySuggestion, SuggestedHttpLineIsInvalidYaml_Issue16N9) {
-  fs::path dir = fs::temp_directory_path() / ("hivehook-retry-suggestion-" + std::to_string(::getpid()));
+  const hivehook::test::TempDir tmp;
+  const fs::path& dir = tmp.path();
   fs::create_directories(dir);
   {
     std::ofstream(dir / "hivehook.yaml") << "landing: landing\narchive: archive\nquarantine: quarantine\n"
@@ -25,7 +28,6 @@ TEST(RetrySuggestion, SuggestedHttpLineIsInvalidYaml_Issue16N9) {
   hivehook::Diagnostics diags;
   auto config = hivehook::load_config(dir / "hivehook.yaml", diags);
   ::unsetenv("HIVEHOOK_TOKEN");
-  fs::remove_all(dir);
   ASSERT_TRUE(config.has_value()) << diags.str();
   ASSERT_TRUE(config->http.has_value());
   EXPECT_EQ(config->http->listen, "127.0.0.1:9464");

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "unit/watcher/temp_dir.h"
+#include "unit/support/temp_dir.h"
 
 namespace hivehook {
 namespace {

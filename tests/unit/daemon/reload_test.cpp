@@ -1,6 +1,8 @@
 // Reload: which config settings apply live and which need a restart (apply_live_settings), and
 // the last good rules kept in the store (kept_rules.h).
 #include <gtest/gtest.h>
+
+#include "unit/support/temp_dir.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -98,8 +100,8 @@ TEST(ApplyLiveSettings, SettingsFixedAtStartUpKeepTheirOldValueAndAreNamed) {
 // Issue 16 F5: a changed `metrics: HOST:PORT` was logged as `http.listen (a -> b)`, a key the
 // operator's file does not have. The name comes from how the file writes it.
 TEST(ApplyLiveSettings, AListenAddressChangeIsNamedByTheKeyTheConfigFileUses) {
-  const fs::path dir = fs::temp_directory_path() / ("hivehook-reload-keys-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const test::TempDir tmp;
+  const fs::path& dir = tmp.path();
   fs::create_directories(dir / "landing");
   fs::create_directories(dir / "rules");
   auto load = [&](const std::string& text) {
@@ -120,7 +122,6 @@ TEST(ApplyLiveSettings, AListenAddressChangeIsNamedByTheKeyTheConfigFileUses) {
   fresh = load("");  // removed: neither key is in the file any more, so the long name
   EXPECT_EQ(apply_live_settings(in_force, fresh).restart_needed,
             std::vector<std::string>{"http.listen (127.0.0.1:9464 -> (none))"});
-  fs::remove_all(dir);
 }
 
 // Keys a reload ignored without a word: node, node_lease and state_dir are named as needing a
@@ -142,15 +143,8 @@ TEST(ApplyLiveSettings, EveryTopLevelKeyIsEitherAppliedOrNamed) {
 
 class KeptRulesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hivehook-kept-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   fs::path db() const { return dir_ / "hivehook.db"; }
-  fs::path dir_;
+  test::TempDir dir_;
 };
 
 TEST_F(KeptRulesTest, NoStateDbMeansNoKeptRules) {

@@ -1,26 +1,19 @@
 // The schedules part of `hivehook status` and /api/v1/status (daemon/status_report.h): a time that
 // came due is "missed" only while no daemon runs to fire it.
 #include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <filesystem>
 
 #include "daemon/status_report.h"
 #include "store/orchestration_state.h"
 #include "store/store.h"
+#include "unit/support/temp_dir.h"
 
 namespace hivehook {
 namespace {
 
-namespace fs = std::filesystem;
-
 class ScheduleTimesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hivehook-status-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     config_.landing = dir_ / "landing";
     config_.archive = dir_ / "archive";
     config_.quarantine = dir_ / "quarantine";
@@ -28,7 +21,6 @@ class ScheduleTimesTest : public ::testing::Test {
     config_.rules = dir_ / "rules";
     config_.bucket = "landing";
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   RuleSet nightly() {
     RuleSet in;
@@ -40,7 +32,7 @@ class ScheduleTimesTest : public ::testing::Test {
     return rules ? std::move(*rules) : RuleSet{};
   }
 
-  fs::path dir_;
+  test::TempDir dir_;
   Config config_;
 };
 

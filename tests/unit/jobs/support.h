@@ -17,38 +17,9 @@
 
 #include "jobs/job_context.h"
 #include "jobs/process_runner.h"
+#include "unit/support/temp_dir.h"
 
 namespace hivehook::test {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "hivehook-jobs-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline void write_file(const std::filesystem::path& p, const std::string& content) {
-  std::ofstream f(p, std::ios::binary);
-  f << content;
-}
-
-inline std::string read_file(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // Runs the loop until `done()` or the deadline; returns done().
 inline bool pump_until(boost::asio::io_context& io, const std::function<bool()>& done,

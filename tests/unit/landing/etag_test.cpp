@@ -9,6 +9,8 @@
 #include <fstream>
 #include <gtest/gtest.h>
 
+#include "unit/support/temp_dir.h"
+
 #include "base/unique_fd.h"
 #include "landing/etag.h"
 
@@ -17,48 +19,41 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char t[] = "/tmp/hivehook-etag-XXXXXX";
-    path = ::mkdtemp(t);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test::TempDir;
 
 void spit(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
 TEST(Etag, Md5OfTheContent) {
   TempDir d;
-  spit(d.path / "x", "hello\n");
-  EXPECT_EQ(file_md5_hex(d.path / "x"), "b1946ac92492d2347c6235b4d2611184");
-  EXPECT_EQ(file_etag(d.path / "x"), "b1946ac92492d2347c6235b4d2611184");
+  spit(d.path() / "x", "hello\n");
+  EXPECT_EQ(file_md5_hex(d.path() / "x"), "b1946ac92492d2347c6235b4d2611184");
+  EXPECT_EQ(file_etag(d.path() / "x"), "b1946ac92492d2347c6235b4d2611184");
 }
 
 TEST(Etag, RecordedMultipartEtagIsReportedWhileTheFileIsUnchanged) {
   TempDir d;
-  spit(d.path / "x", "hello\n");
+  spit(d.path() / "x", "hello\n");
   {
-    UniqueFd fd(::open((d.path / "x").c_str(), O_RDWR));
+    UniqueFd fd(::open((d.path() / "x").c_str(), O_RDWR));
     ASSERT_TRUE(record_etag(fd.get(), "0123456789abcdef0123456789abcdef-3")) << std::strerror(errno);
   }
-  EXPECT_EQ(file_etag(d.path / "x"), "0123456789abcdef0123456789abcdef-3");
+  EXPECT_EQ(file_etag(d.path() / "x"), "0123456789abcdef0123456789abcdef-3");
   // A rename keeps it (same inode, size and mtime): the archive reports the same eTag.
-  fs::rename(d.path / "x", d.path / "y");
-  EXPECT_EQ(file_etag(d.path / "y"), "0123456789abcdef0123456789abcdef-3");
+  fs::rename(d.path() / "x", d.path() / "y");
+  EXPECT_EQ(file_etag(d.path() / "y"), "0123456789abcdef0123456789abcdef-3");
 }
 
 TEST(Etag, RecordedEtagIsIgnoredOnceTheFileIsRewrittenOrCopied) {
   TempDir d;
-  spit(d.path / "x", "hello\n");
+  spit(d.path() / "x", "hello\n");
   {
-    UniqueFd fd(::open((d.path / "x").c_str(), O_RDWR));
+    UniqueFd fd(::open((d.path() / "x").c_str(), O_RDWR));
     ASSERT_TRUE(record_etag(fd.get(), "0123456789abcdef0123456789abcdef-3"));
   }
   // A copy that keeps xattrs and times has another inode.
-  fs::copy_file(d.path / "x", d.path / "copy");
+  fs::copy_file(d.path() / "x", d.path() / "copy");
   {
-    UniqueFd src(::open((d.path / "x").c_str(), O_RDONLY)), dst(::open((d.path / "copy").c_str(), O_RDWR));
+    UniqueFd src(::open((d.path() / "x").c_str(), O_RDONLY)), dst(::open((d.path() / "copy").c_str(), O_RDWR));
     char v[128];
     ssize_t n = ::fgetxattr(src.get(), kEtagXattr, v, sizeof v);
     ASSERT_GT(n, 0);
@@ -68,16 +63,16 @@ TEST(Etag, RecordedEtagIsIgnoredOnceTheFileIsRewrittenOrCopied) {
     const struct timespec times[2] = {st.st_atim, st.st_mtim};
     ::futimens(dst.get(), times);
   }
-  EXPECT_EQ(file_etag(d.path / "copy"), "b1946ac92492d2347c6235b4d2611184");
+  EXPECT_EQ(file_etag(d.path() / "copy"), "b1946ac92492d2347c6235b4d2611184");
   // Rewritten in place: new size and mtime.
-  spit(d.path / "x", "other content\n");
-  EXPECT_EQ(file_etag(d.path / "x"), file_md5_hex(d.path / "x"));
+  spit(d.path() / "x", "other content\n");
+  EXPECT_EQ(file_etag(d.path() / "x"), file_md5_hex(d.path() / "x"));
 }
 
 TEST(Etag, GarbageInTheAttributeIsNeverTrusted) {
   TempDir d;
-  spit(d.path / "x", "hello\n");
-  UniqueFd fd(::open((d.path / "x").c_str(), O_RDWR));
+  spit(d.path() / "x", "hello\n");
+  UniqueFd fd(::open((d.path() / "x").c_str(), O_RDWR));
   struct stat st;
   ::fstat(fd.get(), &st);
   const std::string bad = "not-an-etag " + std::to_string(st.st_size) + " 0 0";
@@ -88,23 +83,23 @@ TEST(Etag, GarbageInTheAttributeIsNeverTrusted) {
 
 TEST(Etag, HowTheApiCreatedTheFileIsRecordedWithItsEtagAndLostWithIt) {
   TempDir d;
-  spit(d.path / "x", "hello\n");
+  spit(d.path() / "x", "hello\n");
   const UploadEvent made{"ObjectCreated:CompleteMultipartUpload", "0123456789ABCDEF",
                          "c2VjcmV0IGlkIDIgb2YgdGhlIHJlcXVlc3QgdGhhdCBtYWRlIGl0IGFsbA=="};
   {
-    UniqueFd fd(::open((d.path / "x").c_str(), O_RDWR));
+    UniqueFd fd(::open((d.path() / "x").c_str(), O_RDWR));
     ASSERT_TRUE(record_etag(fd.get(), "0123456789abcdef0123456789abcdef-3", &made)) << std::strerror(errno);
   }
-  fs::rename(d.path / "x", d.path / "y");  // the mover's rename keeps it
+  fs::rename(d.path() / "x", d.path() / "y");  // the mover's rename keeps it
   {
-    UniqueFd fd(::open((d.path / "y").c_str(), O_RDONLY));
+    UniqueFd fd(::open((d.path() / "y").c_str(), O_RDONLY));
     struct stat st;
     ::fstat(fd.get(), &st);
     EXPECT_EQ(recorded_upload_event(fd.get(), st), made);
     EXPECT_EQ(recorded_etag(fd.get(), st), "0123456789abcdef0123456789abcdef-3");
   }
-  spit(d.path / "y", "rewritten\n");  // no longer what the API created
-  UniqueFd fd(::open((d.path / "y").c_str(), O_RDONLY));
+  spit(d.path() / "y", "rewritten\n");  // no longer what the API created
+  UniqueFd fd(::open((d.path() / "y").c_str(), O_RDONLY));
   struct stat st;
   ::fstat(fd.get(), &st);
   EXPECT_EQ(recorded_upload_event(fd.get(), st), std::nullopt);
@@ -112,8 +107,8 @@ TEST(Etag, HowTheApiCreatedTheFileIsRecordedWithItsEtagAndLostWithIt) {
 
 TEST(Etag, AFileRecordedWithoutAnUploadEventHasNone) {
   TempDir d;
-  spit(d.path / "x", "hello\n");
-  UniqueFd fd(::open((d.path / "x").c_str(), O_RDWR));
+  spit(d.path() / "x", "hello\n");
+  UniqueFd fd(::open((d.path() / "x").c_str(), O_RDWR));
   ASSERT_TRUE(record_etag(fd.get(), "b1946ac92492d2347c6235b4d2611184"));
   struct stat st;
   ::fstat(fd.get(), &st);

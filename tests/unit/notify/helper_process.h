@@ -22,26 +22,11 @@
 #include <thread>
 #include <vector>
 
+#include "unit/support/temp_dir.h"
+
 extern char** environ;
 
 namespace hivehook::test {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "hivehook-notify-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 class HelperProcess {
  public:
@@ -97,13 +82,6 @@ class HelperProcess {
 
 inline std::string support_script(const std::string& name) {
   return std::string(HIVEHOOK_SOURCE_DIR) + "/tests/support/" + name;
-}
-
-inline std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Polls until `pred` holds or the deadline passes; returns the final value of `pred`.

@@ -22,7 +22,7 @@
 #include "rules/config.h"
 #include "rules/rule.h"
 #include "store/store.h"
-#include "unit/watcher/temp_dir.h"
+#include "unit/support/temp_dir.h"
 
 namespace hivehook::test {
 

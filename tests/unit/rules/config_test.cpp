@@ -568,3 +568,18 @@ TEST(Config, S3ListenOnTheMetricsAddressIsAConfigErrorNamingBothKeys) {
     EXPECT_TRUE(load_config(minimal_config(dir3, "metrics: 127.0.0.1:45555\n" + s3 + fine + "\n"), d3)) << d3.str();
   }
 }
+
+// Issue 16 retest P1: `OPS_HOOK_URL=http://host/h # note` in the service's environment file (which
+// systemd keeps whole) passed `check --env-file`, and every notification then failed at curl.
+TEST(Config, P1_AWebhookUrlWithACommentFromAnEnvFileIsRejected) {
+  TempDir dir;
+  ::setenv("HH_HOOK_URL", "http://user:pw@127.0.0.1:9/h # the ops channel", 1);
+  Diagnostics d;
+  dir.mkdir("landing");
+  EXPECT_FALSE(load_config(dir.write("hivehook.yaml", "landing: landing\nnotify:\n  ops: {webhook: \"${HH_HOOK_URL}\"}\n"), d));
+  ::unsetenv("HH_HOOK_URL");
+  ASSERT_EQ(error_count(d), 1) << d.str();
+  EXPECT_NE(d.str().find("URL has a space at character 29"), std::string::npos) << d.str();
+  EXPECT_NE(d.str().find("'# comment' after a value"), std::string::npos) << d.str();
+  EXPECT_EQ(d.str().find("pw@"), std::string::npos) << "the URL, which may hold a password, is not repeated";
+}

@@ -10,37 +10,10 @@
 
 #include "rules/config.h"
 #include "rules/diagnostics.h"
+#include "unit/support/temp_dir.h"
 
 namespace hivehook::test {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "hivehook-rules-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path write(const std::string& rel, const std::string& text) const {
-    std::filesystem::path p = path_ / rel;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-  std::filesystem::path mkdir(const std::string& rel) const {
-    std::filesystem::create_directories(path_ / rel);
-    return path_ / rel;
-  }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Is there a diagnostic in a file ending with `file` at line:col with exactly this message?
 inline ::testing::AssertionResult HasDiag(const Diagnostics& d, const std::string& file, int line, int col,

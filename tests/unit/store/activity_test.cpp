@@ -2,6 +2,8 @@
 #include "store/activity.h"
 
 #include <gtest/gtest.h>
+
+#include "unit/support/temp_dir.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -14,8 +16,8 @@ namespace fs = std::filesystem;
 // Issue 15, fault 13: a job sleeping 4 s that started the moment its file was found showed a
 // "file → job" latency of 4005 ms: the run's end was measured, not its start.
 TEST(Activity, LatencyIsDiscoveryToTheJobsStartNotItsEnd) {
-  const fs::path dir = fs::temp_directory_path() / ("hivehook-activity-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const test::TempDir tmp;
+  const fs::path& dir = tmp.path();
   fs::create_directories(dir);
   {
     Store s(dir / "hivehook.db", Store::Mode::owner);
@@ -51,7 +53,6 @@ TEST(Activity, LatencyIsDiscoveryToTheJobsStartNotItsEnd) {
     EXPECT_EQ(m[0].latency_p50_ms, 3);
     EXPECT_EQ(m[0].latency_max_ms, 10);
   }
-  fs::remove_all(dir);
 }
 
 }  // namespace

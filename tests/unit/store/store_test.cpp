@@ -1,5 +1,7 @@
 // The state store: schema, batching, reads, the audit.jsonl mirror and its repair, the owner lock.
 #include <gtest/gtest.h>
+
+#include "unit/support/temp_dir.h"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,13 +23,6 @@ namespace fs = std::filesystem;
 
 class StoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hivehook-store-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   fs::path db() const { return dir_ / "state" / "hivehook.db"; }
   std::vector<std::string> lines(const fs::path& p) {
     std::ifstream in(p);
@@ -47,7 +42,7 @@ class StoreTest : public ::testing::Test {
     o.discovered_at = 1000;
     return o;
   }
-  fs::path dir_;
+  test::TempDir dir_;
 };
 
 TEST_F(StoreTest, CreatesPrivateFileAtCurrentSchema) {
@@ -375,8 +370,8 @@ namespace {
 // succeeded there counts as succeeded for `requires:` after the upgrade (migration 2).
 TEST(StoreMigration, RulesThatSucceededBeforeTheUpgradeCountForRequires) {
   namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / ("hivehook-migration-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const test::TempDir tmp;
+  const fs::path& dir = tmp.path();
   fs::path file = dir / "hivehook.db";
   {
     Store s(file, Store::Mode::owner);
@@ -401,13 +396,12 @@ TEST(StoreMigration, RulesThatSucceededBeforeTheUpgradeCountForRequires) {
   ASSERT_TRUE(st.step());
   EXPECT_EQ(st.int64(0), 400);
   EXPECT_EQ(st.int64(1), 1);
-  fs::remove_all(dir);
 }
 
 TEST(StoreMigration, AWaitingTaskKeepsWhatItWaitsFor) {
   namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / ("hivehook-waiting-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const test::TempDir tmp;
+  const fs::path& dir = tmp.path();
   Store s(dir / "hivehook.db", Store::Mode::owner);
   TaskRecord t;
   t.object_id = 1;
@@ -429,7 +423,6 @@ TEST(StoreMigration, AWaitingTaskKeepsWhatItWaitsFor) {
   s.record_rule_success("dims", 2);  // a later success changes nothing
   s.commit();
   EXPECT_EQ(s.rules_succeeded(), std::vector<std::string>{"dims"});
-  fs::remove_all(dir);
 }
 
 }  // namespace

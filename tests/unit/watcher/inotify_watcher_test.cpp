@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "landing/scan.h"
-#include "unit/watcher/temp_dir.h"
+#include "unit/support/temp_dir.h"
 #include "watcher/inotify_fd.h"
 #include "watcher/watch_errno.h"
 

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "unit/watcher/temp_dir.h"
+#include "unit/support/temp_dir.h"
 
 namespace hivehook {
 namespace {
