@@ -99,10 +99,7 @@ void RuleJobs::end_run(RunRecord& run, RunState to, nlohmann::json detail, const
   run.state = to;
   store.finish_run(run);
   pipeline.emit(std::string(run_event(to)), std::nullopt, std::move(detail), run.rule, run.run_id, run.attempt);
-  stats.m.runs_finished.labels({run.rule, std::string(to_string(to))}).inc();
-  if (run.duration_ms && to != RunState::interrupted)
-    stats.m.run_duration.labels({run.rule}).observe(static_cast<double>(*run.duration_ms) / 1000.0);
-  spdlog::info("{}: run -> {} | REPORT {}", what, to_string(to), report_fields(run));
+  report_run_end(stats, run, what + ": run -> " + std::string(to_string(to)));
 }
 
 std::optional<Duration> RuleJobs::retry_after(const Rule* rule_now, const ProcessResult& r, const RunRecord& run,

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 namespace hivehook {
 
 namespace {
@@ -55,6 +57,14 @@ std::string report_fields(const RunRecord& run) {
   if (run.exit_code) s += " exit_code=" + std::to_string(*run.exit_code);
   if (run.signal) s += " signal=" + std::to_string(*run.signal);
   return s;
+}
+
+void report_run_end(PipelineStats& stats, const RunRecord& run, const std::string& head) {
+  stats.m.runs_finished.labels({run.rule, std::string(to_string(run.state))}).inc();
+  if (run.duration_ms && run.state != RunState::interrupted)
+    stats.m.run_duration.labels({run.rule}).observe(static_cast<double>(*run.duration_ms) / 1000.0);
+  const bool failed = run.state == RunState::failed || run.state == RunState::timed_out;
+  spdlog::log(failed ? spdlog::level::warn : spdlog::level::info, "{} | REPORT {}", head, report_fields(run));
 }
 
 }  // namespace hivehook

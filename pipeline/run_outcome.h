@@ -7,6 +7,7 @@
 #include <string>
 
 #include "jobs/job_runner.h"
+#include "pipeline/stats.h"
 #include "store/store.h"
 
 namespace hivehook {
@@ -28,5 +29,11 @@ nlohmann::json run_detail(const RunRecord& run);
 // no measured end (recovery records it interrupted at the next start), so it has none -- never a
 // made-up 0; likewise exit_code and signal only when there is one.
 std::string report_fields(const RunRecord& run);
+// A run that ended in `run.state`: counted (hivehook_runs_finished_total{rule,outcome}, and its
+// duration in hivehook_run_duration_seconds unless interrupted) and logged as one REPORT line,
+// "<head> | REPORT <report_fields>" — at warning when the run failed or timed out, so that
+// `journalctl -p warning` names the rule and exit code beside the quarantine (issue 16 retest P5),
+// else at info.
+void report_run_end(PipelineStats& stats, const RunRecord& run, const std::string& head);
 
 }  // namespace hivehook

@@ -91,11 +91,9 @@ void Pipeline::run_transition(RunRecord& run, RunState to, nlohmann::json detail
   run.state = to;
   store_.finish_run(run);
   emit(std::string(run_event(to)), run.key, std::move(detail), run.rule, run.run_id, run.attempt);
-  stats_.m.runs_finished.labels({run.rule, std::string(to_string(to))}).inc();
-  if (run.duration_ms && to != RunState::interrupted)
-    stats_.m.run_duration.labels({run.rule}).observe(static_cast<double>(*run.duration_ms) / 1000.0);
   // One line per run end, as Lambda's REPORT line: rule, key, outcome, duration.
-  spdlog::info("{}: run {} -> {} | REPORT {}", log_key(run.key), to_string(from), to_string(to), report_fields(run));
+  report_run_end(stats_, run, log_key(run.key) + ": run " + std::string(to_string(from)) + " -> " +
+                                  std::string(to_string(to)));
   batch_.request();
 }
 

@@ -208,6 +208,10 @@ class ReportLine(unittest.TestCase):
                        for m in (re.search(pattern, l) for l in reports) if m)
         self.assertEqual(found, [("bad", "1", "failed", "3"), ("bad", "2", "failed", "3"),
                                  ("good", "1", "succeeded", "0")], reports)
+        # Issue 16 retest P5: a failed run's REPORT is a warning (`journalctl -p warning` names the
+        # rule and exit code beside the quarantine), a succeeded one info.
+        for line in reports:
+            self.assertIn(" warning " if "-> failed" in line else " info ", line)
 
     def test_interrupted_run_duration_is_never_a_made_up_zero(self):
         """Issue 16 F6: a run cut off by kill -9 of the daemon was reported `duration_ms=0` when
