@@ -480,6 +480,12 @@ class ServiceUnderSystemd(unittest.TestCase):
         broken = c.root / "etc/hivehook/rules/30-broken.yaml"
         broken.write_text("rules: [{name: Bad Name, match: {prefix: x/}, job: {builtin: noop}}]\n")
         self.assertNotEqual(c.sh("hivehook check -c /etc/hivehook/hivehook.yaml", check=False).returncode, 0)
+        # Issue 16 retest P6: a reload of invalid files fails (it said nothing), the service goes on.
+        r = c.sh(f"systemctl reload {UNIT}", check=False)
+        self.assertNotEqual(r.returncode, 0, "systemctl reload of a broken rules file")
+        wait_until(self.active, timeout=30, message="still active after the failed reload")
+        wait_until(lambda: (h := healthz())[0] == 200 and h[1].startswith("degraded: "), timeout=30,
+                   message="the daemon read the rules and runs degraded on the last good ones")
         c.sh(f"systemctl restart {UNIT}")
         wait_until(self.active, timeout=60, message="active on the last good rules")
         self.assertRegex(c.show("StatusText")["StatusText"], r"degraded")
