@@ -162,6 +162,15 @@ Listener::Listener(ListenerOptions options) : options_(std::move(options)), keep
 
 Listener::~Listener() { stop(); }
 
+// The client a refused token is held against: its address, except that every loopback address
+// (127.0.0.0/8, ::1, ::ffff:127.x) is one client, "127.0.0.1" — a local user could otherwise move
+// to 127.0.0.2, 127.0.0.3, ... for fresh guesses (issue 15 verification V1).
+static std::string guard_address(const boost::asio::ip::address& a) {
+  const bool loopback = a.is_loopback() || (a.is_v6() && a.to_v6().is_v4_mapped() &&
+                                            a.to_v6().to_v4().is_loopback());
+  return loopback ? "127.0.0.1" : a.to_string();
+}
+
 // http.read_auth: token (issue 16 P11): a read below /api/ without a token is a 401 before the
 // router sees it; POSTs (replay, retry) are left to post_action, which takes the header only.
 // A wrong token on a read is refused, counted and locked out as one on a POST (the same
@@ -173,7 +182,7 @@ http::Handler Listener::guard_reads(http::Handler inner) {
     const std::optional<std::string> presented = presented_token(*ex, /*cookie_allowed=*/true);
     const auto accepted = [&](const std::string& token) { return !token.empty() && token_matches(*presented, token); };
     if (presented && accepted(options_.local_token)) return inner(std::move(ex));
-    const std::string address = ex->remote().address().to_string();
+    const std::string address = guard_address(ex->remote().address());
     if (presented) {
       if (auto left = tokens_.locked(address)) return respond_locked_out(ex, *left);
       if (accepted(options_.token)) return inner(std::move(ex));
@@ -639,7 +648,7 @@ void Listener::post_action(std::shared_ptr<Exchange> ex, bool retry) {
                                                          "and send it as 'Authorization: Bearer <token>'"}}));
   auto presented = bearer_token(ex->header("Authorization"));
   const auto accepted = [&](const std::string& token) { return !token.empty() && token_matches(*presented, token); };
-  const std::string address = ex->remote().address().to_string();
+  const std::string address = guard_address(ex->remote().address());
   const bool local = presented && accepted(options_.local_token);
   if (!local && !ex->header("Authorization").empty())
     if (auto left = tokens_.locked(address)) return respond_locked_out(ex, *left);

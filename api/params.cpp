@@ -133,6 +133,17 @@ bool token_matches(std::string_view presented, std::string_view expected) {
   return CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
 }
 
+std::optional<std::string> repeated_partition_name(const std::vector<std::pair<std::string, std::string>>& filters) {
+  for (std::size_t i = 0; i < filters.size(); ++i)
+    for (std::size_t j = i + 1; j < filters.size(); ++j)
+      if (filters[i].first == filters[j].first && filters[i].second != filters[j].second)
+        return "partition '" + filters[i].first + "' is given twice (" + filters[i].first + "=" + filters[i].second +
+               ", " + filters[j].first + "=" + filters[j].second +
+               "): a key has one value for each name and every filter must hold, so nothing could match; "
+               "replay one value at a time, or a range with from/to";
+  return std::nullopt;
+}
+
 std::optional<std::pair<std::string, std::string>> parse_partition_filter(std::string_view text, std::string* error) {
   const std::size_t eq = text.find('=');
   auto bad = [&](const char* why) -> std::optional<std::pair<std::string, std::string>> {
@@ -281,6 +292,7 @@ std::optional<ReplayRequest> parse_replay_body(std::string_view body, bool retry
       return fail("unknown field '" + name + "'");
     }
   }
+  if (auto why = repeated_partition_name(req.filter.partition)) return fail(*why);
   if (retry && req.keys.empty() && !req.filter.failed_only) return fail("give 'keys' or 'all_failed': true");
   if (retry && !req.keys.empty() && req.filter.failed_only) return fail("give 'keys' or 'all_failed', not both");
   if (retry) req.filter.failed_only = true;  // retry takes quarantined objects only

@@ -50,6 +50,10 @@ bool token_matches(std::string_view presented, std::string_view expected);
 // "NAME=VALUE" of `replay --partition` and the API's partition parameter: NAME is non-empty and
 // has no '=' or '/'; VALUE may be empty. nullopt (and *error, a sentence) when malformed.
 std::optional<std::pair<std::string, std::string>> parse_partition_filter(std::string_view text, std::string* error);
+// Why a replay's partition filters can match nothing because they name one partition twice with
+// two values ("day=02" and "day=03": a key has one value per name, and the filters all must
+// hold), or nullopt. Issue 15 retest X8: such a replay planned 0 objects without a word.
+std::optional<std::string> repeated_partition_name(const std::vector<std::pair<std::string, std::string>>& filters);
 
 // A path parameter ("/api/v1/objects/42" → "42"): the rest of `path` after `prefix`, percent-decoded
 // (RFC 3986; '+' stays '+'), nullopt when `path` does not start with it, the rest is empty or holds a '/'.

@@ -29,6 +29,10 @@ int run_replay(Globals& g, const ReplayOptions& o) {
     }
     req.filter.partition.push_back(*nv);
   }
+  if (auto why = api::repeated_partition_name(req.filter.partition)) {
+    std::cerr << "hivehook replay: " << *why << "\n";
+    return kExitUsage;
+  }
   if (o.from.empty() != o.to.empty()) {
     std::cerr << "hivehook replay: --from and --to go together\n";
     return kExitUsage;

@@ -1,5 +1,9 @@
 #include "app/daemon_http.h"
 
+#include <cstdlib>
+
+#include <sstream>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -58,6 +62,27 @@ DaemonReply ask_daemon_http(const Config& config, const std::string& method, con
   } catch (const std::exception& e) {
     return {0, "", "cannot reach the daemon at " + listen + ": " + e.what()};
   }
+}
+
+std::vector<uid_t> tcp_listener_uids(unsigned short port) {
+  std::vector<uid_t> out;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid ...
+      std::istringstream fields(line);
+      std::string sl, local, remote, st, queues, timer, retransmits;
+      long uid = -1;
+      if (!(fields >> sl >> local >> remote >> st >> queues >> timer >> retransmits >> uid)) continue;
+      const auto colon = local.rfind(':');
+      if (st != "0A" || colon == std::string::npos) continue;
+      if (std::strtoul(local.c_str() + colon + 1, nullptr, 16) == port && uid >= 0)
+        out.push_back(static_cast<uid_t>(uid));
+    }
+  }
+  return out;
 }
 
 }  // namespace hivehook

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <string>
+#include <sys/types.h>
+#include <vector>
 
 #include "rules/config.h"
 
@@ -24,5 +26,10 @@ struct DaemonReply {
 // not empty. Gives up after `timeout` (connect, write and read together). Never throws.
 DaemonReply ask_daemon_http(const Config& config, const std::string& method, const std::string& path,
                             const std::string& token, const std::string& body, std::chrono::milliseconds timeout);
+
+// The uids of the sockets listening on TCP `port` (IPv4 and IPv6), from /proc/net/tcp and
+// /proc/net/tcp6 (proc(5): "st" 0A is LISTEN, "uid" the owner), which every user may read. Empty
+// when none listens or the tables cannot be read.
+std::vector<uid_t> tcp_listener_uids(unsigned short port);
 
 }  // namespace hivehook

@@ -6,7 +6,13 @@
 #include <yaml-cpp/yaml.h>
 #include <iostream>
 
+#include <sys/stat.h>
+
+#include <algorithm>
+
 #include "api/params.h"
+#include "base/host_port.h"
+#include "base/path_access.h"
 #include "app/cli_support.h"
 #include "app/daemon.h"
 #include "app/daemon_http.h"
@@ -141,6 +147,20 @@ int plan_here(Globals& g, const Config& config, const ReplayRequest& request, bo
   return kExitOk;
 }
 
+// Whether the configured port is listened on by the owner of the state folder or file that
+// refused this user (so, the daemon's user) and answers /healthz. A port of 0 (written in the state
+// folder) or a PostgreSQL state cannot be told: false.
+bool daemons_listener_answers(const Config& config) {
+  auto listen = parse_host_port(config.http->listen, nullptr);
+  if (!listen || listen->port == 0 || is_postgres_state(config.state.string())) return false;
+  const PathAccess access = probe_database_access(config.state);
+  struct stat st {};
+  if (access.refused_path.empty() || ::stat(access.refused_path.c_str(), &st) != 0) return false;
+  const auto uids = tcp_listener_uids(listen->port);
+  if (uids.empty() || std::any_of(uids.begin(), uids.end(), [&](uid_t u) { return u != st.st_uid; })) return false;
+  return ask_daemon_http(config, "GET", "/healthz", "", "", std::chrono::seconds(3)).status != 0;
+}
+
 // The replay or retry posted to the running daemon, which plans and runs it.
 int ask_daemon(Globals& g, const Config& config, const std::string& token, const ReplayRequest& request, bool json) {
   const char* path = request.retry ? "/api/v1/retry" : "/api/v1/replay";
@@ -191,8 +211,10 @@ int submit_replay(Globals& g, const ReplayRequest& request, bool json) {
     // Neither the DB nor its lock can be read here, so whether a daemon runs is asked of its
     // port: one that answers is sent the config's http.token (issue 15 retest X4: a user with the
     // token but not the state folder could not replay, not even a dry run).
-    if (config->http && !config->http->token.empty() &&
-        ask_daemon_http(*config, "GET", "/healthz", "", "", std::chrono::seconds(3)).status != 0)
+    // The token goes only to a listener owned by the user that owns the state this user may not
+    // read (the daemon's user): with the daemon stopped, another local user's server on the port
+    // must not be sent it (issue 15 verification V2).
+    if (config->http && !config->http->token.empty() && daemons_listener_answers(*config))
       return ask_daemon(g, *config, config->http->token, request, json);
     error(g) << unreadable_state_message(*config, why) << "\n";
     return kExitUsage;

@@ -350,6 +350,12 @@ class ApiRetest2Test(unittest.TestCase):
         self.assertEqual(status, 429, "locked out: the right token is not compared either")
         self.assertIn("too many refused tokens", json.loads(body)["error"])
         self.assertEqual(http(d.port, "POST", "/api/v1/replay", body={"key": "t/"}, token=TOKEN)[0], 429)
+        # V1 of the verification: another loopback address is the same client, not fresh guesses.
+        import http.client as http_client
+        conn = http_client.HTTPConnection("127.0.0.1", d.port, timeout=10, source_address=("127.0.0.2", 0))
+        conn.request("GET", "/api/v1/runs", headers={"Authorization": "Bearer " + TOKEN})
+        self.assertEqual(conn.getresponse().status, 429, "127.0.0.2 is locked out with 127.0.0.1")
+        conn.close()
         local = (d.dir / "state" / "hivehook.db.http-token").read_text().strip()
         self.assertEqual(http(d.port, "GET", "/api/v1/runs", token=local)[0], 200, "the local token passes")
         self.assertEqual(http(d.port, "GET", "/healthz")[0], 200)
@@ -416,6 +422,33 @@ class ApiRetest2Test(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("cannot read the state DB", r.stderr)
         self.assertIn("): run as root\n", r.stderr)
+
+        # V2 of the verification: the daemon stopped, another user's server on its port is never
+        # sent the token (it answered /healthz and got "Bearer <http.token>").
+        self.assertEqual(d.stop(), 0)
+        seen = d.dir / "spy-seen"
+        spy = subprocess.Popen(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", "/usr/bin/python3", "-c",
+             "import http.server,sys\n"
+             "class H(http.server.BaseHTTPRequestHandler):\n"
+             "  def answer(self):\n"
+             "    sys.stderr.write('AUTH ' + str(self.headers.get('Authorization')) + '\\n'); sys.stderr.flush()\n"
+             "    self.send_response(200); self.send_header('Content-Type', 'application/json'); self.end_headers()\n"
+             "    self.wfile.write(b'{\"replayed\": 1, \"objects\": []}')\n"
+             "  do_GET = do_POST = answer\n"
+             f"http.server.HTTPServer(('127.0.0.1', {d.port}), H).serve_forever()\n"],
+            stderr=open(seen, "wb"))
+        self.addCleanup(lambda: (spy.kill(), spy.wait()))
+        def spy_up():
+            try:
+                return http(d.port, "GET", "/healthz")[0] == 200
+            except OSError:
+                return False
+        wait_until(spy_up, message="the spy listening")
+        r = as_nobody("replay", "--key", key, "--dry-run", "--json")
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn("cannot read the state DB", r.stderr)
+        self.assertNotIn(TOKEN, seen.read_text(errors="replace"))
 
     def test_x5_an_offline_replay_runs_beside_a_process_on_the_daemons_port(self):
         import socket

@@ -104,3 +104,12 @@ TEST(ReplayBody, X3_AFieldGivenTwiceIsRefused) {
   EXPECT_TRUE(parse_replay_body(R"({"partition":{"key":"01"},"key":"t/"})", false, &err)) << err;
   EXPECT_TRUE(parse_replay_body(R"({"key":"t/","dry_run":true})", false, &err)) << err;
 }
+
+// Issue 15 retest X8: two values for one partition name planned 0 objects without a word.
+TEST(ReplayBody, X8_OnePartitionNameWithTwoValuesIsRefused) {
+  std::string err;
+  EXPECT_FALSE(parse_replay_body(R"({"partition":["day=02","day=03"]})", false, &err));
+  EXPECT_NE(err.find("partition 'day' is given twice (day=02, day=03)"), std::string::npos) << err;
+  EXPECT_TRUE(parse_replay_body(R"({"partition":["day=02","day=02","month=03"]})", false, &err)) << err;
+  EXPECT_FALSE(api::repeated_partition_name({{"year", "2023"}, {"month", "03"}}));
+}
