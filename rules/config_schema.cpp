@@ -35,7 +35,7 @@ std::optional<std::string> url_scheme_check(std::string_view url, std::initializ
   // The URL itself is not repeated: it may hold a password.
   for (std::size_t i = 0; i < url.size(); ++i)
     if (static_cast<unsigned char>(url[i]) <= 0x20 || url[i] == 0x7f)
-      return std::string("URL has ") + (url[i] == ' ' ? "a space" : "a control character") + " at character " +
+      return std::string("URL has ") + (url[i] == ' ' ? "a space" : "a control character") + " at byte " +
              std::to_string(i + 1) + ", which no URL may hold (in an environment file, a '# comment' after a value " +
              "is part of the value, as systemd reads EnvironmentFile=)";
   for (auto s : schemes)
@@ -88,6 +88,15 @@ const Mapping<HttpConfig>& http_schema() {
                           "at least 12 characters.",
            .check = [](const Value& v, Reader&) -> std::optional<std::string> {
              if (v.str.size() < 12) return "'token' must have at least 12 characters";
+             // White space or a control character cannot travel in `Authorization: Bearer` (RFC 6750
+             // section 2.1, b64token); the usual source is an env file's `# comment` after the value
+             // (issue 15 verification V3). The token itself is not repeated.
+             for (std::size_t i = 0; i < v.str.size(); ++i)
+               if (static_cast<unsigned char>(v.str[i]) <= 0x20 || v.str[i] == 0x7f)
+                 return std::string("'token' has ") + (v.str[i] == ' ' ? "a space" : "a control character") +
+                        " at byte " + std::to_string(i + 1) +
+                        ", which no bearer token may hold (in an environment file, a '# comment' after a value is "
+                        "part of the value, as systemd reads EnvironmentFile=)";
              return std::nullopt;
            },
            .set = [](HttpConfig& h, const Value& v, Reader&) { h.token = v.str; }},

@@ -579,7 +579,19 @@ TEST(Config, P1_AWebhookUrlWithACommentFromAnEnvFileIsRejected) {
   EXPECT_FALSE(load_config(dir.write("hivehook.yaml", "landing: landing\nnotify:\n  ops: {webhook: \"${HH_HOOK_URL}\"}\n"), d));
   ::unsetenv("HH_HOOK_URL");
   ASSERT_EQ(error_count(d), 1) << d.str();
-  EXPECT_NE(d.str().find("URL has a space at character 29"), std::string::npos) << d.str();
+  EXPECT_NE(d.str().find("URL has a space at byte 29"), std::string::npos) << d.str();
   EXPECT_NE(d.str().find("'# comment' after a value"), std::string::npos) << d.str();
   EXPECT_EQ(d.str().find("pw@"), std::string::npos) << "the URL, which may hold a password, is not repeated";
+}
+
+// Issue 15 verification V3: `HIVEHOOK_TOKEN=abcdefghijklmnop # ops` in the env file passed, and the
+// daemon then refused the real token (counting it toward a lockout).
+TEST(Config, V3_ATokenWithACommentFromAnEnvFileIsRejected) {
+  TempDir dir;
+  ::setenv("HH_TOKEN", "abcdefghijklmnop # ops", 1);
+  Diagnostics d;
+  EXPECT_FALSE(load_config(minimal_config(dir, "http: {listen: \"127.0.0.1:0\", token: \"${HH_TOKEN}\"}\n"), d));
+  ::unsetenv("HH_TOKEN");
+  EXPECT_NE(d.str().find("'token' has a space at byte 17"), std::string::npos) << d.str();
+  EXPECT_EQ(d.str().find("abcdefghijklmnop"), std::string::npos) << "the token is not repeated";
 }
