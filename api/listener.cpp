@@ -171,29 +171,45 @@ static std::string guard_address(const boost::asio::ip::address& a) {
   return loopback ? "127.0.0.1" : a.to_string();
 }
 
-// http.read_auth: token (issue 16 P11): a read below /api/ without a token is a 401 before the
+// The one token check of every guarded route (reads under http.read_auth: token, replay, retry).
+// The daemon's local token passes even a lockout; a client locked out gets `locked` before its
+// token is compared; a wrong or unusable credential (any Authorization header that is not the
+// token, or a wrong console cookie) is counted against the client (TokenGuard, issue 15 finding
+// C10) and is `refused`; no credential at all is `absent` and not counted.
+Listener::TokenCheck Listener::check_token(const Exchange& ex, bool cookie_allowed, std::chrono::seconds* left) {
+  const std::optional<std::string> presented = presented_token(ex, cookie_allowed);
+  if (!presented && ex.header("Authorization").empty()) return TokenCheck::absent;
+  const auto accepted = [&](const std::string& token) {
+    return presented && !token.empty() && token_matches(*presented, token);
+  };
+  if (accepted(options_.local_token)) return TokenCheck::accepted;
+  const std::string address = guard_address(ex.remote().address());
+  if (auto locked_for = tokens_.locked(address)) {
+    *left = *locked_for;
+    return TokenCheck::locked;
+  }
+  if (accepted(options_.token)) return TokenCheck::accepted;
+  tokens_.refused(address, std::string(ex.request().method_string()) + " " + std::string(http::target_path(ex.target())));
+  return TokenCheck::refused;
+}
+
+// http.read_auth: token (issue 16 P11): a read below /api/ without the token is a 401 before the
 // router sees it; POSTs (replay, retry) are left to post_action, which takes the header only.
-// A wrong token on a read is refused, counted and locked out as one on a POST (the same
-// TokenGuard): a token that reads also replays, so reads must not be the unguarded way to guess it
-// (issue 15 retest X2). The local token passes a lockout here too.
+// A wrong token on a read is refused, counted and locked out as one on a POST (check_token): a
+// token that reads also replays, so reads must not be the unguarded way to guess it (issue 15
+// retest X2).
 http::Handler Listener::guard_reads(http::Handler inner) {
   return [this, inner = std::move(inner)](std::shared_ptr<Exchange> ex) {
     if (!read_auth_guards(ex->target()) || ex->method() == bhttp::verb::post) return inner(std::move(ex));
-    const std::optional<std::string> presented = presented_token(*ex, /*cookie_allowed=*/true);
-    const auto accepted = [&](const std::string& token) { return !token.empty() && token_matches(*presented, token); };
-    if (presented && accepted(options_.local_token)) return inner(std::move(ex));
-    const std::string address = guard_address(ex->remote().address());
-    if (presented) {
-      if (auto left = tokens_.locked(address)) return respond_locked_out(ex, *left);
-      if (accepted(options_.token)) return inner(std::move(ex));
-      tokens_.refused(address, std::string(ex->request().method_string()) + " " +
-                                   std::string(http::target_path(ex->target())));
+    std::chrono::seconds left{};
+    switch (check_token(*ex, /*cookie_allowed=*/true, &left)) {
+      case TokenCheck::accepted: return inner(std::move(ex));
+      case TokenCheck::locked: return respond_locked_out(ex, left);
+      case TokenCheck::refused:
+      case TokenCheck::absent: break;
     }
-    auto res = json_response(401, json{{"error", "reading the API needs a token (http.read_auth: token): send "
-                                                 "'Authorization: Bearer <http.token>', or enter the token in the "
-                                                 "console"}});
-    res.headers.set(bhttp::field::www_authenticate, "Bearer realm=\"hivehook\"");
-    ex->respond(std::move(res));
+    respond_unauthorized(ex, "reading the API needs a token (http.read_auth: token): send 'Authorization: Bearer "
+                             "<http.token>', or enter the token in the console");
   };
 }
 
@@ -642,22 +658,22 @@ void Listener::respond_locked_out(const std::shared_ptr<Exchange>& ex, std::chro
   ex->respond(std::move(res));
 }
 
+void Listener::respond_unauthorized(const std::shared_ptr<Exchange>& ex, const std::string& message) {
+  auto res = json_response(401, json{{"error", message}});
+  res.headers.set(bhttp::field::www_authenticate, "Bearer realm=\"hivehook\"");
+  ex->respond(std::move(res));
+}
+
 void Listener::post_action(std::shared_ptr<Exchange> ex, bool retry) {
   if (options_.token.empty() && options_.local_token.empty())
     return ex->respond(json_response(403, json{{"error", "replay and retry are turned off: set http.token in the config "
                                                          "and send it as 'Authorization: Bearer <token>'"}}));
-  auto presented = bearer_token(ex->header("Authorization"));
-  const auto accepted = [&](const std::string& token) { return !token.empty() && token_matches(*presented, token); };
-  const std::string address = guard_address(ex->remote().address());
-  const bool local = presented && accepted(options_.local_token);
-  if (!local && !ex->header("Authorization").empty())
-    if (auto left = tokens_.locked(address)) return respond_locked_out(ex, *left);
-  if (!presented || !(accepted(options_.token) || local)) {
-    if (!ex->header("Authorization").empty())
-      tokens_.refused(address, std::string(ex->request().method_string()) + " " + std::string(http::target_path(ex->target())));
-    auto res = json_response(401, json{{"error", "replay and retry need 'Authorization: Bearer <http.token>'"}});
-    res.headers.set(bhttp::field::www_authenticate, "Bearer realm=\"hivehook\"");
-    return ex->respond(std::move(res));
+  std::chrono::seconds left{};
+  switch (check_token(*ex, /*cookie_allowed=*/false, &left)) {
+    case TokenCheck::accepted: break;
+    case TokenCheck::locked: return respond_locked_out(ex, left);
+    case TokenCheck::refused:
+    case TokenCheck::absent: return respond_unauthorized(ex, "replay and retry need 'Authorization: Bearer <http.token>'");
   }
   if (!options_.actions.replay)
     return ex->respond(json_response(503, json{{"error", "this listener cannot replay (no daemon behind it)"}}));

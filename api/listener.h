@@ -100,10 +100,16 @@ class Listener {
   // turns with the other heavy reads). `rounds`: pages read so far (at most 1000 per attach).
   void attach(std::shared_ptr<http::BodyWriter> writer, int64_t after, int rounds = 0);
   void keepalive();
+  // What check_token found: the local token or http.token (`accepted`); the client locked out
+  // (`left` set); a credential that is not the token (counted against the client); none.
+  enum class TokenCheck { accepted, locked, refused, absent };
+  TokenCheck check_token(const http::Exchange& ex, bool cookie_allowed, std::chrono::seconds* left);
   http::Handler guard_reads(http::Handler inner);
   void post_action(std::shared_ptr<http::Exchange> ex, bool retry);
   // 429 Too Many Requests with Retry-After: `left` (TokenGuard::locked).
   static void respond_locked_out(const std::shared_ptr<http::Exchange>& ex, std::chrono::seconds left);
+  // 401 with `message` and WWW-Authenticate: Bearer (RFC 6750 section 3).
+  static void respond_unauthorized(const std::shared_ptr<http::Exchange>& ex, const std::string& message);
   Store& reader(Lane lane);
   // options_.redactor(), or the patterns only.
   Redactor redactor_in_force() const;

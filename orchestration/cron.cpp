@@ -220,6 +220,10 @@ std::optional<CronExpression> CronExpression::parse(std::string_view text, CronE
   // Vixie cron's DOM_STAR / DOW_STAR: a field whose text starts with '*' is unrestricted.
   c.dom_restricted_ = dom.text.front() != '*';
   c.dow_restricted_ = dow.text.front() != '*';
+  // Vixie cron's MIN_STAR / HR_STAR (cron(8), "Special considerations exist when the clock is
+  // changed by less than 3 hours"), with the seconds field of the six-field form alike.
+  c.wildcard_time_ = tokens[k].text.front() == '*' || tokens[k + 1].text.front() == '*' ||
+                     (c.has_seconds_ && tokens[0].text.front() == '*');
   return c;
 }
 

@@ -47,6 +47,11 @@ class CronExpression {
   // next 9 years (e.g. "0 0 30 2 *", which never fires; 9 years covers the 8-year gap between
   // leap days around 2100).
   std::optional<LocalSeconds> next_after(LocalSeconds t) const;
+  // cron(8)'s "wildcard" job: the seconds (six fields), minute or hour field starts with '*' (so
+  // `@hourly` is one). Across a daylight-saving move such a job runs by the new wall-clock time
+  // at once, and in a repeated hour it runs again; a job at a fixed time runs once
+  // (next_firing, orchestration/time_zone.h).
+  bool wildcard_time() const { return wildcard_time_; }
   // True when written with a seconds field (six fields).
   bool has_seconds() const { return has_seconds_; }
   // The text as written (trimmed).
@@ -61,7 +66,7 @@ class CronExpression {
   std::bitset<32> days_of_month_;  // bits 1-31
   std::bitset<13> months_;         // bits 1-12
   std::bitset<7> days_of_week_;    // 0 = Sunday
-  bool dom_restricted_ = false, dow_restricted_ = false, has_seconds_ = false;
+  bool dom_restricted_ = false, dow_restricted_ = false, has_seconds_ = false, wildcard_time_ = false;
 };
 
 }  // namespace hivehook

@@ -53,7 +53,41 @@ SystemTime TimeZone::to_system(LocalSeconds t) const {
   return SystemTime{duration_cast<SystemTime::duration>(sys)};
 }
 
+TimeZone::Period TimeZone::period_at(SystemTime t) const {
+  if (!zone_) return {};
+  auto info = zone_->get_info(date::sys_seconds{floor<seconds>(t).time_since_epoch()});
+  Period p;
+  p.offset = info.offset;
+  if (info.end < date::sys_seconds{duration_cast<seconds>(SystemTime::max().time_since_epoch())})
+    p.end = SystemTime{duration_cast<SystemTime::duration>(info.end.time_since_epoch())};
+  return p;
+}
+
+namespace {
+
+// cron(8)'s wildcard jobs: the first instant after `after` whose reading in the offset then in
+// force matches. Within one offset period the reading moves with the instant; a match that falls
+// past the period's end is looked for again from the end, in the next period's offset.
+std::optional<SystemTime> next_wildcard_firing(const CronExpression& cron, const TimeZone& zone, SystemTime after) {
+  SystemTime from = after;
+  TimeZone::Period period = zone.period_at(after);
+  for (int guard = 0; guard < 1000; ++guard) {
+    const LocalSeconds local{floor<seconds>(from).time_since_epoch() + period.offset};
+    auto next = cron.next_after(local);
+    if (!next) return std::nullopt;
+    const SystemTime at{duration_cast<SystemTime::duration>(next->time_since_epoch() - period.offset)};
+    if (at < period.end) return at;
+    // From the change on, in the new offset: readings from (end - 1 s) + new offset.
+    from = period.end - seconds(1);
+    period = zone.period_at(period.end);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<SystemTime> next_firing(const CronExpression& cron, const TimeZone& zone, SystemTime after) {
+  if (cron.wildcard_time() && !zone.is_utc()) return next_wildcard_firing(cron, zone, after);
   LocalSeconds local = zone.to_local(after);
   // A repeated hour can put up to a day's worth of candidates before `after`; each step moves
   // forward in wall-clock time, so this ends.

@@ -36,15 +36,25 @@ class TimeZone {
   // jobs of a skipped hour right after the change; readings that happen twice (the repeated hour
   // of a move back) map to the first of the two.
   SystemTime to_system(LocalSeconds t) const;
+  // The UTC offset in force at `t` and the instant it ends (the next daylight-saving or other
+  // change of the zone's rules; SystemTime::max() for UTC or a zone with no change to come).
+  struct Period {
+    std::chrono::seconds offset{0};
+    SystemTime end = SystemTime::max();
+  };
+  Period period_at(SystemTime t) const;
 
  private:
   std::string name_ = "UTC";
   const date::time_zone* zone_ = nullptr;  // null: UTC
 };
 
-// The next firing of `cron` in `zone` strictly after `after`: wall-clock matches mapped to instants
-// by TimeZone::to_system, skipping any that would not lie after `after` (a repeated hour fires
-// once). nullopt when the expression never fires.
+// The next firing of `cron` in `zone` strictly after `after`, by cron(8)'s rules for daylight-saving
+// moves: a job at a fixed time (no '*' in its minute or hour field) maps its wall-clock match to an
+// instant by TimeZone::to_system, so a skipped time runs at the move and a repeated one once; a
+// wildcard job (CronExpression::wildcard_time: "*/15 * * * *", @hourly) fires at every instant whose
+// wall-clock reading, in the offset then in force, matches: at the move forward it runs by the new
+// time at once, and it runs through the repeated hour again. nullopt when the expression never fires.
 std::optional<SystemTime> next_firing(const CronExpression& cron, const TimeZone& zone, SystemTime after);
 
 // The latest firing of `cron` in `zone` in (after, until]: what a schedule that missed several

@@ -218,7 +218,23 @@ void Batches::on_admitted(const ObjectRecord& rec, const ObjectKey& key) {
 }
 
 void Batches::join(const Rule& r, const std::string& group, const ObjectRecord& rec, bool marker) {
-  const int64_t now = jobs_.clock.now_ms();
+  bool replaces = false;
+  BatchRecord b = batch_taking(r, group, rec, marker, &replaces);
+  nlohmann::json joined = {{"group", group}, {"generation", b.generation}, {"marker", marker}};
+  if (replaces) joined["replaces"] = "the superseded version of this key";
+  jobs_.pipeline.emit("batch.joined", rec.key, std::move(joined), r.name);
+  state_.add_member(b, rec.id, rec.key, marker);
+  b.last_member_at = jobs_.clock.now_ms();
+  if (marker) b.marker_seen = true;
+  else if (!replaces) b.members += 1;  // a replacement is counted once, as the member it replaces
+  state_.put(b);
+  // A replacement's place in a complete batch: the batch waits for it (maybe_run).
+  if (!replaces && b.state == "open") complete_if_due(r, b, rec, marker);
+  jobs_.batch.request();
+}
+
+BatchRecord Batches::batch_taking(const Rule& r, const std::string& group, const ObjectRecord& rec, bool marker,
+                                  bool* replaces) {
   auto b = state_.latest(r.name, group);
   // The new version of a member rewritten before its batch ran takes that member's place, whatever
   // completed the batch (issue 14, F5 of the new-user test: it opened the next generation, which
@@ -226,58 +242,45 @@ void Batches::join(const Rule& r, const std::string& group, const ObjectRecord& 
   // "Before its batch ran" means before the job started, not before it was queued for a worker
   // (G2 of the retest: a rewrite while the batch waited for a worker opened a generation that
   // collected forever, and the job ran over the old version): run_admitted() checks again.
-  bool replaces = false;
+  *replaces = false;
   const bool not_started =
       b && (b->state == "open" || b->state == "complete" || (b->state == "running" && b->attempts == 0));
   if (not_started)
     for (const auto& m : state_.members(*b))
-      if (m.key == rec.key && m.marker == marker && m.object_id < rec.id) replaces = true;
+      if (m.key == rec.key && m.marker == marker && m.object_id < rec.id) *replaces = true;
   // A group's open batch takes new objects; so does one its marker completed, until it runs (a
   // data file discovered after the marker: hashed off the loop, still settling, or later in a scan).
   const bool takes =
-      b && (replaces || b->state == "open" || (b->state == "complete" && b->reason == "marker" && !marker));
-  if (!takes) {
-    BatchRecord n;
-    n.rule = r.name;
-    n.group = group;
-    n.generation = b ? b->generation + 1 : 1;
-    n.opened_at = now;
-    n.last_member_at = now;
-    jobs_.pipeline.emit("batch.opened", std::nullopt,
-                   {{"group", group}, {"generation", n.generation}, {"when", when_name(r.batch->when)}}, r.name);
-    b = n;
-  }
-  nlohmann::json joined = {{"group", group}, {"generation", b->generation}, {"marker", marker}};
-  if (replaces) joined["replaces"] = "the superseded version of this key";
-  jobs_.pipeline.emit("batch.joined", rec.key, std::move(joined), r.name);
-  state_.add_member(*b, rec.id, rec.key, marker);
-  b->last_member_at = now;
-  if (marker) b->marker_seen = true;
-  else if (!replaces) b->members += 1;  // a replacement is counted once, as the member it replaces
-  if (replaces) {  // its place in a complete batch: the batch waits for it (maybe_run)
-    state_.put(*b);
-    jobs_.batch.request();
-    return;
-  }
-  state_.put(*b);
-  if (b->state != "open") return;
+      b && (*replaces || b->state == "open" || (b->state == "complete" && b->reason == "marker" && !marker));
+  if (takes) return *b;
+  BatchRecord n;
+  n.rule = r.name;
+  n.group = group;
+  n.generation = b ? b->generation + 1 : 1;
+  n.opened_at = jobs_.clock.now_ms();
+  n.last_member_at = n.opened_at;
+  jobs_.pipeline.emit("batch.opened", std::nullopt,
+                      {{"group", group}, {"generation", n.generation}, {"when", when_name(r.batch->when)}}, r.name);
+  return n;
+}
+
+void Batches::complete_if_due(const Rule& r, BatchRecord& b, const ObjectRecord& rec, bool marker) {
   const BatchSpec& spec = *r.batch;
   if ((spec.when == BatchSpec::When::marker && marker) ||
-      (spec.when == BatchSpec::When::count && b->members >= spec.count)) {
+      (spec.when == BatchSpec::When::count && b.members >= spec.count)) {
     const std::string reason = marker ? "marker" : "count";
     jobs_.pipeline.emit("batch.completed", std::nullopt,
-                   {{"group", group}, {"generation", b->generation}, {"members", b->members}, {"reason", reason}},
-                   r.name);
+                        {{"group", b.group}, {"generation", b.generation}, {"members", b.members}, {"reason", reason}},
+                        r.name);
     // Info, not a warning (G6 of the retest): a scan walks keys in byte order, and `_SUCCESS`
     // sorts before `a.csv`, so every day of every scan would warn of an ordinary order.
-    if (b->members == 0)
+    if (b.members == 0)
       spdlog::info("batch {} {}: its marker {} arrived before any data file: the batch waits for its first member",
-                   r.name, group, rec.key);
-    complete(*b, reason);
+                   r.name, b.group, rec.key);
+    complete(b, reason);
   } else if (spec.when == BatchSpec::When::quiet) {
-    arm_quiet(r, *b);
+    arm_quiet(r, b);
   }
-  jobs_.batch.request();
 }
 
 // Completes the batch `quiet` after its latest member (at once when that time has passed).

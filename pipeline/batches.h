@@ -93,6 +93,13 @@ class Batches {
   static Id id_of(const BatchRecord& b) { return {b.rule, b.group, b.generation}; }
   const Rule* rule(const std::string& name) const;
   void join(const Rule& r, const std::string& group, const ObjectRecord& rec, bool marker);
+  // The batch of `group` that takes `rec`: the latest when it is open, complete by its marker and
+  // `rec` is data, or `rec` replaces one of its members (`*replaces`); else a new generation
+  // (batch.opened emitted, not yet stored).
+  BatchRecord batch_taking(const Rule& r, const std::string& group, const ObjectRecord& rec, bool marker,
+                           bool* replaces);
+  // Completes the open batch `b` when `rec` was its marker or made its count; arms its quiet timer.
+  void complete_if_due(const Rule& r, BatchRecord& b, const ObjectRecord& rec, bool marker);
   // Abandons the batches a reload (or an edit while down) left without a rule or in a stale group.
   void reconcile();
   // `batch.abandoned` with `reason`; `regroup_by` set: each member joins the group it renders now.

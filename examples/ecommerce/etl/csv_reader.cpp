@@ -7,8 +7,33 @@
 
 namespace hivehook::etl {
 
-CsvReader::CsvReader(ByteSource& source, std::size_t chunk) : source_(source) {
+CsvReader::CsvReader(ByteSource& source, std::size_t chunk, std::size_t max_record)
+    : source_(source), max_record_(std::max<std::size_t>(max_record, 16)) {
   buf_.resize(std::max<std::size_t>(chunk, 16));
+}
+
+namespace {
+bool continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+}  // namespace
+
+bool CsvReader::drop_overflow() {
+  if (!overflow_) {
+    if (end_ - begin_ <= max_record_) return true;
+    overflow_ = true;
+    kept_ = max_record_;
+    // Keep whole characters: back off over at most 3 continuation bytes.
+    for (int i = 0; i < 3 && kept_ > 0 && continuation(buf_[begin_ + kept_]); ++i) --kept_;
+  }
+  const std::size_t from = begin_ + kept_;
+  std::size_t to = end_;  // keep a character that may go on in the next read
+  for (int i = 0; i < 3 && to > from && continuation(buf_[to - 1]); ++i) --to;
+  if (to > from && static_cast<unsigned char>(buf_[to - 1]) >= 0xC0) --to;
+  const std::string_view dropped(buf_.data() + from, to - from);
+  if (!is_valid_utf8(dropped)) return false;
+  if (dropped.find('\0') != std::string_view::npos) overflow_nul_ = true;
+  std::memmove(buf_.data() + from, buf_.data() + to, end_ - to);
+  end_ = from + (end_ - to);
+  return true;
 }
 
 bool CsvReader::fill() {
@@ -59,7 +84,12 @@ ReadStatus CsvReader::next(CsvRecord& rec) {
         continue;
       }
       // Scanned up to end_ without a record end: read more (fill() moves the bytes to the front).
-      std::size_t scanned = stop - begin_;
+      // Past the cap, the scanned bytes after the kept ones go first (their quotes and LFs counted).
+      if (!drop_overflow()) {
+        error_ = "line " + std::to_string(line_) + ": not valid UTF-8";
+        return ReadStatus::bad_encoding;
+      }
+      std::size_t scanned = end_ - begin_;
       if (!fill()) {
         rec_end = end_;
         break;
@@ -68,11 +98,25 @@ ReadStatus CsvReader::next(CsvRecord& rec) {
     }
     if (!has_lf && rec_end == begin_) return ReadStatus::end;
 
+    const bool oversized = overflow_ || rec_end - begin_ > max_record_;
     std::string_view text(buf_.data() + begin_, rec_end - begin_);
+    if (oversized) {
+      std::size_t kept = overflow_ ? kept_ : max_record_;
+      for (int i = 0; i < 3 && kept > 0 && kept < text.size() && continuation(text[kept]); ++i) --kept;
+      if (!is_valid_utf8(text.substr(kept))) {
+        error_ = "line " + std::to_string(line_) + ": not valid UTF-8";
+        return ReadStatus::bad_encoding;
+      }
+      if (text.substr(kept).find('\0') != std::string_view::npos) overflow_nul_ = true;
+      text = text.substr(0, kept);
+    }
     std::uint64_t start_line = line_;
     line_ += lfs + (has_lf ? 0 : 1);
     begin_ = has_lf ? rec_end + 1 : rec_end;
-    if (has_lf && !text.empty() && text.back() == '\r') text.remove_suffix(1);
+    const bool dropped_nul = overflow_nul_;
+    overflow_ = overflow_nul_ = false;
+    kept_ = 0;
+    if (has_lf && !oversized && !text.empty() && text.back() == '\r') text.remove_suffix(1);
     // Blank (skipped, still counted): a single line that is empty once the CR before its LF is
     // dropped, or a lone CR ending the file without LF. "\r\r\n" is a record: one CR of data.
     bool single_line = lfs <= (has_lf ? 1u : 0u);
@@ -84,8 +128,9 @@ ReadStatus CsvReader::next(CsvRecord& rec) {
     }
     rec.line = start_line;
     rec.raw = text;
-    rec.nul = std::memchr(text.data(), '\0', text.size()) != nullptr;
-    if (rec.nul) {  // malformed alone (ECOMMERCE.md): the rest of the file still loads
+    rec.nul = dropped_nul || std::memchr(text.data(), '\0', text.size()) != nullptr;
+    rec.oversized = oversized;
+    if (rec.nul || oversized) {  // malformed alone (ECOMMERCE.md): the rest of the file still loads
       rec.fields.clear();
       rec.malformed = true;
     } else {

@@ -45,7 +45,7 @@ std::optional<DimensionFileError> read_dimension_file(ByteSource& source, Dimens
   std::string price;
   while ((st = reader.next(rec)) == ReadStatus::record) {
     if (rec.malformed)
-      return DimensionFileError{at_line(rec.line, rec.nul ? "NUL byte in a record" : "broken quoting")};
+      return DimensionFileError{at_line(rec.line, rec.oversized ? "a record longer than 1 MiB" : rec.nul ? "NUL byte in a record" : "broken quoting")};
     if (rec.fields.size() != want)
       return DimensionFileError{at_line(rec.line, std::to_string(rec.fields.size()) +
                                                       " fields, expected " + std::to_string(want))};

@@ -17,9 +17,10 @@ struct Rec {
 };
 
 std::vector<Rec> read_all(const std::string& data, std::size_t chunk = 1 << 20,
-                          std::size_t reader_chunk = 1 << 20) {
+                          std::size_t reader_chunk = 1 << 20,
+                          std::size_t max_record = CsvReader::kMaxRecordBytes) {
   MemorySource src(data, chunk);
-  CsvReader reader(src, reader_chunk);
+  CsvReader reader(src, reader_chunk, max_record);
   CsvRecord rec;
   std::vector<Rec> out;
   while (reader.next(rec) == ReadStatus::record)
@@ -135,6 +136,53 @@ TEST(CsvReader, CrCrLfLineIsARecordNotABlankLine) {
   EXPECT_EQ(r[2].line, 4u);  // "\r\n" on line 3 is blank
   EXPECT_EQ(r[3].line, 5u);
   EXPECT_EQ(r[3].raw, "\r\r");  // and the lone CR without LF ending the file is blank
+}
+
+// Issue 18 retest E4: a quote never closed in a large file made one record of the whole rest of
+// the file, held in memory (the buffer doubled to the file's size). Past the cap a record is
+// malformed alone, keeps only its first bytes (whole characters), and the reader's buffer stays
+// near the cap whatever the file's size; quotes and line breaks past the cap still count.
+TEST(CsvReader, E4_RecordPastTheCapIsMalformedAndItsTailIsNotHeld) {
+  std::string big = "h\n\"open,";
+  for (int i = 0; i < 4000; ++i) big += "ab\u00e9\n";  // 4 bytes + LF per line, a 2-byte character
+  auto chunks = {1u, 7u, 64u};
+  for (std::size_t chunk : chunks) {
+    auto r = read_all(big, chunk, 64, 100);
+    ASSERT_EQ(r.size(), 2u) << chunk;
+    EXPECT_EQ(r[1].line, 2u);
+    EXPECT_TRUE(r[1].malformed);
+    EXPECT_LE(r[1].raw.size(), 100u);
+    EXPECT_GE(r[1].raw.size(), 97u);
+    EXPECT_EQ(r[1].raw.substr(0, 7), "\"open,a");
+  }
+  // A closed quote past the cap: the record is malformed, the next ones load with their lines.
+  std::string closed = "h\n\"" + std::string(300, 'x') + "\n" + std::string(300, 'y') + "\",z\nok,1\n";
+  auto r = read_all(closed, 5, 32, 100);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_TRUE(r[1].malformed);
+  EXPECT_EQ(r[1].raw, "\"" + std::string(99, 'x'));
+  EXPECT_EQ(r[2].line, 4u);
+  EXPECT_FALSE(r[2].malformed);
+  EXPECT_EQ(r[2].fields, (std::vector<std::string>{"ok", "1"}));
+  // A record exactly at the cap is whole.
+  std::string at = "h\n" + std::string(100, 'a') + "\nb\n";
+  r = read_all(at, 3, 16, 100);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_FALSE(r[1].malformed);
+  EXPECT_EQ(r[1].raw.size(), 100u);
+}
+
+TEST(CsvReader, E4_InvalidUtf8PastTheCapIsStillAFileError) {
+  std::string bad = "h\n\"" + std::string(500, 'x') + "\xC3(" + std::string(500, 'y') + "\n";
+  for (std::size_t chunk : {1u, 13u, 4096u}) {
+    MemorySource src(bad, chunk);
+    CsvReader reader(src, 32, 100);
+    CsvRecord rec;
+    ReadStatus st;
+    while ((st = reader.next(rec)) == ReadStatus::record) {
+    }
+    EXPECT_EQ(st, ReadStatus::bad_encoding) << chunk;
+  }
 }
 
 }  // namespace

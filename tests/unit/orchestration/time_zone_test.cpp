@@ -73,6 +73,43 @@ TEST(TimeZone, RepeatedHourFiresOnce) {
   EXPECT_EQ(next_firing(c, berlin, utc(2024, 10, 27, 1, 10)), utc(2024, 10, 28, 1, 30));
 }
 
+// Issue 14 G10, cron(8): "Only jobs that run at a particular time (not specified as @hourly, nor
+// with '*' in the hour or minute specifier) are affected by these rules. Jobs which are specified
+// with wildcards are run based on the new time immediately." An every-15-minutes schedule stopped
+// for the whole repeated hour of a move back (01:45 EDT, then 02:00 EST: four firings lost).
+TEST(TimeZone, G10_WildcardScheduleRunsThroughTheRepeatedHour) {
+  auto ny = zone("America/New_York");  // 2026-11-01: 02:00 EDT (06:00 UTC) goes back to 01:00 EST
+  auto quarter = *CronExpression::parse("*/15 * * * *");
+  EXPECT_TRUE(quarter.wildcard_time());
+  EXPECT_EQ(next_firing(quarter, ny, utc(2026, 11, 1, 5, 40)), utc(2026, 11, 1, 5, 45));  // 01:45 EDT
+  EXPECT_EQ(next_firing(quarter, ny, utc(2026, 11, 1, 5, 45)), utc(2026, 11, 1, 6, 0));   // 01:00 EST
+  EXPECT_EQ(next_firing(quarter, ny, utc(2026, 11, 1, 6, 0)), utc(2026, 11, 1, 6, 15));   // 01:15 EST
+  EXPECT_EQ(count_firings_between(quarter, ny, utc(2026, 11, 1, 4), utc(2026, 11, 1, 8), 1000), 16u);  // 4 h of UTC
+  auto hourly = *CronExpression::parse("@hourly");
+  EXPECT_TRUE(hourly.wildcard_time());
+  EXPECT_EQ(next_firing(hourly, ny, utc(2026, 11, 1, 5, 0)), utc(2026, 11, 1, 6, 0));  // 01:00 EST again
+  // A fixed time is not a wildcard job: 01:30 runs once, in the first pass.
+  auto fixed = *CronExpression::parse("30 1 * * *");
+  EXPECT_FALSE(fixed.wildcard_time());
+  EXPECT_EQ(next_firing(fixed, ny, utc(2026, 11, 1, 5, 0)), utc(2026, 11, 1, 5, 30));
+  EXPECT_EQ(next_firing(fixed, ny, utc(2026, 11, 1, 5, 30)), utc(2026, 11, 2, 6, 30));
+}
+
+// The move forward, 2026-03-08 in New York: 02:00 EST (07:00 UTC) jumps to 03:00 EDT. A wildcard job
+// runs by the new time at once: one firing at the move, none for the skipped hour's readings.
+TEST(TimeZone, G10_WildcardScheduleRunsByTheNewTimeAtTheMoveForward) {
+  auto ny = zone("America/New_York");
+  auto hourly = *CronExpression::parse("0 * * * *");
+  EXPECT_EQ(next_firing(hourly, ny, utc(2026, 3, 8, 6, 30)), utc(2026, 3, 8, 7, 0));  // 03:00 EDT
+  EXPECT_EQ(next_firing(hourly, ny, utc(2026, 3, 8, 7, 0)), utc(2026, 3, 8, 8, 0));
+  auto in_the_gap = *CronExpression::parse("*/10 2 * * *");  // only the skipped hour's readings
+  EXPECT_EQ(next_firing(in_the_gap, ny, utc(2026, 3, 8, 6, 30)), utc(2026, 3, 9, 6, 0));  // next day 02:00 EDT
+  auto every_second = *CronExpression::parse("* * * * * *");
+  EXPECT_EQ(next_firing(every_second, ny, utc(2026, 3, 8, 6, 59, 59)), utc(2026, 3, 8, 7, 0, 0));
+  // Monotone, so the latest missed firing is found by bisection across the move.
+  EXPECT_EQ(last_firing_between(hourly, ny, utc(2026, 3, 8, 5, 30), utc(2026, 3, 8, 7, 30)), utc(2026, 3, 8, 7, 0));
+}
+
 TEST(TimeZone, NightlyScheduleInAZone) {
   auto ny = zone("America/New_York");
   auto c = *CronExpression::parse("0 2 * * *");
