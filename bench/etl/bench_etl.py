@@ -240,6 +240,12 @@ def main():
             elif kind == "pandas":
                 _, d = run_peer(["/usr/bin/python3", os.path.join(HERE, "pandas_etl.py"),
                                  os.path.join(args.work, "contract-pandas.db"), contract])
+            elif kind == "hivehook-pg":  # the second warehouse of hivehook-etl, on the same edge cases
+                psql(args.pg_url, "DROP DATABASE IF EXISTS bench_contract")
+                psql(args.pg_url, "CREATE DATABASE bench_contract")
+                url = args.pg_url.rsplit("/", 1)[0] + "/bench_contract"
+                run_hivehook(args.etl, contract, url, args.work, "contract-pg")
+                d = digest_hivehook(args.etl, url)
             else:
                 continue
             contract_ok[name] = d == reference_contract

@@ -1,8 +1,20 @@
 #!/usr/bin/python3
-"""Issue 18 profile driver: one hivehook-etl → PostgreSQL load exactly as bench/etl/bench_etl.py runs it
-(its run_hivehook: one process per file, dims then days), measuring wall, client user/sys, server
-user/sys split by process role, pg_stat_wal and pg_stat_statements deltas, and a pid→role map for perf.
-  prof.py --url URL --datadir D --etl ETL --landing L --out PREFIX [--keep]
+"""Issue 18's profile driver (docs/performance.md, "Into PostgreSQL: the remaining distance, profiled"):
+one hivehook-etl -> PostgreSQL load exactly as bench/etl/bench_etl.py runs it (its run_hivehook: the
+dimensions, then every day, one process per file, into a fresh database), measuring wall time,
+client user/sys and page faults (getrusage of the children), the server's user/sys and faults by
+process role (/proc/<postmaster>/stat and its children), pg_stat_wal and pg_stat_statements deltas,
+and a pid -> role map (for bench/etl/perf_groups.py).
+
+  pg_profile.py --url postgresql://postgres@127.0.0.1:PORT/postgres --datadir PGDATA \
+      --etl build/examples/ecommerce/hivehook-etl --landing LANDING --out PREFIX [--keep]
+
+The server as the doc's figures had it: the bench's durable settings (fsync, full_page_writes,
+synchronous_commit on: see bench/etl/run), plus for the per-statement and WAL timings
+`-c shared_preload_libraries=pg_stat_statements -c track_io_timing=on -c track_wal_io_timing=on`
+(without them those figures are left out and the rest is measured). LANDING is hivehook-gen's
+output (bench/etl/run's --seed 1 data set). The cost of one page fault on the host, which the doc's
+argument rests on, is measured by bench/etl/page_fault_cost.c.
 """
 import argparse, json, os, resource, subprocess, sys, threading, time
 
@@ -79,7 +91,7 @@ class Sampler(threading.Thread):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", required=True)
     ap.add_argument("--datadir", required=True)
     ap.add_argument("--etl", required=True)
@@ -87,7 +99,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--db", default="prof")
     ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--ready", help="touch this file when the load starts, wait for it to vanish? no: just touch")
+    ap.add_argument("--ready", help="a file to create when the load starts (to start perf record then)")
     a = ap.parse_args()
     q(a.url, f"DROP DATABASE IF EXISTS {a.db}")
     q(a.url, f"CREATE DATABASE {a.db}")

@@ -18,7 +18,8 @@ bool continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x8
 
 bool CsvReader::drop_overflow() {
   if (!overflow_) {
-    if (end_ - begin_ <= max_record_) return true;
+    // The cap is the record's length without the CR before its LF, which may be the next byte.
+    if (end_ - begin_ <= max_record_ + 1) return true;
     overflow_ = true;
     kept_ = max_record_;
     // Keep whole characters: back off over at most 3 continuation bytes.
@@ -67,6 +68,7 @@ ReadStatus CsvReader::next(CsvRecord& rec) {
     std::size_t lfs = 0;
     bool odd = false;
     bool has_lf = false;
+    bool tail_lf = false;  // the bytes read so far end with an LF (inside quotes)
     std::size_t rec_end = 0;
     for (;;) {
       const char* base = buf_.data();
@@ -85,6 +87,7 @@ ReadStatus CsvReader::next(CsvRecord& rec) {
       }
       // Scanned up to end_ without a record end: read more (fill() moves the bytes to the front).
       // Past the cap, the scanned bytes after the kept ones go first (their quotes and LFs counted).
+      tail_lf = end_ > begin_ && buf_[end_ - 1] == '\n';
       if (!drop_overflow()) {
         error_ = "line " + std::to_string(line_) + ": not valid UTF-8";
         return ReadStatus::bad_encoding;
@@ -98,7 +101,9 @@ ReadStatus CsvReader::next(CsvRecord& rec) {
     }
     if (!has_lf && rec_end == begin_) return ReadStatus::end;
 
-    const bool oversized = overflow_ || rec_end - begin_ > max_record_;
+    std::size_t length = rec_end - begin_;
+    if (has_lf && length > 0 && buf_[rec_end - 1] == '\r') --length;  // the CR the record end drops
+    const bool oversized = overflow_ || length > max_record_;
     std::string_view text(buf_.data() + begin_, rec_end - begin_);
     if (oversized) {
       std::size_t kept = overflow_ ? kept_ : max_record_;
@@ -130,7 +135,9 @@ ReadStatus CsvReader::next(CsvRecord& rec) {
     rec.raw = text;
     rec.nul = dropped_nul || std::memchr(text.data(), '\0', text.size()) != nullptr;
     rec.oversized = oversized;
-    if (rec.nul || oversized) {  // malformed alone (ECOMMERCE.md): the rest of the file still loads
+    rec.unclosed_quote = !has_lf && odd;
+    rec.lines = has_lf || tail_lf ? lfs : lfs + 1;
+    if (rec.nul || oversized || rec.unclosed_quote) {  // malformed alone (ECOMMERCE.md): the rest of the file still loads
       rec.fields.clear();
       rec.malformed = true;
     } else {

@@ -22,6 +22,9 @@ struct CsvRecord {
   bool nul = false;                      // the record holds a NUL byte (then also malformed)
   bool oversized = false;                // longer than the reader's cap: `raw` is its first bytes,
                                          // cut at a character boundary (then also malformed)
+  bool unclosed_quote = false;           // a quote never closed: the record ran to the end of the
+                                         // input (then also malformed)
+  std::uint64_t lines = 1;               // physical lines the record spans
 };
 
 enum class ReadStatus { record, end, bad_encoding };

@@ -95,6 +95,10 @@ void parse_all(CsvReader& reader, const Dimensions& dims, Channel& ch, PipelineR
     ReadStatus st;
     while ((st = reader.next(rec)) == ReadStatus::record) {
       ++result.rows_read;
+      if (rec.unclosed_quote) {
+        result.unclosed_quote_line = rec.line;
+        result.unclosed_quote_lines = rec.lines;
+      }
       auto reason = transform_row(rec, dims, fact);
       const std::size_t need =
           reason ? rec.raw.size()

@@ -20,6 +20,10 @@ struct PipelineResult {
   std::string error;
   std::uint64_t rows_read = 0;                      // records after the header
   std::array<std::uint64_t, kReasonCount> rejected{};  // per Reason
+  // A quote never closed (ECOMMERCE.md: it runs to the end of the file as one malformed record):
+  // the line where that record starts and how many lines it swallowed; 0 when none.
+  std::uint64_t unclosed_quote_line = 0;
+  std::uint64_t unclosed_quote_lines = 0;
 };
 
 // Reads every record after the header from `reader`, checks it against `dims`, and hands each row

@@ -148,6 +148,16 @@ JobOutcome run_transactions(const JobOptions& opts) {
                   std::to_string(counts.updated) + " updated, " +
                   std::to_string(counts.unchanged) + " unchanged, " +
                   std::to_string(rejected_total) + " rejected";
+    if (piped.unclosed_quote_line != 0) {
+      // The contract's rule, made visible (issue 18 retest E3): one stray quote near the top of a
+      // day's file turns the rest of the day into one reject, and the job still succeeds.
+      out.result["unclosed_quote"] = {{"line", piped.unclosed_quote_line},
+                                      {"lines", piped.unclosed_quote_lines}};
+      out.warning = opts.source_file + ": line " + std::to_string(piped.unclosed_quote_line) +
+                    ": a quote opened in this record is never closed, so the record runs to the end of the "
+                    "file: its " + std::to_string(piped.unclosed_quote_lines) +
+                    " lines are one malformed reject (ECOMMERCE.md)";
+    }
     return out;
   });
 }

@@ -24,6 +24,7 @@ struct JobOptions {
 struct JobOutcome {
   int exit_code = kExitOk;
   std::string summary;    // one line for stdout (success) or stderr (failure)
+  std::string warning;    // one line for stderr beside a success ("" = none)
   nlohmann::json result;  // what goes to $HIVEHOOK_RESULT
 };
 

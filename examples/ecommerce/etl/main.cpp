@@ -216,6 +216,7 @@ int main(int argc, char** argv) {
   opts.run_id = env_or("HIVEHOOK_RUN_ID", "");
   JobOutcome out = command == "dims" ? run_dims(opts) : run_transactions(opts);
   write_result(out.result);
+  if (!out.warning.empty()) std::cerr << "hivehook-etl: warning: " << out.warning << std::endl;
   if (out.exit_code == kExitOk)
     std::cout << out.summary << std::endl;
   else

@@ -68,6 +68,26 @@ TEST_F(JobTest, EveryRejectReasonInContractOrder) {
             (std::vector<std::string>{"\"T10\"x,C1,P1,1,2023-03-15T13:45:12Z,completed,card"}));
 }
 
+// Issue 18 retest E3: a stray quote near the top turned the rest of the day into one reject and
+// the job succeeded without a word. It still does (the contract), but says so: a warning line on
+// stderr and `unclosed_quote` {line, lines} in the result.
+TEST_F(JobTest, E3_AQuoteNeverClosedIsNamedWithTheLinesItSwallowed) {
+  auto out = load("t3.csv",
+                  "T1,C1,P1,1,2023-03-15T13:45:12Z,completed,card\n"
+                  "T2,C1,P1,1,2023-03-15T13:45:12Z,\"completed,card\n"
+                  "T3,C1,P1,1,2023-03-15T13:45:12Z,completed,card\n"
+                  "T4,C1,P1,1,2023-03-15T13:45:12Z,completed,card\n");
+  ASSERT_EQ(out.exit_code, 0) << out.summary;
+  EXPECT_EQ(rejects(), (std::vector<std::string>{"t3.csv|3|malformed"}));
+  EXPECT_EQ(out.result["unclosed_quote"]["line"], 3);
+  EXPECT_EQ(out.result["unclosed_quote"]["lines"], 3);
+  EXPECT_NE(out.warning.find("line 3: a quote opened in this record is never closed"), std::string::npos)
+      << out.warning;
+  auto clean = load("t4.csv", "T5,C1,P1,1,2023-03-15T13:45:12Z,completed,card\n");
+  EXPECT_FALSE(clean.result.contains("unclosed_quote"));
+  EXPECT_TRUE(clean.warning.empty());
+}
+
 TEST_F(JobTest, EnrichmentAmountsAndClasses) {
   ASSERT_EQ(load("t.csv",
                  "T1,C2,P2,1,2023-03-15T13:45:12Z,completed,card\n"
