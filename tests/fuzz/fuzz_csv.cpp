@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "etl/csv_reader.h"
 #include "etl/dimensions.h"
@@ -58,5 +59,37 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   if (consumed > text.size()) __builtin_trap();
+
+  // The record cap (issue 18 retest E4) changes what a long record keeps, never where records
+  // start or whether the file is valid UTF-8: a reader capped at 16..65 bytes must see the same
+  // records at the same lines, with the same end, each long one malformed and cut to the cap.
+  struct Seen {
+    std::uint64_t line;
+    std::size_t size;
+    bool malformed;
+  };
+  std::vector<Seen> whole;
+  {
+    MemorySource again(text, chunk);
+    CsvReader r(again, 16);
+    while (r.next(rec) == ReadStatus::record) whole.push_back({rec.line, rec.raw.size(), rec.malformed});
+  }
+  const std::size_t cap = 16 + data[0] % 50;
+  MemorySource capped_source(text, chunk);
+  CsvReader capped(capped_source, 16, cap);
+  std::size_t i = 0;
+  ReadStatus capped_end;
+  while ((capped_end = capped.next(rec)) == ReadStatus::record) {
+    if (i >= whole.size() || rec.line != whole[i].line) __builtin_trap();
+    if (rec.raw.size() > cap) __builtin_trap();
+    // Long means longer than the cap without the CR its LF drops, exactly as the whole raw text is.
+    if (rec.oversized != (whole[i].size > cap)) __builtin_trap();
+    if (rec.oversized && (!rec.malformed || rec.raw.size() + 3 < cap)) __builtin_trap();
+    if (!rec.oversized && (rec.raw.size() != whole[i].size || rec.malformed != whole[i].malformed)) __builtin_trap();
+    ++i;
+  }
+  // The capped reader checks a long record's tail as UTF-8 before dropping it: the same verdict.
+  if (capped_end != st) __builtin_trap();
+  if (st == ReadStatus::end && i != whole.size()) __builtin_trap();
   return 0;
 }

@@ -106,8 +106,14 @@ ReadStatus CsvReader::next(CsvRecord& rec) {
     const bool oversized = overflow_ || length > max_record_;
     std::string_view text(buf_.data() + begin_, rec_end - begin_);
     if (oversized) {
-      std::size_t kept = overflow_ ? kept_ : max_record_;
-      for (int i = 0; i < 3 && kept > 0 && kept < text.size() && continuation(text[kept]); ++i) --kept;
+      // The kept part ends where drop_overflow() cut it: moving that cut now would join the
+      // prefix's last bytes with bytes that came after a dropped stretch (a fuzzed file made
+      // "EF BB" + dropped '"' + "BF" look like a valid character).
+      std::size_t kept = kept_;
+      if (!overflow_) {
+        kept = max_record_;
+        for (int i = 0; i < 3 && kept > 0 && continuation(text[kept]); ++i) --kept;
+      }
       if (!is_valid_utf8(text.substr(kept))) {
         error_ = "line " + std::to_string(line_) + ": not valid UTF-8";
         return ReadStatus::bad_encoding;
