@@ -979,7 +979,9 @@ class NodeShown(unittest.TestCase):
         self.assertIn("Node", self.texts("#object-events th"))
         self.assertEqual(set(self.texts("#object-events td.node")), {"a"})
         self.assertEqual([e["message"] for e in self.browser.get_log("browser") if e["level"] == "SEVERE"], [])
-        self.browser.save_screenshot(str(pathlib.Path(os.environ.get("HIVEHOOK_BUILD_DIR", d.dir)) / "console-cluster-runs.png"))
+        shots = pathlib.Path(os.environ.get("HIVEHOOK_BUILD_DIR", d.dir)) / "console-screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        self.browser.save_screenshot(str(shots / "cluster-object-node.png"))
         self.assertEqual(b.stop(), 0)
 
     def test_a_single_sqlite_node_shows_no_node_anywhere(self):
