@@ -520,9 +520,12 @@ void Listener::routes() {
         json matched = json::array();
         auto it = recent.find(rule.value("name", ""));
         if (it != recent.end())
-          for (const auto& run : it->second)
-            matched.push_back({{"key", utf8_sanitize(run.key)}, {"run_id", run.run_id},
-                               {"state", to_string(run.state)}, {"started", time_json(run.started_at)}});
+          for (const auto& run : it->second) {
+            json m = {{"key", utf8_sanitize(run.key)}, {"run_id", run.run_id},
+                      {"state", to_string(run.state)}, {"started", time_json(run.started_at)}};
+            if (!run.node.empty()) m["node"] = run.node;
+            matched.push_back(std::move(m));
+          }
         rule["recent"] = matched;
       }
       return std::pair<int, json>{200, json{{"rules", rules}}};

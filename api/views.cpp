@@ -54,6 +54,8 @@ nlohmann::json run_json(const RunRecord& r, bool output, const Redactor& redact,
                       {"exit_code", opt(r.exit_code)},
                       {"signal", opt(r.signal)},
                       {"error", text_or_null(redact(r.error))}};
+  // Cluster mode: the node that ran it, present when the store has it (PostgreSQL), as an event's.
+  if (!r.node.empty()) j["node"] = r.node;
   const std::string result = redact(r.result);
   j["result"] = result.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(result, nullptr, false);
   if (j["result"].is_discarded()) j["result"] = utf8_sanitize(result);

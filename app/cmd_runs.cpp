@@ -1,6 +1,6 @@
 // `hivehook runs [--failed] [--key PREFIX] [--rule R] [--limit N] [--json]`: run history.
+#include <algorithm>
 #include <cstdio>
-#include <map>
 #include <iostream>
 
 #include "api/views.h"
@@ -38,13 +38,6 @@ nlohmann::json to_json(const RunRecord& r, bool output, const Redactor& redact) 
   return j;
 }
 
-// Cluster mode: the node that ran each run (store/queries.h), by run id.
-std::map<std::string, std::string> run_nodes(Store& store, const std::vector<RunRecord>& runs) {
-  std::vector<std::string> ids;
-  for (const auto& r : runs) ids.push_back(r.run_id);
-  return hivehook::run_nodes(store, ids);
-}
-
 int run_runs(Globals& g, const RunsOptions& o) {
   auto config = load_config_or_report(g);
   if (!config) return kExitUsage;
@@ -56,13 +49,9 @@ int run_runs(Globals& g, const RunsOptions& o) {
   if (!o.rule.empty()) f.rule = o.rule;
   f.limit = o.limit;
   auto runs = list_runs(*store, f);
-  const auto nodes = run_nodes(*store, runs);
-  // The NODE column on a PostgreSQL state, which several nodes may share (docs/cluster.md).
-  const bool shared = store->is_postgres();
-  auto node_of = [&](const RunRecord& r) {
-    auto it = nodes.find(r.run_id);
-    return it == nodes.end() ? std::string() : it->second;
-  };
+  // The NODE column when a run listed names its node (a PostgreSQL state, which several nodes may
+  // share: docs/cluster.md); a SQLite state's runs name none, and its table stays as it was.
+  const bool shared = std::any_of(runs.begin(), runs.end(), [](const RunRecord& r) { return !r.node.empty(); });
   // The secrets the daemon masks: the config's and the rules' (a rules file that does not load
   // leaves the config's and this environment's credential-named values).
   Diagnostics ignored;
@@ -75,8 +64,7 @@ int run_runs(Globals& g, const RunsOptions& o) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& r : runs) {
       auto j = to_json(r, o.output, redact);
-      const std::string node = node_of(r);
-      j["node"] = node.empty() ? nlohmann::json(nullptr) : nlohmann::json(node);
+      j["node"] = r.node.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.node);
       arr.push_back(std::move(j));
     }
     std::cout << safe_dump(arr, 2) << "\n";
@@ -91,7 +79,7 @@ int run_runs(Globals& g, const RunsOptions& o) {
   for (const auto& r : runs) {
     std::string exit = r.exit_code ? std::to_string(*r.exit_code) : r.signal ? "sig" + std::to_string(*r.signal) : "-";
     std::string dur = r.duration_ms ? human_duration(*r.duration_ms) : "-";
-    if (shared) std::printf("%-12s  ", node_of(r).empty() ? "-" : node_of(r).c_str());
+    if (shared) std::printf("%-12s  ", r.node.empty() ? "-" : r.node.c_str());
     std::printf("%-24s  %-11s  %-20s  %3d  %6s  %9s  %s\n", time_text(r.started_at).c_str(),
                 std::string(to_string(r.state)).c_str(), r.rule.c_str(), r.attempt, exit.c_str(), dur.c_str(),
                 printable(r.key).c_str());

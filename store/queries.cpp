@@ -31,7 +31,7 @@ StatusCounts status_counts(Store& store) {
 }
 
 std::vector<RunRecord> list_runs(Store& store, const RunFilter& f) {
-  std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE 1=1";
+  std::string sql = "SELECT " + run_columns(store.has_nodes()) + " FROM runs WHERE 1=1";
   if (f.failed_only) sql += " AND state IN ('failed','timed_out')";
   if (f.key_prefix) sql += std::string(" AND ") + kPrefixClause;
   if (f.rule) sql += " AND rule = ?";
@@ -47,13 +47,13 @@ std::vector<RunRecord> list_runs(Store& store, const RunFilter& f) {
   if (f.rule) st.bind(i++, *f.rule);
   if (f.before_id > 0) st.bind(i++, f.before_id);
   std::vector<RunRecord> out;
-  while (st.step()) out.push_back(read_run_row(st));
+  while (st.step()) out.push_back(read_run_row(st, store.has_nodes()));
   std::reverse(out.begin(), out.end());
   return out;
 }
 
 std::vector<AuditEvent> list_events(Store& store, const EventFilter& f) {
-  std::string sql = std::string("SELECT ") + event_columns(store.is_postgres()) + " FROM events WHERE id > ?";
+  std::string sql = std::string("SELECT ") + event_columns(store.has_nodes()) + " FROM events WHERE id > ?";
   if (f.since_ms) sql += " AND time >= ?";
   if (f.rule) sql += " AND rule = ?";
   if (f.key_prefix) sql += std::string(" AND ") + kPrefixClause;
@@ -69,7 +69,7 @@ std::vector<AuditEvent> list_events(Store& store, const EventFilter& f) {
   }
   st.bind(i++, f.limit);
   std::vector<AuditEvent> out;
-  while (st.step()) out.push_back(read_event_row(st, store.is_postgres()));
+  while (st.step()) out.push_back(read_event_row(st, store.has_nodes()));
   return out;
 }
 
@@ -238,26 +238,26 @@ std::vector<ObjectRecord> list_objects(Store& store, const ObjectFilter& f) {
 }
 
 std::vector<RunRecord> runs_of_object(Store& store, int64_t object_id) {
-  auto st = store.db().prepare(std::string("SELECT ") + kRunColumns + " FROM runs WHERE object_id = ? ORDER BY id");
+  auto st = store.db().prepare("SELECT " + run_columns(store.has_nodes()) + " FROM runs WHERE object_id = ? ORDER BY id");
   st.bind(1, object_id);
   std::vector<RunRecord> out;
-  while (st.step()) out.push_back(read_run_row(st));
+  while (st.step()) out.push_back(read_run_row(st, store.has_nodes()));
   return out;
 }
 
 std::optional<RunRecord> run_by_id(Store& store, const std::string& run_id) {
-  auto st = store.db().prepare(std::string("SELECT ") + kRunColumns + " FROM runs WHERE run_id = ?");
+  auto st = store.db().prepare("SELECT " + run_columns(store.has_nodes()) + " FROM runs WHERE run_id = ?");
   st.bind(1, run_id);
   if (!st.step()) return std::nullopt;
-  return read_run_row(st);
+  return read_run_row(st, store.has_nodes());
 }
 
 std::map<std::string, std::vector<RunRecord>> recent_runs_by_rule(Store& store, int per_rule, int scan) {
-  auto st = store.db().prepare(std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY id DESC LIMIT ?");
+  auto st = store.db().prepare("SELECT " + run_columns(store.has_nodes()) + " FROM runs ORDER BY id DESC LIMIT ?");
   st.bind(1, scan);
   std::map<std::string, std::vector<RunRecord>> out;
   while (st.step()) {
-    RunRecord r = read_run_row(st);
+    RunRecord r = read_run_row(st, store.has_nodes());
     auto& v = out[r.rule];
     if (static_cast<int>(v.size()) < per_rule) v.push_back(std::move(r));
   }
@@ -284,11 +284,11 @@ std::vector<QuarantineEntry> quarantine_report(Store& store, int limit, int64_t 
   int64_t oldest = out.back().object.discovered_at;
   for (const auto& e : out) oldest = std::min(oldest, e.object.discovered_at);
   const int64_t from = first_id_at_or_after(store, "runs", "started_at", oldest - 1000);
-  auto rt = store.db().prepare(std::string("SELECT ") + kRunColumns +
+  auto rt = store.db().prepare("SELECT " + run_columns(store.has_nodes()) +
                                " FROM runs WHERE id >= ? AND state IN ('failed', 'timed_out') ORDER BY id");
   rt.bind(1, from);
   while (rt.step()) {
-    RunRecord r = read_run_row(rt);
+    RunRecord r = read_run_row(rt, store.has_nodes());
     if (auto it = index.find(r.object_id); it != index.end()) {
       auto& runs = out[it->second].failed_runs;
       if (max_runs > 0 && runs.size() == max_runs) runs.erase(runs.begin());
@@ -332,23 +332,6 @@ std::optional<std::string> last_firing_run_state(Store& store, const std::string
   st.bind(1, rule);
   if (!st.step()) return std::nullopt;
   return st.text(0);
-}
-
-std::map<std::string, std::string> run_nodes(Store& store, const std::vector<std::string>& run_ids) {
-  std::map<std::string, std::string> out;
-  if (run_ids.empty() || schema_version(store.db()) < 6) return out;
-  if (run_ids.size() > 200) {
-    auto all = store.db().prepare("SELECT run_id, node FROM runs WHERE node IS NOT NULL");
-    while (all.step()) out[all.text(0)] = all.text(1);
-    return out;
-  }
-  auto st = store.db().prepare("SELECT node FROM runs WHERE run_id = ?");
-  for (const auto& id : run_ids) {
-    st.bind(1, id);
-    if (st.step() && !st.is_null(0)) out[id] = st.text(0);
-    st.reset();
-  }
-  return out;
 }
 
 }  // namespace hivehook

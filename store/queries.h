@@ -117,8 +117,4 @@ bool run_started_for(Store& store, const std::string& rule, const std::string& k
 // The state of the rule's newest schedule firing run ("" key, object 0), nullopt: none yet.
 std::optional<std::string> last_firing_run_state(Store& store, const std::string& rule);
 
-// Cluster mode: the node that ran each of `run_ids` (the runs table's `node`, migration 6), by
-// run id; empty before that migration. Over 200 ids: one pass over the table.
-std::map<std::string, std::string> run_nodes(Store& store, const std::vector<std::string>& run_ids);
-
 }  // namespace hivehook

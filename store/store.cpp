@@ -26,7 +26,7 @@ std::optional<int64_t> opt_int(sql::Statement& st, int col) {
   return st.int64(col);
 }
 
-std::string select(const char* columns, const char* rest) { return std::string("SELECT ") + columns + rest; }
+std::string select(const std::string& columns, const char* rest) { return "SELECT " + columns + rest; }
 
 }  // namespace
 
@@ -134,8 +134,10 @@ const std::string Store::kSql[] = {
            " OR (state='duplicate' AND action='duplicate' AND final_path IS NULL)) AND COALESCE(node,'')=?"
            " ORDER BY id"),
     "SELECT object_id,rule,seq,state,attempts,interrupted,next_at,waiting_for FROM tasks WHERE object_id=? ORDER BY seq",
-    select(kRunColumns, " FROM runs WHERE state=? AND COALESCE(node,'')=? ORDER BY id"),
-    select(kRunColumns, " FROM runs WHERE object_id=? AND state IN ('failed','timed_out') ORDER BY id"),
+    // The owner's own reads of runs select node on both backends (an owner's state is migrated);
+    // read_run_row takes it on PostgreSQL only (has_nodes).
+    select(run_columns(true), " FROM runs WHERE state=? AND COALESCE(node,'')=? ORDER BY id"),
+    select(run_columns(true), " FROM runs WHERE object_id=? AND state IN ('failed','timed_out') ORDER BY id"),
     select(kOutboxColumns,
            " FROM outbox WHERE state='pending' AND next_at<=? AND COALESCE(node,'')=? ORDER BY next_at, id LIMIT ?"),
     "SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending','dead') GROUP BY state",
@@ -158,6 +160,7 @@ Store::Store(const std::filesystem::path& path, Mode mode, const Clock& clock, s
       next_object_id_ = max_of(Q::max_object_id) + 1;
       next_event_id_ = max_of(Q::max_event_id) + 1;
     }
+    has_nodes_ = is_postgres() && schema_version(db_) >= 6;
     if (node_) {
       epoch_ = register_node(db_, *node_);
       if (is_postgres()) check_lease_ = db_.prepare(check_lease_sql());
@@ -656,12 +659,14 @@ std::vector<RunRecord> Store::runs_in_state(RunState state) {
   auto& st = q(Q::runs_in_state);
   st.bind(1, to_string(state)).bind(2, node());
   std::vector<RunRecord> out;
-  while (st.step()) out.push_back(read_run_row(st));
+  while (st.step()) out.push_back(read_run_row(st, has_nodes_));
   st.reset();
   return out;
 }
 
-RunRecord read_run_row(sql::Statement& st) {
+std::string run_columns(bool with_node) { return std::string(kRunColumns) + (with_node ? ",node" : ""); }
+
+RunRecord read_run_row(sql::Statement& st, bool with_node) {
   RunRecord r;
   r.id = st.int64(0);
   r.run_id = st.text(1);
@@ -682,6 +687,7 @@ RunRecord read_run_row(sql::Statement& st) {
   r.pid = opt_int(st, 16);
   r.pgid = opt_int(st, 17);
   r.proc_start = opt_int(st, 18);
+  if (with_node) r.node = opt_text(st, 19).value_or("");
   return r;
 }
 
@@ -689,7 +695,7 @@ std::vector<RunRecord> Store::failed_runs_of(int64_t object_id) {
   auto& st = q(Q::failed_runs_of);
   st.bind(1, object_id);
   std::vector<RunRecord> out;
-  while (st.step()) out.push_back(read_run_row(st));
+  while (st.step()) out.push_back(read_run_row(st, has_nodes_));
   st.reset();
   return out;
 }

@@ -69,6 +69,11 @@ struct RunRecord {
   // The process that ran it (recovery kills an orphaned group): pid, process group, and its start
   // time (/proc/<pid>/stat starttime) so a reused pid is never mistaken for it.
   std::optional<int64_t> pid, pgid, proc_start;
+  // Cluster mode (PostgreSQL state, docs/cluster.md): the node that ran it, as the runs table has it
+  // (migration 6). Empty on SQLite (one node, as for events: Store::has_nodes) and for rows written
+  // before migration 6. Filled by every query that reads runs; not written from here (insert_run
+  // records the store's own node).
+  std::string node;
 };
 
 struct OutboxRecord {
@@ -114,6 +119,10 @@ class Store {
   // The state for messages: the SQLite file, or the PostgreSQL URL with its password masked.
   std::string display() const;
   bool is_postgres() const { return db_.dialect() == sql::Dialect::postgresql; }
+  // Rows name their node to readers: a PostgreSQL state at migration 6 or later (cluster mode). A
+  // SQLite state has one node, so events and runs read there carry none (event_columns,
+  // run_columns).
+  bool has_nodes() const { return has_nodes_; }
   sql::Db& db() { return db_; }  // for the read-only queries of store/queries.cpp
   // The node this owner is ("" without one) and its epoch (the fencing token; 0 without a node).
   const std::string& node() const { return node_ ? node_->name : empty_; }
@@ -251,6 +260,7 @@ class Store {
   int64_t next_object_id_ = 1;
   int64_t next_event_id_ = 1;
   std::optional<NodeOptions> node_;
+  bool has_nodes_ = false;
   int64_t epoch_ = 0;
   std::string empty_;
   std::vector<int64_t> object_ids_;  // PostgreSQL: ids reserved from the objects' sequence, next last
@@ -280,7 +290,10 @@ inline constexpr const char* kLatestArrivalClause =
 AuditEvent read_event_row(sql::Statement& st, bool with_node = false);
 // The select list read_event_row reads (with node on a PostgreSQL state).
 const char* event_columns(bool with_node);
-RunRecord read_run_row(sql::Statement& st);     // columns: kRunColumns
+// Columns: kRunColumns, then node when `with_node` (Store::has_nodes).
+RunRecord read_run_row(sql::Statement& st, bool with_node = false);
+// The select list read_run_row reads (with node on a PostgreSQL state, as event_columns).
+std::string run_columns(bool with_node);
 OutboxRecord read_outbox_row(sql::Statement& st);  // columns: kOutboxColumns
 inline constexpr const char* kOutboxColumns =
     "id,delivery_id,target,event,key,rule,body,state,attempts,next_at,created_at,last_status,last_detail,updated_at";

@@ -80,11 +80,27 @@ function viewError(text) {
 
 // ---- runs, live ----
 const runRows = new Map();  // run_id → row
+// Cluster mode (docs/cluster.md): the Node column, shown once a run listed names its node (a
+// PostgreSQL state); a SQLite state's runs name none, and no empty column is shown.
+let runsNode = false;
+const nodeCell = (node) => el('td', {class: 'node'}, node || '–');
+function showRunsNode() {
+  if (runsNode) return;
+  runsNode = true;
+  $('runs-head').lastElementChild.before(el('th', {scope: 'col', class: 'node'}, 'Node'));
+  for (const row of runRows.values()) {  // the rows already listed get their cell too
+    row.lastElementChild.before(nodeCell(row.dataset.node));
+    const out = row.nextElementSibling;
+    if (out && out.classList.contains('output')) out.firstElementChild.setAttribute('colspan', '8');
+  }
+}
 function runRow(run) {
   const open = el('button', {class: 'link', 'aria-expanded': 'false', title: 'show output'}, shortTime(run.started));
-  const tr = el('tr', {'data-run': run.run_id, 'data-state': run.state, 'data-duration': String(run.duration_ms)},
+  if (run.node) showRunsNode();
+  const tr = el('tr', {'data-run': run.run_id, 'data-state': run.state, 'data-duration': String(run.duration_ms), 'data-node': run.node},
     el('td', {}, open), el('td', {}, stateBadge(run.state)), el('td', {}, run.rule), el('td', {}, run.attempt),
     el('td', {}, run.exit_code ?? (run.signal ? 'sig' + run.signal : '–')), el('td', {}, ms(run.duration_ms)),
+    runsNode ? nodeCell(run.node) : null,
     el('td', {class: 'key'}, el('a', {href: '#object/' + run.object_id}, run.key)));
   open.addEventListener('click', async () => {
     const next = tr.nextElementSibling;
@@ -96,7 +112,7 @@ function runRow(run) {
       toast('Could not load the run\'s output: ' + e.message);
       return;
     }
-    tr.after(el('tr', {class: 'output'}, el('td', {colspan: '7'}, runOutput(full))));
+    tr.after(el('tr', {class: 'output'}, el('td', {colspan: runsNode ? '8' : '7'}, runOutput(full))));
     open.setAttribute('aria-expanded', 'true');
   });
   return tr;
@@ -363,14 +379,23 @@ async function loadObject(id) {
     el('a', {href: '#object/' + d.latest_id}, 'object ' + d.latest_id), ', dropped again: recorded and left alone (its landing copy deleted). Replay acts on that object.'));
   else if (superseded) notes.push(el('p', {class: 'note', role: 'note'}, 'A later arrival at this key replaced this one: ',
     el('a', {href: '#object/' + d.latest_id}, 'object ' + d.latest_id), '. Replay acts on the latest arrival.'));
-  const runs = d.runs.map((r) => el('div', {class: 'card'}, el('h3', {}, `${r.rule} · try ${r.attempt} · `, stateBadge(r.state)),
-    el('p', {}, `started ${shortTime(r.started)}, ${ms(r.duration_ms)}, exit ${r.exit_code ?? '–'}`), runOutput(r)));
+  // Cluster mode: each run says the node that ran it, each event the node that wrote it, when the
+  // store names nodes (a PostgreSQL state); on a SQLite state no node is said and no column shown.
+  const runs = d.runs.map((r) => el('div', {class: 'card', 'data-run': r.run_id, 'data-node': r.node},
+    el('h3', {}, `${r.rule} · try ${r.attempt} · `, stateBadge(r.state)),
+    el('p', {}, `started ${shortTime(r.started)}, ${ms(r.duration_ms)}, exit ${r.exit_code ?? '–'}`,
+      r.node ? [', node ', el('span', {class: 'node'}, r.node)] : null), runOutput(r)));
   const tasks = el('table', {class: 'list'}, el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'Rule'), el('th', {scope: 'col'}, 'State'),
     el('th', {scope: 'col'}, 'Attempts'))), el('tbody', {}, d.tasks.map((t) => el('tr', {}, el('td', {}, t.rule), el('td', {}, stateBadge(t.state)), el('td', {}, t.attempts)))));
   const others = d.arrivals.filter((a) => a.id !== o.id);
   const arrivals = el('table', {class: 'list'}, el('tbody', {}, others.map((a) => el('tr', {}, el('td', {}, el('a', {href: '#object/' + a.id}, 'object ' + a.id)),
     el('td', {}, stateBadge(a.state)), el('td', {}, shortTime(a.discovered))))));
-  const events = el('table', {class: 'list'}, el('tbody', {}, d.events.map((e) => el('tr', {}, el('td', {}, shortTime(e.time)), el('td', {}, e.event), el('td', {}, e.rule || ''), el('td', {class: 'key'}, e.detail ? JSON.stringify(e.detail) : '')))));
+  const eventsNode = d.events.some((e) => e.node);
+  const events = el('table', {class: 'list', id: 'object-events'},
+    el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'Time'), el('th', {scope: 'col'}, 'Event'), el('th', {scope: 'col'}, 'Rule'),
+      eventsNode ? el('th', {scope: 'col', class: 'node'}, 'Node') : null, el('th', {scope: 'col'}, 'Detail'))),
+    el('tbody', {}, d.events.map((e) => el('tr', {'data-node': e.node}, el('td', {}, shortTime(e.time)), el('td', {}, e.event), el('td', {}, e.rule || ''),
+      eventsNode ? el('td', {class: 'node'}, e.node || '–') : null, el('td', {class: 'key'}, e.detail ? JSON.stringify(e.detail) : '')))));
   const actions = [];
   if (!superseded && ['archived', 'quarantined'].includes(o.state)) actions.push(actionButtons(o.key, o.state));
   body.replaceChildren(facts, ...notes, ...actions, el('h3', {}, 'Tasks'), d.tasks.length ? tasks : el('p', {class: 'hint'}, 'no tasks'),
@@ -505,7 +530,8 @@ async function loadRules() {
   const {rules} = await api('rules');
   $('rules-list').replaceChildren(...rules.map((r) => el('article', {class: 'card'}, el('h3', {}, r.name),
     el('p', {}, 'matches ', el('code', {}, JSON.stringify(r.match || {})), ' → ', el('code', {}, r.job || '')),
-    r.recent.length ? el('ul', {}, r.recent.map((m) => el('li', {}, stateBadge(m.state), ' ', shortTime(m.started), ' ', el('code', {}, m.key))))
+    r.recent.length ? el('ul', {}, r.recent.map((m) => el('li', {}, stateBadge(m.state), ' ', shortTime(m.started), ' ', el('code', {}, m.key),
+      m.node ? [' on node ', el('span', {class: 'node'}, m.node)] : null)))
       : el('p', {class: 'hint'}, 'nothing matched recently'))));
 }
 

@@ -8,7 +8,9 @@ import json
 import os
 import pathlib
 import random
+import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +18,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 import harness
 from harness import Deployment, wait_until
@@ -857,6 +860,159 @@ class ClusterOnSqlite(unittest.TestCase):
         self.assertIn(b"need a PostgreSQL state", r.stderr)
         bad = subprocess.run([harness.BIN, "run", "--node", "-x", "-c", str(d.config)], capture_output=True, timeout=60)
         self.assertNotEqual(bad.returncode, 0)
+        self.assertEqual(d.stop(), 0)
+
+
+HAVE_CHROMIUM = bool(shutil.which("chromium") and shutil.which("chromedriver"))
+
+
+def http_port(log):
+    """The port of the http listener a daemon's log names last."""
+    m = wait_until(lambda: re.findall(r"http on port (\d+)", log.read_text(errors="replace")), timeout=30,
+                   message="the http listener's port")
+    return int(m[-1])
+
+
+def get_json(port, path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
+        return json.loads(r.read())
+
+
+class NodeShown(unittest.TestCase):
+    """Issue 17: the runs a user lists name the node that ran them — `runs` (a NODE column, "node" in
+    --json), the API's runs and object pages ("node", as its events have it), and the console (a Node
+    column on the runs list and on an object's events, the node on each of its runs) — in cluster
+    mode; a single SQLite node shows none of it (no empty column)."""
+
+    RULES = """\
+        rules:
+          - name: load
+            match: {prefix: t/}
+            job:
+              command: [/bin/sh, -c, 'echo loaded "$0"', "{key}"]
+              timeout: 60s
+        """
+
+    def setUp(self):
+        self.nodes, self.d, self.browser = [], None, None
+
+    def tearDown(self):
+        if self.browser:
+            self.browser.quit()
+        for n in self.nodes:
+            n.kill()
+        if self.d:
+            self.d.cleanup()
+
+    def console(self, port, view):
+        from selenium.webdriver.common.by import By
+        from test_console import chromium_driver
+        if not self.browser:
+            self.browser = chromium_driver()
+        self.browser.get(f"http://127.0.0.1:{port}/#{view}")
+        self.find = lambda css: self.browser.find_elements(By.CSS_SELECTOR, css)
+        wait_until(lambda: self.find("#live.on"), timeout=30, message="the live event stream connects")
+        return self.browser
+
+    def texts(self, css):
+        return self.browser.execute_script(
+            f"return [...document.querySelectorAll({json.dumps(css)})].map(e => e.textContent)")
+
+    def test_runs_the_api_and_the_console_name_the_node_of_each_run_in_cluster_mode(self):
+        try:
+            harness.pg_server_url()
+        except Exception as e:
+            self.skipTest(f"no PostgreSQL: {e}")
+        self.d = d = Deployment(self.RULES, backend="postgresql")
+        a, b = Node(d, "a"), Node(d, "b")
+        self.nodes += [a, b]
+        for n in (a, b):
+            n.config.write_text(n.config.read_text() + "http:\n  listen: 127.0.0.1:0\n")
+        # a alone records the first files, then b alone the next ones: each run's node is known.
+        a.start()
+        for i in range(3):
+            d.drop(f"t/a{i}.csv")
+        wait_until(lambda: d.count_objects("archived") == 3, message="a's files archived")
+        b.start()
+        self.assertEqual(a.stop(), 0)
+        for i in range(2):
+            d.drop(f"t/b{i}.csv")
+        wait_until(lambda: d.count_objects("archived") == 5, message="b's files archived")
+        in_db = {i.decode(): n.decode() for i, n in d.query("SELECT run_id, node FROM runs")}
+        self.assertEqual(sorted(in_db.values()), ["a", "a", "a", "b", "b"])
+
+        # The CLI: "node" in --json, a NODE column in the table.
+        runs = json.loads(d.cli("runs", "--json", check=True).stdout)
+        self.assertEqual({r["run_id"]: r["node"] for r in runs}, in_db)
+        table = d.cli("runs", check=True).stdout.decode().splitlines()
+        self.assertEqual(table[0].split()[:2], ["NODE", "STARTED"])
+        self.assertEqual(sorted(line.split()[0] for line in table[1:]), ["a", "a", "a", "b", "b"])
+        # The API (b's: every node's runs are in the one state): runs, one run, an object's page.
+        port = http_port(b.log)
+        api_runs = get_json(port, "/api/v1/runs")["runs"]
+        self.assertEqual({r["run_id"]: r["node"] for r in api_runs}, in_db)
+        self.assertEqual({r["run_id"]: r["node"] for r in get_json(port, "/api/v1/runs?output=1")["runs"]}, in_db)
+        a_run = next(r for r in api_runs if r["node"] == "a")
+        self.assertEqual(get_json(port, f"/api/v1/runs/{a_run['run_id']}")["run"]["node"], "a")
+        page = get_json(port, f"/api/v1/objects/{a_run['object_id']}")
+        self.assertEqual([r["node"] for r in page["runs"]], ["a"])
+        self.assertTrue(page["events"])
+        self.assertEqual({e["node"] for e in page["events"]}, {"a"})
+        recent = {m["run_id"]: m["node"] for r in get_json(port, "/api/v1/rules")["rules"] for m in r["recent"]}
+        self.assertEqual(recent, in_db)
+
+        if not HAVE_CHROMIUM:
+            print("no chromium and chromedriver (scripts/install-deps): the console part is not checked")
+            return
+        # The console: a Node column on the runs list, each row's node as the database has it.
+        self.console(port, "runs")
+        wait_until(lambda: len(self.find("#runs-body tr[data-run]")) == 5, timeout=30, message="the 5 runs listed")
+        self.assertEqual(self.texts("#runs-head th"), ["Started", "State", "Rule", "Try", "Exit", "Duration", "Node", "Key"])
+        shown = self.browser.execute_script(
+            "return Object.fromEntries([...document.querySelectorAll('#runs-body tr[data-run]')]"
+            ".map(r => [r.dataset.run, r.querySelector('td.node').textContent]))")
+        self.assertEqual(shown, in_db)
+        # An object's page: its run says its node, its events have a Node column.
+        self.console(port, f"object/{a_run['object_id']}")
+        wait_until(lambda: self.find("#object-events"), timeout=30, message="the object page")
+        self.assertEqual(self.texts("#object-body .card[data-run] .node"), ["a"])
+        self.assertIn("Node", self.texts("#object-events th"))
+        self.assertEqual(set(self.texts("#object-events td.node")), {"a"})
+        self.assertEqual([e["message"] for e in self.browser.get_log("browser") if e["level"] == "SEVERE"], [])
+        shots = pathlib.Path(os.environ.get("HIVEHOOK_BUILD_DIR", d.dir)) / "console-screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        self.browser.save_screenshot(str(shots / "cluster-object-node.png"))
+        self.assertEqual(b.stop(), 0)
+
+    def test_a_single_sqlite_node_shows_no_node_anywhere(self):
+        self.d = d = Deployment(self.RULES, config_extra="http:\n  listen: 127.0.0.1:0\n", backend="sqlite")
+        d.start()  # its node is the host name, recorded in the rows, shown nowhere
+        for i in range(2):
+            d.drop(f"t/s{i}.csv")
+        wait_until(lambda: d.count_objects("archived") == 2, message="archived")
+        runs = json.loads(d.cli("runs", "--json", check=True).stdout)
+        self.assertEqual([r["node"] for r in runs], [None, None])
+        table = d.cli("runs", check=True).stdout.decode().splitlines()
+        self.assertEqual(table[0].split()[0], "STARTED")
+        port = http_port(d.log)
+        api_runs = get_json(port, "/api/v1/runs")["runs"]
+        self.assertEqual(len(api_runs), 2)
+        self.assertFalse(any("node" in r for r in api_runs))
+        page = get_json(port, f"/api/v1/objects/{api_runs[0]['object_id']}")
+        self.assertFalse(any("node" in r for r in page["runs"]))
+        self.assertFalse(any("node" in e for e in page["events"]))
+        if not HAVE_CHROMIUM:
+            print("no chromium and chromedriver (scripts/install-deps): the console part is not checked")
+            return
+        self.console(port, "runs")
+        wait_until(lambda: len(self.find("#runs-body tr[data-run]")) == 2, timeout=30, message="the 2 runs listed")
+        self.assertEqual(self.texts("#runs-head th"), ["Started", "State", "Rule", "Try", "Exit", "Duration", "Key"])
+        self.assertEqual(self.find("#runs-body td.node"), [])
+        self.console(port, f"object/{api_runs[0]['object_id']}")
+        wait_until(lambda: self.find("#object-events"), timeout=30, message="the object page")
+        self.assertEqual(self.texts("#object-events th"), ["Time", "Event", "Rule", "Detail"])
+        self.assertEqual(self.find("#object-body .node"), [])
+        self.assertEqual([e["message"] for e in self.browser.get_log("browser") if e["level"] == "SEVERE"], [])
         self.assertEqual(d.stop(), 0)
 
 

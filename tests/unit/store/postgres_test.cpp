@@ -21,6 +21,7 @@
 #include "store/nodes.h"
 #include "store/owner_lock.h"
 #include "store/postgres.h"
+#include "store/queries.h"
 #include "store/schema.h"
 #include "store/store.h"
 
@@ -376,6 +377,63 @@ TEST_F(PostgresStoreTest, NodesOfDifferentNamesShareAStateAndASecondDaemonOfOneN
   ASSERT_EQ(nodes.size(), 2u);
   EXPECT_TRUE(nodes[0].live());
   EXPECT_EQ(nodes[1].name, "b");
+}
+
+// Issue 17: a run names the node that ran it (the runs table's node, migration 6) in every query
+// that reads runs: the owner's (recovery, quarantine reports) and the readers' (runs, the API's
+// runs, an object's page, rules' recent runs, quarantine). A row without one (written before
+// migration 6) names none.
+TEST_F(PostgresStoreTest, ARunNamesTheNodeThatRanItInEveryQueryThatReadsRuns) {
+  Store a(url_, Store::Mode::owner, SystemClock::instance(), node("a"));
+  Store b(url_, Store::Mode::owner, SystemClock::instance(), node("b"));
+  EXPECT_TRUE(a.has_nodes());
+  auto run_on = [&](Store& s, const std::string& key) {
+    auto o = object(s, key);
+    o.state = ObjectState::quarantined;
+    s.insert_object(o);
+    RunRecord r;
+    r.run_id = new_uuid();
+    r.object_id = o.id;
+    r.key = key;
+    r.rule = "load";
+    r.started_at = 1'700'000'000'100;
+    r.node = "ignored";  // insert_run records the store's own node, never the record's
+    s.insert_run(r);
+    s.commit();
+    r.state = RunState::failed;
+    r.exit_code = 1;
+    s.finish_run(r);
+    s.commit();
+    return r;
+  };
+  const RunRecord ra = run_on(a, "t/a.csv"), rb = run_on(b, "t/b.csv");
+  // The owner's own reads.
+  ASSERT_EQ(a.runs_in_state(RunState::failed).size(), 1u);
+  EXPECT_EQ(a.runs_in_state(RunState::failed)[0].node, "a");
+  ASSERT_EQ(b.failed_runs_of(rb.object_id).size(), 1u);
+  EXPECT_EQ(b.failed_runs_of(rb.object_id)[0].node, "b");
+  // A reader's (the CLI's and the API's).
+  Store r(url_, Store::Mode::reader);
+  EXPECT_TRUE(r.has_nodes());
+  std::map<std::string, std::string> listed;
+  for (const auto& run : list_runs(r, RunFilter{})) listed[run.run_id] = run.node;
+  EXPECT_EQ(listed, (std::map<std::string, std::string>{{ra.run_id, "a"}, {rb.run_id, "b"}}));
+  EXPECT_EQ(run_by_id(r, ra.run_id)->node, "a");
+  EXPECT_EQ(run_by_id(r, rb.run_id)->node, "b");
+  ASSERT_EQ(runs_of_object(r, rb.object_id).size(), 1u);
+  EXPECT_EQ(runs_of_object(r, rb.object_id)[0].node, "b");
+  std::set<std::string> recent;
+  const auto by_rule = recent_runs_by_rule(r, 5);
+  ASSERT_EQ(by_rule.count("load"), 1u);
+  for (const auto& run : by_rule.at("load")) recent.insert(run.node);
+  EXPECT_EQ(recent, (std::set<std::string>{"a", "b"}));
+  std::set<std::string> quarantined;
+  for (const auto& e : quarantine_report(r, 10, 0, 3))
+    for (const auto& run : e.failed_runs) quarantined.insert(e.object.key + "@" + run.node);
+  EXPECT_EQ(quarantined, (std::set<std::string>{"t/a.csv@a", "t/b.csv@b"}));
+  // A run written without a node (before migration 6) names none.
+  admin_in(url_, "UPDATE runs SET node = NULL WHERE run_id = '" + ra.run_id + "'");
+  EXPECT_EQ(run_by_id(r, ra.run_id)->node, "");
 }
 
 TEST_F(PostgresStoreTest, ABatchOfANodeWhoseEpochMovedOnIsRefusedWhole) {

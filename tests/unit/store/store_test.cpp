@@ -12,6 +12,7 @@
 #include "store/audit_log.h"
 #include "store/nodes.h"
 #include "store/owner_lock.h"
+#include "store/queries.h"
 #include "store/schema.h"
 #include "store/sqlite.h"
 #include "store/store.h"
@@ -333,6 +334,39 @@ TEST_F(StoreTest, ASecondNodeOnASqliteStateIsRefusedNamingPostgres) {
   EXPECT_FALSE(OwnerLock::acquire(db(), "run", &err, "b"));
   EXPECT_NE(err.find("cluster mode"), std::string::npos) << err;
   EXPECT_NE(err.find("PostgreSQL"), std::string::npos) << err;
+}
+
+// Issue 17: a SQLite state has one node, so its runs name none to their readers (as its events
+// do), though the row records the node (recovery's own). `runs`, the API and the console then show
+// no node column.
+TEST_F(StoreTest, ARunOnSqliteNamesNoNodeToItsReaders) {
+  NodeOptions n;
+  n.name = "host-a";
+  Store s(db(), Store::Mode::owner, SystemClock::instance(), n);
+  EXPECT_FALSE(s.has_nodes());
+  ObjectRecord o;
+  o.id = s.next_object_id();
+  o.key = "t/a.csv";
+  s.insert_object(o);
+  RunRecord r;
+  r.run_id = new_uuid();
+  r.object_id = o.id;
+  r.key = o.key;
+  r.rule = "load";
+  r.started_at = 5;
+  s.insert_run(r);
+  s.commit();
+  auto st = s.db().prepare("SELECT node FROM runs WHERE run_id = ?");
+  st.bind(1, r.run_id);
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(st.text(0), "host-a");
+  ASSERT_EQ(s.runs_in_state(RunState::started).size(), 1u);
+  EXPECT_EQ(s.runs_in_state(RunState::started)[0].node, "");
+  Store reader(db(), Store::Mode::reader);
+  EXPECT_FALSE(reader.has_nodes());
+  ASSERT_EQ(list_runs(reader, RunFilter{}).size(), 1u);
+  EXPECT_EQ(list_runs(reader, RunFilter{})[0].node, "");
+  EXPECT_EQ(run_by_id(reader, r.run_id)->node, "");
 }
 
 TEST_F(StoreTest, ANodeOnSqliteRegistersAndTakesEveryUnfinishedObject) {
