@@ -116,6 +116,16 @@ int64_t first_id_at_or_after(Store& store, const char* table, const char* time_c
 bool run_started_for(Store& store, const std::string& rule, const std::string& key);
 // The state of the rule's newest schedule firing run ("" key, object 0), nullopt: none yet.
 std::optional<std::string> last_firing_run_state(Store& store, const std::string& rule);
+// The rule's newest schedule firing run: its run id, attempt, state, error and end (run_id empty:
+// none yet). What `retry --schedule` reads to tell a firing that failed (pipeline/schedule_retry.h).
+struct FiringRun {
+  std::string run_id;
+  int attempt = 0;
+  std::string state;
+  std::string error;
+  std::optional<int64_t> ended_at;
+};
+std::optional<FiringRun> last_firing_run(Store& store, const std::string& rule);
 
 // Cluster mode: the node that ran each of `run_ids` (the runs table's `node`, migration 6), by
 // run id; empty before that migration. Over 200 ids: one pass over the table.
