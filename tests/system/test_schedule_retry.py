@@ -7,6 +7,7 @@ itself); refused for a rule that is not a schedule rule, does not exist, or whos
 not fail. `status` shows the firing failed, then succeeded. Real daemon, real HTTP, the real CLI."""
 import datetime
 import json
+import textwrap
 import time
 import unittest
 
@@ -36,14 +37,14 @@ class ScheduleRetryTest(unittest.TestCase):
         event and HIVEHOOK_SCHEDULED_TIME and fails until the flag file exists (retries: 0)."""
         job = ('cat > "$0/$HIVEHOOK_RUN_ID.json" && printf %s "$HIVEHOOK_SCHEDULED_TIME" > "$0/$HIVEHOOK_RUN_ID.env"'
                ' && test -e "$1"')
-        return LOAD_RULE + f"""\
-      - name: nightly
-        schedule: "{at.second} {at.minute} {at.hour} * * *"
-        retries: 0
-        job:
-          command: [/bin/sh, -c, '{job}', "{self.runs_dir}", "{self.flag}"]
-          timeout: 30s
-    """
+        return textwrap.dedent(LOAD_RULE) + "\n".join([
+            "  - name: nightly",
+            f'    schedule: "{at.second} {at.minute} {at.hour} * * *"',
+            "    retries: 0",
+            "    job:",
+            f"""      command: [/bin/sh, -c, '{job}', "{self.runs_dir}", "{self.flag}"]""",
+            "      timeout: 30s",
+            ""])
 
     def rule_events(self, event):
         rows = self.d.query("SELECT detail FROM events WHERE event = ? AND rule = 'nightly' ORDER BY id", event)
@@ -60,7 +61,7 @@ class ScheduleRetryTest(unittest.TestCase):
         for good. Returns that scheduled time (RFC 3339, ms)."""
         d = self.d
         d.start()
-        at = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=6)).replace(microsecond=0)
+        at = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=10)).replace(microsecond=0)
         d.write_rules(self.nightly_rules(at))
         added = wait_until(lambda: self.rule_events("schedule.added"), timeout=30, message="schedule.added")
         expected = at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
