@@ -306,7 +306,7 @@ std::optional<ReplayRequest> parse_replay_body(std::string_view body, bool retry
   if (retry && req.schedules.empty() && req.keys.empty() && !req.filter.failed_only)
     return fail("give 'keys', 'all_failed': true or 'schedules'");
   if (retry && !req.keys.empty() && req.filter.failed_only) return fail("give 'keys' or 'all_failed', not both");
-  if (retry) req.filter.failed_only = true;  // retry takes quarantined objects only
+  if (retry && req.schedules.empty()) req.filter.failed_only = true;  // retry takes quarantined objects only
   if ((req.filter.from && !req.filter.to) || (!req.filter.from && req.filter.to))
     return fail("'from' and 'to' go together");
   return req;

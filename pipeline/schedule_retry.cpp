@@ -37,14 +37,14 @@ std::optional<ScheduleRetryItem> plan_one(Store& store, const RuleSet& rules, co
   if (!row || row->open_for == 0) return refuse(409, "schedule " + shown + " has not fired yet: nothing to retry");
   const std::string when = ms_text(row->open_for);
   if (row->open)
-    return refuse(409, "schedule " + shown + "'s firing for " + when + " is still open (" +
+    return refuse(409, "the firing of schedule " + shown + " for " + when + " is still open (" +
                            (row->next_at ? "waiting for its retry at " + ms_text(*row->next_at) : std::string("running or queued")) +
                            "): let it end, then retry it if it failed");
   auto run = last_firing_run(store, name);
-  if (!run) return refuse(409, "schedule " + shown + "'s firing for " + when + " has no run: nothing to retry");
+  if (!run) return refuse(409, "the firing of schedule " + shown + " for " + when + " has no run: nothing to retry");
   if (run->state != "failed" && run->state != "timed_out")
-    return refuse(409, "schedule " + shown + "'s latest firing (" + when + ") did not fail: its last run " + run->run_id +
-                           " " + run->state + "; only a firing that failed for good is retried");
+    return refuse(409, "the latest firing of schedule " + shown + " (" + when + ") did not fail: its last run " +
+                           run->run_id + " " + run->state + "; only a firing that failed for good is retried");
   ScheduleRetryItem item;
   item.rule = name;
   item.scheduled_for = row->open_for;

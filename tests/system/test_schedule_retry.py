@@ -102,7 +102,7 @@ class ScheduleRetryTest(unittest.TestCase):
         self.assertEqual(len(retried), 1, retried)
         self.assertEqual(retried[0]["scheduled_time"], scheduled)
         self.assertEqual(retried[0]["failed_run_id"], ids[0])
-        self.assertIn(by, retried[0]["by"])
+        self.assertEqual(retried[0]["by"], by, "who asked, unmasked")
         self.assertEqual(len(self.rule_events("schedule.fired")), 1, "fired once; the retry is not a firing")
 
     def test_retry_through_the_running_daemon(self):
@@ -139,7 +139,7 @@ class ScheduleRetryTest(unittest.TestCase):
         wait_until(lambda: [r for r in self.nightly_runs() if r[2] == "succeeded"], timeout=30,
                    message="the retried run succeeded")
         wait_until(lambda: not self.schedule_status()["open"], timeout=30, message="the firing closed")
-        self.assert_retried_run(scheduled, "api from 127.0.0.1")
+        self.assert_retried_run(scheduled, "api from 127.0.0.1 with the daemon's local token (a local user's CLI)")
         s = self.schedule_status()
         self.assertEqual((s["last_fired_for"], s["last_run_state"]), (scheduled, "succeeded"))
         self.assertIn(f"schedule: nightly: last fired for {scheduled} (succeeded), next",
