@@ -685,6 +685,13 @@ void Listener::post_action(std::shared_ptr<Exchange> ex, bool retry) {
     std::string why;
     auto req = parse_replay_body(body.empty() ? "{}" : body, retry, &why);
     if (!req) return ex->respond(json_response(400, json{{"error", why}}));
+    // Who asked, for the audit (schedule.retried): the client's address and which token it sent —
+    // the daemon's local token is the CLI of a local user who may read it (root or the service user).
+    const auto presented = presented_token(*ex, /*cookie_allowed=*/false);
+    const bool local = presented && !options_.local_token.empty() && token_matches(*presented, options_.local_token);
+    // (Worded without "token:" before a word: the redactor would take that word for a secret.)
+    req->asked_by = "api from " + ex->remote().address().to_string() +
+                    (local ? " with the daemon's local token (a local user's CLI)" : " with http.token");
     options_.actions.replay(std::move(*req), [ex](int status, json reply) { ex->respond(json_response(status, reply)); });
   });
 }

@@ -177,7 +177,8 @@ std::optional<int64_t> parse_since(std::string_view text, SystemTime now) {
 std::string replay_body(const ReplayRequest& r) {
   nlohmann::json j = {{"dry_run", r.dry_run}};
   if (r.retry) {
-    if (r.keys.empty()) j["all_failed"] = true;
+    if (!r.schedules.empty()) j["schedules"] = r.schedules;
+    else if (r.keys.empty()) j["all_failed"] = true;
     else j["keys"] = r.keys;
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
@@ -243,6 +244,13 @@ std::optional<ReplayRequest> parse_replay_body(std::string_view body, bool retry
         if (!string_of(k, "keys[]", &s)) return std::nullopt;
         req.keys.push_back(s);
       }
+    } else if (retry && name == "schedules") {
+      if (!v.is_array() || v.empty()) return fail("'schedules' must be a list of one or more schedule rule names");
+      for (const auto& r : v) {
+        if (!string_of(r, "schedules[]", &s)) return std::nullopt;
+        if (s.empty()) return fail("'schedules[]' must not be empty");
+        req.schedules.push_back(s);
+      }
     } else if (retry && name == "all_failed") {
       if (!v.is_boolean()) return fail("'all_failed' must be true or false");
       req.filter.failed_only = v.get<bool>();
@@ -293,9 +301,12 @@ std::optional<ReplayRequest> parse_replay_body(std::string_view body, bool retry
     }
   }
   if (auto why = repeated_partition_name(req.filter.partition)) return fail(*why);
-  if (retry && req.keys.empty() && !req.filter.failed_only) return fail("give 'keys' or 'all_failed': true");
+  if (retry && !req.schedules.empty() && (!req.keys.empty() || req.filter.failed_only))
+    return fail("give 'schedules', 'keys' or 'all_failed', not more than one");
+  if (retry && req.schedules.empty() && req.keys.empty() && !req.filter.failed_only)
+    return fail("give 'keys', 'all_failed': true or 'schedules'");
   if (retry && !req.keys.empty() && req.filter.failed_only) return fail("give 'keys' or 'all_failed', not both");
-  if (retry) req.filter.failed_only = true;  // retry takes quarantined objects only
+  if (retry && req.schedules.empty()) req.filter.failed_only = true;  // retry takes quarantined objects only
   if ((req.filter.from && !req.filter.to) || (!req.filter.from && req.filter.to))
     return fail("'from' and 'to' go together");
   return req;

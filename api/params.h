@@ -68,7 +68,9 @@ std::optional<int64_t> parse_since(std::string_view text, SystemTime now = std::
 //    "from": "key", "to": "key", "failed": bool, "since": "RFC 3339 time or age (7d)", "all": bool,
 //    "dry_run": bool}
 // ("all": true is how a replay with no filter at all says it means the whole store)
-// and of POST /api/v1/retry: {"keys": ["k", ...]} | {"all_failed": true}, "dry_run": bool.
+// and of POST /api/v1/retry: {"keys": ["k", ...]} | {"all_failed": true} | {"schedules": ["rule", ...]}
+// (schedule rules whose latest firing failed for good, run again; pipeline/schedule_retry.h),
+// "dry_run": bool.
 // Unknown fields and wrong types are errors (*error, a sentence); nothing throws.
 std::optional<ReplayRequest> parse_replay_body(std::string_view body, bool retry, std::string* error);
 // The body parse_replay_body reads back (what `hivehook replay`/`retry` send to a running daemon).

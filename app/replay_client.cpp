@@ -18,16 +18,33 @@
 #include "app/daemon_http.h"
 #include "daemon/http_listener.h"
 #include "pipeline/replay_plan.h"
+#include "pipeline/schedule_retry.h"
 #include "rules/rule.h"
 #include "store/owner_lock.h"
 
 namespace hivehook {
+
+namespace {
+// `retry --schedule`'s plan (pipeline/schedule_retry.h's JSON): each firing and the run that failed.
+void print_schedule_retry(std::ostream& out, const nlohmann::json& plan) {
+  const bool dry = plan.value("dry_run", false);
+  for (const auto& s : plan["schedules"]) {
+    out << (dry ? "would retry" : "retrying") << " schedule " << s.value("rule", "") << ": the firing for "
+        << s.value("scheduled_time", "") << (s.value("catch_up", false) ? " (a catch-up)" : "") << ", which "
+        << (s.value("failed_state", "") == "timed_out" ? "timed out" : "failed") << " in run "
+        << s.value("failed_run_id", "") << " (attempt " << s.value("failed_attempt", 0) << ")";
+    if (!s.value("failed_error", "").empty()) out << ": " << s.value("failed_error", "");
+    out << "\n";
+  }
+}
+}  // namespace
 
 void print_replay(std::ostream& out, const nlohmann::json& plan, bool json) {
   if (json) {
     out << safe_dump(plan, 2) << "\n";
     return;
   }
+  if (plan.contains("schedules")) return print_schedule_retry(out, plan);
   if (!plan.contains("objects")) return;
   const bool retry = plan.value("retry", false), dry = plan.value("dry_run", false);
   out << (dry ? "would " : "") << (retry ? "retry " : "replay ") << plan.value("replayed", 0) << " object(s)";
@@ -137,6 +154,16 @@ int plan_here(Globals& g, const Config& config, const ReplayRequest& request, bo
              << d.str();
     return kExitUsage;
   }
+  if (!request.schedules.empty()) {
+    ScheduleRetryRefusal refusal;
+    auto plan = plan_schedule_retry(*store, *rules, request, &refusal);
+    if (!plan) {
+      error(g) << refusal.why << "\n";
+      return kExitUsage;
+    }
+    print_replay(std::cout, schedule_retry_json(*plan), json);
+    return kExitOk;
+  }
   std::string err;
   auto plan = plan_replay(*store, *rules, config.landing, request, &err);
   if (!plan) {
@@ -177,7 +204,7 @@ int ask_daemon(Globals& g, const Config& config, const std::string& token, const
     return kExitUsage;
   }
   print_replay(std::cout, reply, json);
-  if (!json && !request.dry_run && reply.value("replayed", 0) > 0)
+  if (!json && !request.dry_run && (reply.value("replayed", 0) > 0 || reply.value("retried", 0) > 0))
     std::cout << "the daemon runs them now: follow with `hivehook runs` or the console\n";
   return kExitOk;
 }

@@ -18,7 +18,12 @@ void print_schedule_times(const nlohmann::json& times, bool with_last) {
       if (s["last_fired_for"].is_null()) std::cout << "never fired yet";
       else
         std::cout << "last fired for " << s["last_fired_for"].get<std::string>()
-                  << (s["last_run_state"].is_null() ? "" : " (" + s["last_run_state"].get<std::string>() + ")");
+                  << (s["last_run_state"].is_null() ? "" : " (" + s["last_run_state"].get<std::string>());
+      // Failed for good (not open, so not waiting for a retry): the way to run it again.
+      const std::string state = s["last_run_state"].is_null() ? "" : s["last_run_state"].get<std::string>();
+      if ((state == "failed" || state == "timed_out") && !s.value("open", false))
+        std::cout << ": `hivehook retry --schedule " << s["rule"].get<std::string>() << "` runs it again";
+      if (!state.empty()) std::cout << ")";
       std::cout << ", ";
       if (s["missed"].get<bool>())
         std::cout << (s["catch_up"].get<bool>() ? "a time missed while no daemon ran fires once at the next start, then "

@@ -14,7 +14,8 @@ namespace hivehook::cli {
 using hivehook::schedule_times;
 
 // `check`: "schedule: NAME "CRON" (ZONE): next T1, T2, T3". `status`: "schedule: NAME: last fired
-// for T (succeeded), next T2".
+// for T (succeeded), next T2"; a firing failed for good reads "(failed: `hivehook retry --schedule
+// NAME` runs it again)".
 void print_schedule_times(const nlohmann::json& times, bool with_last);
 
 }  // namespace hivehook::cli

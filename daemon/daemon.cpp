@@ -117,7 +117,10 @@ int Daemon::run() {
   // they stay pending in the store (the next run or scan takes them up) and the work is not done.
   if (std::size_t w = pipeline_.waiting_objects())
     spdlog::warn("scan: {} object(s) still waiting for the rules their after:/requires: name (see `hivehook status`)", w);
-  return pipeline_.failures() > 0 || skipped_ > 0 || pipeline_.waiting_objects() > 0 ? kExitFailures : kExitOk;
+  // An offline `retry --schedule` whose firing failed again fails as a retried object does.
+  return pipeline_.failures() > 0 || schedules_.failures() > 0 || skipped_ > 0 || pipeline_.waiting_objects() > 0
+             ? kExitFailures
+             : kExitOk;
 }
 
 // Start-up, in order: serve health, announce, recover, watch, then scan (nothing that landed
@@ -198,6 +201,16 @@ void Daemon::wire_orchestration() {
   pipeline_.on_ended = [this](const ObjectRecord& rec) { batches_.on_ended(rec); };
   pipeline_.awaits_marker = [this](const ObjectKey& key) { return batches_.awaits_marker(key); };
   pipeline_.on_first_success = [this](const std::string& rule) { batches_.on_first_success(rule); };
+  // `retry --schedule`: under `run`, the leader's schedules once they run (after the start-up
+  // scan); offline (DaemonMode::replay) the retried firing runs here and nothing else fires.
+  pipeline_.retry_schedules = [this](const ReplayRequest& request) -> std::pair<int, nlohmann::json> {
+    if (watching() && !orchestrated_)
+      return {503, {{"error", "the daemon is still starting (its start-up scan): schedules run once it is ready, try again then"}}};
+    if (watching() && !leading_)
+      return {503, {{"error", "this node does not lead the cluster: schedules fire and are retried on the leader "
+                              "(`hivehook status` names it)"}}};
+    return schedules_.retry(request, reloader_.rules());
+  };
   orchestrate();
 }
 
@@ -414,7 +427,7 @@ void Daemon::finish_when_idle() {
   busy_deadline_ = clock_.steady_now() + options_.scan_wait;
   idle_check_.start(timers_, kBusyLookEvery, [this] {
     if (shutdown_.stopping()) return false;
-    if (!scanned_ || !waited_for_busy_files() || !pipeline_.idle()) return true;
+    if (!scanned_ || !waited_for_busy_files() || !pipeline_.idle() || !schedules_.settled()) return true;
     if (options_.mode == DaemonMode::replay ? !replay_delivered() : !outbox_.idle()) return true;
     shutdown_.begin(options_.mode == DaemonMode::replay ? "replay done" : "scan done");
     return false;

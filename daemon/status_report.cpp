@@ -92,10 +92,12 @@ nlohmann::json schedule_times(const RuleSet& rules, Store* store, SystemTime now
       one["last_fired_for"] = nullptr;
       one["last_run_state"] = nullptr;
       one["missed"] = false;
+      one["open"] = false;
       try {
         OrchestrationState state(*store);
         if (auto row = state.schedule(r.name)) {
           if (row->open_for > 0) one["last_fired_for"] = format_rfc3339_ms(from_ms(row->open_for));
+          one["open"] = row->open;
           // A time after the last one covered that has come: no daemon was there to fire it.
           // While a daemon runs, a due time is being fired, not missed (a status between the time
           // and the firing read "missed" beside "daemon: running").

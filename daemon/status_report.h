@@ -31,7 +31,9 @@ nlohmann::json open_schedules_json(Store& store);
 // One object per `schedule:` rule of `rules`, by rule order: {rule, schedule, timezone, catch_up,
 // next: [the next `count` firing times from `now`]}; with `store` also {last_fired_for (the
 // scheduled time of its last firing, null: never fired), last_run_state (its latest run's state,
-// null: none), missed (a time came due while no daemon ran: the next start catches it up, or skips
+// null: none; "failed" or "timed_out" with open false: the firing failed for good, and `hivehook retry
+// --schedule RULE` runs it again), open (that firing has not ended: running, queued or in a retry's
+// backoff), missed (a time came due while no daemon ran: the next start catches it up, or skips
 // it with catch_up: false; never while `daemon_runs`, which fires a time as it comes due)}.
 nlohmann::json schedule_times(const RuleSet& rules, Store* store, SystemTime now, int count, bool daemon_runs);
 

@@ -130,6 +130,9 @@ class Pipeline {
   // Replays (or, with request.retry, retries) archived/quarantined objects as new objects (see
   // pipeline/replay_plan.h): (200, the plan as carried out) or (400|503, {"error"}). On the loop.
   std::pair<int, nlohmann::json> replay(const ReplayRequest& request);
+  // A retry of schedule rules' failed firings (request.schedules; pipeline/schedule_retry.h), which
+  // replay() hands here: the daemon wires its Schedules (Schedules::retry). Unset: 503.
+  std::function<std::pair<int, nlohmann::json>(const ReplayRequest&)> retry_schedules;
 
   // Nothing scanning, settling, hashing, queued, running, waiting for a retry or to move. Objects whose
   // only open tasks are `waiting` (for after:/requires:) do not count: only another object can free

@@ -1,6 +1,7 @@
 // Replay and retry on the loop: each planned object's file goes back into landing at its key and is
 // admitted as a new object that records the one it replays (`object.replayed`), past the duplicate
-// guard, with the planned rules; it then runs and moves as any arrival does.
+// guard, with the planned rules; it then runs and moves as any arrival does. A retry of schedule
+// firings (request.schedules) is handed to the daemon's Schedules (retry_schedules).
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -12,6 +13,10 @@
 namespace hivehook {
 
 std::pair<int, nlohmann::json> Pipeline::replay(const ReplayRequest& request) {
+  if (!request.schedules.empty()) {  // retry --schedule: no object goes back into landing
+    if (!retry_schedules) return {503, {{"error", "schedules are not run here"}}};
+    return retry_schedules(request);
+  }
   std::string error;
   auto plan = plan_replay(store_, *rules_, config_.landing, request, &error);
   if (!plan) return {400, {{"error", error}}};

@@ -5,6 +5,7 @@
 
 #include "orchestration/time_zone.h"
 #include "pipeline/run_outcome.h"
+#include "pipeline/schedule_retry.h"
 
 namespace hivehook {
 
@@ -230,9 +231,49 @@ void Schedules::fire(const std::string& name, SystemTime scheduled_for, bool cat
   start_run(name);
 }
 
+std::pair<int, nlohmann::json> Schedules::retry(const ReplayRequest& request, std::shared_ptr<const RuleSet> rules) {
+  if (!rules_) rules_ = std::move(rules);  // offline: the rules in force, nothing armed
+  ScheduleRetryRefusal refusal;
+  auto plan = plan_schedule_retry(jobs_.store, *rules_, request, &refusal);
+  if (!plan) return {refusal.status, {{"error", refusal.why}}};
+  if (request.dry_run) return {200, schedule_retry_json(*plan)};
+  if (stopping_) return {503, {{"error", "the daemon is stopping"}}};
+  for (const auto& item : plan->items) {
+    // Who asked and which run failed: the audit tells an operator's retry from the schedule's own
+    // retries (run.retry_scheduled) and from a firing resumed after a crash (schedule.resumed).
+    jobs_.pipeline.emit("schedule.retried", std::nullopt,
+                        {{"scheduled_time", format_rfc3339_ms(from_ms(item.scheduled_for))},
+                         {"by", request.asked_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(request.asked_by)},
+                         {"failed_run_id", item.failed_run_id},
+                         {"failed_attempt", item.failed_attempt},
+                         {"failed_state", item.failed_state},
+                         {"catch_up", item.catch_up}},
+                        item.rule);
+    spdlog::info("schedule {}: the firing for {} runs again (retry asked by {})", item.rule,
+                 format_rfc3339_ms(from_ms(item.scheduled_for)), request.asked_by.empty() ? "?" : request.asked_by);
+    auto row = state_.schedule(item.rule).value_or(closed_row(item.rule, item.scheduled_for));
+    // Open again for the same time, as a new firing of it: attempts from 1, the full `retries`.
+    // last_fired_for stays: the times after it fire as they come (skipped while this one is open).
+    row.open = true;
+    row.open_for = item.scheduled_for;
+    row.catch_up = item.catch_up;
+    row.attempts = 0;
+    row.interrupted = 0;
+    row.next_at.reset();
+    state_.put_schedule(row);
+    start_run(item.rule);
+  }
+  jobs_.batch.request();
+  return {200, schedule_retry_json(*plan)};
+}
+
 // Each attempt waits for a worker as object runs do (`workers`, the rule's `concurrency`).
 void Schedules::start_run(const std::string& name) {
-  jobs_.when_admitted(name, [this, name] { run_admitted(name); });
+  ++queued_;
+  jobs_.when_admitted(name, [this, name] {
+    --queued_;
+    run_admitted(name);
+  });
 }
 
 void Schedules::run_admitted(const std::string& name) {
@@ -317,6 +358,7 @@ void Schedules::on_exit(const std::string& name, RunRecord run, const std::files
       });
     } else {
       row.open = false;  // failed for good; the next firing comes at its time
+      ++failures_;
       state_.put_schedule(row);
       jobs_.pipeline.emit("schedule.failed", std::nullopt, {{"scheduled_time", format_rfc3339_ms(from_ms(row.open_for))}},
                      name, run.run_id, run.attempt);

@@ -12,7 +12,9 @@
 // rule's `on_success`/`on_failure` notify targets hear of the firing's outcome; a firing
 // that comes due while the previous one is still open is skipped (`schedule.skipped`), as one
 // target invocation at a time. A firing's run waits for a worker as object runs do: `workers` and
-// the rule's `concurrency` hold for it too (it starts late when every worker is busy).
+// the rule's `concurrency` hold for it too (it starts late when every worker is busy). A firing that
+// failed for good runs again for its scheduled time when the operator asks (retry(): `hivehook
+// retry --schedule`, pipeline/schedule_retry.h).
 #pragma once
 
 #include <set>
@@ -53,6 +55,17 @@ class Schedules {
   // again when leadership comes back.
   void pause();
   std::size_t running() const { return jobs_.running(); }
+  // `retry --schedule` (pipeline/schedule_retry.h): each planned firing, failed for good, opens
+  // again for its scheduled time and runs now — `schedule.retried` (the time, who asked, the run
+  // that failed), then the usual run.* events; with request.dry_run only the plan. `rules`: the
+  // rules in force, which the firing runs under when start() has not run (an offline retry, where
+  // nothing else fires). (200, the plan as carried out) or (400|409|503, {"error"}). On the loop.
+  std::pair<int, nlohmann::json> retry(const ReplayRequest& request, std::shared_ptr<const RuleSet> rules);
+  // No firing of this node's in flight, queued for a worker or waiting out a retry's backoff (an
+  // offline retry ends once it is).
+  bool settled() const { return in_flight_.empty() && retry_.empty() && queued_ == 0; }
+  // Firings that failed for good on this node since it started (an offline retry's exit code).
+  std::size_t failures() const { return failures_; }
 
  private:
   void arm(const Rule& rule, SystemTime after);
@@ -76,6 +89,8 @@ class Schedules {
   std::map<std::string, TimerHandle> retry_;   // per rule: its open firing's next attempt
   bool stopping_ = false;
   std::set<std::string> in_flight_;  // rules whose firing has a run in flight on this node
+  std::size_t queued_ = 0;           // attempts waiting for a worker (start_run, not yet run_admitted)
+  std::size_t failures_ = 0;         // firings failed for good since start
 };
 
 // The EventBridge `Scheduled Event` a scheduled job gets on stdin (AWS "EventBridge Scheduler:

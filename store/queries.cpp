@@ -334,4 +334,19 @@ std::optional<std::string> last_firing_run_state(Store& store, const std::string
   return st.text(0);
 }
 
+std::optional<FiringRun> last_firing_run(Store& store, const std::string& rule) {
+  auto st = store.db().prepare(
+      "SELECT run_id, attempt, state, error, ended_at FROM runs WHERE rule = ? AND object_id = 0 AND key = ''"
+      " ORDER BY id DESC LIMIT 1");
+  st.bind(1, rule);
+  if (!st.step()) return std::nullopt;
+  FiringRun r;
+  r.run_id = st.text(0);
+  r.attempt = static_cast<int>(st.int64(1));
+  r.state = st.text(2);
+  r.error = st.is_null(3) ? "" : st.text(3);
+  if (!st.is_null(4)) r.ended_at = st.int64(4);
+  return r;
+}
+
 }  // namespace hivehook

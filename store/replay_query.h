@@ -28,6 +28,12 @@ struct ReplayRequest {
   std::vector<std::string> keys;  // retry: these keys' latest objects (quarantined), instead of the filter
   bool retry = false;             // run only the rules that failed on each object (`retry`), not every matching rule
   bool dry_run = false;           // plan only
+  // retry --schedule: these `schedule:` rules' latest firings, failed for good, run again
+  // (pipeline/schedule_retry.h), instead of keys or the filter.
+  std::vector<std::string> schedules;
+  // Who asked, as the audit's `schedule.retried` names it: "api from ADDRESS (...)" set by the
+  // listener, "cli: user NAME (uid N)" by an offline retry. Never read from a request body.
+  std::string asked_by;
 };
 
 // True when nothing narrows the filter (no rule, key, partition, range, --since or --failed): a replay of

@@ -113,3 +113,48 @@ TEST(ReplayBody, X8_OnePartitionNameWithTwoValuesIsRefused) {
   EXPECT_TRUE(parse_replay_body(R"({"partition":["day=02","day=02","month=03"]})", false, &err)) << err;
   EXPECT_FALSE(api::repeated_partition_name({{"year", "2023"}, {"month", "03"}}));
 }
+
+// Issue 14 G12: POST /api/v1/retry {"schedules": ["rule"]} runs a schedule rule's failed firing
+// again; the field is as strict as the others (a list of non-empty names, alone, once), and the
+// body replay_body writes for `hivehook retry --schedule` reads back the same.
+TEST(ReplayBody, G12_SchedulesOfARetry) {
+  std::string err;
+  auto r = parse_replay_body(R"({"schedules":["nightly","hourly"],"dry_run":true})", true, &err);
+  ASSERT_TRUE(r) << err;
+  EXPECT_TRUE(r->retry);
+  EXPECT_TRUE(r->dry_run);
+  EXPECT_EQ(r->schedules, (std::vector<std::string>{"nightly", "hourly"}));
+  EXPECT_TRUE(r->keys.empty());
+  EXPECT_FALSE(r->filter.failed_only) << "a schedule retry takes no quarantined objects";
+  EXPECT_TRUE(r->asked_by.empty()) << "who asked is never read from the body";
+
+  auto refused = [&](const char* body, const char* why) {
+    EXPECT_FALSE(parse_replay_body(body, true, &err)) << body;
+    EXPECT_EQ(err, why) << body;
+  };
+  refused(R"({"schedules":"nightly"})", "'schedules' must be a list of one or more schedule rule names");
+  refused(R"({"schedules":[]})", "'schedules' must be a list of one or more schedule rule names");
+  refused(R"({"schedules":[1]})", "'schedules[]' must be a string");
+  refused(R"({"schedules":[""]})", "'schedules[]' must not be empty");
+  refused(R"({"schedules":["a"],"keys":["t/a.csv"]})", "give 'schedules', 'keys' or 'all_failed', not more than one");
+  refused(R"({"schedules":["a"],"all_failed":true})", "give 'schedules', 'keys' or 'all_failed', not more than one");
+  refused(R"({"schedules":["a"],"schedules":["b"]})", "'schedules' is given more than once");
+  refused(R"({"schedules":["a"],"by":"me"})", "unknown field 'by'");
+  refused(R"({"schedules":["a"],"asked_by":"me"})", "unknown field 'asked_by'");
+  refused("{}", "give 'keys', 'all_failed': true or 'schedules'");
+  // Not a field of a replay.
+  EXPECT_FALSE(parse_replay_body(R"({"schedules":["a"]})", false, &err));
+  EXPECT_EQ(err, "unknown field 'schedules'");
+
+  // The CLI's body, read back.
+  ReplayRequest req;
+  req.retry = true;
+  req.schedules = {"nightly"};
+  req.asked_by = "cli: user x (uid 1)";
+  const std::string body = api::replay_body(req);
+  EXPECT_EQ(body, R"({"dry_run":false,"schedules":["nightly"]})");
+  auto back = parse_replay_body(body, true, &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_EQ(back->schedules, req.schedules);
+  EXPECT_FALSE(back->dry_run);
+}

@@ -360,3 +360,90 @@ TEST(Schedules, TwoSchedulesFiringTogetherShareOneWorker_F14) {
 
 }  // namespace
 }  // namespace hivehook::test
+
+namespace hivehook::test {
+namespace {
+
+// Issue 14 G12: a firing failed for good runs again on request (`retry --schedule`), for its own
+// scheduled time, as a new firing of it; refused for what is not such a firing.
+TEST(Schedules, G12_AFiringThatFailedForGoodRunsAgainForItsScheduledTime) {
+  ScheduleHarness t(R"(rules:
+  - name: refresh
+    schedule: "0 2 * * *"
+    job: {command: [/bin/true]}
+    retries: 0
+  - name: load
+    match: {prefix: t/}
+    job: {command: [/bin/true]}
+)");
+  auto retry = [&](std::vector<std::string> names, bool dry_run = false) {
+    ReplayRequest req;
+    req.retry = true;
+    req.dry_run = dry_run;
+    req.schedules = std::move(names);
+    req.asked_by = "cli: user ops (uid 1000)";
+    auto out = t.s->retry(req, t.h.rules);
+    t.h.drain();
+    return out;
+  };
+  EXPECT_EQ(retry({"refresh"}).first, 409) << "never fired";
+  t.h.advance(2h);
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  const std::string first_run = t.h.runner.jobs()[0].request.run_id;
+  auto [open_status, open_body] = retry({"refresh"});
+  EXPECT_EQ(open_status, 409) << "its firing is running";
+  EXPECT_NE(open_body["error"].get<std::string>().find("still open"), std::string::npos) << open_body;
+  t.h.runner.finish(0, 1);  // retries: 0: failed for good
+  t.h.drain();
+  ASSERT_EQ(t.h.events("schedule.failed").size(), 1u);
+
+  auto [unknown, unknown_body] = retry({"refrsh"});
+  EXPECT_EQ(unknown, 400);
+  EXPECT_EQ(unknown_body["error"], "no rule named 'refrsh' is in force (did you mean 'refresh'?)");
+  auto [plain, plain_body] = retry({"load"});
+  EXPECT_EQ(plain, 400);
+  EXPECT_NE(plain_body["error"].get<std::string>().find("is not a schedule rule"), std::string::npos) << plain_body;
+  EXPECT_EQ(retry({"refresh", "load"}).first, 400) << "all or nothing";
+  EXPECT_TRUE(t.h.runner.jobs().empty());
+
+  auto [dry, plan] = retry({"refresh"}, true);
+  ASSERT_EQ(dry, 200) << plan;
+  EXPECT_EQ(plan["retried"], 1);
+  EXPECT_EQ(plan["schedules"][0]["scheduled_time"], "2024-01-01T02:00:00.000Z");
+  EXPECT_EQ(plan["schedules"][0]["failed_run_id"], first_run);
+  EXPECT_TRUE(t.h.runner.jobs().empty()) << "a dry run runs nothing";
+  EXPECT_TRUE(t.h.events("schedule.retried").empty());
+
+  t.h.advance(5h);  // 07:00: the retry comes later, the scheduled time stays 02:00
+  auto [ok, done] = retry({"refresh"});
+  ASSERT_EQ(ok, 200) << done;
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  const JobRequest& req = t.h.runner.jobs()[0].request;
+  EXPECT_NE(req.run_id, first_run) << "a new run";
+  EXPECT_EQ(req.attempt, 1) << "a new firing of the same time: attempts from 1";
+  EXPECT_EQ(req.process.env.at("HIVEHOOK_SCHEDULED_TIME"), "2024-01-01T02:00:00.000Z");
+  auto event = nlohmann::json::parse(req.process.stdin_data);
+  EXPECT_EQ(event["time"], "2024-01-01T02:00:00Z");
+  std::vector<nlohmann::json> retried;
+  for (const auto& e : t.h.store->events_after(0, 100000))
+    if (e.event == "schedule.retried") retried.push_back(e.detail);
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0]["scheduled_time"], "2024-01-01T02:00:00.000Z");
+  EXPECT_EQ(retried[0]["by"], "cli: user ops (uid 1000)");
+  EXPECT_EQ(retried[0]["failed_run_id"], first_run);
+  EXPECT_EQ(retry({"refresh"}).first, 409) << "open again while it runs";
+  EXPECT_EQ(t.s->settled(), false);
+  t.h.runner.finish(0, 0);
+  t.h.drain();
+  EXPECT_TRUE(t.s->settled());
+  EXPECT_EQ(t.s->failures(), 1u) << "the first run's failure; the retry succeeded";
+  auto [again, again_body] = retry({"refresh"});
+  EXPECT_EQ(again, 409) << "its latest firing succeeded";
+  EXPECT_NE(again_body["error"].get<std::string>().find("did not fail"), std::string::npos) << again_body;
+  t.h.advance(19h);  // the next night fires as usual
+  ASSERT_EQ(t.h.runner.jobs().size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(t.h.runner.jobs()[0].request.process.stdin_data)["time"], "2024-01-02T02:00:00Z");
+}
+
+}  // namespace
+}  // namespace hivehook::test
