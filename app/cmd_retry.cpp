@@ -2,12 +2,10 @@
 // objects run again, through only the rules that failed on them (a replay of those rules; see
 // app/replay_client.h); or a schedule rule's latest firing, failed for good, runs again for its
 // scheduled time (pipeline/schedule_retry.h).
-#include <pwd.h>
-#include <unistd.h>
-
 #include <iostream>
 
 #include "app/cli_support.h"
+#include "base/path_access.h"
 #include "app/replay_client.h"
 
 namespace hivehook::cli {
@@ -33,8 +31,7 @@ int run_retry(Globals& g, const RetryOptions& o) {
   req.filter.failed_only = o.schedules.empty();
   // Who asked, when this process runs the retry itself (no daemon); a daemon asked over its API
   // names the API client instead (api/listener.cpp).
-  const struct passwd* pw = ::getpwuid(::getuid());
-  req.asked_by = "cli: user " + std::string(pw ? pw->pw_name : "?") + " (uid " + std::to_string(::getuid()) + ")";
+  req.asked_by = "cli: " + process_user();
   req.dry_run = o.dry_run;
   return submit_replay(g, req, o.json);
 }

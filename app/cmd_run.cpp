@@ -1,5 +1,4 @@
 // `hivehook run` (the daemon) and `hivehook scan` (one shot, then a one-line summary).
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 
 #include "app/cli_support.h"
 #include "app/daemon.h"
+#include "base/path_access.h"
 #include "rules/config.h"
 #include "store/queries.h"
 
@@ -68,8 +68,7 @@ bool refused_root_over_service_state(Globals& g) {
   for (const auto& p : places) {
     struct stat st;
     if (p.empty() || ::stat(p.c_str(), &st) != 0 || st.st_uid == 0) continue;
-    const passwd* pw = ::getpwuid(st.st_uid);
-    const std::string user = pw ? pw->pw_name : std::to_string(st.st_uid);
+    const std::string user = user_name(st.st_uid);
     error(g) << "running as root, but " << p.string() << " belongs to user " << user << " (the service's user): "
              << "folders and files made by root there would later refuse that user's moves (Permission denied). "
              << "Run it as " << user << ", with the service's secrets: runuser -u " << user << " -- hivehook " << g.command

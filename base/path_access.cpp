@@ -10,8 +10,6 @@
 
 namespace hivehook {
 
-namespace {
-
 std::string user_name(uid_t uid) {
   if (const passwd* p = ::getpwuid(uid)) return p->pw_name;
   return std::to_string(uid);
@@ -21,6 +19,8 @@ std::string group_name(gid_t gid) {
   if (const group* g = ::getgrgid(gid)) return g->gr_name;
   return std::to_string(gid);
 }
+
+namespace {
 
 // "drwxr-x---", as ls -l shows the mode.
 std::string mode_text(const struct stat& st) {

@@ -5,6 +5,8 @@
 // not see (`hivehook status` run by a user outside the service's group). This tells them apart.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
 
@@ -48,6 +50,9 @@ PathAccess probe_write_access(const std::filesystem::path& folder);
 std::string process_user();
 // The name alone ("hivehook"; the uid in decimal when it has none).
 std::string process_user_name();
+// A uid's or gid's name from the passwd/group database; the number in decimal when it has none.
+std::string user_name(uid_t uid);
+std::string group_name(gid_t gid);
 // This process's effective group's name ("hivehook", "nogroup"; the gid in decimal when it has none).
 std::string process_group_name();
 

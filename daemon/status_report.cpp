@@ -105,7 +105,7 @@ nlohmann::json schedule_times(const RuleSet& rules, Store* store, SystemTime now
               !daemon_runs && due && *due <= now)
             one["missed"] = true;
         }
-        if (auto last = last_firing_run_state(*store, r.name)) one["last_run_state"] = *last;
+        if (auto last = last_firing_run(*store, r.name)) one["last_run_state"] = last->state;
       } catch (const sql::StoreError&) {
         // a state DB not yet migrated by a newer daemon has no schedules
       }

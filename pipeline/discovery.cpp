@@ -5,12 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
-#include <grp.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
 
+#include "base/path_access.h"
 #include "pipeline/active.h"
 
 namespace hivehook {
@@ -122,14 +121,6 @@ void Pipeline::offer(const std::string& key, Hint hint) {
 
 // Recorded once (per identity, across restarts) as object.ignored with the reason; never run.
 namespace {
-std::string user_name(uid_t uid) {
-  if (const passwd* pw = ::getpwuid(uid)) return pw->pw_name;
-  return std::to_string(uid);
-}
-std::string group_name(gid_t gid) {
-  if (const group* gr = ::getgrgid(gid)) return gr->gr_name;
-  return std::to_string(gid);
-}
 
 // Issue 16 N8: an upload this daemon may not read (written elsewhere with umask 027/077, then
 // renamed in: a rename keeps the file's own group and mode) was one info line. It is a warning
@@ -142,8 +133,8 @@ void warn_unreadable(const std::string& key, const FileInfo& info, const std::st
                "(cat or cp --no-preserve=mode; a plain cp keeps a private source's mode), then rename it; or chgrp "
                "{} and chmod g+r before the rename. Once it is readable the next reconcile scan takes it, or at "
                "once: mv it to name.part and back",
-               key, why, user_name(info.uid), group_name(info.gid), mode, user_name(::geteuid()),
-               group_name(::getegid()));
+               key, why, user_name(info.uid), group_name(info.gid), mode, process_user_name(),
+               process_group_name());
 }
 }  // namespace
 

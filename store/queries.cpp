@@ -327,13 +327,6 @@ bool run_started_for(Store& store, const std::string& rule, const std::string& k
   return st.step();
 }
 
-std::optional<std::string> last_firing_run_state(Store& store, const std::string& rule) {
-  auto st = store.db().prepare("SELECT state FROM runs WHERE rule = ? AND object_id = 0 AND key = '' ORDER BY id DESC LIMIT 1");
-  st.bind(1, rule);
-  if (!st.step()) return std::nullopt;
-  return st.text(0);
-}
-
 std::optional<FiringRun> last_firing_run(Store& store, const std::string& rule) {
   auto st = store.db().prepare(
       "SELECT run_id, attempt, state, error, ended_at FROM runs WHERE rule = ? AND object_id = 0 AND key = ''"

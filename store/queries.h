@@ -114,8 +114,6 @@ int64_t first_id_at_or_after(Store& store, const char* table, const char* time_c
 // Runs of scheduled firings and batches (object_id 0): whether the rule has one started and not
 // ended for `key` (a batch's group; "" for a schedule's firing).
 bool run_started_for(Store& store, const std::string& rule, const std::string& key);
-// The state of the rule's newest schedule firing run ("" key, object 0), nullopt: none yet.
-std::optional<std::string> last_firing_run_state(Store& store, const std::string& rule);
 // The rule's newest schedule firing run: its run id, attempt, state, error and end (run_id empty:
 // none yet). What `retry --schedule` reads to tell a firing that failed (pipeline/schedule_retry.h).
 struct FiringRun {
