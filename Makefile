@@ -36,7 +36,7 @@ test: build
 # fails the test that triggered it (tests/support/fail-on-sanitizer-report).
 SANITIZE_BUILD ?= build-asan
 test-sanitize: deps
-	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHIVEHOOK_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS='-O1 -g1 -DNDEBUG' -DHIVEHOOK_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900 -L 'unit|system|fuzz' \
 	  -LE 'systemd|postgresql' -E '^system\.test_(package|performance_doc)$$'

@@ -31,6 +31,11 @@ void Daemon::share_concurrency() {
       boost::asio::post(io_, [this] {
         if (leader_ && !shutdown_.stopping()) try_lead();
       });
+    // A node offered a file to a batch, or a member of a complete batch ended there: the leader looks.
+    if (payload == "batch")
+      boost::asio::post(io_, [this] {
+        if (leading_ && !shutdown_.stopping()) batches_.sweep();
+      });
     // Another node recorded a rule's first success: what waits for it here (`requires:`) starts now.
     if (payload.rfind("success ", 0) == 0)
       boost::asio::post(io_, [this, rule = payload.substr(8)] { pipeline_.rules_succeeded_elsewhere({rule}); });

@@ -189,6 +189,7 @@ class Daemon {
   Ticker lease_;                 // cluster mode: the node's lease heartbeat (SQLite)
   Ticker takeover_;              // cluster mode: looks for nodes whose lease ran out
   Ticker leadership_;            // cluster mode: tries (or checks) the leader lock
+  Ticker batch_sweep_;           // cluster mode, the leader: batch offers and complete batches
   std::unique_ptr<LeaderLock> leader_;  // cluster mode on PostgreSQL: the leader lock's session
   std::unique_ptr<NotifyListener> listener_;  // cluster mode on PostgreSQL: LISTEN hivehook (wake-ups)
   std::unique_ptr<RuleSlots> slots_;   // cluster mode on PostgreSQL: the concurrency slots' session

@@ -1,11 +1,12 @@
 // Cluster mode (docs/cluster.md "The leader"): one node leads — it alone runs the reconcile scans
-// of landing, fires `schedule:` rules and raises `expect:` deadlines, so a schedule fires once
-// cluster-wide and a late partition alerts once. Leadership is a PostgreSQL advisory lock held on a
+// of landing, fires `schedule:` rules, raises `expect:` deadlines and decides `batch:` rules, so a
+// schedule fires once cluster-wide, a late partition alerts once and a group's batch runs once. Leadership is a PostgreSQL advisory lock held on a
 // session of its own (store/leader_lock.h), tried at start-up (before the start-up scan ends, so a
 // single node leads from its first firing) and every quarter lease after: a leader killed is
 // replaced within a quarter lease, one stopped or cut off once its lease ran out (about a lease).
-// Every node still admits files (its inotify sees its own host's writes), records arrivals of
-// expected partitions, runs its claimed tasks and delivers its notifications.
+// Every node still admits files (its inotify sees its own host's writes; a batch rule's files are
+// offered to the leader), records arrivals of expected partitions, runs its claimed tasks and
+// delivers its notifications.
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.h"
@@ -19,6 +20,14 @@ void Daemon::lead() {
   if (!watching() || !store_.is_postgres() || store_.node().empty()) return;  // no cluster: this daemon leads
   leading_ = false;
   leader_gauge_->set(0);
+  batches_.join_cluster();  // batches are the leader's: until this node leads, it offers its files
+  // Offers whose NOTIFY was lost, and complete batches whose last members ended on other nodes: the
+  // leader looks every second (a wake-up makes it look at once: daemon/cluster_concurrency.cpp).
+  batch_sweep_.start(timers_, std::chrono::seconds(1), [this] {
+    if (shutdown_.stopping()) return false;
+    if (leading_) batches_.sweep();
+    return true;
+  });
   leader_ = std::make_unique<LeaderLock>(config_.state.string(),
                                          store_.node(), std::chrono::duration_cast<std::chrono::milliseconds>(config_.node_lease));
   try_lead();
@@ -36,8 +45,10 @@ void Daemon::try_lead() {
   leading_ = now;
   leader_gauge_->set(now ? 1 : 0);
   if (now) {
-    spdlog::info("node {} leads the cluster: reconcile scans, schedules and expectations run here", store_.node());
+    spdlog::info("node {} leads the cluster: reconcile scans, schedules, expectations and batches run here",
+                 store_.node());
     if (orchestrated_) start_leading_orchestration();
+    batches_.set_leading(true);
     return;
   }
   // Lost while alive: the leader session dropped (a server restart, the network) and another node
@@ -46,6 +57,7 @@ void Daemon::try_lead() {
                leader_->error());
   schedules_.pause();
   expectations_.stop();
+  batches_.set_leading(false);
 }
 
 // At the first rules handed to the orchestration (after the start-up scan), or when leadership

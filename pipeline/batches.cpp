@@ -138,9 +138,63 @@ void Batches::abandon(BatchRecord& b, const std::vector<BatchMember>& members, c
 void Batches::start(std::shared_ptr<const RuleSet> rules, bool run_jobs) {
   rules_ = std::move(rules);
   stopping_ = false;
+  started_ = true;
+  run_jobs_wanted_ = run_jobs;
+  if (leading_) take_up();
+}
+
+void Batches::join_cluster() {
+  cluster_ = true;
+  leading_ = false;
+}
+
+void Batches::set_leading(bool leading) {
+  if (!cluster_ || leading == leading_) return;
+  leading_ = leading;
+  if (leading) {
+    if (started_ && !stopping_) take_up();
+    return;
+  }
+  quiet_.clear();
+  retry_.clear();
+  waiting_.clear();
+  run_jobs_ = false;
+}
+
+void Batches::sweep() {
+  if (!cluster_ || !leading_ || !started_ || stopping_) return;
+  take_offers();
+  for (auto b : state_.unfinished())
+    if (b.state == "complete") maybe_run(b);  // its last members may have ended on other nodes
+  jobs_.batch.request();
+}
+
+void Batches::take_offers() {
+  for (const auto& o : state_.offers()) {
+    ObjectRecord rec;
+    rec.id = o.object_id;
+    rec.key = o.key;
+    const Rule* r = rule(o.rule);
+    auto key = parse_key(o.key);
+    if (r && key && rule_matches(r->match, *key)) {
+      if (auto group = group_of(*r, rec, *key)) {
+        const bool marker = r->batch->when == BatchSpec::When::marker && key->name == r->batch->marker;
+        join(*r, *group, rec, marker);
+      }
+    } else {
+      // The rules changed between the offer and now (a reload reaches nodes at different times).
+      const std::string why = "the rule no longer batches this key here (rules changed since the offer)";
+      jobs_.pipeline.emit("batch.left_out", rec.key, {{"group", o.group}, {"reason", why}}, o.rule);
+      spdlog::warn("batch {}: {} offered by node {} joins no group: {}", o.rule, o.key, o.node, why);
+    }
+    state_.remove_offer(o);
+  }
+}
+
+void Batches::take_up() {
   run_jobs_ = false;  // members moved by reconcile() complete batches; the loop below runs them, once
   reconcile();
-  run_jobs_ = run_jobs;
+  run_jobs_ = run_jobs_wanted_;
   const int64_t now = jobs_.clock.now_ms();
   for (auto b : state_.unfinished()) {
     const Rule* r = rule(b.rule);
@@ -154,8 +208,9 @@ void Batches::start(std::shared_ptr<const RuleSet> rules, bool run_jobs) {
       }
     } else if (b.state == "complete") {
       maybe_run(b);
-    } else if (b.state == "running" && run_jobs_) {
-      // A run not ended before the daemon stopped: it runs again (a new attempt).
+    } else if (b.state == "running" && run_jobs_ && !in_flight_.count(id_of(b))) {
+      // A run not ended before the daemon stopped, or cut off with a leader that died: it runs
+      // again (a new attempt). One still in flight here (leadership left and came back) ends as it is.
       jobs_.pipeline.emit("batch.resumed", std::nullopt,
                      {{"group", b.group}, {"generation", b.generation}, {"attempts", b.attempts}}, b.rule);
       if (!b.next_at) b.interrupted += 1;  // cut off, not failed: not held against retries
@@ -171,11 +226,13 @@ void Batches::start(std::shared_ptr<const RuleSet> rules, bool run_jobs) {
       }
     }
   }
+  if (cluster_) take_offers();
   jobs_.batch.request();
 }
 
 void Batches::set_rules(std::shared_ptr<const RuleSet> rules) {
   rules_ = std::move(rules);
+  if (!leading_) return;  // the leader reconciles the batches with its rules
   quiet_.clear();
   reconcile();
   for (auto b : state_.unfinished()) {
@@ -202,19 +259,30 @@ void Batches::stop() {
 void Batches::on_admitted(const ObjectRecord& rec, const ObjectKey& key) {
   if (!rules_) return;
   for (const Rule* r : match_batch_rules(*rules_, key)) {
-    auto group = r->batch->group.render(key, jobs_.config.bucket);
-    if (!group) {
-      // The key lacks a column the group names: no group to join. Said, never silent (issue 14, F3
-      // of the new-user test: such files were archived with no event; `check` now refuses a match
-      // that can accept them, so this is a rules file loaded before that check, or a regroup).
-      const std::string why = "the key lacks a column of '" + r->batch->group.text() + "'";
-      jobs_.pipeline.emit("batch.left_out", rec.key, {{"group", r->batch->group.text()}, {"reason", why}}, r->name);
-      spdlog::warn("batch {}: {} joins no group: {}", r->name, rec.key, why);
+    auto group = group_of(*r, rec, key);
+    if (!group) continue;
+    const bool marker = r->batch->when == BatchSpec::When::marker && key.name == r->batch->marker;
+    if (leading_) {
+      join(*r, *group, rec, marker);
       continue;
     }
-    const bool marker = r->batch->when == BatchSpec::When::marker && key.name == r->batch->marker;
-    join(*r, *group, rec, marker);
+    jobs_.pipeline.emit("batch.offered", rec.key, {{"group", *group}, {"marker", marker}}, r->name);
+    state_.offer({.rule = r->name, .group = *group, .object_id = rec.id, .key = rec.key, .marker = marker,
+                  .node = jobs_.store.node(), .offered_at = jobs_.clock.now_ms()});
+    jobs_.batch.request();
   }
+}
+
+std::optional<std::string> Batches::group_of(const Rule& r, const ObjectRecord& rec, const ObjectKey& key) {
+  auto group = r.batch->group.render(key, jobs_.config.bucket);
+  if (group) return group;
+  // The key lacks a column the group names: no group to join. Said, never silent (issue 14, F3
+  // of the new-user test: such files were archived with no event; `check` now refuses a match
+  // that can accept them, so this is a rules file loaded before that check, or a regroup).
+  const std::string why = "the key lacks a column of '" + r.batch->group.text() + "'";
+  jobs_.pipeline.emit("batch.left_out", rec.key, {{"group", r.batch->group.text()}, {"reason", why}}, r.name);
+  spdlog::warn("batch {}: {} joins no group: {}", r.name, rec.key, why);
+  return std::nullopt;
 }
 
 void Batches::join(const Rule& r, const std::string& group, const ObjectRecord& rec, bool marker) {
@@ -328,12 +396,19 @@ bool Batches::awaits_marker(const ObjectKey& key) {
 }
 
 void Batches::on_ended(const ObjectRecord& rec) {
-  for (auto& b : state_.of_object(rec.id))
-    if (b.state == "complete") maybe_run(b);
+  for (auto& b : state_.of_object(rec.id)) {
+    if (b.state != "complete") continue;
+    if (leading_) {
+      maybe_run(b);
+    } else if (jobs_.store.in_batch()) {  // (outside one, the leader's sweep within a second)
+      state_.wake_leader();  // the leader runs it once every member ended
+      return;
+    }
+  }
 }
 
 void Batches::maybe_run(BatchRecord b) {
-  if (b.state != "complete" || !run_jobs_ || stopping_) return;
+  if (b.state != "complete" || !run_jobs_ || stopping_ || !leading_) return;
   // Never an empty batch: a marker that arrived before the group's data files (real-time arrival
   // order is not write order) completes the group, and the data files joining it run it.
   if (b.members == 0) return;
@@ -417,6 +492,7 @@ bool Batches::held_by_requires(const Rule& r, const BatchRecord& b) {
 }
 
 void Batches::on_first_success(const std::string& name) {
+  if (!leading_) return;
   for (auto b : state_.unfinished()) {
     const Rule* r = rule(b.rule);
     if (b.state != "complete" || !r) continue;
@@ -492,7 +568,9 @@ void Batches::run_admitted(const Id& id) {
     if (k != "HIVEHOOK_PATH" && k != "HIVEHOOK_KEY") env[k] = v;
   env["HIVEHOOK_GROUP"] = b->group;
   auto req = jobs_.request(*r, run, ctx, env, safe_dump(batch_event(jobs_.config, *b, members, run.run_id, run.attempt)));
+  in_flight_.insert(id);
   jobs_.launch(*r, std::move(req), result, [this, id, run](ProcessResult pr, std::filesystem::path file) {
+    in_flight_.erase(id);
     on_exit(id, run, file, std::move(pr));
   });
 }
@@ -506,7 +584,15 @@ void Batches::on_exit(const Id& id, RunRecord run, const std::filesystem::path& 
     jobs_.end_run(run, to, std::move(detail), what);
   };
   auto b = load(id);
-  if (!b) {  // cannot happen: a running batch's row is never removed
+  // A row gone cannot happen (a running batch's row is never removed). Another attempt begun
+  // meanwhile: cluster mode, where this node stopped leading while the job ran and the next leader
+  // ran the batch again (at least once, as after a crash) — the run is recorded, the batch's state
+  // is that attempt's to write.
+  if (!b || b->state != "running" || b->attempts != run.attempt) {
+    if (b)
+      spdlog::warn("{}: attempt {} ended after attempt {} of the batch began elsewhere: its run is recorded, the "
+                   "batch's state left to the later attempt",
+                   what, run.attempt, b->attempts);
     finish(succeeded(r) ? RunState::succeeded : RunState::failed, run_detail(run));
     jobs_.batch.request();
     return;

@@ -26,8 +26,8 @@
 // 24 hours (docs/decisions.md "A batch whose rule changed").
 //
 // Audit events (docs/decisions.md): batch.opened, batch.joined, batch.completed, batch.started,
-// batch.resumed, batch.succeeded, batch.failed, batch.skipped, batch.abandoned; and run.* for its
-// runs (the run's key is the group).
+// batch.resumed, batch.succeeded, batch.failed, batch.skipped, batch.abandoned, and in cluster mode
+// batch.offered; and run.* for its runs (the run's key is the group).
 #pragma once
 
 #include <filesystem>
@@ -82,6 +82,22 @@ class Batches {
   void on_first_success(const std::string& rule);
   std::size_t running() const { return jobs_.running(); }
 
+  // Cluster mode on PostgreSQL (docs/cluster.md "Batches across nodes"): batches are the leader's.
+  // It alone opens, completes and runs them, so a group's batch completes and runs once cluster-wide
+  // whichever nodes admitted its members. A node that does not lead offers each object it admits
+  // to the leader (BatchState::offer, audit `batch.offered`) and wakes it when a member of a
+  // complete batch ends here; the leader joins the offers to their batches (`batch.joined`).
+  // Called once, before start(), by a node of a cluster: it does not lead until set_leading(true).
+  void join_cluster();
+  // Cluster mode: this node leads from now on (true: batches are taken up as after a restart —
+  // open ones get their quiet timers, complete ones run, a run of a leader that died runs again,
+  // offers are joined) or no longer does (false: its timers are dropped; a run in flight here
+  // ends as it is, and its outcome is recorded only if no other leader ran the batch again).
+  void set_leading(bool leading);
+  // Cluster mode, the leader: joins the offered objects to their batches and runs the complete
+  // batches whose last members ended on other nodes. On the `batch` wake-up and every second.
+  void sweep();
+
   // The S3-style event a batch run reads on stdin: `Records[]` with one S3 event record per member
   // (the marker not included), and a `hivehook` object {rule, run_id, attempt, group, generation,
   // reason, objects: [{key, path, state, size}]} — `path` where the member is now (its archive path).
@@ -92,6 +108,14 @@ class Batches {
   using Id = std::tuple<std::string, std::string, int64_t>;  // rule, group, generation
   static Id id_of(const BatchRecord& b) { return {b.rule, b.group, b.generation}; }
   const Rule* rule(const std::string& name) const;
+  // What start() does on the node that leads: reconcile with the rules, then take every unfinished
+  // batch up (quiet timers, complete ones run, cut-off runs run again) and the offers.
+  void take_up();
+  // The leader: each offered object joins the group it renders under the rules in force here.
+  void take_offers();
+  // A member of `rec` under batch rule `r`: the group its key renders, or nullopt (batch.left_out
+  // said).
+  std::optional<std::string> group_of(const Rule& r, const ObjectRecord& rec, const ObjectKey& key);
   void join(const Rule& r, const std::string& group, const ObjectRecord& rec, bool marker);
   // The batch of `group` that takes `rec`: the latest when it is open, complete by its marker and
   // `rec` is data, or `rec` replaces one of its members (`*replaces`); else a new generation
@@ -133,6 +157,11 @@ class Batches {
   std::set<Id> waiting_;  // complete batches held by their rule's requires: (batch.waiting said once)
   bool run_jobs_ = false;
   bool stopping_ = false;
+  bool started_ = false;        // start() came (the start-up scan is over)
+  bool run_jobs_wanted_ = false;  // start()'s run_jobs, for a leadership that comes later
+  bool cluster_ = false;        // a node of a cluster (join_cluster)
+  bool leading_ = true;         // this node decides batches (always, without a cluster)
+  std::set<Id> in_flight_;      // batches whose job runs here now
 };
 
 }  // namespace hivehook

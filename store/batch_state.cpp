@@ -78,26 +78,85 @@ std::optional<BatchRecord> BatchState::get(const std::string& rule, const std::s
 
 void BatchState::put(const BatchRecord& b) {
   require_batch();
-  auto st = store_.db().cached(
-      std::string("INSERT INTO batches(") + kColumns +
-      ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(rule, group_key, generation) DO UPDATE SET"
-      " state=excluded.state, opened_at=excluded.opened_at, last_member_at=excluded.last_member_at,"
-      " members=excluded.members, marker_seen=excluded.marker_seen, reason=excluded.reason,"
-      " completed_at=excluded.completed_at, attempts=excluded.attempts, interrupted=excluded.interrupted,"
-      " next_at=excluded.next_at");
-  st->bind(1, b.rule).bind(2, b.group).bind(3, b.generation).bind(4, b.state).bind(5, b.opened_at)
-      .bind(6, b.last_member_at).bind(7, b.members).bind(8, b.marker_seen ? 1 : 0).bind(9, b.reason)
-      .bind(10, b.completed_at).bind(11, b.attempts).bind(12, b.interrupted).bind(13, b.next_at);
-  st->run();
+  // Through the store's journal (Store::write), as every write of a batch: a batch the storage
+  // refused (a full state disk) is written again whole, batch rows included, by a later commit.
+  store_.write([this, b] {
+    auto st = store_.db().cached(
+        std::string("INSERT INTO batches(") + kColumns +
+        ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(rule, group_key, generation) DO UPDATE SET"
+        " state=excluded.state, opened_at=excluded.opened_at, last_member_at=excluded.last_member_at,"
+        " members=excluded.members, marker_seen=excluded.marker_seen, reason=excluded.reason,"
+        " completed_at=excluded.completed_at, attempts=excluded.attempts, interrupted=excluded.interrupted,"
+        " next_at=excluded.next_at");
+    st->bind(1, b.rule).bind(2, b.group).bind(3, b.generation).bind(4, b.state).bind(5, b.opened_at)
+        .bind(6, b.last_member_at).bind(7, b.members).bind(8, b.marker_seen ? 1 : 0).bind(9, b.reason)
+        .bind(10, b.completed_at).bind(11, b.attempts).bind(12, b.interrupted).bind(13, b.next_at);
+    st->run();
+  });
 }
 
 void BatchState::add_member(const BatchRecord& b, int64_t object_id, const std::string& key, bool marker) {
   require_batch();
+  store_.write([this, rule = b.rule, group = b.group, generation = b.generation, object_id, key, marker] {
+    auto st = store_.db().cached(
+        "INSERT INTO batch_members(rule, group_key, generation, object_id, key, marker) VALUES(?,?,?,?,?,?)"
+        " ON CONFLICT(rule, group_key, generation, object_id) DO NOTHING");
+    st->bind(1, rule).bind(2, group).bind(3, generation).bind(4, object_id).bind(5, key).bind(6, marker ? 1 : 0);
+    st->run();
+  });
+}
+
+void BatchState::offer(const BatchOffer& o) {
+  require_batch();
+  store_.write([this, o] {
+    auto st = store_.db().cached(
+        "INSERT INTO batch_offers(rule, group_key, object_id, key, marker, node, offered_at) VALUES(?,?,?,?,?,?,?)"
+        " ON CONFLICT(rule, group_key, object_id) DO NOTHING");
+    st->bind(1, o.rule).bind(2, o.group).bind(3, o.object_id).bind(4, o.key).bind(5, o.marker ? 1 : 0)
+        .bind(6, o.node).bind(7, o.offered_at);
+    st->run();
+    wake_leader_now();
+  });
+}
+
+void BatchState::wake_leader() {
+  require_batch();
+  store_.write([this] { wake_leader_now(); });
+}
+
+void BatchState::wake_leader_now() {
+  if (!store_.is_postgres()) return;
+  // Delivered at the commit (store/notify_listener.h): the leader looks at its batches at once.
+  auto wake = store_.db().cached("SELECT pg_notify('hivehook', 'batch')");
+  wake->step();
+  wake->reset();
+}
+
+std::vector<BatchOffer> BatchState::offers() {
   auto st = store_.db().cached(
-      "INSERT INTO batch_members(rule, group_key, generation, object_id, key, marker) VALUES(?,?,?,?,?,?)"
-      " ON CONFLICT(rule, group_key, generation, object_id) DO NOTHING");
-  st->bind(1, b.rule).bind(2, b.group).bind(3, b.generation).bind(4, object_id).bind(5, key).bind(6, marker ? 1 : 0);
-  st->run();
+      "SELECT rule, group_key, object_id, key, marker, node, offered_at FROM batch_offers ORDER BY object_id, rule");
+  std::vector<BatchOffer> out;
+  while (st->step()) {
+    BatchOffer o;
+    o.rule = st->text(0);
+    o.group = st->text(1);
+    o.object_id = st->int64(2);
+    o.key = st->text(3);
+    o.marker = st->int64(4) != 0;
+    o.node = st->is_null(5) ? "" : st->text(5);
+    o.offered_at = st->int64(6);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+void BatchState::remove_offer(const BatchOffer& o) {
+  require_batch();
+  store_.write([this, rule = o.rule, group = o.group, object_id = o.object_id] {
+    auto st = store_.db().cached("DELETE FROM batch_offers WHERE rule = ? AND group_key = ? AND object_id = ?");
+    st->bind(1, rule).bind(2, group).bind(3, object_id);
+    st->run();
+  });
 }
 
 std::vector<BatchMember> BatchState::members(const BatchRecord& b) {

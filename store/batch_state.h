@@ -47,6 +47,19 @@ struct BatchMember {
   int64_t discovered_at = 0;  // unix ms
 };
 
+// Cluster mode (docs/cluster.md "Batches across nodes"): a file a node that does not lead admitted,
+// offered to the leader, which alone opens, completes and runs batches; it joins the file to its
+// group's batch and removes the offer in one transaction (table `batch_offers`, migration 7).
+struct BatchOffer {
+  std::string rule;
+  std::string group;       // the group the offering node rendered (the rules are the same on every node)
+  int64_t object_id = 0;
+  std::string key;
+  bool marker = false;
+  std::string node;        // the node that admitted the file
+  int64_t offered_at = 0;  // unix ms, the offering node's clock
+};
+
 class BatchState {
  public:
   explicit BatchState(Store& store) : store_(store) {}
@@ -59,6 +72,16 @@ class BatchState {
   void put(const BatchRecord& b);
   // Adds an object to a batch (a second add of the same object changes nothing).
   void add_member(const BatchRecord& b, int64_t object_id, const std::string& key, bool marker);
+  // Cluster mode, a node that does not lead: offers an admitted object to the leader, and (PostgreSQL)
+  // wakes it at the commit (`NOTIFY hivehook, 'batch'`). A second offer of one object to one group
+  // changes nothing. Throws std::logic_error outside a batch.
+  void offer(const BatchOffer& o);
+  // Cluster mode: wakes the leader at the commit (a member of a complete batch ended here).
+  void wake_leader();
+  // The offers not yet taken by the leader, in object id order.
+  std::vector<BatchOffer> offers();
+  // The leader took `o` (joined it, or found its rule gone). Throws std::logic_error outside a batch.
+  void remove_offer(const BatchOffer& o);
   // The batch's objects in the order they joined (object id).
   std::vector<BatchMember> members(const BatchRecord& b);
   // Batches not ended (open, complete, running), oldest first; `rule` empty: every rule.
@@ -75,6 +98,7 @@ class BatchState {
 
  private:
   void require_batch() const;
+  void wake_leader_now();
   Store& store_;
 };
 

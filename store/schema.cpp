@@ -209,6 +209,20 @@ ALTER TABLE runs ADD COLUMN node TEXT;
 ALTER TABLE events ADD COLUMN node TEXT;
 ALTER TABLE outbox ADD COLUMN node TEXT;
 )sql",
+    // 7: cluster mode's batches (docs/cluster.md "Batches across nodes"): a file a node that does not
+    // lead admitted, offered to the leader, which alone decides batches (store/batch_state.h).
+    R"sql(
+CREATE TABLE batch_offers (
+  rule       TEXT NOT NULL,
+  group_key  TEXT NOT NULL,                      -- the group the offering node rendered
+  object_id  INTEGER NOT NULL,
+  key        TEXT NOT NULL,
+  marker     INTEGER NOT NULL DEFAULT 0,
+  node       TEXT,                               -- the node that admitted the file
+  offered_at INTEGER NOT NULL,                   -- unix ms
+  PRIMARY KEY (rule, group_key, object_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 // What a migration needs on PostgreSQL only, run after its DDL (nullptr: nothing).

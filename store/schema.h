@@ -8,7 +8,7 @@
 
 namespace hivehook {
 
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 // Applies every migration above the state's version (SQLite: each in its own transaction;
 // PostgreSQL: all in one, under an advisory lock so that nodes starting together migrate once).

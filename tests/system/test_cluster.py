@@ -757,6 +757,109 @@ class Leader(unittest.TestCase):
         self.assertEqual(last.stop(), 0)
 
 
+class ClusterBatches(unittest.TestCase):
+    """`batch:` rules across nodes (docs/cluster.md "Batches across nodes"): the leader alone opens,
+    completes and runs batches; the other nodes offer the files they admit (`batch.offered`). Three
+    nodes on one landing tree: each day's members are admitted by several nodes, yet each day's batch
+    completes and runs once, over every member; the leader killed with kill -9 mid-flow: the next
+    leader takes the batches up, and no day's batch succeeds twice or loses a member."""
+
+    def setUp(self):
+        try:
+            harness.pg_server_url()
+        except Exception as e:
+            self.skipTest(f"no PostgreSQL: {e}")
+        self.nodes, self.d = [], None
+
+    def tearDown(self):
+        for n in self.nodes:
+            n.kill()
+        if self.d:
+            self.d.cleanup()
+
+    def leaders(self):
+        s = json.loads(self.d.cli("status", "--json", check=True).stdout)
+        return [n["name"] for n in s["nodes"] if n.get("leader")]
+
+    def test_each_days_batch_runs_once_over_members_admitted_by_every_node_and_survives_the_leaders_kill_9(self):
+        self.d = d = Deployment("", backend="postgresql")
+        runs = d.dir / "runs"
+        runs.mkdir()
+        d.write_rules(f"""\
+            rules:
+              - name: load
+                match: {{glob: "sales/day=*/*.csv"}}
+                job: {{command: [/bin/sh, -c, 'sleep 0.05; cat >/dev/null'], timeout: 30s}}
+              - name: daily
+                match: {{glob: "sales/day=*/*"}}
+                batch: {{group: "{{table}}/{{partition.day}}", when: {{marker: _SUCCESS}}}}
+                job: {{command: [/bin/sh, -c, 'cat > "$0/$HIVEHOOK_RUN_ID.json"', "{runs}"], timeout: 30s}}
+            """)
+        nodes = [Node(d, n, lease="2s") for n in ("a", "b", "c")]
+        self.nodes.extend(nodes)
+        for n in nodes:
+            n.start()
+        self.assertEqual(self.leaders(), ["a"])
+        per_day = 12
+
+        def land(day):
+            keys = [f"sales/day={day:02d}/part-{i:02d}.csv" for i in range(per_day)]
+            for k in keys:
+                d.drop(k, content=k.encode())
+            return keys
+
+        def batch_runs():
+            return [json.loads(p.read_text()) for p in runs.glob("*.json")]
+
+        expected = {}
+        for day in (1, 2, 3):
+            expected[f"sales/{day:02d}"] = land(day)
+        for day in (1, 2, 3):  # the markers once the data files are recorded (written last, as Spark does)
+            wait_until(lambda: d.query("SELECT COUNT(*) FROM objects WHERE key LIKE ?", f"sales/day={day:02d}/%")[0][0]
+                       >= per_day, timeout=60, message=f"day {day} recorded")
+            d.drop(f"sales/day={day:02d}/_SUCCESS", content=b"")
+        wait_until(lambda: d.query("SELECT COUNT(*) FROM batches WHERE state = 'succeeded'")[0][0] >= 3,
+                   timeout=120, message="days 1-3 batched")
+
+        # The leader dies; days 4-6 land meanwhile and are batched by the next leader.
+        nodes[0].proc.kill()
+        nodes[0].wait()
+        for day in (4, 5, 6):
+            expected[f"sales/{day:02d}"] = land(day)
+        wait_until(lambda: len(self.leaders()) == 1, timeout=30, message="a new leader")
+        for day in (4, 5, 6):
+            wait_until(lambda: d.query("SELECT COUNT(*) FROM objects WHERE key LIKE ?", f"sales/day={day:02d}/%")[0][0]
+                       >= per_day, timeout=60, message=f"day {day} recorded")
+            d.drop(f"sales/day={day:02d}/_SUCCESS", content=b"")
+        nodes[0].start()  # back, as its service manager would: it does not lead now
+        wait_until(lambda: d.query("SELECT COUNT(*) FROM batches WHERE state = 'succeeded'")[0][0] >= 6,
+                   timeout=120, message="six days batched")
+        for n in nodes:
+            self.assertEqual(n.stop(), 0, n.name)
+
+        # Each day's batch succeeded once, over every member, whichever node admitted them.
+        self.assertEqual(d.query("SELECT state, COUNT(*) FROM batches GROUP BY state"), [(b"succeeded", 6)])
+        self.assertEqual(d.query("SELECT COUNT(*) FROM batch_offers"), [(0,)])
+        by_group = {}
+        for e in batch_runs():
+            by_group.setdefault(e["hivehook"]["group"], []).append(sorted(o["key"] for o in e["hivehook"]["objects"]))
+        self.assertEqual(sorted(by_group), sorted(expected))
+        for group, keys in expected.items():
+            self.assertEqual(by_group[group], [sorted(keys)], group)
+        succeeded = d.query("SELECT key, COUNT(*) FROM runs WHERE rule = 'daily' AND state = 'succeeded' GROUP BY key")
+        self.assertEqual(sorted(succeeded), sorted((g.encode(), 1) for g in expected))
+        # The members came from several nodes, offered to the leader.
+        admitted_by = {n for (n,) in d.query("SELECT DISTINCT node FROM objects WHERE key LIKE 'sales/%'")}
+        offered = d.query("SELECT COUNT(*) FROM events WHERE event = 'batch.offered'")[0][0]
+        print(f"batches across nodes: members admitted by {sorted(admitted_by)}, {offered} offered to the leader")
+        self.assertGreater(len(admitted_by), 1, "every member admitted by one node: nothing was offered")
+        self.assertGreater(offered, 0)
+        # Only a leader decides: batch.completed and batch.started come from a node that led.
+        deciders = {n for (n,) in d.query("SELECT DISTINCT node FROM events WHERE event IN"
+                                          " ('batch.opened', 'batch.completed', 'batch.started')")}
+        self.assertTrue(deciders <= {b"a", b"b", b"c"} and len(deciders) <= 2, deciders)
+
+
 class ClusterConcurrency(unittest.TestCase):
     """A rule's `concurrency:` holds across the cluster (docs/cluster.md): its runs on all nodes together
     never exceed it; a node killed with runs in flight gives its slots back with its session."""

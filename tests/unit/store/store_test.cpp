@@ -410,7 +410,7 @@ TEST(StoreMigration, RulesThatSucceededBeforeTheUpgradeCountForRequires) {
   {
     Store s(file, Store::Mode::owner);
     // Back to schema 1, as the previous release left it, with runs on record.
-    s.db().exec("DROP TABLE batch_members; DROP TABLE batches;"
+    s.db().exec("DROP TABLE batch_offers; DROP TABLE batch_members; DROP TABLE batches;"
                 " DROP TABLE schedules; DROP TABLE expectation_checks; DROP TABLE expected_partitions;"
                 " DROP TABLE rule_successes; ALTER TABLE tasks DROP COLUMN waiting_for;"
                 " ALTER TABLE objects DROP COLUMN ctime_ns; ALTER TABLE objects DROP COLUMN action;"
