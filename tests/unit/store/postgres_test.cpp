@@ -15,6 +15,7 @@
 #include <set>
 
 #include "store/audit_log.h"
+#include "store/batch_state.h"
 #include "store/leader_lock.h"
 #include "store/notify_listener.h"
 #include "store/rule_slots.h"
@@ -681,6 +682,43 @@ TEST_F(PostgresStoreTest, AServerRestartLosesNoCommittedBatchAndHalfOfNone) {
   s.commit();
   EXPECT_FALSE(s.fault());
   EXPECT_TRUE(s.last_object("t/d.csv"));
+}
+
+// The same kind as above for batch rows (issue 10, "every side effect's failure through one
+// policy"): batches, their members and cluster offers were written beside the store's journal, so a
+// batch cut off by a fault was written again without them — an open batch lost its members. They go
+// through the journal now and come back whole with the rest.
+TEST_F(PostgresStoreTest, BatchRowsOfABatchCutOffByAServerRestartAreWrittenAgainWhole) {
+  Store s(url_, Store::Mode::owner);
+  BatchState batches(s);
+  auto a = object(s, "t/d=1/a.csv");
+  s.insert_object(a);  // opens the store's batch
+  BatchRecord b;
+  b.rule = "daily";
+  b.group = "t/1";
+  b.opened_at = b.last_member_at = 1000;
+  b.members = 1;
+  batches.put(b);
+  batches.add_member(b, a.id, a.key, false);
+  restart_server();
+  auto c = object(s, "t/d=1/c.csv");
+  s.insert_object(c);
+  ASSERT_TRUE(s.fault()) << "a write on the lost connection degrades the store";
+  batches.offer({.rule = "daily", .group = "t/1", .object_id = c.id, .key = c.key, .node = "b", .offered_at = 2000});
+  s.commit();
+  ASSERT_FALSE(s.fault());
+  Store reader(url_, Store::Mode::reader);
+  BatchState read(reader);
+  auto got = read.latest("daily", "t/1");
+  ASSERT_TRUE(got) << "the batch row was lost with the cut-off transaction";
+  EXPECT_EQ(got->members, 1);
+  auto members = read.members(*got);
+  ASSERT_EQ(members.size(), 1u);
+  EXPECT_EQ(members[0].key, "t/d=1/a.csv");
+  auto offers = read.offers();
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].key, "t/d=1/c.csv");
+  EXPECT_EQ(offers[0].node, "b");
 }
 
 // Issue 10's columns and statements on PostgreSQL: identity (ctime), the decided action and the
