@@ -328,6 +328,7 @@ void add_store_parts(nlohmann::json& out, Store& store, const Config& config, co
   out["ignored"] = ignored_json(store);
   out["batches"] = open_batches_json(store);
   out["abandoned_batches"] = abandoned_batches_json(store);
+  out["batch_offers"] = batch_offers_json(store);
   out["schedules"] = open_schedules_json(store);
   // Every schedule of the rules on disk: its last firing and its next times (F6 of issue 14's
   // new-user test: an idle schedule showed nowhere). Rules that do not load show none.
@@ -394,6 +395,11 @@ int run_status(Globals& g, bool json) {
   print_schedule_times(out["schedule_times"], true);
   print_schedules(out["schedules"], pid.has_value());
   print_batches(out["batches"], out["abandoned_batches"], pid.has_value());
+  for (const auto& o : out["batch_offers"])
+    std::cout << "batch:    " << o["rule"].get<std::string>() << ": " << o["group"].get<std::string>() << ": "
+              << plural(o["files"].get<int64_t>(), "file", "files")
+              << " offered to the cluster's leader, not yet in a batch (since " << o["oldest"].get<std::string>()
+              << ")\n";
   print_problems(out);
   return kExitOk;
 }

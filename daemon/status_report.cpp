@@ -1,5 +1,7 @@
 #include "daemon/status_report.h"
 
+#include <map>
+
 
 #include "orchestration/time_zone.h"
 #include "store/batch_state.h"
@@ -59,6 +61,25 @@ nlohmann::json abandoned_batches_json(Store& store) {
       out.push_back({{"rule", b.rule}, {"group", b.group}, {"generation", b.generation}, {"members", b.members},
                      {"reason", b.reason}, {"abandoned_at", ms_text(b.completed_at)}});
   } catch (const sql::StoreError&) {
+  }
+  return out;
+}
+
+// Cluster mode (docs/cluster.md "Batches across nodes"): files a node offered to the leader that
+// no batch holds yet, per rule and group (none mostly: the leader joins them within a second).
+nlohmann::json batch_offers_json(Store& store) {
+  nlohmann::json out = nlohmann::json::array();
+  BatchState batches(store);
+  try {
+    std::map<std::pair<std::string, std::string>, nlohmann::json> by_group;
+    for (const auto& o : batches.offers()) {
+      auto& g = by_group[{o.rule, o.group}];
+      if (g.is_null()) g = {{"rule", o.rule}, {"group", o.group}, {"files", 0}, {"oldest", ms_text(o.offered_at)}};
+      g["files"] = g["files"].get<int64_t>() + 1;
+    }
+    for (auto& [_, g] : by_group) out.push_back(std::move(g));
+  } catch (const sql::StoreError&) {
+    // a state DB not yet migrated by a newer daemon has no offers
   }
   return out;
 }

@@ -23,6 +23,9 @@ nlohmann::json open_batches_json(Store& store);
 // changed; docs/decisions.md "A batch whose rule changed"): [{rule, group, generation, members,
 // reason, abandoned_at}].
 nlohmann::json abandoned_batches_json(Store& store);
+// Cluster mode: files offered to the leader that no batch holds yet, grouped:
+// [{rule, group, files, oldest (RFC 3339 ms of the oldest offer)}] (docs/cluster.md).
+nlohmann::json batch_offers_json(Store& store);
 
 // Schedule firings still open (running, queued, or in a retry's backoff): [{rule, scheduled_time,
 // attempts, run_started, catch_up, next_at}].

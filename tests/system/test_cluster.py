@@ -858,6 +858,16 @@ class ClusterBatches(unittest.TestCase):
         deciders = {n for (n,) in d.query("SELECT DISTINCT node FROM events WHERE event IN"
                                           " ('batch.opened', 'batch.completed', 'batch.started')")}
         self.assertTrue(deciders <= {b"a", b"b", b"c"} and len(deciders) <= 2, deciders)
+        # `status` shows offers no batch holds yet (none now; one written as a node would while no
+        # node leads).
+        self.assertEqual(json.loads(d.cli("status", "--json", check=True).stdout)["batch_offers"], [])
+        (oid,) = d.query("SELECT id FROM objects WHERE key = 'sales/day=01/part-00.csv'")[0]
+        d.execute("INSERT INTO batch_offers(rule, group_key, object_id, key, marker, node, offered_at)"
+                  " VALUES ('daily', 'sales/07', ?, 'sales/day=07/x.csv', 0, 'b', 1700000000000)", oid)
+        status = json.loads(d.cli("status", "--json", check=True).stdout)
+        self.assertEqual([(o["rule"], o["group"], o["files"]) for o in status["batch_offers"]], [("daily", "sales/07", 1)])
+        self.assertIn("daily: sales/07: 1 file offered to the cluster's leader, not yet in a batch",
+                      d.cli("status", check=True).stdout.decode())
 
 
 class ClusterConcurrency(unittest.TestCase):
