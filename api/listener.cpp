@@ -363,7 +363,8 @@ void Listener::routes() {
                    {"last_event_id", hub_.last_id()},
                    {"can_act", !options_.token.empty()}};
       // Batches and schedules as `hivehook status --json` has them (issue 14 F16).
-      for (const char* k : {"batches", "abandoned_batches", "schedules", "schedule_times"}) body[k] = json::array();
+      for (const char* k : {"batches", "abandoned_batches", "batch_offers", "schedules", "schedule_times"})
+        body[k] = json::array();
       if (options_.orchestration) {
         json orchestration = options_.orchestration(s);
         for (auto& [k, v] : orchestration.items()) body[k] = std::move(v);

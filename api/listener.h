@@ -58,7 +58,7 @@ struct ListenerOptions {
   std::function<std::pair<bool, std::string>()> health;  // (ok, why not)
   std::function<nlohmann::json()> rules;     // the rules in force: [{name, match, job, ...}]
   // Batches and schedules for GET /api/v1/status, read from `store` (the query thread's):
-  // {batches, abandoned_batches, schedules, schedule_times} as daemon/status_report.h makes them;
+  // {batches, abandoned_batches, batch_offers, schedules, schedule_times} as daemon/status_report.h makes them;
   // unset: those four are empty lists.
   std::function<nlohmann::json(Store& store)> orchestration;
   // The masking in force (base/redactor.h; the daemon's: built when the config or rules load),

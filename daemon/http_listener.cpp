@@ -61,6 +61,7 @@ HttpListener::HttpListener(boost::asio::io_context& io, const Config& config, Pi
     }
     return nlohmann::json{{"batches", open_batches_json(store)},
                           {"abandoned_batches", abandoned_batches_json(store)},
+                          {"batch_offers", batch_offers_json(store)},
                           {"schedules", open_schedules_json(store)},
                           {"schedule_times", schedule_times(*now, &store, SystemClock::instance().now(), 1, /*daemon_runs=*/true)}};
   };

@@ -553,6 +553,9 @@ function renderOrchestration(s) {
   for (const b of s.abandoned_batches || [])
     batches.push(el('li', {class: 'batch'}, el('strong', {}, b.rule), ': ', el('code', {}, b.group),
       `: ${b.members} object${b.members === 1 ? '' : 's'}, `, stateBadge('abandoned'), ` at ${shortTime(b.abandoned_at)}: ${b.reason}`));
+  for (const o of s.batch_offers || [])  // cluster mode: files no batch holds yet (docs/cluster.md)
+    batches.push(el('li', {class: 'batch'}, el('strong', {}, o.rule), ': ', el('code', {}, o.group),
+      `: ${o.files} file${o.files === 1 ? '' : 's'} offered to the cluster's leader, not yet in a batch (since ${shortTime(o.oldest)})`));
   $('batches-list').replaceChildren(...(batches.length ? batches : [el('li', {class: 'hint'}, 'no open batches')]));
   const open = new Map((s.schedules || []).map((f) => [f.rule, f]));
   const schedules = (s.schedule_times || []).map((t) => el('li', {class: 'schedule'}, el('strong', {}, t.rule), ' ',

@@ -449,7 +449,7 @@ TEST_F(ListenerTest, C4HeavyReadsQueuedByOneClientDoNotHoldUpTheSmallOnes) {
 TEST_F(ListenerTest, F16StatusCarriesBatchesAndSchedulesOrEmptyLists) {
   start();
   auto bare = json_of(request(port(), "GET", "/api/v1/status"));
-  for (const char* k : {"batches", "abandoned_batches", "schedules", "schedule_times"})
+  for (const char* k : {"batches", "abandoned_batches", "batch_offers", "schedules", "schedule_times"})
     EXPECT_EQ(bare[k], nlohmann::json::array()) << k;
   listener_->stop();
   std::atomic<int> calls{0};
