@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <spdlog/spdlog.h>
 
 #include "app/cli_support.h"
@@ -152,6 +153,19 @@ void print_replay_outcome(Daemon& daemon, const DaemonOptions& options, bool jso
   daemon.hooks.on_replayed = [json, prefix](int status, const nlohmann::json& plan) {
     print_replay(std::cout, plan, json);
     if (status != 200) std::cerr << prefix << plan.value("error", "replay refused") << "\n";
+    // Batch jobs run under `hivehook run` only: objects that join a batch here do not run its job
+    // (issue 14 retest 3 G3: exit 0 and "joins batch" read as if the summary had run).
+    if (json || status != 200 || plan.value("dry_run", false) || !plan.contains("objects")) return;
+    std::set<std::string> batches;
+    for (const auto& o : plan["objects"])
+      if (o.contains("batches"))
+        for (const auto& b : o["batches"]) batches.insert(b.get<std::string>());
+    if (batches.empty()) return;
+    std::string names;
+    for (const auto& b : batches) names += (names.empty() ? "" : ", ") + b;
+    std::cout << "the batch job" << (batches.size() == 1 ? " " : "s ") << "(" << names << ") "
+              << (batches.size() == 1 ? "runs" : "run") << " under `hivehook run`, not here: once complete, at the "
+              << "daemon's next start (`hivehook status` shows the batch)\n";
   };
 }
 }  // namespace

@@ -1,12 +1,34 @@
 #include "app/schedule_times.h"
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "app/cli_support.h"
+#include "base/clock.h"
 #include "orchestration/time_zone.h"
 #include "store/orchestration_state.h"
 
 namespace hivehook::cli {
+
+namespace {
+// "2026-12-03T02:00:00+01:00": the instant as read in `zone`, with the offset then in force.
+std::string local_reading(const TimeZone& zone, SystemTime t) {
+  const auto local = zone.to_local(t);
+  const auto offset = std::chrono::duration_cast<std::chrono::minutes>(zone.period_at(t).offset).count();
+  const auto day = std::chrono::floor<std::chrono::days>(local);
+  const std::chrono::year_month_day ymd{std::chrono::sys_days{day.time_since_epoch()}};
+  const std::chrono::hh_mm_ss hms{local - day};
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld%c%02lld:%02lld", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<long long>(hms.hours().count()), static_cast<long long>(hms.minutes().count()),
+                static_cast<long long>(hms.seconds().count()), offset < 0 ? '-' : '+',
+                static_cast<long long>(std::abs(offset) / 60), static_cast<long long>(std::abs(offset) % 60));
+  return buf;
+}
+}  // namespace
 
 void print_schedule_times(const nlohmann::json& times, bool with_last) {
   for (const auto& s : times) {
@@ -31,7 +53,15 @@ void print_schedule_times(const nlohmann::json& times, bool with_last) {
     }
     std::cout << "next ";
     if (s["next"].empty()) std::cout << "never";
-    for (size_t i = 0; i < s["next"].size(); ++i) std::cout << (i ? ", " : "") << s["next"][i].get<std::string>();
+    // A schedule in a time zone: each time's wall-clock reading there beside the UTC instant, so
+    // "0 2 * * *" reads 02:00 (issue 14 retest 3 G4: only UTC was shown).
+    const auto zone = TimeZone::locate(s["timezone"].get<std::string>());
+    for (size_t i = 0; i < s["next"].size(); ++i) {
+      const std::string at = s["next"][i].get<std::string>();
+      std::cout << (i ? ", " : "") << at;
+      if (zone && !zone->is_utc())
+        if (auto t = parse_rfc3339(at)) std::cout << " (" << local_reading(*zone, *t) << ")";
+    }
     std::cout << "\n";
   }
 }

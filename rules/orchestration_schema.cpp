@@ -3,11 +3,40 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
 
 #include "landing/key.h"
 #include "rules/schemas.h"
 
 namespace hivehook {
+
+namespace {
+// The zone name of /usr/share/zoneinfo closest to a misspelt one ("" when none is close): every
+// file under it whose name reads as a zone (Area/City, no "posix/" or "right/" copies, no tables).
+std::string closest_zone_name(const std::string& name) {
+  namespace fs = std::filesystem;
+  const fs::path root = "/usr/share/zoneinfo";
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_directory(ec)) {
+      const auto top = it->path().lexically_relative(root).string();
+      if (top == "posix" || top == "right") it.disable_recursion_pending();
+      continue;
+    }
+    std::string rel = it->path().lexically_relative(root).string();
+    if (rel.empty() || !std::isupper(static_cast<unsigned char>(rel.front())) || rel.find('.') != std::string::npos) continue;
+    names.push_back(std::move(rel));
+  }
+  std::vector<std::string_view> views(names.begin(), names.end());
+  return schema::closest(name, views);
+}
+}  // namespace
+
 
 using schema::Field;
 using schema::Mapping;
@@ -242,8 +271,12 @@ std::vector<Field<Rule>> orchestration_rule_fields() {
        .description = "IANA time zone (`Europe/Berlin`) of `schedule` and `expect`, from the system's zoneinfo.",
        .check = [](const Value& v, Reader&) -> std::optional<std::string> {
          std::string err;
-         if (!TimeZone::locate(v.str, &err)) return err;
-         return std::nullopt;
+         if (TimeZone::locate(v.str, &err)) return std::nullopt;
+         // A misspelt zone gets the closest name of the zone database (issue 14 retest 3 G5).
+         const std::string generic = "write an IANA name such as Europe/Berlin)";
+         if (auto hint = closest_zone_name(v.str); !hint.empty() && err.ends_with(generic))
+           err.replace(err.size() - generic.size(), generic.size(), "did you mean '" + hint + "'?)");
+         return err;
        },
        .set = [](Rule& r, const Value& v, Reader&) { r.timezone = *TimeZone::locate(v.str); }},
       {.key = "catch_up", .type = Type::boolean, .default_text = "true",

@@ -163,6 +163,27 @@ class Batches(unittest.TestCase):
         self.assertEqual(succeeded, 1)
         self.assertEqual(len(d.events("batch.succeeded")), 1)
 
+    def test_g3_an_offline_replay_into_a_batch_says_its_job_runs_under_run(self):
+        """Issue 14 retest 3, G3: an offline replay that rebuilds a day's batch exited 0 saying
+        only "joins batch daily", as if the batch job had run; it runs at the daemon's next start."""
+        d = self.deploy("{marker: _SUCCESS}")
+        d.start()
+        d.drop("sales/day=01/a.csv")
+        d.drop("sales/day=01/_SUCCESS", b"")
+        wait_until(lambda: len(d.events("batch.succeeded")) == 1, message="the day's batch ran")
+        self.assertEqual(d.stop(), 0)
+        r = d.cli("replay", "--rule", "daily", "--key", "sales/day=01/", check=True)
+        out = r.stdout.decode()
+        self.assertIn("→ joins batch daily", out)
+        self.assertIn("the batch job (daily) runs under `hivehook run`, not here: once complete, at the daemon's "
+                      "next start (`hivehook status` shows the batch)", out)
+        self.assertEqual(len(list(self.runs.glob("*.json"))), 1, "the replay itself runs no batch job")
+        # A dry run says nothing more (the plan only).
+        dry = d.cli("replay", "--rule", "daily", "--key", "sales/day=01/", "--dry-run", check=True).stdout.decode()
+        self.assertNotIn("runs under `hivehook run`", dry)
+        d.start()
+        wait_until(lambda: len(d.events("batch.succeeded")) == 2, message="the rebuilt batch ran at the next start")
+        self.assertEqual(d.stop(), 0)
 
 if __name__ == "__main__":
     unittest.main()

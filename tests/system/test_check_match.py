@@ -99,6 +99,26 @@ class CheckMatch(unittest.TestCase):
         self.assertIn("hivehook.yaml:2:1: error: unknown key 'wrokers' in config (did you mean 'workers'?)", r.stderr)
         self.assertIn("rules/a.yaml:2:12: error: rule name 'A' must be", r.stderr)
 
+    def test_g5_a_misspelt_time_zone_gets_the_closest_zone_name(self):
+        """Issue 14 retest 3, G5: rule names had a did-you-mean, time zones only a generic example."""
+        self.write("rules/a.yaml", """\
+            rules:
+              - name: nightly
+                schedule: "0 2 * * *"
+                timezone: America/New_Yrok
+                job: {builtin: noop}
+              - name: far
+                schedule: "0 2 * * *"
+                timezone: Mars/Olympus
+                job: {builtin: noop}
+            """)
+        r = self.check()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("rules/a.yaml:4:15: error: unknown time zone 'America/New_Yrok' (not in the system's zone "
+                      "database /usr/share/zoneinfo; did you mean 'America/New_York'?)", r.stderr)
+        self.assertIn("rules/a.yaml:8:15: error: unknown time zone 'Mars/Olympus' (not in the system's zone "
+                      "database /usr/share/zoneinfo; write an IANA name such as Europe/Berlin)", r.stderr)
+
     def test_yaml_syntax_error(self):
         self.write("rules/a.yaml", "rules:\n  - name: [unclosed\n")
         r = self.check()

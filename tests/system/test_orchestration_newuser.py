@@ -94,13 +94,17 @@ class NewUserFaults(unittest.TestCase):
         out = d.cli("check", check=True).stdout.decode()
         line = [x for x in out.splitlines() if x.startswith("schedule: berlin")]
         self.assertEqual(len(line), 1, out)
+        # Issue 14 retest 3 G4: each time also as read in the zone (midnight), not in UTC only.
         self.assertRegex(line[0], r'^schedule: berlin "0 0 \* \* \*" \(Europe/Berlin\): next '
-                                  r'\d{4}-\d\d-\d\dT2[23]:00:00\.000Z, ', "Berlin midnight is 22:00 or 23:00 UTC")
+                                  r'\d{4}-\d\d-\d\dT2[23]:00:00\.000Z \(\d{4}-\d\d-\d\dT00:00:00\+0[12]:00\), ',
+                         "Berlin midnight is 22:00 or 23:00 UTC")
+        tick = [x for x in out.splitlines() if x.startswith("schedule: tick")]
+        self.assertNotIn("(", tick[0].split(": next ")[1], "a UTC schedule shows UTC only")
         d.start()
         wait_until(lambda: d.events("run.succeeded"), message="tick fired")
         status = d.cli("status", check=True).stdout.decode()
         self.assertRegex(status, r"schedule: tick: last fired for \S+ \(succeeded\), next \S+")
-        self.assertRegex(status, r"schedule: berlin: never fired yet, next \S+T2[23]:00:00\.000Z")
+        self.assertRegex(status, r"schedule: berlin: never fired yet, next \S+T2[23]:00:00\.000Z \(\S+T00:00:00\+0[12]:00\)")
         berlin = [e[2] for e in d.events("schedule.added") if e[2]["schedule"] == "0 0 * * *"]
         self.assertEqual(len(berlin), 1)
         self.assertEqual(berlin[0]["timezone"], "Europe/Berlin")

@@ -243,5 +243,53 @@ class ConfigReload(unittest.TestCase):
         self.assertEqual(d.stop(), 0)
 
 
+WAITING = """\
+    rules:
+      - name: dim
+        match: {prefix: dim/}
+        job: {command: [/bin/true]}
+      - name: tx
+        match: {glob: "tx/day=*/*.csv"}
+        requires: [dim]
+        job: {command: [/bin/true]}
+    """
+
+
+class RuleRemovedWhileObjectsWait(unittest.TestCase):
+    """Issue 14 retest 3, G1: renaming a rule while objects wait on its requires: quarantined them
+    all with one line per file and a rules.loaded saying only `removed`. The reload now says once
+    how many objects waited for the removed rule, in the log and in rules.loaded."""
+
+    def setUp(self):
+        self.d = Deployment(WAITING)
+
+    def tearDown(self):
+        self.d.cleanup()
+
+    def test_g1_a_rename_says_how_many_waiting_objects_it_ended(self):
+        d = self.d
+        d.start()
+        for day in (1, 2, 3):
+            d.drop(f"tx/day={day}/a.csv")
+        wait_until(lambda: len(d.events("task.waiting")) == 3, message="three objects waiting")
+        before = len(d.events("rules.loaded"))
+        d.write_rules(WAITING.replace("name: tx\n", "name: tx-load\n"))
+        wait_until(lambda: len(d.events("rules.loaded")) > before, message="the rename reloaded")
+        detail = d.events("rules.loaded")[-1][2]
+        self.assertEqual(detail["removed"], ["tx"])
+        self.assertEqual(detail["ended_waiting"], {"tx": 3})
+        wait_until(lambda: d.count_objects("quarantined") == 3, message="the waiting objects quarantined")
+        log = d.log.read_text()
+        self.assertIn("rule tx was removed (or renamed) while 3 objects waited for it (first tx/day=1/a.csv): "
+                      "they end failed (task.skipped) and are quarantined; `hivehook replay --key PREFIX` runs "
+                      "them through the rules in force", log)
+        # A reload that removes no rule with waiting objects says nothing of it.
+        before = len(d.events("rules.loaded"))
+        d.write_rules(WAITING.replace("name: tx\n", "name: tx-load\n").replace("prefix: dim/", "prefix: dims/"))
+        wait_until(lambda: len(d.events("rules.loaded")) > before, message="a second reload")
+        self.assertNotIn("ended_waiting", d.events("rules.loaded")[-1][2])
+        self.assertEqual(d.stop(), 0)
+
+
 if __name__ == "__main__":
     unittest.main()

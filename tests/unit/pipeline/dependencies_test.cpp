@@ -1,5 +1,7 @@
 // after: and requires: (DESIGN.md "Orchestration") on the seams: which tasks wait, when they are
 // released and in what order, when one is skipped, and that all of it survives a crash.
+#include <pthread.h>
+
 #include "harness.h"
 #include "store/queries.h"
 
@@ -302,6 +304,53 @@ TEST(Requires, ASupersededWaitingObjectLeavesNoTaskQueued_G4) {
   ASSERT_TRUE(q.step());
   EXPECT_EQ(q.int64(0), 0) << "v1's task ended with it";
   EXPECT_EQ(present_counts(*h.store).queued, 0);
+}
+
+
+// Issue 14 retest 3, G2: a builtin noop run ends inside start_run, and its end pumped the queue
+// again from there: pump -> start_run -> on_run_exit -> pump -> ..., one set of stack frames per
+// queued task. 20,000 noop tasks released at once by requires: overflowed the daemon's 8 MiB
+// stack (SIGSEGV, and again at every restart). Here 3,000 of them are released on a thread with
+// a 512 KiB stack, which the recursion overflowed; the loop needs a few frames whatever the count.
+TEST(Requires, G2_ThousandsOfNoopTasksReleasedAtOnceDoNotRecursePerTask) {
+  const char* rules = R"(rules:
+  - name: dim
+    match: {prefix: dim/}
+    job: {command: [/bin/true, "{key}"]}
+  - name: facts
+    match: {prefix: transactions/}
+    job: {builtin: noop}
+    requires: [dim]
+)";
+  PipelineHarness h(rules);
+  constexpr int kObjects = 3000;
+  for (int i = 0; i < kObjects; ++i) h.land("transactions/day=" + std::to_string(i % 30 + 1) + "/f" + std::to_string(i) + ".csv");
+  ASSERT_EQ(h.pipeline->waiting_objects(), static_cast<std::size_t>(kObjects));
+  h.land("dim/d.csv");
+
+  struct Call {
+    PipelineHarness* h;
+  } call{&h};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 512 * 1024);
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(
+                &thread, &attr,
+                [](void* p) -> void* {
+                  finish(*static_cast<Call*>(p)->h, "dim/d.csv");  // releases all of them at once
+                  return nullptr;
+                },
+                &call),
+            0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+
+  EXPECT_EQ(h.events("task.released").size(), static_cast<std::size_t>(kObjects));
+  EXPECT_EQ(h.pipeline->waiting_objects(), 0u);
+  EXPECT_EQ(h.events("run.succeeded").size(), static_cast<std::size_t>(kObjects) + 1);
+  EXPECT_EQ(h.state("transactions/day=1/f0.csv"), ObjectState::archived);
+  EXPECT_EQ(h.state("transactions/day=30/f2999.csv"), ObjectState::archived);
 }
 
 }  // namespace
