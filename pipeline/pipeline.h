@@ -245,6 +245,8 @@ class Pipeline {
   void start_object(const ObjectKey& key, const Hashed& h, const std::vector<const Rule*>& matched,
                     const ReplayOrigin* replay, int self_rewrites = 0);
   // runs (runs.cpp)
+  // Starts the queued tasks the workers and limits allow. Not re-entered: a call from inside it (a
+  // run that ended at once) makes the running one look again (pumping_, pump_again_).
   void pump();
   void start_run(int64_t object_id, const std::string& rule_name);
   // Identity check before a run and before the final move: the file at the key is still the
@@ -356,6 +358,8 @@ class Pipeline {
   std::unordered_map<std::string, Settling> settling_;
   TimerHandle slot_wait_;  // cluster mode: the next look at tasks waiting for a cluster-wide slot
   bool slot_wait_armed_ = false;
+  bool pumping_ = false;     // pump() is on the stack
+  bool pump_again_ = false;  // pump() was called meanwhile: look at the queue again
   std::unordered_map<std::string, TimerHandle> claim_retries_;  // keys another node was recording: offered again
   std::unordered_set<std::string> hashing_;
   std::vector<std::unique_ptr<ScanRun>> scans_;  // scans under way, each walking in slices

@@ -2,9 +2,6 @@
 #include <fstream>
 #include <spdlog/spdlog.h>
 #include <sstream>
-#include <stdexcept>
-#include <utility>
-#include <vector>
 
 #include "jobs/backoff.h"
 #include "jobs/job_context.h"
@@ -13,45 +10,27 @@
 
 namespace hivehook {
 
-namespace {
-// The pipelines whose pump() is on this thread's stack, each with "pump() was called meanwhile".
-// A builtin noop run ends inside start_run and its on_run_exit pumps: that call only asks the outer
-// one to look again, so thousands of noop tasks released at once take one loop, not stack frames
-// per task (issue 14 retest 3 G2: 20,000 overflowed the daemon's stack). Kept here, not as members,
-// so pipeline.h (included by most of the daemon) did not change.
-thread_local std::vector<std::pair<const void*, bool>> pumping;
-}  // namespace
-
 void Pipeline::pump() {
-  for (auto& [p, again] : pumping)
-    if (p == this) {
-      again = true;
-      return;
-    }
+  // A builtin noop run ends inside start_run, and its on_run_exit pumps: that inner call only asks
+  // the outer one to look again, so thousands of noop tasks released at once take one loop, not a
+  // stack frame per task (issue 14 retest 3 G2: 20,000 overflowed the daemon's stack).
+  if (pumping_) {
+    pump_again_ = true;
+    return;
+  }
   auto limit_of = [this](const std::string& rule) {
     if (const Rule* r = rules_->find(rule)) return r->concurrency;
     auto retired = retired_limits_.find(rule);
     return retired != retired_limits_.end() ? retired->second : 0;
   };
   {
-    pumping.emplace_back(this, false);
+    pumping_ = true;
     struct Done {
-      const void* self;
-      ~Done() {
-        for (auto it = pumping.begin(); it != pumping.end(); ++it)
-          if (it->first == self) {
-            pumping.erase(it);
-            return;
-          }
-      }
-    } done{this};
-    auto again = [this]() -> bool& {
-      for (auto& [p, a] : pumping)
-        if (p == this) return a;
-      throw std::logic_error("pump: not on the stack");
-    };
+      bool& flag;
+      ~Done() { flag = false; }  // also when a start throws
+    } done{pumping_};
     do {
-      again() = false;
+      pump_again_ = false;
       // No new runs while the state DB cannot record them (checked before each start: a run that
       // ended in this loop may have found the store failing).
       while (starting_allowed_ && !store_.fault()) {
@@ -66,7 +45,7 @@ void Pipeline::pump() {
         if (job.empty()) rule_job_ended(t->rule);  // (cannot happen: a ticket is queued once)
         else job.mapped()();
       }
-    } while (again() && starting_allowed_ && !store_.fault());
+    } while (pump_again_ && starting_allowed_ && !store_.fault());
   }
   if (!starting_allowed_ || store_.fault()) return;
   if (scheduler_.waiting_for_slots() && !slot_wait_armed_) {
