@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -61,8 +62,14 @@ class RulesHotReloadAtTheWatchLimit(unittest.TestCase):
 
     def tearDown(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
+            # unshare --fork: the daemon is unshare's child; stop it, not only unshare.
+            for pid in subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True).stdout.split():
+                os.kill(int(pid), signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
         self.d.cleanup()
 
     def test_f4_rules_watch_refused_at_the_limit_is_retried_reported_and_reloads_once_added(self):
