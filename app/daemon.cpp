@@ -208,6 +208,17 @@ int run_daemon(const std::string& config_arg, const DaemonOptions& options, bool
       spdlog::critical("fatal: {}", *cannot);
       return kExitRuntime;
     }
+    // One daemon per landing (F1 of issue 10's third retest): the DB lock does not see a second
+    // daemon on another state DB; a PostgreSQL state's nodes share landing by design.
+    std::optional<LandingLock> landing_lock;
+    if (!postgres_state) {
+      std::string landing_error;
+      landing_lock = LandingLock::acquire(config.landing, &landing_error);
+      if (!landing_lock) {
+        std::cerr << "hivehook: " << landing_error << "\n";
+        return kExitConfig;
+      }
+    }
     SystemdNotifier systemd;
     Daemon daemon(std::move(loaded->config), std::move(loaded->rules), options, std::move(rejected));
     leave_state_mark(mark, state.string());  // the store is open (made now, or there already)

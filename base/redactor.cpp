@@ -33,7 +33,7 @@ void replace_all(std::string& text, const std::string& needle) {
 bool may_hold_pattern(const std::string& text) {
   std::string lower(text);
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (std::string_view w : {"passw", "pwd", "secret", "token", "key", "credential", "bearer", "://"})
+  for (std::string_view w : {"passw", "pwd", "secret", "token", "key", "credential", "bearer", "authoriz", "://"})
     if (lower.find(w) != std::string::npos) return true;
   return false;
 }
@@ -97,7 +97,14 @@ std::string Redactor::operator()(std::string text) const {
   if (!may_hold_pattern(text)) return text;
   static const std::regex kBearer(R"((\bbearer\s+)[A-Za-z0-9\-._~+/]+=*)", std::regex::icase);
   static const std::regex kUrlPassword(R"((://[^/\s:@"]+:)[^@\s/"]+@)");
+  // An Authorization (or Proxy-Authorization) header's credentials, whatever the scheme (RFC 9110
+  // section 11.6.2): "Authorization: Basic <base64 of user:password>", as curl sends a URL's
+  // userinfo and a receiver echoes it back in a 401 body (issue 10 retest 3, F2).
+  static const std::regex kAuthorization(
+      R"((\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:basic|bearer|digest|token|negotiate|ntlm)\s+)?)(?!(?:basic|bearer|digest|token|negotiate|ntlm)\b)[^\s"',;*]+)",
+      std::regex::icase);
   text = mask_named_values(text);
+  text = std::regex_replace(text, kAuthorization, "$1***");
   text = std::regex_replace(text, kBearer, "$1***");
   text = std::regex_replace(text, kUrlPassword, "$1***@");
   return text;

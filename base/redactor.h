@@ -23,6 +23,8 @@ namespace hivehook {
 //    "api_key …", `"pw_token": "…"`), stopping at white space, quotes, ',', ';' or '&' (so JSON
 //    stays JSON); not after an identifier's name ending in "id" ("access_key_id=AKID…");
 //  - "Bearer <token>" (RFC 6750 section 2.1);
+//  - the credentials of an "Authorization:" / "Proxy-Authorization:" header, after its scheme
+//    ("Authorization: Basic ***");
 //  - a URL's password ("scheme://user:PASS@host", RFC 3986 section 3.2.1).
 // The patterns run only on text holding one of their trigger words (a cheap scan first), so text
 // without any costs a few substring searches. Cheap to copy (shares its secrets); thread-safe.

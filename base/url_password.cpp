@@ -1,5 +1,7 @@
 #include "base/url_password.h"
 
+#include "base/encoding.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -42,6 +44,19 @@ std::string url_password(std::string_view url) {
     }
   }
   return {};
+}
+
+std::string url_basic_credentials(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {};
+  const std::string_view rest = url.substr(scheme + 3);
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  const auto at = authority.rfind('@');
+  if (at == std::string_view::npos) return {};
+  const std::string_view userinfo = authority.substr(0, at);
+  const auto colon = userinfo.find(':');
+  if (colon == std::string_view::npos || colon + 1 == userinfo.size()) return {};
+  return base64(percent_decoded(userinfo.substr(0, colon)) + ":" + percent_decoded(userinfo.substr(colon + 1)));
 }
 
 }  // namespace hivehook

@@ -12,4 +12,10 @@ namespace hivehook {
 // URIs"), percent-decoded (RFC 3986 section 2.1); "" when it has none.
 std::string url_password(std::string_view url);
 
+// What an HTTP client sends for a URL's userinfo ("scheme://user:PASS@host"): the base64 of
+// "user:PASS", percent-decoded, as in "Authorization: Basic ..." (RFC 7617); "" when the URL has no
+// userinfo password. Masked as a literal secret too: a receiver may echo the header in any form
+// (issue 10 retest 3, F2).
+std::string url_basic_credentials(std::string_view url);
+
 }  // namespace hivehook

@@ -22,4 +22,12 @@ DeliveryAttempt deliver(const NotifyTarget& target, const Notification& n) {
   }
 }
 
+std::string delivery_detail_excerpt(std::string masked) {
+  if (masked.size() <= kDeliveryDetailBytes) return masked;
+  std::size_t cut = kDeliveryDetailBytes;
+  while (cut > 0 && (static_cast<unsigned char>(masked[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  masked.resize(cut);
+  return masked + "...";
+}
+
 }  // namespace hivehook

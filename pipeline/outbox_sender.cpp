@@ -103,8 +103,12 @@ void OutboxSender::send(const OutboxRecord& o, const NotifyTarget& target) {
 }
 
 // One attempt's outcome, on the loop: sent, retried with backoff, or given up (dead).
-void OutboxSender::record(const OutboxRecord& o, const NotifyTarget& target, const DeliveryAttempt& res) {
+void OutboxSender::record(const OutboxRecord& o, const NotifyTarget& target, const DeliveryAttempt& attempted) {
   in_flight_.erase(o.id);
+  // Masked with every secret first, then cut (F3 of issue 10's third retest: a token cut at the
+  // excerpt's end left its first bytes in the log and the store).
+  DeliveryAttempt res = attempted;
+  res.detail = delivery_detail_excerpt(store_.mask(std::move(res.detail)));
   const int attempt = o.attempts + 1;
   const int64_t now = seams_.clock.now_ms();
   AuditEvent e;

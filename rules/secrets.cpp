@@ -1,5 +1,6 @@
 #include "rules/secrets.h"
 
+#include "base/encoding.h"
 #include "base/redactor.h"
 #include "base/url_password.h"
 
@@ -32,10 +33,16 @@ std::vector<std::string> config_secrets(const Config& c) {
     if (const auto* w = std::get_if<WebhookTarget>(&t.kind)) {
       add(w->secret);
       add(url_password(w->url));
+      add(url_basic_credentials(w->url));  // the Authorization: Basic header curl sends for it
       for (const auto& [_, v] : w->headers) add(v);
     } else if (const auto* m = std::get_if<SmtpTarget>(&t.kind)) {
       add(m->password);
       add(url_password(m->url));
+      // What SMTP AUTH carries for them (RFC 4616 PLAIN, and LOGIN's password line), base64'd.
+      if (!m->password.empty()) {
+        add(base64(m->password));
+        add(base64(std::string(1, '\0') + m->username + std::string(1, '\0') + m->password));
+      }
     }
   }
   if (c.http) add(c.http->token);

@@ -4,10 +4,15 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace hivehook {
@@ -101,6 +106,49 @@ std::optional<int> OwnerLock::holder(const std::filesystem::path& db_path, std::
     while (!role->empty() && role->back() == '\n') role->pop_back();
   }
   return pid > 0 ? std::optional<int>(pid) : std::nullopt;
+}
+
+namespace {
+// The pid holding a flock on (dev, ino), from /proc/locks ("1: FLOCK ADVISORY WRITE 1234 fd:01:5678 0 EOF").
+std::optional<int> flock_holder(dev_t dev, ino_t ino) {
+  std::ifstream in("/proc/locks");
+  char want[64];
+  std::snprintf(want, sizeof want, "%02x:%02x:%lu", major(dev), minor(dev), static_cast<unsigned long>(ino));
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string n, kind, mode, rw, pid, id;
+    if (!(f >> n >> kind)) continue;
+    if (kind == "->") f >> kind;  // a waiter
+    if (f >> mode >> rw >> pid >> id && kind == "FLOCK" && id == want) return std::atoi(pid.c_str());
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<LandingLock> LandingLock::acquire(const std::filesystem::path& landing, std::string* error) {
+  UniqueFd fd(::open(landing.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) {
+    if (error) *error = "cannot open landing " + landing.string() + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  // As for the DB: a previous owner killed while spawning a job leaves the lock with that job for
+  // the instant before its exec(); wait briefly before calling landing taken.
+  bool locked = false;
+  for (int i = 0; i < 60 && !(locked = ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0); ++i) ::usleep(50 * 1000);
+  if (!locked) {
+    if (error) {
+      struct stat st {};
+      std::optional<int> pid;
+      if (::fstat(fd.get(), &st) == 0) pid = flock_holder(st.st_dev, st.st_ino);
+      *error = "landing " + landing.string() + " is watched by another hivehook" +
+               (pid ? " (pid " + std::to_string(*pid) + ")" : std::string()) +
+               " with another state DB: two daemons on one landing would run every file twice. Stop the "
+               "other one, or give each its own landing folder (several daemons on one landing — cluster "
+               "mode — need a PostgreSQL state: see docs/cluster.md)";
+    }
+    return std::nullopt;
+  }
+  return LandingLock(std::move(fd));
 }
 
 }  // namespace hivehook

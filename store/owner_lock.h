@@ -37,4 +37,20 @@ class OwnerLock {
   sql::Db pg_;   // the session holding the advisory lock
 };
 
+// One daemon per landing tree as well (issue 10 retest 3, F1): the DB lock alone let a second
+// `run`/`scan` whose config names the same landing with another state DB (a copied config, a
+// fresh setup, `run --new-state` after `rm state/hivehook.db*`, which also removes the DB's lock
+// file) watch the same files, and every file ran twice, two copies at once. An exclusive flock on
+// the landing folder itself (its inode; nothing is written into landing), held for the process's
+// life. Not taken on a PostgreSQL state: cluster nodes share landing by design (docs/cluster.md).
+class LandingLock {
+ public:
+  // Takes the lock, or returns nullopt with *error naming the holder's pid (read from /proc/locks).
+  static std::optional<LandingLock> acquire(const std::filesystem::path& landing, std::string* error);
+
+ private:
+  explicit LandingLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+};
+
 }  // namespace hivehook

@@ -175,6 +175,8 @@ class Store {
   // Secrets redacted from every text the store writes (event details, errors, output tails,
   // notification bodies and delivery details).
   void set_redactor(std::function<std::string(std::string)> redact) { redact_ = std::move(redact); }
+  // `text` through that redactor (unchanged when none is set): for text cut before it is written.
+  std::string mask(std::string text) const { return redacted(std::move(text)); }
 
   // ---- writes (owner) ---------------------------------------------------------------------
   // Each update checks that it changed exactly the row it names (sql::StoreError otherwise).

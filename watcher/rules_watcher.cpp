@@ -7,6 +7,8 @@
 #include <cstring>
 #include <spdlog/spdlog.h>
 
+#include "watcher/watch_errno.h"
+
 namespace hivehook {
 
 namespace {
@@ -31,17 +33,52 @@ bool RulesWatcher::start() {
     spdlog::warn("rules hot reload off: {}", e.what());
     return false;
   }
-  // Watch the folder that holds the rules path: editors replace files by rename, and symlink
-  // switches replace the path itself, which a watch on the file would lose.
-  auto parent = path_.parent_path().empty() ? std::filesystem::path(".") : path_.parent_path();
-  parent_wd_ = fd_->add_watch(parent.string(), kMask);
-  if (parent_wd_ < 0) {
-    spdlog::warn("rules hot reload off: cannot watch {}: {}", parent.string(), std::strerror(errno));
-    return false;
-  }
-  if (is_dir_) watch_rules_dir();
+  if (!add_watches() && !retrying_) retry_later();
   fd_->read([this](const InotifyEvent& ev) { return on_event(ev); });
   return true;
+}
+
+namespace {
+// Why a rules watch could not be added, said as what it means for rules edits.
+std::string rules_watch_failure(const std::string& dir, int err) {
+  std::string why = classify_watch_errno(err) == WatchFailure::limit
+                        ? watch_limit_reached() + ": " + dir + " is not watched"
+                        : "cannot watch " + dir + ": " + std::strerror(err);
+  return "rules hot reload off: " + why + "; rules edits are not reloaded (SIGHUP reloads; tried again every " +
+         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(RulesWatcher::kRetry).count()) + " s)";
+}
+}  // namespace
+
+// Watch the folder that holds the rules path: editors replace files by rename, and symlink
+// switches replace the path itself, which a watch on the file would lose. Issue 10 retest 3, F4:
+// a failure here (the landing tree had used up the inotify watch limit) turned hot reload off for
+// good, said as "No space left on device", and `status` kept calling the rules on disk in force.
+bool RulesWatcher::add_watches() {
+  auto parent = path_.parent_path().empty() ? std::filesystem::path(".") : path_.parent_path();
+  if (parent_wd_ < 0) parent_wd_ = fd_->add_watch(parent.string(), kMask);
+  if (parent_wd_ < 0) {
+    const std::string why = rules_watch_failure(parent.string(), errno);
+    if (off_ != why) spdlog::warn("{}", why);
+    off_ = why;
+    return false;
+  }
+  if (is_dir_) {
+    watch_rules_dir();
+    if (dir_wd_ < 0) return false;  // off_ set by watch_rules_dir
+  }
+  return true;
+}
+
+void RulesWatcher::retry_later() {
+  retrying_ = true;
+  retry_ = timers_.after(kRetry, [this] {
+    if (!fd_) return;
+    if (!add_watches()) return retry_later();
+    retrying_ = false;
+    spdlog::info("rules hot reload on again: {} is watched; reloading the rules", path_.string());
+    off_.reset();
+    on_change_();  // edits made while nothing watched them
+  });
 }
 
 // The folder is compared by (st_dev, st_ino), not by its resolved path: a rules folder swapped by
@@ -58,11 +95,17 @@ void RulesWatcher::watch_rules_dir() {
   dir_target_ = dir_wd_ >= 0 ? target : std::filesystem::path();
   dir_dev_ = st.st_dev;
   dir_ino_ = st.st_ino;
-  if (dir_wd_ < 0) spdlog::warn("cannot watch rules folder {}: {}", target.string(), std::strerror(errno));
+  if (dir_wd_ < 0) {
+    const std::string why = rules_watch_failure(target.string(), errno);
+    if (off_ != why) spdlog::warn("{}", why);
+    off_ = why;
+    if (!retrying_) retry_later();
+  }
 }
 
 void RulesWatcher::stop() {
   pending_.reset();
+  retry_.reset();
   fd_.reset();
 }
 

@@ -23,13 +23,21 @@ class RulesWatcher {
   RulesWatcher(boost::asio::io_context& io, Timers& timers, std::filesystem::path rules_path,
                std::function<void()> on_change, Duration debounce = std::chrono::milliseconds(150));
   // Returns false (and logs) when inotify cannot be set up; the daemon then reloads on SIGHUP only.
+  // A watch that cannot be added (the inotify watch limit reached, issue 10 retest 3 F4) is tried
+  // again every kRetry; once it is added the rules are reloaded (edits made meanwhile were missed).
   bool start();
   void stop();
+  // Why rules edits are not noticed now ("rules hot reload off: ..."), or nullopt: a degradation
+  // for /healthz and `status`.
+  std::optional<std::string> off() const { return off_; }
+  static constexpr Duration kRetry = std::chrono::seconds(5);
 
  private:
   bool on_event(const InotifyEvent& ev);
   bool relevant(const InotifyEvent& ev) const;
   void watch_rules_dir();  // (re)points the folder watch at what the rules path resolves to now
+  bool add_watches();      // the parent's and the rules folder's; false (off_ set, logged once) on failure
+  void retry_later();
 
   boost::asio::io_context& io_;
   Timers& timers_;
@@ -44,6 +52,9 @@ class RulesWatcher {
   dev_t dir_dev_ = 0;  // the watched folder's identity: a folder renamed into the path is another
   ino_t dir_ino_ = 0;
   TimerHandle pending_;
+  TimerHandle retry_;
+  bool retrying_ = false;
+  std::optional<std::string> off_;
 };
 
 }  // namespace hivehook

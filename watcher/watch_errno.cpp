@@ -27,9 +27,13 @@ std::string current_max_user_watches() {
 }
 }  // namespace
 
+std::string watch_limit_reached() {
+  return "inotify watch limit reached (fs.inotify.max_user_watches=" + current_max_user_watches() + ")";
+}
+
 std::string watch_error_message(const std::string& dir, int err) {
   if (classify_watch_errno(err) == WatchFailure::limit) {
-    return "inotify watch limit reached (fs.inotify.max_user_watches=" + current_max_user_watches() + "): " + dir +
+    return watch_limit_reached() + ": " + dir +
            " is not watched; it is covered by the periodic scan. Raise it with: sysctl "
            "fs.inotify.max_user_watches=524288";
   }

@@ -17,4 +17,7 @@ WatchFailure classify_watch_errno(int err);
 // from /proc/sys/fs/inotify/max_user_watches) and how to raise it.
 std::string watch_error_message(const std::string& dir, int err);
 
+// "inotify watch limit reached (fs.inotify.max_user_watches=N)".
+std::string watch_limit_reached();
+
 }  // namespace hivehook

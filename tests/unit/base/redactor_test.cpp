@@ -56,4 +56,19 @@ TEST(Redactor, R1AccessKeyIdsShortValuesAndPlainWordsAreNeverMasked) {
   EXPECT_TRUE(maskable_secret("correcthorsebattery"));  // a pass phrase longer than a plain word
 }
 
+TEST(Redactor, F2AnAuthorizationHeadersCredentialsAreMaskedWhateverTheScheme) {
+  // Issue 10 retest 3, F2: a receiver echoing the request in its 401 body gave away a webhook URL's
+  // user:password as "Authorization: Basic <base64>".
+  const Redactor redact;
+  EXPECT_EQ(redact("you sent: POST /h Host: x Authorization: Basic aG9va3VzZXI6YnBhcy1VdTY2ZGQ3OHl6Ug== User-Agent: hivehook"),
+            "you sent: POST /h Host: x Authorization: Basic *** User-Agent: hivehook");
+  EXPECT_EQ(redact(R"({"authorization":"Digest abc123def"})"), R"({"authorization":"Digest ***"})");
+  EXPECT_EQ(redact("proxy-authorization: rawtoken-1234 next"), "proxy-authorization: *** next");
+  EXPECT_EQ(redact("Authorization: Bearer eyJhbGciOi.x"), "Authorization: Bearer ***");
+  const std::string once = redact("Authorization: Basic aG9va3VzZXI6cGFzcw==");
+  EXPECT_EQ(redact(once), once) << "masking twice changes nothing";
+  const std::string plain = "a basic rule: authorization is needed for uploads";
+  EXPECT_EQ(redact(plain), plain);
+}
+
 }  // namespace hivehook

@@ -15,4 +15,13 @@ TEST(UrlPassword, UserinfoOrLibpqsQueryParameterPercentDecoded) {
   EXPECT_EQ(url_password("not a url"), "");
 }
 
+TEST(UrlPassword, F2TheBasicCredentialsAClientSendsForAUrlsUserinfo) {
+  // Issue 10 retest 3, F2: what "Authorization: Basic ..." carries for the URL, percent-decoded first.
+  EXPECT_EQ(url_basic_credentials("http://hookuser:bpas-Uu66dd78yzR@127.0.0.1:1/h"), "aG9va3VzZXI6YnBhcy1VdTY2ZGQ3OHl6Ug==");
+  EXPECT_EQ(url_basic_credentials("https://u%40x:p%2Fq@h/"), "dUB4OnAvcQ==");  // "u@x:p/q"
+  EXPECT_EQ(url_basic_credentials("https://user@h/"), "");
+  EXPECT_EQ(url_basic_credentials("https://h/?password=x"), "");
+  EXPECT_EQ(url_basic_credentials("not a url"), "");
+}
+
 }  // namespace hivehook

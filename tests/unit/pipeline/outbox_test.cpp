@@ -2,6 +2,7 @@
 // target's attempts, never blocking the loop.
 #include "harness.h"
 
+#include "base/redactor.h"
 #include "pipeline/outbox_sender.h"
 
 namespace hivehook::test {
@@ -73,6 +74,34 @@ TEST_F(OutboxTest, AFailedDeliveryIsRetriedAfterItsBackoff) {
   EXPECT_EQ(attempts.size(), 2u);
   EXPECT_FALSE(row("d1")) << "delivered";
   EXPECT_TRUE(s->idle());
+  s->stop();
+}
+
+TEST_F(OutboxTest, F3ASecretTheReceiverEchoesAcrossTheExcerptsCutIsMaskedWhole) {
+  // Issue 10 retest 3, F3: the response was cut at 200 bytes before it was masked, so a token the
+  // receiver echoed at bytes 190-206 was no longer the literal the masking looks for: its first
+  // 10 bytes reached the log and the store.
+  const std::string token = "qtok-Zx81aa93kdP";
+  h.store->set_redactor(Redactor({token}));
+  enqueue("hook", "d1");
+  OutboxSender::Seams seams{.clock = h.clock, .timers = h.clock};
+  seams.deliver = [&](const NotifyTarget&, const Notification&) {
+    DeliveryAttempt a;
+    a.status = 401;
+    a.detail = "HTTP 401: " + std::string(180, '.') + "path=/x?k=" + token + " and more " + std::string(400, '-');
+    return a;
+  };
+  seams.offload = [](std::function<void()> fn) { fn(); };
+  auto s = std::make_unique<OutboxSender>(h.io(), *h.store, *h.batch, *h.stats, h.config.notify, seams);
+  s->start();
+  h.drain();
+  auto pending = row("d1");
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(pending->last_detail.find("qtok"), std::string::npos) << pending->last_detail;
+  EXPECT_NE(pending->last_detail.find("path=/x?k=***"), std::string::npos) << pending->last_detail;
+  EXPECT_LE(pending->last_detail.size(), kDeliveryDetailBytes + 3) << "still an excerpt";
+  for (const auto& e : h.store->events_after(0, 100))
+    EXPECT_EQ(e.detail.dump().find("qtok"), std::string::npos) << e.detail.dump();
   s->stop();
 }
 

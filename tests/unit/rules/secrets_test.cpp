@@ -73,6 +73,27 @@ TEST(Secrets, ARuleSetCarriesTheConfigsTheJobEnvsAndTheProcessEnvironmentsSecret
   ::unsetenv("HH_TEST_DB_PASSWORD");
 }
 
+TEST(Secrets, F2TheBasicCredentialsOfAWebhookUrlAndWhatSmtpAuthSendsAreConfigSecrets) {
+  // Issue 10 retest 3, F2: curl sends a webhook URL's user:password as "Authorization: Basic
+  // <base64>", a receiver echoed it in its 401 body, and the base64 (the password, decoded) reached
+  // the log, audit.jsonl, status and the store.
+  TempDir dir;
+  ::setenv("HH_TEST_F2_PASS", "bpas-Uu66dd78yzR", 1);
+  Diagnostics d;
+  auto c = load_config(minimal_config(dir,
+                                      "  basic: {webhook: \"http://hookuser:${HH_TEST_F2_PASS}@127.0.0.1:1/h\"}\n"
+                                      "  mail: {smtp: \"smtp://127.0.0.1:2525\", from: a@b.c, to: [d@e.f], "
+                                      "username: mailer, password: smtp-pass-f2f2}\n"),
+                       d);
+  ::unsetenv("HH_TEST_F2_PASS");
+  ASSERT_TRUE(c) << d.str();
+  const auto s = config_secrets(*c);
+  EXPECT_TRUE(has(s, "bpas-Uu66dd78yzR"));
+  EXPECT_TRUE(has(s, "aG9va3VzZXI6YnBhcy1VdTY2ZGQ3OHl6Ug=="));  // base64("hookuser:bpas-Uu66dd78yzR")
+  EXPECT_TRUE(has(s, "c210cC1wYXNzLWYyZjI="));                  // base64("smtp-pass-f2f2"): AUTH LOGIN
+  EXPECT_TRUE(has(s, "AG1haWxlcgBzbXRwLXBhc3MtZjJmMg=="));      // base64("\0mailer\0smtp-pass-f2f2"): AUTH PLAIN
+}
+
 TEST(Secrets, R13TheS3SecretKeyAndTheStateUrlsPasswordAreConfigSecrets) {
   // R13: the S3 secret, handed to jobs and Lambda functions, was masked only when the daemon's
   // own environment happened to hold it.

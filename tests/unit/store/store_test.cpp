@@ -327,6 +327,24 @@ TEST_F(StoreTest, OneOwnerAtATime) {
   EXPECT_TRUE(OwnerLock::acquire(db(), "scan", &err));
 }
 
+TEST_F(StoreTest, F1ASecondDaemonOnOneLandingFolderIsRefusedWhateverItsStateDb) {
+  // Issue 10 retest 3, F1: two daemons with two state DBs (or after `rm state/hivehook.db*`, which
+  // also removes the DB's lock file) watched one landing and ran every file twice, at once.
+  const auto landing = db().parent_path() / "landing";
+  std::filesystem::create_directories(landing);
+  std::string err;
+  auto first = LandingLock::acquire(landing, &err);
+  ASSERT_TRUE(first) << err;
+  // flock is per open file description: a second acquire in this process is refused too, and
+  // another path to the same folder (a symlink) is the same folder.
+  std::filesystem::create_directory_symlink(landing, db().parent_path() / "landing-link");
+  EXPECT_FALSE(LandingLock::acquire(db().parent_path() / "landing-link", &err));
+  EXPECT_NE(err.find("is watched by another hivehook (pid " + std::to_string(::getpid()) + ")"), std::string::npos)
+      << err;
+  first.reset();
+  EXPECT_TRUE(LandingLock::acquire(landing, &err)) << err;
+}
+
 TEST_F(StoreTest, ASecondNodeOnASqliteStateIsRefusedNamingPostgres) {
   std::string err;
   auto first = OwnerLock::acquire(db(), "run", &err, "a");
