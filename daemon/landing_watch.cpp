@@ -34,12 +34,12 @@ WatcherCallbacks callbacks(Pipeline& pipeline, PipelineStats& stats, std::functi
 
 LandingWatch::LandingWatch(boost::asio::io_context& io, Timers& timers, const Config& config, Pipeline& pipeline,
                            PipelineStats& stats, std::function<void()> reopen_landing)
-    : reopen_landing_(std::move(reopen_landing)),
-      timers_(timers),
+    : timers_(timers),
       config_(config),
       pipeline_(pipeline),
       stats_(stats),
-      watcher_(io, config.landing, callbacks(pipeline, stats, [this] { on_overflow(); }, [this] { on_landing_lost(); })) {}
+      watcher_(io, config.landing, callbacks(pipeline, stats, [this] { on_overflow(); }, [this] { on_landing_lost(); })),
+      reopen_landing_(std::move(reopen_landing)) {}
 
 void LandingWatch::start() {
   watcher_.start();
