@@ -1,5 +1,7 @@
 #include "base/url_password.h"
 
+#include <optional>
+
 #include "base/encoding.h"
 
 #include <algorithm>
@@ -21,19 +23,26 @@ std::string percent_decoded(std::string_view in) {
   }
   return out;
 }
+// The part of `url` after "scheme://" (empty without a scheme), and in it the userinfo before the
+// authority's last '@' (RFC 3986 section 3.2.1; nullopt without one).
+std::string_view after_scheme(std::string_view url) {
+  const auto scheme = url.find("://");
+  return scheme == std::string_view::npos ? std::string_view() : url.substr(scheme + 3);
+}
+std::optional<std::string_view> userinfo_of(std::string_view rest) {
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  const auto at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::nullopt;
+  return authority.substr(0, at);
+}
 }  // namespace
 
 std::string url_password(std::string_view url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) return {};
-  const std::string_view rest = url.substr(scheme + 3);
-  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  const auto at = authority.rfind('@');
-  if (at != std::string_view::npos) {
-    const std::string_view userinfo = authority.substr(0, at);
-    if (const auto colon = userinfo.find(':'); colon != std::string_view::npos)
-      return percent_decoded(userinfo.substr(colon + 1));
-  }
+  const std::string_view rest = after_scheme(url);
+  if (rest.empty()) return {};
+  if (auto userinfo = userinfo_of(rest))
+    if (const auto colon = userinfo->find(':'); colon != std::string_view::npos)
+      return percent_decoded(userinfo->substr(colon + 1));
   // libpq also takes the password as a query parameter (PostgreSQL docs, "Connection URIs").
   if (const auto q = rest.find('?'); q != std::string_view::npos) {
     std::string_view query = rest.substr(q + 1);
@@ -47,16 +56,11 @@ std::string url_password(std::string_view url) {
 }
 
 std::string url_basic_credentials(std::string_view url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) return {};
-  const std::string_view rest = url.substr(scheme + 3);
-  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  const auto at = authority.rfind('@');
-  if (at == std::string_view::npos) return {};
-  const std::string_view userinfo = authority.substr(0, at);
-  const auto colon = userinfo.find(':');
-  if (colon == std::string_view::npos || colon + 1 == userinfo.size()) return {};
-  return base64(percent_decoded(userinfo.substr(0, colon)) + ":" + percent_decoded(userinfo.substr(colon + 1)));
+  auto userinfo = userinfo_of(after_scheme(url));
+  if (!userinfo) return {};
+  const auto colon = userinfo->find(':');
+  if (colon == std::string_view::npos || colon + 1 == userinfo->size()) return {};
+  return base64(percent_decoded(userinfo->substr(0, colon)) + ":" + percent_decoded(userinfo->substr(colon + 1)));
 }
 
 }  // namespace hivehook

@@ -45,6 +45,14 @@ DaemonMetrics::DaemonMetrics(Registry& r)
                                    {"rule"})),
       tasks_skipped(r.counter_family("hivehook_tasks_skipped_total",
                                      "Runs not started because a rule named by after: failed for good.", {"rule"})),
+      batches_finished(r.counter_family("hivehook_batches_total",
+                                        "Batches of a batch: rule that ended: succeeded, failed (retries exhausted), "
+                                        "skipped (a member failed: trigger rule all_success) or abandoned (the rule changed).",
+                                        {"rule", "outcome"})),
+      schedule_last_success(r.gauge_family("hivehook_schedule_last_success_timestamp_seconds",
+                                           "Unix time at which the latest firing of a schedule: rule succeeded (as a "
+                                           "cron job's last-success time: alert when time() minus it grows too large).",
+                                           {"rule"})),
       notifications(r.counter_family("hivehook_notifications_total", "Notification delivery attempts, by outcome.",
                                      {"target", "outcome"})),
       notify_duration(r.histogram_family("hivehook_notification_duration_seconds",

@@ -34,6 +34,8 @@ struct DaemonMetrics {
   // Orchestration (DESIGN.md "Orchestration")
   Family<Gauge>& tasks_waiting;        // hivehook_tasks_waiting{rule}: waiting for after:/requires:
   Family<Counter>& tasks_skipped;      // hivehook_tasks_skipped_total{rule}: an after: rule failed for good
+  Family<Counter>& batches_finished;   // hivehook_batches_total{rule,outcome}: succeeded|failed|skipped|abandoned
+  Family<Gauge>& schedule_last_success;  // hivehook_schedule_last_success_timestamp_seconds{rule}
   // Notifications
   Family<Counter>& notifications;      // hivehook_notifications_total{target,outcome}: sent|retry|dead
   Family<Histogram>& notify_duration;  // hivehook_notification_duration_seconds{target}

@@ -125,6 +125,7 @@ void Batches::abandon(BatchRecord& b, const std::vector<BatchMember>& members, c
                            {"members", b.members}, {"keys", keys}, {"reason", reason}};
   if (regroup_by) detail["regrouped_to"] = groups, detail["left_out"] = left_out;
   jobs_.pipeline.emit("batch.abandoned", std::nullopt, std::move(detail), b.rule);
+  jobs_.stats.m.batches_finished.labels({b.rule, "abandoned"}).inc();
   b.state = "abandoned";
   b.reason = reason;
   b.completed_at = jobs_.clock.now_ms();
@@ -446,6 +447,7 @@ void Batches::maybe_run(BatchRecord b) {
     // Airflow's default trigger rule, all_success: a member failed, so the job does not run.
     b.state = "skipped";
     nlohmann::json keys = failed;
+    jobs_.stats.m.batches_finished.labels({b.rule, "skipped"}).inc();
     jobs_.pipeline.emit("batch.skipped", std::nullopt,
                    {{"group", b.group}, {"generation", b.generation}, {"members", b.members},
                     {"failed", keys}, {"reason", "a member failed (trigger rule all_success)"}},
@@ -531,6 +533,7 @@ void Batches::run_admitted(const Id& id) {
   }
   if (!r) {  // the rule was removed while its batch was running: the batch ends
     b->state = "failed";
+    jobs_.stats.m.batches_finished.labels({b->rule, "failed"}).inc();
     jobs_.pipeline.emit("batch.failed", std::nullopt, {{"group", b->group}, {"generation", b->generation},
                                                   {"reason", "the rule was removed"}}, b->rule);
     state_.put(*b);
@@ -610,6 +613,7 @@ void Batches::on_exit(const Id& id, RunRecord run, const std::filesystem::path& 
     finish(RunState::succeeded, run_detail(run));
     b->state = "succeeded";
     jobs_.pipeline.emit("batch.succeeded", std::nullopt, describe(*b), name, run.run_id, run.attempt);
+    jobs_.stats.m.batches_finished.labels({name, "succeeded"}).inc();
     state_.put(*b);
     if (rule_now) notify(*rule_now, "batch.succeeded", *b, &run, nlohmann::json::object());
     jobs_.pipeline.note_rule_success(name, 0);  // `requires:` may name a batch rule
@@ -626,6 +630,7 @@ void Batches::on_exit(const Id& id, RunRecord run, const std::filesystem::path& 
     } else {
       b->state = "failed";
       jobs_.pipeline.emit("batch.failed", std::nullopt, describe(*b), name, run.run_id, run.attempt);
+      jobs_.stats.m.batches_finished.labels({name, "failed"}).inc();
       state_.put(*b);
       if (rule_now) notify(*rule_now, "batch.failed", *b, &run, nlohmann::json::object());
     }

@@ -6,6 +6,7 @@
 #include "orchestration/time_zone.h"
 #include "pipeline/run_outcome.h"
 #include "pipeline/schedule_retry.h"
+#include "store/queries.h"
 
 namespace hivehook {
 
@@ -137,6 +138,9 @@ void Schedules::start(std::shared_ptr<const RuleSet> rules) {
       row = closed_row(r.name, unix_ms(now));
       state_.put_schedule(*row);
     }
+    // The gauge of the last success survives a restart (and a change of leader): read back once.
+    if (auto last = last_firing_run(jobs_.store, r.name); last && last->state == "succeeded" && last->ended_at)
+      jobs_.stats.m.schedule_last_success.labels({r.name}).set(static_cast<double>(*last->ended_at) / 1000.0);
     if (row->open && in_flight_.count(r.name)) {
       // Its run is still in flight here (leadership left this node and came back): it ends as it is.
     } else if (row->open) {
@@ -341,6 +345,7 @@ void Schedules::on_exit(const std::string& name, RunRecord run, const std::files
   const Rule* rule_now = rule(name);
   if (succeeded(r)) {
     finish(RunState::succeeded, run_detail(run));
+    jobs_.stats.m.schedule_last_success.labels({name}).set(static_cast<double>(jobs_.clock.now_ms()) / 1000.0);
     row.open = false;
     state_.put_schedule(row);
     if (rule_now) notify(*rule_now, "schedule.succeeded", run, row);

@@ -6,6 +6,7 @@ runs again once, and never twice once it succeeded."""
 import json
 import unittest
 
+import harness
 from harness import Deployment, wait_until
 
 
@@ -83,6 +84,33 @@ class Batches(unittest.TestCase):
         self.assertEqual(self.d.count_objects("archived"), 4, "the marker is archived with the data")
         self.assertEqual(d.stop(), 0)
         self.assertEqual(len(d.events("batch.started")), 1)
+
+    def test_g6_ended_batches_are_counted_by_outcome_in_metrics(self):
+        """Issue 14 retest 3 G6: a skipped batch runs nothing, so no run metric saw it;
+        hivehook_batches_total{rule,outcome} counts every batch that ended."""
+        port = harness.free_port()
+        d = Deployment("", config_extra=f"metrics: 127.0.0.1:{port}\n")
+        self.d = d
+        self.runs = d.dir / "runs"
+        self.runs.mkdir()
+        d.write_rules(rules("{marker: _SUCCESS}", member_fails=True).replace("RUNS", str(self.runs)))
+        d.start()
+        d.drop("sales/day=01/a.csv")  # its load fails: the day's batch is skipped (all_success)
+        d.drop("sales/day=01/_SUCCESS")
+        wait_until(lambda: d.events("batch.skipped"), message="day 1 skipped")
+        metrics = harness.scrape(port)
+        self.assertEqual(metrics.get('hivehook_batches_total{rule="daily",outcome="skipped"}'), 1.0)
+        self.assertNotIn('hivehook_batches_total{rule="daily",outcome="succeeded"}', metrics)
+        loaded = len(d.events("rules.loaded"))
+        d.write_rules(rules("{marker: _SUCCESS}").replace("RUNS", str(self.runs)))
+        wait_until(lambda: len(d.events("rules.loaded")) > loaded, message="the rules reloaded")
+        d.drop("sales/day=02/a.csv")
+        d.drop("sales/day=02/_SUCCESS")
+        wait_until(lambda: d.events("batch.succeeded"), message="day 2 succeeded")
+        metrics = harness.scrape(port)
+        self.assertEqual(metrics.get('hivehook_batches_total{rule="daily",outcome="succeeded"}'), 1.0)
+        self.assertEqual(metrics.get('hivehook_batches_total{rule="daily",outcome="skipped"}'), 1.0)
+        self.assertEqual(d.stop(), 0)
 
     def test_a_count_completes_the_group_once(self):
         d = self.deploy("{count: 3}")

@@ -657,10 +657,9 @@ class ClusterChaos(unittest.TestCase):
               f"interrupted runs {sum(interrupted.values())}")
 
 
-class Leader(unittest.TestCase):
-    """One node leads (docs/cluster.md "The leader"): it alone runs the reconcile scans, fires schedules and
-    raises expectations; killed (`kill -9`) or stopped past its lease (`SIGSTOP`), another node leads within
-    about a lease; a schedule fires once cluster-wide throughout, a late partition is raised once."""
+class LedNodes(unittest.TestCase):
+    """Set-up shared by the tests of what the leader does: a PostgreSQL server (skipped without one),
+    the nodes started (each resumed and killed at the end), and which of them leads."""
 
     def setUp(self):
         try:
@@ -681,6 +680,12 @@ class Leader(unittest.TestCase):
         """The nodes `status --json` says lead (from pg_locks: the leader lock's session)."""
         s = json.loads(self.d.cli("status", "--json", check=True).stdout)
         return [n["name"] for n in s["nodes"] if n.get("leader")]
+
+
+class Leader(LedNodes):
+    """One node leads (docs/cluster.md "The leader"): it alone runs the reconcile scans, fires schedules and
+    raises expectations; killed (`kill -9`) or stopped past its lease (`SIGSTOP`), another node leads within
+    about a lease; a schedule fires once cluster-wide throughout, a late partition is raised once."""
 
     def fired(self):
         """(scheduled_time, node) of every schedule.fired event."""
@@ -757,29 +762,12 @@ class Leader(unittest.TestCase):
         self.assertEqual(last.stop(), 0)
 
 
-class ClusterBatches(unittest.TestCase):
+class ClusterBatches(LedNodes):
     """`batch:` rules across nodes (docs/cluster.md "Batches across nodes"): the leader alone opens,
     completes and runs batches; the other nodes offer the files they admit (`batch.offered`). Three
     nodes on one landing tree: each day's members are admitted by several nodes, yet each day's batch
     completes and runs once, over every member; the leader killed with kill -9 mid-flow: the next
     leader takes the batches up, and no day's batch succeeds twice or loses a member."""
-
-    def setUp(self):
-        try:
-            harness.pg_server_url()
-        except Exception as e:
-            self.skipTest(f"no PostgreSQL: {e}")
-        self.nodes, self.d = [], None
-
-    def tearDown(self):
-        for n in self.nodes:
-            n.kill()
-        if self.d:
-            self.d.cleanup()
-
-    def leaders(self):
-        s = json.loads(self.d.cli("status", "--json", check=True).stdout)
-        return [n["name"] for n in s["nodes"] if n.get("leader")]
 
     def test_each_days_batch_runs_once_over_members_admitted_by_every_node_and_survives_the_leaders_kill_9(self):
         self.d = d = Deployment("", backend="postgresql")

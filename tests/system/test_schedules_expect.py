@@ -7,6 +7,7 @@ import json
 import time
 import unittest
 
+import harness
 from harness import Deployment, wait_until
 from test_notify import Receiver, free_port
 
@@ -62,6 +63,43 @@ class SchedulesAndExpectations(unittest.TestCase):
         self.assertTrue(all(not f["catch_up"] for f in after[1:]), "then on time")
         self.assertEqual(d.stop(), 0)
         self.assertEqual(d.query("SELECT COUNT(*) FROM runs WHERE state='started'")[0][0], 0)
+
+    def test_g6_a_schedules_last_success_is_a_metric_that_survives_a_restart(self):
+        """Issue 14 retest 3 G6: no metric told when a schedule last succeeded (the cron job idiom
+        `time() - last_success > 26h`); hivehook_schedule_last_success_timestamp_seconds{rule} does,
+        read back from the store at start."""
+        port = free_port()
+        d = Deployment("", config_extra=f"metrics: 127.0.0.1:{port}\n")
+        self.d = d
+        d.write_rules("""\
+            rules:
+              - name: tick
+                schedule: "* * * * * *"
+                job: {builtin: noop}
+              - name: never
+                schedule: "0 0 1 1 *"
+                job: {builtin: noop}
+            """)
+        name = 'hivehook_schedule_last_success_timestamp_seconds{rule="tick"}'
+        d.start()
+        wait_until(lambda: harness.scrape(port).get(name, 0) > 0, message="tick's last success")
+        first = harness.scrape(port)[name]
+        self.assertLess(abs(first - time.time()), 30)
+        self.assertNotIn('hivehook_schedule_last_success_timestamp_seconds{rule="never"}', harness.scrape(port))
+        self.assertEqual(d.stop(), 0)
+        (ended,) = d.query("SELECT MAX(ended_at) FROM runs WHERE rule = 'tick' AND state = 'succeeded'")[0]
+        # Started again with tick gone: its gauge still comes from the store's last success.
+        d.write_rules("""\
+            rules:
+              - name: tick
+                schedule: "0 0 1 1 *"
+                job: {builtin: noop}
+            """)
+        d.start()
+        # (the schedules start once the start-up scan is done, just after the daemon says it watches)
+        wait_until(lambda: name in harness.scrape(port), message="the gauge read back at start")
+        self.assertAlmostEqual(harness.scrape(port)[name], ended / 1000.0, places=2)
+        self.assertEqual(d.stop(), 0)
 
     def test_late_expectation_raises_and_clears_through_a_webhook_across_kill9(self):
         port = free_port()
